@@ -1,0 +1,34 @@
+//! The Whereby-compatible REST API under `/v1`. Files mirror Whereby's URL tree.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod meetings;
+pub mod rate_limit;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::get;
+
+use crate::app::AppState;
+
+/// JSON bodies of this API are small; theme uploads set their own, larger limit.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/meetings", get(meetings::list).post(meetings::create))
+        .route(
+            "/v1/meetings/{meeting_id}",
+            get(meetings::get_one).delete(meetings::delete),
+        )
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        // route_layer: only matched routes need a key, so an unknown path is a plain 404.
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            auth::require_key_and_budget,
+        ))
+}

@@ -1,0 +1,206 @@
+//! Builds the shared state and the router, binds the listener, and runs until told to stop; on stop it
+//! refuses new work, lets what is in flight finish (bounded by a timeout) and closes the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use chrono::Utc;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::error::ApiError;
+use crate::api::rate_limit::RateLimiter;
+use crate::config::ServeConfig;
+use crate::meeting::Meeting;
+use crate::store::{DynStore, SqliteStore};
+use crate::tokens::TokenSigner;
+
+/// Everything request handlers and background tasks share.
+pub struct AppState {
+    pub store: DynStore,
+    pub tokens: TokenSigner,
+    /// Public base URL without a trailing slash.
+    pub public_url: String,
+    pub rate_limiter: RateLimiter,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// A meeting was deleted through the API: its live room, if any, ends for everyone.
+    pub async fn meeting_deleted(&self, _meeting: &Meeting) {}
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    router: Router,
+    sweep_interval: Duration,
+    shutdown_timeout: Duration,
+}
+
+const TOKEN_SECRET_NAME: &str = "room_key_secret";
+
+impl Application {
+    /// Opens the store, loads or creates the token secret and binds the listener.
+    pub async fn build(config: &ServeConfig) -> anyhow::Result<Self> {
+        let public_url = config.public_base_url()?;
+        let store: DynStore = Arc::new(
+            SqliteStore::open(&config.data.data_dir)
+                .await
+                .with_context(|| {
+                    format!("opening the store in {}", config.data.data_dir.display())
+                })?,
+        );
+        let secret = match config.configured_token_secret()? {
+            Some(secret) => secret,
+            None => {
+                let mut fresh = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut fresh);
+                store.secret_or_insert(TOKEN_SECRET_NAME, fresh).await?
+            }
+        };
+        let state = Arc::new(AppState {
+            store,
+            tokens: TokenSigner::new(&secret),
+            public_url,
+            rate_limiter: RateLimiter::new(config.rate_limit_points),
+            shutdown: CancellationToken::new(),
+        });
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let router = router(state.clone(), config.bench_routes);
+        Ok(Application {
+            listener,
+            state,
+            router,
+            sweep_interval: config.sweep_interval(),
+            shutdown_timeout: config.shutdown_timeout(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TCP listener always has a local address.
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!("anteroom listening on http://{addr}");
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(sweep_expired_meetings(state.clone(), self.sweep_interval));
+
+        let shutdown = state.shutdown.clone();
+        let signal_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            stop.await;
+            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+            signal_shutdown.cancel();
+        });
+
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server = tokio::spawn(server.into_future());
+
+        shutdown.cancelled().await;
+        match tokio::time::timeout(self.shutdown_timeout, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "server stopped with an error"),
+            Ok(Err(err)) => tracing::error!(error = %err, "server task failed"),
+            Err(_) => tracing::warn!(
+                timeout = ?self.shutdown_timeout,
+                "in-flight requests did not finish in time; dropping them"
+            ),
+        }
+        sweeper.abort();
+        state.store.close().await;
+        tracing::info!("anteroom stopped");
+        Ok(())
+    }
+}
+
+fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::api::router(state.clone()));
+    if bench_routes {
+        router = router.route("/__bench/bare", post(bare_created));
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The benchmarks' baseline: the same server, the same middleware, no store.
+async fn bare_created() -> impl IntoResponse {
+    (
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "meetingId": "1", "roomUrl": "http://127.0.0.1/bare" })),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("method not allowed on this endpoint".into())
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "internal server error" })),
+    )
+        .into_response()
+}
+
+/// Meetings are removed 24 hours after their end date.
+async fn sweep_expired_meetings(state: Arc<AppState>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let cutoff = Utc::now() - chrono::Duration::hours(24);
+        match state.store.remove_meetings_ended_before(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                removed = n,
+                "swept meetings more than 24 hours past their end"
+            ),
+            Err(err) => tracing::error!(error = %err, "sweeping expired meetings failed"),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Settings for `anteroom serve`: command-line flags, each also settable as an `ANTEROOM_*` environment
+//! variable (flags win). Every setting is documented in docs/configuration.md; keep the two in step.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where the embedded store keeps its files. Shared by `serve` and the admin subcommands.
+#[derive(Args, Debug, Clone)]
+pub struct DataDirArgs {
+    /// Directory holding the SQLite database and uploaded room themes.
+    #[arg(long, env = "ANTEROOM_DATA_DIR", default_value = "./anteroom-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeConfig {
+    /// Address and port to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, env = "ANTEROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Base URL people reach this server at; room URLs are built from it. Defaults to http://<listen>.
+    #[arg(long, env = "ANTEROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub data: DataDirArgs,
+
+    /// REST API budget in points per minute for the whole server (read 1, delete 2, write 3).
+    #[arg(long, env = "ANTEROOM_RATE_LIMIT_POINTS", default_value_t = 1000)]
+    pub rate_limit_points: u32,
+
+    /// Secret that signs roomKey tokens. When unset, one is generated at first start and kept in the store.
+    #[arg(long, env = "ANTEROOM_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+
+    /// File whose contents are the token secret (for secret managers); ignored when the secret is set.
+    #[arg(long, env = "ANTEROOM_TOKEN_SECRET_FILE")]
+    pub token_secret_file: Option<PathBuf>,
+
+    /// Seconds between sweeps that remove meetings 24 hours past their end date.
+    #[arg(long, env = "ANTEROOM_SWEEP_INTERVAL_SECS", default_value_t = 300)]
+    pub sweep_interval_secs: u64,
+
+    /// Seconds a shutdown waits for in-flight requests before it gives up on them.
+    #[arg(long, env = "ANTEROOM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub room: RoomSettings,
+
+    /// Create a locked demo meeting at start and print its host and guest links.
+    #[arg(long, env = "ANTEROOM_DEMO")]
+    pub demo: bool,
+
+    /// Serve the fixed-response routes that benchmarks compare against (never in production).
+    #[arg(long, env = "ANTEROOM_BENCH_ROUTES", hide = true)]
+    pub bench_routes: bool,
+}
+
+/// Waiting-room timing and limits, passed to every room's state machine.
+#[derive(Args, Debug, Clone)]
+pub struct RoomSettings {
+    /// Seconds a rejected knocker must wait before knocking on the same room again.
+    #[arg(
+        long,
+        env = "ANTEROOM_KNOCK_REJECT_COOLDOWN_SECS",
+        default_value_t = 60
+    )]
+    pub knock_reject_cooldown_secs: u64,
+
+    /// Seconds a knocker whose connection dropped keeps its place and may resume.
+    #[arg(long, env = "ANTEROOM_KNOCK_RESUME_GRACE_SECS", default_value_t = 15)]
+    pub knock_resume_grace_secs: u64,
+}
+
+impl ServeConfig {
+    /// The public base URL without a trailing slash.
+    pub fn public_base_url(&self) -> Result<String, ConfigError> {
+        let url = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(ConfigError::PublicUrl(url));
+        }
+        Ok(url)
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_interval_secs.max(1))
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// The configured token secret, if any, read from the flag or its file.
+    pub fn configured_token_secret(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        if let Some(secret) = &self.token_secret {
+            return checked_secret(secret.as_bytes().to_vec()).map(Some);
+        }
+        if let Some(path) = &self.token_secret_file {
+            let contents = std::fs::read(path).map_err(|source| ConfigError::SecretFile {
+                path: path.clone(),
+                source,
+            })?;
+            return checked_secret(contents.trim_ascii().to_vec()).map(Some);
+        }
+        Ok(None)
+    }
+}
+
+fn checked_secret(secret: Vec<u8>) -> Result<Vec<u8>, ConfigError> {
+    if secret.len() < 32 {
+        return Err(ConfigError::ShortSecret);
+    }
+    Ok(secret)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("public URL {0:?} must start with http:// or https:// and name a host")]
+    PublicUrl(String),
+    #[error("the token secret must be at least 32 bytes long")]
+    ShortSecret,
+    #[error("cannot read the token secret file {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,171 @@
+//! The `anteroom` command: `serve`, and the admin subcommands that work on the data directory.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use anteroom::api::auth::issue_api_key;
+use anteroom::app::Application;
+use anteroom::config::{DataDirArgs, ServeConfig};
+use anteroom::store::{SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "anteroom",
+    version,
+    about = "Self-hosted video meetings with a waiting room"
+)]
+struct Cli {
+    /// Log filter, e.g. `info`, `warn`, `anteroom=debug,tower_http=debug`.
+    #[arg(long, env = "ANTEROOM_LOG", default_value = "info", global = true)]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(Box<ServeConfig>),
+    /// Manage the API keys that authorise calls to the REST API.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it (alone) on stdout. It is shown only this once.
+    Create {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// A name to tell the key apart in `list`.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List keys (never the keys themselves: only their first characters).
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+    /// Revoke a key by the id `list` shows; requests with it fail from then on.
+    Revoke {
+        #[command(flatten)]
+        data: DataDirArgs,
+        id: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(config) => serve(*config).await,
+        Command::ApiKey(command) => api_key(command).await,
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let app = Application::build(&config).await?;
+    let store = &app.state().store;
+    if store.list_api_keys().await?.is_empty() {
+        let (key, _) = issue_api_key(store.as_ref(), "first key").await?;
+        println!(
+            "No API key existed, so one was created. It is shown only this once; keep it:\n{key}"
+        );
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+async fn open_store(data: &DataDirArgs) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&data.data_dir)
+        .await
+        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+}
+
+async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
+    match command {
+        ApiKeyCommand::Create { data, name } => {
+            let store = open_store(&data).await?;
+            let (key, info) = issue_api_key(&store, &name).await?;
+            store.close().await;
+            tracing::info!(id = info.id, "API key created");
+            println!("{key}");
+        }
+        ApiKeyCommand::List { data } => {
+            let store = open_store(&data).await?;
+            let keys = store.list_api_keys().await?;
+            store.close().await;
+            println!(
+                "{:<6} {:<12} {:<26} {:<26} NAME",
+                "ID", "PREFIX", "CREATED", "REVOKED"
+            );
+            for key in keys {
+                println!(
+                    "{:<6} {:<12} {:<26} {:<26} {}",
+                    key.id,
+                    key.prefix,
+                    anteroom::meeting::format_date(key.created_at),
+                    key.revoked_at
+                        .map(anteroom::meeting::format_date)
+                        .unwrap_or_else(|| "-".into()),
+                    key.name
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { data, id } => {
+            let store = open_store(&data).await?;
+            let found = store.revoke_api_key(id, chrono::Utc::now()).await?;
+            store.close().await;
+            if !found {
+                anyhow::bail!("no API key with id {id}");
+            }
+            println!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}

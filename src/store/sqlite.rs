@@ -1,0 +1,286 @@
+//! The embedded store: one SQLite file in WAL mode. One writer connection (SQLite allows one writer at a
+//! time anyway, so a pool of writers would only queue on the file lock) and a small pool of readers.
+//! `synchronous=NORMAL`: a commit survives `kill -9` of the process (the WAL is in the OS), not a power cut.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, migrate::Migrator};
+
+use super::{ApiKeyInfo, MeetingQuery, Store, StoreError};
+use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
+
+static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+pub const DATABASE_FILE: &str = "anteroom.sqlite3";
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when absent) the database in `data_dir` and brings its schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, readers })
+    }
+}
+
+fn millis(date: DateTime<Utc>) -> i64 {
+    date.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+/// The columns `meeting_from_row` reads, as a literal so queries can be built with `concat!`
+/// (sqlx takes only static SQL, which keeps injection out by construction).
+macro_rules! meeting_columns {
+    () => {
+        "id, room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode"
+    };
+}
+
+fn meeting_from_row(row: &SqliteRow) -> Result<Meeting, StoreError> {
+    let room_name: String = row.try_get("room_name")?;
+    let room_mode: String = row.try_get("room_mode")?;
+    Ok(Meeting {
+        id: MeetingId(row.try_get("id")?),
+        room_name: RoomName::parse(&room_name).map_err(StoreError::Corrupt)?,
+        start_date: from_millis(row.try_get("start_ms")?)?,
+        end_date: from_millis(row.try_get("end_ms")?)?,
+        room_mode: RoomMode::parse(&room_mode)
+            .ok_or_else(|| StoreError::Corrupt(format!("room mode {room_mode:?}")))?,
+        is_locked: row.try_get("is_locked")?,
+        viewer_mode: row.try_get("viewer_mode")?,
+    })
+}
+
+fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyInfo, StoreError> {
+    Ok(ApiKeyInfo {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: from_millis(row.try_get("created_ms")?)?,
+        revoked_at: row
+            .try_get::<Option<i64>, _>("revoked_ms")?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new.room_name.as_str())
+        .bind(millis(new.start_date))
+        .bind(millis(new.end_date))
+        .bind(new.room_mode.as_str())
+        .bind(new.is_locked)
+        .bind(new.viewer_mode)
+        .execute(&self.writer)
+        .await;
+        match result {
+            Ok(done) => Ok(Meeting {
+                id: MeetingId(done.last_insert_rowid()),
+                room_name: new.room_name,
+                start_date: new.start_date,
+                end_date: new.end_date,
+                room_mode: new.room_mode,
+                is_locked: new.is_locked,
+                viewer_mode: new.viewer_mode,
+            }),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::RoomNameTaken(new.room_name)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn get_meeting(&self, id: MeetingId) -> Result<Option<Meeting>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            meeting_columns!(),
+            " FROM meetings WHERE id = ? AND deleted_ms IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.readers)
+        .await?
+        .as_ref()
+        .map(meeting_from_row)
+        .transpose()
+    }
+
+    async fn get_meeting_by_room(&self, room: &RoomName) -> Result<Option<Meeting>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            meeting_columns!(),
+            " FROM meetings WHERE room_name = ? AND deleted_ms IS NULL"
+        ))
+        .bind(room.as_str())
+        .fetch_optional(&self.readers)
+        .await?
+        .as_ref()
+        .map(meeting_from_row)
+        .transpose()
+    }
+
+    async fn list_meetings(&self, query: &MeetingQuery) -> Result<Vec<Meeting>, StoreError> {
+        // substr/instr rather than LIKE: no wildcard escaping to get wrong.
+        let sql = concat!(
+            "SELECT ",
+            meeting_columns!(),
+            " FROM meetings
+             WHERE deleted_ms IS NULL AND id > ?1
+               AND (?2 IS NULL OR substr(room_name, 1, length(?2)) = ?2)
+               AND (?3 IS NULL OR room_name = ?3)
+               AND (?4 IS NULL OR instr(room_name, ?4) > 0)
+             ORDER BY id LIMIT ?5"
+        );
+        let filter = &query.room_name;
+        let rows = sqlx::query(sql)
+            .bind(query.after.map_or(0, |id| id.0))
+            .bind(filter.starts_with.as_deref())
+            .bind(filter.exact.as_deref())
+            .bind(filter.contains.as_deref())
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.readers)
+            .await?;
+        rows.iter().map(meeting_from_row).collect()
+    }
+
+    async fn delete_meeting(
+        &self,
+        id: MeetingId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Meeting>, StoreError> {
+        sqlx::query(concat!(
+            "UPDATE meetings SET deleted_ms = ? WHERE id = ? AND deleted_ms IS NULL RETURNING ",
+            meeting_columns!()
+        ))
+        .bind(millis(now))
+        .bind(id.0)
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(meeting_from_row)
+        .transpose()
+    }
+
+    async fn remove_meetings_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM meetings WHERE end_ms < ?")
+            .bind(millis(cutoff))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKeyInfo, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO api_keys (name, key_hash, prefix, created_ms) VALUES (?, ?, ?, ?)
+             RETURNING id, name, prefix, created_ms, revoked_ms",
+        )
+        .bind(name)
+        .bind(key_hash)
+        .bind(prefix)
+        .bind(millis(now))
+        .fetch_one(&self.writer)
+        .await?;
+        api_key_from_row(&row)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, created_ms, revoked_ms FROM api_keys ORDER BY id",
+        )
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, ?) WHERE id = ?")
+                .bind(millis(now))
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_active_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyInfo>, StoreError> {
+        sqlx::query(
+            "SELECT id, name, prefix, created_ms, revoked_ms FROM api_keys
+             WHERE key_hash = ? AND revoked_ms IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.readers)
+        .await?
+        .as_ref()
+        .map(api_key_from_row)
+        .transpose()
+    }
+
+    async fn secret_or_insert(&self, name: &str, generate: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(generate)
+        .execute(&self.writer)
+        .await?;
+        let value = sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(value)
+    }
+
+    async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
