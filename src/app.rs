@@ -54,7 +54,10 @@ const TOKEN_SECRET_NAME: &str = "room_key_secret";
 impl Application {
     /// Opens the store, loads or creates the token secret and binds the listener.
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Self> {
-        let public_url = config.public_base_url()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let public_url = config.public_base_url(listener.local_addr()?)?;
         let store: DynStore = Arc::new(
             SqliteStore::open(&config.data.data_dir)
                 .await
@@ -77,9 +80,6 @@ impl Application {
             rate_limiter: RateLimiter::new(config.rate_limit_points),
             shutdown: CancellationToken::new(),
         });
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
         let router = router(state.clone(), config.bench_routes);
         Ok(Application {
             listener,

@@ -77,11 +77,12 @@ pub struct RoomSettings {
 }
 
 impl ServeConfig {
-    /// The public base URL without a trailing slash.
-    pub fn public_base_url(&self) -> Result<String, ConfigError> {
+    /// The public base URL without a trailing slash; without one configured, the address actually
+    /// bound (so `--listen 127.0.0.1:0` yields working room URLs).
+    pub fn public_base_url(&self, bound: SocketAddr) -> Result<String, ConfigError> {
         let url = match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen),
+            None => format!("http://{bound}"),
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
             return Err(ConfigError::PublicUrl(url));

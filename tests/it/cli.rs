@@ -1,0 +1,106 @@
+//! The command line: `serve` flags and environment, `api-key`, the first-start key, health, SIGTERM.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::helpers::{LATER, Server, cli, create_key, status_and_json};
+
+#[tokio::test]
+async fn api_key_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (ok, stdout, _) = cli(&["api-key", "create", "--data-dir", path, "--name", "backend"]).await;
+    assert!(ok);
+    let key = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "the key alone on stdout: {stdout:?}");
+    assert!(key.starts_with("ar_") && key.len() > 40, "{key}");
+
+    let (ok, listing, _) = cli(&["api-key", "list", "--data-dir", path]).await;
+    assert!(ok);
+    assert!(listing.contains("backend"));
+    assert!(listing.contains(&key[..9]), "list shows the key's first characters");
+    assert!(!listing.contains(key), "list never shows the key itself");
+
+    // Only the hash is stored.
+    let db = std::fs::read(dir.path().join("anteroom.sqlite3")).unwrap();
+    let wal = std::fs::read(dir.path().join("anteroom.sqlite3-wal")).unwrap_or_default();
+    let needle = &key.as_bytes()[3..];
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the key is stored in clear");
+    }
+
+    let (ok, _, stderr) = cli(&["api-key", "revoke", "--data-dir", path, "999"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("no API key with id 999"), "{stderr}");
+    let (ok, _, _) = cli(&["api-key", "revoke", "--data-dir", path, "1"]).await;
+    assert!(ok);
+    let (_, listing, _) = cli(&["api-key", "list", "--data-dir", path]).await;
+    let line = listing.lines().find(|l| l.contains("backend")).unwrap();
+    assert!(!line.contains(" - "), "a revoked key shows its revocation time: {line}");
+}
+
+#[tokio::test]
+async fn first_start_creates_and_prints_one_key() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut server = Server::spawn(dir.clone(), String::new(), &[], &[]).await;
+    let key = wait_for_stdout_key(&server).await;
+    server.key = key;
+    let response = server.get("/v1/meetings").send().await.unwrap();
+    assert_eq!(response.status(), 200, "the printed key works");
+    assert!(server.terminate().await);
+
+    let server = server.restart().await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!server.stdout().contains("ar_"), "a key is printed only on the very first start");
+}
+
+async fn wait_for_stdout_key(server: &Server) -> String {
+    for _ in 0..100 {
+        if let Some(line) = server.stdout().lines().find(|l| l.starts_with("ar_")) {
+            return line.trim().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no key printed; stdout: {}", server.stdout());
+}
+
+#[tokio::test]
+async fn settings_come_from_the_environment_too() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let key = create_key(&dir).await;
+    let env = [
+        ("ANTEROOM_LISTEN", "127.0.0.1:0"),
+        ("ANTEROOM_DATA_DIR", dir.path().to_str().unwrap()),
+        ("ANTEROOM_PUBLIC_URL", "https://meet.example.test/"),
+    ];
+    let server = Server::spawn(dir.clone(), key, &[], &env).await;
+    let meeting = server.create_meeting(json!({"endDate": LATER})).await;
+    let url = meeting["roomUrl"].as_str().unwrap();
+    assert!(url.starts_with("https://meet.example.test/"), "{url}");
+    assert!(!url.contains(".test//"));
+}
+
+#[tokio::test]
+async fn health_and_graceful_stop() {
+    let mut server = Server::start().await;
+    assert!(server.logs().contains(&format!("listening on http://{}", server.addr)));
+    let (status, body) = status_and_json(server.http.get(server.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert!(server.terminate().await, "exit code 0 on SIGTERM");
+    assert!(server.logs().contains("anteroom stopped"));
+}
+
+#[tokio::test]
+async fn bad_settings_are_reported_not_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = cli(&["serve", "--data-dir", path, "--listen", "127.0.0.1:0", "--public-url", "ftp://x"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("public URL"), "{stderr}");
+    let (ok, _, stderr) = cli(&["serve", "--data-dir", path, "--listen", "nonsense"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("--listen"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}

@@ -1,0 +1,157 @@
+//! Meetings survive restarts and `kill -9`; old meetings are swept.
+
+use std::collections::HashSet;
+
+use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
+use anteroom::store::{SqliteStore, Store};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::helpers::{LATER, Server, status_and_json};
+
+async fn all_ids(server: &Server) -> HashSet<String> {
+    let (status, page) = status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(page["cursor"].is_null());
+    page["results"].as_array().unwrap().iter().map(|m| m["meetingId"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn meetings_survive_a_restart() {
+    let mut server = Server::start().await;
+    let meeting = server.create_locked_meeting().await;
+    assert!(server.terminate().await);
+    let server = server.restart().await;
+    let id = meeting["meetingId"].as_str().unwrap();
+    let (status, got) = status_and_json(
+        server.get(&format!("/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl")).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(got["roomName"], meeting["roomName"]);
+    assert_eq!(got["endDate"], meeting["endDate"]);
+    // The signing secret survived too: the host key is the same one.
+    let path = |v: &Value| v.as_str().unwrap().split('?').nth(1).unwrap().to_owned();
+    assert_eq!(path(&got["hostRoomUrl"]), path(&meeting["hostRoomUrl"]));
+}
+
+#[tokio::test]
+async fn every_acknowledged_meeting_survives_kill_9() {
+    let mut server = Server::start().await;
+    // Creates run concurrently until the kill; every 201 that came back must name a durable meeting.
+    let client = server.http.clone();
+    let url = server.url("/v1/meetings");
+    let key = server.key.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, url, key) = (client.clone(), url.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            loop {
+                let sent = client.post(&url).bearer_auth(&key).json(&json!({"endDate": LATER})).send().await;
+                let Ok(response) = sent else { break };
+                if response.status() != 201 {
+                    break;
+                }
+                let Ok(body) = response.json::<Value>().await else { break };
+                acknowledged.push(body["meetingId"].as_str().unwrap().to_owned());
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    server.kill9().await;
+    let mut acknowledged = HashSet::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    // Budget: the default rate limit (333 writes a minute) is what bounds this loop.
+    assert!(acknowledged.len() > 20, "only {} creates before the kill", acknowledged.len());
+
+    let server = server.restart().await;
+    let mut stored = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/meetings?limit=100&cursor={c}"),
+            None => "/v1/meetings?limit=100".to_owned(),
+        };
+        let (_, page) = status_and_json(server.get(&path).send().await.unwrap()).await;
+        for m in page["results"].as_array().unwrap() {
+            stored.insert(m["meetingId"].as_str().unwrap().to_owned());
+        }
+        match page["cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(lost.is_empty(), "meetings acknowledged with 201 but lost by kill -9: {lost:?}");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests() {
+    let mut server = Server::start().await;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let request = server.post("/v1/meetings").json(&json!({"endDate": LATER}));
+        tasks.push(tokio::spawn(async move {
+            match request.send().await {
+                Ok(response) if response.status() == 201 => {
+                    Some(response.json::<Value>().await.unwrap()["meetingId"].as_str().unwrap().to_owned())
+                }
+                _ => None,
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert!(server.terminate().await);
+    let mut acknowledged = HashSet::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    let server = server.restart().await;
+    let stored = all_ids(&server).await;
+    assert!(acknowledged.is_subset(&stored), "an acknowledged meeting was lost by a graceful stop");
+}
+
+#[tokio::test]
+async fn meetings_a_day_past_their_end_are_swept() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let key = crate::helpers::create_key(&dir).await;
+    // Meetings that ended 25 hours and 23 hours ago, written straight into the store (the API refuses
+    // past end dates).
+    {
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        for (name, hours_ago) in [("/old", 25), ("/recent", 23)] {
+            let end = Utc::now() - chrono::Duration::hours(hours_ago);
+            store
+                .create_meeting(NewMeeting {
+                    room_name: RoomName::parse(name).unwrap(),
+                    start_date: end - chrono::Duration::hours(1),
+                    end_date: end,
+                    room_mode: RoomMode::Normal,
+                    is_locked: false,
+                    viewer_mode: false,
+                })
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    }
+    let server = Server::spawn(dir, key, &["--sweep-interval-secs", "1"], &[]).await;
+    let current = server.create_meeting(json!({"endDate": LATER})).await;
+    let mut remaining = HashSet::new();
+    for _ in 0..50 {
+        remaining = all_ids(&server).await;
+        if remaining.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let expected: HashSet<String> = ["2".to_owned(), current["meetingId"].as_str().unwrap().to_owned()].into();
+    assert_eq!(remaining, expected, "only /old (id 1) is swept");
+    let (status, _) = status_and_json(server.get("/v1/meetings/1").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert!(server.logs().contains("swept meetings"));
+}

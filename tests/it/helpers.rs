@@ -1,0 +1,243 @@
+//! Starts the real `anteroom` binary on a random loopback port with a fresh data directory, and talks
+//! to it over HTTP. Every test gets its own server, so tests run in parallel without sharing state.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
+
+/// A far-future end date for meetings that must stay valid during a test.
+pub const LATER: &str = "2099-01-01T00:00:00Z";
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data_dir: Arc<TempDir>,
+    pub key: String,
+    pub http: reqwest::Client,
+    extra_args: Vec<String>,
+    logs: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+/// Runs an admin subcommand against a data directory; returns (success, stdout, stderr).
+pub async fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .env("ANTEROOM_LOG", "warn")
+        .output()
+        .await
+        .expect("the anteroom binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+pub async fn create_key(data_dir: &TempDir) -> String {
+    let dir = data_dir.path().to_str().expect("temp paths are UTF-8");
+    let (ok, stdout, stderr) = cli(&["api-key", "create", "--data-dir", dir]).await;
+    assert!(ok, "api-key create failed: {stderr}");
+    stdout.trim().to_owned()
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(&[]).await
+    }
+
+    /// A server with extra `serve` flags, a fresh data directory and an API key made by the CLI.
+    pub async fn start_with(extra_args: &[&str]) -> Server {
+        let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let key = create_key(&data_dir).await;
+        Server::spawn(data_dir, key, extra_args, &[]).await
+    }
+
+    pub async fn spawn(
+        data_dir: Arc<TempDir>,
+        key: String,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let extra_args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+        let mut command = Command::new(BIN);
+        command.arg("serve");
+        if !env.iter().any(|(k, _)| *k == "ANTEROOM_LISTEN") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        if !env.iter().any(|(k, _)| *k == "ANTEROOM_DATA_DIR") {
+            command.arg("--data-dir").arg(data_dir.path());
+        }
+        command
+            .args(&extra_args)
+            .envs(env.iter().copied())
+            .env("ANTEROOM_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("the anteroom binary starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stdout_lines = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        {
+            let logs = logs.clone();
+            tokio::spawn(async move {
+                let mut addr_tx = Some(addr_tx);
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(rest) = line.split("listening on http://").nth(1)
+                        && let Some(tx) = addr_tx.take()
+                    {
+                        let _ = tx.send(rest.trim().to_owned());
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        {
+            let stdout_lines = stdout_lines.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    stdout_lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let addr = match tokio::time::timeout(Duration::from_secs(30), addr_rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => panic!(
+                "server did not report its address; log:\n{}",
+                logs.lock().unwrap().join("\n")
+            ),
+        };
+        let addr: SocketAddr = addr.parse().expect("the log names a socket address");
+        Server {
+            child: Some(child),
+            addr,
+            base: format!("http://{addr}"),
+            data_dir,
+            key,
+            http: reqwest::Client::new(),
+            extra_args,
+            logs,
+            stdout: stdout_lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .and_then(|c| c.id())
+            .expect("server is running")
+    }
+
+    /// SIGTERM, then waits; returns whether it exited 0.
+    pub async fn terminate(&mut self) -> bool {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+        let mut child = self.child.take().expect("server is running");
+        let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("server exits within 20 s of SIGTERM")
+            .unwrap();
+        exit.success()
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub async fn kill9(&mut self) {
+        let mut child = self.child.take().expect("server is running");
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+
+    /// Starts a fresh process on the same data directory (after `terminate` or `kill9`).
+    pub async fn restart(self) -> Server {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        let args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        Server::spawn(self.data_dir.clone(), self.key.clone(), &args, &[]).await
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(&self.key)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).bearer_auth(&self.key)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(path)).bearer_auth(&self.key)
+    }
+
+    /// Creates a meeting from `body` and returns the 201's JSON.
+    pub async fn create_meeting(&self, body: Value) -> Value {
+        let response = self.post("/v1/meetings").json(&body).send().await.unwrap();
+        let status = response.status();
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "create failed: {json}");
+        json
+    }
+
+    pub async fn create_locked_meeting(&self) -> Value {
+        self.create_meeting(json!({
+            "endDate": LATER,
+            "isLocked": true,
+            "fields": ["hostRoomUrl", "viewerRoomUrl"],
+        }))
+        .await
+    }
+}
+
+/// The JSON body and status of a response.
+pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+    (status, json)
+}
+
+/// The claims of a JWT, read without checking its signature (the test only inspects them).
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// The `roomKey` query parameter of a host or viewer URL.
+pub fn room_key(url: &str) -> String {
+    url.split("roomKey=")
+        .nth(1)
+        .expect("the URL carries a roomKey")
+        .to_owned()
+}

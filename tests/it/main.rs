@@ -1,0 +1,9 @@
+//! Integration tests: the real `anteroom` binary, a fresh data directory per test, real HTTP.
+
+mod auth;
+mod cli;
+mod durability;
+mod helpers;
+mod meetings;
+mod rate_limit;
+mod schema;
