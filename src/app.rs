@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api::auth::KeyCache;
 use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
@@ -32,6 +33,7 @@ pub struct AppState {
     /// Public base URL without a trailing slash.
     pub public_url: String,
     pub rate_limiter: RateLimiter,
+    pub key_cache: KeyCache,
     /// Cancelled when the server starts shutting down.
     pub shutdown: CancellationToken,
 }
@@ -78,6 +80,7 @@ impl Application {
             tokens: TokenSigner::new(&secret),
             public_url,
             rate_limiter: RateLimiter::new(config.rate_limit_points),
+            key_cache: KeyCache::default(),
             shutdown: CancellationToken::new(),
         });
         let router = router(state.clone(), config.bench_routes);

@@ -6,8 +6,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use anteroom::api::auth::issue_api_key;
-use anteroom::app::Application;
+use anteroom::api::meetings::{Fields, MeetingSpec, create_meeting, meeting_body};
+use anteroom::app::{AppState, Application};
 use anteroom::config::{DataDirArgs, ServeConfig};
+use anteroom::meeting::{RoomMode, RoomNamePattern};
 use anteroom::store::{SqliteStore, Store};
 
 #[derive(Parser)]
@@ -99,7 +101,41 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             "No API key existed, so one was created. It is shown only this once; keep it:\n{key}"
         );
     }
+    if config.demo {
+        print_demo_meeting(app.state()).await?;
+    }
     app.run_until(shutdown_signal()).await
+}
+
+/// `--demo`: a locked meeting for the next 24 hours, with a host link and a guest link to try the
+/// waiting room in two browser windows.
+async fn print_demo_meeting(state: &AppState) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let spec = MeetingSpec {
+        end_date: now + chrono::Duration::hours(24),
+        is_locked: true,
+        room_mode: RoomMode::Normal,
+        prefix: "demo-".into(),
+        pattern: RoomNamePattern::HumanShort,
+        viewer_mode: false,
+        fields: Fields::default(),
+    };
+    let meeting = create_meeting(state, &spec, now).await?;
+    let body = meeting_body(
+        state,
+        &meeting,
+        Fields {
+            host_room_url: true,
+            viewer_room_url: false,
+        },
+    );
+    println!("Demo meeting (locked; open each link in its own browser window):");
+    println!(
+        "  host:  {}",
+        body["hostRoomUrl"].as_str().unwrap_or_default()
+    );
+    println!("  guest: {}", body["roomUrl"].as_str().unwrap_or_default());
+    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT.

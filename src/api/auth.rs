@@ -2,8 +2,9 @@
 //! password hash buys nothing for a secret this long). The middleware checks the bearer key, then
 //! charges the request to the server's rate-limit budget.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -21,6 +22,37 @@ use crate::app::AppState;
 use crate::store::{ApiKeyInfo, Store, StoreError};
 
 const KEY_MARKER: &str = "ar_";
+
+/// How long a key found valid is trusted without asking the store again; a revocation (made by the
+/// CLI, maybe in another process) takes effect within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+const KEY_CACHE_MAX: usize = 1024;
+
+/// Recently verified key hashes, so a busy integrator's every call does not cost a database read.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    verified: Mutex<HashMap<String, Instant>>,
+}
+
+impl KeyCache {
+    fn is_fresh(&self, hash: &str, now: Instant) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified
+            .get(hash)
+            .is_some_and(|at| now.duration_since(*at) < KEY_CACHE_TTL)
+    }
+
+    fn remember(&self, hash: String, now: Instant) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= KEY_CACHE_MAX {
+            verified.retain(|_, at| now.duration_since(*at) < KEY_CACHE_TTL);
+            if verified.len() >= KEY_CACHE_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(hash, now);
+    }
+}
 
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -59,14 +91,16 @@ pub async fn require_key_and_budget(
     let Some(token) = bearer_token(&req) else {
         return ApiError::Unauthorized.into_response();
     };
-    match state.store.find_active_api_key(&hash_api_key(token)).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return ApiError::Unauthorized.into_response(),
-        Err(err) => return ApiError::from(err).into_response(),
+    let hash = hash_api_key(token);
+    let now = Instant::now();
+    if !state.key_cache.is_fresh(&hash, now) {
+        match state.store.find_active_api_key(&hash).await {
+            Ok(Some(_)) => state.key_cache.remember(hash, now),
+            Ok(None) => return ApiError::Unauthorized.into_response(),
+            Err(err) => return ApiError::from(err).into_response(),
+        }
     }
-    let verdict = state
-        .rate_limiter
-        .consume(points_for(req.method()), Instant::now());
+    let verdict = state.rate_limiter.consume(points_for(req.method()), now);
     if !verdict.allowed {
         tracing::warn!(
             method = %req.method(),

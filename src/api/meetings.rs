@@ -104,15 +104,15 @@ pub fn meeting_body(state: &AppState, meeting: &Meeting, fields: Fields) -> Valu
 }
 
 /// A validated create request.
-#[derive(Debug)]
-struct CreateRequest {
-    end_date: DateTime<Utc>,
-    is_locked: bool,
-    room_mode: RoomMode,
-    prefix: String,
-    pattern: RoomNamePattern,
-    viewer_mode: bool,
-    fields: Fields,
+#[derive(Debug, Clone)]
+pub struct MeetingSpec {
+    pub end_date: DateTime<Utc>,
+    pub is_locked: bool,
+    pub room_mode: RoomMode,
+    pub prefix: String,
+    pub pattern: RoomNamePattern,
+    pub viewer_mode: bool,
+    pub fields: Fields,
 }
 
 fn present<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -173,7 +173,7 @@ fn normalise_prefix(raw: &str) -> Result<String, ApiError> {
     Ok(prefix)
 }
 
-fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<CreateRequest, ApiError> {
+fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<MeetingSpec, ApiError> {
     const DATE_RULE: &str = "an ISO 8601 date-time such as 2026-11-24T15:00:00Z";
     let raw_end = string_field(body, "endDate", DATE_RULE)?
         .ok_or_else(|| ApiError::bad_request("endDate is required"))?;
@@ -216,7 +216,7 @@ fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<CreateR
             viewer_room_url: true,
         };
     }
-    Ok(CreateRequest {
+    Ok(MeetingSpec {
         end_date,
         // The viewer-mode template locks the room and makes it a group room, whatever else was asked.
         is_locked: is_locked || viewer_mode,
@@ -232,33 +232,43 @@ fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<CreateR
     })
 }
 
-pub async fn create(
-    State(state): State<Arc<AppState>>,
-    JsonObject(body): JsonObject,
-) -> Result<Response, ApiError> {
-    let now = Utc::now();
-    let request = parse_create(&body, now)?;
+/// Stores a meeting under a freshly drawn room name.
+pub async fn create_meeting(
+    state: &AppState,
+    spec: &MeetingSpec,
+    now: DateTime<Utc>,
+) -> Result<Meeting, StoreError> {
     let mut attempt = 0;
     let meeting = loop {
         attempt += 1;
         let new = NewMeeting {
-            room_name: request.pattern.generate(&request.prefix),
+            room_name: spec.pattern.generate(&spec.prefix),
             start_date: now,
-            end_date: request.end_date,
-            room_mode: request.room_mode,
-            is_locked: request.is_locked,
-            viewer_mode: request.viewer_mode,
+            end_date: spec.end_date,
+            room_mode: spec.room_mode,
+            is_locked: spec.is_locked,
+            viewer_mode: spec.viewer_mode,
         };
         match state.store.create_meeting(new).await {
             Ok(meeting) => break meeting,
             Err(StoreError::RoomNameTaken(name)) if attempt < NAME_ATTEMPTS => {
                 tracing::debug!(%name, "generated room name was taken; drawing another");
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(err),
         }
     };
     tracing::info!(meeting_id = %meeting.id, room = %meeting.room_name, "meeting created");
-    let body = meeting_body(&state, &meeting, request.fields);
+    Ok(meeting)
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let spec = parse_create(&body, now)?;
+    let meeting = create_meeting(&state, &spec, now).await?;
+    let body = meeting_body(&state, &meeting, spec.fields);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

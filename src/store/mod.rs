@@ -2,6 +2,7 @@
 //! SQLite (the embedded default) lives in `sqlite.rs`; a PostgreSQL implementation slots in beside it.
 
 mod sqlite;
+mod sqlite_batch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,6 +26,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database write failed: {0}")]
+    WriteFailed(String),
+    #[error("the store is closed")]
+    Closed,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

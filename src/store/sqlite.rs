@@ -14,6 +14,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, migrate::Migrator};
 
+use tokio::sync::{mpsc, oneshot};
+
+use super::sqlite_batch::{self, PendingCreate};
 use super::{ApiKeyInfo, MeetingQuery, Store, StoreError};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
 
@@ -24,6 +27,9 @@ pub const DATABASE_FILE: &str = "anteroom.sqlite3";
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Taken (dropped) by `close`, which ends the batch writer once it has drained.
+    creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
+    batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl SqliteStore {
@@ -50,7 +56,14 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, readers })
+        let (creates, pending) = sqlite_batch::channel();
+        let batch_writer = tokio::spawn(sqlite_batch::run(writer.clone(), pending));
+        Ok(SqliteStore {
+            writer,
+            readers,
+            creates: std::sync::Mutex::new(Some(creates)),
+            batch_writer: tokio::sync::Mutex::new(Some(batch_writer)),
+        })
     }
 }
 
@@ -100,38 +113,24 @@ fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyInfo, StoreError> {
     })
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(new.room_name.as_str())
-        .bind(millis(new.start_date))
-        .bind(millis(new.end_date))
-        .bind(new.room_mode.as_str())
-        .bind(new.is_locked)
-        .bind(new.viewer_mode)
-        .execute(&self.writer)
-        .await;
-        match result {
-            Ok(done) => Ok(Meeting {
-                id: MeetingId(done.last_insert_rowid()),
-                room_name: new.room_name,
-                start_date: new.start_date,
-                end_date: new.end_date,
-                room_mode: new.room_mode,
-                is_locked: new.is_locked,
-                viewer_mode: new.viewer_mode,
-            }),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::RoomNameTaken(new.room_name)),
-            Err(err) => Err(err.into()),
-        }
+        let sender = self
+            .creates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(PendingCreate {
+                meeting: new,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn get_meeting(&self, id: MeetingId) -> Result<Option<Meeting>, StoreError> {
@@ -280,6 +279,18 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // Dropping the last sender lets the batch writer finish what is queued, then stop.
+        drop(
+            self.creates
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        if let Some(writer) = self.batch_writer.lock().await.take()
+            && let Err(err) = writer.await
+        {
+            tracing::error!(error = %err, "the meeting batch writer failed");
+        }
         self.readers.close().await;
         self.writer.close().await;
     }

@@ -10,16 +10,24 @@ use crate::helpers::{LATER, Server, cli, create_key, status_and_json};
 async fn api_key_commands() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
-    let (ok, stdout, _) = cli(&["api-key", "create", "--data-dir", path, "--name", "backend"]).await;
+    let (ok, stdout, _) =
+        cli(&["api-key", "create", "--data-dir", path, "--name", "backend"]).await;
     assert!(ok);
     let key = stdout.trim();
-    assert_eq!(stdout.lines().count(), 1, "the key alone on stdout: {stdout:?}");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "the key alone on stdout: {stdout:?}"
+    );
     assert!(key.starts_with("ar_") && key.len() > 40, "{key}");
 
     let (ok, listing, _) = cli(&["api-key", "list", "--data-dir", path]).await;
     assert!(ok);
     assert!(listing.contains("backend"));
-    assert!(listing.contains(&key[..9]), "list shows the key's first characters");
+    assert!(
+        listing.contains(&key[..9]),
+        "list shows the key's first characters"
+    );
     assert!(!listing.contains(key), "list never shows the key itself");
 
     // Only the hash is stored.
@@ -27,7 +35,10 @@ async fn api_key_commands() {
     let wal = std::fs::read(dir.path().join("anteroom.sqlite3-wal")).unwrap_or_default();
     let needle = &key.as_bytes()[3..];
     for bytes in [&db, &wal] {
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the key is stored in clear");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the key is stored in clear"
+        );
     }
 
     let (ok, _, stderr) = cli(&["api-key", "revoke", "--data-dir", path, "999"]).await;
@@ -37,7 +48,10 @@ async fn api_key_commands() {
     assert!(ok);
     let (_, listing, _) = cli(&["api-key", "list", "--data-dir", path]).await;
     let line = listing.lines().find(|l| l.contains("backend")).unwrap();
-    assert!(!line.contains(" - "), "a revoked key shows its revocation time: {line}");
+    assert!(
+        !line.contains(" - "),
+        "a revoked key shows its revocation time: {line}"
+    );
 }
 
 #[tokio::test]
@@ -52,7 +66,10 @@ async fn first_start_creates_and_prints_one_key() {
 
     let server = server.restart().await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!server.stdout().contains("ar_"), "a key is printed only on the very first start");
+    assert!(
+        !server.stdout().contains("ar_"),
+        "a key is printed only on the very first start"
+    );
 }
 
 async fn wait_for_stdout_key(server: &Server) -> String {
@@ -84,8 +101,20 @@ async fn settings_come_from_the_environment_too() {
 #[tokio::test]
 async fn health_and_graceful_stop() {
     let mut server = Server::start().await;
-    assert!(server.logs().contains(&format!("listening on http://{}", server.addr)));
-    let (status, body) = status_and_json(server.http.get(server.url("/healthz")).send().await.unwrap()).await;
+    assert!(
+        server
+            .logs()
+            .contains(&format!("listening on http://{}", server.addr))
+    );
+    let (status, body) = status_and_json(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert!(server.terminate().await, "exit code 0 on SIGTERM");
@@ -96,11 +125,61 @@ async fn health_and_graceful_stop() {
 async fn bad_settings_are_reported_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
-    let (ok, _, stderr) = cli(&["serve", "--data-dir", path, "--listen", "127.0.0.1:0", "--public-url", "ftp://x"]).await;
+    let (ok, _, stderr) = cli(&[
+        "serve",
+        "--data-dir",
+        path,
+        "--listen",
+        "127.0.0.1:0",
+        "--public-url",
+        "ftp://x",
+    ])
+    .await;
     assert!(!ok);
     assert!(stderr.contains("public URL"), "{stderr}");
     let (ok, _, stderr) = cli(&["serve", "--data-dir", path, "--listen", "nonsense"]).await;
     assert!(!ok);
     assert!(stderr.contains("--listen"), "{stderr}");
     assert!(!stderr.contains("panicked"));
+}
+
+#[tokio::test]
+async fn demo_flag_prints_host_and_guest_links() {
+    let server = Server::start_with(&["--demo"]).await;
+    let mut out = String::new();
+    for _ in 0..100 {
+        out = server.stdout();
+        if out.contains("guest:") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let link = |label: &str| -> String {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} line in {out}"))
+            .trim()
+            .to_owned()
+    };
+    let host = link("host:");
+    let guest = link("guest:");
+    assert!(
+        host.starts_with(&format!("{}/demo-", server.base)) && host.contains("?roomKey="),
+        "{host}"
+    );
+    assert_eq!(host.split('?').next().unwrap(), guest);
+    let name = guest.rsplit('/').next().unwrap();
+    let (_, page) = status_and_json(
+        server
+            .get(&format!("/v1/meetings?roomName[exact]={name}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        page["results"].as_array().unwrap().len(),
+        1,
+        "the demo meeting exists"
+    );
 }

@@ -10,10 +10,16 @@ use serde_json::{Value, json};
 use crate::helpers::{LATER, Server, status_and_json};
 
 async fn all_ids(server: &Server) -> HashSet<String> {
-    let (status, page) = status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
+    let (status, page) =
+        status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert!(page["cursor"].is_null());
-    page["results"].as_array().unwrap().iter().map(|m| m["meetingId"].as_str().unwrap().to_owned()).collect()
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["meetingId"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -24,7 +30,13 @@ async fn meetings_survive_a_restart() {
     let server = server.restart().await;
     let id = meeting["meetingId"].as_str().unwrap();
     let (status, got) = status_and_json(
-        server.get(&format!("/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl")).send().await.unwrap(),
+        server
+            .get(&format!(
+                "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
+            ))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
@@ -48,12 +60,19 @@ async fn every_acknowledged_meeting_survives_kill_9() {
         tasks.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             loop {
-                let sent = client.post(&url).bearer_auth(&key).json(&json!({"endDate": LATER})).send().await;
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"endDate": LATER}))
+                    .send()
+                    .await;
                 let Ok(response) = sent else { break };
                 if response.status() != 201 {
                     break;
                 }
-                let Ok(body) = response.json::<Value>().await else { break };
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
                 acknowledged.push(body["meetingId"].as_str().unwrap().to_owned());
             }
             acknowledged
@@ -66,7 +85,11 @@ async fn every_acknowledged_meeting_survives_kill_9() {
         acknowledged.extend(task.await.unwrap());
     }
     // Budget: the default rate limit (333 writes a minute) is what bounds this loop.
-    assert!(acknowledged.len() > 20, "only {} creates before the kill", acknowledged.len());
+    assert!(
+        acknowledged.len() > 20,
+        "only {} creates before the kill",
+        acknowledged.len()
+    );
 
     let server = server.restart().await;
     let mut stored = HashSet::new();
@@ -86,7 +109,10 @@ async fn every_acknowledged_meeting_survives_kill_9() {
         }
     }
     let lost: Vec<_> = acknowledged.difference(&stored).collect();
-    assert!(lost.is_empty(), "meetings acknowledged with 201 but lost by kill -9: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "meetings acknowledged with 201 but lost by kill -9: {lost:?}"
+    );
 }
 
 #[tokio::test]
@@ -97,9 +123,12 @@ async fn sigterm_finishes_in_flight_requests() {
         let request = server.post("/v1/meetings").json(&json!({"endDate": LATER}));
         tasks.push(tokio::spawn(async move {
             match request.send().await {
-                Ok(response) if response.status() == 201 => {
-                    Some(response.json::<Value>().await.unwrap()["meetingId"].as_str().unwrap().to_owned())
-                }
+                Ok(response) if response.status() == 201 => Some(
+                    response.json::<Value>().await.unwrap()["meetingId"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
                 _ => None,
             }
         }));
@@ -112,7 +141,10 @@ async fn sigterm_finishes_in_flight_requests() {
     }
     let server = server.restart().await;
     let stored = all_ids(&server).await;
-    assert!(acknowledged.is_subset(&stored), "an acknowledged meeting was lost by a graceful stop");
+    assert!(
+        acknowledged.is_subset(&stored),
+        "an acknowledged meeting was lost by a graceful stop"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +181,11 @@ async fn meetings_a_day_past_their_end_are_swept() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let expected: HashSet<String> = ["2".to_owned(), current["meetingId"].as_str().unwrap().to_owned()].into();
+    let expected: HashSet<String> = [
+        "2".to_owned(),
+        current["meetingId"].as_str().unwrap().to_owned(),
+    ]
+    .into();
     assert_eq!(remaining, expected, "only /old (id 1) is swept");
     let (status, _) = status_and_json(server.get("/v1/meetings/1").send().await.unwrap()).await;
     assert_eq!(status, 404);

@@ -39,9 +39,15 @@ async fn waiting_room_example_creates_a_meeting() {
     let id = meeting["meetingId"].as_str().unwrap();
     assert!(id.bytes().all(|b| b.is_ascii_digit()), "numeric id: {id}");
     let room_name = meeting["roomName"].as_str().unwrap();
-    assert!(room_name.starts_with("/clinic"), "prefix normalised: {room_name}");
+    assert!(
+        room_name.starts_with("/clinic"),
+        "prefix normalised: {room_name}"
+    );
     let uuid_part = &room_name["/clinic".len()..];
-    assert!(uuid::Uuid::parse_str(uuid_part).is_ok(), "uuid pattern: {room_name}");
+    assert!(
+        uuid::Uuid::parse_str(uuid_part).is_ok(),
+        "uuid pattern: {room_name}"
+    );
     assert_eq!(
         meeting["roomUrl"],
         format!("{}/{}", server.base, &room_name[1..])
@@ -59,7 +65,10 @@ async fn waiting_room_example_creates_a_meeting() {
     let end_ts = date(&meeting["endDate"]).timestamp();
     for (field, role) in [("hostRoomUrl", "host"), ("viewerRoomUrl", "viewer")] {
         let url = meeting[field].as_str().unwrap();
-        assert!(url.starts_with(&format!("{}?roomKey=", meeting["roomUrl"].as_str().unwrap())));
+        assert!(url.starts_with(&format!(
+            "{}?roomKey=",
+            meeting["roomUrl"].as_str().unwrap()
+        )));
         let claims = jwt_claims(&room_key(url));
         assert_eq!(claims["role"], role);
         assert_eq!(claims["sub"], id);
@@ -79,13 +88,22 @@ async fn optional_urls_appear_only_when_asked() {
     assert!(host_only.get("hostRoomUrl").is_some() && host_only.get("viewerRoomUrl").is_none());
 
     let id = plain["meetingId"].as_str().unwrap();
-    let (status, got) = status_and_json(server.get(&format!("/v1/meetings/{id}")).send().await.unwrap()).await;
+    let (status, got) = status_and_json(
+        server
+            .get(&format!("/v1/meetings/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_valid(MEETING, &got);
     assert_eq!(got, plain, "GET returns what POST returned");
     let (_, with_fields) = status_and_json(
         server
-            .get(&format!("/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"))
+            .get(&format!(
+                "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
+            ))
             .send()
             .await
             .unwrap(),
@@ -101,7 +119,10 @@ async fn optional_urls_appear_only_when_asked() {
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(again["hostRoomUrl"], with_fields["hostRoomUrl"], "keys are stable");
+    assert_eq!(
+        again["hostRoomUrl"], with_fields["hostRoomUrl"],
+        "keys are stable"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +140,11 @@ async fn viewer_mode_template_and_human_short_names() {
     let name = short["roomName"].as_str().unwrap();
     let suffix = name.strip_prefix("/tutor-").expect("prefix kept");
     assert_eq!(suffix.len(), 6, "{name}");
-    assert!(suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    assert!(
+        suffix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    );
 }
 
 #[tokio::test]
@@ -143,38 +168,113 @@ async fn lenient_where_real_clients_need_it() {
         .unwrap();
     let (status, meeting) = status_and_json(response).await;
     assert_eq!(status, 201, "{meeting}");
-    assert_eq!(meeting["endDate"], "2099-05-07T22:42:49.000Z", "converted to UTC");
+    assert_eq!(
+        meeting["endDate"], "2099-05-07T22:42:49.000Z",
+        "converted to UTC"
+    );
     assert!(meeting["roomName"].as_str().unwrap().starts_with("/team"));
-    assert!(date(&meeting["startDate"]) > Utc::now() - chrono::Duration::minutes(1), "startDate ignored");
+    assert!(
+        date(&meeting["startDate"]) > Utc::now() - chrono::Duration::minutes(1),
+        "startDate ignored"
+    );
 }
 
 #[tokio::test]
 async fn bad_create_bodies_get_400_naming_the_field() {
     let server = Server::start().await;
     let cases: Vec<(&str, String, &str)> = vec![
-        ("missing endDate", json!({}).to_string(), "endDate is required"),
-        ("null endDate", json!({"endDate": null}).to_string(), "endDate is required"),
-        ("unparsable endDate", json!({"endDate": "next tuesday"}).to_string(), "endDate must be an ISO 8601"),
-        ("numeric endDate", json!({"endDate": 12}).to_string(), "endDate must be"),
-        ("past endDate", json!({"endDate": "2020-01-01T00:00:00Z"}).to_string(), "endDate must not be in the past"),
-        ("unknown roomMode", json!({"endDate": LATER, "roomMode": "huge"}).to_string(), "roomMode must be one of: normal, group"),
-        ("unknown roomNamePattern", json!({"endDate": LATER, "roomNamePattern": "words"}).to_string(), "roomNamePattern must be one of: uuid, human-short"),
-        ("unknown field", json!({"endDate": LATER, "fields": ["hostRoomUrl", "secretUrl"]}).to_string(), "fields has unknown value \"secretUrl\""),
-        ("fields not an array", json!({"endDate": LATER, "fields": "hostRoomUrl"}).to_string(), "fields must be an array"),
-        ("unknown templateType", json!({"endDate": LATER, "templateType": "webinar"}).to_string(), "templateType must be one of: viewerMode"),
-        ("isLocked not boolean", json!({"endDate": LATER, "isLocked": "yes"}).to_string(), "isLocked must be a boolean"),
-        ("prefix with bad characters", json!({"endDate": LATER, "roomNamePrefix": "my_room!"}).to_string(), "roomNamePrefix must be"),
-        ("prefix too long", json!({"endDate": LATER, "roomNamePrefix": "a".repeat(40)}).to_string(), "roomNamePrefix must be at most 39"),
-        ("not JSON", "{endDate: tomorrow".to_owned(), "request body is not valid JSON"),
-        ("empty body", String::new(), "request body is not valid JSON"),
-        ("JSON but not an object", "[1,2]".to_owned(), "request body must be a JSON object"),
+        (
+            "missing endDate",
+            json!({}).to_string(),
+            "endDate is required",
+        ),
+        (
+            "null endDate",
+            json!({"endDate": null}).to_string(),
+            "endDate is required",
+        ),
+        (
+            "unparsable endDate",
+            json!({"endDate": "next tuesday"}).to_string(),
+            "endDate must be an ISO 8601",
+        ),
+        (
+            "numeric endDate",
+            json!({"endDate": 12}).to_string(),
+            "endDate must be",
+        ),
+        (
+            "past endDate",
+            json!({"endDate": "2020-01-01T00:00:00Z"}).to_string(),
+            "endDate must not be in the past",
+        ),
+        (
+            "unknown roomMode",
+            json!({"endDate": LATER, "roomMode": "huge"}).to_string(),
+            "roomMode must be one of: normal, group",
+        ),
+        (
+            "unknown roomNamePattern",
+            json!({"endDate": LATER, "roomNamePattern": "words"}).to_string(),
+            "roomNamePattern must be one of: uuid, human-short",
+        ),
+        (
+            "unknown field",
+            json!({"endDate": LATER, "fields": ["hostRoomUrl", "secretUrl"]}).to_string(),
+            "fields has unknown value \"secretUrl\"",
+        ),
+        (
+            "fields not an array",
+            json!({"endDate": LATER, "fields": "hostRoomUrl"}).to_string(),
+            "fields must be an array",
+        ),
+        (
+            "unknown templateType",
+            json!({"endDate": LATER, "templateType": "webinar"}).to_string(),
+            "templateType must be one of: viewerMode",
+        ),
+        (
+            "isLocked not boolean",
+            json!({"endDate": LATER, "isLocked": "yes"}).to_string(),
+            "isLocked must be a boolean",
+        ),
+        (
+            "prefix with bad characters",
+            json!({"endDate": LATER, "roomNamePrefix": "my_room!"}).to_string(),
+            "roomNamePrefix must be",
+        ),
+        (
+            "prefix too long",
+            json!({"endDate": LATER, "roomNamePrefix": "a".repeat(40)}).to_string(),
+            "roomNamePrefix must be at most 39",
+        ),
+        (
+            "not JSON",
+            "{endDate: tomorrow".to_owned(),
+            "request body is not valid JSON",
+        ),
+        (
+            "empty body",
+            String::new(),
+            "request body is not valid JSON",
+        ),
+        (
+            "JSON but not an object",
+            "[1,2]".to_owned(),
+            "request body must be a JSON object",
+        ),
     ];
     for (name, body, expected) in cases {
         let response = server.post("/v1/meetings").body(body).send().await.unwrap();
         let (status, json) = status_and_json(response).await;
         assert_eq!(status, 400, "{name}: {json}");
-        let error = json["error"].as_str().unwrap_or_else(|| panic!("{name}: no error string in {json}"));
-        assert!(error.contains(expected), "{name}: {error:?} should contain {expected:?}");
+        let error = json["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no error string in {json}"));
+        assert!(
+            error.contains(expected),
+            "{name}: {error:?} should contain {expected:?}"
+        );
     }
     // None of them created anything.
     let (_, list) = status_and_json(server.get("/v1/meetings").send().await.unwrap()).await;
@@ -185,7 +285,8 @@ async fn bad_create_bodies_get_400_naming_the_field() {
 async fn oversized_body_is_refused_with_json() {
     let server = Server::start().await;
     let body = json!({"endDate": LATER, "padding": "x".repeat(200_000)}).to_string();
-    let (status, json) = status_and_json(server.post("/v1/meetings").body(body).send().await.unwrap()).await;
+    let (status, json) =
+        status_and_json(server.post("/v1/meetings").body(body).send().await.unwrap()).await;
     assert_eq!(status, 413);
     assert!(json["error"].as_str().unwrap().contains("too large"));
 }
@@ -225,23 +326,66 @@ async fn listing_pages_with_a_cursor_and_filters() {
         assert!(pages < 10, "pagination does not end");
     }
     assert_eq!(pages, 3);
-    let expected: Vec<String> = created.iter().map(|m| m["meetingId"].as_str().unwrap().to_owned()).collect();
+    let expected: Vec<String> = created
+        .iter()
+        .map(|m| m["meetingId"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen, expected, "every meeting once, in creation order");
 
     let names = |page: &Value| -> Vec<String> {
-        page["results"].as_array().unwrap().iter().map(|m| m["roomName"].as_str().unwrap().to_owned()).collect()
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["roomName"].as_str().unwrap().to_owned())
+            .collect()
     };
-    let (_, starts) = status_and_json(server.get("/v1/meetings?roomName[startsWith]=alpha-").send().await.unwrap()).await;
+    let (_, starts) = status_and_json(
+        server
+            .get("/v1/meetings?roomName[startsWith]=alpha-")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(names(&starts).len(), 2);
-    let (_, starts_slash) = status_and_json(server.get("/v1/meetings?roomName%5BstartsWith%5D=%2Falpha").send().await.unwrap()).await;
+    let (_, starts_slash) = status_and_json(
+        server
+            .get("/v1/meetings?roomName%5BstartsWith%5D=%2Falpha")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(names(&starts_slash).len(), 3, "alpha- twice and alphabet-");
     let exact_name = created[2]["roomName"].as_str().unwrap();
-    let (_, exact) = status_and_json(server.get(&format!("/v1/meetings?roomName[exact]={exact_name}")).send().await.unwrap()).await;
+    let (_, exact) = status_and_json(
+        server
+            .get(&format!("/v1/meetings?roomName[exact]={exact_name}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(names(&exact), vec![exact_name.to_owned()]);
-    let (_, contains) = status_and_json(server.get("/v1/meetings?roomName[contains]=amm").send().await.unwrap()).await;
+    let (_, contains) = status_and_json(
+        server
+            .get("/v1/meetings?roomName[contains]=amm")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(names(&contains).len(), 1);
     assert_valid(MEETING_LIST, &contains);
-    let (_, none) = status_and_json(server.get("/v1/meetings?roomName[contains]=zzz").send().await.unwrap()).await;
+    let (_, none) = status_and_json(
+        server
+            .get("/v1/meetings?roomName[contains]=zzz")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(none, json!({"results": [], "cursor": null}));
 }
 
@@ -260,11 +404,22 @@ async fn bad_list_queries_get_400() {
         ("limit=1&limit=2", "limit is given more than once"),
     ];
     for (query, expected) in cases {
-        let (status, json) = status_and_json(server.get(&format!("/v1/meetings?{query}")).send().await.unwrap()).await;
+        let (status, json) = status_and_json(
+            server
+                .get(&format!("/v1/meetings?{query}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 400, "{query}: {json}");
-        assert!(json["error"].as_str().unwrap().contains(expected), "{query}: {json}");
+        assert!(
+            json["error"].as_str().unwrap().contains(expected),
+            "{query}: {json}"
+        );
     }
-    let (status, _) = status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
+    let (status, _) =
+        status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
     assert_eq!(status, 200);
 }
 
@@ -274,16 +429,31 @@ async fn delete_is_idempotent_and_hides_the_meeting() {
     let meeting = server.create_locked_meeting().await;
     let id = meeting["meetingId"].as_str().unwrap();
     for _ in 0..2 {
-        let response = server.delete(&format!("/v1/meetings/{id}")).send().await.unwrap();
+        let response = server
+            .delete(&format!("/v1/meetings/{id}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 204);
         assert!(response.text().await.unwrap().is_empty());
     }
     // Unknown and malformed ids: the same 204.
     for other in ["999999", "not-a-number"] {
-        let response = server.delete(&format!("/v1/meetings/{other}")).send().await.unwrap();
+        let response = server
+            .delete(&format!("/v1/meetings/{other}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 204);
     }
-    let (status, json) = status_and_json(server.get(&format!("/v1/meetings/{id}")).send().await.unwrap()).await;
+    let (status, json) = status_and_json(
+        server
+            .get(&format!("/v1/meetings/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(json, json!({"error": "Could not find meeting"}));
     let (_, list) = status_and_json(server.get("/v1/meetings").send().await.unwrap()).await;
@@ -294,14 +464,30 @@ async fn delete_is_idempotent_and_hides_the_meeting() {
 async fn unknown_meetings_are_404() {
     let server = Server::start().await;
     for id in ["424242", "abc", "0", "-5"] {
-        let (status, json) = status_and_json(server.get(&format!("/v1/meetings/{id}")).send().await.unwrap()).await;
+        let (status, json) = status_and_json(
+            server
+                .get(&format!("/v1/meetings/{id}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 404, "{id}");
         assert_eq!(json, json!({"error": "Could not find meeting"}));
     }
-    let (status, json) = status_and_json(server.get("/v1/nothing-here").send().await.unwrap()).await;
+    let (status, json) =
+        status_and_json(server.get("/v1/nothing-here").send().await.unwrap()).await;
     assert_eq!(status, 404);
     assert!(json["error"].is_string());
-    let (status, json) = status_and_json(server.http.put(server.url("/v1/meetings")).send().await.unwrap()).await;
+    let (status, json) = status_and_json(
+        server
+            .http
+            .put(server.url("/v1/meetings"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 405);
     assert!(json["error"].is_string());
 }

@@ -6,7 +6,10 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 static SPEC: LazyLock<Value> = LazyLock::new(|| {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reference/whereby-openapi.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reference/whereby-openapi.json"
+    );
     let text = std::fs::read_to_string(path).expect("the OpenAPI file is in reference/");
     serde_json::from_str(&text).expect("the OpenAPI file is JSON")
 });
@@ -58,7 +61,8 @@ fn the_validator_rejects_what_the_spec_forbids() {
     assert!(std::panic::catch_unwind(|| assert_valid(MEETING, &missing)).is_err());
     let bad_uri = serde_json::json!({ "meetingId": "1", "roomUrl": "not a uri", "endDate": "2030-01-01T00:00:00.000Z" });
     assert!(std::panic::catch_unwind(|| assert_valid(MEETING, &bad_uri)).is_err());
-    let bad_date = serde_json::json!({ "meetingId": "1", "roomUrl": "http://x/y", "endDate": "tomorrow" });
+    let bad_date =
+        serde_json::json!({ "meetingId": "1", "roomUrl": "http://x/y", "endDate": "tomorrow" });
     assert!(std::panic::catch_unwind(|| assert_valid(MEETING, &bad_date)).is_err());
     let good = serde_json::json!({ "meetingId": "1", "roomUrl": "http://x/y", "endDate": "2030-01-01T00:00:00.000Z" });
     assert_valid(MEETING, &good);

@@ -1,0 +1,102 @@
+//! Shared by the load generators: start the real release binary, and summarise latencies.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use std::io::{BufRead, BufReader};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
+
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub addr: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn create_key(data_dir: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["api-key", "create", "--data-dir"])
+        .arg(data_dir)
+        .env("ANTEROOM_LOG", "warn")
+        .output()
+        .expect("anteroom runs");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet.
+pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bench-routes",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(extra)
+        .env("ANTEROOM_LOG", "warn,anteroom::app=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("anteroom starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server log ended before it listened")
+            .unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    ServerProcess {
+        child,
+        base: format!("http://{addr}"),
+        addr,
+    }
+}
+
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
+}
+
+/// Resident memory of a process in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+/// One line of results: rate, and latency percentiles in milliseconds.
+pub fn report(name: &str, count: u64, elapsed: Duration, hist: &Histogram<u64>) -> String {
+    format!(
+        "| {name} | {count} | {:.0} | {:.2} | {:.2} | {:.2} |",
+        count as f64 / elapsed.as_secs_f64(),
+        hist.value_at_quantile(0.50) as f64 / 1000.0,
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+        hist.max() as f64 / 1000.0,
+    )
+}
