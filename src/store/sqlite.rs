@@ -30,6 +30,24 @@ pub struct SqliteStore {
     /// Taken (dropped) by `close`, which ends the batch writer once it has drained.
     creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
     batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    checkpoints: tokio::task::JoinHandle<()>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// PASSIVE never blocks writers or readers; it copies what it can and the WAL restarts from the top
+/// once a checkpoint has caught up.
+async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %err, "WAL checkpoint failed; will retry");
+        }
+    }
 }
 
 impl SqliteStore {
@@ -47,22 +65,30 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // Checkpoints (copying the WAL into the database, with an fsync) run from a task of their own,
+        // not inside whichever commit crosses the threshold, so no create waits for one.
         let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         let (creates, pending) = sqlite_batch::channel();
         let batch_writer = tokio::spawn(sqlite_batch::run(writer.clone(), pending));
+        let checkpoints = tokio::spawn(checkpoint_periodically(checkpointer));
         Ok(SqliteStore {
             writer,
             readers,
             creates: std::sync::Mutex::new(Some(creates)),
             batch_writer: tokio::sync::Mutex::new(Some(batch_writer)),
+            checkpoints,
         })
     }
 }
@@ -291,7 +317,9 @@ impl Store for SqliteStore {
         {
             tracing::error!(error = %err, "the meeting batch writer failed");
         }
+        self.checkpoints.abort();
         self.readers.close().await;
+        // The last connection to close checkpoints the WAL into the database file.
         self.writer.close().await;
     }
 }

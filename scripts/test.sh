@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test anteroom has, installing what they need when it is missing. CI runs exactly this
+# (.ci/run). Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use, installed only when absent.
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+if ((${#missing[@]})); then
+  echo "==> installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+echo "==> formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "==> unit and integration tests (the real server on random loopback ports)"
+cargo test --locked --lib --bins --tests
