@@ -7,5 +7,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod meeting;
+pub mod room;
+pub mod signal;
 pub mod store;
 pub mod tokens;
