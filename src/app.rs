@@ -23,6 +23,10 @@ use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
 use crate::meeting::Meeting;
+use crate::room::recorder;
+use crate::room::registry::RoomRegistry;
+use crate::signal::SignalContext;
+use crate::signal::protocol::EndReason;
 use crate::store::{DynStore, SqliteStore};
 use crate::tokens::TokenSigner;
 
@@ -34,18 +38,26 @@ pub struct AppState {
     pub public_url: String,
     pub rate_limiter: RateLimiter,
     pub key_cache: KeyCache,
+    pub rooms: Arc<RoomRegistry>,
+    pub signal: Arc<SignalContext>,
     /// Cancelled when the server starts shutting down.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
     /// A meeting was deleted through the API: its live room, if any, ends for everyone.
-    pub async fn meeting_deleted(&self, _meeting: &Meeting) {}
+    pub async fn meeting_deleted(&self, meeting: &Meeting) {
+        self.rooms
+            .end_room(&meeting.room_name, EndReason::MeetingDeleted)
+            .await;
+    }
 }
 
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
+    recorder: tokio::task::JoinHandle<()>,
+    recorder_stop: CancellationToken,
     router: Router,
     sweep_interval: Duration,
     shutdown_timeout: Duration,
@@ -75,18 +87,43 @@ impl Application {
                 store.secret_or_insert(TOKEN_SECRET_NAME, fresh).await?
             }
         };
+        let tokens = TokenSigner::new(&secret);
+        let shutdown = CancellationToken::new();
+        let (facts, fact_queue) = recorder::channel();
+        let recorder_stop = CancellationToken::new();
+        let recorder = tokio::spawn(recorder::run(
+            store.clone(),
+            fact_queue,
+            recorder_stop.clone(),
+        ));
+        let rooms = Arc::new(RoomRegistry::new(
+            store.clone(),
+            tokens.clone(),
+            config.room.room(),
+            facts,
+            shutdown.clone(),
+        ));
+        let signal = Arc::new(SignalContext::new(
+            rooms.clone(),
+            config.room.signal(),
+            shutdown.clone(),
+        ));
         let state = Arc::new(AppState {
             store,
-            tokens: TokenSigner::new(&secret),
+            tokens,
             public_url,
             rate_limiter: RateLimiter::new(config.rate_limit_points),
             key_cache: KeyCache::default(),
-            shutdown: CancellationToken::new(),
+            rooms,
+            signal,
+            shutdown,
         });
         let router = router(state.clone(), config.bench_routes);
         Ok(Application {
             listener,
             state,
+            recorder,
+            recorder_stop,
             router,
             sweep_interval: config.sweep_interval(),
             shutdown_timeout: config.shutdown_timeout(),
@@ -140,7 +177,20 @@ impl Application {
                 "in-flight requests did not finish in time; dropping them"
             ),
         }
+        // Rooms end (everyone hears `room_ended`), sessions close their sockets, then the facts they
+        // produced are written before the store closes.
+        state.signal.sessions.close();
+        if tokio::time::timeout(self.shutdown_timeout, state.signal.sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket connections did not close in time");
+        }
         sweeper.abort();
+        self.recorder_stop.cancel();
+        if let Err(err) = self.recorder.await {
+            tracing::error!(error = %err, "the fact recorder failed");
+        }
         state.store.close().await;
         tracing::info!("anteroom stopped");
         Ok(())
@@ -150,6 +200,7 @@ impl Application {
 fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/v1/signal", get(crate::signal::endpoint))
         .merge(crate::api::router(state.clone()));
     if bench_routes {
         router = router.route("/__bench/bare", post(bare_created));

@@ -74,6 +74,44 @@ pub struct RoomSettings {
     /// Seconds a knocker whose connection dropped keeps its place and may resume.
     #[arg(long, env = "ANTEROOM_KNOCK_RESUME_GRACE_SECS", default_value_t = 15)]
     pub knock_resume_grace_secs: u64,
+
+    /// Knocks one IP address may make per minute, across all rooms.
+    #[arg(long, env = "ANTEROOM_KNOCKS_PER_IP_PER_MINUTE", default_value_t = 30)]
+    pub knocks_per_ip_per_minute: u32,
+
+    /// Most knocks one room holds waiting at a time.
+    #[arg(long, env = "ANTEROOM_MAX_KNOCKS_PER_ROOM", default_value_t = 100)]
+    pub max_knocks_per_room: usize,
+
+    /// Frames per second one WebSocket connection may send (bursts of twice that pass).
+    #[arg(long, env = "ANTEROOM_WS_FRAMES_PER_SECOND", default_value_t = 50)]
+    pub ws_frames_per_second: u32,
+
+    /// Seconds between WebSocket pings; a peer silent for 2.5 intervals is dropped.
+    #[arg(long, env = "ANTEROOM_WS_PING_INTERVAL_SECS", default_value_t = 20)]
+    pub ws_ping_interval_secs: u64,
+}
+
+impl RoomSettings {
+    pub fn room(&self) -> crate::room::registry::RoomSettings {
+        let reject_cooldown = chrono::Duration::seconds(self.knock_reject_cooldown_secs as i64);
+        let resume_grace = chrono::Duration::seconds(self.knock_resume_grace_secs as i64);
+        crate::room::registry::RoomSettings {
+            reject_cooldown,
+            resume_grace,
+            // Long enough to outlast a resume after a blip; short enough not to be worth stealing.
+            grant_validity: chrono::Duration::minutes(5).max(resume_grace * 2),
+            max_knocks: self.max_knocks_per_room.max(1),
+        }
+    }
+
+    pub fn signal(&self) -> crate::signal::SignalSettings {
+        crate::signal::SignalSettings::new(
+            Duration::from_secs(self.ws_ping_interval_secs.max(1)),
+            self.ws_frames_per_second,
+            self.knocks_per_ip_per_minute,
+        )
+    }
 }
 
 impl ServeConfig {

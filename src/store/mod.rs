@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
+use crate::room::facts::RoomFact;
 
 pub use sqlite::SqliteStore;
 
@@ -94,6 +95,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reads a named secret, creating it with `generate` the first time (atomic across processes).
     async fn secret_or_insert(&self, name: &str, generate: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+
+    /// Appends what happened in rooms, in order, in one transaction.
+    async fn record_facts(&self, facts: &[RoomFact]) -> Result<(), StoreError>;
 
     /// Flushes and closes; later calls fail.
     async fn close(&self);

@@ -12,13 +12,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, migrate::Migrator};
+use sqlx::{QueryBuilder, Row, Sqlite, migrate::Migrator};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::sqlite_batch::{self, PendingCreate};
 use super::{ApiKeyInfo, MeetingQuery, Store, StoreError};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
+use crate::room::facts::RoomFact;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
@@ -302,6 +303,44 @@ impl Store for SqliteStore {
             .fetch_one(&self.writer)
             .await?;
         Ok(value)
+    }
+
+    async fn record_facts(&self, facts: &[RoomFact]) -> Result<(), StoreError> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        // 12 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
+        let mut tx = self.writer.begin().await?;
+        for chunk in facts.chunks(2000) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
+                 display_name, external_id, metadata, message, num_clients, clients_by_role) ",
+            );
+            insert.push_values(chunk, |mut row, fact| {
+                let client = fact.client.as_ref();
+                let by_role: serde_json::Map<String, serde_json::Value> = fact
+                    .counts
+                    .by_role
+                    .iter()
+                    .map(|(role, n)| (role.as_str().to_owned(), (*n).into()))
+                    .collect();
+                row.push_bind(fact.meeting_id.0)
+                    .push_bind(fact.room_name.as_str().to_owned())
+                    .push_bind(fact.kind.event_type())
+                    .push_bind(millis(fact.at))
+                    .push_bind(client.map(|c| c.client_id.as_str().to_owned()))
+                    .push_bind(client.and_then(|c| c.role).map(|r| r.as_str()))
+                    .push_bind(client.map(|c| c.display_name.clone()))
+                    .push_bind(client.and_then(|c| c.external_id.clone()))
+                    .push_bind(client.and_then(|c| c.metadata.clone()))
+                    .push_bind(fact.message.clone())
+                    .push_bind(i64::from(fact.counts.total))
+                    .push_bind(serde_json::Value::Object(by_role).to_string());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn close(&self) {

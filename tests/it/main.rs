@@ -7,3 +7,7 @@ mod helpers;
 mod meetings;
 mod rate_limit;
 mod schema;
+mod signal_join;
+mod signal_knock;
+mod signal_robustness;
+mod ws;

@@ -1,0 +1,263 @@
+//! `join_room`: who gets in, who gets the door, and the errors for everything else.
+
+use std::collections::BTreeSet;
+
+use anteroom::meeting::{MeetingId, RoomName};
+use anteroom::store::{SqliteStore, Store};
+use anteroom::tokens::TokenSigner;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::helpers::{LATER, Server, room_key};
+use crate::ws::{Closed, Ws};
+
+/// A meeting and its keys.
+pub struct TestRoom {
+    pub meeting: Value,
+    pub name: String,
+    pub host_key: String,
+    pub viewer_key: String,
+}
+
+pub async fn room(server: &Server, body: Value) -> TestRoom {
+    let mut body = body;
+    body["endDate"] = json!(LATER);
+    body["fields"] = json!(["hostRoomUrl", "viewerRoomUrl"]);
+    let meeting = server.create_meeting(body).await;
+    TestRoom {
+        name: meeting["roomName"].as_str().unwrap().to_owned(),
+        host_key: room_key(meeting["hostRoomUrl"].as_str().unwrap()),
+        viewer_key: room_key(meeting["viewerRoomUrl"].as_str().unwrap()),
+        meeting,
+    }
+}
+
+pub async fn locked_room(server: &Server) -> TestRoom {
+    room(server, json!({"isLocked": true})).await
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn members_get_the_room_and_hosts_the_queue() {
+    let server = Server::start().await;
+    let open = room(&server, json!({})).await;
+    let mut visitor = Ws::connect(&server).await;
+    let joined = visitor.join(&open.name, None, "Ann").await;
+    assert_eq!(joined["role"], "visitor");
+    assert_eq!(joined["room"]["roomName"], open.name.as_str());
+    assert_eq!(joined["room"]["isLocked"], false);
+    assert_eq!(joined["room"]["clients"].as_array().unwrap().len(), 1);
+    assert!(joined.get("knockers").is_none(), "only hosts see the queue");
+
+    let locked = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    let joined = host
+        .join(&locked.name, Some(&locked.host_key), "Dr Host")
+        .await;
+    assert_eq!(joined["role"], "host");
+    assert_eq!(joined["knockers"], json!([]));
+    assert!(joined["selfId"].is_string());
+
+    let mut viewer = Ws::connect(&server).await;
+    let joined = viewer
+        .join(&locked.name, Some(&locked.viewer_key), "Watcher")
+        .await;
+    assert_eq!(
+        joined["role"], "viewer",
+        "a viewer key enters a locked room"
+    );
+    let new_client = host.recv_type("new_client").await;
+    assert_eq!(new_client["client"]["displayName"], "Watcher");
+}
+
+#[tokio::test]
+async fn a_locked_room_shows_a_knocker_only_the_door() {
+    let server = Server::start().await;
+    let locked = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    host.join(&locked.name, Some(&locked.host_key), "Dr Secret")
+        .await;
+    host.send("chat_message", json!({"text": "private notes"}))
+        .await;
+    host.recv_type("chat_message").await;
+
+    let mut guest = Ws::connect(&server).await;
+    let door = guest.join(&locked.name, None, "Pat").await;
+    assert_eq!(door["error"], "room_locked");
+    assert_eq!(
+        keys(&door),
+        [
+            "displayNameRules",
+            "error",
+            "isLocked",
+            "knockPage",
+            "resumeToken",
+            "selfId"
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<BTreeSet<_>>(),
+        "nothing but what a knocker may see: {door}"
+    );
+    let text = door.to_string();
+    assert!(
+        !text.contains("Dr Secret") && !text.contains("private"),
+        "{text}"
+    );
+    assert_eq!(door["displayNameRules"]["maxLength"], 100);
+    guest.expect_silence(300).await;
+    host.expect_silence(100).await;
+}
+
+#[tokio::test]
+async fn bad_rooms_and_keys_get_error_codes_and_the_connection_stays_usable() {
+    let server = Server::start().await;
+    let locked = locked_room(&server).await;
+    let other = locked_room(&server).await;
+    let mut ws = Ws::connect(&server).await;
+
+    let cases = [
+        (
+            json!({"roomName": "/no-such-room", "displayName": "A"}),
+            "room_not_found",
+        ),
+        (
+            json!({"roomName": "bad name!", "displayName": "A"}),
+            "invalid_room_name",
+        ),
+        (
+            json!({"roomName": locked.name, "roomKey": "garbage", "displayName": "A"}),
+            "invalid_room_key",
+        ),
+        (
+            json!({"roomName": locked.name, "roomKey": other.host_key, "displayName": "A"}),
+            "room_key_mismatch",
+        ),
+    ];
+    for (payload, code) in cases {
+        ws.send("join_room", payload.clone()).await;
+        let error = ws.error().await;
+        assert_eq!(error["code"], code, "{payload}");
+        assert_eq!(error["requestType"], "join_room");
+        assert!(error["message"].as_str().unwrap().len() > 5);
+    }
+
+    // An expired key: a grant minted an hour ago with the server's own secret.
+    let store = SqliteStore::open(server.data_dir.path()).await.unwrap();
+    let secret = store
+        .secret_or_insert("room_key_secret", vec![])
+        .await
+        .unwrap();
+    let id: i64 = locked.meeting["meetingId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expired = TokenSigner::new(&secret).grant(
+        MeetingId(id),
+        &RoomName::parse(&locked.name).unwrap(),
+        "someone",
+        Utc::now() - chrono::Duration::hours(1),
+        chrono::Duration::minutes(5),
+    );
+    ws.send(
+        "join_room",
+        json!({"roomName": locked.name, "roomKey": expired}),
+    )
+    .await;
+    assert_eq!(ws.error().await["code"], "room_key_expired");
+
+    // After all that, the same connection still joins.
+    let joined = ws.join(&locked.name, Some(&locked.host_key), "Host").await;
+    assert_eq!(joined["role"], "host");
+    ws.send("join_room", json!({"roomName": locked.name})).await;
+    assert_eq!(ws.error().await["code"], "already_joined");
+}
+
+#[tokio::test]
+async fn a_deleted_meeting_refuses_joins_and_ends_its_live_room() {
+    let server = Server::start().await;
+    let locked = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    host.join(&locked.name, Some(&locked.host_key), "Host")
+        .await;
+    let mut guest = Ws::connect(&server).await;
+    guest.join(&locked.name, None, "Guest").await;
+    guest.send("knock_room", json!({})).await;
+    host.recv_type("room_knocked").await;
+
+    let id = locked.meeting["meetingId"].as_str().unwrap();
+    assert_eq!(
+        server
+            .delete(&format!("/v1/meetings/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    for ws in [&mut host, &mut guest] {
+        assert_eq!(
+            ws.recv_type("room_ended").await["reason"],
+            "meeting_deleted"
+        );
+        assert_eq!(ws.closed().await, Closed::Frame(1000));
+    }
+    let mut late = Ws::connect(&server).await;
+    late.send(
+        "join_room",
+        json!({"roomName": locked.name, "roomKey": locked.host_key}),
+    )
+    .await;
+    assert_eq!(late.error().await["code"], "room_not_found");
+}
+
+#[tokio::test]
+async fn capacity_by_room_mode() {
+    let server = Server::start().await;
+    let normal = room(&server, json!({"roomMode": "normal"})).await;
+    let mut members = Vec::new();
+    let mut host = Ws::connect(&server).await;
+    host.join(&normal.name, Some(&normal.host_key), "Host")
+        .await;
+    for i in 0..3 {
+        let mut ws = Ws::connect(&server).await;
+        assert_eq!(
+            ws.join(&normal.name, None, &format!("P{i}")).await["role"],
+            "visitor"
+        );
+        members.push(ws);
+    }
+    let mut fifth = Ws::connect(&server).await;
+    let full = fifth.join(&normal.name, None, "Fifth").await;
+    assert_eq!(
+        full,
+        json!({"error": "room_full"}),
+        "hosts count toward the 4"
+    );
+    // Viewers come on top of participants.
+    let mut viewer = Ws::connect(&server).await;
+    assert_eq!(
+        viewer
+            .join(&normal.name, Some(&normal.viewer_key), "V")
+            .await["role"],
+        "viewer"
+    );
+
+    let group = room(&server, json!({"roomMode": "group"})).await;
+    let mut crowd = Vec::new();
+    for i in 0..200 {
+        let mut ws = Ws::connect(&server).await;
+        let joined = ws.join(&group.name, None, &format!("G{i}")).await;
+        assert_eq!(joined["role"], "visitor", "participant {i}");
+        crowd.push(ws);
+    }
+    let mut extra = Ws::connect(&server).await;
+    assert_eq!(
+        extra.join(&group.name, None, "One too many").await,
+        json!({"error": "room_full"})
+    );
+}
