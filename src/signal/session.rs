@@ -295,19 +295,15 @@ impl Session {
         Next::Continue
     }
 
-    fn handle_knock(&self, handle: HandleKnock) -> Result<Input, Next> {
-        let kind = "handle_knock";
+    fn handle_knock(&self, handle: HandleKnock) -> Result<Input, (ErrorCode, String)> {
         let message = validate_message(handle.message.as_deref(), MESSAGE_MAX_CHARS)
-            .map_err(|reason| error(ErrorCode::InvalidMessage, reason, kind))?;
+            .map_err(|reason| (ErrorCode::InvalidMessage, reason))?;
         let target = match (handle.client_id, handle.all) {
             (Some(id), false) => KnockTarget::One(id),
             (None, true) => KnockTarget::All,
             _ => {
-                return Err(error(
-                    ErrorCode::InvalidPayload,
-                    "give either clientId or \"all\": true",
-                    kind,
-                ));
+                let reason = "give either clientId or \"all\": true".to_owned();
+                return Err((ErrorCode::InvalidPayload, reason));
             }
         };
         Ok(Input::HandleKnock {
