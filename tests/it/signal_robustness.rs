@@ -116,10 +116,8 @@ async fn floods_are_rate_limited() {
         flooder.send_raw(r#"{"type": "leave_room"}"#).await;
     }
     let mut codes = Vec::new();
-    while let Some(frame) =
-        tokio::time::timeout(std::time::Duration::from_millis(300), flooder.recv())
-            .await
-            .ok()
+    while let Ok(frame) =
+        tokio::time::timeout(std::time::Duration::from_millis(300), flooder.recv()).await
     {
         codes.push(frame["payload"]["code"].as_str().unwrap_or("").to_owned());
     }
