@@ -11,6 +11,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
@@ -159,8 +160,14 @@ impl Application {
             signal_shutdown.cancel();
         });
 
+        // Small frames (knocks, verdicts) must leave at once: no Nagle delay.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
         let server = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -203,7 +210,10 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
         .route("/v1/signal", get(crate::signal::endpoint))
         .merge(crate::api::router(state.clone()));
     if bench_routes {
-        router = router.route("/__bench/bare", post(bare_created));
+        router = router.route("/__bench/bare", post(bare_created)).route(
+            "/__bench/relay",
+            get(crate::signal::relay_baseline::handler()),
+        );
     }
     router
         .fallback(not_found)

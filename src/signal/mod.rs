@@ -2,6 +2,7 @@
 //! docs/protocol.md is the client author's view of it.
 
 pub mod protocol;
+pub mod relay_baseline;
 mod session;
 
 use std::net::{IpAddr, SocketAddr};
