@@ -163,6 +163,11 @@ impl Server {
             .await
             .unwrap();
         assert!(status.success());
+        self.terminate_wait().await
+    }
+
+    /// Waits for a server already sent SIGTERM to exit; returns whether it exited 0.
+    pub async fn terminate_wait(&mut self) -> bool {
         let mut child = self.child.take().expect("server is running");
         let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
             .await

@@ -261,3 +261,68 @@ async fn capacity_by_room_mode() {
         json!({"error": "room_full"})
     );
 }
+
+#[tokio::test]
+async fn an_expired_meeting_refuses_joins() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let key = crate::helpers::create_key(&dir).await;
+    {
+        // Ended two hours ago: past the hour of grace a room gets after its end date.
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let end = Utc::now() - chrono::Duration::hours(2);
+        store
+            .create_meeting(anteroom::meeting::NewMeeting {
+                room_name: RoomName::parse("/ended").unwrap(),
+                start_date: end - chrono::Duration::hours(1),
+                end_date: end,
+                room_mode: anteroom::meeting::RoomMode::Normal,
+                is_locked: false,
+                viewer_mode: false,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let server = Server::spawn(dir, key, &[], &[]).await;
+    let mut ws = Ws::connect(&server).await;
+    ws.send(
+        "join_room",
+        json!({"roomName": "/ended", "displayName": "Late"}),
+    )
+    .await;
+    let error = ws.error().await;
+    assert_eq!(error["code"], "room_not_found");
+    assert!(error["message"].as_str().unwrap().contains("ended"));
+}
+
+#[tokio::test]
+async fn a_graceful_stop_ends_rooms_for_everyone() {
+    let mut server = Server::start().await;
+    let locked = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    host.join(&locked.name, Some(&locked.host_key), "Host")
+        .await;
+    let mut guest = Ws::connect(&server).await;
+    guest.join(&locked.name, None, "Guest").await;
+    guest.send("knock_room", json!({})).await;
+    guest.recv_type("knock_sent").await;
+    let mut idle = Ws::connect(&server).await;
+
+    let pid = server.pid().to_string();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    for ws in [&mut host, &mut guest] {
+        assert_eq!(
+            ws.recv_type("room_ended").await["reason"],
+            "server_shutdown"
+        );
+        assert_eq!(ws.closed().await, Closed::Frame(1000));
+    }
+    assert_eq!(idle.error().await["code"], "server_shutting_down");
+    assert_eq!(idle.closed().await, Closed::Frame(1001));
+    assert!(server.terminate_wait().await, "exit code 0");
+    assert!(server.logs().contains("anteroom stopped"));
+}
