@@ -75,6 +75,10 @@ pub struct RoomSettings {
     #[arg(long, env = "ANTEROOM_KNOCK_RESUME_GRACE_SECS", default_value_t = 15)]
     pub knock_resume_grace_secs: u64,
 
+    /// Seconds a room session lasts after fewer than two members remain (then `room.session.ended`).
+    #[arg(long, env = "ANTEROOM_SESSION_END_GRACE_SECS", default_value_t = 60)]
+    pub session_end_grace_secs: u64,
+
     /// Knocks one IP address may make per minute, across all rooms.
     #[arg(long, env = "ANTEROOM_KNOCKS_PER_IP_PER_MINUTE", default_value_t = 30)]
     pub knocks_per_ip_per_minute: u32,
@@ -101,6 +105,7 @@ impl RoomSettings {
             resume_grace,
             // Long enough to outlast a resume after a blip; short enough not to be worth stealing.
             grant_validity: chrono::Duration::minutes(5).max(resume_grace * 2),
+            session_end_grace: chrono::Duration::seconds(self.session_end_grace_secs as i64),
             max_knocks: self.max_knocks_per_room.max(1),
         }
     }

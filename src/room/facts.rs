@@ -19,6 +19,8 @@ pub enum FactKind {
     Left,
     Locked,
     Unlocked,
+    SessionStarted,
+    SessionEnded,
 }
 
 impl FactKind {
@@ -34,6 +36,8 @@ impl FactKind {
             FactKind::Left => "room.client.left",
             FactKind::Locked => "room.locked",
             FactKind::Unlocked => "room.unlocked",
+            FactKind::SessionStarted => "room.session.started",
+            FactKind::SessionEnded => "room.session.ended",
         }
     }
 }
@@ -52,6 +56,7 @@ pub struct FactClient {
     pub display_name: String,
     pub external_id: Option<String>,
     pub metadata: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,8 @@ pub struct RoomFact {
     pub at: DateTime<Utc>,
     pub meeting_id: MeetingId,
     pub room_name: RoomName,
+    /// The session the room was in when this happened, if any.
+    pub room_session_id: Option<String>,
     pub client: Option<FactClient>,
     /// A host's hold or reject message.
     pub message: Option<String>,

@@ -27,6 +27,7 @@ pub struct RoomSettings {
     pub resume_grace: Duration,
     /// How long the key an accepted knocker enters with stays valid.
     pub grant_validity: Duration,
+    pub session_end_grace: Duration,
     pub max_knocks: usize,
 }
 
@@ -155,6 +156,7 @@ impl RoomRegistry {
             expires_at: meeting.host_key_expiry(),
             reject_cooldown: settings.reject_cooldown,
             resume_grace: settings.resume_grace,
+            session_end_grace: settings.session_end_grace,
             max_knocks: settings.max_knocks,
             knock_page: KnockPage::default(),
         });

@@ -56,6 +56,8 @@ pub struct RoomConfig {
     pub expires_at: DateTime<Utc>,
     pub reject_cooldown: Duration,
     pub resume_grace: Duration,
+    /// A session ends once fewer than two members have been in the room this long.
+    pub session_end_grace: Duration,
     pub max_knocks: usize,
     pub knock_page: KnockPage,
 }
@@ -75,6 +77,8 @@ pub struct Identity {
     pub display_name: String,
     pub external_id: Option<String>,
     pub metadata: Option<String>,
+    /// The browser's User-Agent, for insights.
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +207,13 @@ struct AwayVerdict {
     expires_at: DateTime<Utc>,
 }
 
+/// A room session: from the second member's arrival until fewer than two have stayed a while.
+#[derive(Debug, Clone)]
+struct Session {
+    id: String,
+    below_two_since: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug)]
 pub struct Room {
     config: RoomConfig,
@@ -213,6 +224,7 @@ pub struct Room {
     knocks: Vec<Knock>,
     away_verdicts: HashMap<String, AwayVerdict>,
     cooldowns: HashMap<IpAddr, DateTime<Utc>>,
+    session: Option<Session>,
     ended: bool,
 }
 
@@ -248,6 +260,7 @@ impl Room {
             knocks: Vec::new(),
             away_verdicts: HashMap::new(),
             cooldowns: HashMap::new(),
+            session: None,
             ended: false,
         }
     }
@@ -267,6 +280,7 @@ impl Room {
     /// Nothing left to remember: the actor may stop (a later join starts a fresh room).
     pub fn is_idle(&self) -> bool {
         self.conns.is_empty()
+            && self.session.is_none()
             && self.knocks.is_empty()
             && self.away_verdicts.is_empty()
             && self.cooldowns.is_empty()
@@ -284,8 +298,14 @@ impl Room {
             .filter_map(|k| k.away_since.map(|t| t + grace));
         let verdicts = self.away_verdicts.values().map(|v| v.expires_at);
         let cooldowns = self.cooldowns.values().copied();
+        let session_end = self
+            .session
+            .as_ref()
+            .and_then(|s| s.below_two_since)
+            .map(|t| t + self.config.session_end_grace);
         away.chain(verdicts)
             .chain(cooldowns)
+            .chain(session_end)
             .chain(std::iter::once(self.config.expires_at))
             .min()
     }
@@ -481,6 +501,8 @@ impl Room {
             }),
         );
         out.send_many(others, ServerEvent::NewClient { client: view });
+        // The session starts with the second member, so this join already belongs to it.
+        self.update_session(out, now);
         self.fact(
             out,
             now,
@@ -1017,6 +1039,7 @@ impl Room {
             Some((&gone.client_id, role, &gone.identity)),
             None,
         );
+        self.update_session(out, now);
     }
 
     fn chat(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId, text: String) {
@@ -1103,7 +1126,36 @@ impl Room {
         }
         self.away_verdicts.clear();
         self.cooldowns.clear();
+        if let Some(session) = self.session.take() {
+            self.session_fact(out, now, FactKind::SessionEnded, session.id);
+        }
         self.ended = true;
+    }
+
+    /// Starts a session at the second member; ends it once fewer than two have stayed a while.
+    fn update_session(&mut self, out: &mut Out, now: DateTime<Utc>) {
+        let members = self.member_count();
+        match &mut self.session {
+            None if members >= 2 => {
+                let id = format!("{}-{}", self.config.meeting_id, now.timestamp_millis());
+                self.session = Some(Session {
+                    id: id.clone(),
+                    below_two_since: None,
+                });
+                self.session_fact(out, now, FactKind::SessionStarted, id);
+            }
+            Some(session) if members >= 2 => session.below_two_since = None,
+            Some(session) if session.below_two_since.is_none() => {
+                session.below_two_since = Some(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn session_fact(&self, out: &mut Out, now: DateTime<Utc>, kind: FactKind, session_id: String) {
+        let mut fact = self.new_fact(now, kind, None, None);
+        fact.room_session_id = Some(session_id);
+        out.0.push(Output::Fact(fact));
     }
 
     fn relay(
@@ -1167,6 +1219,13 @@ impl Room {
         }
         self.away_verdicts.retain(|_, v| v.expires_at > now);
         self.cooldowns.retain(|_, until| *until > now);
+        let session_over = self.session.as_ref().is_some_and(|s| {
+            s.below_two_since
+                .is_some_and(|t| t + self.config.session_end_grace <= now)
+        });
+        if session_over && let Some(session) = self.session.take() {
+            self.session_fact(out, now, FactKind::SessionEnded, session.id);
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1254,21 +1313,34 @@ impl Room {
         client: Option<(&ClientId, Option<Role>, &Identity)>,
         message: Option<String>,
     ) {
-        out.0.push(Output::Fact(RoomFact {
+        out.0
+            .push(Output::Fact(self.new_fact(now, kind, client, message)));
+    }
+
+    fn new_fact(
+        &self,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        client: Option<(&ClientId, Option<Role>, &Identity)>,
+        message: Option<String>,
+    ) -> RoomFact {
+        RoomFact {
             kind,
             at: now,
             meeting_id: self.config.meeting_id,
             room_name: self.config.room_name.clone(),
+            room_session_id: self.session.as_ref().map(|s| s.id.clone()),
             client: client.map(|(id, role, identity)| FactClient {
                 client_id: id.clone(),
                 role,
                 display_name: identity.display_name.clone(),
                 external_id: identity.external_id.clone(),
                 metadata: identity.metadata.clone(),
+                user_agent: identity.user_agent.clone(),
             }),
             message,
             counts: self.counts(),
-        }));
+        }
     }
 }
 

@@ -19,6 +19,7 @@ fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         expires_at: start() + Duration::hours(2),
         reject_cooldown: Duration::seconds(60),
         resume_grace: Duration::seconds(15),
+        session_end_grace: Duration::seconds(30),
         max_knocks: 50,
         knock_page: KnockPage::default(),
     }
@@ -85,6 +86,7 @@ impl Harness {
                 display_name: name.into(),
                 external_id: None,
                 metadata: None,
+                user_agent: None,
             },
             resume_token: None,
             fresh_resume_token: format!("resume-{conn}"),
@@ -153,7 +155,10 @@ fn unlocked_room_admits_visitors_and_tells_everyone() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(h.fact_kinds(), vec![FactKind::Joined, FactKind::Joined]);
+    assert_eq!(
+        h.fact_kinds(),
+        vec![FactKind::Joined, FactKind::SessionStarted, FactKind::Joined]
+    );
 }
 
 #[test]
@@ -259,6 +264,7 @@ fn knock_hold_accept_enter() {
             FactKind::KnockHeld,
             FactKind::KnockHeld,
             FactKind::KnockAccepted,
+            FactKind::SessionStarted,
             FactKind::Joined
         ]
     );
@@ -381,6 +387,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
             display_name: "B".into(),
             external_id: None,
             metadata: None,
+            user_agent: None,
         },
         resume_token: Some("resume-3".into()),
         fresh_resume_token: "resume-9".into(),
@@ -445,6 +452,7 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
             display_name: "A".into(),
             external_id: None,
             metadata: None,
+            user_agent: None,
         },
         resume_token: Some("resume-2".into()),
         fresh_resume_token: "resume-7".into(),
@@ -664,6 +672,40 @@ fn ending_the_room_reaches_knockers_too() {
     assert!(h.room.is_ended() && h.room.is_idle());
     let late = h.join(3, Credential::Host, "Late");
     assert_eq!(error_code(&to(3, &late)), Some(ErrorCode::RoomNotFound));
+}
+
+#[test]
+fn a_session_starts_with_the_second_member_and_ends_after_the_grace() {
+    let mut h = Harness::new(RoomMode::Normal, false);
+    h.join(1, Credential::None, "A");
+    assert!(h.facts.iter().all(|f| f.room_session_id.is_none()));
+    h.join(2, Credential::None, "B");
+    let session = h
+        .facts
+        .last()
+        .unwrap()
+        .room_session_id
+        .clone()
+        .expect("the second join is in the session");
+    assert_eq!(h.facts[1].kind, FactKind::SessionStarted);
+    h.input(Input::Leave { conn: 2 });
+    assert!(!h.room.is_idle(), "the session is still open");
+    h.advance(20);
+    // Back to two within the grace: the same session goes on.
+    h.join(3, Credential::None, "C");
+    assert_eq!(
+        h.facts.last().unwrap().room_session_id.as_deref(),
+        Some(session.as_str())
+    );
+    h.input(Input::Leave { conn: 3 });
+    h.input(Input::Leave { conn: 1 });
+    h.advance(29);
+    assert!(!h.fact_kinds().contains(&FactKind::SessionEnded));
+    h.advance(1);
+    let ended = h.facts.last().unwrap();
+    assert_eq!(ended.kind, FactKind::SessionEnded);
+    assert_eq!(ended.room_session_id.as_deref(), Some(session.as_str()));
+    assert!(h.room.is_idle());
 }
 
 #[test]
@@ -895,6 +937,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     display_name: format!("N{conn}"),
                     external_id: None,
                     metadata: None,
+                    user_agent: None,
                 },
                 resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
                 fresh_resume_token: format!("t{conn}-{serial}"),

@@ -81,8 +81,13 @@ pub async fn endpoint(
     ws: WebSocketUpgrade,
     State(state): State<Arc<crate::app::AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let ctx = state.signal.clone();
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect::<String>());
     let token = ctx.sessions.token();
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
@@ -90,7 +95,7 @@ pub async fn endpoint(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            session::run(socket, ctx, peer.ip()).await;
+            session::run(socket, ctx, peer.ip(), user_agent).await;
             drop(token);
         })
 }

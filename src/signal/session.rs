@@ -38,6 +38,7 @@ type DirectLimiter = governor::DefaultDirectRateLimiter;
 struct Session {
     conn: ConnId,
     peer: IpAddr,
+    user_agent: Option<String>,
     handle: ConnHandle,
     room: Option<RoomHandle>,
     ctx: Arc<SignalContext>,
@@ -51,13 +52,19 @@ enum Next {
     Reply(ServerEvent),
 }
 
-pub async fn run(mut socket: WebSocket, ctx: Arc<SignalContext>, peer: IpAddr) {
+pub async fn run(
+    mut socket: WebSocket,
+    ctx: Arc<SignalContext>,
+    peer: IpAddr,
+    user_agent: Option<String>,
+) {
     let conn = ctx.next_conn_id();
     let (outbox, mut inbox) = mpsc::channel(OUTBOX);
     let cut_off = CancellationToken::new();
     let mut session = Session {
         conn,
         peer,
+        user_agent,
         handle: ConnHandle {
             outbox,
             cut_off: cut_off.clone(),
@@ -392,6 +399,7 @@ impl Session {
                 display_name,
                 external_id,
                 metadata,
+                user_agent: self.user_agent.clone(),
             },
             resume_token: join.resume_token.filter(|t| t.len() <= 64),
             fresh_resume_token: random_token(),

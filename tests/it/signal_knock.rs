@@ -123,6 +123,7 @@ async fn knock_hold_accept_and_enter() {
         kinds,
         [
             "room.client.joined",
+            "room.session.started",
             "room.client.joined",
             "room.client.knocked",
             "room.client.knockHeld",
