@@ -15,6 +15,7 @@ use axum::serve::ListenerExt;
 use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -24,12 +25,13 @@ use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
 use crate::meeting::Meeting;
-use crate::room::recorder;
+use crate::room::recorder::{self, Recorder};
 use crate::room::registry::RoomRegistry;
 use crate::signal::SignalContext;
 use crate::signal::protocol::EndReason;
 use crate::store::{DynStore, SqliteStore};
 use crate::tokens::TokenSigner;
+use crate::webhooks::delivery;
 
 /// Everything request handlers and background tasks share.
 pub struct AppState {
@@ -59,6 +61,8 @@ pub struct Application {
     state: Arc<AppState>,
     recorder: tokio::task::JoinHandle<()>,
     recorder_stop: CancellationToken,
+    webhooks: tokio::task::JoinHandle<()>,
+    background_stop: CancellationToken,
     router: Router,
     sweep_interval: Duration,
     shutdown_timeout: Duration,
@@ -73,13 +77,12 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let public_url = config.public_base_url(listener.local_addr()?)?;
-        let store: DynStore = Arc::new(
-            SqliteStore::open(&config.data.data_dir)
-                .await
-                .with_context(|| {
-                    format!("opening the store in {}", config.data.data_dir.display())
-                })?,
-        );
+        let sqlite = SqliteStore::open(&config.data.data_dir)
+            .await
+            .with_context(|| format!("opening the store in {}", config.data.data_dir.display()))?;
+        // No room is live yet: whatever sessions a crash left open are over.
+        sqlite.close_interrupted_sessions(Utc::now()).await?;
+        let store: DynStore = Arc::new(sqlite);
         let secret = match config.configured_token_secret()? {
             Some(secret) => secret,
             None => {
@@ -92,13 +95,26 @@ impl Application {
         let shutdown = CancellationToken::new();
         let (facts, fact_queue) = recorder::channel();
         let recorder_stop = CancellationToken::new();
-        let recorder = tokio::spawn(recorder::run(
+        let deliveries_due = Arc::new(Notify::new());
+        let background_stop = CancellationToken::new();
+        let webhooks = tokio::spawn(delivery::run(
             store.clone(),
+            config.webhooks.settings(),
+            deliveries_due.clone(),
+            background_stop.clone(),
+        ));
+        let recorder = tokio::spawn(recorder::run(
+            Recorder {
+                store: store.clone(),
+                subdomain: subdomain_of(&public_url),
+                written: deliveries_due,
+            },
             fact_queue,
             recorder_stop.clone(),
         ));
         let rooms = Arc::new(RoomRegistry::new(
             store.clone(),
+            public_url.clone(),
             tokens.clone(),
             config.room.room(),
             facts,
@@ -125,6 +141,8 @@ impl Application {
             state,
             recorder,
             recorder_stop,
+            webhooks,
+            background_stop,
             router,
             sweep_interval: config.sweep_interval(),
             shutdown_timeout: config.shutdown_timeout(),
@@ -198,6 +216,11 @@ impl Application {
         if let Err(err) = self.recorder.await {
             tracing::error!(error = %err, "the fact recorder failed");
         }
+        // Deliveries not made yet wait in the outbox for the next start.
+        self.background_stop.cancel();
+        if let Err(err) = self.webhooks.await {
+            tracing::error!(error = %err, "the webhook worker failed");
+        }
         state.store.close().await;
         tracing::info!("anteroom stopped");
         Ok(())
@@ -208,6 +231,7 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/signal", get(crate::signal::endpoint))
+        .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))
         .merge(crate::api::router(state.clone()));
     if bench_routes {
         router = router.route("/__bench/bare", post(bare_created)).route(
@@ -221,6 +245,21 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Whereby's `subdomain` field: the first label of the public host (the whole host for an IP).
+fn subdomain_of(public_url: &str) -> String {
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(public_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return host.to_owned();
+    }
+    host.split('.').next().unwrap_or(host).to_owned()
 }
 
 async fn healthz() -> impl IntoResponse {

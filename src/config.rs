@@ -51,6 +51,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub room: RoomSettings,
 
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+
     /// Create a locked demo meeting at start and print its host and guest links.
     #[arg(long, env = "ANTEROOM_DEMO")]
     pub demo: bool,
@@ -58,6 +61,38 @@ pub struct ServeConfig {
     /// Serve the fixed-response routes that benchmarks compare against (never in production).
     #[arg(long, env = "ANTEROOM_BENCH_ROUTES", hide = true)]
     pub bench_routes: bool,
+}
+
+/// Webhook delivery: timeouts and retries.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookSettings {
+    /// Seconds a receiver has to answer one delivery.
+    #[arg(long, env = "ANTEROOM_WEBHOOK_TIMEOUT_SECS", default_value_t = 5)]
+    pub webhook_timeout_secs: u64,
+
+    /// Attempts per event and endpoint before it is given up (the first included).
+    #[arg(long, env = "ANTEROOM_WEBHOOK_MAX_ATTEMPTS", default_value_t = 6)]
+    pub webhook_max_attempts: u32,
+
+    /// Milliseconds before the first retry; each retry waits twice the one before (default: 20 s,
+    /// so six attempts span about ten minutes).
+    #[arg(long, env = "ANTEROOM_WEBHOOK_RETRY_BASE_MS", default_value_t = 20_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Deliveries in flight at once, across all endpoints.
+    #[arg(long, env = "ANTEROOM_WEBHOOK_CONCURRENCY", default_value_t = 32)]
+    pub webhook_concurrency: usize,
+}
+
+impl WebhookSettings {
+    pub fn settings(&self) -> crate::webhooks::delivery::DeliverySettings {
+        crate::webhooks::delivery::DeliverySettings {
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            max_attempts: self.webhook_max_attempts.max(1),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            concurrency: self.webhook_concurrency.max(1),
+        }
+    }
 }
 
 /// Waiting-room timing and limits, passed to every room's state machine.

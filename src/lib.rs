@@ -11,3 +11,4 @@ pub mod room;
 pub mod signal;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;

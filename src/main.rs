@@ -10,7 +10,8 @@ use anteroom::api::meetings::{Fields, MeetingSpec, create_meeting, meeting_body}
 use anteroom::app::{AppState, Application};
 use anteroom::config::{DataDirArgs, ServeConfig};
 use anteroom::meeting::{RoomMode, RoomNamePattern};
-use anteroom::store::{SqliteStore, Store};
+use anteroom::store::{MeetingStore, SqliteStore, Store, WebhookStore};
+use anteroom::webhooks;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +35,35 @@ enum Command {
     /// Manage the API keys that authorise calls to the REST API.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage the endpoints that receive webhook events.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Add an endpoint and print its signing secret (alone) on stdout. It is shown only this once.
+    Add {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Where events are POSTed (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types, e.g. room.client.knocked,room.client.joined
+        #[arg(long)]
+        events: String,
+    },
+    /// List endpoints (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+    /// Remove an endpoint by the id `list` shows; its undelivered events are dropped.
+    Remove {
+        #[command(flatten)]
+        data: DataDirArgs,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +119,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(config) => serve(*config).await,
         Command::ApiKey(command) => api_key(command).await,
+        Command::Webhook(command) => webhook(command).await,
     }
 }
 
@@ -201,6 +232,48 @@ async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no API key with id {id}");
             }
             println!("API key {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn webhook(command: WebhookCommand) -> anyhow::Result<()> {
+    match command {
+        WebhookCommand::Add { data, url, events } => {
+            webhooks::check_url(&url).map_err(anyhow::Error::msg)?;
+            let events =
+                webhooks::parse_event_types(events.split(',')).map_err(anyhow::Error::msg)?;
+            let store = open_store(&data).await?;
+            let endpoint = store
+                .create_webhook(&url, &events, &webhooks::new_secret(), chrono::Utc::now())
+                .await?;
+            store.close().await;
+            tracing::info!(id = endpoint.id, url = %endpoint.url, "webhook endpoint added");
+            println!("{}", endpoint.secret);
+        }
+        WebhookCommand::List { data } => {
+            let store = open_store(&data).await?;
+            let endpoints = store.list_webhooks().await?;
+            store.close().await;
+            println!("{:<6} {:<26} {:<50} EVENTS", "ID", "CREATED", "URL");
+            for e in endpoints {
+                println!(
+                    "{:<6} {:<26} {:<50} {}",
+                    e.id,
+                    anteroom::meeting::format_date(e.created_at),
+                    e.url,
+                    e.events.join(",")
+                );
+            }
+        }
+        WebhookCommand::Remove { data, id } => {
+            let store = open_store(&data).await?;
+            let found = store.remove_webhook(id, chrono::Utc::now()).await?;
+            store.close().await;
+            if !found {
+                anyhow::bail!("no webhook endpoint with id {id}");
+            }
+            println!("webhook endpoint {id} removed");
         }
     }
     Ok(())

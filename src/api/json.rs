@@ -53,3 +53,55 @@ pub fn single_param<'a>(
     }
     Ok(first.map(String::as_str))
 }
+
+/// Pages hold at most this many results.
+pub const MAX_PAGE: u32 = 100;
+
+/// `limit`: 1 to 100, `default` when absent.
+pub fn parse_limit(raw: Option<&str>, default: u32) -> Result<u32, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|limit| (1..=MAX_PAGE).contains(limit))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "limit must be an integer from 1 to {MAX_PAGE}, not {raw:?}"
+            ))
+        })
+}
+
+/// Cursors are a position (a last id, or an offset) in 16 hex digits: opaque to clients, cheap to check.
+pub fn encode_cursor(position: u64) -> String {
+    format!("{position:016x}")
+}
+
+pub fn decode_cursor(raw: &str) -> Result<u64, ApiError> {
+    let malformed = || {
+        ApiError::bad_request(
+            "cursor is malformed; pass the cursor value returned by the previous page",
+        )
+    };
+    if raw.len() != 16 {
+        return Err(malformed());
+    }
+    let position = u64::from_str_radix(raw, 16).map_err(|_| malformed())?;
+    if position > i64::MAX as u64 {
+        return Err(malformed());
+    }
+    Ok(position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(12345)).unwrap(), 12345);
+        assert!(decode_cursor("zz").is_err());
+        assert!(decode_cursor("ffffffffffffffff").is_err());
+    }
+}

@@ -10,7 +10,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::json::{JsonObject, query_pairs, single_param};
+use super::json::{
+    JsonObject, decode_cursor, encode_cursor, parse_limit, query_pairs, single_param,
+};
 use crate::app::AppState;
 use crate::meeting::{
     Meeting, MeetingId, NewMeeting, RoomMode, RoomNamePattern, format_date, is_room_name_byte,
@@ -20,7 +22,6 @@ use crate::tokens::KeyRole;
 
 pub const PREFIX_MAX_LEN: usize = 39;
 const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 100;
 /// Fresh random names collide almost never; a few draws make a collision invisible to the client.
 const NAME_ATTEMPTS: usize = 5;
 
@@ -287,45 +288,9 @@ pub async fn get_one(
     Ok(Json(meeting_body(&state, &meeting, fields)))
 }
 
-/// Cursors are the last id of the previous page, hex-encoded: opaque to clients, cheap to check.
-fn encode_cursor(id: MeetingId) -> String {
-    format!("{:016x}", id.0)
-}
-
-fn decode_cursor(raw: &str) -> Result<MeetingId, ApiError> {
-    let malformed = || {
-        ApiError::bad_request(
-            "cursor is malformed; pass the cursor value returned by the previous page",
-        )
-    };
-    if raw.len() != 16 {
-        return Err(malformed());
-    }
-    let id = i64::from_str_radix(raw, 16).map_err(|_| malformed())?;
-    if id < 0 {
-        return Err(malformed());
-    }
-    Ok(MeetingId(id))
-}
-
-fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(DEFAULT_PAGE);
-    };
-    raw.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|limit| (1..=MAX_PAGE).contains(limit))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "limit must be an integer from 1 to {MAX_PAGE}, not {raw:?}"
-            ))
-        })
-}
-
 /// `roomName[startsWith|exact|contains]`. Values are matched against the name with its leading `/`;
 /// for `startsWith` and `exact` a value without the slash gets one.
-fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, ApiError> {
+pub fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, ApiError> {
     let with_slash = |v: &str| {
         let v = v.to_ascii_lowercase();
         if v.starts_with('/') {
@@ -358,11 +323,12 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let pairs = query_pairs(query.as_deref());
-    let limit = parse_limit(single_param(&pairs, "limit")?)?;
+    let limit = parse_limit(single_param(&pairs, "limit")?, DEFAULT_PAGE)?;
     let after = single_param(&pairs, "cursor")?
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
-        .transpose()?;
+        .transpose()?
+        .map(|n| MeetingId(n as i64));
     let fields = Fields::from_query(&pairs)?;
     let room_name = parse_room_filter(&pairs)?;
     // One extra row tells whether another page follows.
@@ -377,7 +343,7 @@ pub async fn list(
     let more = meetings.len() > limit as usize;
     meetings.truncate(limit as usize);
     let cursor = match meetings.last() {
-        Some(last) if more => Value::String(encode_cursor(last.id)),
+        Some(last) if more => Value::String(encode_cursor(last.id.0 as u64)),
         _ => Value::Null,
     };
     let results: Vec<Value> = meetings
@@ -442,13 +408,5 @@ mod tests {
         assert!(request.is_locked && request.viewer_mode);
         assert_eq!(request.room_mode, RoomMode::Group);
         assert!(request.fields.host_room_url && request.fields.viewer_room_url);
-    }
-
-    #[test]
-    fn cursor_round_trip() {
-        let id = MeetingId(12345);
-        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert!(decode_cursor("zz").is_err());
-        assert!(decode_cursor("ffffffffffffffff").is_err());
     }
 }

@@ -2,16 +2,19 @@
 
 pub mod auth;
 pub mod error;
+pub mod insights;
 pub mod json;
 pub mod meetings;
 pub mod rate_limit;
+pub mod rooms;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, put};
 
 use crate::app::AppState;
 
@@ -25,7 +28,21 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/v1/meetings/{meeting_id}",
             get(meetings::get_one).delete(meetings::delete),
         )
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get_one).delete(webhooks::delete),
+        )
+        .route("/v1/insights/rooms", get(insights::rooms))
+        .route("/v1/insights/room-sessions", get(insights::room_sessions))
+        .route("/v1/insights/participants", get(insights::participants))
+        .route("/v1/insights/participant", get(insights::participant))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        // Uploads get a larger body limit than the JSON routes.
+        .route(
+            "/v1/rooms/{*path}",
+            put(rooms::put_theme).layer(DefaultBodyLimit::max(rooms::UPLOAD_BODY_LIMIT)),
+        )
         // route_layer: only matched routes need a key, so an unknown path is a plain 404.
         .route_layer(middleware::from_fn_with_state(
             state,

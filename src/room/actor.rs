@@ -56,6 +56,13 @@ impl RoomActor {
     pub async fn run(mut self) {
         let room_name = self.room.config().room_name.clone();
         tracing::debug!(room = %room_name, "room opened");
+        // Before any command: joins queued meanwhile see the theme in their `room_joined`.
+        match self.registry.load_theme(&room_name).await {
+            Ok(theme) => self.step(Input::SetTheme(theme)),
+            Err(err) => {
+                tracing::error!(error = %err, room = %room_name, "cannot load the room's theme")
+            }
+        }
         loop {
             let deadline = self.room.next_deadline();
             let sleep = async {

@@ -7,3 +7,4 @@ pub mod facts;
 pub mod recorder;
 pub mod registry;
 pub mod state;
+pub mod theme;

@@ -2,11 +2,23 @@
 //! the database. Facts queue in memory meanwhile (the store takes 100k+ rows/s batched, far more than
 //! rooms produce).
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::facts::RoomFact;
-use crate::store::DynStore;
+use crate::store::{DynStore, RecordedFact};
+use crate::webhooks::event::envelope;
+
+/// What the recorder needs besides the facts.
+pub struct Recorder {
+    pub store: DynStore,
+    /// Put in every webhook event, as Whereby's `subdomain`.
+    pub subdomain: String,
+    /// Poked after each write, so webhook deliveries start at once.
+    pub written: Arc<Notify>,
+}
 
 const BATCH: usize = 512;
 
@@ -19,7 +31,7 @@ pub fn channel() -> (
 
 /// Runs until `stop` is cancelled, then writes whatever is still queued and returns.
 pub async fn run(
-    store: DynStore,
+    recorder: Recorder,
     mut facts: mpsc::UnboundedReceiver<RoomFact>,
     stop: CancellationToken,
 ) {
@@ -35,25 +47,36 @@ pub async fn run(
                 while let Ok(fact) = facts.try_recv() {
                     batch.push(fact);
                 }
-                write(&store, &mut batch).await;
+                recorder.write(&mut batch).await;
                 break;
             }
         }
-        write(&store, &mut batch).await;
+        recorder.write(&mut batch).await;
     }
 }
 
-async fn write(store: &DynStore, batch: &mut Vec<RoomFact>) {
-    if batch.is_empty() {
-        return;
+impl Recorder {
+    async fn write(&self, batch: &mut Vec<RoomFact>) {
+        if batch.is_empty() {
+            return;
+        }
+        let recorded: Vec<RecordedFact> = batch
+            .drain(..)
+            .map(|fact| RecordedFact {
+                webhook_body: envelope(&fact, &self.subdomain),
+                fact,
+            })
+            .collect();
+        write(&self.store, &recorded).await;
+        self.written.notify_one();
     }
+}
+
+async fn write(store: &DynStore, batch: &[RecordedFact]) {
     // A failed write is retried a few times; the database being gone for longer is logged loudly.
     for attempt in 1..=5u32 {
         match store.record_facts(batch).await {
-            Ok(()) => {
-                batch.clear();
-                return;
-            }
+            Ok(()) => return,
             Err(err) => {
                 tracing::error!(error = %err, attempt, facts = batch.len(), "recording room facts failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
@@ -65,5 +88,4 @@ async fn write(store: &DynStore, batch: &mut Vec<RoomFact>) {
         facts = batch.len(),
         "dropping room facts the store would not take"
     );
-    batch.clear();
 }

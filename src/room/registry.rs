@@ -14,7 +14,7 @@ use super::actor::{ConnHandle, RoomActor, RoomCommand};
 use super::facts::RoomFact;
 use super::state::{ConnId, Input, Room, RoomConfig};
 use crate::meeting::{Meeting, RoomName};
-use crate::signal::protocol::{EndReason, KnockPage};
+use crate::signal::protocol::{EndReason, RoomTheme};
 use crate::store::{DynStore, StoreError};
 use crate::tokens::TokenSigner;
 
@@ -60,6 +60,7 @@ pub struct RoomRegistry {
     rooms: Mutex<HashMap<RoomName, Entry>>,
     next_generation: AtomicU64,
     store: DynStore,
+    public_url: String,
     pub tokens: TokenSigner,
     pub settings: RoomSettings,
     facts: mpsc::UnboundedSender<RoomFact>,
@@ -69,6 +70,7 @@ pub struct RoomRegistry {
 impl RoomRegistry {
     pub fn new(
         store: DynStore,
+        public_url: String,
         tokens: TokenSigner,
         settings: RoomSettings,
         facts: mpsc::UnboundedSender<RoomFact>,
@@ -78,6 +80,7 @@ impl RoomRegistry {
             rooms: Mutex::new(HashMap::new()),
             next_generation: AtomicU64::new(1),
             store,
+            public_url,
             tokens,
             settings,
             facts,
@@ -158,7 +161,7 @@ impl RoomRegistry {
             resume_grace: settings.resume_grace,
             session_end_grace: settings.session_end_grace,
             max_knocks: settings.max_knocks,
-            knock_page: KnockPage::default(),
+            theme: RoomTheme::default(),
         });
         let actor = RoomActor {
             room,
@@ -174,6 +177,21 @@ impl RoomRegistry {
             generation,
             meeting,
             commands,
+        }
+    }
+
+    /// The room's current theme, from the store.
+    pub async fn load_theme(&self, room: &RoomName) -> Result<RoomTheme, StoreError> {
+        super::theme::load(&self.store, &self.public_url, room).await
+    }
+
+    /// Shows a live room its new theme; a room that is not live loads it when it opens.
+    pub async fn push_theme(&self, room: &RoomName, theme: RoomTheme) {
+        let commands = self.rooms().get(room).map(|e| e.commands.clone());
+        if let Some(commands) = commands {
+            let _ = commands
+                .send(RoomCommand::Input(Input::SetTheme(theme)))
+                .await;
         }
     }
 

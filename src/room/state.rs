@@ -16,8 +16,8 @@ use super::facts::{ClientCounts, FactClient, FactKind, RoomFact};
 use crate::meeting::{MeetingId, RoomMode, RoomName};
 use crate::signal::protocol::{
     ClientId, ClientView, DisplayNameRules, EndReason, ErrorCode, KnockAction, KnockHandled,
-    KnockPage, KnockState, KnockView, LeaveReason, OwnKnock, RelayKind, Resolution, Role,
-    RoomJoined, RoomView, ServerEvent,
+    KnockState, KnockView, LeaveReason, OwnKnock, RelayKind, Resolution, Role, RoomJoined,
+    RoomTheme, RoomView, ServerEvent,
 };
 
 /// A WebSocket connection, numbered by the signalling layer.
@@ -59,7 +59,7 @@ pub struct RoomConfig {
     /// A session ends once fewer than two members have been in the room this long.
     pub session_end_grace: Duration,
     pub max_knocks: usize,
-    pub knock_page: KnockPage,
+    pub theme: RoomTheme,
 }
 
 /// What the caller verified of the key a client joined with (signature, expiry, this meeting).
@@ -140,7 +140,8 @@ pub enum Input {
         to: ClientId,
         message: Value,
     },
-    SetKnockPage(KnockPage),
+    /// The room's theme changed (or was loaded): members get all of it, outsiders the knock page.
+    SetTheme(RoomTheme),
     /// The meeting was deleted, or the server is stopping.
     End(EndReason),
     /// Time passed: expire knocks whose grace ran out, and the room itself at its expiry.
@@ -394,10 +395,17 @@ impl Room {
                 to,
                 message,
             } => self.relay(&mut out, conn, kind, to, message),
-            Input::SetKnockPage(page) => {
-                self.config.knock_page = page.clone();
-                let everyone = self.conns.keys().copied().collect();
-                out.send_many(everyone, ServerEvent::KnockPageUpdated(page));
+            Input::SetTheme(theme) => {
+                let members: Vec<ConnId> = self.members().map(|(c, _, _)| c).collect();
+                let outside: Vec<ConnId> = self
+                    .conns
+                    .keys()
+                    .copied()
+                    .filter(|c| !members.contains(c))
+                    .collect();
+                out.send_many(outside, ServerEvent::KnockPageUpdated(theme.knock_page()));
+                out.send_many(members, ServerEvent::ThemeUpdated(theme.clone()));
+                self.config.theme = theme;
             }
             Input::End(reason) => self.end(&mut out, now, reason),
             Input::Tick => self.tick(&mut out, now),
@@ -497,6 +505,7 @@ impl Room {
                 self_id: client_id.clone(),
                 role,
                 room: self.room_view(),
+                theme: self.config.theme.clone(),
                 knockers: (role == Role::Host).then(|| self.knock_views()),
             }),
         );
@@ -580,7 +589,7 @@ impl Room {
             is_locked: true,
             resume_token,
             display_name_rules: DisplayNameRules::default(),
-            knock_page: self.config.knock_page.clone(),
+            knock_page: self.config.theme.knock_page(),
             knock,
         })
     }
@@ -1382,7 +1391,7 @@ fn input_conn(input: &Input) -> Option<ConnId> {
         | Input::Kick { conn, .. }
         | Input::EndMeeting { conn }
         | Input::Relay { conn, .. } => Some(*conn),
-        Input::Disconnected { .. } | Input::SetKnockPage(_) | Input::End(_) | Input::Tick => None,
+        Input::Disconnected { .. } | Input::SetTheme(_) | Input::End(_) | Input::Tick => None,
     }
 }
 

@@ -21,7 +21,7 @@ fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         resume_grace: Duration::seconds(15),
         session_end_grace: Duration::seconds(30),
         max_knocks: 50,
-        knock_page: KnockPage::default(),
+        theme: RoomTheme::default(),
     }
 }
 

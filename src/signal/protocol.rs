@@ -356,14 +356,50 @@ pub struct KnockView {
     pub hold_message: Option<String>,
 }
 
-/// What a locked-out client may know of the room's look.
+/// What a locked-out client may know of the room's look: the knock page's background, the logo and
+/// the colours. Only what is set is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KnockPage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_url: Option<String>,
+    /// `{palette?, theme?}` when a preset is chosen instead of an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_preset: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_url: Option<String>,
+    /// `{primary?, secondary?, focus?}` as `#rrggbb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colors: Option<Value>,
+}
+
+/// The room's whole look, for members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomTheme {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_background_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_background_preset: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knock_page_background_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knock_page_background_preset: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colors: Option<Value>,
+}
+
+impl RoomTheme {
+    pub fn knock_page(&self) -> KnockPage {
+        KnockPage {
+            background_url: self.knock_page_background_url.clone(),
+            background_preset: self.knock_page_background_preset.clone(),
+            logo_url: self.logo_url.clone(),
+            colors: self.colors.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -410,6 +446,7 @@ pub enum RoomJoined {
         self_id: ClientId,
         role: Role,
         room: RoomView,
+        theme: RoomTheme,
         /// Hosts only: the knock queue, oldest first.
         #[serde(skip_serializing_if = "Option::is_none")]
         knockers: Option<Vec<KnockView>>,
@@ -537,8 +574,10 @@ pub enum ServerEvent {
     RoomEnded {
         reason: EndReason,
     },
-    #[serde(rename_all = "camelCase")]
+    /// To connections outside the room.
     KnockPageUpdated(KnockPage),
+    /// To members.
+    ThemeUpdated(RoomTheme),
     #[serde(rename_all = "camelCase")]
     ReadyToReceiveOffer {
         client_id: ClientId,

@@ -49,7 +49,7 @@ struct Session {
 /// What the read side asks the loop to do.
 enum Next {
     Continue,
-    Reply(ServerEvent),
+    Reply(Box<ServerEvent>),
 }
 
 pub async fn run(
@@ -180,7 +180,7 @@ async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), a
 }
 
 fn error(code: ErrorCode, message: impl Into<String>, request: &str) -> Next {
-    Next::Reply(ServerEvent::error(code, message, Some(request)))
+    Next::Reply(Box::new(ServerEvent::error(code, message, Some(request))))
 }
 
 fn random_token() -> String {
@@ -210,20 +210,20 @@ impl Session {
                 return Next::Continue;
             }
             self.last_rate_error = Some(now);
-            return Next::Reply(ServerEvent::error(
+            return Next::Reply(Box::new(ServerEvent::error(
                 ErrorCode::RateLimited,
                 "too many frames; slow down (frames over the limit are dropped)",
                 None,
-            ));
+            )));
         }
         let message = match ClientMessage::decode(text) {
             Ok(message) => message,
             Err(err) => {
-                return Next::Reply(ServerEvent::error(
+                return Next::Reply(Box::new(ServerEvent::error(
                     err.code,
                     err.message,
                     err.request_type.as_deref(),
-                ));
+                )));
             }
         };
         let kind = message.kind();

@@ -1,8 +1,9 @@
-//! Durable facts behind one trait, so that handlers and room actors never know which engine holds them.
-//! SQLite (the embedded default) lives in `sqlite.rs`; a PostgreSQL implementation slots in beside it.
+//! Durable facts behind traits, so that handlers and room actors never know which engine holds them.
+//! SQLite (the embedded default) lives in `sqlite/`; a PostgreSQL implementation slots in beside it.
+//! One trait per concern; `Store` is all of them.
 
+pub mod insights;
 mod sqlite;
-mod sqlite_batch;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
 use crate::room::facts::RoomFact;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 pub type DynStore = std::sync::Arc<dyn Store>;
 
@@ -62,7 +63,7 @@ pub struct ApiKeyInfo {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait MeetingStore: Send + Sync {
     /// Creates a meeting; `RoomNameTaken` when the generated name collides (the caller draws again).
     /// Returns only once the meeting is durable against a crash of this process.
     async fn create_meeting(&self, meeting: NewMeeting) -> Result<Meeting, StoreError>;
@@ -77,7 +78,8 @@ pub trait Store: Send + Sync + 'static {
         id: MeetingId,
         now: DateTime<Utc>,
     ) -> Result<Option<Meeting>, StoreError>;
-    /// Removes meetings (deleted or not) whose end date is before `cutoff`; returns how many.
+    /// Removes meetings (deleted or not) whose end date is before `cutoff`, with their themes;
+    /// returns how many meetings.
     async fn remove_meetings_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
     async fn create_api_key(
@@ -95,10 +97,170 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reads a named secret, creating it with `generate` the first time (atomic across processes).
     async fn secret_or_insert(&self, name: &str, generate: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+}
 
-    /// Appends what happened in rooms, in order, in one transaction.
-    async fn record_facts(&self, facts: &[RoomFact]) -> Result<(), StoreError>;
+/// A room fact with the webhook event it becomes.
+#[derive(Debug, Clone)]
+pub struct RecordedFact {
+    pub fact: RoomFact,
+    /// The compact JSON envelope, signed at each delivery attempt.
+    pub webhook_body: String,
+}
 
+#[async_trait]
+pub trait FactStore: Send + Sync {
+    /// In one transaction: appends the facts, updates sessions and participations (insights) and
+    /// queues each fact's webhook event for every endpoint subscribed to its type.
+    async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A delivery that is due: the oldest pending one of its endpoint and room.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub event_type: String,
+    pub room_name: String,
+    pub body: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { at: DateTime<Utc>, error: String },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(
+        &self,
+        url: &str,
+        events: &[String],
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookEndpoint, StoreError>;
+    async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError>;
+    /// Removes an endpoint and cancels its pending deliveries; false when there was none.
+    async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Due deliveries, at most one per (endpoint, room): the oldest pending, if its time has come.
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// When the next pending delivery is due, if any is pending.
+    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        attempts: u32,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ThemeKind {
+    Logo,
+    RoomBackground,
+    KnockPageBackground,
+    Tokens,
+}
+
+impl ThemeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeKind::Logo => "logo",
+            ThemeKind::RoomBackground => "room-background",
+            ThemeKind::KnockPageBackground => "room-knock-page-background",
+            ThemeKind::Tokens => "tokens",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "logo" => ThemeKind::Logo,
+            "room-background" => ThemeKind::RoomBackground,
+            "room-knock-page-background" => ThemeKind::KnockPageBackground,
+            "tokens" => ThemeKind::Tokens,
+            _ => return None,
+        })
+    }
+}
+
+/// One part of a room's theme: an uploaded image, or a preset (JSON as the API took it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThemeValue {
+    Image {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+    Preset(serde_json::Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemePart {
+    pub kind: ThemeKind,
+    /// Presets only; images are fetched with `theme_image`.
+    pub preset: Option<serde_json::Value>,
+    pub has_image: bool,
+    /// Changes with every update; part of image URLs so caches see new images at once.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeImage {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub version: i64,
+}
+
+#[async_trait]
+pub trait ThemeStore: Send + Sync {
+    /// Sets one part of a room's theme; returns the new version.
+    async fn put_theme(
+        &self,
+        room: &RoomName,
+        kind: ThemeKind,
+        value: ThemeValue,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Resets one part to the default.
+    async fn clear_theme(&self, room: &RoomName, kind: ThemeKind) -> Result<(), StoreError>;
+    async fn theme(&self, room: &RoomName) -> Result<Vec<ThemePart>, StoreError>;
+    async fn theme_image(
+        &self,
+        room: &RoomName,
+        kind: ThemeKind,
+    ) -> Result<Option<ThemeImage>, StoreError>;
+}
+
+#[async_trait]
+pub trait Store:
+    MeetingStore + FactStore + WebhookStore + ThemeStore + insights::InsightStore + 'static
+{
     /// Flushes and closes; later calls fail.
     async fn close(&self);
 }

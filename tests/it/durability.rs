@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
-use anteroom::store::{SqliteStore, Store};
+use anteroom::store::{MeetingStore, SqliteStore, Store};
 use chrono::Utc;
 use serde_json::{Value, json};
 

@@ -10,4 +10,5 @@ mod schema;
 mod signal_join;
 mod signal_knock;
 mod signal_robustness;
+mod webhooks;
 mod ws;

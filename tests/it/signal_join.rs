@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use anteroom::meeting::{MeetingId, RoomName};
-use anteroom::store::{SqliteStore, Store};
+use anteroom::store::{MeetingStore, SqliteStore, Store};
 use anteroom::tokens::TokenSigner;
 use chrono::Utc;
 use serde_json::{Value, json};

@@ -8,8 +8,8 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
 use crate::meeting::{Meeting, MeetingId, NewMeeting};
+use crate::store::StoreError;
 
 /// Rows per statement: 6 bound values each, far below SQLite's 32,766-variable limit.
 const MAX_BATCH: usize = 256;

@@ -1,108 +1,15 @@
-//! The embedded store: one SQLite file in WAL mode. One writer connection (SQLite allows one writer at a
-//! time anyway, so a pool of writers would only queue on the file lock) and a small pool of readers.
-//! `synchronous=NORMAL`: a commit survives `kill -9` of the process (the WAL is in the OS), not a power cut.
-
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+//! Meetings, API keys and server secrets in SQLite.
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Row, Sqlite, migrate::Migrator};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tokio::sync::oneshot;
 
-use tokio::sync::{mpsc, oneshot};
-
-use super::sqlite_batch::{self, PendingCreate};
-use super::{ApiKeyInfo, MeetingQuery, Store, StoreError};
+use super::batch::PendingCreate;
+use super::{SqliteStore, from_millis, millis};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
-use crate::room::facts::RoomFact;
-
-static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-
-pub const DATABASE_FILE: &str = "anteroom.sqlite3";
-
-pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
-    /// Taken (dropped) by `close`, which ends the batch writer once it has drained.
-    creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
-    batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    checkpoints: tokio::task::JoinHandle<()>,
-}
-
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// PASSIVE never blocks writers or readers; it copies what it can and the WAL restarts from the top
-/// once a checkpoint has caught up.
-async fn checkpoint_periodically(pool: SqlitePool) {
-    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
-    loop {
-        ticker.tick().await;
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::warn!(error = %err, "WAL checkpoint failed; will retry");
-        }
-    }
-}
-
-impl SqliteStore {
-    /// Opens (creating when absent) the database in `data_dir` and brings its schema up to date.
-    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(DATABASE_FILE);
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        // Checkpoints (copying the WAL into the database, with an fsync) run from a task of their own,
-        // not inside whichever commit crosses the threshold, so no create waits for one.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
-            .await?;
-        MIGRATOR.run(&writer).await?;
-        let checkpointer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
-        let (creates, pending) = sqlite_batch::channel();
-        let batch_writer = tokio::spawn(sqlite_batch::run(writer.clone(), pending));
-        let checkpoints = tokio::spawn(checkpoint_periodically(checkpointer));
-        Ok(SqliteStore {
-            writer,
-            readers,
-            creates: std::sync::Mutex::new(Some(creates)),
-            batch_writer: tokio::sync::Mutex::new(Some(batch_writer)),
-            checkpoints,
-        })
-    }
-}
-
-fn millis(date: DateTime<Utc>) -> i64 {
-    date.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
-}
+use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError};
 
 /// The columns `meeting_from_row` reads, as a literal so queries can be built with `concat!`
 /// (sqlx takes only static SQL, which keeps injection out by construction).
@@ -141,7 +48,7 @@ fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyInfo, StoreError> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl MeetingStore for SqliteStore {
     async fn create_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {
         let sender = self
             .creates
@@ -231,10 +138,19 @@ impl Store for SqliteStore {
     }
 
     async fn remove_meetings_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "DELETE FROM room_themes WHERE room_name IN \
+             (SELECT room_name FROM meetings WHERE end_ms < ?)",
+        )
+        .bind(millis(cutoff))
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query("DELETE FROM meetings WHERE end_ms < ?")
             .bind(millis(cutoff))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -303,62 +219,5 @@ impl Store for SqliteStore {
             .fetch_one(&self.writer)
             .await?;
         Ok(value)
-    }
-
-    async fn record_facts(&self, facts: &[RoomFact]) -> Result<(), StoreError> {
-        if facts.is_empty() {
-            return Ok(());
-        }
-        // 12 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
-        let mut tx = self.writer.begin().await?;
-        for chunk in facts.chunks(2000) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
-                 display_name, external_id, metadata, message, num_clients, clients_by_role) ",
-            );
-            insert.push_values(chunk, |mut row, fact| {
-                let client = fact.client.as_ref();
-                let by_role: serde_json::Map<String, serde_json::Value> = fact
-                    .counts
-                    .by_role
-                    .iter()
-                    .map(|(role, n)| (role.as_str().to_owned(), (*n).into()))
-                    .collect();
-                row.push_bind(fact.meeting_id.0)
-                    .push_bind(fact.room_name.as_str().to_owned())
-                    .push_bind(fact.kind.event_type())
-                    .push_bind(millis(fact.at))
-                    .push_bind(client.map(|c| c.client_id.as_str().to_owned()))
-                    .push_bind(client.and_then(|c| c.role).map(|r| r.as_str()))
-                    .push_bind(client.map(|c| c.display_name.clone()))
-                    .push_bind(client.and_then(|c| c.external_id.clone()))
-                    .push_bind(client.and_then(|c| c.metadata.clone()))
-                    .push_bind(fact.message.clone())
-                    .push_bind(i64::from(fact.counts.total))
-                    .push_bind(serde_json::Value::Object(by_role).to_string());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        // Dropping the last sender lets the batch writer finish what is queued, then stop.
-        drop(
-            self.creates
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(),
-        );
-        if let Some(writer) = self.batch_writer.lock().await.take()
-            && let Err(err) = writer.await
-        {
-            tracing::error!(error = %err, "the meeting batch writer failed");
-        }
-        self.checkpoints.abort();
-        self.readers.close().await;
-        // The last connection to close checkpoints the WAL into the database file.
-        self.writer.close().await;
     }
 }

@@ -1,0 +1,190 @@
+//! Recording room facts: the event log, the insights tables derived from it, and the webhook outbox,
+//! all in one transaction per batch.
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{SqliteStore, millis};
+use crate::room::facts::{FactKind, RoomFact};
+use crate::store::{FactStore, RecordedFact, StoreError};
+
+#[async_trait]
+impl FactStore for SqliteStore {
+    async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        // 12 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
+        for chunk in facts.chunks(2000) {
+            append_events(&mut tx, chunk).await?;
+        }
+        for recorded in facts {
+            derive_insights(&mut tx, &recorded.fact).await?;
+            queue_webhooks(&mut tx, recorded).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn append_events(
+    tx: &mut SqliteConnection,
+    chunk: &[RecordedFact],
+) -> Result<(), StoreError> {
+    let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
+         display_name, external_id, metadata, message, num_clients, clients_by_role) ",
+    );
+    insert.push_values(chunk, |mut row, recorded| {
+        let fact = &recorded.fact;
+        let client = fact.client.as_ref();
+        let by_role: serde_json::Map<String, serde_json::Value> = fact
+            .counts
+            .by_role
+            .iter()
+            .map(|(role, n)| (role.as_str().to_owned(), (*n).into()))
+            .collect();
+        row.push_bind(fact.meeting_id.0)
+            .push_bind(fact.room_name.as_str().to_owned())
+            .push_bind(fact.kind.event_type())
+            .push_bind(millis(fact.at))
+            .push_bind(client.map(|c| c.client_id.as_str().to_owned()))
+            .push_bind(client.and_then(|c| c.role).map(|r| r.as_str()))
+            .push_bind(client.map(|c| c.display_name.clone()))
+            .push_bind(client.and_then(|c| c.external_id.clone()))
+            .push_bind(client.and_then(|c| c.metadata.clone()))
+            .push_bind(fact.message.clone())
+            .push_bind(i64::from(fact.counts.total))
+            .push_bind(serde_json::Value::Object(by_role).to_string());
+    });
+    insert.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Sessions and stays. A stay belongs to the session the room was in; members present when a session
+/// starts join it at its start, and when it ends their stays close and continue outside any session.
+async fn derive_insights(tx: &mut SqliteConnection, fact: &RoomFact) -> Result<(), StoreError> {
+    let room = fact.room_name.as_str();
+    let at = millis(fact.at);
+    match (fact.kind, &fact.client, &fact.room_session_id) {
+        (FactKind::Joined, Some(client), session) => {
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(room)
+            .bind(session.as_deref())
+            .bind(client.client_id.as_str())
+            .bind(client.role.map_or("visitor", |r| r.as_str()))
+            .bind(&client.display_name)
+            .bind(client.external_id.as_deref())
+            .bind(client.user_agent.as_deref())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::Left, Some(client), _) => {
+            sqlx::query(
+                "UPDATE participations SET left_ms = ? \
+                 WHERE room_name = ? AND client_id = ? AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(room)
+            .bind(client.client_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionStarted, _, Some(session)) => {
+            sqlx::query(
+                "INSERT OR IGNORE INTO room_sessions (id, meeting_id, room_name, meeting_created_ms, \
+                 meeting_end_ms, started_ms) \
+                 SELECT ?, id, room_name, start_ms, end_ms, ? FROM meetings WHERE id = ?",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(fact.meeting_id.0)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET session_id = ?, joined_ms = ? \
+                 WHERE room_name = ? AND session_id IS NULL AND left_ms IS NULL",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionEnded, _, Some(session)) => {
+            sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE id = ?")
+                .bind(at)
+                .bind(session)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) \
+                 SELECT room_name, NULL, client_id, role, display_name, external_id, user_agent, ? \
+                 FROM participations WHERE session_id = ? AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET left_ms = ? WHERE session_id = ? AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn queue_webhooks(
+    tx: &mut SqliteConnection,
+    recorded: &RecordedFact,
+) -> Result<(), StoreError> {
+    let fact = &recorded.fact;
+    let at = millis(fact.at);
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, \
+         created_ms) \
+         SELECT e.id, ?1, ?2, ?3, ?4, ?4 FROM webhook_endpoints e \
+         JOIN webhook_endpoint_events s ON s.endpoint_id = e.id \
+         WHERE e.removed_ms IS NULL AND s.event_type = ?1",
+    )
+    .bind(fact.kind.event_type())
+    .bind(fact.room_name.as_str())
+    .bind(&recorded.webhook_body)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// After a crash, sessions and stays that were open when the process died are closed as of now:
+    /// no room is live at start-up. Call once, from `serve`, before rooms open.
+    pub async fn close_interrupted_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let now = millis(now);
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE participations SET left_ms = ? WHERE left_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE ended_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

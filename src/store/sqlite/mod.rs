@@ -1,0 +1,130 @@
+//! The embedded store: one SQLite file in WAL mode. One writer connection (SQLite allows one writer at a
+//! time anyway, so a pool of writers would only queue on the file lock) and a small pool of readers.
+//! `synchronous=NORMAL`: a commit survives `kill -9` of the process (the WAL is in the OS), not a power cut.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::mpsc;
+
+use super::{Store, StoreError};
+use batch::PendingCreate;
+
+mod batch;
+mod facts;
+mod insights;
+mod meetings;
+mod themes;
+mod webhooks;
+
+static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+pub const DATABASE_FILE: &str = "anteroom.sqlite3";
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    /// Taken (dropped) by `close`, which ends the batch writer once it has drained.
+    creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
+    batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    checkpoints: tokio::task::JoinHandle<()>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// PASSIVE never blocks writers or readers; it copies what it can and the WAL restarts from the top
+/// once a checkpoint has caught up.
+async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %err, "WAL checkpoint failed; will retry");
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when absent) the database in `data_dir` and brings its schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // Checkpoints (copying the WAL into the database, with an fsync) run from a task of their own,
+        // not inside whichever commit crosses the threshold, so no create waits for one.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        let (creates, pending) = batch::channel();
+        let batch_writer = tokio::spawn(batch::run(writer.clone(), pending));
+        let checkpoints = tokio::spawn(checkpoint_periodically(checkpointer));
+        Ok(SqliteStore {
+            writer,
+            readers,
+            creates: std::sync::Mutex::new(Some(creates)),
+            batch_writer: tokio::sync::Mutex::new(Some(batch_writer)),
+            checkpoints,
+        })
+    }
+}
+
+pub(crate) fn millis(date: DateTime<Utc>) -> i64 {
+    date.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn close(&self) {
+        // Dropping the last sender lets the batch writer finish what is queued, then stop.
+        drop(
+            self.creates
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        if let Some(writer) = self.batch_writer.lock().await.take()
+            && let Err(err) = writer.await
+        {
+            tracing::error!(error = %err, "the meeting batch writer failed");
+        }
+        self.checkpoints.abort();
+        self.readers.close().await;
+        // The last connection to close checkpoints the WAL into the database file.
+        self.writer.close().await;
+    }
+}

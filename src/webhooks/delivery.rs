@@ -1,0 +1,168 @@
+//! The delivery worker: posts due events from the outbox, at most one at a time per (endpoint, room)
+//! so each room's events arrive in order, with a bounded number in flight overall. Retries 5xx, 408,
+//! 429, timeouts and connection errors with exponential backoff; never other 4xx. Runs apart from the
+//! rooms: a slow or dead receiver only delays its own deliveries.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::signing;
+use crate::store::{DeliveryOutcome, DueDelivery, DynStore};
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    /// The wait before the second attempt; it doubles for each one after.
+    pub retry_base: Duration,
+    pub concurrency: usize,
+}
+
+/// How often the worker looks at the outbox when nothing wakes it (retries come due, other processes
+/// such as the CLI may have changed endpoints).
+const POLL: Duration = Duration::from_secs(1);
+
+pub async fn run(
+    store: DynStore,
+    settings: DeliverySettings,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("anteroom-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(client) => client,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot build the webhook HTTP client; webhooks are off");
+            return;
+        }
+    };
+    let settings = Arc::new(settings);
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut attempts: JoinSet<i64> = JoinSet::new();
+    loop {
+        let free = settings.concurrency.saturating_sub(attempts.len());
+        if free > 0 {
+            match store
+                .due_deliveries(Utc::now(), (free + in_flight.len()) as u32)
+                .await
+            {
+                Ok(due) => {
+                    let fresh: Vec<DueDelivery> = due
+                        .into_iter()
+                        .filter(|d| !in_flight.contains(&d.id))
+                        .take(free)
+                        .collect();
+                    for delivery in fresh {
+                        in_flight.insert(delivery.id);
+                        attempts.spawn(attempt(
+                            store.clone(),
+                            client.clone(),
+                            settings.clone(),
+                            delivery,
+                        ));
+                    }
+                }
+                Err(err) => tracing::error!(error = %err, "reading the webhook outbox failed"),
+            }
+        }
+        let next_due = match store.next_delivery_at().await {
+            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default().min(POLL),
+            _ => POLL,
+        };
+        tokio::select! {
+            Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                match done {
+                    Ok(id) => { in_flight.remove(&id); }
+                    Err(err) => tracing::error!(error = %err, "a webhook delivery task failed"),
+                }
+            }
+            () = wake.notified() => {}
+            () = tokio::time::sleep(next_due) => {}
+            () = stop.cancelled() => break,
+        }
+    }
+    // Attempts cut short stay pending in the outbox and are made again after a restart.
+    attempts.shutdown().await;
+}
+
+/// Makes one attempt and records its outcome; returns the delivery id.
+async fn attempt(
+    store: DynStore,
+    client: reqwest::Client,
+    settings: Arc<DeliverySettings>,
+    delivery: DueDelivery,
+) -> i64 {
+    let started = Utc::now();
+    // Signed at every attempt, so the timestamp is always fresh.
+    let signature = signing::sign(&delivery.secret, started.timestamp(), &delivery.body);
+    let result = client
+        .post(&delivery.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(signing::HEADER, signature)
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    let attempts = delivery.attempts + 1;
+    let retry = |error: String| {
+        if attempts >= settings.max_attempts {
+            DeliveryOutcome::Failed {
+                error: format!("gave up after {attempts} attempts; last: {error}"),
+            }
+        } else {
+            let wait = settings.retry_base * 2u32.saturating_pow(attempts - 1);
+            DeliveryOutcome::Retry {
+                at: Utc::now() + wait,
+                error,
+            }
+        }
+    };
+    let outcome = match result {
+        Ok(response) if response.status().is_success() => DeliveryOutcome::Delivered,
+        Ok(response) => {
+            let status = response.status();
+            let error = format!("HTTP {status}");
+            if status.is_server_error()
+                || status == StatusCode::REQUEST_TIMEOUT
+                || status == StatusCode::TOO_MANY_REQUESTS
+            {
+                retry(error)
+            } else {
+                DeliveryOutcome::Failed { error }
+            }
+        }
+        Err(err) if err.is_timeout() => retry(format!("no answer within {:?}", settings.timeout)),
+        Err(err) => retry(format!("{err}")),
+    };
+    match &outcome {
+        DeliveryOutcome::Delivered => tracing::debug!(
+            delivery = delivery.id, endpoint = delivery.endpoint_id, event = %delivery.event_type,
+            "webhook delivered"
+        ),
+        DeliveryOutcome::Retry { at, error } => tracing::warn!(
+            delivery = delivery.id, endpoint = delivery.endpoint_id, url = %delivery.url, attempts,
+            %error, retry_at = %at, "webhook delivery failed; will retry"
+        ),
+        DeliveryOutcome::Failed { error } => tracing::error!(
+            delivery = delivery.id, endpoint = delivery.endpoint_id, url = %delivery.url, attempts,
+            %error, "webhook delivery failed for good"
+        ),
+    }
+    if let Err(err) = store
+        .finish_delivery(delivery.id, attempts, &outcome, Utc::now())
+        .await
+    {
+        tracing::error!(error = %err, delivery = delivery.id, "recording a webhook outcome failed");
+    }
+    delivery.id
+}

@@ -1,0 +1,509 @@
+//! Webhooks: endpoints, Whereby's envelope and signature checked by a Python receiver, retries, and
+//! a durable outbox across kill -9.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{Server, cli, status_and_json};
+use crate::signal_join::locked_room;
+use crate::ws::Ws;
+
+const RECEIVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/receivers/webhook_receiver.py"
+);
+
+/// The Python receiver of tests/receivers, verifying signatures as Whereby documents.
+pub struct Receiver {
+    _child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    pub async fn start(secret: &str, port: u16, extra: &[&str]) -> Receiver {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("events.jsonl");
+        let mut child = Command::new("python3")
+            .arg(RECEIVER)
+            .args(["--secret", secret, "--port", &port.to_string(), "--log"])
+            .arg(&log)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs the receiver");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("receiver starts")
+            .unwrap()
+            .expect("receiver says where it listens");
+        let port = line.strip_prefix("listening ").unwrap().parse().unwrap();
+        Receiver {
+            _child: child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks", self.port)
+    }
+
+    /// Every request the receiver got, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The events it accepted (signature valid, answered 2xx).
+    pub fn accepted(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["accepted"] == true)
+            .map(|r| r["event"].clone())
+            .collect()
+    }
+
+    pub async fn wait_for(&self, count: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let accepted = self.accepted();
+            if accepted.len() >= count {
+                return accepted;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected {count} accepted deliveries; receiver saw {:#?}",
+            self.requests()
+        );
+    }
+}
+
+pub async fn add_endpoint(server: &Server, url: &str, events: &[&str]) -> String {
+    let (status, body) = status_and_json(
+        server
+            .post("/v1/webhooks")
+            .json(&json!({"url": url, "events": events}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["secret"].as_str().unwrap().to_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const ALL: &[&str] = &[
+    "room.client.knocked",
+    "room.client.knockCancelled",
+    "room.client.joined",
+    "room.client.left",
+    "room.session.started",
+    "room.session.ended",
+    "room.client.knockAccepted",
+    "room.client.knockHeld",
+    "room.client.knockRejected",
+    "room.locked",
+    "room.unlocked",
+];
+
+#[tokio::test]
+async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks");
+    let secret = add_endpoint(&server, &url, ALL).await;
+    let receiver = Receiver::start(&secret, port, &[]).await;
+    let room = locked_room(&server).await;
+
+    let mut host = Ws::connect(&server).await;
+    host.join(&room.name, Some(&room.host_key), "Dr Host").await;
+    let mut guest = Ws::connect(&server).await;
+    guest.send("join_room", json!({"roomName": room.name, "displayName": "Pat", "externalId": "patient-7", "metadata": "m1"})).await;
+    guest.recv_type("room_joined").await;
+    guest.send("knock_room", json!({})).await;
+    let guest_id = guest.recv_type("knock_sent").await["clientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
+    )
+    .await;
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "accept"}),
+    )
+    .await;
+    guest.recv_type("knock_handled").await;
+    let grant = guest.recv_type("knock_handled").await["roomKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    guest.join(&room.name, Some(&grant), "Pat").await;
+    host.send("set_lock", json!({"locked": false})).await;
+    host.recv_type("room_locked").await;
+    guest.send("leave_room", json!({})).await;
+    guest.recv_type("room_left").await;
+
+    let expected = [
+        "room.client.joined",
+        "room.client.knocked",
+        "room.client.knockHeld",
+        "room.client.knockAccepted",
+        "room.session.started",
+        "room.client.joined",
+        "room.unlocked",
+        "room.client.left",
+        "room.session.ended",
+    ];
+    let events = receiver.wait_for(expected.len()).await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, expected, "in order, each once");
+    assert!(
+        receiver.requests().iter().all(|r| r["accepted"] == true),
+        "every delivery verified"
+    );
+    let meeting_id = room.meeting["meetingId"].as_str().unwrap();
+    for event in &events {
+        assert_eq!(event["apiVersion"], "1.0");
+        assert!(uuid::Uuid::parse_str(event["id"].as_str().unwrap()).is_ok());
+        assert!(chrono::DateTime::parse_from_rfc3339(event["createdAt"].as_str().unwrap()).is_ok());
+        assert_eq!(event["data"]["meetingId"], meeting_id);
+        assert_eq!(event["data"]["roomName"], room.name.as_str());
+        assert_eq!(event["data"]["subdomain"], "127.0.0.1");
+    }
+    let knocked = &events[1]["data"];
+    assert_eq!(knocked["participantId"], guest_id.as_str());
+    assert_eq!(knocked["displayName"], "Pat");
+    assert_eq!(knocked["externalId"], "patient-7");
+    assert_eq!(knocked["metadata"], "m1");
+    assert_eq!(events[2]["data"]["message"], "One minute");
+    let started = &events[4]["data"];
+    let session = started["roomSessionId"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
+    let joined = &events[5]["data"];
+    assert_eq!(joined["roleName"], "granted_visitor");
+    assert_eq!(joined["roomSessionId"], session.as_str());
+    assert_eq!(joined["numClients"], 2);
+    assert_eq!(
+        joined["numClientsByRoleName"],
+        json!({"host": 1, "granted_visitor": 1})
+    );
+    assert_eq!(events[8]["data"]["roomSessionId"], session.as_str());
+    // Bodies are compact JSON: exactly what serialising them again without spaces gives.
+    for request in receiver.requests() {
+        let raw = request["raw"].as_str().unwrap();
+        assert_eq!(raw, serde_json::to_string(&request["event"]).unwrap());
+        assert!(!raw.contains('\n') && !raw.contains(": "));
+    }
+}
+
+#[tokio::test]
+async fn the_python_receiver_refuses_tampered_and_stale_deliveries() {
+    let receiver = Receiver::start("s3cret", 0, &[]).await;
+    let client = reqwest::Client::new();
+    let body = r#"{"type":"room.client.joined"}"#;
+    let now = chrono::Utc::now().timestamp();
+    let good = anteroom::webhooks::signing::sign("s3cret", now, body);
+    let send = |body: &'static str, signature: String| {
+        client
+            .post(receiver.url())
+            .header("Whereby-Signature", signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(send(body, good.clone()).await.unwrap().status(), 200);
+    assert_eq!(
+        send(r#"{"type":"room.client.left"}"#, good)
+            .await
+            .unwrap()
+            .status(),
+        400,
+        "tampered body"
+    );
+    let stale = anteroom::webhooks::signing::sign("s3cret", now - 3600, body);
+    assert_eq!(
+        send(body, stale).await.unwrap().status(),
+        400,
+        "stale timestamp"
+    );
+    let wrong_secret = anteroom::webhooks::signing::sign("other", now, body);
+    assert_eq!(send(body, wrong_secret).await.unwrap().status(), 400);
+    let reasons: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["ok", "bad signature", "stale timestamp", "bad signature"]
+    );
+}
+
+async fn knock_once(server: &Server) {
+    let room = locked_room(server).await;
+    let mut guest = Ws::connect(server).await;
+    guest.join(&room.name, None, "Guest").await;
+    guest.send("knock_room", json!({})).await;
+    guest.recv_type("knock_sent").await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_and_client_errors_are_not() {
+    let server = Server::start_with(&["--webhook-retry-base-ms", "200"]).await;
+    let port = free_port();
+    let secret = add_endpoint(
+        &server,
+        &format!("http://127.0.0.1:{port}/hooks"),
+        &["room.client.knocked"],
+    )
+    .await;
+    let receiver = Receiver::start(&secret, port, &["--fail-first", "2"]).await;
+    knock_once(&server).await;
+    let accepted = receiver.wait_for(1).await;
+    assert_eq!(accepted[0]["type"], "room.client.knocked");
+    let statuses: Vec<i64> = receiver
+        .requests()
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [500, 500, 200],
+        "retried until it succeeded, signed anew each time"
+    );
+
+    // A 404 is final: one attempt, then nothing.
+    let port = free_port();
+    let secret = add_endpoint(
+        &server,
+        &format!("http://127.0.0.1:{port}/gone"),
+        &["room.client.knocked"],
+    )
+    .await;
+    let gone = Receiver::start(&secret, port, &["--status", "404"]).await;
+    knock_once(&server).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        gone.requests().len(),
+        1,
+        "4xx is not retried: {:?}",
+        gone.requests()
+    );
+    // 429 is retried.
+    let port = free_port();
+    let secret = add_endpoint(
+        &server,
+        &format!("http://127.0.0.1:{port}/busy"),
+        &["room.client.knocked"],
+    )
+    .await;
+    let busy = Receiver::start(&secret, port, &["--status", "429"]).await;
+    knock_once(&server).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        busy.requests().len() >= 3,
+        "429 is retried: {:?}",
+        busy.requests()
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_survives_kill_9_while_the_receiver_is_down() {
+    let mut server = Server::start_with(&[
+        "--webhook-retry-base-ms",
+        "200",
+        "--webhook-max-attempts",
+        "50",
+    ])
+    .await;
+    let port = free_port();
+    let secret = add_endpoint(
+        &server,
+        &format!("http://127.0.0.1:{port}/hooks"),
+        &["room.client.knocked"],
+    )
+    .await;
+    // Nothing listens on the port: every attempt fails to connect.
+    for _ in 0..5 {
+        knock_once(&server).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill9().await;
+    let receiver = Receiver::start(&secret, port, &[]).await;
+    let _server = server.restart().await;
+    let events = receiver.wait_for(5).await;
+    assert_eq!(events.len(), 5);
+    let ids: std::collections::HashSet<&str> =
+        events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "five distinct events, none lost");
+    assert!(
+        receiver.requests().iter().all(|r| r["accepted"] == true),
+        "none signed wrongly"
+    );
+}
+
+#[tokio::test]
+async fn endpoints_are_managed_by_rest_and_cli() {
+    let server = Server::start().await;
+    let (status, created) = status_and_json(
+        server
+            .post("/v1/webhooks")
+            .json(&json!({"url": "https://example.test/hook", "events": ["room.client.knocked"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, listed) = status_and_json(server.get("/v1/webhooks").send().await.unwrap()).await;
+    assert_eq!(listed["results"][0]["url"], "https://example.test/hook");
+    assert!(
+        listed["results"][0].get("secret").is_none(),
+        "the secret is shown only once"
+    );
+    let (status, one) = status_and_json(
+        server
+            .get(&format!("/v1/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["events"], json!(["room.client.knocked"]));
+
+    for (body, expected) in [
+        (
+            json!({"events": ["room.client.knocked"]}),
+            "url is required",
+        ),
+        (
+            json!({"url": "ftp://x", "events": ["room.client.knocked"]}),
+            "must start with http",
+        ),
+        (
+            json!({"url": "https://x.test", "events": ["room.exploded"]}),
+            "unknown event type",
+        ),
+        (
+            json!({"url": "https://x.test", "events": []}),
+            "at least one",
+        ),
+        (json!({"url": "https://x.test"}), "events is required"),
+    ] {
+        let (status, error) = status_and_json(
+            server
+                .post("/v1/webhooks")
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            error["error"].as_str().unwrap().contains(expected),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        server
+            .delete(&format!("/v1/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        server
+            .delete(&format!("/v1/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (status, _) = status_and_json(
+        server
+            .get(&format!("/v1/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let dir = server.data_dir.path().to_str().unwrap().to_owned();
+    let (ok, secret, _) = cli(&[
+        "webhook",
+        "add",
+        "--data-dir",
+        &dir,
+        "--url",
+        "http://127.0.0.1:9/x",
+        "--events",
+        "room.client.joined,room.client.left",
+    ])
+    .await;
+    assert!(ok);
+    assert!(
+        secret.trim().starts_with("whsec_") && secret.lines().count() == 1,
+        "the secret alone: {secret:?}"
+    );
+    let (ok, listing, _) = cli(&["webhook", "list", "--data-dir", &dir]).await;
+    assert!(
+        ok && listing.contains("http://127.0.0.1:9/x")
+            && listing.contains("room.client.joined,room.client.left")
+    );
+    assert!(!listing.contains("whsec_"));
+    let cli_id = listing
+        .lines()
+        .find(|l| l.contains("127.0.0.1:9"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, _, _) = cli(&["webhook", "remove", "--data-dir", &dir, &cli_id]).await;
+    assert!(ok);
+    let (ok, _, stderr) = cli(&[
+        "webhook",
+        "add",
+        "--data-dir",
+        &dir,
+        "--url",
+        "http://x.test",
+        "--events",
+        "nope",
+    ])
+    .await;
+    assert!(!ok && stderr.contains("unknown event type"));
+}
