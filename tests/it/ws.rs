@@ -27,8 +27,19 @@ pub enum Closed {
 
 impl Ws {
     pub async fn connect(server: &Server) -> Ws {
-        let url = format!("ws://{}/v1/signal", server.addr);
-        let (stream, _) = tokio_tungstenite::connect_async(url)
+        Ws::connect_as(server, "anteroom-tests/1.0").await
+    }
+
+    /// Connects with this User-Agent (the server records it for insights).
+    pub async fn connect_as(server: &Server, user_agent: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/v1/signal", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("user-agent", user_agent.parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("WebSocket connects");
         let mut ws = Ws {

@@ -14,8 +14,12 @@ use crate::store::insights::{
     SessionSort,
 };
 
-/// Minutes of a stay, rounded up per stay; a stay still going counts until `now` (bound as ?1).
-const STAY_MINUTES: &str = "(coalesce(p.left_ms, ?1) - p.joined_ms + 59999) / 60000";
+/// Minutes of a stay, rounded up per stay; a stay still going counts until `now`.
+fn push_stay_minutes(sql: &mut QueryBuilder<Sqlite>, now: DateTime<Utc>) {
+    sql.push("(coalesce(p.left_ms, ")
+        .push_bind(millis(now))
+        .push(") - p.joined_ms + 59999) / 60000");
+}
 
 fn room_sort_column(sort: RoomSort) -> &'static str {
     match sort {
@@ -59,13 +63,13 @@ impl InsightStore for SqliteStore {
         query: &RoomInsightQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<RoomInsight>, StoreError> {
-        let mut sql: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT * FROM (SELECT s.room_name AS room_name, ");
-        sql.push_bind(millis(now));
-        sql.push(" AS now_ms, MAX(s.meeting_created_ms) AS created_ms, MAX(s.meeting_end_ms) AS end_ms, \
-                  MIN(s.started_ms) AS first_ms, MAX(s.started_ms) AS last_ms, COUNT(*) AS sessions, \
-                  coalesce((SELECT SUM(");
-        sql.push(STAY_MINUTES);
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT * FROM (SELECT s.room_name AS room_name, \
+             MAX(s.meeting_created_ms) AS created_ms, MAX(s.meeting_end_ms) AS end_ms, \
+             MIN(s.started_ms) AS first_ms, MAX(s.started_ms) AS last_ms, COUNT(*) AS sessions, \
+             coalesce((SELECT SUM(",
+        );
+        push_stay_minutes(&mut sql, now);
         sql.push(") FROM participations p WHERE p.room_name = s.room_name AND p.session_id IS NOT NULL), 0) AS minutes, \
                   (SELECT COUNT(DISTINCT p.client_id) FROM participations p \
                    WHERE p.room_name = s.room_name AND p.session_id IS NOT NULL) AS uniques \
@@ -94,7 +98,6 @@ impl InsightStore for SqliteStore {
         sql.push(format!(" ORDER BY {column} {dir}, room_name ASC LIMIT "));
         sql.push_bind(i64::from(query.page.limit));
         sql.push(" OFFSET ").push_bind(query.page.offset as i64);
-        // The first bind is ?1, which STAY_MINUTES refers to.
         let rows = sql.build().fetch_all(&self.readers).await?;
         rows.iter()
             .map(|row| {
@@ -117,13 +120,11 @@ impl InsightStore for SqliteStore {
         query: &SessionInsightQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionInsight>, StoreError> {
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM (SELECT ");
-        sql.push_bind(millis(now));
-        sql.push(
-            " AS now_ms, s.id, s.room_name, s.started_ms, s.ended_ms, s.meeting_end_ms, \
-                  coalesce((SELECT SUM(",
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT * FROM (SELECT s.id, s.room_name, s.started_ms, s.ended_ms, s.meeting_end_ms, \
+             coalesce((SELECT SUM(",
         );
-        sql.push(STAY_MINUTES);
+        push_stay_minutes(&mut sql, now);
         sql.push(") FROM participations p WHERE p.session_id = s.id), 0) AS minutes, \
                   (SELECT COUNT(DISTINCT p.client_id) FROM participations p WHERE p.session_id = s.id) AS uniques \
                   FROM room_sessions s WHERE s.room_name = ");
