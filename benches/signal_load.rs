@@ -42,6 +42,8 @@ struct Args {
     seconds: u64,
     workers: usize,
     relay_pairs: usize,
+    /// When set, a webhook receiver that takes this long to answer subscribes to every event.
+    slow_webhook_secs: Option<u64>,
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -91,6 +93,10 @@ fn main() {
         seconds: arg(&raw, "--seconds", 20),
         workers: arg(&raw, "--workers", 2),
         relay_pairs: arg(&raw, "--relay-pairs", 200),
+        slow_webhook_secs: raw
+            .iter()
+            .any(|a| a == "--slow-webhook-secs")
+            .then(|| arg(&raw, "--slow-webhook-secs", 5)),
     };
     orchestrate(args);
 }
@@ -157,6 +163,24 @@ fn orchestrate(args: Args) {
         }
         rooms
     });
+    if let Some(secs) = args.slow_webhook_secs {
+        let url = slow_receiver(Duration::from_secs(secs));
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("{}/v1/webhooks", server.base))
+                .bearer_auth(&key)
+                .json(&json!({"url": url, "events": [
+                    "room.client.knocked", "room.client.knockCancelled", "room.client.joined",
+                    "room.client.left", "room.session.started", "room.session.ended",
+                    "room.client.knockAccepted", "room.client.knockHeld", "room.client.knockRejected",
+                    "room.locked", "room.unlocked"]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+        });
+        println!("webhook receiver answering after {secs} s subscribed to every event");
+    }
     std::thread::sleep(Duration::from_secs(1));
     let rss_before = rss_kib(pid);
 
@@ -250,6 +274,32 @@ fn orchestrate(args: Args) {
         to_knocker.value_at_quantile(0.5) as f64 / relay.value_at_quantile(0.5) as f64,
         to_knocker.value_at_quantile(0.99) as f64 / relay.value_at_quantile(0.99) as f64,
     );
+}
+
+/// A webhook receiver that answers 200 only after `delay`, one thread per connection.
+fn slow_receiver(delay: Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut stream = stream;
+                let mut buf = [0u8; 65536];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {
+                            std::thread::sleep(delay);
+                            let _ =
+                                stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
 }
 
 fn row(name: &str, h: &Histogram<u64>) -> String {

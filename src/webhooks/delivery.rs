@@ -28,6 +28,9 @@ pub struct DeliverySettings {
 /// How often the worker looks at the outbox when nothing wakes it (retries come due, other processes
 /// such as the CLI may have changed endpoints).
 const POLL: Duration = Duration::from_secs(1);
+/// The outbox is read at most this often, however busy the rooms are (each write of facts wakes the
+/// worker; under load that is hundreds of times a second).
+const MIN_SCAN_GAP: Duration = Duration::from_millis(100);
 
 pub async fn run(
     store: DynStore,
@@ -50,7 +53,10 @@ pub async fn run(
     let settings = Arc::new(settings);
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut attempts: JoinSet<i64> = JoinSet::new();
+    let mut last_scan = tokio::time::Instant::now() - MIN_SCAN_GAP;
     loop {
+        tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
+        last_scan = tokio::time::Instant::now();
         let free = settings.concurrency.saturating_sub(attempts.len());
         if free > 0 {
             match store
