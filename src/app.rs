@@ -31,6 +31,7 @@ use crate::signal::SignalContext;
 use crate::signal::protocol::EndReason;
 use crate::store::{DynStore, SqliteStore};
 use crate::tokens::TokenSigner;
+use crate::web;
 use crate::webhooks::delivery;
 
 /// Everything request handlers and background tasks share.
@@ -43,6 +44,8 @@ pub struct AppState {
     pub key_cache: KeyCache,
     pub rooms: Arc<RoomRegistry>,
     pub signal: Arc<SignalContext>,
+    pub ice: crate::web::IceConfig,
+    pub probe_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
     /// Cancelled when the server starts shutting down.
     pub shutdown: CancellationToken,
 }
@@ -133,6 +136,12 @@ impl Application {
             key_cache: KeyCache::default(),
             rooms,
             signal,
+            ice: crate::web::IceConfig {
+                stun_urls: config.stun_url.clone(),
+                turn_urls: config.turn_url.clone(),
+                turn_secret: config.turn_secret.clone(),
+            },
+            probe_limiter: crate::web::probe_limiter(),
             shutdown,
         });
         let router = router(state.clone(), config.bench_routes);
@@ -232,6 +241,16 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/signal", get(crate::signal::endpoint))
         .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))
+        .route("/assets/{*path}", get(web::assets))
+        .route("/embed.js", get(web::embed_script))
+        .route("/client-config", get(web::client_config))
+        .route(
+            "/bandwidth-probe",
+            get(web::probe_download)
+                .post(web::probe_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(web::BANDWIDTH_PROBE_MAX + 1024)),
+        )
+        .route("/{room}", get(web::room_page))
         .merge(crate::api::router(state.clone()));
     if bench_routes {
         router = router.route("/__bench/bare", post(bare_created)).route(

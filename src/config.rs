@@ -54,6 +54,20 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub webhooks: WebhookSettings,
 
+    /// STUN servers browsers use to find their public address (e.g. stun:stun.example.com:3478);
+    /// repeat the flag or separate with commas.
+    #[arg(long, env = "ANTEROOM_STUN_URLS", value_delimiter = ',')]
+    pub stun_url: Vec<String>,
+
+    /// TURN servers that relay media when peers cannot reach each other (e.g. turn:turn.example.com:3478).
+    #[arg(long, env = "ANTEROOM_TURN_URLS", value_delimiter = ',')]
+    pub turn_url: Vec<String>,
+
+    /// Shared secret of the TURN servers (coturn's `static-auth-secret`); browsers get time-limited
+    /// credentials derived from it.
+    #[arg(long, env = "ANTEROOM_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
     /// Create a locked demo meeting at start and print its host and guest links.
     #[arg(long, env = "ANTEROOM_DEMO")]
     pub demo: bool,

@@ -11,4 +11,5 @@ pub mod room;
 pub mod signal;
 pub mod store;
 pub mod tokens;
+pub mod web;
 pub mod webhooks;

@@ -1,0 +1,39 @@
+// Debian's chromium, driven by playwright-core, with fake camera and microphone (DESIGN.md's flags).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const OUTPUT = path.resolve(here, "../output");
+mkdirSync(OUTPUT, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+      "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+
+/** A page in its own context (its own cookies, its own camera), with console errors collected. */
+export async function newPage(browser, label) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 }, permissions: ["camera", "microphone"] });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(`${label}: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") page.errors.push(`${label} console: ${message.text()}`);
+  });
+  page.label = label;
+  return page;
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(OUTPUT, `${name}.png`), fullPage: false });
+}

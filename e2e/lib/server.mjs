@@ -1,0 +1,68 @@
+// Starts the real anteroom binary on a random loopback port with a fresh data directory, and talks
+// to its REST API.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.ANTEROOM_BIN || path.resolve(here, "../../target/debug/anteroom");
+
+export async function startServer(extraArgs = []) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "anteroom-e2e-"));
+  const key = execFileSync(BIN, ["api-key", "create", "--data-dir", dataDir], { env: { ...process.env, ANTEROOM_LOG: "warn" } })
+    .toString().trim();
+  const child = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
+    env: { ...process.env, ANTEROOM_LOG: "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const logs = [];
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join("\n")}`)), 20000);
+    let buffered = "";
+    child.stderr.on("data", (chunk) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop();
+      for (const line of lines) {
+        logs.push(line);
+        const match = line.match(/listening on (http:\/\/\S+)/);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${logs.join("\n")}`)));
+  });
+  const api = async (method, route, body) => {
+    const response = await fetch(base + route, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    base,
+    key,
+    logs,
+    api,
+    async meeting(options = {}) {
+      const { status, body } = await api("POST", "/v1/meetings", {
+        endDate: "2099-01-01T00:00:00Z",
+        fields: ["hostRoomUrl", "viewerRoomUrl"],
+        ...options,
+      });
+      if (status !== 201) throw new Error(`creating a meeting failed: ${status} ${JSON.stringify(body)}`);
+      return body;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

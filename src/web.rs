@@ -1,0 +1,173 @@
+//! The browser client, served by the binary itself: files under `web/` are embedded at build time
+//! (no build step for them), a room URL (`/{roomName}`) opens the room page, `/embed.js` defines the
+//! `<whereby-embed>` element, and two small endpoints feed the pre-call check: the ICE servers to
+//! try and a bandwidth probe.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::meeting::RoomName;
+
+#[derive(RustEmbed)]
+#[folder = "web/"]
+struct Assets;
+
+/// The room page's policy: our own scripts and styles only, media and images from us (and blobs),
+/// WebSockets back to us. Names people type can never run as script, even if a bug put them in HTML.
+const ROOM_PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+     frame-ancestors *; base-uri 'none'; form-action 'none'";
+
+fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
+    let file = Assets::get(path)?;
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        file.data.into_owned().into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(file.metadata.mimetype()) {
+        h.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Some(response)
+}
+
+/// `GET /assets/{*path}`: the client's scripts, styles and sounds.
+pub async fn assets(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    asset(&path, &headers).ok_or_else(|| ApiError::NotFound("no such file".into()))
+}
+
+/// `GET /embed.js`: the `<whereby-embed>` element, loadable from any origin.
+pub async fn embed_script(headers: HeaderMap) -> Result<Response, ApiError> {
+    let mut response = asset("embed.js", &headers).ok_or_else(|| ApiError::NotFound("no such file".into()))?;
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    Ok(response)
+}
+
+/// `GET /{roomName}`: the room page for any well-formed room name. Whether the room exists is
+/// learnt over the WebSocket, where the page can say so in words.
+pub async fn room_page(Path(room): Path<String>) -> Response {
+    if RoomName::parse(&room).is_err() {
+        return (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>No such page.")).into_response();
+    }
+    let Some(file) = Assets::get("room.html") else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "the room page is missing from this build").into_response();
+    };
+    let mut response = Html(file.data.into_owned()).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(ROOM_PAGE_CSP));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// STUN and TURN servers handed to browsers; TURN credentials follow coturn's shared-secret scheme.
+#[derive(Debug, Clone, Default)]
+pub struct IceConfig {
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    pub turn_secret: Option<String>,
+}
+
+/// TURN credentials are valid this long.
+const TURN_CREDENTIAL_SECS: i64 = 12 * 3600;
+
+impl IceConfig {
+    pub fn ice_servers(&self, now: i64) -> serde_json::Value {
+        let mut servers = Vec::new();
+        if !self.stun_urls.is_empty() {
+            servers.push(json!({ "urls": self.stun_urls }));
+        }
+        if let (false, Some(secret)) = (self.turn_urls.is_empty(), &self.turn_secret) {
+            let username = format!("{}:anteroom", now + TURN_CREDENTIAL_SECS);
+            // HMAC takes keys of any length.
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+            mac.update(username.as_bytes());
+            let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            servers.push(json!({ "urls": self.turn_urls, "username": username, "credential": credential }));
+        }
+        serde_json::Value::Array(servers)
+    }
+}
+
+/// `GET /client-config`: what the browser client needs besides the room URL.
+pub async fn client_config(State(state): State<Arc<AppState>>) -> Response {
+    let body = json!({
+        "iceServers": state.ice.ice_servers(chrono::Utc::now().timestamp()),
+        "bandwidthProbeBytes": BANDWIDTH_PROBE_MAX,
+    });
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The largest body the bandwidth probe sends or takes.
+pub const BANDWIDTH_PROBE_MAX: usize = 1024 * 1024;
+
+/// Probes per address per minute, so the probe cannot be used to pull traffic.
+pub fn probe_limiter() -> governor::DefaultKeyedRateLimiter<std::net::IpAddr> {
+    governor::RateLimiter::keyed(governor::Quota::per_minute(NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN)))
+}
+
+#[derive(Deserialize)]
+pub struct ProbeQuery {
+    bytes: Option<usize>,
+}
+
+fn check_probe_budget(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
+    state
+        .probe_limiter
+        .check_key(&peer.ip())
+        .map_err(|_| ApiError::BadRequest("too many bandwidth probes from this address; wait a minute".into()))
+}
+
+/// `GET /bandwidth-probe?bytes=N`: N bytes (at most 1 MiB) to time a download.
+pub async fn probe_download(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<ProbeQuery>,
+) -> Result<Response, ApiError> {
+    check_probe_budget(&state, peer)?;
+    let bytes = query.bytes.unwrap_or(256 * 1024).min(BANDWIDTH_PROBE_MAX);
+    let mut response = vec![0x5a_u8; bytes].into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `POST /bandwidth-probe`: takes up to 1 MiB to time an upload, answers how much arrived.
+pub async fn probe_upload(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_probe_budget(&state, peer)?;
+    Ok(axum::Json(json!({ "bytes": body.len() })).into_response())
+}

@@ -1,0 +1,83 @@
+// <whereby-embed room="https://your-anteroom/room-name?roomKey=..." displayName="Ann" minimal ...>
+// The element of Whereby's embed, for anteroom's room URLs: it shows the room in an iframe, re-emits
+// the room's events as DOM events on the element (event.detail is the payload), and offers the
+// room's commands as methods. docs/embedding.md lists them.
+(() => {
+  if (customElements.get("whereby-embed")) return;
+
+  // Attributes passed on to the room as URL parameters (the same names as Whereby's).
+  const PARAMS = [
+    "displayName", "externalId", "metadata", "audio", "video", "precallReview", "precallCeremony",
+    "precallCeremonyCanSkip", "skipMediaPermissionPrompt", "minimal", "embed", "locking", "people",
+    "chat", "screenshare", "leaveButton", "background", "logo", "roomKey",
+  ];
+
+  class WherebyEmbed extends HTMLElement {
+    static get observedAttributes() {
+      return ["room", ...PARAMS.map((p) => p.toLowerCase())];
+    }
+
+    connectedCallback() {
+      this.render();
+      this.onMessage = (event) => {
+        if (!this.iframe || event.source !== this.iframe.contentWindow) return;
+        if (event.origin !== this.roomOrigin) return;
+        const { type, payload } = event.data || {};
+        if (typeof type !== "string") return;
+        this.dispatchEvent(new CustomEvent(type, { detail: payload || {} }));
+      };
+      window.addEventListener("message", this.onMessage);
+    }
+
+    disconnectedCallback() {
+      window.removeEventListener("message", this.onMessage);
+    }
+
+    attributeChangedCallback() {
+      if (this.isConnected) this.render();
+    }
+
+    render() {
+      const room = this.getAttribute("room");
+      if (!room) return;
+      let url;
+      try {
+        url = new URL(room, window.location.href);
+      } catch {
+        return;
+      }
+      for (const name of PARAMS) {
+        const value = this.getAttribute(name) ?? this.getAttribute(name.toLowerCase());
+        if (value !== null) url.searchParams.set(name, value);
+      }
+      url.searchParams.set("embedOrigin", window.location.origin);
+      if (this.iframe && this.iframe.src === url.toString()) return;
+      this.roomOrigin = url.origin;
+      if (!this.iframe) {
+        this.iframe = document.createElement("iframe");
+        this.iframe.setAttribute("allow", "camera; microphone; fullscreen; speaker; display-capture; autoplay; compute-pressure");
+        this.iframe.style.cssText = "border:0;width:100%;height:100%;display:block;";
+        this.style.display ||= "block";
+        this.append(this.iframe);
+      }
+      this.iframe.src = url.toString();
+    }
+
+    send(command, ...args) {
+      this.iframe?.contentWindow?.postMessage({ command, args }, this.roomOrigin);
+    }
+
+    knock() { this.send("knock"); }
+    leaveRoom() { this.send("leave_room"); }
+    toggleCamera(enabled) { this.send("toggle_camera", enabled); }
+    toggleMicrophone(enabled) { this.send("toggle_microphone", enabled); }
+    toggleScreenshare(enabled) { this.send("toggle_screenshare", enabled); }
+    // Ours: a host panel of the integrator's own.
+    admit(clientId) { this.send("admit", clientId); }
+    reject(clientId, message) { this.send("reject", clientId, message); }
+    hold(clientId, message) { this.send("hold", clientId, message); }
+    admitAll() { this.send("admit_all"); }
+  }
+
+  customElements.define("whereby-embed", WherebyEmbed);
+})();

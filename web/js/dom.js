@@ -1,0 +1,71 @@
+// Tiny DOM helpers. Everything a person typed goes in as text (textContent / text nodes), never as
+// markup: there is no innerHTML anywhere in this client.
+
+/** Creates an element. `attrs`: class, text, on<Event> handlers, hidden, and any other attribute. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "text") el.textContent = value;
+    else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
+    else if (key === "hidden") el.hidden = Boolean(value);
+    else if (key in el && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces an element's children. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** Says something to screen readers through the polite live region. */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  region.textContent = "";
+  // A fresh text node after a tick makes screen readers speak repeated messages too.
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+/** A short visible notice in the corner. */
+export function toast(text, { timeout = 6000 } = {}) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const item = h("div", { class: "toast", text });
+  box.append(item);
+  setTimeout(() => item.remove(), timeout);
+}
+
+/** A two-note chime through Web Audio (no sound file to fetch). */
+export function chime() {
+  try {
+    const ctx = chime.ctx || (chime.ctx = new AudioContext());
+    const now = ctx.currentTime;
+    for (const [i, freq] of [660, 880].entries()) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, now + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.2, now + i * 0.18 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.18 + 0.16);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(now + i * 0.18);
+      osc.stop(now + i * 0.18 + 0.17);
+    }
+  } catch {
+    // No audio output: the visible notice and the live region still tell the host.
+  }
+}

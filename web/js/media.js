@@ -1,0 +1,159 @@
+// The person's own camera and microphone: one MediaStream whose tracks are swapped when devices
+// change, a level meter, device lists, and a clear account of a refused permission.
+
+export class LocalMedia extends EventTarget {
+  constructor() {
+    super();
+    this.stream = new MediaStream();
+    this.cameraId = null;
+    this.microphoneId = null;
+    this.speakerId = null;
+    this.cameraOn = true;
+    this.microphoneOn = true;
+    /** Set when the browser refused access: "denied", "missing" (no device) or another reason. */
+    this.problem = null;
+  }
+
+  get videoTrack() {
+    return this.stream.getVideoTracks()[0] || null;
+  }
+
+  get audioTrack() {
+    return this.stream.getAudioTracks()[0] || null;
+  }
+
+  /** Asks for camera and microphone (as wanted); never throws: a refusal is kept in `problem`. */
+  async start({ audio = true, video = true } = {}) {
+    this.cameraOn = video;
+    this.microphoneOn = audio;
+    if (!navigator.mediaDevices?.getUserMedia) {
+      this.problem = "unsupported";
+      return this;
+    }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: this.microphoneId ? { deviceId: { exact: this.microphoneId } } : true,
+        video: this.cameraId ? { deviceId: { exact: this.cameraId } } : { width: 640, height: 360 },
+      });
+      this.replaceTracks(stream);
+      this.problem = null;
+    } catch (error) {
+      this.problem = classify(error);
+    }
+    this.applyToggles();
+    return this;
+  }
+
+  replaceTracks(stream) {
+    for (const track of this.stream.getTracks()) {
+      this.stream.removeTrack(track);
+      track.stop();
+    }
+    for (const track of stream.getTracks()) this.stream.addTrack(track);
+    this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
+    this.microphoneId = this.audioTrack?.getSettings().deviceId || this.microphoneId;
+    this.dispatchEvent(new Event("tracks"));
+  }
+
+  /** Switches one device, keeping the other track. */
+  async useDevice(kind, deviceId) {
+    const constraints = kind === "videoinput" ? { video: { deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } };
+    const fresh = await navigator.mediaDevices.getUserMedia(constraints);
+    const old = kind === "videoinput" ? this.videoTrack : this.audioTrack;
+    if (old) {
+      this.stream.removeTrack(old);
+      old.stop();
+    }
+    for (const track of fresh.getTracks()) this.stream.addTrack(track);
+    if (kind === "videoinput") this.cameraId = deviceId;
+    else this.microphoneId = deviceId;
+    this.applyToggles();
+    this.dispatchEvent(new Event("tracks"));
+  }
+
+  setCamera(on) {
+    this.cameraOn = on;
+    this.applyToggles();
+  }
+
+  setMicrophone(on) {
+    this.microphoneOn = on;
+    this.applyToggles();
+  }
+
+  applyToggles() {
+    if (this.videoTrack) this.videoTrack.enabled = this.cameraOn;
+    if (this.audioTrack) this.audioTrack.enabled = this.microphoneOn;
+    this.dispatchEvent(new Event("toggles"));
+  }
+
+  async devices() {
+    if (!navigator.mediaDevices?.enumerateDevices) return [];
+    return navigator.mediaDevices.enumerateDevices();
+  }
+
+  stop() {
+    for (const track of this.stream.getTracks()) track.stop();
+  }
+}
+
+function classify(error) {
+  switch (error?.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "denied";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "missing";
+    case "NotReadableError":
+      return "busy";
+    default:
+      return "failed";
+  }
+}
+
+/** What to tell a person whose camera or microphone could not be used. */
+export function problemAdvice(problem) {
+  switch (problem) {
+    case "denied":
+      return "Your browser blocked the camera and microphone. Click the camera icon in the address bar (or open the site settings), allow both, then reload this page. You can also continue without them.";
+    case "missing":
+      return "No camera or microphone was found. Plug one in and reload, or continue without them.";
+    case "busy":
+      return "Another application is using your camera or microphone. Close it and reload, or continue without them.";
+    case "unsupported":
+      return "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.";
+    default:
+      return "The camera and microphone could not be started. You can continue without them.";
+  }
+}
+
+/**
+ * Measures the loudness of an audio track, 0..1, calling `onLevel` about 20 times a second.
+ * Returns a function that stops it.
+ */
+export function meterLevel(track, onLevel) {
+  if (!track) return () => {};
+  let ctx;
+  try {
+    ctx = new AudioContext();
+  } catch {
+    return () => {};
+  }
+  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  source.connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  const timer = setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    onLevel(Math.min(1, Math.sqrt(sum / samples.length) * 4));
+  }, 50);
+  ctx.resume().catch(() => {});
+  return () => {
+    clearInterval(timer);
+    ctx.close().catch(() => {});
+  };
+}

@@ -1,0 +1,146 @@
+// Peer-to-peer media for normal rooms: one RTCPeerConnection per other member, negotiated through the
+// server's relay (docs/protocol.md, "Media signalling"). For each pair, one side offers: a newcomer
+// asks existing members for offers (`ready_to_receive_offer`), except that only non-viewers offer and
+// two viewers never connect.
+
+export class Mesh extends EventTarget {
+  constructor({ signal, media, iceServers, selfRole }) {
+    super();
+    this.signal = signal;
+    this.media = media;
+    this.iceServers = iceServers;
+    this.selfRole = selfRole;
+    this.peers = new Map();
+    this.screenTrack = null;
+    this.offs = [
+      signal.on("ready_to_receive_offer", ({ clientId }) => this.offerTo(clientId)),
+      signal.on("sdp_offer", ({ clientId, message }) => this.answer(clientId, message)),
+      signal.on("sdp_answer", ({ clientId, message }) => this.peers.get(clientId)?.pc.setRemoteDescription(message).then(() => this.flushCandidates(clientId)).catch((e) => this.fail(clientId, e))),
+      signal.on("ice_candidate", ({ clientId, message }) => this.addCandidate(clientId, message)),
+    ];
+  }
+
+  /** Called for every member already in the room when we join. */
+  meet(client) {
+    const selfViewer = this.selfRole === "viewer";
+    const theyViewer = client.role === "viewer";
+    if (selfViewer && theyViewer) return;
+    if (!selfViewer && theyViewer) this.offerTo(client.id);
+    else this.signal.send("ready_to_receive_offer", { receiverId: client.id });
+  }
+
+  peer(clientId) {
+    let peer = this.peers.get(clientId);
+    if (peer) return peer;
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    peer = { pc, stream: new MediaStream(), candidates: [] };
+    this.peers.set(clientId, peer);
+    pc.onicecandidate = (event) => {
+      if (event.candidate) this.signal.send("ice_candidate", { receiverId: clientId, message: event.candidate.toJSON() });
+    };
+    pc.ontrack = (event) => {
+      peer.stream.addTrack(event.track);
+      this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream: peer.stream } }));
+    };
+    pc.onconnectionstatechange = () => {
+      this.dispatchEvent(new CustomEvent("state", { detail: { clientId, state: pc.connectionState } }));
+    };
+    return peer;
+  }
+
+  localTrack(kind) {
+    if (this.selfRole === "viewer") return null;
+    if (kind === "video" && this.screenTrack) return this.screenTrack;
+    return kind === "video" ? this.media.videoTrack : this.media.audioTrack;
+  }
+
+  async offerTo(clientId) {
+    const { pc } = this.peer(clientId);
+    try {
+      for (const kind of ["audio", "video"]) {
+        const track = this.localTrack(kind);
+        if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.media.stream] });
+        else pc.addTransceiver(kind, { direction: "recvonly" });
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      this.signal.send("sdp_offer", { receiverId: clientId, message: pc.localDescription.toJSON() });
+    } catch (error) {
+      this.fail(clientId, error);
+    }
+  }
+
+  async answer(clientId, offer) {
+    const { pc } = this.peer(clientId);
+    try {
+      await pc.setRemoteDescription(offer);
+      for (const transceiver of pc.getTransceivers()) {
+        const track = this.localTrack(transceiver.receiver.track.kind);
+        if (track) {
+          await transceiver.sender.replaceTrack(track);
+          transceiver.sender.setStreams?.(this.media.stream);
+          transceiver.direction = "sendrecv";
+        } else {
+          transceiver.direction = "recvonly";
+        }
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      this.signal.send("sdp_answer", { receiverId: clientId, message: pc.localDescription.toJSON() });
+      this.flushCandidates(clientId);
+    } catch (error) {
+      this.fail(clientId, error);
+    }
+  }
+
+  addCandidate(clientId, candidate) {
+    const peer = this.peer(clientId);
+    if (!peer.pc.remoteDescription) {
+      peer.candidates.push(candidate);
+      return;
+    }
+    peer.pc.addIceCandidate(candidate).catch(() => {});
+  }
+
+  flushCandidates(clientId) {
+    const peer = this.peers.get(clientId);
+    if (!peer) return;
+    for (const candidate of peer.candidates.splice(0)) peer.pc.addIceCandidate(candidate).catch(() => {});
+  }
+
+  /** Sends a different video track (screen share, or back to the camera) to everyone. */
+  async useVideoTrack(track) {
+    await this.eachSending("video", () => track);
+  }
+
+  /** After a device change: every sender gets the current track of its kind. */
+  async refreshTracks() {
+    await this.eachSending("audio", () => this.localTrack("audio"));
+    await this.eachSending("video", () => this.localTrack("video"));
+  }
+
+  async eachSending(kind, pick) {
+    for (const { pc } of this.peers.values()) {
+      for (const transceiver of pc.getTransceivers()) {
+        const sending = transceiver.direction === "sendrecv" || transceiver.direction === "sendonly";
+        if (sending && transceiver.receiver.track.kind === kind) {
+          await transceiver.sender.replaceTrack(pick()).catch(() => {});
+        }
+      }
+    }
+  }
+
+  drop(clientId) {
+    const peer = this.peers.get(clientId);
+    if (!peer) return;
+    peer.pc.close();
+    this.peers.delete(clientId);
+  }
+
+  fail(clientId, error) {
+    console.warn(`media with ${clientId} failed`, error);
+  }
+
+  close() {
+    this.offs.forEach((off) => off());
+    for (const id of [...this.peers.keys()]) this.drop(id);
+  }
+}

@@ -1,0 +1,266 @@
+// The pre-call review (Whereby's precallReview): camera preview, microphone level, device pickers,
+// name entry; and with precallCeremony on, a check of camera, microphone, speaker and network that
+// reports passed or failed per step (skippable with precallCeremonyCanSkip).
+
+import { h, replace, announce } from "./dom.js";
+import { meterLevel, problemAdvice } from "./media.js";
+import { nameProblem, NAME_MAX } from "./params.js";
+
+/**
+ * Shows the review in `root`. Resolves with {displayName, check} when the person continues.
+ * `check` is the ceremony's result (null when there was none).
+ */
+export function precallReview(root, { params, media, iceServers, onCheckCompleted }) {
+  return new Promise((resolve) => {
+    const stops = [];
+    const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": "Your camera" });
+    video.srcObject = media.stream;
+    const level = h("div", { class: "level-fill" });
+    const meter = h("div", { class: "level", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
+    const watchLevel = () => {
+      stops.splice(0).forEach((stop) => stop());
+      stops.push(meterLevel(media.audioTrack, (value) => {
+        level.style.width = `${Math.round(value * 100)}%`;
+        meter.setAttribute("aria-valuenow", String(Math.round(value * 100)));
+      }));
+    };
+    watchLevel();
+    media.addEventListener("tracks", () => {
+      video.srcObject = media.stream;
+      watchLevel();
+    });
+
+    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem) : "");
+    const enableButton = h("button", {
+      type: "button",
+      class: "secondary",
+      hidden: !params.skipMediaPermissionPrompt || media.stream.getTracks().length > 0,
+      text: "Turn on camera and microphone",
+      onclick: async () => {
+        await media.start({ audio: params.audio, video: params.video });
+        problemBox.hidden = !media.problem;
+        problemBox.textContent = media.problem ? problemAdvice(media.problem) : "";
+        enableButton.hidden = media.stream.getTracks().length > 0;
+        await fillPickers();
+      },
+    });
+
+    const cameraPicker = h("select", { id: "camera-picker", "aria-label": "Camera", onchange: (e) => media.useDevice("videoinput", e.target.value).catch(() => {}) });
+    const micPicker = h("select", { id: "microphone-picker", "aria-label": "Microphone", onchange: (e) => media.useDevice("audioinput", e.target.value).catch(() => {}) });
+    const speakerPicker = h("select", { id: "speaker-picker", "aria-label": "Speaker", onchange: (e) => { media.speakerId = e.target.value; } });
+    const fillPickers = async () => {
+      const devices = await media.devices();
+      const fill = (select, kind, current) => {
+        const options = devices.filter((d) => d.kind === kind).map((d, i) =>
+          h("option", { value: d.deviceId, selected: d.deviceId === current, text: d.label || `${kind} ${i + 1}` }));
+        replace(select, ...options);
+        select.closest("label").hidden = options.length === 0;
+      };
+      fill(cameraPicker, "videoinput", media.cameraId);
+      fill(micPicker, "audioinput", media.microphoneId);
+      fill(speakerPicker, "audiooutput", media.speakerId);
+      if (!("setSinkId" in HTMLMediaElement.prototype)) speakerPicker.closest("label").hidden = true;
+    };
+
+    const cameraToggle = h("button", { type: "button", class: "toggle", "aria-pressed": String(media.cameraOn), onclick: () => {
+      media.setCamera(!media.cameraOn);
+      cameraToggle.setAttribute("aria-pressed", String(media.cameraOn));
+      cameraToggle.textContent = media.cameraOn ? "Camera on" : "Camera off";
+    }, text: media.cameraOn ? "Camera on" : "Camera off" });
+    const micToggle = h("button", { type: "button", class: "toggle", "aria-pressed": String(media.microphoneOn), onclick: () => {
+      media.setMicrophone(!media.microphoneOn);
+      micToggle.setAttribute("aria-pressed", String(media.microphoneOn));
+      micToggle.textContent = media.microphoneOn ? "Microphone on" : "Microphone off";
+    }, text: media.microphoneOn ? "Microphone on" : "Microphone off" });
+
+    const nameInput = h("input", { id: "display-name", type: "text", maxLength: NAME_MAX * 2, autocomplete: "name", value: params.displayName });
+    const nameError = h("p", { id: "name-error", class: "field-error", role: "alert" });
+    const validateName = () => {
+      const problem = nameProblem(nameInput.value);
+      nameError.textContent = problem || "";
+      nameInput.setAttribute("aria-invalid", String(Boolean(problem)));
+      return !problem;
+    };
+    nameInput.addEventListener("input", validateName);
+
+    let checkResult = null;
+    const continueButton = h("button", { type: "submit", class: "primary", id: "continue", text: "Continue" });
+    const form = h("form", { class: "precall-form", onsubmit: (event) => {
+      event.preventDefault();
+      if (!validateName()) {
+        nameInput.focus();
+        return;
+      }
+      stops.forEach((stop) => stop());
+      resolve({ displayName: nameInput.value.trim(), check: checkResult });
+    } },
+      h("label", { for: "display-name", text: "Your name" }), nameInput, nameError,
+      continueButton,
+    );
+
+    let ceremony = null;
+    if (params.precallCeremony) {
+      continueButton.disabled = true;
+      ceremony = checkPanel({ media, iceServers, canSkip: params.precallCeremonyCanSkip, onDone: (result) => {
+        checkResult = result;
+        continueButton.disabled = false;
+        onCheckCompleted?.(result);
+        announce(result.skipped ? "Device check skipped" : `Device check finished: ${summary(result)}`);
+      } });
+    }
+
+    replace(root, h("section", { class: "screen precall", "aria-labelledby": "precall-title" },
+      h("h1", { id: "precall-title", text: "Check your camera and microphone" }),
+      h("div", { class: "precall-grid" },
+        h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, cameraToggle, micToggle)),
+        h("div", { class: "precall-side" },
+          problemBox, enableButton,
+          h("label", { class: "picker" }, "Camera", cameraPicker),
+          h("label", { class: "picker" }, "Microphone", micPicker),
+          h("label", { class: "picker" }, "Speaker", speakerPicker),
+          ceremony, form,
+        ),
+      ),
+    ));
+    fillPickers();
+    if (params.displayName) validateName();
+  });
+}
+
+function summary(result) {
+  return result.steps.map((s) => `${s.name} ${s.passed ? "passed" : "failed"}`).join(", ");
+}
+
+const STEPS = [
+  ["camera", "Camera"],
+  ["microphone", "Microphone"],
+  ["speaker", "Speaker"],
+  ["network", "Network"],
+];
+
+function checkPanel({ media, iceServers, canSkip, onDone }) {
+  const rows = new Map(STEPS.map(([id, label]) => {
+    const status = h("span", { class: "status pending", text: "waiting" });
+    const detail = h("span", { class: "detail" });
+    return [id, { status, detail, row: h("li", { "data-step": id }, h("strong", { text: label }), status, detail) }];
+  }));
+  let finished = false;
+  const skip = h("button", { type: "button", class: "secondary", id: "skip-check", hidden: !canSkip, text: "Skip the check", onclick: () => {
+    if (finished) return;
+    finished = true;
+    skip.hidden = true;
+    onDone({ skipped: true, steps: [] });
+  } });
+  const run = async () => {
+    const steps = [];
+    for (const [id, label] of STEPS) {
+      const { status, detail } = rows.get(id);
+      status.className = "status running";
+      status.textContent = "checking";
+      let outcome;
+      try {
+        outcome = await CHECKS[id]({ media, iceServers });
+      } catch (error) {
+        outcome = { passed: false, detail: String(error?.message || error) };
+      }
+      if (finished) return;
+      status.className = `status ${outcome.passed ? "passed" : "failed"}`;
+      status.textContent = outcome.passed ? "passed" : "failed";
+      detail.textContent = outcome.detail || "";
+      steps.push({ name: id, label, ...outcome });
+    }
+    finished = true;
+    skip.hidden = true;
+    onDone({ skipped: false, steps });
+  };
+  setTimeout(run, 0);
+  return h("div", { class: "check", "aria-label": "Device and connection check" },
+    h("h2", { text: "Device and connection check" }),
+    h("ul", {}, [...rows.values()].map((r) => r.row)),
+    skip,
+  );
+}
+
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const CHECKS = {
+  async camera({ media }) {
+    const track = media.videoTrack;
+    if (!track || track.readyState !== "live") return { passed: false, detail: "no camera is on" };
+    const probe = document.createElement("video");
+    probe.muted = true;
+    probe.srcObject = new MediaStream([track]);
+    await probe.play().catch(() => {});
+    for (let i = 0; i < 50 && probe.videoWidth === 0; i++) await wait(100);
+    const ok = probe.videoWidth > 0;
+    probe.srcObject = null;
+    return ok ? { passed: true, detail: `${probe.videoWidth}×${probe.videoHeight}` } : { passed: false, detail: "the camera shows no picture" };
+  },
+  async microphone({ media }) {
+    const track = media.audioTrack;
+    if (!track || track.readyState !== "live") return { passed: false, detail: "no microphone is on" };
+    let loudest = 0;
+    const stop = meterLevel(track, (v) => { loudest = Math.max(loudest, v); });
+    for (let i = 0; i < 40 && loudest < 0.02; i++) await wait(100);
+    stop();
+    return loudest >= 0.02 ? { passed: true, detail: "we can hear you" } : { passed: false, detail: "we heard nothing: is the right microphone chosen, and unmuted?" };
+  },
+  async speaker({ media }) {
+    const ctx = new AudioContext();
+    try {
+      if (media.speakerId && ctx.setSinkId) await ctx.setSinkId(media.speakerId);
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      gain.gain.value = 0.1;
+      osc.frequency.value = 523;
+      osc.connect(gain).connect(ctx.destination);
+      await ctx.resume();
+      osc.start();
+      await wait(400);
+      osc.stop();
+      return { passed: ctx.state === "running", detail: "a test tone played" };
+    } finally {
+      ctx.close().catch(() => {});
+    }
+  },
+  async network({ iceServers }) {
+    const ice = await gatherCandidates(iceServers);
+    const down = await timeTransfer("GET");
+    const up = await timeTransfer("POST");
+    const parts = [ice.detail, `download ${down.mbps.toFixed(1)} Mbit/s`, `upload ${up.mbps.toFixed(1)} Mbit/s`];
+    const passed = ice.passed && down.ok && up.ok && down.mbps >= 1 && up.mbps >= 1;
+    return { passed, detail: parts.join("; ") };
+  },
+};
+
+/** ICE reachability: with STUN/TURN configured, a server-reflexive or relay candidate must appear. */
+async function gatherCandidates(iceServers) {
+  const pc = new RTCPeerConnection({ iceServers });
+  const types = new Set();
+  pc.onicecandidate = (event) => { if (event.candidate?.type) types.add(event.candidate.type); };
+  pc.createDataChannel("check");
+  await pc.setLocalDescription(await pc.createOffer());
+  for (let i = 0; i < 50 && pc.iceGatheringState !== "complete"; i++) await wait(100);
+  pc.close();
+  if (iceServers.length === 0) {
+    return { passed: types.has("host"), detail: "no STUN/TURN configured: direct connections only" };
+  }
+  const reached = types.has("srflx") || types.has("relay");
+  return { passed: reached, detail: reached ? `reached ${[...types].join(", ")}` : "no STUN/TURN server answered" };
+}
+
+async function timeTransfer(method) {
+  const bytes = 256 * 1024;
+  const started = performance.now();
+  try {
+    const response = method === "GET"
+      ? await fetch(`/bandwidth-probe?bytes=${bytes}`, { cache: "no-store" })
+      : await fetch("/bandwidth-probe", { method: "POST", body: new Uint8Array(bytes) });
+    if (!response.ok) return { ok: false, mbps: 0 };
+    await response.arrayBuffer();
+  } catch {
+    return { ok: false, mbps: 0 };
+  }
+  const seconds = Math.max((performance.now() - started) / 1000, 0.001);
+  return { ok: true, mbps: (bytes * 8) / seconds / 1e6 };
+}
