@@ -28,10 +28,20 @@ export async function newPage(browser, label) {
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(`${label}: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") page.errors.push(`${label} console: ${message.text()}`);
+    if (message.type() === "error") page.errors.push(`${label} console: ${message.text()} ${message.location()?.url || ""}`);
   });
   page.label = label;
   return page;
+}
+
+/** `open(label)` for one test: its pages close when the test ends, pass or fail (calls left open
+ * would load the machine for every test after). */
+export function opener(browser, t) {
+  return async (label) => {
+    const page = await newPage(browser, label);
+    t.after(() => page.context().close().catch(() => {}));
+    return page;
+  };
 }
 
 export async function screenshot(page, name) {

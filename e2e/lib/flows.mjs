@@ -1,0 +1,78 @@
+// The steps tests share: entering as host, knocking as guest, and checking media really flows.
+import assert from "node:assert/strict";
+
+export const TIMEOUT = 15000;
+
+/** Opens a URL and passes the pre-call review (name as given). */
+export async function enter(page, url, name) {
+  const target = new URL(url);
+  if (name !== undefined) target.searchParams.set("displayName", name);
+  await page.goto(target.toString(), { waitUntil: "domcontentloaded" });
+  await page.waitForSelector("#continue", { timeout: TIMEOUT });
+  await page.click("#continue");
+}
+
+export async function enterAsHost(page, meeting, name = "Dr Host") {
+  await enter(page, meeting.hostRoomUrl, name);
+  await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
+}
+
+/** A guest passes the review, sees the door, knocks and waits. */
+export async function knock(page, meeting, name = "Pat") {
+  await enter(page, meeting.roomUrl, name);
+  await page.waitForSelector("#knock", { timeout: TIMEOUT });
+  await page.click("#knock");
+  await page.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+}
+
+export async function openPeople(page) {
+  if (await page.locator("#people-panel").isHidden()) await page.click("#people-toggle");
+}
+
+/** The knock of this guest in a host's People panel. */
+export function knockerItem(page, name) {
+  return page.locator(".knocker", { has: page.locator(".knocker-name", { hasText: name }) });
+}
+
+export async function knockerNames(page) {
+  return page.locator(".knocker .knocker-name").allTextContents();
+}
+
+/** Waits until `count` remote videos play (frames advancing, non-zero size). */
+export async function remoteVideosPlay(page, count) {
+  const deadline = Date.now() + TIMEOUT;
+  let last = [];
+  while (Date.now() < deadline) {
+    const before = await remoteTiles(page);
+    await page.waitForTimeout(700);
+    const after = await remoteTiles(page);
+    last = after;
+    const playing = after.filter((tile) => {
+      const earlier = before.find((b) => b.clientId === tile.clientId);
+      return tile.width > 0 && tile.height > 0 && earlier && tile.frames > earlier.frames;
+    });
+    if (playing.length >= count) return after;
+  }
+  assert.fail(`${page.label}: expected ${count} remote videos playing, saw ${JSON.stringify(last)}`);
+}
+
+/** Waits until every remote tile has had audible sound (the fake microphone beeps). */
+export async function remoteAudioHeard(page, count) {
+  const deadline = Date.now() + TIMEOUT;
+  const loudest = new Map();
+  while (Date.now() < deadline) {
+    for (const tile of await remoteTiles(page)) loudest.set(tile.clientId, Math.max(loudest.get(tile.clientId) || 0, tile.level));
+    if ([...loudest.values()].filter((level) => level > 0.02).length >= count) return loudest;
+    await page.waitForTimeout(100);
+  }
+  assert.fail(`${page.label}: expected audio from ${count} remote peers, loudest levels ${JSON.stringify([...loudest])}`);
+}
+
+async function remoteTiles(page) {
+  return page.evaluate(() => (window.anteroomTest ? window.anteroomTest.tiles().filter((t) => !t.self) : []));
+}
+
+export function noPageErrors(...pages) {
+  const errors = pages.flatMap((p) => p.errors);
+  assert.deepEqual(errors, [], `errors in the pages:\n${errors.join("\n")}`);
+}

@@ -1,0 +1,267 @@
+// The waiting room in real Chromium against the real server: knock, hold, admit, reject, cancel,
+// hosts in step, lock, and a call with real audio and video.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import {
+  TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
+  remoteVideosPlay, remoteAudioHeard, noPageErrors,
+} from "../lib/flows.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(["--knock-reject-cooldown-secs", "3"]);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("a host holds a guest with a message, then lets them in; both see and hear each other", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+
+  await host.goto(`${meeting.hostRoomUrl}&displayName=Dr%20Host`);
+  await host.waitForSelector("#continue");
+  await host.waitForFunction(() => document.querySelector(".level-fill")?.style.width !== "0%", null, { timeout: TIMEOUT });
+  await screenshot(host, "01-precall-review");
+  await host.click("#continue");
+  await host.waitForSelector(".screen.call");
+
+  await guest.goto(`${meeting.roomUrl}?displayName=Pat`);
+  await guest.waitForSelector("#continue");
+  assert.equal(await guest.inputValue("#display-name"), "Pat", "the name is prefilled from displayName");
+  await guest.click("#continue");
+  await guest.waitForSelector("#knock");
+  await screenshot(guest, "02-knock-page");
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status");
+
+  // The host sees the knock at once: a badge, a notice, the screen reader hears it.
+  await host.waitForSelector("#people-badge:not([hidden])", { timeout: TIMEOUT });
+  assert.equal(await host.textContent("#people-badge"), "1");
+  await host.waitForFunction(() => document.getElementById("announcer").textContent.includes("Pat is knocking"));
+  assert.match(await host.textContent("#toasts"), /Pat is knocking/);
+  await openPeople(host);
+  assert.deepEqual(await knockerNames(host), ["Pat"]);
+  await screenshot(host, "03-host-people-panel");
+
+  await knockerItem(host, "Pat").locator(".knock-message").fill("Running 5 minutes late");
+  await knockerItem(host, "Pat").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  assert.equal(await guest.textContent("#hold-message .hold-text"), "Running 5 minutes late");
+  assert.match(await guest.textContent("#hold-message .hold-by"), /Dr Host/);
+  await screenshot(guest, "04-waiting-on-hold");
+  await host.waitForFunction(() => document.querySelector(".knocker .knock-state")?.textContent.includes("Running 5 minutes late"));
+
+  await knockerItem(host, "Pat").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await guest.evaluate(() => window.anteroomDebug.state()), "call", "admitted without a reload");
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  await remoteAudioHeard(host, 1);
+  await remoteAudioHeard(guest, 1);
+  await screenshot(host, "05-call-host");
+  await screenshot(guest, "06-call-guest");
+  noPageErrors(host, guest);
+});
+
+test("a rejection shows the host's reason and a cooldown", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+  await enterAsHost(host, meeting);
+  await knock(guest, meeting, "Sam");
+  await openPeople(host);
+  await knockerItem(host, "Sam").locator(".knock-message").fill("Wrong appointment, sorry");
+  await knockerItem(host, "Sam").locator(".reject").click();
+  await guest.waitForSelector("#reject-reason");
+  assert.match(await guest.textContent("#reject-reason"), /Wrong appointment, sorry/);
+  assert.ok(await guest.isDisabled("#knock-again"), "knocking again waits for the cooldown");
+  assert.match(await guest.textContent("#retry-wait"), /in \d+ s/);
+  await screenshot(guest, "07-rejected");
+  await guest.waitForSelector("#knock-again:not([disabled])", { timeout: 6000 });
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 0);
+  noPageErrors(host, guest);
+});
+
+test("a guest cancels; knocks made before any host wait for the first one", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const early = await open("early guest");
+  const canceller = await open("canceller");
+  await knock(early, meeting, "Early Bird");
+  await knock(canceller, meeting, "Changed Mind");
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  assert.deepEqual(await knockerNames(host), ["Early Bird", "Changed Mind"], "oldest first");
+  await canceller.click("#cancel-knock");
+  await canceller.waitForSelector("#knock");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  assert.deepEqual(await knockerNames(host), ["Early Bird"]);
+  noPageErrors(host, early, canceller);
+});
+
+test("two hosts: when one decides, the other's list updates", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const first = await open("first host");
+  const second = await open("second host");
+  await enterAsHost(first, meeting, "Dr One");
+  await enterAsHost(second, meeting, "Dr Two");
+  const guests = [];
+  for (const name of ["Ann", "Ben"]) {
+    const guest = await open(name);
+    await knock(guest, meeting, name);
+    guests.push(guest);
+  }
+  await openPeople(first);
+  await openPeople(second);
+  await second.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  await knockerItem(first, "Ann").locator(".let-in").click();
+  await second.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  assert.deepEqual(await knockerNames(second), ["Ben"]);
+  await guests[0].waitForSelector(".screen.call");
+  // Admit all, from the other host.
+  await second.click("#admit-all");
+  await guests[1].waitForSelector(".screen.call");
+  await first.waitForFunction(() => document.querySelectorAll(".knocker").length === 0);
+  await first.waitForFunction(() => document.querySelectorAll(".participant").length === 4);
+  noPageErrors(first, second, ...guests);
+});
+
+test("lock and unlock at runtime; locking=off hides the toggle", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  assert.equal(await host.textContent("#lock-toggle"), "Unlock room");
+  await host.click("#lock-toggle");
+  await host.waitForFunction(() => document.getElementById("lock-toggle").textContent === "Lock room");
+  const walkIn = await open("walk-in");
+  await enter(walkIn, meeting.roomUrl, "Walk In");
+  await walkIn.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await host.click("#lock-toggle");
+  await walkIn.waitForFunction(() => document.getElementById("announcer").textContent.includes("locked"));
+  const late = await open("late");
+  await enter(late, meeting.roomUrl, "Late");
+  await late.waitForSelector("#knock");
+
+  const noLocking = await open("host without lock");
+  await enter(noLocking, `${meeting.hostRoomUrl}&locking=off`, "Dr Other");
+  await noLocking.waitForSelector(".screen.call");
+  assert.equal(await noLocking.locator("#lock-toggle").count(), 0);
+  noPageErrors(host, walkIn, late, noLocking);
+});
+
+test("three guests in a mesh see each other", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const pages = [];
+  for (const name of ["Ada", "Bo", "Cy"]) {
+    const page = await open(name);
+    await enter(page, meeting.roomUrl, name);
+    await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
+    pages.push(page);
+  }
+  for (const page of pages) await remoteVideosPlay(page, 2);
+  await screenshot(pages[2], "08-mesh-of-three");
+  // Someone leaves: the others see it live.
+  await pages[0].click("#leave");
+  await pages[0].waitForSelector(".screen.message");
+  await pages[1].waitForFunction(() => document.querySelectorAll(".tile").length === 2);
+  noPageErrors(...pages);
+  for (const page of pages) await page.context().close();
+});
+
+test("names and messages people type stay text", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const markup = "<img src=x onerror=window.pwned=1>";
+  const guest = await open("guest");
+  await guest.goto(`${meeting.roomUrl}?displayName=${encodeURIComponent(markup)}`);
+  await guest.waitForSelector("#continue");
+  // The rules refuse such a name, and say so in plain text.
+  await guest.click("#continue");
+  assert.match(await guest.textContent("#name-error"), /may not contain “<”/);
+  assert.equal(await guest.inputValue("#display-name"), markup, "the name is shown as typed, as text");
+  await guest.fill("#display-name", "Eve");
+  await guest.click("#continue");
+  await guest.click("#knock");
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  await knockerItem(host, "Eve").locator(".knock-message").fill(markup);
+  await knockerItem(host, "Eve").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  assert.equal(await guest.textContent("#hold-message .hold-text"), markup);
+  await knockerItem(host, "Eve").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call");
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", markup);
+  await guest.press("#chat-input", "Enter");
+  await host.click("#chat-toggle");
+  await host.waitForFunction((text) => [...document.querySelectorAll(".chat-text")].some((p) => p.textContent === text), markup);
+  for (const page of [guest, host]) {
+    assert.equal(await page.locator(".chat-list img").count(), 0, "no element was made from the text");
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+  }
+  await screenshot(host, "09-chat-markup-as-text");
+  noPageErrors(host, guest);
+});
+
+test("a knocker keeps its place and hold message across a network blip", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+  await enterAsHost(host, meeting);
+  await knock(guest, meeting, "Flaky Wifi");
+  await openPeople(host);
+  await knockerItem(host, "Flaky Wifi").locator(".knock-message").fill("Nearly ready");
+  await knockerItem(host, "Flaky Wifi").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  await guest.evaluate(() => window.anteroomDebug.dropConnection());
+  await guest.waitForFunction(() => document.getElementById("waiting-status").textContent.includes("Reconnecting"));
+  // Back within the grace: the same knock, the same hold message.
+  await guest.waitForFunction(() => window.anteroomDebug.state() === "waiting" && document.getElementById("hold-message").textContent.includes("Nearly ready"), null, { timeout: TIMEOUT });
+  assert.deepEqual(await knockerNames(host), ["Flaky Wifi"], "the host never lost the knock");
+  await knockerItem(host, "Flaky Wifi").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  noPageErrors(host, guest);
+});
+
+test("removing a participant and ending the meeting for all", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const guests = [];
+  for (const name of ["Stay", "Go"]) {
+    const page = await open(name);
+    await enter(page, meeting.roomUrl, name);
+    await page.waitForSelector(".screen.call");
+    guests.push(page);
+  }
+  await openPeople(host);
+  await host.locator(".participant", { hasText: "Go" }).locator(".remove").click();
+  await guests[1].waitForSelector(".screen.message");
+  assert.match(await guests[1].textContent(".screen.message h1"), /removed/);
+  await host.click("#end-meeting");
+  await host.click("#end-meeting");
+  for (const page of [host, guests[0]]) {
+    await page.waitForSelector(".screen.message");
+    assert.match(await page.textContent(".screen.message h1"), /ended/);
+  }
+  noPageErrors(host, ...guests);
+});
