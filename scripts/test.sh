@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use, installed only when absent.
+# Debian packages the tests use, installed only when absent: python3 (the webhook receiver the
+# tests verify signatures with), chromium and node/npm (the browser tests).
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -20,3 +24,7 @@ cargo clippy --locked --all-targets -- -D warnings
 
 echo "==> unit and integration tests (the real server on random loopback ports)"
 cargo test --locked --lib --bins --tests
+
+echo "==> browser tests (Debian's chromium, fake camera and microphone; screenshots in e2e/output/)"
+cargo build --locked
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

@@ -1,0 +1,229 @@
+// The pre-call check, refused permissions, URL parameters, the room's theme on the knock page, screen
+// share, and the <whereby-embed> element on a page of another origin.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { deflateSync } from "node:zlib";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, newPage, opener, screenshot } from "../lib/browser.mjs";
+import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
+import { chromium } from "playwright-core";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the pre-call check reports each step; it can be skipped when allowed", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const page = await open("ceremony");
+  await page.goto(`${meeting.roomUrl}?displayName=Quinn&precallCeremony=on`);
+  await page.waitForSelector(".check");
+  assert.ok(await page.isDisabled("#continue"), "the check must finish first");
+  assert.equal(await page.locator("#skip-check").isVisible(), false, "not skippable unless allowed");
+  await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
+  const steps = await page.$$eval(".check li", (items) => items.map((li) => [li.dataset.step, li.querySelector(".status").textContent]));
+  assert.deepEqual(steps, [["camera", "passed"], ["microphone", "passed"], ["speaker", "passed"], ["network", "passed"]]);
+  assert.match(await page.textContent('[data-step="network"] .detail'), /Mbit\/s/);
+  await screenshot(page, "10-precall-ceremony");
+  await page.click("#continue");
+  await page.waitForSelector(".screen.call");
+
+  const skipper = await open("skipper");
+  await skipper.goto(`${meeting.roomUrl}?displayName=Rae&precallCeremony=on&precallCeremonyCanSkip=on`);
+  await skipper.click("#skip-check");
+  await skipper.waitForSelector("#continue:not([disabled])");
+  await skipper.click("#continue");
+  await skipper.waitForSelector(".screen.call");
+  noPageErrors(page, skipper);
+});
+
+test("a refused camera explains the fix and still lets the guest knock", async (t) => {
+  // A browser that answers every permission prompt with no.
+  const strict = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--deny-permission-prompts"],
+  });
+  t.after(() => strict.close());
+  const meeting = await server.meeting({ isLocked: true });
+  const context = await strict.newContext();
+  const guest = await context.newPage();
+  await guest.goto(`${meeting.roomUrl}?displayName=No%20Camera`);
+  await guest.waitForSelector(".problem:not([hidden])");
+  assert.match(await guest.textContent(".problem"), /blocked the camera and microphone.*allow/);
+  await screenshot(guest, "11-permission-denied");
+  await guest.click("#continue");
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status");
+  const host = await opener(browser, t)("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  await knockerItem(host, "No Camera").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+});
+
+test("URL parameters shape the screens", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const page = await open("minimal");
+  await page.goto(`${meeting.roomUrl}?displayName=Min&precallReview=off&minimal&chat=off&people=off&screenshare=off&leaveButton=off&audio=off&video=off&iframeSource=x&jsApi=1&we=2`);
+  await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  for (const hidden of ["#chat-toggle", "#people-toggle", "#screenshare-toggle", "#leave", ".call-header"]) {
+    assert.equal(await page.locator(hidden).count() === 0 || await page.locator(hidden).isHidden(), true, `${hidden} is hidden`);
+  }
+  assert.equal(await page.textContent("#camera-toggle"), "Camera off", "video=off starts with the camera off");
+  assert.equal(await page.textContent("#microphone-toggle"), "Microphone off");
+  const named = await open("named");
+  await named.goto(`${meeting.roomUrl}?displayName=Given%20Name&precallReview=off`);
+  await named.waitForSelector(".screen.call");
+  await page.waitForFunction(() => [...document.querySelectorAll("figcaption")].some((c) => c.textContent === "Given Name"));
+  noPageErrors(page, named);
+});
+
+function png(width, height, rgb) {
+  // A plain PNG, written by hand so the test needs no image library.
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4);
+  header[8] = 8; header[9] = 2;
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).fill(Buffer.from(rgb))]);
+  const pixels = deflateSync(Buffer.concat(Array(height).fill(row)));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
+}
+
+async function putImage(meeting, part, image) {
+  const form = new FormData();
+  form.append("image", new Blob([image], { type: "image/png" }), "image.png");
+  const response = await fetch(`${server.base}/v1/rooms${meeting.roomName}/theme/${part}`, {
+    method: "PUT", headers: { Authorization: `Bearer ${server.key}` }, body: form,
+  });
+  assert.equal(response.status, 204, await response.text());
+}
+
+test("the knock page shows the room's background and logo, updated live", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  await putImage(meeting, "room-knock-page-background", png(320, 180, [200, 30, 30]));
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Looker");
+  await guest.waitForSelector("#knock");
+  assert.match(await guest.evaluate(() => document.body.style.backgroundImage), /room-knock-page-background/);
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status");
+  const before = await guest.evaluate(() => document.body.style.backgroundImage);
+  await putImage(meeting, "room-knock-page-background", png(320, 180, [30, 30, 200]));
+  await putImage(meeting, "logo", png(64, 64, [255, 255, 255]));
+  await guest.waitForFunction((old) => document.body.style.backgroundImage !== old, before, { timeout: TIMEOUT });
+  await guest.waitForSelector("#room-logo:not([hidden])");
+  const loaded = await guest.evaluate(() => document.getElementById("room-logo").complete && document.getElementById("room-logo").naturalWidth);
+  assert.equal(loaded, 64, "the logo image loads from the server");
+  await screenshot(guest, "12-knock-page-themed");
+  noPageErrors(guest);
+});
+
+test("screen share replaces the camera for the others", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const sharer = await open("sharer");
+  const watcher = await open("watcher");
+  for (const [page, name] of [[sharer, "Sharer"], [watcher, "Watcher"]]) {
+    await enter(page, meeting.roomUrl, name);
+    await page.waitForSelector(".screen.call");
+  }
+  await remoteVideosPlay(watcher, 1);
+  await sharer.click("#screenshare-toggle");
+  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").textContent === "Share screen on", null, { timeout: TIMEOUT });
+  await remoteVideosPlay(watcher, 1);
+  await sharer.click("#screenshare-toggle");
+  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").textContent === "Share screen off");
+  noPageErrors(sharer, watcher);
+});
+
+/** A plain page on another origin (another port) that embeds a room with <whereby-embed>. */
+function embedPageServer() {
+  const served = http.createServer((request, response) => {
+    const url = new URL(request.url, "http://x");
+    const room = url.searchParams.get("room");
+    if (!room) {
+      response.statusCode = 404;
+      response.end();
+      return;
+    }
+    response.setHeader("content-type", "text/html");
+    response.end(`<!doctype html><title>Integrator</title><link rel="icon" href="data:,">
+<script src="${new URL(room).origin}/embed.js"></script>
+<whereby-embed id="room" room="${room.replace(/"/g, "&quot;")}" displayName="${url.searchParams.get("name")}" precallReview="off" style="height:600px"></whereby-embed>
+<script>
+  window.events = [];
+  const el = document.getElementById("room");
+  for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participant_join", "participant_leave",
+                      "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed"]) {
+    el.addEventListener(type, (event) => window.events.push({ type, detail: event.detail }));
+  }
+</script>`);
+  });
+  return new Promise((resolve) => served.listen(0, "127.0.0.1", () => resolve(served)));
+}
+
+test("<whereby-embed> on another origin: events out, commands in, for guests and hosts", async (t) => {
+  const open = opener(browser, t);
+  const pages = await embedPageServer();
+  t.after(() => pages.close());
+  const origin = `http://127.0.0.1:${pages.address().port}`;
+  assert.notEqual(origin, new URL(server.base).origin);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host integrator");
+  const guest = await open("guest integrator");
+  const events = (page, type) => page.evaluate((t) => window.events.filter((e) => e.type === t), type);
+  const waitEvent = (page, type) => page.waitForFunction((t) => window.events.some((e) => e.type === t), type, { timeout: TIMEOUT });
+
+  await host.goto(`${origin}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host`);
+  await waitEvent(host, "join");
+  await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest`);
+  await waitEvent(guest, "ready");
+  // The guest's door shows; the integrator's own button knocks through the element.
+  await guest.frameLocator("iframe").locator("#knock").waitFor({ timeout: TIMEOUT });
+  await guest.evaluate(() => document.getElementById("room").knock());
+  await waitEvent(guest, "knock");
+
+  await waitEvent(host, "knock_received");
+  const [received] = await events(host, "knock_received");
+  assert.equal(received.detail.displayName, "Embedded Guest");
+  // The integrator's own host panel lets them in.
+  await host.evaluate((id) => document.getElementById("room").admit(id), received.detail.clientId);
+  await waitEvent(guest, "join");
+  await waitEvent(host, "participant_join");
+  const [resolved] = await events(host, "knock_resolved");
+  assert.equal(resolved.detail.resolution, "accepted");
+  assert.equal(resolved.detail.clientId, received.detail.clientId);
+
+  await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
+  await waitEvent(guest, "camera_toggle");
+  assert.deepEqual((await events(guest, "camera_toggle"))[0].detail, { enabled: false });
+  await screenshot(guest, "13-embedded-guest");
+  await guest.evaluate(() => document.getElementById("room").leaveRoom());
+  await waitEvent(guest, "leave");
+  await waitEvent(host, "participant_leave");
+  noPageErrors(host, guest);
+});
