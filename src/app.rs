@@ -246,9 +246,9 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
         .route("/client-config", get(web::client_config))
         .route(
             "/bandwidth-probe",
-            get(web::probe_download)
-                .post(web::probe_upload)
-                .layer(axum::extract::DefaultBodyLimit::max(web::BANDWIDTH_PROBE_MAX + 1024)),
+            get(web::probe_download).post(web::probe_upload).layer(
+                axum::extract::DefaultBodyLimit::max(web::BANDWIDTH_PROBE_MAX + 1024),
+            ),
         )
         .route("/{room}", get(web::room_page))
         .merge(crate::api::router(state.clone()));

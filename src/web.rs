@@ -50,7 +50,10 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
         h.insert(header::ETAG, value);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     Some(response)
 }
 
@@ -61,10 +64,12 @@ pub async fn assets(Path(path): Path<String>, headers: HeaderMap) -> Result<Resp
 
 /// `GET /embed.js`: the `<whereby-embed>` element, loadable from any origin.
 pub async fn embed_script(headers: HeaderMap) -> Result<Response, ApiError> {
-    let mut response = asset("embed.js", &headers).ok_or_else(|| ApiError::NotFound("no such file".into()))?;
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let mut response =
+        asset("embed.js", &headers).ok_or_else(|| ApiError::NotFound("no such file".into()))?;
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     Ok(response)
 }
 
@@ -72,14 +77,25 @@ pub async fn embed_script(headers: HeaderMap) -> Result<Response, ApiError> {
 /// learnt over the WebSocket, where the page can say so in words.
 pub async fn room_page(Path(room): Path<String>) -> Response {
     if RoomName::parse(&room).is_err() {
-        return (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>No such page.")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><title>Not found</title><p>No such page."),
+        )
+            .into_response();
     }
     let Some(file) = Assets::get("room.html") else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "the room page is missing from this build").into_response();
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the room page is missing from this build",
+        )
+            .into_response();
     };
     let mut response = Html(file.data.into_owned()).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(ROOM_PAGE_CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ROOM_PAGE_CSP),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
@@ -105,10 +121,14 @@ impl IceConfig {
         if let (false, Some(secret)) = (self.turn_urls.is_empty(), &self.turn_secret) {
             let username = format!("{}:anteroom", now + TURN_CREDENTIAL_SECS);
             // HMAC takes keys of any length.
-            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+            let mut mac =
+                Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
             mac.update(username.as_bytes());
-            let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-            servers.push(json!({ "urls": self.turn_urls, "username": username, "credential": credential }));
+            let credential =
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            servers.push(
+                json!({ "urls": self.turn_urls, "username": username, "credential": credential }),
+            );
         }
         serde_json::Value::Array(servers)
     }
@@ -132,7 +152,9 @@ pub const BANDWIDTH_PROBE_MAX: usize = 1024 * 1024;
 
 /// Probes per address per minute, so the probe cannot be used to pull traffic.
 pub fn probe_limiter() -> governor::DefaultKeyedRateLimiter<std::net::IpAddr> {
-    governor::RateLimiter::keyed(governor::Quota::per_minute(NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN)))
+    governor::RateLimiter::keyed(governor::Quota::per_minute(
+        NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -141,10 +163,9 @@ pub struct ProbeQuery {
 }
 
 fn check_probe_budget(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
-    state
-        .probe_limiter
-        .check_key(&peer.ip())
-        .map_err(|_| ApiError::BadRequest("too many bandwidth probes from this address; wait a minute".into()))
+    state.probe_limiter.check_key(&peer.ip()).map_err(|_| {
+        ApiError::BadRequest("too many bandwidth probes from this address; wait a minute".into())
+    })
 }
 
 /// `GET /bandwidth-probe?bytes=N`: N bytes (at most 1 MiB) to time a download.
@@ -157,7 +178,10 @@ pub async fn probe_download(
     let bytes = query.bytes.unwrap_or(256 * 1024).min(BANDWIDTH_PROBE_MAX);
     let mut response = vec![0x5a_u8; bytes].into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
