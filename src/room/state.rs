@@ -89,17 +89,7 @@ pub enum KnockTarget {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Join {
-        conn: ConnId,
-        /// Used when this connection has no client id in the room yet.
-        fresh_client_id: ClientId,
-        peer: IpAddr,
-        credential: Credential,
-        identity: Identity,
-        resume_token: Option<String>,
-        /// Given to this connection if it ends up outside the room.
-        fresh_resume_token: String,
-    },
+    Join(JoinRequest),
     Knock {
         conn: ConnId,
         display_name: Option<String>,
@@ -350,27 +340,7 @@ impl Room {
             return out.0;
         }
         match input {
-            Input::Join {
-                conn,
-                fresh_client_id,
-                peer,
-                credential,
-                identity,
-                resume_token,
-                fresh_resume_token,
-            } => self.join(
-                &mut out,
-                now,
-                JoinRequest {
-                    conn,
-                    fresh_client_id,
-                    peer,
-                    credential,
-                    identity,
-                    resume_token,
-                    fresh_resume_token,
-                },
-            ),
+            Input::Join(request) => self.join(&mut out, now, request),
             Input::Knock { conn, display_name } => self.knock(&mut out, now, conn, display_name),
             Input::CancelKnock { conn } => self.cancel_knock(&mut out, now, conn),
             Input::HandleKnock {
@@ -1353,14 +1323,17 @@ impl Room {
     }
 }
 
-struct JoinRequest {
-    conn: ConnId,
-    fresh_client_id: ClientId,
-    peer: IpAddr,
-    credential: Credential,
-    identity: Identity,
-    resume_token: Option<String>,
-    fresh_resume_token: String,
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    pub conn: ConnId,
+    /// Used when this connection has no client id in the room yet.
+    pub fresh_client_id: ClientId,
+    pub peer: IpAddr,
+    pub credential: Credential,
+    pub identity: Identity,
+    pub resume_token: Option<String>,
+    /// Given to this connection if it ends up outside the room.
+    pub fresh_resume_token: String,
 }
 
 fn knock_view(knock: &Knock) -> KnockView {
@@ -1381,8 +1354,8 @@ fn knock_view(knock: &Knock) -> KnockView {
 
 fn input_conn(input: &Input) -> Option<ConnId> {
     match input {
-        Input::Join { conn, .. }
-        | Input::Knock { conn, .. }
+        Input::Join(JoinRequest { conn, .. }) => Some(*conn),
+        Input::Knock { conn, .. }
         | Input::CancelKnock { conn }
         | Input::HandleKnock { conn, .. }
         | Input::SetLock { conn, .. }

@@ -77,7 +77,7 @@ impl Harness {
         credential: Credential,
         name: &str,
     ) -> Vec<(ConnId, ServerEvent)> {
-        self.input(Input::Join {
+        self.input(Input::Join(JoinRequest {
             conn,
             fresh_client_id: ClientId::new(format!("c{conn}")),
             peer: ip(conn as u8),
@@ -90,7 +90,7 @@ impl Harness {
             },
             resume_token: None,
             fresh_resume_token: format!("resume-{conn}"),
-        })
+        }))
     }
 
     fn advance(&mut self, seconds: i64) -> Vec<(ConnId, ServerEvent)> {
@@ -378,7 +378,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
         "hosts are not told of a blip: {dropped:?}"
     );
     h.advance(10);
-    let resumed = h.input(Input::Join {
+    let resumed = h.input(Input::Join(JoinRequest {
         conn: 9,
         fresh_client_id: ClientId::new("c9"),
         peer: ip(3),
@@ -391,7 +391,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
         },
         resume_token: Some("resume-3".into()),
         fresh_resume_token: "resume-9".into(),
-    });
+    }));
     match &to(9, &resumed)[0] {
         ServerEvent::RoomJoined(RoomJoined::Locked {
             self_id,
@@ -443,7 +443,7 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
     });
     h.input(Input::Disconnected { conn: 2 });
     h.handle(1, "c2", KnockAction::Accept, None);
-    let resumed = h.input(Input::Join {
+    let resumed = h.input(Input::Join(JoinRequest {
         conn: 7,
         fresh_client_id: ClientId::new("c7"),
         peer: ip(2),
@@ -456,7 +456,7 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
         },
         resume_token: Some("resume-2".into()),
         fresh_resume_token: "resume-7".into(),
-    });
+    }));
     let events = to(7, &resumed);
     assert!(matches!(
         &events[1],
@@ -928,7 +928,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 conn,
                 credential,
                 resume_of,
-            } => Input::Join {
+            } => Input::Join(JoinRequest {
                 conn,
                 fresh_client_id: ClientId::new(format!("c{conn}-{serial}")),
                 peer: ip(conn as u8),
@@ -941,7 +941,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 },
                 resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
                 fresh_resume_token: format!("t{conn}-{serial}"),
-            },
+            }),
             Step::Knock(conn) => {
                 let outside = h
                     .room

@@ -23,7 +23,7 @@ use super::protocol::{
 use crate::meeting::RoomName;
 use crate::room::actor::{ConnHandle, Outbound, RoomCommand};
 use crate::room::registry::{OpenError, RoomHandle};
-use crate::room::state::{ConnId, Credential, Identity, Input, KnockTarget};
+use crate::room::state::{ConnId, Credential, Identity, Input, JoinRequest, KnockTarget};
 use crate::tokens::{KeyRole, TokenError};
 
 /// Events a connection can have waiting; a client that lets more pile up is cut off.
@@ -390,7 +390,7 @@ impl Session {
                 },
             },
         };
-        let input = Input::Join {
+        let input = Input::Join(JoinRequest {
             conn: self.conn,
             fresh_client_id: ClientId::new(uuid::Uuid::new_v4().to_string()),
             peer: self.peer,
@@ -403,7 +403,7 @@ impl Session {
             },
             resume_token: join.resume_token.filter(|t| t.len() <= 64),
             fresh_resume_token: random_token(),
-        };
+        });
         // Same room again (a knocker entering with its grant): the room already knows this connection.
         if let Some(room) = &self.room
             && room.meeting.room_name == name

@@ -113,19 +113,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-const ALL: &[&str] = &[
-    "room.client.knocked",
-    "room.client.knockCancelled",
-    "room.client.joined",
-    "room.client.left",
-    "room.session.started",
-    "room.session.ended",
-    "room.client.knockAccepted",
-    "room.client.knockHeld",
-    "room.client.knockRejected",
-    "room.locked",
-    "room.unlocked",
-];
+use anteroom::webhooks::EVENT_TYPES as ALL;
 
 #[tokio::test]
 async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
