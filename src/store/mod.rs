@@ -179,6 +179,8 @@ pub trait WebhookStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;
+    /// Forgets deliveries finished (delivered, failed or cancelled) before `cutoff`; returns how many.
+    async fn prune_deliveries(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -495,3 +495,68 @@ async fn endpoints_are_managed_by_rest_and_cli() {
     .await;
     assert!(!ok && stderr.contains("unknown event type"));
 }
+
+#[tokio::test]
+async fn finished_deliveries_are_pruned_pending_ones_never() {
+    use anteroom::meeting::{MeetingId, RoomName};
+    use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
+    use anteroom::store::{
+        DeliveryOutcome, FactStore, RecordedFact, SqliteStore, Store, WebhookStore,
+    };
+    use chrono::Utc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let now = Utc::now();
+    store
+        .create_webhook(
+            "http://127.0.0.1:9/x",
+            &["room.locked".to_owned()],
+            "s",
+            now,
+        )
+        .await
+        .unwrap();
+    let fact = RoomFact {
+        kind: FactKind::Locked,
+        at: now,
+        meeting_id: MeetingId(1),
+        room_name: RoomName::parse("/r").unwrap(),
+        room_session_id: None,
+        client: None,
+        message: None,
+        counts: ClientCounts::default(),
+    };
+    let recorded: Vec<RecordedFact> = (0..2)
+        .map(|_| RecordedFact {
+            fact: fact.clone(),
+            webhook_body: "{}".into(),
+        })
+        .collect();
+    store.record_facts(&recorded).await.unwrap();
+    let due = store.due_deliveries(now, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "one at a time per endpoint and room");
+    store
+        .finish_delivery(due[0].id, 1, &DeliveryOutcome::Delivered, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.prune_deliveries(now).await.unwrap(),
+        0,
+        "kept until the cutoff passes"
+    );
+    assert_eq!(
+        store
+            .prune_deliveries(now + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.delivered),
+        (1, 0),
+        "the pending one stays"
+    );
+    store.close().await;
+}

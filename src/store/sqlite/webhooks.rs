@@ -206,4 +206,13 @@ impl WebhookStore for SqliteStore {
         }
         Ok(counts)
     }
+
+    async fn prune_deliveries(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM webhook_deliveries WHERE status != 'pending' AND done_ms < ?")
+                .bind(millis(cutoff))
+                .execute(&self.writer)
+                .await?;
+        Ok(done.rows_affected())
+    }
 }
