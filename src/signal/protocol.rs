@@ -647,6 +647,7 @@ impl ServerEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn decodes_messages_and_explains_bad_frames() {
@@ -680,6 +681,36 @@ mod tests {
         assert!(validate_display_name(Some(&"x".repeat(101))).is_err());
         assert!(validate_display_name(Some(&"é".repeat(100))).is_ok());
         assert!(validate_display_name(Some("a\u{0}b")).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, decoding answers Ok or a DecodeError; it never panics.
+        #[test]
+        fn decoding_never_panics(frame in ".{0,200}") {
+            let _ = ClientMessage::decode(&frame);
+        }
+
+        /// Frames of the right shape with arbitrary types and payload values.
+        #[test]
+        fn decoding_envelopes_never_panics(
+            kind in proptest::sample::select(vec![
+                "join_room", "knock_room", "cancel_room_knock", "handle_knock", "set_lock",
+                "leave_room", "chat_message", "kick_client", "end_meeting", "sdp_offer",
+                "ice_candidate", "ready_to_receive_offer", "unknown",
+            ]),
+            key in "[a-zA-Z]{1,12}",
+            value in proptest::prop_oneof![
+                proptest::strategy::Just(serde_json::Value::Null),
+                proptest::arbitrary::any::<bool>().prop_map(serde_json::Value::from),
+                proptest::arbitrary::any::<i64>().prop_map(serde_json::Value::from),
+                ".{0,40}".prop_map(serde_json::Value::from),
+            ],
+        ) {
+            let frame = serde_json::json!({"type": kind, "payload": {key: value}}).to_string();
+            if let Err(err) = ClientMessage::decode(&frame) {
+                proptest::prop_assert!(!err.message.is_empty());
+            }
+        }
     }
 
     #[test]
