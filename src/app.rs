@@ -281,8 +281,12 @@ fn subdomain_of(public_url: &str) -> String {
     host.split('.').next().unwrap_or(host).to_owned()
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// Liveness, with the number of live rooms (an operator's first question, and the tests' way to see
+/// that rooms close when they empty).
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok", "liveRooms": state.rooms.live_rooms() }))
 }
 
 /// The benchmarks' baseline: the same server, the same middleware, no store.

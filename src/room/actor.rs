@@ -86,6 +86,10 @@ impl RoomActor {
             }
             if self.room.is_ended() {
                 self.registry.remove_if_current(&room_name, self.generation);
+                // Connections the room never admitted (a full room's refusals) are attached here too.
+                for handle in self.conns.values() {
+                    let _ = handle.outbox.try_send(Outbound::Close);
+                }
                 self.refuse_queued();
                 break;
             }
@@ -112,8 +116,10 @@ impl RoomActor {
                 self.step(input);
             }
             RoomCommand::Input(input) => {
+                // After these the session no longer counts itself in this room: forget its handle, or
+                // the room would never be idle.
                 let gone = match &input {
-                    Input::Disconnected { conn } => Some(*conn),
+                    Input::Disconnected { conn } | Input::Leave { conn } => Some(*conn),
                     _ => None,
                 };
                 self.step(input);

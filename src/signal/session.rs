@@ -32,6 +32,9 @@ const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
+/// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
+/// stall this connection's loop (and with it, its pings and its cut-off).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 type DirectLimiter = governor::DefaultDirectRateLimiter;
 
@@ -114,7 +117,7 @@ pub async fn run(
             }
             outbound = inbox.recv() => match outbound {
                 Some(Outbound::Frame(frame)) => {
-                    if socket.send(Message::Text(frame)).await.is_err() {
+                    if send(&mut socket, Message::Text(frame)).await.is_err() {
                         break None;
                     }
                 }
@@ -130,7 +133,7 @@ pub async fn run(
                     tracing::info!(conn, %peer, "no frame or pong for too long; dropping the connection");
                     break None;
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
                     break None;
                 }
             }
@@ -152,7 +155,7 @@ pub async fn run(
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = socket.send(Message::Close(Some(frame))).await;
+        let _ = send(&mut socket, Message::Close(Some(frame))).await;
     }
     if let Some(room) = session.room.take() {
         let _ = room
@@ -173,10 +176,20 @@ fn read_error_close(err: &axum::Error) -> Option<(u16, &'static str)> {
     None
 }
 
-async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), axum::Error> {
-    socket
-        .send(Message::Text(Utf8Bytes::from(event.to_json())))
-        .await
+/// Sends one frame, giving up on a peer that does not take it within `SEND_TIMEOUT`.
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            tracing::info!("a peer stopped reading; dropping the connection");
+            Err(())
+        }
+    }
+}
+
+async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), ()> {
+    send(socket, Message::Text(Utf8Bytes::from(event.to_json()))).await
 }
 
 fn error(code: ErrorCode, message: impl Into<String>, request: &str) -> Next {

@@ -326,3 +326,41 @@ async fn a_graceful_stop_ends_rooms_for_everyone() {
     assert!(server.terminate_wait().await, "exit code 0");
     assert!(server.logs().contains("anteroom stopped"));
 }
+
+#[tokio::test]
+async fn a_room_closes_once_everyone_has_left() {
+    // A short session grace: once the room empties, its session ends a second later, then the room.
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let open = room(&server, json!({})).await;
+    let live_rooms = || async {
+        let response = server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        let (_, health) = crate::helpers::status_and_json(response).await;
+        health["liveRooms"].as_u64().unwrap()
+    };
+    let mut c = Ws::connect(&server).await;
+    let mut d = Ws::connect(&server).await;
+    c.join(&open.name, None, "C").await;
+    d.join(&open.name, None, "D").await;
+    assert_eq!(live_rooms().await, 1);
+    for ws in [&mut c, &mut d] {
+        ws.send("leave_room", json!({})).await;
+        ws.recv_type("room_left").await;
+    }
+    let mut rooms = 1;
+    for _ in 0..40 {
+        rooms = live_rooms().await;
+        if rooms == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        rooms, 0,
+        "the room stays live although everyone left (both connections stay open)"
+    );
+}
