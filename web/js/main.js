@@ -135,7 +135,8 @@ signal.on("error", ({ code, message, requestType }) => {
   const known = ERROR_TEXT[code];
   if (known && requestType === "join_room" && session.state !== "call") {
     finish(known[0], known[1] || message, code);
-  } else if (code === "knock_cooldown" && session.state !== "call") {
+  } else if (requestType === "knock_room" && session.state === "door") {
+    // Cooldown, a full queue, too many knocks: say why, and let the person try again.
     showDoor(message);
   } else {
     toast(message);
