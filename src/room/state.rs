@@ -1045,11 +1045,7 @@ impl Room {
         if !self.require_host(out, conn, "kick_client") {
             return;
         }
-        let Some(target_conn) = self
-            .members()
-            .find(|(_, c, _)| c.client_id == target)
-            .map(|(c, _, _)| c)
-        else {
+        let Some(target_conn) = self.member_conn(&target) else {
             out.error(
                 conn,
                 ErrorCode::ClientNotFound,
@@ -1165,11 +1161,7 @@ impl Room {
             return;
         }
         let from = sender.client_id.clone();
-        let Some(target) = self
-            .members()
-            .find(|(_, c, _)| c.client_id == to)
-            .map(|(c, _, _)| c)
-        else {
+        let Some(target) = self.member_conn(&to) else {
             out.error(
                 conn,
                 ErrorCode::ClientNotFound,
@@ -1215,6 +1207,13 @@ impl Room {
             Place::Member(role) => Some((*id, c, role)),
             _ => None,
         })
+    }
+
+    /// The connection of the member with this client id.
+    fn member_conn(&self, client: &ClientId) -> Option<ConnId> {
+        self.members()
+            .find(|(_, c, _)| &c.client_id == client)
+            .map(|(conn, _, _)| conn)
     }
 
     fn member(&self, conn: ConnId) -> Option<&Conn> {
