@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
@@ -181,6 +181,12 @@ fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<Meeting
     let end_date = parse_date(raw_end).ok_or_else(|| {
         ApiError::bad_request(format!("endDate must be {DATE_RULE}, not {raw_end:?}"))
     })?;
+    // Dates past year 9999 have no RFC 3339 form, and arithmetic on them could overflow.
+    if end_date.year() > 9999 {
+        return Err(ApiError::bad_request(format!(
+            "endDate must be before the year 10000, not {raw_end:?}"
+        )));
+    }
     // Whereby allows an end date equal to now; compare at whole seconds so "now" sent by a client
     // with second precision is not refused.
     if end_date.timestamp() < now.timestamp() {
@@ -393,6 +399,18 @@ mod tests {
         let without = parse_date("2030-05-07T17:42:49").unwrap();
         assert_eq!(format_date(without), "2030-05-07T17:42:49.000Z");
         assert!(parse_date("tomorrow").is_none());
+    }
+
+    #[test]
+    fn absurd_years_are_refused_not_overflowed() {
+        for raw in [
+            "262143-12-31T23:59:59",
+            "+262143-12-31T23:59:59Z",
+            "10000-01-01T00:00:00",
+        ] {
+            let body = body(json!({ "endDate": raw }));
+            assert!(parse_create(&body, Utc::now()).is_err(), "{raw}");
+        }
     }
 
     #[test]
