@@ -316,10 +316,6 @@ impl Room {
             .count()
     }
 
-    pub fn connection_count(&self) -> usize {
-        self.conns.len()
-    }
-
     /// Handles one input at time `now`. `grant` mints the key an accepted knocker enters with.
     pub fn handle(
         &mut self,

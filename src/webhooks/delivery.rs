@@ -82,8 +82,13 @@ pub async fn run(
                 Err(err) => tracing::error!(error = %err, "reading the webhook outbox failed"),
             }
         }
+        // A retry coming due wakes the worker at its time. What is already due was either taken
+        // by the scan above or waits for a free slot or for its predecessor in the same room:
+        // both end with an attempt finishing, which wakes the worker too.
         let next_due = match store.next_delivery_at().await {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default().min(POLL),
+            Ok(Some(at)) if at > Utc::now() => {
+                (at - Utc::now()).to_std().unwrap_or_default().min(POLL)
+            }
             _ => POLL,
         };
         tokio::select! {
