@@ -164,7 +164,9 @@ pub struct ProbeQuery {
 
 fn check_probe_budget(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
     state.probe_limiter.check_key(&peer.ip()).map_err(|_| {
-        ApiError::BadRequest("too many bandwidth probes from this address; wait a minute".into())
+        ApiError::TooManyRequests(
+            "too many bandwidth probes from this address; wait a minute".into(),
+        )
     })
 }
 

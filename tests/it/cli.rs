@@ -183,3 +183,22 @@ async fn demo_flag_prints_host_and_guest_links() {
         "the demo meeting exists"
     );
 }
+
+#[tokio::test]
+async fn the_bandwidth_probe_is_limited_per_address() {
+    let server = Server::start().await;
+    let url = server.url("/bandwidth-probe?bytes=1024");
+    for _ in 0..30 {
+        let response = server.http.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.bytes().await.unwrap().len(), 1024);
+    }
+    let (status, body) = status_and_json(server.http.get(&url).send().await.unwrap()).await;
+    assert_eq!(status, 429);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many bandwidth probes")
+    );
+}
