@@ -268,17 +268,15 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
 
 /// Whereby's `subdomain` field: the first label of the public host (the whole host for an IP).
 fn subdomain_of(public_url: &str) -> String {
-    let host = public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(public_url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return host.to_owned();
+    match url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(domain)) => domain.split('.').next().unwrap_or_default().to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => String::new(),
     }
-    host.split('.').next().unwrap_or(host).to_owned()
 }
 
 /// Liveness, with the number of live rooms (an operator's first question, and the tests' way to see
@@ -328,5 +326,18 @@ async fn sweep_expired_meetings(state: Arc<AppState>, every: Duration) {
             ),
             Err(err) => tracing::error!(error = %err, "sweeping expired meetings failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subdomain_of;
+
+    #[test]
+    fn subdomains_of_names_and_addresses() {
+        assert_eq!(subdomain_of("https://meet.example.com"), "meet");
+        assert_eq!(subdomain_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(subdomain_of("http://[::1]:8080"), "::1");
+        assert_eq!(subdomain_of("http://localhost:8080/base"), "localhost");
     }
 }

@@ -176,9 +176,7 @@ impl ServeConfig {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{bound}"),
         };
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-            return Err(ConfigError::PublicUrl(url));
-        }
+        parse_http_url(&url).map_err(|_| ConfigError::PublicUrl(url.clone()))?;
         Ok(url)
     }
 
@@ -204,6 +202,19 @@ impl ServeConfig {
         }
         Ok(None)
     }
+}
+
+/// An absolute http(s) URL with a host: the public URL, a webhook endpoint.
+pub fn parse_http_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| format!("url {raw:?} is not a usable absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("url {raw:?} must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("url {raw:?} names no host"));
+    }
+    Ok(url)
 }
 
 fn checked_secret(secret: Vec<u8>) -> Result<Vec<u8>, ConfigError> {

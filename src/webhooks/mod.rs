@@ -42,20 +42,12 @@ pub fn parse_event_types<'a>(
     Ok(events)
 }
 
-/// A webhook URL must be absolute http(s).
+/// A webhook URL must be absolute http(s), with a host, and of a sane length.
 pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("url {url:?} must start with http:// or https://"))?;
-    if rest.is_empty()
-        || rest.starts_with('/')
-        || url.len() > 2048
-        || url.contains(char::is_whitespace)
-    {
-        return Err(format!("url {url:?} is not a usable absolute URL"));
+    if url.len() > 2048 {
+        return Err("url is longer than 2048 characters".to_owned());
     }
-    Ok(())
+    crate::config::parse_http_url(url).map(|_| ())
 }
 
 /// A fresh signing secret, shown once when the endpoint is created.
