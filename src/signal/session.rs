@@ -167,12 +167,22 @@ pub async fn run(
 }
 
 fn read_error_close(err: &axum::Error) -> Option<(u16, &'static str)> {
-    let text = err.to_string();
-    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
-        tracing::info!(error = %text, "frame over the size limit; closing the connection");
+    use std::error::Error as _;
+    use tungstenite::error::{CapacityError, Error as WsError};
+    let too_big = err
+        .source()
+        .and_then(|inner| inner.downcast_ref::<WsError>())
+        .is_some_and(|inner| {
+            matches!(
+                inner,
+                WsError::Capacity(CapacityError::MessageTooLong { .. })
+            )
+        });
+    if too_big {
+        tracing::info!(error = %err, "frame over the size limit; closing the connection");
         return Some((CLOSE_TOO_BIG, "frame too large (64 KiB at most)"));
     }
-    tracing::debug!(error = %text, "WebSocket read failed");
+    tracing::debug!(error = %err, "WebSocket read failed");
     None
 }
 
