@@ -139,7 +139,14 @@ test("the knock page shows the room's background and logo, updated live", async 
   const loaded = await guest.evaluate(() => document.getElementById("room-logo").complete && document.getElementById("room-logo").naturalWidth);
   assert.equal(loaded, 64, "the logo image loads from the server");
   await screenshot(guest, "12-knock-page-themed");
-  noPageErrors(guest);
+
+  // background=off and logo=off leave the room's look out.
+  const plain = await open("plain guest");
+  await enter(plain, `${meeting.roomUrl}?background=off&logo=off`, "Plain");
+  await plain.waitForSelector("#knock");
+  assert.equal(await plain.evaluate(() => document.body.style.backgroundImage), "");
+  assert.ok(await plain.locator("#room-logo").isHidden());
+  noPageErrors(guest, plain);
 });
 
 test("screen share replaces the camera for the others", async (t) => {

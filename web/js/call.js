@@ -5,7 +5,7 @@ import { h, replace, announce, toast, chime } from "./dom.js";
 import { meterLevel } from "./media.js";
 import { Mesh } from "./mesh.js";
 import { PeoplePanel } from "./people.js";
-import { applyColors } from "./door.js";
+import { applyColors, paintBackground } from "./door.js";
 
 export class Call {
   constructor(root, { params, signal, media, iceServers, joined, bridge }) {
@@ -236,12 +236,8 @@ export class Call {
     applyColors(theme.colors);
     this.logo.hidden = !(this.params.logo && theme.logoUrl);
     if (theme.logoUrl) this.logo.src = theme.logoUrl;
-    const stage = this.stage;
-    stage.style.backgroundImage = this.params.background && theme.roomBackgroundUrl ? `url("${encodeURI(theme.roomBackgroundUrl)}")` : "";
-    for (const name of [...stage.classList]) if (name.startsWith("preset-")) stage.classList.remove(name);
-    const preset = this.params.background ? theme.roomBackgroundPreset : null;
-    if (preset?.palette) stage.classList.add(`preset-palette-${preset.palette}`);
-    if (preset?.theme) stage.classList.add(`preset-theme-${preset.theme}`);
+    const shown = this.params.background;
+    paintBackground(this.stage, shown ? theme.roomBackgroundUrl : null, shown ? theme.roomBackgroundPreset : null);
   }
 
   toggleCamera(enabled = !this.media.cameraOn) {

@@ -5,15 +5,8 @@ import { h, replace, announce } from "./dom.js";
 
 /** Paints the room's knock-page look on the page behind every door screen. */
 export function applyKnockPage(page, params) {
-  const body = document.body;
-  body.classList.add("at-door");
-  body.style.backgroundImage = params.background && page.backgroundUrl ? `url("${encodeURI(page.backgroundUrl)}")` : "";
-  for (const name of [...body.classList]) if (name.startsWith("preset-")) body.classList.remove(name);
-  if (params.background && page.backgroundPreset) {
-    const { palette, theme } = page.backgroundPreset;
-    if (palette) body.classList.add(`preset-palette-${palette}`);
-    if (theme) body.classList.add(`preset-theme-${theme}`);
-  }
+  document.body.classList.add("at-door");
+  paintBackground(document.body, params.background ? page.backgroundUrl : null, params.background ? page.backgroundPreset : null);
   applyColors(page.colors);
   const logo = document.getElementById("room-logo");
   if (logo) {
@@ -24,7 +17,15 @@ export function applyKnockPage(page, params) {
 
 export function leaveDoor() {
   document.body.classList.remove("at-door");
-  document.body.style.backgroundImage = "";
+  paintBackground(document.body, null, null);
+}
+
+/** A background: an uploaded image, or a preset ({palette, theme}) drawn by CSS classes. */
+export function paintBackground(el, url, preset) {
+  el.style.backgroundImage = url ? `url("${encodeURI(url)}")` : "";
+  for (const name of [...el.classList]) if (name.startsWith("preset-")) el.classList.remove(name);
+  if (preset?.palette) el.classList.add(`preset-palette-${preset.palette}`);
+  if (preset?.theme) el.classList.add(`preset-theme-${preset.theme}`);
 }
 
 /** The room's colours, as CSS custom properties every screen uses. */
