@@ -29,6 +29,9 @@ test("the pre-call check reports each step; it can be skipped when allowed", asy
   const page = await open("ceremony");
   await page.goto(`${meeting.roomUrl}?displayName=Quinn&precallCeremony=on`);
   await page.waitForSelector(".check");
+  for (const picker of ["#camera-picker", "#microphone-picker", "#speaker-picker"]) {
+    assert.ok(await page.locator(`${picker} option`).count() > 0, `${picker} lists the devices`);
+  }
   assert.ok(await page.isDisabled("#continue"), "the check must finish first");
   assert.equal(await page.locator("#skip-check").isVisible(), false, "not skippable unless allowed");
   await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });

@@ -119,6 +119,8 @@ async fn health_and_graceful_stop() {
     assert_eq!(body["status"], "ok");
     assert!(server.terminate().await, "exit code 0 on SIGTERM");
     assert!(server.logs().contains("anteroom stopped"));
+    let mut again = server.restart().await;
+    assert!(again.signal("-INT").await, "exit code 0 on SIGINT");
 }
 
 #[tokio::test]

@@ -156,9 +156,14 @@ impl Server {
 
     /// SIGTERM, then waits; returns whether it exited 0.
     pub async fn terminate(&mut self) -> bool {
+        self.signal("-TERM").await
+    }
+
+    /// Sends a signal (`-TERM`, `-INT`), then waits; returns whether the server exited 0.
+    pub async fn signal(&mut self, signal: &str) -> bool {
         let pid = self.pid().to_string();
         let status = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .await
             .unwrap();
