@@ -40,7 +40,8 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_TOKEN_SECRET_FILE")]
     pub token_secret_file: Option<PathBuf>,
 
-    /// Seconds between sweeps that remove meetings 24 hours past their end date.
+    /// Seconds between housekeeping sweeps: meetings 24 hours past their end date, webhook
+    /// deliveries finished a week ago.
     #[arg(long, env = "ANTEROOM_SWEEP_INTERVAL_SECS", default_value_t = 300)]
     pub sweep_interval_secs: u64,
 
