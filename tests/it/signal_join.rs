@@ -36,6 +36,24 @@ pub async fn locked_room(server: &Server) -> TestRoom {
     room(server, json!({"isLocked": true})).await
 }
 
+/// A host in the room.
+pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
+    let mut ws = Ws::connect(server).await;
+    let joined = ws.join(&room.name, Some(&room.host_key), name).await;
+    assert_eq!(joined["role"], "host");
+    (ws, joined)
+}
+
+/// A guest at the door of a locked room, knocked. Returns the connection and its client id.
+pub async fn knocker(server: &Server, room: &TestRoom, name: &str) -> (Ws, String) {
+    let mut ws = Ws::connect(server).await;
+    let door = ws.join(&room.name, None, name).await;
+    assert_eq!(door["error"], "room_locked");
+    ws.send("knock_room", json!({})).await;
+    let sent = ws.recv_type("knock_sent").await;
+    (ws, sent["clientId"].as_str().unwrap().to_owned())
+}
+
 fn keys(value: &Value) -> BTreeSet<String> {
     value.as_object().unwrap().keys().cloned().collect()
 }
@@ -181,12 +199,8 @@ async fn bad_rooms_and_keys_get_error_codes_and_the_connection_stays_usable() {
 async fn a_deleted_meeting_refuses_joins_and_ends_its_live_room() {
     let server = Server::start().await;
     let locked = locked_room(&server).await;
-    let mut host = Ws::connect(&server).await;
-    host.join(&locked.name, Some(&locked.host_key), "Host")
-        .await;
-    let mut guest = Ws::connect(&server).await;
-    guest.join(&locked.name, None, "Guest").await;
-    guest.send("knock_room", json!({})).await;
+    let (mut host, _) = host(&server, &locked, "Host").await;
+    let (mut guest, _) = knocker(&server, &locked, "Guest").await;
     host.recv_type("room_knocked").await;
 
     let id = locked.meeting["meetingId"].as_str().unwrap();
@@ -299,13 +313,8 @@ async fn an_expired_meeting_refuses_joins() {
 async fn a_graceful_stop_ends_rooms_for_everyone() {
     let mut server = Server::start().await;
     let locked = locked_room(&server).await;
-    let mut host = Ws::connect(&server).await;
-    host.join(&locked.name, Some(&locked.host_key), "Host")
-        .await;
-    let mut guest = Ws::connect(&server).await;
-    guest.join(&locked.name, None, "Guest").await;
-    guest.send("knock_room", json!({})).await;
-    guest.recv_type("knock_sent").await;
+    let (mut host, _) = host(&server, &locked, "Host").await;
+    let (mut guest, _) = knocker(&server, &locked, "Guest").await;
     let mut idle = Ws::connect(&server).await;
 
     let pid = server.pid().to_string();

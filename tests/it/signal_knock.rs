@@ -1,27 +1,10 @@
 //! Knocking: the queue, the verdicts, cancels, resumes, locks, and who may decide.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::Server;
-use crate::signal_join::{TestRoom, locked_room};
+use crate::signal_join::{TestRoom, host, knocker, locked_room};
 use crate::ws::{Closed, Ws};
-
-async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
-    let mut ws = Ws::connect(server).await;
-    let joined = ws.join(&room.name, Some(&room.host_key), name).await;
-    assert_eq!(joined["role"], "host");
-    (ws, joined)
-}
-
-/// A guest at the door of a locked room, knocked. Returns the connection and its client id.
-async fn knocker(server: &Server, room: &TestRoom, name: &str) -> (Ws, String) {
-    let mut ws = Ws::connect(server).await;
-    let door = ws.join(&room.name, None, name).await;
-    assert_eq!(door["error"], "room_locked");
-    ws.send("knock_room", json!({})).await;
-    let sent = ws.recv_type("knock_sent").await;
-    (ws, sent["clientId"].as_str().unwrap().to_owned())
-}
 
 async fn facts(server: &Server) -> Vec<(String, Option<String>)> {
     // The recorder writes off the signalling path; give it a moment.

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::helpers::{Server, cli, status_and_json};
-use crate::signal_join::locked_room;
+use crate::signal_join::{knocker, locked_room};
 use crate::ws::Ws;
 
 const RECEIVER: &str = concat!(
@@ -105,6 +105,14 @@ pub async fn add_endpoint(server: &Server, url: &str, events: &[&str]) -> String
     body["secret"].as_str().unwrap().to_owned()
 }
 
+/// An endpoint subscribed to `events`, with the Python receiver (run with `extra` flags) behind it.
+async fn receiver_for(server: &Server, events: &[&str], extra: &[&str]) -> Receiver {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks");
+    let secret = add_endpoint(server, &url, events).await;
+    Receiver::start(&secret, port, extra).await
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -118,10 +126,7 @@ use anteroom::webhooks::EVENT_TYPES as ALL;
 #[tokio::test]
 async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
     let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/hooks");
-    let secret = add_endpoint(&server, &url, ALL).await;
-    let receiver = Receiver::start(&secret, port, &[]).await;
+    let receiver = receiver_for(&server, ALL, &[]).await;
     let room = locked_room(&server).await;
 
     let mut host = Ws::connect(&server).await;
@@ -254,23 +259,13 @@ async fn the_python_receiver_refuses_tampered_and_stale_deliveries() {
 
 async fn knock_once(server: &Server) {
     let room = locked_room(server).await;
-    let mut guest = Ws::connect(server).await;
-    guest.join(&room.name, None, "Guest").await;
-    guest.send("knock_room", json!({})).await;
-    guest.recv_type("knock_sent").await;
+    knocker(server, &room, "Guest").await;
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_and_client_errors_are_not() {
     let server = Server::start_with(&["--webhook-retry-base-ms", "200"]).await;
-    let port = free_port();
-    let secret = add_endpoint(
-        &server,
-        &format!("http://127.0.0.1:{port}/hooks"),
-        &["room.client.knocked"],
-    )
-    .await;
-    let receiver = Receiver::start(&secret, port, &["--fail-first", "2"]).await;
+    let receiver = receiver_for(&server, &["room.client.knocked"], &["--fail-first", "2"]).await;
     knock_once(&server).await;
     let accepted = receiver.wait_for(1).await;
     assert_eq!(accepted[0]["type"], "room.client.knocked");
@@ -286,14 +281,7 @@ async fn server_errors_are_retried_with_backoff_and_client_errors_are_not() {
     );
 
     // A 404 is final: one attempt, then nothing.
-    let port = free_port();
-    let secret = add_endpoint(
-        &server,
-        &format!("http://127.0.0.1:{port}/gone"),
-        &["room.client.knocked"],
-    )
-    .await;
-    let gone = Receiver::start(&secret, port, &["--status", "404"]).await;
+    let gone = receiver_for(&server, &["room.client.knocked"], &["--status", "404"]).await;
     knock_once(&server).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
@@ -303,14 +291,7 @@ async fn server_errors_are_retried_with_backoff_and_client_errors_are_not() {
         gone.requests()
     );
     // 429 is retried.
-    let port = free_port();
-    let secret = add_endpoint(
-        &server,
-        &format!("http://127.0.0.1:{port}/busy"),
-        &["room.client.knocked"],
-    )
-    .await;
-    let busy = Receiver::start(&secret, port, &["--status", "429"]).await;
+    let busy = receiver_for(&server, &["room.client.knocked"], &["--status", "429"]).await;
     knock_once(&server).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
