@@ -171,14 +171,9 @@ async fn demo_flag_prints_host_and_guest_links() {
     );
     assert_eq!(host.split('?').next().unwrap(), guest);
     let name = guest.rsplit('/').next().unwrap();
-    let (_, page) = status_and_json(
-        server
-            .get(&format!("/v1/meetings?roomName[exact]={name}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, page) = server
+        .get_json(&format!("/v1/meetings?roomName[exact]={name}"))
+        .await;
     assert_eq!(
         page["results"].as_array().unwrap().len(),
         1,

@@ -7,11 +7,10 @@ use anteroom::store::{MeetingStore, SqliteStore, Store};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, status_and_json};
+use crate::helpers::{LATER, Server};
 
 async fn all_ids(server: &Server) -> HashSet<String> {
-    let (status, page) =
-        status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
+    let (status, page) = server.get_json("/v1/meetings?limit=100").await;
     assert_eq!(status, 200);
     assert!(page["cursor"].is_null());
     page["results"]
@@ -29,16 +28,11 @@ async fn meetings_survive_a_restart() {
     assert!(server.terminate().await);
     let server = server.restart().await;
     let id = meeting["meetingId"].as_str().unwrap();
-    let (status, got) = status_and_json(
-        server
-            .get(&format!(
-                "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, got) = server
+        .get_json(&format!(
+            "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(got["roomName"], meeting["roomName"]);
     assert_eq!(got["endDate"], meeting["endDate"]);
@@ -99,7 +93,7 @@ async fn every_acknowledged_meeting_survives_kill_9() {
             Some(c) => format!("/v1/meetings?limit=100&cursor={c}"),
             None => "/v1/meetings?limit=100".to_owned(),
         };
-        let (_, page) = status_and_json(server.get(&path).send().await.unwrap()).await;
+        let (_, page) = server.get_json(&path).await;
         for m in page["results"].as_array().unwrap() {
             stored.insert(m["meetingId"].as_str().unwrap().to_owned());
         }
@@ -187,7 +181,7 @@ async fn meetings_a_day_past_their_end_are_swept() {
     ]
     .into();
     assert_eq!(remaining, expected, "only /old (id 1) is swept");
-    let (status, _) = status_and_json(server.get("/v1/meetings/1").send().await.unwrap()).await;
+    let (status, _) = server.get_json("/v1/meetings/1").await;
     assert_eq!(status, 404);
     assert!(server.logs().contains("swept meetings"));
 }

@@ -199,6 +199,11 @@ impl Server {
         self.http.get(self.url(path)).bearer_auth(&self.key)
     }
 
+    /// GET with the key; the status and the JSON body.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        status_and_json(self.get(path).send().await.unwrap()).await
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.post(self.url(path)).bearer_auth(&self.key)
     }

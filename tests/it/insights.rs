@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, room_key, status_and_json};
+use crate::helpers::{LATER, Server, room_key};
 use crate::schema::{
     INSIGHT_PARTICIPANT, INSIGHT_PARTICIPANTS, INSIGHT_ROOMS, INSIGHT_SESSIONS, assert_valid,
 };
@@ -36,10 +36,6 @@ async fn a_finished_session(server: &Server, prefix: &str) -> (String, String) {
     (name, host_id)
 }
 
-async fn get(server: &Server, path: &str) -> (u16, Value) {
-    status_and_json(server.get(path).send().await.unwrap()).await
-}
-
 /// Waits until the session has ended (the grace is 1 s in these tests) and the facts are written.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(1800)).await;
@@ -51,7 +47,7 @@ async fn rooms_sessions_and_participants() {
     let (name, host_id) = a_finished_session(&server, "ward-a-").await;
     settle().await;
 
-    let (status, rooms) = get(&server, "/v1/insights/rooms").await;
+    let (status, rooms) = server.get_json("/v1/insights/rooms").await;
     assert_eq!(status, 200, "{rooms}");
     assert_valid(INSIGHT_ROOMS, &rooms);
     let room = &rooms["results"][0];
@@ -64,11 +60,9 @@ async fn rooms_sessions_and_participants() {
     );
     assert_eq!(rooms["cursor"], Value::Null);
 
-    let (status, sessions) = get(
-        &server,
-        &format!("/v1/insights/room-sessions?roomName={name}"),
-    )
-    .await;
+    let (status, sessions) = server
+        .get_json(&format!("/v1/insights/room-sessions?roomName={name}"))
+        .await;
     assert_eq!(status, 200);
     assert_valid(INSIGHT_SESSIONS, &sessions);
     let session = &sessions["results"][0];
@@ -79,11 +73,11 @@ async fn rooms_sessions_and_participants() {
     );
     assert_eq!(session["totalUniqueParticipants"], 2);
 
-    let (status, participants) = get(
-        &server,
-        &format!("/v1/insights/participants?roomSessionId={session_id}"),
-    )
-    .await;
+    let (status, participants) = server
+        .get_json(&format!(
+            "/v1/insights/participants?roomSessionId={session_id}"
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_valid(INSIGHT_PARTICIPANTS, &participants);
     let names: Vec<&str> = participants["results"]
@@ -100,19 +94,17 @@ async fn rooms_sessions_and_participants() {
         .map(|p| p["roleName"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["host", "visitor"]);
-    let (_, by_external) = get(
-        &server,
-        "/v1/insights/participants?externalId=ward-a-patient",
-    )
-    .await;
+    let (_, by_external) = server
+        .get_json("/v1/insights/participants?externalId=ward-a-patient")
+        .await;
     assert_eq!(by_external["results"].as_array().unwrap().len(), 1);
     assert_eq!(by_external["results"][0]["displayName"], "Pat");
 
-    let (status, detail) = get(
-        &server,
-        &format!("/v1/insights/participant?roomSessionId={session_id}&participantId={host_id}"),
-    )
-    .await;
+    let (status, detail) = server
+        .get_json(&format!(
+            "/v1/insights/participant?roomSessionId={session_id}&participantId={host_id}"
+        ))
+        .await;
     assert_eq!(status, 200, "{detail}");
     assert_valid(INSIGHT_PARTICIPANT, &detail);
     assert_eq!(detail[0]["userAgent"], "Mozilla/5.0 (Host browser)");
@@ -124,17 +116,17 @@ async fn rooms_sessions_and_participants() {
         .map(|e| e["type"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["room.client.joined", "room.client.left"]);
-    let (status, _) = get(
-        &server,
-        &format!("/v1/insights/participant?roomSessionId={session_id}&participantId=nobody"),
-    )
-    .await;
+    let (status, _) = server
+        .get_json(&format!(
+            "/v1/insights/participant?roomSessionId={session_id}&participantId=nobody"
+        ))
+        .await;
     assert_eq!(status, 404);
 
     // All of it survives a restart.
     assert!(server.terminate().await);
     let server = server.restart().await;
-    let (_, again) = get(&server, "/v1/insights/rooms").await;
+    let (_, again) = server.get_json("/v1/insights/rooms").await;
     assert_eq!(again, rooms);
 }
 
@@ -145,7 +137,9 @@ async fn filters_sorting_and_pages() {
         a_finished_session(&server, prefix).await;
     }
     settle().await;
-    let (_, first) = get(&server, "/v1/insights/rooms?limit=2&sortBy=roomName:asc").await;
+    let (_, first) = server
+        .get_json("/v1/insights/rooms?limit=2&sortBy=roomName:asc")
+        .await;
     assert_valid(INSIGHT_ROOMS, &first);
     let names = |page: &Value| -> Vec<String> {
         page["results"]
@@ -157,22 +151,24 @@ async fn filters_sorting_and_pages() {
     };
     assert_eq!(names(&first), ["/alpha", "/beta-"]);
     let cursor = first["cursor"].as_str().expect("a next page").to_owned();
-    let (_, second) = get(
-        &server,
-        &format!("/v1/insights/rooms?limit=2&sortBy=roomName:asc&cursor={cursor}"),
-    )
-    .await;
+    let (_, second) = server
+        .get_json(&format!(
+            "/v1/insights/rooms?limit=2&sortBy=roomName:asc&cursor={cursor}"
+        ))
+        .await;
     assert_eq!(names(&second), ["/gamma"]);
     assert_eq!(second["cursor"], Value::Null);
-    let (_, desc) = get(&server, "/v1/insights/rooms?sortBy=roomName:desc").await;
+    let (_, desc) = server
+        .get_json("/v1/insights/rooms?sortBy=roomName:desc")
+        .await;
     assert_eq!(names(&desc), ["/gamma", "/beta-", "/alpha"]);
-    let (_, filtered) = get(&server, "/v1/insights/rooms?roomName[startsWith]=/beta").await;
+    let (_, filtered) = server
+        .get_json("/v1/insights/rooms?roomName[startsWith]=/beta")
+        .await;
     assert_eq!(names(&filtered), ["/beta-"]);
-    let (_, future) = get(
-        &server,
-        "/v1/insights/rooms?createdAt[from]=2098-01-01T00:00:00Z",
-    )
-    .await;
+    let (_, future) = server
+        .get_json("/v1/insights/rooms?createdAt[from]=2098-01-01T00:00:00Z")
+        .await;
     assert_eq!(future["results"], json!([]));
 
     for (path, expected) in [
@@ -194,7 +190,7 @@ async fn filters_sorting_and_pages() {
             "participantId is required",
         ),
     ] {
-        let (status, body) = get(&server, path).await;
+        let (status, body) = server.get_json(path).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(
             body["error"].as_str().unwrap().contains(expected),

@@ -88,27 +88,15 @@ async fn optional_urls_appear_only_when_asked() {
     assert!(host_only.get("hostRoomUrl").is_some() && host_only.get("viewerRoomUrl").is_none());
 
     let id = plain["meetingId"].as_str().unwrap();
-    let (status, got) = status_and_json(
-        server
-            .get(&format!("/v1/meetings/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, got) = server.get_json(&format!("/v1/meetings/{id}")).await;
     assert_eq!(status, 200);
     assert_valid(MEETING, &got);
     assert_eq!(got, plain, "GET returns what POST returned");
-    let (_, with_fields) = status_and_json(
-        server
-            .get(&format!(
-                "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, with_fields) = server
+        .get_json(&format!(
+            "/v1/meetings/{id}?fields=hostRoomUrl,viewerRoomUrl"
+        ))
+        .await;
     assert_valid(MEETING, &with_fields);
     assert!(with_fields["hostRoomUrl"].is_string() && with_fields["viewerRoomUrl"].is_string());
     let again = server
@@ -277,7 +265,7 @@ async fn bad_create_bodies_get_400_naming_the_field() {
         );
     }
     // None of them created anything.
-    let (_, list) = status_and_json(server.get("/v1/meetings").send().await.unwrap()).await;
+    let (_, list) = server.get_json("/v1/meetings").await;
     assert_eq!(list["results"], json!([]));
 }
 
@@ -310,7 +298,7 @@ async fn listing_pages_with_a_cursor_and_filters() {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let (status, page) = status_and_json(server.get(&path).send().await.unwrap()).await;
+        let (status, page) = server.get_json(&path).await;
         assert_eq!(status, 200, "{page}");
         assert_valid(MEETING_LIST, &page);
         pages += 1;
@@ -340,52 +328,23 @@ async fn listing_pages_with_a_cursor_and_filters() {
             .map(|m| m["roomName"].as_str().unwrap().to_owned())
             .collect()
     };
-    let (_, starts) = status_and_json(
-        server
-            .get("/v1/meetings?roomName[startsWith]=alpha-")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, starts) = server
+        .get_json("/v1/meetings?roomName[startsWith]=alpha-")
+        .await;
     assert_eq!(names(&starts).len(), 2);
-    let (_, starts_slash) = status_and_json(
-        server
-            .get("/v1/meetings?roomName%5BstartsWith%5D=%2Falpha")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, starts_slash) = server
+        .get_json("/v1/meetings?roomName%5BstartsWith%5D=%2Falpha")
+        .await;
     assert_eq!(names(&starts_slash).len(), 3, "alpha- twice and alphabet-");
     let exact_name = created[2]["roomName"].as_str().unwrap();
-    let (_, exact) = status_and_json(
-        server
-            .get(&format!("/v1/meetings?roomName[exact]={exact_name}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, exact) = server
+        .get_json(&format!("/v1/meetings?roomName[exact]={exact_name}"))
+        .await;
     assert_eq!(names(&exact), vec![exact_name.to_owned()]);
-    let (_, contains) = status_and_json(
-        server
-            .get("/v1/meetings?roomName[contains]=amm")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, contains) = server.get_json("/v1/meetings?roomName[contains]=amm").await;
     assert_eq!(names(&contains).len(), 1);
     assert_valid(MEETING_LIST, &contains);
-    let (_, none) = status_and_json(
-        server
-            .get("/v1/meetings?roomName[contains]=zzz")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, none) = server.get_json("/v1/meetings?roomName[contains]=zzz").await;
     assert_eq!(none, json!({"results": [], "cursor": null}));
 }
 
@@ -404,22 +363,14 @@ async fn bad_list_queries_get_400() {
         ("limit=1&limit=2", "limit is given more than once"),
     ];
     for (query, expected) in cases {
-        let (status, json) = status_and_json(
-            server
-                .get(&format!("/v1/meetings?{query}"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, json) = server.get_json(&format!("/v1/meetings?{query}")).await;
         assert_eq!(status, 400, "{query}: {json}");
         assert!(
             json["error"].as_str().unwrap().contains(expected),
             "{query}: {json}"
         );
     }
-    let (status, _) =
-        status_and_json(server.get("/v1/meetings?limit=100").send().await.unwrap()).await;
+    let (status, _) = server.get_json("/v1/meetings?limit=100").await;
     assert_eq!(status, 200);
 }
 
@@ -446,17 +397,10 @@ async fn delete_is_idempotent_and_hides_the_meeting() {
             .unwrap();
         assert_eq!(response.status(), 204);
     }
-    let (status, json) = status_and_json(
-        server
-            .get(&format!("/v1/meetings/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, json) = server.get_json(&format!("/v1/meetings/{id}")).await;
     assert_eq!(status, 404);
     assert_eq!(json, json!({"error": "Could not find meeting"}));
-    let (_, list) = status_and_json(server.get("/v1/meetings").send().await.unwrap()).await;
+    let (_, list) = server.get_json("/v1/meetings").await;
     assert_eq!(list["results"], json!([]));
 }
 
@@ -464,19 +408,11 @@ async fn delete_is_idempotent_and_hides_the_meeting() {
 async fn unknown_meetings_are_404() {
     let server = Server::start().await;
     for id in ["424242", "abc", "0", "-5"] {
-        let (status, json) = status_and_json(
-            server
-                .get(&format!("/v1/meetings/{id}"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, json) = server.get_json(&format!("/v1/meetings/{id}")).await;
         assert_eq!(status, 404, "{id}");
         assert_eq!(json, json!({"error": "Could not find meeting"}));
     }
-    let (status, json) =
-        status_and_json(server.get("/v1/nothing-here").send().await.unwrap()).await;
+    let (status, json) = server.get_json("/v1/nothing-here").await;
     assert_eq!(status, 404);
     assert!(json["error"].is_string());
     let (status, json) = status_and_json(

@@ -351,20 +351,13 @@ async fn endpoints_are_managed_by_rest_and_cli() {
     assert_eq!(status, 201);
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = created["id"].as_str().unwrap().to_owned();
-    let (_, listed) = status_and_json(server.get("/v1/webhooks").send().await.unwrap()).await;
+    let (_, listed) = server.get_json("/v1/webhooks").await;
     assert_eq!(listed["results"][0]["url"], "https://example.test/hook");
     assert!(
         listed["results"][0].get("secret").is_none(),
         "the secret is shown only once"
     );
-    let (status, one) = status_and_json(
-        server
-            .get(&format!("/v1/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, one) = server.get_json(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(one["events"], json!(["room.client.knocked"]));
 
@@ -420,14 +413,7 @@ async fn endpoints_are_managed_by_rest_and_cli() {
             .status(),
         204
     );
-    let (status, _) = status_and_json(
-        server
-            .get(&format!("/v1/webhooks/{id}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = server.get_json(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(status, 404);
 
     let dir = server.data_dir.path().to_str().unwrap().to_owned();
