@@ -177,7 +177,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!("anteroom listening on http://{addr}");
         let state = self.state.clone();
-        let sweeper = tokio::spawn(sweep_expired_meetings(state.clone(), self.sweep_interval));
+        let sweeper = tokio::spawn(housekeeping(state.clone(), self.sweep_interval));
 
         let shutdown = state.shutdown.clone();
         let signal_shutdown = shutdown.clone();
@@ -312,19 +312,40 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
         .into_response()
 }
 
-/// Meetings are removed 24 hours after their end date.
-async fn sweep_expired_meetings(state: Arc<AppState>, every: Duration) {
+/// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
+const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook
+/// deliveries finished over a week ago, and per-address rate-limit cells of addresses gone quiet
+/// (without this the knock and probe limiters would remember every address ever seen).
+async fn housekeeping(state: Arc<AppState>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        let cutoff = Utc::now() - chrono::Duration::hours(24);
-        match state.store.remove_meetings_ended_before(cutoff).await {
+        let now = Utc::now();
+        match state
+            .store
+            .remove_meetings_ended_before(now - chrono::Duration::hours(24))
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 removed = n,
                 "swept meetings more than 24 hours past their end"
             ),
             Err(err) => tracing::error!(error = %err, "sweeping expired meetings failed"),
+        }
+        match state.store.prune_deliveries(now - DELIVERY_RETENTION).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                removed = n,
+                "pruned webhook deliveries finished more than a week ago"
+            ),
+            Err(err) => tracing::error!(error = %err, "pruning webhook deliveries failed"),
+        }
+        for limiter in [&state.signal.knocks_per_ip, &state.probe_limiter] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
         }
     }
 }

@@ -2,8 +2,11 @@
 
 use std::collections::HashSet;
 
-use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
-use anteroom::store::{MeetingStore, SqliteStore, Store};
+use anteroom::meeting::{MeetingId, NewMeeting, RoomMode, RoomName};
+use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
+use anteroom::store::{
+    DeliveryOutcome, FactStore, MeetingStore, RecordedFact, SqliteStore, Store, WebhookStore,
+};
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -141,14 +144,56 @@ async fn sigterm_finishes_in_flight_requests() {
     );
 }
 
+/// Two webhook deliveries, delivered 8 days and 6 days ago (one room each, as the outbox hands out
+/// one delivery per endpoint and room at a time).
+async fn seed_finished_deliveries(store: &SqliteStore) {
+    let now = Utc::now();
+    store
+        .create_webhook(
+            "http://127.0.0.1:9/hook",
+            &["room.locked".to_owned()],
+            "secret",
+            now,
+        )
+        .await
+        .unwrap();
+    let recorded: Vec<RecordedFact> = ["/a", "/b"]
+        .iter()
+        .map(|room| RecordedFact {
+            fact: RoomFact {
+                kind: FactKind::Locked,
+                at: now,
+                meeting_id: MeetingId(1),
+                room_name: RoomName::parse(room).unwrap(),
+                room_session_id: None,
+                client: None,
+                message: None,
+                counts: ClientCounts::default(),
+            },
+            webhook_body: "{}".into(),
+        })
+        .collect();
+    store.record_facts(&recorded).await.unwrap();
+    let due = store.due_deliveries(now, 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+    for (delivery, days_ago) in due.iter().zip([8, 6]) {
+        let finished = now - chrono::Duration::days(days_ago);
+        store
+            .finish_delivery(delivery.id, 1, &DeliveryOutcome::Delivered, finished)
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
-async fn meetings_a_day_past_their_end_are_swept() {
+async fn old_meetings_and_deliveries_are_swept() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let key = crate::helpers::create_key(&dir).await;
     // Meetings that ended 25 hours and 23 hours ago, written straight into the store (the API refuses
-    // past end dates).
+    // past end dates), and deliveries finished more and less than a week ago.
     {
         let store = SqliteStore::open(dir.path()).await.unwrap();
+        seed_finished_deliveries(&store).await;
         for (name, hours_ago) in [("/old", 25), ("/recent", 23)] {
             let end = Utc::now() - chrono::Duration::hours(hours_ago);
             store
@@ -165,7 +210,7 @@ async fn meetings_a_day_past_their_end_are_swept() {
         }
         store.close().await;
     }
-    let server = Server::spawn(dir, key, &["--sweep-interval-secs", "1"], &[]).await;
+    let server = Server::spawn(dir.clone(), key, &["--sweep-interval-secs", "1"], &[]).await;
     let current = server.create_meeting(json!({"endDate": LATER})).await;
     let mut remaining = HashSet::new();
     for _ in 0..50 {
@@ -184,4 +229,15 @@ async fn meetings_a_day_past_their_end_are_swept() {
     let (status, _) = server.get_json("/v1/meetings/1").await;
     assert_eq!(status, 404);
     assert!(server.logs().contains("swept meetings"));
+
+    let mut server = server;
+    assert!(server.terminate().await);
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let counts = store.delivery_counts().await.unwrap();
+    store.close().await;
+    assert_eq!(
+        counts.delivered, 1,
+        "the delivery finished 8 days ago is pruned, the one of 6 days ago kept"
+    );
+    assert!(server.logs().contains("pruned webhook deliveries"));
 }
