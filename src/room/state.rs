@@ -63,13 +63,13 @@ pub struct RoomConfig {
 }
 
 /// What the caller verified of the key a client joined with (signature, expiry, this meeting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     None,
     Host,
     Viewer,
-    /// The grant a host's `accept` gave a knocker.
-    Grant,
+    /// The grant a host's `accept` gave a knocker: it enters as that client and no other.
+    Grant(ClientId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +215,9 @@ pub struct Room {
     knocks: Vec<Knock>,
     away_verdicts: HashMap<String, AwayVerdict>,
     cooldowns: HashMap<IpAddr, DateTime<Utc>>,
+    /// Seats held for accepted knockers until they enter, or until the resume grace runs out: so an
+    /// admitted guest always finds room, and "admit all" stops where the seats do.
+    held_seats: HashMap<ClientId, DateTime<Utc>>,
     session: Option<Session>,
     ended: bool,
 }
@@ -251,6 +254,7 @@ impl Room {
             knocks: Vec::new(),
             away_verdicts: HashMap::new(),
             cooldowns: HashMap::new(),
+            held_seats: HashMap::new(),
             session: None,
             ended: false,
         }
@@ -275,6 +279,7 @@ impl Room {
             && self.knocks.is_empty()
             && self.away_verdicts.is_empty()
             && self.cooldowns.is_empty()
+            && self.held_seats.is_empty()
     }
 
     /// When `Tick` next has something to do.
@@ -288,14 +293,18 @@ impl Room {
             .iter()
             .filter_map(|k| k.away_since.map(|t| t + grace));
         let verdicts = self.away_verdicts.values().map(|v| v.expires_at);
-        let cooldowns = self.cooldowns.values().copied();
+        let timers = self
+            .cooldowns
+            .values()
+            .chain(self.held_seats.values())
+            .copied();
         let session_end = self
             .session
             .as_ref()
             .and_then(|s| s.below_two_since)
             .map(|t| t + self.config.session_end_grace);
         away.chain(verdicts)
-            .chain(cooldowns)
+            .chain(timers)
             .chain(session_end)
             .chain(std::iter::once(self.config.expires_at))
             .min()
@@ -402,17 +411,28 @@ impl Room {
         {
             return;
         }
+        let granted = match &request.credential {
+            Credential::Grant(granted) => {
+                if !self.take_grant(out, now, conn, granted) {
+                    return;
+                }
+                Some(granted.clone())
+            }
+            _ => None,
+        };
         let role = match request.credential {
             Credential::Host => Some(Role::Host),
             Credential::Viewer => Some(Role::Viewer),
-            Credential::Grant => Some(Role::GrantedVisitor),
+            Credential::Grant(_) => Some(Role::GrantedVisitor),
             Credential::None if self.locked => None,
             Credential::None => Some(Role::Visitor),
         };
-        // A connection keeps its client id across attempts (an admitted knocker enters as itself).
-        let (client_id, resume_token) = match self.conns.get(&conn) {
-            Some(existing) => (existing.client_id.clone(), existing.resume_token.clone()),
-            None => (request.fresh_client_id, request.fresh_resume_token),
+        // A connection keeps its client id across attempts; a grant's bearer is the client it names
+        // (an admitted knocker enters as itself, also from a new connection after a blip).
+        let (client_id, resume_token) = match (self.conns.get(&conn), granted) {
+            (Some(existing), _) => (existing.client_id.clone(), existing.resume_token.clone()),
+            (None, Some(granted)) => (granted, request.fresh_resume_token),
+            (None, None) => (request.fresh_client_id, request.fresh_resume_token),
         };
         let Some(role) = role else {
             let place = self
@@ -432,13 +452,15 @@ impl Room {
             out.send(conn, self.locked_view(client_id, resume_token, None));
             return;
         };
-        if !self.has_room_for(role) {
+        if !self.has_room_for(role, Some(&client_id)) {
             out.send(
                 conn,
                 ServerEvent::RoomJoined(RoomJoined::Full { error: "room_full" }),
             );
             return;
         }
+        // However it got in, a client that was admitted no longer needs its held seat.
+        self.held_seats.remove(&client_id);
         if let Some(existing) = self.conns.get(&conn)
             && existing.place == Place::Knocking
         {
@@ -560,9 +582,68 @@ impl Room {
         })
     }
 
-    fn has_room_for(&self, role: Role) -> bool {
-        let total = self.member_count();
-        let participants = self.participant_count();
+    /// Lets a connection use a grant for `granted`, which makes it that client: refused to a
+    /// connection that is some other client already; any other connection of that client (one the
+    /// server has not yet seen die after a network blip) is replaced by this one.
+    fn take_grant(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        granted: &ClientId,
+    ) -> bool {
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|own| &own.client_id != granted)
+        {
+            out.error(
+                conn,
+                ErrorCode::RoomKeyMismatch,
+                "this grant was given to another client",
+                "join_room",
+            );
+            return false;
+        }
+        let older = self
+            .conns
+            .iter()
+            .find(|(other, c)| **other != conn && &c.client_id == granted)
+            .map(|(other, c)| (*other, c.place));
+        if let Some((older, place)) = older {
+            match place {
+                Place::Member(_) => self.remove_member(out, now, older, LeaveReason::Replaced),
+                Place::Knocking => {
+                    self.remove_knock_of(out, now, granted, LeaveReason::Entered);
+                    self.conns.remove(&older);
+                }
+                Place::Outside => {
+                    self.conns.remove(&older);
+                }
+            }
+            out.send(
+                older,
+                ServerEvent::error(
+                    ErrorCode::Replaced,
+                    "you joined again from another connection, which replaces this one",
+                    None,
+                ),
+            );
+            out.0.push(Output::Close { conn: older });
+        }
+        true
+    }
+
+    /// Whether a member of this role fits, counting the seats held for accepted knockers other than
+    /// `entering` (the client about to take its own held seat).
+    fn has_room_for(&self, role: Role, entering: Option<&ClientId>) -> bool {
+        let held = self
+            .held_seats
+            .keys()
+            .filter(|id| Some(*id) != entering)
+            .count();
+        let total = self.member_count() + held;
+        let participants = self.participant_count() + held;
         match role {
             Role::Viewer => total < self.capacity.total,
             _ => participants < self.capacity.participants && total < self.capacity.total,
@@ -749,7 +830,7 @@ impl Room {
         for client_id in targets {
             match action {
                 KnockAction::Accept => {
-                    if !self.has_room_for(Role::GrantedVisitor) {
+                    if !self.has_room_for(Role::GrantedVisitor, None) {
                         out.error(
                             conn,
                             ErrorCode::RoomFull,
@@ -801,6 +882,10 @@ impl Room {
         };
         let knock = self.knocks.remove(index);
         let host = self.client_view(host_conn);
+        if resolution == Resolution::Accepted {
+            self.held_seats
+                .insert(client_id.clone(), now + self.config.resume_grace);
+        }
         let retry_after = (resolution == Resolution::Rejected).then(|| {
             self.cooldowns
                 .insert(knock.peer, now + self.config.reject_cooldown);
@@ -1097,6 +1182,7 @@ impl Room {
         }
         self.away_verdicts.clear();
         self.cooldowns.clear();
+        self.held_seats.clear();
         if let Some(session) = self.session.take() {
             self.session_fact(out, now, FactKind::SessionEnded, session.id);
         }
@@ -1186,6 +1272,7 @@ impl Room {
         }
         self.away_verdicts.retain(|_, v| v.expires_at > now);
         self.cooldowns.retain(|_, until| *until > now);
+        self.held_seats.retain(|_, until| *until > now);
         let session_over = self.session.as_ref().is_some_and(|s| {
             s.below_two_since
                 .is_some_and(|t| t + self.config.session_end_grace <= now)

@@ -245,7 +245,7 @@ fn knock_hold_accept_enter() {
     assert_eq!(key, "grant-for-c2");
     assert!(h.room.knock_views().is_empty());
 
-    let entered = h.join(2, Credential::Grant, "Pat");
+    let entered = h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
     match &to(2, &entered)[0] {
         ServerEvent::RoomJoined(RoomJoined::Joined { role, self_id, .. }) => {
             assert_eq!(*role, Role::GrantedVisitor);
@@ -553,45 +553,145 @@ fn unlocking_does_not_admit_waiting_knockers() {
     ));
 }
 
-#[test]
-fn admit_all_stops_at_capacity() {
+fn verdicts(received: &[(ConnId, ServerEvent)], wanted: Resolution) -> Vec<ConnId> {
+    received
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, ServerEvent::KnockHandled(KnockHandled::Verdict { resolution, .. })
+                if *resolution == wanted)
+        })
+        .map(|(conn, _)| *conn)
+        .collect()
+}
+
+fn grant_of(conn: ConnId) -> Credential {
+    Credential::Grant(ClientId::new(format!("c{conn}")))
+}
+
+/// A normal room (4 seats) with a host on connection 1 and knockers on the given connections.
+fn host_with_knockers(knockers: std::ops::RangeInclusive<ConnId>) -> Harness {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
-    for conn in 2..=6 {
+    for conn in knockers {
         h.join(conn, Credential::None, "K");
         h.input(Input::Knock {
             conn,
             display_name: None,
         });
     }
-    let all = h.input(Input::HandleKnock {
+    h
+}
+
+fn admit_all(h: &mut Harness) -> Vec<(ConnId, ServerEvent)> {
+    h.input(Input::HandleKnock {
         conn: 1,
         target: KnockTarget::All,
         action: KnockAction::Accept,
         message: None,
-    });
-    let accepted = all
-        .iter()
-        .filter(|(_, e)| {
-            matches!(
-                e,
-                ServerEvent::KnockHandled(KnockHandled::Verdict {
-                    resolution: Resolution::Accepted,
-                    ..
-                })
-            )
-        })
-        .count();
-    assert_eq!(accepted, 5, "accepting does not fill seats; entering does");
-    for conn in 2..=4 {
-        h.join(conn, Credential::Grant, "K");
-    }
-    assert_eq!(h.room.participant_count(), 4);
-    let fifth = h.join(5, Credential::Grant, "K");
+    })
+}
+
+#[test]
+fn admit_all_stops_at_capacity() {
+    let mut h = host_with_knockers(2..=6);
+    let all = admit_all(&mut h);
+    assert_eq!(
+        verdicts(&all, Resolution::Accepted),
+        vec![2, 3, 4],
+        "three seats are free and the oldest knocks get them"
+    );
+    assert_eq!(error_code(&to(1, &all)), Some(ErrorCode::RoomFull));
+    assert_eq!(h.room.knock_views().len(), 2, "the others stay waiting");
+    // The seats are held for the admitted: nobody else takes them meanwhile.
+    let second_host = h.join(7, Credential::Host, "Late host");
     assert!(matches!(
-        &to(5, &fifth)[0],
+        &to(7, &second_host)[0],
         ServerEvent::RoomJoined(RoomJoined::Full { .. })
     ));
+    for conn in 2..=4 {
+        let entered = h.join(conn, grant_of(conn), "K");
+        assert!(
+            matches!(
+                &to(conn, &entered)[0],
+                ServerEvent::RoomJoined(RoomJoined::Joined { .. })
+            ),
+            "an admitted knocker always finds its seat"
+        );
+    }
+    assert_eq!(h.room.participant_count(), 4);
+    assert!(h.room.held_seats.is_empty());
+}
+
+#[test]
+fn a_seat_held_for_an_admitted_knocker_frees_after_the_grace() {
+    let mut h = host_with_knockers(2..=5);
+    admit_all(&mut h);
+    assert_eq!(h.room.knock_views().len(), 1, "c5 waits");
+    // Nobody admitted came in within the grace: their seats go back to the room.
+    h.advance(16);
+    assert!(h.room.held_seats.is_empty());
+    let fifth = h.handle(1, "c5", KnockAction::Accept, None);
+    assert_eq!(verdicts(&fifth, Resolution::Accepted), vec![5]);
+    // Late arrivals still enter while seats remain (host + c5's held seat + c2 + c3 = 4).
+    for conn in [2, 3] {
+        let entered = h.join(conn, grant_of(conn), "K");
+        assert!(matches!(
+            &to(conn, &entered)[0],
+            ServerEvent::RoomJoined(RoomJoined::Joined { .. })
+        ));
+    }
+    let late = h.join(4, grant_of(4), "K");
+    assert!(matches!(
+        &to(4, &late)[0],
+        ServerEvent::RoomJoined(RoomJoined::Full { .. })
+    ));
+    let fifth_enters = h.join(5, grant_of(5), "K");
+    assert!(matches!(
+        &to(5, &fifth_enters)[0],
+        ServerEvent::RoomJoined(RoomJoined::Joined { .. })
+    ));
+}
+
+#[test]
+fn a_grant_enters_only_as_the_client_it_was_given_to() {
+    let mut h = host_with_knockers(2..=2);
+    h.handle(1, "c2", KnockAction::Accept, None);
+    // A connection at the door as another client cannot use c2's grant.
+    h.join(3, Credential::None, "Other");
+    let stolen = h.join(3, grant_of(2), "Other");
+    assert_eq!(
+        error_code(&to(3, &stolen)),
+        Some(ErrorCode::RoomKeyMismatch)
+    );
+    let entered = h.join(2, grant_of(2), "Pat");
+    assert!(matches!(
+        &to(2, &entered)[0],
+        ServerEvent::RoomJoined(RoomJoined::Joined { self_id, .. }) if self_id.as_str() == "c2"
+    ));
+    assert_eq!(h.room.participant_count(), 2);
+
+    // After a blip the server has not noticed yet, c2 comes back on a new connection: it is still
+    // c2, and its old connection is replaced rather than left in the room as a ghost.
+    let back = h.join(9, grant_of(2), "Pat");
+    assert_eq!(
+        error_code(&to(2, &back)),
+        Some(ErrorCode::Replaced),
+        "the old connection hears why"
+    );
+    assert!(h.closed.contains(&2));
+    assert!(matches!(
+        &to(1, &back)[..],
+        [
+            ServerEvent::ClientLeft { client_id, reason: LeaveReason::Replaced },
+            ServerEvent::NewClient { client },
+        ] if client_id.as_str() == "c2" && client.id.as_str() == "c2"
+    ));
+    assert!(matches!(
+        &to(9, &back)[0],
+        ServerEvent::RoomJoined(RoomJoined::Joined { self_id, role: Role::GrantedVisitor, .. })
+            if self_id.as_str() == "c2"
+    ));
+    assert_eq!(h.room.participant_count(), 2, "one client, one seat");
 }
 
 #[test]
@@ -759,7 +859,8 @@ fn credential() -> impl Strategy<Value = Credential> {
         3 => Just(Credential::None),
         2 => Just(Credential::Host),
         1 => Just(Credential::Viewer),
-        1 => Just(Credential::Grant),
+        // The client a grant names is chosen when the step runs (see `run_steps`).
+        1 => Just(Credential::Grant(ClientId::new(""))),
     ]
 }
 
@@ -929,10 +1030,21 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 credential,
                 resume_of,
             } => Input::Join(JoinRequest {
+                // A grant for this connection's own client when it has one (the honest case), or
+                // for a client the room never admitted (a valid but unexpected grant).
+                credential: match credential {
+                    Credential::Grant(_) => Credential::Grant(
+                        h.room
+                            .conns
+                            .get(&conn)
+                            .map(|c| c.client_id.clone())
+                            .unwrap_or_else(|| ClientId::new(format!("g{serial}"))),
+                    ),
+                    other => other,
+                },
                 conn,
                 fresh_client_id: ClientId::new(format!("c{conn}-{serial}")),
                 peer: ip(conn as u8),
-                credential,
                 identity: Identity {
                     display_name: format!("N{conn}"),
                     external_id: None,
@@ -1034,9 +1146,10 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         for (host, queue) in &observer.host_queues {
             assert_eq!(queue, &truth, "host {host}'s list differs from the queue");
         }
-        // Invariant: capacity is never exceeded.
-        assert!(h.room.participant_count() <= capacity.participants);
-        assert!(h.room.member_count() <= capacity.total);
+        // Invariant: capacity is never exceeded, counting the seats held for admitted knockers.
+        let held = h.room.held_seats.len();
+        assert!(h.room.participant_count() + held <= capacity.participants);
+        assert!(h.room.member_count() + held <= capacity.total);
         // The observer's idea of membership is the room's.
         let members: std::collections::BTreeSet<ConnId> =
             h.room.members().map(|(c, _, _)| c).collect();

@@ -310,6 +310,8 @@ pub enum ErrorCode {
     RoomKeyMismatch,
     RoomFull,
     AlreadyJoined,
+    /// To a connection that its own client replaced by joining from another connection.
+    Replaced,
     NotInRoom,
     NotLockedOut,
     AlreadyKnocking,
@@ -512,6 +514,9 @@ pub enum LeaveReason {
     Kicked,
     Cancelled,
     Entered,
+    /// The same client joined again from a new connection (after a network blip), which replaces
+    /// this one.
+    Replaced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -406,10 +406,13 @@ impl Session {
                         kind,
                     );
                 }
-                Ok(claims) => match claims.role {
-                    KeyRole::Host => Credential::Host,
-                    KeyRole::Viewer => Credential::Viewer,
-                    KeyRole::GrantedVisitor => Credential::Grant,
+                Ok(claims) => match (claims.role, claims.cid) {
+                    (KeyRole::Host, _) => Credential::Host,
+                    (KeyRole::Viewer, _) => Credential::Viewer,
+                    (KeyRole::GrantedVisitor, Some(cid)) => Credential::Grant(ClientId::new(cid)),
+                    (KeyRole::GrantedVisitor, None) => {
+                        return error(ErrorCode::InvalidRoomKey, "the roomKey is not valid", kind);
+                    }
                 },
             },
         };

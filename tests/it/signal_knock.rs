@@ -92,6 +92,18 @@ async fn knock_hold_accept_and_enter() {
         .await;
     assert_eq!(host2.error().await["code"], "knock_not_found");
 
+    // The grant is the guest's alone: another client at the door that copied it is refused.
+    let mut other = Ws::connect(&server).await;
+    let door = other.join(&room.name, None, "Mallory").await;
+    assert_eq!(door["error"], "room_locked");
+    other
+        .send(
+            "join_room",
+            json!({"roomName": room.name, "roomKey": grant, "displayName": "Mallory"}),
+        )
+        .await;
+    assert_eq!(other.error().await["code"], "room_key_mismatch");
+
     let entered = guest.join(&room.name, Some(&grant), "Pat").await;
     assert_eq!(entered["role"], "granted_visitor");
     assert_eq!(entered["selfId"], guest_id.as_str());
@@ -256,6 +268,46 @@ async fn a_knocker_resumes_its_place_and_hold_after_a_blip() {
     assert_eq!(
         back.recv_type("knock_handled").await["resolution"],
         "accepted"
+    );
+}
+
+#[tokio::test]
+async fn an_admitted_guest_who_reconnects_replaces_its_old_connection() {
+    let server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host, _) = host(&server, &room, "Dr Host").await;
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
+    host.recv_type("room_knocked").await;
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "accept"}),
+    )
+    .await;
+    let grant = guest.recv_type("knock_handled").await["roomKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    guest.join(&room.name, Some(&grant), "Pat").await;
+    host.recv_type("new_client").await;
+
+    // The guest's network blinks: it reconnects before the server has seen the old socket die.
+    let mut again = Ws::connect(&server).await;
+    let rejoined = again.join(&room.name, Some(&grant), "Pat").await;
+    assert_eq!(rejoined["selfId"], guest_id.as_str());
+    assert_eq!(rejoined["role"], "granted_visitor");
+    assert_eq!(
+        rejoined["room"]["clients"].as_array().unwrap().len(),
+        2,
+        "no ghost of the old connection"
+    );
+    assert_eq!(guest.error().await["code"], "replaced");
+    assert_eq!(guest.closed().await, Closed::Frame(1000));
+    let left = host.recv_type("client_left").await;
+    assert_eq!(left["clientId"], guest_id.as_str());
+    assert_eq!(left["reason"], "replaced");
+    assert_eq!(
+        host.recv_type("new_client").await["client"]["id"],
+        guest_id.as_str()
     );
 }
 

@@ -79,7 +79,7 @@ const ERROR_TEXT = {
   room_not_found: ["This room is not available", "The meeting does not exist, was deleted, or has ended."],
   invalid_room_key: ["This link does not work", "The room key in the link is not valid."],
   room_key_expired: ["This link has expired", "Ask for a new link."],
-  room_key_mismatch: ["This link does not work", "The room key in the link is for another room."],
+  room_key_mismatch: ["This link does not work", "The room key in the link is for another room, or for someone else."],
   invalid_display_name: ["Your name cannot be used", null],
 };
 
@@ -132,6 +132,10 @@ signal.on("knock_page_updated", (page) => {
 });
 
 signal.on("error", ({ code, message, requestType }) => {
+  if (code === "replaced") {
+    finish("You joined from somewhere else", "This window left the room because you joined again from another window or connection.", "replaced");
+    return;
+  }
   const known = ERROR_TEXT[code];
   if (known && requestType === "join_room" && session.state !== "call") {
     finish(known[0], known[1] || message, code);
