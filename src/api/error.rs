@@ -25,6 +25,9 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
+    /// Our fault, not the store's: the message goes to the log only.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -44,7 +47,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -119,7 +119,11 @@ async fn read_image(
                 ApiError::bad_request(format!("cannot read the image: {e}"))
             }
         })?;
-        let content_type = check_image(&bytes, kind)?;
+        // Decoding a large image takes a while: off the async workers, which carry every room.
+        let checked = bytes.clone();
+        let content_type = tokio::task::spawn_blocking(move || check_image(&checked, kind))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the image check failed: {e}")))??;
         return Ok(ThemeValue::Image {
             content_type: content_type.to_owned(),
             bytes: bytes.to_vec(),
