@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, installed only when absent: python3 (the webhook receiver the
-# tests verify signatures with), chromium and node/npm (the browser tests).
+# tests verify signatures with), chromium and node/npm (the browser tests), coturn (the TURN server
+# the pre-call network check is tested against).
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v turnserver >/dev/null || missing+=(coturn)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then

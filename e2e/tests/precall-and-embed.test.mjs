@@ -6,6 +6,7 @@ import http from "node:http";
 import { deflateSync } from "node:zlib";
 
 import { startServer } from "../lib/server.mjs";
+import { startTurn } from "../lib/turn.mjs";
 import { launch, newPage, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
 import { chromium } from "playwright-core";
@@ -37,6 +38,7 @@ test("the pre-call check reports each step; it can be skipped when allowed", asy
   await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
   const steps = await page.$$eval(".check li", (items) => items.map((li) => [li.dataset.step, li.querySelector(".status").textContent]));
   assert.deepEqual(steps, [["camera", "passed"], ["microphone", "passed"], ["speaker", "passed"], ["network", "passed"]]);
+  assert.match(await page.textContent('[data-step="camera"] .detail'), /^[1-9]\d*×[1-9]\d*$/, "the camera's real size");
   assert.match(await page.textContent('[data-step="network"] .detail'), /Mbit\/s/);
   await screenshot(page, "10-precall-ceremony");
   await page.click("#continue");
@@ -49,6 +51,36 @@ test("the pre-call check reports each step; it can be skipped when allowed", asy
   await skipper.click("#continue");
   await skipper.waitForSelector(".screen.call");
   noPageErrors(page, skipper);
+});
+
+/** Runs the pre-call check on a room of `target` and returns the network step's status and detail. */
+async function networkCheck(page, target) {
+  const meeting = await target.meeting({ isLocked: false });
+  await page.goto(`${meeting.roomUrl}?displayName=Tess&precallCeremony=on`);
+  await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
+  return {
+    status: await page.textContent('[data-step="network"] .status'),
+    detail: await page.textContent('[data-step="network"] .detail'),
+  };
+}
+
+test("the network check reaches a real TURN server with the credentials anteroom mints", async (t) => {
+  const turn = await startTurn();
+  t.after(() => turn.stop());
+  const turnUrl = `turn:127.0.0.1:${turn.port}?transport=udp`;
+  const good = await startServer(["--turn-url", turnUrl, "--turn-secret", turn.secret]);
+  t.after(() => good.stop());
+  const open = opener(browser, t);
+  const reached = await networkCheck(await open("with TURN"), good);
+  assert.equal(reached.status, "passed", reached.detail);
+  assert.match(reached.detail, /reached [a-z, ]*relay/, "coturn allocated a relay with our credentials");
+
+  // The same TURN server, credentials minted from the wrong secret: coturn refuses them, the check fails.
+  const wrong = await startServer(["--turn-url", turnUrl, "--turn-secret", "not-the-secret-coturn-was-given"]);
+  t.after(() => wrong.stop());
+  const refused = await networkCheck(await open("wrong TURN secret"), wrong);
+  assert.equal(refused.status, "failed", refused.detail);
+  assert.match(refused.detail, /no STUN\/TURN server answered/);
 });
 
 test("a refused camera explains the fix and still lets the guest knock", async (t) => {

@@ -192,9 +192,10 @@ const CHECKS = {
     probe.srcObject = new MediaStream([track]);
     await probe.play().catch(() => {});
     for (let i = 0; i < 50 && probe.videoWidth === 0; i++) await wait(100);
-    const ok = probe.videoWidth > 0;
+    // Read the size before detaching the stream: a detached video reports 0×0.
+    const [width, height] = [probe.videoWidth, probe.videoHeight];
     probe.srcObject = null;
-    return ok ? { passed: true, detail: `${probe.videoWidth}×${probe.videoHeight}` } : { passed: false, detail: "the camera shows no picture" };
+    return width > 0 ? { passed: true, detail: `${width}×${height}` } : { passed: false, detail: "the camera shows no picture" };
   },
   async microphone({ media }) {
     const track = media.audioTrack;
