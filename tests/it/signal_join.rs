@@ -44,6 +44,22 @@ pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
     (ws, joined)
 }
 
+/// The host accepts this knock; returns the grant the knocker received (verdicts before it, such as
+/// holds, are passed over).
+pub async fn accept(host: &mut Ws, guest: &mut Ws, guest_id: &str) -> String {
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "accept"}),
+    )
+    .await;
+    loop {
+        let verdict = guest.recv_type("knock_handled").await;
+        if verdict["resolution"] == "accepted" {
+            return verdict["roomKey"].as_str().expect("a grant").to_owned();
+        }
+    }
+}
+
 /// A guest at the door of a locked room, knocked. Returns the connection and its client id.
 pub async fn knocker(server: &Server, room: &TestRoom, name: &str) -> (Ws, String) {
     let mut ws = Ws::connect(server).await;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::helpers::Server;
-use crate::signal_join::{TestRoom, host, knocker, locked_room};
+use crate::signal_join::{TestRoom, accept, host, knocker, locked_room};
 use crate::ws::{Closed, Ws};
 
 async fn facts(server: &Server) -> Vec<(String, Option<String>)> {
@@ -278,15 +278,7 @@ async fn an_admitted_guest_who_reconnects_replaces_its_old_connection() {
     let (mut host, _) = host(&server, &room, "Dr Host").await;
     let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
     host.recv_type("room_knocked").await;
-    host.send(
-        "handle_knock",
-        json!({"clientId": guest_id, "action": "accept"}),
-    )
-    .await;
-    let grant = guest.recv_type("knock_handled").await["roomKey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let grant = accept(&mut host, &mut guest, &guest_id).await;
     guest.join(&room.name, Some(&grant), "Pat").await;
     host.recv_type("new_client").await;
 
@@ -457,15 +449,7 @@ async fn media_signalling_is_relayed_only_between_participants() {
     assert_eq!(host.error().await["code"], "client_not_found");
     guest.expect_silence(200).await;
 
-    host.send(
-        "handle_knock",
-        json!({"clientId": guest_id, "action": "accept"}),
-    )
-    .await;
-    let key = guest.recv_type("knock_handled").await["roomKey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = accept(&mut host, &mut guest, &guest_id).await;
     guest.join(&room.name, Some(&key), "Guest").await;
     guest
         .send("ready_to_receive_offer", json!({"receiverId": host_id}))

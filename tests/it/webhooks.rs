@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::helpers::{Server, cli, status_and_json};
-use crate::signal_join::{knocker, locked_room};
+use crate::signal_join::{accept, knocker, locked_room};
 use crate::ws::Ws;
 
 const RECEIVER: &str = concat!(
@@ -144,16 +144,7 @@ async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
         json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
     )
     .await;
-    host.send(
-        "handle_knock",
-        json!({"clientId": guest_id, "action": "accept"}),
-    )
-    .await;
-    guest.recv_type("knock_handled").await;
-    let grant = guest.recv_type("knock_handled").await["roomKey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let grant = accept(&mut host, &mut guest, &guest_id).await;
     guest.join(&room.name, Some(&grant), "Pat").await;
     host.send("set_lock", json!({"locked": false})).await;
     host.recv_type("room_locked").await;
