@@ -29,6 +29,15 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   const host = await open("host");
   const guest = await open("guest");
 
+  // Record every tone the host's page plays, to hear the knock chime.
+  await host.addInitScript(() => {
+    window.tones = [];
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+      window.tones.push({ frequency: this.frequency.value, state: this.context.state });
+      return start.apply(this, args);
+    };
+  });
   await host.goto(`${meeting.hostRoomUrl}&displayName=Dr%20Host`);
   await host.waitForSelector("#continue");
   await host.waitForFunction(() => document.querySelector(".level-fill")?.style.width !== "0%", null, { timeout: TIMEOUT });
@@ -50,6 +59,9 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   assert.equal(await host.textContent("#people-badge"), "1");
   await host.waitForFunction(() => document.getElementById("announcer").textContent.includes("Pat is knocking"));
   assert.match(await host.textContent("#toasts"), /Pat is knocking/);
+  const tones = await host.evaluate(() => window.tones);
+  assert.deepEqual(tones.map((t) => t.frequency), [660, 880], "the knock chime plays");
+  assert.ok(tones.every((t) => t.state === "running"), `the chime's audio is running: ${JSON.stringify(tones)}`);
   await openPeople(host);
   assert.deepEqual(await knockerNames(host), ["Pat"]);
   await screenshot(host, "03-host-people-panel");
