@@ -134,7 +134,7 @@ impl RoomActor {
         let config = self.room.config();
         let (meeting_id, room_name) = (config.meeting_id, config.room_name.clone());
         let tokens = &self.registry.tokens;
-        let grant_validity = self.registry.settings.grant_validity;
+        let grant_validity = config.grant_validity;
         let now = Utc::now();
         let mint = |client: &ClientId| {
             tokens.grant(meeting_id, &room_name, client.as_str(), now, grant_validity)

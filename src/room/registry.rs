@@ -159,6 +159,7 @@ impl RoomRegistry {
             expires_at: meeting.host_key_expiry(),
             reject_cooldown: settings.reject_cooldown,
             resume_grace: settings.resume_grace,
+            grant_validity: settings.grant_validity,
             session_end_grace: settings.session_end_grace,
             max_knocks: settings.max_knocks,
             theme: RoomTheme::default(),

@@ -56,6 +56,8 @@ pub struct RoomConfig {
     pub expires_at: DateTime<Utc>,
     pub reject_cooldown: Duration,
     pub resume_grace: Duration,
+    /// How long the grant an accepted knocker enters with stays valid.
+    pub grant_validity: Duration,
     /// A session ends once fewer than two members have been in the room this long.
     pub session_end_grace: Duration,
     pub max_knocks: usize,
@@ -218,6 +220,8 @@ pub struct Room {
     /// Seats held for accepted knockers until they enter, or until the resume grace runs out: so an
     /// admitted guest always finds room, and "admit all" stops where the seats do.
     held_seats: HashMap<ClientId, DateTime<Utc>>,
+    /// Admitted clients a host removed, until their grants have expired: a removal sticks.
+    removed: HashMap<ClientId, DateTime<Utc>>,
     session: Option<Session>,
     ended: bool,
 }
@@ -255,6 +259,7 @@ impl Room {
             away_verdicts: HashMap::new(),
             cooldowns: HashMap::new(),
             held_seats: HashMap::new(),
+            removed: HashMap::new(),
             session: None,
             ended: false,
         }
@@ -280,6 +285,7 @@ impl Room {
             && self.away_verdicts.is_empty()
             && self.cooldowns.is_empty()
             && self.held_seats.is_empty()
+            && self.removed.is_empty()
     }
 
     /// When `Tick` next has something to do.
@@ -297,6 +303,7 @@ impl Room {
             .cooldowns
             .values()
             .chain(self.held_seats.values())
+            .chain(self.removed.values())
             .copied();
         let session_end = self
             .session
@@ -592,6 +599,15 @@ impl Room {
         conn: ConnId,
         granted: &ClientId,
     ) -> bool {
+        if self.removed.contains_key(granted) {
+            out.error(
+                conn,
+                ErrorCode::Forbidden,
+                "a host removed you from this room; knock to ask to come back",
+                "join_room",
+            );
+            return false;
+        }
         if self
             .conns
             .get(&conn)
@@ -1144,6 +1160,10 @@ impl Room {
             );
             return;
         }
+        if self.role_of(target_conn) == Some(Role::GrantedVisitor) {
+            self.removed
+                .insert(target.clone(), now + self.config.grant_validity);
+        }
         let by = self.conns[&conn].client_id.clone();
         out.send(target_conn, ServerEvent::ClientKicked { by_client_id: by });
         out.0.push(Output::Close { conn: target_conn });
@@ -1183,6 +1203,7 @@ impl Room {
         self.away_verdicts.clear();
         self.cooldowns.clear();
         self.held_seats.clear();
+        self.removed.clear();
         if let Some(session) = self.session.take() {
             self.session_fact(out, now, FactKind::SessionEnded, session.id);
         }
@@ -1273,6 +1294,7 @@ impl Room {
         self.away_verdicts.retain(|_, v| v.expires_at > now);
         self.cooldowns.retain(|_, until| *until > now);
         self.held_seats.retain(|_, until| *until > now);
+        self.removed.retain(|_, until| *until > now);
         let session_over = self.session.as_ref().is_some_and(|s| {
             s.below_two_since
                 .is_some_and(|t| t + self.config.session_end_grace <= now)

@@ -19,6 +19,7 @@ fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         expires_at: start() + Duration::hours(2),
         reject_cooldown: Duration::seconds(60),
         resume_grace: Duration::seconds(15),
+        grant_validity: Duration::minutes(5),
         session_end_grace: Duration::seconds(30),
         max_knocks: 50,
         theme: RoomTheme::default(),
@@ -650,6 +651,30 @@ fn a_seat_held_for_an_admitted_knocker_frees_after_the_grace() {
         &to(5, &fifth_enters)[0],
         ServerEvent::RoomJoined(RoomJoined::Joined { .. })
     ));
+}
+
+#[test]
+fn a_removed_guest_cannot_walk_back_in_with_its_grant() {
+    let mut h = host_with_knockers(2..=2);
+    h.handle(1, "c2", KnockAction::Accept, None);
+    h.join(2, grant_of(2), "Pat");
+    h.input(Input::Kick {
+        conn: 1,
+        target: ClientId::new("c2"),
+    });
+    h.input(Input::Disconnected { conn: 2 });
+    let again = h.join(9, grant_of(2), "Pat");
+    assert_eq!(error_code(&to(9, &again)), Some(ErrorCode::Forbidden));
+    assert_eq!(h.room.participant_count(), 1);
+    // It may knock again (a host decides anew); the room forgets the removal once grants expire.
+    h.join(9, Credential::None, "Pat");
+    let knocked = h.input(Input::Knock {
+        conn: 9,
+        display_name: None,
+    });
+    assert!(matches!(&to(1, &knocked)[0], ServerEvent::RoomKnocked(_)));
+    h.advance(5 * 60 + 1);
+    assert!(h.room.removed.is_empty());
 }
 
 #[test]

@@ -424,6 +424,26 @@ async fn kick_and_end_for_all() {
     assert_eq!(viewer.closed().await, Closed::Frame(1000));
     assert_eq!(host.recv_type("client_left").await["reason"], "kicked");
 
+    // A removed guest cannot come back in with the grant that admitted it.
+    let (mut removed, removed_id) = knocker(&server, &room, "Removed").await;
+    host.recv_type("room_knocked").await;
+    let grant = accept(&mut host, &mut removed, &removed_id).await;
+    removed.join(&room.name, Some(&grant), "Removed").await;
+    host.recv_type("new_client").await;
+    host.send("kick_client", json!({"clientId": removed_id}))
+        .await;
+    removed.recv_type("client_kicked").await;
+    assert_eq!(removed.closed().await, Closed::Frame(1000));
+    let mut back = Ws::connect(&server).await;
+    back.send(
+        "join_room",
+        json!({"roomName": room.name, "roomKey": grant, "displayName": "Removed"}),
+    )
+    .await;
+    let refused = back.error().await;
+    assert_eq!(refused["code"], "forbidden");
+    assert_eq!(refused["requestType"], "join_room");
+
     let (mut guest, _) = knocker(&server, &room, "Guest").await;
     host.send("end_meeting", json!({})).await;
     for ws in [&mut host, &mut guest] {
