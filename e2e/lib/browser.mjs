@@ -8,14 +8,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const OUTPUT = path.resolve(here, "../output");
 mkdirSync(OUTPUT, { recursive: true });
 
-export async function launch() {
+/** `grantMedia: false` makes the browser answer every permission prompt with no. */
+export async function launch({ grantMedia = true } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      grantMedia ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
       "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
     ],
   });

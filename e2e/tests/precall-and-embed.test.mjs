@@ -9,7 +9,6 @@ import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { launch, newPage, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
-import { chromium } from "playwright-core";
 
 let server;
 let browser;
@@ -84,11 +83,7 @@ test("the network check reaches a real TURN server with the credentials anteroom
 });
 
 test("a refused camera explains the fix and still lets the guest knock", async (t) => {
-  // A browser that answers every permission prompt with no.
-  const strict = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--deny-permission-prompts"],
-  });
+  const strict = await launch({ grantMedia: false });
   t.after(() => strict.close());
   const meeting = await server.meeting({ isLocked: true });
   const context = await strict.newContext();
