@@ -151,6 +151,43 @@ async function putImage(meeting, part, image) {
   assert.equal(response.status, 204, await response.text());
 }
 
+test("externalId and metadata travel with the knock; skipMediaPermissionPrompt asks for no devices up front", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const knocks = [];
+  host.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => {
+    const frame = JSON.parse(payload);
+    if (frame.type === "room_knocked") knocks.push(frame.payload);
+  }));
+  await enterAsHost(host, meeting);
+
+  const guest = await open("guest");
+  await guest.addInitScript(() => {
+    window.mediaRequests = 0;
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      window.mediaRequests += 1;
+      return getUserMedia(constraints);
+    };
+  });
+  await guest.goto(`${meeting.roomUrl}?displayName=Kim&externalId=patient-17&metadata=visit-42&skipMediaPermissionPrompt=on`);
+  await guest.waitForSelector("#continue");
+  assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "no permission prompt before the person asks");
+  assert.ok(await guest.getByText("Turn on camera and microphone").isVisible(), "the person can turn devices on");
+  await guest.click("#continue");
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status");
+  assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "knocking needs no devices either");
+
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1, null, { timeout: TIMEOUT });
+  assert.equal(knocks.length, 1);
+  assert.equal(knocks[0].displayName, "Kim");
+  assert.equal(knocks[0].externalId, "patient-17");
+  assert.equal(knocks[0].metadata, "visit-42");
+  noPageErrors(host, guest);
+});
+
 test("the knock page shows the room's background and logo, updated live", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
