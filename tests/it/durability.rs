@@ -2,15 +2,12 @@
 
 use std::collections::HashSet;
 
-use anteroom::meeting::{MeetingId, NewMeeting, RoomMode, RoomName};
-use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
-use anteroom::store::{
-    DeliveryOutcome, FactStore, MeetingStore, RecordedFact, SqliteStore, Store, WebhookStore,
-};
+use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
+use anteroom::store::{DeliveryOutcome, MeetingStore, SqliteStore, Store, WebhookStore};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server};
+use crate::helpers::{LATER, Server, queue_lock_events};
 
 async fn all_ids(server: &Server) -> HashSet<String> {
     let (status, page) = server.get_json("/v1/meetings?limit=100").await;
@@ -147,33 +144,9 @@ async fn sigterm_finishes_in_flight_requests() {
 /// Two webhook deliveries, delivered 8 days and 6 days ago (one room each, as the outbox hands out
 /// one delivery per endpoint and room at a time).
 async fn seed_finished_deliveries(store: &SqliteStore) {
+    queue_lock_events(store, &["/a", "/b"]).await;
+    // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    store
-        .create_webhook(
-            "http://127.0.0.1:9/hook",
-            &["room.locked".to_owned()],
-            "secret",
-            now,
-        )
-        .await
-        .unwrap();
-    let recorded: Vec<RecordedFact> = ["/a", "/b"]
-        .iter()
-        .map(|room| RecordedFact {
-            fact: RoomFact {
-                kind: FactKind::Locked,
-                at: now,
-                meeting_id: MeetingId(1),
-                room_name: RoomName::parse(room).unwrap(),
-                room_session_id: None,
-                client: None,
-                message: None,
-                counts: ClientCounts::default(),
-            },
-            webhook_body: "{}".into(),
-        })
-        .collect();
-    store.record_facts(&recorded).await.unwrap();
     let due = store.due_deliveries(now, 10).await.unwrap();
     assert_eq!(due.len(), 2);
     for (delivery, days_ago) in due.iter().zip([8, 6]) {

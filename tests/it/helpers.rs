@@ -256,3 +256,39 @@ pub fn room_key(url: &str) -> String {
         .expect("the URL carries a roomKey")
         .to_owned()
 }
+
+/// Straight into a store: an endpoint subscribed to `room.locked`, and one `room.locked` event for
+/// each room given (a room may be named twice), waiting in the outbox for it.
+pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&str]) {
+    use anteroom::meeting::{MeetingId, RoomName};
+    use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
+    use anteroom::store::{FactStore, RecordedFact, WebhookStore};
+
+    let now = chrono::Utc::now();
+    store
+        .create_webhook(
+            "http://127.0.0.1:9/hook",
+            &["room.locked".to_owned()],
+            "secret",
+            now,
+        )
+        .await
+        .expect("endpoint stored");
+    let recorded: Vec<RecordedFact> = rooms
+        .iter()
+        .map(|room| RecordedFact {
+            fact: RoomFact {
+                kind: FactKind::Locked,
+                at: now,
+                meeting_id: MeetingId(1),
+                room_name: RoomName::parse(room).expect("a valid room name"),
+                room_session_id: None,
+                client: None,
+                message: None,
+                counts: ClientCounts::default(),
+            },
+            webhook_body: "{}".into(),
+        })
+        .collect();
+    store.record_facts(&recorded).await.expect("facts recorded");
+}

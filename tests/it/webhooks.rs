@@ -456,42 +456,14 @@ async fn endpoints_are_managed_by_rest_and_cli() {
 
 #[tokio::test]
 async fn finished_deliveries_are_pruned_pending_ones_never() {
-    use anteroom::meeting::{MeetingId, RoomName};
-    use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
-    use anteroom::store::{
-        DeliveryOutcome, FactStore, RecordedFact, SqliteStore, Store, WebhookStore,
-    };
+    use anteroom::store::{DeliveryOutcome, SqliteStore, Store, WebhookStore};
     use chrono::Utc;
 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
+    crate::helpers::queue_lock_events(&store, &["/r", "/r"]).await;
+    // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    store
-        .create_webhook(
-            "http://127.0.0.1:9/x",
-            &["room.locked".to_owned()],
-            "s",
-            now,
-        )
-        .await
-        .unwrap();
-    let fact = RoomFact {
-        kind: FactKind::Locked,
-        at: now,
-        meeting_id: MeetingId(1),
-        room_name: RoomName::parse("/r").unwrap(),
-        room_session_id: None,
-        client: None,
-        message: None,
-        counts: ClientCounts::default(),
-    };
-    let recorded: Vec<RecordedFact> = (0..2)
-        .map(|_| RecordedFact {
-            fact: fact.clone(),
-            webhook_body: "{}".into(),
-        })
-        .collect();
-    store.record_facts(&recorded).await.unwrap();
     let due = store.due_deliveries(now, 10).await.unwrap();
     assert_eq!(due.len(), 1, "one at a time per endpoint and room");
     store
