@@ -323,30 +323,32 @@ async fn housekeeping(state: Arc<AppState>, every: Duration) {
     loop {
         ticker.tick().await;
         let now = Utc::now();
-        match state
-            .store
-            .remove_meetings_ended_before(now - chrono::Duration::hours(24))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                removed = n,
-                "swept meetings more than 24 hours past their end"
-            ),
-            Err(err) => tracing::error!(error = %err, "sweeping expired meetings failed"),
-        }
-        match state.store.prune_deliveries(now - DELIVERY_RETENTION).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                removed = n,
-                "pruned webhook deliveries finished more than a week ago"
-            ),
-            Err(err) => tracing::error!(error = %err, "pruning webhook deliveries failed"),
-        }
+        log_sweep(
+            "swept meetings more than 24 hours past their end",
+            "sweeping expired meetings failed",
+            state
+                .store
+                .remove_meetings_ended_before(now - chrono::Duration::hours(24))
+                .await,
+        );
+        log_sweep(
+            "pruned webhook deliveries finished more than a week ago",
+            "pruning webhook deliveries failed",
+            state.store.prune_deliveries(now - DELIVERY_RETENTION).await,
+        );
         for limiter in [&state.signal.knocks_per_ip, &state.probe_limiter] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// Logs what one sweep removed (nothing removed: nothing to say).
+fn log_sweep(done: &str, failed: &str, removed: Result<u64, crate::store::StoreError>) {
+    match removed {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "{done}"),
+        Err(err) => tracing::error!(error = %err, "{failed}"),
     }
 }
 
