@@ -41,7 +41,7 @@ pub struct ServeConfig {
     pub token_secret_file: Option<PathBuf>,
 
     /// Seconds between housekeeping sweeps: meetings 24 hours past their end date, webhook
-    /// deliveries finished a week ago.
+    /// deliveries finished a week ago, rate limits of addresses gone quiet.
     #[arg(long, env = "ANTEROOM_SWEEP_INTERVAL_SECS", default_value_t = 300)]
     pub sweep_interval_secs: u64,
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 
 /** A UDP port nothing listens on right now. */
-export function freeUdpPort() {
+function freeUdpPort() {
   return new Promise((resolve, reject) => {
     const socket = createSocket("udp4");
     socket.once("error", reject);
