@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -20,48 +21,42 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::auth::KeyCache;
-use crate::api::error::ApiError;
+use crate::api::auth::ApiGate;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
-use crate::meeting::Meeting;
-use crate::room::recorder::{self, Recorder};
-use crate::room::registry::RoomRegistry;
+use crate::services::api_keys::ApiKeys;
+use crate::services::insights::Insights;
+use crate::services::meetings::Meetings;
+use crate::services::recorder::{self, Recorder};
+use crate::services::rooms::{Rooms, RoomsDeps};
+use crate::services::themes::Themes;
 use crate::signal::SignalContext;
-use crate::signal::protocol::EndReason;
-use crate::store::{DynStore, SqliteStore};
+use crate::signal::wire::JsonWire;
+use crate::store::DynStore;
 use crate::tokens::TokenSigner;
-use crate::web;
+use crate::web::{self, ClientSupport};
 use crate::webhooks::delivery;
+use crate::webhooks::endpoints::Endpoints;
 
-/// Everything request handlers and background tasks share.
+/// The services, as request handlers take them: each handler names only the one it needs.
+#[derive(Clone, FromRef)]
 pub struct AppState {
-    pub store: DynStore,
-    pub tokens: TokenSigner,
-    /// Public base URL without a trailing slash.
-    pub public_url: String,
-    pub rate_limiter: RateLimiter,
-    pub key_cache: KeyCache,
-    pub rooms: Arc<RoomRegistry>,
+    pub meetings: Meetings,
+    pub rooms: Rooms,
+    pub themes: Themes,
+    pub insights: Insights,
+    pub endpoints: Endpoints,
+    pub api_keys: ApiKeys,
     pub signal: Arc<SignalContext>,
-    pub ice: crate::web::IceConfig,
-    pub probe_limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
-    /// Cancelled when the server starts shutting down.
-    pub shutdown: CancellationToken,
-}
-
-impl AppState {
-    /// A meeting was deleted through the API: its live room, if any, ends for everyone.
-    pub async fn meeting_deleted(&self, meeting: &Meeting) {
-        self.rooms
-            .end_room(&meeting.room_name, EndReason::MeetingDeleted)
-            .await;
-    }
+    pub client: ClientSupport,
 }
 
 pub struct Application {
     listener: TcpListener,
-    state: Arc<AppState>,
+    state: AppState,
+    store: DynStore,
+    shutdown: CancellationToken,
     recorder: tokio::task::JoinHandle<()>,
     recorder_stop: CancellationToken,
     webhooks: tokio::task::JoinHandle<()>,
@@ -79,13 +74,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let public_url = config.public_base_url(listener.local_addr()?)?;
-        let sqlite = SqliteStore::open(&config.data.data_dir)
+        let public_url: Arc<str> = config.public_base_url(listener.local_addr()?)?.into();
+        let store_url = config.data.store_url();
+        let store = crate::store::open(&store_url)
             .await
-            .with_context(|| format!("opening the store in {}", config.data.data_dir.display()))?;
+            .with_context(|| format!("opening the store at {store_url}"))?;
         // No room is live yet: whatever sessions a crash left open are over.
-        sqlite.close_interrupted_sessions(Utc::now()).await?;
-        let store: DynStore = Arc::new(sqlite);
+        store.close_interrupted_sessions(Utc::now()).await?;
         let secret = match config.configured_token_secret()? {
             Some(secret) => secret,
             None => {
@@ -115,39 +110,44 @@ impl Application {
             fact_queue,
             recorder_stop.clone(),
         ));
-        let rooms = Arc::new(RoomRegistry::new(
-            store.clone(),
-            public_url.clone(),
-            tokens.clone(),
-            config.room.room(),
+        let themes = Themes::new(store.clone(), public_url.clone());
+        let rooms = Rooms::new(RoomsDeps {
+            store: store.clone(),
+            themes: themes.clone(),
+            tokens: tokens.clone(),
+            settings: config.room.room(),
             facts,
-            shutdown.clone(),
-        ));
-        let signal = Arc::new(SignalContext::new(
-            rooms.clone(),
-            config.room.signal(),
-            shutdown.clone(),
-        ));
-        let state = Arc::new(AppState {
-            store,
-            tokens,
-            public_url,
-            rate_limiter: RateLimiter::new(config.rate_limit_points),
-            key_cache: KeyCache::default(),
+            encoder: Arc::new(JsonWire),
+            shutdown: shutdown.clone(),
+        });
+        let state = AppState {
+            meetings: Meetings::new(store.clone(), tokens, public_url, rooms.clone()),
+            signal: Arc::new(SignalContext::new(
+                rooms.clone(),
+                config.room.signal(),
+                shutdown.clone(),
+            )),
             rooms,
-            signal,
-            ice: crate::web::IceConfig {
+            themes,
+            insights: Insights::new(store.clone()),
+            endpoints: Endpoints::new(store.clone()),
+            api_keys: ApiKeys::new(store.clone()),
+            client: ClientSupport::new(crate::web::IceConfig {
                 stun_urls: config.stun_url.clone(),
                 turn_urls: config.turn_url.clone(),
                 turn_secret: config.turn_secret.clone(),
-            },
-            probe_limiter: crate::web::probe_limiter(),
-            shutdown,
-        });
-        let router = router(state.clone(), config.bench_routes);
+            }),
+        };
+        let gate = ApiGate {
+            keys: state.api_keys.clone(),
+            budget: Arc::new(RateLimiter::new(config.rate_limit_points)),
+        };
+        let router = router(state.clone(), gate, config.bench_routes);
         Ok(Application {
             listener,
             state,
+            store,
+            shutdown,
             recorder,
             recorder_stop,
             webhooks,
@@ -165,7 +165,7 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    pub fn state(&self) -> &Arc<AppState> {
+    pub fn state(&self) -> &AppState {
         &self.state
     }
 
@@ -177,9 +177,13 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!("anteroom listening on http://{addr}");
         let state = self.state.clone();
-        let sweeper = tokio::spawn(housekeeping(state.clone(), self.sweep_interval));
+        let sweeper = tokio::spawn(housekeeping(
+            self.store.clone(),
+            state.clone(),
+            self.sweep_interval,
+        ));
 
-        let shutdown = state.shutdown.clone();
+        let shutdown = self.shutdown.clone();
         let signal_shutdown = shutdown.clone();
         tokio::spawn(async move {
             stop.await;
@@ -230,13 +234,13 @@ impl Application {
         if let Err(err) = self.webhooks.await {
             tracing::error!(error = %err, "the webhook worker failed");
         }
-        state.store.close().await;
+        self.store.close().await;
         tracing::info!("anteroom stopped");
         Ok(())
     }
 }
 
-fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
+fn router(state: AppState, gate: ApiGate, bench_routes: bool) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/signal", get(crate::signal::endpoint))
@@ -251,7 +255,7 @@ fn router(state: Arc<AppState>, bench_routes: bool) -> Router {
             ),
         )
         .route("/{room}", get(web::room_page))
-        .merge(crate::api::router(state.clone()));
+        .merge(crate::api::router(gate));
     if bench_routes {
         router = router.route("/__bench/bare", post(bare_created)).route(
             "/__bench/relay",
@@ -281,10 +285,8 @@ fn subdomain_of(public_url: &str) -> String {
 
 /// Liveness, with the number of live rooms (an operator's first question, and the tests' way to see
 /// that rooms close when they empty).
-async fn healthz(
-    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok", "liveRooms": state.rooms.live_rooms() }))
+async fn healthz(State(rooms): State<Rooms>) -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok", "liveRooms": rooms.live_rooms() }))
 }
 
 /// The benchmarks' baseline: the same server, the same middleware, no store.
@@ -305,9 +307,10 @@ async fn method_not_allowed() -> ApiError {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     tracing::error!("a request handler panicked");
+    let error = "internal server error".to_owned();
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(serde_json::json!({ "error": "internal server error" })),
+        axum::Json(ErrorBody { error }),
     )
         .into_response()
 }
@@ -318,7 +321,7 @@ const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 /// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook
 /// deliveries finished over a week ago, and per-address rate-limit cells of addresses gone quiet
 /// (without this the knock and probe limiters would remember every address ever seen).
-async fn housekeeping(state: Arc<AppState>, every: Duration) {
+async fn housekeeping(store: DynStore, state: AppState, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
@@ -326,17 +329,16 @@ async fn housekeeping(state: Arc<AppState>, every: Duration) {
         log_sweep(
             "swept meetings more than 24 hours past their end",
             "sweeping expired meetings failed",
-            state
-                .store
+            store
                 .remove_meetings_ended_before(now - chrono::Duration::hours(24))
                 .await,
         );
         log_sweep(
             "pruned webhook deliveries finished more than a week ago",
             "pruning webhook deliveries failed",
-            state.store.prune_deliveries(now - DELIVERY_RETENTION).await,
+            store.prune_deliveries(now - DELIVERY_RETENTION).await,
         );
-        for limiter in [&state.signal.knocks_per_ip, &state.probe_limiter] {
+        for limiter in [&state.signal.knocks_per_ip, &*state.client.probes] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }

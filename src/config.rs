@@ -7,12 +7,27 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Where the embedded store keeps its files. Shared by `serve` and the admin subcommands.
+/// Where the store is. Shared by `serve` and the admin subcommands.
 #[derive(Args, Debug, Clone)]
 pub struct DataDirArgs {
-    /// Directory holding the SQLite database and uploaded room themes.
+    /// Directory holding the embedded SQLite database (with uploaded room themes).
     #[arg(long, env = "ANTEROOM_DATA_DIR", default_value = "./anteroom-data")]
     pub data_dir: PathBuf,
+
+    /// The store, as a URL; overrides --data-dir. `sqlite://<path of the database file>` is the
+    /// embedded default.
+    #[arg(long, env = "ANTEROOM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DataDirArgs {
+    /// The URL of the store these settings name.
+    pub fn store_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => crate::store::sqlite_url(&self.data_dir),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -147,10 +162,10 @@ pub struct RoomSettings {
 }
 
 impl RoomSettings {
-    pub fn room(&self) -> crate::room::registry::RoomSettings {
+    pub fn room(&self) -> crate::services::rooms::RoomSettings {
         let reject_cooldown = chrono::Duration::seconds(self.knock_reject_cooldown_secs as i64);
         let resume_grace = chrono::Duration::seconds(self.knock_resume_grace_secs as i64);
-        crate::room::registry::RoomSettings {
+        crate::services::rooms::RoomSettings {
             reject_cooldown,
             resume_grace,
             // Long enough to outlast a resume after a blip; short enough not to be worth stealing.
@@ -205,15 +220,24 @@ impl ServeConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("url {0:?} is not a usable absolute URL: {1}")]
+    Unusable(String, url::ParseError),
+    #[error("url {0:?} must start with http:// or https://")]
+    NotHttp(String),
+    #[error("url {0:?} names no host")]
+    NoHost(String),
+}
+
 /// An absolute http(s) URL with a host: the public URL, a webhook endpoint.
-pub fn parse_http_url(raw: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw)
-        .map_err(|e| format!("url {raw:?} is not a usable absolute URL: {e}"))?;
+pub fn parse_http_url(raw: &str) -> Result<url::Url, UrlError> {
+    let url = url::Url::parse(raw).map_err(|e| UrlError::Unusable(raw.to_owned(), e))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("url {raw:?} must start with http:// or https://"));
+        return Err(UrlError::NotHttp(raw.to_owned()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("url {raw:?} names no host"));
+        return Err(UrlError::NoHost(raw.to_owned()));
     }
     Ok(url)
 }

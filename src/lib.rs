@@ -1,13 +1,19 @@
 //! anteroom: a self-hosted video-meeting server whose heart is the waiting room.
 //!
-//! Layout: `api` is the Whereby-compatible REST API, `store` the persistence behind one trait,
-//! `tokens` the signed room keys, `config` the settings and `app` the wiring that runs it all.
+//! Layers, arrows pointing down only (docs/architecture.md):
+//! - transport: `api` (REST), `signal` (WebSocket), `web` (the browser client), the command line;
+//! - services: `services` (meetings, rooms, themes, recorder, keys, insights), `webhooks`;
+//! - the room engine `room`, and the kernel `meeting` every layer speaks;
+//! - ports and adapters: `store` (traits, and SQLite under them); `tokens` signs room keys.
+//!
+//! `app` wires them together; `config` is every setting.
 
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod meeting;
 pub mod room;
+pub mod services;
 pub mod signal;
 pub mod store;
 pub mod tokens;

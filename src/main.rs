@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use anteroom::api::auth::issue_api_key;
-use anteroom::api::meetings::{Fields, MeetingSpec, create_meeting, meeting_body};
-use anteroom::app::{AppState, Application};
+use anteroom::app::Application;
 use anteroom::config::{DataDirArgs, ServeConfig};
-use anteroom::meeting::{RoomMode, RoomNamePattern};
-use anteroom::store::{MeetingStore, SqliteStore, Store, WebhookStore};
-use anteroom::webhooks;
+use anteroom::meeting::{RoomMode, RoomNamePattern, format_date};
+use anteroom::services::api_keys::ApiKeys;
+use anteroom::services::meetings::{Fields, MeetingSpec, Meetings};
+use anteroom::store::DynStore;
+use anteroom::webhooks::endpoints::Endpoints;
 
 #[derive(Parser)]
 #[command(
@@ -125,22 +125,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
-    let store = &app.state().store;
-    if store.list_api_keys().await?.is_empty() {
-        let (key, _) = issue_api_key(store.as_ref(), "first key").await?;
+    let keys = &app.state().api_keys;
+    if keys.list().await?.is_empty() {
+        let (key, _) = keys.issue("first key").await?;
         println!(
             "No API key existed, so one was created. It is shown only this once; keep it:\n{key}"
         );
     }
     if config.demo {
-        print_demo_meeting(app.state()).await?;
+        print_demo_meeting(&app.state().meetings).await?;
     }
     app.run_until(shutdown_signal()).await
 }
 
 /// `--demo`: a locked meeting for the next 24 hours, with a host link and a guest link to try the
 /// waiting room in two browser windows.
-async fn print_demo_meeting(state: &AppState) -> anyhow::Result<()> {
+async fn print_demo_meeting(meetings: &Meetings) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let spec = MeetingSpec {
         end_date: now + chrono::Duration::hours(24),
@@ -151,21 +151,15 @@ async fn print_demo_meeting(state: &AppState) -> anyhow::Result<()> {
         viewer_mode: false,
         fields: Fields::default(),
     };
-    let meeting = create_meeting(state, &spec, now).await?;
-    let body = meeting_body(
-        state,
-        &meeting,
-        Fields {
-            host_room_url: true,
-            viewer_room_url: false,
-        },
-    );
+    let meeting = meetings.create(&spec, now).await?;
+    let fields = Fields {
+        host_room_url: true,
+        viewer_room_url: false,
+    };
+    let links = meetings.links(&meeting, fields);
     println!("Demo meeting (locked; open each link in its own browser window):");
-    println!(
-        "  host:  {}",
-        body["hostRoomUrl"].as_str().unwrap_or_default()
-    );
-    println!("  guest: {}", body["roomUrl"].as_str().unwrap_or_default());
+    println!("  host:  {}", links.host_room_url.unwrap_or_default());
+    println!("  guest: {}", links.room_url);
     Ok(())
 }
 
@@ -188,24 +182,25 @@ async fn shutdown_signal() {
     }
 }
 
-async fn open_store(data: &DataDirArgs) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&data.data_dir)
+async fn open_store(data: &DataDirArgs) -> anyhow::Result<DynStore> {
+    let url = data.store_url();
+    anteroom::store::open(&url)
         .await
-        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+        .with_context(|| format!("opening the store at {url}"))
 }
 
 async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
     match command {
         ApiKeyCommand::Create { data, name } => {
             let store = open_store(&data).await?;
-            let (key, info) = issue_api_key(&store, &name).await?;
+            let (key, info) = ApiKeys::new(store.clone()).issue(&name).await?;
             store.close().await;
             tracing::info!(id = info.id, "API key created");
             println!("{key}");
         }
         ApiKeyCommand::List { data } => {
             let store = open_store(&data).await?;
-            let keys = store.list_api_keys().await?;
+            let keys = ApiKeys::new(store.clone()).list().await?;
             store.close().await;
             println!(
                 "{:<6} {:<12} {:<26} {:<26} NAME",
@@ -216,9 +211,9 @@ async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
                     "{:<6} {:<12} {:<26} {:<26} {}",
                     key.id,
                     key.prefix,
-                    anteroom::meeting::format_date(key.created_at),
+                    format_date(key.created_at),
                     key.revoked_at
-                        .map(anteroom::meeting::format_date)
+                        .map(format_date)
                         .unwrap_or_else(|| "-".into()),
                     key.name
                 );
@@ -226,7 +221,7 @@ async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
         }
         ApiKeyCommand::Revoke { data, id } => {
             let store = open_store(&data).await?;
-            let found = store.revoke_api_key(id, chrono::Utc::now()).await?;
+            let found = ApiKeys::new(store.clone()).revoke(id).await?;
             store.close().await;
             if !found {
                 anyhow::bail!("no API key with id {id}");
@@ -240,27 +235,26 @@ async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {
 async fn webhook(command: WebhookCommand) -> anyhow::Result<()> {
     match command {
         WebhookCommand::Add { data, url, events } => {
-            webhooks::check_url(&url).map_err(anyhow::Error::msg)?;
-            let events =
-                webhooks::parse_event_types(events.split(',')).map_err(anyhow::Error::msg)?;
+            // Checked before the store is opened, so a typo costs nothing.
+            anteroom::webhooks::endpoints::check_url(&url)?;
+            anteroom::webhooks::endpoints::parse_event_types(events.split(','))?;
             let store = open_store(&data).await?;
-            let endpoint = store
-                .create_webhook(&url, &events, &webhooks::new_secret(), chrono::Utc::now())
-                .await?;
+            let added = Endpoints::new(store.clone())
+                .add(&url, events.split(','))
+                .await;
             store.close().await;
-            tracing::info!(id = endpoint.id, url = %endpoint.url, "webhook endpoint added");
-            println!("{}", endpoint.secret);
+            println!("{}", added?.secret);
         }
         WebhookCommand::List { data } => {
             let store = open_store(&data).await?;
-            let endpoints = store.list_webhooks().await?;
+            let endpoints = Endpoints::new(store.clone()).list().await?;
             store.close().await;
             println!("{:<6} {:<26} {:<50} EVENTS", "ID", "CREATED", "URL");
             for e in endpoints {
                 println!(
                     "{:<6} {:<26} {:<50} {}",
                     e.id,
-                    anteroom::meeting::format_date(e.created_at),
+                    format_date(e.created_at),
                     e.url,
                     e.events.join(",")
                 );
@@ -268,7 +262,7 @@ async fn webhook(command: WebhookCommand) -> anyhow::Result<()> {
         }
         WebhookCommand::Remove { data, id } => {
             let store = open_store(&data).await?;
-            let found = store.remove_webhook(id, chrono::Utc::now()).await?;
+            let found = Endpoints::new(store.clone()).remove(id).await?;
             store.close().await;
             if !found {
                 anyhow::bail!("no webhook endpoint with id {id}");

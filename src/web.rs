@@ -3,7 +3,7 @@
 //! `<whereby-embed>` element, and two small endpoints feed the pre-call check: the ICE servers to
 //! try and a bandwidth probe.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -18,7 +18,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
 use crate::meeting::RoomName;
 
 #[derive(RustEmbed)]
@@ -134,10 +133,27 @@ impl IceConfig {
     }
 }
 
+/// What the browser client is given besides its files: ICE servers, and the bandwidth probe (with
+/// its per-address limit).
+#[derive(Clone)]
+pub struct ClientSupport {
+    pub ice: Arc<IceConfig>,
+    pub probes: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl ClientSupport {
+    pub fn new(ice: IceConfig) -> Self {
+        ClientSupport {
+            ice: Arc::new(ice),
+            probes: Arc::new(probe_limiter()),
+        }
+    }
+}
+
 /// `GET /client-config`: what the browser client needs besides the room URL.
-pub async fn client_config(State(state): State<Arc<AppState>>) -> Response {
+pub async fn client_config(State(client): State<ClientSupport>) -> Response {
     let body = json!({
-        "iceServers": state.ice.ice_servers(chrono::Utc::now().timestamp()),
+        "iceServers": client.ice.ice_servers(chrono::Utc::now().timestamp()),
         "bandwidthProbeBytes": BANDWIDTH_PROBE_MAX,
     });
     let mut response = axum::Json(body).into_response();
@@ -151,7 +167,7 @@ pub async fn client_config(State(state): State<Arc<AppState>>) -> Response {
 pub const BANDWIDTH_PROBE_MAX: usize = 1024 * 1024;
 
 /// Probes per address per minute, so the probe cannot be used to pull traffic.
-pub fn probe_limiter() -> governor::DefaultKeyedRateLimiter<std::net::IpAddr> {
+fn probe_limiter() -> governor::DefaultKeyedRateLimiter<std::net::IpAddr> {
     governor::RateLimiter::keyed(governor::Quota::per_minute(
         NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
     ))
@@ -162,8 +178,8 @@ pub struct ProbeQuery {
     bytes: Option<usize>,
 }
 
-fn check_probe_budget(state: &AppState, peer: SocketAddr) -> Result<(), ApiError> {
-    state.probe_limiter.check_key(&peer.ip()).map_err(|_| {
+fn check_probe_budget(client: &ClientSupport, peer: SocketAddr) -> Result<(), ApiError> {
+    client.probes.check_key(&peer.ip()).map_err(|_| {
         ApiError::TooManyRequests(
             "too many bandwidth probes from this address; wait a minute".into(),
         )
@@ -172,11 +188,11 @@ fn check_probe_budget(state: &AppState, peer: SocketAddr) -> Result<(), ApiError
 
 /// `GET /bandwidth-probe?bytes=N`: N bytes (at most 1 MiB) to time a download.
 pub async fn probe_download(
-    State(state): State<Arc<AppState>>,
+    State(client): State<ClientSupport>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<ProbeQuery>,
 ) -> Result<Response, ApiError> {
-    check_probe_budget(&state, peer)?;
+    check_probe_budget(&client, peer)?;
     let bytes = query.bytes.unwrap_or(256 * 1024).min(BANDWIDTH_PROBE_MAX);
     let mut response = vec![0x5a_u8; bytes].into_response();
     let h = response.headers_mut();
@@ -190,10 +206,10 @@ pub async fn probe_download(
 
 /// `POST /bandwidth-probe`: takes up to 1 MiB to time an upload, answers how much arrived.
 pub async fn probe_upload(
-    State(state): State<Arc<AppState>>,
+    State(client): State<ClientSupport>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_probe_budget(&state, peer)?;
+    check_probe_budget(&client, peer)?;
     Ok(axum::Json(json!({ "bytes": body.len() })).into_response())
 }

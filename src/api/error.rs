@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
+use crate::services::themes::ThemeError;
 use crate::store::StoreError;
+use crate::webhooks::endpoints::EndpointError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -30,9 +32,15 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Every error body.
+#[derive(Serialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
 impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest(message.into())
+    pub fn bad_request(message: impl ToString) -> Self {
+        ApiError::BadRequest(message.to_string())
     }
 
     pub fn meeting_not_found() -> Self {
@@ -52,17 +60,38 @@ impl ApiError {
     }
 }
 
+impl From<ThemeError> for ApiError {
+    fn from(err: ThemeError) -> Self {
+        match err {
+            ThemeError::RoomNotFound => ApiError::NotFound(err.to_string()),
+            ThemeError::Store(err) => ApiError::Store(err),
+            ThemeError::Internal(_) => ApiError::Internal(err.to_string()),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(err: EndpointError) -> Self {
+        match err {
+            EndpointError::Store(err) => ApiError::Store(err),
+            events if events.is_about_events() => ApiError::BadRequest(format!("events: {events}")),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let error = if status.is_server_error() {
             // Logged once here, with the cause; the client learns only that it was our fault.
             tracing::error!(error = %self, "request failed");
             "internal server error; the server log has the cause".to_owned()
         } else {
             self.to_string()
         };
-        let mut response = (status, Json(json!({ "error": message }))).into_response();
+        let mut response = (status, Json(ErrorBody { error })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

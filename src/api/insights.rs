@@ -1,20 +1,19 @@
 //! `/v1/insights/...`: rooms, sessions and participants, computed from what rooms recorded.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::error::ApiError;
 use super::json::{decode_cursor, encode_cursor, parse_limit, query_pairs, single_param};
 use super::meetings::{parse_date, parse_room_filter};
-use crate::app::AppState;
 use crate::meeting::format_date;
+use crate::services::insights::Insights;
 use crate::store::insights::{
-    Page, ParticipantInsight, ParticipantQuery, ParticipantSort, ParticipantsOf, RoomInsightQuery,
-    RoomSort, SessionInsightQuery, SessionSort, SortDir,
+    Page, ParticipantEvent, ParticipantInsight, ParticipantQuery, ParticipantSort, ParticipantsOf,
+    RoomInsight, RoomInsightQuery, RoomSort, SessionInsight, SessionInsightQuery, SessionSort,
+    SortDir,
 };
 
 const DEFAULT_PAGE: u32 = 10;
@@ -71,15 +70,174 @@ fn plus_one(page: Page) -> Page {
     }
 }
 
-fn finish<T>(mut rows: Vec<T>, page: Page, body: impl Fn(&T) -> Value) -> Value {
+/// A page of results and the cursor of the next page, if there is one.
+#[derive(Debug, Serialize)]
+pub struct ResultPage<T> {
+    cursor: Option<String>,
+    results: Vec<T>,
+}
+
+fn finish<R, T>(mut rows: Vec<R>, page: Page, body: impl Fn(&R) -> T) -> ResultPage<T> {
     let more = rows.len() > page.limit as usize;
     rows.truncate(page.limit as usize);
-    let cursor = if more {
-        json!(encode_cursor(page.offset + u64::from(page.limit)))
-    } else {
-        Value::Null
-    };
-    json!({ "results": rows.iter().map(body).collect::<Vec<_>>(), "cursor": cursor })
+    ResultPage {
+        cursor: more.then(|| encode_cursor(page.offset + u64::from(page.limit))),
+        results: rows.iter().map(body).collect(),
+    }
+}
+
+/// Whereby's figures for recordings, streams and ratings: anteroom has none of them.
+const NONE_RECORDED: i64 = 0;
+
+/// A room, as `/v1/insights/rooms` shows it (keys in the alphabetical order they have always had).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomBody {
+    created_at: String,
+    end_at: String,
+    first_session_started_at: String,
+    last_session_started_at: String,
+    rating: Option<f64>,
+    room_name: String,
+    total_participant_minutes: i64,
+    total_ratings: Option<i64>,
+    total_recorder_minutes: i64,
+    total_sessions: i64,
+    total_streamer_minutes: i64,
+    total_unique_participants: i64,
+    total_unique_recorders: i64,
+    total_unique_streamers: i64,
+}
+
+impl RoomBody {
+    fn of(r: &RoomInsight) -> Self {
+        RoomBody {
+            created_at: format_date(r.created_at),
+            end_at: format_date(r.end_at),
+            first_session_started_at: format_date(r.first_session_started_at),
+            last_session_started_at: format_date(r.last_session_started_at),
+            rating: None,
+            room_name: r.room_name.clone(),
+            total_participant_minutes: r.total_participant_minutes,
+            total_ratings: None,
+            total_recorder_minutes: NONE_RECORDED,
+            total_sessions: r.total_sessions,
+            total_streamer_minutes: NONE_RECORDED,
+            total_unique_participants: r.total_unique_participants,
+            total_unique_recorders: NONE_RECORDED,
+            total_unique_streamers: NONE_RECORDED,
+        }
+    }
+}
+
+/// A session, as `/v1/insights/room-sessions` shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionBody {
+    created_at: String,
+    end_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_at: Option<String>,
+    rating: Option<f64>,
+    room_name: String,
+    room_session_id: String,
+    started_at: String,
+    total_participant_minutes: i64,
+    total_ratings: Option<i64>,
+    total_recorder_minutes: i64,
+    total_streamer_minutes: i64,
+    total_unique_participants: i64,
+    total_unique_recorders: i64,
+    total_unique_streamers: i64,
+}
+
+impl SessionBody {
+    fn of(s: &SessionInsight) -> Self {
+        SessionBody {
+            created_at: format_date(s.started_at),
+            end_at: format_date(s.end_at),
+            ended_at: s.ended_at.map(format_date),
+            rating: None,
+            room_name: s.room_name.clone(),
+            room_session_id: s.session_id.clone(),
+            started_at: format_date(s.started_at),
+            total_participant_minutes: s.total_participant_minutes,
+            total_ratings: None,
+            total_recorder_minutes: NONE_RECORDED,
+            total_streamer_minutes: NONE_RECORDED,
+            total_unique_participants: s.total_unique_participants,
+            total_unique_recorders: NONE_RECORDED,
+            total_unique_streamers: NONE_RECORDED,
+        }
+    }
+}
+
+/// A participant's stay, as `/v1/insights/participants` shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantBody {
+    comment: Option<String>,
+    device_id: String,
+    display_name: String,
+    external_id: String,
+    joined_at: String,
+    left_at: String,
+    participant_id: String,
+    rating: Option<f64>,
+    role_name: String,
+    room_session_id: String,
+    tags: Option<Vec<String>>,
+    user_id: String,
+}
+
+impl ParticipantBody {
+    fn of(p: &ParticipantInsight) -> Self {
+        ParticipantBody {
+            comment: None,
+            // No accounts or device registry here: a participant is its connection's client id.
+            device_id: p.participant_id.clone(),
+            display_name: p.display_name.clone(),
+            external_id: p.external_id.clone().unwrap_or_default(),
+            joined_at: format_date(p.joined_at),
+            left_at: format_date(p.left_at),
+            participant_id: p.participant_id.clone(),
+            rating: None,
+            role_name: p.role.clone(),
+            room_session_id: p.session_id.clone(),
+            tags: None,
+            user_id: p.participant_id.clone(),
+        }
+    }
+}
+
+/// One stay in `/v1/insights/participant`, with what happened to the participant.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StayBody {
+    display_name: String,
+    events: Vec<EventBody>,
+    sample_rate_ms: u32,
+    samples: Samples,
+    time_stamp: String,
+    user_agent: String,
+    user_role: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventBody {
+    timestamp: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// Media flows browser to browser; the server has no network samples to give.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Samples {
+    bitrate_recv: Vec<f64>,
+    bitrate_send: Vec<f64>,
+    packet_loss_recv: Vec<f64>,
+    packet_loss_send: Vec<f64>,
 }
 
 fn date_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -99,9 +257,9 @@ fn required<'a>(pairs: &'a [(String, String)], name: &str) -> Result<&'a str, Ap
 }
 
 pub async fn rooms(
-    State(state): State<Arc<AppState>>,
+    State(insights): State<Insights>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResultPage<RoomBody>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let page = page(&pairs)?;
     let sort = parse_sort(
@@ -125,31 +283,14 @@ pub async fn rooms(
         sort,
         page: plus_one(page),
     };
-    let rows = state.store.room_insights(&query, Utc::now()).await?;
-    Ok(Json(finish(rows, page, |r| {
-        json!({
-            "roomName": r.room_name,
-            "createdAt": format_date(r.created_at),
-            "endAt": format_date(r.end_at),
-            "firstSessionStartedAt": format_date(r.first_session_started_at),
-            "lastSessionStartedAt": format_date(r.last_session_started_at),
-            "totalParticipantMinutes": r.total_participant_minutes,
-            "totalRecorderMinutes": 0,
-            "totalStreamerMinutes": 0,
-            "totalUniqueParticipants": r.total_unique_participants,
-            "totalUniqueRecorders": 0,
-            "totalUniqueStreamers": 0,
-            "totalSessions": r.total_sessions,
-            "rating": null,
-            "totalRatings": null,
-        })
-    })))
+    let rows = insights.rooms(&query, Utc::now()).await?;
+    Ok(Json(finish(rows, page, RoomBody::of)))
 }
 
 pub async fn room_sessions(
-    State(state): State<Arc<AppState>>,
+    State(insights): State<Insights>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResultPage<SessionBody>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let room = crate::meeting::RoomName::parse(required(&pairs, "roomName")?)
         .map_err(|e| ApiError::bad_request(format!("roomName: {e}")))?;
@@ -177,52 +318,14 @@ pub async fn room_sessions(
         sort,
         page: plus_one(page),
     };
-    let rows = state.store.session_insights(&query, Utc::now()).await?;
-    Ok(Json(finish(rows, page, |s| {
-        let mut body = json!({
-            "roomSessionId": s.session_id,
-            "roomName": s.room_name,
-            "createdAt": format_date(s.started_at),
-            "endAt": format_date(s.end_at),
-            "startedAt": format_date(s.started_at),
-            "totalParticipantMinutes": s.total_participant_minutes,
-            "totalRecorderMinutes": 0,
-            "totalStreamerMinutes": 0,
-            "totalUniqueParticipants": s.total_unique_participants,
-            "totalUniqueRecorders": 0,
-            "totalUniqueStreamers": 0,
-            "rating": null,
-            "totalRatings": null,
-        });
-        if let Some(ended) = s.ended_at {
-            body["endedAt"] = json!(format_date(ended));
-        }
-        body
-    })))
-}
-
-fn participant_body(p: &ParticipantInsight) -> Value {
-    json!({
-        "roomSessionId": p.session_id,
-        "participantId": p.participant_id,
-        // No accounts or device registry here: a participant is its connection's client id.
-        "deviceId": p.participant_id,
-        "userId": p.participant_id,
-        "roleName": p.role,
-        "displayName": p.display_name,
-        "joinedAt": format_date(p.joined_at),
-        "leftAt": format_date(p.left_at),
-        "externalId": p.external_id.clone().unwrap_or_default(),
-        "rating": null,
-        "tags": null,
-        "comment": null,
-    })
+    let rows = insights.sessions(&query, Utc::now()).await?;
+    Ok(Json(finish(rows, page, SessionBody::of)))
 }
 
 pub async fn participants(
-    State(state): State<Arc<AppState>>,
+    State(insights): State<Insights>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ResultPage<ParticipantBody>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let of = match (
         single_param(&pairs, "roomSessionId")?.filter(|v| !v.is_empty()),
@@ -250,48 +353,116 @@ pub async fn participants(
         ],
         (ParticipantSort::JoinedAt, SortDir::Asc),
     )?;
-    let rows = state
-        .store
-        .participant_insights(&ParticipantQuery {
+    let rows = insights
+        .participants(&ParticipantQuery {
             of,
             sort,
             page: plus_one(page),
         })
         .await?;
-    Ok(Json(finish(rows, page, participant_body)))
+    Ok(Json(finish(rows, page, ParticipantBody::of)))
 }
 
 pub async fn participant(
-    State(state): State<Arc<AppState>>,
+    State(insights): State<Insights>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<StayBody>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let session = required(&pairs, "roomSessionId")?;
     let participant = required(&pairs, "participantId")?;
-    let (stays, events) = state.store.participant_detail(session, participant).await?;
+    let (stays, events) = insights.participant(session, participant).await?;
     if stays.is_empty() {
         return Err(ApiError::NotFound(
             "Could not find participant in that session".into(),
         ));
     }
-    let events: Vec<Value> = events
+    let events: Vec<EventBody> = events.iter().map(event_body).collect();
+    let body = stays
         .iter()
-        .map(|e| json!({ "type": e.kind, "timestamp": format_date(e.at) }))
-        .collect();
-    let body: Vec<Value> = stays
-        .iter()
-        .map(|stay| {
-            json!({
-                "displayName": stay.display_name,
-                "userRole": stay.role,
-                "userAgent": stay.user_agent.clone().unwrap_or_default(),
-                "timeStamp": format_date(stay.joined_at),
-                // Media flows browser to browser; the server has no network samples to give.
-                "sampleRateMs": 0,
-                "samples": { "packetLossSend": [], "packetLossRecv": [], "bitrateSend": [], "bitrateRecv": [] },
-                "events": events,
-            })
+        .map(|stay| StayBody {
+            display_name: stay.display_name.clone(),
+            events: events.clone(),
+            sample_rate_ms: 0,
+            samples: Samples::default(),
+            time_stamp: format_date(stay.joined_at),
+            user_agent: stay.user_agent.clone().unwrap_or_default(),
+            user_role: stay.role.clone(),
         })
         .collect();
-    Ok(Json(Value::Array(body)))
+    Ok(Json(body))
+}
+
+fn event_body(event: &ParticipantEvent) -> EventBody {
+    EventBody {
+        timestamp: format_date(event.at),
+        kind: event.kind.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::*;
+
+    fn in_old_order(body: &impl Serialize) {
+        let direct = serde_json::to_string(body).unwrap();
+        let sorted = serde_json::to_string(&serde_json::to_value(body).unwrap()).unwrap();
+        assert_eq!(direct, sorted, "keys out of their old (alphabetical) order");
+    }
+
+    /// Responses keep the order of keys they have always had.
+    #[test]
+    fn response_keys_are_in_their_old_order() {
+        let at = Utc::now();
+        in_old_order(&RoomBody::of(&RoomInsight {
+            room_name: "/r".into(),
+            created_at: at,
+            end_at: at,
+            first_session_started_at: at,
+            last_session_started_at: at,
+            total_participant_minutes: 1,
+            total_unique_participants: 1,
+            total_sessions: 1,
+        }));
+        in_old_order(&SessionBody::of(&SessionInsight {
+            session_id: "s".into(),
+            room_name: "/r".into(),
+            started_at: at,
+            ended_at: Some(at),
+            end_at: at,
+            total_participant_minutes: 1,
+            total_unique_participants: 1,
+        }));
+        let stay = ParticipantInsight {
+            session_id: "s".into(),
+            participant_id: "p".into(),
+            role: "host".into(),
+            display_name: "n".into(),
+            external_id: None,
+            user_agent: None,
+            joined_at: at,
+            left_at: at,
+        };
+        in_old_order(&finish(
+            vec![stay],
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+            ParticipantBody::of,
+        ));
+        in_old_order(&StayBody {
+            display_name: "n".into(),
+            events: vec![EventBody {
+                timestamp: "t".into(),
+                kind: "k".into(),
+            }],
+            sample_rate_ms: 0,
+            samples: Samples::default(),
+            time_stamp: "t".into(),
+            user_agent: String::new(),
+            user_role: "host".into(),
+        });
+    }
 }

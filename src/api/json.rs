@@ -1,17 +1,20 @@
 //! Request-body and query-string extraction that fails with our `{"error": ...}` body, never axum's
-//! plain-text rejections.
+//! plain-text rejections. Bodies are read into typed structs; a field of the wrong shape is named in
+//! the error ("isLocked must be a boolean").
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
 
-/// A request body that must be a JSON object. The content type is not checked: clients that forget
-/// `Content-Type: application/json` still work, as they do against Whereby.
-pub struct JsonObject(pub Map<String, Value>);
+/// A request body that must be a JSON object, read into `T`. The content type is not checked:
+/// clients that forget `Content-Type: application/json` still work, as they do against Whereby.
+/// Unknown fields are ignored.
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -22,13 +25,25 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 ApiError::bad_request(format!("cannot read the request body: {rejection}"))
             }
         })?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(JsonObject(map)),
-            Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
-            Err(err) => Err(ApiError::bad_request(format!(
-                "request body is not valid JSON: {err}"
-            ))),
-        }
+        let value = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return Err(ApiError::bad_request("request body must be a JSON object")),
+            Err(err) => {
+                return Err(ApiError::bad_request(format!(
+                    "request body is not valid JSON: {err}"
+                )));
+            }
+        };
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                if path == "." {
+                    ApiError::bad_request(err.inner())
+                } else {
+                    ApiError::bad_request(format!("{path} {}", err.inner()))
+                }
+            })
     }
 }
 

@@ -1,150 +1,98 @@
 //! `/v1/meetings`: create, read, list and delete meetings, shaped as Whereby's API shapes them.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::json::{
-    JsonObject, decode_cursor, encode_cursor, parse_limit, query_pairs, single_param,
-};
-use crate::app::AppState;
+use super::json::{JsonBody, decode_cursor, encode_cursor, parse_limit, query_pairs, single_param};
+use super::lenient::{self, DATE_RULE};
 use crate::meeting::{
-    Meeting, MeetingId, NewMeeting, RoomMode, RoomNamePattern, format_date, is_room_name_byte,
+    Meeting, MeetingId, RoomMode, RoomNamePattern, format_date, is_room_name_byte,
 };
-use crate::store::{MeetingQuery, RoomNameFilter, StoreError};
-use crate::tokens::KeyRole;
+use crate::services::meetings::{Fields, MeetingSpec, Meetings};
+use crate::store::{MeetingQuery, RoomNameFilter};
 
 pub const PREFIX_MAX_LEN: usize = 39;
 const DEFAULT_PAGE: u32 = 50;
-/// Fresh random names collide almost never; a few draws make a collision invisible to the client.
-const NAME_ATTEMPTS: usize = 5;
+const FIELD_NAMES: &str = "hostRoomUrl, viewerRoomUrl";
 
-/// Which optional URLs a response carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Fields {
-    pub host_room_url: bool,
-    pub viewer_room_url: bool,
+/// Whereby's only template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::VariantNames)]
+enum TemplateType {
+    #[strum(serialize = "viewerMode")]
+    ViewerMode,
 }
 
-impl Fields {
-    fn add(&mut self, name: &str) -> Result<(), ApiError> {
+/// `POST /v1/meetings`. Unknown fields (and `startDate`, which Whereby ignores too) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateMeeting {
+    #[serde(default, deserialize_with = "lenient::date")]
+    end_date: Option<String>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    is_locked: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::choice")]
+    room_mode: Option<RoomMode>,
+    #[serde(default, deserialize_with = "lenient::choice")]
+    room_name_pattern: Option<RoomNamePattern>,
+    #[serde(default, deserialize_with = "lenient::choice")]
+    template_type: Option<TemplateType>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    room_name_prefix: Option<String>,
+    #[serde(default, deserialize_with = "fields_array")]
+    fields: Option<Vec<String>>,
+}
+
+fn fields_array<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    lenient::strings_or(d, &format!("must be an array of strings: {FIELD_NAMES}"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateError {
+    #[error("endDate is required")]
+    EndDateMissing,
+    #[error("endDate must be {DATE_RULE}, not {0:?}")]
+    EndDateUnreadable(String),
+    #[error("endDate must be before the year 10000, not {0:?}")]
+    EndDateTooLate(String),
+    #[error("endDate must not be in the past (it is {end}, the server's time is {now})")]
+    EndDateInPast { end: String, now: String },
+    #[error(
+        "roomNamePrefix must be at most {max} characters of a-z, 0-9 and '-' \
+         (after lower-casing and removing spaces), not {0:?}",
+        max = PREFIX_MAX_LEN
+    )]
+    Prefix(String),
+    #[error("fields has unknown value {0:?}; allowed: {FIELD_NAMES}")]
+    UnknownField(String),
+}
+
+fn fields_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Fields, CreateError> {
+    let mut fields = Fields::default();
+    for name in names {
         match name {
-            "hostRoomUrl" => self.host_room_url = true,
-            "viewerRoomUrl" => self.viewer_room_url = true,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "fields has unknown value {other:?}; allowed: hostRoomUrl, viewerRoomUrl"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// `fields` as the POST body carries it: a JSON array of names.
-    fn from_json(value: Option<&Value>) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        match value {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                for item in items {
-                    let name = item.as_str().ok_or_else(|| {
-                        ApiError::bad_request("fields must be an array of strings")
-                    })?;
-                    fields.add(name)?;
-                }
-            }
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "fields must be an array of strings: hostRoomUrl, viewerRoomUrl",
-                ));
-            }
-        }
-        Ok(fields)
-    }
-
-    /// `fields` as a query string carries it: a comma list, possibly repeated.
-    fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        for (_, value) in pairs.iter().filter(|(k, _)| k == "fields") {
-            for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                fields.add(name)?;
-            }
-        }
-        Ok(fields)
-    }
-}
-
-/// The meeting as the API shows it.
-pub fn meeting_body(state: &AppState, meeting: &Meeting, fields: Fields) -> Value {
-    let room_url = format!("{}/{}", state.public_url, meeting.room_name.path_segment());
-    let mut body = json!({
-        "meetingId": meeting.id.to_string(),
-        "roomName": meeting.room_name.as_str(),
-        "roomUrl": room_url,
-        "startDate": format_date(meeting.start_date),
-        "endDate": format_date(meeting.end_date),
-    });
-    // A viewer-mode meeting always carries both URLs, as Whereby's template promises.
-    let keyed_urls = [
-        ("hostRoomUrl", KeyRole::Host, fields.host_room_url),
-        ("viewerRoomUrl", KeyRole::Viewer, fields.viewer_room_url),
-    ];
-    for (name, role, wanted) in keyed_urls {
-        if wanted || meeting.viewer_mode {
-            let key = state.tokens.room_key(meeting, role);
-            body[name] = Value::String(format!("{room_url}?roomKey={key}"));
+            "hostRoomUrl" => fields.host_room_url = true,
+            "viewerRoomUrl" => fields.viewer_room_url = true,
+            other => return Err(CreateError::UnknownField(other.to_owned())),
         }
     }
-    body
+    Ok(fields)
 }
 
-/// A validated create request.
-#[derive(Debug, Clone)]
-pub struct MeetingSpec {
-    pub end_date: DateTime<Utc>,
-    pub is_locked: bool,
-    pub room_mode: RoomMode,
-    pub prefix: String,
-    pub pattern: RoomNamePattern,
-    pub viewer_mode: bool,
-    pub fields: Fields,
-}
-
-fn present<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    body.get(name).filter(|v| !v.is_null())
-}
-
-fn string_field<'a>(
-    body: &'a Map<String, Value>,
-    name: &str,
-    rule: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match present(body, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be {rule}"))),
-    }
-}
-
-fn enum_field<T>(
-    body: &Map<String, Value>,
-    name: &str,
-    allowed: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, ApiError> {
-    let rule = format!("one of: {allowed}");
-    match string_field(body, name, &rule)? {
-        None => Ok(None),
-        Some(raw) => parse(raw)
-            .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("{name} must be {rule}, not {raw:?}"))),
-    }
+/// `fields` as a query string carries it: a comma list, possibly repeated.
+fn fields_in_query(pairs: &[(String, String)]) -> Result<Fields, CreateError> {
+    fields_of(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "fields")
+            .flat_map(|(_, value)| value.split(','))
+            .map(str::trim)
+            .filter(|n| !n.is_empty()),
+    )
 }
 
 /// Parses an ISO 8601 date-time; one without an offset is UTC, as Whereby reads it.
@@ -158,7 +106,7 @@ pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Whereby's rule: lower-cased, spaces removed; we also accept (and drop) a leading `/`.
-fn normalise_prefix(raw: &str) -> Result<String, ApiError> {
+fn normalise_prefix(raw: &str) -> Result<String, CreateError> {
     let prefix: String = raw
         .trim_start_matches('/')
         .chars()
@@ -166,132 +114,119 @@ fn normalise_prefix(raw: &str) -> Result<String, ApiError> {
         .flat_map(char::to_lowercase)
         .collect();
     if prefix.chars().count() > PREFIX_MAX_LEN || !prefix.bytes().all(is_room_name_byte) {
-        return Err(ApiError::bad_request(format!(
-            "roomNamePrefix must be at most {PREFIX_MAX_LEN} characters of a-z, 0-9 and '-' \
-             (after lower-casing and removing spaces), not {raw:?}"
-        )));
+        return Err(CreateError::Prefix(raw.to_owned()));
     }
     Ok(prefix)
 }
 
-fn parse_create(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<MeetingSpec, ApiError> {
-    const DATE_RULE: &str = "an ISO 8601 date-time such as 2026-11-24T15:00:00Z";
-    let raw_end = string_field(body, "endDate", DATE_RULE)?
-        .ok_or_else(|| ApiError::bad_request("endDate is required"))?;
-    let end_date = parse_date(raw_end).ok_or_else(|| {
-        ApiError::bad_request(format!("endDate must be {DATE_RULE}, not {raw_end:?}"))
-    })?;
-    // Dates past year 9999 have no RFC 3339 form, and arithmetic on them could overflow.
-    if end_date.year() > 9999 {
-        return Err(ApiError::bad_request(format!(
-            "endDate must be before the year 10000, not {raw_end:?}"
-        )));
-    }
-    // Whereby allows an end date equal to now; compare at whole seconds so "now" sent by a client
-    // with second precision is not refused.
-    if end_date.timestamp() < now.timestamp() {
-        return Err(ApiError::bad_request(format!(
-            "endDate must not be in the past (it is {}, the server's time is {})",
-            format_date(end_date),
-            format_date(now)
-        )));
-    }
-    let is_locked = match present(body, "isLocked") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::bad_request("isLocked must be a boolean")),
-    };
-    let room_mode = enum_field(body, "roomMode", "normal, group", RoomMode::parse)?;
-    let pattern = enum_field(
-        body,
-        "roomNamePattern",
-        "uuid, human-short",
-        RoomNamePattern::parse,
-    )?;
-    let viewer_mode = enum_field(body, "templateType", "viewerMode", |raw| {
-        (raw == "viewerMode").then_some(())
-    })?
-    .is_some();
-    let prefix = match string_field(body, "roomNamePrefix", "a string")? {
-        Some(raw) => normalise_prefix(raw)?,
-        None => String::new(),
-    };
-    let mut fields = Fields::from_json(body.get("fields"))?;
-    if viewer_mode {
-        fields = Fields {
-            host_room_url: true,
-            viewer_room_url: true,
+impl CreateMeeting {
+    /// The rules that need more than one field, or the clock.
+    pub fn validate(self, now: DateTime<Utc>) -> Result<MeetingSpec, CreateError> {
+        let raw_end = self.end_date.ok_or(CreateError::EndDateMissing)?;
+        let end_date =
+            parse_date(&raw_end).ok_or_else(|| CreateError::EndDateUnreadable(raw_end.clone()))?;
+        // Dates past year 9999 have no RFC 3339 form, and arithmetic on them could overflow.
+        if end_date.year() > 9999 {
+            return Err(CreateError::EndDateTooLate(raw_end));
+        }
+        // Whereby allows an end date equal to now; compare at whole seconds so "now" sent by a
+        // client with second precision is not refused.
+        if end_date.timestamp() < now.timestamp() {
+            return Err(CreateError::EndDateInPast {
+                end: format_date(end_date),
+                now: format_date(now),
+            });
+        }
+        let prefix = match self.room_name_prefix {
+            Some(raw) => normalise_prefix(&raw)?,
+            None => String::new(),
         };
+        let mut fields = fields_of(self.fields.iter().flatten().map(String::as_str))?;
+        let viewer_mode = self.template_type == Some(TemplateType::ViewerMode);
+        if viewer_mode {
+            fields = Fields {
+                host_room_url: true,
+                viewer_room_url: true,
+            };
+        }
+        Ok(MeetingSpec {
+            end_date,
+            // The viewer-mode template locks the room and makes it a group room, whatever else
+            // was asked.
+            is_locked: self.is_locked.unwrap_or(false) || viewer_mode,
+            room_mode: if viewer_mode {
+                RoomMode::Group
+            } else {
+                self.room_mode.unwrap_or(RoomMode::Normal)
+            },
+            prefix,
+            pattern: self.room_name_pattern.unwrap_or(RoomNamePattern::Uuid),
+            viewer_mode,
+            fields,
+        })
     }
-    Ok(MeetingSpec {
-        end_date,
-        // The viewer-mode template locks the room and makes it a group room, whatever else was asked.
-        is_locked: is_locked || viewer_mode,
-        room_mode: if viewer_mode {
-            RoomMode::Group
-        } else {
-            room_mode.unwrap_or(RoomMode::Normal)
-        },
-        prefix,
-        pattern: pattern.unwrap_or(RoomNamePattern::Uuid),
-        viewer_mode,
-        fields,
-    })
 }
 
-/// Stores a meeting under a freshly drawn room name.
-pub async fn create_meeting(
-    state: &AppState,
-    spec: &MeetingSpec,
-    now: DateTime<Utc>,
-) -> Result<Meeting, StoreError> {
-    let mut attempt = 0;
-    let meeting = loop {
-        attempt += 1;
-        let new = NewMeeting {
-            room_name: spec.pattern.generate(&spec.prefix),
-            start_date: now,
-            end_date: spec.end_date,
-            room_mode: spec.room_mode,
-            is_locked: spec.is_locked,
-            viewer_mode: spec.viewer_mode,
-        };
-        match state.store.create_meeting(new).await {
-            Ok(meeting) => break meeting,
-            Err(StoreError::RoomNameTaken(name)) if attempt < NAME_ATTEMPTS => {
-                tracing::debug!(%name, "generated room name was taken; drawing another");
-            }
-            Err(err) => return Err(err),
+/// A meeting as the API shows it. Fields in alphabetical order: the order responses have always
+/// had (and that a test holds them to).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingBody {
+    end_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_room_url: Option<String>,
+    meeting_id: String,
+    room_name: String,
+    room_url: String,
+    start_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    viewer_room_url: Option<String>,
+}
+
+impl MeetingBody {
+    fn of(meetings: &Meetings, meeting: &Meeting, fields: Fields) -> Self {
+        let links = meetings.links(meeting, fields);
+        MeetingBody {
+            end_date: format_date(meeting.end_date),
+            host_room_url: links.host_room_url,
+            meeting_id: meeting.id.to_string(),
+            room_name: meeting.room_name.as_str().to_owned(),
+            room_url: links.room_url,
+            start_date: format_date(meeting.start_date),
+            viewer_room_url: links.viewer_room_url,
         }
-    };
-    tracing::info!(meeting_id = %meeting.id, room = %meeting.room_name, "meeting created");
-    Ok(meeting)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeetingPage {
+    cursor: Option<String>,
+    results: Vec<MeetingBody>,
 }
 
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    JsonObject(body): JsonObject,
+    State(meetings): State<Meetings>,
+    JsonBody(body): JsonBody<CreateMeeting>,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let spec = parse_create(&body, now)?;
-    let meeting = create_meeting(&state, &spec, now).await?;
-    let body = meeting_body(&state, &meeting, spec.fields);
+    let spec = body.validate(now).map_err(ApiError::bad_request)?;
+    let meeting = meetings.create(&spec, now).await?;
+    let body = MeetingBody::of(&meetings, &meeting, spec.fields);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 pub async fn get_one(
-    State(state): State<Arc<AppState>>,
+    State(meetings): State<Meetings>,
     Path(meeting_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let fields = Fields::from_query(&query_pairs(query.as_deref()))?;
+) -> Result<Json<MeetingBody>, ApiError> {
+    let fields = fields_in_query(&query_pairs(query.as_deref())).map_err(ApiError::bad_request)?;
     let id = MeetingId::parse(&meeting_id).ok_or_else(ApiError::meeting_not_found)?;
-    let meeting = state
-        .store
-        .get_meeting(id)
+    let meeting = meetings
+        .get(id)
         .await?
         .ok_or_else(ApiError::meeting_not_found)?;
-    Ok(Json(meeting_body(&state, &meeting, fields)))
+    Ok(Json(MeetingBody::of(&meetings, &meeting, fields)))
 }
 
 /// `roomName[startsWith|exact|contains]`. Values are matched against the name with its leading `/`;
@@ -325,9 +260,9 @@ pub fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, A
 }
 
 pub async fn list(
-    State(state): State<Arc<AppState>>,
+    State(meetings): State<Meetings>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MeetingPage>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let limit = parse_limit(single_param(&pairs, "limit")?, DEFAULT_PAGE)?;
     let after = single_param(&pairs, "cursor")?
@@ -335,53 +270,49 @@ pub async fn list(
         .map(decode_cursor)
         .transpose()?
         .map(|n| MeetingId(n as i64));
-    let fields = Fields::from_query(&pairs)?;
+    let fields = fields_in_query(&pairs).map_err(ApiError::bad_request)?;
     let room_name = parse_room_filter(&pairs)?;
     // One extra row tells whether another page follows.
-    let mut meetings = state
-        .store
-        .list_meetings(&MeetingQuery {
+    let mut found = meetings
+        .list(&MeetingQuery {
             after,
             limit: limit + 1,
             room_name,
         })
         .await?;
-    let more = meetings.len() > limit as usize;
-    meetings.truncate(limit as usize);
-    let cursor = match meetings.last() {
-        Some(last) if more => Value::String(encode_cursor(last.id.0 as u64)),
-        _ => Value::Null,
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    let cursor = match found.last() {
+        Some(last) if more => Some(encode_cursor(last.id.0 as u64)),
+        _ => None,
     };
-    let results: Vec<Value> = meetings
+    let results = found
         .iter()
-        .map(|m| meeting_body(&state, m, fields))
+        .map(|m| MeetingBody::of(&meetings, m, fields))
         .collect();
-    Ok(Json(json!({ "results": results, "cursor": cursor })))
+    Ok(Json(MeetingPage { cursor, results }))
 }
 
 pub async fn delete(
-    State(state): State<Arc<AppState>>,
+    State(meetings): State<Meetings>,
     Path(meeting_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     // Idempotent: an unknown or already deleted meeting gets the same 204.
-    if let Some(id) = MeetingId::parse(&meeting_id)
-        && let Some(meeting) = state.store.delete_meeting(id, Utc::now()).await?
-    {
-        tracing::info!(meeting_id = %meeting.id, room = %meeting.room_name, "meeting deleted");
-        state.meeting_deleted(&meeting).await;
+    if let Some(id) = MeetingId::parse(&meeting_id) {
+        meetings.delete(id, Utc::now()).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
-    fn body(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => unreachable!("test bodies are objects"),
-        }
+    fn create(value: Value) -> Result<MeetingSpec, String> {
+        let body: CreateMeeting = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        body.validate(Utc::now()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -398,6 +329,8 @@ mod tests {
         assert_eq!(format_date(with), "2030-05-07T22:42:49.000Z");
         let without = parse_date("2030-05-07T17:42:49").unwrap();
         assert_eq!(format_date(without), "2030-05-07T17:42:49.000Z");
+        let micros = parse_date("2030-05-07T17:42:49.123456Z").unwrap();
+        assert_eq!(format_date(micros), "2030-05-07T17:42:49.123Z");
         assert!(parse_date("tomorrow").is_none());
     }
 
@@ -408,23 +341,56 @@ mod tests {
             "+262143-12-31T23:59:59Z",
             "10000-01-01T00:00:00",
         ] {
-            let body = body(json!({ "endDate": raw }));
-            assert!(parse_create(&body, Utc::now()).is_err(), "{raw}");
+            assert!(create(json!({ "endDate": raw })).is_err(), "{raw}");
         }
     }
 
     #[test]
+    fn lenient_where_clients_need_it() {
+        let spec = create(json!({
+            "endDate": "2099-01-01T00:00:00+02:00", "startDate": "whatever", "roomNamePrefix": null,
+            "isLocked": null, "fields": null, "someday": [1, 2],
+        }))
+        .unwrap();
+        assert!(!spec.is_locked && spec.prefix.is_empty());
+        assert_eq!(
+            create(json!({"endDate": "2099-01-01T00:00:00Z", "roomNamePrefix": ""}))
+                .unwrap()
+                .prefix,
+            ""
+        );
+    }
+
+    #[test]
     fn viewer_mode_template_forces_group_locked_and_urls() {
-        let request = parse_create(
-            &body(
-                json!({"endDate": "2099-01-01T00:00:00Z", "templateType": "viewerMode",
+        let request = create(
+            json!({"endDate": "2099-01-01T00:00:00Z", "templateType": "viewerMode",
                          "roomMode": "normal", "isLocked": false}),
-            ),
-            Utc::now(),
         )
         .unwrap();
         assert!(request.is_locked && request.viewer_mode);
         assert_eq!(request.room_mode, RoomMode::Group);
         assert!(request.fields.host_room_url && request.fields.viewer_room_url);
+    }
+
+    /// Responses keep the order of keys they have always had (alphabetical).
+    #[test]
+    fn response_keys_are_in_their_old_order() {
+        let body = MeetingBody {
+            end_date: "e".into(),
+            host_room_url: Some("h".into()),
+            meeting_id: "1".into(),
+            room_name: "/r".into(),
+            room_url: "u".into(),
+            start_date: "s".into(),
+            viewer_room_url: Some("v".into()),
+        };
+        let page = MeetingPage {
+            cursor: None,
+            results: vec![body],
+        };
+        let direct = serde_json::to_string(&page).unwrap();
+        let sorted = serde_json::to_string(&serde_json::to_value(&page).unwrap()).unwrap();
+        assert_eq!(direct, sorted);
     }
 }

@@ -1,27 +1,40 @@
-//! The Whereby-compatible REST API under `/v1`. Files mirror Whereby's URL tree.
+//! The Whereby-compatible REST API under `/v1`. Files mirror Whereby's URL tree. Each handler takes
+//! only the service it needs (axum's `FromRef`), never the whole application state.
 
 pub mod auth;
 pub mod error;
 pub mod insights;
 pub mod json;
+pub mod lenient;
 pub mod meetings;
 pub mod rate_limit;
 pub mod rooms;
 pub mod webhooks;
 
-use std::sync::Arc;
-
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::middleware;
 use axum::routing::{get, put};
 
-use crate::app::AppState;
+use self::auth::ApiGate;
+use crate::services::insights::Insights;
+use crate::services::meetings::Meetings;
+use crate::services::rooms::Rooms;
+use crate::services::themes::Themes;
+use crate::webhooks::endpoints::Endpoints;
 
 /// JSON bodies of this API are small; theme uploads set their own, larger limit.
 const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+pub fn router<S>(gate: ApiGate) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Meetings: FromRef<S>,
+    Rooms: FromRef<S>,
+    Themes: FromRef<S>,
+    Insights: FromRef<S>,
+    Endpoints: FromRef<S>,
+{
     Router::new()
         .route("/v1/meetings", get(meetings::list).post(meetings::create))
         .route(
@@ -45,7 +58,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         // route_layer: only matched routes need a key, so an unknown path is a plain 404.
         .route_layer(middleware::from_fn_with_state(
-            state,
+            gate,
             auth::require_key_and_budget,
         ))
 }

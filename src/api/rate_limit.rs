@@ -9,7 +9,7 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 
@@ -83,6 +83,19 @@ impl RateLimiter {
     }
 }
 
+/// The spec's 429 body (keys in the order they have always had).
+#[derive(Serialize)]
+struct Refusal {
+    data: RefusalData,
+    error: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefusalData {
+    ms_left: u64,
+}
+
 impl Verdict {
     pub fn apply_headers(&self, headers: &mut HeaderMap) {
         let reset_at = Utc::now() + self.resets_in;
@@ -104,10 +117,10 @@ impl Verdict {
     /// The 429 of the spec: `{"error", "data": {"msLeft"}}` with `Retry-After` in whole seconds.
     pub fn refusal(&self) -> Response {
         let ms_left = u64::try_from(self.resets_in.as_millis()).unwrap_or(u64::MAX);
-        let body = json!({
-            "error": "Rate limit active for throttle key: organization:1",
-            "data": { "msLeft": ms_left },
-        });
+        let body = Refusal {
+            data: RefusalData { ms_left },
+            error: "Rate limit active for throttle key: organization:1",
+        };
         let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
         let headers = response.headers_mut();
         self.apply_headers(headers);

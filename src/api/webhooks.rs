@@ -1,29 +1,55 @@
 //! `/v1/webhooks`: anteroom's own resource (Whereby manages webhooks in its dashboard) to add, list
 //! and remove the endpoints that receive events. The signing secret is shown once, at creation.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::json::JsonObject;
-use crate::app::AppState;
+use super::json::JsonBody;
+use super::lenient;
 use crate::meeting::format_date;
 use crate::store::WebhookEndpoint;
-use crate::webhooks::{check_url, new_secret, parse_event_types};
+use crate::webhooks::endpoints::Endpoints;
 
-fn endpoint_body(endpoint: &WebhookEndpoint) -> Value {
-    json!({
-        "id": endpoint.id.to_string(),
-        "url": endpoint.url,
-        "events": endpoint.events,
-        "createdAt": format_date(endpoint.created_at),
-    })
+#[derive(Debug, Deserialize)]
+pub struct CreateWebhook {
+    #[serde(default, deserialize_with = "lenient::string")]
+    url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    events: Option<Vec<String>>,
+}
+
+/// An endpoint as the API shows it (keys in alphabetical order, as they have always been).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointBody {
+    created_at: String,
+    events: Vec<String>,
+    id: String,
+    /// Only in the answer to its creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    url: String,
+}
+
+impl EndpointBody {
+    fn of(endpoint: &WebhookEndpoint) -> Self {
+        EndpointBody {
+            created_at: format_date(endpoint.created_at),
+            events: endpoint.events.clone(),
+            id: endpoint.id.to_string(),
+            secret: None,
+            url: endpoint.url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointList {
+    results: Vec<EndpointBody>,
 }
 
 fn not_found() -> ApiError {
@@ -35,64 +61,68 @@ fn parse_id(raw: &str) -> Option<i64> {
 }
 
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    JsonObject(body): JsonObject,
+    State(endpoints): State<Endpoints>,
+    JsonBody(body): JsonBody<CreateWebhook>,
 ) -> Result<Response, ApiError> {
     let url = body
-        .get("url")
-        .and_then(Value::as_str)
+        .url
         .ok_or_else(|| ApiError::bad_request("url is required (a string)"))?;
-    check_url(url).map_err(ApiError::BadRequest)?;
-    let names: Vec<&str> = match body.get("events") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| ApiError::bad_request("events must be an array of strings"))
-            })
-            .collect::<Result<_, _>>()?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "events is required (an array of event types)",
-            ));
-        }
-    };
-    let events =
-        parse_event_types(names).map_err(|e| ApiError::BadRequest(format!("events: {e}")))?;
-    let endpoint = state
-        .store
-        .create_webhook(url, &events, &new_secret(), Utc::now())
+    let events = body
+        .events
+        .ok_or_else(|| ApiError::bad_request("events is required (an array of event types)"))?;
+    let endpoint = endpoints
+        .add(&url, events.iter().map(String::as_str))
         .await?;
-    tracing::info!(id = endpoint.id, url = %endpoint.url, "webhook endpoint added");
-    let mut response = endpoint_body(&endpoint);
-    response["secret"] = json!(endpoint.secret);
+    let mut response = EndpointBody::of(&endpoint);
+    response.secret = Some(endpoint.secret);
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let endpoints = state.store.list_webhooks().await?;
-    let results: Vec<Value> = endpoints.iter().map(endpoint_body).collect();
-    Ok(Json(json!({ "results": results })))
+pub async fn list(State(endpoints): State<Endpoints>) -> Result<Json<EndpointList>, ApiError> {
+    let results = endpoints
+        .list()
+        .await?
+        .iter()
+        .map(EndpointBody::of)
+        .collect();
+    Ok(Json(EndpointList { results }))
 }
 
 pub async fn get_one(
-    State(state): State<Arc<AppState>>,
+    State(endpoints): State<Endpoints>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointBody>, ApiError> {
     let id = parse_id(&id).ok_or_else(not_found)?;
-    let endpoint = state.store.get_webhook(id).await?.ok_or_else(not_found)?;
-    Ok(Json(endpoint_body(&endpoint)))
+    let endpoint = endpoints.get(id).await?.ok_or_else(not_found)?;
+    Ok(Json(EndpointBody::of(&endpoint)))
 }
 
 /// Idempotent, like meetings: 204 whether or not the endpoint existed.
 pub async fn delete(
-    State(state): State<Arc<AppState>>,
+    State(endpoints): State<Endpoints>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(id) = parse_id(&id)
-        && state.store.remove_webhook(id, Utc::now()).await?
-    {
-        tracing::info!(id, "webhook endpoint removed");
+    if let Some(id) = parse_id(&id) {
+        endpoints.remove(id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_keys_are_in_their_old_order() {
+        let body = EndpointBody {
+            created_at: "c".into(),
+            events: vec!["e".into()],
+            id: "1".into(),
+            secret: Some("s".into()),
+            url: "u".into(),
+        };
+        let direct = serde_json::to_string(&body).unwrap();
+        let sorted = serde_json::to_string(&serde_json::to_value(&body).unwrap()).unwrap();
+        assert_eq!(direct, sorted);
+    }
 }

@@ -1,24 +1,25 @@
 //! The task that owns one live room: it feeds commands to the state machine and moves what comes out
-//! to connections (serialised once per event, shared by every recipient) and facts to the recorder.
+//! (events to connections, encoded once and shared by every recipient; facts and media changes to
+//! its port).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::facts::RoomFact;
-use super::registry::RoomRegistry;
-use super::state::{ConnId, Input, Output, Room};
-use crate::signal::protocol::{ClientId, EndReason, ErrorCode, ServerEvent};
+use super::event::{Event, Output, RefusalCode};
+use super::input::Input;
+use super::model::{ConnId, EndReason};
+use super::port::RoomPort;
+use super::state::Room;
 
-/// What the actor sends a connection's session.
+/// What the actor sends a connection.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    Frame(Utf8Bytes),
-    /// Close the socket after the frames before this.
+    Frame(Bytes),
+    /// Close the connection after the frames before this.
     Close,
 }
 
@@ -41,23 +42,35 @@ pub enum RoomCommand {
     Input(Input),
 }
 
-pub struct RoomActor {
-    pub room: Room,
-    pub commands: mpsc::Receiver<RoomCommand>,
-    pub conns: HashMap<ConnId, ConnHandle>,
-    pub registry: Arc<RoomRegistry>,
-    /// Tells the registry entry apart from a newer actor of the same room.
-    pub generation: u64,
-    pub facts: mpsc::UnboundedSender<RoomFact>,
-    pub shutdown: CancellationToken,
+pub struct RoomActor<P> {
+    room: Room,
+    commands: mpsc::Receiver<RoomCommand>,
+    conns: HashMap<ConnId, ConnHandle>,
+    port: P,
+    shutdown: CancellationToken,
 }
 
-impl RoomActor {
+impl<P: RoomPort> RoomActor<P> {
+    pub fn new(
+        room: Room,
+        commands: mpsc::Receiver<RoomCommand>,
+        port: P,
+        shutdown: CancellationToken,
+    ) -> Self {
+        RoomActor {
+            room,
+            commands,
+            conns: HashMap::new(),
+            port,
+            shutdown,
+        }
+    }
+
     pub async fn run(mut self) {
         let room_name = self.room.config().room_name.clone();
         tracing::debug!(room = %room_name, "room opened");
         // Before any command: joins queued meanwhile see the theme in their `room_joined`.
-        match self.registry.load_theme(&room_name).await {
+        match self.port.load_theme().await {
             Ok(theme) => self.step(Input::SetTheme(theme)),
             Err(err) => {
                 tracing::error!(error = %err, room = %room_name, "cannot load the room's theme")
@@ -85,7 +98,7 @@ impl RoomActor {
                 }
             }
             if self.room.is_ended() {
-                self.registry.remove_if_current(&room_name, self.generation);
+                self.port.release();
                 // Connections the room never admitted (a full room's refusals) are attached here too.
                 for handle in self.conns.values() {
                     let _ = handle.outbox.try_send(Outbound::Close);
@@ -93,11 +106,10 @@ impl RoomActor {
                 self.refuse_queued();
                 break;
             }
+            let commands = &self.commands;
             if self.room.is_idle()
                 && self.conns.is_empty()
-                && self
-                    .registry
-                    .remove_if_idle(&room_name, self.generation, &self.commands)
+                && self.port.release_if_idle(&|| commands.is_empty())
             {
                 break;
             }
@@ -131,20 +143,16 @@ impl RoomActor {
     }
 
     fn step(&mut self, input: Input) {
-        let config = self.room.config();
-        let (meeting_id, room_name) = (config.meeting_id, config.room_name.clone());
-        let tokens = &self.registry.tokens;
-        let grant_validity = config.grant_validity;
         let now = Utc::now();
-        let mint = |client: &ClientId| {
-            tokens.grant(meeting_id, &room_name, client.as_str(), now, grant_validity)
-        };
-        let outputs = self.room.handle(now, input, &mint);
+        let port = &self.port;
+        let outputs = self
+            .room
+            .handle(now, input, &|client| port.mint_grant(client, now));
         let mut slow = Vec::new();
         for output in outputs {
             match output {
                 Output::Send { to, event } => {
-                    let frame = Utf8Bytes::from(event.to_json());
+                    let frame = self.port.encode(&event);
                     for conn in to {
                         self.deliver(conn, Outbound::Frame(frame.clone()), &mut slow);
                     }
@@ -153,10 +161,8 @@ impl RoomActor {
                     self.deliver(conn, Outbound::Close, &mut slow);
                     self.conns.remove(&conn);
                 }
-                Output::Fact(fact) => {
-                    // The recorder lives as long as the server; if it is gone we are shutting down.
-                    let _ = self.facts.send(fact);
-                }
+                Output::Fact(fact) => self.port.record(fact),
+                Output::Media(change) => self.port.media(change),
             }
         }
         for conn in slow {
@@ -182,12 +188,11 @@ impl RoomActor {
     /// Commands that raced with the room's end get a clear answer instead of silence.
     fn refuse_queued(&mut self) {
         self.commands.close();
+        let refusal = Event::refused(RefusalCode::RoomEnded, "the room has ended", None);
         while let Ok(command) = self.commands.try_recv() {
             if let RoomCommand::Attach { handle, .. } = command {
-                let error = ServerEvent::error(ErrorCode::RoomNotFound, "the room has ended", None);
-                let _ = handle
-                    .outbox
-                    .try_send(Outbound::Frame(Utf8Bytes::from(error.to_json())));
+                let frame = self.port.encode(&refusal);
+                let _ = handle.outbox.try_send(Outbound::Frame(frame));
             }
         }
     }

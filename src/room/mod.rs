@@ -1,10 +1,13 @@
-//! The waiting-room engine: `state` is the pure state machine, `actor` the task that owns one live
-//! room, `registry` finds or starts a room's actor, `facts` what rooms report to webhooks and insights,
-//! `recorder` the task that writes those facts to the store.
+//! The waiting-room engine. It owns the room's vocabulary (`model`, `input`, `event`) and depends on
+//! nothing but the kernel (`meeting`): no wire format, no HTTP, no SQL.
+//!
+//! - `state`: the pure state machine, `(now, Input) -> Vec<Output>`;
+//! - `actor`: the task that owns one live room and moves its outputs;
+//! - `port`: what the actor is given to reach its surroundings.
 
 pub mod actor;
-pub mod facts;
-pub mod recorder;
-pub mod registry;
+pub mod event;
+pub mod input;
+pub mod model;
+pub mod port;
 pub mod state;
-pub mod theme;

@@ -1,9 +1,12 @@
-//! Signalling: the WebSocket endpoint `GET /v1/signal`, one session per connection, and the protocol.
-//! docs/protocol.md is the client author's view of it.
+//! Signalling: the WebSocket endpoint `GET /v1/signal`, one session per connection. This is the only
+//! place that knows the protocol's wire format: `protocol` reads frames, `translate` turns them into
+//! room inputs, `wire` writes room events as frames. docs/protocol.md is the client author's view.
 
 pub mod protocol;
 pub mod relay_baseline;
 mod session;
+pub mod translate;
+pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -17,7 +20,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::room::registry::RoomRegistry;
+use crate::services::rooms::Rooms;
 
 /// Largest frame a client may send: SDP offers are a few KiB; anything near this is abuse.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -46,7 +49,7 @@ impl SignalSettings {
 }
 
 pub struct SignalContext {
-    pub rooms: Arc<RoomRegistry>,
+    pub rooms: Rooms,
     pub settings: SignalSettings,
     pub knocks_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub shutdown: CancellationToken,
@@ -56,11 +59,7 @@ pub struct SignalContext {
 }
 
 impl SignalContext {
-    pub fn new(
-        rooms: Arc<RoomRegistry>,
-        settings: SignalSettings,
-        shutdown: CancellationToken,
-    ) -> Self {
+    pub fn new(rooms: Rooms, settings: SignalSettings, shutdown: CancellationToken) -> Self {
         SignalContext {
             rooms,
             knocks_per_ip: governor::RateLimiter::keyed(settings.knock_quota),
@@ -79,11 +78,10 @@ impl SignalContext {
 /// `GET /v1/signal`: upgrades to a WebSocket. No API key: room keys inside the protocol decide roles.
 pub async fn endpoint(
     ws: WebSocketUpgrade,
-    State(state): State<Arc<crate::app::AppState>>,
+    State(ctx): State<Arc<SignalContext>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let ctx = state.signal.clone();
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -99,3 +97,6 @@ pub async fn endpoint(
             drop(token);
         })
 }
+
+#[cfg(test)]
+mod fuzz_tests;

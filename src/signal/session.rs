@@ -7,24 +7,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use chrono::Utc;
-use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::SignalContext;
-use super::protocol::{
-    CHAT_MAX_CHARS, ClientId, ClientMessage, EXTERNAL_ID_MAX_CHARS, ErrorCode, HandleKnock,
-    JoinRoom, MESSAGE_MAX_CHARS, METADATA_MAX_CHARS, PROTOCOL_VERSION, ServerEvent,
-    validate_display_name, validate_message,
-};
-use crate::meeting::RoomName;
-use crate::room::actor::{ConnHandle, Outbound, RoomCommand};
-use crate::room::registry::{OpenError, RoomHandle};
-use crate::room::state::{ConnId, Credential, Identity, Input, JoinRequest, KnockTarget};
-use crate::tokens::{KeyRole, TokenError};
+use super::protocol::{ClientMessage, ErrorCode, MessageType};
+use super::translate::{Join, Translated, translate};
+use super::wire;
+use crate::room::actor::{ConnHandle, Outbound};
+use crate::room::input::Input;
+use crate::room::model::ConnId;
+use crate::services::rooms::{KeyError, OpenError, RoomHandle};
 
 /// Events a connection can have waiting; a client that lets more pile up is cut off.
 const OUTBOX: usize = 256;
@@ -52,7 +47,7 @@ struct Session {
 /// What the read side asks the loop to do.
 enum Next {
     Continue,
-    Reply(Box<ServerEvent>),
+    Reply(Bytes),
 }
 
 pub async fn run(
@@ -78,10 +73,7 @@ pub async fn run(
         last_rate_error: None,
     };
     tracing::debug!(conn, %peer, "signalling connection opened");
-    let hello = ServerEvent::Hello {
-        protocol_version: PROTOCOL_VERSION,
-    };
-    if send_event(&mut socket, &hello).await.is_err() {
+    if send_frame(&mut socket, wire::hello()).await.is_err() {
         return;
     }
     let ping_every = ctx.settings.ping_interval;
@@ -99,15 +91,15 @@ pub async fn run(
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
-                        if let Next::Reply(event) = session.on_frame(&text).await
-                            && send_event(&mut socket, &event).await.is_err()
+                        if let Next::Reply(frame) = session.on_frame(&text).await
+                            && send_frame(&mut socket, frame).await.is_err()
                         {
                             break None;
                         }
                     }
                     Message::Binary(_) => {
-                        let event = ServerEvent::error(ErrorCode::InvalidJson, "binary frames are not part of the protocol; send JSON text", None);
-                        if send_event(&mut socket, &event).await.is_err() {
+                        let frame = wire::error(ErrorCode::InvalidJson, "binary frames are not part of the protocol; send JSON text", None);
+                        if send_frame(&mut socket, frame).await.is_err() {
                             break None;
                         }
                     }
@@ -117,7 +109,7 @@ pub async fn run(
             }
             outbound = inbox.recv() => match outbound {
                 Some(Outbound::Frame(frame)) => {
-                    if send(&mut socket, Message::Text(frame)).await.is_err() {
+                    if send_frame(&mut socket, frame).await.is_err() {
                         break None;
                     }
                 }
@@ -139,13 +131,13 @@ pub async fn run(
             }
             () = cut_off.cancelled() => {
                 session.room = None;
-                let event = ServerEvent::error(ErrorCode::SlowConsumer, "too many events waiting for this connection; reconnect", None);
-                let _ = send_event(&mut socket, &event).await;
+                let frame = wire::error(ErrorCode::SlowConsumer, "too many events waiting for this connection; reconnect", None);
+                let _ = send_frame(&mut socket, frame).await;
                 break Some((CLOSE_POLICY, "cannot keep up"));
             }
             () = ctx.shutdown.cancelled(), if session.room.is_none() => {
-                let event = ServerEvent::error(ErrorCode::ServerShuttingDown, "the server is restarting; reconnect shortly", None);
-                let _ = send_event(&mut socket, &event).await;
+                let frame = wire::error(ErrorCode::ServerShuttingDown, "the server is restarting; reconnect shortly", None);
+                let _ = send_frame(&mut socket, frame).await;
                 break Some((CLOSE_GOING_AWAY, "server shutting down"));
             }
         }
@@ -158,10 +150,7 @@ pub async fn run(
         let _ = send(&mut socket, Message::Close(Some(frame))).await;
     }
     if let Some(room) = session.room.take() {
-        let _ = room
-            .commands
-            .send(RoomCommand::Input(Input::Disconnected { conn }))
-            .await;
+        let _ = room.send(Input::Disconnected { conn }).await;
     }
     tracing::debug!(conn, %peer, "signalling connection closed");
 }
@@ -198,27 +187,24 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
     }
 }
 
-async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> Result<(), ()> {
-    send(socket, Message::Text(Utf8Bytes::from(event.to_json()))).await
-}
-
-fn error(code: ErrorCode, message: impl Into<String>, request: &str) -> Next {
-    Next::Reply(Box::new(ServerEvent::error(code, message, Some(request))))
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 18];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn bounded(value: Option<String>, max: usize, field: &str) -> Result<Option<String>, String> {
-    match value {
-        Some(v) if v.chars().count() > max => {
-            Err(format!("{field} is longer than {max} characters"))
+/// Sends a text frame we wrote ourselves. Our encoders write JSON, which is UTF-8; a frame that
+/// somehow is not is dropped rather than sent broken.
+async fn send_frame(socket: &mut WebSocket, frame: Bytes) -> Result<(), ()> {
+    match Utf8Bytes::try_from(frame) {
+        Ok(text) => send(socket, Message::Text(text)).await,
+        Err(err) => {
+            tracing::error!(error = %err, "an encoded frame is not UTF-8; not sent");
+            Ok(())
         }
-        other => Ok(other),
     }
+}
+
+fn error(code: ErrorCode, message: impl std::fmt::Display, request: MessageType) -> Next {
+    Next::Reply(wire::error(
+        code,
+        &message.to_string(),
+        Some(request.as_str()),
+    ))
 }
 
 impl Session {
@@ -233,88 +219,42 @@ impl Session {
                 return Next::Continue;
             }
             self.last_rate_error = Some(now);
-            return Next::Reply(Box::new(ServerEvent::error(
+            return Next::Reply(wire::error(
                 ErrorCode::RateLimited,
                 "too many frames; slow down (frames over the limit are dropped)",
                 None,
-            )));
+            ));
         }
         let message = match ClientMessage::decode(text) {
             Ok(message) => message,
             Err(err) => {
-                return Next::Reply(Box::new(ServerEvent::error(
+                return Next::Reply(wire::error(
                     err.code,
-                    err.message,
+                    &err.message,
                     err.request_type.as_deref(),
-                )));
+                ));
             }
         };
         let kind = message.kind();
-        let input = match message {
-            ClientMessage::JoinRoom(join) => return self.join(join).await,
-            ClientMessage::KnockRoom(knock) => {
-                let display_name = match knock
-                    .display_name
-                    .as_deref()
-                    .map(|n| validate_display_name(Some(n)))
-                    .transpose()
-                {
-                    Ok(name) => name,
-                    Err(reason) => return error(ErrorCode::InvalidDisplayName, reason, kind),
-                };
-                if self.ctx.knocks_per_ip.check_key(&self.peer).is_err() {
-                    return error(
-                        ErrorCode::RateLimited,
-                        "too many knocks from this address; wait a minute",
-                        kind,
-                    );
-                }
-                Input::Knock {
-                    conn: self.conn,
-                    display_name,
-                }
-            }
-            ClientMessage::CancelRoomKnock => Input::CancelKnock { conn: self.conn },
-            ClientMessage::HandleKnock(handle) => match self.handle_knock(handle) {
-                Ok(input) => input,
-                Err((code, reason)) => return error(code, reason, kind),
-            },
-            ClientMessage::SetLock(lock) => Input::SetLock {
-                conn: self.conn,
-                locked: lock.locked,
-            },
-            ClientMessage::LeaveRoom => Input::Leave { conn: self.conn },
-            ClientMessage::ChatMessage(chat) => {
-                let text = chat.text.trim();
-                if text.is_empty() || text.chars().count() > CHAT_MAX_CHARS {
-                    return error(
-                        ErrorCode::InvalidMessage,
-                        format!("text must be 1 to {CHAT_MAX_CHARS} characters"),
-                        kind,
-                    );
-                }
-                Input::Chat {
-                    conn: self.conn,
-                    text: text.to_owned(),
-                }
-            }
-            ClientMessage::KickClient(kick) => Input::Kick {
-                conn: self.conn,
-                target: kick.client_id,
-            },
-            ClientMessage::EndMeeting => Input::EndMeeting { conn: self.conn },
-            ClientMessage::Relay(relay_kind, relay) => Input::Relay {
-                conn: self.conn,
-                kind: relay_kind,
-                to: relay.receiver_id,
-                message: relay.message,
-            },
+        let input = match translate(self.conn, message, self.user_agent.as_deref()) {
+            Ok(Translated::Join(join)) => return self.join(join).await,
+            Ok(Translated::Room(input)) => input,
+            Err(refused) => return error(refused.code, refused.message, kind),
         };
+        if matches!(input, Input::Knock { .. })
+            && self.ctx.knocks_per_ip.check_key(&self.peer).is_err()
+        {
+            return error(
+                ErrorCode::RateLimited,
+                "too many knocks from this address; wait a minute",
+                kind,
+            );
+        }
         let leaving = matches!(input, Input::Leave { .. });
         let Some(room) = &self.room else {
             return error(ErrorCode::NotInRoom, "send join_room first", kind);
         };
-        if room.commands.send(RoomCommand::Input(input)).await.is_err() {
+        if room.send(input).await.is_err() {
             self.room = None;
             return error(ErrorCode::NotInRoom, "the room has ended", kind);
         }
@@ -325,44 +265,9 @@ impl Session {
         Next::Continue
     }
 
-    fn handle_knock(&self, handle: HandleKnock) -> Result<Input, (ErrorCode, String)> {
-        let message = validate_message(handle.message.as_deref(), MESSAGE_MAX_CHARS)
-            .map_err(|reason| (ErrorCode::InvalidMessage, reason))?;
-        let target = match (handle.client_id, handle.all) {
-            (Some(id), false) => KnockTarget::One(id),
-            (None, true) => KnockTarget::All,
-            _ => {
-                let reason = "give either clientId or \"all\": true".to_owned();
-                return Err((ErrorCode::InvalidPayload, reason));
-            }
-        };
-        Ok(Input::HandleKnock {
-            conn: self.conn,
-            target,
-            action: handle.action,
-            message,
-        })
-    }
-
-    async fn join(&mut self, join: JoinRoom) -> Next {
-        let kind = "join_room";
-        let name = match RoomName::parse(&join.room_name) {
-            Ok(name) => name,
-            Err(reason) => return error(ErrorCode::InvalidRoomName, reason, kind),
-        };
-        let display_name = match validate_display_name(join.display_name.as_deref()) {
-            Ok(name) => name,
-            Err(reason) => return error(ErrorCode::InvalidDisplayName, reason, kind),
-        };
-        let (external_id, metadata) = match (
-            bounded(join.external_id, EXTERNAL_ID_MAX_CHARS, "externalId"),
-            bounded(join.metadata, METADATA_MAX_CHARS, "metadata"),
-        ) {
-            (Ok(e), Ok(m)) => (e, m),
-            (Err(reason), _) | (_, Err(reason)) => {
-                return error(ErrorCode::InvalidPayload, reason, kind);
-            }
-        };
+    async fn join(&mut self, join: Join) -> Next {
+        let kind = MessageType::JoinRoom;
+        let name = join.room_name.clone();
         let meeting = match self.ctx.rooms.meeting(&name).await {
             Ok(meeting) => meeting,
             Err(OpenError::NotFound) => {
@@ -388,63 +293,35 @@ impl Session {
                 );
             }
         };
-        let credential = match join.room_key.as_deref().filter(|k| !k.is_empty()) {
-            None => Credential::None,
-            Some(key) => match self.ctx.rooms.tokens.verify(key, Utc::now()) {
-                Err(TokenError::Expired) => {
-                    return error(ErrorCode::RoomKeyExpired, "the roomKey has expired", kind);
+        let credential =
+            match self
+                .ctx
+                .rooms
+                .credential(join.room_key.as_deref(), &meeting, Utc::now())
+            {
+                Ok(credential) => credential,
+                Err(err) => {
+                    let code = match err {
+                        KeyError::Expired => ErrorCode::RoomKeyExpired,
+                        KeyError::Invalid => ErrorCode::InvalidRoomKey,
+                        KeyError::OtherRoom => ErrorCode::RoomKeyMismatch,
+                    };
+                    return error(code, err, kind);
                 }
-                Err(TokenError::Invalid) => {
-                    return error(ErrorCode::InvalidRoomKey, "the roomKey is not valid", kind);
-                }
-                Ok(claims)
-                    if claims.sub != meeting.id.to_string() || claims.room != name.as_str() =>
-                {
-                    return error(
-                        ErrorCode::RoomKeyMismatch,
-                        "the roomKey belongs to another room",
-                        kind,
-                    );
-                }
-                Ok(claims) => match (claims.role, claims.cid) {
-                    (KeyRole::Host, _) => Credential::Host,
-                    (KeyRole::Viewer, _) => Credential::Viewer,
-                    (KeyRole::GrantedVisitor, Some(cid)) => Credential::Grant(ClientId::new(cid)),
-                    (KeyRole::GrantedVisitor, None) => {
-                        return error(ErrorCode::InvalidRoomKey, "the roomKey is not valid", kind);
-                    }
-                },
-            },
-        };
-        let input = Input::Join(JoinRequest {
-            conn: self.conn,
-            fresh_client_id: ClientId::new(uuid::Uuid::new_v4().to_string()),
-            peer: self.peer,
-            credential,
-            identity: Identity {
-                display_name,
-                external_id,
-                metadata,
-                user_agent: self.user_agent.clone(),
-            },
-            resume_token: join.resume_token.filter(|t| t.len() <= 64),
-            fresh_resume_token: random_token(),
-        });
+            };
+        let input = join.into_request(self.conn, self.peer, credential);
         // Same room again (a knocker entering with its grant): the room already knows this connection.
         if let Some(room) = &self.room
             && room.meeting.room_name == name
         {
-            if room.commands.send(RoomCommand::Input(input)).await.is_err() {
+            if room.send(input).await.is_err() {
                 self.room = None;
                 return error(ErrorCode::NotInRoom, "the room has ended", kind);
             }
             return Next::Continue;
         }
         if let Some(previous) = self.room.take() {
-            let _ = previous
-                .commands
-                .send(RoomCommand::Input(Input::Disconnected { conn: self.conn }))
-                .await;
+            let _ = previous.send(Input::Disconnected { conn: self.conn }).await;
         }
         match self
             .ctx
@@ -455,7 +332,7 @@ impl Session {
                 self.room = Some(room);
                 Next::Continue
             }
-            Err(err) => error(ErrorCode::Internal, err.to_string(), kind),
+            Err(err) => error(ErrorCode::Internal, err, kind),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Durable facts behind traits, so that handlers and room actors never know which engine holds them.
-//! SQLite (the embedded default) lives in `sqlite/`; a PostgreSQL implementation slots in beside it.
-//! One trait per concern; `Store` is all of them.
+//! Durable facts behind traits (the ports), so that services never know which engine holds them.
+//! SQLite (the embedded default) lives in `sqlite/`; `open` picks the engine from a URL, so another
+//! (PostgreSQL, for the cluster) slots in beside it without touching the callers. One trait per
+//! concern; `Store` is all of them.
 
 pub mod insights;
 mod sqlite;
@@ -8,12 +9,28 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::meeting::facts::RoomFact;
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
-use crate::room::facts::RoomFact;
 
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 pub type DynStore = std::sync::Arc<dyn Store>;
+
+/// Opens the store a URL names, creating and migrating it when needed:
+/// `sqlite://<path of the database file>` (the embedded default).
+pub async fn open(url: &str) -> Result<DynStore, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = SqliteStore::open_file(std::path::Path::new(path)).await?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+}
+
+/// The URL of the embedded store in a data directory.
+pub fn sqlite_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join(DATABASE_FILE).display())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,6 +51,8 @@ pub enum StoreError {
     Closed,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("no store speaks {0:?}; use sqlite://<path of the database file>")]
+    UnsupportedUrl(String),
 }
 
 /// Which meetings `list_meetings` returns: a page after a cursor, optionally filtered by room name.
@@ -112,6 +131,9 @@ pub trait FactStore: Send + Sync {
     /// In one transaction: appends the facts, updates sessions and participations (insights) and
     /// queues each fact's webhook event for every endpoint subscribed to its type.
     async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError>;
+    /// After a crash, sessions and stays that were open when the process died are closed as of
+    /// `now`: no room is live at start-up. Called once at start, before rooms open.
+    async fn close_interrupted_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::meeting::facts::{FactKind, RoomFact};
 use crate::meeting::format_date;
-use crate::room::facts::{FactKind, RoomFact};
 
 /// The compact JSON body of the event for this fact.
 pub fn envelope(fact: &RoomFact, subdomain: &str) -> String {

@@ -260,8 +260,8 @@ pub fn room_key(url: &str) -> String {
 /// Straight into a store: an endpoint subscribed to `room.locked`, and one `room.locked` event for
 /// each room given (a room may be named twice), waiting in the outbox for it.
 pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&str]) {
+    use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};
     use anteroom::meeting::{MeetingId, RoomName};
-    use anteroom::room::facts::{ClientCounts, FactKind, RoomFact};
     use anteroom::store::{FactStore, RecordedFact, WebhookStore};
 
     let now = chrono::Utc::now();

@@ -121,12 +121,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-use anteroom::webhooks::EVENT_TYPES as ALL;
-
 #[tokio::test]
 async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
     let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
-    let receiver = receiver_for(&server, ALL, &[]).await;
+    let all: Vec<&str> = anteroom::webhooks::event_types().collect();
+    let receiver = receiver_for(&server, &all, &[]).await;
     let room = locked_room(&server).await;
 
     let mut host = Ws::connect(&server).await;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, millis};
-use crate::room::facts::{FactKind, RoomFact};
+use crate::meeting::facts::{FactKind, RoomFact};
 use crate::store::{FactStore, RecordedFact, StoreError};
 
 #[async_trait]
@@ -23,6 +23,24 @@ impl FactStore for SqliteStore {
             derive_insights(&mut tx, &recorded.fact).await?;
             queue_webhooks(&mut tx, recorded).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close_interrupted_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let now = millis(now);
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE participations SET left_ms = ? WHERE left_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE ended_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -165,26 +183,4 @@ async fn queue_webhooks(
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-impl SqliteStore {
-    /// After a crash, sessions and stays that were open when the process died are closed as of now:
-    /// no room is live at start-up. Call once, from `serve`, before rooms open.
-    pub async fn close_interrupted_sessions(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError> {
-        let now = millis(now);
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE participations SET left_ms = ? WHERE left_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE ended_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }

@@ -24,7 +24,7 @@ fn meeting_from_row(row: &SqliteRow) -> Result<Meeting, StoreError> {
     let room_mode: String = row.try_get("room_mode")?;
     Ok(Meeting {
         id: MeetingId(row.try_get("id")?),
-        room_name: RoomName::parse(&room_name).map_err(StoreError::Corrupt)?,
+        room_name: RoomName::parse(&room_name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         start_date: from_millis(row.try_get("start_ms")?)?,
         end_date: from_millis(row.try_get("end_ms")?)?,
         room_mode: RoomMode::parse(&room_mode)

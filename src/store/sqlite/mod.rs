@@ -57,13 +57,19 @@ async fn checkpoint_periodically(pool: SqlitePool) {
 impl SqliteStore {
     /// Opens (creating when absent) the database in `data_dir` and brings its schema up to date.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(DATABASE_FILE);
+        SqliteStore::open_file(&data_dir.join(DATABASE_FILE)).await
+    }
+
+    /// Opens (creating when absent, with its directory) the database file at `path`.
+    pub async fn open_file(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(&path)
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)

@@ -1,7 +1,15 @@
-//! The meeting: what the REST API creates, the store keeps and a live room is opened for.
-//! Newtypes here are validated once, at the boundary, so the rest of the code never sees raw strings.
+//! The kernel every layer may name: the meeting (what the REST API creates, the store keeps and a
+//! live room is opened for), who takes part in it (`client`), what people may type (`text`) and the
+//! record of what happened in its room (`facts`). Newtypes here are validated once, at the boundary,
+//! so the rest of the code never sees raw strings.
+
+pub mod client;
+pub mod facts;
+pub mod text;
 
 use std::fmt;
+
+pub use client::{ClientId, Role};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
@@ -34,20 +42,28 @@ pub struct RoomName(String);
 
 pub const ROOM_NAME_MAX_LEN: usize = 100;
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomNameError {
+    #[error("room name is empty")]
+    Empty,
+    #[error("room name is longer than {max} characters", max = ROOM_NAME_MAX_LEN)]
+    TooLong,
+    #[error("room name may only hold a-z, 0-9 and '-'")]
+    BadCharacter,
+}
+
 impl RoomName {
     /// Accepts a name with or without its leading slash (also `//`, as clients send them), any case.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, RoomNameError> {
         let bare = raw.trim().trim_start_matches('/').to_ascii_lowercase();
         if bare.is_empty() {
-            return Err("room name is empty".into());
+            return Err(RoomNameError::Empty);
         }
         if bare.len() > ROOM_NAME_MAX_LEN {
-            return Err(format!(
-                "room name is longer than {ROOM_NAME_MAX_LEN} characters"
-            ));
+            return Err(RoomNameError::TooLong);
         }
         if !bare.bytes().all(is_room_name_byte) {
-            return Err("room name may only hold a-z, 0-9 and '-'".into());
+            return Err(RoomNameError::BadCharacter);
         }
         Ok(RoomName(format!("/{bare}")))
     }
@@ -64,7 +80,7 @@ impl RoomName {
 }
 
 impl TryFrom<String> for RoomName {
-    type Error = String;
+    type Error = RoomNameError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         RoomName::parse(&value)
     }
@@ -86,8 +102,18 @@ pub fn is_room_name_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum RoomMode {
     Normal,
     Group,
@@ -95,22 +121,16 @@ pub enum RoomMode {
 
 impl RoomMode {
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "normal" => Some(RoomMode::Normal),
-            "group" => Some(RoomMode::Group),
-            _ => None,
-        }
+        raw.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RoomMode::Normal => "normal",
-            RoomMode::Group => "group",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum RoomNamePattern {
     Uuid,
     HumanShort,
@@ -118,11 +138,7 @@ pub enum RoomNamePattern {
 
 impl RoomNamePattern {
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "uuid" => Some(RoomNamePattern::Uuid),
-            "human-short" => Some(RoomNamePattern::HumanShort),
-            _ => None,
-        }
+        raw.parse().ok()
     }
 
     /// A fresh random room name with the given (already validated) prefix.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::facts::RoomFact;
+use crate::meeting::facts::RoomFact;
 use crate::store::{DynStore, RecordedFact};
 use crate::webhooks::event::envelope;
 

@@ -1,0 +1,123 @@
+//! Facts: what happened in a room that integrators care about (webhooks) and that insights count.
+//! The room engine emits them, the store records them, webhooks deliver them; so they live here, in
+//! the vocabulary every layer shares, and none of those layers depends on another for them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::client::{ClientId, Role};
+use super::{MeetingId, RoomName};
+
+/// Each kind of fact, named by the webhook event it is delivered as. Whereby's events first, then
+/// ours; this order is the order listed to people.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+pub enum FactKind {
+    #[strum(serialize = "room.client.knocked")]
+    Knocked,
+    #[strum(serialize = "room.client.knockCancelled")]
+    KnockCancelled,
+    #[strum(serialize = "room.client.joined")]
+    Joined,
+    #[strum(serialize = "room.client.left")]
+    Left,
+    #[strum(serialize = "room.session.started")]
+    SessionStarted,
+    #[strum(serialize = "room.session.ended")]
+    SessionEnded,
+    #[strum(serialize = "room.client.knockAccepted")]
+    KnockAccepted,
+    #[strum(serialize = "room.client.knockHeld")]
+    KnockHeld,
+    #[strum(serialize = "room.client.knockRejected")]
+    KnockRejected,
+    #[strum(serialize = "room.locked")]
+    Locked,
+    #[strum(serialize = "room.unlocked")]
+    Unlocked,
+}
+
+impl FactKind {
+    /// The webhook event type this fact is delivered as.
+    pub fn event_type(self) -> &'static str {
+        self.into()
+    }
+
+    /// Every event type, in the order listed to people.
+    pub fn all() -> impl Iterator<Item = FactKind> {
+        <FactKind as strum::IntoEnumIterator>::iter()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCounts {
+    pub total: u32,
+    pub by_role: BTreeMap<Role, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactClient {
+    pub client_id: ClientId,
+    /// None for a knocker (not in the room).
+    pub role: Option<Role>,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub metadata: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomFact {
+    pub kind: FactKind,
+    pub at: DateTime<Utc>,
+    pub meeting_id: MeetingId,
+    pub room_name: RoomName,
+    /// The session the room was in when this happened, if any.
+    pub room_session_id: Option<String>,
+    pub client: Option<FactClient>,
+    /// A host's hold or reject message.
+    pub message: Option<String>,
+    /// Participants in the room right after the fact.
+    pub counts: ClientCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_listed_whereby_first() {
+        let names: Vec<&str> = FactKind::all().map(FactKind::event_type).collect();
+        assert_eq!(
+            names,
+            [
+                "room.client.knocked",
+                "room.client.knockCancelled",
+                "room.client.joined",
+                "room.client.left",
+                "room.session.started",
+                "room.session.ended",
+                "room.client.knockAccepted",
+                "room.client.knockHeld",
+                "room.client.knockRejected",
+                "room.locked",
+                "room.unlocked",
+            ]
+        );
+        for kind in FactKind::all() {
+            assert_eq!(kind.event_type().parse::<FactKind>(), Ok(kind));
+        }
+    }
+}

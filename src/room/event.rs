@@ -1,0 +1,214 @@
+//! What the room says: events addressed to connections, and everything else a step of the state
+//! machine produces (connections to close, facts to record, media to admit or revoke). The transport
+//! turns events into its own frames (`signal/wire.rs`).
+
+use chrono::{DateTime, Utc};
+
+use super::model::{
+    ClientId, ConnId, EndReason, KnockPage, KnockState, LeaveReason, RelayKind, RelayPayload,
+    Request, Resolution, Role, Theme,
+};
+use crate::meeting::facts::RoomFact;
+use crate::meeting::{RoomMode, RoomName};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// One event for several connections: the transport encodes it once.
+    Send {
+        to: Vec<ConnId>,
+        event: Event,
+    },
+    /// This connection is done: close it after what was sent to it.
+    Close {
+        conn: ConnId,
+    },
+    Fact(RoomFact),
+    Media(MediaChange),
+}
+
+/// Who may have a media path into the room: exactly its members (host, visitor, granted visitor;
+/// viewers to receive only). A knocker never does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaChange {
+    Admit {
+        client_id: ClientId,
+        conn: ConnId,
+        role: Role,
+    },
+    Revoke {
+        client_id: ClientId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The joiner is in: the room as members see it.
+    Joined(Box<Joined>),
+    /// The joiner is at the door of a locked room: only what a knocker may see.
+    AtDoor(Box<AtDoor>),
+    /// The room has no seat for the joiner.
+    RoomFull,
+    /// To the knocker: its knock is queued.
+    KnockSent {
+        client_id: ClientId,
+    },
+    /// To every host.
+    Knocked(KnockView),
+    /// To the knocker: how a host answered.
+    Verdict(Verdict),
+    /// To every host: how a knock was decided, so every host's list stays the same.
+    Resolved(ResolvedKnock),
+    /// To every host: a knock left the queue without a verdict.
+    KnockerLeft {
+        client_id: ClientId,
+        reason: LeaveReason,
+    },
+    LockChanged {
+        locked: bool,
+        by: ClientId,
+    },
+    ClientJoined(ClientView),
+    ClientLeft {
+        client_id: ClientId,
+        reason: LeaveReason,
+    },
+    /// To the connection that left.
+    YouLeft,
+    Chat(ChatLine),
+    /// To the removed client.
+    Kicked {
+        by: ClientId,
+    },
+    Ended(EndReason),
+    /// To connections outside the room, when the look changes.
+    KnockPageChanged(KnockPage),
+    /// To members, when the look changes.
+    ThemeChanged(Theme),
+    Relay {
+        kind: RelayKind,
+        from: ClientId,
+        payload: RelayPayload,
+    },
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    pub self_id: ClientId,
+    pub role: Role,
+    pub room: RoomView,
+    pub theme: Theme,
+    /// Hosts only: the knock queue, oldest first.
+    pub knockers: Option<Vec<KnockView>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtDoor {
+    pub self_id: ClientId,
+    pub resume_token: String,
+    pub knock_page: KnockPage,
+    /// The knocker's own knock, when this join resumed one.
+    pub knock: Option<OwnKnock>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomView {
+    pub room_name: RoomName,
+    pub mode: RoomMode,
+    pub is_locked: bool,
+    pub clients: Vec<ClientView>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientView {
+    pub id: ClientId,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// A knock as hosts see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnockView {
+    pub client_id: ClientId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub metadata: Option<String>,
+    pub knocked_at: DateTime<Utc>,
+    pub state: KnockState,
+    pub hold_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnKnock {
+    pub state: KnockState,
+    pub message: Option<String>,
+    pub host_display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub resolution: Resolution,
+    pub message: Option<String>,
+    pub host_display_name: Option<String>,
+    /// Accepted: the grant to enter with.
+    pub room_key: Option<String>,
+    /// Rejected: seconds before this client may knock on the room again.
+    pub retry_after_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedKnock {
+    pub client_id: ClientId,
+    pub resolution: Resolution,
+    pub message: Option<String>,
+    pub handled_by: ClientView,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatLine {
+    pub sender_id: ClientId,
+    pub display_name: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A request the room would not carry out, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub code: RefusalCode,
+    /// For people.
+    pub message: String,
+    pub request: Option<Request>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCode {
+    RoomEnded,
+    AlreadyJoined,
+    RoomKeyMismatch,
+    /// To a connection that its own client replaced by joining from another connection.
+    Replaced,
+    RoomFull,
+    NotInRoom,
+    NotLockedOut,
+    AlreadyKnocking,
+    KnockCooldown,
+    KnockQueueFull,
+    KnockNotFound,
+    Forbidden,
+    ClientNotFound,
+}
+
+impl Event {
+    pub fn refused(
+        code: RefusalCode,
+        message: impl Into<String>,
+        request: Option<Request>,
+    ) -> Self {
+        Event::Refused(Refusal {
+            code,
+            message: message.into(),
+            request,
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! What the room is told: requests from connections (already validated by the transport), and what
+//! happens around it (time passes, the theme changes, the meeting is deleted).
+
+use std::net::IpAddr;
+
+use super::model::{
+    ClientId, ConnId, Credential, EndReason, Identity, KnockAction, KnockTarget, RelayKind,
+    RelayPayload, Theme,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Join(JoinRequest),
+    Knock {
+        conn: ConnId,
+        display_name: Option<String>,
+    },
+    CancelKnock {
+        conn: ConnId,
+    },
+    HandleKnock {
+        conn: ConnId,
+        target: KnockTarget,
+        action: KnockAction,
+        message: Option<String>,
+    },
+    SetLock {
+        conn: ConnId,
+        locked: bool,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
+    Chat {
+        conn: ConnId,
+        text: String,
+    },
+    Kick {
+        conn: ConnId,
+        target: ClientId,
+    },
+    EndMeeting {
+        conn: ConnId,
+    },
+    Relay {
+        conn: ConnId,
+        kind: RelayKind,
+        to: ClientId,
+        payload: RelayPayload,
+    },
+    /// The room's theme changed (or was loaded): members get all of it, outsiders the knock page.
+    SetTheme(Theme),
+    /// The meeting was deleted, or the server is stopping.
+    End(EndReason),
+    /// Time passed: whatever deadline came due is acted on.
+    Tick,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRequest {
+    pub conn: ConnId,
+    /// Used when this connection has no client id in the room yet.
+    pub fresh_client_id: ClientId,
+    pub peer: IpAddr,
+    pub credential: Credential,
+    pub identity: Identity,
+    pub resume_token: Option<String>,
+    /// Given to this connection if it ends up outside the room.
+    pub fresh_resume_token: String,
+}
+
+impl Input {
+    /// The connection that sent this input, if one did.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Input::Join(JoinRequest { conn, .. }) => Some(*conn),
+            Input::Knock { conn, .. }
+            | Input::CancelKnock { conn }
+            | Input::HandleKnock { conn, .. }
+            | Input::SetLock { conn, .. }
+            | Input::Leave { conn }
+            | Input::Chat { conn, .. }
+            | Input::Kick { conn, .. }
+            | Input::EndMeeting { conn }
+            | Input::Relay { conn, .. } => Some(*conn),
+            Input::Disconnected { .. } | Input::SetTheme(_) | Input::End(_) | Input::Tick => None,
+        }
+    }
+}

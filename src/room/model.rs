@@ -1,0 +1,160 @@
+//! The room's own words: who is asking (connections, credentials, identities), what they ask for,
+//! how knocks end, and how the room looks. No wire format here: `signal/` spells these for clients.
+
+use std::sync::Arc;
+
+pub use crate::meeting::{ClientId, Role};
+
+/// A connection to the room, numbered by the transport.
+pub type ConnId = u64;
+
+/// What the caller verified of the key a client joined with (signature, expiry, this meeting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    None,
+    Host,
+    Viewer,
+    /// The grant a host's `accept` gave a knocker: it enters as that client and no other.
+    Grant(ClientId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub metadata: Option<String>,
+    /// The browser's User-Agent, for insights.
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnockTarget {
+    One(ClientId),
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnockAction {
+    Accept,
+    Hold,
+    Reject,
+}
+
+/// How a host answered a knock: `Held` keeps it queued, the other two end it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Accepted,
+    Held,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnockState {
+    Waiting,
+    Held,
+}
+
+/// Why a client left the room, or a knock left the queue without a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveReason {
+    Left,
+    Disconnected,
+    Kicked,
+    Cancelled,
+    /// A knocker got in another way (a key, or the room was unlocked).
+    Entered,
+    /// The same client joined again from a new connection (after a network blip), which replaces
+    /// this one.
+    Replaced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    EndedByHost,
+    MeetingDeleted,
+    MeetingExpired,
+    ServerShutdown,
+}
+
+/// Media negotiation between members, which the room relays without reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayKind {
+    ReadyToReceiveOffer,
+    SdpOffer,
+    SdpAnswer,
+    IceCandidate,
+    IceEndOfCandidates,
+}
+
+/// What a relayed message carries, as the transport encoded it: the room passes it on untouched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayPayload(pub Arc<str>);
+
+/// The kind of request a refusal answers, so the client can tell which of its requests failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Join,
+    Knock,
+    CancelKnock,
+    HandleKnock,
+    SetLock,
+    Leave,
+    Chat,
+    Kick,
+    EndMeeting,
+    Relay(RelayKind),
+}
+
+/// A background: an uploaded image, or one of Whereby's presets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Background {
+    pub image_url: Option<String>,
+    pub preset: Option<BackgroundPreset>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackgroundPreset {
+    pub palette: Option<String>,
+    pub theme: Option<String>,
+}
+
+/// `#rrggbb` colours; none set means the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Colors {
+    pub primary: Option<String>,
+    pub secondary: Option<String>,
+    pub focus: Option<String>,
+}
+
+impl Colors {
+    pub fn is_empty(&self) -> bool {
+        self.primary.is_none() && self.secondary.is_none() && self.focus.is_none()
+    }
+}
+
+/// The room's whole look, for members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Theme {
+    pub logo_url: Option<String>,
+    pub room_background: Background,
+    pub knock_page_background: Background,
+    pub colors: Colors,
+}
+
+/// What a locked-out client may know of the room's look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnockPage {
+    pub background: Background,
+    pub logo_url: Option<String>,
+    pub colors: Colors,
+}
+
+impl Theme {
+    pub fn knock_page(&self) -> KnockPage {
+        KnockPage {
+            background: self.knock_page_background.clone(),
+            logo_url: self.logo_url.clone(),
+            colors: self.colors.clone(),
+        }
+    }
+}

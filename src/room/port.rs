@@ -1,0 +1,36 @@
+//! What a room actor needs from around it, and nothing more: the transport's encoding of events,
+//! its theme, grants for admitted knockers, a place to put facts, the media engine's door, and a way
+//! to be forgotten when it is done. The rooms service (`services/rooms.rs`) provides it.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use super::event::{Event, MediaChange};
+use super::model::{ClientId, Theme};
+use crate::meeting::facts::RoomFact;
+
+pub type PortError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a transport writes the room's events: once per event, the bytes shared by every recipient.
+pub trait Encode: Send + Sync + 'static {
+    fn encode(&self, event: &Event) -> Bytes;
+}
+
+pub trait RoomPort: Send + Sync + 'static {
+    fn encode(&self, event: &Event) -> Bytes;
+    /// The room's look as it is stored now.
+    fn load_theme(&self) -> impl Future<Output = Result<Theme, PortError>> + Send;
+    /// The key an accepted knocker enters with.
+    fn mint_grant(&self, client: &ClientId, now: DateTime<Utc>) -> String;
+    /// Hands a fact over to be recorded (and delivered as webhooks), without waiting.
+    fn record(&self, fact: RoomFact);
+    /// Opens or closes a client's media path (where a media server carries the room's media).
+    fn media(&self, change: MediaChange);
+    /// The room is idle: forget it unless `nothing_waiting` says a command arrived meanwhile.
+    /// True when the actor may stop.
+    fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool;
+    /// The room ended: forget it.
+    fn release(&self);
+}

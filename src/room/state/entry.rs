@@ -1,0 +1,250 @@
+//! Joining: a key (host, viewer, a knocker's grant) lets a connection in, an unlocked room lets
+//! anyone in, a locked room shows the door. A resume token takes back a knock whose connection
+//! dropped, or collects the verdict reached meanwhile.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::connections::{Conn, Place};
+use super::deadlines::Timer;
+use super::{Out, Room};
+use crate::meeting::facts::FactKind;
+use crate::room::event::{
+    AtDoor, ClientView, Event, Joined, MediaChange, OwnKnock, RefusalCode, RoomView,
+};
+use crate::room::input::JoinRequest;
+use crate::room::model::{ClientId, ConnId, Credential, LeaveReason, Request, Role};
+
+impl Room {
+    pub(super) fn join(&mut self, out: &mut Out, now: DateTime<Utc>, request: JoinRequest) {
+        let conn = request.conn;
+        if matches!(self.conns.place(conn), Some(Place::Member(_))) {
+            out.refuse(
+                conn,
+                RefusalCode::AlreadyJoined,
+                "this connection is already in the room; send leave_room first",
+                Request::Join,
+            );
+            return;
+        }
+        if request.credential == Credential::None
+            && !self.conns.contains(conn)
+            && let Some(token) = &request.resume_token
+            && self.resume(out, conn, token, request.peer)
+        {
+            return;
+        }
+        let granted = match &request.credential {
+            Credential::Grant(granted) => {
+                if !self.take_grant(out, now, conn, granted) {
+                    return;
+                }
+                Some(granted.clone())
+            }
+            _ => None,
+        };
+        let role = match request.credential {
+            Credential::Host => Some(Role::Host),
+            Credential::Viewer => Some(Role::Viewer),
+            Credential::Grant(_) => Some(Role::GrantedVisitor),
+            Credential::None if self.locked => None,
+            Credential::None => Some(Role::Visitor),
+        };
+        // A connection keeps its client id across attempts; a grant's bearer is the client it names
+        // (an admitted knocker enters as itself, also from a new connection after a blip).
+        let (client_id, resume_token) = match (self.conns.get(conn), granted) {
+            (Some(existing), _) => (existing.client_id.clone(), existing.resume_token.clone()),
+            (None, Some(granted)) => (granted, request.fresh_resume_token),
+            (None, None) => (request.fresh_client_id, request.fresh_resume_token),
+        };
+        let Some(role) = role else {
+            let place = self.conns.place(conn).unwrap_or(Place::Outside);
+            self.conns.insert(
+                conn,
+                Conn {
+                    client_id: client_id.clone(),
+                    peer: request.peer,
+                    identity: request.identity,
+                    resume_token: resume_token.clone(),
+                    place,
+                },
+            );
+            out.send(conn, self.door(client_id, resume_token, None));
+            return;
+        };
+        if !self.seats.fits(role, self.occupancy(), Some(&client_id)) {
+            out.send(conn, Event::RoomFull);
+            return;
+        }
+        // However it got in, a client that was admitted no longer needs its held seat.
+        self.release_seat(&client_id);
+        if self.queue.contains(&client_id) {
+            // It got in another way (a key, the room was unlocked, or an earlier grant presented
+            // while its knock waited away): its knock is moot.
+            self.remove_knock_of(out, now, &client_id, LeaveReason::Entered);
+        }
+        let others = self.conns.member_conns();
+        self.conns.insert(
+            conn,
+            Conn {
+                client_id: client_id.clone(),
+                peer: request.peer,
+                identity: request.identity.clone(),
+                resume_token,
+                place: Place::Member(role),
+            },
+        );
+        out.media(MediaChange::Admit {
+            client_id: client_id.clone(),
+            conn,
+            role,
+        });
+        out.send(
+            conn,
+            Event::Joined(Box::new(Joined {
+                self_id: client_id.clone(),
+                role,
+                room: self.room_view(),
+                theme: self.config.theme.clone(),
+                knockers: (role == Role::Host).then(|| self.queue.views()),
+            })),
+        );
+        let view = ClientView {
+            id: client_id.clone(),
+            display_name: request.identity.display_name.clone(),
+            role,
+        };
+        out.send_many(others, Event::ClientJoined(view));
+        // The session starts with the second member, so this join already belongs to it.
+        self.update_session(out, now);
+        self.fact(
+            out,
+            now,
+            FactKind::Joined,
+            Some((&client_id, Some(role), &request.identity)),
+            None,
+        );
+    }
+
+    /// Reattaches a knocker that lost its connection, or delivers a verdict reached while it was away.
+    fn resume(&mut self, out: &mut Out, conn: ConnId, token: &str, peer: IpAddr) -> bool {
+        if let Some(knock) = self.queue.away_with_token(token) {
+            knock.conn = Some(conn);
+            knock.away_since = None;
+            let (client_id, identity, own) =
+                (knock.client_id.clone(), knock.identity.clone(), knock.own());
+            self.deadlines.cancel(&Timer::KnockAway(client_id.clone()));
+            self.conns.insert(
+                conn,
+                Conn {
+                    client_id: client_id.clone(),
+                    peer,
+                    identity,
+                    resume_token: token.to_owned(),
+                    place: Place::Knocking,
+                },
+            );
+            out.send(conn, self.door(client_id, token.to_owned(), Some(own)));
+            return true;
+        }
+        if let Some(verdict) = self.away_verdicts.remove(token) {
+            self.deadlines.cancel(&Timer::AwayVerdict(token.to_owned()));
+            self.conns.insert(
+                conn,
+                Conn {
+                    client_id: verdict.client_id.clone(),
+                    peer,
+                    identity: verdict.identity,
+                    resume_token: token.to_owned(),
+                    place: Place::Outside,
+                },
+            );
+            out.send(conn, self.door(verdict.client_id, token.to_owned(), None));
+            out.send(conn, verdict.event);
+            return true;
+        }
+        false
+    }
+
+    /// What a connection at the door of the locked room sees.
+    pub(super) fn door(
+        &self,
+        self_id: ClientId,
+        resume_token: String,
+        knock: Option<OwnKnock>,
+    ) -> Event {
+        Event::AtDoor(Box::new(AtDoor {
+            self_id,
+            resume_token,
+            knock_page: self.config.theme.knock_page(),
+            knock,
+        }))
+    }
+
+    /// Lets a connection use a grant for `granted`, which makes it that client: refused to a
+    /// connection that is some other client already; any other connection of that client (one the
+    /// server has not yet seen die after a network blip) is replaced by this one.
+    fn take_grant(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        granted: &ClientId,
+    ) -> bool {
+        if self.deadlines.contains(&Timer::Removed(granted.clone())) {
+            out.refuse(
+                conn,
+                RefusalCode::Forbidden,
+                "a host removed you from this room; knock to ask to come back",
+                Request::Join,
+            );
+            return false;
+        }
+        if self
+            .conns
+            .get(conn)
+            .is_some_and(|own| &own.client_id != granted)
+        {
+            out.refuse(
+                conn,
+                RefusalCode::RoomKeyMismatch,
+                "this grant was given to another client",
+                Request::Join,
+            );
+            return false;
+        }
+        if let Some((older, place)) = self.conns.of_client(granted, conn) {
+            match place {
+                Place::Member(_) => self.remove_member(out, now, older, LeaveReason::Replaced),
+                Place::Knocking => {
+                    self.remove_knock_of(out, now, granted, LeaveReason::Entered);
+                    self.conns.remove(older);
+                }
+                Place::Outside => {
+                    self.conns.remove(older);
+                }
+            }
+            out.send(
+                older,
+                Event::refused(
+                    RefusalCode::Replaced,
+                    "you joined again from another connection, which replaces this one",
+                    None,
+                ),
+            );
+            out.close(older);
+        }
+        true
+    }
+
+    /// The room as members see it.
+    pub fn room_view(&self) -> RoomView {
+        RoomView {
+            room_name: self.config.room_name.clone(),
+            mode: self.config.mode,
+            is_locked: self.locked,
+            clients: self.conns.views(),
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The room behind the door: locking, leaving, chat, removal, media relays, the look, and the end.
+
+use chrono::{DateTime, Utc};
+
+use super::connections::Place;
+use super::deadlines::Timer;
+use super::{Out, Room};
+use crate::meeting::facts::FactKind;
+use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
+use crate::room::model::{
+    ClientId, ConnId, EndReason, LeaveReason, RelayKind, RelayPayload, Request, Role, Theme,
+};
+
+impl Room {
+    pub(super) fn set_lock(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        locked: bool,
+    ) {
+        if !self.require_host(out, conn, Request::SetLock) {
+            return;
+        }
+        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
+            return;
+        };
+        let changed = self.locked != locked;
+        self.locked = locked;
+        out.send_many(self.conns.member_conns(), Event::LockChanged { locked, by });
+        if changed {
+            let kind = if locked {
+                FactKind::Locked
+            } else {
+                FactKind::Unlocked
+            };
+            self.fact(out, now, kind, None, None);
+        }
+    }
+
+    pub(super) fn leave(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId) {
+        let Some(place) = self.conns.place(conn) else {
+            out.refuse(
+                conn,
+                RefusalCode::NotInRoom,
+                "you are not in this room",
+                Request::Leave,
+            );
+            return;
+        };
+        match place {
+            Place::Member(_) => self.remove_member(out, now, conn, LeaveReason::Left),
+            Place::Knocking => {
+                if let Some(gone) = self.conns.remove(conn) {
+                    self.remove_knock_of(out, now, &gone.client_id, LeaveReason::Cancelled);
+                }
+            }
+            Place::Outside => {
+                self.conns.remove(conn);
+            }
+        }
+        out.send(conn, Event::YouLeft);
+    }
+
+    pub(super) fn disconnected(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId) {
+        let Some(place) = self.conns.place(conn) else {
+            return;
+        };
+        match place {
+            Place::Member(_) => self.remove_member(out, now, conn, LeaveReason::Disconnected),
+            Place::Knocking => {
+                // The knock keeps its place for the grace period; hosts still see it.
+                let Some(gone) = self.conns.remove(conn) else {
+                    return;
+                };
+                if let Some(knock) = self.queue.get_mut(&gone.client_id) {
+                    knock.conn = None;
+                    knock.away_since = Some(now);
+                    self.deadlines.set(
+                        Timer::KnockAway(gone.client_id),
+                        now + self.config.resume_grace,
+                    );
+                }
+            }
+            Place::Outside => {
+                self.conns.remove(conn);
+            }
+        }
+    }
+
+    pub(super) fn remove_member(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        reason: LeaveReason,
+    ) {
+        let Some(gone) = self.conns.remove(conn) else {
+            return;
+        };
+        let role = match gone.place {
+            Place::Member(role) => Some(role),
+            _ => None,
+        };
+        if role.is_some() {
+            out.media(MediaChange::Revoke {
+                client_id: gone.client_id.clone(),
+            });
+        }
+        out.send_many(
+            self.conns.member_conns(),
+            Event::ClientLeft {
+                client_id: gone.client_id.clone(),
+                reason,
+            },
+        );
+        self.fact(
+            out,
+            now,
+            FactKind::Left,
+            Some((&gone.client_id, role, &gone.identity)),
+            None,
+        );
+        self.update_session(out, now);
+    }
+
+    pub(super) fn chat(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId, text: String) {
+        let Some(sender) = self.conns.member(conn) else {
+            out.refuse(
+                conn,
+                RefusalCode::NotInRoom,
+                "only participants of the room may chat",
+                Request::Chat,
+            );
+            return;
+        };
+        let line = ChatLine {
+            sender_id: sender.client_id.clone(),
+            display_name: sender.identity.display_name.clone(),
+            text,
+            at: now,
+        };
+        out.send_many(self.conns.member_conns(), Event::Chat(line));
+    }
+
+    pub(super) fn kick(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        target: ClientId,
+    ) {
+        if !self.require_host(out, conn, Request::Kick) {
+            return;
+        }
+        let Some(target_conn) = self.conns.member_conn(&target) else {
+            out.refuse(
+                conn,
+                RefusalCode::ClientNotFound,
+                format!("no participant {target} in the room"),
+                Request::Kick,
+            );
+            return;
+        };
+        if target_conn == conn {
+            out.refuse(
+                conn,
+                RefusalCode::Forbidden,
+                "use leave_room to leave",
+                Request::Kick,
+            );
+            return;
+        }
+        if self.conns.role_of(target_conn) == Some(Role::GrantedVisitor) {
+            let until = now + self.config.grant_validity;
+            self.deadlines.set(Timer::Removed(target.clone()), until);
+        }
+        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
+            return;
+        };
+        out.send(target_conn, Event::Kicked { by });
+        out.close(target_conn);
+        self.remove_member(out, now, target_conn, LeaveReason::Kicked);
+    }
+
+    pub(super) fn relay(
+        &mut self,
+        out: &mut Out,
+        conn: ConnId,
+        kind: RelayKind,
+        to: ClientId,
+        payload: RelayPayload,
+    ) {
+        let request = Request::Relay(kind);
+        let Some(sender) = self.conns.member(conn) else {
+            out.refuse(
+                conn,
+                RefusalCode::NotInRoom,
+                "only participants of the room may signal media",
+                request,
+            );
+            return;
+        };
+        if kind == RelayKind::SdpOffer && self.conns.role_of(conn) == Some(Role::Viewer) {
+            out.refuse(
+                conn,
+                RefusalCode::Forbidden,
+                "viewers receive media; they do not publish it",
+                request,
+            );
+            return;
+        }
+        let from = sender.client_id.clone();
+        let Some(target) = self.conns.member_conn(&to) else {
+            out.refuse(
+                conn,
+                RefusalCode::ClientNotFound,
+                format!("no participant {to} in the room"),
+                request,
+            );
+            return;
+        };
+        out.send(
+            target,
+            Event::Relay {
+                kind,
+                from,
+                payload,
+            },
+        );
+    }
+
+    /// Members get the whole new look, outsiders the knock page.
+    pub(super) fn set_theme(&mut self, out: &mut Out, theme: Theme) {
+        out.send_many(
+            self.conns.outsiders(),
+            Event::KnockPageChanged(theme.knock_page()),
+        );
+        out.send_many(
+            self.conns.member_conns(),
+            Event::ThemeChanged(theme.clone()),
+        );
+        self.config.theme = theme;
+    }
+
+    /// Everyone, inside or waiting, hears the end and is disconnected; the room forgets everything.
+    pub(super) fn end(&mut self, out: &mut Out, now: DateTime<Utc>, reason: EndReason) {
+        let everyone = self.conns.all();
+        out.send_many(everyone.clone(), Event::Ended(reason));
+        for conn in everyone {
+            out.close(conn);
+        }
+        for knock in self.queue.drain() {
+            self.fact(
+                out,
+                now,
+                FactKind::KnockCancelled,
+                Some((&knock.client_id, None, &knock.identity)),
+                None,
+            );
+        }
+        let gone = self.conns.drain();
+        for conn in gone.into_values() {
+            let Place::Member(role) = conn.place else {
+                continue;
+            };
+            out.media(MediaChange::Revoke {
+                client_id: conn.client_id.clone(),
+            });
+            self.fact(
+                out,
+                now,
+                FactKind::Left,
+                Some((&conn.client_id, Some(role), &conn.identity)),
+                None,
+            );
+        }
+        self.away_verdicts.clear();
+        self.seats.clear();
+        if let Some(id) = self.session.end(&mut self.deadlines) {
+            self.session_fact(out, now, FactKind::SessionEnded, id);
+        }
+        self.deadlines.clear();
+        self.ended = true;
+    }
+}

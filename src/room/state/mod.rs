@@ -1,0 +1,352 @@
+//! The waiting room as a pure state machine: no I/O, no clocks, no randomness. Each input comes with
+//! the time; the outputs are events for connections, connections to close, facts to record and media
+//! to admit or revoke. The actor around it (actor.rs) only moves them.
+//!
+//! Who may see what is decided here and nowhere else: a connection that is not a member of the room
+//! (a knocker, or one at the door) receives only its own verdicts, the knock page and refusals. Hosts
+//! see every knock; every host receives every change to the queue.
+//!
+//! The room is made of small parts: `connections` (who is where), `queue` (the knocks), `seats`
+//! (capacity and held seats), `session` (for insights) and `deadlines` (every timer). The handlers
+//! live beside them: `entry` (joining), `door` (knocking and verdicts), `members` (the call itself).
+
+mod connections;
+mod deadlines;
+mod door;
+mod entry;
+mod invariants;
+mod members;
+mod queue;
+mod seats;
+mod session;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use self::connections::Connections;
+use self::deadlines::{Deadlines, Timer};
+use self::queue::KnockQueue;
+pub use self::seats::Capacity;
+use self::seats::{Occupancy, Seats};
+use self::session::Sessions;
+use super::event::{Event, KnockView, MediaChange, Output, RefusalCode};
+use super::input::Input;
+use super::model::{ClientId, ConnId, EndReason, Identity, Request, Role, Theme};
+use crate::meeting::facts::{FactClient, FactKind, RoomFact};
+use crate::meeting::{MeetingId, RoomMode, RoomName};
+
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    pub meeting_id: MeetingId,
+    pub room_name: RoomName,
+    pub mode: RoomMode,
+    pub locked: bool,
+    /// The room ends for everyone at this time (an hour after the meeting's end date).
+    pub expires_at: DateTime<Utc>,
+    pub reject_cooldown: Duration,
+    pub resume_grace: Duration,
+    /// How long the grant an accepted knocker enters with stays valid.
+    pub grant_validity: Duration,
+    /// A session ends once fewer than two members have been in the room this long.
+    pub session_end_grace: Duration,
+    pub max_knocks: usize,
+    pub theme: Theme,
+}
+
+/// A verdict reached while its knocker was away, kept for the grace period so a resume delivers it.
+#[derive(Debug, Clone)]
+struct AwayVerdict {
+    client_id: ClientId,
+    identity: Identity,
+    event: Event,
+}
+
+#[derive(Debug)]
+pub struct Room {
+    config: RoomConfig,
+    locked: bool,
+    conns: Connections,
+    queue: KnockQueue,
+    /// By resume token.
+    away_verdicts: HashMap<String, AwayVerdict>,
+    seats: Seats,
+    session: Sessions,
+    deadlines: Deadlines,
+    ended: bool,
+}
+
+/// Mints the key an accepted knocker enters with.
+pub type MintGrant<'a> = &'a dyn Fn(&ClientId) -> String;
+
+/// Collects outputs while an input is handled.
+#[derive(Default)]
+struct Out(Vec<Output>);
+
+impl Out {
+    fn send(&mut self, to: ConnId, event: Event) {
+        self.0.push(Output::Send {
+            to: vec![to],
+            event,
+        });
+    }
+
+    fn send_many(&mut self, to: Vec<ConnId>, event: Event) {
+        if !to.is_empty() {
+            self.0.push(Output::Send { to, event });
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        to: ConnId,
+        code: RefusalCode,
+        message: impl Into<String>,
+        request: Request,
+    ) {
+        self.send(to, Event::refused(code, message, Some(request)));
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        self.0.push(Output::Close { conn });
+    }
+
+    fn media(&mut self, change: MediaChange) {
+        self.0.push(Output::Media(change));
+    }
+}
+
+impl Room {
+    pub fn new(config: RoomConfig) -> Self {
+        let mut deadlines = Deadlines::default();
+        deadlines.set(Timer::Expiry, config.expires_at);
+        Room {
+            seats: Seats::new(Capacity::of(config.mode)),
+            locked: config.locked,
+            config,
+            conns: Connections::default(),
+            queue: KnockQueue::default(),
+            away_verdicts: HashMap::new(),
+            session: Sessions::default(),
+            deadlines,
+            ended: false,
+        }
+    }
+
+    pub fn config(&self) -> &RoomConfig {
+        &self.config
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Nothing left to remember: the actor may stop (a later join starts a fresh room).
+    pub fn is_idle(&self) -> bool {
+        self.conns.is_empty()
+            && !self.session.is_open()
+            && self.queue.is_empty()
+            && self.away_verdicts.is_empty()
+            && self
+                .deadlines
+                .iter()
+                .all(|(timer, _)| *timer == Timer::Expiry)
+    }
+
+    /// When `Tick` next has something to do.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.deadlines.next()
+    }
+
+    /// The knock queue as hosts see it, oldest first.
+    pub fn knock_views(&self) -> Vec<KnockView> {
+        self.queue.views()
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.conns.member_count()
+    }
+
+    pub fn participant_count(&self) -> usize {
+        self.conns.participant_count()
+    }
+
+    /// Handles one input at time `now`.
+    pub fn handle(&mut self, now: DateTime<Utc>, input: Input, grant: MintGrant) -> Vec<Output> {
+        let mut out = Out::default();
+        if self.ended {
+            // The actor stops once a room ends; anything still in flight gets a clear answer.
+            if let Some(conn) = input.conn() {
+                out.send(
+                    conn,
+                    Event::refused(RefusalCode::RoomEnded, "the room has ended", None),
+                );
+                out.close(conn);
+            }
+            return out.0;
+        }
+        match input {
+            Input::Join(request) => self.join(&mut out, now, request),
+            Input::Knock { conn, display_name } => self.knock(&mut out, now, conn, display_name),
+            Input::CancelKnock { conn } => self.cancel_knock(&mut out, now, conn),
+            Input::HandleKnock {
+                conn,
+                target,
+                action,
+                message,
+            } => self.handle_knock(&mut out, now, conn, target, action, message, grant),
+            Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
+            Input::Leave { conn } => self.leave(&mut out, now, conn),
+            Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
+            Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
+            Input::Kick { conn, target } => self.kick(&mut out, now, conn, target),
+            Input::EndMeeting { conn } => {
+                if self.require_host(&mut out, conn, Request::EndMeeting) {
+                    self.end(&mut out, now, EndReason::EndedByHost);
+                }
+            }
+            Input::Relay {
+                conn,
+                kind,
+                to,
+                payload,
+            } => self.relay(&mut out, conn, kind, to, payload),
+            Input::SetTheme(theme) => self.set_theme(&mut out, theme),
+            Input::End(reason) => self.end(&mut out, now, reason),
+            Input::Tick => self.tick(&mut out, now),
+        }
+        out.0
+    }
+
+    /// Acts on every deadline that came due: the room's expiry first; then knocks whose grace ran
+    /// out, in queue order; then the session's end. Other timers simply lapse.
+    fn tick(&mut self, out: &mut Out, now: DateTime<Utc>) {
+        let due = self.deadlines.take_due(now);
+        if due.contains(&Timer::Expiry) {
+            self.end(out, now, EndReason::MeetingExpired);
+            return;
+        }
+        let mut gone_away = Vec::new();
+        let mut session_over = false;
+        for timer in due {
+            match timer {
+                Timer::KnockAway(client) => gone_away.push(client),
+                Timer::AwayVerdict(token) => {
+                    self.away_verdicts.remove(&token);
+                }
+                Timer::HeldSeat(client) => {
+                    self.seats.release(&client);
+                }
+                Timer::SessionEnd => session_over = true,
+                Timer::Cooldown(_) | Timer::Removed(_) | Timer::Expiry => {}
+            }
+        }
+        for client in self.queue.client_ids() {
+            if gone_away.contains(&client) {
+                self.remove_knock_of(out, now, &client, super::model::LeaveReason::Disconnected);
+            }
+        }
+        if session_over && let Some(id) = self.session.end(&mut self.deadlines) {
+            self.session_fact(out, now, FactKind::SessionEnded, id);
+        }
+    }
+
+    fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            members: self.conns.member_count(),
+            participants: self.conns.participant_count(),
+        }
+    }
+
+    /// Holds a seat for an accepted knocker for the resume grace.
+    fn hold_seat(&mut self, client: &ClientId, now: DateTime<Utc>) {
+        self.seats.hold(client.clone());
+        self.deadlines.set(
+            Timer::HeldSeat(client.clone()),
+            now + self.config.resume_grace,
+        );
+    }
+
+    fn release_seat(&mut self, client: &ClientId) {
+        self.seats.release(client);
+        self.deadlines.cancel(&Timer::HeldSeat(client.clone()));
+    }
+
+    fn require_host(&self, out: &mut Out, conn: ConnId, request: Request) -> bool {
+        let is_host = self.conns.role_of(conn) == Some(Role::Host);
+        if !is_host {
+            out.refuse(
+                conn,
+                RefusalCode::Forbidden,
+                "only hosts may do this",
+                request,
+            );
+        }
+        is_host
+    }
+
+    /// After members came or went: a session may start, or its end be scheduled or called off.
+    fn update_session(&mut self, out: &mut Out, now: DateTime<Utc>) {
+        let started = self.session.members_changed(
+            self.conns.member_count(),
+            now,
+            self.config.meeting_id,
+            self.config.session_end_grace,
+            &mut self.deadlines,
+        );
+        if let Some(id) = started {
+            self.session_fact(out, now, FactKind::SessionStarted, id);
+        }
+    }
+
+    fn session_fact(&self, out: &mut Out, now: DateTime<Utc>, kind: FactKind, session_id: String) {
+        let mut fact = self.new_fact(now, kind, None, None);
+        fact.room_session_id = Some(session_id);
+        out.0.push(Output::Fact(fact));
+    }
+
+    fn fact(
+        &self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        client: Option<(&ClientId, Option<Role>, &Identity)>,
+        message: Option<String>,
+    ) {
+        out.0
+            .push(Output::Fact(self.new_fact(now, kind, client, message)));
+    }
+
+    fn new_fact(
+        &self,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        client: Option<(&ClientId, Option<Role>, &Identity)>,
+        message: Option<String>,
+    ) -> RoomFact {
+        RoomFact {
+            kind,
+            at: now,
+            meeting_id: self.config.meeting_id,
+            room_name: self.config.room_name.clone(),
+            room_session_id: self.session.id().map(str::to_owned),
+            client: client.map(|(id, role, identity)| FactClient {
+                client_id: id.clone(),
+                role,
+                display_name: identity.display_name.clone(),
+                external_id: identity.external_id.clone(),
+                metadata: identity.metadata.clone(),
+                user_agent: identity.user_agent.clone(),
+            }),
+            message,
+            counts: self.conns.counts(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

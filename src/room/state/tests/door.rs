@@ -1,0 +1,426 @@
+//! Scenarios at the door: knocking, holds, verdicts, cancels, resumes, and who may decide.
+
+use super::*;
+
+#[test]
+fn unlocked_room_admits_visitors_and_tells_everyone() {
+    let mut h = Harness::new(RoomMode::Normal, false);
+    let first = h.join(1, Credential::None, "Ann");
+    assert!(matches!(
+        &to(1, &first)[0],
+        Event::Joined(j) if j.role == Role::Visitor && j.knockers.is_none()
+    ));
+    let second = h.join(2, Credential::None, "Bob");
+    assert!(
+        matches!(&to(1, &second)[0], Event::ClientJoined(client) if client.display_name == "Bob")
+    );
+    match &to(2, &second)[0] {
+        Event::Joined(j) => assert_eq!(j.room.clients.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.fact_kinds(),
+        vec![FactKind::Joined, FactKind::SessionStarted, FactKind::Joined]
+    );
+}
+
+#[test]
+fn locked_room_shows_a_knocker_only_the_door() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    let received = h.join(2, Credential::None, "Guest");
+    assert_eq!(
+        received.len(),
+        1,
+        "the host hears nothing of a mere visit: {received:?}"
+    );
+    match &received[0] {
+        (2, Event::AtDoor(door)) => assert_eq!(door.resume_token, "resume-2"),
+        other => panic!("{other:?}"),
+    }
+    let shown = format!("{:?}", received[0].1);
+    assert!(!shown.contains("Host"), "no roster for a knocker: {shown}");
+}
+
+#[test]
+fn knock_hold_accept_enter() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Dr Who");
+    h.join(2, Credential::None, "Pat");
+    let knocked = h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    assert!(matches!(&to(2, &knocked)[0], Event::KnockSent { .. }));
+    assert!(
+        matches!(&to(1, &knocked)[0], Event::Knocked(k) if k.display_name == "Pat" && k.state == KnockState::Waiting)
+    );
+
+    let held = h.handle(1, "c2", KnockAction::Hold, Some("5 minutes"));
+    match &to(2, &held)[0] {
+        Event::Verdict(Verdict {
+            resolution: Resolution::Held,
+            message,
+            host_display_name,
+            room_key: None,
+            ..
+        }) => {
+            assert_eq!(message.as_deref(), Some("5 minutes"));
+            assert_eq!(host_display_name.as_deref(), Some("Dr Who"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.room.knock_views()[0].state,
+        KnockState::Held,
+        "held knocks stay queued"
+    );
+    // Hold again with a new message, then accept.
+    h.handle(1, "c2", KnockAction::Hold, Some("2 more minutes"));
+    assert_eq!(
+        h.room.knock_views()[0].hold_message.as_deref(),
+        Some("2 more minutes")
+    );
+    let accepted = h.handle(1, "c2", KnockAction::Accept, None);
+    let key = match &to(2, &accepted)[0] {
+        Event::Verdict(Verdict {
+            resolution: Resolution::Accepted,
+            room_key: Some(key),
+            ..
+        }) => key.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(key, "grant-for-c2");
+    assert!(h.room.knock_views().is_empty());
+
+    let entered = h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    match &to(2, &entered)[0] {
+        Event::Joined(j) => {
+            assert_eq!(j.role, Role::GrantedVisitor);
+            assert_eq!(j.self_id.as_str(), "c2", "an admitted knocker keeps its id");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(&to(1, &entered)[0], Event::ClientJoined(client) if client.role == Role::GrantedVisitor)
+    );
+    assert_eq!(
+        h.fact_kinds(),
+        vec![
+            FactKind::Joined,
+            FactKind::Knocked,
+            FactKind::KnockHeld,
+            FactKind::KnockHeld,
+            FactKind::KnockAccepted,
+            FactKind::SessionStarted,
+            FactKind::Joined
+        ]
+    );
+}
+
+#[test]
+fn a_knock_is_decided_once_and_every_host_hears_it() {
+    let mut h = Harness::new(RoomMode::Group, true);
+    h.join(1, Credential::Host, "H1");
+    h.join(2, Credential::Host, "H2");
+    h.join(3, Credential::None, "K");
+    h.input(Input::Knock {
+        conn: 3,
+        display_name: None,
+    });
+    let rejected = h.handle(1, "c3", KnockAction::Reject, Some("not today"));
+    for host in [1, 2] {
+        assert!(matches!(
+            &to(host, &rejected)[0],
+            Event::Resolved(ResolvedKnock {
+                resolution: Resolution::Rejected,
+                ..
+            })
+        ));
+    }
+    match &to(3, &rejected)[0] {
+        Event::Verdict(Verdict {
+            resolution: Resolution::Rejected,
+            message,
+            retry_after_seconds,
+            ..
+        }) => {
+            assert_eq!(message.as_deref(), Some("not today"));
+            assert_eq!(*retry_after_seconds, Some(60));
+        }
+        other => panic!("{other:?}"),
+    }
+    let second = h.handle(2, "c3", KnockAction::Accept, None);
+    assert_eq!(
+        error_code(&to(2, &second)),
+        Some(RefusalCode::KnockNotFound)
+    );
+    assert!(
+        to(3, &second).is_empty(),
+        "the second decision is not applied"
+    );
+
+    // The rejected knocker may not knock again during the cooldown, even from a new connection.
+    let again = h.input(Input::Knock {
+        conn: 3,
+        display_name: None,
+    });
+    assert_eq!(error_code(&to(3, &again)), Some(RefusalCode::KnockCooldown));
+    h.advance(61);
+    let later = h.input(Input::Knock {
+        conn: 3,
+        display_name: None,
+    });
+    assert!(matches!(&to(3, &later)[0], Event::KnockSent { .. }));
+}
+
+#[test]
+fn knocks_wait_for_the_first_host_oldest_first() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    for conn in [5, 3, 4] {
+        h.join(conn, Credential::None, &format!("K{conn}"));
+        h.input(Input::Knock {
+            conn,
+            display_name: None,
+        });
+        h.advance(1);
+    }
+    let joined = h.join(1, Credential::Host, "Host");
+    match &to(1, &joined)[0] {
+        Event::Joined(j) => {
+            let list = j.knockers.as_ref().expect("a host sees the queue");
+            let names: Vec<&str> = list.iter().map(|k| k.display_name.as_str()).collect();
+            assert_eq!(names, vec!["K5", "K3", "K4"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cancel_and_disconnect_with_grace_and_resume() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "A");
+    h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    let cancelled = h.input(Input::CancelKnock { conn: 2 });
+    assert!(matches!(
+        &to(1, &cancelled)[0],
+        Event::KnockerLeft {
+            reason: LeaveReason::Cancelled,
+            ..
+        }
+    ));
+
+    // Disconnect: the knock keeps its place; a resume within the grace gets it back, hold and all.
+    h.join(3, Credential::None, "B");
+    h.input(Input::Knock {
+        conn: 3,
+        display_name: None,
+    });
+    h.handle(1, "c3", KnockAction::Hold, Some("soon"));
+    let dropped = h.input(Input::Disconnected { conn: 3 });
+    assert!(
+        dropped.is_empty(),
+        "hosts are not told of a blip: {dropped:?}"
+    );
+    h.advance(10);
+    let resumed = h.input(Input::Join(JoinRequest {
+        conn: 9,
+        fresh_client_id: ClientId::new("c9"),
+        peer: ip(3),
+        credential: Credential::None,
+        identity: Identity {
+            display_name: "B".into(),
+            external_id: None,
+            metadata: None,
+            user_agent: None,
+        },
+        resume_token: Some("resume-3".into()),
+        fresh_resume_token: "resume-9".into(),
+    }));
+    match &to(9, &resumed)[0] {
+        Event::AtDoor(door) => {
+            let own = door.knock.as_ref().expect("the resumed knock");
+            assert_eq!(door.self_id.as_str(), "c3");
+            assert_eq!(own.state, KnockState::Held);
+            assert_eq!(own.message.as_deref(), Some("soon"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let accepted = h.handle(1, "c3", KnockAction::Accept, None);
+    assert!(matches!(
+        &to(9, &accepted)[0],
+        Event::Verdict(Verdict {
+            resolution: Resolution::Accepted,
+            ..
+        })
+    ));
+
+    // Without a resume, the grace ends in a cancel.
+    h.join(4, Credential::None, "C");
+    h.input(Input::Knock {
+        conn: 4,
+        display_name: None,
+    });
+    h.input(Input::Disconnected { conn: 4 });
+    assert!(h.advance(14).is_empty());
+    let expired = h.advance(1);
+    assert!(matches!(
+        &to(1, &expired)[0],
+        Event::KnockerLeft {
+            reason: LeaveReason::Disconnected,
+            ..
+        }
+    ));
+    assert!(h.room.knock_views().is_empty());
+}
+
+#[test]
+fn a_verdict_reached_while_away_is_delivered_on_resume() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "A");
+    h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    h.input(Input::Disconnected { conn: 2 });
+    h.handle(1, "c2", KnockAction::Accept, None);
+    let resumed = h.input(Input::Join(JoinRequest {
+        conn: 7,
+        fresh_client_id: ClientId::new("c7"),
+        peer: ip(2),
+        credential: Credential::None,
+        identity: Identity {
+            display_name: "A".into(),
+            external_id: None,
+            metadata: None,
+            user_agent: None,
+        },
+        resume_token: Some("resume-2".into()),
+        fresh_resume_token: "resume-7".into(),
+    }));
+    let events = to(7, &resumed);
+    assert!(matches!(
+        &events[1],
+        Event::Verdict(Verdict {
+            resolution: Resolution::Accepted,
+            room_key: Some(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn only_hosts_decide_lock_kick_and_end() {
+    let mut h = Harness::new(RoomMode::Normal, false);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Visitor");
+    for input in [
+        Input::SetLock {
+            conn: 2,
+            locked: true,
+        },
+        Input::Kick {
+            conn: 2,
+            target: ClientId::new("c1"),
+        },
+        Input::EndMeeting { conn: 2 },
+        Input::HandleKnock {
+            conn: 2,
+            target: KnockTarget::All,
+            action: KnockAction::Accept,
+            message: None,
+        },
+    ] {
+        let received = h.input(input);
+        assert_eq!(error_code(&to(2, &received)), Some(RefusalCode::Forbidden));
+        assert!(to(1, &received).is_empty());
+    }
+    assert!(!h.room.is_locked());
+
+    let locked = h.input(Input::SetLock {
+        conn: 1,
+        locked: true,
+    });
+    for conn in [1, 2] {
+        assert!(matches!(
+            &to(conn, &locked)[0],
+            Event::LockChanged { locked: true, .. }
+        ));
+    }
+    let kicked = h.input(Input::Kick {
+        conn: 1,
+        target: ClientId::new("c2"),
+    });
+    assert!(matches!(&to(2, &kicked)[0], Event::Kicked { .. }));
+    assert!(h.closed.contains(&2));
+    assert!(matches!(
+        &to(1, &kicked)[0],
+        Event::ClientLeft {
+            reason: LeaveReason::Kicked,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn unlocking_does_not_admit_waiting_knockers() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "K");
+    h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    let unlocked = h.input(Input::SetLock {
+        conn: 1,
+        locked: false,
+    });
+    assert!(
+        to(2, &unlocked).is_empty(),
+        "knockers are not told, nor let in"
+    );
+    assert_eq!(h.room.knock_views().len(), 1);
+    // A new arrival follows the new state.
+    let arrival = h.join(3, Credential::None, "New");
+    assert!(matches!(&to(3, &arrival)[0], Event::Joined(_)));
+}
+
+#[test]
+fn entering_with_an_earlier_grant_takes_the_waiting_knock_out_of_the_queue() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Pat");
+    h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    h.handle(1, "c2", KnockAction::Accept, None);
+    // Pat does not enter at once but knocks again on the same connection, which then drops.
+    h.input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    h.input(Input::Disconnected { conn: 2 });
+    assert_eq!(
+        h.room.knock_views().len(),
+        1,
+        "the knock waits for its grace"
+    );
+    // A new connection presents the grant of the first accept (still valid): Pat is in, and hosts
+    // no longer see a knock for someone who is inside.
+    let entered = h.join(9, Credential::Grant(ClientId::new("c2")), "Pat");
+    assert!(matches!(&to(9, &entered)[0], Event::Joined(_)));
+    assert!(h.room.knock_views().is_empty());
+    assert!(to(1, &entered).iter().any(|e| matches!(
+        e,
+        Event::KnockerLeft {
+            reason: LeaveReason::Entered,
+            ..
+        }
+    )));
+}

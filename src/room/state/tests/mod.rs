@@ -1,0 +1,161 @@
+//! The state machine, driven directly: scenarios for each rule (`door`, `room`), then property tests
+//! of its invariants over random input sequences (`properties`).
+
+mod door;
+mod properties;
+mod room;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::deadlines::Timer;
+use super::*;
+use crate::meeting::facts::FactKind;
+use crate::room::event::{Refusal, ResolvedKnock, Verdict};
+use crate::room::input::JoinRequest;
+use crate::room::model::{
+    Credential, KnockAction, KnockState, KnockTarget, LeaveReason, RelayKind, RelayPayload,
+    Resolution,
+};
+
+fn config(mode: RoomMode, locked: bool) -> RoomConfig {
+    RoomConfig {
+        meeting_id: MeetingId(1),
+        room_name: RoomName::parse("/room").unwrap(),
+        mode,
+        locked,
+        expires_at: start() + Duration::hours(2),
+        reject_cooldown: Duration::seconds(60),
+        resume_grace: Duration::seconds(15),
+        grant_validity: Duration::minutes(5),
+        session_end_grace: Duration::seconds(30),
+        max_knocks: 50,
+        theme: Theme::default(),
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()
+}
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+}
+
+fn grant(id: &ClientId) -> String {
+    format!("grant-for-{id}")
+}
+
+fn payload(json: &str) -> RelayPayload {
+    RelayPayload(Arc::from(json))
+}
+
+struct Harness {
+    room: Room,
+    now: DateTime<Utc>,
+    facts: Vec<RoomFact>,
+    closed: Vec<ConnId>,
+    /// Clients with a media path, as the room's admit and revoke outputs left it.
+    media: BTreeSet<ClientId>,
+}
+
+impl Harness {
+    fn new(mode: RoomMode, locked: bool) -> Self {
+        Harness {
+            room: Room::new(config(mode, locked)),
+            now: start(),
+            facts: Vec::new(),
+            closed: Vec::new(),
+            media: BTreeSet::new(),
+        }
+    }
+
+    /// Feeds one input; returns what each connection received, in order.
+    fn input(&mut self, input: Input) -> Vec<(ConnId, Event)> {
+        let mut received = Vec::new();
+        for output in self.room.handle(self.now, input, &grant) {
+            match output {
+                Output::Send { to, event } => {
+                    for conn in to {
+                        received.push((conn, event.clone()));
+                    }
+                }
+                Output::Close { conn } => self.closed.push(conn),
+                Output::Fact(fact) => self.facts.push(fact),
+                Output::Media(MediaChange::Admit { client_id, .. }) => {
+                    assert!(
+                        self.media.insert(client_id.clone()),
+                        "{client_id} admitted to media twice"
+                    );
+                }
+                Output::Media(MediaChange::Revoke { client_id }) => {
+                    assert!(
+                        self.media.remove(&client_id),
+                        "{client_id} revoked without being admitted"
+                    );
+                }
+            }
+        }
+        self.room.check_invariants();
+        received
+    }
+
+    fn join(&mut self, conn: ConnId, credential: Credential, name: &str) -> Vec<(ConnId, Event)> {
+        self.input(Input::Join(JoinRequest {
+            conn,
+            fresh_client_id: ClientId::new(format!("c{conn}")),
+            peer: ip(conn as u8),
+            credential,
+            identity: Identity {
+                display_name: name.into(),
+                external_id: None,
+                metadata: None,
+                user_agent: None,
+            },
+            resume_token: None,
+            fresh_resume_token: format!("resume-{conn}"),
+        }))
+    }
+
+    fn advance(&mut self, seconds: i64) -> Vec<(ConnId, Event)> {
+        self.now += Duration::seconds(seconds);
+        self.input(Input::Tick)
+    }
+
+    fn handle(
+        &mut self,
+        host: ConnId,
+        knocker: &str,
+        action: KnockAction,
+        message: Option<&str>,
+    ) -> Vec<(ConnId, Event)> {
+        self.input(Input::HandleKnock {
+            conn: host,
+            target: KnockTarget::One(ClientId::new(knocker)),
+            action,
+            message: message.map(str::to_owned),
+        })
+    }
+
+    fn fact_kinds(&self) -> Vec<FactKind> {
+        self.facts.iter().map(|f| f.kind).collect()
+    }
+}
+
+fn to(conn: ConnId, received: &[(ConnId, Event)]) -> Vec<Event> {
+    received
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
+fn error_code(events: &[Event]) -> Option<RefusalCode> {
+    events.iter().find_map(|e| match e {
+        Event::Refused(Refusal { code, .. }) => Some(*code),
+        _ => None,
+    })
+}

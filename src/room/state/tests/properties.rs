@@ -1,0 +1,373 @@
+//! Properties of the room over random sequences of inputs: what each connection may learn, that every
+//! host's list is the queue, capacity, the media gate, and the room's own invariants after every step.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use proptest::prelude::*;
+
+use super::*;
+use crate::room::state::connections::Place;
+use crate::room::state::seats::Capacity;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Join {
+        conn: ConnId,
+        credential: Credential,
+        resume_of: Option<ConnId>,
+    },
+    /// None: a connection that is outside the room, if any (so most knocks are real ones).
+    Knock(Option<ConnId>),
+    Cancel(ConnId),
+    /// `host` None: a connection that is a host, if any; `knocker` None: every waiting knock.
+    Handle {
+        host: Option<ConnId>,
+        knocker: Option<ConnId>,
+        action: KnockAction,
+    },
+    Lock(ConnId, bool),
+    Leave(ConnId),
+    Disconnect(ConnId),
+    Chat(ConnId),
+    Kick(ConnId, ConnId),
+    Relay(ConnId, ConnId),
+    Advance(i64),
+}
+
+fn conn_id() -> impl Strategy<Value = ConnId> {
+    1u64..10
+}
+
+fn credential() -> impl Strategy<Value = Credential> {
+    prop_oneof![
+        3 => Just(Credential::None),
+        2 => Just(Credential::Host),
+        1 => Just(Credential::Viewer),
+        // The client a grant names is chosen when the step runs (see `run_steps`).
+        1 => Just(Credential::Grant(ClientId::new(""))),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let action = prop_oneof![
+        Just(KnockAction::Accept),
+        Just(KnockAction::Hold),
+        Just(KnockAction::Reject)
+    ];
+    prop_oneof![
+        4 => (conn_id(), credential(), proptest::option::weighted(0.2, conn_id()))
+            .prop_map(|(conn, credential, resume_of)| Step::Join { conn, credential, resume_of }),
+        4 => proptest::option::weighted(0.3, conn_id()).prop_map(Step::Knock),
+        1 => conn_id().prop_map(Step::Cancel),
+        4 => (proptest::option::weighted(0.3, conn_id()), proptest::option::weighted(0.8, conn_id()), action)
+            .prop_map(|(host, knocker, action)| Step::Handle { host, knocker, action }),
+        1 => (conn_id(), any::<bool>()).prop_map(|(c, l)| Step::Lock(c, l)),
+        1 => conn_id().prop_map(Step::Leave),
+        2 => conn_id().prop_map(Step::Disconnect),
+        1 => conn_id().prop_map(Step::Chat),
+        1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Kick(a, b)),
+        1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
+        2 => (1i64..30).prop_map(Step::Advance),
+    ]
+}
+
+/// What a test observer knows, built only from the events each connection received.
+#[derive(Default)]
+struct Observer {
+    /// Connections that received `room_joined` with the room and have not left since.
+    members: std::collections::BTreeSet<ConnId>,
+    /// Each host's own copy of the queue: client id and state.
+    host_queues: BTreeMap<ConnId, Vec<(ClientId, KnockState)>>,
+    /// Knocks (by client id) open in the fact stream, and how many final verdicts each knocker got.
+    open_knocks: std::collections::BTreeSet<ClientId>,
+}
+
+impl Observer {
+    fn receive(&mut self, conn: ConnId, event: &Event) {
+        let member = self.members.contains(&conn);
+        // Invariant: a connection outside the room learns nothing of the room.
+        if !member {
+            let allowed = matches!(
+                event,
+                Event::Joined(_)
+                    | Event::AtDoor(_)
+                    | Event::RoomFull
+                    | Event::KnockSent { .. }
+                    | Event::Verdict(_)
+                    | Event::KnockPageChanged(_)
+                    | Event::Ended(_)
+                    | Event::YouLeft
+                    | Event::Refused(_)
+            );
+            assert!(
+                allowed,
+                "connection {conn}, outside the room, received {event:?}"
+            );
+        }
+        match event {
+            Event::Joined(joined) => {
+                self.members.insert(conn);
+                if joined.role == Role::Host {
+                    let queue = joined.knockers.as_ref().expect("hosts get the queue");
+                    self.host_queues.insert(
+                        conn,
+                        queue
+                            .iter()
+                            .map(|k| (k.client_id.clone(), k.state))
+                            .collect(),
+                    );
+                } else {
+                    assert!(joined.knockers.is_none(), "only hosts see knockers");
+                }
+            }
+            Event::YouLeft | Event::Kicked { .. } | Event::Ended(_) => {
+                self.members.remove(&conn);
+                self.host_queues.remove(&conn);
+            }
+            Event::Knocked(view) => {
+                let queue = self
+                    .host_queues
+                    .get_mut(&conn)
+                    .expect("only hosts hear knocks");
+                assert!(
+                    !queue.iter().any(|(id, _)| id == &view.client_id),
+                    "knock listed twice"
+                );
+                queue.push((view.client_id.clone(), view.state));
+            }
+            Event::Resolved(ResolvedKnock {
+                client_id,
+                resolution,
+                ..
+            }) => {
+                let queue = self
+                    .host_queues
+                    .get_mut(&conn)
+                    .expect("only hosts hear resolutions");
+                let index = queue
+                    .iter()
+                    .position(|(id, _)| id == client_id)
+                    .expect("resolution of a listed knock");
+                match resolution {
+                    Resolution::Held => queue[index].1 = KnockState::Held,
+                    _ => {
+                        queue.remove(index);
+                    }
+                }
+            }
+            Event::KnockerLeft { client_id, .. } => {
+                let queue = self
+                    .host_queues
+                    .get_mut(&conn)
+                    .expect("only hosts hear knockers leave");
+                let index = queue
+                    .iter()
+                    .position(|(id, _)| id == client_id)
+                    .expect("a listed knock leaves");
+                queue.remove(index);
+            }
+            _ => {}
+        }
+    }
+
+    fn disconnected(&mut self, conn: ConnId) {
+        self.members.remove(&conn);
+        self.host_queues.remove(&conn);
+    }
+
+    fn fact(&mut self, fact: &RoomFact) {
+        let Some(client) = &fact.client else { return };
+        match fact.kind {
+            FactKind::Knocked => {
+                assert!(
+                    self.open_knocks.insert(client.client_id.clone()),
+                    "a second open knock for one client"
+                );
+            }
+            FactKind::KnockAccepted | FactKind::KnockRejected | FactKind::KnockCancelled => {
+                // Invariant: each knock is resolved at most once.
+                assert!(
+                    self.open_knocks.remove(&client.client_id),
+                    "{:?} for a knock that is not open",
+                    fact.kind
+                );
+            }
+            FactKind::KnockHeld => assert!(self.open_knocks.contains(&client.client_id)),
+            _ => {}
+        }
+    }
+}
+
+fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
+    let mut h = Harness::new(mode, locked);
+    let mut observer = Observer::default();
+    let capacity = Capacity::of(mode);
+    let mut tokens: BTreeMap<ConnId, String> = BTreeMap::new();
+    // Fresh ids are unique, as the random ids of the signalling layer are.
+    let mut serial = 0u64;
+    for step in steps {
+        serial += 1;
+        let mut disconnect = None;
+        let input = match step {
+            Step::Join {
+                conn,
+                credential,
+                resume_of,
+            } => Input::Join(JoinRequest {
+                // A grant for this connection's own client when it has one (the honest case), or
+                // for a client the room never admitted (a valid but unexpected grant).
+                credential: match credential {
+                    Credential::Grant(_) => Credential::Grant(
+                        h.room
+                            .conns
+                            .get(conn)
+                            .map(|c| c.client_id.clone())
+                            .unwrap_or_else(|| ClientId::new(format!("g{serial}"))),
+                    ),
+                    other => other,
+                },
+                conn,
+                fresh_client_id: ClientId::new(format!("c{conn}-{serial}")),
+                peer: ip(conn as u8),
+                identity: Identity {
+                    display_name: format!("N{conn}"),
+                    external_id: None,
+                    metadata: None,
+                    user_agent: None,
+                },
+                resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
+                fresh_resume_token: format!("t{conn}-{serial}"),
+            }),
+            Step::Knock(conn) => {
+                let outside = h
+                    .room
+                    .conns
+                    .iter()
+                    .find(|(_, c)| c.place == Place::Outside)
+                    .map(|(id, _)| id);
+                Input::Knock {
+                    conn: conn.or(outside).unwrap_or(1),
+                    display_name: None,
+                }
+            }
+            Step::Cancel(conn) => Input::CancelKnock { conn },
+            Step::Handle {
+                host,
+                knocker,
+                action,
+            } => {
+                let host = host
+                    .or_else(|| h.room.conns.hosts().first().copied())
+                    .unwrap_or(1);
+                let target = match knocker.and_then(|k| h.room.conns.get(k)) {
+                    Some(c) => KnockTarget::One(c.client_id.clone()),
+                    None => KnockTarget::All,
+                };
+                Input::HandleKnock {
+                    conn: host,
+                    target,
+                    action,
+                    message: Some("m".into()),
+                }
+            }
+            Step::Lock(conn, locked) => Input::SetLock { conn, locked },
+            Step::Leave(conn) => Input::Leave { conn },
+            Step::Disconnect(conn) => {
+                disconnect = Some(conn);
+                Input::Disconnected { conn }
+            }
+            Step::Chat(conn) => Input::Chat {
+                conn,
+                text: "hello".into(),
+            },
+            Step::Kick(conn, target) => match h.room.conns.get(target) {
+                Some(t) => Input::Kick {
+                    conn,
+                    target: t.client_id.clone(),
+                },
+                None => Input::Tick,
+            },
+            Step::Relay(conn, target) => match h.room.conns.get(target) {
+                Some(t) => Input::Relay {
+                    conn,
+                    kind: RelayKind::IceCandidate,
+                    to: t.client_id.clone(),
+                    payload: payload("{}"),
+                },
+                None => Input::Tick,
+            },
+            Step::Advance(seconds) => {
+                h.now += Duration::seconds(seconds);
+                Input::Tick
+            }
+        };
+        let facts_before = h.facts.len();
+        let closed_before = h.closed.len();
+        for (conn, event) in h.input(input) {
+            if let Event::AtDoor(door) = &event {
+                tokens.insert(conn, door.resume_token.clone());
+            }
+            observer.receive(conn, &event);
+        }
+        for fact in &h.facts[facts_before..] {
+            observer.fact(fact);
+        }
+        for conn in h.closed.split_off(closed_before) {
+            // A closed connection is gone: the actor reports the disconnect.
+            observer.disconnected(conn);
+            h.input(Input::Disconnected { conn });
+        }
+        if let Some(conn) = disconnect {
+            observer.disconnected(conn);
+        }
+        // Invariant: every host's list is the room's queue.
+        let truth: Vec<(ClientId, KnockState)> = h
+            .room
+            .knock_views()
+            .into_iter()
+            .map(|k| (k.client_id, k.state))
+            .collect();
+        for (host, queue) in &observer.host_queues {
+            assert_eq!(queue, &truth, "host {host}'s list differs from the queue");
+        }
+        // Invariant: capacity is never exceeded, counting the seats held for admitted knockers.
+        let held = h.room.seats.held_count();
+        assert!(h.room.participant_count() + held <= capacity.participants);
+        assert!(h.room.member_count() + held <= capacity.total);
+        // The observer's idea of membership is the room's.
+        let members: std::collections::BTreeSet<ConnId> =
+            h.room.conns.member_conns().into_iter().collect();
+        assert_eq!(members, observer.members);
+        // The media gate: exactly the members have a media path, never a knocker.
+        let member_clients: std::collections::BTreeSet<ClientId> = h
+            .room
+            .room_view()
+            .clients
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(
+            h.media, member_clients,
+            "media admitted to exactly the members"
+        );
+        h.room.check_invariants();
+        if h.room.is_ended() {
+            break;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn invariants_hold_in_locked_normal_rooms(steps in proptest::collection::vec(step(), 1..80)) {
+        run_steps(RoomMode::Normal, true, steps);
+    }
+
+    #[test]
+    fn invariants_hold_in_unlocked_group_rooms(steps in proptest::collection::vec(step(), 1..80)) {
+        run_steps(RoomMode::Group, false, steps);
+    }
+}

@@ -1,0 +1,347 @@
+//! Live rooms: finds the room of a name or starts its actor, one actor per live room; it removes
+//! itself when nothing is left in it. A connection's first command goes through here, under the same
+//! lock the actor takes to remove itself, so no join can slip into an actor that is going away.
+//! Each actor reaches back only through its `RoomLink` (the room's port).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::themes::Themes;
+use crate::meeting::facts::RoomFact;
+use crate::meeting::{Meeting, MeetingId, RoomName};
+use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
+use crate::room::event::{Event, MediaChange};
+use crate::room::input::Input;
+use crate::room::model::{ClientId, ConnId, Credential, EndReason, Theme};
+use crate::room::port::{Encode, PortError, RoomPort};
+use crate::room::state::{Room, RoomConfig};
+use crate::store::{DynStore, StoreError};
+use crate::tokens::{KeyRole, TokenError, TokenSigner};
+
+/// Commands a room can have waiting before senders wait for it.
+const MAILBOX: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    pub reject_cooldown: Duration,
+    pub resume_grace: Duration,
+    /// How long the key an accepted knocker enters with stays valid.
+    pub grant_validity: Duration,
+    pub session_end_grace: Duration,
+    pub max_knocks: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("no meeting has this room name")]
+    NotFound,
+    #[error("the meeting has ended")]
+    Expired,
+    #[error("the room is too busy to take more connections right now")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a `roomKey` gives no credential for a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the roomKey has expired")]
+    Expired,
+    #[error("the roomKey is not valid")]
+    Invalid,
+    #[error("the roomKey belongs to another room")]
+    OtherRoom,
+}
+
+/// The room has ended (or is ending) and takes no more commands.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the room has ended")]
+pub struct RoomGone;
+
+/// A way to a live room, as a connection holds it.
+#[derive(Clone, Debug)]
+pub struct RoomHandle {
+    pub meeting: Arc<Meeting>,
+    commands: mpsc::Sender<RoomCommand>,
+}
+
+impl RoomHandle {
+    pub async fn send(&self, input: Input) -> Result<(), RoomGone> {
+        self.commands
+            .send(RoomCommand::Input(input))
+            .await
+            .map_err(|_| RoomGone)
+    }
+}
+
+struct Entry {
+    generation: u64,
+    meeting: Arc<Meeting>,
+    commands: mpsc::Sender<RoomCommand>,
+}
+
+struct Inner {
+    rooms: Mutex<HashMap<RoomName, Entry>>,
+    next_generation: AtomicU64,
+    store: DynStore,
+    themes: Themes,
+    tokens: TokenSigner,
+    settings: RoomSettings,
+    facts: mpsc::UnboundedSender<RoomFact>,
+    encoder: Arc<dyn Encode>,
+    shutdown: CancellationToken,
+}
+
+impl Inner {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomName, Entry>> {
+        // Holders only insert and remove map entries; a panic between two such steps leaves a map
+        // that is still consistent.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn commands_of(&self, name: &RoomName) -> Option<mpsc::Sender<RoomCommand>> {
+        self.rooms().get(name).map(|e| e.commands.clone())
+    }
+}
+
+/// Everything a room needs to be started, besides what the service holds.
+pub struct RoomsDeps {
+    pub store: DynStore,
+    pub themes: Themes,
+    pub tokens: TokenSigner,
+    pub settings: RoomSettings,
+    /// Where rooms hand their facts (the recorder).
+    pub facts: mpsc::UnboundedSender<RoomFact>,
+    /// The transport's encoding of room events.
+    pub encoder: Arc<dyn Encode>,
+    /// Cancelled when the server stops: every room ends.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Clone)]
+pub struct Rooms {
+    inner: Arc<Inner>,
+}
+
+impl Rooms {
+    pub fn new(deps: RoomsDeps) -> Self {
+        Rooms {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(HashMap::new()),
+                next_generation: AtomicU64::new(1),
+                store: deps.store,
+                themes: deps.themes,
+                tokens: deps.tokens,
+                settings: deps.settings,
+                facts: deps.facts,
+                encoder: deps.encoder,
+                shutdown: deps.shutdown,
+            }),
+        }
+    }
+
+    pub fn live_rooms(&self) -> usize {
+        self.inner.rooms().len()
+    }
+
+    /// The meeting behind a room name, if it may be entered now.
+    pub async fn meeting(&self, name: &RoomName) -> Result<Arc<Meeting>, OpenError> {
+        let live = self.inner.rooms().get(name).map(|e| e.meeting.clone());
+        let meeting = match live {
+            Some(meeting) => meeting,
+            None => Arc::new(
+                self.inner
+                    .store
+                    .get_meeting_by_room(name)
+                    .await?
+                    .ok_or(OpenError::NotFound)?,
+            ),
+        };
+        if !meeting.is_open_at(Utc::now()) {
+            return Err(OpenError::Expired);
+        }
+        Ok(meeting)
+    }
+
+    /// What a `roomKey` lets its bearer be in this meeting's room.
+    pub fn credential(
+        &self,
+        key: Option<&str>,
+        meeting: &Meeting,
+        now: DateTime<Utc>,
+    ) -> Result<Credential, KeyError> {
+        let Some(key) = key.filter(|k| !k.is_empty()) else {
+            return Ok(Credential::None);
+        };
+        let claims = self.inner.tokens.verify(key, now).map_err(|e| match e {
+            TokenError::Expired => KeyError::Expired,
+            TokenError::Invalid => KeyError::Invalid,
+        })?;
+        if claims.sub != meeting.id.to_string() || claims.room != meeting.room_name.as_str() {
+            return Err(KeyError::OtherRoom);
+        }
+        match (claims.role, claims.cid) {
+            (KeyRole::Host, _) => Ok(Credential::Host),
+            (KeyRole::Viewer, _) => Ok(Credential::Viewer),
+            (KeyRole::GrantedVisitor, Some(cid)) => Ok(Credential::Grant(ClientId::new(cid))),
+            (KeyRole::GrantedVisitor, None) => Err(KeyError::Invalid),
+        }
+    }
+
+    /// Hands a connection's first command to the room's actor, starting the actor if needed.
+    pub fn attach(
+        &self,
+        meeting: Arc<Meeting>,
+        conn: ConnId,
+        handle: ConnHandle,
+        input: Input,
+    ) -> Result<RoomHandle, OpenError> {
+        let mut rooms = self.inner.rooms();
+        let entry = match rooms.get(&meeting.room_name) {
+            Some(entry) if !entry.commands.is_closed() => entry,
+            _ => {
+                let entry = self.start(meeting.clone());
+                rooms.insert(meeting.room_name.clone(), entry);
+                &rooms[&meeting.room_name]
+            }
+        };
+        let room = RoomHandle {
+            meeting: entry.meeting.clone(),
+            commands: entry.commands.clone(),
+        };
+        room.commands
+            .try_send(RoomCommand::Attach {
+                conn,
+                handle,
+                input,
+            })
+            .map_err(|_| OpenError::Busy)?;
+        Ok(room)
+    }
+
+    fn start(&self, meeting: Arc<Meeting>) -> Entry {
+        let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
+        let (commands, mailbox) = mpsc::channel(MAILBOX);
+        let settings = &self.inner.settings;
+        let room = Room::new(RoomConfig {
+            meeting_id: meeting.id,
+            room_name: meeting.room_name.clone(),
+            mode: meeting.room_mode,
+            locked: meeting.is_locked,
+            expires_at: meeting.host_key_expiry(),
+            reject_cooldown: settings.reject_cooldown,
+            resume_grace: settings.resume_grace,
+            grant_validity: settings.grant_validity,
+            session_end_grace: settings.session_end_grace,
+            max_knocks: settings.max_knocks,
+            theme: Theme::default(),
+        });
+        let link = RoomLink {
+            inner: self.inner.clone(),
+            room: meeting.room_name.clone(),
+            meeting_id: meeting.id,
+            generation,
+        };
+        let actor = RoomActor::new(room, mailbox, link, self.inner.shutdown.clone());
+        tokio::spawn(actor.run());
+        Entry {
+            generation,
+            meeting,
+            commands,
+        }
+    }
+
+    /// Shows a live room its new look; a room that is not live loads it when it opens.
+    pub async fn theme_changed(&self, room: &RoomName) -> Result<(), StoreError> {
+        if self.inner.commands_of(room).is_none() {
+            return Ok(());
+        }
+        let theme = self.inner.themes.load(room).await?;
+        if let Some(commands) = self.inner.commands_of(room) {
+            // A closed mailbox means the room ended meanwhile: nobody to show it to.
+            let _ = commands
+                .send(RoomCommand::Input(Input::SetTheme(theme)))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Ends a live room (its meeting was deleted); nothing to do when it is not live.
+    pub async fn end(&self, name: &RoomName, reason: EndReason) {
+        if let Some(commands) = self.inner.commands_of(name) {
+            // A closed mailbox means the room ended on its own meanwhile.
+            let _ = commands.send(RoomCommand::Input(Input::End(reason))).await;
+        }
+    }
+}
+
+/// One room's port: what its actor may ask of the service, and nothing else.
+struct RoomLink {
+    inner: Arc<Inner>,
+    room: RoomName,
+    meeting_id: MeetingId,
+    /// Tells this actor's registry entry apart from a newer actor of the same room.
+    generation: u64,
+}
+
+impl RoomPort for RoomLink {
+    fn encode(&self, event: &Event) -> Bytes {
+        self.inner.encoder.encode(event)
+    }
+
+    async fn load_theme(&self) -> Result<Theme, PortError> {
+        Ok(self.inner.themes.load(&self.room).await?)
+    }
+
+    fn mint_grant(&self, client: &ClientId, now: DateTime<Utc>) -> String {
+        self.inner.tokens.grant(
+            self.meeting_id,
+            &self.room,
+            client.as_str(),
+            now,
+            self.inner.settings.grant_validity,
+        )
+    }
+
+    fn record(&self, fact: RoomFact) {
+        // The recorder lives as long as the server; if it is gone we are shutting down.
+        let _ = self.inner.facts.send(fact);
+    }
+
+    fn media(&self, change: MediaChange) {
+        // No media server carries any room yet: media flows browser to browser.
+        tracing::trace!(room = %self.room, ?change, "media admission changed");
+    }
+
+    fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool {
+        let mut rooms = self.inner.rooms();
+        match rooms.get(&self.room) {
+            Some(entry) if entry.generation == self.generation => {
+                if !nothing_waiting() {
+                    return false;
+                }
+                rooms.remove(&self.room);
+                true
+            }
+            // Already replaced or removed: this actor is no longer the room's.
+            _ => true,
+        }
+    }
+
+    fn release(&self) {
+        let mut rooms = self.inner.rooms();
+        if rooms
+            .get(&self.room)
+            .is_some_and(|e| e.generation == self.generation)
+        {
+            rooms.remove(&self.room);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! From a decoded frame to what the room is told: the texts people type are checked here, at the
+//! edge, and a frame that breaks a rule is answered without troubling the room. Pure, so that the
+//! decoder, this and the room can be driven together by generated frames (see the tests).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::protocol::{ClientMessage, ErrorCode, HandleKnock, JoinRoom};
+use crate::meeting::text::{self, EXTERNAL_ID_MAX_CHARS, METADATA_MAX_CHARS};
+use crate::meeting::{ClientId, RoomName};
+use crate::room::input::{Input, JoinRequest};
+use crate::room::model::{ConnId, Credential, Identity, KnockTarget, RelayPayload};
+
+/// A frame the connection answers itself, with this error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+fn refused(code: ErrorCode, message: impl ToString) -> Refused {
+    Refused {
+        code,
+        message: message.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Translated {
+    /// `join_room`: the meeting and the key are checked next (they need the store and the signer).
+    Join(Join),
+    Room(Input),
+}
+
+/// A `join_room` whose texts are valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub room_name: RoomName,
+    pub room_key: Option<String>,
+    pub identity: Identity,
+    pub resume_token: Option<String>,
+}
+
+impl Join {
+    /// The room's input, once the key is known to give `credential`.
+    pub fn into_request(self, conn: ConnId, peer: IpAddr, credential: Credential) -> Input {
+        Input::Join(JoinRequest {
+            conn,
+            fresh_client_id: ClientId::new(uuid::Uuid::new_v4().to_string()),
+            peer,
+            credential,
+            identity: self.identity,
+            resume_token: self.resume_token,
+            fresh_resume_token: random_token(),
+        })
+    }
+}
+
+fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Resume tokens are ours and short; anything longer is not one.
+const RESUME_TOKEN_MAX: usize = 64;
+
+pub fn translate(
+    conn: ConnId,
+    message: ClientMessage,
+    user_agent: Option<&str>,
+) -> Result<Translated, Refused> {
+    let input = match message {
+        ClientMessage::JoinRoom(join) => return join_room(join, user_agent).map(Translated::Join),
+        ClientMessage::KnockRoom(knock) => {
+            let display_name = knock
+                .display_name
+                .as_deref()
+                .map(|n| text::display_name(Some(n)))
+                .transpose()
+                .map_err(|e| refused(ErrorCode::InvalidDisplayName, e))?;
+            Input::Knock { conn, display_name }
+        }
+        ClientMessage::CancelRoomKnock => Input::CancelKnock { conn },
+        ClientMessage::HandleKnock(handle) => handle_knock(conn, handle)?,
+        ClientMessage::SetLock(lock) => Input::SetLock {
+            conn,
+            locked: lock.locked,
+        },
+        ClientMessage::LeaveRoom => Input::Leave { conn },
+        ClientMessage::ChatMessage(chat) => Input::Chat {
+            conn,
+            text: text::chat(&chat.text).map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
+        },
+        ClientMessage::KickClient(kick) => Input::Kick {
+            conn,
+            target: ClientId::new(kick.client_id),
+        },
+        ClientMessage::EndMeeting => Input::EndMeeting { conn },
+        ClientMessage::Relay(kind, relay) => Input::Relay {
+            conn,
+            kind,
+            to: ClientId::new(relay.receiver_id),
+            // Kept as the JSON text it will be sent on as; the room never reads it.
+            payload: RelayPayload(Arc::from(relay.message.to_string())),
+        },
+    };
+    Ok(Translated::Room(input))
+}
+
+fn handle_knock(conn: ConnId, handle: HandleKnock) -> Result<Input, Refused> {
+    let message = text::host_message(handle.message.as_deref())
+        .map_err(|e| refused(ErrorCode::InvalidMessage, e))?;
+    let target = match (handle.client_id, handle.all) {
+        (Some(id), false) => KnockTarget::One(ClientId::new(id)),
+        (None, true) => KnockTarget::All,
+        _ => {
+            return Err(refused(
+                ErrorCode::InvalidPayload,
+                "give either clientId or \"all\": true",
+            ));
+        }
+    };
+    Ok(Input::HandleKnock {
+        conn,
+        target,
+        action: handle.action.into(),
+        message,
+    })
+}
+
+fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> {
+    let room_name =
+        RoomName::parse(&join.room_name).map_err(|e| refused(ErrorCode::InvalidRoomName, e))?;
+    let display_name = text::display_name(join.display_name.as_deref())
+        .map_err(|e| refused(ErrorCode::InvalidDisplayName, e))?;
+    let external_id = text::bounded(join.external_id, "externalId", EXTERNAL_ID_MAX_CHARS)
+        .map_err(|e| refused(ErrorCode::InvalidPayload, e))?;
+    let metadata = text::bounded(join.metadata, "metadata", METADATA_MAX_CHARS)
+        .map_err(|e| refused(ErrorCode::InvalidPayload, e))?;
+    Ok(Join {
+        room_name,
+        room_key: join.room_key,
+        identity: Identity {
+            display_name,
+            external_id,
+            metadata,
+            user_agent: user_agent.map(str::to_owned),
+        },
+        resume_token: join.resume_token.filter(|t| t.len() <= RESUME_TOKEN_MAX),
+    })
+}

@@ -1,0 +1,290 @@
+//! The server's frames: a room's events as clients read them, and the few frames a connection sends
+//! of its own (`hello`, errors about the frame just read). The wire structs borrow from the event, so
+//! an event is written once, straight to bytes, whoever receives it.
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+mod views;
+
+use self::views::{
+    ClientWire, DisplayNameRules, EndWire, KnockHandled, KnockPageWire, KnockWire, LeaveWire,
+    OwnKnockWire, RoomJoined, RoomViewWire, ThemeWire,
+};
+use super::protocol::{ErrorCode, MessageType, PROTOCOL_VERSION};
+use crate::meeting::text::{DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX_CHARS};
+use crate::room::event::{Event, RefusalCode};
+use crate::room::model::{RelayKind, RelayPayload};
+use crate::room::port::Encode;
+
+/// Encodes room events as JSON text frames.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonWire;
+
+impl Encode for JsonWire {
+    fn encode(&self, event: &Event) -> Bytes {
+        to_bytes(&Frame::of(event))
+    }
+}
+
+/// `hello`, the first frame of every connection.
+pub fn hello() -> Bytes {
+    to_bytes(&Frame::Hello {
+        protocol_version: PROTOCOL_VERSION,
+    })
+}
+
+/// An error about a frame the connection sent (or about the connection itself).
+pub fn error(code: ErrorCode, message: &str, request_type: Option<&str>) -> Bytes {
+    to_bytes(&Frame::Error {
+        code,
+        message,
+        request_type,
+    })
+}
+
+fn to_bytes(frame: &Frame) -> Bytes {
+    // Plain data with string keys: serialising it cannot fail.
+    Bytes::from(serde_json::to_vec(frame).expect("wire frames serialise"))
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", content = "payload", rename_all = "snake_case")]
+enum Frame<'a> {
+    #[serde(rename_all = "camelCase")]
+    Hello {
+        protocol_version: u32,
+    },
+    RoomJoined(RoomJoined<'a>),
+    #[serde(rename_all = "camelCase")]
+    KnockSent {
+        client_id: &'a str,
+    },
+    RoomKnocked(KnockWire<'a>),
+    KnockHandled(KnockHandled<'a>),
+    #[serde(rename_all = "camelCase")]
+    KnockerLeft {
+        client_id: &'a str,
+        reason: LeaveWire,
+    },
+    #[serde(rename_all = "camelCase")]
+    RoomLocked {
+        is_locked: bool,
+        by_client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    NewClient {
+        client: ClientWire<'a>,
+    },
+    #[serde(rename_all = "camelCase")]
+    ClientLeft {
+        client_id: &'a str,
+        reason: LeaveWire,
+    },
+    #[serde(rename_all = "camelCase")]
+    RoomLeft {},
+    #[serde(rename_all = "camelCase")]
+    ChatMessage {
+        sender_id: &'a str,
+        display_name: &'a str,
+        text: &'a str,
+        /// Milliseconds since the Unix epoch.
+        timestamp: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    ClientKicked {
+        by_client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    RoomEnded {
+        reason: EndWire,
+    },
+    KnockPageUpdated(KnockPageWire<'a>),
+    ThemeUpdated(ThemeWire<'a>),
+    #[serde(rename_all = "camelCase")]
+    ReadyToReceiveOffer {
+        client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    SdpOffer {
+        client_id: &'a str,
+        message: &'a RawValue,
+    },
+    #[serde(rename_all = "camelCase")]
+    SdpAnswer {
+        client_id: &'a str,
+        message: &'a RawValue,
+    },
+    #[serde(rename_all = "camelCase")]
+    IceCandidate {
+        client_id: &'a str,
+        message: &'a RawValue,
+    },
+    #[serde(rename_all = "camelCase")]
+    IceEndOfCandidates {
+        client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_type: Option<&'a str>,
+    },
+}
+
+impl<'a> Frame<'a> {
+    fn of(event: &'a Event) -> Self {
+        match event {
+            Event::Joined(joined) => Frame::RoomJoined(RoomJoined::Joined {
+                self_id: joined.self_id.as_str(),
+                role: joined.role.as_str(),
+                room: RoomViewWire::of(&joined.room),
+                theme: ThemeWire::of(&joined.theme),
+                knockers: joined
+                    .knockers
+                    .as_ref()
+                    .map(|list| list.iter().map(KnockWire::of).collect()),
+            }),
+            Event::AtDoor(door) => Frame::RoomJoined(RoomJoined::Locked {
+                error: "room_locked",
+                self_id: door.self_id.as_str(),
+                is_locked: true,
+                resume_token: &door.resume_token,
+                display_name_rules: DisplayNameRules {
+                    max_length: DISPLAY_NAME_MAX_CHARS,
+                    forbidden_characters: DISPLAY_NAME_FORBIDDEN,
+                },
+                knock_page: KnockPageWire::of(&door.knock_page),
+                knock: door.knock.as_ref().map(OwnKnockWire::of),
+            }),
+            Event::RoomFull => Frame::RoomJoined(RoomJoined::Full { error: "room_full" }),
+            Event::KnockSent { client_id } => Frame::KnockSent {
+                client_id: client_id.as_str(),
+            },
+            Event::Knocked(knock) => Frame::RoomKnocked(KnockWire::of(knock)),
+            Event::Verdict(verdict) => Frame::KnockHandled(KnockHandled::verdict(verdict)),
+            Event::Resolved(resolved) => Frame::KnockHandled(KnockHandled::resolved(resolved)),
+            Event::KnockerLeft { client_id, reason } => Frame::KnockerLeft {
+                client_id: client_id.as_str(),
+                reason: (*reason).into(),
+            },
+            Event::LockChanged { locked, by } => Frame::RoomLocked {
+                is_locked: *locked,
+                by_client_id: by.as_str(),
+            },
+            Event::ClientJoined(client) => Frame::NewClient {
+                client: ClientWire::of(client),
+            },
+            Event::ClientLeft { client_id, reason } => Frame::ClientLeft {
+                client_id: client_id.as_str(),
+                reason: (*reason).into(),
+            },
+            Event::YouLeft => Frame::RoomLeft {},
+            Event::Chat(line) => Frame::ChatMessage {
+                sender_id: line.sender_id.as_str(),
+                display_name: &line.display_name,
+                text: &line.text,
+                timestamp: line.at.timestamp_millis(),
+            },
+            Event::Kicked { by } => Frame::ClientKicked {
+                by_client_id: by.as_str(),
+            },
+            Event::Ended(reason) => Frame::RoomEnded {
+                reason: (*reason).into(),
+            },
+            Event::KnockPageChanged(page) => Frame::KnockPageUpdated(KnockPageWire::of(page)),
+            Event::ThemeChanged(theme) => Frame::ThemeUpdated(ThemeWire::of(theme)),
+            Event::Relay {
+                kind,
+                from,
+                payload,
+            } => relay(*kind, from.as_str(), payload),
+            Event::Refused(refusal) => Frame::Error {
+                code: refusal_code(refusal.code),
+                message: &refusal.message,
+                request_type: refusal.request.map(|r| MessageType::of_request(r).as_str()),
+            },
+        }
+    }
+}
+
+fn relay<'a>(kind: RelayKind, client_id: &'a str, payload: &'a RelayPayload) -> Frame<'a> {
+    // The transport encoded this payload itself (see `translate.rs`); it is JSON.
+    let message = serde_json::from_str::<&RawValue>(&payload.0)
+        .unwrap_or_else(|_| serde_json::from_str("null").expect("null is JSON"));
+    match kind {
+        RelayKind::ReadyToReceiveOffer => Frame::ReadyToReceiveOffer { client_id },
+        RelayKind::SdpOffer => Frame::SdpOffer { client_id, message },
+        RelayKind::SdpAnswer => Frame::SdpAnswer { client_id, message },
+        RelayKind::IceCandidate => Frame::IceCandidate { client_id, message },
+        RelayKind::IceEndOfCandidates => Frame::IceEndOfCandidates { client_id },
+    }
+}
+
+fn refusal_code(code: RefusalCode) -> ErrorCode {
+    match code {
+        RefusalCode::RoomEnded => ErrorCode::RoomNotFound,
+        RefusalCode::AlreadyJoined => ErrorCode::AlreadyJoined,
+        RefusalCode::RoomKeyMismatch => ErrorCode::RoomKeyMismatch,
+        RefusalCode::Replaced => ErrorCode::Replaced,
+        RefusalCode::RoomFull => ErrorCode::RoomFull,
+        RefusalCode::NotInRoom => ErrorCode::NotInRoom,
+        RefusalCode::NotLockedOut => ErrorCode::NotLockedOut,
+        RefusalCode::AlreadyKnocking => ErrorCode::AlreadyKnocking,
+        RefusalCode::KnockCooldown => ErrorCode::KnockCooldown,
+        RefusalCode::KnockQueueFull => ErrorCode::KnockQueueFull,
+        RefusalCode::KnockNotFound => ErrorCode::KnockNotFound,
+        RefusalCode::Forbidden => ErrorCode::Forbidden,
+        RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::model::{ClientId, LeaveReason};
+
+    fn text(event: &Event) -> String {
+        String::from_utf8(JsonWire.encode(event).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn events_have_the_documented_shape() {
+        let event = Event::KnockerLeft {
+            client_id: ClientId::new("c1"),
+            reason: LeaveReason::Cancelled,
+        };
+        assert_eq!(
+            text(&event),
+            r#"{"type":"knocker_left","payload":{"clientId":"c1","reason":"cancelled"}}"#
+        );
+        assert_eq!(
+            text(&Event::RoomFull),
+            r#"{"type":"room_joined","payload":{"error":"room_full"}}"#
+        );
+        let relay = Event::Relay {
+            kind: RelayKind::SdpOffer,
+            from: ClientId::new("h"),
+            payload: RelayPayload(r#"{"sdp":"v=0","type":"offer"}"#.into()),
+        };
+        assert_eq!(
+            text(&relay),
+            r#"{"type":"sdp_offer","payload":{"clientId":"h","message":{"sdp":"v=0","type":"offer"}}}"#
+        );
+        let refused = Event::refused(
+            RefusalCode::KnockNotFound,
+            "no knock",
+            Some(crate::room::model::Request::HandleKnock),
+        );
+        assert_eq!(
+            text(&refused),
+            r#"{"type":"error","payload":{"code":"knock_not_found","message":"no knock","requestType":"handle_knock"}}"#
+        );
+        assert_eq!(
+            String::from_utf8(hello().to_vec()).unwrap(),
+            r#"{"type":"hello","payload":{"protocolVersion":1}}"#
+        );
+    }
+}
