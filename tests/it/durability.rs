@@ -109,30 +109,92 @@ async fn every_acknowledged_meeting_survives_kill_9() {
     );
 }
 
+/// One create sent by hand over a raw connection: headers and half the body now, the rest later,
+/// so the request is in flight (the server is reading it) for as long as the test likes.
+struct HalfSentCreate {
+    stream: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl HalfSentCreate {
+    async fn start(server: &Server) -> HalfSentCreate {
+        use tokio::io::AsyncWriteExt;
+        let body = json!({ "endDate": LATER }).to_string().into_bytes();
+        let (first, rest) = body.split_at(body.len() / 2);
+        let head = format!(
+            "POST /v1/meetings HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            server.addr,
+            server.key,
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(first).await.unwrap();
+        HalfSentCreate {
+            stream,
+            rest: rest.to_vec(),
+        }
+    }
+
+    /// Sends the rest of the body; the meeting id of a 201, or what came back instead.
+    async fn finish(mut self) -> Result<String, String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream
+            .write_all(&self.rest)
+            .await
+            .map_err(|e| format!("sending the rest of the body: {e}"))?;
+        let mut response = String::new();
+        self.stream
+            .read_to_string(&mut response)
+            .await
+            .map_err(|e| format!("reading the response: {e}"))?;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| format!("no HTTP response: {response:?}"))?;
+        if !head.starts_with("HTTP/1.1 201") {
+            return Err(head.lines().next().unwrap_or_default().to_owned());
+        }
+        let json: Value = serde_json::from_str(body).map_err(|e| format!("{e}: {body:?}"))?;
+        Ok(json["meetingId"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests() {
+    const IN_FLIGHT: usize = 20;
     let mut server = Server::start().await;
-    let mut tasks = Vec::new();
-    for _ in 0..40 {
-        let request = server.post("/v1/meetings").json(&json!({"endDate": LATER}));
-        tasks.push(tokio::spawn(async move {
-            match request.send().await {
-                Ok(response) if response.status() == 201 => Some(
-                    response.json::<Value>().await.unwrap()["meetingId"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                ),
-                _ => None,
-            }
-        }));
+    let mut requests = Vec::new();
+    for _ in 0..IN_FLIGHT {
+        requests.push(HalfSentCreate::start(&server).await);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert!(server.terminate().await);
+    // Every request is being read when the stop begins.
+    let pid = server.pid().to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.logs().contains("shutting down") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never began to stop"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let mut acknowledged = HashSet::new();
-    for task in tasks {
-        acknowledged.extend(task.await.unwrap());
+    for request in requests {
+        match request.finish().await {
+            Ok(id) => {
+                acknowledged.insert(id);
+            }
+            Err(err) => panic!("an in-flight create was not finished by a graceful stop: {err}"),
+        }
     }
+    assert_eq!(acknowledged.len(), IN_FLIGHT);
+    assert!(server.terminate_wait().await, "the server exits 0");
     let server = server.restart().await;
     let stored = all_ids(&server).await;
     assert!(

@@ -362,8 +362,8 @@ async fn only_hosts_may_decide_and_knockers_may_not_peek() {
         .join(&room.name, Some(&room.viewer_key), "Viewer")
         .await;
     let (mut guest, guest_id) = knocker(&server, &room, "Guest").await;
-    let host_id = host.recv_type("new_client").await; // the viewer
-    let _ = host_id;
+    let viewer_arrived = host.recv_type("new_client").await;
+    assert_eq!(viewer_arrived["client"]["role"], "viewer");
 
     for (kind, payload) in [
         (
