@@ -209,12 +209,12 @@ impl ClientMessage {
             ),
             request_type: None,
         };
-        // serde would also read the envelope from an array (`["leave_room"]`); only objects are frames.
+        let envelope: Envelope =
+            serde_json::from_str(frame).map_err(|err| not_an_object(format!(": {err}")))?;
+        // serde also reads the envelope from an array (`["leave_room"]`); only objects are frames.
         if !frame.trim_start().starts_with('{') {
             return Err(not_an_object(String::new()));
         }
-        let envelope: Envelope =
-            serde_json::from_str(frame).map_err(|err| not_an_object(format!(": {err}")))?;
         let kind: MessageType = envelope.kind.parse().map_err(|_| DecodeError {
             code: ErrorCode::UnknownType,
             message: format!("unknown message type {:?}", envelope.kind),
