@@ -152,6 +152,16 @@ pub struct RoomSettings {
     #[arg(long, env = "ANTEROOM_MAX_KNOCKS_PER_ROOM", default_value_t = 100)]
     pub max_knocks_per_room: usize,
 
+    /// Most knocks one address may have waiting at one room (a clinic behind one address may send
+    /// several patients; a flood from a few addresses cannot fill the queue).
+    #[arg(long, env = "ANTEROOM_MAX_KNOCKS_PER_ADDRESS", default_value_t = 10)]
+    pub max_knocks_per_address: usize,
+
+    /// Seconds a knock may wait without an answer before it ends (a hold starts the time again);
+    /// 0 lets knocks wait as long as it takes.
+    #[arg(long, env = "ANTEROOM_KNOCK_TIMEOUT_SECS", default_value_t = 0)]
+    pub knock_timeout_secs: u64,
+
     /// Frames per second one WebSocket connection may send (bursts of twice that pass).
     #[arg(long, env = "ANTEROOM_WS_FRAMES_PER_SECOND", default_value_t = 50)]
     pub ws_frames_per_second: u32,
@@ -172,6 +182,9 @@ impl RoomSettings {
             grant_validity: chrono::Duration::minutes(5).max(resume_grace * 2),
             session_end_grace: chrono::Duration::seconds(self.session_end_grace_secs as i64),
             max_knocks: self.max_knocks_per_room.max(1),
+            max_knocks_per_address: self.max_knocks_per_address.max(1),
+            knock_timeout: (self.knock_timeout_secs > 0)
+                .then(|| chrono::Duration::seconds(self.knock_timeout_secs as i64)),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod insights;
 pub mod json;
+pub mod knocks;
 pub mod lenient;
 pub mod meetings;
 pub mod rate_limit;
@@ -54,7 +55,11 @@ where
         // Uploads get a larger body limit than the JSON routes.
         .route(
             "/v1/rooms/{*path}",
-            put(rooms::put_theme).layer(DefaultBodyLimit::max(rooms::UPLOAD_BODY_LIMIT)),
+            put(rooms::put_theme)
+                .layer(DefaultBodyLimit::max(rooms::UPLOAD_BODY_LIMIT))
+                .get(knocks::get)
+                .post(knocks::post)
+                .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
         )
         // route_layer: only matched routes need a key, so an unknown path is a plain 404.
         .route_layer(middleware::from_fn_with_state(

@@ -43,6 +43,8 @@ pub enum FactKind {
     KnockHeld,
     #[strum(serialize = "room.client.knockRejected")]
     KnockRejected,
+    #[strum(serialize = "room.client.knockExpired")]
+    KnockExpired,
     #[strum(serialize = "room.locked")]
     Locked,
     #[strum(serialize = "room.unlocked")]
@@ -58,6 +60,20 @@ impl FactKind {
     /// Every event type, in the order listed to people.
     pub fn all() -> impl Iterator<Item = FactKind> {
         <FactKind as strum::IntoEnumIterator>::iter()
+    }
+}
+
+/// Who decided a knock, as webhooks say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum DecidedBy {
+    Host,
+    Api,
+}
+
+impl DecidedBy {
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -89,6 +105,8 @@ pub struct RoomFact {
     pub client: Option<FactClient>,
     /// A host's hold or reject message.
     pub message: Option<String>,
+    /// Who decided a knock (verdicts only).
+    pub decided_by: Option<DecidedBy>,
     /// Participants in the room right after the fact.
     pub counts: ClientCounts,
 }
@@ -112,6 +130,7 @@ mod tests {
                 "room.client.knockAccepted",
                 "room.client.knockHeld",
                 "room.client.knockRejected",
+                "room.client.knockExpired",
                 "room.locked",
                 "room.unlocked",
             ]

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::event::{Event, Output, RefusalCode};
+use super::event::{Answer, Event, Output, RefusalCode};
 use super::input::Input;
 use super::model::{ConnId, EndReason};
 use super::port::RoomPort;
@@ -40,6 +40,11 @@ pub enum RoomCommand {
         input: Input,
     },
     Input(Input),
+    /// An input from outside any connection (the REST API), and where its answer goes.
+    Ask {
+        input: Input,
+        reply: oneshot::Sender<Answer>,
+    },
 }
 
 pub struct RoomActor<P> {
@@ -71,7 +76,9 @@ impl<P: RoomPort> RoomActor<P> {
         tracing::debug!(room = %room_name, "room opened");
         // Before any command: joins queued meanwhile see the theme in their `room_joined`.
         match self.port.load_theme().await {
-            Ok(theme) => self.step(Input::SetTheme(theme)),
+            Ok(theme) => {
+                self.step(Input::SetTheme(theme));
+            }
             Err(err) => {
                 tracing::error!(error = %err, room = %room_name, "cannot load the room's theme")
             }
@@ -92,7 +99,9 @@ impl<P: RoomPort> RoomActor<P> {
                     Some(command) => self.on_command(command),
                     None => break,
                 },
-                () = sleep => self.step(Input::Tick),
+                () = sleep => {
+                    self.step(Input::Tick);
+                }
                 () = self.shutdown.cancelled(), if !self.room.is_ended() => {
                     self.step(Input::End(EndReason::ServerShutdown));
                 }
@@ -127,6 +136,13 @@ impl<P: RoomPort> RoomActor<P> {
                 self.conns.insert(conn, handle);
                 self.step(input);
             }
+            RoomCommand::Ask { input, reply } => {
+                let answers = self.step(input);
+                if let Some(answer) = answers.into_iter().next() {
+                    // The asker may have given up waiting; the room goes on either way.
+                    let _ = reply.send(answer);
+                }
+            }
             RoomCommand::Input(input) => {
                 // After these the session no longer counts itself in this room: forget its handle, or
                 // the room would never be idle.
@@ -142,37 +158,67 @@ impl<P: RoomPort> RoomActor<P> {
         }
     }
 
-    fn step(&mut self, input: Input) {
-        let now = Utc::now();
-        let port = &self.port;
-        let outputs = self
-            .room
-            .handle(now, input, &|client| port.mint_grant(client, now));
-        let mut slow = Vec::new();
-        for output in outputs {
+    /// Runs one input through the room; returns its answers (for inputs from the REST API).
+    fn step(&mut self, input: Input) -> Vec<Answer> {
+        let mut answers = Vec::new();
+        let mut gone = Vec::new();
+        for output in self.handle(input) {
             match output {
-                Output::Send { to, event } => {
-                    let frame = self.port.encode(&event);
-                    for conn in to {
-                        self.deliver(conn, Outbound::Frame(frame.clone()), &mut slow);
-                    }
-                }
-                Output::Close { conn } => {
-                    self.deliver(conn, Outbound::Close, &mut slow);
-                    self.conns.remove(&conn);
-                }
-                Output::Fact(fact) => self.port.record(fact),
-                Output::Media(change) => self.port.media(change),
+                Output::Answer(answer) => answers.push(answer),
+                other => self.move_output(other, &mut gone),
             }
         }
-        for conn in slow {
+        self.cut_off(gone);
+        answers
+    }
+
+    fn handle(&mut self, input: Input) -> Vec<Output> {
+        let now = Utc::now();
+        let port = &self.port;
+        self.room
+            .handle(now, input, &|client| port.mint_grant(client, now))
+    }
+
+    /// Connections that could not take their events leave the room. Each is forgotten as soon as
+    /// it is found slow, so the room's word about one does not count against another, and each is
+    /// logged once however many events it missed.
+    fn cut_off(&mut self, mut gone: Vec<ConnId>) {
+        while !gone.is_empty() {
             tracing::warn!(
-                conn,
-                "connection cannot keep up with its room; disconnecting it"
+                connections = gone.len(),
+                first = gone[0],
+                "connections cannot keep up with their room; disconnecting them"
             );
-            self.conns.remove(&conn);
-            self.step(Input::Disconnected { conn });
+            for conn in std::mem::take(&mut gone) {
+                for output in self.handle(Input::Disconnected { conn }) {
+                    self.move_output(output, &mut gone);
+                }
+            }
         }
+    }
+
+    /// Moves one output to where it goes; connections found slow join `gone`.
+    fn move_output(&mut self, output: Output, gone: &mut Vec<ConnId>) {
+        let mut slow = Vec::new();
+        match output {
+            Output::Send { to, event } => {
+                let frame = self.port.encode(&event);
+                for conn in to {
+                    self.deliver(conn, Outbound::Frame(frame.clone()), &mut slow);
+                }
+            }
+            Output::Close { conn } => {
+                self.deliver(conn, Outbound::Close, &mut slow);
+                self.conns.remove(&conn);
+            }
+            Output::Fact(fact) => self.port.record(fact),
+            Output::Media(change) => self.port.media(change),
+            Output::Answer(_) => {}
+        }
+        gone.extend(
+            slow.into_iter()
+                .filter(|conn| self.conns.remove(conn).is_some()),
+        );
     }
 
     fn deliver(&mut self, conn: ConnId, message: Outbound, slow: &mut Vec<ConnId>) {

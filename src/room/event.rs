@@ -24,6 +24,16 @@ pub enum Output {
     },
     Fact(RoomFact),
     Media(MediaChange),
+    /// The answer to an input that came without a connection (the REST API's questions and
+    /// decisions).
+    Answer(Answer),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Queue(Vec<KnockView>),
+    Decided(Vec<(ClientId, Resolution)>),
+    Refused(Refusal),
 }
 
 /// Who may have a media path into the room: exactly its members (host, visitor, granted visitor;
@@ -58,6 +68,24 @@ pub enum Event {
     Verdict(Verdict),
     /// To every host: how a knock was decided, so every host's list stays the same.
     Resolved(ResolvedKnock),
+    /// To a knocker: a host's word while it waits (its place is kept).
+    HostMessage {
+        message: String,
+        host_display_name: String,
+    },
+    /// To a member a host sent back to the waiting room.
+    SentBack {
+        message: Option<String>,
+        host_display_name: String,
+    },
+    /// To a knocker whose knock waited longer than the room allows.
+    KnockExpired {
+        message: String,
+    },
+    /// To a knocker: where it stands in line (1 is next).
+    QueuePosition {
+        position: usize,
+    },
     /// To every host: a knock left the queue without a verdict.
     KnockerLeft {
         client_id: ClientId,
@@ -109,6 +137,8 @@ pub struct AtDoor {
     pub knock_page: KnockPage,
     /// The knocker's own knock, when this join resumed one.
     pub knock: Option<OwnKnock>,
+    /// Seconds before this person may knock again, after a rejection.
+    pub knock_cooldown_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +166,8 @@ pub struct KnockView {
     pub knocked_at: DateTime<Utc>,
     pub state: KnockState,
     pub hold_message: Option<String>,
+    /// Where it stands in line: 1 is next.
+    pub position: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +193,8 @@ pub struct ResolvedKnock {
     pub client_id: ClientId,
     pub resolution: Resolution,
     pub message: Option<String>,
-    pub handled_by: ClientView,
+    /// The host who decided; None when the REST API did.
+    pub handled_by: Option<ClientView>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -197,6 +230,10 @@ pub enum RefusalCode {
     KnockNotFound,
     Forbidden,
     ClientNotFound,
+    /// A display name that is a host's of this room.
+    NameTaken,
+    /// Too many people waiting from one address.
+    AddressLimit,
 }
 
 impl Event {

@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use super::model::{
-    ClientId, ConnId, Credential, EndReason, Identity, KnockAction, KnockTarget, RelayKind,
-    RelayPayload, Theme,
+    ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget,
+    RelayKind, RelayPayload, Theme,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,11 +19,25 @@ pub enum Input {
         conn: ConnId,
     },
     HandleKnock {
-        conn: ConnId,
+        by: Decider,
         target: KnockTarget,
         action: KnockAction,
         message: Option<String>,
     },
+    /// A host's word to people waiting, without a verdict: they keep their place.
+    MessageKnockers {
+        conn: ConnId,
+        target: KnockTarget,
+        message: String,
+    },
+    /// A host sends a guest in the room back to the door, first in line.
+    SendToWaitingRoom {
+        conn: ConnId,
+        target: ClientId,
+        message: Option<String>,
+    },
+    /// The queue as it stands (for the REST API).
+    ListKnocks,
     SetLock {
         conn: ConnId,
         locked: bool,
@@ -67,6 +81,9 @@ pub struct JoinRequest {
     pub peer: IpAddr,
     pub credential: Credential,
     pub identity: Identity,
+    /// The device the client says it is (it keeps a random id): rejections hold it back, not the
+    /// whole address.
+    pub device: Option<String>,
     pub resume_token: Option<String>,
     /// Given to this connection if it ends up outside the room.
     pub fresh_resume_token: String,
@@ -77,16 +94,22 @@ impl Input {
     pub fn conn(&self) -> Option<ConnId> {
         match self {
             Input::Join(JoinRequest { conn, .. }) => Some(*conn),
+            Input::HandleKnock { by, .. } => by.conn(),
             Input::Knock { conn, .. }
             | Input::CancelKnock { conn }
-            | Input::HandleKnock { conn, .. }
+            | Input::MessageKnockers { conn, .. }
+            | Input::SendToWaitingRoom { conn, .. }
             | Input::SetLock { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::Kick { conn, .. }
             | Input::EndMeeting { conn }
             | Input::Relay { conn, .. } => Some(*conn),
-            Input::Disconnected { .. } | Input::SetTheme(_) | Input::End(_) | Input::Tick => None,
+            Input::Disconnected { .. }
+            | Input::ListKnocks
+            | Input::SetTheme(_)
+            | Input::End(_)
+            | Input::Tick => None,
         }
     }
 }

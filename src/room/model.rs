@@ -33,6 +33,22 @@ pub enum KnockTarget {
     All,
 }
 
+/// Who decides a knock: a host in the room, or the integrator's backend through the REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    Host(ConnId),
+    Api,
+}
+
+impl Decider {
+    pub fn conn(self) -> Option<ConnId> {
+        match self {
+            Decider::Host(conn) => Some(conn),
+            Decider::Api => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KnockAction {
     Accept,
@@ -66,6 +82,10 @@ pub enum LeaveReason {
     /// The same client joined again from a new connection (after a network blip), which replaces
     /// this one.
     Replaced,
+    /// A host sent the member back to the waiting room.
+    SentToWaitingRoom,
+    /// The knock waited longer than the room allows.
+    Expired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +110,14 @@ pub enum RelayKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayPayload(pub Arc<str>);
 
+/// What a rejection's cooldown holds back: the person's device when its client says which it is
+/// (so a rejection does not block others behind the same address), else the address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KnockerKey {
+    Device(String),
+    Address(std::net::IpAddr),
+}
+
 /// The kind of request a refusal answers, so the client can tell which of its requests failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -102,6 +130,8 @@ pub enum Request {
     Chat,
     Kick,
     EndMeeting,
+    MessageKnockers,
+    SendToWaitingRoom,
     Relay(RelayKind),
 }
 

@@ -9,16 +9,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::themes::Themes;
 use crate::meeting::facts::RoomFact;
 use crate::meeting::{Meeting, MeetingId, RoomName};
 use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
-use crate::room::event::{Event, MediaChange};
+use crate::room::event::{Answer, Event, KnockView, MediaChange, Refusal, RefusalCode};
 use crate::room::input::Input;
-use crate::room::model::{ClientId, ConnId, Credential, EndReason, Theme};
+use crate::room::model::{
+    ClientId, ConnId, Credential, Decider, EndReason, KnockAction, KnockTarget, Request,
+    Resolution, Theme,
+};
 use crate::room::port::{Encode, PortError, RoomPort};
 use crate::room::state::{Room, RoomConfig};
 use crate::store::{DynStore, StoreError};
@@ -35,6 +38,9 @@ pub struct RoomSettings {
     pub grant_validity: Duration,
     pub session_end_grace: Duration,
     pub max_knocks: usize,
+    pub max_knocks_per_address: usize,
+    /// None: knocks wait as long as it takes.
+    pub knock_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +247,8 @@ impl Rooms {
             grant_validity: settings.grant_validity,
             session_end_grace: settings.session_end_grace,
             max_knocks: settings.max_knocks,
+            max_knocks_per_address: settings.max_knocks_per_address,
+            knock_timeout: settings.knock_timeout,
             theme: Theme::default(),
         });
         let link = RoomLink {
@@ -271,6 +279,57 @@ impl Rooms {
                 .await;
         }
         Ok(())
+    }
+
+    /// The knock queue of a meeting's room, oldest first (empty when the room is not live).
+    pub async fn knocks(&self, meeting: &Meeting) -> Result<Vec<KnockView>, Refusal> {
+        match self.ask(&meeting.room_name, Input::ListKnocks).await {
+            None => Ok(Vec::new()),
+            Some(Answer::Queue(queue)) => Ok(queue),
+            Some(Answer::Refused(refusal)) => Err(refusal),
+            Some(Answer::Decided(_)) => Ok(Vec::new()),
+        }
+    }
+
+    /// A decision from the REST API, under the same rule as a host's: each knock is decided once.
+    pub async fn decide(
+        &self,
+        meeting: &Meeting,
+        target: KnockTarget,
+        action: KnockAction,
+        message: Option<String>,
+    ) -> Result<Vec<(ClientId, Resolution)>, Refusal> {
+        let one = matches!(target, KnockTarget::One(_));
+        let input = Input::HandleKnock {
+            by: Decider::Api,
+            target,
+            action,
+            message,
+        };
+        match self.ask(&meeting.room_name, input).await {
+            Some(Answer::Decided(decided)) => Ok(decided),
+            Some(Answer::Refused(refusal)) => Err(refusal),
+            // Nobody waits at a room that is not live; deciding all of nobody decides nothing.
+            None | Some(Answer::Queue(_)) if !one => Ok(Vec::new()),
+            None | Some(Answer::Queue(_)) => Err(Refusal {
+                code: RefusalCode::KnockNotFound,
+                message:
+                    "no such knock is waiting: it was decided already, cancelled, or never made"
+                        .into(),
+                request: Some(Request::HandleKnock),
+            }),
+        }
+    }
+
+    /// Puts an input to a live room and waits for its answer; None when the room is not live.
+    async fn ask(&self, room: &RoomName, input: Input) -> Option<Answer> {
+        let commands = self.inner.commands_of(room)?;
+        let (reply, answer) = oneshot::channel();
+        commands
+            .send(RoomCommand::Ask { input, reply })
+            .await
+            .ok()?;
+        answer.await.ok()
     }
 
     /// Ends a live room (its meeting was deleted); nothing to do when it is not live.

@@ -15,7 +15,7 @@ use super::translate::{Translated, translate};
 use crate::meeting::{ClientId, MeetingId, RoomMode, RoomName};
 use crate::room::event::{Event, MediaChange, Output};
 use crate::room::input::Input;
-use crate::room::model::{ConnId, Credential, Theme};
+use crate::room::model::{ConnId, Credential, Decider, KnockAction, KnockTarget, Theme};
 use crate::room::state::{Room, RoomConfig};
 
 #[derive(Debug, Clone)]
@@ -38,6 +38,12 @@ enum Act {
     },
     Disconnect(ConnId),
     Advance(i64),
+    /// The REST API decides the knock of the client at `pick`, or all of them.
+    Api {
+        all: bool,
+        action: &'static str,
+        pick: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +66,11 @@ enum Shape {
     Kick,
     End,
     Relay(&'static str),
+    Message {
+        all: bool,
+        text: String,
+    },
+    SendBack(Option<String>),
 }
 
 fn key() -> impl Strategy<Value = Key> {
@@ -103,6 +114,8 @@ fn shape() -> impl Strategy<Value = Shape> {
         1 => Just(Shape::Kick),
         1 => Just(Shape::End),
         2 => relay.prop_map(Shape::Relay),
+        1 => (any::<bool>(), text()).prop_map(|(all, text)| Shape::Message { all, text }),
+        1 => proptest::option::weighted(0.5, text()).prop_map(Shape::SendBack),
     ]
 }
 
@@ -112,6 +125,8 @@ fn act() -> impl Strategy<Value = Act> {
             .prop_map(|(conn, frame, pick)| Act::Frame { conn, frame, pick }),
         2 => (1u64..8).prop_map(Act::Disconnect),
         1 => (1i64..40).prop_map(Act::Advance),
+        1 => (any::<bool>(), proptest::sample::select(vec!["accept", "hold", "reject"]), 0usize..16)
+            .prop_map(|(all, action, pick)| Act::Api { all, action, pick }),
     ]
 }
 
@@ -187,6 +202,17 @@ fn frame(shape: &Shape, pick: usize, seen: &Seen) -> Value {
             json!({"type": "kick_client", "payload": {"clientId": client.unwrap_or_default()}})
         }
         Shape::End => json!({"type": "end_meeting"}),
+        Shape::Message { all, text } => {
+            let mut payload = if *all || client.is_none() {
+                json!({"all": true})
+            } else {
+                json!({"clientId": client})
+            };
+            payload["message"] = json!(text);
+            json!({"type": "message_knockers", "payload": payload})
+        }
+        Shape::SendBack(message) => json!({"type": "send_to_waiting_room", "payload": {
+            "clientId": client.unwrap_or_default(), "message": message}}),
         Shape::Relay(kind) => json!({"type": kind, "payload": {
             "receiverId": client.unwrap_or_default(), "message": {"sdp": "v=0", "type": "offer"}}}),
     }
@@ -217,6 +243,8 @@ fn room(mode: RoomMode, locked: bool) -> Room {
         grant_validity: Duration::minutes(5),
         session_end_grace: Duration::seconds(30),
         max_knocks: 5,
+        max_knocks_per_address: 3,
+        knock_timeout: Some(Duration::seconds(50)),
         theme: Theme::default(),
     })
 }
@@ -251,6 +279,23 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                 }
             }
             Act::Disconnect(conn) => inputs.push(Input::Disconnected { conn }),
+            Act::Api { all, action, pick } => {
+                let target = match seen.client(pick) {
+                    Some(client) if !all => KnockTarget::One(client.clone()),
+                    _ => KnockTarget::All,
+                };
+                let action = match action {
+                    "accept" => KnockAction::Accept,
+                    "hold" => KnockAction::Hold,
+                    _ => KnockAction::Reject,
+                };
+                inputs.push(Input::HandleKnock {
+                    by: Decider::Api,
+                    target,
+                    action,
+                    message: None,
+                });
+            }
             Act::Advance(seconds) => {
                 now += Duration::seconds(seconds);
                 inputs.push(Input::Tick);
@@ -275,6 +320,7 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                         inputs.push(Input::Disconnected { conn });
                     }
                     Output::Fact(_) => {}
+                    Output::Answer(_) => assert!(sender.is_none(), "an answer to a connection"),
                     Output::Media(MediaChange::Admit {
                         client_id, conn, ..
                     }) => {

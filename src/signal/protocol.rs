@@ -26,6 +26,8 @@ pub enum MessageType {
     ChatMessage,
     KickClient,
     EndMeeting,
+    MessageKnockers,
+    SendToWaitingRoom,
     ReadyToReceiveOffer,
     SdpOffer,
     SdpAnswer,
@@ -71,6 +73,8 @@ impl MessageType {
             Request::Chat => MessageType::ChatMessage,
             Request::Kick => MessageType::KickClient,
             Request::EndMeeting => MessageType::EndMeeting,
+            Request::MessageKnockers => MessageType::MessageKnockers,
+            Request::SendToWaitingRoom => MessageType::SendToWaitingRoom,
             Request::Relay(kind) => MessageType::of_relay(kind),
         }
     }
@@ -91,6 +95,10 @@ pub struct JoinRoom {
     /// From an earlier `room_joined` (locked): reclaims a knock whose connection dropped.
     #[serde(default)]
     pub resume_token: Option<String>,
+    /// A random id the client keeps for its device: a rejection's cooldown holds back this device
+    /// rather than everyone behind the same address.
+    #[serde(default)]
+    pub device_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -120,6 +128,25 @@ pub struct HandleKnock {
     #[serde(default)]
     pub all: bool,
     pub action: Action,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A host's word to one knocker (`clientId`) or to everyone waiting (`all: true`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageKnockers {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub all: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SendToWaitingRoom {
+    pub client_id: String,
     #[serde(default)]
     pub message: Option<String>,
 }
@@ -169,6 +196,8 @@ pub enum ClientMessage {
     ChatMessage(ChatMessage),
     KickClient(KickClient),
     EndMeeting,
+    MessageKnockers(MessageKnockers),
+    SendToWaitingRoom(SendToWaitingRoom),
     Relay(RelayKind, Relay),
 }
 
@@ -234,6 +263,10 @@ impl ClientMessage {
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
             MessageType::EndMeeting => ClientMessage::EndMeeting,
+            MessageType::MessageKnockers => ClientMessage::MessageKnockers(payload(kind, body)?),
+            MessageType::SendToWaitingRoom => {
+                ClientMessage::SendToWaitingRoom(payload(kind, body)?)
+            }
             MessageType::ReadyToReceiveOffer
             | MessageType::SdpOffer
             | MessageType::SdpAnswer
@@ -256,6 +289,8 @@ impl ClientMessage {
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,
             ClientMessage::EndMeeting => MessageType::EndMeeting,
+            ClientMessage::MessageKnockers(_) => MessageType::MessageKnockers,
+            ClientMessage::SendToWaitingRoom(_) => MessageType::SendToWaitingRoom,
             ClientMessage::Relay(kind, _) => MessageType::of_relay(*kind),
         }
     }

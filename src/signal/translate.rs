@@ -5,11 +5,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::protocol::{ClientMessage, ErrorCode, HandleKnock, JoinRoom};
+use super::protocol::{ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKnockers};
 use crate::meeting::text::{self, EXTERNAL_ID_MAX_CHARS, METADATA_MAX_CHARS};
 use crate::meeting::{ClientId, RoomName};
 use crate::room::input::{Input, JoinRequest};
-use crate::room::model::{ConnId, Credential, Identity, KnockTarget, RelayPayload};
+use crate::room::model::{ConnId, Credential, Decider, Identity, KnockTarget, RelayPayload};
 
 /// A frame the connection answers itself, with this error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,7 @@ pub struct Join {
     pub room_name: RoomName,
     pub room_key: Option<String>,
     pub identity: Identity,
+    pub device: Option<String>,
     pub resume_token: Option<String>,
 }
 
@@ -50,6 +51,7 @@ impl Join {
             peer,
             credential,
             identity: self.identity,
+            device: self.device,
             resume_token: self.resume_token,
             fresh_resume_token: random_token(),
         })
@@ -64,8 +66,31 @@ fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Resume tokens are ours and short; anything longer is not one.
+/// Resume tokens are ours and short; anything longer is not one. Device ids are the client's, as
+/// short, of URL-safe characters.
 const RESUME_TOKEN_MAX: usize = 64;
+const DEVICE_ID_MAX: usize = 64;
+
+fn device_id(raw: Option<String>) -> Option<String> {
+    raw.filter(|id| {
+        (8..=DEVICE_ID_MAX).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// `clientId` or `all: true`, never both.
+fn target(client_id: Option<String>, all: bool) -> Result<KnockTarget, Refused> {
+    match (client_id, all) {
+        (Some(id), false) => Ok(KnockTarget::One(ClientId::new(id))),
+        (None, true) => Ok(KnockTarget::All),
+        _ => Err(refused(
+            ErrorCode::InvalidPayload,
+            "give either clientId or \"all\": true",
+        )),
+    }
+}
 
 pub fn translate(
     conn: ConnId,
@@ -99,6 +124,13 @@ pub fn translate(
             target: ClientId::new(kick.client_id),
         },
         ClientMessage::EndMeeting => Input::EndMeeting { conn },
+        ClientMessage::MessageKnockers(words) => message_knockers(conn, words)?,
+        ClientMessage::SendToWaitingRoom(back) => Input::SendToWaitingRoom {
+            conn,
+            target: ClientId::new(back.client_id),
+            message: text::host_message(back.message.as_deref())
+                .map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
+        },
         ClientMessage::Relay(kind, relay) => Input::Relay {
             conn,
             kind,
@@ -113,20 +145,21 @@ pub fn translate(
 fn handle_knock(conn: ConnId, handle: HandleKnock) -> Result<Input, Refused> {
     let message = text::host_message(handle.message.as_deref())
         .map_err(|e| refused(ErrorCode::InvalidMessage, e))?;
-    let target = match (handle.client_id, handle.all) {
-        (Some(id), false) => KnockTarget::One(ClientId::new(id)),
-        (None, true) => KnockTarget::All,
-        _ => {
-            return Err(refused(
-                ErrorCode::InvalidPayload,
-                "give either clientId or \"all\": true",
-            ));
-        }
-    };
     Ok(Input::HandleKnock {
-        conn,
-        target,
+        by: Decider::Host(conn),
+        target: target(handle.client_id, handle.all)?,
         action: handle.action.into(),
+        message,
+    })
+}
+
+fn message_knockers(conn: ConnId, words: MessageKnockers) -> Result<Input, Refused> {
+    let message = text::host_message(Some(&words.message))
+        .map_err(|e| refused(ErrorCode::InvalidMessage, e))?
+        .ok_or_else(|| refused(ErrorCode::InvalidMessage, "message is empty"))?;
+    Ok(Input::MessageKnockers {
+        conn,
+        target: target(words.client_id, words.all)?,
         message,
     })
 }
@@ -149,6 +182,7 @@ fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> 
             metadata,
             user_agent: user_agent.map(str::to_owned),
         },
+        device: device_id(join.device_id),
         resume_token: join.resume_token.filter(|t| t.len() <= RESUME_TOKEN_MAX),
     })
 }

@@ -38,6 +38,9 @@ pub fn envelope(fact: &RoomFact, subdomain: &str) -> String {
     match fact.kind {
         FactKind::KnockHeld | FactKind::KnockRejected | FactKind::KnockAccepted => {
             data["message"] = json!(fact.message);
+            if let Some(by) = fact.decided_by {
+                data["decidedBy"] = json!(by.as_str());
+            }
         }
         FactKind::Locked => data["isLocked"] = json!(true),
         FactKind::Unlocked => data["isLocked"] = json!(false),

@@ -118,7 +118,7 @@ async fn health_and_graceful_stop() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert!(server.terminate().await, "exit code 0 on SIGTERM");
-    assert!(server.logs().contains("anteroom stopped"));
+    server.wait_for_log("anteroom stopped").await;
     let mut again = server.restart().await;
     assert!(again.signal("-INT").await, "exit code 0 on SIGINT");
 }

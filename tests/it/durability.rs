@@ -109,8 +109,9 @@ async fn every_acknowledged_meeting_survives_kill_9() {
     );
 }
 
-/// One create sent by hand over a raw connection: headers and half the body now, the rest later,
-/// so the request is in flight (the server is reading it) for as long as the test likes.
+/// One create sent by hand over a raw connection: the headers now (with `Expect: 100-continue`,
+/// which the server answers only once its handler reads the body, so the request is provably in
+/// flight), the body later.
 struct HalfSentCreate {
     stream: tokio::net::TcpStream,
     rest: Vec<u8>,
@@ -118,23 +119,26 @@ struct HalfSentCreate {
 
 impl HalfSentCreate {
     async fn start(server: &Server) -> HalfSentCreate {
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let body = json!({ "endDate": LATER }).to_string().into_bytes();
-        let (first, rest) = body.split_at(body.len() / 2);
         let head = format!(
             "POST /v1/meetings HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\
+             Expect: 100-continue\r\n\r\n",
             server.addr,
             server.key,
             body.len()
         );
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(first).await.unwrap();
-        HalfSentCreate {
-            stream,
-            rest: rest.to_vec(),
-        }
+        let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+        let mut got = vec![0u8; interim.len()];
+        stream.read_exact(&mut got).await.unwrap();
+        assert_eq!(
+            got, interim,
+            "the server reads the body: the request is in flight"
+        );
+        HalfSentCreate { stream, rest: body }
     }
 
     /// Sends the rest of the body; the meeting id of a 201, or what came back instead.
@@ -176,14 +180,7 @@ async fn sigterm_finishes_in_flight_requests() {
         .await
         .unwrap();
     assert!(sent.success());
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !server.logs().contains("shutting down") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the server never began to stop"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    server.wait_for_log("shutting down").await;
     let mut acknowledged = HashSet::new();
     for request in requests {
         match request.finish().await {
@@ -263,7 +260,7 @@ async fn old_meetings_and_deliveries_are_swept() {
     assert_eq!(remaining, expected, "only /old (id 1) is swept");
     let (status, _) = server.get_json("/v1/meetings/1").await;
     assert_eq!(status, 404);
-    assert!(server.logs().contains("swept meetings"));
+    server.wait_for_log("swept meetings").await;
 
     let mut server = server;
     assert!(server.terminate().await);
@@ -274,5 +271,5 @@ async fn old_meetings_and_deliveries_are_swept() {
         counts.delivered, 1,
         "the delivery finished 8 days ago is pruned, the one of 6 days ago kept"
     );
-    assert!(server.logs().contains("pruned webhook deliveries"));
+    server.wait_for_log("pruned webhook deliveries").await;
 }

@@ -143,6 +143,20 @@ impl Server {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Waits (up to 10 s) until the server's log has a line containing `text`; the log is read
+    /// from the server's stderr by a task of its own, so a line may arrive a moment after its cause.
+    pub async fn wait_for_log(&self, text: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.logs().contains(text) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {text:?} within 10 s; log:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().join("\n")
     }
@@ -285,6 +299,7 @@ pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&s
                 room_session_id: None,
                 client: None,
                 message: None,
+                decided_by: None,
                 counts: ClientCounts::default(),
             },
             webhook_body: "{}".into(),

@@ -67,6 +67,12 @@ pub async fn knocker(server: &Server, room: &TestRoom, name: &str) -> (Ws, Strin
     assert_eq!(door["error"], "room_locked");
     ws.send("knock_room", json!({})).await;
     let sent = ws.recv_type("knock_sent").await;
+    // Then its place in line (only its own).
+    let place = ws.recv_type("knock_position").await;
+    assert!(
+        place["position"].as_u64().is_some_and(|p| p >= 1),
+        "{place}"
+    );
     (ws, sent["clientId"].as_str().unwrap().to_owned())
 }
 
@@ -349,7 +355,7 @@ async fn a_graceful_stop_ends_rooms_for_everyone() {
     assert_eq!(idle.error().await["code"], "server_shutting_down");
     assert_eq!(idle.closed().await, Closed::Frame(1001));
     assert!(server.terminate_wait().await, "exit code 0");
-    assert!(server.logs().contains("anteroom stopped"));
+    server.wait_for_log("anteroom stopped").await;
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::meeting::facts::ClientCounts;
 use crate::room::event::ClientView;
-use crate::room::model::{ClientId, ConnId, Identity, Role};
+use crate::room::model::{ClientId, ConnId, Identity, KnockerKey, Role};
 
 /// Where a connection stands with respect to the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +21,21 @@ pub(super) enum Place {
 pub(super) struct Conn {
     pub client_id: ClientId,
     pub peer: IpAddr,
+    /// The device the client says it is, if it says.
+    pub device: Option<String>,
     pub identity: Identity,
     pub resume_token: String,
     pub place: Place,
+}
+
+impl Conn {
+    /// Whom a rejection of this connection's knock holds back.
+    pub fn knocker_key(&self) -> KnockerKey {
+        match &self.device {
+            Some(device) => KnockerKey::Device(device.clone()),
+            None => KnockerKey::Address(self.peer),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -100,6 +112,14 @@ impl Connections {
             .collect()
     }
 
+    /// Whether a host of the room goes by this name (compared as people would read it).
+    pub fn is_host_name(&self, name: &str) -> bool {
+        let wanted = comparable(name);
+        self.members().any(|(_, c, role)| {
+            role == Role::Host && comparable(&c.identity.display_name) == wanted
+        })
+    }
+
     pub fn hosts(&self) -> Vec<ConnId> {
         self.members()
             .filter(|(_, _, role)| *role == Role::Host)
@@ -164,4 +184,12 @@ impl Connections {
         }
         counts
     }
+}
+
+/// A name as people read it: case and runs of spaces do not tell two names apart.
+fn comparable(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }

@@ -2,11 +2,10 @@
 //! idle, and when the actor must next wake up.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::room::model::ClientId;
+use crate::room::model::{ClientId, KnockerKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Timer {
@@ -14,8 +13,10 @@ pub(super) enum Timer {
     KnockAway(ClientId),
     /// A verdict reached while its knocker was away, kept (by resume token) until then.
     AwayVerdict(String),
-    /// A rejected address may not knock on the room again until then.
-    Cooldown(IpAddr),
+    /// A knock waited longer than the room allows: it ends then (unless a host answers first).
+    KnockTimeout(ClientId),
+    /// A rejected knocker (its device, or its address) may not knock on the room again until then.
+    Cooldown(KnockerKey),
     /// The seat held for an accepted knocker, until it enters or the grace runs out.
     HeldSeat(ClientId),
     /// A guest a host removed: its grant is refused until it would have expired.

@@ -8,9 +8,9 @@ use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayVerdict, MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
-use crate::room::event::{Event, RefusalCode, ResolvedKnock, Verdict};
+use crate::room::event::{Answer, Event, RefusalCode, ResolvedKnock, Verdict};
 use crate::room::model::{
-    ClientId, ConnId, KnockAction, KnockTarget, LeaveReason, Request, Resolution, Role,
+    ClientId, ConnId, Decider, KnockAction, KnockTarget, LeaveReason, Request, Resolution, Role,
 };
 
 impl Room {
@@ -51,7 +51,8 @@ impl Room {
             }
             Place::Outside => {}
         }
-        if let Some(until) = self.deadlines.get(&Timer::Cooldown(knocker.peer))
+        let key = knocker.knocker_key();
+        if let Some(until) = self.deadlines.get(&Timer::Cooldown(key.clone()))
             && until > now
         {
             let seconds = (until - now).num_seconds().max(1);
@@ -59,6 +60,27 @@ impl Room {
                 conn,
                 RefusalCode::KnockCooldown,
                 format!("a host turned this knock away; you may knock again in {seconds} s"),
+                Request::Knock,
+            );
+            return;
+        }
+        let name = display_name
+            .as_deref()
+            .unwrap_or(&knocker.identity.display_name);
+        if self.conns.is_host_name(name) {
+            out.refuse(
+                conn,
+                RefusalCode::NameTaken,
+                "a host of this room goes by that name; choose another",
+                Request::Knock,
+            );
+            return;
+        }
+        if self.queue.waiting_from(knocker.peer) >= self.config.max_knocks_per_address {
+            out.refuse(
+                conn,
+                RefusalCode::AddressLimit,
+                "too many people are waiting from your address; try again later",
                 Request::Knock,
             );
             return;
@@ -85,12 +107,19 @@ impl Room {
             away_since: None,
             identity: knocker.identity.clone(),
             peer: knocker.peer,
+            key,
             resume_token: knocker.resume_token.clone(),
             knocked_at: now,
             hold: None,
+            told_position: None,
+            unread: None,
         };
+        if let Some(timeout) = self.config.knock_timeout {
+            self.deadlines
+                .set(Timer::KnockTimeout(knock.client_id.clone()), now + timeout);
+        }
         let (view, client_id, identity) = (
-            knock.view(),
+            knock.view(self.queue.len() + 1),
             knock.client_id.clone(),
             knock.identity.clone(),
         );
@@ -138,10 +167,9 @@ impl Room {
         client_id: &ClientId,
         reason: LeaveReason,
     ) {
-        let Some(knock) = self.queue.remove(client_id) else {
+        let Some(knock) = self.take_knock(client_id) else {
             return;
         };
-        self.deadlines.cancel(&Timer::KnockAway(client_id.clone()));
         if let Some(conn) = knock.conn
             && let Some(c) = self.conns.get_mut(conn)
             && c.place == Place::Knocking
@@ -164,60 +192,109 @@ impl Room {
         );
     }
 
+    /// Takes a knock out of the queue with its timers.
+    fn take_knock(&mut self, client_id: &ClientId) -> Option<super::queue::Knock> {
+        let knock = self.queue.remove(client_id)?;
+        self.deadlines.cancel(&Timer::KnockAway(client_id.clone()));
+        self.deadlines
+            .cancel(&Timer::KnockTimeout(client_id.clone()));
+        Some(knock)
+    }
+
+    /// The knocks a host's action is aimed at, or the refusal when the one named is not waiting.
+    fn targets(&self, target: KnockTarget) -> Result<Vec<ClientId>, String> {
+        match target {
+            KnockTarget::All => Ok(self.queue.client_ids()),
+            KnockTarget::One(id) if self.queue.contains(&id) => Ok(vec![id]),
+            KnockTarget::One(id) => Err(format!(
+                "no knock from {id} is waiting: it was decided already, cancelled, or never made"
+            )),
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_knock(
         &mut self,
         out: &mut Out,
         now: DateTime<Utc>,
-        conn: ConnId,
+        by: Decider,
         target: KnockTarget,
         action: KnockAction,
         message: Option<String>,
         grant: MintGrant,
     ) {
-        if !self.require_host(out, conn, Request::HandleKnock) {
+        if let Decider::Host(conn) = by
+            && !self.require_host(out, conn, Request::HandleKnock)
+        {
             return;
         }
-        let targets: Vec<ClientId> = match target {
-            KnockTarget::All => self.queue.client_ids(),
-            KnockTarget::One(id) => {
-                if !self.queue.contains(&id) {
-                    out.refuse(
-                        conn,
-                        RefusalCode::KnockNotFound,
-                        format!("no knock from {id} is waiting: it was decided already, cancelled, or never made"),
-                        Request::HandleKnock,
-                    );
-                    return;
-                }
-                vec![id]
+        let targets = match self.targets(target) {
+            Ok(targets) => targets,
+            Err(why) => {
+                out.refuse_to(by, RefusalCode::KnockNotFound, why, Request::HandleKnock);
+                return;
             }
         };
+        let mut decided = Vec::new();
         for client_id in targets {
-            match action {
+            let resolution = match action {
                 KnockAction::Accept => {
                     if !self
                         .seats
                         .fits(Role::GrantedVisitor, self.occupancy(), None)
                     {
-                        out.refuse(
-                            conn,
-                            RefusalCode::RoomFull,
-                            format!("the room is full; {client_id} stays waiting"),
-                            Request::HandleKnock,
-                        );
+                        let name = self
+                            .queue
+                            .get(&client_id)
+                            .map_or("the guest", |k| k.identity.display_name.as_str());
+                        let why = format!("the room is full; {name} stays waiting");
+                        // The API hears which got in; a host hears why the rest wait.
+                        match by {
+                            Decider::Api if !decided.is_empty() => {
+                                out.answer(Answer::Decided(decided));
+                            }
+                            _ => {
+                                out.refuse_to(by, RefusalCode::RoomFull, why, Request::HandleKnock)
+                            }
+                        }
                         return;
                     }
-                    let verdict = (Resolution::Accepted, message.clone());
-                    self.decide(out, now, conn, &client_id, verdict, grant);
+                    self.decide(
+                        out,
+                        now,
+                        by,
+                        &client_id,
+                        (Resolution::Accepted, message.clone()),
+                        grant,
+                    );
+                    Resolution::Accepted
                 }
                 KnockAction::Reject => {
-                    let verdict = (Resolution::Rejected, message.clone());
-                    self.decide(out, now, conn, &client_id, verdict, grant);
+                    self.decide(
+                        out,
+                        now,
+                        by,
+                        &client_id,
+                        (Resolution::Rejected, message.clone()),
+                        grant,
+                    );
+                    Resolution::Rejected
                 }
-                KnockAction::Hold => self.hold(out, now, conn, &client_id, message.clone()),
-            }
+                KnockAction::Hold => {
+                    self.hold(out, now, by, &client_id, message.clone());
+                    Resolution::Held
+                }
+            };
+            decided.push((client_id, resolution));
         }
+        if by == Decider::Api {
+            out.answer(Answer::Decided(decided));
+        }
+    }
+
+    /// The name of whoever decides, as the knocker and the other hosts see it (None: the REST API).
+    fn decider_view(&self, by: Decider) -> Option<crate::room::event::ClientView> {
+        by.conn().and_then(|conn| self.conns.client_view(conn))
     }
 
     /// A final verdict: the knock leaves the queue, its knocker hears it, every host hears it.
@@ -225,23 +302,24 @@ impl Room {
         &mut self,
         out: &mut Out,
         now: DateTime<Utc>,
-        host_conn: ConnId,
+        by: Decider,
         client_id: &ClientId,
         (resolution, message): (Resolution, Option<String>),
         grant: MintGrant,
     ) {
-        let Some(knock) = self.queue.remove(client_id) else {
+        let Some(knock) = self.take_knock(client_id) else {
             return;
         };
-        self.deadlines.cancel(&Timer::KnockAway(client_id.clone()));
-        let host = self.conns.client_view(host_conn);
+        let host = self.decider_view(by);
         if resolution == Resolution::Accepted {
             self.hold_seat(client_id, now);
+            // A guest once removed or sent back, now let in again, enters with its new grant.
+            self.deadlines.cancel(&Timer::Removed(client_id.clone()));
         }
         let retry_after = (resolution == Resolution::Rejected).then(|| {
             let cooldown = self.config.reject_cooldown;
             self.deadlines
-                .set(Timer::Cooldown(knock.peer), now + cooldown);
+                .set(Timer::Cooldown(knock.key.clone()), now + cooldown);
             cooldown.num_seconds().max(0) as u64
         });
         let verdict = Event::Verdict(Verdict {
@@ -251,12 +329,39 @@ impl Room {
             room_key: (resolution == Resolution::Accepted).then(|| grant(client_id)),
             retry_after_seconds: retry_after,
         });
+        self.tell_knocker(out, now, &knock, verdict);
+        out.send_many(
+            self.conns.hosts(),
+            Event::Resolved(ResolvedKnock {
+                client_id: client_id.clone(),
+                resolution,
+                message: message.clone(),
+                handled_by: host,
+            }),
+        );
+        let kind = match resolution {
+            Resolution::Accepted => FactKind::KnockAccepted,
+            Resolution::Rejected => FactKind::KnockRejected,
+            Resolution::Held => FactKind::KnockHeld,
+        };
+        self.verdict_fact(out, now, kind, (client_id, &knock.identity), message, by);
+    }
+
+    /// The last word a knock that left the queue gets: at once, or kept for its return when its
+    /// connection is gone (for the resume grace).
+    fn tell_knocker(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        knock: &super::queue::Knock,
+        event: Event,
+    ) {
         match knock.conn {
             Some(knocker) => {
                 if let Some(c) = self.conns.get_mut(knocker) {
                     c.place = Place::Outside;
                 }
-                out.send(knocker, verdict);
+                out.send(knocker, event);
             }
             None => {
                 let expires_at = knock.away_since.unwrap_or(now) + self.config.resume_grace;
@@ -268,34 +373,76 @@ impl Room {
                     AwayVerdict {
                         client_id: knock.client_id.clone(),
                         identity: knock.identity.clone(),
-                        event: verdict,
+                        event,
                     },
                 );
             }
         }
-        if let Some(host) = host {
-            out.send_many(
-                self.conns.hosts(),
-                Event::Resolved(ResolvedKnock {
-                    client_id: client_id.clone(),
-                    resolution,
-                    message: message.clone(),
-                    handled_by: host,
-                }),
-            );
-        }
-        let kind = match resolution {
-            Resolution::Accepted => FactKind::KnockAccepted,
-            Resolution::Rejected => FactKind::KnockRejected,
-            Resolution::Held => FactKind::KnockHeld,
+    }
+
+    /// The knock waited longer than the room allows: it ends, and the knocker is told why.
+    pub(super) fn expire_knock(&mut self, out: &mut Out, now: DateTime<Utc>, client_id: &ClientId) {
+        let Some(knock) = self.take_knock(client_id) else {
+            return;
         };
+        let message = "nobody could let you in this time; please try again later".to_owned();
+        self.tell_knocker(out, now, &knock, Event::KnockExpired { message });
+        out.send_many(
+            self.conns.hosts(),
+            Event::KnockerLeft {
+                client_id: client_id.clone(),
+                reason: LeaveReason::Expired,
+            },
+        );
         self.fact(
             out,
             now,
-            kind,
+            FactKind::KnockExpired,
             Some((client_id, None, &knock.identity)),
-            message,
+            None,
         );
+    }
+
+    /// A host's word to people waiting: they keep their place (and a knock whose connection is
+    /// gone finds it on its return).
+    pub(super) fn message_knockers(
+        &mut self,
+        out: &mut Out,
+        conn: ConnId,
+        target: KnockTarget,
+        message: String,
+    ) {
+        if !self.require_host(out, conn, Request::MessageKnockers) {
+            return;
+        }
+        let targets = match self.targets(target) {
+            Ok(targets) => targets,
+            Err(why) => {
+                out.refuse(
+                    conn,
+                    RefusalCode::KnockNotFound,
+                    why,
+                    Request::MessageKnockers,
+                );
+                return;
+            }
+        };
+        let Some(host) = self.conns.client_view(conn) else {
+            return;
+        };
+        let event = Event::HostMessage {
+            message,
+            host_display_name: host.display_name,
+        };
+        for client_id in targets {
+            let Some(knock) = self.queue.get_mut(&client_id) else {
+                continue;
+            };
+            match knock.conn {
+                Some(knocker) => out.send(knocker, event.clone()),
+                None => knock.unread = Some(event.clone()),
+            }
+        }
     }
 
     /// Not a verdict: the knock stays queued with the host's message and name.
@@ -303,28 +450,34 @@ impl Room {
         &mut self,
         out: &mut Out,
         now: DateTime<Utc>,
-        host_conn: ConnId,
+        by: Decider,
         client_id: &ClientId,
         message: Option<String>,
     ) {
-        let Some(host) = self.conns.client_view(host_conn) else {
-            return;
-        };
+        let host = self.decider_view(by);
+        let host_name = host.as_ref().map(|h| h.display_name.clone());
+        let timeout = self.config.knock_timeout;
         let Some(knock) = self.queue.get_mut(client_id) else {
             return;
         };
         knock.hold = Some(Hold {
             message: message.clone(),
-            host_display_name: host.display_name.clone(),
+            host_display_name: host_name.clone(),
         });
         let identity = knock.identity.clone();
-        if let Some(knocker) = knock.conn {
+        let knocker = knock.conn;
+        // A hold is an answer: the time-out starts again from it.
+        if let Some(timeout) = timeout {
+            self.deadlines
+                .set(Timer::KnockTimeout(client_id.clone()), now + timeout);
+        }
+        if let Some(knocker) = knocker {
             out.send(
                 knocker,
                 Event::Verdict(Verdict {
                     resolution: Resolution::Held,
                     message: message.clone(),
-                    host_display_name: Some(host.display_name.clone()),
+                    host_display_name: host_name,
                     room_key: None,
                     retry_after_seconds: None,
                 }),
@@ -339,12 +492,13 @@ impl Room {
                 handled_by: host,
             }),
         );
-        self.fact(
+        self.verdict_fact(
             out,
             now,
             FactKind::KnockHeld,
-            Some((client_id, None, &identity)),
+            (client_id, &identity),
             message,
+            by,
         );
     }
 }

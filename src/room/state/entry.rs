@@ -2,8 +2,6 @@
 //! anyone in, a locked room shows the door. A resume token takes back a knock whose connection
 //! dropped, or collects the verdict reached meanwhile.
 
-use std::net::IpAddr;
-
 use chrono::{DateTime, Utc};
 
 use super::connections::{Conn, Place};
@@ -14,7 +12,7 @@ use crate::room::event::{
     AtDoor, ClientView, Event, Joined, MediaChange, OwnKnock, RefusalCode, RoomView,
 };
 use crate::room::input::JoinRequest;
-use crate::room::model::{ClientId, ConnId, Credential, LeaveReason, Request, Role};
+use crate::room::model::{ClientId, ConnId, Credential, KnockerKey, LeaveReason, Request, Role};
 
 impl Room {
     pub(super) fn join(&mut self, out: &mut Out, now: DateTime<Utc>, request: JoinRequest) {
@@ -31,7 +29,7 @@ impl Room {
         if request.credential == Credential::None
             && !self.conns.contains(conn)
             && let Some(token) = &request.resume_token
-            && self.resume(out, conn, token, request.peer)
+            && self.resume(out, now, conn, token, &request)
         {
             return;
         }
@@ -60,19 +58,28 @@ impl Room {
         };
         let Some(role) = role else {
             let place = self.conns.place(conn).unwrap_or(Place::Outside);
-            self.conns.insert(
-                conn,
-                Conn {
-                    client_id: client_id.clone(),
-                    peer: request.peer,
-                    identity: request.identity,
-                    resume_token: resume_token.clone(),
-                    place,
-                },
-            );
-            out.send(conn, self.door(client_id, resume_token, None));
+            let at_door = Conn {
+                client_id: client_id.clone(),
+                peer: request.peer,
+                device: request.device,
+                identity: request.identity,
+                resume_token: resume_token.clone(),
+                place,
+            };
+            let key = at_door.knocker_key();
+            self.conns.insert(conn, at_door);
+            out.send(conn, self.door(client_id, resume_token, None, &key, now));
             return;
         };
+        if role != Role::Host && self.conns.is_host_name(&request.identity.display_name) {
+            out.refuse(
+                conn,
+                RefusalCode::NameTaken,
+                "a host of this room goes by that name; choose another",
+                Request::Join,
+            );
+            return;
+        }
         if !self.seats.fits(role, self.occupancy(), Some(&client_id)) {
             out.send(conn, Event::RoomFull);
             return;
@@ -90,6 +97,7 @@ impl Room {
             Conn {
                 client_id: client_id.clone(),
                 peer: request.peer,
+                device: request.device.clone(),
                 identity: request.identity.clone(),
                 resume_token,
                 place: Place::Member(role),
@@ -128,39 +136,57 @@ impl Room {
     }
 
     /// Reattaches a knocker that lost its connection, or delivers a verdict reached while it was away.
-    fn resume(&mut self, out: &mut Out, conn: ConnId, token: &str, peer: IpAddr) -> bool {
+    fn resume(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        token: &str,
+        request: &JoinRequest,
+    ) -> bool {
         if let Some(knock) = self.queue.away_with_token(token) {
             knock.conn = Some(conn);
             knock.away_since = None;
+            knock.told_position = None;
+            let unread = knock.unread.take();
             let (client_id, identity, own) =
                 (knock.client_id.clone(), knock.identity.clone(), knock.own());
             self.deadlines.cancel(&Timer::KnockAway(client_id.clone()));
-            self.conns.insert(
+            let back = Conn {
+                client_id: client_id.clone(),
+                peer: request.peer,
+                device: request.device.clone(),
+                identity,
+                resume_token: token.to_owned(),
+                place: Place::Knocking,
+            };
+            let key = back.knocker_key();
+            self.conns.insert(conn, back);
+            out.send(
                 conn,
-                Conn {
-                    client_id: client_id.clone(),
-                    peer,
-                    identity,
-                    resume_token: token.to_owned(),
-                    place: Place::Knocking,
-                },
+                self.door(client_id, token.to_owned(), Some(own), &key, now),
             );
-            out.send(conn, self.door(client_id, token.to_owned(), Some(own)));
+            if let Some(message) = unread {
+                out.send(conn, message);
+            }
             return true;
         }
         if let Some(verdict) = self.away_verdicts.remove(token) {
             self.deadlines.cancel(&Timer::AwayVerdict(token.to_owned()));
-            self.conns.insert(
+            let back = Conn {
+                client_id: verdict.client_id.clone(),
+                peer: request.peer,
+                device: request.device.clone(),
+                identity: verdict.identity,
+                resume_token: token.to_owned(),
+                place: Place::Outside,
+            };
+            let key = back.knocker_key();
+            self.conns.insert(conn, back);
+            out.send(
                 conn,
-                Conn {
-                    client_id: verdict.client_id.clone(),
-                    peer,
-                    identity: verdict.identity,
-                    resume_token: token.to_owned(),
-                    place: Place::Outside,
-                },
+                self.door(verdict.client_id, token.to_owned(), None, &key, now),
             );
-            out.send(conn, self.door(verdict.client_id, token.to_owned(), None));
             out.send(conn, verdict.event);
             return true;
         }
@@ -173,12 +199,20 @@ impl Room {
         self_id: ClientId,
         resume_token: String,
         knock: Option<OwnKnock>,
+        key: &KnockerKey,
+        now: DateTime<Utc>,
     ) -> Event {
+        let knock_cooldown_seconds = self
+            .deadlines
+            .get(&Timer::Cooldown(key.clone()))
+            .filter(|until| *until > now)
+            .map(|until| (until - now).num_seconds().max(1) as u64);
         Event::AtDoor(Box::new(AtDoor {
             self_id,
             resume_token,
             knock_page: self.config.theme.knock_page(),
             knock,
+            knock_cooldown_seconds,
         }))
     }
 

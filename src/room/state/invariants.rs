@@ -60,6 +60,13 @@ impl Room {
                 "client {} knocks twice",
                 knock.client_id
             );
+            assert_eq!(
+                self.deadlines
+                    .contains(&Timer::KnockTimeout(knock.client_id.clone())),
+                self.config.knock_timeout.is_some(),
+                "the knock of {} has a time-out exactly when the room sets one",
+                knock.client_id
+            );
             let away = Timer::KnockAway(knock.client_id.clone());
             match knock.conn {
                 Some(conn) => {
@@ -165,6 +172,10 @@ impl Room {
                         .iter()
                         .any(|k| &k.client_id == client && k.conn.is_none()),
                     "a grace timer for {client}, who is not away"
+                ),
+                Timer::KnockTimeout(client) => assert!(
+                    self.queue.contains(client),
+                    "a time-out for {client}, who is not waiting"
                 ),
                 Timer::AwayVerdict(token) => assert!(
                     self.away_verdicts.contains_key(token),

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::connections::Place;
 use super::deadlines::Timer;
+use super::queue::{Hold, Knock};
 use super::{Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
@@ -181,6 +182,90 @@ impl Room {
         out.send(target_conn, Event::Kicked { by });
         out.close(target_conn);
         self.remove_member(out, now, target_conn, LeaveReason::Kicked);
+    }
+
+    /// A guest goes back to the door: its media stops, everyone else hears it left, and it stands
+    /// first in line with the host's message, as a knock every host sees.
+    pub(super) fn send_to_waiting_room(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        target: ClientId,
+        message: Option<String>,
+    ) {
+        let request = Request::SendToWaitingRoom;
+        if !self.require_host(out, conn, request) {
+            return;
+        }
+        let Some(target_conn) = self.conns.member_conn(&target) else {
+            let why = format!("no participant {target} in the room");
+            out.refuse(conn, RefusalCode::ClientNotFound, why, request);
+            return;
+        };
+        if !matches!(
+            self.conns.role_of(target_conn),
+            Some(Role::Visitor | Role::GrantedVisitor)
+        ) {
+            let why = "only guests can be sent to the waiting room";
+            out.refuse(conn, RefusalCode::Forbidden, why, request);
+            return;
+        }
+        if self.queue.len() >= self.config.max_knocks {
+            let why = "the waiting room is full";
+            out.refuse(conn, RefusalCode::KnockQueueFull, why, request);
+            return;
+        }
+        let (Some(host), Some(mut guest)) = (
+            self.conns.client_view(conn),
+            self.conns.get(target_conn).cloned(),
+        ) else {
+            return;
+        };
+        self.remove_member(out, now, target_conn, LeaveReason::SentToWaitingRoom);
+        // Its grant may not bring it straight back in; a host lets it in again, with a new one.
+        let until = now + self.config.grant_validity;
+        self.deadlines.set(Timer::Removed(target.clone()), until);
+        guest.place = Place::Knocking;
+        let knock = Knock {
+            client_id: target.clone(),
+            conn: Some(target_conn),
+            away_since: None,
+            identity: guest.identity.clone(),
+            peer: guest.peer,
+            key: guest.knocker_key(),
+            resume_token: guest.resume_token.clone(),
+            knocked_at: now,
+            hold: Some(Hold {
+                message: message.clone(),
+                host_display_name: Some(host.display_name.clone()),
+            }),
+            told_position: None,
+            unread: None,
+        };
+        let view = knock.view(1);
+        let identity = guest.identity.clone();
+        self.conns.insert(target_conn, guest);
+        self.queue.push_front(knock);
+        if let Some(timeout) = self.config.knock_timeout {
+            self.deadlines
+                .set(Timer::KnockTimeout(target.clone()), now + timeout);
+        }
+        out.send(
+            target_conn,
+            Event::SentBack {
+                message,
+                host_display_name: host.display_name,
+            },
+        );
+        out.send_many(self.conns.hosts(), Event::Knocked(view));
+        self.fact(
+            out,
+            now,
+            FactKind::Knocked,
+            Some((&target, None, &identity)),
+            None,
+        );
     }
 
     pub(super) fn relay(

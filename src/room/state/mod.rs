@@ -30,10 +30,10 @@ use self::queue::KnockQueue;
 pub use self::seats::Capacity;
 use self::seats::{Occupancy, Seats};
 use self::session::Sessions;
-use super::event::{Event, KnockView, MediaChange, Output, RefusalCode};
+use super::event::{Answer, Event, KnockView, MediaChange, Output, Refusal, RefusalCode};
 use super::input::Input;
-use super::model::{ClientId, ConnId, EndReason, Identity, Request, Role, Theme};
-use crate::meeting::facts::{FactClient, FactKind, RoomFact};
+use super::model::{ClientId, ConnId, Decider, EndReason, Identity, Request, Role, Theme};
+use crate::meeting::facts::{DecidedBy, FactClient, FactKind, RoomFact};
 use crate::meeting::{MeetingId, RoomMode, RoomName};
 
 #[derive(Debug, Clone)]
@@ -51,6 +51,10 @@ pub struct RoomConfig {
     /// A session ends once fewer than two members have been in the room this long.
     pub session_end_grace: Duration,
     pub max_knocks: usize,
+    /// Most knocks waiting from one address (a flood from a few addresses cannot fill the queue).
+    pub max_knocks_per_address: usize,
+    /// A knock no host has answered within this time ends (None: knocks wait as long as it takes).
+    pub knock_timeout: Option<Duration>,
     pub theme: Theme,
 }
 
@@ -105,6 +109,28 @@ impl Out {
         request: Request,
     ) {
         self.send(to, Event::refused(code, message, Some(request)));
+    }
+
+    /// A refusal to whoever asked: a host's connection, or the REST API.
+    fn refuse_to(
+        &mut self,
+        by: Decider,
+        code: RefusalCode,
+        message: impl Into<String>,
+        request: Request,
+    ) {
+        match by {
+            Decider::Host(conn) => self.refuse(conn, code, message, request),
+            Decider::Api => self.answer(Answer::Refused(Refusal {
+                code,
+                message: message.into(),
+                request: Some(request),
+            })),
+        }
+    }
+
+    fn answer(&mut self, answer: Answer) {
+        self.0.push(Output::Answer(answer));
     }
 
     fn close(&mut self, conn: ConnId) {
@@ -194,11 +220,22 @@ impl Room {
             Input::Knock { conn, display_name } => self.knock(&mut out, now, conn, display_name),
             Input::CancelKnock { conn } => self.cancel_knock(&mut out, now, conn),
             Input::HandleKnock {
-                conn,
+                by,
                 target,
                 action,
                 message,
-            } => self.handle_knock(&mut out, now, conn, target, action, message, grant),
+            } => self.handle_knock(&mut out, now, by, target, action, message, grant),
+            Input::MessageKnockers {
+                conn,
+                target,
+                message,
+            } => self.message_knockers(&mut out, conn, target, message),
+            Input::SendToWaitingRoom {
+                conn,
+                target,
+                message,
+            } => self.send_to_waiting_room(&mut out, now, conn, target, message),
+            Input::ListKnocks => out.answer(Answer::Queue(self.queue.views())),
             Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
@@ -219,6 +256,12 @@ impl Room {
             Input::End(reason) => self.end(&mut out, now, reason),
             Input::Tick => self.tick(&mut out, now),
         }
+        if !self.ended {
+            // Whoever moved in line hears where they stand now.
+            for (conn, position) in self.queue.moved() {
+                out.send(conn, Event::QueuePosition { position });
+            }
+        }
         out.0
     }
 
@@ -231,10 +274,12 @@ impl Room {
             return;
         }
         let mut gone_away = Vec::new();
+        let mut timed_out = Vec::new();
         let mut session_over = false;
         for timer in due {
             match timer {
                 Timer::KnockAway(client) => gone_away.push(client),
+                Timer::KnockTimeout(client) => timed_out.push(client),
                 Timer::AwayVerdict(token) => {
                     self.away_verdicts.remove(&token);
                 }
@@ -248,6 +293,8 @@ impl Room {
         for client in self.queue.client_ids() {
             if gone_away.contains(&client) {
                 self.remove_knock_of(out, now, &client, super::model::LeaveReason::Disconnected);
+            } else if timed_out.contains(&client) {
+                self.expire_knock(out, now, &client);
             }
         }
         if session_over && let Some(id) = self.session.end(&mut self.deadlines) {
@@ -321,6 +368,24 @@ impl Room {
             .push(Output::Fact(self.new_fact(now, kind, client, message)));
     }
 
+    /// A knock's verdict, saying who decided it.
+    fn verdict_fact(
+        &self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        client: (&ClientId, &Identity),
+        message: Option<String>,
+        by: Decider,
+    ) {
+        let mut fact = self.new_fact(now, kind, Some((client.0, None, client.1)), message);
+        fact.decided_by = Some(match by {
+            Decider::Host(_) => DecidedBy::Host,
+            Decider::Api => DecidedBy::Api,
+        });
+        out.0.push(Output::Fact(fact));
+    }
+
     fn new_fact(
         &self,
         now: DateTime<Utc>,
@@ -343,6 +408,7 @@ impl Room {
                 user_agent: identity.user_agent.clone(),
             }),
             message,
+            decided_by: None,
             counts: self.conns.counts(),
         }
     }

@@ -5,13 +5,14 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::room::event::{KnockView, OwnKnock};
-use crate::room::model::{ClientId, ConnId, Identity, KnockState};
+use crate::room::event::{Event, KnockView, OwnKnock};
+use crate::room::model::{ClientId, ConnId, Identity, KnockState, KnockerKey};
 
 #[derive(Debug, Clone)]
 pub(super) struct Hold {
     pub message: Option<String>,
-    pub host_display_name: String,
+    /// None when the REST API held the knock.
+    pub host_display_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -22,9 +23,15 @@ pub(super) struct Knock {
     pub away_since: Option<DateTime<Utc>>,
     pub identity: Identity,
     pub peer: IpAddr,
+    /// Whom a rejection holds back.
+    pub key: KnockerKey,
     pub resume_token: String,
     pub knocked_at: DateTime<Utc>,
     pub hold: Option<Hold>,
+    /// The position the knocker was last told, so it hears only of changes.
+    pub told_position: Option<usize>,
+    /// A host's message that reached the knock while its connection was gone, for its return.
+    pub unread: Option<Event>,
 }
 
 impl Knock {
@@ -36,8 +43,8 @@ impl Knock {
         }
     }
 
-    /// As hosts see it.
-    pub fn view(&self) -> KnockView {
+    /// As hosts see it, standing at `position` (1 is next).
+    pub fn view(&self, position: usize) -> KnockView {
         KnockView {
             client_id: self.client_id.clone(),
             display_name: self.identity.display_name.clone(),
@@ -46,6 +53,7 @@ impl Knock {
             knocked_at: self.knocked_at,
             state: self.state(),
             hold_message: self.hold.as_ref().and_then(|h| h.message.clone()),
+            position,
         }
     }
 
@@ -54,7 +62,7 @@ impl Knock {
         OwnKnock {
             state: self.state(),
             message: self.hold.as_ref().and_then(|h| h.message.clone()),
-            host_display_name: self.hold.as_ref().map(|h| h.host_display_name.clone()),
+            host_display_name: self.hold.as_ref().and_then(|h| h.host_display_name.clone()),
         }
     }
 }
@@ -78,8 +86,39 @@ impl KnockQueue {
         self.knocks.iter()
     }
 
+    /// Queues a knock at the back.
     pub fn push(&mut self, knock: Knock) {
         self.knocks.push(knock);
+    }
+
+    /// Queues a knock first in line (a guest a host sent back).
+    pub fn push_front(&mut self, knock: Knock) {
+        self.knocks.insert(0, knock);
+    }
+
+    pub fn get(&self, client: &ClientId) -> Option<&Knock> {
+        self.knocks.iter().find(|k| &k.client_id == client)
+    }
+
+    /// Knocks waiting from this address.
+    pub fn waiting_from(&self, peer: IpAddr) -> usize {
+        self.knocks.iter().filter(|k| k.peer == peer).count()
+    }
+
+    /// The present knockers whose place changed since they were last told: their connection and
+    /// new position (each is then counted as told).
+    pub fn moved(&mut self) -> Vec<(ConnId, usize)> {
+        let mut moved = Vec::new();
+        for (index, knock) in self.knocks.iter_mut().enumerate() {
+            let position = index + 1;
+            if let Some(conn) = knock.conn
+                && knock.told_position != Some(position)
+            {
+                knock.told_position = Some(position);
+                moved.push((conn, position));
+            }
+        }
+        moved
     }
 
     pub fn contains(&self, client: &ClientId) -> bool {
@@ -113,6 +152,10 @@ impl KnockQueue {
     }
 
     pub fn views(&self) -> Vec<KnockView> {
-        self.knocks.iter().map(Knock::view).collect()
+        self.knocks
+            .iter()
+            .enumerate()
+            .map(|(i, k)| k.view(i + 1))
+            .collect()
     }
 }

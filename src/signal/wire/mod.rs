@@ -69,6 +69,25 @@ enum Frame<'a> {
         reason: LeaveWire,
     },
     #[serde(rename_all = "camelCase")]
+    HostMessage {
+        message: &'a str,
+        host_display_name: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    SentToWaitingRoom {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
+        host_display_name: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    KnockExpired {
+        message: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    KnockPosition {
+        position: usize,
+    },
+    #[serde(rename_all = "camelCase")]
     RoomLocked {
         is_locked: bool,
         by_client_id: &'a str,
@@ -158,6 +177,7 @@ impl<'a> Frame<'a> {
                 },
                 knock_page: KnockPageWire::of(&door.knock_page),
                 knock: door.knock.as_ref().map(OwnKnockWire::of),
+                knock_cooldown_seconds: door.knock_cooldown_seconds,
             }),
             Event::RoomFull => Frame::RoomJoined(RoomJoined::Full { error: "room_full" }),
             Event::KnockSent { client_id } => Frame::KnockSent {
@@ -166,6 +186,24 @@ impl<'a> Frame<'a> {
             Event::Knocked(knock) => Frame::RoomKnocked(KnockWire::of(knock)),
             Event::Verdict(verdict) => Frame::KnockHandled(KnockHandled::verdict(verdict)),
             Event::Resolved(resolved) => Frame::KnockHandled(KnockHandled::resolved(resolved)),
+            Event::HostMessage {
+                message,
+                host_display_name,
+            } => Frame::HostMessage {
+                message,
+                host_display_name,
+            },
+            Event::SentBack {
+                message,
+                host_display_name,
+            } => Frame::SentToWaitingRoom {
+                message: message.as_deref(),
+                host_display_name,
+            },
+            Event::KnockExpired { message } => Frame::KnockExpired { message },
+            Event::QueuePosition { position } => Frame::KnockPosition {
+                position: *position,
+            },
             Event::KnockerLeft { client_id, reason } => Frame::KnockerLeft {
                 client_id: client_id.as_str(),
                 reason: (*reason).into(),
@@ -238,6 +276,8 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::KnockNotFound => ErrorCode::KnockNotFound,
         RefusalCode::Forbidden => ErrorCode::Forbidden,
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
+        RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
+        RefusalCode::AddressLimit => ErrorCode::RateLimited,
     }
 }
 

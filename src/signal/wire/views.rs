@@ -32,6 +32,9 @@ pub(super) enum RoomJoined<'a> {
         knock_page: KnockPageWire<'a>,
         #[serde(skip_serializing_if = "Option::is_none")]
         knock: Option<OwnKnockWire<'a>>,
+        /// After a rejection: seconds before this person may knock again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        knock_cooldown_seconds: Option<u64>,
     },
     #[serde(rename_all = "camelCase")]
     Full { error: &'static str },
@@ -96,6 +99,8 @@ pub(super) struct KnockWire<'a> {
     state: StateWire,
     #[serde(skip_serializing_if = "Option::is_none")]
     hold_message: Option<&'a str>,
+    /// Where the knock stands in line: 1 is next.
+    position: usize,
 }
 
 impl<'a> KnockWire<'a> {
@@ -108,6 +113,7 @@ impl<'a> KnockWire<'a> {
             knocked_at: knock.knocked_at.timestamp_millis(),
             state: knock.state.into(),
             hold_message: knock.hold_message.as_deref(),
+            position: knock.position,
         }
     }
 }
@@ -148,14 +154,16 @@ pub(super) enum KnockHandled<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after_seconds: Option<u64>,
     },
-    /// To every host: how a knock was decided.
+    /// To every host: how a knock was decided, and by whom (a host, or the REST API).
     #[serde(rename_all = "camelCase")]
     Resolution {
         client_id: &'a str,
         resolution: ResolutionWire,
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<&'a str>,
-        handled_by: ClientWire<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        handled_by: Option<ClientWire<'a>>,
+        decided_by: DecidedBy,
     },
 }
 
@@ -175,7 +183,11 @@ impl<'a> KnockHandled<'a> {
             client_id: resolved.client_id.as_str(),
             resolution: resolved.resolution.into(),
             message: resolved.message.as_deref(),
-            handled_by: ClientWire::of(&resolved.handled_by),
+            handled_by: resolved.handled_by.as_ref().map(ClientWire::of),
+            decided_by: match resolved.handled_by {
+                Some(_) => DecidedBy::Host,
+                None => DecidedBy::Api,
+            },
         }
     }
 }
@@ -277,6 +289,13 @@ impl<'a> ColorsWire<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
+pub(super) enum DecidedBy {
+    Host,
+    Api,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
 pub(super) enum StateWire {
     Waiting,
     Held,
@@ -318,6 +337,8 @@ pub(super) enum LeaveWire {
     Cancelled,
     Entered,
     Replaced,
+    SentToWaitingRoom,
+    Expired,
 }
 
 impl From<LeaveReason> for LeaveWire {
@@ -329,6 +350,8 @@ impl From<LeaveReason> for LeaveWire {
             LeaveReason::Cancelled => LeaveWire::Cancelled,
             LeaveReason::Entered => LeaveWire::Entered,
             LeaveReason::Replaced => LeaveWire::Replaced,
+            LeaveReason::SentToWaitingRoom => LeaveWire::SentToWaitingRoom,
+            LeaveReason::Expired => LeaveWire::Expired,
         }
     }
 }

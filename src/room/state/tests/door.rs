@@ -238,6 +238,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
             metadata: None,
             user_agent: None,
         },
+        device: None,
         resume_token: Some("resume-3".into()),
         fresh_resume_token: "resume-9".into(),
     }));
@@ -300,6 +301,7 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
             metadata: None,
             user_agent: None,
         },
+        device: None,
         resume_token: Some("resume-2".into()),
         fresh_resume_token: "resume-7".into(),
     }));
@@ -330,7 +332,7 @@ fn only_hosts_decide_lock_kick_and_end() {
         },
         Input::EndMeeting { conn: 2 },
         Input::HandleKnock {
-            conn: 2,
+            by: Decider::Host(2),
             target: KnockTarget::All,
             action: KnockAction::Accept,
             message: None,

@@ -4,6 +4,7 @@
 mod door;
 mod properties;
 mod room;
+mod waiting;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -14,7 +15,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::deadlines::Timer;
 use super::*;
 use crate::meeting::facts::FactKind;
-use crate::room::event::{Refusal, ResolvedKnock, Verdict};
+use crate::room::event::{Answer, Refusal, ResolvedKnock, Verdict};
 use crate::room::input::JoinRequest;
 use crate::room::model::{
     Credential, KnockAction, KnockState, KnockTarget, LeaveReason, RelayKind, RelayPayload,
@@ -33,6 +34,8 @@ fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         grant_validity: Duration::minutes(5),
         session_end_grace: Duration::seconds(30),
         max_knocks: 50,
+        max_knocks_per_address: 50,
+        knock_timeout: None,
         theme: Theme::default(),
     }
 }
@@ -60,6 +63,8 @@ struct Harness {
     closed: Vec<ConnId>,
     /// Clients with a media path, as the room's admit and revoke outputs left it.
     media: BTreeSet<ClientId>,
+    /// Answers to inputs from the REST API.
+    answers: Vec<Answer>,
 }
 
 impl Harness {
@@ -70,6 +75,7 @@ impl Harness {
             facts: Vec::new(),
             closed: Vec::new(),
             media: BTreeSet::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -91,6 +97,7 @@ impl Harness {
                         "{client_id} admitted to media twice"
                     );
                 }
+                Output::Answer(answer) => self.answers.push(answer),
                 Output::Media(MediaChange::Revoke { client_id }) => {
                     assert!(
                         self.media.remove(&client_id),
@@ -115,6 +122,7 @@ impl Harness {
                 metadata: None,
                 user_agent: None,
             },
+            device: None,
             resume_token: None,
             fresh_resume_token: format!("resume-{conn}"),
         }))
@@ -133,7 +141,7 @@ impl Harness {
         message: Option<&str>,
     ) -> Vec<(ConnId, Event)> {
         self.input(Input::HandleKnock {
-            conn: host,
+            by: Decider::Host(host),
             target: KnockTarget::One(ClientId::new(knocker)),
             action,
             message: message.map(str::to_owned),

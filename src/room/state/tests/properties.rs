@@ -31,6 +31,12 @@ enum Step {
     Disconnect(ConnId),
     Chat(ConnId),
     Kick(ConnId, ConnId),
+    /// A host (`.0`) sends a member (`.1`) back to the waiting room.
+    SendBack(ConnId, ConnId),
+    /// The REST API decides the knock of a connection's client, or (None) every knock.
+    Api(Option<ConnId>, KnockAction),
+    /// A host's word to one knocker, or (None) to everyone waiting.
+    Message(ConnId, Option<ConnId>),
     Relay(ConnId, ConnId),
     Advance(i64),
 }
@@ -50,23 +56,30 @@ fn credential() -> impl Strategy<Value = Credential> {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    let action = prop_oneof![
-        Just(KnockAction::Accept),
-        Just(KnockAction::Hold),
-        Just(KnockAction::Reject)
-    ];
+    let action = || {
+        prop_oneof![
+            Just(KnockAction::Accept),
+            Just(KnockAction::Hold),
+            Just(KnockAction::Reject)
+        ]
+    };
     prop_oneof![
         4 => (conn_id(), credential(), proptest::option::weighted(0.2, conn_id()))
             .prop_map(|(conn, credential, resume_of)| Step::Join { conn, credential, resume_of }),
         4 => proptest::option::weighted(0.3, conn_id()).prop_map(Step::Knock),
         1 => conn_id().prop_map(Step::Cancel),
-        4 => (proptest::option::weighted(0.3, conn_id()), proptest::option::weighted(0.8, conn_id()), action)
+        4 => (proptest::option::weighted(0.3, conn_id()), proptest::option::weighted(0.8, conn_id()), action())
             .prop_map(|(host, knocker, action)| Step::Handle { host, knocker, action }),
         1 => (conn_id(), any::<bool>()).prop_map(|(c, l)| Step::Lock(c, l)),
         1 => conn_id().prop_map(Step::Leave),
         2 => conn_id().prop_map(Step::Disconnect),
         1 => conn_id().prop_map(Step::Chat),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Kick(a, b)),
+        1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::SendBack(a, b)),
+        2 => (proptest::option::weighted(0.8, conn_id()), action())
+            .prop_map(|(knocker, action)| Step::Api(knocker, action)),
+        1 => (conn_id(), proptest::option::weighted(0.5, conn_id()))
+            .prop_map(|(host, knocker)| Step::Message(host, knocker)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
         2 => (1i64..30).prop_map(Step::Advance),
     ]
@@ -99,6 +112,9 @@ impl Observer {
                     | Event::Ended(_)
                     | Event::YouLeft
                     | Event::Refused(_)
+                    | Event::QueuePosition { .. }
+                    | Event::HostMessage { .. }
+                    | Event::KnockExpired { .. }
             );
             assert!(
                 allowed,
@@ -121,7 +137,7 @@ impl Observer {
                     assert!(joined.knockers.is_none(), "only hosts see knockers");
                 }
             }
-            Event::YouLeft | Event::Kicked { .. } | Event::Ended(_) => {
+            Event::YouLeft | Event::Kicked { .. } | Event::Ended(_) | Event::SentBack { .. } => {
                 self.members.remove(&conn);
                 self.host_queues.remove(&conn);
             }
@@ -134,7 +150,9 @@ impl Observer {
                     !queue.iter().any(|(id, _)| id == &view.client_id),
                     "knock listed twice"
                 );
-                queue.push((view.client_id.clone(), view.state));
+                // A knock goes where it stands: last, or first for a guest sent back.
+                assert!(view.position >= 1 && view.position <= queue.len() + 1);
+                queue.insert(view.position - 1, (view.client_id.clone(), view.state));
             }
             Event::Resolved(ResolvedKnock {
                 client_id,
@@ -236,6 +254,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     metadata: None,
                     user_agent: None,
                 },
+                device: None,
                 resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
                 fresh_resume_token: format!("t{conn}-{serial}"),
             }),
@@ -265,7 +284,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     None => KnockTarget::All,
                 };
                 Input::HandleKnock {
-                    conn: host,
+                    by: Decider::Host(host),
                     target,
                     action,
                     message: Some("m".into()),
@@ -280,6 +299,31 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             Step::Chat(conn) => Input::Chat {
                 conn,
                 text: "hello".into(),
+            },
+            Step::SendBack(conn, target) => match h.room.conns.get(target) {
+                Some(t) => Input::SendToWaitingRoom {
+                    conn,
+                    target: t.client_id.clone(),
+                    message: Some("one moment".into()),
+                },
+                None => Input::Tick,
+            },
+            Step::Api(knocker, action) => Input::HandleKnock {
+                by: Decider::Api,
+                target: match knocker.and_then(|k| h.room.conns.get(k)) {
+                    Some(c) => KnockTarget::One(c.client_id.clone()),
+                    None => KnockTarget::All,
+                },
+                action,
+                message: None,
+            },
+            Step::Message(conn, knocker) => Input::MessageKnockers {
+                conn,
+                target: match knocker.and_then(|k| h.room.conns.get(k)) {
+                    Some(c) => KnockTarget::One(c.client_id.clone()),
+                    None => KnockTarget::All,
+                },
+                message: "soon".into(),
             },
             Step::Kick(conn, target) => match h.room.conns.get(target) {
                 Some(t) => Input::Kick {

@@ -33,7 +33,7 @@ fn host_with_knockers(knockers: std::ops::RangeInclusive<ConnId>) -> Harness {
 
 fn admit_all(h: &mut Harness) -> Vec<(ConnId, Event)> {
     h.input(Input::HandleKnock {
-        conn: 1,
+        by: Decider::Host(1),
         target: KnockTarget::All,
         action: KnockAction::Accept,
         message: None,
