@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, installed only when absent: python3 (the webhook receiver the
 # tests verify signatures with), chromium and node/npm (the browser tests), coturn (the TURN server
-# the pre-call network check is tested against).
+# the pre-call network check is tested against), nginx (the reverse proxy the forwarded-address
+# rules are tested behind), util-linux's unshare (a small private disk for the full-disk test).
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v turnserver >/dev/null || missing+=(coturn)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v unshare >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
@@ -25,14 +24,16 @@ use crate::api::auth::ApiGate;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
+use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
+use crate::services::health::{self, StoreHealth};
 use crate::services::insights::Insights;
 use crate::services::meetings::Meetings;
 use crate::services::recorder::{self, Recorder};
 use crate::services::rooms::{Rooms, RoomsDeps};
 use crate::services::themes::Themes;
-use crate::signal::SignalContext;
 use crate::signal::wire::JsonWire;
+use crate::signal::{AllowedOrigins, SignalContext, SignalDeps};
 use crate::store::DynStore;
 use crate::tokens::TokenSigner;
 use crate::web::{self, ClientSupport};
@@ -50,9 +51,13 @@ pub struct AppState {
     pub api_keys: ApiKeys,
     pub signal: Arc<SignalContext>,
     pub client: ClientSupport,
+    pub ops: Ops,
+    pub proxies: crate::proxy::TrustedProxies,
 }
 
 pub struct Application {
+    /// Held for as long as the server runs: one server per embedded store.
+    _serving: Option<crate::store::ServingLock>,
     listener: TcpListener,
     state: AppState,
     store: DynStore,
@@ -62,6 +67,7 @@ pub struct Application {
     webhooks: tokio::task::JoinHandle<()>,
     background_stop: CancellationToken,
     router: Router,
+    serve_settings: crate::serve::ServeSettings,
     sweep_interval: Duration,
     shutdown_timeout: Duration,
 }
@@ -76,11 +82,11 @@ impl Application {
             .with_context(|| format!("binding {}", config.listen))?;
         let public_url: Arc<str> = config.public_base_url(listener.local_addr()?)?.into();
         let store_url = config.data.store_url();
+        let serving = crate::store::lock_for_serving(&store_url)?;
         let store = crate::store::open(&store_url)
             .await
             .with_context(|| format!("opening the store at {store_url}"))?;
-        // No room is live yet: whatever sessions a crash left open are over.
-        store.close_interrupted_sessions(Utc::now()).await?;
+
         let secret = match config.configured_token_secret()? {
             Some(secret) => secret,
             None => {
@@ -101,12 +107,16 @@ impl Application {
             deliveries_due.clone(),
             background_stop.clone(),
         ));
+        let facts_recorder = Recorder {
+            store: store.clone(),
+            subdomain: subdomain_of(&public_url),
+            written: deliveries_due,
+        };
+        // No room is live yet: whatever a crash left open is over, and its ends are told.
+        facts_recorder.close_what_a_crash_left_open().await?;
+        store.close_interrupted_sessions(Utc::now()).await?;
         let recorder = tokio::spawn(recorder::run(
-            Recorder {
-                store: store.clone(),
-                subdomain: subdomain_of(&public_url),
-                written: deliveries_due,
-            },
+            facts_recorder,
             fact_queue,
             recorder_stop.clone(),
         ));
@@ -120,30 +130,37 @@ impl Application {
             encoder: Arc::new(JsonWire),
             shutdown: shutdown.clone(),
         });
+        let ice = Arc::new(crate::services::ice::IceConfig {
+            stun_urls: config.stun_url.clone(),
+            turn_urls: config.turn_url.clone(),
+            turn_secret: config.turn_secret.clone(),
+        });
+        let signal = Arc::new(SignalContext::new(SignalDeps {
+            rooms: rooms.clone(),
+            settings: config.room.signal(),
+            ice: ice.clone(),
+            origins: AllowedOrigins::new(&public_url, &config.allowed_origins),
+            shutdown: shutdown.clone(),
+        }));
         let state = AppState {
-            meetings: Meetings::new(store.clone(), tokens, public_url, rooms.clone()),
-            signal: Arc::new(SignalContext::new(
-                rooms.clone(),
-                config.room.signal(),
-                shutdown.clone(),
-            )),
+            meetings: Meetings::new(store.clone(), tokens, public_url.clone(), rooms.clone()),
+            ops: Ops::new(StoreHealth::default(), rooms.clone(), signal.clone()),
+            signal,
             rooms,
             themes,
             insights: Insights::new(store.clone()),
             endpoints: Endpoints::new(store.clone()),
             api_keys: ApiKeys::new(store.clone()),
-            client: ClientSupport::new(crate::web::IceConfig {
-                stun_urls: config.stun_url.clone(),
-                turn_urls: config.turn_url.clone(),
-                turn_secret: config.turn_secret.clone(),
-            }),
+            client: ClientSupport::new(ice),
+            proxies: crate::proxy::TrustedProxies::parse(&config.trusted_proxies)?,
         };
         let gate = ApiGate {
             keys: state.api_keys.clone(),
             budget: Arc::new(RateLimiter::new(config.rate_limit_points)),
         };
-        let router = router(state.clone(), gate, config.bench_routes);
+        let router = router(state.clone(), gate, config)?;
         Ok(Application {
+            _serving: serving,
             listener,
             state,
             store,
@@ -153,6 +170,7 @@ impl Application {
             webhooks,
             background_stop,
             router,
+            serve_settings: config.serve_settings(),
             sweep_interval: config.sweep_interval(),
             shutdown_timeout: config.shutdown_timeout(),
         })
@@ -182,6 +200,11 @@ impl Application {
             state.clone(),
             self.sweep_interval,
         ));
+        let heartbeat = tokio::spawn(health::heartbeat(
+            self.store.clone(),
+            state.ops.health.clone(),
+            self.background_stop.clone(),
+        ));
 
         let shutdown = self.shutdown.clone();
         let signal_shutdown = shutdown.clone();
@@ -191,24 +214,16 @@ impl Application {
             signal_shutdown.cancel();
         });
 
-        // Small frames (knocks, verdicts) must leave at once: no Nagle delay.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let server = tokio::spawn(server.into_future());
+        let server = tokio::spawn(crate::serve::serve(
+            self.listener,
+            self.router,
+            self.serve_settings,
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
         match tokio::time::timeout(self.shutdown_timeout, server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => tracing::error!(error = %err, "server stopped with an error"),
+            Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(error = %err, "server task failed"),
             Err(_) => tracing::warn!(
                 timeout = ?self.shutdown_timeout,
@@ -231,6 +246,9 @@ impl Application {
         }
         // Deliveries not made yet wait in the outbox for the next start.
         self.background_stop.cancel();
+        if let Err(err) = heartbeat.await {
+            tracing::error!(error = %err, "the store heartbeat failed");
+        }
         if let Err(err) = self.webhooks.await {
             tracing::error!(error = %err, "the webhook worker failed");
         }
@@ -240,9 +258,9 @@ impl Application {
     }
 }
 
-fn router(state: AppState, gate: ApiGate, bench_routes: bool) -> Router {
+fn router(state: AppState, gate: ApiGate, config: &ServeConfig) -> anyhow::Result<Router> {
     let mut router = Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(crate::ops::healthz))
         .route("/v1/signal", get(crate::signal::endpoint))
         .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))
         .route("/assets/{*path}", get(web::assets))
@@ -256,18 +274,48 @@ fn router(state: AppState, gate: ApiGate, bench_routes: bool) -> Router {
         )
         .route("/{room}", get(web::room_page))
         .merge(crate::api::router(gate));
-    if bench_routes {
+    if config.bench_routes {
         router = router.route("/__bench/bare", post(bare_created)).route(
             "/__bench/relay",
             get(crate::signal::relay_baseline::handler()),
         );
     }
-    router
+    Ok(router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // A client that sends a body must send it: slow bodies do not hold the server.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            config.body_read_timeout(),
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .with_state(state))
+}
+
+/// The span of one request, as tower-http's default draws it, with room keys left out: a room URL
+/// with `roomKey` is a host's credential, and debug logs end up in places keys must not.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %redacted(request.uri()),
+        version = ?request.version(),
+    )
+}
+
+/// The URI with the value of every `roomKey` parameter replaced.
+fn redacted(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("roomkey") => format!("{name}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), query.join("&"))
 }
 
 /// Whereby's `subdomain` field: the first label of the public host (the whole host for an IP).
@@ -281,12 +329,6 @@ fn subdomain_of(public_url: &str) -> String {
         Some(url::Host::Ipv6(ip)) => ip.to_string(),
         None => String::new(),
     }
-}
-
-/// Liveness, with the number of live rooms (an operator's first question, and the tests' way to see
-/// that rooms close when they empty).
-async fn healthz(State(rooms): State<Rooms>) -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok", "liveRooms": rooms.live_rooms() }))
 }
 
 /// The benchmarks' baseline: the same server, the same middleware, no store.
@@ -357,6 +399,17 @@ fn log_sweep(done: &str, failed: &str, removed: Result<u64, crate::store::StoreE
 #[cfg(test)]
 mod tests {
     use super::subdomain_of;
+
+    #[test]
+    fn room_keys_are_left_out_of_logged_uris() {
+        let uri: axum::http::Uri = "/room-1?displayName=Ann&roomKey=eyJabc.def.ghi&x=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            super::redacted(&uri),
+            "/room-1?displayName=Ann&roomKey=[redacted]&x=1"
+        );
+    }
 
     #[test]
     fn subdomains_of_names_and_addresses() {

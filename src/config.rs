@@ -60,6 +60,20 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_SWEEP_INTERVAL_SECS", default_value_t = 300)]
     pub sweep_interval_secs: u64,
 
+    /// Seconds a client has to send a request's headers (and the most a kept-alive connection may
+    /// sit idle between requests).
+    #[arg(long, env = "ANTEROOM_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "ANTEROOM_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+
+    /// Open connections (HTTP and WebSocket) at most; more are closed at once, with a log line.
+    /// Defaults to the process's open-files limit less 256.
+    #[arg(long, env = "ANTEROOM_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
     /// Seconds a shutdown waits for in-flight requests before it gives up on them.
     #[arg(long, env = "ANTEROOM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -83,6 +97,17 @@ pub struct ServeConfig {
     /// credentials derived from it.
     #[arg(long, env = "ANTEROOM_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
+
+    /// Reverse proxies (addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers say
+    /// who a request comes from; from any other peer those headers are ignored. Repeat the flag or
+    /// separate with commas.
+    #[arg(long, env = "ANTEROOM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// Origins (scheme://host[:port]) whose pages may open signalling connections besides the
+    /// public URL's own; repeat the flag or separate with commas.
+    #[arg(long, env = "ANTEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 
     /// Create a locked demo meeting at start and print its host and guest links.
     #[arg(long, env = "ANTEROOM_DEMO")]
@@ -169,6 +194,12 @@ pub struct RoomSettings {
     /// Seconds between WebSocket pings; a peer silent for 2.5 intervals is dropped.
     #[arg(long, env = "ANTEROOM_WS_PING_INTERVAL_SECS", default_value_t = 20)]
     pub ws_ping_interval_secs: u64,
+
+    /// Seconds a new WebSocket has to name a room (`join_room` or `preview_room`) before it is
+    /// closed; a connection that previewed a room has ten minutes (its person is checking their
+    /// camera).
+    #[arg(long, env = "ANTEROOM_WS_JOIN_TIMEOUT_SECS", default_value_t = 30)]
+    pub ws_join_timeout_secs: u64,
 }
 
 impl RoomSettings {
@@ -193,6 +224,7 @@ impl RoomSettings {
             Duration::from_secs(self.ws_ping_interval_secs.max(1)),
             self.ws_frames_per_second,
             self.knocks_per_ip_per_minute,
+            Duration::from_secs(self.ws_join_timeout_secs.max(1)),
         )
     }
 }
@@ -215,6 +247,20 @@ impl ServeConfig {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    pub fn serve_settings(&self) -> crate::serve::ServeSettings {
+        crate::serve::ServeSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(crate::serve::default_max_connections)
+                .max(1),
+        }
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs.max(1))
     }
 
     /// The configured token secret, if any, read from the flag or its file.

@@ -1,7 +1,8 @@
 //! anteroom: a self-hosted video-meeting server whose heart is the waiting room.
 //!
 //! Layers, arrows pointing down only (docs/architecture.md):
-//! - transport: `api` (REST), `signal` (WebSocket), `web` (the browser client), the command line;
+//! - transport: `api` (REST), `signal` (WebSocket), `web` (the browser client), `ops` (health and
+//!   metrics), the command line;
 //! - services: `services` (meetings, rooms, themes, recorder, keys, insights), `webhooks`;
 //! - the room engine `room`, and the kernel `meeting` every layer speaks;
 //! - ports and adapters: `store` (traits, and SQLite under them); `tokens` signs room keys.
@@ -12,7 +13,10 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod meeting;
+pub mod ops;
+pub mod proxy;
 pub mod room;
+pub mod serve;
 pub mod services;
 pub mod signal;
 pub mod store;

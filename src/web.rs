@@ -3,22 +3,22 @@
 //! `<whereby-embed>` element, and two small endpoints feed the pre-call check: the ICE servers to
 //! try and a bandwidth probe.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::meeting::RoomName;
+use crate::proxy::ClientIp;
+use crate::services::ice::IceConfig;
 
 #[derive(RustEmbed)]
 #[folder = "web/"]
@@ -100,39 +100,6 @@ pub async fn room_page(Path(room): Path<String>) -> Response {
     response
 }
 
-/// STUN and TURN servers handed to browsers; TURN credentials follow coturn's shared-secret scheme.
-#[derive(Debug, Clone, Default)]
-pub struct IceConfig {
-    pub stun_urls: Vec<String>,
-    pub turn_urls: Vec<String>,
-    pub turn_secret: Option<String>,
-}
-
-/// TURN credentials are valid this long.
-const TURN_CREDENTIAL_SECS: i64 = 12 * 3600;
-
-impl IceConfig {
-    pub fn ice_servers(&self, now: i64) -> serde_json::Value {
-        let mut servers = Vec::new();
-        if !self.stun_urls.is_empty() {
-            servers.push(json!({ "urls": self.stun_urls }));
-        }
-        if let (false, Some(secret)) = (self.turn_urls.is_empty(), &self.turn_secret) {
-            let username = format!("{}:anteroom", now + TURN_CREDENTIAL_SECS);
-            // HMAC takes keys of any length.
-            let mut mac =
-                Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
-            mac.update(username.as_bytes());
-            let credential =
-                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-            servers.push(
-                json!({ "urls": self.turn_urls, "username": username, "credential": credential }),
-            );
-        }
-        serde_json::Value::Array(servers)
-    }
-}
-
 /// What the browser client is given besides its files: ICE servers, and the bandwidth probe (with
 /// its per-address limit).
 #[derive(Clone)]
@@ -142,9 +109,9 @@ pub struct ClientSupport {
 }
 
 impl ClientSupport {
-    pub fn new(ice: IceConfig) -> Self {
+    pub fn new(ice: Arc<IceConfig>) -> Self {
         ClientSupport {
-            ice: Arc::new(ice),
+            ice,
             probes: Arc::new(probe_limiter()),
         }
     }
@@ -153,7 +120,9 @@ impl ClientSupport {
 /// `GET /client-config`: what the browser client needs besides the room URL.
 pub async fn client_config(State(client): State<ClientSupport>) -> Response {
     let body = json!({
-        "iceServers": client.ice.ice_servers(chrono::Utc::now().timestamp()),
+        // STUN only: TURN credentials go to connections that named an open room
+        // (`preview_room` or `join_room` on the WebSocket).
+        "iceServers": client.ice.public_servers(),
         "bandwidthProbeBytes": BANDWIDTH_PROBE_MAX,
     });
     let mut response = axum::Json(body).into_response();
@@ -178,8 +147,8 @@ pub struct ProbeQuery {
     bytes: Option<usize>,
 }
 
-fn check_probe_budget(client: &ClientSupport, peer: SocketAddr) -> Result<(), ApiError> {
-    client.probes.check_key(&peer.ip()).map_err(|_| {
+fn check_probe_budget(client: &ClientSupport, ClientIp(ip): ClientIp) -> Result<(), ApiError> {
+    client.probes.check_key(&ip).map_err(|_| {
         ApiError::TooManyRequests(
             "too many bandwidth probes from this address; wait a minute".into(),
         )
@@ -189,7 +158,7 @@ fn check_probe_budget(client: &ClientSupport, peer: SocketAddr) -> Result<(), Ap
 /// `GET /bandwidth-probe?bytes=N`: N bytes (at most 1 MiB) to time a download.
 pub async fn probe_download(
     State(client): State<ClientSupport>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientIp,
     Query(query): Query<ProbeQuery>,
 ) -> Result<Response, ApiError> {
     check_probe_budget(&client, peer)?;
@@ -207,7 +176,7 @@ pub async fn probe_download(
 /// `POST /bandwidth-probe`: takes up to 1 MiB to time an upload, answers how much arrived.
 pub async fn probe_upload(
     State(client): State<ClientSupport>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientIp,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_probe_budget(&client, peer)?;

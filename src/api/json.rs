@@ -18,13 +18,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge("request body is too large".into())
-            } else {
-                ApiError::bad_request(format!("cannot read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| body_error(rejection.status(), &rejection))?;
         let value = match serde_json::from_slice::<Value>(&bytes) {
             Ok(value @ Value::Object(_)) => value,
             Ok(_) => return Err(ApiError::bad_request("request body must be a JSON object")),
@@ -45,6 +41,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 }
             })
     }
+}
+
+/// Why a request body could not be read: too large (413), too slow (408), or broken (400).
+pub fn body_error(
+    status: axum::http::StatusCode,
+    rejection: &(dyn std::error::Error + 'static),
+) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge("request body is too large".into());
+    }
+    let mut cause = Some(rejection);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::RequestTimeout("the request body did not arrive in time".into());
+        }
+        cause = err.source();
+    }
+    ApiError::bad_request(format!("cannot read the request body: {rejection}"))
 }
 
 /// The query string as ordered key/value pairs (keys such as `roomName[startsWith]` keep their brackets).

@@ -83,16 +83,23 @@ fn fields_of<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Fields, Cre
     Ok(fields)
 }
 
-/// `fields` as a query string carries it: a comma list, possibly repeated.
-fn fields_in_query(pairs: &[(String, String)]) -> Result<Fields, CreateError> {
-    fields_of(
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "fields")
-            .flat_map(|(_, value)| value.split(','))
-            .map(str::trim)
-            .filter(|n| !n.is_empty()),
-    )
+/// `fields` as a query string carries it (a comma list, possibly repeated), on reads: names we do
+/// not know are ignored, as Whereby's own sample app sends `fields=undefined`.
+fn fields_in_query(pairs: &[(String, String)]) -> Fields {
+    let mut fields = Fields::default();
+    let names = pairs
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim);
+    for name in names {
+        // Only the known names do anything; anything else asks for nothing.
+        if let Ok(known) = fields_of([name]) {
+            fields.host_room_url |= known.host_room_url;
+            fields.viewer_room_url |= known.viewer_room_url;
+        }
+    }
+    fields
 }
 
 /// Parses an ISO 8601 date-time; one without an offset is UTC, as Whereby reads it.
@@ -220,7 +227,7 @@ pub async fn get_one(
     Path(meeting_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MeetingBody>, ApiError> {
-    let fields = fields_in_query(&query_pairs(query.as_deref())).map_err(ApiError::bad_request)?;
+    let fields = fields_in_query(&query_pairs(query.as_deref()));
     let id = MeetingId::parse(&meeting_id).ok_or_else(ApiError::meeting_not_found)?;
     let meeting = meetings
         .get(id)
@@ -229,8 +236,9 @@ pub async fn get_one(
     Ok(Json(MeetingBody::of(&meetings, &meeting, fields)))
 }
 
-/// `roomName[startsWith|exact|contains]`. Values are matched against the name with its leading `/`;
-/// for `startsWith` and `exact` a value without the slash gets one.
+/// `roomName[startsWith|exact|contains]`, and a plain `roomName` as `roomName[exact]` (sent by a
+/// popular workflow-automation node). Values are matched against the name with its leading `/`; for
+/// `startsWith` and `exact` a value without the slash gets one.
 pub fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, ApiError> {
     let with_slash = |v: &str| {
         let v = v.to_ascii_lowercase();
@@ -244,7 +252,7 @@ pub fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, A
         if key.starts_with("roomName")
             && !matches!(
                 key.as_str(),
-                "roomName[startsWith]" | "roomName[exact]" | "roomName[contains]"
+                "roomName" | "roomName[startsWith]" | "roomName[exact]" | "roomName[contains]"
             )
         {
             return Err(ApiError::bad_request(format!(
@@ -252,9 +260,20 @@ pub fn parse_room_filter(pairs: &[(String, String)]) -> Result<RoomNameFilter, A
             )));
         }
     }
+    let exact = match (
+        single_param(pairs, "roomName[exact]")?,
+        single_param(pairs, "roomName")?,
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give roomName or roomName[exact], not both",
+            ));
+        }
+        (exact, plain) => exact.or(plain),
+    };
     Ok(RoomNameFilter {
         starts_with: single_param(pairs, "roomName[startsWith]")?.map(with_slash),
-        exact: single_param(pairs, "roomName[exact]")?.map(with_slash),
+        exact: exact.map(with_slash),
         contains: single_param(pairs, "roomName[contains]")?.map(str::to_ascii_lowercase),
     })
 }
@@ -270,7 +289,7 @@ pub async fn list(
         .map(decode_cursor)
         .transpose()?
         .map(|n| MeetingId(n as i64));
-    let fields = fields_in_query(&pairs).map_err(ApiError::bad_request)?;
+    let fields = fields_in_query(&pairs);
     let room_name = parse_room_filter(&pairs)?;
     // One extra row tells whether another page follows.
     let mut found = meetings

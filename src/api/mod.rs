@@ -18,6 +18,7 @@ use axum::middleware;
 use axum::routing::{get, put};
 
 use self::auth::ApiGate;
+use crate::ops::Ops;
 use crate::services::insights::Insights;
 use crate::services::meetings::Meetings;
 use crate::services::rooms::Rooms;
@@ -35,6 +36,7 @@ where
     Themes: FromRef<S>,
     Insights: FromRef<S>,
     Endpoints: FromRef<S>,
+    Ops: FromRef<S>,
 {
     Router::new()
         .route("/v1/meetings", get(meetings::list).post(meetings::create))
@@ -51,6 +53,8 @@ where
         .route("/v1/insights/room-sessions", get(insights::room_sessions))
         .route("/v1/insights/participants", get(insights::participants))
         .route("/v1/insights/participant", get(insights::participant))
+        // Room counts are nobody's business but the operator's: behind the key too.
+        .route("/metrics", get(crate::ops::metrics))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         // Uploads get a larger body limit than the JSON routes.
         .route(

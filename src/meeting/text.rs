@@ -22,11 +22,58 @@ pub enum TextError {
     ForbiddenCharacter(char),
     #[error("text must be 1 to {max} characters", max = CHAT_MAX_CHARS)]
     ChatLength,
+    /// Characters that change how text around them reads (right-to-left overrides) or hide text
+    /// (tag characters): a name could pass for another.
+    #[error("displayName may not contain the invisible character U+{0:04X}")]
+    InvisibleCharacter(u32),
 }
 
-/// Checks a display name against Whereby's rules; an absent or blank one becomes "Guest".
+/// Direction marks, embeddings, overrides and isolates: they can make a name read as another.
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Tag characters (U+E0000 to U+E007F) draw nothing.
+fn is_tag(c: char) -> bool {
+    ('\u{E0000}'..='\u{E007F}').contains(&c)
+}
+
+/// Characters of no width that carry nothing in a name (a joiner is kept inside an emoji sequence).
+fn is_zero_width(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}'
+    )
+}
+
+/// Removes zero-width characters; a zero-width joiner stays only between two symbols (as in
+/// 👩‍⚕️), never between letters or digits, where it would only make a name look like another.
+fn without_zero_width(name: &str) -> String {
+    let chars: Vec<char> = name.chars().filter(|c| !is_zero_width(*c)).collect();
+    let mut kept = String::with_capacity(name.len());
+    for (i, c) in chars.iter().enumerate() {
+        if *c == '\u{200D}' {
+            let symbol =
+                |c: Option<&char>| c.is_some_and(|c| !c.is_alphanumeric() && !c.is_whitespace());
+            if !(symbol(i.checked_sub(1).and_then(|j| chars.get(j))) && symbol(chars.get(i + 1))) {
+                continue;
+            }
+        }
+        kept.push(*c);
+    }
+    kept
+}
+
+/// Checks a display name against Whereby's rules, and against names that could pass for another
+/// (direction overrides and tag characters are refused, zero-width characters dropped); an absent
+/// or blank one becomes "Guest".
 pub fn display_name(raw: Option<&str>) -> Result<String, TextError> {
-    let name = raw.map(str::trim).unwrap_or("");
+    let raw = raw.unwrap_or("");
+    if let Some(bad) = raw.chars().find(|c| is_direction_control(*c) || is_tag(*c)) {
+        return Err(TextError::InvisibleCharacter(u32::from(bad)));
+    }
+    let cleaned = without_zero_width(raw);
+    let name = cleaned.trim();
     if name.is_empty() {
         return Ok("Guest".to_owned());
     }
@@ -100,6 +147,29 @@ mod tests {
             display_name(Some("a\u{0}b")).unwrap_err().to_string(),
             "displayName may not contain '\\0' (nor any of $!<>:; or control characters)"
         );
+    }
+
+    #[test]
+    fn names_that_could_pass_for_another_are_refused_or_cleaned() {
+        assert_eq!(
+            display_name(Some("Dr \u{202E}htimS"))
+                .unwrap_err()
+                .to_string(),
+            "displayName may not contain the invisible character U+202E"
+        );
+        assert!(display_name(Some("Ann\u{2066}x")).is_err());
+        assert!(display_name(Some("Ann\u{E0041}")).is_err());
+        assert_eq!(
+            display_name(Some("Dr\u{200B} Lee\u{FEFF}")).unwrap(),
+            "Dr Lee"
+        );
+        assert_eq!(display_name(Some("Le\u{200D}e")).unwrap(), "Lee");
+        // A joiner inside an emoji sequence stays.
+        assert_eq!(
+            display_name(Some("Nurse 👩\u{200D}⚕")).unwrap(),
+            "Nurse 👩\u{200D}⚕"
+        );
+        assert_eq!(display_name(Some("\u{200B}")).unwrap(), "Guest");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - `api_keys`, `insights`: the REST API's keys, and what rooms recorded.
 
 pub mod api_keys;
+pub mod health;
+pub mod ice;
 pub mod insights;
 pub mod meetings;
 pub mod recorder;

@@ -60,15 +60,34 @@ impl Recorder {
         if batch.is_empty() {
             return;
         }
-        let recorded: Vec<RecordedFact> = batch
-            .drain(..)
+        write(&self.store, &self.recorded(batch.drain(..))).await;
+        self.written.notify_one();
+    }
+
+    fn recorded(&self, facts: impl Iterator<Item = RoomFact>) -> Vec<RecordedFact> {
+        facts
             .map(|fact| RecordedFact {
                 webhook_body: envelope(&fact, &self.subdomain),
                 fact,
             })
-            .collect();
-        write(&self.store, &recorded).await;
-        self.written.notify_one();
+            .collect()
+    }
+
+    /// At start-up, before any room opens: what a crash left open is closed, with the webhook
+    /// events of its end, timed at the last moment the server was known alive.
+    pub async fn close_what_a_crash_left_open(&self) -> Result<usize, crate::store::StoreError> {
+        let facts = self.store.interrupted_facts().await?;
+        let count = facts.len();
+        if count > 0 {
+            self.store
+                .record_facts(&self.recorded(facts.into_iter()))
+                .await?;
+            tracing::info!(
+                facts = count,
+                "closed what the last run left open (knocks, members, sessions), with their webhook events"
+            );
+        }
+        Ok(count)
     }
 }
 

@@ -266,6 +266,11 @@ impl Rooms {
         }
     }
 
+    /// A room's look as it is stored now.
+    pub async fn look(&self, room: &RoomName) -> Result<Theme, StoreError> {
+        self.inner.themes.load(room).await
+    }
+
     /// Shows a live room its new look; a room that is not live loads it when it opens.
     pub async fn theme_changed(&self, room: &RoomName) -> Result<(), StoreError> {
         if self.inner.commands_of(room).is_none() {

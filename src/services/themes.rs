@@ -16,9 +16,14 @@ pub use crate::store::{ThemeImage, ThemeKind};
 
 /// Whereby's limit for backgrounds ("max 600 kb"); we hold logos to the same.
 pub const IMAGE_MAX_BYTES: usize = 600 * 1024;
-/// Decoded images larger than this either way are refused (and never decoded in full).
-pub const IMAGE_MAX_SIDE: u32 = 8192;
+/// Decoded images larger than this either way are refused, before anything is decoded: a small
+/// file can describe a huge picture (an "image bomb").
+pub const IMAGE_MAX_SIDE: u32 = 4096;
 pub const IMAGE_MIN_SIDE: u32 = 16;
+/// The most memory one decode may take (a 4096x4096 picture at 8 bytes a pixel fits).
+const DECODE_MAX_BYTES: u64 = 136 * 1024 * 1024;
+/// Decodes at once: each may take up to `DECODE_MAX_BYTES`; more uploads wait their turn.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 const PALETTES: &[&str] = &["default", "grey", "purple", "burgund"];
 const BACKGROUND_THEMES: &[&str] = &["default", "mountains", "characters", "rocks"];
@@ -59,6 +64,11 @@ pub enum ThemeError {
     ImageTooLarge { kind: &'static str, bytes: usize },
     #[error("image could not be decoded: {0}")]
     Undecodable(String),
+    #[error(
+        "image is too large to use: at most {side}x{side} pixels",
+        side = IMAGE_MAX_SIDE
+    )]
+    TooLargeToDecode,
     #[error("image is {0}x{1} pixels; at least {min}x{min}", min = IMAGE_MIN_SIDE)]
     ImageTooSmall(u32, u32),
     #[error("{name} must be one of: {allowed}, not {got}", allowed = .allowed.join(", "))]
@@ -204,8 +214,13 @@ fn colors(preset: Option<&Value>) -> Colors {
     }
 }
 
-/// Decoding a large image takes a while: off the async workers, which carry every room.
+/// Decoding a large image takes a while: off the async workers, which carry every room, and a few
+/// at a time, so that parallel uploads cannot take the server's memory.
 async fn checked_image(bytes: Vec<u8>, kind: ThemeKind) -> Result<ThemeValue, ThemeError> {
+    let _turn = DECODES
+        .acquire()
+        .await
+        .map_err(|e| ThemeError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let content_type = check_image(&bytes, kind)?;
         Ok(ThemeValue::Image {
@@ -236,11 +251,12 @@ pub fn check_image(bytes: &[u8], kind: ThemeKind) -> Result<&'static str, ThemeE
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(IMAGE_MAX_SIDE);
     limits.max_image_height = Some(IMAGE_MAX_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(DECODE_MAX_BYTES);
     reader.limits(limits);
-    let decoded = reader
-        .decode()
-        .map_err(|e| ThemeError::Undecodable(e.to_string()))?;
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => ThemeError::TooLargeToDecode,
+        other => ThemeError::Undecodable(other.to_string()),
+    })?;
     let (width, height) = (decoded.width(), decoded.height());
     if width < IMAGE_MIN_SIDE || height < IMAGE_MIN_SIDE {
         return Err(ThemeError::ImageTooSmall(width, height));

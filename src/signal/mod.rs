@@ -8,18 +8,23 @@ mod session;
 pub mod translate;
 pub mod wire;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::Extension;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::proxy::ClientIp;
+use crate::serve::ConnectionSlot;
+use crate::services::ice::IceConfig;
 use crate::services::rooms::Rooms;
 
 /// Largest frame a client may send: SDP offers are a few KiB; anything near this is abuse.
@@ -32,10 +37,20 @@ pub struct SignalSettings {
     pub ping_interval: Duration,
     pub frame_quota: Quota,
     pub knock_quota: Quota,
+    /// A new connection names a room (join or preview) within this time, or is closed.
+    pub join_timeout: Duration,
 }
 
+/// A connection that previewed a room has this long to join it (its person checks their devices).
+pub const PREVIEW_TIMEOUT: Duration = Duration::from_secs(600);
+
 impl SignalSettings {
-    pub fn new(ping_interval: Duration, frames_per_second: u32, knocks_per_minute: u32) -> Self {
+    pub fn new(
+        ping_interval: Duration,
+        frames_per_second: u32,
+        knocks_per_minute: u32,
+        join_timeout: Duration,
+    ) -> Self {
         let frames = NonZeroU32::new(frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let knocks = NonZeroU32::new(knocks_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         SignalSettings {
@@ -44,13 +59,58 @@ impl SignalSettings {
             frame_quota: Quota::per_second(frames)
                 .allow_burst(frames.saturating_mul(NonZeroU32::MIN.saturating_add(1))),
             knock_quota: Quota::per_minute(knocks),
+            join_timeout,
         }
     }
+}
+
+/// The pages whose scripts may open a signalling connection: the server's own (its public URL),
+/// and the embedding origins configured. A request with no `Origin` comes from no browser page
+/// (a backend, a native app) and is let through: only browsers send one, and only browsers can be
+/// made to act for a hostile page.
+#[derive(Debug, Clone)]
+pub struct AllowedOrigins {
+    origins: Vec<String>,
+}
+
+impl AllowedOrigins {
+    pub fn new(public_url: &str, extra: &[String]) -> Self {
+        let origin = |raw: &str| {
+            url::Url::parse(raw)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| raw.trim_end_matches('/').to_ascii_lowercase())
+        };
+        let mut origins: Vec<String> = extra.iter().map(|o| origin(o)).collect();
+        origins.push(origin(public_url));
+        AllowedOrigins { origins }
+    }
+
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        match headers.get(header::ORIGIN) {
+            None => true,
+            Some(origin) => origin.to_str().is_ok_and(|origin| {
+                self.origins
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+            }),
+        }
+    }
+}
+
+/// What a signalling session needs besides its room.
+pub struct SignalDeps {
+    pub rooms: Rooms,
+    pub settings: SignalSettings,
+    pub ice: Arc<IceConfig>,
+    pub origins: AllowedOrigins,
+    pub shutdown: CancellationToken,
 }
 
 pub struct SignalContext {
     pub rooms: Rooms,
     pub settings: SignalSettings,
+    pub ice: Arc<IceConfig>,
+    pub origins: AllowedOrigins,
     pub knocks_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub shutdown: CancellationToken,
     /// Every session holds a token, so shutdown can wait for them all to close.
@@ -59,12 +119,14 @@ pub struct SignalContext {
 }
 
 impl SignalContext {
-    pub fn new(rooms: Rooms, settings: SignalSettings, shutdown: CancellationToken) -> Self {
+    pub fn new(deps: SignalDeps) -> Self {
         SignalContext {
-            rooms,
-            knocks_per_ip: governor::RateLimiter::keyed(settings.knock_quota),
-            settings,
-            shutdown,
+            rooms: deps.rooms,
+            knocks_per_ip: governor::RateLimiter::keyed(deps.settings.knock_quota),
+            settings: deps.settings,
+            ice: deps.ice,
+            origins: deps.origins,
+            shutdown: deps.shutdown,
             sessions: TaskTracker::new(),
             next_conn: AtomicU64::new(1),
         }
@@ -79,11 +141,23 @@ impl SignalContext {
 pub async fn endpoint(
     ws: WebSocketUpgrade,
     State(ctx): State<Arc<SignalContext>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
+    ClientIp(client): ClientIp,
+    slot: Option<Extension<ConnectionSlot>>,
+    headers: HeaderMap,
 ) -> Response {
+    if !ctx.origins.allows(&headers) {
+        tracing::warn!(
+            %client,
+            origin = ?headers.get(header::ORIGIN),
+            "refused a signalling connection from a page of another origin"
+        );
+        let body = crate::api::error::ErrorBody {
+            error: "this page's origin may not open signalling connections here".into(),
+        };
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
     let user_agent = headers
-        .get(axum::http::header::USER_AGENT)
+        .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(512).collect::<String>());
     let token = ctx.sessions.token();
@@ -93,7 +167,9 @@ pub async fn endpoint(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            session::run(socket, ctx, peer.ip(), user_agent).await;
+            session::run(socket, ctx, client, user_agent).await;
+            // The connection's place under the cap is given up with the session.
+            drop(slot);
             drop(token);
         })
 }

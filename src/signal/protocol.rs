@@ -17,6 +17,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 )]
 #[strum(serialize_all = "snake_case")]
 pub enum MessageType {
+    PreviewRoom,
     JoinRoom,
     KnockRoom,
     CancelRoomKnock,
@@ -99,6 +100,16 @@ pub struct JoinRoom {
     /// rather than everyone behind the same address.
     #[serde(default)]
     pub device_id: Option<String>,
+}
+
+/// Before the device check: is the room there, what would this key make me, and the ICE servers
+/// (with TURN credentials) for the check and the call.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewRoom {
+    pub room_name: String,
+    #[serde(default)]
+    pub room_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -187,6 +198,7 @@ pub struct Relay {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
+    PreviewRoom(PreviewRoom),
     JoinRoom(JoinRoom),
     KnockRoom(KnockRoom),
     CancelRoomKnock,
@@ -254,6 +266,7 @@ impl ClientMessage {
             .payload
             .unwrap_or_else(|| Value::Object(Default::default()));
         Ok(match kind {
+            MessageType::PreviewRoom => ClientMessage::PreviewRoom(payload(kind, body)?),
             MessageType::JoinRoom => ClientMessage::JoinRoom(payload(kind, body)?),
             MessageType::KnockRoom => ClientMessage::KnockRoom(payload(kind, body)?),
             MessageType::CancelRoomKnock => ClientMessage::CancelRoomKnock,
@@ -280,6 +293,7 @@ impl ClientMessage {
 
     pub fn kind(&self) -> MessageType {
         match self {
+            ClientMessage::PreviewRoom(_) => MessageType::PreviewRoom,
             ClientMessage::JoinRoom(_) => MessageType::JoinRoom,
             ClientMessage::KnockRoom(_) => MessageType::KnockRoom,
             ClientMessage::CancelRoomKnock => MessageType::CancelRoomKnock,
@@ -323,6 +337,8 @@ pub enum ErrorCode {
     ClientNotFound,
     RateLimited,
     SlowConsumer,
+    /// A new connection that named no room in time (then close code 1008).
+    JoinTimeout,
     ServerShuttingDown,
     Internal,
 }

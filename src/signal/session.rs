@@ -12,13 +12,14 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::SignalContext;
 use super::protocol::{ClientMessage, ErrorCode, MessageType};
 use super::translate::{Join, Translated, translate};
 use super::wire;
+use super::{PREVIEW_TIMEOUT, SignalContext};
+use crate::meeting::{Meeting, RoomName};
 use crate::room::actor::{ConnHandle, Outbound};
 use crate::room::input::Input;
-use crate::room::model::ConnId;
+use crate::room::model::{ConnId, Credential, Role};
 use crate::services::rooms::{KeyError, OpenError, RoomHandle};
 
 /// Events a connection can have waiting; a client that lets more pile up is cut off.
@@ -30,6 +31,8 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
 /// stall this connection's loop (and with it, its pings and its cut-off).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a Close we send waits for the peer's.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
 type DirectLimiter = governor::DefaultDirectRateLimiter;
 
@@ -42,6 +45,18 @@ struct Session {
     ctx: Arc<SignalContext>,
     frames: DirectLimiter,
     last_rate_error: Option<Instant>,
+    /// Until the connection has joined a room: when it is closed for not naming one.
+    join_deadline: Option<tokio::time::Instant>,
+}
+
+/// How the read loop ended.
+enum Ending {
+    /// We close, with this code and reason.
+    Close(u16, &'static str),
+    /// The peer closed; its Close frame was answered.
+    PeerClosed,
+    /// The connection is gone (an error, or the peer vanished): nothing to say.
+    Dropped,
 }
 
 /// What the read side asks the loop to do.
@@ -71,6 +86,7 @@ pub async fn run(
         frames: governor::RateLimiter::direct(ctx.settings.frame_quota),
         ctx: ctx.clone(),
         last_rate_error: None,
+        join_deadline: Some(tokio::time::Instant::now() + ctx.settings.join_timeout),
     };
     tracing::debug!(conn, %peer, "signalling connection opened");
     if send_frame(&mut socket, wire::hello()).await.is_err() {
@@ -80,13 +96,20 @@ pub async fn run(
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut last_heard = Instant::now();
-    let close = loop {
+    let ending = loop {
+        let join_deadline = session.join_deadline;
+        let must_join = async {
+            match join_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             incoming = socket.recv() => {
                 let message = match incoming {
                     Some(Ok(message)) => message,
                     Some(Err(err)) => break read_error_close(&err),
-                    None => break None,
+                    None => break Ending::Dropped,
                 };
                 last_heard = Instant::now();
                 match message {
@@ -94,60 +117,82 @@ pub async fn run(
                         if let Next::Reply(frame) = session.on_frame(&text).await
                             && send_frame(&mut socket, frame).await.is_err()
                         {
-                            break None;
+                            break Ending::Dropped;
                         }
                     }
                     Message::Binary(_) => {
                         let frame = wire::error(ErrorCode::InvalidJson, "binary frames are not part of the protocol; send JSON text", None);
                         if send_frame(&mut socket, frame).await.is_err() {
-                            break None;
+                            break Ending::Dropped;
                         }
                     }
                     Message::Ping(_) | Message::Pong(_) => {}
-                    Message::Close(_) => break None,
+                    Message::Close(_) => {
+                        // The closing handshake: tungstenite has queued the answer to the peer's
+                        // Close (its own code); flushing sends it.
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, futures_util::SinkExt::flush(&mut socket)).await;
+                        break Ending::PeerClosed;
+                    }
                 }
             }
             outbound = inbox.recv() => match outbound {
                 Some(Outbound::Frame(frame)) => {
                     if send_frame(&mut socket, frame).await.is_err() {
-                        break None;
+                        break Ending::Dropped;
                     }
                 }
                 Some(Outbound::Close) => {
                     // The room is done with this connection (kicked, or the room ended).
                     session.room = None;
-                    break Some((CLOSE_NORMAL, "closed by the room"));
+                    break Ending::Close(CLOSE_NORMAL, "closed by the room");
                 }
-                None => break None,
+                None => break Ending::Dropped,
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > ping_every * 2 + ping_every / 2 {
                     tracing::info!(conn, %peer, "no frame or pong for too long; dropping the connection");
-                    break None;
+                    break Ending::Dropped;
                 }
                 if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                    break Ending::Dropped;
                 }
+            }
+            () = must_join => {
+                tracing::info!(conn, %peer, "the connection named no room in time; closing it");
+                let frame = wire::error(ErrorCode::JoinTimeout, "join a room (join_room) soon after connecting", None);
+                let _ = send_frame(&mut socket, frame).await;
+                break Ending::Close(CLOSE_POLICY, "no room joined in time");
             }
             () = cut_off.cancelled() => {
                 session.room = None;
                 let frame = wire::error(ErrorCode::SlowConsumer, "too many events waiting for this connection; reconnect", None);
                 let _ = send_frame(&mut socket, frame).await;
-                break Some((CLOSE_POLICY, "cannot keep up"));
+                break Ending::Close(CLOSE_POLICY, "cannot keep up");
             }
             () = ctx.shutdown.cancelled(), if session.room.is_none() => {
                 let frame = wire::error(ErrorCode::ServerShuttingDown, "the server is restarting; reconnect shortly", None);
                 let _ = send_frame(&mut socket, frame).await;
-                break Some((CLOSE_GOING_AWAY, "server shutting down"));
+                break Ending::Close(CLOSE_GOING_AWAY, "server shutting down");
             }
         }
     };
-    if let Some((code, reason)) = close {
+    if let Ending::Close(code, reason) = ending {
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = send(&mut socket, Message::Close(Some(frame))).await;
+        if send(&mut socket, Message::Close(Some(frame))).await.is_ok() {
+            // Wait (briefly) for the peer's Close, reading what it still sends: closing a socket
+            // with unread data resets it, and a reset can cost the peer the frames before our Close.
+            let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+                while let Some(Ok(message)) = socket.recv().await {
+                    if let Message::Close(_) = message {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     }
     if let Some(room) = session.room.take() {
         let _ = room.send(Input::Disconnected { conn }).await;
@@ -155,7 +200,7 @@ pub async fn run(
     tracing::debug!(conn, %peer, "signalling connection closed");
 }
 
-fn read_error_close(err: &axum::Error) -> Option<(u16, &'static str)> {
+fn read_error_close(err: &axum::Error) -> Ending {
     use std::error::Error as _;
     use tungstenite::error::{CapacityError, Error as WsError};
     let too_big = err
@@ -169,10 +214,10 @@ fn read_error_close(err: &axum::Error) -> Option<(u16, &'static str)> {
         });
     if too_big {
         tracing::info!(error = %err, "frame over the size limit; closing the connection");
-        return Some((CLOSE_TOO_BIG, "frame too large (64 KiB at most)"));
+        return Ending::Close(CLOSE_TOO_BIG, "frame too large (64 KiB at most)");
     }
     tracing::debug!(error = %err, "WebSocket read failed");
-    None
+    Ending::Dropped
 }
 
 /// Sends one frame, giving up on a peer that does not take it within `SEND_TIMEOUT`.
@@ -237,6 +282,10 @@ impl Session {
         };
         let kind = message.kind();
         let input = match translate(self.conn, message, self.user_agent.as_deref()) {
+            Ok(Translated::Preview {
+                room_name,
+                room_key,
+            }) => return self.preview(room_name, room_key).await,
             Ok(Translated::Join(join)) => return self.join(join).await,
             Ok(Translated::Room(input)) => input,
             Err(refused) => return error(refused.code, refused.message, kind),
@@ -265,50 +314,98 @@ impl Session {
         Next::Continue
     }
 
-    async fn join(&mut self, join: Join) -> Next {
-        let kind = MessageType::JoinRoom;
-        let name = join.room_name.clone();
-        let meeting = match self.ctx.rooms.meeting(&name).await {
-            Ok(meeting) => meeting,
-            Err(OpenError::NotFound) => {
-                return error(
-                    ErrorCode::RoomNotFound,
-                    format!("no meeting has the room {name}"),
-                    kind,
-                );
-            }
-            Err(OpenError::Expired) => {
-                return error(
-                    ErrorCode::RoomNotFound,
-                    format!("the meeting of room {name} has ended"),
-                    kind,
-                );
-            }
+    /// The meeting of a room that may be entered now, or the error frame that says why not.
+    async fn open_meeting(&self, name: &RoomName, kind: MessageType) -> Result<Arc<Meeting>, Next> {
+        match self.ctx.rooms.meeting(name).await {
+            Ok(meeting) => Ok(meeting),
+            Err(OpenError::NotFound) => Err(error(
+                ErrorCode::RoomNotFound,
+                format!("no meeting has the room {name}"),
+                kind,
+            )),
+            Err(OpenError::Expired) => Err(error(
+                ErrorCode::RoomNotFound,
+                format!("the meeting of room {name} has ended"),
+                kind,
+            )),
             Err(err) => {
                 tracing::error!(error = %err, room = %name, "cannot open a room");
-                return error(
+                Err(error(
                     ErrorCode::Internal,
                     "the server could not open the room; try again",
                     kind,
-                );
+                ))
+            }
+        }
+    }
+
+    /// What a `roomKey` makes its bearer in this meeting's room, or the error frame that says why
+    /// it does not.
+    fn credential(
+        &self,
+        key: Option<&str>,
+        meeting: &Meeting,
+        kind: MessageType,
+    ) -> Result<Credential, Next> {
+        self.ctx
+            .rooms
+            .credential(key, meeting, Utc::now())
+            .map_err(|err| {
+                let code = match err {
+                    KeyError::Expired => ErrorCode::RoomKeyExpired,
+                    KeyError::Invalid => ErrorCode::InvalidRoomKey,
+                    KeyError::OtherRoom => ErrorCode::RoomKeyMismatch,
+                };
+                error(code, err, kind)
+            })
+    }
+
+    /// Before the device check: the room is there, what the key would make its bearer, the door's
+    /// look, and the ICE servers with TURN credentials (minted only for a room that is open).
+    async fn preview(&mut self, name: RoomName, key: Option<String>) -> Next {
+        let kind = MessageType::PreviewRoom;
+        let meeting = match self.open_meeting(&name, kind).await {
+            Ok(meeting) => meeting,
+            Err(refusal) => return refusal,
+        };
+        let role = match self.credential(key.as_deref(), &meeting, kind) {
+            Ok(Credential::None) => None,
+            Ok(Credential::Host) => Some(Role::Host),
+            Ok(Credential::Viewer) => Some(Role::Viewer),
+            Ok(Credential::Grant(_)) => Some(Role::GrantedVisitor),
+            Err(refusal) => return refusal,
+        };
+        let page = match self.ctx.rooms.look(&name).await {
+            Ok(theme) => theme.knock_page(),
+            Err(err) => {
+                tracing::error!(error = %err, room = %name, "cannot load a room's look");
+                Default::default()
             }
         };
-        let credential =
-            match self
-                .ctx
-                .rooms
-                .credential(join.room_key.as_deref(), &meeting, Utc::now())
-            {
-                Ok(credential) => credential,
-                Err(err) => {
-                    let code = match err {
-                        KeyError::Expired => ErrorCode::RoomKeyExpired,
-                        KeyError::Invalid => ErrorCode::InvalidRoomKey,
-                        KeyError::OtherRoom => ErrorCode::RoomKeyMismatch,
-                    };
-                    return error(code, err, kind);
-                }
-            };
+        if self.room.is_none() {
+            self.join_deadline = Some(tokio::time::Instant::now() + PREVIEW_TIMEOUT);
+        }
+        let ice = self.ctx.ice.ice_servers(Utc::now().timestamp());
+        Next::Reply(wire::room_preview(
+            name.as_str(),
+            meeting.room_mode.as_str(),
+            role.map(Role::as_str),
+            &page,
+            &ice,
+        ))
+    }
+
+    async fn join(&mut self, join: Join) -> Next {
+        let kind = MessageType::JoinRoom;
+        let name = join.room_name.clone();
+        let meeting = match self.open_meeting(&name, kind).await {
+            Ok(meeting) => meeting,
+            Err(refusal) => return refusal,
+        };
+        let credential = match self.credential(join.room_key.as_deref(), &meeting, kind) {
+            Ok(credential) => credential,
+            Err(refusal) => return refusal,
+        };
         let input = join.into_request(self.conn, self.peer, credential);
         // Same room again (a knocker entering with its grant): the room already knows this connection.
         if let Some(room) = &self.room
@@ -330,6 +427,7 @@ impl Session {
         {
             Ok(room) => {
                 self.room = Some(room);
+                self.join_deadline = None;
                 Next::Continue
             }
             Err(err) => error(ErrorCode::Internal, err, kind),

@@ -27,6 +27,11 @@ fn refused(code: ErrorCode, message: impl ToString) -> Refused {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Translated {
+    /// `preview_room`: answered by the connection itself, once the meeting and key are checked.
+    Preview {
+        room_name: RoomName,
+        room_key: Option<String>,
+    },
     /// `join_room`: the meeting and the key are checked next (they need the store and the signer).
     Join(Join),
     Room(Input),
@@ -98,6 +103,14 @@ pub fn translate(
     user_agent: Option<&str>,
 ) -> Result<Translated, Refused> {
     let input = match message {
+        ClientMessage::PreviewRoom(preview) => {
+            let room_name = RoomName::parse(&preview.room_name)
+                .map_err(|e| refused(ErrorCode::InvalidRoomName, e))?;
+            return Ok(Translated::Preview {
+                room_name,
+                room_key: preview.room_key,
+            });
+        }
         ClientMessage::JoinRoom(join) => return join_room(join, user_agent).map(Translated::Join),
         ClientMessage::KnockRoom(knock) => {
             let display_name = knock

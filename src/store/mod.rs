@@ -27,6 +27,46 @@ pub async fn open(url: &str) -> Result<DynStore, StoreError> {
     Err(StoreError::UnsupportedUrl(scheme.to_owned()))
 }
 
+/// Held while a server uses a store that only one server may use at a time (the embedded SQLite
+/// store); another `serve` on the same store then refuses to start.
+pub struct ServingLock {
+    _file: std::fs::File,
+}
+
+/// Takes the store's serving lock; None for stores that many servers share.
+pub fn lock_for_serving(url: &str) -> Result<Option<ServingLock>, StoreError> {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return Ok(None);
+    };
+    let lock_path = format!("{path}.lock");
+    if let Some(dir) = std::path::Path::new(&lock_path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::DataDir {
+            path: lock_path.clone().into(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(ServingLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(lock_path)),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::DataDir {
+            path: lock_path.into(),
+            source,
+        }),
+    }
+}
+
 /// The URL of the embedded store in a data directory.
 pub fn sqlite_url(data_dir: &std::path::Path) -> String {
     format!("sqlite://{}", data_dir.join(DATABASE_FILE).display())
@@ -53,6 +93,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no store speaks {0:?}; use sqlite://<path of the database file>")]
     UnsupportedUrl(String),
+    #[error(
+        "another anteroom server is already using this store (it holds {0}); stop it first, or give \
+         this one a --data-dir of its own"
+    )]
+    InUse(String),
 }
 
 /// Which meetings `list_meetings` returns: a page after a cursor, optionally filtered by room name.
@@ -134,6 +179,11 @@ pub trait FactStore: Send + Sync {
     /// After a crash, sessions and stays that were open when the process died are closed as of
     /// `now`: no room is live at start-up. Called once at start, before rooms open.
     async fn close_interrupted_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records that the server is alive now; fails when the store takes no writes (a full disk).
+    async fn mark_alive(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// What a crash left open, as the facts that close it (knocks cancelled, members left,
+    /// sessions ended), timed at the last moment the server was known alive, oldest room first.
+    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -199,3 +199,31 @@ async fn the_bandwidth_probe_is_limited_per_address() {
             .contains("too many bandwidth probes")
     );
 }
+
+/// Two servers on one data directory would split rooms and deliver webhooks twice: the second
+/// refuses to start and says why; the admin commands still work beside the running one.
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    let server = Server::start().await;
+    let output = tokio::process::Command::new(crate::helpers::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(server.data_dir.path())
+        .env("ANTEROOM_LOG", "warn")
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), output)
+        .await
+        .expect("the second server gives up at once")
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another anteroom server is already using this store"),
+        "{stderr}"
+    );
+    let dir = server.data_dir.path().to_str().unwrap();
+    let (ok, listing, _) = cli(&["api-key", "list", "--data-dir", dir]).await;
+    assert!(ok && listing.contains("ar_"), "{listing}");
+    // The first server is unharmed.
+    let (status, _) = server.get_json("/v1/meetings").await;
+    assert_eq!(status, 200);
+}

@@ -80,7 +80,17 @@ impl Server {
         command
             .args(&extra_args)
             .envs(env.iter().copied())
-            .env("ANTEROOM_LOG", "info")
+            .env("ANTEROOM_LOG", "info");
+        let mut server = Server::spawn_command(command, data_dir).await;
+        server.key = key;
+        server.extra_args = extra_args;
+        server
+    }
+
+    /// Starts whatever `command` runs (the binary, or a wrapper that runs it) and waits until the
+    /// server says where it listens. Its key is unknown: set it (`stdout_key` reads a first start's).
+    pub async fn spawn_command(mut command: Command, data_dir: Arc<TempDir>) -> Server {
+        command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -127,11 +137,32 @@ impl Server {
             addr,
             base: format!("http://{addr}"),
             data_dir,
-            key,
+            key: String::new(),
             http: reqwest::Client::new(),
-            extra_args,
+            extra_args: Vec::new(),
             logs,
             stdout: stdout_lines,
+        }
+    }
+
+    /// The API key a server prints on its first start.
+    pub async fn stdout_key(&self) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(key) = self
+                .stdout
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.starts_with("ar_"))
+            {
+                return key.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server printed no key"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -306,4 +337,15 @@ pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&s
         })
         .collect();
     store.record_facts(&recorded).await.expect("facts recorded");
+}
+
+/// The live rooms the server reports in `/metrics` (behind the API key).
+pub async fn live_rooms(server: &Server) -> u64 {
+    let response = server.get("/metrics").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("anteroom_live_rooms "))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no anteroom_live_rooms in:\n{text}")) as u64
 }

@@ -205,3 +205,32 @@ async fn filters_sorting_and_pages() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+/// A plain `roomName` (as a popular workflow-automation node sends it) filters as
+/// `roomName[exact]`, with or without its slash.
+#[tokio::test]
+async fn a_plain_room_name_filters_exactly() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let (first, _) = a_finished_session(&server, "ward-a-").await;
+    a_finished_session(&server, "ward-b-").await;
+    settle().await;
+    for name in [first.clone(), first.trim_start_matches('/').to_owned()] {
+        let (status, rooms) = server
+            .get_json(&format!("/v1/insights/rooms?roomName={name}"))
+            .await;
+        assert_eq!(status, 200, "{rooms}");
+        let names: Vec<&str> = rooms["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["roomName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [first.as_str()]);
+    }
+    let (status, _) = server
+        .get_json(&format!(
+            "/v1/insights/rooms?roomName={first}&roomName[exact]={first}"
+        ))
+        .await;
+    assert_eq!(status, 400, "one exact name, not two");
+}

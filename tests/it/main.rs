@@ -1,11 +1,15 @@
 //! Integration tests: the real `anteroom` binary, a fresh data directory per test, real HTTP.
 
+mod abuse;
 mod auth;
 mod cli;
+mod crash;
+mod door;
 mod durability;
 mod helpers;
 mod insights;
 mod meetings;
+mod proxy;
 mod rate_limit;
 mod schema;
 mod signal_join;

@@ -358,7 +358,6 @@ async fn bad_list_queries_get_400() {
         ("limit=-1", "limit must be an integer from 1 to 100"),
         ("cursor=notacursor", "cursor is malformed"),
         ("cursor=zzzzzzzzzzzzzzzz", "cursor is malformed"),
-        ("fields=everything", "fields has unknown value"),
         ("roomName[startsLike]=a", "unknown filter"),
         ("limit=1&limit=2", "limit is given more than once"),
     ];
@@ -426,4 +425,25 @@ async fn unknown_meetings_are_404() {
     .await;
     assert_eq!(status, 405);
     assert!(json["error"].is_string());
+}
+
+/// Whereby's own sample app asks for `fields=undefined`: reads ignore names they do not know.
+#[tokio::test]
+async fn reads_ignore_fields_they_do_not_know() {
+    let server = Server::start().await;
+    let meeting = server.create_meeting(json!({"endDate": LATER})).await;
+    let id = meeting["meetingId"].as_str().unwrap();
+    let (status, got) = server
+        .get_json(&format!("/v1/meetings/{id}?fields=undefined"))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["roomName"], meeting["roomName"]);
+    assert!(got.get("hostRoomUrl").is_none());
+    let (_, got) = server
+        .get_json(&format!("/v1/meetings/{id}?fields=undefined,hostRoomUrl"))
+        .await;
+    assert!(got["hostRoomUrl"].is_string(), "known names still count");
+    let (status, list) = server.get_json("/v1/meetings?fields=everything").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["results"].as_array().unwrap().len(), 1);
 }

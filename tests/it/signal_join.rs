@@ -363,16 +363,7 @@ async fn a_room_closes_once_everyone_has_left() {
     // A short session grace: once the room empties, its session ends a second later, then the room.
     let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
     let open = room(&server, json!({})).await;
-    let live_rooms = || async {
-        let response = server
-            .http
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap();
-        let (_, health) = crate::helpers::status_and_json(response).await;
-        health["liveRooms"].as_u64().unwrap()
-    };
+    let live_rooms = || async { crate::helpers::live_rooms(&server).await };
     let mut c = Ws::connect(&server).await;
     let mut d = Ws::connect(&server).await;
     c.join(&open.name, None, "C").await;

@@ -106,7 +106,7 @@ pub async fn add_endpoint(server: &Server, url: &str, events: &[&str]) -> String
 }
 
 /// An endpoint subscribed to `events`, with the Python receiver (run with `extra` flags) behind it.
-async fn receiver_for(server: &Server, events: &[&str], extra: &[&str]) -> Receiver {
+pub async fn receiver_for(server: &Server, events: &[&str], extra: &[&str]) -> Receiver {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hooks");
     let secret = add_endpoint(server, &url, events).await;

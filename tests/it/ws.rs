@@ -30,6 +30,64 @@ impl Ws {
         Ws::connect_as(server, "anteroom-tests/1.0").await
     }
 
+    /// Connects from a chosen loopback address (127.0.0.2 and up are this machine too), with an
+    /// `Origin` header when given; the refusal's HTTP status when the server will not upgrade.
+    pub async fn connect_from(
+        server: &Server,
+        source: std::net::IpAddr,
+        origin: Option<&str>,
+    ) -> Result<Ws, u16> {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        Ws::connect_to(server.addr, source, &headers).await
+    }
+
+    /// Connects to `target` (the server, or a proxy in front of it) from `source`, with these
+    /// extra request headers.
+    pub async fn connect_to(
+        target: std::net::SocketAddr,
+        source: std::net::IpAddr,
+        headers: &[(&str, &str)],
+    ) -> Result<Ws, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderName;
+        let mut request = format!("ws://{target}/v1/signal")
+            .into_client_request()
+            .unwrap();
+        for (name, value) in headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::new(source, 0)).unwrap();
+        let tcp = socket.connect(target).await.unwrap();
+        let stream = MaybeTlsStream::Plain(tcp);
+        match tokio_tungstenite::client_async(request, stream).await {
+            Ok((stream, _)) => {
+                let mut ws = Ws {
+                    stream,
+                    pending: Default::default(),
+                };
+                assert_eq!(ws.recv().await["type"], "hello");
+                Ok(ws)
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(err) => panic!("the WebSocket handshake failed: {err}"),
+        }
+    }
+
+    /// The next frame, whatever it is (a close included), within `wait`.
+    pub async fn next_message(&mut self, wait: Duration) -> Option<Message> {
+        tokio::time::timeout(wait, self.stream.next())
+            .await
+            .ok()
+            .flatten()
+            .and_then(Result::ok)
+    }
+
     /// Connects with this User-Agent (the server records it for insights).
     pub async fn connect_as(server: &Server, user_agent: &str) -> Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -35,6 +35,24 @@ pub fn hello() -> Bytes {
     })
 }
 
+/// The answer to `preview_room`: the room is there, what the key would make its bearer, how the
+/// door looks, and the ICE servers (TURN credentials included) for the device check and the call.
+pub fn room_preview(
+    room_name: &str,
+    mode: &str,
+    role: Option<&str>,
+    knock_page: &crate::room::model::KnockPage,
+    ice_servers: &serde_json::Value,
+) -> Bytes {
+    to_bytes(&Frame::RoomPreview {
+        room_name,
+        mode,
+        role,
+        knock_page: views::KnockPageWire::of(knock_page),
+        ice_servers,
+    })
+}
+
 /// An error about a frame the connection sent (or about the connection itself).
 pub fn error(code: ErrorCode, message: &str, request_type: Option<&str>) -> Bytes {
     to_bytes(&Frame::Error {
@@ -55,6 +73,16 @@ enum Frame<'a> {
     #[serde(rename_all = "camelCase")]
     Hello {
         protocol_version: u32,
+    },
+    #[serde(rename_all = "camelCase")]
+    RoomPreview {
+        room_name: &'a str,
+        mode: &'a str,
+        /// What the key given makes its bearer; absent without a key.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role: Option<&'a str>,
+        knock_page: KnockPageWire<'a>,
+        ice_servers: &'a serde_json::Value,
     },
     RoomJoined(RoomJoined<'a>),
     #[serde(rename_all = "camelCase")]

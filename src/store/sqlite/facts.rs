@@ -27,6 +27,14 @@ impl FactStore for SqliteStore {
         Ok(())
     }
 
+    async fn mark_alive(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+        self.mark_alive_at(now).await
+    }
+
+    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError> {
+        self.facts_closing_what_was_open().await
+    }
+
     async fn close_interrupted_sessions(
         &self,
         now: chrono::DateTime<chrono::Utc>,

@@ -20,6 +20,7 @@ use batch::PendingCreate;
 mod batch;
 mod facts;
 mod insights;
+mod interrupted;
 mod meetings;
 mod themes;
 mod webhooks;
@@ -35,22 +36,29 @@ pub struct SqliteStore {
     creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
     batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     checkpoints: tokio::task::JoinHandle<()>,
+    /// Why the last checkpoint failed, if it did: SQLite goes on taking commits into its WAL for a
+    /// while on a full disk, but a checkpoint that cannot grow the database file says the truth.
+    checkpoint_failure: CheckpointFailure,
 }
+
+type CheckpointFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// PASSIVE never blocks writers or readers; it copies what it can and the WAL restarts from the top
 /// once a checkpoint has caught up.
-async fn checkpoint_periodically(pool: SqlitePool) {
+async fn checkpoint_periodically(pool: SqlitePool, failure: CheckpointFailure) {
     let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
     loop {
         ticker.tick().await;
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        let outcome = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&pool)
-            .await
-        {
-            tracing::warn!(error = %err, "WAL checkpoint failed; will retry");
+            .await;
+        let failed = outcome.as_ref().err().map(ToString::to_string);
+        if let Some(why) = &failed {
+            tracing::warn!(error = %why, "WAL checkpoint failed; will retry");
         }
+        *failure.lock().unwrap_or_else(|p| p.into_inner()) = failed;
     }
 }
 
@@ -92,13 +100,18 @@ impl SqliteStore {
             .await?;
         let (creates, pending) = batch::channel();
         let batch_writer = tokio::spawn(batch::run(writer.clone(), pending));
-        let checkpoints = tokio::spawn(checkpoint_periodically(checkpointer));
+        let checkpoint_failure = CheckpointFailure::default();
+        let checkpoints = tokio::spawn(checkpoint_periodically(
+            checkpointer,
+            checkpoint_failure.clone(),
+        ));
         Ok(SqliteStore {
             writer,
             readers,
             creates: std::sync::Mutex::new(Some(creates)),
             batch_writer: tokio::sync::Mutex::new(Some(batch_writer)),
             checkpoints,
+            checkpoint_failure,
         })
     }
 }

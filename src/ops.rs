@@ -1,0 +1,83 @@
+//! For operators: the public health probe (`/healthz`, no key: load balancers and orchestrators ask
+//! it) and the metrics a Prometheus server scrapes (`/metrics`, behind the API key, as room counts
+//! are nobody else's business).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+
+use crate::services::health::StoreHealth;
+use crate::services::rooms::Rooms;
+use crate::signal::SignalContext;
+
+#[derive(Clone)]
+pub struct Ops {
+    pub health: StoreHealth,
+    rooms: Rooms,
+    signal: Arc<SignalContext>,
+    metrics: PrometheusHandle,
+}
+
+impl Ops {
+    pub fn new(health: StoreHealth, rooms: Rooms, signal: Arc<SignalContext>) -> Self {
+        // One recorder per process; a second application in the same process (tests) reads its
+        // own figures from a recorder of its own, not installed.
+        let metrics = PrometheusBuilder::new()
+            .install_recorder()
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle());
+        Ops {
+            health,
+            rooms,
+            signal,
+            metrics,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    store: String,
+}
+
+/// `GET /healthz`: 200 while the store takes writes, 503 (with the store's error) when it does not.
+pub async fn healthz(State(ops): State<Ops>) -> Response {
+    match ops.health.failure() {
+        None => Json(Health {
+            status: "ok",
+            store: "ok".into(),
+        })
+        .into_response(),
+        Some(failure) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "unavailable",
+                store: failure,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(ops): State<Ops>) -> Response {
+    metrics::gauge!("anteroom_live_rooms").set(ops.rooms.live_rooms() as f64);
+    metrics::gauge!("anteroom_websocket_connections").set(ops.signal.sessions.len() as f64);
+    let healthy = if ops.health.failure().is_none() {
+        1.0
+    } else {
+        0.0
+    };
+    metrics::gauge!("anteroom_store_healthy").set(healthy);
+    let mut response = ops.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}

@@ -1,0 +1,182 @@
+//! Faults of the machine under the server: a crash in the middle of a session, a full disk.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::helpers::{Server, status_and_json};
+use crate::signal_join::{host, knocker, locked_room};
+use crate::webhooks::receiver_for;
+use crate::ws::Ws;
+
+/// After `kill -9`, webhook receivers still hear the end of everything that began: the members
+/// left, the waiting knock was cancelled, the session ended, each timed when the server was last
+/// known alive (not when it came back).
+#[tokio::test]
+async fn a_crash_is_closed_with_its_webhook_events_at_the_last_moment_known_alive() {
+    let mut server = Server::start().await;
+    let receiver = receiver_for(
+        &server,
+        &[
+            "room.client.left",
+            "room.client.knockCancelled",
+            "room.session.ended",
+        ],
+        &[],
+    )
+    .await;
+    let room = locked_room(&server).await;
+    let (mut host, _) = host(&server, &room, "Dr Lee").await;
+    let mut guest = Ws::connect(&server).await;
+    guest
+        .send(
+            "join_room",
+            json!({"roomName": room.name, "roomKey": room.host_key, "displayName": "Co-host"}),
+        )
+        .await;
+    guest.recv_type("room_joined").await;
+    host.recv_type("new_client").await;
+    let (_knocker, knocker_id) = knocker(&server, &room, "Waiting").await;
+    host.recv_type("room_knocked").await;
+    // Long enough for the store's heartbeat to say the server was alive after all of this.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    let killed_at = Utc::now();
+    server.kill9().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let server = server.restart().await;
+
+    let events = receiver.wait_for(4).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "room.client.knockCancelled",
+            "room.client.left",
+            "room.client.left",
+            "room.session.ended"
+        ]
+    );
+    assert_eq!(events[0]["data"]["participantId"], knocker_id.as_str());
+    assert_eq!(events[2]["data"]["numClients"], 0);
+    for event in &events {
+        let at: DateTime<Utc> = event["createdAt"].as_str().unwrap().parse().unwrap();
+        assert!(at <= killed_at, "{event} is timed after the crash");
+        assert!(
+            killed_at - at < chrono::Duration::seconds(4),
+            "{event} is timed long before the crash"
+        );
+    }
+    // Insights agree: the session has ended.
+    let (_, sessions) = server
+        .get_json(&format!(
+            "/v1/insights/room-sessions?roomName={}",
+            room.name
+        ))
+        .await;
+    assert!(sessions["results"][0]["endedAt"].is_string(), "{sessions}");
+}
+
+/// The data directory on a tmpfs of its own, small enough to fill, in a mount namespace of the
+/// server's own (so no privilege is needed beyond an unprivileged user namespace).
+async fn server_on_a_small_disk() -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "mount -t tmpfs -o size=1600k tmpfs \"$1\" && exec \"$2\" serve \
+                  --listen 127.0.0.1:0 --data-dir \"$1\"";
+    let mut command = tokio::process::Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(dir.path())
+        .arg(crate::helpers::BIN);
+    let server =
+        Server::spawn_command(command, std::sync::Arc::new(tempfile::tempdir().unwrap())).await;
+    (server, dir)
+}
+
+#[tokio::test]
+async fn health_says_unavailable_when_the_disk_is_full() {
+    let (mut server, _dir) = server_on_a_small_disk().await;
+    // The first start prints its API key.
+    server.key = server.stdout_key().await;
+    let (status, health) = status_and_json(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, health),
+        (200, json!({"status": "ok", "store": "ok"}))
+    );
+    // Fill the disk: backgrounds of 500 kB that do not compress, until a write fails.
+    let room = locked_room(&server).await;
+    let noise: Vec<u8> = {
+        let mut image = image::RgbImage::new(380, 380);
+        let mut seed = 7u32;
+        for pixel in image.pixels_mut() {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *pixel = image::Rgb([(seed >> 8) as u8, (seed >> 16) as u8, (seed >> 24) as u8]);
+        }
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        png
+    };
+    // More than the disk holds (SQLite may go on taking some commits into its log meanwhile).
+    for kind in [
+        "logo",
+        "room-background",
+        "room-knock-page-background",
+        "logo",
+    ] {
+        let form = reqwest::multipart::Form::new().part(
+            "image",
+            reqwest::multipart::Part::bytes(noise.clone()).file_name("noise.png"),
+        );
+        server
+            .http
+            .put(server.url(&format!("/v1/rooms{}/theme/{kind}", room.name)))
+            .bearer_auth(&server.key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 503 {
+            let (_, health) = status_and_json(response).await;
+            assert_eq!(health["status"], "unavailable");
+            assert!(
+                health["store"].as_str().unwrap().contains("full"),
+                "{health}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/healthz still says ok on a full disk"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.wait_for_log("the store takes no writes").await;
+    server.kill9().await;
+}
