@@ -205,7 +205,7 @@ async fn the_bandwidth_probe_is_limited_per_address() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let server = Server::start().await;
-    let output = tokio::process::Command::new(crate::helpers::BIN)
+    let output = tokio::process::Command::new(crate::helpers::bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(server.data_dir.path())
         .env("ANTEROOM_LOG", "warn")

@@ -95,7 +95,7 @@ async fn server_on_a_small_disk() -> (Server, tempfile::TempDir) {
             "sh",
         ])
         .arg(dir.path())
-        .arg(crate::helpers::BIN);
+        .arg(crate::helpers::bin());
     let server =
         Server::spawn_command(command, std::sync::Arc::new(tempfile::tempdir().unwrap())).await;
     (server, dir)

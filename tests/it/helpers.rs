@@ -11,7 +11,13 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
+pub const BUILT: &str = env!("CARGO_BIN_EXE_anteroom");
+
+/// The binary under test: this build's, or another given in `ANTEROOM_TEST_BIN` (to show that a
+/// test fails on an older server).
+pub fn bin() -> String {
+    std::env::var("ANTEROOM_TEST_BIN").unwrap_or_else(|_| BUILT.to_owned())
+}
 
 /// A far-future end date for meetings that must stay valid during a test.
 pub const LATER: &str = "2099-01-01T00:00:00Z";
@@ -30,7 +36,7 @@ pub struct Server {
 
 /// Runs an admin subcommand against a data directory; returns (success, stdout, stderr).
 pub async fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BIN)
+    let output = Command::new(bin())
         .args(args)
         .env("ANTEROOM_LOG", "warn")
         .output()
@@ -69,7 +75,7 @@ impl Server {
         env: &[(&str, &str)],
     ) -> Server {
         let extra_args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(bin());
         command.arg("serve");
         if !env.iter().any(|(k, _)| *k == "ANTEROOM_LISTEN") {
             command.args(["--listen", "127.0.0.1:0"]);
