@@ -260,6 +260,7 @@ impl Application {
 
 fn router(state: AppState, gate: ApiGate, config: &ServeConfig) -> anyhow::Result<Router> {
     let mut router = Router::new()
+        .route("/", get(web::landing_page))
         .route("/healthz", get(crate::ops::healthz))
         .route("/v1/signal", get(crate::signal::endpoint))
         .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))

@@ -22,6 +22,11 @@ use crate::services::ice::IceConfig;
 
 #[derive(RustEmbed)]
 #[folder = "web/"]
+// The npm packages themselves stay out: what the client uses is copied to web/vendor/.
+#[exclude = "node_modules/*"]
+#[exclude = "test/*"]
+#[exclude = "package.json"]
+#[exclude = "package-lock.json"]
 struct Assets;
 
 /// The room page's policy: our own scripts and styles only, media and images from us (and blobs),
@@ -78,14 +83,24 @@ pub async fn room_page(Path(room): Path<String>) -> Response {
     if RoomName::parse(&room).is_err() {
         return (
             StatusCode::NOT_FOUND,
-            Html("<!doctype html><title>Not found</title><p>No such page."),
+            Html("<!doctype html><title>Not found</title><p>No such page. <a href=\"/\">anteroom</a>"),
         )
             .into_response();
     }
-    let Some(file) = Assets::get("room.html") else {
+    page("room.html")
+}
+
+/// `GET /`: what this server is, and a way into a room whose name someone was given.
+pub async fn landing_page() -> Response {
+    page("index.html")
+}
+
+/// One of the client's HTML pages, under the room page's policy.
+fn page(file: &str) -> Response {
+    let Some(file) = Assets::get(file) else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the room page is missing from this build",
+            "a page is missing from this build",
         )
             .into_response();
     };

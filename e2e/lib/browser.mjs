@@ -23,9 +23,26 @@ export async function launch({ grantMedia = true } = {}) {
   });
 }
 
+/**
+ * Media stays on loopback: Chromium also offers this machine's other addresses as ICE candidates,
+ * and the test pages drop every remote candidate that is not a loopback one.
+ */
+function loopbackOnly() {
+  const add = RTCPeerConnection.prototype.addIceCandidate;
+  RTCPeerConnection.prototype.addIceCandidate = function (candidate, ...rest) {
+    const text = candidate?.candidate ?? "";
+    const address = text.split(" ")[4];
+    if (text && address && !/^(127\.|::1$)/.test(address)) return Promise.resolve();
+    return add.call(this, candidate, ...rest);
+  };
+}
+
+export const DEFAULT_VIEWPORT = { width: 1366, height: 657 };
+
 /** A page in its own context (its own cookies, its own camera), with console errors collected. */
-export async function newPage(browser, label) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 }, permissions: ["camera", "microphone"] });
+export async function newPage(browser, label, { viewport = DEFAULT_VIEWPORT } = {}) {
+  const context = await browser.newContext({ viewport, permissions: ["camera", "microphone"] });
+  await context.addInitScript(loopbackOnly);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(`${label}: ${error.message}`));
@@ -39,8 +56,8 @@ export async function newPage(browser, label) {
 /** `open(label)` for one test: its pages close when the test ends, pass or fail (calls left open
  * would load the machine for every test after). */
 export function opener(browser, t) {
-  return async (label) => {
-    const page = await newPage(browser, label);
+  return async (label, options) => {
+    const page = await newPage(browser, label, options);
     t.after(() => page.context().close().catch(() => {}));
     return page;
   };

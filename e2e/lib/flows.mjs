@@ -61,15 +61,47 @@ export async function remoteAudioHeard(page, count) {
   const deadline = Date.now() + TIMEOUT;
   const loudest = new Map();
   while (Date.now() < deadline) {
-    for (const tile of await remoteTiles(page)) loudest.set(tile.clientId, Math.max(loudest.get(tile.clientId) || 0, tile.level));
+    for (const tile of await remoteLevels(page, 1000)) loudest.set(tile.clientId, Math.max(loudest.get(tile.clientId) || 0, tile.level));
     if ([...loudest.values()].filter((level) => level > 0.02).length >= count) return loudest;
-    await page.waitForTimeout(100);
   }
   assert.fail(`${page.label}: expected audio from ${count} remote peers, loudest levels ${JSON.stringify([...loudest])}`);
 }
 
-async function remoteTiles(page) {
-  return page.evaluate(() => (window.anteroomTest ? window.anteroomTest.tiles().filter((t) => !t.self) : []));
+/** Each remote tile on the page: its person, video size and frames decoded so far. */
+export async function remoteTiles(page) {
+  return page.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => {
+    const video = tile.querySelector("video");
+    return { clientId: tile.dataset.clientId, width: video.videoWidth, height: video.videoHeight,
+      frames: video.getVideoPlaybackQuality().totalVideoFrames, hidden: tile.hidden };
+  }));
+}
+
+/** The loudest sound each remote tile's stream carried over `ms` milliseconds (measured by the test). */
+async function remoteLevels(page, ms) {
+  return page.evaluate(async (ms) => {
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const meters = [...document.querySelectorAll(".tile:not(.self)")].flatMap((tile) => {
+      const track = tile.querySelector("video").srcObject?.getAudioTracks()[0];
+      if (!track) return [];
+      const analyser = ctx.createAnalyser();
+      ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+      return [{ clientId: tile.dataset.clientId, analyser, level: 0 }];
+    });
+    const samples = new Float32Array(2048);
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      for (const m of meters) {
+        m.analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const s of samples) sum += s * s;
+        m.level = Math.max(m.level, Math.sqrt(sum / samples.length) * 4);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await ctx.close();
+    return meters.map(({ clientId, level }) => ({ clientId, level }));
+  }, ms);
 }
 
 export function noPageErrors(...pages) {

@@ -34,6 +34,10 @@ test("the pre-call check reports each step; it can be skipped when allowed", asy
   }
   assert.ok(await page.isDisabled("#continue"), "the check must finish first");
   assert.equal(await page.locator("#skip-check").isVisible(), false, "not skippable unless allowed");
+  // The speaker step asks the person whether they heard the tone.
+  await page.waitForSelector("#heard-yes", { timeout: 30000 });
+  await screenshot(page, "precall-ceremony-asks");
+  await page.click("#heard-yes");
   await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
   const steps = await page.$$eval(".check li", (items) => items.map((li) => [li.dataset.step, li.querySelector(".status").textContent]));
   assert.deepEqual(steps, [["camera", "passed"], ["microphone", "passed"], ["speaker", "passed"], ["network", "passed"]]);
@@ -56,6 +60,7 @@ test("the pre-call check reports each step; it can be skipped when allowed", asy
 async function networkCheck(page, target) {
   const meeting = await target.meeting({ isLocked: false });
   await page.goto(`${meeting.roomUrl}?displayName=Tess&precallCeremony=on`);
+  await page.click("#heard-no", { timeout: 30000 });
   await page.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
   return {
     status: await page.textContent('[data-step="network"] .status'),
@@ -111,12 +116,12 @@ test("URL parameters shape the screens", async (t) => {
   for (const hidden of ["#chat-toggle", "#people-toggle", "#screenshare-toggle", "#leave", ".call-header"]) {
     assert.equal(await page.locator(hidden).count() === 0 || await page.locator(hidden).isHidden(), true, `${hidden} is hidden`);
   }
-  assert.equal(await page.textContent("#camera-toggle"), "Camera off", "video=off starts with the camera off");
-  assert.equal(await page.textContent("#microphone-toggle"), "Microphone off");
+  assert.equal(await page.textContent("#camera-toggle .label"), "Start video", "video=off starts with the camera off");
+  assert.equal(await page.textContent("#microphone-toggle .label"), "Unmute");
   const named = await open("named");
   await named.goto(`${meeting.roomUrl}?displayName=Given%20Name&precallReview=off`);
   await named.waitForSelector(".screen.call");
-  await page.waitForFunction(() => [...document.querySelectorAll("figcaption")].some((c) => c.textContent === "Given Name"));
+  await page.waitForFunction(() => [...document.querySelectorAll(".tile-name")].some((c) => c.textContent === "Given Name"));
   noPageErrors(page, named);
 });
 
@@ -216,21 +221,68 @@ test("the knock page shows the room's background and logo, updated live", async 
   noPageErrors(guest, plain);
 });
 
-test("screen share replaces the camera for the others", async (t) => {
+/** The average colour of what a remote tile's video shows right now, read by the test. */
+async function pictureOf(page) {
+  return page.evaluate(() => {
+    const video = document.querySelector(".tile:not(.self) video");
+    const canvas = document.createElement("canvas");
+    canvas.width = 64;
+    canvas.height = 36;
+    const g = canvas.getContext("2d", { willReadFrequently: true });
+    g.drawImage(video, 0, 0, 64, 36);
+    const { data } = g.getImageData(0, 0, 64, 36);
+    const sum = [0, 0, 0];
+    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c];
+    return { width: video.videoWidth, height: video.videoHeight, rgb: sum.map((v) => Math.round(v / (data.length / 4))) };
+  });
+}
+
+test("screen share replaces the camera for the others: the picture changes, shown whole and unmirrored", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });
   const sharer = await open("sharer");
   const watcher = await open("watcher");
+  // The screen offered to share: a plain magenta canvas (a fake camera is green), so the watcher
+  // can tell which one it receives.
+  await sharer.addInitScript(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = Object.assign(document.createElement("canvas"), { width: 1280, height: 720 });
+      const g = canvas.getContext("2d");
+      const paint = () => { g.fillStyle = "#ff00ff"; g.fillRect(0, 0, 1280, 720); };
+      paint();
+      setInterval(paint, 100);
+      return canvas.captureStream(10);
+    };
+  });
   for (const [page, name] of [[sharer, "Sharer"], [watcher, "Watcher"]]) {
     await enter(page, meeting.roomUrl, name);
     await page.waitForSelector(".screen.call");
   }
   await remoteVideosPlay(watcher, 1);
+  const camera = await pictureOf(watcher);
+  assert.ok(camera.rgb[1] > camera.rgb[0] + 40, `the camera's green picture first: ${JSON.stringify(camera)}`);
   await sharer.click("#screenshare-toggle");
-  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").textContent === "Share screen on", null, { timeout: TIMEOUT });
-  await remoteVideosPlay(watcher, 1);
+  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "true", null, { timeout: TIMEOUT });
+  await watcher.waitForFunction(() => document.querySelector(".tile:not(.self)")?.classList.contains("screen"), null, { timeout: TIMEOUT });
+  const deadline = Date.now() + TIMEOUT;
+  let shared = await pictureOf(watcher);
+  while (!(shared.rgb[0] > 200 && shared.rgb[2] > 200 && shared.rgb[1] < 60) && Date.now() < deadline) {
+    await watcher.waitForTimeout(300);
+    shared = await pictureOf(watcher);
+  }
+  assert.ok(shared.rgb[0] > 200 && shared.rgb[2] > 200 && shared.rgb[1] < 60, `the watcher sees the shared screen: ${JSON.stringify(shared)}`);
+  const style = await watcher.evaluate(() => {
+    const video = document.querySelector(".tile.screen video");
+    const tile = video.closest(".tile");
+    return { fit: getComputedStyle(video).objectFit, transform: getComputedStyle(video).transform, featured: tile.classList.contains("featured") };
+  });
+  assert.deepEqual(style, { fit: "contain", transform: "none", featured: true }, "a screen is shown whole, unmirrored, on the large stage");
+  const own = await sharer.evaluate(() => getComputedStyle(document.querySelector(".tile.self video")).transform);
+  assert.equal(own, "none", "the sharer's own preview of the screen is not mirrored");
+  await screenshot(watcher, "screen-share-watcher");
   await sharer.click("#screenshare-toggle");
-  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").textContent === "Share screen off");
+  await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "false");
+  await watcher.waitForFunction(() => !document.querySelector(".tile.screen"), null, { timeout: TIMEOUT });
   noPageErrors(sharer, watcher);
 });
 

@@ -59,6 +59,7 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   assert.equal(await host.textContent("#people-badge"), "1");
   await host.waitForFunction(() => document.getElementById("announcer").textContent.includes("Pat is knocking"));
   assert.match(await host.textContent("#toasts"), /Pat is knocking/);
+  assert.match(await host.title(), /^\(1\) waiting/, "the tab's title counts who waits");
   const tones = await host.evaluate(() => window.tones);
   assert.deepEqual(tones.map((t) => t.frequency), [660, 880], "the knock chime plays");
   assert.ok(tones.every((t) => t.state === "running"), `the chime's audio is running: ${JSON.stringify(tones)}`);
@@ -76,7 +77,7 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
 
   await knockerItem(host, "Pat").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  assert.equal(await guest.evaluate(() => window.anteroomDebug.state()), "call", "admitted without a reload");
+  assert.equal(await guest.getAttribute("#app", "data-screen"), "call", "admitted without a reload");
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
   await remoteAudioHeard(host, 1);
@@ -157,9 +158,9 @@ test("lock and unlock at runtime; locking=off hides the toggle", async (t) => {
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
   await enterAsHost(host, meeting);
-  assert.equal(await host.textContent("#lock-toggle"), "Unlock room");
+  assert.equal(await host.textContent("#lock-toggle .label"), "Unlock room");
   await host.click("#lock-toggle");
-  await host.waitForFunction(() => document.getElementById("lock-toggle").textContent === "Lock room");
+  await host.waitForFunction(() => document.querySelector("#lock-toggle .label").textContent === "Lock room");
   const walkIn = await open("walk-in");
   await enter(walkIn, meeting.roomUrl, "Walk In");
   await walkIn.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -192,6 +193,7 @@ test("three guests in a mesh see each other", async (t) => {
   await pages[0].click("#leave");
   await pages[0].waitForSelector(".screen.message");
   await pages[1].waitForFunction(() => document.querySelectorAll(".tile").length === 2);
+  await pages[0].waitForSelector("#rejoin");
   noPageErrors(...pages);
   for (const page of pages) await page.context().close();
 });
@@ -243,10 +245,11 @@ test("a knocker keeps its place and hold message across a network blip", async (
   await knockerItem(host, "Flaky Wifi").locator(".knock-message").fill("Nearly ready");
   await knockerItem(host, "Flaky Wifi").locator(".hold").click();
   await guest.waitForSelector("#hold-message:not([hidden])");
-  await guest.evaluate(() => window.anteroomDebug.dropConnection());
-  await guest.waitForFunction(() => document.getElementById("waiting-status").textContent.includes("Reconnecting"));
+  await guest.context().setOffline(true);
+  await guest.waitForFunction(() => document.getElementById("waiting-status").textContent.includes("Reconnecting"), null, { timeout: TIMEOUT });
+  await guest.context().setOffline(false);
   // Back within the grace: the same knock, the same hold message.
-  await guest.waitForFunction(() => window.anteroomDebug.state() === "waiting" && document.getElementById("hold-message").textContent.includes("Nearly ready"), null, { timeout: TIMEOUT });
+  await guest.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting" && !document.getElementById("connection-banner").checkVisibility() && document.getElementById("hold-message").textContent.includes("Nearly ready"), null, { timeout: TIMEOUT });
   assert.deepEqual(await knockerNames(host), ["Flaky Wifi"], "the host never lost the knock");
   await knockerItem(host, "Flaky Wifi").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -266,7 +269,10 @@ test("removing a participant and ending the meeting for all", async (t) => {
     guests.push(page);
   }
   await openPeople(host);
-  await host.locator(".participant", { hasText: "Go" }).locator(".remove").click();
+  const remove = host.locator(".participant", { hasText: "Go" }).locator(".remove");
+  await remove.click();
+  assert.match(await remove.getAttribute("aria-label"), /Confirm: remove Go/, "removal asks first");
+  await remove.click();
   await guests[1].waitForSelector(".screen.message");
   assert.match(await guests[1].textContent(".screen.message h1"), /removed/);
   await host.click("#end-meeting");

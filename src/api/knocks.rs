@@ -1,6 +1,6 @@
 //! `/v1/rooms/{roomName}/knocks`: the knock queue and decisions from the integrator's backend, with
 //! no host page open (ours, beyond Whereby's API). A decision follows the same rule as a host's:
-//! each knock is decided once, whoever is first.
+//! each knock is decided once, whoever is first. `/v1/rooms/{roomName}/participants`: who is in.
 
 use axum::Json;
 use axum::extract::State;
@@ -16,18 +16,23 @@ use crate::room::event::{KnockView, Refusal, RefusalCode};
 use crate::room::model::{KnockAction, KnockState, KnockTarget, Resolution};
 use crate::services::rooms::{OpenError, Rooms};
 
-/// What a knocks path names: the queue, or one knock in it.
+/// What a room path names: the knock queue, one knock in it, or the people in the room.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KnocksPath {
     Queue(RoomName),
     One(RoomName, ClientId),
+    Participants(RoomName),
 }
 
-/// `{roomName}/knocks` or `{roomName}/knocks/{clientId}`; the room may have any leading slashes.
+/// `{roomName}/knocks`, `{roomName}/knocks/{clientId}` or `{roomName}/participants`; the room may
+/// have any leading slashes.
 pub fn parse_path(path: &str) -> Option<KnocksPath> {
     let room = |raw: &str| RoomName::parse(raw).ok();
     if let Some(raw) = path.strip_suffix("/knocks") {
         return room(raw).map(KnocksPath::Queue);
+    }
+    if let Some(raw) = path.strip_suffix("/participants") {
+        return room(raw).map(KnocksPath::Participants);
     }
     let (raw, client) = path.rsplit_once("/knocks/")?;
     let client = client.strip_suffix('/').unwrap_or(client);
@@ -108,6 +113,23 @@ pub struct Queue {
     results: Vec<KnockBody>,
 }
 
+/// Someone in the room as the REST API shows them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantBody {
+    audio: bool,
+    client_id: String,
+    display_name: String,
+    role: &'static str,
+    screen: bool,
+    video: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Participants {
+    results: Vec<ParticipantBody>,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionBody {
@@ -159,6 +181,24 @@ pub async fn list(rooms: &Rooms, room: &RoomName) -> Result<Json<Queue>, ApiErro
     }))
 }
 
+pub async fn participants(rooms: &Rooms, room: &RoomName) -> Result<Json<Participants>, ApiError> {
+    let meeting = meeting(rooms, room).await?;
+    let members = rooms.members(&meeting).await;
+    Ok(Json(Participants {
+        results: members
+            .into_iter()
+            .map(|member| ParticipantBody {
+                audio: member.media.audio,
+                client_id: member.id.as_str().to_owned(),
+                display_name: member.display_name,
+                role: member.role.as_str(),
+                screen: member.media.screen,
+                video: member.media.video,
+            })
+            .collect(),
+    }))
+}
+
 async fn decide(
     rooms: &Rooms,
     room: &RoomName,
@@ -204,13 +244,17 @@ pub async fn decide_all(
     Ok(Json(Decisions { results }))
 }
 
-/// `GET /v1/rooms/{*path}`: the knock queue.
+/// `GET /v1/rooms/{*path}`: the knock queue, or the people in the room.
 pub async fn get(
     State(rooms): State<Rooms>,
     axum::extract::Path(path): axum::extract::Path<String>,
-) -> Result<Json<Queue>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     match parse_path(&path) {
-        Some(KnocksPath::Queue(room)) => list(&rooms, &room).await,
+        Some(KnocksPath::Queue(room)) => Ok(list(&rooms, &room).await?.into_response()),
+        Some(KnocksPath::Participants(room)) => {
+            Ok(participants(&rooms, &room).await?.into_response())
+        }
         _ => Err(ApiError::NotFound("no such endpoint".into())),
     }
 }
@@ -229,7 +273,9 @@ pub async fn post(
         Some(KnocksPath::Queue(room)) => {
             Ok(decide_all(&rooms, &room, decision).await?.into_response())
         }
-        None => Err(ApiError::NotFound("no such endpoint".into())),
+        Some(KnocksPath::Participants(_)) | None => {
+            Err(ApiError::NotFound("no such endpoint".into()))
+        }
     }
 }
 
@@ -251,6 +297,10 @@ mod tests {
         assert_eq!(
             parse_path("/r-1/knocks/abc"),
             Some(KnocksPath::One(room, ClientId::new("abc")))
+        );
+        assert_eq!(
+            parse_path("r-1/participants"),
+            Some(KnocksPath::Participants(RoomName::parse("/r-1").unwrap()))
         );
         assert_eq!(parse_path("r-1/knocks/"), None);
         assert_eq!(parse_path("r-1/theme/logo"), None);

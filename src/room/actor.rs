@@ -310,6 +310,7 @@ mod tests {
                 metadata: None,
                 user_agent: None,
             },
+            media: Default::default(),
             device: None,
             resume_token: None,
             fresh_resume_token: format!("t{conn}"),

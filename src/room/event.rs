@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    ClientId, ConnId, EndReason, KnockPage, KnockState, LeaveReason, RelayKind, RelayPayload,
-    Request, Resolution, Role, Theme,
+    ClientId, ConnId, EndReason, KnockPage, KnockState, LeaveReason, MediaState, RelayKind,
+    RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
 use crate::meeting::{RoomMode, RoomName};
@@ -32,6 +32,7 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
     Queue(Vec<KnockView>),
+    Members(Vec<ClientView>),
     Decided(Vec<(ClientId, Resolution)>),
     Refused(Refusal),
 }
@@ -103,11 +104,20 @@ pub enum Event {
     /// To the connection that left.
     YouLeft,
     Chat(ChatLine),
+    /// To the other members: a member's microphone, camera or screen share changed.
+    MediaChanged {
+        client_id: ClientId,
+        media: MediaState,
+    },
     /// To the removed client.
     Kicked {
         by: ClientId,
     },
-    Ended(EndReason),
+    /// The room is over; when the server is only restarting, a guest gets a key to come back with.
+    Ended {
+        reason: EndReason,
+        rejoin_key: Option<String>,
+    },
     /// To connections outside the room, when the look changes.
     KnockPageChanged(KnockPage),
     /// To members, when the look changes.
@@ -146,6 +156,7 @@ pub struct RoomView {
     pub room_name: RoomName,
     pub mode: RoomMode,
     pub is_locked: bool,
+    pub capacity: super::state::Capacity,
     pub clients: Vec<ClientView>,
 }
 
@@ -154,6 +165,7 @@ pub struct ClientView {
     pub id: ClientId,
     pub display_name: String,
     pub role: Role,
+    pub media: MediaState,
 }
 
 /// A knock as hosts see it.

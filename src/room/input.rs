@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::model::{
     ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget,
-    RelayKind, RelayPayload, Theme,
+    MediaState, RelayKind, RelayPayload, Theme,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,8 @@ pub enum Input {
     },
     /// The queue as it stands (for the REST API).
     ListKnocks,
+    /// The people in the room as it stands (for the REST API).
+    ListMembers,
     SetLock {
         conn: ConnId,
         locked: bool,
@@ -51,6 +53,11 @@ pub enum Input {
     Chat {
         conn: ConnId,
         text: String,
+    },
+    /// A member's microphone, camera or screen share changed.
+    SetMedia {
+        conn: ConnId,
+        media: MediaState,
     },
     Kick {
         conn: ConnId,
@@ -81,6 +88,8 @@ pub struct JoinRequest {
     pub peer: IpAddr,
     pub credential: Credential,
     pub identity: Identity,
+    /// What it sends as it enters.
+    pub media: MediaState,
     /// The device the client says it is (it keeps a random id): rejections hold it back, not the
     /// whole address.
     pub device: Option<String>,
@@ -102,11 +111,13 @@ impl Input {
             | Input::SetLock { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
+            | Input::SetMedia { conn, .. }
             | Input::Kick { conn, .. }
             | Input::EndMeeting { conn }
             | Input::Relay { conn, .. } => Some(*conn),
             Input::Disconnected { .. }
             | Input::ListKnocks
+            | Input::ListMembers
             | Input::SetTheme(_)
             | Input::End(_)
             | Input::Tick => None,

@@ -96,6 +96,25 @@ pub enum EndReason {
     ServerShutdown,
 }
 
+/// What a member sends: its microphone and camera on or off, and whether its video is a shared
+/// screen. Others show a muted microphone, a face instead of a black tile, a screen on the big stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaState {
+    pub audio: bool,
+    pub video: bool,
+    pub screen: bool,
+}
+
+impl Default for MediaState {
+    fn default() -> Self {
+        MediaState {
+            audio: true,
+            video: true,
+            screen: false,
+        }
+    }
+}
+
 /// Media negotiation between members, which the room relays without reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelayKind {
@@ -132,6 +151,7 @@ pub enum Request {
     EndMeeting,
     MessageKnockers,
     SendToWaitingRoom,
+    SetMedia,
     Relay(RelayKind),
 }
 

@@ -16,7 +16,7 @@ use super::themes::Themes;
 use crate::meeting::facts::RoomFact;
 use crate::meeting::{Meeting, MeetingId, RoomName};
 use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
-use crate::room::event::{Answer, Event, KnockView, MediaChange, Refusal, RefusalCode};
+use crate::room::event::{Answer, ClientView, Event, KnockView, MediaChange, Refusal, RefusalCode};
 use crate::room::input::Input;
 use crate::room::model::{
     ClientId, ConnId, Credential, Decider, EndReason, KnockAction, KnockTarget, Request,
@@ -292,7 +292,15 @@ impl Rooms {
             None => Ok(Vec::new()),
             Some(Answer::Queue(queue)) => Ok(queue),
             Some(Answer::Refused(refusal)) => Err(refusal),
-            Some(Answer::Decided(_)) => Ok(Vec::new()),
+            Some(Answer::Decided(_) | Answer::Members(_)) => Ok(Vec::new()),
+        }
+    }
+
+    /// The people in a meeting's room (empty when the room is not live).
+    pub async fn members(&self, meeting: &Meeting) -> Vec<ClientView> {
+        match self.ask(&meeting.room_name, Input::ListMembers).await {
+            Some(Answer::Members(members)) => members,
+            _ => Vec::new(),
         }
     }
 
@@ -315,8 +323,8 @@ impl Rooms {
             Some(Answer::Decided(decided)) => Ok(decided),
             Some(Answer::Refused(refusal)) => Err(refusal),
             // Nobody waits at a room that is not live; deciding all of nobody decides nothing.
-            None | Some(Answer::Queue(_)) if !one => Ok(Vec::new()),
-            None | Some(Answer::Queue(_)) => Err(Refusal {
+            None | Some(Answer::Queue(_) | Answer::Members(_)) if !one => Ok(Vec::new()),
+            None | Some(Answer::Queue(_) | Answer::Members(_)) => Err(Refusal {
                 code: RefusalCode::KnockNotFound,
                 message:
                     "no such knock is waiting: it was decided already, cancelled, or never made"

@@ -29,6 +29,7 @@ pub enum MessageType {
     EndMeeting,
     MessageKnockers,
     SendToWaitingRoom,
+    SetMediaState,
     ReadyToReceiveOffer,
     SdpOffer,
     SdpAnswer,
@@ -76,6 +77,7 @@ impl MessageType {
             Request::EndMeeting => MessageType::EndMeeting,
             Request::MessageKnockers => MessageType::MessageKnockers,
             Request::SendToWaitingRoom => MessageType::SendToWaitingRoom,
+            Request::SetMedia => MessageType::SetMediaState,
             Request::Relay(kind) => MessageType::of_relay(kind),
         }
     }
@@ -100,6 +102,21 @@ pub struct JoinRoom {
     /// rather than everyone behind the same address.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// Whether the microphone and camera are on as it enters (both, when not said).
+    #[serde(default)]
+    pub audio: Option<bool>,
+    #[serde(default)]
+    pub video: Option<bool>,
+}
+
+/// A member's microphone, camera and screen share, for the others to show.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetMediaState {
+    pub audio: bool,
+    pub video: bool,
+    #[serde(default)]
+    pub screen: bool,
 }
 
 /// Before the device check: is the room there, what would this key make me, and the ICE servers
@@ -210,6 +227,7 @@ pub enum ClientMessage {
     EndMeeting,
     MessageKnockers(MessageKnockers),
     SendToWaitingRoom(SendToWaitingRoom),
+    SetMediaState(SetMediaState),
     Relay(RelayKind, Relay),
 }
 
@@ -280,6 +298,7 @@ impl ClientMessage {
             MessageType::SendToWaitingRoom => {
                 ClientMessage::SendToWaitingRoom(payload(kind, body)?)
             }
+            MessageType::SetMediaState => ClientMessage::SetMediaState(payload(kind, body)?),
             MessageType::ReadyToReceiveOffer
             | MessageType::SdpOffer
             | MessageType::SdpAnswer
@@ -305,6 +324,7 @@ impl ClientMessage {
             ClientMessage::EndMeeting => MessageType::EndMeeting,
             ClientMessage::MessageKnockers(_) => MessageType::MessageKnockers,
             ClientMessage::SendToWaitingRoom(_) => MessageType::SendToWaitingRoom,
+            ClientMessage::SetMediaState(_) => MessageType::SetMediaState,
             ClientMessage::Relay(kind, _) => MessageType::of_relay(*kind),
         }
     }

@@ -9,7 +9,9 @@ use super::protocol::{ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKn
 use crate::meeting::text::{self, EXTERNAL_ID_MAX_CHARS, METADATA_MAX_CHARS};
 use crate::meeting::{ClientId, RoomName};
 use crate::room::input::{Input, JoinRequest};
-use crate::room::model::{ConnId, Credential, Decider, Identity, KnockTarget, RelayPayload};
+use crate::room::model::{
+    ConnId, Credential, Decider, Identity, KnockTarget, MediaState, RelayPayload,
+};
 
 /// A frame the connection answers itself, with this error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,7 @@ pub struct Join {
     pub room_name: RoomName,
     pub room_key: Option<String>,
     pub identity: Identity,
+    pub media: MediaState,
     pub device: Option<String>,
     pub resume_token: Option<String>,
 }
@@ -56,6 +59,7 @@ impl Join {
             peer,
             credential,
             identity: self.identity,
+            media: self.media,
             device: self.device,
             resume_token: self.resume_token,
             fresh_resume_token: random_token(),
@@ -138,6 +142,14 @@ pub fn translate(
         },
         ClientMessage::EndMeeting => Input::EndMeeting { conn },
         ClientMessage::MessageKnockers(words) => message_knockers(conn, words)?,
+        ClientMessage::SetMediaState(state) => Input::SetMedia {
+            conn,
+            media: MediaState {
+                audio: state.audio,
+                video: state.video,
+                screen: state.screen,
+            },
+        },
         ClientMessage::SendToWaitingRoom(back) => Input::SendToWaitingRoom {
             conn,
             target: ClientId::new(back.client_id),
@@ -194,6 +206,11 @@ fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> 
             external_id,
             metadata,
             user_agent: user_agent.map(str::to_owned),
+        },
+        media: MediaState {
+            audio: join.audio.unwrap_or(true),
+            video: join.video.unwrap_or(true),
+            screen: false,
         },
         device: device_id(join.device_id),
         resume_token: join.resume_token.filter(|t| t.len() <= RESUME_TOKEN_MAX),

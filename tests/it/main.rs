@@ -2,6 +2,7 @@
 
 mod abuse;
 mod auth;
+mod call;
 mod cli;
 mod crash;
 mod door;

@@ -1,270 +1,303 @@
-// The call: video tiles for everyone in the room, camera / microphone / screen-share toggles, chat,
-// the People panel (with the knock queue for hosts), lock, leave and end-for-all.
+// The call: a header (the room, how full it is, its lock, the invite link), the stage, the panels
+// (People, Chat) and the controls. The screen is a grid of three rows, so the controls always have
+// their own row and nothing on the stage can cover them. Media goes peer to peer (mesh.js); who is
+// here comes from the server's frames through roster.js.
 
-import { h, replace, announce, toast, chime } from "./dom.js";
-import { meterLevel } from "./media.js";
+import { h, icon, iconButton, replace, announce, toast } from "./dom.js";
 import { Mesh } from "./mesh.js";
+import { Stage } from "./stage.js";
 import { PeoplePanel } from "./people.js";
-import { applyColors, paintBackground } from "./door.js";
+import { ChatPanel } from "./chat.js";
+import { KnockNotices } from "./notify.js";
+import { fromJoined, apply } from "./roster.js";
+import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
+
+/** Frames that change who is here or waiting. */
+const ROSTER_FRAMES = ["new_client", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_left", "media_state"];
 
 export class Call {
-  constructor(root, { params, signal, media, iceServers, joined, bridge }) {
+  constructor({ root, params, signal, media, iceServers, joined, bridge }) {
     this.root = root;
     this.params = params;
     this.signal = signal;
     this.media = media;
+    this.iceServers = iceServers;
     this.bridge = bridge;
-    this.selfId = joined.selfId;
-    this.role = joined.role;
-    this.host = joined.role === "host";
-    this.locked = joined.room.isLocked;
-    this.clients = new Map(joined.room.clients.map((c) => [c.id, c]));
-    this.tiles = new Map();
+    this.screenStream = null;
     this.unreadChat = 0;
-    this.unreadKnocks = 0;
-    this.mesh = new Mesh({ signal, media, iceServers, selfRole: joined.role });
-    this.mesh.addEventListener("stream", (e) => this.attachStream(e.detail.clientId, e.detail.stream));
-    this.people = new PeoplePanel({ signal, host: this.host, selfId: this.selfId });
+    this.unseenKnocks = 0;
+    this.openPanel = null;
+    this.notices = new KnockNotices({ title: `${params.roomTitle} · anteroom`, openPeople: () => this.showPanel(this.people) });
+    leaveDoor();
+    this.start(joined);
+    this.offs = [
+      ...ROSTER_FRAMES.map((kind) => signal.on(kind, (p) => this.rosterFrame(kind, p))),
+      signal.on("chat_message", (message) => this.chatMessage(message)),
+      signal.on("theme_updated", (theme) => this.applyTheme(theme)),
+    ];
+    this.onMediaTracks = () => this.mediaChanged();
+    media.addEventListener("tracks", this.onMediaTracks);
+    media.addEventListener("toggles", this.onMediaTracks);
+    this.onKey = (event) => {
+      if (event.key === "Escape" && this.openPanel) {
+        event.preventDefault();
+        this.closePanel();
+      }
+    };
+    document.addEventListener("keydown", this.onKey);
+    this.onFullscreen = () => this.syncFullscreen();
+    document.addEventListener("fullscreenchange", this.onFullscreen);
+  }
+
+  /** Builds the call for a `room_joined` (the first, or again after a reconnect). */
+  start(joined) {
+    this.roster = fromJoined(joined);
+    this.host = joined.role === "host";
+    this.viewer = joined.role === "viewer";
+    this.stage?.destroy();
+    this.mesh?.close();
+    this.stage = new Stage({ selfId: this.roster.selfId });
+    this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
+    this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity });
+    this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });
+    this.people.onClose = () => this.closePanel();
+    this.chat.onClose = () => this.closePanel();
+    this.openPanel = null;
     this.build();
+    this.mesh = new Mesh({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role });
+    this.mesh.addEventListener("stream", (e) => {
+      this.stage.setStream(e.detail.clientId, e.detail.stream);
+      if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
+    });
     this.applyTheme(joined.theme || {});
-    this.people.setClients(this.clients);
-    if (this.host) {
-      this.people.setKnockers(joined.knockers || []);
-      // Knocks made before this host arrived count as unread.
-      this.unreadKnocks = (joined.knockers || []).length;
-      this.showKnockBadge();
-      if (this.unreadKnocks) announce(`${this.unreadKnocks} waiting to be let in`);
+    this.render();
+    for (const client of this.roster.clients) if (client.id !== this.roster.selfId) this.mesh.meet(client);
+    if (!this.viewer) {
+      this.stage.setStream(this.roster.selfId, this.media.stream);
+      // The devices may have changed since join_room said what they were.
+      this.signal.send("set_media_state", this.media.state(Boolean(this.screenStream)));
     }
-    this.offs = this.listen();
-    for (const client of this.clients.values()) {
-      if (client.id !== this.selfId) this.mesh.meet(client);
-    }
-    window.anteroomTest = { tiles: () => this.tileStats(), selfId: this.selfId };
+    this.unseenKnocks = this.roster.knockers.length;
+    if (this.unseenKnocks) announce(`${this.unseenKnocks} waiting to be let in`);
+    for (const knock of this.roster.knockers) this.notices.knocked(knock);
+    this.syncKnocks();
+    this.title.focus();
   }
 
   build() {
     const p = this.params;
-    this.stage = h("div", { class: "stage", id: "stage" });
-    this.chatList = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite" });
-    const chatInput = h("input", { type: "text", id: "chat-input", "aria-label": "Message", maxLength: 4000, placeholder: "Write a message" });
-    this.chatPanel = h("aside", { class: "panel chat", id: "chat-panel", "aria-label": "Chat", hidden: true },
-      h("h2", { text: "Chat" }),
-      this.chatList,
-      h("form", { class: "chat-form", onsubmit: (e) => {
-        e.preventDefault();
-        const text = chatInput.value.trim();
-        if (text) this.signal.send("chat_message", { text });
-        chatInput.value = "";
-      } }, chatInput, h("button", { type: "submit", class: "primary", text: "Send" })));
-
-    const viewer = this.role === "viewer";
-    this.cameraButton = this.toggleButton("camera-toggle", "Camera", this.media.cameraOn, () => this.toggleCamera());
-    this.micButton = this.toggleButton("microphone-toggle", "Microphone", this.media.microphoneOn, () => this.toggleMicrophone());
-    this.cameraButton.classList.add("media-toggle");
-    this.micButton.classList.add("media-toggle");
-    this.shareButton = this.toggleButton("screenshare-toggle", "Share screen", false, () => this.toggleScreenshare());
-    this.chatBadge = h("span", { class: "badge", hidden: true });
-    this.peopleBadge = h("span", { class: "badge", id: "people-badge", hidden: true });
-    this.chatButton = h("button", { type: "button", id: "chat-toggle", "aria-expanded": "false", onclick: () => this.togglePanel(this.chatPanel, this.chatButton) }, "Chat", this.chatBadge);
-    this.peopleButton = h("button", { type: "button", id: "people-toggle", "aria-expanded": "false", onclick: () => this.togglePanel(this.people.element, this.peopleButton) }, "People", this.peopleBadge);
-    this.lockButton = h("button", { type: "button", id: "lock-toggle", "aria-pressed": String(this.locked), onclick: () => this.signal.send("set_lock", { locked: !this.locked }) });
-    this.endButton = h("button", { type: "button", class: "danger", id: "end-meeting", text: "End for all", onclick: () => this.confirmEnd() });
-    const controls = h("nav", { class: "controls", "aria-label": "Call controls" },
-      viewer ? null : this.cameraButton,
-      viewer ? null : this.micButton,
-      !viewer && p.screenshare && navigator.mediaDevices?.getDisplayMedia ? this.shareButton : null,
-      p.chat ? this.chatButton : null,
-      p.people || this.host ? this.peopleButton : null,
-      this.host && p.locking ? this.lockButton : null,
-      p.leaveButton ? h("button", { type: "button", class: "danger", id: "leave", text: "Leave", onclick: () => this.leave() }) : null,
-      this.host ? this.endButton : null,
-    );
-    this.logo = h("img", { class: "room-logo small", id: "call-logo", alt: "", hidden: true });
+    this.logo = h("img", { class: "room-logo small", id: "call-logo", alt: "" });
+    this.title = h("h1", { class: "room-title", tabindex: "-1", text: p.roomTitle });
+    this.capacity = h("span", { class: "capacity", id: "capacity" });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
-    const header = p.minimal ? null : h("header", { class: "call-header" }, this.logo, h("span", { class: "room-title", text: this.params.roomName.slice(1) }), this.lockState);
-    replace(this.root, h("section", { class: "screen call" }, header,
-      h("div", { class: "call-body" }, this.stage, this.chatPanel, this.people.element), controls));
-    this.addTile(this.selfId, this.clients.get(this.selfId), true);
-    for (const client of this.clients.values()) if (client.id !== this.selfId) this.addTile(client.id, client, false);
-    this.renderLock();
+    const invite = iconButton({ id: "copy-invite", name: "link", label: "Copy invite link", className: "secondary", onclick: () => this.copyInvite() });
+    const header = p.minimal ? null : h("header", { class: "call-header" }, this.logo, this.title, this.capacity, this.lockState, invite);
+
+    const button = (options) => iconButton({ className: "control", ...options });
+    this.micButton = button({ id: "microphone-toggle", name: "mic", label: "", onclick: () => this.toggleMicrophone() });
+    this.cameraButton = button({ id: "camera-toggle", name: "video", label: "", onclick: () => this.toggleCamera() });
+    this.shareButton = button({ id: "screenshare-toggle", name: "monitor-up", label: "Share screen", pressed: false, onclick: () => this.toggleScreenshare() });
+    this.viewButton = button({ id: "view-toggle", name: "square-user-round", label: "Speaker view", pressed: false, onclick: () => this.toggleView() });
+    this.peopleBadge = h("span", { class: "badge", id: "people-badge", hidden: true });
+    this.chatBadge = h("span", { class: "badge", id: "chat-badge", hidden: true });
+    this.peopleButton = button({ id: "people-toggle", name: "users", label: "People", expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
+    this.chatButton = button({ id: "chat-toggle", name: "message-square", label: "Chat", expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
+    this.lockButton = button({ id: "lock-toggle", name: "lock", label: "", onclick: () => this.signal.send("set_lock", { locked: !this.roster.locked }) });
+    this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: "Full screen", onclick: () => this.toggleFullscreen() });
+    this.leaveButton = button({ id: "leave", name: "log-out", label: "Leave", className: "control danger", onclick: () => this.leave() });
+    this.endButton = button({ id: "end-meeting", name: "phone-off", label: "End for all", className: "control danger", onclick: () => this.confirmEnd() });
+    this.pager = h("div", { class: "pager", hidden: true },
+      h("button", { type: "button", class: "icon-only", id: "page-previous", "aria-label": "Previous page of people", onclick: () => this.stage.turnPage(-1) }, icon("chevron-left")),
+      h("span", { class: "page-number", id: "page-number" }),
+      h("button", { type: "button", class: "icon-only", id: "page-next", "aria-label": "Next page of people", onclick: () => this.stage.turnPage(1) }, icon("chevron-right")));
+    const canShare = !this.viewer && p.screenshare && Boolean(navigator.mediaDevices?.getDisplayMedia);
+    const controls = h("nav", { class: "controls", "aria-label": "Call controls" },
+      h("div", { class: "control-group" },
+        this.viewer ? null : this.micButton,
+        this.viewer ? null : this.cameraButton,
+        canShare ? this.shareButton : null),
+      h("div", { class: "control-group" },
+        this.pager,
+        this.viewButton,
+        p.people || this.host ? this.peopleButton : null,
+        p.chat ? this.chatButton : null,
+        this.host && p.locking ? this.lockButton : null,
+        document.fullscreenEnabled ? this.fullscreenButton : null),
+      h("div", { class: "control-group" },
+        p.leaveButton ? this.leaveButton : null,
+        this.host ? this.endButton : null));
+    this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null);
+    this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, controls);
+    replace(this.root, this.section);
+    this.syncMediaButtons();
   }
 
-  toggleButton(id, label, on, onclick) {
-    const button = h("button", { type: "button", id, "aria-pressed": String(on), onclick });
-    button.dataset.label = label;
-    this.setToggle(button, on);
-    return button;
+  /** Draws what depends on the roster: tiles, the People panel, the header's counts, the lock. */
+  render() {
+    const { clients, locked, capacity } = this.roster;
+    const senders = clients.filter((c) => c.role !== "viewer");
+    for (const client of senders) {
+      const media = client.id === this.roster.selfId ? this.media.state(Boolean(this.screenStream)) : client.media;
+      this.stage.upsert({ ...client, media });
+    }
+    for (const id of [...this.stage.tiles.keys()]) if (!senders.some((c) => c.id === id)) this.stage.remove(id);
+    this.people.update(this.roster);
+    this.capacity.hidden = !this.host || !capacity;
+    if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: `${senders.length} of ${capacity.participants}` }));
+    this.capacity.title = "People in the room, of how many fit";
+    this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? "Locked" : "Open" }));
+    this.lockButton.setLabel(locked ? "lock-open" : "lock", locked ? "Unlock room" : "Lock room");
   }
 
-  setToggle(button, on) {
-    button.setAttribute("aria-pressed", String(on));
-    button.textContent = `${button.dataset.label} ${on ? "on" : "off"}`;
-  }
-
-  listen() {
-    const s = this.signal;
-    return [
-      s.on("new_client", ({ client }) => {
-        this.clients.set(client.id, client);
-        this.addTile(client.id, client, false);
-        this.people.setClients(this.clients);
-        announce(`${client.displayName} joined`);
-        this.bridge.emit("participant_join", { participant: client });
-      }),
-      s.on("client_left", ({ clientId, reason }) => {
-        const client = this.clients.get(clientId);
-        this.clients.delete(clientId);
-        this.mesh.drop(clientId);
-        this.tiles.get(clientId)?.remove();
-        this.tiles.delete(clientId);
-        this.people.setClients(this.clients);
-        if (client) announce(`${client.displayName} left`);
-        this.bridge.emit("participant_leave", { participantId: clientId, reason });
-      }),
-      s.on("room_locked", ({ isLocked }) => {
-        this.locked = isLocked;
-        this.renderLock();
-        announce(isLocked ? "The room is now locked" : "The room is now unlocked");
-      }),
-      s.on("chat_message", (message) => this.addChat(message)),
-      s.on("theme_updated", (theme) => this.applyTheme(theme)),
-      s.on("room_knocked", (knock) => this.knocked(knock)),
-      s.on("knock_handled", (resolution) => {
-        if (!resolution.clientId) return;
-        this.people.resolved(resolution);
-        this.bridge.emit("knock_resolved", resolution);
-      }),
-      s.on("knocker_left", ({ clientId, reason }) => {
-        this.people.left(clientId);
-        this.bridge.emit("knock_resolved", { clientId, resolution: reason });
-      }),
-    ];
+  rosterFrame(kind, p) {
+    const before = this.roster;
+    this.roster = apply(this.roster, kind, p);
+    switch (kind) {
+      case "new_client":
+        announce(`${p.client.displayName} joined`);
+        this.bridge.emit("participant_join", { participant: p.client });
+        break;
+      case "client_left": {
+        this.mesh.drop(p.clientId);
+        const gone = before.clients.find((c) => c.id === p.clientId);
+        if (gone) announce(`${gone.displayName} left`);
+        this.bridge.emit("participant_leave", { participantId: p.clientId, reason: p.reason });
+        break;
+      }
+      case "room_locked":
+        announce(p.isLocked ? "The room is now locked" : "The room is now unlocked");
+        break;
+      case "room_knocked":
+        this.knocked(p);
+        break;
+      case "knock_handled":
+        if (!p.clientId) return;
+        this.notices.handled(p.clientId);
+        this.bridge.emit("knock_resolved", p);
+        break;
+      case "knocker_left":
+        this.notices.handled(p.clientId);
+        this.bridge.emit("knock_resolved", { clientId: p.clientId, resolution: p.reason });
+        break;
+      default:
+        break;
+    }
+    this.render();
+    this.syncKnocks();
   }
 
   knocked(knock) {
-    this.people.knocked(knock);
-    chime();
-    toast(`${knock.displayName} is knocking`);
+    if (this.people.element.hidden) this.unseenKnocks += 1;
+    this.notices.knocked(knock);
     announce(`${knock.displayName} is knocking`);
-    if (this.people.element.hidden) {
-      this.unreadKnocks += 1;
-      this.showKnockBadge();
-    }
     this.bridge.emit("knock_received", knock);
   }
 
-  showKnockBadge() {
-    this.peopleBadge.hidden = this.unreadKnocks === 0;
-    this.peopleBadge.textContent = String(this.unreadKnocks);
-    this.peopleBadge.setAttribute("aria-label", `${this.unreadKnocks} waiting`);
+  syncKnocks() {
+    if (!this.host) return;
+    const waiting = this.roster.knockers.length;
+    this.unseenKnocks = Math.min(this.unseenKnocks, waiting);
+    this.peopleBadge.hidden = this.unseenKnocks === 0;
+    this.peopleBadge.textContent = String(this.unseenKnocks);
+    this.peopleBadge.setAttribute("aria-label", `${this.unseenKnocks} waiting`);
+    this.notices.setWaiting(waiting);
   }
 
-  renderLock() {
-    this.lockButton.setAttribute("aria-pressed", String(this.locked));
-    this.lockButton.textContent = this.locked ? "Unlock room" : "Lock room";
-    this.lockState.textContent = this.locked ? "Locked" : "Open";
-  }
-
-  togglePanel(panel, button) {
-    panel.hidden = !panel.hidden;
-    button.setAttribute("aria-expanded", String(!panel.hidden));
-    if (!panel.hidden && panel === this.chatPanel) {
-      this.unreadChat = 0;
-      this.chatBadge.hidden = true;
-    }
-    if (!panel.hidden && panel === this.people.element) {
-      this.unreadKnocks = 0;
-      this.peopleBadge.hidden = true;
-    }
-  }
-
-  addChat({ senderId, displayName, text, timestamp }) {
-    const time = new Date(timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    this.chatList.append(h("li", { class: senderId === this.selfId ? "mine" : "" },
-      h("span", { class: "chat-name", text: displayName }),
-      h("time", { text: time }),
-      h("p", { class: "chat-text", text })));
-    this.chatList.scrollTop = this.chatList.scrollHeight;
-    if (this.chatPanel.hidden && senderId !== this.selfId) {
+  chatMessage(message) {
+    if (this.chat.add(message)) {
       this.unreadChat += 1;
       this.chatBadge.hidden = false;
       this.chatBadge.textContent = String(this.unreadChat);
+      this.chatBadge.setAttribute("aria-label", `${this.unreadChat} unread`);
     }
   }
 
-  addTile(clientId, client, self) {
-    if (this.tiles.has(clientId)) return;
-    const video = h("video", { autoplay: true, playsInline: true, muted: self, "aria-label": self ? "You" : client?.displayName || "Participant" });
-    if (self) video.srcObject = this.media.stream;
-    const tile = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": clientId },
-      video, h("figcaption", { text: self ? `${client?.displayName || "You"} (you)` : client?.displayName || "" }));
-    tile.stats = { frames: 0, level: 0 };
-    this.tiles.set(clientId, tile);
-    this.stage.append(tile);
-    this.countFrames(video, tile);
+  togglePanel(panel) {
+    if (this.openPanel === panel) this.closePanel();
+    else this.showPanel(panel);
   }
 
-  countFrames(video, tile) {
-    if (!video.requestVideoFrameCallback) return;
-    const count = () => {
-      tile.stats.frames += 1;
-      video.requestVideoFrameCallback(count);
-    };
-    video.requestVideoFrameCallback(count);
+  /** Opens a panel (one at a time) and moves focus to its heading. */
+  showPanel(panel) {
+    if (this.openPanel && this.openPanel !== panel) this.closePanel({ refocus: false });
+    panel.element.hidden = false;
+    this.openPanel = panel;
+    this.section.classList.add("panel-open");
+    const button = panel === this.people ? this.peopleButton : this.chatButton;
+    button.setAttribute("aria-expanded", "true");
+    if (panel === this.people) {
+      this.unseenKnocks = 0;
+      this.syncKnocks();
+    } else {
+      this.unreadChat = 0;
+      this.chatBadge.hidden = true;
+    }
+    panel.heading.focus();
   }
 
-  attachStream(clientId, stream) {
-    const tile = this.tiles.get(clientId);
-    if (!tile) return;
-    const video = tile.querySelector("video");
-    if (video.srcObject !== stream) video.srcObject = stream;
-    if (this.media.speakerId && video.setSinkId) video.setSinkId(this.media.speakerId).catch(() => {});
-    video.play().catch(() => {});
-    const audio = stream.getAudioTracks()[0];
-    if (audio && !tile.stopMeter) tile.stopMeter = meterLevel(audio, (v) => { tile.stats.level = v; });
+  /** Closes the open panel; focus goes back to the button that opened it. */
+  closePanel({ refocus = true } = {}) {
+    const panel = this.openPanel;
+    if (!panel) return;
+    panel.element.hidden = true;
+    this.openPanel = null;
+    this.section.classList.remove("panel-open");
+    const button = panel === this.people ? this.peopleButton : this.chatButton;
+    button.setAttribute("aria-expanded", "false");
+    if (refocus) button.focus();
   }
 
-  tileStats() {
-    return [...this.tiles.entries()].map(([clientId, tile]) => {
-      const video = tile.querySelector("video");
-      return { clientId, self: tile.classList.contains("self"), name: tile.querySelector("figcaption").textContent,
-        frames: tile.stats.frames, width: video.videoWidth, height: video.videoHeight, level: tile.stats.level };
-    });
+  syncPager({ page, pages }) {
+    this.pager.hidden = pages <= 1;
+    this.pager.querySelector("#page-number").textContent = `${page + 1} / ${pages}`;
   }
 
-  applyTheme(theme) {
-    applyColors(theme.colors);
-    this.logo.hidden = !(this.params.logo && theme.logoUrl);
-    if (theme.logoUrl) this.logo.src = theme.logoUrl;
-    const shown = this.params.background;
-    paintBackground(this.stage, shown ? theme.roomBackgroundUrl : null, shown ? theme.roomBackgroundPreset : null);
+  syncMediaButtons() {
+    const { cameraOn, microphoneOn } = this.media;
+    this.micButton.setLabel(microphoneOn ? "mic" : "mic-off", microphoneOn ? "Mute" : "Unmute");
+    this.micButton.setAttribute("aria-pressed", String(!microphoneOn));
+    this.cameraButton.setLabel(cameraOn ? "video" : "video-off", cameraOn ? "Stop video" : "Start video");
+    this.cameraButton.setAttribute("aria-pressed", String(!cameraOn));
+    const sharing = Boolean(this.screenStream);
+    this.shareButton.setLabel(sharing ? "monitor-x" : "monitor-up", sharing ? "Stop sharing" : "Share screen");
+    this.shareButton.setAttribute("aria-pressed", String(sharing));
   }
 
-  toggleCamera(enabled = !this.media.cameraOn) {
-    this.media.setCamera(enabled);
-    this.setToggle(this.cameraButton, enabled);
-    this.bridge.emit("camera_toggle", { enabled });
+  /** The camera or microphone changed: the others get the new track and are told. */
+  mediaChanged() {
+    this.syncMediaButtons();
+    if (this.viewer) return;
+    this.mesh.refreshTracks();
+    const state = this.media.state(Boolean(this.screenStream));
+    this.signal.send("set_media_state", state);
+    this.stage.setMedia(this.roster.selfId, state);
+    this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
+  }
+
+  async toggleCamera(enabled = !this.media.cameraOn) {
+    await this.media.setCamera(enabled);
+    this.bridge.emit("camera_toggle", { enabled: this.media.cameraOn });
   }
 
   toggleMicrophone(enabled = !this.media.microphoneOn) {
     this.media.setMicrophone(enabled);
-    this.setToggle(this.micButton, enabled);
     this.bridge.emit("microphone_toggle", { enabled });
   }
 
   async toggleScreenshare() {
-    if (this.mesh.screenTrack) {
+    if (this.screenStream) {
       this.stopScreenshare();
       return;
     }
     try {
-      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
       const track = stream.getVideoTracks()[0];
+      this.screenStream = stream;
       this.mesh.screenTrack = track;
       track.addEventListener("ended", () => this.stopScreenshare());
       await this.mesh.useVideoTrack(track);
-      this.tiles.get(this.selfId).querySelector("video").srcObject = stream;
-      this.setToggle(this.shareButton, true);
+      this.mediaChanged();
+      announce("You are sharing your screen");
       this.bridge.emit("screenshare_toggle", { enabled: true });
     } catch {
       toast("Screen sharing was not started.");
@@ -272,14 +305,49 @@ export class Call {
   }
 
   stopScreenshare() {
-    const track = this.mesh.screenTrack;
-    if (!track) return;
+    const stream = this.screenStream;
+    if (!stream) return;
+    this.screenStream = null;
     this.mesh.screenTrack = null;
-    track.stop();
+    for (const track of stream.getTracks()) track.stop();
     this.mesh.useVideoTrack(this.media.videoTrack);
-    this.tiles.get(this.selfId).querySelector("video").srcObject = this.media.stream;
-    this.setToggle(this.shareButton, false);
+    this.mediaChanged();
     this.bridge.emit("screenshare_toggle", { enabled: false });
+  }
+
+  toggleView() {
+    const speaker = this.stage.mode !== "speaker";
+    this.stage.setMode(speaker ? "speaker" : "grid");
+    this.viewButton.setLabel(speaker ? "layout-grid" : "square-user-round", speaker ? "Grid view" : "Speaker view");
+    this.viewButton.setAttribute("aria-pressed", String(speaker));
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else this.section.requestFullscreen().catch(() => toast("Full screen is not available here."));
+  }
+
+  syncFullscreen() {
+    const full = Boolean(document.fullscreenElement);
+    this.fullscreenButton.setLabel(full ? "minimize" : "maximize", full ? "Exit full screen" : "Full screen");
+  }
+
+  async copyInvite() {
+    const link = `${window.location.origin}${this.params.roomName}`;
+    try {
+      await navigator.clipboard.writeText(link);
+      toast("Invite link copied");
+      announce("Invite link copied");
+    } catch {
+      toast(`Invite link: ${link}`, { timeout: 15000 });
+    }
+  }
+
+  applyTheme(theme) {
+    applyColors(theme.colors);
+    showLogo(this.logo, theme.logoUrl, this.params);
+    const shown = this.params.background;
+    paintBackground(this.stage.element, shown ? theme.roomBackgroundUrl : null, shown ? theme.roomBackgroundPreset : null);
   }
 
   confirmEnd() {
@@ -288,10 +356,10 @@ export class Call {
       return;
     }
     this.endButton.dataset.armed = "1";
-    this.endButton.textContent = "Confirm: end for everyone";
+    this.endButton.setLabel("phone-off", "Confirm: end for everyone");
     setTimeout(() => {
       delete this.endButton.dataset.armed;
-      this.endButton.textContent = "End for all";
+      this.endButton.setLabel("phone-off", "End for all");
     }, 5000);
   }
 
@@ -301,8 +369,14 @@ export class Call {
 
   destroy() {
     this.offs.forEach((off) => off());
-    this.mesh.close();
-    for (const tile of this.tiles.values()) tile.stopMeter?.();
+    this.media.removeEventListener("tracks", this.onMediaTracks);
+    this.media.removeEventListener("toggles", this.onMediaTracks);
+    document.removeEventListener("keydown", this.onKey);
+    document.removeEventListener("fullscreenchange", this.onFullscreen);
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     this.stopScreenshare();
+    this.mesh.close();
+    this.stage.destroy();
+    this.notices.clear();
   }
 }

@@ -40,13 +40,41 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
-/** A short visible notice in the corner. */
-export function toast(text, { timeout = 6000 } = {}) {
+/** A short visible notice at the top (gone after `timeout` ms; 0 keeps it until it is removed). */
+export function toast(text, { timeout = 6000, actions = [] } = {}) {
   const box = document.getElementById("toasts");
-  if (!box) return;
-  const item = h("div", { class: "toast", text });
+  if (!box) return null;
+  const item = h("div", { class: "toast" }, h("span", { text }),
+    actions.map(({ label, run }) => h("button", { type: "button", class: "secondary", text: label, onclick: run })));
   box.append(item);
-  setTimeout(() => item.remove(), timeout);
+  if (timeout) setTimeout(() => item.remove(), timeout);
+  return item;
+}
+
+/** An icon from the vendored set (web/vendor/icons, lucide), drawn in the text colour. */
+export function icon(name) {
+  const el = h("span", { class: "icon", "aria-hidden": "true" });
+  el.style.setProperty("--icon", `url("/assets/vendor/icons/${name}.svg")`);
+  return el;
+}
+
+/**
+ * A button with an icon and a label naming the action; `compact` hides the label visually (it
+ * stays the accessible name) where space is short.
+ */
+export function iconButton({ id, name, label, onclick, className = "", pressed, expanded, controls, badge }) {
+  const text = h("span", { class: "label", text: label });
+  const button = h("button", { type: "button", id, class: `icon-button ${className}`.trim(), onclick,
+    "aria-pressed": pressed === undefined ? null : String(pressed),
+    "aria-expanded": expanded === undefined ? null : String(expanded),
+    "aria-controls": controls || null,
+    title: label }, icon(name), text, badge || null);
+  button.setLabel = (nextName, nextLabel) => {
+    button.querySelector(".icon").style.setProperty("--icon", `url("/assets/vendor/icons/${nextName}.svg")`);
+    text.textContent = nextLabel;
+    button.title = nextLabel;
+  };
+  return button;
 }
 
 /** A two-note chime through Web Audio (no sound file to fetch). */

@@ -1,230 +1,161 @@
-// The room page: pre-call review, then the door (knock, wait, verdict) or straight into the call.
-// One flow, driven by the server's answers (docs/protocol.md).
+// The room page. The flow (flow.js, a pure state machine) decides what happens; this module carries
+// it out: it feeds the machine the connection's events and the server's frames, performs the
+// effects it returns (frames to send, words for screen readers, events for an embedding page), and
+// shows the screen the state names. The call itself is call.js.
 
-import { replace, h, toast, announce } from "./dom.js";
-import { readParams } from "./params.js";
-import { SignalClient } from "./signal.js";
+import { announce, toast } from "./dom.js";
+import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
+import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
 import { precallReview } from "./precall.js";
-import { knockPage, waitingScreen, rejectedScreen, messageScreen, applyKnockPage, leaveDoor } from "./door.js";
+import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
 import { EmbedBridge } from "./embed-bridge.js";
+import { initial, step } from "./flow.js";
 
 const root = document.getElementById("app");
-const params = readParams();
+const banner = document.getElementById("connection-banner");
+const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
 const media = new LocalMedia();
-const signal = new SignalClient();
-
-const session = {
-  state: "precall", // precall | joining | door | waiting | rejected | call | done
-  displayName: "",
-  resumeToken: null,
-  grant: null,
-  page: {},
-  waiting: null,
-  call: null,
-};
+const signal = new Signal();
 if (params.minimal) document.body.classList.add("minimal");
+document.title = `${params.roomTitle} · anteroom`;
 
-function join(roomKey) {
-  session.state = "joining";
-  signal.send("join_room", {
-    roomName: params.roomName,
-    roomKey: roomKey || undefined,
-    displayName: session.displayName,
-    externalId: params.externalId || undefined,
-    metadata: params.metadata || undefined,
-  });
+let state = initial({
+  roomName: params.roomName,
+  roomKey: params.roomKey,
+  displayName: params.displayName,
+  externalId: params.externalId,
+  metadata: params.metadata,
+  deviceId: deviceId(),
+  precallReview: params.precallReview,
+});
+let shown = null; // {screen, update, destroy}
+let call = null;
+let mediaStarted = null;
+
+const ctx = { params, media, dispatch, state: () => state };
+
+function dispatch(event) {
+  // Coming back after the page had closed its connection (removed, replaced, full): open it again;
+  // once it is open, the flow asks to join.
+  if (event.type === "rejoin" && signal.connection.stopped) signal.start();
+  const result = step(state, { now: Date.now(), ...event });
+  state = result.state;
+  for (const effect of result.effects) perform(effect);
+  show(event);
 }
 
-function showDoor(notice) {
-  session.state = "door";
-  knockPage(root, { page: session.page, params, notice, onKnock: knock });
+function perform(effect) {
+  if (effect.send) {
+    const [type, payload] = effect.send;
+    // Entering, the room is told what this person sends: their camera and microphone as they are.
+    const extra = type === "join_room" ? { audio: media.state().audio, video: media.state().video } : {};
+    signal.send(type, { ...payload, ...extra });
+  }
+  if (effect.announce) announce(effect.announce);
+  if (effect.emit) bridge.emit(...effect.emit);
+  if (effect.toast) toast(effect.toast);
+  if (effect.close) {
+    signal.stop();
+    media.stop();
+  }
 }
 
-function knock() {
-  signal.send("knock_room", {});
+/** Shows the state's screen: drawn when it changes, refreshed in place when it does not. */
+function show(event) {
+  connectionBanner(banner, state);
+  root.dataset.screen = state.screen;
+  if (state.screen === "call") {
+    if (event.type === "frame" && event.kind === "room_joined" && !event.payload.error) enterCall(event.payload);
+    return;
+  }
+  if (call) {
+    call.destroy();
+    call = null;
+  }
+  if (state.screen === "precall") {
+    if (shown?.screen !== "precall") startPrecall();
+    return;
+  }
+  if (shown?.screen === state.screen) {
+    shown.update(state);
+    return;
+  }
+  shown?.destroy();
+  shown = { screen: state.screen, ...drawScreen(root, state, ctx) };
+  if (["door", "waiting"].includes(state.screen) || (state.screen === "loading" && state.preview)) startMedia();
+  if (ENDS.includes(state.screen)) {
+    // Out of the room, the camera's light goes off; it comes back on with a rejoin.
+    media.stop();
+    mediaStarted = null;
+  }
 }
 
-function showWaiting(hold) {
-  session.state = "waiting";
-  session.waiting = waitingScreen(root, { page: session.page, params, hold, onCancel: () => {
-    signal.send("cancel_room_knock", {});
-    bridge.emit("cancel_knock", {});
-    showDoor();
-  } });
-}
+const ENDS = ["left", "ended", "removed", "replaced", "full", "unavailable"];
 
 function enterCall(joined) {
-  leaveDoor();
-  session.call?.destroy();
-  session.state = "call";
-  session.call = new Call(root, { params, signal, media, iceServers: session.iceServers, joined, bridge });
-  announce("You are in the room");
-  bridge.emit("join", { selfId: joined.selfId, role: joined.role });
+  shown?.destroy();
+  shown = { screen: "call", update: () => {}, destroy: () => {} };
+  const iceServers = state.preview?.iceServers || [];
+  startMedia();
+  if (call) call.start(joined);
+  else call = new Call({ root, params, signal, media, iceServers, joined, bridge });
 }
 
-function finish(title, text, reason) {
-  session.call?.destroy();
-  session.call = null;
-  session.state = "done";
-  media.stop();
-  signal.close();
-  messageScreen(root, title, text);
-  bridge.emit("leave", { reason });
+/** Camera and microphone, asked for once (unless the integrator asked us to wait for the person). */
+function startMedia() {
+  if (params.skipMediaPermissionPrompt) {
+    media.cameraOn = params.video;
+    media.microphoneOn = params.audio;
+    return Promise.resolve();
+  }
+  mediaStarted ??= media.start({ audio: params.audio, video: params.video });
+  return mediaStarted;
 }
 
-const ERROR_TEXT = {
-  room_not_found: ["This room is not available", "The meeting does not exist, was deleted, or has ended."],
-  invalid_room_key: ["This link does not work", "The room key in the link is not valid."],
-  room_key_expired: ["This link has expired", "Ask for a new link."],
-  room_key_mismatch: ["This link does not work", "The room key in the link is for another room, or for someone else."],
-  invalid_display_name: ["Your name cannot be used", null],
-};
+async function startPrecall() {
+  shown?.destroy();
+  shown = { screen: "precall", update: () => {}, destroy: () => {} };
+  await startMedia();
+  const review = await precallReview(root, {
+    params,
+    media,
+    iceServers: state.preview?.iceServers || [],
+    knockPage: state.knockPage,
+    onCheckCompleted: (result) => bridge.emit("precall_check_completed", result),
+  });
+  dispatch({ type: "precall_done", displayName: review.displayName });
+}
 
-signal.on("room_joined", (joined) => {
-  if (joined.error === "room_locked") {
-    session.resumeToken = joined.resumeToken;
-    session.page = joined.knockPage || {};
-    if (joined.knock) {
-      showWaiting(joined.knock.state === "held" ? joined.knock : null);
-    } else if (session.state === "joining" && session.wasWaiting) {
-      showDoor("Your place in the queue was lost while you were offline; knock again.");
-    } else {
-      showDoor();
-    }
-    session.wasWaiting = false;
-    return;
-  }
-  if (joined.error === "room_full") {
-    finish("This room is full", "Try again when someone has left.", "room_full");
-    return;
-  }
-  enterCall(joined);
-});
-
-signal.on("knock_sent", () => {
-  showWaiting(null);
-  bridge.emit("knock", {});
-  announce("You knocked. Waiting for a host.");
-});
-
-signal.on("knock_handled", (verdict) => {
-  if (verdict.clientId) return; // a host's copy; the call handles it
-  if (verdict.resolution === "held") {
-    if (session.state !== "waiting") showWaiting(verdict);
-    else session.waiting.showHold(verdict);
-  } else if (verdict.resolution === "accepted") {
-    session.grant = verdict.roomKey;
-    announce("A host let you in");
-    join(session.grant);
-  } else if (verdict.resolution === "rejected") {
-    session.state = "rejected";
-    rejectedScreen(root, { page: session.page, params, message: verdict.message, hostDisplayName: verdict.hostDisplayName,
-      retryAfterSeconds: verdict.retryAfterSeconds || 0, onKnockAgain: knock });
-  }
-});
-
+signal.on("open", () => dispatch({ type: "open" }));
+signal.on("lost", () => dispatch({ type: "lost" }));
+for (const kind of [
+  "room_preview", "room_joined", "knock_sent", "knock_position", "host_message", "sent_to_waiting_room",
+  "knock_handled", "knock_expired", "room_left", "client_kicked", "room_ended", "error",
+]) {
+  signal.on(kind, (payload) => dispatch({ type: "frame", kind, payload }));
+}
 signal.on("knock_page_updated", (page) => {
-  session.page = page;
-  if (["door", "waiting", "rejected"].includes(session.state)) applyKnockPage(page, params);
+  state = { ...state, knockPage: page };
+  shown?.update(state);
 });
 
-signal.on("error", ({ code, message, requestType }) => {
-  if (code === "replaced") {
-    finish("You joined from somewhere else", "This window left the room because you joined again from another window or connection.", "replaced");
-    return;
-  }
-  const known = ERROR_TEXT[code];
-  if (known && requestType === "join_room" && session.state !== "call") {
-    finish(known[0], known[1] || message, code);
-  } else if (requestType === "knock_room" && session.state === "door") {
-    // Cooldown, a full queue, too many knocks: say why, and let the person try again.
-    showDoor(message);
-  } else {
-    toast(message);
-  }
-});
-
-signal.on("room_ended", ({ reason }) => {
-  const text = {
-    ended_by_host: "A host ended the meeting for everyone.",
-    meeting_deleted: "The meeting was cancelled.",
-    meeting_expired: "The meeting's time is over.",
-    server_shutdown: "The server is restarting. Reload the page in a moment.",
-  }[reason];
-  finish("The meeting has ended", text, reason);
-});
-
-signal.on("client_kicked", () => finish("You were removed from the room", "A host removed you.", "kicked"));
-
-signal.on("room_left", () => {
-  session.call?.destroy();
-  session.call = null;
-  session.state = "done";
-  bridge.emit("leave", { reason: "left" });
-  messageScreen(root, "You left the room", null, { label: "Rejoin", run: () => join(session.grant || params.roomKey) });
-});
-
-signal.on("disconnected", () => {
-  if (session.state === "waiting") session.waiting?.setStatus("Connection lost. Reconnecting… you keep your place in the queue.");
-});
-
-signal.on("reconnected", () => {
-  if (session.state === "waiting") {
-    session.wasWaiting = true;
-    session.state = "joining";
-    signal.send("join_room", { roomName: params.roomName, displayName: session.displayName, resumeToken: session.resumeToken });
-  } else if (session.state === "call") {
-    session.call?.destroy();
-    session.call = null;
-    join(session.grant || params.roomKey);
-  } else if (session.state === "door" || session.state === "rejected") {
-    join(null);
-  }
-});
+// The browser knows before the socket does: try at once when it says the network is back.
+window.addEventListener("online", () => signal.connection.retryNow());
+window.addEventListener("offline", () => signal.connection.drop());
 
 // Commands from an embedding page.
-bridge.on("knock", () => { if (session.state === "door") knock(); });
-bridge.on("leave_room", () => session.call?.leave());
-bridge.on("toggle_camera", (enabled) => session.call ? session.call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn));
-bridge.on("toggle_microphone", (enabled) => session.call ? session.call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn));
-bridge.on("toggle_screenshare", () => session.call?.toggleScreenshare());
+bridge.on("knock", () => { if (state.screen === "door") dispatch({ type: "knock" }); });
+bridge.on("leave_room", () => call?.leave());
+bridge.on("toggle_camera", (enabled) => (call ? call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn)));
+bridge.on("toggle_microphone", (enabled) => (call ? call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn)));
+bridge.on("toggle_screenshare", () => call?.toggleScreenshare());
 bridge.on("admit", (clientId) => signal.send("handle_knock", { clientId, action: "accept" }));
 bridge.on("reject", (clientId, message) => signal.send("handle_knock", { clientId, action: "reject", message }));
 bridge.on("hold", (clientId, message) => signal.send("handle_knock", { clientId, action: "hold", message }));
 bridge.on("admit_all", () => signal.send("handle_knock", { all: true, action: "accept" }));
 
-// For the browser tests: cut the connection as a network blip would (the client reconnects).
-window.anteroomDebug = {
-  dropConnection: () => signal.socket?.close(4000, "simulated network blip"),
-  state: () => session.state,
-};
-
-async function start() {
-  const config = await fetch("/client-config").then((r) => r.json()).catch(() => ({ iceServers: [] }));
-  session.iceServers = config.iceServers || [];
-  bridge.emit("ready", {});
-  if (!params.skipMediaPermissionPrompt) await media.start({ audio: params.audio, video: params.video });
-  else {
-    media.cameraOn = params.video;
-    media.microphoneOn = params.audio;
-  }
-  session.displayName = params.displayName;
-  if (params.precallReview) {
-    const review = await precallReview(root, { params, media, iceServers: session.iceServers,
-      onCheckCompleted: (result) => bridge.emit("precall_check_completed", result) });
-    session.displayName = review.displayName;
-  }
-  replace(root, h("p", { class: "loading", text: "Connecting…" }));
-  try {
-    await signal.connect();
-  } catch {
-    messageScreen(root, "Cannot reach the server", "Check your connection and reload the page.");
-    return;
-  }
-  join(params.roomKey);
-}
-
-start();
+show({ type: "start" });
+signal.start();

@@ -22,7 +22,10 @@ export class LocalMedia extends EventTarget {
     return this.stream.getAudioTracks()[0] || null;
   }
 
-  /** Asks for camera and microphone (as wanted); never throws: a refusal is kept in `problem`. */
+  /**
+   * Asks for the microphone and (when wanted) the camera; never throws: a refusal is kept in
+   * `problem`. A camera that is off is not opened at all, so its light stays off.
+   */
   async start({ audio = true, video = true } = {}) {
     this.cameraOn = video;
     this.microphoneOn = audio;
@@ -32,8 +35,8 @@ export class LocalMedia extends EventTarget {
     }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
-        audio: this.microphoneId ? { deviceId: { exact: this.microphoneId } } : true,
-        video: this.cameraId ? { deviceId: { exact: this.cameraId } } : { width: 640, height: 360 },
+        audio: this.constraint("audio"),
+        video: video ? this.constraint("video") : false,
       });
       this.replaceTracks(stream);
       this.problem = null;
@@ -42,6 +45,12 @@ export class LocalMedia extends EventTarget {
     }
     this.applyToggles();
     return this;
+  }
+
+  constraint(kind) {
+    const id = kind === "video" ? this.cameraId : this.microphoneId;
+    if (id) return { deviceId: { exact: id } };
+    return kind === "video" ? { width: 640, height: 360 } : true;
   }
 
   replaceTracks(stream) {
@@ -57,22 +66,52 @@ export class LocalMedia extends EventTarget {
 
   /** Switches one device, keeping the other track. */
   async useDevice(kind, deviceId) {
-    const constraints = kind === "videoinput" ? { video: { deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } };
-    const fresh = await navigator.mediaDevices.getUserMedia(constraints);
-    const old = kind === "videoinput" ? this.videoTrack : this.audioTrack;
-    if (old) {
-      this.stream.removeTrack(old);
-      old.stop();
-    }
-    for (const track of fresh.getTracks()) this.stream.addTrack(track);
     if (kind === "videoinput") this.cameraId = deviceId;
     else this.microphoneId = deviceId;
+    if (kind === "videoinput" && !this.cameraOn) return; // used when the camera is turned on
+    await this.openTrack(kind === "videoinput" ? "video" : "audio");
+  }
+
+  async openTrack(kind) {
+    const fresh = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
+    this.closeTrack(kind);
+    for (const track of fresh.getTracks()) this.stream.addTrack(track);
+    if (kind === "video") this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
     this.applyToggles();
     this.dispatchEvent(new Event("tracks"));
   }
 
-  setCamera(on) {
+  closeTrack(kind) {
+    const old = kind === "video" ? this.videoTrack : this.audioTrack;
+    if (!old) return;
+    this.stream.removeTrack(old);
+    old.stop();
+  }
+
+  /**
+   * Turns the camera on (opening it) or off (closing it: the light goes off). Without permission
+   * to use devices at all, only the wish is kept.
+   */
+  async setCamera(on) {
     this.cameraOn = on;
+    if (this.problem || !navigator.mediaDevices?.getUserMedia) {
+      this.applyToggles();
+      return;
+    }
+    if (!on) {
+      this.closeTrack("video");
+      this.applyToggles();
+      this.dispatchEvent(new Event("tracks"));
+      return;
+    }
+    if (!this.videoTrack) {
+      try {
+        await this.openTrack("video");
+      } catch (error) {
+        this.cameraOn = false;
+        this.problem = classify(error);
+      }
+    }
     this.applyToggles();
   }
 
@@ -87,13 +126,21 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new Event("toggles"));
   }
 
+  /** What the others are told (set_media_state). */
+  state(screen = false) {
+    return { audio: Boolean(this.microphoneOn && this.audioTrack), video: Boolean(this.cameraOn && this.videoTrack) || screen, screen };
+  }
+
   async devices() {
     if (!navigator.mediaDevices?.enumerateDevices) return [];
     return navigator.mediaDevices.enumerateDevices();
   }
 
   stop() {
-    for (const track of this.stream.getTracks()) track.stop();
+    for (const track of this.stream.getTracks()) {
+      this.stream.removeTrack(track);
+      track.stop();
+    }
   }
 }
 
@@ -128,15 +175,24 @@ export function problemAdvice(problem) {
   }
 }
 
+/** One audio context for every meter on the page (browsers limit how many a page may open). */
+let sharedContext = null;
+
+function audioContext() {
+  if (!sharedContext || sharedContext.state === "closed") sharedContext = new AudioContext();
+  sharedContext.resume().catch(() => {});
+  return sharedContext;
+}
+
 /**
- * Measures the loudness of an audio track, 0..1, calling `onLevel` about 20 times a second.
+ * Measures the loudness of an audio track, 0..1, calling `onLevel` about 10 times a second.
  * Returns a function that stops it.
  */
 export function meterLevel(track, onLevel) {
   if (!track) return () => {};
   let ctx;
   try {
-    ctx = new AudioContext();
+    ctx = audioContext();
   } catch {
     return () => {};
   }
@@ -150,10 +206,9 @@ export function meterLevel(track, onLevel) {
     let sum = 0;
     for (const s of samples) sum += s * s;
     onLevel(Math.min(1, Math.sqrt(sum / samples.length) * 4));
-  }, 50);
-  ctx.resume().catch(() => {});
+  }, 100);
   return () => {
     clearInterval(timer);
-    ctx.close().catch(() => {});
+    source.disconnect();
   };
 }

@@ -13,8 +13,16 @@ export class Mesh extends EventTarget {
     this.peers = new Map();
     this.screenTrack = null;
     this.offs = [
-      signal.on("ready_to_receive_offer", ({ clientId }) => this.offerTo(clientId)),
-      signal.on("sdp_offer", ({ clientId, message }) => this.answer(clientId, message)),
+      // Asked again for an offer, or offered anew: that person started over (a reload, a reconnect),
+      // so whatever connection we had with them is dropped first.
+      signal.on("ready_to_receive_offer", ({ clientId }) => {
+        this.drop(clientId);
+        this.offerTo(clientId);
+      }),
+      signal.on("sdp_offer", ({ clientId, message }) => {
+        if (this.peers.get(clientId)?.pc.remoteDescription) this.drop(clientId);
+        this.answer(clientId, message);
+      }),
       signal.on("sdp_answer", ({ clientId, message }) => this.peers.get(clientId)?.pc.setRemoteDescription(message).then(() => this.flushCandidates(clientId)).catch((e) => this.fail(clientId, e))),
       signal.on("ice_candidate", ({ clientId, message }) => this.addCandidate(clientId, message)),
     ];
@@ -57,10 +65,11 @@ export class Mesh extends EventTarget {
   async offerTo(clientId) {
     const { pc } = this.peer(clientId);
     try {
+      // A sender is always there, even with the camera off, so that turning it on later needs no
+      // new negotiation: only a track put in the sender.
+      const sending = this.selfRole !== "viewer";
       for (const kind of ["audio", "video"]) {
-        const track = this.localTrack(kind);
-        if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.media.stream] });
-        else pc.addTransceiver(kind, { direction: "recvonly" });
+        pc.addTransceiver(this.localTrack(kind) || kind, { direction: sending ? "sendrecv" : "recvonly", streams: [this.media.stream] });
       }
       await pc.setLocalDescription(await pc.createOffer());
       this.signal.send("sdp_offer", { receiverId: clientId, message: pc.localDescription.toJSON() });
@@ -74,14 +83,13 @@ export class Mesh extends EventTarget {
     try {
       await pc.setRemoteDescription(offer);
       for (const transceiver of pc.getTransceivers()) {
-        const track = this.localTrack(transceiver.receiver.track.kind);
-        if (track) {
-          await transceiver.sender.replaceTrack(track);
-          transceiver.sender.setStreams?.(this.media.stream);
-          transceiver.direction = "sendrecv";
-        } else {
+        if (this.selfRole === "viewer") {
           transceiver.direction = "recvonly";
+          continue;
         }
+        await transceiver.sender.replaceTrack(this.localTrack(transceiver.receiver.track.kind));
+        transceiver.sender.setStreams?.(this.media.stream);
+        transceiver.direction = "sendrecv";
       }
       await pc.setLocalDescription(await pc.createAnswer());
       this.signal.send("sdp_answer", { receiverId: clientId, message: pc.localDescription.toJSON() });
@@ -137,6 +145,11 @@ export class Mesh extends EventTarget {
 
   fail(clientId, error) {
     console.warn(`media with ${clientId} failed`, error);
+  }
+
+  /** The connection's state with one person ("new", "connecting", "connected", "failed"…). */
+  stateOf(clientId) {
+    return this.peers.get(clientId)?.pc.connectionState || "new";
   }
 
   close() {

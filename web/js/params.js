@@ -22,6 +22,7 @@ export function readParams(location = window.location) {
   return {
     roomName,
     roomKey: query.get("roomKey") || null,
+    roomTitle: roomTitle(roomName),
     displayName: query.get("displayName") || "",
     externalId: query.get("externalId") || null,
     metadata: query.get("metadata") || null,
@@ -55,4 +56,50 @@ export function nameProblem(name) {
   const bad = [...trimmed].find((c) => NAME_FORBIDDEN.includes(c) || c.charCodeAt(0) < 32);
   if (bad) return `Names may not contain “${bad}” (nor any of ${NAME_FORBIDDEN}).`;
   return null;
+}
+
+/**
+ * The room's name as people read it: the prefix the integrator chose, without the random part
+ * ("/dr-lee-3f2a…" → "Dr lee"); a short name is shown as it is.
+ */
+export function roomTitle(roomName) {
+  const name = String(roomName || "").replace(/^\/+/, "");
+  const uuid = /-?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  if (!uuid.test(name)) return name || "Meeting room";
+  const prefix = name.replace(uuid, "").replace(/-+/g, " ").trim();
+  return prefix ? prefix[0].toUpperCase() + prefix.slice(1) : "Meeting room";
+}
+
+/**
+ * Keeps the room key out of the address bar (and so out of screenshots, history and shared
+ * screens): it moves to this tab's session storage, where a reload finds it again.
+ */
+export function keepKeyOutOfAddressBar(params, { location = window.location, history = window.history, storage = window.sessionStorage } = {}) {
+  const slot = `anteroom:key:${params.roomName}`;
+  try {
+    if (params.roomKey) storage.setItem(slot, params.roomKey);
+    else params.roomKey = storage.getItem(slot);
+  } catch {
+    return params; // storage refused (private mode): the key stays in the address
+  }
+  const url = new URL(location.href);
+  if (url.searchParams.has("roomKey")) {
+    url.searchParams.delete("roomKey");
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+  return params;
+}
+
+/** A random id this browser keeps, so a host's rejection holds back this device, not a whole office. */
+export function deviceId(storage = window.localStorage) {
+  try {
+    let id = storage.getItem("anteroom:device");
+    if (!id) {
+      id = crypto.randomUUID();
+      storage.setItem("anteroom:device", id);
+    }
+    return id;
+  } catch {
+    return null;
+  }
 }

@@ -1,88 +1,156 @@
-// The People panel: for hosts, the knock queue (oldest first) with Let in / Put on hold / Reject, each
-// with an optional message, and Admit all; for everyone, who is in the room (hosts may remove people).
+// The People panel. For hosts: who waits at the door, oldest first (let in, put on hold, reject,
+// each with an optional message; a word to one or all without a verdict; let everyone in). For
+// everyone: who is in the room, with their role and microphone; hosts may send a guest back to the
+// door or remove them (removal asks to be confirmed). Focus never falls on a destructive button by
+// surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
-import { h, replace } from "./dom.js";
+import { h, icon, replace } from "./dom.js";
+import { ROLE_LABELS, initials } from "./roster.js";
 
 export class PeoplePanel {
-  constructor({ signal, host, selfId }) {
+  constructor({ signal, host, selfId, capacity }) {
     this.signal = signal;
     this.host = host;
     this.selfId = selfId;
-    this.knockers = [];
-    this.clients = new Map();
-    this.element = h("aside", { class: "panel people", id: "people-panel", "aria-label": "People", hidden: true });
+    this.capacity = capacity;
+    this.roster = { clients: [], knockers: [] };
+    this.drafts = new Map();
+    this.heading = h("h2", { id: "people-title", tabindex: "-1", text: "People" });
+    this.body = h("div", { class: "panel-body" });
+    this.element = h("aside", { class: "panel people", id: "people-panel", "aria-labelledby": "people-title", hidden: true },
+      h("header", { class: "panel-header" }, this.heading,
+        h("button", { type: "button", class: "icon-only close-panel", "aria-label": "Close People", onclick: () => this.onClose?.() }, icon("x"))),
+      this.body);
   }
 
-  setKnockers(list) {
-    this.knockers = list.slice();
+  update(roster) {
+    this.roster = roster;
     this.render();
   }
 
-  knocked(knock) {
-    this.knockers = this.knockers.filter((k) => k.clientId !== knock.clientId).concat([knock]);
-    this.render();
+  send(type, payload) {
+    this.signal.send(type, payload);
   }
 
-  resolved({ clientId, resolution, message }) {
-    if (resolution === "held") {
-      this.knockers = this.knockers.map((k) => (k.clientId === clientId ? { ...k, state: "held", holdMessage: message } : k));
-    } else {
-      this.knockers = this.knockers.filter((k) => k.clientId !== clientId);
-    }
-    this.render();
-  }
-
-  left(clientId) {
-    this.knockers = this.knockers.filter((k) => k.clientId !== clientId);
-    this.render();
-  }
-
-  setClients(clients) {
-    this.clients = clients;
-    this.render();
-  }
-
-  decide(clientId, action, input) {
-    const message = input?.value.trim() || undefined;
-    this.signal.send("handle_knock", { clientId, action, message });
+  decide(clientId, action) {
+    const message = this.drafts.get(clientId)?.trim() || undefined;
+    this.drafts.delete(clientId);
+    this.send("handle_knock", { clientId, action, message });
   }
 
   render() {
+    const focusKey = document.activeElement?.closest?.("#people-panel") ? document.activeElement.dataset.focusKey : null;
+    const focusIndex = focusKey ? this.knockerIndex(focusKey) : -1;
     const sections = [];
-    if (this.host) {
-      const items = this.knockers.map((knock) => {
-        const input = h("input", { type: "text", class: "knock-message", placeholder: "Message (optional)", "aria-label": `Message to ${knock.displayName}`, maxLength: 1000 });
-        const state = knock.state === "held"
-          ? h("span", { class: "knock-state", text: knock.holdMessage ? `On hold: ${knock.holdMessage}` : "On hold" })
-          : h("span", { class: "knock-state", text: "Waiting" });
-        return h("li", { class: "knocker", "data-client-id": knock.clientId },
-          h("span", { class: "knocker-name", text: knock.displayName }),
-          state,
-          input,
-          h("div", { class: "row" },
-            h("button", { type: "button", class: "primary let-in", text: "Let in", onclick: () => this.decide(knock.clientId, "accept", input) }),
-            h("button", { type: "button", class: "secondary hold", text: "Put on hold", onclick: () => this.decide(knock.clientId, "hold", input) }),
-            h("button", { type: "button", class: "danger reject", text: "Reject", onclick: () => this.decide(knock.clientId, "reject", input) }),
-          ));
-      });
-      sections.push(h("section", { "aria-labelledby": "waiting-title" },
-        h("h2", { id: "waiting-title", text: `Waiting (${this.knockers.length})` }),
-        this.knockers.length
-          ? h("button", { type: "button", class: "secondary", id: "admit-all", text: "Admit all", onclick: () => this.signal.send("handle_knock", { all: true, action: "accept" }) })
-          : h("p", { class: "empty", text: "Nobody is waiting." }),
-        h("ol", { class: "knockers", id: "knockers" }, items),
-      ));
+    if (this.host) sections.push(this.waitingSection());
+    sections.push(this.roomSection());
+    replace(this.body, ...sections);
+    if (focusKey) this.restoreFocus(focusKey, focusIndex);
+  }
+
+  knockerIndex(focusKey) {
+    const id = focusKey.split(":")[1];
+    return this.lastKnockerIds?.indexOf(id) ?? -1;
+  }
+
+  restoreFocus(focusKey, index) {
+    const same = this.body.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+    if (same) {
+      same.focus();
+      return;
     }
-    const people = [...this.clients.values()].map((client) =>
-      h("li", { class: "participant", "data-client-id": client.id },
-        h("span", { class: "participant-name", text: client.id === this.selfId ? `${client.displayName} (you)` : client.displayName }),
-        h("span", { class: "role", text: client.role.replace("_", " ") }),
-        this.host && client.id !== this.selfId
-          ? h("button", { type: "button", class: "danger remove", text: "Remove", "aria-label": `Remove ${client.displayName}`, onclick: () => this.signal.send("kick_client", { clientId: client.id }) })
-          : null));
-    sections.push(h("section", { "aria-labelledby": "in-room-title" },
-      h("h2", { id: "in-room-title", text: `In the room (${this.clients.size})` }),
-      h("ul", { class: "participants", id: "participants" }, people)));
-    replace(this.element, ...sections);
+    // The knock just decided is gone: go on to the knocker now in its place, else the heading.
+    const next = this.body.querySelectorAll(".knocker .let-in")[Math.max(0, index)] || this.body.querySelector(".knocker .let-in");
+    (next || this.heading).focus();
+  }
+
+  waitingSection() {
+    const knockers = this.roster.knockers;
+    this.lastKnockerIds = knockers.map((k) => k.clientId);
+    const items = knockers.map((knock, i) => this.knockerItem(knock, i + 1));
+    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: "Message to everyone waiting", "aria-label": "Message to everyone waiting", "data-focus-key": "all:message" });
+    return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
+      h("h3", { id: "waiting-title", text: `Waiting to come in (${knockers.length})` }),
+      knockers.length
+        ? h("div", { class: "all-actions" },
+          h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), "Let everyone in"),
+          h("form", { class: "inline-form", onsubmit: (event) => {
+            event.preventDefault();
+            const message = everyone.value.trim();
+            if (message) this.send("message_knockers", { all: true, message });
+            everyone.value = "";
+          } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: "Send to everyone waiting" }))))
+        : h("p", { class: "empty", text: "Nobody is waiting." }),
+      h("ol", { class: "knockers", id: "knockers" }, items));
+  }
+
+  knockerItem(knock, place) {
+    const id = knock.clientId;
+    const key = (what) => `${what}:${id}`;
+    const input = h("input", { type: "text", class: "knock-message", maxLength: 1000, placeholder: "Message (optional)", "aria-label": `Message to ${knock.displayName}`, value: this.drafts.get(id) || "", "data-focus-key": key("message") });
+    input.addEventListener("input", () => this.drafts.set(id, input.value));
+    const state = knock.state === "held"
+      ? (knock.holdMessage ? `On hold: ${knock.holdMessage}` : "On hold")
+      : "Waiting";
+    return h("li", { class: "knocker", "data-client-id": id },
+      h("div", { class: "person" },
+        h("span", { class: "avatar small", "aria-hidden": "true", text: initials(knock.displayName) }),
+        h("span", { class: "knocker-name", text: knock.displayName }),
+        h("span", { class: "place", text: `#${place}` })),
+      h("span", { class: "knock-state", text: state }),
+      input,
+      h("div", { class: "row knock-actions" },
+        h("button", { type: "button", class: "primary let-in", "data-focus-key": key("accept"), onclick: () => this.decide(id, "accept") }, icon("user-check"), "Let in"),
+        h("button", { type: "button", class: "secondary hold", "data-focus-key": key("hold"), onclick: () => this.decide(id, "hold") }, icon("clock"), "Put on hold"),
+        h("button", { type: "button", class: "secondary say", "data-focus-key": key("say"), "aria-label": `Send message to ${knock.displayName}`, onclick: () => {
+          const message = input.value.trim();
+          if (!message) {
+            input.focus();
+            return;
+          }
+          this.drafts.delete(id);
+          input.value = "";
+          this.send("message_knockers", { clientId: id, message });
+        } }, icon("send"), "Send"),
+        h("button", { type: "button", class: "danger reject", "data-focus-key": key("reject"), onclick: () => this.decide(id, "reject") }, icon("user-x"), "Reject"),
+      ));
+  }
+
+  roomSection() {
+    const clients = this.roster.clients;
+    const participants = clients.filter((c) => c.role !== "viewer").length;
+    const count = this.host && this.capacity ? `${participants} of ${this.capacity.participants}` : String(clients.length);
+    const items = clients.map((client) => {
+      const self = client.id === this.selfId;
+      const media = client.media;
+      const guest = this.host && !self && client.role !== "host";
+      return h("li", { class: "participant", "data-client-id": client.id },
+        h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
+        h("span", { class: "participant-text" },
+          h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
+          h("span", { class: "role", text: ROLE_LABELS[client.role] || client.role })),
+        media && !media.audio && client.role !== "viewer" ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
+        guest ? h("button", { type: "button", class: "secondary icon-only send-back", "data-focus-key": `back:${client.id}`, "aria-label": `Send ${client.displayName} back to the waiting room`, title: "Send back to the waiting room", onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open")) : null,
+        this.host && !self ? this.removeButton(client) : null);
+    });
+    return h("section", { "aria-labelledby": "in-room-title" },
+      h("h3", { id: "in-room-title", text: `In the room (${count})` }),
+      h("ul", { class: "participants", id: "participants" }, items));
+  }
+
+  /** Removing someone takes two presses: the first only asks "sure?". */
+  removeButton(client) {
+    const button = h("button", { type: "button", class: "danger icon-only remove", "data-focus-key": `remove:${client.id}`, "aria-label": `Remove ${client.displayName}`, title: "Remove from the room" }, icon("user-x"));
+    button.addEventListener("click", () => {
+      if (button.dataset.armed) {
+        this.send("kick_client", { clientId: client.id });
+        return;
+      }
+      button.dataset.armed = "1";
+      button.classList.add("armed");
+      button.setAttribute("aria-label", `Confirm: remove ${client.displayName}`);
+      button.append(h("span", { class: "label", text: "Remove?" }));
+    });
+    return button;
   }
 }

@@ -2,33 +2,40 @@
 // name entry; and with precallCeremony on, a check of camera, microphone, speaker and network that
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
-import { h, replace, announce } from "./dom.js";
+import { h, iconButton, replace, announce } from "./dom.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { nameProblem, NAME_MAX } from "./params.js";
+import { applyKnockPage, showLogo } from "./theme.js";
 
 /**
  * Shows the review in `root`. Resolves with {displayName, check} when the person continues.
  * `check` is the ceremony's result (null when there was none).
  */
-export function precallReview(root, { params, media, iceServers, onCheckCompleted }) {
+export function precallReview(root, { params, media, iceServers, knockPage, onCheckCompleted }) {
   return new Promise((resolve) => {
     const stops = [];
     const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": "Your camera" });
     video.srcObject = media.stream;
     const level = h("div", { class: "level-fill" });
     const meter = h("div", { class: "level", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
+    let stopLevel = () => {};
+    let meteredTrack = null;
     const watchLevel = () => {
-      stops.splice(0).forEach((stop) => stop());
-      stops.push(meterLevel(media.audioTrack, (value) => {
+      if (meteredTrack === media.audioTrack) return;
+      meteredTrack = media.audioTrack;
+      stopLevel();
+      stopLevel = meterLevel(meteredTrack, (value) => {
         level.style.width = `${Math.round(value * 100)}%`;
         meter.setAttribute("aria-valuenow", String(Math.round(value * 100)));
-      }));
+      });
     };
     watchLevel();
-    media.addEventListener("tracks", () => {
+    const onTracks = () => {
       video.srcObject = media.stream;
       watchLevel();
-    });
+    };
+    media.addEventListener("tracks", onTracks);
+    stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks));
 
     const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem) : "");
     const enableButton = h("button", {
@@ -62,16 +69,17 @@ export function precallReview(root, { params, media, iceServers, onCheckComplete
       if (!("setSinkId" in HTMLMediaElement.prototype)) speakerPicker.closest("label").hidden = true;
     };
 
-    const cameraToggle = h("button", { type: "button", class: "toggle", "aria-pressed": String(media.cameraOn), onclick: () => {
-      media.setCamera(!media.cameraOn);
-      cameraToggle.setAttribute("aria-pressed", String(media.cameraOn));
-      cameraToggle.textContent = media.cameraOn ? "Camera on" : "Camera off";
-    }, text: media.cameraOn ? "Camera on" : "Camera off" });
-    const micToggle = h("button", { type: "button", class: "toggle", "aria-pressed": String(media.microphoneOn), onclick: () => {
-      media.setMicrophone(!media.microphoneOn);
-      micToggle.setAttribute("aria-pressed", String(media.microphoneOn));
-      micToggle.textContent = media.microphoneOn ? "Microphone on" : "Microphone off";
-    }, text: media.microphoneOn ? "Microphone on" : "Microphone off" });
+    const cameraToggle = iconButton({ id: "precall-camera", name: "video", label: "", className: "secondary", onclick: () => media.setCamera(!media.cameraOn) });
+    const micToggle = iconButton({ id: "precall-microphone", name: "mic", label: "", className: "secondary", onclick: () => media.setMicrophone(!media.microphoneOn) });
+    const syncToggles = () => {
+      cameraToggle.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? "Turn camera off" : "Turn camera on");
+      cameraToggle.setAttribute("aria-pressed", String(!media.cameraOn));
+      micToggle.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? "Mute microphone" : "Unmute microphone");
+      micToggle.setAttribute("aria-pressed", String(!media.microphoneOn));
+    };
+    syncToggles();
+    media.addEventListener("toggles", syncToggles);
+    stops.push(() => media.removeEventListener("toggles", syncToggles));
 
     const nameInput = h("input", { id: "display-name", type: "text", maxLength: NAME_MAX * 2, autocomplete: "name", value: params.displayName });
     const nameError = h("p", { id: "name-error", class: "field-error", role: "alert" });
@@ -91,7 +99,7 @@ export function precallReview(root, { params, media, iceServers, onCheckComplete
         nameInput.focus();
         return;
       }
-      stops.forEach((stop) => stop());
+      stops.splice(0).forEach((stop) => stop());
       resolve({ displayName: nameInput.value.trim(), check: checkResult });
     } },
       h("label", { for: "display-name", text: "Your name" }), nameInput, nameError,
@@ -109,7 +117,11 @@ export function precallReview(root, { params, media, iceServers, onCheckComplete
       } });
     }
 
-    replace(root, h("section", { class: "screen precall", "aria-labelledby": "precall-title" },
+    const logo = h("img", { class: "room-logo", id: "room-logo", alt: "" });
+    showLogo(logo, knockPage?.logoUrl, params);
+    replace(root, h("section", { class: "screen precall", "data-screen": "precall", "aria-labelledby": "precall-title" },
+      logo,
+      h("p", { class: "room-name", text: params.roomTitle }),
       h("h1", { id: "precall-title", text: "Check your camera and microphone" }),
       h("div", { class: "precall-grid" },
         h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, cameraToggle, micToggle)),
@@ -122,6 +134,7 @@ export function precallReview(root, { params, media, iceServers, onCheckComplete
         ),
       ),
     ));
+    applyKnockPage(knockPage, params);
     fillPickers();
     if (params.displayName) validateName();
   });
@@ -159,7 +172,7 @@ function checkPanel({ media, iceServers, canSkip, onDone }) {
       status.textContent = "checking";
       let outcome;
       try {
-        outcome = await CHECKS[id]({ media, iceServers });
+        outcome = await CHECKS[id]({ media, iceServers, ask: () => askHeard(rows.get(id).detail) });
       } catch (error) {
         outcome = { passed: false, detail: String(error?.message || error) };
       }
@@ -182,6 +195,21 @@ function checkPanel({ media, iceServers, canSkip, onDone }) {
 }
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** "Did you hear it?" beside the speaker step; resolves "yes", "no" or "again". */
+function askHeard(detail) {
+  return new Promise((resolve) => {
+    const answer = (value) => () => {
+      detail.replaceChildren();
+      resolve(value);
+    };
+    replace(detail, h("span", { class: "question", text: "Did you hear a tone?" }),
+      h("button", { type: "button", class: "secondary small", id: "heard-yes", onclick: answer("yes"), text: "Yes" }),
+      h("button", { type: "button", class: "secondary small", id: "heard-no", onclick: answer("no"), text: "No" }),
+      h("button", { type: "button", class: "secondary small", id: "heard-again", onclick: answer("again"), text: "Play again" }));
+    detail.querySelector("#heard-yes").focus();
+  });
+}
 
 const CHECKS = {
   async camera({ media }) {
@@ -206,22 +234,27 @@ const CHECKS = {
     stop();
     return loudest >= 0.02 ? { passed: true, detail: "we can hear you" } : { passed: false, detail: "we heard nothing: is the right microphone chosen, and unmuted?" };
   },
-  async speaker({ media }) {
-    const ctx = new AudioContext();
-    try {
-      if (media.speakerId && ctx.setSinkId) await ctx.setSinkId(media.speakerId);
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      gain.gain.value = 0.1;
-      osc.frequency.value = 523;
-      osc.connect(gain).connect(ctx.destination);
-      await ctx.resume();
-      osc.start();
-      await wait(400);
-      osc.stop();
-      return { passed: ctx.state === "running", detail: "a test tone played" };
-    } finally {
-      ctx.close().catch(() => {});
+  async speaker({ media, ask }) {
+    // Only the person can tell whether a sound came out: play a tone, then ask.
+    for (;;) {
+      const ctx = new AudioContext();
+      try {
+        if (media.speakerId && ctx.setSinkId) await ctx.setSinkId(media.speakerId);
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        gain.gain.value = 0.1;
+        osc.frequency.value = 523;
+        osc.connect(gain).connect(ctx.destination);
+        await ctx.resume();
+        osc.start();
+        await wait(600);
+        osc.stop();
+      } finally {
+        ctx.close().catch(() => {});
+      }
+      const answer = await ask();
+      if (answer === "yes") return { passed: true, detail: "you heard the test tone" };
+      if (answer === "no") return { passed: false, detail: "no sound: check the speaker chosen above and the volume" };
     }
   },
   async network({ iceServers }) {

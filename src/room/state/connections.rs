@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::meeting::facts::ClientCounts;
 use crate::room::event::ClientView;
-use crate::room::model::{ClientId, ConnId, Identity, KnockerKey, Role};
+use crate::room::model::{ClientId, ConnId, Identity, KnockerKey, MediaState, Role};
 
 /// Where a connection stands with respect to the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub(super) struct Conn {
     /// The device the client says it is, if it says.
     pub device: Option<String>,
     pub identity: Identity,
+    pub media: MediaState,
     pub resume_token: String,
     pub place: Place,
 }
@@ -163,6 +164,7 @@ impl Connections {
             id: c.client_id.clone(),
             display_name: c.identity.display_name.clone(),
             role: self.role_of(conn)?,
+            media: c.media,
         })
     }
 
@@ -172,6 +174,7 @@ impl Connections {
                 id: c.client_id.clone(),
                 display_name: c.identity.display_name.clone(),
                 role,
+                media: c.media,
             })
             .collect()
     }

@@ -63,6 +63,7 @@ impl Room {
                 peer: request.peer,
                 device: request.device,
                 identity: request.identity,
+                media: request.media,
                 resume_token: resume_token.clone(),
                 place,
             };
@@ -99,6 +100,7 @@ impl Room {
                 peer: request.peer,
                 device: request.device.clone(),
                 identity: request.identity.clone(),
+                media: request.media,
                 resume_token,
                 place: Place::Member(role),
             },
@@ -122,6 +124,7 @@ impl Room {
             id: client_id.clone(),
             display_name: request.identity.display_name.clone(),
             role,
+            media: request.media,
         };
         out.send_many(others, Event::ClientJoined(view));
         // The session starts with the second member, so this join already belongs to it.
@@ -157,6 +160,7 @@ impl Room {
                 peer: request.peer,
                 device: request.device.clone(),
                 identity,
+                media: request.media,
                 resume_token: token.to_owned(),
                 place: Place::Knocking,
             };
@@ -178,6 +182,7 @@ impl Room {
                 peer: request.peer,
                 device: request.device.clone(),
                 identity: verdict.identity,
+                media: request.media,
                 resume_token: token.to_owned(),
                 place: Place::Outside,
             };
@@ -278,6 +283,7 @@ impl Room {
             room_name: self.config.room_name.clone(),
             mode: self.config.mode,
             is_locked: self.locked,
+            capacity: self.seats.capacity,
             clients: self.conns.views(),
         }
     }

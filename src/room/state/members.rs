@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use super::connections::Place;
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
-use super::{Out, Room};
+use super::{MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
 use crate::room::model::{
-    ClientId, ConnId, EndReason, LeaveReason, RelayKind, RelayPayload, Request, Role, Theme,
+    ClientId, ConnId, EndReason, LeaveReason, MediaState, RelayKind, RelayPayload, Request, Role,
+    Theme,
 };
 
 impl Room {
@@ -142,6 +143,32 @@ impl Room {
             at: now,
         };
         out.send_many(self.conns.member_conns(), Event::Chat(line));
+    }
+
+    /// A member's microphone, camera or screen share changed: the others show it.
+    pub(super) fn set_media(&mut self, out: &mut Out, conn: ConnId, media: MediaState) {
+        let Some(member) = self
+            .conns
+            .get_mut(conn)
+            .filter(|c| matches!(c.place, Place::Member(_)))
+        else {
+            out.refuse(
+                conn,
+                RefusalCode::NotInRoom,
+                "you are not in the room",
+                Request::SetMedia,
+            );
+            return;
+        };
+        member.media = media;
+        let client_id = member.client_id.clone();
+        let others = self
+            .conns
+            .member_conns()
+            .into_iter()
+            .filter(|c| *c != conn)
+            .collect();
+        out.send_many(others, Event::MediaChanged { client_id, media });
     }
 
     pub(super) fn kick(
@@ -329,9 +356,38 @@ impl Room {
     }
 
     /// Everyone, inside or waiting, hears the end and is disconnected; the room forgets everything.
-    pub(super) fn end(&mut self, out: &mut Out, now: DateTime<Utc>, reason: EndReason) {
+    /// When the server is only restarting, each guest in the room gets a key to come back with (a
+    /// host or viewer has its own; a knocker knocks again).
+    pub(super) fn end(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        reason: EndReason,
+        grant: MintGrant,
+    ) {
         let everyone = self.conns.all();
-        out.send_many(everyone.clone(), Event::Ended(reason));
+        let mut told = Vec::new();
+        if reason == EndReason::ServerShutdown {
+            for (conn, c, role) in self.conns.members() {
+                if matches!(role, Role::Visitor | Role::GrantedVisitor) {
+                    let rejoin_key = Some(grant(&c.client_id));
+                    told.push(conn);
+                    out.send(conn, Event::Ended { reason, rejoin_key });
+                }
+            }
+        }
+        let others = everyone
+            .iter()
+            .copied()
+            .filter(|c| !told.contains(c))
+            .collect();
+        out.send_many(
+            others,
+            Event::Ended {
+                reason,
+                rejoin_key: None,
+            },
+        );
         for conn in everyone {
             out.close(conn);
         }

@@ -236,6 +236,7 @@ impl Room {
                 message,
             } => self.send_to_waiting_room(&mut out, now, conn, target, message),
             Input::ListKnocks => out.answer(Answer::Queue(self.queue.views())),
+            Input::ListMembers => out.answer(Answer::Members(self.conns.views())),
             Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
@@ -243,9 +244,10 @@ impl Room {
             Input::Kick { conn, target } => self.kick(&mut out, now, conn, target),
             Input::EndMeeting { conn } => {
                 if self.require_host(&mut out, conn, Request::EndMeeting) {
-                    self.end(&mut out, now, EndReason::EndedByHost);
+                    self.end(&mut out, now, EndReason::EndedByHost, grant);
                 }
             }
+            Input::SetMedia { conn, media } => self.set_media(&mut out, conn, media),
             Input::Relay {
                 conn,
                 kind,
@@ -253,8 +255,8 @@ impl Room {
                 payload,
             } => self.relay(&mut out, conn, kind, to, payload),
             Input::SetTheme(theme) => self.set_theme(&mut out, theme),
-            Input::End(reason) => self.end(&mut out, now, reason),
-            Input::Tick => self.tick(&mut out, now),
+            Input::End(reason) => self.end(&mut out, now, reason, grant),
+            Input::Tick => self.tick(&mut out, now, grant),
         }
         if !self.ended {
             // Whoever moved in line hears where they stand now.
@@ -267,10 +269,10 @@ impl Room {
 
     /// Acts on every deadline that came due: the room's expiry first; then knocks whose grace ran
     /// out, in queue order; then the session's end. Other timers simply lapse.
-    fn tick(&mut self, out: &mut Out, now: DateTime<Utc>) {
+    fn tick(&mut self, out: &mut Out, now: DateTime<Utc>, grant: MintGrant) {
         let due = self.deadlines.take_due(now);
         if due.contains(&Timer::Expiry) {
-            self.end(out, now, EndReason::MeetingExpired);
+            self.end(out, now, EndReason::MeetingExpired, grant);
             return;
         }
         let mut gone_away = Vec::new();

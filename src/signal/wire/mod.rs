@@ -146,6 +146,16 @@ enum Frame<'a> {
     #[serde(rename_all = "camelCase")]
     RoomEnded {
         reason: EndWire,
+        /// A guest's key to come back with, when the server is only restarting.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rejoin_key: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
+    MediaState {
+        client_id: &'a str,
+        audio: bool,
+        video: bool,
+        screen: bool,
     },
     KnockPageUpdated(KnockPageWire<'a>),
     ThemeUpdated(ThemeWire<'a>),
@@ -257,8 +267,15 @@ impl<'a> Frame<'a> {
             Event::Kicked { by } => Frame::ClientKicked {
                 by_client_id: by.as_str(),
             },
-            Event::Ended(reason) => Frame::RoomEnded {
+            Event::Ended { reason, rejoin_key } => Frame::RoomEnded {
                 reason: (*reason).into(),
+                rejoin_key: rejoin_key.as_deref(),
+            },
+            Event::MediaChanged { client_id, media } => Frame::MediaState {
+                client_id: client_id.as_str(),
+                audio: media.audio,
+                video: media.video,
+                screen: media.screen,
             },
             Event::KnockPageChanged(page) => Frame::KnockPageUpdated(KnockPageWire::of(page)),
             Event::ThemeChanged(theme) => Frame::ThemeUpdated(ThemeWire::of(theme)),

@@ -53,7 +53,16 @@ pub(super) struct RoomViewWire<'a> {
     room_name: &'a str,
     mode: &'static str,
     is_locked: bool,
+    capacity: CapacityWire,
     clients: Vec<ClientWire<'a>>,
+}
+
+/// How many may be in the room: participants (who send media), and everyone with viewers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CapacityWire {
+    participants: usize,
+    total: usize,
 }
 
 impl<'a> RoomViewWire<'a> {
@@ -62,6 +71,10 @@ impl<'a> RoomViewWire<'a> {
             room_name: room.room_name.as_str(),
             mode: room.mode.as_str(),
             is_locked: room.is_locked,
+            capacity: CapacityWire {
+                participants: room.capacity.participants,
+                total: room.capacity.total,
+            },
             clients: room.clients.iter().map(ClientWire::of).collect(),
         }
     }
@@ -73,6 +86,10 @@ pub(super) struct ClientWire<'a> {
     id: &'a str,
     display_name: &'a str,
     role: &'static str,
+    /// Whether their microphone, camera and screen share are on, for tiles to show.
+    audio: bool,
+    video: bool,
+    screen: bool,
 }
 
 impl<'a> ClientWire<'a> {
@@ -81,6 +98,9 @@ impl<'a> ClientWire<'a> {
             id: client.id.as_str(),
             display_name: &client.display_name,
             role: client.role.as_str(),
+            audio: client.media.audio,
+            video: client.media.video,
+            screen: client.media.screen,
         }
     }
 }

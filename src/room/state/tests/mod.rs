@@ -18,8 +18,8 @@ use crate::meeting::facts::FactKind;
 use crate::room::event::{Answer, Refusal, ResolvedKnock, Verdict};
 use crate::room::input::JoinRequest;
 use crate::room::model::{
-    Credential, KnockAction, KnockState, KnockTarget, LeaveReason, RelayKind, RelayPayload,
-    Resolution,
+    Credential, KnockAction, KnockState, KnockTarget, LeaveReason, MediaState, RelayKind,
+    RelayPayload, Resolution,
 };
 
 fn config(mode: RoomMode, locked: bool) -> RoomConfig {
@@ -122,6 +122,7 @@ impl Harness {
                 metadata: None,
                 user_agent: None,
             },
+            media: Default::default(),
             device: None,
             resume_token: None,
             fresh_resume_token: format!("resume-{conn}"),

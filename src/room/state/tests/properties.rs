@@ -109,7 +109,7 @@ impl Observer {
                     | Event::KnockSent { .. }
                     | Event::Verdict(_)
                     | Event::KnockPageChanged(_)
-                    | Event::Ended(_)
+                    | Event::Ended { .. }
                     | Event::YouLeft
                     | Event::Refused(_)
                     | Event::QueuePosition { .. }
@@ -137,7 +137,10 @@ impl Observer {
                     assert!(joined.knockers.is_none(), "only hosts see knockers");
                 }
             }
-            Event::YouLeft | Event::Kicked { .. } | Event::Ended(_) | Event::SentBack { .. } => {
+            Event::YouLeft
+            | Event::Kicked { .. }
+            | Event::Ended { .. }
+            | Event::SentBack { .. } => {
                 self.members.remove(&conn);
                 self.host_queues.remove(&conn);
             }
@@ -254,6 +257,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     metadata: None,
                     user_agent: None,
                 },
+                media: Default::default(),
                 device: None,
                 resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
                 fresh_resume_token: format!("t{conn}-{serial}"),

@@ -227,7 +227,10 @@ fn ending_the_room_reaches_knockers_too() {
     for conn in [1, 2] {
         assert_eq!(
             to(conn, &ended),
-            vec![Event::Ended(EndReason::MeetingDeleted)]
+            vec![Event::Ended {
+                reason: EndReason::MeetingDeleted,
+                rejoin_key: None
+            }]
         );
     }
     assert!(h.room.is_ended() && h.room.is_idle());
@@ -275,5 +278,80 @@ fn the_room_expires() {
     h.join(1, Credential::None, "A");
     assert_eq!(h.room.next_deadline(), Some(start() + Duration::hours(2)));
     let ended = h.advance(2 * 3600);
-    assert_eq!(to(1, &ended), vec![Event::Ended(EndReason::MeetingExpired)]);
+    assert_eq!(
+        to(1, &ended),
+        vec![Event::Ended {
+            reason: EndReason::MeetingExpired,
+            rejoin_key: None
+        }]
+    );
+}
+
+#[test]
+fn members_see_each_others_microphone_camera_and_screen() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Knocker");
+    let media = MediaState {
+        audio: false,
+        video: true,
+        screen: true,
+    };
+    let changed = h.input(Input::SetMedia { conn: 1, media });
+    assert!(
+        to(2, &changed).is_empty(),
+        "a knocker hears nothing of the room"
+    );
+    h.join(3, Credential::Viewer, "Viewer");
+    let joined = h.join(4, Credential::Host, "Co-host");
+    match &to(4, &joined)[0] {
+        Event::Joined(j) => assert_eq!(j.room.clients[0].media, media, "a newcomer sees it"),
+        other => panic!("{other:?}"),
+    }
+    let muted = MediaState {
+        audio: false,
+        ..Default::default()
+    };
+    let changed = h.input(Input::SetMedia {
+        conn: 4,
+        media: muted,
+    });
+    for conn in [1, 3] {
+        assert_eq!(
+            to(conn, &changed),
+            vec![Event::MediaChanged {
+                client_id: ClientId::new("c4"),
+                media: muted
+            }]
+        );
+    }
+    assert!(to(4, &changed).is_empty(), "not echoed to the sender");
+    let outside = h.input(Input::SetMedia { conn: 2, media });
+    assert_eq!(error_code(&to(2, &outside)), Some(RefusalCode::NotInRoom));
+}
+
+#[test]
+fn a_restart_gives_each_guest_a_key_to_come_back_with() {
+    let mut h = Harness::new(RoomMode::Normal, false);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Guest");
+    h.join(3, Credential::Viewer, "Viewer");
+    let ended = h.input(Input::End(EndReason::ServerShutdown));
+    assert_eq!(
+        to(2, &ended),
+        vec![Event::Ended {
+            reason: EndReason::ServerShutdown,
+            rejoin_key: Some("grant-for-c2".into())
+        }]
+    );
+    for conn in [1, 3] {
+        assert_eq!(
+            to(conn, &ended),
+            vec![Event::Ended {
+                reason: EndReason::ServerShutdown,
+                rejoin_key: None
+            }],
+            "hosts and viewers have keys of their own"
+        );
+    }
 }

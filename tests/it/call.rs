@@ -1,0 +1,164 @@
+//! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
+//! screen), the room's capacity, the people in it by REST, a way back in after a restart, and the
+//! landing page.
+
+use serde_json::json;
+
+use crate::helpers::Server;
+use crate::signal_join::{accept, host, knocker, locked_room, room};
+use crate::ws::Ws;
+
+#[tokio::test]
+async fn microphones_cameras_and_screens_are_told_to_everyone_and_listed_by_rest() {
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false})).await;
+    let (mut host, joined) = host(&server, &room, "Dr Lee").await;
+    assert_eq!(
+        joined["room"]["capacity"],
+        json!({"participants": 4, "total": 8}),
+        "{joined}"
+    );
+    assert_eq!(joined["room"]["clients"][0]["audio"], true);
+
+    let mut guest = Ws::connect(&server).await;
+    guest
+        .send(
+            "join_room",
+            json!({"roomName": room.name, "displayName": "Pat", "audio": false, "video": true}),
+        )
+        .await;
+    let guest_joined = guest.recv_type("room_joined").await;
+    let guest_id = guest_joined["selfId"].as_str().unwrap().to_owned();
+    let arrived = host.recv_type("new_client").await;
+    assert_eq!(
+        (
+            &arrived["client"]["audio"],
+            &arrived["client"]["video"],
+            &arrived["client"]["screen"]
+        ),
+        (&json!(false), &json!(true), &json!(false)),
+        "the host knows at once that Pat's microphone is off: {arrived}"
+    );
+
+    guest
+        .send(
+            "set_media_state",
+            json!({"audio": true, "video": true, "screen": true}),
+        )
+        .await;
+    assert_eq!(
+        host.recv_type("media_state").await,
+        json!({"clientId": guest_id, "audio": true, "video": true, "screen": true})
+    );
+    // The sender knows its own state: no echo.
+    guest.expect_silence(200).await;
+
+    let (status, people) = server
+        .get_json(&format!("/v1/rooms{}/participants", room.name))
+        .await;
+    assert_eq!(status, 200, "{people}");
+    let pat = people["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["clientId"] == guest_id.as_str())
+        .expect("Pat is listed");
+    assert_eq!(
+        pat,
+        &json!({"audio": true, "clientId": guest_id, "displayName": "Pat", "role": "visitor",
+                "screen": true, "video": true})
+    );
+    assert_eq!(people["results"].as_array().unwrap().len(), 2);
+
+    // A bad frame is refused in words, and changes nothing.
+    guest
+        .send("set_media_state", json!({"audio": "loud"}))
+        .await;
+    let refused = guest.error().await;
+    assert_eq!(refused["requestType"], "set_media_state", "{refused}");
+
+    // A room nobody is in lists nobody; a room that does not exist is a 404.
+    let empty = crate::signal_join::room(&server, json!({})).await;
+    let (status, nobody) = server
+        .get_json(&format!("/v1/rooms{}/participants", empty.name))
+        .await;
+    assert_eq!((status, nobody), (200, json!({"results": []})));
+    let (status, missing) = server.get_json("/v1/rooms/no-such-room/participants").await;
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing["error"].as_str().is_some(), "{missing}");
+}
+
+#[tokio::test]
+async fn an_admitted_guest_comes_back_after_a_restart_without_knocking_again() {
+    let mut server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host, _) = host(&server, &room, "Dr Lee").await;
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
+    host.recv_type("room_knocked").await;
+    let grant = accept(&mut host, &mut guest, &guest_id).await;
+    let inside = guest.join(&room.name, Some(&grant), "Pat").await;
+    assert_eq!(inside["role"], "granted_visitor", "{inside}");
+
+    assert!(server.terminate().await, "a clean stop");
+    let ended = guest.recv_type("room_ended").await;
+    assert_eq!(ended["reason"], "server_shutdown", "{ended}");
+    let rejoin = ended["rejoinKey"]
+        .as_str()
+        .expect("a guest is given a way back");
+    let host_ended = host.recv_type("room_ended").await;
+    assert_eq!(
+        host_ended.get("rejoinKey"),
+        None,
+        "a host has a key of their own: {host_ended}"
+    );
+
+    let server = server.restart().await;
+    let mut back = Ws::connect(&server).await;
+    let again = back.join(&room.name, Some(rejoin), "Pat").await;
+    assert_eq!(
+        again["role"], "granted_visitor",
+        "back in without a knock: {again}"
+    );
+    // The key is Pat's: it names the room it was given for, and no other.
+    let other = locked_room(&server).await;
+    let mut elsewhere = Ws::connect(&server).await;
+    elsewhere
+        .send(
+            "join_room",
+            json!({"roomName": other.name, "roomKey": rejoin, "displayName": "Pat"}),
+        )
+        .await;
+    let refused = elsewhere.error().await;
+    assert_eq!(refused["code"], "room_key_mismatch", "{refused}");
+}
+
+#[tokio::test]
+async fn the_landing_page_says_what_this_is() {
+    let server = Server::start().await;
+    let response = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .expect("the page's policy")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("<h1 id=\"landing-title\">anteroom</h1>"),
+        "{body}"
+    );
+    // Unknown pages are still plain 404s, and a room URL still opens the room page.
+    let missing = reqwest::get(server.url("/a/b/c")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let room_page = reqwest::get(server.url("/some-room")).await.unwrap();
+    assert!(
+        room_page
+            .text()
+            .await
+            .unwrap()
+            .contains("/assets/js/main.js")
+    );
+}

@@ -1,0 +1,136 @@
+// The signalling connection (docs/protocol.md): JSON frames over one WebSocket, and one reconnect
+// loop. At any moment there is at most one socket and at most one retry waiting; a retry waits
+// longer after each failure (0.5 s doubling to 10 s, each with random jitter so that many pages do
+// not come back in step), and at once when the browser says it is online again.
+
+const BASE_MS = 500;
+const MAX_MS = 10_000;
+
+export class Connection extends EventTarget {
+  /**
+   * @param url the signalling endpoint
+   * @param env what the page provides; tests give their own: {WebSocket, setTimeout, clearTimeout, random}
+   */
+  constructor(url, env = browser()) {
+    super();
+    this.url = url;
+    this.env = env;
+    this.socket = null;
+    this.timer = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.open = false;
+  }
+
+  /** Connects (or reconnects at once, if a retry is waiting). */
+  start() {
+    this.stopped = false;
+    if (this.timer !== null) {
+      this.env.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.socket) return;
+    const socket = new this.env.WebSocket(this.url);
+    this.socket = socket;
+    socket.onmessage = (event) => {
+      if (this.socket !== socket) return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame.type === "hello") {
+        this.attempt = 0;
+        this.open = true;
+        this.emit("open", {});
+        return;
+      }
+      this.emit("frame", { type: frame.type, payload: frame.payload || {} });
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const wasOpen = this.open;
+      this.open = false;
+      if (wasOpen) this.emit("lost", {});
+      this.retryLater();
+    };
+    socket.onerror = () => {};
+  }
+
+  /**
+   * The browser says the network is gone: the socket cannot be trusted (it may hang until TCP
+   * gives up), so it is dropped now and the retry loop takes over.
+   */
+  drop() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    const wasOpen = this.open;
+    this.open = false;
+    socket.close(4000, "network lost");
+    if (wasOpen) this.emit("lost", {});
+    this.retryLater();
+  }
+
+  /** The network is back (the browser says so): try at once rather than wait out the backoff. */
+  retryNow() {
+    if (this.stopped || this.socket) return;
+    this.start();
+  }
+
+  retryLater() {
+    if (this.stopped || this.socket || this.timer !== null) return;
+    const delay = Math.min(BASE_MS * 2 ** this.attempt, MAX_MS) * (0.5 + this.env.random() / 2);
+    this.attempt += 1;
+    this.timer = this.env.setTimeout(() => {
+      this.timer = null;
+      this.start();
+    }, delay);
+  }
+
+  send(type, payload = {}) {
+    if (!this.open || !this.socket) return false;
+    this.socket.send(JSON.stringify({ type, payload }));
+    return true;
+  }
+
+  /** Closes for good: no retry. */
+  stop() {
+    this.stopped = true;
+    if (this.timer !== null) {
+      this.env.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const socket = this.socket;
+    this.socket = null;
+    this.open = false;
+    socket?.close(1000);
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  on(type, handler) {
+    const listener = (event) => handler(event.detail);
+    this.addEventListener(type, listener);
+    return () => this.removeEventListener(type, listener);
+  }
+}
+
+/** What a real page provides. */
+function browser() {
+  return {
+    WebSocket: globalThis.WebSocket,
+    setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+    clearTimeout: (id) => globalThis.clearTimeout(id),
+    random: Math.random,
+  };
+}
+
+export function signallingUrl(location = window.location) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/v1/signal`;
+}

@@ -1,0 +1,273 @@
+// The page's flow as one explicit state machine: pure (no DOM, no sockets, no clocks; time comes in
+// with the events), unit-tested with node --test (web/test/flow.test.mjs). `step(state, event)`
+// returns the next state and the effects the page must carry out: frames to send, things to say.
+//
+// Screens: loading → (unavailable | precall) → door → waiting → call, and the ends: left, ended,
+// removed, replaced, full. The connection is separate: open, lost (reconnecting), or restarting (the
+// server said it was going away), and every screen survives it.
+
+export const SCREENS = ["loading", "unavailable", "precall", "door", "waiting", "rejected", "call", "left", "ended", "removed", "replaced", "full"];
+
+/** What a refused room or key means to a person, before any device is touched. */
+const UNAVAILABLE = {
+  room_not_found: ["This room is not available", "The meeting does not exist, was cancelled, or has ended."],
+  invalid_room_key: ["This link does not work", "The key in the link is not valid. Ask for a new link."],
+  room_key_expired: ["This link has expired", "Ask for a new link."],
+  room_key_mismatch: ["This link does not work", "The key in the link belongs to another room, or to someone else."],
+  invalid_room_name: ["This link does not work", "The address is not one of a room."],
+};
+
+const ENDINGS = {
+  ended_by_host: "A host ended the meeting for everyone.",
+  meeting_deleted: "The meeting was cancelled.",
+  meeting_expired: "The meeting's time is over.",
+};
+
+export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, deviceId = null, grant = null, precallReview = true }) {
+  return {
+    screen: "loading",
+    connection: "connecting",
+    roomName,
+    roomKey,
+    grant,
+    rejoinKey: null,
+    displayName,
+    externalId,
+    metadata,
+    deviceId,
+    precallReview,
+    preview: null,
+    resumeToken: null,
+    self: null,
+    knockPage: {},
+    theme: {},
+    wait: null,
+    door: { notice: null, cooldownUntil: null },
+    rejection: null,
+    ending: null,
+    notice: null,
+  };
+}
+
+/** A frame to send; fields left undefined are left out. */
+const send = (type, payload = {}) => ({
+  send: [type, Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined))],
+});
+const say = (text) => ({ announce: text });
+const emit = (type, payload = {}) => ({ emit: [type, payload] });
+
+/** The join_room that gets this person in as what it may be: the grant or key it holds, else none. */
+function join(state, extra = {}) {
+  return send("join_room", {
+    roomName: state.roomName,
+    roomKey: state.grant || state.rejoinKey || state.roomKey || undefined,
+    displayName: state.displayName || undefined,
+    externalId: state.externalId || undefined,
+    metadata: state.metadata || undefined,
+    deviceId: state.deviceId || undefined,
+    ...extra,
+  });
+}
+
+function preview(state) {
+  return send("preview_room", { roomName: state.roomName, roomKey: state.roomKey || undefined });
+}
+
+/**
+ * @param state the current state
+ * @param event {type: "open" | "lost" | "frame" | "precall_done" | "knock" | "cancel" | "leave" | "rejoin", ...}
+ * @returns {{state, effects: object[]}}
+ */
+export function step(state, event) {
+  switch (event.type) {
+    case "open":
+      return opened(state);
+    case "lost":
+      if (state.connection === "restarting") return { state, effects: [] };
+      return { state: { ...state, connection: "lost" }, effects: [say("Connection lost. Reconnecting…")] };
+    case "frame":
+      return frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0);
+    case "precall_done":
+      return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [join({ ...state, displayName: event.displayName })] };
+    case "knock":
+      return { state, effects: [send("knock_room", { displayName: state.displayName || undefined })] };
+    case "cancel":
+      return {
+        state: { ...state, screen: "door", wait: null },
+        effects: [send("cancel_room_knock"), emit("cancel_knock")],
+      };
+    case "leave":
+      return { state, effects: [send("leave_room")] };
+    case "rejoin":
+      return { state: { ...state, screen: "loading", ending: null }, effects: [join(state)] };
+    default:
+      return { state, effects: [] };
+  }
+}
+
+/** The connection is (back) up: say again who we are, as far as we had got. */
+function opened(state) {
+  const back = state.connection !== "connecting";
+  const next = { ...state, connection: "open" };
+  const effects = back ? [say("Connected again")] : [];
+  switch (state.screen) {
+    case "loading":
+    case "precall":
+      if (!state.preview) return { state: next, effects: [...effects, preview(state)] };
+      if (state.screen === "precall") return { state: next, effects };
+      return { state: next, effects: [...effects, join(state)] };
+    case "call":
+      return { state: next, effects: [...effects, join(state)] };
+    case "waiting":
+      // A knock whose connection dropped is taken back with its resume token.
+      return { state: { ...next, resuming: true }, effects: [...effects, join(state, { resumeToken: state.resumeToken || undefined })] };
+    case "door":
+    case "rejected":
+      return { state: next, effects: [...effects, join(state)] };
+    default:
+      return { state: next, effects };
+  }
+}
+
+function frame(state, kind, p, now) {
+  switch (kind) {
+    case "room_preview":
+      return {
+        state: { ...state, preview: p, knockPage: p.knockPage || {}, screen: state.precallReview ? "precall" : "loading" },
+        effects: state.precallReview ? [emit("ready")] : [emit("ready"), join(state)],
+      };
+    case "room_joined":
+      return joined(state, p, now);
+    case "knock_sent":
+      return {
+        state: { ...state, screen: "waiting", wait: { hold: null, position: null, messages: [], sentBack: false }, door: { notice: null, cooldownUntil: null } },
+        effects: [emit("knock"), say("You knocked. Waiting for a host.")],
+      };
+    case "knock_position":
+      if (!state.wait) return { state, effects: [] };
+      return { state: { ...state, wait: { ...state.wait, position: p.position } }, effects: [say(placeText(p.position))] };
+    case "host_message":
+      if (!state.wait) return { state, effects: [] };
+      return {
+        state: { ...state, wait: { ...state.wait, messages: [...state.wait.messages, { message: p.message, host: p.hostDisplayName }] } },
+        effects: [say(`${p.hostDisplayName}: ${p.message}`)],
+      };
+    case "sent_to_waiting_room":
+      return {
+        state: { ...state, screen: "waiting", grant: null, rejoinKey: null, self: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
+        effects: [emit("leave", { reason: "sent_to_waiting_room" }), say(`${p.hostDisplayName} asked you to wait outside${p.message ? `: ${p.message}` : ""}`)],
+      };
+    case "knock_handled":
+      return verdict(state, p, now);
+    case "knock_expired":
+      return {
+        state: { ...state, screen: "door", wait: null, door: { notice: p.message, cooldownUntil: null } },
+        effects: [say(p.message)],
+      };
+    case "room_left":
+      return { state: { ...state, screen: "left", self: null }, effects: [emit("leave", { reason: "left" }), say("You left the room")] };
+    case "client_kicked":
+      return end(state, "removed", "You were removed from the room", "A host removed you.", "kicked");
+    case "room_ended":
+      if (p.reason === "server_shutdown") {
+        return { state: { ...state, connection: "restarting", rejoinKey: p.rejoinKey || state.rejoinKey }, effects: [say("The server is restarting. Reconnecting…")] };
+      }
+      return end(state, "ended", "The meeting has ended", ENDINGS[p.reason] || null, p.reason);
+    case "error":
+      return error(state, p, now);
+    default:
+      return { state, effects: [] };
+  }
+}
+
+function joined(state, p, now) {
+  if (p.error === "room_full") return end(state, "full", "This room is full", "Try again when someone has left.", "room_full");
+  if (p.error === "room_locked") {
+    const cooldownUntil = p.knockCooldownSeconds ? now + p.knockCooldownSeconds * 1000 : null;
+    const next = { ...state, resumeToken: p.resumeToken, knockPage: p.knockPage || {}, grant: null, rejoinKey: null };
+    if (p.knock) {
+      const hold = p.knock.state === "held" ? { message: p.knock.message || null, host: p.knock.hostDisplayName || null } : null;
+      return { state: { ...next, resuming: false, screen: "waiting", wait: { hold, position: state.wait?.position ?? null, messages: state.wait?.messages || [], sentBack: false } }, effects: [] };
+    }
+    if (state.resuming && state.screen === "waiting") {
+      // The knock was lost (the server restarted, or the grace ran out): knock again at once.
+      return {
+        state: { ...next, resuming: false, screen: "door", door: { notice: "Your place in line was lost while you were offline; you knocked again.", cooldownUntil } },
+        effects: [send("knock_room", { displayName: state.displayName || undefined })],
+      };
+    }
+    return { state: { ...next, resuming: false, screen: "door", door: { notice: state.door.notice, cooldownUntil } }, effects: [] };
+  }
+  const self = { id: p.selfId, role: p.role };
+  return {
+    state: { ...state, screen: "call", self, theme: p.theme || {}, wait: null, rejection: null, notice: null },
+    effects: [emit("join", { selfId: p.selfId, role: p.role }), say("You are in the room")],
+  };
+}
+
+function verdict(state, p, now) {
+  if (p.clientId) return { state, effects: [] }; // a host's copy: the call's lists take it
+  switch (p.resolution) {
+    case "held": {
+      const wait = state.wait || { position: null, messages: [], sentBack: false };
+      return {
+        state: { ...state, screen: "waiting", wait: { ...wait, hold: { message: p.message || null, host: p.hostDisplayName || null } } },
+        effects: [say(`${p.hostDisplayName || "The host"}: ${p.message || "please wait a moment"}`)],
+      };
+    }
+    case "accepted": {
+      const next = { ...state, grant: p.roomKey, screen: "loading" };
+      return { state: next, effects: [say("A host let you in"), join(next)] };
+    }
+    case "rejected":
+      return {
+        state: {
+          ...state,
+          screen: "rejected",
+          wait: null,
+          rejection: { message: p.message || null, host: p.hostDisplayName || null, retryAt: now + (p.retryAfterSeconds || 0) * 1000 },
+        },
+        effects: [say(p.message ? `The host did not let you in: ${p.message}` : "The host did not let you in")],
+      };
+    default:
+      return { state, effects: [] };
+  }
+}
+
+function error(state, p, now) {
+  const code = p.code;
+  if (code === "replaced") return end(state, "replaced", "You joined from somewhere else", "This window left the room because you joined again from another window.", "replaced");
+  if (code === "server_shutting_down") return { state: { ...state, connection: "restarting" }, effects: [say("The server is restarting. Reconnecting…")] };
+  if (UNAVAILABLE[code] && (p.requestType === "preview_room" || (p.requestType === "join_room" && state.screen !== "call"))) {
+    const [title, text] = UNAVAILABLE[code];
+    return end(state, "unavailable", title, text, code);
+  }
+  if (p.requestType === "join_room" && code === "invalid_display_name") {
+    return end(state, "unavailable", "Your name cannot be used", p.message, code);
+  }
+  if (p.requestType === "knock_room") {
+    // A cooldown, a full queue, too many from this address, a name refused: say why at the door.
+    const seconds = Number(/in (\d+) s/.exec(p.message || "")?.[1] || 0);
+    const cooldownUntil = code === "knock_cooldown" && seconds ? now + seconds * 1000 : state.door.cooldownUntil;
+    return { state: { ...state, screen: "door", door: { notice: p.message, cooldownUntil } }, effects: [say(p.message)] };
+  }
+  return { state, effects: [{ toast: p.message }] };
+}
+
+function end(state, screen, title, text, reason) {
+  return {
+    state: { ...state, screen, self: null, ending: { title, text, reason } },
+    effects: [{ close: true }, emit("leave", { reason }), say(title)],
+  };
+}
+
+/** "1st", "2nd", "3rd", "4th"… */
+export function ordinal(n) {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;
+}
+
+export function placeText(position) {
+  return position === 1 ? "You are next in line" : `You are ${ordinal(position)} in line`;
+}

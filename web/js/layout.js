@@ -1,0 +1,110 @@
+// Where each video tile goes on the stage: a pure function of the stage's size and the tiles, unit
+// tested for 1 to 200 tiles at the window sizes people use (web/test/layout.test.mjs). Tiles keep
+// their aspect; none overlaps another or leaves the stage; beyond what fits at a readable size, the
+// grid pages.
+
+export const ASPECT = 16 / 9;
+/** The smallest tile worth showing a face in. */
+export const MIN_TILE = { width: 160, height: 90 };
+export const GAP = 8;
+
+/**
+ * @param {object} stage {width, height} of the area tiles may use.
+ * @param {number} count how many tiles.
+ * @param {object} options {mode: "grid" | "speaker", featured: index | null, page, gap, aspect}
+ * @returns {{tiles: {index, x, y, width, height, featured?}[], page, pages, perPage}}
+ */
+export function layout(stage, count, options = {}) {
+  const gap = options.gap ?? GAP;
+  const aspect = options.aspect ?? ASPECT;
+  const area = { width: Math.max(0, Math.floor(stage.width)), height: Math.max(0, Math.floor(stage.height)) };
+  if (count <= 0 || area.width <= 0 || area.height <= 0) return { tiles: [], page: 0, pages: 0, perPage: 0 };
+  const featured = options.featured ?? null;
+  if ((options.mode === "speaker" || featured !== null) && count > 1) {
+    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect);
+  }
+  return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect);
+}
+
+function range(n) {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The biggest tiles for `n` in `box`: the best number of columns. */
+function bestGrid(box, n, gap, aspect) {
+  let best = null;
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const cellW = (box.width - (cols - 1) * gap) / cols;
+    const cellH = (box.height - (rows - 1) * gap) / rows;
+    if (cellW <= 0 || cellH <= 0) continue;
+    const width = Math.floor(Math.min(cellW, cellH * aspect));
+    const height = Math.floor(width / aspect);
+    if (!best || width > best.width) best = { cols, rows, width, height };
+  }
+  return best;
+}
+
+/** How many tiles of at least the minimum size fit in `box`. */
+function capacity(box, gap, aspect) {
+  const minW = Math.max(MIN_TILE.width, MIN_TILE.height * aspect);
+  const cols = Math.max(1, Math.floor((box.width + gap) / (minW + gap)));
+  const rows = Math.max(1, Math.floor((box.height + gap) / (minW / aspect + gap)));
+  return cols * rows;
+}
+
+/** A grid of `items` (tile indices) in `box`, paged when they do not fit at the minimum size. */
+function grid(box, items, page, gap, aspect) {
+  const perPage = Math.max(1, Math.min(items.length, capacity(box, gap, aspect)));
+  const pages = Math.ceil(items.length / perPage);
+  const current = Math.min(Math.max(0, page), pages - 1);
+  const shown = items.slice(current * perPage, (current + 1) * perPage);
+  const fit = bestGrid(box, shown.length, gap, aspect);
+  if (!fit) return { tiles: [], page: current, pages, perPage };
+  const usedW = fit.cols * fit.width + (fit.cols - 1) * gap;
+  const usedH = fit.rows * fit.height + (fit.rows - 1) * gap;
+  const left = box.x + Math.floor((box.width - usedW) / 2);
+  const top = box.y + Math.floor((box.height - usedH) / 2);
+  const tiles = shown.map((index, i) => {
+    const row = Math.floor(i / fit.cols);
+    const col = i % fit.cols;
+    // The last row, when short, is centred too.
+    const inRow = row === fit.rows - 1 ? shown.length - row * fit.cols : fit.cols;
+    const rowShift = Math.floor(((fit.cols - inRow) * (fit.width + gap)) / 2);
+    return {
+      index,
+      x: left + rowShift + col * (fit.width + gap),
+      y: top + row * (fit.height + gap),
+      width: fit.width,
+      height: fit.height,
+    };
+  });
+  return { tiles, page: current, pages, perPage };
+}
+
+/**
+ * The featured tile (the active speaker, a pinned person, a shared screen) large, the others in a
+ * strip beside it (on wide stages) or below it (on tall ones), paged when they do not fit.
+ */
+function speaker(area, count, featured, page, gap, aspect) {
+  const others = range(count).filter((i) => i !== featured);
+  const wide = area.width / area.height > aspect;
+  const stripShare = 0.22;
+  let main;
+  let strip;
+  if (wide) {
+    const stripW = Math.max(MIN_TILE.width, Math.floor(area.width * stripShare));
+    main = { x: 0, y: 0, width: area.width - stripW - gap, height: area.height };
+    strip = { x: main.width + gap, y: 0, width: stripW, height: area.height };
+  } else {
+    const stripH = Math.max(MIN_TILE.height, Math.floor(area.height * stripShare));
+    main = { x: 0, y: 0, width: area.width, height: area.height - stripH - gap };
+    strip = { x: 0, y: main.height + gap, width: area.width, height: stripH };
+  }
+  if (main.width <= 0 || main.height <= 0) {
+    return grid({ x: 0, y: 0, ...area }, range(count), page, gap, aspect);
+  }
+  const big = grid(main, [featured], 0, gap, aspect).tiles.map((t) => ({ ...t, featured: true }));
+  const small = grid(strip, others, page, gap, aspect);
+  return { tiles: [...big, ...small.tiles], page: small.page, pages: small.pages, perPage: small.perPage };
+}

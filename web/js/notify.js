@@ -1,0 +1,89 @@
+// Telling a host someone is at the door, wherever their eyes are: a toast that stays until the
+// knock is handled, a chime, the tab's title and icon with the number waiting, and (if the host
+// asks for it) a desktop notification while the tab is in the background.
+
+import { chime, toast } from "./dom.js";
+
+export class KnockNotices {
+  constructor({ title, openPeople }) {
+    this.baseTitle = title;
+    this.openPeople = openPeople;
+    this.toasts = new Map();
+    this.waiting = 0;
+    this.favicon = document.querySelector("link[rel~='icon']");
+  }
+
+  /** A new knock: chime, a toast until it is handled, and a desktop notice when hidden. */
+  knocked(knock) {
+    chime();
+    this.toasts.get(knock.clientId)?.remove();
+    const item = toast(`${knock.displayName} is knocking`, {
+      timeout: 0,
+      actions: [{ label: "Open People", run: () => this.openPeople() }],
+    });
+    if (item) this.toasts.set(knock.clientId, item);
+    if (document.hidden && this.desktopAllowed()) {
+      const notice = new Notification(`${knock.displayName} is knocking`, { body: this.baseTitle, tag: `knock-${knock.clientId}` });
+      notice.onclick = () => {
+        window.focus();
+        this.openPeople();
+        notice.close();
+      };
+    }
+  }
+
+  /** The knock was decided, cancelled or expired: its toast goes. */
+  handled(clientId) {
+    this.toasts.get(clientId)?.remove();
+    this.toasts.delete(clientId);
+  }
+
+  /** Title and icon show how many wait. */
+  setWaiting(count) {
+    this.waiting = count;
+    document.title = count ? `(${count}) waiting · ${this.baseTitle}` : this.baseTitle;
+    if (this.favicon) this.favicon.href = count ? badgeIcon(count) : "/assets/favicon.svg";
+  }
+
+  desktopAllowed() {
+    return "Notification" in window && Notification.permission === "granted";
+  }
+
+  /** Whether a "notify me" control makes sense (supported, and not yet decided). */
+  canAsk() {
+    return "Notification" in window && Notification.permission === "default";
+  }
+
+  async ask() {
+    if (!("Notification" in window)) return false;
+    return (await Notification.requestPermission()) === "granted";
+  }
+
+  clear() {
+    for (const item of this.toasts.values()) item.remove();
+    this.toasts.clear();
+    this.setWaiting(0);
+  }
+}
+
+/** The favicon with a red count on it, drawn on a canvas (a data: URL the page's policy allows). */
+function badgeIcon(count) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 64;
+  const g = canvas.getContext("2d");
+  if (!g) return "/assets/favicon.svg";
+  g.fillStyle = "#2f5bea";
+  g.beginPath();
+  g.roundRect(4, 4, 56, 56, 12);
+  g.fill();
+  g.fillStyle = "#c62828";
+  g.beginPath();
+  g.arc(44, 20, 18, 0, Math.PI * 2);
+  g.fill();
+  g.fillStyle = "#fff";
+  g.font = "bold 24px sans-serif";
+  g.textAlign = "center";
+  g.textBaseline = "middle";
+  g.fillText(count > 9 ? "9+" : String(count), 44, 21);
+  return canvas.toDataURL("image/png");
+}

@@ -1,0 +1,63 @@
+// Who is in the call and who waits at its door, as one page knows it: a pure reducer over the
+// server's frames, unit-tested (web/test/roster.test.mjs). Every host's list of knockers is the
+// server's queue, in its order.
+
+/** The roster a `room_joined` starts with. */
+export function fromJoined(joined) {
+  return {
+    selfId: joined.selfId,
+    role: joined.role,
+    mode: joined.room?.mode || "normal",
+    locked: Boolean(joined.room?.isLocked),
+    capacity: joined.room?.capacity || null,
+    clients: (joined.room?.clients || []).map(client),
+    knockers: (joined.knockers || []).map(knock),
+  };
+}
+
+const client = ({ id, displayName, role, audio = true, video = true, screen = false }) => ({ id, displayName, role, media: { audio, video, screen } });
+const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null });
+
+/** The roster after one frame; frames that do not concern it leave it as it is. */
+export function apply(roster, kind, p) {
+  switch (kind) {
+    case "new_client":
+      return { ...roster, clients: [...roster.clients.filter((c) => c.id !== p.client.id), client(p.client)] };
+    case "client_left":
+      return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId) };
+    case "media_state":
+      return {
+        ...roster,
+        clients: roster.clients.map((c) => (c.id === p.clientId ? { ...c, media: { audio: Boolean(p.audio), video: Boolean(p.video), screen: Boolean(p.screen) } } : c)),
+      };
+    case "room_locked":
+      return { ...roster, locked: Boolean(p.isLocked) };
+    case "room_knocked": {
+      const rest = roster.knockers.filter((k) => k.clientId !== p.clientId);
+      const at = p.position ? Math.min(p.position - 1, rest.length) : rest.length;
+      return { ...roster, knockers: [...rest.slice(0, at), knock(p), ...rest.slice(at)] };
+    }
+    case "knock_handled":
+      if (!p.clientId) return roster;
+      if (p.resolution === "held") {
+        return { ...roster, knockers: roster.knockers.map((k) => (k.clientId === p.clientId ? { ...k, state: "held", holdMessage: p.message || null } : k)) };
+      }
+      return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
+    case "knocker_left":
+      return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
+    default:
+      return roster;
+  }
+}
+
+/** People as hosts and guests read their role. */
+export const ROLE_LABELS = { host: "Host", visitor: "Guest", granted_visitor: "Guest", viewer: "Viewer" };
+
+/** Two letters for an avatar: the initials of the first and last words. */
+export function initials(name) {
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return "?";
+  const first = [...words[0]][0] || "";
+  const last = words.length > 1 ? [...words[words.length - 1]][0] || "" : "";
+  return (first + last).toUpperCase();
+}

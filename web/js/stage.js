@@ -1,0 +1,194 @@
+// The stage: one tile per person who sends media (name, muted microphone, initials when the camera
+// is off, a ring while they speak), placed by layout.js so that tiles keep their aspect and never
+// overlap each other or the controls. A shared screen, a pinned person or (in speaker view) whoever
+// speaks is featured large.
+
+import { h, icon } from "./dom.js";
+import { layout } from "./layout.js";
+import { meterLevel } from "./media.js";
+import { initials } from "./roster.js";
+
+/** Louder than this (0..1) counts as speaking. */
+const SPEAKING = 0.06;
+/** Room kept clear around the tiles, in CSS pixels. */
+const INSET = 8;
+/** Milliseconds a level takes to fade, so a ring does not flicker between words. */
+const HOLD_MS = 600;
+
+export class Stage extends EventTarget {
+  constructor({ selfId }) {
+    super();
+    this.selfId = selfId;
+    this.tiles = new Map();
+    this.mode = "grid";
+    this.pinned = null;
+    this.current = 0;
+    this.pages = 1;
+    this.activeSpeaker = null;
+    this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": "Participants' videos" });
+    this.resize = new ResizeObserver(() => this.relayout());
+    this.resize.observe(this.element);
+    this.speakingTimer = setInterval(() => this.updateSpeaking(), 250);
+  }
+
+  /** A tile for someone who sends media (viewers have none). */
+  upsert(client) {
+    let tile = this.tiles.get(client.id);
+    if (!tile) {
+      tile = this.createTile(client);
+      this.tiles.set(client.id, tile);
+      this.element.append(tile.root);
+    }
+    tile.name.textContent = client.id === this.selfId ? `${client.displayName} (you)` : client.displayName;
+    tile.avatar.textContent = initials(client.displayName);
+    tile.displayName = client.displayName;
+    tile.pin.setAttribute("aria-label", `Pin ${client.displayName}`);
+    this.setMedia(client.id, client.media || { audio: true, video: true, screen: false });
+    this.relayout();
+  }
+
+  createTile(client) {
+    const self = client.id === this.selfId;
+    const video = h("video", { autoplay: true, playsInline: true, muted: self });
+    const name = h("span", { class: "tile-name" });
+    const muted = h("span", { class: "tile-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" }));
+    const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
+    const pin = h("button", { type: "button", class: "tile-pin", "aria-pressed": "false", onclick: () => this.pin(this.pinned === client.id ? null : client.id) }, icon("pin"));
+    const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
+      video, avatar, h("figcaption", {}, muted, name), pin);
+    return { root, video, name, muted, avatar, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self };
+  }
+
+  remove(clientId) {
+    const tile = this.tiles.get(clientId);
+    if (!tile) return;
+    tile.stopMeter?.();
+    tile.root.remove();
+    this.tiles.delete(clientId);
+    if (this.pinned === clientId) this.pinned = null;
+    if (this.activeSpeaker === clientId) this.activeSpeaker = null;
+    this.relayout();
+  }
+
+  /** Someone's microphone, camera or screen changed (set_media_state / media_state). */
+  setMedia(clientId, media) {
+    const tile = this.tiles.get(clientId);
+    if (!tile) return;
+    const was = tile.media;
+    tile.media = { audio: Boolean(media.audio), video: Boolean(media.video), screen: Boolean(media.screen) };
+    tile.root.classList.toggle("mic-off", !tile.media.audio);
+    tile.root.classList.toggle("camera-off", !tile.media.video);
+    tile.root.classList.toggle("screen", tile.media.screen);
+    if (was?.screen !== tile.media.screen) this.relayout();
+  }
+
+  /** The media coming from someone (or one's own camera or screen). */
+  setStream(clientId, stream) {
+    const tile = this.tiles.get(clientId);
+    if (!tile) return;
+    if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
+    tile.video.play().catch(() => {});
+    this.watchLevel(tile, stream);
+  }
+
+  watchLevel(tile, stream) {
+    const track = stream?.getAudioTracks()[0] || null;
+    if (tile.meteredTrack === track) return;
+    tile.stopMeter?.();
+    tile.meteredTrack = track;
+    tile.stopMeter = meterLevel(track, (level) => {
+      tile.level = level;
+      if (level > SPEAKING) tile.loudAt = performance.now();
+    });
+  }
+
+  /** Sends every remote tile's sound to the chosen speaker. */
+  setSpeaker(deviceId) {
+    for (const tile of this.tiles.values()) {
+      if (!tile.self && deviceId && tile.video.setSinkId) tile.video.setSinkId(deviceId).catch(() => {});
+    }
+  }
+
+  updateSpeaking() {
+    const now = performance.now();
+    let loudest = null;
+    for (const [id, tile] of this.tiles) {
+      const speaking = Boolean(tile.media?.audio) && now - tile.loudAt < HOLD_MS;
+      tile.root.classList.toggle("speaking", speaking);
+      if (speaking && !tile.self && (!loudest || tile.level > loudest.level)) loudest = { id, level: tile.level };
+    }
+    if (loudest && loudest.id !== this.activeSpeaker) {
+      this.activeSpeaker = loudest.id;
+      if (this.mode === "speaker" && !this.pinned && !this.sharer()) this.relayout();
+    }
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.current = 0;
+    this.relayout();
+  }
+
+  pin(clientId) {
+    this.pinned = clientId;
+    for (const [id, tile] of this.tiles) {
+      const pinned = id === clientId;
+      tile.pin.setAttribute("aria-pressed", String(pinned));
+      tile.pin.setAttribute("aria-label", `${pinned ? "Unpin" : "Pin"} ${tile.displayName}`);
+      tile.pin.replaceChildren(icon(pinned ? "pin-off" : "pin"));
+    }
+    this.relayout();
+  }
+
+  turnPage(delta) {
+    this.current = Math.max(0, Math.min(this.pages - 1, this.current + delta));
+    this.relayout();
+  }
+
+  sharer() {
+    for (const [id, tile] of this.tiles) if (tile.media?.screen) return id;
+    return null;
+  }
+
+  /** Who is large: a pin first, then a shared screen, then (speaker view) who speaks. */
+  featuredId(order) {
+    if (this.pinned && this.tiles.has(this.pinned)) return this.pinned;
+    const sharer = this.sharer();
+    if (sharer) return sharer;
+    if (this.mode !== "speaker" || order.length < 2) return null;
+    if (this.activeSpeaker && this.tiles.has(this.activeSpeaker)) return this.activeSpeaker;
+    return order.find((id) => id !== this.selfId) || null;
+  }
+
+  relayout() {
+    const order = [...this.tiles.keys()];
+    const featured = this.featuredId(order);
+    const size = { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
+    const placed = layout(size, order.length, {
+      featured: featured === null ? null : order.indexOf(featured),
+      page: this.current,
+    });
+    this.current = placed.page;
+    this.pages = Math.max(1, placed.pages);
+    const shown = new Map(placed.tiles.map((rect) => [order[rect.index], rect]));
+    for (const [id, tile] of this.tiles) {
+      const rect = shown.get(id);
+      tile.root.hidden = !rect;
+      tile.root.classList.toggle("featured", Boolean(rect?.featured));
+      if (!rect) continue;
+      const style = tile.root.style;
+      style.left = `${rect.x + INSET}px`;
+      style.top = `${rect.y + INSET}px`;
+      style.width = `${rect.width}px`;
+      style.height = `${rect.height}px`;
+      tile.root.classList.toggle("small", rect.width < 260);
+    }
+    this.dispatchEvent(new CustomEvent("paged", { detail: { page: this.current, pages: this.pages } }));
+  }
+
+  destroy() {
+    clearInterval(this.speakingTimer);
+    this.resize.disconnect();
+    for (const tile of this.tiles.values()) tile.stopMeter?.();
+  }
+}

@@ -1,0 +1,113 @@
+// One socket at a time, one retry waiting at most, longer waits after each failure.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { Connection } from "../js/connection.js";
+
+/** A fake page: sockets it opened, timers it set, time it let pass. */
+function fakeEnv() {
+  const env = { sockets: [], timers: new Map(), next: 1, now: 0, random: () => 0.5 };
+  env.WebSocket = class {
+    constructor(url) {
+      this.url = url;
+      this.closed = false;
+      this.sent = [];
+      env.sockets.push(this);
+    }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() { this.fail(); }
+    hello() { this.onmessage({ data: JSON.stringify({ type: "hello", payload: {} }) }); }
+    fail() {
+      if (this.closed) return;
+      this.closed = true;
+      this.onclose({ code: 1006 });
+    }
+  };
+  env.setTimeout = (fn, ms) => {
+    const id = env.next++;
+    env.timers.set(id, { fn, at: env.now + ms });
+    return id;
+  };
+  env.clearTimeout = (id) => env.timers.delete(id);
+  env.advance = (ms) => {
+    env.now += ms;
+    for (const [id, timer] of [...env.timers]) {
+      if (timer.at <= env.now) {
+        env.timers.delete(id);
+        timer.fn();
+      }
+    }
+  };
+  env.live = () => env.sockets.filter((s) => !s.closed).length;
+  return env;
+}
+
+test("a failing server never makes the page hold more than one socket or one waiting retry", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  const events = [];
+  connection.on("open", () => events.push("open"));
+  connection.on("lost", () => events.push("lost"));
+  connection.start();
+  env.sockets[0].hello();
+  env.sockets[0].fail();
+  const waits = [];
+  for (let i = 0; i < 12; i++) {
+    assert.equal(env.live(), 0);
+    assert.equal(env.timers.size, 1, "exactly one retry waits");
+    const [timer] = env.timers.values();
+    waits.push(timer.at - env.now);
+    env.advance(timer.at - env.now);
+    assert.equal(env.live(), 1, "one socket at a time");
+    // The browser says it is online meanwhile: no second socket.
+    connection.start();
+    assert.equal(env.live(), 1);
+    env.sockets.at(-1).fail();
+  }
+  assert.deepEqual(events, ["open", "lost"], "one loss, however many failed attempts");
+  assert.ok(waits[0] < waits[3], "waits grow");
+  assert.ok(waits.at(-1) <= 10_000, "up to 10 s");
+  env.advance(20_000);
+  env.sockets.at(-1).hello();
+  assert.deepEqual(events, ["open", "lost", "open"]);
+  assert.equal(env.live(), 1);
+});
+
+test("stopping closes the socket and cancels the retry; sending needs an open connection", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  assert.equal(connection.send("join_room", {}), false);
+  connection.start();
+  env.sockets[0].hello();
+  assert.equal(connection.send("join_room", { roomName: "/r" }), true);
+  assert.deepEqual(env.sockets[0].sent, [{ type: "join_room", payload: { roomName: "/r" } }]);
+  env.sockets[0].fail();
+  connection.stop();
+  assert.equal(env.timers.size, 0);
+  env.advance(60_000);
+  assert.equal(env.sockets.length, 1, "no reconnect after stop");
+});
+
+test("offline drops the socket at once; online retries at once; still one socket", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  const events = [];
+  connection.on("lost", () => events.push("lost"));
+  connection.on("open", () => events.push("open"));
+  connection.start();
+  env.sockets[0].hello();
+  connection.drop();
+  assert.deepEqual(events, ["open", "lost"], "lost is said once, not again by the late close");
+  assert.equal(env.live(), 0);
+  assert.equal(env.timers.size, 1);
+  connection.drop();
+  connection.retryNow();
+  connection.retryNow();
+  assert.equal(env.sockets.length, 2, "one new socket, however often the browser says online");
+  assert.equal(env.timers.size, 0, "the waiting retry was taken");
+  env.sockets[1].hello();
+  assert.deepEqual(events, ["open", "lost", "open"]);
+  connection.stop();
+  connection.retryNow();
+  assert.equal(env.sockets.length, 2, "a stopped connection stays closed");
+});

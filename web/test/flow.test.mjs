@@ -1,0 +1,141 @@
+// The page's flow, driven directly: what it sends, what it shows, across drops and restarts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { initial, step, placeText } from "../js/flow.js";
+
+/** Feeds events; returns the final state and every effect in order. */
+function run(state, events) {
+  const effects = [];
+  for (const event of events) {
+    const next = step(state, event);
+    state = next.state;
+    effects.push(...next.effects);
+  }
+  return { state, effects };
+}
+
+const sent = (effects) => effects.filter((e) => e.send).map((e) => e.send);
+const frame = (kind, payload = {}, now = 0) => ({ type: "frame", kind, payload, now });
+
+test("a host: the room is checked before the devices, then entered with the key", () => {
+  const start = initial({ roomName: "/r", roomKey: "HOSTKEY", displayName: "Dr Lee" });
+  let { state, effects } = run(start, [{ type: "open" }]);
+  assert.deepEqual(sent(effects), [["preview_room", { roomName: "/r", roomKey: "HOSTKEY" }]]);
+  ({ state, effects } = run(state, [frame("room_preview", { roomName: "/r", role: "host", iceServers: [] })]));
+  assert.equal(state.screen, "precall");
+  ({ state, effects } = run(state, [{ type: "precall_done", displayName: "Dr Lee" }]));
+  assert.equal(sent(effects)[0][1].roomKey, "HOSTKEY");
+  ({ state } = run(state, [frame("room_joined", { selfId: "h", role: "host", room: {} })]));
+  assert.equal(state.screen, "call");
+});
+
+test("an unknown room is said before any device check", () => {
+  const { state, effects } = run(initial({ roomName: "/gone" }), [
+    { type: "open" },
+    frame("error", { code: "room_not_found", requestType: "preview_room", message: "no meeting" }),
+  ]);
+  assert.equal(state.screen, "unavailable");
+  assert.match(state.ending.title, /not available/);
+  assert.ok(effects.some((e) => e.close), "the connection is closed for good");
+  assert.ok(!sent(effects).some(([type]) => type === "join_room"));
+});
+
+test("a guest knocks, learns its place, is held, then let in with its grant", () => {
+  let { state, effects } = run(initial({ roomName: "/r", deviceId: "dev-12345678" }), [
+    { type: "open" },
+    frame("room_preview", {}),
+    { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT", knockPage: {} }),
+  ]);
+  assert.equal(state.screen, "door");
+  assert.equal(sent(effects).at(-1)[1].deviceId, "dev-12345678");
+  ({ state, effects } = run(state, [{ type: "knock" }, frame("knock_sent", { clientId: "c" }), frame("knock_position", { position: 2 })]));
+  assert.equal(state.screen, "waiting");
+  assert.equal(state.wait.position, 2);
+  assert.ok(effects.some((e) => e.announce === "You are 2nd in line"));
+  ({ state } = run(state, [frame("knock_handled", { resolution: "held", message: "Two minutes", hostDisplayName: "Dr Lee" })]));
+  assert.deepEqual(state.wait.hold, { message: "Two minutes", host: "Dr Lee" });
+  ({ state, effects } = run(state, [frame("knock_handled", { resolution: "accepted", roomKey: "GRANT" })]));
+  assert.deepEqual(sent(effects).at(-1), ["join_room", { roomName: "/r", roomKey: "GRANT", displayName: "Pat", deviceId: "dev-12345678" }]);
+});
+
+test("after a drop each screen says again who it is: the call with its grant, a knock with its token", () => {
+  let { state, effects } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT" }),
+    { type: "knock" }, frame("knock_sent", {}), { type: "lost" }, { type: "open" },
+  ]);
+  assert.equal(state.connection, "open");
+  assert.equal(sent(effects).at(-1)[1].resumeToken, "RT");
+  // The server still has the knock: waiting again, nothing more to send.
+  ({ state, effects } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
+  assert.equal(state.screen, "waiting");
+  assert.deepEqual(sent(effects), []);
+  // The knock was lost meanwhile: it knocks again by itself, and says so.
+  ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT2" })]));
+  assert.deepEqual(sent(effects).at(-1)[0], "knock_room");
+  assert.match(state.door.notice, /knocked again/);
+  // In the call, back with the grant.
+  ({ state, effects } = run(state, [frame("knock_sent", {}), frame("knock_handled", { resolution: "accepted", roomKey: "G" }), frame("room_joined", { selfId: "c", role: "granted_visitor", room: {} }), { type: "lost" }, { type: "open" }]));
+  assert.equal(state.screen, "call");
+  assert.equal(sent(effects).at(-1)[1].roomKey, "G");
+});
+
+test("a server restart: the page says so and rejoins with the key the room gave for it", () => {
+  let { state, effects } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { selfId: "c", role: "visitor", room: {} }),
+    frame("room_ended", { reason: "server_shutdown", rejoinKey: "REJOIN" }),
+  ]);
+  assert.equal(state.screen, "call", "the call is not over");
+  assert.equal(state.connection, "restarting");
+  ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }]));
+  assert.equal(state.connection, "open");
+  assert.equal(sent(effects).at(-1)[1].roomKey, "REJOIN");
+});
+
+test("a rejection counts down; a cooldown refusal says how long", () => {
+  let { state } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Eve" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT" }), { type: "knock" }, frame("knock_sent", {}),
+    frame("knock_handled", { resolution: "rejected", message: "Wrong day", retryAfterSeconds: 60 }, 1000),
+  ]);
+  assert.equal(state.screen, "rejected");
+  assert.equal(state.rejection.retryAt, 61000);
+  ({ state } = run(state, [frame("error", { code: "knock_cooldown", requestType: "knock_room", message: "you may knock again in 42 s" }, 5000)]));
+  assert.equal(state.door.cooldownUntil, 47000);
+  ({ state } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knockCooldownSeconds: 30 }, 10000)]));
+  assert.equal(state.door.cooldownUntil, 40000);
+});
+
+test("sent back to the waiting room: first in line, the old grant forgotten", () => {
+  const { state } = run({ ...initial({ roomName: "/r" }), screen: "call", grant: "G", self: { id: "c", role: "granted_visitor" } }, [
+    frame("sent_to_waiting_room", { message: "One moment", hostDisplayName: "Dr Lee" }),
+  ]);
+  assert.equal(state.screen, "waiting");
+  assert.equal(state.grant, null);
+  assert.deepEqual(state.wait.hold, { message: "One moment", host: "Dr Lee" });
+  assert.equal(state.wait.position, 1);
+});
+
+test("the ends: replaced, removed, ended, full", () => {
+  const inCall = { ...initial({ roomName: "/r" }), screen: "call" };
+  for (const [event, screen] of [
+    [frame("error", { code: "replaced" }), "replaced"],
+    [frame("client_kicked", {}), "removed"],
+    [frame("room_ended", { reason: "ended_by_host" }), "ended"],
+    [frame("room_joined", { error: "room_full" }), "full"],
+  ]) {
+    const { state, effects } = run(inCall, [event]);
+    assert.equal(state.screen, screen);
+    assert.ok(effects.some((e) => e.close), `${screen} closes the connection`);
+  }
+});
+
+test("places read as people say them", () => {
+  assert.equal(placeText(1), "You are next in line");
+  assert.equal(placeText(2), "You are 2nd in line");
+  assert.equal(placeText(13), "You are 13th in line");
+  assert.equal(placeText(22), "You are 22nd in line");
+});

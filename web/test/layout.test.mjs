@@ -1,0 +1,92 @@
+// The stage layout, for 1 to 200 tiles at the window sizes people use.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { layout, ASPECT, MIN_TILE } from "../js/layout.js";
+
+// Stage areas: the window less the header (about 3 rem) and the control bar (1 or 2 rows), with and
+// without a side panel; and a 560 px embed.
+const WINDOWS = [[1920, 969], [1536, 730], [1440, 789], [1366, 657], [1280, 800], [390, 844], [844, 390], [560, 420]];
+const STAGES = WINDOWS.flatMap(([w, h]) => [
+  { width: w, height: h - 48 - 64 },
+  { width: w - 352, height: h - 48 - 64 },
+  { width: w, height: h - 48 - 128 },
+]).filter((s) => s.width > 0 && s.height > 0);
+
+function overlaps(a, b) {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+function check(stage, count, options) {
+  const result = layout(stage, count, options);
+  const label = `${count} tiles in ${stage.width}x${stage.height} ${JSON.stringify(options)}`;
+  assert.ok(result.tiles.length > 0, `${label}: nothing shown`);
+  for (const tile of result.tiles) {
+    assert.ok(tile.x >= 0 && tile.y >= 0, `${label}: tile ${tile.index} starts outside`);
+    assert.ok(tile.x + tile.width <= stage.width && tile.y + tile.height <= stage.height, `${label}: tile ${tile.index} ends outside ${JSON.stringify(tile)}`);
+    assert.ok(Math.abs(tile.width / tile.height - ASPECT) < 0.05, `${label}: tile ${tile.index} lost its aspect`);
+  }
+  for (let i = 0; i < result.tiles.length; i++) {
+    for (let j = i + 1; j < result.tiles.length; j++) {
+      assert.ok(!overlaps(result.tiles[i], result.tiles[j]), `${label}: tiles ${result.tiles[i].index} and ${result.tiles[j].index} overlap`);
+    }
+  }
+  return result;
+}
+
+test("every tile fits, keeps its aspect and overlaps none, for 1 to 200 tiles", () => {
+  for (const stage of STAGES) {
+    for (let count = 1; count <= 200; count++) {
+      const first = check(stage, count, {});
+      // Paged: every tile is on exactly one page.
+      const seen = new Set();
+      for (let page = 0; page < first.pages; page++) {
+        for (const tile of check(stage, count, { page }).tiles) {
+          assert.ok(!seen.has(tile.index), `tile ${tile.index} on two pages`);
+          seen.add(tile.index);
+        }
+      }
+      assert.equal(seen.size, count, `${count} tiles in ${stage.width}x${stage.height}: some on no page`);
+    }
+  }
+});
+
+test("tiles are never smaller than readable; beyond that the grid pages", () => {
+  for (const stage of STAGES) {
+    for (const count of [4, 25, 100, 200]) {
+      const result = layout(stage, count, {});
+      const fitsOne = stage.width >= MIN_TILE.width && stage.height >= MIN_TILE.height;
+      if (result.pages > 1 && fitsOne) {
+        for (const tile of result.tiles) {
+          assert.ok(tile.width >= MIN_TILE.width - 1, `${count} in ${stage.width}x${stage.height}: ${tile.width} px wide`);
+        }
+      }
+    }
+  }
+});
+
+test("a lone person fills the stage", () => {
+  const { tiles } = layout({ width: 1920, height: 857 }, 1, {});
+  assert.equal(tiles.length, 1);
+  assert.ok(tiles[0].height >= 850 || tiles[0].width >= 1500, JSON.stringify(tiles[0]));
+});
+
+test("speaker view: the featured tile is large, the others in a strip, all without overlap", () => {
+  for (const stage of STAGES) {
+    for (const count of [2, 3, 6, 30, 200]) {
+      for (const featured of [0, count - 1]) {
+        const result = check(stage, count, { mode: "speaker", featured });
+        const big = result.tiles.find((t) => t.featured);
+        assert.equal(big.index, featured);
+        for (const other of result.tiles.filter((t) => !t.featured)) {
+          assert.ok(other.width <= big.width, `${count} in ${stage.width}x${stage.height}: a strip tile is bigger than the speaker`);
+        }
+      }
+    }
+  }
+});
+
+test("nothing to show, or no room to show it", () => {
+  assert.deepEqual(layout({ width: 800, height: 600 }, 0), { tiles: [], page: 0, pages: 0, perPage: 0 });
+  assert.deepEqual(layout({ width: 0, height: 600 }, 3), { tiles: [], page: 0, pages: 0, perPage: 0 });
+});

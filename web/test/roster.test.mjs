@@ -1,0 +1,44 @@
+// The call's lists: every host's list of knockers is the server's queue, in its order.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { fromJoined, apply, initials } from "../js/roster.js";
+
+const host = { id: "h", displayName: "Dr Lee", role: "host" };
+
+test("people come and go; knockers keep the server's order, a guest sent back stands first", () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { mode: "normal", isLocked: true, clients: [host] }, knockers: [{ clientId: "a", displayName: "Ann", state: "waiting" }] });
+  r = apply(r, "room_knocked", { clientId: "b", displayName: "Ben", state: "waiting", position: 2 });
+  r = apply(r, "room_knocked", { clientId: "g", displayName: "Gus", state: "held", holdMessage: "wait", position: 1 });
+  assert.deepEqual(r.knockers.map((k) => k.clientId), ["g", "a", "b"]);
+  r = apply(r, "knock_handled", { clientId: "a", resolution: "held", message: "soon" });
+  assert.equal(r.knockers[1].holdMessage, "soon");
+  r = apply(r, "knock_handled", { clientId: "g", resolution: "accepted" });
+  r = apply(r, "knocker_left", { clientId: "b", reason: "cancelled" });
+  assert.deepEqual(r.knockers.map((k) => k.clientId), ["a"]);
+  r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });
+  r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });
+  assert.equal(r.clients.length, 2, "a client is listed once");
+  r = apply(r, "client_left", { clientId: "g", reason: "left" });
+  r = apply(r, "room_locked", { isLocked: false });
+  assert.deepEqual([r.clients.length, r.locked], [1, false]);
+  assert.equal(apply(r, "chat_message", {}), r, "other frames change nothing");
+  // A verdict to the knocker itself (no clientId) is not a host's list change.
+  assert.equal(apply(r, "knock_handled", { resolution: "accepted" }), r);
+});
+
+test("initials for avatars", () => {
+  assert.equal(initials("Ada Lovelace"), "AL");
+  assert.equal(initials("  pat "), "P");
+  assert.equal(initials("Émile van der Berg"), "ÉB");
+  assert.equal(initials(""), "?");
+});
+
+test("microphones and cameras follow media_state", async () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { clients: [{ id: "h", displayName: "Dr Lee", role: "host", audio: true, video: false }] } });
+  assert.deepEqual(r.clients[0].media, { audio: true, video: false, screen: false });
+  r = apply(r, "media_state", { clientId: "h", audio: false, video: true, screen: true });
+  assert.deepEqual(r.clients[0].media, { audio: false, video: true, screen: true });
+  r = apply(r, "media_state", { clientId: "nobody", audio: true, video: true, screen: false });
+  assert.equal(r.clients.length, 1);
+});
