@@ -27,6 +27,10 @@ echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
+echo "==> the browser client's pure modules (flow, connection, layout, roster) and its npm copies"
+node --test web/test/
+scripts/vendor-web.sh --check
+
 echo "==> unit and integration tests (the real server on random loopback ports)"
 cargo test --locked --lib --bins --tests
 

@@ -105,6 +105,11 @@ async function remoteLevels(page, ms) {
 }
 
 export function noPageErrors(...pages) {
-  const errors = pages.flatMap((p) => p.errors);
+  noPageErrorsBut([], ...pages);
+}
+
+/** No errors in the pages besides those the test caused on purpose (`expected`, patterns). */
+export function noPageErrorsBut(expected, ...pages) {
+  const errors = pages.flatMap((p) => p.errors).filter((e) => !expected.some((pattern) => pattern.test(e)));
   assert.deepEqual(errors, [], `errors in the pages:\n${errors.join("\n")}`);
 }

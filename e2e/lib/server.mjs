@@ -9,15 +9,12 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.ANTEROOM_BIN || path.resolve(here, "../../target/debug/anteroom");
 
-export async function startServer(extraArgs = []) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "anteroom-e2e-"));
-  const key = execFileSync(BIN, ["api-key", "create", "--data-dir", dataDir], { env: { ...process.env, ANTEROOM_LOG: "warn" } })
-    .toString().trim();
-  const child = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
+/** Runs the binary on `listen` and resolves with the process and its base URL once it listens. */
+async function serve(dataDir, listen, extraArgs, logs) {
+  const child = spawn(BIN, ["serve", "--listen", listen, "--data-dir", dataDir, ...extraArgs], {
     env: { ...process.env, ANTEROOM_LOG: "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  const logs = [];
   const base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join("\n")}`)), 20000);
     let buffered = "";
@@ -36,6 +33,22 @@ export async function startServer(extraArgs = []) {
     });
     child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${logs.join("\n")}`)));
   });
+  return { child, base };
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+export async function startServer(extraArgs = []) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "anteroom-e2e-"));
+  const key = execFileSync(BIN, ["api-key", "create", "--data-dir", dataDir], { env: { ...process.env, ANTEROOM_LOG: "warn" } })
+    .toString().trim();
+  const logs = [];
+  let { child, base } = await serve(dataDir, "127.0.0.1:0", extraArgs, logs);
   const api = async (method, route, body) => {
     const response = await fetch(base + route, {
       method,
@@ -59,9 +72,20 @@ export async function startServer(extraArgs = []) {
       if (status !== 201) throw new Error(`creating a meeting failed: ${status} ${JSON.stringify(body)}`);
       return body;
     },
+    /** Open signalling sockets, as the server counts them (/metrics). */
+    async sockets() {
+      const response = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${key}` } });
+      const text = await response.text();
+      const line = text.split("\n").find((l) => l.startsWith("anteroom_websocket_connections"));
+      return Number(line?.split(" ").pop() ?? NaN);
+    },
+    /** Stops the server as an operator would (SIGTERM) and starts it again on the same port and data. */
+    async restart() {
+      await stopChild(child);
+      ({ child } = await serve(dataDir, new URL(base).host, extraArgs, logs));
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
+      await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

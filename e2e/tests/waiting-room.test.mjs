@@ -269,6 +269,7 @@ test("removing a participant and ending the meeting for all", async (t) => {
     guests.push(page);
   }
   await openPeople(host);
+  await host.locator(".participant", { hasText: "Go" }).locator(".more").click();
   const remove = host.locator(".participant", { hasText: "Go" }).locator(".remove");
   await remove.click();
   assert.match(await remove.getAttribute("aria-label"), /Confirm: remove Go/, "removal asks first");

@@ -3,7 +3,7 @@
 // effects it returns (frames to send, words for screen readers, events for an embedding page), and
 // shows the screen the state names. The call itself is call.js.
 
-import { announce, toast } from "./dom.js";
+import { announce, chime, toast } from "./dom.js";
 import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
 import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
@@ -137,6 +137,11 @@ for (const kind of [
 ]) {
   signal.on(kind, (payload) => dispatch({ type: "frame", kind, payload }));
 }
+// Let in while looking at another tab: a chime calls the person back (Chromium holds back a hidden
+// tab's new media until it is in front again).
+signal.on("knock_handled", (p) => {
+  if (!p.clientId && p.resolution === "accepted" && document.hidden) chime();
+});
 signal.on("knock_page_updated", (page) => {
   state = { ...state, knockPage: page };
   shown?.update(state);

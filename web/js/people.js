@@ -130,17 +130,36 @@ export class PeoplePanel {
           h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
           h("span", { class: "role", text: ROLE_LABELS[client.role] || client.role })),
         media && !media.audio && client.role !== "viewer" ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
-        guest ? h("button", { type: "button", class: "secondary icon-only send-back", "data-focus-key": `back:${client.id}`, "aria-label": `Send ${client.displayName} back to the waiting room`, title: "Send back to the waiting room", onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open")) : null,
-        this.host && !self ? this.removeButton(client) : null);
+        this.host && !self ? this.moreActions(client, guest) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
       h("h3", { id: "in-room-title", text: `In the room (${count})` }),
       h("ul", { class: "participants", id: "participants" }, items));
   }
 
+  /**
+   * What a host may do to someone in the room sits behind a "More" button, so that moving through
+   * the list never lands on sending someone out.
+   */
+  moreActions(client, guest) {
+    const id = `actions-${client.id}`;
+    const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
+      guest ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), "Send to waiting room") : null,
+      this.removeButton(client));
+    const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": `More actions for ${client.displayName}` }, icon("ellipsis"));
+    more.addEventListener("click", () => {
+      this.opened ??= new Set();
+      actions.hidden = !actions.hidden;
+      more.setAttribute("aria-expanded", String(!actions.hidden));
+      if (actions.hidden) this.opened.delete(client.id);
+      else this.opened.add(client.id);
+    });
+    return [more, actions];
+  }
+
   /** Removing someone takes two presses: the first only asks "sure?". */
   removeButton(client) {
-    const button = h("button", { type: "button", class: "danger icon-only remove", "data-focus-key": `remove:${client.id}`, "aria-label": `Remove ${client.displayName}`, title: "Remove from the room" }, icon("user-x"));
+    const button = h("button", { type: "button", class: "danger remove", "data-focus-key": `remove:${client.id}`, "aria-label": `Remove ${client.displayName}` }, icon("user-x"), h("span", { class: "label", text: "Remove" }));
     button.addEventListener("click", () => {
       if (button.dataset.armed) {
         this.send("kick_client", { clientId: client.id });
@@ -149,7 +168,7 @@ export class PeoplePanel {
       button.dataset.armed = "1";
       button.classList.add("armed");
       button.setAttribute("aria-label", `Confirm: remove ${client.displayName}`);
-      button.append(h("span", { class: "label", text: "Remove?" }));
+      button.querySelector(".label").textContent = "Confirm remove";
     });
     return button;
   }

@@ -204,5 +204,6 @@ export function connectionBanner(banner, state) {
     restarting: "The server is restarting. Reconnecting…",
   }[state.connection];
   banner.hidden = !text || ["left", "ended", "removed", "replaced", "full", "unavailable"].includes(state.screen);
-  if (text) replace(banner, icon("wifi-off"), h("span", { text }));
+  // No icon here: with the network or the server gone, an image could not be fetched.
+  if (text) replace(banner, h("span", { class: "banner-dot", "aria-hidden": "true" }), h("span", { text }));
 }

@@ -1,0 +1,90 @@
+// What every screen must hold at every size: controls that can be clicked where they are drawn,
+// tiles that overlap nothing, and no serious accessibility fault (axe-core, from npm).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/** The window sizes people use (and the one the issue found tests hiding behind). */
+export const SIZES = [
+  { name: "1920x969", width: 1920, height: 969 },
+  { name: "1536x730", width: 1536, height: 730 },
+  { name: "1366x657", width: 1366, height: 657 },
+  { name: "1280x800", width: 1280, height: 800 },
+  { name: "390x844", width: 390, height: 844 },
+  { name: "844x390", width: 844, height: 390 },
+];
+
+/**
+ * The geometry of the call screen as drawn: for every visible button in the header, the controls
+ * and the open panel, what `elementFromPoint` finds at its centre; every visible tile's rectangle;
+ * the control bar's, the header's and the open panel's.
+ */
+export async function callGeometry(page) {
+  return page.evaluate(() => {
+    const rect = (el) => {
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    };
+    const visible = (el) => el.checkVisibility() && el.getBoundingClientRect().width > 0;
+    const buttons = [...document.querySelectorAll(".call-header button, .controls button, .panel:not([hidden]) button")]
+      .filter(visible)
+      .map((button) => {
+        // A button in a scrolling panel is reachable by scrolling to it, as a person would.
+        button.scrollIntoView({ block: "nearest", inline: "nearest" });
+        const r = button.getBoundingClientRect();
+        const cx = r.x + r.width / 2;
+        const cy = r.y + r.height / 2;
+        const hit = document.elementFromPoint(cx, cy);
+        return {
+          name: button.id || button.getAttribute("aria-label") || button.textContent.trim(),
+          inside: cx >= 0 && cy >= 0 && cx <= innerWidth && cy <= innerHeight,
+          hit: Boolean(hit && button.contains(hit)),
+          found: hit ? `${hit.tagName.toLowerCase()}${hit.id ? `#${hit.id}` : ""}.${hit.className}` : "nothing",
+        };
+      });
+    const panel = document.querySelector(".panel:not([hidden])");
+    return {
+      viewport: { width: innerWidth, height: innerHeight },
+      buttons,
+      tiles: [...document.querySelectorAll(".tile")].filter(visible).map((tile) => ({ id: tile.dataset.clientId, ...rect(tile) })),
+      controls: rect(document.querySelector(".controls")),
+      header: document.querySelector(".call-header")?.checkVisibility() ? rect(document.querySelector(".call-header")) : null,
+      panel: panel ? rect(panel) : null,
+    };
+  });
+}
+
+const overlap = (a, b) => a.x < b.x + b.width - 0.5 && b.x < a.x + a.width - 0.5 && a.y < b.y + b.height - 0.5 && b.y < a.y + a.height - 0.5;
+
+/** Asserts the call screen holds: every control reachable, no tile over another or over the bars. */
+export function assertCallFits(geometry, label) {
+  const unreachable = geometry.buttons.filter((b) => !b.inside || !b.hit);
+  assert.deepEqual(unreachable, [], `${label}: controls covered or off screen`);
+  const { tiles, controls, header, panel, viewport } = geometry;
+  for (const [i, tile] of tiles.entries()) {
+    assert.ok(tile.x >= 0 && tile.y >= 0 && tile.x + tile.width <= viewport.width + 0.5 && tile.y + tile.height <= viewport.height + 0.5,
+      `${label}: tile ${tile.id} leaves the window ${JSON.stringify(tile)}`);
+    for (const [name, box] of [["the control bar", controls], ["the header", header], ["the panel", panel]]) {
+      if (box) assert.ok(!overlap(tile, box), `${label}: tile ${tile.id} overlaps ${name}: ${JSON.stringify({ tile, box })}`);
+    }
+    for (const other of tiles.slice(i + 1)) {
+      assert.ok(!overlap(tile, other), `${label}: tiles overlap ${JSON.stringify({ tile, other })}`);
+    }
+  }
+}
+
+/** Runs axe-core on the page as it stands; fails on any serious or critical violation. */
+export async function assertAccessible(page, label) {
+  // The source goes in as DevTools evaluates it, which the page's script policy does not govern.
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  assert.deepEqual(violations, [], `${label}: accessibility violations`);
+}

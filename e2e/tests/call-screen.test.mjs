@@ -1,0 +1,182 @@
+// The call screen at the window sizes people use, with 1, 2, 4 and (in a group room) 6 people:
+// every control can be clicked where it is drawn, no tile covers another tile, a panel or the
+// controls, and every remote video plays. Then a 12 s network drop and a server restart: one socket
+// per page afterwards, every page's list equal to the server's, media flowing again.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { TIMEOUT, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut } from "../lib/flows.mjs";
+import { SIZES, callGeometry, assertCallFits } from "../lib/checks.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const NAMES = ["Dr Host", "Ada Byron", "Ben Chu", "Cleo Diaz", "Dev Eke", "Fay Gill"];
+
+/** Opens `count` pages in one room (the first as host), each in the call with video flowing. */
+async function roomOf(t, count, mode) {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: mode });
+  const pages = [];
+  for (let i = 0; i < count; i++) {
+    const page = await open(i === 0 ? "host" : `guest ${i}`);
+    const url = i === 0 ? meeting.hostRoomUrl : meeting.roomUrl;
+    await enter(page, url, NAMES[i]);
+    await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
+    pages.push(page);
+  }
+  for (const page of pages) await remoteVideosPlay(page, count - 1);
+  return { meeting, pages };
+}
+
+/** At every size: each page fits and plays; the host's People panel fits beside or over the stage. */
+async function checkEverySize(scenario, pages) {
+  const [host] = pages;
+  for (const size of SIZES) {
+    for (const page of pages) await page.setViewportSize({ width: size.width, height: size.height });
+    for (const page of pages) {
+      // The stage lays itself out again on resize (a ResizeObserver): give it a frame.
+      await page.waitForTimeout(100);
+      assertCallFits(await callGeometry(page), `${scenario} at ${size.name}, ${page.label}`);
+      await remoteVideosPlay(page, pages.length - 1);
+    }
+    await screenshot(host, `call-${scenario}-${size.name}`);
+    await host.click("#people-toggle");
+    await host.waitForSelector("#people-panel:not([hidden])");
+    await host.waitForTimeout(100);
+    assertCallFits(await callGeometry(host), `${scenario} at ${size.name}, host with People open`);
+    await screenshot(host, `call-${scenario}-${size.name}-people`);
+    await host.keyboard.press("Escape");
+    await host.waitForSelector("#people-panel", { state: "hidden" });
+  }
+}
+
+for (const [scenario, count, mode] of [["alone", 1, "normal"], ["two", 2, "normal"], ["four", 4, "normal"], ["group-six", 6, "group"]]) {
+  test(`the call fits every window: ${scenario}`, async (t) => {
+    const { pages } = await roomOf(t, count, mode);
+    await checkEverySize(scenario, pages);
+    noPageErrors(...pages);
+  });
+}
+
+test("speaker view, a pin and a camera turned off keep the stage in order", async (t) => {
+  const { pages } = await roomOf(t, 3, "normal");
+  const [host, first] = pages;
+  await host.click("#view-toggle");
+  await host.waitForSelector(".tile.featured");
+  assertCallFits(await callGeometry(host), "speaker view");
+  const firstId = await first.evaluate(() => document.querySelector(".tile.self").dataset.clientId);
+  await host.locator(`.tile[data-client-id="${firstId}"]`).hover();
+  await host.click(`.tile[data-client-id="${firstId}"] .tile-pin`);
+  await host.waitForSelector(`.tile.featured[data-client-id="${firstId}"]`);
+  await screenshot(host, "call-speaker-view-pinned");
+  // The pinned guest turns the camera off: the host sees their initials, not a black box.
+  await first.click("#camera-toggle");
+  await host.waitForSelector(`.tile.camera-off[data-client-id="${firstId}"] .avatar`, { timeout: TIMEOUT });
+  assert.equal(await host.textContent(`.tile[data-client-id="${firstId}"] .avatar`), "AB");
+  assert.equal(await first.evaluate(() => document.querySelector(".tile.self video").srcObject.getVideoTracks().length), 0, "the camera is closed, its light off");
+  await first.click("#microphone-toggle");
+  await host.waitForSelector(`.tile.mic-off[data-client-id="${firstId}"] .tile-muted`, { timeout: TIMEOUT });
+  await screenshot(host, "call-camera-off-muted");
+  await first.click("#camera-toggle");
+  await host.waitForSelector(`.tile[data-client-id="${firstId}"]:not(.camera-off)`, { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 2);
+  // Someone speaking (the fake microphone beeps) is ringed.
+  await host.waitForSelector(".tile.speaking", { timeout: TIMEOUT });
+  noPageErrors(...pages);
+});
+
+/** The page's list of people in the room, and the server's. */
+async function listsAgree(page, meeting) {
+  const deadline = Date.now() + TIMEOUT;
+  let seen;
+  let truth;
+  while (Date.now() < deadline) {
+    seen = (await page.$$eval("#participants .participant", (items) => items.map((li) => li.dataset.clientId))).sort();
+    const { body } = await server.api("GET", `/v1/rooms${meeting.roomName}/participants`);
+    truth = body.results.map((p) => p.clientId).sort();
+    if (JSON.stringify(seen) === JSON.stringify(truth)) return;
+    await page.waitForTimeout(250);
+  }
+  assert.deepEqual(seen, truth, `${page.label}'s list is the server's`);
+}
+
+async function oneSocketEach(expected) {
+  const deadline = Date.now() + TIMEOUT;
+  let count;
+  while (Date.now() < deadline) {
+    count = await server.sockets().catch(() => NaN);
+    if (count === expected) {
+      // And it stays so: no second socket on its way.
+      await new Promise((r) => setTimeout(r, 1500));
+      count = await server.sockets();
+      if (count === expected) return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(count, expected, "exactly one open socket per page, counted by the server");
+}
+
+test("a 12 s network drop, then a server restart: everyone is back, once, and agrees", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+  const knocker = await open("knocker");
+  await enter(host, meeting.hostRoomUrl, "Dr Host");
+  await host.waitForSelector(".screen.call");
+  await knock(guest, meeting, "Gina");
+  await openPeople(host);
+  await knockerItem(host, "Gina").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await knock(knocker, meeting, "Kit");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  await remoteVideosPlay(guest, 1);
+
+  for (const page of [guest, knocker]) await page.context().setOffline(true);
+  await guest.waitForSelector("#connection-banner:not([hidden])");
+  await screenshot(guest, "network-drop-guest");
+  await guest.waitForTimeout(12000);
+  for (const page of [guest, knocker]) await page.context().setOffline(false);
+
+  await oneSocketEach(3);
+  for (const page of [host, guest]) {
+    await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+    await listsAgree(page, meeting);
+  }
+  assert.equal(await guest.getAttribute("#app", "data-screen"), "call");
+  assert.equal(await knocker.getAttribute("#app", "data-screen"), "waiting");
+  assert.deepEqual(await knockerNames(host), ["Kit"], "the knock was kept, once");
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+
+  const restarted = server.restart();
+  await guest.waitForFunction(() => /restarting/.test(document.getElementById("connection-banner").textContent), null, { timeout: TIMEOUT });
+  await screenshot(guest, "server-restart-guest");
+  await restarted;
+  await oneSocketEach(3);
+  for (const page of [host, guest]) {
+    await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+    await listsAgree(page, meeting);
+  }
+  assert.equal(await guest.getAttribute("#app", "data-screen"), "call", "the guest is back in the call by itself");
+  await knocker.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting", null, { timeout: TIMEOUT });
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1, null, { timeout: TIMEOUT });
+  assert.deepEqual(await knockerNames(host), ["Kit"], "the knocker is back in line");
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  // While offline or while the server was down, the browser reports each failed attempt.
+  noPageErrorsBut([/WebSocket connection to .* failed/], host, guest, knocker);
+});

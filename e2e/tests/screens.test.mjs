@@ -1,0 +1,195 @@
+// Every screen, at every size, photographed for review (e2e/output/screen-*.png, in the order a
+// person meets them) and scanned by axe-core; the keyboard rules of the call; an unknown room said
+// before any device is touched; the landing page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { TIMEOUT, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
+import { SIZES, assertAccessible } from "../lib/checks.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(["--knock-reject-cooldown-secs", "30"]);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Photographs the page at every size (then returns it to the first), after an accessibility scan. */
+async function everySize(page, name) {
+  // As the person would be looking at it: Chromium defers media in a page that is not in front.
+  await page.bringToFront();
+  await assertAccessible(page, name);
+  for (const size of SIZES) {
+    await page.setViewportSize({ width: size.width, height: size.height });
+    await page.waitForTimeout(80);
+    await screenshot(page, `screen-${name}-${size.name}`);
+  }
+  await page.setViewportSize({ width: SIZES[2].width, height: SIZES[2].height });
+}
+
+test("every screen a guest and a host meet, at every size, with no serious accessibility fault", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+
+  const landing = await open("landing");
+  await landing.goto(server.base + "/");
+  await landing.waitForSelector("#landing-title");
+  await everySize(landing, "00-landing");
+
+  const guest = await open("guest");
+  await guest.goto(`${meeting.roomUrl}?displayName=Pat%20Doe`);
+  await guest.waitForSelector("#continue");
+  await guest.waitForFunction(() => document.querySelector(".level-fill")?.style.width !== "0%", null, { timeout: TIMEOUT });
+  await everySize(guest, "01-precall");
+  await guest.click("#continue");
+  await guest.waitForSelector("#knock");
+  await everySize(guest, "02-door");
+
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await guest.click("#knock");
+  await guest.waitForSelector("#place-in-line");
+  await openPeople(host);
+  await knockerItem(host, "Pat Doe").locator(".knock-message").fill("Two minutes, please");
+  await knockerItem(host, "Pat Doe").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  assert.match(await guest.textContent("#place-in-line"), /next in line/);
+  await everySize(guest, "03-waiting");
+  await everySize(host, "04-call-host-people");
+
+  await knockerItem(host, "Pat Doe").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", "Hello, can you hear me?");
+  await guest.press("#chat-input", "Enter");
+  await guest.waitForSelector(".chat-text");
+  await guest.bringToFront();
+  await remoteVideosPlay(guest, 1);
+  await everySize(guest, "05-call-guest-chat");
+
+  // Sent back to the door by the host: the guest's waiting room says so.
+  await host.locator(".participant", { hasText: "Pat Doe" }).locator(".more").click();
+  await host.locator(".participant", { hasText: "Pat Doe" }).locator(".send-back").click();
+  await guest.waitForFunction(() => document.querySelector("h1")?.textContent.includes("back in the waiting room"), null, { timeout: TIMEOUT });
+  await everySize(guest, "06-sent-back");
+
+  await knockerItem(host, "Pat Doe").locator(".knock-message").fill("Wrong day, sorry");
+  await knockerItem(host, "Pat Doe").locator(".reject").click();
+  await guest.waitForSelector("#reject-reason");
+  await everySize(guest, "07-rejected");
+
+  const unknown = await open("unknown room");
+  await unknown.goto(`${server.base}/no-such-room-here`);
+  await unknown.waitForSelector("[data-screen='unavailable']");
+  await everySize(unknown, "08-unavailable");
+
+  await host.click("#leave");
+  await host.waitForSelector("#rejoin");
+  await everySize(host, "09-left");
+  await host.click("#rejoin");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await host.click("#end-meeting");
+  await host.click("#end-meeting");
+  await host.waitForSelector("[data-screen='ended']");
+  await everySize(host, "10-ended");
+  noPageErrors(landing, host, unknown);
+});
+
+test("an unknown room is said before the device check; no camera is asked for", async (t) => {
+  const page = await opener(browser, t)("unknown");
+  await page.addInitScript(() => {
+    window.mediaRequests = 0;
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      window.mediaRequests += 1;
+      return getUserMedia(constraints);
+    };
+  });
+  await page.goto(`${server.base}/never-made-room`);
+  await page.waitForSelector("[data-screen='unavailable']");
+  assert.match(await page.textContent("h1"), /not available/);
+  assert.equal(await page.evaluate(() => window.mediaRequests), 0);
+  assert.equal(await page.locator("#continue").count(), 0, "no device check for a room that is not there");
+  noPageErrors(page);
+});
+
+/** What has focus: its id, class and label, and whether it is a button that sends someone away. */
+async function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    return {
+      tag: el.tagName.toLowerCase(),
+      id: el.id,
+      label: el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40),
+      inPeople: Boolean(el.closest("#people-panel")),
+      inChat: Boolean(el.closest("#chat-panel")),
+      destructive: el.matches(".remove, .reject, .send-back, #leave, #end-meeting"),
+      outline: getComputedStyle(el).outlineStyle,
+    };
+  });
+}
+
+test("keyboard: focus moves into panels and back, Escape closes, never onto a destructive button by surprise", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const arrived = await focused(host);
+  assert.notEqual(arrived.tag, "body", "entering the call puts focus somewhere, not on <body>");
+  assert.equal(arrived.tag, "h1");
+
+  const guests = [];
+  for (const name of ["Ann Lee", "Bob Ray"]) {
+    const guest = await open(name);
+    await knock(guest, meeting, name);
+    guests.push(guest);
+  }
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2, null, { timeout: TIMEOUT })
+    .catch(() => {}); // the panel may be closed: the list fills anyway
+  await host.focus("#people-toggle");
+  await host.keyboard.press("Enter");
+  const opened = await focused(host);
+  assert.ok(opened.inPeople, `opening People moves focus into it: ${JSON.stringify(opened)}`);
+
+  await host.locator(".knocker", { hasText: "Ann Lee" }).locator(".let-in").focus();
+  assert.equal((await focused(host)).outline, "solid", "keyboard focus is visible");
+  await host.keyboard.press("Enter");
+  await guests[0].waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  const afterAdmit = await focused(host);
+  assert.ok(afterAdmit.inPeople && !afterAdmit.destructive, `after "Let in", focus stays in the panel on something safe: ${JSON.stringify(afterAdmit)}`);
+  assert.match(afterAdmit.label, /Let in|People/, "on the next person's Let in, or the heading");
+  await host.keyboard.press("Tab");
+  const next = await focused(host);
+  assert.ok(!next.destructive, `the Tab after admitting lands on ${JSON.stringify(next)}`);
+  // Going on through the panel, nothing sends the person just admitted away without a second step.
+  for (let i = 0; i < 10; i++) {
+    await host.keyboard.press("Tab");
+    const later = await focused(host);
+    assert.ok(!(later.destructive && /Ann Lee/.test(later.label)), `Tab lands on ${JSON.stringify(later)}`);
+  }
+
+  await host.keyboard.press("Escape");
+  await host.waitForSelector("#people-panel", { state: "hidden" });
+  assert.equal((await focused(host)).id, "people-toggle", "closing gives focus back to the button");
+
+  await host.focus("#chat-toggle");
+  await host.keyboard.press("Enter");
+  assert.ok((await focused(host)).inChat, "chat takes focus when it opens");
+  for (let i = 0; i < 4 && (await focused(host)).id !== "chat-input"; i++) await host.keyboard.press("Tab");
+  assert.equal((await focused(host)).id, "chat-input", "the message field is a few Tabs into the panel");
+  await host.keyboard.type("Typed with the keyboard");
+  await host.keyboard.press("Enter");
+  await guests[0].waitForFunction(() => [...document.querySelectorAll(".chat-text")].some((p) => p.textContent === "Typed with the keyboard"), null, { timeout: TIMEOUT });
+  await host.keyboard.press("Escape");
+  assert.equal((await focused(host)).id, "chat-toggle");
+  noPageErrors(host, ...guests);
+});
