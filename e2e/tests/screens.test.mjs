@@ -193,3 +193,17 @@ test("keyboard: focus moves into panels and back, Escape closes, never onto a de
   assert.equal((await focused(host)).id, "chat-toggle");
   noPageErrors(host, ...guests);
 });
+
+test("the room key leaves the address bar once read; a reload of the tab still knows it", async (t) => {
+  const host = await opener(browser, t)("host");
+  const meeting = await server.meeting({ isLocked: true });
+  await enterAsHost(host, meeting);
+  assert.ok(host.url().startsWith(meeting.roomUrl), host.url());
+  assert.ok(!host.url().includes("roomKey"), `no key in ${host.url()}`);
+  assert.ok(!(await host.evaluate(() => document.body.innerHTML.includes("roomKey"))));
+  await host.reload();
+  await host.waitForSelector("#continue");
+  await host.click("#continue");
+  await host.waitForSelector("#end-meeting", { timeout: TIMEOUT });
+  noPageErrors(host);
+});

@@ -114,7 +114,9 @@ pub async fn run(
                 last_heard = Instant::now();
                 match message {
                     Message::Text(text) => {
-                        if let Next::Reply(frame) = session.on_frame(&text).await
+                        // Boxed: a frame's handling (a join looks the meeting up in the store) is
+                        // large and short-lived; inline, every idle connection would carry its room.
+                        if let Next::Reply(frame) = Box::pin(session.on_frame(&text)).await
                             && send_frame(&mut socket, frame).await.is_err()
                         {
                             break Ending::Dropped;

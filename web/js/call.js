@@ -58,7 +58,7 @@ export class Call {
     this.mesh?.close();
     this.stage = new Stage({ selfId: this.roster.selfId });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
-    this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity });
+    this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });
     this.people.onClose = () => this.closePanel();
     this.chat.onClose = () => this.closePanel();

@@ -3,10 +3,12 @@
 // longer after each failure (0.5 s doubling to 10 s, each with random jitter so that many pages do
 // not come back in step), and at once when the browser says it is online again.
 
+import { Emitter } from "./events.js";
+
 const BASE_MS = 500;
 const MAX_MS = 10_000;
 
-export class Connection extends EventTarget {
+export class Connection extends Emitter {
   /**
    * @param url the signalling endpoint
    * @param env what the page provides; tests give their own: {WebSocket, setTimeout, clearTimeout, random}
@@ -109,15 +111,6 @@ export class Connection extends EventTarget {
     socket?.close(1000);
   }
 
-  emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-
-  on(type, handler) {
-    const listener = (event) => handler(event.detail);
-    this.addEventListener(type, listener);
-    return () => this.removeEventListener(type, listener);
-  }
 }
 
 /** What a real page provides. */

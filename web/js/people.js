@@ -8,8 +8,9 @@ import { h, icon, replace } from "./dom.js";
 import { ROLE_LABELS, initials } from "./roster.js";
 
 export class PeoplePanel {
-  constructor({ signal, host, selfId, capacity }) {
+  constructor({ signal, host, selfId, capacity, notices }) {
     this.signal = signal;
+    this.notices = notices;
     this.host = host;
     this.selfId = selfId;
     this.capacity = capacity;
@@ -69,8 +70,15 @@ export class PeoplePanel {
     this.lastKnockerIds = knockers.map((k) => k.clientId);
     const items = knockers.map((knock, i) => this.knockerItem(knock, i + 1));
     const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: "Message to everyone waiting", "aria-label": "Message to everyone waiting", "data-focus-key": "all:message" });
+    const alerts = this.notices?.canAsk()
+      ? h("button", { type: "button", class: "secondary small", id: "desktop-alerts", onclick: async () => {
+        await this.notices.ask();
+        this.render();
+      } }, icon("bell"), "Alert me on this computer")
+      : null;
     return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
       h("h3", { id: "waiting-title", text: `Waiting to come in (${knockers.length})` }),
+      alerts,
       knockers.length
         ? h("div", { class: "all-actions" },
           h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), "Let everyone in"),

@@ -3,8 +3,9 @@
 // socket at a time and reconnects; this module knows the frames, not the socket.
 
 import { Connection, signallingUrl } from "./connection.js";
+import { Emitter } from "./events.js";
 
-export class Signal extends EventTarget {
+export class Signal extends Emitter {
   constructor(connection = new Connection(signallingUrl())) {
     super();
     this.connection = connection;
@@ -23,15 +24,5 @@ export class Signal extends EventTarget {
 
   send(type, payload = {}) {
     return this.connection.send(type, payload);
-  }
-
-  emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-
-  on(type, handler) {
-    const listener = (event) => handler(event.detail);
-    this.addEventListener(type, listener);
-    return () => this.removeEventListener(type, listener);
   }
 }

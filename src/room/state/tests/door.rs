@@ -47,10 +47,7 @@ fn knock_hold_accept_enter() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Dr Who");
     h.join(2, Credential::None, "Pat");
-    let knocked = h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    let knocked = h.knock(2);
     assert!(matches!(&to(2, &knocked)[0], Event::KnockSent { .. }));
     assert!(
         matches!(&to(1, &knocked)[0], Event::Knocked(k) if k.display_name == "Pat" && k.state == KnockState::Waiting)
@@ -124,10 +121,7 @@ fn a_knock_is_decided_once_and_every_host_hears_it() {
     h.join(1, Credential::Host, "H1");
     h.join(2, Credential::Host, "H2");
     h.join(3, Credential::None, "K");
-    h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
+    h.knock(3);
     let rejected = h.handle(1, "c3", KnockAction::Reject, Some("not today"));
     for host in [1, 2] {
         assert!(matches!(
@@ -161,16 +155,10 @@ fn a_knock_is_decided_once_and_every_host_hears_it() {
     );
 
     // The rejected knocker may not knock again during the cooldown, even from a new connection.
-    let again = h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
+    let again = h.knock(3);
     assert_eq!(error_code(&to(3, &again)), Some(RefusalCode::KnockCooldown));
     h.advance(61);
-    let later = h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
+    let later = h.knock(3);
     assert!(matches!(&to(3, &later)[0], Event::KnockSent { .. }));
 }
 
@@ -201,10 +189,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "A");
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     let cancelled = h.input(Input::CancelKnock { conn: 2 });
     assert!(matches!(
         &to(1, &cancelled)[0],
@@ -216,10 +201,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
 
     // Disconnect: the knock keeps its place; a resume within the grace gets it back, hold and all.
     h.join(3, Credential::None, "B");
-    h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
+    h.knock(3);
     h.handle(1, "c3", KnockAction::Hold, Some("soon"));
     let dropped = h.input(Input::Disconnected { conn: 3 });
     assert!(
@@ -263,10 +245,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
 
     // Without a resume, the grace ends in a cancel.
     h.join(4, Credential::None, "C");
-    h.input(Input::Knock {
-        conn: 4,
-        display_name: None,
-    });
+    h.knock(4);
     h.input(Input::Disconnected { conn: 4 });
     assert!(h.advance(14).is_empty());
     let expired = h.advance(1);
@@ -285,10 +264,7 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "A");
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     h.input(Input::Disconnected { conn: 2 });
     h.handle(1, "c2", KnockAction::Accept, None);
     let resumed = h.input(Input::Join(JoinRequest {
@@ -376,10 +352,7 @@ fn unlocking_does_not_admit_waiting_knockers() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "K");
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     let unlocked = h.input(Input::SetLock {
         conn: 1,
         locked: false,
@@ -399,16 +372,10 @@ fn entering_with_an_earlier_grant_takes_the_waiting_knock_out_of_the_queue() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "Pat");
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     h.handle(1, "c2", KnockAction::Accept, None);
     // Pat does not enter at once but knocks again on the same connection, which then drops.
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     h.input(Input::Disconnected { conn: 2 });
     assert_eq!(
         h.room.knock_views().len(),

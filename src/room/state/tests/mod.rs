@@ -110,6 +110,14 @@ impl Harness {
         received
     }
 
+    /// This connection knocks, under the name it joined with.
+    fn knock(&mut self, conn: ConnId) -> Vec<(ConnId, Event)> {
+        self.input(Input::Knock {
+            conn,
+            display_name: None,
+        })
+    }
+
     fn join(&mut self, conn: ConnId, credential: Credential, name: &str) -> Vec<(ConnId, Event)> {
         self.input(Input::Join(JoinRequest {
             conn,

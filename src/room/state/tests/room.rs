@@ -101,10 +101,7 @@ fn a_removed_guest_cannot_walk_back_in_with_its_grant() {
     assert_eq!(h.room.participant_count(), 1);
     // It may knock again (a host decides anew); the room forgets the removal once grants expire.
     h.join(9, Credential::None, "Pat");
-    let knocked = h.input(Input::Knock {
-        conn: 9,
-        display_name: None,
-    });
+    let knocked = h.knock(9);
     assert!(matches!(&to(1, &knocked)[0], Event::Knocked(_)));
     h.advance(5 * 60 + 1);
     assert!(
@@ -219,10 +216,7 @@ fn ending_the_room_reaches_knockers_too() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "K");
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     let ended = h.input(Input::End(EndReason::MeetingDeleted));
     for conn in [1, 2] {
         assert_eq!(

@@ -273,23 +273,14 @@ fn a_rejection_holds_back_the_device_not_the_address() {
             fresh_resume_token: format!("resume-{conn}"),
         }));
     }
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    h.knock(2);
     h.handle(1, "c2", KnockAction::Reject, None);
-    let frank = h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
+    let frank = h.knock(3);
     assert!(
         matches!(&to(3, &frank)[0], Event::KnockSent { .. }),
         "Frank is not held back"
     );
-    let eve = h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
+    let eve = h.knock(2);
     assert_eq!(error_code(&to(2, &eve)), Some(RefusalCode::KnockCooldown));
     assert!(
         h.room
@@ -339,25 +330,13 @@ fn one_address_may_not_fill_the_queue() {
             fresh_resume_token: format!("resume-{conn}"),
         }));
     }
-    h.input(Input::Knock {
-        conn: 2,
-        display_name: None,
-    });
-    h.input(Input::Knock {
-        conn: 3,
-        display_name: None,
-    });
-    let third = h.input(Input::Knock {
-        conn: 4,
-        display_name: None,
-    });
+    h.knock(2);
+    h.knock(3);
+    let third = h.knock(4);
     assert_eq!(error_code(&to(4, &third)), Some(RefusalCode::AddressLimit));
     // A real guest from elsewhere still gets in line.
     h.join(5, Credential::None, "Real guest");
-    let real = h.input(Input::Knock {
-        conn: 5,
-        display_name: None,
-    });
+    let real = h.knock(5);
     assert!(matches!(&to(5, &real)[0], Event::KnockSent { .. }));
 }
 
