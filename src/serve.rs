@@ -117,20 +117,18 @@ async fn serve_connection<S>(
 }
 
 /// The most connections this process can hold: its open-files limit, less room for the store,
-/// logs and the like. Linux says it in /proc; elsewhere, a modest default.
+/// logs and the like (a modest default where the limit cannot be read).
 pub fn default_max_connections() -> usize {
     const SPARE: usize = 256;
-    let limit = std::fs::read_to_string("/proc/self/limits")
+    let limit = rlimit::getrlimit(rlimit::Resource::NOFILE)
         .ok()
-        .and_then(|limits| {
-            limits
-                .lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|soft| soft.parse::<usize>().ok())
-        })
+        .map(|(soft, _hard)| soft)
+        .filter(|soft| *soft != rlimit::INFINITY)
+        .and_then(|soft| usize::try_from(soft).ok())
         .unwrap_or(10_000);
-    limit.saturating_sub(SPARE).max(64)
+    limit
+        .saturating_sub(SPARE)
+        .clamp(64, Semaphore::MAX_PERMITS)
 }
 
 /// Says once a second at most that connections are being refused, and how many.

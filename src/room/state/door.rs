@@ -101,35 +101,33 @@ impl Room {
             knocker.identity.display_name = name;
         }
         knocker.place = Place::Knocking;
-        let knock = Knock {
-            client_id: knocker.client_id.clone(),
-            conn: Some(conn),
-            away_since: None,
-            identity: knocker.identity.clone(),
-            peer: knocker.peer,
-            key,
-            resume_token: knocker.resume_token.clone(),
-            knocked_at: now,
-            hold: None,
-            told_position: None,
-            unread: None,
-        };
+        let knock = Knock::new(conn, knocker, now, None);
+        out.send(
+            conn,
+            Event::KnockSent {
+                client_id: knock.client_id.clone(),
+            },
+        );
+        self.enqueue(out, now, knock, false);
+    }
+
+    /// Puts a knock in line (last, or first for a guest a host sent back), starts its time-out, and
+    /// tells every host.
+    pub(super) fn enqueue(&mut self, out: &mut Out, now: DateTime<Utc>, knock: Knock, first: bool) {
         if let Some(timeout) = self.config.knock_timeout {
             self.deadlines
                 .set(Timer::KnockTimeout(knock.client_id.clone()), now + timeout);
         }
-        let (view, client_id, identity) = (
-            knock.view(self.queue.len() + 1),
-            knock.client_id.clone(),
-            knock.identity.clone(),
-        );
-        self.queue.push(knock);
-        out.send(
-            conn,
-            Event::KnockSent {
-                client_id: client_id.clone(),
-            },
-        );
+        let (client_id, identity) = (knock.client_id.clone(), knock.identity.clone());
+        let view = if first {
+            let view = knock.view(1);
+            self.queue.push_front(knock);
+            view
+        } else {
+            let view = knock.view(self.queue.len() + 1);
+            self.queue.push(knock);
+            view
+        };
         out.send_many(self.conns.hosts(), Event::Knocked(view));
         self.fact(
             out,

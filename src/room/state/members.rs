@@ -254,30 +254,12 @@ impl Room {
         let until = now + self.config.grant_validity;
         self.deadlines.set(Timer::Removed(target.clone()), until);
         guest.place = Place::Knocking;
-        let knock = Knock {
-            client_id: target.clone(),
-            conn: Some(target_conn),
-            away_since: None,
-            identity: guest.identity.clone(),
-            peer: guest.peer,
-            key: guest.knocker_key(),
-            resume_token: guest.resume_token.clone(),
-            knocked_at: now,
-            hold: Some(Hold {
-                message: message.clone(),
-                host_display_name: Some(host.display_name.clone()),
-            }),
-            told_position: None,
-            unread: None,
+        let hold = Hold {
+            message: message.clone(),
+            host_display_name: Some(host.display_name.clone()),
         };
-        let view = knock.view(1);
-        let identity = guest.identity.clone();
+        let knock = Knock::new(target_conn, &guest, now, Some(hold));
         self.conns.insert(target_conn, guest);
-        self.queue.push_front(knock);
-        if let Some(timeout) = self.config.knock_timeout {
-            self.deadlines
-                .set(Timer::KnockTimeout(target.clone()), now + timeout);
-        }
         out.send(
             target_conn,
             Event::SentBack {
@@ -285,14 +267,7 @@ impl Room {
                 host_display_name: host.display_name,
             },
         );
-        out.send_many(self.conns.hosts(), Event::Knocked(view));
-        self.fact(
-            out,
-            now,
-            FactKind::Knocked,
-            Some((&target, None, &identity)),
-            None,
-        );
+        self.enqueue(out, now, knock, true);
     }
 
     pub(super) fn relay(

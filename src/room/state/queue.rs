@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+use super::connections::Conn;
 use crate::room::event::{Event, KnockView, OwnKnock};
 use crate::room::model::{ClientId, ConnId, Identity, KnockState, KnockerKey};
 
@@ -35,6 +36,23 @@ pub(super) struct Knock {
 }
 
 impl Knock {
+    /// A new knock by the client on connection `conn` (identity, address, device as it is now).
+    pub fn new(conn: ConnId, knocker: &Conn, now: DateTime<Utc>, hold: Option<Hold>) -> Self {
+        Knock {
+            client_id: knocker.client_id.clone(),
+            conn: Some(conn),
+            away_since: None,
+            identity: knocker.identity.clone(),
+            peer: knocker.peer,
+            key: knocker.knocker_key(),
+            resume_token: knocker.resume_token.clone(),
+            knocked_at: now,
+            hold,
+            told_position: None,
+            unread: None,
+        }
+    }
+
     pub fn state(&self) -> KnockState {
         if self.hold.is_some() {
             KnockState::Held

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::meeting::facts::DecidedBy;
 use crate::room::event::{ClientView, KnockView, OwnKnock, ResolvedKnock, RoomView, Verdict};
 use crate::room::model::{
     Background, Colors, EndReason, KnockPage, KnockState, LeaveReason, Resolution, Theme,
@@ -183,7 +184,8 @@ pub(super) enum KnockHandled<'a> {
         message: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         handled_by: Option<ClientWire<'a>>,
-        decided_by: DecidedBy,
+        /// `host` or `api`, as webhooks say it.
+        decided_by: &'static str,
     },
 }
 
@@ -207,7 +209,8 @@ impl<'a> KnockHandled<'a> {
             decided_by: match resolved.handled_by {
                 Some(_) => DecidedBy::Host,
                 None => DecidedBy::Api,
-            },
+            }
+            .as_str(),
         }
     }
 }
@@ -305,13 +308,6 @@ impl<'a> ColorsWire<'a> {
             secondary: colors.secondary.as_deref(),
         })
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum DecidedBy {
-    Host,
-    Api,
 }
 
 #[derive(Serialize)]
