@@ -57,13 +57,16 @@ test("every screen a guest and a host meet, at every size, with no serious acces
   await enterAsHost(host, meeting);
   await guest.click("#knock");
   await guest.waitForSelector("#place-in-line");
+  // What the host sees the moment someone knocks, before doing anything.
+  await host.waitForSelector("#people-badge:not([hidden])", { timeout: TIMEOUT });
+  await everySize(host, "04-host-knock-arrives");
   await openPeople(host);
   await knockerItem(host, "Pat Doe").locator(".knock-message").fill("Two minutes, please");
   await knockerItem(host, "Pat Doe").locator(".hold").click();
   await guest.waitForSelector("#hold-message:not([hidden])");
   assert.match(await guest.textContent("#place-in-line"), /next in line/);
   await everySize(guest, "03-waiting");
-  await everySize(host, "04-call-host-people");
+  await everySize(host, "04-host-people-open");
 
   await knockerItem(host, "Pat Doe").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -152,8 +155,8 @@ test("keyboard: focus moves into panels and back, Escape closes, never onto a de
     await knock(guest, meeting, name);
     guests.push(guest);
   }
-  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2, null, { timeout: TIMEOUT })
-    .catch(() => {}); // the panel may be closed: the list fills anyway
+  // The panel is closed, and its list is kept all the same.
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2, null, { timeout: TIMEOUT });
   await host.focus("#people-toggle");
   await host.keyboard.press("Enter");
   const opened = await focused(host);

@@ -63,12 +63,15 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   const tones = await host.evaluate(() => window.tones);
   assert.deepEqual(tones.map((t) => t.frequency), [660, 880], "the knock chime plays");
   assert.ok(tones.every((t) => t.state === "running"), `the chime's audio is running: ${JSON.stringify(tones)}`);
+  assert.match(await host.getAttribute("link[rel~='icon']", "href"), /^data:image\/png/, "the tab's icon carries the count");
   await openPeople(host);
   assert.deepEqual(await knockerNames(host), ["Pat"]);
   await screenshot(host, "03-host-people-panel");
 
   await knockerItem(host, "Pat").locator(".knock-message").fill("Running 5 minutes late");
   await knockerItem(host, "Pat").locator(".hold").click();
+  // Answered (a hold is an answer): the notice goes; the title still counts Pat, who still waits.
+  await host.waitForFunction(() => !document.getElementById("toasts").textContent.includes("Pat is knocking"));
   await guest.waitForSelector("#hold-message:not([hidden])");
   assert.equal(await guest.textContent("#hold-message .hold-text"), "Running 5 minutes late");
   assert.match(await guest.textContent("#hold-message .hold-by"), /Dr Host/);
@@ -76,6 +79,8 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   await host.waitForFunction(() => document.querySelector(".knocker .knock-state")?.textContent.includes("Running 5 minutes late"));
 
   await knockerItem(host, "Pat").locator(".let-in").click();
+  await host.waitForFunction(() => !document.title.startsWith("("));
+  assert.equal(await host.getAttribute("link[rel~='icon']", "href"), "/assets/favicon.svg");
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await guest.getAttribute("#app", "data-screen"), "call", "admitted without a reload");
   await remoteVideosPlay(host, 1);

@@ -136,11 +136,8 @@ export class Call {
   render() {
     const { clients, locked, capacity } = this.roster;
     const senders = clients.filter((c) => c.role !== "viewer");
-    for (const client of senders) {
-      const media = client.id === this.roster.selfId ? this.media.state(Boolean(this.screenStream)) : client.media;
-      this.stage.upsert({ ...client, media });
-    }
-    for (const id of [...this.stage.tiles.keys()]) if (!senders.some((c) => c.id === id)) this.stage.remove(id);
+    const self = this.roster.selfId;
+    this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity;
     if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: `${senders.length} of ${capacity.participants}` }));

@@ -6,8 +6,6 @@
 // removed, replaced, full. The connection is separate: open, lost (reconnecting), or restarting (the
 // server said it was going away), and every screen survives it.
 
-export const SCREENS = ["loading", "unavailable", "precall", "door", "waiting", "rejected", "call", "left", "ended", "removed", "replaced", "full"];
-
 /** What a refused room or key means to a person, before any device is touched. */
 const UNAVAILABLE = {
   room_not_found: ["This room is not available", "The meeting does not exist, was cancelled, or has ended."],
@@ -38,14 +36,11 @@ export function initial({ roomName, roomKey = null, displayName = "", externalId
     precallReview,
     preview: null,
     resumeToken: null,
-    self: null,
     knockPage: {},
-    theme: {},
     wait: null,
     door: { notice: null, cooldownUntil: null },
     rejection: null,
     ending: null,
-    notice: null,
   };
 }
 
@@ -143,6 +138,8 @@ function frame(state, kind, p, now) {
         state: { ...state, screen: "waiting", wait: { hold: null, position: null, messages: [], sentBack: false }, door: { notice: null, cooldownUntil: null } },
         effects: [emit("knock"), say("You knocked. Waiting for a host.")],
       };
+    case "knock_page_updated":
+      return { state: { ...state, knockPage: p }, effects: [] };
     case "knock_position":
       if (!state.wait) return { state, effects: [] };
       return { state: { ...state, wait: { ...state.wait, position: p.position } }, effects: [say(placeText(p.position))] };
@@ -154,7 +151,7 @@ function frame(state, kind, p, now) {
       };
     case "sent_to_waiting_room":
       return {
-        state: { ...state, screen: "waiting", grant: null, rejoinKey: null, self: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
+        state: { ...state, screen: "waiting", grant: null, rejoinKey: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
         effects: [emit("leave", { reason: "sent_to_waiting_room" }), say(`${p.hostDisplayName} asked you to wait outside${p.message ? `: ${p.message}` : ""}`)],
       };
     case "knock_handled":
@@ -165,7 +162,7 @@ function frame(state, kind, p, now) {
         effects: [say(p.message)],
       };
     case "room_left":
-      return { state: { ...state, screen: "left", self: null }, effects: [emit("leave", { reason: "left" }), say("You left the room")] };
+      return { state: { ...state, screen: "left" }, effects: [emit("leave", { reason: "left" }), say("You left the room")] };
     case "client_kicked":
       return end(state, "removed", "You were removed from the room", "A host removed you.", "kicked");
     case "room_ended":
@@ -198,9 +195,8 @@ function joined(state, p, now) {
     }
     return { state: { ...next, resuming: false, screen: "door", door: { notice: state.door.notice, cooldownUntil } }, effects: [] };
   }
-  const self = { id: p.selfId, role: p.role };
   return {
-    state: { ...state, screen: "call", self, theme: p.theme || {}, wait: null, rejection: null, notice: null },
+    state: { ...state, screen: "call", wait: null, rejection: null },
     effects: [emit("join", { selfId: p.selfId, role: p.role }), say("You are in the room")],
   };
 }
@@ -256,13 +252,13 @@ function error(state, p, now) {
 
 function end(state, screen, title, text, reason) {
   return {
-    state: { ...state, screen, self: null, ending: { title, text, reason } },
+    state: { ...state, screen, ending: { title, text, reason } },
     effects: [{ close: true }, emit("leave", { reason }), say(title)],
   };
 }
 
 /** "1st", "2nd", "3rd", "4th"… */
-export function ordinal(n) {
+function ordinal(n) {
   const tens = n % 100;
   if (tens >= 11 && tens <= 13) return `${n}th`;
   return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;

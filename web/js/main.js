@@ -133,7 +133,7 @@ signal.on("open", () => dispatch({ type: "open" }));
 signal.on("lost", () => dispatch({ type: "lost" }));
 for (const kind of [
   "room_preview", "room_joined", "knock_sent", "knock_position", "host_message", "sent_to_waiting_room",
-  "knock_handled", "knock_expired", "room_left", "client_kicked", "room_ended", "error",
+  "knock_handled", "knock_expired", "knock_page_updated", "room_left", "client_kicked", "room_ended", "error",
 ]) {
   signal.on(kind, (payload) => dispatch({ type: "frame", kind, payload }));
 }
@@ -141,10 +141,6 @@ for (const kind of [
 // tab's new media until it is in front again).
 signal.on("knock_handled", (p) => {
   if (!p.clientId && p.resolution === "accepted" && document.hidden) chime();
-});
-signal.on("knock_page_updated", (page) => {
-  state = { ...state, knockPage: page };
-  shown?.update(state);
 });
 
 // The browser knows before the socket does: try at once when it says the network is back.

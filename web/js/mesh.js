@@ -50,9 +50,6 @@ export class Mesh extends EventTarget {
       peer.stream.addTrack(event.track);
       this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream: peer.stream } }));
     };
-    pc.onconnectionstatechange = () => {
-      this.dispatchEvent(new CustomEvent("state", { detail: { clientId, state: pc.connectionState } }));
-    };
     return peer;
   }
 
@@ -145,11 +142,6 @@ export class Mesh extends EventTarget {
 
   fail(clientId, error) {
     console.warn(`media with ${clientId} failed`, error);
-  }
-
-  /** The connection's state with one person ("new", "connecting", "connected", "failed"…). */
-  stateOf(clientId) {
-    return this.peers.get(clientId)?.pc.connectionState || "new";
   }
 
   close() {

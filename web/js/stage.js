@@ -31,8 +31,18 @@ export class Stage extends EventTarget {
     this.speakingTimer = setInterval(() => this.updateSpeaking(), 250);
   }
 
-  /** A tile for someone who sends media (viewers have none). */
-  upsert(client) {
+  /**
+   * The tiles of these people (those who send media; viewers have none): new ones added, gone ones
+   * removed, names and media brought up to date; then one layout for all.
+   */
+  sync(clients) {
+    const present = new Set(clients.map((c) => c.id));
+    for (const client of clients) this.put(client);
+    for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
+    this.relayout();
+  }
+
+  put(client) {
     let tile = this.tiles.get(client.id);
     if (!tile) {
       tile = this.createTile(client);
@@ -42,9 +52,8 @@ export class Stage extends EventTarget {
     tile.name.textContent = client.id === this.selfId ? `${client.displayName} (you)` : client.displayName;
     tile.avatar.textContent = initials(client.displayName);
     tile.displayName = client.displayName;
-    tile.pin.setAttribute("aria-label", `Pin ${client.displayName}`);
-    this.setMedia(client.id, client.media || { audio: true, video: true, screen: false });
-    this.relayout();
+    this.labelPin(tile, this.pinned === client.id);
+    this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
   }
 
   createTile(client) {
@@ -53,13 +62,13 @@ export class Stage extends EventTarget {
     const name = h("span", { class: "tile-name" });
     const muted = h("span", { class: "tile-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
-    const pin = h("button", { type: "button", class: "tile-pin", "aria-pressed": "false", onclick: () => this.pin(this.pinned === client.id ? null : client.id) }, icon("pin"));
+    const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
       video, avatar, h("figcaption", {}, muted, name), pin);
-    return { root, video, name, muted, avatar, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self };
+    return { root, video, name, avatar, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self };
   }
 
-  remove(clientId) {
+  drop(clientId) {
     const tile = this.tiles.get(clientId);
     if (!tile) return;
     tile.stopMeter?.();
@@ -67,19 +76,30 @@ export class Stage extends EventTarget {
     this.tiles.delete(clientId);
     if (this.pinned === clientId) this.pinned = null;
     if (this.activeSpeaker === clientId) this.activeSpeaker = null;
-    this.relayout();
   }
 
-  /** Someone's microphone, camera or screen changed (set_media_state / media_state). */
+  /** Someone's microphone, camera or screen changed: a shared screen moves to the large stage. */
   setMedia(clientId, media) {
     const tile = this.tiles.get(clientId);
     if (!tile) return;
-    const was = tile.media;
+    const sharing = tile.media?.screen;
+    this.applyMedia(tile, media);
+    if (sharing !== tile.media.screen) this.relayout();
+  }
+
+  applyMedia(tile, media) {
     tile.media = { audio: Boolean(media.audio), video: Boolean(media.video), screen: Boolean(media.screen) };
     tile.root.classList.toggle("mic-off", !tile.media.audio);
     tile.root.classList.toggle("camera-off", !tile.media.video);
     tile.root.classList.toggle("screen", tile.media.screen);
-    if (was?.screen !== tile.media.screen) this.relayout();
+  }
+
+  labelPin(tile, pinned) {
+    const label = `${pinned ? "Unpin" : "Pin"} ${tile.displayName}`;
+    if (tile.pin.getAttribute("aria-label") === label) return;
+    tile.pin.setAttribute("aria-pressed", String(pinned));
+    tile.pin.setAttribute("aria-label", label);
+    tile.pin.replaceChildren(icon(pinned ? "pin-off" : "pin"));
   }
 
   /** The media coming from someone (or one's own camera or screen). */
@@ -131,12 +151,7 @@ export class Stage extends EventTarget {
 
   pin(clientId) {
     this.pinned = clientId;
-    for (const [id, tile] of this.tiles) {
-      const pinned = id === clientId;
-      tile.pin.setAttribute("aria-pressed", String(pinned));
-      tile.pin.setAttribute("aria-label", `${pinned ? "Unpin" : "Pin"} ${tile.displayName}`);
-      tile.pin.replaceChildren(icon(pinned ? "pin-off" : "pin"));
-    }
+    for (const [id, tile] of this.tiles) this.labelPin(tile, id === clientId);
     this.relayout();
   }
 

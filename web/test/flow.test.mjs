@@ -139,3 +139,10 @@ test("places read as people say them", () => {
   assert.equal(placeText(13), "You are 13th in line");
   assert.equal(placeText(22), "You are 22nd in line");
 });
+
+test("a new knock page reaches the state of whoever is outside", () => {
+  let { state } = step(initial({ roomName: "/r" }), { type: "frame", kind: "knock_page_updated", payload: { logoUrl: "/themes/r/logo?v=2" } });
+  assert.equal(state.knockPage.logoUrl, "/themes/r/logo?v=2");
+  ({ state } = step(state, { type: "frame", kind: "knock_page_updated", payload: {} }));
+  assert.deepEqual(state.knockPage, {}, "a page with nothing set replaces the old one");
+});
