@@ -224,6 +224,8 @@ pub struct Refusal {
     /// For people.
     pub message: String,
     pub request: Option<Request>,
+    /// When the same request may succeed: after a cooldown, in this many seconds.
+    pub retry_after_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +260,7 @@ impl Event {
             code,
             message: message.into(),
             request,
+            retry_after_seconds: None,
         })
     }
 }

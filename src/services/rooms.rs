@@ -330,6 +330,7 @@ impl Rooms {
                     "no such knock is waiting: it was decided already, cancelled, or never made"
                         .into(),
                 request: Some(Request::HandleKnock),
+                retry_after_seconds: None,
             }),
         }
     }

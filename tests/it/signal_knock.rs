@@ -151,7 +151,12 @@ async fn reject_with_a_message_then_a_cooldown() {
     );
 
     guest.send("knock_room", json!({})).await;
-    assert_eq!(guest.error().await["code"], "knock_cooldown");
+    let cooling = guest.error().await;
+    assert_eq!(cooling["code"], "knock_cooldown");
+    let left = cooling["retryAfterSeconds"]
+        .as_i64()
+        .expect("the seconds left, as a number");
+    assert!((1..=2).contains(&left), "{cooling}");
     // A fresh connection from the same address is under the same cooldown.
     let mut again = Ws::connect(&server).await;
     again.join(&room.name, None, "Pat").await;

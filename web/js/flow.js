@@ -243,7 +243,7 @@ function error(state, p, now) {
   }
   if (p.requestType === "knock_room") {
     // A cooldown, a full queue, too many from this address, a name refused: say why at the door.
-    const seconds = Number(/in (\d+) s/.exec(p.message || "")?.[1] || 0);
+    const seconds = p.retryAfterSeconds || 0;
     const cooldownUntil = code === "knock_cooldown" && seconds ? now + seconds * 1000 : state.door.cooldownUntil;
     return { state: { ...state, screen: "door", door: { notice: p.message, cooldownUntil } }, effects: [say(p.message)] };
   }

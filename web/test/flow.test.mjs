@@ -103,7 +103,7 @@ test("a rejection counts down; a cooldown refusal says how long", () => {
   ]);
   assert.equal(state.screen, "rejected");
   assert.equal(state.rejection.retryAt, 61000);
-  ({ state } = run(state, [frame("error", { code: "knock_cooldown", requestType: "knock_room", message: "you may knock again in 42 s" }, 5000)]));
+  ({ state } = run(state, [frame("error", { code: "knock_cooldown", requestType: "knock_room", message: "a host turned this knock away", retryAfterSeconds: 42 }, 5000)]));
   assert.equal(state.door.cooldownUntil, 47000);
   ({ state } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knockCooldownSeconds: 30 }, 10000)]));
   assert.equal(state.door.cooldownUntil, 40000);

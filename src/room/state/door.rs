@@ -8,7 +8,7 @@ use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayVerdict, MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
-use crate::room::event::{Answer, Event, RefusalCode, ResolvedKnock, Verdict};
+use crate::room::event::{Answer, Event, Refusal, RefusalCode, ResolvedKnock, Verdict};
 use crate::room::model::{
     ClientId, ConnId, Decider, KnockAction, KnockTarget, LeaveReason, Request, Resolution, Role,
 };
@@ -56,11 +56,16 @@ impl Room {
             && until > now
         {
             let seconds = (until - now).num_seconds().max(1);
-            out.refuse(
+            out.send(
                 conn,
-                RefusalCode::KnockCooldown,
-                format!("a host turned this knock away; you may knock again in {seconds} s"),
-                Request::Knock,
+                Event::Refused(Refusal {
+                    code: RefusalCode::KnockCooldown,
+                    message: format!(
+                        "a host turned this knock away; you may knock again in {seconds} s"
+                    ),
+                    request: Some(Request::Knock),
+                    retry_after_seconds: Some(seconds),
+                }),
             );
             return;
         }

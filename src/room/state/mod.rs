@@ -125,6 +125,7 @@ impl Out {
                 code,
                 message: message.into(),
                 request: Some(request),
+                retry_after_seconds: None,
             })),
         }
     }

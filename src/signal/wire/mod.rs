@@ -59,6 +59,7 @@ pub fn error(code: ErrorCode, message: &str, request_type: Option<&str>) -> Byte
         code,
         message,
         request_type,
+        retry_after_seconds: None,
     })
 }
 
@@ -188,6 +189,9 @@ enum Frame<'a> {
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         request_type: Option<&'a str>,
+        /// With `knock_cooldown`: the seconds until a knock may succeed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_seconds: Option<i64>,
     },
 }
 
@@ -288,6 +292,7 @@ impl<'a> Frame<'a> {
                 code: refusal_code(refusal.code),
                 message: &refusal.message,
                 request_type: refusal.request.map(|r| MessageType::of_request(r).as_str()),
+                retry_after_seconds: refusal.retry_after_seconds,
             },
         }
     }
