@@ -18,7 +18,7 @@ use crate::services::rooms::{OpenError, Rooms};
 
 /// What a room path names: the knock queue, one knock in it, or the people in the room.
 #[derive(Debug, PartialEq, Eq)]
-pub enum KnocksPath {
+pub enum RoomPath {
     Queue(RoomName),
     One(RoomName, ClientId),
     Participants(RoomName),
@@ -26,20 +26,20 @@ pub enum KnocksPath {
 
 /// `{roomName}/knocks`, `{roomName}/knocks/{clientId}` or `{roomName}/participants`; the room may
 /// have any leading slashes.
-pub fn parse_path(path: &str) -> Option<KnocksPath> {
+pub fn parse_path(path: &str) -> Option<RoomPath> {
     let room = |raw: &str| RoomName::parse(raw).ok();
     if let Some(raw) = path.strip_suffix("/knocks") {
-        return room(raw).map(KnocksPath::Queue);
+        return room(raw).map(RoomPath::Queue);
     }
     if let Some(raw) = path.strip_suffix("/participants") {
-        return room(raw).map(KnocksPath::Participants);
+        return room(raw).map(RoomPath::Participants);
     }
     let (raw, client) = path.rsplit_once("/knocks/")?;
     let client = client.strip_suffix('/').unwrap_or(client);
     if client.is_empty() || client.contains('/') {
         return None;
     }
-    Some(KnocksPath::One(room(raw)?, ClientId::new(client)))
+    Some(RoomPath::One(room(raw)?, ClientId::new(client)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::VariantNames)]
@@ -251,8 +251,8 @@ pub async fn get(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     match parse_path(&path) {
-        Some(KnocksPath::Queue(room)) => Ok(list(&rooms, &room).await?.into_response()),
-        Some(KnocksPath::Participants(room)) => {
+        Some(RoomPath::Queue(room)) => Ok(list(&rooms, &room).await?.into_response()),
+        Some(RoomPath::Participants(room)) => {
             Ok(participants(&rooms, &room).await?.into_response())
         }
         _ => Err(ApiError::NotFound("no such endpoint".into())),
@@ -267,15 +267,16 @@ pub async fn post(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     match parse_path(&path) {
-        Some(KnocksPath::One(room, client)) => Ok(decide_one(&rooms, &room, client, decision)
+        Some(RoomPath::One(room, client)) => Ok(decide_one(&rooms, &room, client, decision)
             .await?
             .into_response()),
-        Some(KnocksPath::Queue(room)) => {
+        Some(RoomPath::Queue(room)) => {
             Ok(decide_all(&rooms, &room, decision).await?.into_response())
         }
-        Some(KnocksPath::Participants(_)) | None => {
-            Err(ApiError::NotFound("no such endpoint".into()))
-        }
+        Some(RoomPath::Participants(_)) => Err(ApiError::MethodNotAllowed(
+            "the participants of a room are read with GET".into(),
+        )),
+        None => Err(ApiError::NotFound("no such endpoint".into())),
     }
 }
 
@@ -288,19 +289,19 @@ mod tests {
         let room = RoomName::parse("/r-1").unwrap();
         assert_eq!(
             parse_path("r-1/knocks"),
-            Some(KnocksPath::Queue(room.clone()))
+            Some(RoomPath::Queue(room.clone()))
         );
         assert_eq!(
             parse_path("//r-1/knocks"),
-            Some(KnocksPath::Queue(room.clone()))
+            Some(RoomPath::Queue(room.clone()))
         );
         assert_eq!(
             parse_path("/r-1/knocks/abc"),
-            Some(KnocksPath::One(room, ClientId::new("abc")))
+            Some(RoomPath::One(room, ClientId::new("abc")))
         );
         assert_eq!(
             parse_path("r-1/participants"),
-            Some(KnocksPath::Participants(RoomName::parse("/r-1").unwrap()))
+            Some(RoomPath::Participants(RoomName::parse("/r-1").unwrap()))
         );
         assert_eq!(parse_path("r-1/knocks/"), None);
         assert_eq!(parse_path("r-1/theme/logo"), None);

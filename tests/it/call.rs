@@ -83,6 +83,13 @@ async fn microphones_cameras_and_screens_are_told_to_everyone_and_listed_by_rest
         .get_json(&format!("/v1/rooms{}/participants", empty.name))
         .await;
     assert_eq!((status, nobody), (200, json!({"results": []})));
+    let wrong = server
+        .post(&format!("/v1/rooms{}/participants", empty.name))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 405, "participants are read, not posted to");
     let (status, missing) = server.get_json("/v1/rooms/no-such-room/participants").await;
     assert_eq!(status, 404, "{missing}");
     assert!(missing["error"].as_str().is_some(), "{missing}");
