@@ -1,7 +1,7 @@
 //! The browser client, served by the binary itself: files under `web/` are embedded at build time
 //! (no build step for them), a room URL (`/{roomName}`) opens the room page, `/embed.js` defines the
-//! `<whereby-embed>` element, and two small endpoints feed the pre-call check: the ICE servers to
-//! try and a bandwidth probe.
+//! `<whereby-embed>` element, `/` is a landing page, and two small endpoints remain for clients:
+//! the public ICE servers and the pre-call check's bandwidth probe.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -132,7 +132,8 @@ impl ClientSupport {
     }
 }
 
-/// `GET /client-config`: what the browser client needs besides the room URL.
+/// `GET /client-config`: the public part of the client's settings, for clients of our own making
+/// (the room page takes its ICE servers from `room_preview` instead).
 pub async fn client_config(State(client): State<ClientSupport>) -> Response {
     let body = json!({
         // STUN only: TURN credentials go to connections that named an open room
