@@ -24,6 +24,7 @@ use crate::api::auth::ApiGate;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::rate_limit::RateLimiter;
 use crate::config::ServeConfig;
+use crate::media::MediaEngine;
 use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
@@ -121,6 +122,8 @@ impl Application {
             recorder_stop.clone(),
         ));
         let themes = Themes::new(store.clone(), public_url.clone());
+        let media = MediaEngine::start(&config.media.engine())
+            .map_err(|err| anyhow::anyhow!("cannot open the media server's UDP ports: {err}"))?;
         let rooms = Rooms::new(RoomsDeps {
             store: store.clone(),
             themes: themes.clone(),
@@ -129,6 +132,7 @@ impl Application {
             facts,
             encoder: Arc::new(JsonWire),
             shutdown: shutdown.clone(),
+            media: media.clone(),
         });
         let ice = Arc::new(crate::services::ice::IceConfig {
             stun_urls: config.stun_url.clone(),
@@ -141,10 +145,11 @@ impl Application {
             ice: ice.clone(),
             origins: AllowedOrigins::new(&public_url, &config.allowed_origins),
             shutdown: shutdown.clone(),
+            media: media.clone(),
         }));
         let state = AppState {
             meetings: Meetings::new(store.clone(), tokens, public_url.clone(), rooms.clone()),
-            ops: Ops::new(StoreHealth::default(), rooms.clone(), signal.clone()),
+            ops: Ops::new(StoreHealth::default(), rooms.clone(), signal.clone(), media),
             signal,
             rooms,
             themes,

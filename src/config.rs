@@ -84,6 +84,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub webhooks: WebhookSettings,
 
+    #[command(flatten)]
+    pub media: MediaSettings,
+
     /// STUN servers browsers use to find their public address (e.g. stun:stun.example.com:3478);
     /// repeat the flag or separate with commas.
     #[arg(long, env = "ANTEROOM_STUN_URLS", value_delimiter = ',')]
@@ -116,6 +119,40 @@ pub struct ServeConfig {
     /// Serve the fixed-response routes that benchmarks compare against (never in production).
     #[arg(long, env = "ANTEROOM_BENCH_ROUTES", hide = true)]
     pub bench_routes: bool,
+}
+
+/// The media server of group rooms (SFU): where browsers send their media.
+#[derive(Args, Debug, Clone)]
+pub struct MediaSettings {
+    /// The address browsers are told to send group-room media to: this machine's public address
+    /// (behind NAT, the address the NAT forwards the media ports from). The default serves only
+    /// browsers on this machine.
+    #[arg(long, env = "ANTEROOM_MEDIA_PUBLIC_IP", default_value = "127.0.0.1")]
+    pub media_public_ip: std::net::IpAddr,
+
+    /// The address the media sockets bind.
+    #[arg(long, env = "ANTEROOM_MEDIA_BIND_IP", default_value = "0.0.0.0")]
+    pub media_bind_ip: std::net::IpAddr,
+
+    /// The first media UDP port; media thread `i` uses this port + `i` (0: any free ports).
+    #[arg(long, env = "ANTEROOM_MEDIA_UDP_PORT", default_value_t = 40000)]
+    pub media_udp_port: u16,
+
+    /// Media threads, one core and one UDP port each; a room lives on one of them.
+    #[arg(long, env = "ANTEROOM_MEDIA_THREADS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub media_threads: u16,
+}
+
+impl MediaSettings {
+    pub fn engine(&self) -> crate::media::MediaConfig {
+        crate::media::MediaConfig {
+            bind_ip: self.media_bind_ip,
+            public_ip: self.media_public_ip,
+            first_port: self.media_udp_port,
+            threads: usize::from(self.media_threads),
+        }
+    }
 }
 
 /// Webhook delivery: timeouts and retries.

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod media;
 pub mod meeting;
 pub mod ops;
 pub mod proxy;

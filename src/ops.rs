@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 
+use crate::media::{MediaCounters, MediaEngine};
 use crate::services::health::StoreHealth;
 use crate::services::rooms::Rooms;
 use crate::signal::SignalContext;
@@ -20,11 +21,17 @@ pub struct Ops {
     pub health: StoreHealth,
     rooms: Rooms,
     signal: Arc<SignalContext>,
+    media: MediaEngine,
     metrics: PrometheusHandle,
 }
 
 impl Ops {
-    pub fn new(health: StoreHealth, rooms: Rooms, signal: Arc<SignalContext>) -> Self {
+    pub fn new(
+        health: StoreHealth,
+        rooms: Rooms,
+        signal: Arc<SignalContext>,
+        media: MediaEngine,
+    ) -> Self {
         // One recorder per process; a second application in the same process (tests) reads its
         // own figures from a recorder of its own, not installed.
         let metrics = PrometheusBuilder::new()
@@ -34,6 +41,7 @@ impl Ops {
             health,
             rooms,
             signal,
+            media,
             metrics,
         }
     }
@@ -74,6 +82,13 @@ pub async fn metrics(State(ops): State<Ops>) -> Response {
         0.0
     };
     metrics::gauge!("anteroom_store_healthy").set(healthy);
+    let media = ops.media.counters();
+    let figure = |counter| MediaCounters::get(counter) as f64;
+    metrics::gauge!("anteroom_media_transports").set(figure(&media.transports));
+    metrics::gauge!("anteroom_media_connections").set(figure(&media.connections));
+    metrics::gauge!("anteroom_media_unknown_ufrag_total").set(figure(&media.unknown_ufrag));
+    metrics::gauge!("anteroom_media_unknown_source_total").set(figure(&media.unknown_source));
+    metrics::gauge!("anteroom_media_forwarded_frames_total").set(figure(&media.forwarded));
     let mut response = ops.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -11,7 +11,9 @@ export const BIN = process.env.ANTEROOM_BIN || path.resolve(here, "../../target/
 
 /** Runs the binary on `listen` and resolves with the process and its base URL once it listens. */
 async function serve(dataDir, listen, extraArgs, logs) {
-  const child = spawn(BIN, ["serve", "--listen", listen, "--data-dir", dataDir, ...extraArgs], {
+  // The media server on loopback only (tests send no traffic elsewhere), on a free port.
+  const media = ["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1"];
+  const child = spawn(BIN, ["serve", "--listen", listen, "--data-dir", dataDir, ...media, ...extraArgs], {
     env: { ...process.env, ANTEROOM_LOG: "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -72,12 +74,16 @@ export async function startServer(extraArgs = []) {
       if (status !== 201) throw new Error(`creating a meeting failed: ${status} ${JSON.stringify(body)}`);
       return body;
     },
-    /** Open signalling sockets, as the server counts them (/metrics). */
-    async sockets() {
+    /** One figure of /metrics (NaN when absent). */
+    async metric(name) {
       const response = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${key}` } });
       const text = await response.text();
-      const line = text.split("\n").find((l) => l.startsWith("anteroom_websocket_connections"));
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ").pop() ?? NaN);
+    },
+    /** Open signalling sockets, as the server counts them. */
+    async sockets() {
+      return this.metric("anteroom_websocket_connections");
     },
     /** Stops the server as an operator would (SIGTERM) and starts it again on the same port and data. */
     async restart() {

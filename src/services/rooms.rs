@@ -13,14 +13,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::themes::Themes;
+use crate::media::MediaEngine;
 use crate::meeting::facts::RoomFact;
-use crate::meeting::{Meeting, MeetingId, RoomName};
+use crate::meeting::{Meeting, MeetingId, RoomMode, RoomName};
 use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
 use crate::room::event::{Answer, ClientView, Event, KnockView, MediaChange, Refusal, RefusalCode};
 use crate::room::input::Input;
 use crate::room::model::{
     ClientId, ConnId, Credential, Decider, EndReason, KnockAction, KnockTarget, Request,
-    Resolution, Theme,
+    Resolution, Role, Theme,
 };
 use crate::room::port::{Encode, PortError, RoomPort};
 use crate::room::state::{Room, RoomConfig};
@@ -103,6 +104,7 @@ struct Inner {
     facts: mpsc::UnboundedSender<RoomFact>,
     encoder: Arc<dyn Encode>,
     shutdown: CancellationToken,
+    media: MediaEngine,
 }
 
 impl Inner {
@@ -129,6 +131,8 @@ pub struct RoomsDeps {
     pub encoder: Arc<dyn Encode>,
     /// Cancelled when the server stops: every room ends.
     pub shutdown: CancellationToken,
+    /// The media server that carries group rooms' media.
+    pub media: MediaEngine,
 }
 
 #[derive(Clone)]
@@ -149,6 +153,7 @@ impl Rooms {
                 facts: deps.facts,
                 encoder: deps.encoder,
                 shutdown: deps.shutdown,
+                media: deps.media,
             }),
         }
     }
@@ -256,6 +261,7 @@ impl Rooms {
             room: meeting.room_name.clone(),
             meeting_id: meeting.id,
             generation,
+            media: (meeting.room_mode == RoomMode::Group).then(|| self.inner.media.clone()),
         };
         let actor = RoomActor::new(room, mailbox, link, self.inner.shutdown.clone());
         tokio::spawn(actor.run());
@@ -362,6 +368,8 @@ struct RoomLink {
     meeting_id: MeetingId,
     /// Tells this actor's registry entry apart from a newer actor of the same room.
     generation: u64,
+    /// The media server, when it carries this room's media (group rooms).
+    media: Option<MediaEngine>,
 }
 
 impl RoomPort for RoomLink {
@@ -389,8 +397,18 @@ impl RoomPort for RoomLink {
     }
 
     fn media(&self, change: MediaChange) {
-        // No media server carries any room yet: media flows browser to browser.
-        tracing::trace!(room = %self.room, ?change, "media admission changed");
+        // Without a media server (normal rooms) media flows browser to browser.
+        let Some(media) = &self.media else {
+            return;
+        };
+        match change {
+            MediaChange::Admit {
+                client_id,
+                conn,
+                role,
+            } => media.admit(&self.room, &client_id, conn, role != Role::Viewer),
+            MediaChange::Revoke { client_id } => media.revoke(&self.room, &client_id),
+        }
     }
 
     fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool {
@@ -401,6 +419,9 @@ impl RoomPort for RoomLink {
                     return false;
                 }
                 rooms.remove(&self.room);
+                if let Some(media) = &self.media {
+                    media.close_room(&self.room);
+                }
                 true
             }
             // Already replaced or removed: this actor is no longer the room's.
@@ -415,6 +436,9 @@ impl RoomPort for RoomLink {
             .is_some_and(|e| e.generation == self.generation)
         {
             rooms.remove(&self.room);
+        }
+        if let Some(media) = &self.media {
+            media.close_room(&self.room);
         }
     }
 }

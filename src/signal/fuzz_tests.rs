@@ -268,7 +268,8 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                 let message = ClientMessage::decode(&text).expect("generated frames decode");
                 match translate(conn, message, None) {
                     Ok(Translated::Room(input)) => inputs.push(input),
-                    Ok(Translated::Preview { .. }) => {}
+                    // Preview and media-server frames do not reach the room.
+                    Ok(Translated::Preview { .. } | Translated::Media(_)) => {}
                     Ok(Translated::Join(join)) => {
                         if let Some(credential) = credential(join.room_key.as_deref()) {
                             let peer = IpAddr::V4(Ipv4Addr::new(127, 0, 0, conn as u8));

@@ -22,6 +22,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::media::MediaEngine;
 use crate::proxy::ClientIp;
 use crate::serve::ConnectionSlot;
 use crate::services::ice::IceConfig;
@@ -104,6 +105,7 @@ pub struct SignalDeps {
     pub ice: Arc<IceConfig>,
     pub origins: AllowedOrigins,
     pub shutdown: CancellationToken,
+    pub media: MediaEngine,
 }
 
 pub struct SignalContext {
@@ -113,6 +115,7 @@ pub struct SignalContext {
     pub origins: AllowedOrigins,
     pub knocks_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub shutdown: CancellationToken,
+    pub media: MediaEngine,
     /// Every session holds a token, so shutdown can wait for them all to close.
     pub sessions: TaskTracker,
     next_conn: AtomicU64,
@@ -127,6 +130,7 @@ impl SignalContext {
             ice: deps.ice,
             origins: deps.origins,
             shutdown: deps.shutdown,
+            media: deps.media,
             sessions: TaskTracker::new(),
             next_conn: AtomicU64::new(1),
         }

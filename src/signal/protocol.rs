@@ -35,6 +35,9 @@ pub enum MessageType {
     SdpAnswer,
     IceCandidate,
     IceEndOfCandidates,
+    SfuOffer,
+    SfuAnswer,
+    SfuView,
 }
 
 impl MessageType {
@@ -213,6 +216,30 @@ pub struct Relay {
     pub message: Value,
 }
 
+/// A session description for the media server of a group room (`sfu_offer`, `sfu_answer`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SfuDescription {
+    pub sdp: String,
+}
+
+/// How wide a subscriber shows one publisher's video, in device pixels (0: not shown), so the media
+/// server sends the layer that fits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SfuView {
+    pub client_id: String,
+    pub width: u32,
+}
+
+/// Frames for the media server, which the session hands over without troubling the room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SfuMessage {
+    Offer(SfuDescription),
+    Answer(SfuDescription),
+    View(SfuView),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
     PreviewRoom(PreviewRoom),
@@ -229,6 +256,7 @@ pub enum ClientMessage {
     SendToWaitingRoom(SendToWaitingRoom),
     SetMediaState(SetMediaState),
     Relay(RelayKind, Relay),
+    Sfu(SfuMessage),
 }
 
 /// Why a frame could not be read as a client message.
@@ -307,6 +335,9 @@ impl ClientMessage {
                 let relay = kind.relay().expect("the arm lists only relay types");
                 ClientMessage::Relay(relay, payload(kind, body)?)
             }
+            MessageType::SfuOffer => ClientMessage::Sfu(SfuMessage::Offer(payload(kind, body)?)),
+            MessageType::SfuAnswer => ClientMessage::Sfu(SfuMessage::Answer(payload(kind, body)?)),
+            MessageType::SfuView => ClientMessage::Sfu(SfuMessage::View(payload(kind, body)?)),
         })
     }
 
@@ -326,6 +357,9 @@ impl ClientMessage {
             ClientMessage::SendToWaitingRoom(_) => MessageType::SendToWaitingRoom,
             ClientMessage::SetMediaState(_) => MessageType::SetMediaState,
             ClientMessage::Relay(kind, _) => MessageType::of_relay(*kind),
+            ClientMessage::Sfu(SfuMessage::Offer(_)) => MessageType::SfuOffer,
+            ClientMessage::Sfu(SfuMessage::Answer(_)) => MessageType::SfuAnswer,
+            ClientMessage::Sfu(SfuMessage::View(_)) => MessageType::SfuView,
         }
     }
 }
@@ -360,6 +394,11 @@ pub enum ErrorCode {
     /// A new connection that named no room in time (then close code 1008).
     JoinTimeout,
     ServerShuttingDown,
+    /// A media-server frame from a connection without a media path: not admitted, or the room's
+    /// media goes peer to peer (normal rooms).
+    NoMediaPath,
+    /// A session description the media server cannot use.
+    InvalidDescription,
     Internal,
 }
 

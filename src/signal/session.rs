@@ -12,16 +12,19 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::protocol::{ClientMessage, ErrorCode, MessageType};
+use super::protocol::{ClientMessage, ErrorCode, MessageType, SfuMessage};
 use super::translate::{Join, Translated, translate};
 use super::wire;
 use super::{PREVIEW_TIMEOUT, SignalContext};
-use crate::meeting::{Meeting, RoomName};
+use crate::media::{self, MediaRefusal, Notice};
+use crate::meeting::{ClientId, Meeting, RoomMode, RoomName};
 use crate::room::actor::{ConnHandle, Outbound};
 use crate::room::input::Input;
 use crate::room::model::{ConnId, Credential, Role};
 use crate::services::rooms::{KeyError, OpenError, RoomHandle};
 
+/// Wider than any screen: a larger view size is taken as this.
+const MAX_VIEW_WIDTH: u32 = 8192;
 /// Events a connection can have waiting; a client that lets more pile up is cut off.
 const OUTBOX: usize = 256;
 const CLOSE_NORMAL: u16 = 1000;
@@ -47,6 +50,9 @@ struct Session {
     last_rate_error: Option<Instant>,
     /// Until the connection has joined a room: when it is closed for not naming one.
     join_deadline: Option<tokio::time::Instant>,
+    /// The media server's notices for a transport this connection just negotiated, for the loop to
+    /// listen to.
+    new_media_link: Option<mpsc::Receiver<Notice>>,
 }
 
 /// How the read loop ended.
@@ -87,7 +93,9 @@ pub async fn run(
         ctx: ctx.clone(),
         last_rate_error: None,
         join_deadline: Some(tokio::time::Instant::now() + ctx.settings.join_timeout),
+        new_media_link: None,
     };
+    let mut media_notices: Option<mpsc::Receiver<Notice>> = None;
     tracing::debug!(conn, %peer, "signalling connection opened");
     if send_frame(&mut socket, wire::hello()).await.is_err() {
         return;
@@ -121,6 +129,11 @@ pub async fn run(
                         {
                             break Ending::Dropped;
                         }
+                        // Listened to only once its answer is sent: the server's next offer
+                        // must reach the client after it.
+                        if let Some(link) = session.new_media_link.take() {
+                            media_notices = Some(link);
+                        }
                     }
                     Message::Binary(_) => {
                         let frame = wire::error(ErrorCode::InvalidJson, "binary frames are not part of the protocol; send JSON text", None);
@@ -150,6 +163,20 @@ pub async fn run(
                 }
                 None => break Ending::Dropped,
             },
+            notice = next_notice(&mut media_notices) => {
+                let frame = match notice {
+                    Some(Notice::Offer(sdp)) => wire::sfu_description(true, &sdp),
+                    Some(Notice::DominantSpeaker(who)) => wire::dominant_speaker(who.as_str()),
+                    None => {
+                        // The media server closed this transport (revoked, or replaced).
+                        media_notices = None;
+                        continue;
+                    }
+                };
+                if send_frame(&mut socket, frame).await.is_err() {
+                    break Ending::Dropped;
+                }
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > ping_every * 2 + ping_every / 2 {
                     tracing::info!(conn, %peer, "no frame or pong for too long; dropping the connection");
@@ -200,6 +227,13 @@ pub async fn run(
         let _ = room.send(Input::Disconnected { conn }).await;
     }
     tracing::debug!(conn, %peer, "signalling connection closed");
+}
+
+async fn next_notice(notices: &mut Option<mpsc::Receiver<Notice>>) -> Option<Notice> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn read_error_close(err: &axum::Error) -> Ending {
@@ -290,6 +324,7 @@ impl Session {
             }) => return self.preview(room_name, room_key).await,
             Ok(Translated::Join(join)) => return self.join(join).await,
             Ok(Translated::Room(input)) => input,
+            Ok(Translated::Media(message)) => return self.media(message, kind).await,
             Err(refused) => return error(refused.code, refused.message, kind),
         };
         if matches!(input, Input::Knock { .. })
@@ -314,6 +349,53 @@ impl Session {
             self.room = None;
         }
         Next::Continue
+    }
+
+    /// A frame for the media server of a group room.
+    async fn media(&mut self, message: SfuMessage, kind: MessageType) -> Next {
+        let Some(room) = &self.room else {
+            return error(ErrorCode::NotInRoom, "send join_room first", kind);
+        };
+        if room.meeting.room_mode != RoomMode::Group {
+            return error(
+                ErrorCode::NoMediaPath,
+                "this room's media goes peer to peer (sdp_offer and friends); the media server carries group rooms",
+                kind,
+            );
+        }
+        let name = room.meeting.room_name.clone();
+        let media = &self.ctx.media;
+        let refused = |refusal: MediaRefusal| {
+            let code = match refusal {
+                MediaRefusal::NotAdmitted => ErrorCode::NoMediaPath,
+                MediaRefusal::BadDescription(_) | MediaRefusal::NoPendingOffer => {
+                    ErrorCode::InvalidDescription
+                }
+                MediaRefusal::Unavailable => ErrorCode::Internal,
+            };
+            error(code, refusal, kind)
+        };
+        match message {
+            SfuMessage::Offer(offer) => {
+                let (notices, link) = mpsc::channel(media::NOTICES);
+                match media.offer(&name, self.conn, offer.sdp, notices).await {
+                    Ok(answer) => {
+                        self.new_media_link = Some(link);
+                        Next::Reply(wire::sfu_description(false, &answer))
+                    }
+                    Err(refusal) => refused(refusal),
+                }
+            }
+            SfuMessage::Answer(answer) => match media.answer(&name, self.conn, answer.sdp).await {
+                Ok(()) => Next::Continue,
+                Err(refusal) => refused(refusal),
+            },
+            SfuMessage::View(view) => {
+                let publisher = ClientId::new(view.client_id);
+                media.view_size(&name, self.conn, &publisher, view.width.min(MAX_VIEW_WIDTH));
+                Next::Continue
+            }
+        }
     }
 
     /// The meeting of a room that may be entered now, or the error frame that says why not.

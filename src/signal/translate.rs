@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::protocol::{ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKnockers};
+use super::protocol::{
+    ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKnockers, SfuMessage,
+};
 use crate::meeting::text::{self, EXTERNAL_ID_MAX_CHARS, METADATA_MAX_CHARS};
 use crate::meeting::{ClientId, RoomName};
 use crate::room::input::{Input, JoinRequest};
@@ -37,6 +39,8 @@ pub enum Translated {
     /// `join_room`: the meeting and the key are checked next (they need the store and the signer).
     Join(Join),
     Room(Input),
+    /// For the media server of a group room.
+    Media(SfuMessage),
 }
 
 /// A `join_room` whose texts are valid.
@@ -156,6 +160,7 @@ pub fn translate(
             message: text::host_message(back.message.as_deref())
                 .map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
         },
+        ClientMessage::Sfu(message) => return Ok(Translated::Media(message)),
         ClientMessage::Relay(kind, relay) => Input::Relay {
             conn,
             kind,

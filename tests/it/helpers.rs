@@ -83,6 +83,10 @@ impl Server {
         if !env.iter().any(|(k, _)| *k == "ANTEROOM_DATA_DIR") {
             command.arg("--data-dir").arg(data_dir.path());
         }
+        // Tests run side by side: each media server on loopback, on a port of its own.
+        if !extra_args.iter().any(|a| a == "--media-udp-port") {
+            command.args(["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1"]);
+        }
         command
             .args(&extra_args)
             .envs(env.iter().copied())

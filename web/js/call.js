@@ -5,6 +5,7 @@
 
 import { h, icon, iconButton, replace, announce, toast } from "./dom.js";
 import { Mesh } from "./mesh.js";
+import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
 import { PeoplePanel } from "./people.js";
 import { ChatPanel } from "./chat.js";
@@ -64,11 +65,15 @@ export class Call {
     this.chat.onClose = () => this.closePanel();
     this.openPanel = null;
     this.build();
-    this.mesh = new Mesh({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role });
+    // Group rooms go through the media server; normal rooms (four at most) peer to peer.
+    const MediaPath = this.roster.mode === "group" ? Sfu : Mesh;
+    this.mesh = new MediaPath({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role });
     this.mesh.addEventListener("stream", (e) => {
       this.stage.setStream(e.detail.clientId, e.detail.stream);
       if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
     });
+    this.mesh.addEventListener("speaker", (e) => this.stage.setDominant(e.detail.clientId));
+    this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId) this.mesh.meet(client);

@@ -137,10 +137,19 @@ export class Stage extends EventTarget {
       tile.root.classList.toggle("speaking", speaking);
       if (speaking && !tile.self && (!loudest || tile.level > loudest.level)) loudest = { id, level: tile.level };
     }
-    if (loudest && loudest.id !== this.activeSpeaker) {
+    // In a group room the server says who speaks (setDominant); its word is not overruled here.
+    if (!this.dominant && loudest && loudest.id !== this.activeSpeaker) {
       this.activeSpeaker = loudest.id;
       if (this.mode === "speaker" && !this.pinned && !this.sharer()) this.relayout();
     }
+  }
+
+  /** Who speaks, as the media server hears it (group rooms): featured in speaker view. */
+  setDominant(clientId) {
+    if (clientId === this.selfId || clientId === this.activeSpeaker || !this.tiles.has(clientId)) return;
+    this.dominant = clientId;
+    this.activeSpeaker = clientId;
+    if (this.mode === "speaker" && !this.pinned && !this.sharer()) this.relayout();
   }
 
   setMode(mode) {
@@ -199,6 +208,10 @@ export class Stage extends EventTarget {
       tile.root.classList.toggle("small", rect.width < 260);
     }
     this.dispatchEvent(new CustomEvent("paged", { detail: { page: this.current, pages: this.pages } }));
+    // How wide each other person's video is drawn, in device pixels (0: not on this page).
+    const ratio = window.devicePixelRatio || 1;
+    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round((shown.get(id)?.width || 0) * ratio)]);
+    this.dispatchEvent(new CustomEvent("placed", { detail: widths }));
   }
 
   destroy() {

@@ -63,6 +63,20 @@ pub fn error(code: ErrorCode, message: &str, request_type: Option<&str>) -> Byte
     })
 }
 
+/// The media server's answer to a client's `sfu_offer`, or its own offer of changed tracks.
+pub fn sfu_description(offer: bool, sdp: &str) -> Bytes {
+    to_bytes(&if offer {
+        Frame::SfuOffer { sdp }
+    } else {
+        Frame::SfuAnswer { sdp }
+    })
+}
+
+/// Who speaks loudest in a group room now.
+pub fn dominant_speaker(client_id: &str) -> Bytes {
+    to_bytes(&Frame::DominantSpeaker { client_id })
+}
+
 fn to_bytes(frame: &Frame) -> Bytes {
     // Plain data with string keys: serialising it cannot fail.
     Bytes::from(serde_json::to_vec(frame).expect("wire frames serialise"))
@@ -74,6 +88,16 @@ enum Frame<'a> {
     #[serde(rename_all = "camelCase")]
     Hello {
         protocol_version: u32,
+    },
+    SfuOffer {
+        sdp: &'a str,
+    },
+    SfuAnswer {
+        sdp: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    DominantSpeaker {
+        client_id: &'a str,
     },
     #[serde(rename_all = "camelCase")]
     RoomPreview {

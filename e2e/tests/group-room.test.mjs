@@ -1,0 +1,191 @@
+// A group room's media goes through the media server inside anteroom: every page decodes everyone,
+// a viewer sends nothing, a knocker has no media path at all until let in, a removed guest's media
+// stops, and each viewer gets the simulcast layer that fits the size it shows a video at.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, TIMEOUT } from "../lib/flows.mjs";
+import { startServer } from "../lib/server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Test instrumentation: every RTCPeerConnection the page makes is kept where the test can ask it. */
+function recordPeerConnections() {
+  const Native = window.RTCPeerConnection;
+  window.peerConnections = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.peerConnections.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+}
+
+async function openRecorded(open, label, options) {
+  const page = await open(label, options);
+  await page.context().addInitScript(recordPeerConnections);
+  return page;
+}
+
+/** RTP totals over the page's open peer connections. */
+async function rtpTotals(page) {
+  return page.evaluate(async () => {
+    const totals = { pcs: 0, audioIn: 0, videoIn: 0, bytesIn: 0, outbound: 0 };
+    for (const pc of window.peerConnections) {
+      if (pc.connectionState === "closed") continue;
+      totals.pcs += 1;
+      for (const report of (await pc.getStats()).values()) {
+        if (report.type === "inbound-rtp") {
+          totals.bytesIn += report.bytesReceived || 0;
+          if (report.kind === "audio") totals.audioIn += report.packetsReceived || 0;
+          if (report.kind === "video") totals.videoIn += report.packetsReceived || 0;
+        }
+        if (report.type === "outbound-rtp" && report.packetsSent > 0) totals.outbound += 1;
+      }
+    }
+    return totals;
+  });
+}
+
+async function waitForMetric(name, expected, within = TIMEOUT) {
+  const deadline = Date.now() + within;
+  let value;
+  while (Date.now() < deadline) {
+    value = await server.metric(name);
+    if (value === expected) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(value, expected, `${name} within ${within} ms`);
+}
+
+/** Frames per second each remote video decodes over `seconds`. */
+async function remoteFps(page, seconds) {
+  const before = await remoteTiles(page);
+  await page.waitForTimeout(seconds * 1000);
+  const after = await remoteTiles(page);
+  return after.map((tile) => {
+    const earlier = before.find((b) => b.clientId === tile.clientId);
+    return { clientId: tile.clientId, fps: earlier ? (tile.frames - earlier.frames) / seconds : 0, width: tile.width };
+  });
+}
+
+/** Milliseconds until the tile of `clientId` on `page` shows frames advancing. */
+async function msUntilVideoFrom(page, clientId, since) {
+  await page.waitForFunction((id) => {
+    const video = document.querySelector(`.tile[data-client-id="${id}"] video`);
+    if (!video || !video.videoWidth) return false;
+    const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+    const seen = (window.framesSeen ||= {});
+    const advancing = seen[id] !== undefined && frames > seen[id];
+    seen[id] = frames;
+    return advancing;
+  }, clientId, { timeout: TIMEOUT, polling: 50 });
+  return Date.now() - since;
+}
+
+async function clientIdOf(page) {
+  return page.evaluate(() => document.querySelector(".tile.self")?.dataset.clientId);
+}
+
+async function letIn(host, guest, name) {
+  await knockerItem(host, name).locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+}
+
+test("a locked group room: media through the server, none for knockers, gone after removal, layers by size", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
+  const host = await openRecorded(open, "host", { viewport: { width: 1920, height: 969 } });
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const guests = [];
+  for (const [index, name] of ["Ann", "Ben", "Cy"].entries()) {
+    const viewport = index === 0 ? { width: 390, height: 844 } : undefined;
+    const guest = await openRecorded(open, name, viewport ? { viewport } : undefined);
+    await knock(guest, meeting, name);
+    await letIn(host, guest, name);
+    guests.push(guest);
+  }
+  const viewer = await openRecorded(open, "viewer");
+  await enter(viewer, meeting.viewerRoomUrl, "Vic");
+  await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
+
+  // Host + 3 guests + 1 viewer: five admitted members, five media paths on the server.
+  await waitForMetric("anteroom_media_transports", 5);
+  const senders = [host, ...guests];
+  for (const page of senders) await remoteVideosPlay(page, 3);
+  await remoteVideosPlay(viewer, 4);
+
+  for (const page of [...senders, viewer]) {
+    await page.bringToFront();
+    const fps = await remoteFps(page, 5);
+    for (const tile of fps) assert.ok(tile.fps >= 10, `${page.label} decodes ${tile.clientId} at ${tile.fps} fps: ${JSON.stringify(fps)}`);
+    const first = await rtpTotals(page);
+    await page.waitForTimeout(1000);
+    const second = await rtpTotals(page);
+    assert.equal(first.pcs, 1, `${page.label}: one connection, to the server`);
+    assert.ok(second.audioIn > first.audioIn, `${page.label}: audio packets flow`);
+  }
+  assert.equal((await rtpTotals(viewer)).outbound, 0, "the viewer publishes nothing");
+  await screenshot(host, "group-host");
+
+  // Layers by size: the phone's small tiles get at most 320 px; a pinned, large tile at least 640 px.
+  const ann = guests[0];
+  await ann.bringToFront();
+  // Ann's phone shows the three others in tiles under 400 px wide: the 320 px layer is what fits.
+  await ann.waitForTimeout(1500);
+  const shown = await ann.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => ({
+    drawn: tile.clientWidth * devicePixelRatio, received: tile.querySelector("video").videoWidth })));
+  assert.ok(shown.length === 3 && shown.every((tile) => tile.drawn <= 400), JSON.stringify(shown));
+  for (const tile of shown) assert.ok(tile.received <= 320, `a small tile receives at most 320 px: ${JSON.stringify(shown)}`);
+  await screenshot(ann, "group-phone");
+  await host.bringToFront();
+  const annId = await clientIdOf(ann);
+  await host.click(`.tile[data-client-id="${annId}"] .tile-pin`);
+  await host.waitForFunction((id) => document.querySelector(`.tile[data-client-id="${id}"] video`).videoWidth >= 640, annId, { timeout: 3000 });
+
+  // A knocker: no peer connection in its page, no media path on the server.
+  const knocker = await openRecorded(open, "Kim");
+  await knock(knocker, meeting, "Kim");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  await knocker.waitForTimeout(1000);
+  assert.equal(await knocker.evaluate(() => window.peerConnections.length), 0, "the knock page makes no RTCPeerConnection");
+  assert.equal(await server.metric("anteroom_media_transports"), 5, "no media path for the knocker");
+
+  // Let in: its video reaches the host within 3 s.
+  const letInAt = Date.now();
+  await knockerItem(host, "Kim").locator(".let-in").click();
+  await knocker.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const kimId = await clientIdOf(knocker);
+  const took = await msUntilVideoFrom(host, kimId, letInAt);
+  assert.ok(took <= 3000, `the admitted knocker's video reached the host in ${took} ms`);
+  await waitForMetric("anteroom_media_transports", 6);
+
+  // Removed: its media path closes and its media stops within 2 s.
+  const before = await rtpTotals(knocker);
+  assert.ok(before.bytesIn > 0);
+  await host.locator(".participant", { hasText: "Kim" }).locator(".more").click();
+  const remove = host.locator(".participant", { hasText: "Kim" }).locator(".remove");
+  await remove.click();
+  const removedAt = Date.now();
+  await remove.click();
+  await waitForMetric("anteroom_media_transports", 5, 2000);
+  assert.ok(Date.now() - removedAt <= 2000);
+  const stopped = await rtpTotals(knocker);
+  await knocker.waitForTimeout(1000);
+  assert.equal((await rtpTotals(knocker)).bytesIn, stopped.bytesIn, "nothing reaches the removed guest");
+  await host.waitForSelector(`.tile[data-client-id="${kimId}"]`, { state: "detached", timeout: 2000 });
+  noPageErrors(host, ...guests, viewer, knocker);
+});

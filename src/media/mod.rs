@@ -1,0 +1,258 @@
+//! The media server of group rooms: a selective forwarding unit on dedicated OS threads. This is the
+//! only module that names the WebRTC crate (str0m).
+//!
+//! Each media thread owns one UDP port, the rooms hashed to it and their members' transports. The
+//! room actor is the only one that opens or closes the door to a transport (`admit` / `revoke`): a
+//! member the room has not admitted has no entry here, so an offer from it is refused, and it has no
+//! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
+
+mod peer;
+mod speakers;
+mod stun;
+mod worker;
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::meeting::{ClientId, RoomName};
+
+/// Notices a media thread has for one member's connection, waiting at most this many.
+pub const NOTICES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// The address the media threads bind (all interfaces by default).
+    pub bind_ip: IpAddr,
+    /// The address browsers are told to send media to.
+    pub public_ip: IpAddr,
+    /// The first UDP port; thread `i` binds `first_port + i` (0: any free port).
+    pub first_port: u16,
+    pub threads: usize,
+}
+
+/// Why a media request was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaRefusal {
+    #[error(
+        "no media path: the room has not admitted this connection (or this room has no media server)"
+    )]
+    NotAdmitted,
+    #[error("the session description could not be used: {0}")]
+    BadDescription(String),
+    #[error("no offer from the server is waiting for an answer")]
+    NoPendingOffer,
+    #[error("the media server is not running")]
+    Unavailable,
+}
+
+/// What the media server tells one member's client, through its signalling connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A new session description (SDP) for the client to answer: tracks were added or removed.
+    Offer(String),
+    /// Who speaks loudest now.
+    DominantSpeaker(ClientId),
+}
+
+/// Counts shared by every media thread, read when `/metrics` is scraped.
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    /// Admitted members (with or without a connected transport): the set the gate lets through.
+    pub transports: AtomicU64,
+    /// Transports with an ICE/DTLS connection object.
+    pub connections: AtomicU64,
+    /// STUN requests naming a ufrag no admitted member has: never answered.
+    pub unknown_ufrag: AtomicU64,
+    /// Datagrams from addresses no transport has claimed: dropped.
+    pub unknown_source: AtomicU64,
+    /// Media frames written to subscribers.
+    pub forwarded: AtomicU64,
+}
+
+impl MediaCounters {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+enum Command {
+    Admit {
+        room: RoomName,
+        client: ClientId,
+        conn: u64,
+        publishes: bool,
+    },
+    Revoke {
+        room: RoomName,
+        client: ClientId,
+    },
+    CloseRoom {
+        room: RoomName,
+    },
+    Offer {
+        room: RoomName,
+        conn: u64,
+        sdp: String,
+        notices: mpsc::Sender<Notice>,
+        reply: oneshot::Sender<Result<String, MediaRefusal>>,
+    },
+    Answer {
+        room: RoomName,
+        conn: u64,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), MediaRefusal>>,
+    },
+    /// Which video layer a subscriber wants of a publisher's camera, from the size it shows it at.
+    ViewSize {
+        room: RoomName,
+        conn: u64,
+        publisher: ClientId,
+        width: u32,
+    },
+}
+
+/// The running media threads. Cheap to clone; commands go to the thread that owns the room.
+#[derive(Clone)]
+pub struct MediaEngine {
+    threads: Arc<Vec<std_mpsc::Sender<Command>>>,
+    addrs: Arc<Vec<SocketAddr>>,
+    counters: Arc<MediaCounters>,
+}
+
+impl MediaEngine {
+    pub fn start(config: &MediaConfig) -> std::io::Result<Self> {
+        let counters = Arc::new(MediaCounters::default());
+        let mut threads = Vec::new();
+        let mut addrs = Vec::new();
+        for index in 0..config.threads.max(1) {
+            let port = match config.first_port {
+                0 => 0,
+                first => first.checked_add(index as u16).ok_or_else(|| {
+                    std::io::Error::other("the media UDP port range runs past 65535")
+                })?,
+            };
+            let socket = UdpSocket::bind((config.bind_ip, port))?;
+            let local = socket.local_addr()?;
+            let advertised = SocketAddr::new(config.public_ip, local.port());
+            let (commands, inbox) = std_mpsc::channel();
+            let counters = counters.clone();
+            std::thread::Builder::new()
+                .name(format!("media-{index}"))
+                .spawn(move || worker::run(socket, advertised, inbox, counters))?;
+            tracing::info!(%local, %advertised, "media thread listening");
+            threads.push(commands);
+            addrs.push(local);
+        }
+        Ok(Self {
+            threads: Arc::new(threads),
+            addrs: Arc::new(addrs),
+            counters,
+        })
+    }
+
+    /// The UDP addresses the media threads are bound to.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    pub fn counters(&self) -> &MediaCounters {
+        &self.counters
+    }
+
+    fn thread_of(&self, room: &RoomName) -> &std_mpsc::Sender<Command> {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(room.as_str());
+        let index = (hash % self.threads.len() as u64) as usize;
+        &self.threads[index]
+    }
+
+    fn send(&self, room: &RoomName, command: Command) -> Result<(), MediaRefusal> {
+        self.thread_of(room)
+            .send(command)
+            .map_err(|_| MediaRefusal::Unavailable)
+    }
+
+    /// The room let this member in: it may now negotiate a transport (`publishes`: it may send media).
+    pub fn admit(&self, room: &RoomName, client: &ClientId, conn: u64, publishes: bool) {
+        let command = Command::Admit {
+            room: room.clone(),
+            client: client.clone(),
+            conn,
+            publishes,
+        };
+        if self.send(room, command).is_err() {
+            tracing::error!(%room, "media thread gone; cannot admit a member");
+        }
+    }
+
+    /// The member left, was removed or sent back: its transport closes and its tracks stop.
+    pub fn revoke(&self, room: &RoomName, client: &ClientId) {
+        let command = Command::Revoke {
+            room: room.clone(),
+            client: client.clone(),
+        };
+        if self.send(room, command).is_err() {
+            tracing::error!(%room, "media thread gone; cannot revoke a member");
+        }
+    }
+
+    /// The room is over: every transport in it closes.
+    pub fn close_room(&self, room: &RoomName) {
+        let _ = self.send(room, Command::CloseRoom { room: room.clone() });
+    }
+
+    /// The client's offer; the answer comes back. A new offer starts a new transport for the member
+    /// (a reload, a reconnect). `notices` receives the server's later offers and signals.
+    pub async fn offer(
+        &self,
+        room: &RoomName,
+        conn: u64,
+        sdp: String,
+        notices: mpsc::Sender<Notice>,
+    ) -> Result<String, MediaRefusal> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Offer {
+            room: room.clone(),
+            conn,
+            sdp,
+            notices,
+            reply,
+        };
+        self.send(room, command)?;
+        answer.await.map_err(|_| MediaRefusal::Unavailable)?
+    }
+
+    /// The client's answer to the server's last offer.
+    pub async fn answer(
+        &self,
+        room: &RoomName,
+        conn: u64,
+        sdp: String,
+    ) -> Result<(), MediaRefusal> {
+        let (reply, done) = oneshot::channel();
+        let command = Command::Answer {
+            room: room.clone(),
+            conn,
+            sdp,
+            reply,
+        };
+        self.send(room, command)?;
+        done.await.map_err(|_| MediaRefusal::Unavailable)?
+    }
+
+    /// How wide (in CSS pixels times the device ratio) the subscriber shows a publisher's video; 0
+    /// when it does not show it at all.
+    pub fn view_size(&self, room: &RoomName, conn: u64, publisher: &ClientId, width: u32) {
+        let command = Command::ViewSize {
+            room: room.clone(),
+            conn,
+            publisher: publisher.clone(),
+            width,
+        };
+        let _ = self.send(room, command);
+    }
+}

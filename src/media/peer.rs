@@ -1,0 +1,535 @@
+//! One admitted member on a media thread: its transport (a str0m `Rtc`, once it has offered), the
+//! tracks it publishes and the tracks it receives, and the renegotiations that add and stop the latter.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
+use tokio::sync::mpsc;
+
+use super::{MediaRefusal, Notice};
+use crate::meeting::{ClientId, RoomName};
+
+/// A published track, unique on its thread for the thread's life (a transport started anew
+/// publishes new tracks).
+pub(super) type TrackId = u64;
+
+/// A producer layer is asked for a keyframe at most this often, however many subscribers ask.
+const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
+/// A layer not heard from for this long is taken to be off (the browser stops sending layers it
+/// cannot afford).
+const LAYER_SILENT: Duration = Duration::from_millis(600);
+/// What a subscriber is assumed to show a video at before it says.
+pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
+
+/// What a transport's step produced that concerns others in the room.
+// Happenings pass through one reused Vec; boxing the frame would allocate once per media frame.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Happening {
+    /// The publisher's transport has a new track to offer to the others.
+    TrackAdded(TrackId),
+    Media(TrackId, MediaData),
+    /// A subscriber lost the picture: the publisher's layer should send a keyframe.
+    KeyframeWanted(TrackId),
+    AudioLevel(i8),
+}
+
+pub(super) struct Published {
+    pub id: TrackId,
+    pub mid: Mid,
+    pub kind: MediaKind,
+    /// Per simulcast layer (or `None` for a single one): last heard, the width its last keyframe
+    /// declared, the last keyframe request.
+    layers: Vec<Layer>,
+}
+
+struct Layer {
+    rid: Option<Rid>,
+    heard: Instant,
+    width: u32,
+    asked: Option<Instant>,
+    wanted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    ToOpen,
+    Negotiating(Mid),
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+pub(super) struct Subscribed {
+    pub source: TrackId,
+    pub publisher: ClientId,
+    pub kind: MediaKind,
+    state: OutState,
+    /// The layer being forwarded, and the one to switch to at its next keyframe.
+    current: Option<Rid>,
+    target: Option<Rid>,
+    pub view_width: u32,
+}
+
+impl Subscribed {
+    fn mid(&self) -> Option<Mid> {
+        match self.state {
+            OutState::ToOpen => None,
+            OutState::Negotiating(m)
+            | OutState::Open(m)
+            | OutState::ToStop(m)
+            | OutState::NegotiatingStop(m) => Some(m),
+        }
+    }
+}
+
+/// A negotiated transport.
+pub(super) struct Link {
+    pub rtc: Rtc,
+    pub ufrag: String,
+    notices: mpsc::Sender<Notice>,
+    pending: Option<SdpPendingOffer>,
+    pub published: Vec<Published>,
+    pub subscribed: Vec<Subscribed>,
+    pub timeout: Instant,
+}
+
+pub(super) struct Peer {
+    pub room: RoomName,
+    pub client: ClientId,
+    pub conn: u64,
+    pub publishes: bool,
+    /// How wide it shows each publisher's video, as it last said (kept across its transports).
+    pub view_widths: HashMap<ClientId, u32>,
+    pub link: Option<Link>,
+}
+
+/// A random ICE credential: the ufrag is what datagrams are routed by.
+fn random_token(len: usize) -> String {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+impl Link {
+    /// A new transport from the client's offer: the answer, and the link.
+    pub fn accept(
+        config: RtcConfig,
+        advertised: SocketAddr,
+        sdp: &str,
+        notices: mpsc::Sender<Notice>,
+        now: Instant,
+    ) -> Result<(Self, String), MediaRefusal> {
+        let offer = SdpOffer::from_sdp_string(sdp)
+            .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
+        let ufrag = random_token(16);
+        let mut rtc = config
+            .set_local_ice_credentials(IceCreds {
+                ufrag: ufrag.clone(),
+                pass: random_token(32),
+            })
+            .build(now);
+        let candidate = Candidate::host(advertised, "udp")
+            .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
+        let link = Link {
+            rtc,
+            ufrag,
+            notices,
+            pending: None,
+            published: Vec::new(),
+            subscribed: Vec::new(),
+            timeout: now,
+        };
+        Ok((link, answer.to_sdp_string()))
+    }
+
+    /// The client's answer to our last offer.
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), MediaRefusal> {
+        let answer = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
+        let pending = self.pending.take().ok_or(MediaRefusal::NoPendingOffer)?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
+        for track in &mut self.subscribed {
+            if let OutState::Negotiating(mid) = track.state {
+                track.state = OutState::Open(mid);
+            }
+        }
+        self.subscribed
+            .retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
+        Ok(())
+    }
+
+    pub fn subscribe(
+        &mut self,
+        source: TrackId,
+        publisher: ClientId,
+        kind: MediaKind,
+        view_width: Option<u32>,
+    ) {
+        if self.subscribed.iter().any(|t| t.source == source) {
+            return;
+        }
+        self.subscribed.push(Subscribed {
+            source,
+            publisher,
+            kind,
+            state: OutState::ToOpen,
+            current: None,
+            target: None,
+            view_width: view_width.unwrap_or(DEFAULT_VIEW_WIDTH),
+        });
+    }
+
+    /// Stops receiving every track `keep` says no longer exists.
+    pub fn unsubscribe_gone(&mut self, keep: impl Fn(TrackId) -> bool) {
+        self.subscribed.retain_mut(|track| {
+            if keep(track.source) {
+                return true;
+            }
+            match track.state {
+                // Never offered: nothing to take back.
+                OutState::ToOpen => return false,
+                OutState::Open(mid) | OutState::Negotiating(mid) => {
+                    track.state = OutState::ToStop(mid)
+                }
+                OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
+            }
+            true
+        });
+    }
+
+    /// Offers the client what changed, unless an offer is already waiting for its answer. False when
+    /// the client cannot be told (its connection is gone or not reading).
+    pub fn negotiate(&mut self) -> bool {
+        if self.pending.is_some() {
+            return true;
+        }
+        let mut change = self.rtc.sdp_api();
+        for track in &mut self.subscribed {
+            match track.state {
+                OutState::ToOpen => {
+                    let stream = track.publisher.as_str().to_owned();
+                    let label = format!("{}-{}", stream, track.source);
+                    let mid = change.add_media(
+                        track.kind,
+                        Direction::SendOnly,
+                        Some(stream),
+                        Some(label),
+                        None,
+                    );
+                    track.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    track.state = OutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        if !change.has_changes() {
+            return true;
+        }
+        let Some((offer, pending)) = change.apply() else {
+            return true;
+        };
+        self.pending = Some(pending);
+        self.notices
+            .try_send(Notice::Offer(offer.to_sdp_string()))
+            .is_ok()
+    }
+
+    pub fn notify(&self, notice: Notice) -> bool {
+        self.notices.try_send(notice).is_ok()
+    }
+
+    /// Drains str0m's outputs: datagrams are sent, events become happenings. Returns when it next
+    /// wants time.
+    pub fn poll(
+        &mut self,
+        socket: &UdpSocket,
+        publishes: bool,
+        next_track: &mut TrackId,
+        happenings: &mut Vec<Happening>,
+        now: Instant,
+    ) {
+        while self.rtc.is_alive() {
+            let output = match self.rtc.poll_output() {
+                Ok(output) => output,
+                Err(err) => {
+                    tracing::info!(error = %err, "a media transport failed");
+                    self.rtc.disconnect();
+                    break;
+                }
+            };
+            match output {
+                Output::Transmit(transmit) => {
+                    // A full socket buffer drops this datagram, as the network might; RTP recovers.
+                    let _ = socket.send_to(&transmit.contents, transmit.destination);
+                }
+                Output::Timeout(at) => {
+                    self.timeout = at;
+                    return;
+                }
+                Output::Event(event) => {
+                    self.on_event(event, publishes, next_track, happenings, now)
+                }
+            }
+        }
+    }
+
+    fn on_event(
+        &mut self,
+        event: Event,
+        publishes: bool,
+        next_track: &mut TrackId,
+        happenings: &mut Vec<Happening>,
+        now: Instant,
+    ) {
+        match event {
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.rtc.disconnect();
+            }
+            Event::MediaAdded(added) if publishes && added.direction.is_receiving() => {
+                *next_track += 1;
+                self.published.push(Published {
+                    id: *next_track,
+                    mid: added.mid,
+                    kind: added.kind,
+                    layers: Vec::new(),
+                });
+                happenings.push(Happening::TrackAdded(*next_track));
+            }
+            Event::MediaData(data) => {
+                let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
+                    return;
+                };
+                let layer = track.layer(data.rid, now);
+                if data.is_keyframe()
+                    && let Some(width) = vp8_keyframe_width(&data.data)
+                {
+                    layer.width = width;
+                }
+                if !data.contiguous {
+                    layer.wanted = true;
+                }
+                if let Some(level) = data.ext_vals.audio_level {
+                    happenings.push(Happening::AudioLevel(level));
+                }
+                happenings.push(Happening::Media(track.id, data));
+            }
+            Event::KeyframeRequest(request) => {
+                if let Some(track) = self
+                    .subscribed
+                    .iter()
+                    .find(|t| t.mid() == Some(request.mid))
+                {
+                    happenings.push(Happening::KeyframeWanted(track.source));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks the publisher for the keyframes its layers owe, each layer at most once a second.
+    pub fn ask_keyframes(&mut self, now: Instant) {
+        for track in &mut self.published {
+            for layer in &mut track.layers {
+                let due = layer
+                    .asked
+                    .is_none_or(|at| now.duration_since(at) >= KEYFRAME_INTERVAL);
+                if !layer.wanted || !due {
+                    continue;
+                }
+                if let Some(mut writer) = self.rtc.writer(track.mid) {
+                    let _ = writer.request_keyframe(layer.rid, KeyframeRequestKind::Pli);
+                }
+                layer.asked = Some(now);
+                layer.wanted = false;
+            }
+        }
+    }
+
+    /// A subscriber needs a keyframe of this track (of `rid`, or of every layer when it is `None`).
+    pub fn want_keyframe(&mut self, track: TrackId, rid: Option<Rid>) {
+        let Some(track) = self.published.iter_mut().find(|t| t.id == track) else {
+            return;
+        };
+        for layer in &mut track.layers {
+            if rid.is_none() || layer.rid == rid {
+                layer.wanted = true;
+            }
+        }
+    }
+
+    /// Writes one frame of a track this transport subscribes to. Returns the layer the subscriber
+    /// now needs a keyframe of, when it should switch.
+    pub fn forward(
+        &mut self,
+        source: &Published,
+        data: &MediaData,
+        forwarded: &mut u64,
+    ) -> Result<Option<Option<Rid>>, ()> {
+        let Some(track) = self.subscribed.iter_mut().find(|t| t.source == source.id) else {
+            return Ok(None);
+        };
+        let Some(mid) = track.mid() else {
+            return Ok(None);
+        };
+        let mut keyframe_wanted = None;
+        if data.rid.is_some() {
+            let target = source.layer_for(track.view_width);
+            if target != track.target {
+                track.target = target;
+                if target.is_some() && target != track.current {
+                    keyframe_wanted = Some(target);
+                }
+            }
+            if track.current != data.rid {
+                // Switch only where the new layer can be decoded from: its keyframe.
+                if data.rid != track.target || !data.is_keyframe() {
+                    return Ok(keyframe_wanted);
+                }
+                track.current = data.rid;
+            }
+        }
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Ok(keyframe_wanted);
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return Ok(keyframe_wanted);
+        };
+        writer
+            .write(pt, data.network_time, data.time, data.data.clone())
+            .map_err(|err| tracing::debug!(error = %err, "writing media failed"))?;
+        *forwarded += 1;
+        Ok(keyframe_wanted)
+    }
+
+    pub fn set_view_width(&mut self, publisher: &ClientId, width: u32) {
+        for track in &mut self.subscribed {
+            if track.kind == MediaKind::Video && &track.publisher == publisher {
+                track.view_width = width;
+            }
+        }
+    }
+}
+
+impl Published {
+    fn layer(&mut self, rid: Option<Rid>, now: Instant) -> &mut Layer {
+        let index = match self.layers.iter().position(|l| l.rid == rid) {
+            Some(index) => index,
+            None => {
+                self.layers.push(Layer {
+                    rid,
+                    heard: now,
+                    width: 0,
+                    asked: None,
+                    wanted: true,
+                });
+                self.layers.len() - 1
+            }
+        };
+        let layer = &mut self.layers[index];
+        layer.heard = now;
+        layer.wanted |= layer.width == 0;
+        layer
+    }
+
+    /// The layer to forward to a subscriber showing the video `width` pixels wide: the smallest one
+    /// heard from lately that is at least about that wide (a fifth of upscaling is not seen), else
+    /// the widest; none when it is not shown.
+    fn layer_for(&self, width: u32) -> Option<Rid> {
+        if width == 0 {
+            return None;
+        }
+        let newest = self.layers.iter().map(|l| l.heard).max()?;
+        let mut live: Vec<&Layer> = self
+            .layers
+            .iter()
+            .filter(|l| l.rid.is_some() && newest.duration_since(l.heard) < LAYER_SILENT)
+            .collect();
+        live.sort_by_key(|l| l.width);
+        live.iter()
+            .find(|l| l.width > 0 && l.width * 5 >= width * 4)
+            .or(live.last())
+            .and_then(|l| l.rid)
+    }
+}
+
+/// The width a VP8 keyframe declares (RFC 6386 §9.1: a 3-byte tag, the start code, then 14 bits of
+/// width).
+fn vp8_keyframe_width(frame: &[u8]) -> Option<u32> {
+    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    Some(u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_width_of_a_vp8_keyframe() {
+        let frame = [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
+        assert_eq!(vp8_keyframe_width(&frame), Some(640));
+        let mut interframe = frame;
+        interframe[0] |= 1;
+        assert_eq!(vp8_keyframe_width(&interframe), None);
+        assert_eq!(vp8_keyframe_width(&frame[..5]), None);
+    }
+
+    fn track(layers: &[(&str, u32)], now: Instant) -> Published {
+        Published {
+            id: 1,
+            mid: Mid::from("0"),
+            kind: MediaKind::Video,
+            layers: layers
+                .iter()
+                .map(|(rid, width)| Layer {
+                    rid: Some(Rid::from(*rid)),
+                    heard: now,
+                    width: *width,
+                    asked: None,
+                    wanted: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn picks_the_smallest_layer_wide_enough() {
+        let now = Instant::now();
+        let t = track(&[("h", 1280), ("l", 320), ("m", 640)], now);
+        assert_eq!(t.layer_for(160), Some(Rid::from("l")));
+        assert_eq!(t.layer_for(400), Some(Rid::from("l")));
+        assert_eq!(t.layer_for(401), Some(Rid::from("m")));
+        assert_eq!(t.layer_for(1280), Some(Rid::from("h")));
+        assert_eq!(t.layer_for(1920), Some(Rid::from("h")));
+        assert_eq!(t.layer_for(0), None);
+    }
+
+    #[test]
+    fn a_silent_layer_is_not_picked() {
+        let now = Instant::now();
+        let mut t = track(&[("h", 1280), ("l", 320)], now);
+        t.layers[0].heard = now - Duration::from_secs(2);
+        t.layers[1].heard = now;
+        assert_eq!(t.layer_for(1280), Some(Rid::from("l")));
+    }
+}

@@ -1,0 +1,121 @@
+//! Who speaks loudest in a room, from the audio levels (RFC 6464) its publishers put on their audio
+//! packets. Pure: levels and time come in, a change of speaker comes out.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::meeting::ClientId;
+
+/// How often the loudest speaker is looked for.
+const DECIDE_EVERY: Duration = Duration::from_millis(300);
+/// Loudness (127 + dBov) a voice must keep up to count as speaking; -50 dBov is quiet speech.
+const SPEAKING: f32 = 77.0;
+/// How much louder a newcomer must be than the current speaker to take over (no flapping).
+const TAKEOVER_MARGIN: f32 = 6.0;
+/// Weight of each new level in the running loudness (audio packets come every 20 ms).
+const SMOOTHING: f32 = 0.1;
+
+#[derive(Debug, Default)]
+pub struct Speakers {
+    loudness: HashMap<ClientId, f32>,
+    current: Option<ClientId>,
+    decided_at: Option<Instant>,
+}
+
+impl Speakers {
+    /// One audio packet's level, in -dBov (0 loudest, -127 silence).
+    pub fn heard(&mut self, who: &ClientId, level: i8) {
+        let loud = 127.0 + f32::from(level.clamp(-127, 0));
+        match self.loudness.get_mut(who) {
+            Some(running) => *running += SMOOTHING * (loud - *running),
+            None => {
+                self.loudness.insert(who.clone(), loud * SMOOTHING);
+            }
+        }
+    }
+
+    pub fn forget(&mut self, who: &ClientId) {
+        self.loudness.remove(who);
+        if self.current.as_ref() == Some(who) {
+            self.current = None;
+        }
+    }
+
+    /// The new dominant speaker, when it changed since the last call.
+    pub fn decide(&mut self, now: Instant) -> Option<ClientId> {
+        if self
+            .decided_at
+            .is_some_and(|at| now.duration_since(at) < DECIDE_EVERY)
+        {
+            return None;
+        }
+        self.decided_at = Some(now);
+        let (loudest, level) = self
+            .loudness
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(who, level)| (who.clone(), *level))?;
+        if level < SPEAKING || self.current.as_ref() == Some(&loudest) {
+            return None;
+        }
+        let current_level = self
+            .current
+            .as_ref()
+            .and_then(|c| self.loudness.get(c))
+            .copied()
+            .unwrap_or(0.0);
+        if self.current.is_some() && level < current_level + TAKEOVER_MARGIN {
+            return None;
+        }
+        self.current = Some(loudest.clone());
+        Some(loudest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ClientId {
+        ClientId::new(s.to_owned())
+    }
+
+    #[test]
+    fn the_loud_one_becomes_dominant_and_stays_until_someone_is_clearly_louder() {
+        let mut speakers = Speakers::default();
+        let start = Instant::now();
+        let mut changes = Vec::new();
+        for step in 0..200 {
+            let now = start + Duration::from_millis(20 * step);
+            speakers.heard(&id("loud"), -20);
+            speakers.heard(&id("quiet"), -90);
+            if let Some(who) = speakers.decide(now) {
+                changes.push(who);
+            }
+        }
+        assert_eq!(changes, vec![id("loud")]);
+        // Slightly louder is not enough; clearly louder is.
+        for step in 200..400 {
+            let now = start + Duration::from_millis(20 * step);
+            speakers.heard(&id("loud"), -20);
+            speakers.heard(&id("quiet"), -5);
+            if let Some(who) = speakers.decide(now) {
+                changes.push(who);
+            }
+        }
+        assert_eq!(changes, vec![id("loud"), id("quiet")]);
+    }
+
+    #[test]
+    fn silence_makes_no_speaker() {
+        let mut speakers = Speakers::default();
+        let start = Instant::now();
+        for step in 0..100 {
+            speakers.heard(&id("a"), -127);
+            assert_eq!(
+                speakers.decide(start + Duration::from_millis(20 * step)),
+                None
+            );
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! A media thread: one UDP socket, the rooms hashed to it, and their members' transports. Datagrams
+//! are routed by the ICE ufrag their STUN requests name, then by the source address those requests
+//! came from; anything else is dropped without an answer.
+
+use std::collections::{HashMap, HashSet};
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use str0m::media::MediaKind;
+use str0m::net::{Protocol, Receive};
+use str0m::{Input, RtcConfig};
+
+use super::peer::{Happening, Link, Peer, TrackId};
+use super::speakers::Speakers;
+use super::{Command, MediaCounters, MediaRefusal, Notice, stun};
+use crate::meeting::{ClientId, RoomName};
+
+type PeerKey = u64;
+
+/// View sizes one subscriber may have the server remember (more than a room's publishers).
+const MAX_VIEW_SIZES: usize = 1024;
+/// Commands are looked at at least this often, however quiet the socket.
+const MAX_WAIT: Duration = Duration::from_millis(10);
+
+struct Worker {
+    socket: UdpSocket,
+    advertised: SocketAddr,
+    counters: Arc<MediaCounters>,
+    config: RtcConfig,
+    peers: HashMap<PeerKey, Peer>,
+    next_key: PeerKey,
+    next_track: TrackId,
+    rooms: HashMap<RoomName, Vec<PeerKey>>,
+    by_ufrag: HashMap<String, PeerKey>,
+    by_source: HashMap<SocketAddr, PeerKey>,
+    /// Every published track: its publisher and kind.
+    tracks: HashMap<TrackId, (PeerKey, MediaKind)>,
+    speakers: HashMap<RoomName, Speakers>,
+    /// Transports with output to collect, and with something to offer their client.
+    dirty: HashSet<PeerKey>,
+    to_offer: HashSet<PeerKey>,
+    /// (transports, connections) as this thread last added them to the shared gauges.
+    counted: (u64, u64),
+}
+
+pub(super) fn run(
+    socket: UdpSocket,
+    advertised: SocketAddr,
+    inbox: Receiver<Command>,
+    counters: Arc<MediaCounters>,
+) {
+    let provider = str0m::crypto::from_feature_flags();
+    let Some(cert) = provider.dtls_provider.generate_certificate() else {
+        tracing::error!("cannot make a DTLS certificate; group rooms will have no media");
+        return;
+    };
+    let config = RtcConfig::new()
+        .set_crypto_provider(Arc::new(provider))
+        .set_dtls_cert(cert)
+        .set_ice_lite(true);
+    let mut worker = Worker {
+        socket,
+        advertised,
+        counters,
+        config,
+        peers: HashMap::new(),
+        next_key: 0,
+        next_track: 0,
+        rooms: HashMap::new(),
+        by_ufrag: HashMap::new(),
+        by_source: HashMap::new(),
+        tracks: HashMap::new(),
+        speakers: HashMap::new(),
+        dirty: HashSet::new(),
+        to_offer: HashSet::new(),
+        counted: (0, 0),
+    };
+    let mut buf = vec![0u8; 2000];
+    loop {
+        loop {
+            match inbox.try_recv() {
+                Ok(command) => worker.command(command),
+                Err(TryRecvError::Empty) => break,
+                // The engine is gone: the server is stopping.
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+        let now = Instant::now();
+        worker.expire(now);
+        worker.drive(now);
+        worker.receive(&mut buf);
+    }
+}
+
+impl Worker {
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Admit {
+                room,
+                client,
+                conn,
+                publishes,
+            } => {
+                if let Some(old) = self.find(&room, |p| p.client == client) {
+                    self.remove(old);
+                }
+                self.next_key += 1;
+                let key = self.next_key;
+                self.rooms.entry(room.clone()).or_default().push(key);
+                let peer = Peer {
+                    room,
+                    client,
+                    conn,
+                    publishes,
+                    view_widths: HashMap::new(),
+                    link: None,
+                };
+                tracing::debug!(room = %peer.room, client = %peer.client, "media path admitted");
+                self.peers.insert(key, peer);
+            }
+            Command::Revoke { room, client } => {
+                if let Some(key) = self.find(&room, |p| p.client == client) {
+                    tracing::debug!(%room, %client, "media path revoked");
+                    self.remove(key);
+                }
+            }
+            Command::CloseRoom { room } => {
+                for key in self.rooms.get(&room).cloned().unwrap_or_default() {
+                    self.remove(key);
+                }
+            }
+            Command::Offer {
+                room,
+                conn,
+                sdp,
+                notices,
+                reply,
+            } => {
+                let _ = reply.send(self.offer(&room, conn, &sdp, notices));
+            }
+            Command::Answer {
+                room,
+                conn,
+                sdp,
+                reply,
+            } => {
+                let result = match self.find(&room, |p| p.conn == conn) {
+                    Some(key) => {
+                        let answered = self.link_mut(key).map(|link| link.accept_answer(&sdp));
+                        self.dirty.insert(key);
+                        self.to_offer.insert(key);
+                        answered.unwrap_or(Err(MediaRefusal::NoPendingOffer))
+                    }
+                    None => Err(MediaRefusal::NotAdmitted),
+                };
+                let _ = reply.send(result);
+            }
+            Command::ViewSize {
+                room,
+                conn,
+                publisher,
+                width,
+            } => {
+                if let Some(key) = self.find(&room, |p| p.conn == conn)
+                    && let Some(peer) = self.peers.get_mut(&key)
+                {
+                    if let Some(link) = &mut peer.link {
+                        link.set_view_width(&publisher, width);
+                    }
+                    // Bounded by the room: a client can name only so many publishers that matter,
+                    // and the map goes with its admission.
+                    if peer.view_widths.len() < MAX_VIEW_SIZES {
+                        peer.view_widths.insert(publisher, width);
+                    }
+                }
+            }
+        }
+        self.count();
+    }
+
+    fn find(&self, room: &RoomName, pick: impl Fn(&Peer) -> bool) -> Option<PeerKey> {
+        self.rooms
+            .get(room)?
+            .iter()
+            .copied()
+            .find(|key| self.peers.get(key).is_some_and(&pick))
+    }
+
+    fn link_mut(&mut self, key: PeerKey) -> Option<&mut Link> {
+        self.peers.get_mut(&key)?.link.as_mut()
+    }
+
+    /// Updates the shared gauges by this thread's change since it last counted.
+    fn count(&mut self) {
+        let now = (
+            self.peers.len() as u64,
+            self.peers.values().filter(|p| p.link.is_some()).count() as u64,
+        );
+        let before = std::mem::replace(&mut self.counted, now);
+        let shift = |gauge: &std::sync::atomic::AtomicU64, from: u64, to: u64| {
+            gauge.fetch_add(to.wrapping_sub(from), Ordering::Relaxed);
+        };
+        shift(&self.counters.transports, before.0, now.0);
+        shift(&self.counters.connections, before.1, now.1);
+    }
+
+    /// A new transport for an admitted member, from its offer.
+    fn offer(
+        &mut self,
+        room: &RoomName,
+        conn: u64,
+        sdp: &str,
+        notices: tokio::sync::mpsc::Sender<Notice>,
+    ) -> Result<String, MediaRefusal> {
+        let key = self
+            .find(room, |p| p.conn == conn)
+            .ok_or(MediaRefusal::NotAdmitted)?;
+        self.drop_link(key);
+        let (mut link, answer) = Link::accept(
+            self.config.clone(),
+            self.advertised,
+            sdp,
+            notices,
+            Instant::now(),
+        )?;
+        let subscriber = &self.peers[&key];
+        tracing::debug!(%room, client = %subscriber.client, "media transport negotiated");
+        for (track, (publisher, kind)) in &self.tracks {
+            if let Some(publisher) = self.peers.get(publisher)
+                && publisher.room == *room
+                && publisher.client != subscriber.client
+            {
+                let width = subscriber.view_widths.get(&publisher.client).copied();
+                link.subscribe(*track, publisher.client.clone(), *kind, width);
+            }
+        }
+        self.by_ufrag.insert(link.ufrag.clone(), key);
+        if let Some(peer) = self.peers.get_mut(&key) {
+            peer.link = Some(link);
+        }
+        self.dirty.insert(key);
+        self.to_offer.insert(key);
+        Ok(answer)
+    }
+
+    /// Closes a member's transport (it stays admitted, and may offer again).
+    fn drop_link(&mut self, key: PeerKey) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let Some(link) = peer.link.take() else {
+            return;
+        };
+        let room = peer.room.clone();
+        let client = peer.client.clone();
+        self.by_ufrag.remove(&link.ufrag);
+        self.by_source.retain(|_, owner| *owner != key);
+        for track in &link.published {
+            self.tracks.remove(&track.id);
+        }
+        if let Some(speakers) = self.speakers.get_mut(&room) {
+            speakers.forget(&client);
+        }
+        let tracks = &self.tracks;
+        for other in self.rooms.get(&room).into_iter().flatten() {
+            if let Some(link) = self.peers.get_mut(other).and_then(|p| p.link.as_mut()) {
+                link.unsubscribe_gone(|t| tracks.contains_key(&t));
+                self.to_offer.insert(*other);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: PeerKey) {
+        self.drop_link(key);
+        let Some(peer) = self.peers.remove(&key) else {
+            return;
+        };
+        self.dirty.remove(&key);
+        self.to_offer.remove(&key);
+        if let Some(members) = self.rooms.get_mut(&peer.room) {
+            members.retain(|k| *k != key);
+            if members.is_empty() {
+                self.rooms.remove(&peer.room);
+                self.speakers.remove(&peer.room);
+            }
+        }
+    }
+
+    /// Gives time to the transports that asked for it.
+    fn expire(&mut self, now: Instant) {
+        for (key, peer) in &mut self.peers {
+            if let Some(link) = &mut peer.link
+                && link.timeout <= now
+            {
+                let _ = link.rtc.handle_input(Input::Timeout(now));
+                self.dirty.insert(*key);
+            }
+        }
+    }
+
+    /// Collects what the touched transports have to say and acts on it, until nothing is left.
+    fn drive(&mut self, now: Instant) {
+        let mut happenings = Vec::new();
+        while !self.dirty.is_empty() {
+            let keys: Vec<PeerKey> = self.dirty.drain().collect();
+            for key in keys {
+                let Some(peer) = self.peers.get_mut(&key) else {
+                    continue;
+                };
+                let publishes = peer.publishes;
+                let Some(link) = &mut peer.link else {
+                    continue;
+                };
+                link.poll(
+                    &self.socket,
+                    publishes,
+                    &mut self.next_track,
+                    &mut happenings,
+                    now,
+                );
+                let alive = link.rtc.is_alive();
+                for happening in happenings.drain(..) {
+                    self.happened(key, happening, now);
+                }
+                if !alive {
+                    tracing::debug!("a media transport closed");
+                    self.drop_link(key);
+                    self.count();
+                }
+            }
+            self.negotiate();
+            self.speak(now);
+        }
+    }
+
+    fn happened(&mut self, from: PeerKey, happening: Happening, now: Instant) {
+        match happening {
+            Happening::TrackAdded(track) => self.track_added(from, track),
+            Happening::Media(track, data) => self.fan_out(from, track, &data, now),
+            Happening::KeyframeWanted(track) => {
+                if let Some((publisher, _)) = self.tracks.get(&track).copied()
+                    && let Some(link) = self.link_mut(publisher)
+                {
+                    link.want_keyframe(track, None);
+                    link.ask_keyframes(now);
+                    self.dirty.insert(publisher);
+                }
+            }
+            Happening::AudioLevel(level) => {
+                if let Some(peer) = self.peers.get(&from) {
+                    self.speakers
+                        .entry(peer.room.clone())
+                        .or_default()
+                        .heard(&peer.client, level);
+                }
+            }
+        }
+    }
+
+    fn track_added(&mut self, from: PeerKey, track: TrackId) {
+        let Some(publisher) = self.peers.get(&from) else {
+            return;
+        };
+        let Some(kind) = publisher
+            .link
+            .as_ref()
+            .and_then(|l| l.published.iter().find(|t| t.id == track).map(|t| t.kind))
+        else {
+            return;
+        };
+        self.tracks.insert(track, (from, kind));
+        let room = publisher.room.clone();
+        let client = publisher.client.clone();
+        for other in self.rooms.get(&room).into_iter().flatten() {
+            if *other == from {
+                continue;
+            }
+            if let Some(peer) = self.peers.get_mut(other)
+                && let Some(link) = &mut peer.link
+            {
+                let width = peer.view_widths.get(&client).copied();
+                link.subscribe(track, client.clone(), kind, width);
+                self.to_offer.insert(*other);
+            }
+        }
+    }
+
+    /// One frame of a publisher's track to every subscriber in its room.
+    fn fan_out(
+        &mut self,
+        from: PeerKey,
+        track: TrackId,
+        data: &str0m::media::MediaData,
+        now: Instant,
+    ) {
+        // The publisher is taken out of the map while its track is read and the others written.
+        let Some(mut publisher) = self.peers.remove(&from) else {
+            return;
+        };
+        let mut forwarded = 0;
+        if let Some(link) = &mut publisher.link
+            && let Some(source) = link.published.iter().find(|t| t.id == track)
+        {
+            let mut wanted = Vec::new();
+            for other in self.rooms.get(&publisher.room).into_iter().flatten() {
+                let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut())
+                else {
+                    continue;
+                };
+                match subscriber.forward(source, data, &mut forwarded) {
+                    Ok(Some(rid)) => wanted.push(rid),
+                    Ok(None) => {}
+                    Err(()) => subscriber.rtc.disconnect(),
+                }
+                self.dirty.insert(*other);
+            }
+            for rid in wanted {
+                link.want_keyframe(track, rid);
+            }
+            link.ask_keyframes(now);
+        }
+        self.peers.insert(from, publisher);
+        self.counters
+            .forwarded
+            .fetch_add(forwarded, Ordering::Relaxed);
+    }
+
+    fn negotiate(&mut self) {
+        for key in std::mem::take(&mut self.to_offer) {
+            if let Some(link) = self.link_mut(key) {
+                if !link.negotiate() {
+                    // Its connection is gone or not reading: the transport goes with it.
+                    link.rtc.disconnect();
+                }
+                self.dirty.insert(key);
+            }
+        }
+    }
+
+    fn speak(&mut self, now: Instant) {
+        let mut changes: Vec<(RoomName, ClientId)> = Vec::new();
+        for (room, speakers) in &mut self.speakers {
+            if let Some(who) = speakers.decide(now) {
+                changes.push((room.clone(), who));
+            }
+        }
+        for (room, who) in changes {
+            for key in self.rooms.get(&room).into_iter().flatten() {
+                if let Some(link) = self.peers.get(key).and_then(|p| p.link.as_ref()) {
+                    let _ = link.notify(Notice::DominantSpeaker(who.clone()));
+                }
+            }
+        }
+    }
+
+    /// Waits for one datagram (at most until a transport wants time) and hands it to its transport.
+    fn receive(&mut self, buf: &mut [u8]) {
+        let now = Instant::now();
+        let next = self
+            .peers
+            .values()
+            .filter_map(|p| p.link.as_ref().map(|l| l.timeout))
+            .min()
+            .unwrap_or(now + MAX_WAIT);
+        let wait = next
+            .saturating_duration_since(now)
+            .clamp(Duration::from_micros(500), MAX_WAIT);
+        if self.socket.set_read_timeout(Some(wait)).is_err() {
+            return;
+        }
+        let (len, source) = match self.socket.recv_from(buf) {
+            Ok(received) => received,
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return,
+            Err(err) => {
+                // An ICMP error from an earlier send, on some systems: nothing to do with this read.
+                tracing::debug!(error = %err, "media socket read failed");
+                return;
+            }
+        };
+        let datagram = &buf[..len];
+        let key = if stun::is_stun(datagram) {
+            let Some(key) = stun::local_ufrag(datagram)
+                .and_then(|u| self.by_ufrag.get(u))
+                .copied()
+            else {
+                self.counters.unknown_ufrag.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            self.by_source.insert(source, key);
+            key
+        } else {
+            let Some(key) = self.by_source.get(&source).copied() else {
+                self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            key
+        };
+        let Ok(contents) = datagram.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                // str0m matches it against the candidate it announced.
+                destination: self.advertised,
+                contents,
+            },
+        );
+        if let Some(link) = self.link_mut(key) {
+            if let Err(err) = link.rtc.handle_input(input) {
+                tracing::debug!(error = %err, "a media transport refused a datagram");
+            }
+            self.dirty.insert(key);
+        }
+    }
+}

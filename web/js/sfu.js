@@ -1,0 +1,130 @@
+// Media for group rooms: one RTCPeerConnection to the media server inside anteroom (docs/protocol.md,
+// "Group rooms: the media server"). We offer once what we send (camera in three simulcast layers,
+// microphone; a viewer sends nothing and offers a data channel only); the server answers, and from
+// then on it offers us the others' tracks as they come and go, and we answer. Each remote track's
+// stream id is the client id of the person it comes from.
+
+/**
+ * The camera's simulcast layers: the server forwards each viewer the one that fits its tile.
+ * Chromium encodes at most two layers below 960 px (it drops the top ones), so a 640 px camera
+ * offers two, and a 720p one three.
+ */
+function layersFor(width) {
+  if (width >= 960) {
+    return [
+      { rid: "l", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+      { rid: "m", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+      { rid: "h", scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+    ];
+  }
+  return [
+    { rid: "l", scaleResolutionDownBy: 2, maxBitrate: 200_000 },
+    { rid: "h", scaleResolutionDownBy: 1, maxBitrate: 800_000 },
+  ];
+}
+
+export class Sfu extends EventTarget {
+  constructor({ signal, media, iceServers, selfRole }) {
+    super();
+    this.signal = signal;
+    this.media = media;
+    this.iceServers = iceServers;
+    this.selfRole = selfRole;
+    this.screenTrack = null;
+    this.streams = new Map();
+    this.sent = new Map();
+    // Descriptions are applied one after another, in the order they came.
+    this.queue = Promise.resolve();
+    this.offs = [
+      signal.on("sfu_answer", ({ sdp }) => this.serially(() => this.pc?.setRemoteDescription({ type: "answer", sdp }))),
+      signal.on("sfu_offer", ({ sdp }) => this.serially(() => this.answer(sdp))),
+      signal.on("dominant_speaker", ({ clientId }) => this.dispatchEvent(new CustomEvent("speaker", { detail: { clientId } }))),
+    ];
+    this.connect();
+  }
+
+  serially(step) {
+    this.queue = this.queue.then(step).catch((error) => console.warn("group media negotiation failed", error));
+    return this.queue;
+  }
+
+  connect() {
+    this.pc?.close();
+    this.streams.clear();
+    this.sent.clear();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    if (this.selfRole === "viewer") {
+      pc.createDataChannel("anteroom");
+    } else {
+      // Senders are there even with a device off, so turning it on needs no new negotiation.
+      this.audio = pc.addTransceiver(this.localTrack("audio") || "audio", { direction: "sendonly", streams: [this.media.stream] });
+      const camera = this.localTrack("video");
+      const sendEncodings = layersFor(camera?.getSettings().width || 640);
+      this.video = pc.addTransceiver(camera || "video", { direction: "sendonly", streams: [this.media.stream], sendEncodings });
+    }
+    pc.ontrack = (event) => {
+      const clientId = event.streams[0]?.id;
+      if (!clientId) return;
+      let stream = this.streams.get(clientId);
+      if (!stream) {
+        stream = new MediaStream();
+        this.streams.set(clientId, stream);
+      }
+      for (const old of stream.getTracks()) if (old.kind === event.track.kind) stream.removeTrack(old);
+      stream.addTrack(event.track);
+      event.track.onended = () => stream.removeTrack(event.track);
+      this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream } }));
+    };
+    pc.onconnectionstatechange = () => {
+      // The server lost us (a network change, its restart): start a new transport.
+      if (pc === this.pc && pc.connectionState === "failed") this.serially(() => this.connect());
+    };
+    return this.serially(async () => {
+      await pc.setLocalDescription(await pc.createOffer());
+      this.signal.send("sfu_offer", { sdp: pc.localDescription.sdp });
+    });
+  }
+
+  async answer(sdp) {
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.signal.send("sfu_answer", { sdp: pc.localDescription.sdp });
+  }
+
+  localTrack(kind) {
+    if (kind === "video" && this.screenTrack) return this.screenTrack;
+    return kind === "video" ? this.media.videoTrack : this.media.audioTrack;
+  }
+
+  /** Everyone in a group room is reached through the server: nothing to do per person. */
+  meet() {}
+
+  drop() {}
+
+  /** How wide each person's video is shown (device pixels; 0 when not shown), for the server to send the layer that fits. */
+  viewSizes(widths) {
+    for (const [clientId, width] of widths) {
+      const rounded = Math.round(width / 16) * 16;
+      if (this.sent.get(clientId) === rounded) continue;
+      this.sent.set(clientId, rounded);
+      this.signal.send("sfu_view", { clientId, width: rounded });
+    }
+  }
+
+  async useVideoTrack(track) {
+    await this.video?.sender.replaceTrack(track).catch(() => {});
+  }
+
+  async refreshTracks() {
+    await this.audio?.sender.replaceTrack(this.localTrack("audio")).catch(() => {});
+    await this.video?.sender.replaceTrack(this.localTrack("video")).catch(() => {});
+  }
+
+  close() {
+    this.offs.forEach((off) => off());
+    this.pc?.close();
+    this.pc = null;
+  }
+}
