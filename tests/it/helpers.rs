@@ -351,11 +351,16 @@ pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&s
 
 /// The live rooms the server reports in `/metrics` (behind the API key).
 pub async fn live_rooms(server: &Server) -> u64 {
+    metric(server, "anteroom_live_rooms").await as u64
+}
+
+/// One figure of `/metrics`.
+pub async fn metric(server: &Server, name: &str) -> f64 {
     let response = server.get("/metrics").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     text.lines()
-        .find_map(|line| line.strip_prefix("anteroom_live_rooms "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.trim().parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no anteroom_live_rooms in:\n{text}")) as u64
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }

@@ -9,6 +9,7 @@ mod door;
 mod durability;
 mod helpers;
 mod insights;
+mod media;
 mod meetings;
 mod proxy;
 mod rate_limit;

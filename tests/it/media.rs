@@ -1,0 +1,299 @@
+//! The media server's door: a group room's member negotiates a media path with it over the
+//! signalling socket; a knocker cannot, and a STUN request naming no admitted member's ufrag is not
+//! answered. Clients here are str0m instances, as a third-party client would be.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::helpers::{Server, metric};
+use crate::signal_join::{TestRoom, accept, host, knocker, room};
+use crate::ws::Ws;
+
+/// A client's offer to publish audio and video (or, for a viewer, to receive only), with a host
+/// candidate on a loopback socket of its own.
+fn client_offer(publish: bool) -> (Client, SdpPendingOffer, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rtc = Rtc::new(Instant::now());
+    let candidate = Candidate::host(socket.local_addr().unwrap(), "udp").unwrap();
+    rtc.add_local_candidate(candidate);
+    let mut change = rtc.sdp_api();
+    let direction = if publish {
+        Direction::SendOnly
+    } else {
+        Direction::RecvOnly
+    };
+    change.add_media(MediaKind::Audio, direction, None, None, None);
+    change.add_media(MediaKind::Video, direction, None, None, None);
+    let (offer, pending) = change.apply().expect("a change to offer");
+    (Client { rtc, socket }, pending, offer.to_sdp_string())
+}
+
+/// A str0m client and its socket, driven by hand.
+struct Client {
+    rtc: Rtc,
+    socket: UdpSocket,
+}
+
+impl Client {
+    /// Runs the client's I/O for a while (blocking); true once it has connected.
+    fn spin(&mut self, time: Duration) -> bool {
+        let end = Instant::now() + time;
+        let mut connected = false;
+        let mut buf = [0u8; 2000];
+        while Instant::now() < end {
+            let wait = loop {
+                match self.rtc.poll_output().expect("the client runs") {
+                    Output::Transmit(t) => {
+                        let _ = self.socket.send_to(&t.contents, t.destination);
+                    }
+                    Output::Timeout(at) => break at,
+                    Output::Event(Event::Connected) => connected = true,
+                    Output::Event(_) => {}
+                }
+            };
+            let wait = wait
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_millis(20));
+            self.socket.set_read_timeout(Some(wait)).unwrap();
+            let input = match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.socket.local_addr().unwrap(),
+                        contents: buf[..n].try_into().unwrap(),
+                    },
+                ),
+                Err(_) => Input::Timeout(Instant::now()),
+            };
+            self.rtc
+                .handle_input(input)
+                .expect("the client takes input");
+        }
+        connected
+    }
+}
+
+/// Offers, and checks the server's answer: ICE-lite, one loopback candidate.
+async fn negotiate(ws: &mut Ws) -> (Client, String) {
+    let (mut client, pending, sdp) = client_offer(true);
+    ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+    let answer = ws.recv_type("sfu_answer").await["sdp"]
+        .as_str()
+        .expect("an answer's sdp")
+        .to_owned();
+    assert!(answer.contains("a=ice-lite"), "{answer}");
+    assert!(answer.contains(" 127.0.0.1 "), "{answer}");
+    let parsed = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
+    client
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, parsed)
+        .expect("the answer fits the offer");
+    assert!(
+        client.spin(Duration::from_secs(2)),
+        "connected to the media server"
+    );
+    (client, answer)
+}
+
+fn attribute<'a>(sdp: &'a str, name: &str) -> &'a str {
+    sdp.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {sdp}"))
+        .trim()
+}
+
+async fn group_room(server: &Server) -> TestRoom {
+    room(server, json!({"isLocked": true, "roomMode": "group"})).await
+}
+
+async fn transports_become(server: &Server, expected: u64) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let now = metric(server, "anteroom_media_transports").await as u64;
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "media transports: {now}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn only_admitted_members_negotiate_and_unknown_ufrags_get_no_answer() {
+    let server = Server::start().await;
+    let room = group_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
+    let (mut host_media, answer) = negotiate(&mut host_ws).await;
+    transports_become(&server, 1).await;
+
+    // A knocker is refused: no transport, no ufrag.
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
+    let (_, _, sdp) = client_offer(true);
+    guest.send("sfu_offer", json!({ "sdp": sdp })).await;
+    let refused = guest.error().await;
+    assert_eq!(refused["code"], "no_media_path", "{refused}");
+    assert_eq!(refused["requestType"], "sfu_offer");
+
+    // Garbage is refused with a reason.
+    host_ws
+        .send("sfu_answer", json!({ "sdp": "v=0 nonsense" }))
+        .await;
+    assert_eq!(host_ws.error().await["code"], "invalid_description");
+
+    // A STUN binding request naming an unknown ufrag: no answer, and it is counted.
+    let port: u16 = attribute(&answer, "a=candidate:")
+        .split_whitespace()
+        .nth(5)
+        .and_then(|p| p.parse().ok())
+        .expect("the candidate's port");
+    let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let username = b"nobodys-ufrag:probe";
+    let mut request = vec![0x00, 0x01, 0x00, (4 + 20) as u8, 0x21, 0x12, 0xA4, 0x42];
+    request.extend_from_slice(&[9; 12]);
+    request.extend_from_slice(&[0x00, 0x06, 0x00, username.len() as u8]);
+    request.extend_from_slice(username);
+    request.resize(20 + 4 + 20, 0);
+    probe.send_to(&request, ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 1500];
+    assert!(
+        probe.recv_from(&mut buf).is_err(),
+        "an unknown ufrag was answered"
+    );
+    assert!(metric(&server, "anteroom_media_unknown_ufrag_total").await >= 1.0);
+
+    // Let in: the guest negotiates, and the host is offered the guest's two tracks.
+    let grant = accept(&mut host_ws, &mut guest, &guest_id).await;
+    guest.join(&room.name, Some(&grant), "Pat").await;
+    let (mut guest_media, _) = negotiate(&mut guest).await;
+    guest_media.spin(Duration::from_millis(300));
+    transports_become(&server, 2).await;
+    let offer = host_ws.recv_type("sfu_offer").await["sdp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        offer.contains(&guest_id),
+        "tracks named by their sender: {offer}"
+    );
+    let offer = SdpOffer::from_sdp_string(&offer).expect("a valid offer");
+    let answer = host_media.rtc.sdp_api().accept_offer(offer).unwrap();
+    host_ws
+        .send("sfu_answer", json!({ "sdp": answer.to_sdp_string() }))
+        .await;
+    // (That the answer fitted shows below: the server offers again only once its offer is answered.)
+
+    // Removed: the path closes, and the host is offered the tracks' end.
+    host_ws
+        .send("kick_client", json!({ "clientId": guest_id }))
+        .await;
+    transports_become(&server, 1).await;
+    assert!(
+        host_ws.recv_type("sfu_offer").await["sdp"]
+            .as_str()
+            .unwrap()
+            .contains("m=audio 0"),
+        "the stopped tracks are offered as closed"
+    );
+}
+
+#[tokio::test]
+async fn a_normal_room_has_no_media_server() {
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false})).await;
+    let (mut ws, _) = host(&server, &room, "Dr Host").await;
+    let (_, _, sdp) = client_offer(true);
+    ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+    assert_eq!(ws.error().await["code"], "no_media_path");
+    assert_eq!(metric(&server, "anteroom_media_transports").await, 0.0);
+}
+
+/// A knock from a device of its own (a rejection's cooldown holds back that device only).
+async fn knock_from_device(server: &Server, room: &TestRoom, step: usize) -> (Ws, String) {
+    let mut ws = Ws::connect(server).await;
+    ws.send(
+        "join_room",
+        json!({"roomName": room.name, "displayName": format!("Guest {step}"), "deviceId": format!("device-{step}")}),
+    )
+    .await;
+    assert_eq!(ws.recv_type("room_joined").await["error"], "room_locked");
+    ws.send("knock_room", json!({})).await;
+    let id = ws.recv_type("knock_sent").await["clientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (ws, id)
+}
+
+/// Over a random run of knocks, verdicts, entries, removals and departures, the media server's
+/// transports are exactly the room's admitted members.
+#[tokio::test]
+async fn transports_follow_admission_over_random_runs() {
+    // Every guest knocks from 127.0.0.1: the per-address limits would stop the run, not the door.
+    let server = Server::start_with(&[
+        "--max-knocks-per-address",
+        "100",
+        "--knocks-per-ip-per-minute",
+        "1000",
+    ])
+    .await;
+    let room = group_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut waiting: Vec<(Ws, String)> = Vec::new();
+    let mut inside: Vec<(Ws, String)> = Vec::new();
+    for step in 0..40 {
+        match rng.random_range(0..5) {
+            0 | 1 => waiting.push(knock_from_device(&server, &room, step).await),
+            2 if !waiting.is_empty() => {
+                let (mut ws, id) = waiting.swap_remove(rng.random_range(0..waiting.len()));
+                if rng.random_bool(0.7) {
+                    let grant = accept(&mut host_ws, &mut ws, &id).await;
+                    ws.join(&room.name, Some(&grant), "In").await;
+                    inside.push((ws, id));
+                } else {
+                    host_ws
+                        .send("handle_knock", json!({"clientId": id, "action": "reject"}))
+                        .await;
+                    ws.recv_type("knock_handled").await;
+                }
+            }
+            3 if !inside.is_empty() => {
+                let (mut ws, id) = inside.swap_remove(rng.random_range(0..inside.len()));
+                if rng.random_bool(0.5) {
+                    host_ws.send("kick_client", json!({ "clientId": id })).await;
+                    ws.recv_type("client_kicked").await;
+                } else {
+                    ws.send("leave_room", json!({})).await;
+                    drop(ws);
+                }
+            }
+            4 if !inside.is_empty() => {
+                let index = rng.random_range(0..inside.len());
+                let (ws, id) = inside.swap_remove(index);
+                host_ws
+                    .send("send_to_waiting_room", json!({ "clientId": id }))
+                    .await;
+                waiting.push((ws, id));
+            }
+            _ => {}
+        }
+        transports_become(&server, 1 + inside.len() as u64).await;
+    }
+}
