@@ -131,6 +131,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   for (const page of [...senders, viewer]) {
     await page.bringToFront();
     const fps = await remoteFps(page, 5);
+    t.diagnostic(`${page.label} decodes ${fps.map((tile) => tile.fps.toFixed(1)).join(", ")} fps`);
     for (const tile of fps) assert.ok(tile.fps >= 10, `${page.label} decodes ${tile.clientId} at ${tile.fps} fps: ${JSON.stringify(fps)}`);
     const first = await rtpTotals(page);
     await page.waitForTimeout(1000);
@@ -170,6 +171,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await knocker.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const kimId = await clientIdOf(knocker);
   const took = await msUntilVideoFrom(host, kimId, letInAt);
+  t.diagnostic(`let in → video at the host: ${took} ms`);
   assert.ok(took <= 3000, `the admitted knocker's video reached the host in ${took} ms`);
   await waitForMetric("anteroom_media_transports", 6);
 
@@ -182,6 +184,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   const removedAt = Date.now();
   await remove.click();
   await waitForMetric("anteroom_media_transports", 5, 2000);
+  t.diagnostic(`removed → media path closed: ${Date.now() - removedAt} ms`);
   assert.ok(Date.now() - removedAt <= 2000);
   const stopped = await rtpTotals(knocker);
   await knocker.waitForTimeout(1000);

@@ -24,6 +24,9 @@ const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 const LAYER_SILENT: Duration = Duration::from_millis(600);
 /// What a subscriber is assumed to show a video at before it says.
 pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
+/// Videos one subscriber receives at most, whatever it says it shows (a client that never pauses
+/// what it does not show cannot make the server send it a whole 200-person room).
+pub(super) const MAX_VIDEOS: usize = 25;
 
 /// What a transport's step produced that concerns others in the room.
 // Happenings pass through one reused Vec; boxing the frame would allocate once per media frame.
@@ -72,9 +75,56 @@ pub(super) struct Subscribed {
     current: Option<Rid>,
     target: Option<Rid>,
     pub view_width: u32,
+    /// Within the subscriber's cap of videos.
+    shown: bool,
+    /// A single-layer video resumed after a pause: it waits for a keyframe.
+    needs_keyframe: bool,
 }
 
 impl Subscribed {
+    /// Whether this frame of the source goes to the subscriber, and the layer (`None`: the only one)
+    /// the subscriber needs a keyframe of first.
+    fn pass(
+        &mut self,
+        source: &Published,
+        rid: Option<Rid>,
+        keyframe: bool,
+    ) -> (bool, Option<Option<Rid>>) {
+        if self.kind != MediaKind::Video {
+            return (true, None);
+        }
+        if self.view_width == 0 || !self.shown {
+            // Paused: whatever comes next must start at a keyframe.
+            self.current = None;
+            self.target = None;
+            self.needs_keyframe = true;
+            return (false, None);
+        }
+        if rid.is_none() {
+            if self.needs_keyframe && !keyframe {
+                return (false, Some(None));
+            }
+            self.needs_keyframe = false;
+            return (true, None);
+        }
+        let mut wanted = None;
+        let target = source.layer_for(self.view_width);
+        if target != self.target {
+            self.target = target;
+            if target.is_some() && target != self.current {
+                wanted = Some(target);
+            }
+        }
+        if self.current != rid {
+            // Switch only where the new layer can be decoded from: its keyframe.
+            if rid != self.target || !keyframe {
+                return (false, wanted);
+            }
+            self.current = rid;
+        }
+        (true, wanted)
+    }
+
     fn mid(&self) -> Option<Mid> {
         match self.state {
             OutState::ToOpen => None,
@@ -192,7 +242,10 @@ impl Link {
             current: None,
             target: None,
             view_width: view_width.unwrap_or(DEFAULT_VIEW_WIDTH),
+            shown: false,
+            needs_keyframe: false,
         });
+        self.reshow();
     }
 
     /// Stops receiving every track `keep` says no longer exists.
@@ -211,6 +264,23 @@ impl Link {
             }
             true
         });
+        self.reshow();
+    }
+
+    /// Marks the first `MAX_VIDEOS` videos the subscriber shows as the ones it receives.
+    fn reshow(&mut self) {
+        let mut shown = 0;
+        for track in &mut self.subscribed {
+            let live = matches!(
+                track.state,
+                OutState::ToOpen | OutState::Negotiating(_) | OutState::Open(_)
+            );
+            track.shown = track.kind == MediaKind::Video
+                && live
+                && track.view_width > 0
+                && shown < MAX_VIDEOS;
+            shown += usize::from(track.shown);
+        }
     }
 
     /// Offers the client what changed, unless an offer is already waiting for its answer. False when
@@ -390,22 +460,9 @@ impl Link {
         let Some(mid) = track.mid() else {
             return Ok(None);
         };
-        let mut keyframe_wanted = None;
-        if data.rid.is_some() {
-            let target = source.layer_for(track.view_width);
-            if target != track.target {
-                track.target = target;
-                if target.is_some() && target != track.current {
-                    keyframe_wanted = Some(target);
-                }
-            }
-            if track.current != data.rid {
-                // Switch only where the new layer can be decoded from: its keyframe.
-                if data.rid != track.target || !data.is_keyframe() {
-                    return Ok(keyframe_wanted);
-                }
-                track.current = data.rid;
-            }
+        let (pass, keyframe_wanted) = track.pass(source, data.rid, data.is_keyframe());
+        if !pass {
+            return Ok(keyframe_wanted);
         }
         let Some(writer) = self.rtc.writer(mid) else {
             return Ok(keyframe_wanted);
@@ -426,6 +483,7 @@ impl Link {
                 track.view_width = width;
             }
         }
+        self.reshow();
     }
 }
 
@@ -522,6 +580,97 @@ mod tests {
         assert_eq!(t.layer_for(1280), Some(Rid::from("h")));
         assert_eq!(t.layer_for(1920), Some(Rid::from("h")));
         assert_eq!(t.layer_for(0), None);
+    }
+
+    fn subscription(source: TrackId, width: u32) -> Subscribed {
+        Subscribed {
+            source,
+            publisher: ClientId::new(format!("p{source}")),
+            kind: MediaKind::Video,
+            state: OutState::Open(Mid::from("1")),
+            current: None,
+            target: None,
+            view_width: width,
+            shown: false,
+            needs_keyframe: false,
+        }
+    }
+
+    #[test]
+    fn a_paused_video_passes_nothing_and_resumes_at_a_keyframe() {
+        let now = Instant::now();
+        let source = track(&[("h", 640), ("l", 320)], now);
+        let mut sub = subscription(1, 640);
+        sub.shown = true;
+        let h = Some(Rid::from("h"));
+        // Not yet on a layer: a keyframe of the wanted one is asked for, and switched to.
+        assert_eq!(sub.pass(&source, h, false), (false, Some(h)));
+        assert_eq!(sub.pass(&source, h, true), (true, None));
+        assert_eq!(sub.pass(&source, h, false), (true, None));
+        sub.view_width = 0;
+        assert_eq!(sub.pass(&source, h, true), (false, None));
+        sub.view_width = 300;
+        let l = Some(Rid::from("l"));
+        assert_eq!(sub.pass(&source, l, false), (false, Some(l)));
+        assert_eq!(
+            sub.pass(&source, h, true),
+            (false, None),
+            "not the layer that fits"
+        );
+        assert_eq!(sub.pass(&source, l, true), (true, None));
+        // A single-layer video also waits for a keyframe after a pause.
+        let single = track(&[], now);
+        let mut sub = subscription(2, 0);
+        sub.shown = true;
+        assert_eq!(sub.pass(&single, None, false), (false, None));
+        sub.view_width = 640;
+        assert_eq!(sub.pass(&single, None, false), (false, Some(None)));
+        assert_eq!(sub.pass(&single, None, true), (true, None));
+    }
+
+    #[test]
+    fn a_subscriber_receives_at_most_its_cap_of_videos() {
+        let mut link = Link {
+            rtc: Rtc::new(Instant::now()),
+            ufrag: "u".into(),
+            notices: mpsc::channel(1).0,
+            pending: None,
+            published: Vec::new(),
+            subscribed: Vec::new(),
+            timeout: Instant::now(),
+        };
+        for id in 1..=40 {
+            link.subscribe(id, ClientId::new(format!("p{id}")), MediaKind::Video, None);
+            link.subscribe(
+                100 + id,
+                ClientId::new(format!("p{id}")),
+                MediaKind::Audio,
+                None,
+            );
+        }
+        link.set_view_width(&ClientId::new("p2"), 0);
+        let source = track(&[], Instant::now());
+        let passed: Vec<TrackId> = link
+            .subscribed
+            .iter_mut()
+            .filter(|t| t.kind == MediaKind::Video)
+            .filter_map(|t| t.pass(&source, None, true).0.then_some(t.source))
+            .collect();
+        assert_eq!(passed.len(), MAX_VIDEOS);
+        assert!(
+            !passed.contains(&2),
+            "a paused video makes room for another"
+        );
+        assert!(passed.contains(&26));
+        // Audio is never capped.
+        let audio = link
+            .subscribed
+            .iter_mut()
+            .filter(|t| t.kind == MediaKind::Audio)
+            .map(|t| t.pass(&source, None, false).0)
+            .filter(|passed| *passed)
+            .count();
+        assert_eq!(audio, 40);
     }
 
     #[test]
