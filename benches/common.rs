@@ -72,6 +72,24 @@ pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Pins every thread of the server to one core (threads it starts later inherit it).
+    pub fn pinned(self, core: usize) -> Self {
+        pin(self.child.id(), core);
+        self
+    }
+}
+
+/// Pins a process (all its threads) to one core, with util-linux's `taskset`.
+pub fn pin(pid: u32, core: usize) {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &core.to_string(), &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .expect("taskset runs");
+    assert!(status.success(), "taskset could not pin {pid}");
+}
+
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
 }

@@ -8,8 +8,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const OUTPUT = path.resolve(here, "../output");
 mkdirSync(OUTPUT, { recursive: true });
 
-/** `grantMedia: false` makes the browser answer every permission prompt with no. */
-export async function launch({ grantMedia = true } = {}) {
+/**
+ * `grantMedia: false` makes the browser answer every permission prompt with no; `audioFile` is a
+ * WAV file its fake microphone plays (in a loop) instead of its beeps.
+ */
+export async function launch({ grantMedia = true, audioFile = null } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -19,6 +22,7 @@ export async function launch({ grantMedia = true } = {}) {
       "--use-fake-device-for-media-stream",
       grantMedia ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
       "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+      ...(audioFile ? [`--use-file-for-fake-audio-capture=${audioFile}`] : []),
     ],
   });
 }

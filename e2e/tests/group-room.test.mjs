@@ -4,6 +4,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
 import { launch, opener, screenshot } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, TIMEOUT } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
@@ -191,4 +195,72 @@ test("a locked group room: media through the server, none for knockers, gone aft
   assert.equal((await rtpTotals(knocker)).bytesIn, stopped.bytesIn, "nothing reaches the removed guest");
   await host.waitForSelector(`.tile[data-client-id="${kimId}"]`, { state: "detached", timeout: 2000 });
   noPageErrors(host, ...guests, viewer, knocker);
+});
+
+/** A WAV file of a loud tone (mono, 16-bit, 48 kHz), for a fake microphone to play. */
+function loudTone(seconds = 4) {
+  const rate = 48000;
+  const samples = rate * seconds;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write("RIFF", 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write("WAVEfmt ", 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write("data", 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 0.8 * 32767), 44 + i * 2);
+  const file = path.join(tmpdir(), `anteroom-loud-${process.pid}.wav`);
+  writeFileSync(file, wav);
+  return file;
+}
+
+/** Times of the `dominant_speaker` frames the page's signalling socket receives. */
+function recordDominantSpeakers(page) {
+  const heard = [];
+  page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => {
+    if (typeof payload === "string" && payload.includes('"dominant_speaker"')) heard.push({ at: Date.now(), clientId: JSON.parse(payload).payload.clientId });
+  }));
+  return heard;
+}
+
+test("the one speaking loudly is reported dominant speaker within 2 s", async (t) => {
+  const loudBrowser = await launch({ audioFile: loudTone() });
+  t.after(() => loudBrowser.close());
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  const host = await open("host");
+  const heard = recordDominantSpeakers(host);
+  await enterAsHost(host, meeting);
+  const quiet = await open("quiet");
+  await enter(quiet, meeting.roomUrl, "Quinn");
+  await quiet.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const loud = await opener(loudBrowser, t)("loud");
+  await enter(loud, meeting.roomUrl, "Lou");
+  await loud.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  // Everyone starts muted; then Lou speaks.
+  for (const page of [host, quiet, loud]) {
+    await page.click("#microphone-toggle");
+    await page.waitForSelector("#microphone-toggle[aria-pressed=true]");
+  }
+  await remoteVideosPlay(host, 2);
+  await host.waitForTimeout(1500);
+  const louId = await clientIdOf(loud);
+  const unmutedAt = Date.now();
+  await loud.click("#microphone-toggle");
+  const deadline = unmutedAt + TIMEOUT;
+  while (Date.now() < deadline && !heard.some((h) => h.at >= unmutedAt && h.clientId === louId)) await host.waitForTimeout(50);
+  const named = heard.find((h) => h.at >= unmutedAt && h.clientId === louId);
+  assert.ok(named, `Lou was never named dominant speaker: ${JSON.stringify(heard)}`);
+  t.diagnostic(`unmuted → dominant speaker: ${named.at - unmutedAt} ms`);
+  assert.ok(named.at - unmutedAt <= 2000, `named after ${named.at - unmutedAt} ms`);
+  // In speaker view, the host's stage features Lou.
+  await host.click("#view-toggle");
+  await host.waitForSelector(`.tile.featured[data-client-id="${louId}"]`, { timeout: 3000 });
+  noPageErrors(host, quiet, loud);
 });
