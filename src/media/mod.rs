@@ -137,6 +137,8 @@ impl MediaEngine {
                 })?,
             };
             let socket = UdpSocket::bind((config.bind_ip, port))?;
+            // The thread waits in poll(2) and then reads what is there in a batch.
+            socket.set_nonblocking(true)?;
             let local = socket.local_addr()?;
             let advertised = SocketAddr::new(config.public_ip, local.port());
             let (commands, inbox) = std_mpsc::channel();

@@ -23,6 +23,8 @@ type PeerKey = u64;
 
 /// View sizes one subscriber may have the server remember (more than a room's publishers).
 const MAX_VIEW_SIZES: usize = 1024;
+/// Datagrams read before the transports' output is collected.
+const BATCH: usize = 64;
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
 
@@ -457,7 +459,8 @@ impl Worker {
         }
     }
 
-    /// Waits for one datagram (at most until a transport wants time) and hands it to its transport.
+    /// Waits (at most until a transport wants time) for datagrams, and hands a batch of them to
+    /// their transports; the transports' output is collected once per batch, not once per datagram.
     fn receive(&mut self, buf: &mut [u8]) {
         let now = Instant::now();
         let next = self
@@ -466,22 +469,36 @@ impl Worker {
             .filter_map(|p| p.link.as_ref().map(|l| l.timeout))
             .min()
             .unwrap_or(now + MAX_WAIT);
-        let wait = next
-            .saturating_duration_since(now)
-            .clamp(Duration::from_micros(500), MAX_WAIT);
-        if self.socket.set_read_timeout(Some(wait)).is_err() {
+        let wait = next.saturating_duration_since(now).min(MAX_WAIT);
+        if !wait.is_zero() && !self.readable(wait) {
             return;
         }
-        let (len, source) = match self.socket.recv_from(buf) {
-            Ok(received) => received,
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return,
-            Err(err) => {
-                // An ICMP error from an earlier send, on some systems: nothing to do with this read.
-                tracing::debug!(error = %err, "media socket read failed");
-                return;
+        for _ in 0..BATCH {
+            match self.socket.recv_from(buf) {
+                Ok((len, source)) => self.route(&buf[..len], source),
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return,
+                Err(err) => {
+                    // An ICMP error from an earlier send, on some systems: nothing to do with this read.
+                    tracing::debug!(error = %err, "media socket read failed");
+                    return;
+                }
             }
+        }
+    }
+
+    /// Waits until the (non-blocking) socket has a datagram, for at most `wait`.
+    fn readable(&self, wait: Duration) -> bool {
+        let timeout = rustix::event::Timespec {
+            tv_sec: wait.as_secs() as i64,
+            tv_nsec: i64::from(wait.subsec_nanos()),
         };
-        let datagram = &buf[..len];
+        let mut fds = [rustix::event::PollFd::new(&self.socket, rustix::event::PollFlags::IN)];
+        rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|ready| ready > 0)
+    }
+
+    /// One datagram to the transport it belongs to: a STUN request by the ufrag it names, anything
+    /// else by the address a STUN request came from before.
+    fn route(&mut self, datagram: &[u8], source: SocketAddr) {
         let key = if stun::is_stun(datagram) {
             let Some(key) = stun::local_ufrag(datagram)
                 .and_then(|u| self.by_ufrag.get(u))
