@@ -64,7 +64,14 @@ pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining; a panic or an error is worth seeing.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("panicked") || line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     ServerProcess {
         child,
         base: format!("http://{addr}"),

@@ -77,16 +77,26 @@ fn main() {
         rate,
         size,
         args.listeners,
-        if args.meeting { ", publishers receive each other" } else { "" },
+        if args.meeting {
+            ", publishers receive each other"
+        } else {
+            ""
+        },
         args.seconds,
         args.rounds
     );
-    println!("| round | path | packets/s forwarded | CPU µs / packet | loss | p50 ms | p99 ms | KiB / transport |");
+    println!(
+        "| round | path | packets/s forwarded | CPU µs / packet | loss | p50 ms | p99 ms | KiB / transport |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let mut sums: HashMap<&str, (f64, usize)> = HashMap::new();
     for round in 1..=args.rounds {
         for path in ["sfu", "relay"] {
-            let result = if path == "sfu" { run_sfu(args) } else { run_relay(args) };
+            let result = if path == "sfu" {
+                run_sfu(args)
+            } else {
+                run_relay(args)
+            };
             println!(
                 "| {round} | {path} | {:.0} | {:.2} | {:.3}% | {:.2} | {:.2} | {} |",
                 result.packets as f64 / args.seconds as f64,
@@ -94,13 +104,19 @@ fn main() {
                 result.loss * 100.0,
                 result.latency.value_at_quantile(0.5) as f64 / 1000.0,
                 result.latency.value_at_quantile(0.99) as f64 / 1000.0,
-                result.kib_per_transport.map_or("-".into(), |k| format!("{k:.0}")),
+                result
+                    .kib_per_transport
+                    .map_or("-".into(), |k| format!("{k:.0}")),
             );
             let entry = sums.entry(path).or_default();
             entry.0 += result.cpu_micros / result.packets.max(1) as f64;
             entry.1 += 1;
         }
     }
+    println!(
+        "largest sfu_offer frame: {} bytes",
+        LARGEST_OFFER.load(std::sync::atomic::Ordering::Relaxed)
+    );
     let mean = |path| sums[path].0 / sums[path].1 as f64;
     println!(
         "CPU per forwarded packet, SFU / relay: {:.2}",
@@ -170,23 +186,36 @@ fn run_sfu(args: Args) -> RoundResult {
         .enable_all()
         .build()
         .unwrap();
-    let (room, viewer_key) = runtime.block_on(async {
-        let meeting: Value = reqwest::Client::new()
+    let (room, viewer_key) =
+        runtime.block_on(async {
+            let meeting: Value = reqwest::Client::new()
             .post(format!("{}/v1/meetings", server.base))
             .bearer_auth(&key)
             .json(&json!({"endDate": "2099-01-01T00:00:00Z", "isLocked": false, "roomMode": "group",
                 "fields": ["viewerRoomUrl"]}))
             .send().await.unwrap().json().await.unwrap();
-        let viewer_key = meeting["viewerRoomUrl"].as_str().unwrap().split("roomKey=").nth(1).unwrap().to_owned();
-        (meeting["roomName"].as_str().unwrap().to_owned(), viewer_key)
-    });
+            let viewer_key = meeting["viewerRoomUrl"]
+                .as_str()
+                .unwrap()
+                .split("roomKey=")
+                .nth(1)
+                .unwrap()
+                .to_owned();
+            (meeting["roomName"].as_str().unwrap().to_owned(), viewer_key)
+        });
     let rss_before = rss_kib(pid);
     // Listeners first, then publishers: each publisher's tracks are offered to everyone present.
     let mut clients = Vec::new();
     let total = args.listeners + args.publishers;
     for index in 0..total {
         let publishes = index >= args.listeners;
-        let client = runtime.block_on(join(&server.addr, &room, (!publishes).then_some(&viewer_key[..]), publishes, args.video));
+        let client = runtime.block_on(join(
+            &server.addr,
+            &room,
+            (!publishes).then_some(&viewer_key[..]),
+            publishes,
+            args.video,
+        ));
         clients.push(client);
     }
     // The WebSocket tasks run on a thread of their own while this one drives the media.
@@ -217,23 +246,35 @@ fn run_sfu(args: Args) -> RoundResult {
         for client in &mut clients {
             while let Ok(sdp) = client.offers.try_recv() {
                 let offer = SdpOffer::from_sdp_string(&sdp).expect("a valid server offer");
-                let answer = client.rtc.sdp_api().accept_offer(offer).expect("an answerable offer");
+                let answer = client
+                    .rtc
+                    .sdp_api()
+                    .accept_offer(offer)
+                    .expect("an answerable offer");
                 let _ = client.answers.send(answer.to_sdp_string());
             }
-            loop {
-                match client.socket.recv_from(&mut buf) {
-                    Ok((n, source)) => {
-                        if !client.publishes || args.meeting {
-                            received_packets += 1;
-                        }
-                        let Ok(contents) = buf[..n].try_into() else { continue };
-                        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: client.local, contents });
-                        let _ = client.rtc.handle_input(input);
-                    }
-                    Err(_) => break,
+            while let Ok((n, source)) = client.socket.recv_from(&mut buf) {
+                if !client.publishes || args.meeting {
+                    received_packets += 1;
                 }
+                let Ok(contents) = buf[..n].try_into() else {
+                    continue;
+                };
+                let input = Input::Receive(
+                    now,
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: client.local,
+                        contents,
+                    },
+                );
+                let _ = client.rtc.handle_input(input);
             }
-            if client.publishes && now >= client.next_frame && let Some(mid) = client.media {
+            if client.publishes
+                && now >= client.next_frame
+                && let Some(mid) = client.media
+            {
                 client.next_frame += frame_gap;
                 if let Some(writer) = client.rtc.writer(mid) {
                     let pt = writer.payload_params().next().map(|p| p.pt());
@@ -269,14 +310,12 @@ fn run_sfu(args: Args) -> RoundResult {
             }
         }
     }
-    let (start, cpu_start, sent_start, _) = window.expect("the window opened");
-    let elapsed = start.elapsed();
+    let (_, cpu_start, sent_start, _) = window.expect("the window opened");
     let cpu = cpu_micros(pid) - cpu_start;
     let sent: u64 = clients.iter().map(|c| c.sent_frames).sum::<u64>() - sent_start;
     let receivers_per_frame = args.listeners + if args.meeting { args.publishers - 1 } else { 0 };
     let expected = sent * receivers_per_frame as u64;
     let kib = (rss_kib(pid).saturating_sub(rss_before)) as f64 / total as f64;
-    let _ = elapsed;
     RoundResult {
         packets: received_packets,
         cpu_micros: cpu,
@@ -287,14 +326,28 @@ fn run_sfu(args: Args) -> RoundResult {
 }
 
 fn start_pinned_server(data_dir: &std::path::Path) -> common::ServerProcess {
-    start_server(data_dir, &["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1", "--ws-frames-per-second", "1000"])
-        .pinned(0)
+    start_server(
+        data_dir,
+        &[
+            "--media-udp-port",
+            "0",
+            "--media-bind-ip",
+            "127.0.0.1",
+            "--media-public-ip",
+            "127.0.0.1",
+            "--ws-frames-per-second",
+            "1000",
+        ],
+    )
+    .pinned(0)
 }
 
 /// One member: joins over a WebSocket, offers, takes the answer, and leaves a task that passes the
 /// server's later offers to the media loop and its answers back.
 async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video: bool) -> Client {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal")).await.expect("a WebSocket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal"))
+        .await
+        .expect("a WebSocket");
     let mut payload = json!({"roomName": room, "displayName": "Load"});
     if let Some(key) = key {
         payload["roomKey"] = json!(key);
@@ -308,7 +361,11 @@ async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video:
     rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
     let mut change = rtc.sdp_api();
     let media = if publishes {
-        let kind = if video { MediaKind::Video } else { MediaKind::Audio };
+        let kind = if video {
+            MediaKind::Video
+        } else {
+            MediaKind::Audio
+        };
         Some(change.add_media(kind, Direction::SendOnly, None, None, None))
     } else {
         change.add_channel("load".into());
@@ -318,7 +375,9 @@ async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video:
     send(&mut ws, "sfu_offer", json!({"sdp": offer.to_sdp_string()})).await;
     let answer = wait_for(&mut ws, "sfu_answer").await;
     let answer = SdpAnswer::from_sdp_string(answer["payload"]["sdp"].as_str().unwrap()).unwrap();
-    rtc.sdp_api().accept_answer(pending, answer).expect("the answer fits");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("the answer fits");
     let (offers_tx, offers) = std_mpsc::channel();
     let (answers, mut answers_rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
@@ -328,6 +387,7 @@ async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video:
                     Some(Ok(Message::Text(text))) => {
                         let value: Value = serde_json::from_str(&text).unwrap_or_default();
                         if value["type"] == "sfu_offer" {
+                            LARGEST_OFFER.fetch_max(text.len(), std::sync::atomic::Ordering::Relaxed);
                             let _ = offers_tx.send(value["payload"]["sdp"].as_str().unwrap_or_default().to_owned());
                         }
                     }
@@ -355,11 +415,17 @@ async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video:
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// The longest `sfu_offer` frame seen (a room's session description grows with its tracks).
+static LARGEST_OFFER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn send(ws: &mut Ws, kind: &str, payload: Value) {
     let frame = json!({"type": kind, "payload": payload}).to_string();
-    ws.send(Message::Text(frame.into())).await.expect("the frame is sent");
+    ws.send(Message::Text(frame.into()))
+        .await
+        .expect("the frame is sent");
 }
 
 async fn wait_for(ws: &mut Ws, kind: &str) -> Value {
@@ -385,7 +451,9 @@ fn relay() {
     let mut subscribers: Vec<SocketAddr> = Vec::new();
     let mut buf = vec![0u8; 2000];
     loop {
-        let Ok((n, source)) = socket.recv_from(&mut buf) else { continue };
+        let Ok((n, source)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
         if buf[..n] == *b"hello" {
             subscribers.push(source);
             continue;
@@ -416,16 +484,28 @@ fn run_relay(args: Args) -> RoundResult {
         .spawn()
         .expect("the relay starts");
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     let relay_addr: SocketAddr = line.trim().parse().unwrap();
     let relay = Relay(child);
     let pid = relay.0.id();
     let (rate, size) = args.pattern();
     // On the wire an SRTP packet is the frame plus about 40 bytes (RTP header, extensions, tag).
     let wire_size = size + 40;
-    let listeners: Vec<UdpSocket> = (0..args.listeners).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
-    let publishers: Vec<UdpSocket> = (0..args.publishers).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
-    let receivers: Vec<&UdpSocket> = if args.meeting { listeners.iter().chain(publishers.iter()).collect() } else { listeners.iter().collect() };
+    let listeners: Vec<UdpSocket> = (0..args.listeners)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let publishers: Vec<UdpSocket> = (0..args.publishers)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let receivers: Vec<&UdpSocket> = if args.meeting {
+        listeners.iter().chain(publishers.iter()).collect()
+    } else {
+        listeners.iter().collect()
+    };
     for socket in &receivers {
         socket.set_nonblocking(true).unwrap();
         socket.send_to(b"hello", relay_addr).unwrap();

@@ -60,7 +60,15 @@ pub(super) fn run(
         tracing::error!("cannot make a DTLS certificate; group rooms will have no media");
         return;
     };
+    // Opus and VP8 only: every browser has them, and each m-line of a room's session description
+    // stays short (a description lists every codec once per track).
     let config = RtcConfig::new()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        // What a subscriber may ask to have resent: 200 packets is seconds of video at these rates,
+        // where NACKs come within a round trip (str0m keeps 1000 by default, megabytes a transport).
+        .set_send_buffer_video(200)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
         .set_ice_lite(true);
@@ -492,7 +500,10 @@ impl Worker {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
         };
-        let mut fds = [rustix::event::PollFd::new(&self.socket, rustix::event::PollFlags::IN)];
+        let mut fds = [rustix::event::PollFd::new(
+            &self.socket,
+            rustix::event::PollFlags::IN,
+        )];
         rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|ready| ready > 0)
     }
 

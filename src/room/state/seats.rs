@@ -21,9 +21,10 @@ impl Capacity {
                 participants: 4,
                 total: 8,
             },
+            // Whereby's group rooms: 200 hosts and participants, and 400 viewers besides.
             RoomMode::Group => Capacity {
                 participants: 200,
-                total: 400,
+                total: 600,
             },
         }
     }
@@ -81,5 +82,31 @@ impl Seats {
             Role::Viewer => total < self.capacity.total,
             _ => participants < self.capacity.participants && total < self.capacity.total,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_room_seats_200_participants_and_400_viewers_besides() {
+        let seats = Seats::new(Capacity::of(RoomMode::Group));
+        let full_of_participants = Occupancy {
+            members: 200,
+            participants: 200,
+        };
+        assert!(!seats.fits(Role::GrantedVisitor, full_of_participants, None));
+        assert!(seats.fits(Role::Viewer, full_of_participants, None));
+        let almost_full = Occupancy {
+            members: 599,
+            participants: 200,
+        };
+        assert!(seats.fits(Role::Viewer, almost_full, None));
+        let full = Occupancy {
+            members: 600,
+            participants: 200,
+        };
+        assert!(!seats.fits(Role::Viewer, full, None));
     }
 }
