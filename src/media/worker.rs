@@ -183,7 +183,9 @@ impl Worker {
                     }
                     // Bounded by the room: a client can name only so many publishers that matter,
                     // and the map goes with its admission.
-                    if peer.view_widths.len() < MAX_VIEW_SIZES {
+                    if peer.view_widths.len() < MAX_VIEW_SIZES
+                        || peer.view_widths.contains_key(&publisher)
+                    {
                         peer.view_widths.insert(publisher, width);
                     }
                 }
