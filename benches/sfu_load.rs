@@ -124,6 +124,11 @@ fn main() {
     );
 }
 
+/// Tracks one subscriber receives at most from the media server (its slots of that kind).
+fn cap(args: Args) -> usize {
+    if args.video { 25 } else { 10 }
+}
+
 struct RoundResult {
     packets: u64,
     cpu_micros: f64,
@@ -313,8 +318,15 @@ fn run_sfu(args: Args) -> RoundResult {
     let (_, cpu_start, sent_start, _) = window.expect("the window opened");
     let cpu = cpu_micros(pid) - cpu_start;
     let sent: u64 = clients.iter().map(|c| c.sent_frames).sum::<u64>() - sent_start;
-    let receivers_per_frame = args.listeners + if args.meeting { args.publishers - 1 } else { 0 };
-    let expected = sent * receivers_per_frame as u64;
+    // Each subscriber receives at most the cap of videos (all audio, up to its own cap).
+    let seen = |others: usize| others.min(cap(args));
+    let received_per_round = args.listeners * seen(args.publishers)
+        + if args.meeting {
+            args.publishers * seen(args.publishers - 1)
+        } else {
+            0
+        };
+    let expected = sent * received_per_round as u64 / args.publishers as u64;
     let kib = (rss_kib(pid).saturating_sub(rss_before)) as f64 / total as f64;
     RoundResult {
         packets: received_packets,
@@ -443,12 +455,16 @@ async fn wait_for(ws: &mut Ws, kind: &str) -> Value {
 
 // ---- the relay path ------------------------------------------------------------------------------
 
-/// The bare relay: every datagram from a publisher goes to every subscriber that said hello, one
-/// `send_to` each (what a forwarder must do at least).
+/// The bare relay: a datagram from one of the first `--cap` publishers to send (as the media server
+/// forwards at most that many videos) goes to every subscriber that said hello, one `send_to` each
+/// (what a forwarder must do at least); others are read and dropped.
 fn relay() {
+    let raw: Vec<String> = std::env::args().collect();
+    let cap: usize = arg(&raw, "--cap", usize::MAX);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     println!("{}", socket.local_addr().unwrap());
     let mut subscribers: Vec<SocketAddr> = Vec::new();
+    let mut senders: Vec<SocketAddr> = Vec::new();
     let mut buf = vec![0u8; 2000];
     loop {
         let Ok((n, source)) = socket.recv_from(&mut buf) else {
@@ -456,6 +472,16 @@ fn relay() {
         };
         if buf[..n] == *b"hello" {
             subscribers.push(source);
+            continue;
+        }
+        if !senders.contains(&source) {
+            senders.push(source);
+        }
+        if senders
+            .iter()
+            .position(|s| *s == source)
+            .is_some_and(|i| i >= cap)
+        {
             continue;
         }
         for subscriber in &subscribers {
@@ -480,6 +506,7 @@ fn run_relay(args: Args) -> RoundResult {
         .args(["-c", "0"])
         .arg(std::env::current_exe().unwrap())
         .arg("--relay")
+        .args(["--cap", &cap(args).to_string()])
         .stdout(Stdio::piped())
         .spawn()
         .expect("the relay starts");
@@ -549,8 +576,15 @@ fn run_relay(args: Args) -> RoundResult {
     }
     let (_, cpu_start, sent_start) = window.expect("the window opened");
     let cpu = cpu_micros(pid) - cpu_start;
-    let receivers_per_packet = args.listeners + if args.meeting { args.publishers - 1 } else { 0 };
-    let expected = (sent - sent_start) * receivers_per_packet as u64;
+    // The first `cap` senders reach every other receiver.
+    let capped = args.publishers.min(cap(args));
+    let received_per_round = args.listeners * capped
+        + if args.meeting {
+            args.publishers * capped - capped
+        } else {
+            0
+        };
+    let expected = (sent - sent_start) * received_per_round as u64 / args.publishers as u64;
     RoundResult {
         packets: received,
         cpu_micros: cpu,

@@ -7,6 +7,7 @@
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
 mod peer;
+mod slots;
 mod speakers;
 mod stun;
 mod worker;
@@ -57,6 +58,17 @@ pub enum Notice {
     Offer(String),
     /// Who speaks loudest now.
     DominantSpeaker(ClientId),
+    /// What each of the client's receiving tracks (by mid) carries now.
+    Slots(Vec<SlotView>),
+}
+
+/// One receiving track of a client: its mid, whether it is video, and whose media it carries
+/// (nobody's, for now, when `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotView {
+    pub mid: String,
+    pub video: bool,
+    pub client: Option<ClientId>,
 }
 
 /// Counts shared by every media thread, read when `/metrics` is scraped.

@@ -10,7 +10,8 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Ri
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
-use super::{MediaRefusal, Notice};
+use super::slots::Slots;
+use super::{MediaRefusal, Notice, SlotView};
 use crate::meeting::{ClientId, RoomName};
 
 /// A published track, unique on its thread for the thread's life (a transport started anew
@@ -24,9 +25,6 @@ const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 const LAYER_SILENT: Duration = Duration::from_millis(600);
 /// What a subscriber is assumed to show a video at before it says.
 pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
-/// Videos one subscriber receives at most, whatever it says it shows (a client that never pauses
-/// what it does not show cannot make the server send it a whole 200-person room).
-pub(super) const MAX_VIDEOS: usize = 25;
 
 /// What a transport's step produced that concerns others in the room.
 // Happenings pass through one reused Vec; boxing the frame would allocate once per media frame.
@@ -57,85 +55,6 @@ struct Layer {
     wanted: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OutState {
-    ToOpen,
-    Negotiating(Mid),
-    Open(Mid),
-    ToStop(Mid),
-    NegotiatingStop(Mid),
-}
-
-pub(super) struct Subscribed {
-    pub source: TrackId,
-    pub publisher: ClientId,
-    pub kind: MediaKind,
-    state: OutState,
-    /// The layer being forwarded, and the one to switch to at its next keyframe.
-    current: Option<Rid>,
-    target: Option<Rid>,
-    pub view_width: u32,
-    /// Within the subscriber's cap of videos.
-    shown: bool,
-    /// A single-layer video resumed after a pause: it waits for a keyframe.
-    needs_keyframe: bool,
-}
-
-impl Subscribed {
-    /// Whether this frame of the source goes to the subscriber, and the layer (`None`: the only one)
-    /// the subscriber needs a keyframe of first.
-    fn pass(
-        &mut self,
-        source: &Published,
-        rid: Option<Rid>,
-        keyframe: bool,
-    ) -> (bool, Option<Option<Rid>>) {
-        if self.kind != MediaKind::Video {
-            return (true, None);
-        }
-        if self.view_width == 0 || !self.shown {
-            // Paused: whatever comes next must start at a keyframe.
-            self.current = None;
-            self.target = None;
-            self.needs_keyframe = true;
-            return (false, None);
-        }
-        if rid.is_none() {
-            if self.needs_keyframe && !keyframe {
-                return (false, Some(None));
-            }
-            self.needs_keyframe = false;
-            return (true, None);
-        }
-        let mut wanted = None;
-        let target = source.layer_for(self.view_width);
-        if target != self.target {
-            self.target = target;
-            if target.is_some() && target != self.current {
-                wanted = Some(target);
-            }
-        }
-        if self.current != rid {
-            // Switch only where the new layer can be decoded from: its keyframe.
-            if rid != self.target || !keyframe {
-                return (false, wanted);
-            }
-            self.current = rid;
-        }
-        (true, wanted)
-    }
-
-    fn mid(&self) -> Option<Mid> {
-        match self.state {
-            OutState::ToOpen => None,
-            OutState::Negotiating(m)
-            | OutState::Open(m)
-            | OutState::ToStop(m)
-            | OutState::NegotiatingStop(m) => Some(m),
-        }
-    }
-}
-
 /// A negotiated transport.
 pub(super) struct Link {
     pub rtc: Rtc,
@@ -143,7 +62,9 @@ pub(super) struct Link {
     notices: mpsc::Sender<Notice>,
     pending: Option<SdpPendingOffer>,
     pub published: Vec<Published>,
-    pub subscribed: Vec<Subscribed>,
+    /// What it receives, and whether the client knows what each slot carries now.
+    pub slots: Slots,
+    pub slots_told: bool,
     pub timeout: Instant,
 }
 
@@ -199,7 +120,8 @@ impl Link {
             notices,
             pending: None,
             published: Vec::new(),
-            subscribed: Vec::new(),
+            slots: Slots::default(),
+            slots_told: true,
             timeout: now,
         };
         Ok((link, answer.to_sdp_string()))
@@ -214,113 +136,55 @@ impl Link {
             .sdp_api()
             .accept_answer(pending, answer)
             .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
-        for track in &mut self.subscribed {
-            if let OutState::Negotiating(mid) = track.state {
-                track.state = OutState::Open(mid);
-            }
-        }
-        self.subscribed
-            .retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
+        self.slots.answered();
         Ok(())
     }
 
-    pub fn subscribe(
-        &mut self,
-        source: TrackId,
-        publisher: ClientId,
-        kind: MediaKind,
-        view_width: Option<u32>,
-    ) {
-        if self.subscribed.iter().any(|t| t.source == source) {
-            return;
-        }
-        self.subscribed.push(Subscribed {
-            source,
-            publisher,
-            kind,
-            state: OutState::ToOpen,
-            current: None,
-            target: None,
-            view_width: view_width.unwrap_or(DEFAULT_VIEW_WIDTH),
-            shown: false,
-            needs_keyframe: false,
-        });
-        self.reshow();
-    }
-
-    /// Stops receiving every track `keep` says no longer exists.
-    pub fn unsubscribe_gone(&mut self, keep: impl Fn(TrackId) -> bool) {
-        self.subscribed.retain_mut(|track| {
-            if keep(track.source) {
-                return true;
-            }
-            match track.state {
-                // Never offered: nothing to take back.
-                OutState::ToOpen => return false,
-                OutState::Open(mid) | OutState::Negotiating(mid) => {
-                    track.state = OutState::ToStop(mid)
-                }
-                OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
-            }
-            true
-        });
-        self.reshow();
-    }
-
-    /// Marks the first `MAX_VIDEOS` videos the subscriber shows as the ones it receives.
-    fn reshow(&mut self) {
-        let mut shown = 0;
-        for track in &mut self.subscribed {
-            let live = matches!(
-                track.state,
-                OutState::ToOpen | OutState::Negotiating(_) | OutState::Open(_)
-            );
-            track.shown = track.kind == MediaKind::Video
-                && live
-                && track.view_width > 0
-                && shown < MAX_VIDEOS;
-            shown += usize::from(track.shown);
-        }
-    }
-
-    /// Offers the client what changed, unless an offer is already waiting for its answer. False when
-    /// the client cannot be told (its connection is gone or not reading).
+    /// Offers the client the slots it lacks (unless an offer already waits for its answer), and
+    /// tells it what each slot carries when that changed. False when the client cannot be told (its
+    /// connection is gone or not reading).
     pub fn negotiate(&mut self) -> bool {
-        if self.pending.is_some() {
-            return true;
-        }
-        let mut change = self.rtc.sdp_api();
-        for track in &mut self.subscribed {
-            match track.state {
-                OutState::ToOpen => {
-                    let stream = track.publisher.as_str().to_owned();
-                    let label = format!("{}-{}", stream, track.source);
-                    let mid = change.add_media(
-                        track.kind,
-                        Direction::SendOnly,
-                        Some(stream),
-                        Some(label),
-                        None,
-                    );
-                    track.state = OutState::Negotiating(mid);
+        if self.pending.is_none() {
+            let mut change = self.rtc.sdp_api();
+            let mut added = false;
+            for slot in self.slots.unopened() {
+                let mid = change.add_media(
+                    slot.kind,
+                    Direction::SendOnly,
+                    Some("anteroom".into()),
+                    None,
+                    None,
+                );
+                Slots::negotiating(slot, mid);
+                added = true;
+            }
+            if added && let Some((offer, pending)) = change.apply() {
+                self.pending = Some(pending);
+                self.slots_told = false;
+                if self
+                    .notices
+                    .try_send(Notice::Offer(offer.to_sdp_string()))
+                    .is_err()
+                {
+                    return false;
                 }
-                OutState::ToStop(mid) => {
-                    change.stop_media(mid);
-                    track.state = OutState::NegotiatingStop(mid);
-                }
-                _ => {}
             }
         }
-        if !change.has_changes() {
-            return true;
+        if !self.slots_told {
+            self.slots_told = true;
+            let listing = self
+                .slots
+                .listing()
+                .into_iter()
+                .map(|(mid, kind, client)| SlotView {
+                    mid: mid.to_string(),
+                    video: kind == MediaKind::Video,
+                    client,
+                })
+                .collect();
+            return self.notices.try_send(Notice::Slots(listing)).is_ok();
         }
-        let Some((offer, pending)) = change.apply() else {
-            return true;
-        };
-        self.pending = Some(pending);
-        self.notices
-            .try_send(Notice::Offer(offer.to_sdp_string()))
-            .is_ok()
+        true
     }
 
     pub fn notify(&self, notice: Notice) -> bool {
@@ -403,12 +267,12 @@ impl Link {
                 happenings.push(Happening::Media(track.id, data));
             }
             Event::KeyframeRequest(request) => {
-                if let Some(track) = self
-                    .subscribed
-                    .iter()
-                    .find(|t| t.mid() == Some(request.mid))
+                if let Some(source) = self
+                    .slots
+                    .by_mid(request.mid)
+                    .and_then(|s| s.source.as_ref())
                 {
-                    happenings.push(Happening::KeyframeWanted(track.source));
+                    happenings.push(Happening::KeyframeWanted(source.track));
                 }
             }
             _ => {}
@@ -454,13 +318,13 @@ impl Link {
         data: &MediaData,
         forwarded: &mut u64,
     ) -> Result<Option<Option<Rid>>, ()> {
-        let Some(track) = self.subscribed.iter_mut().find(|t| t.source == source.id) else {
+        let Some(slot) = self.slots.carrying(source.id) else {
             return Ok(None);
         };
-        let Some(mid) = track.mid() else {
+        let Some(mid) = slot.mid() else {
             return Ok(None);
         };
-        let (pass, keyframe_wanted) = track.pass(source, data.rid, data.is_keyframe());
+        let (pass, keyframe_wanted) = slot.pass(source, data.rid, data.is_keyframe());
         if !pass {
             return Ok(keyframe_wanted);
         }
@@ -475,15 +339,6 @@ impl Link {
             .map_err(|err| tracing::debug!(error = %err, "writing media failed"))?;
         *forwarded += 1;
         Ok(keyframe_wanted)
-    }
-
-    pub fn set_view_width(&mut self, publisher: &ClientId, width: u32) {
-        for track in &mut self.subscribed {
-            if track.kind == MediaKind::Video && &track.publisher == publisher {
-                track.view_width = width;
-            }
-        }
-        self.reshow();
     }
 }
 
@@ -511,7 +366,7 @@ impl Published {
     /// The layer to forward to a subscriber showing the video `width` pixels wide: the smallest one
     /// heard from lately that is at least about that wide (a fifth of upscaling is not seen), else
     /// the widest; none when it is not shown.
-    fn layer_for(&self, width: u32) -> Option<Rid> {
+    pub(super) fn layer_for(&self, width: u32) -> Option<Rid> {
         if width == 0 {
             return None;
         }
@@ -540,4 +395,4 @@ fn vp8_keyframe_width(frame: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 #[path = "peer_tests.rs"]
-mod tests;
+pub(super) mod tests;

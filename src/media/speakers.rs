@@ -12,6 +12,8 @@ const DECIDE_EVERY: Duration = Duration::from_millis(300);
 const SPEAKING: f32 = 77.0;
 /// How much louder a newcomer must be than the current speaker to take over (no flapping).
 const TAKEOVER_MARGIN: f32 = 6.0;
+/// How often the loudest voices are ranked again for subscribers' audio slots.
+const RERANK_EVERY: Duration = Duration::from_secs(1);
 /// Weight of each new level in the running loudness (audio packets come every 20 ms).
 const SMOOTHING: f32 = 0.1;
 
@@ -20,6 +22,7 @@ pub struct Speakers {
     loudness: HashMap<ClientId, f32>,
     current: Option<ClientId>,
     decided_at: Option<Instant>,
+    reranked_at: Option<Instant>,
 }
 
 impl Speakers {
@@ -32,6 +35,28 @@ impl Speakers {
                 self.loudness.insert(who.clone(), loud * SMOOTHING);
             }
         }
+    }
+
+    /// Publishers heard in this room.
+    pub fn voices(&self) -> usize {
+        self.loudness.len()
+    }
+
+    /// True once a `RERANK_EVERY`, when the loudest voices should be ranked again.
+    pub fn due_rerank(&mut self, now: Instant) -> bool {
+        if self
+            .reranked_at
+            .is_some_and(|at| now.duration_since(at) < RERANK_EVERY)
+        {
+            return false;
+        }
+        self.reranked_at = Some(now);
+        true
+    }
+
+    /// How loud someone has been lately (0 silent, 127 the loudest).
+    pub fn loudness(&self, who: &ClientId) -> f32 {
+        self.loudness.get(who).copied().unwrap_or(0.0)
     }
 
     pub fn forget(&mut self, who: &ClientId) {

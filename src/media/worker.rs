@@ -14,7 +14,8 @@ use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, RtcConfig};
 
-use super::peer::{Happening, Link, Peer, TrackId};
+use super::peer::{DEFAULT_VIEW_WIDTH, Happening, Link, Peer, TrackId};
+use super::slots::{MAX_AUDIO, MAX_VIDEOS, Source};
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice, stun};
 use crate::meeting::{ClientId, RoomName};
@@ -178,9 +179,6 @@ impl Worker {
                 if let Some(key) = self.find(&room, |p| p.conn == conn)
                     && let Some(peer) = self.peers.get_mut(&key)
                 {
-                    if let Some(link) = &mut peer.link {
-                        link.set_view_width(&publisher, width);
-                    }
                     // Bounded by the room: a client can name only so many publishers that matter,
                     // and the map goes with its admission.
                     if peer.view_widths.len() < MAX_VIEW_SIZES
@@ -188,6 +186,7 @@ impl Worker {
                     {
                         peer.view_widths.insert(publisher, width);
                     }
+                    self.reassign(&room);
                 }
             }
         }
@@ -232,30 +231,20 @@ impl Worker {
             .find(room, |p| p.conn == conn)
             .ok_or(MediaRefusal::NotAdmitted)?;
         self.drop_link(key);
-        let (mut link, answer) = Link::accept(
+        let (link, answer) = Link::accept(
             self.config.clone(),
             self.advertised,
             sdp,
             notices,
             Instant::now(),
         )?;
-        let subscriber = &self.peers[&key];
-        tracing::debug!(%room, client = %subscriber.client, "media transport negotiated");
-        for (track, (publisher, kind)) in &self.tracks {
-            if let Some(publisher) = self.peers.get(publisher)
-                && publisher.room == *room
-                && publisher.client != subscriber.client
-            {
-                let width = subscriber.view_widths.get(&publisher.client).copied();
-                link.subscribe(*track, publisher.client.clone(), *kind, width);
-            }
-        }
         self.by_ufrag.insert(link.ufrag.clone(), key);
         if let Some(peer) = self.peers.get_mut(&key) {
+            tracing::debug!(%room, client = %peer.client, "media transport negotiated");
             peer.link = Some(link);
         }
         self.dirty.insert(key);
-        self.to_offer.insert(key);
+        self.reassign(room);
         Ok(answer)
     }
 
@@ -277,11 +266,66 @@ impl Worker {
         if let Some(speakers) = self.speakers.get_mut(&room) {
             speakers.forget(&client);
         }
-        let tracks = &self.tracks;
-        for other in self.rooms.get(&room).into_iter().flatten() {
-            if let Some(link) = self.peers.get_mut(other).and_then(|p| p.link.as_mut()) {
-                link.unsubscribe_gone(|t| tracks.contains_key(&t));
-                self.to_offer.insert(*other);
+        self.reassign(&room);
+    }
+
+    /// Points every subscriber's slots in the room at what it should receive now: the videos it
+    /// shows (the first `MAX_VIDEOS` publishers, in the order they came, that it has not said it
+    /// hides) and the voices of the `MAX_AUDIO` loudest.
+    fn reassign(&mut self, room: &RoomName) {
+        let Some(members) = self.rooms.get(room).cloned() else {
+            return;
+        };
+        let mut videos = Vec::new();
+        let mut voices = Vec::new();
+        for key in &members {
+            let Some(peer) = self.peers.get(key) else {
+                continue;
+            };
+            for track in peer.link.iter().flat_map(|l| &l.published) {
+                let entry = (*key, track.id, peer.client.clone());
+                match track.kind {
+                    MediaKind::Video => videos.push(entry),
+                    _ => voices.push(entry),
+                }
+            }
+        }
+        if let Some(speakers) = self.speakers.get(room) {
+            // Stable: among the equally quiet, whoever came first.
+            voices.sort_by(|a, b| speakers.loudness(&b.2).total_cmp(&speakers.loudness(&a.2)));
+        }
+        for key in &members {
+            let Some(peer) = self.peers.get_mut(key) else {
+                continue;
+            };
+            let widths = &peer.view_widths;
+            let Some(link) = &mut peer.link else {
+                continue;
+            };
+            let others = |list: &Vec<(PeerKey, TrackId, ClientId)>, video: bool| -> Vec<Source> {
+                list.iter()
+                    .filter(|(publisher, _, _)| publisher != key)
+                    .map(|(_, track, client)| Source {
+                        track: *track,
+                        publisher: client.clone(),
+                        width: if video {
+                            widths.get(client).copied().unwrap_or(DEFAULT_VIEW_WIDTH)
+                        } else {
+                            0
+                        },
+                    })
+                    .filter(|source| !video || source.width > 0)
+                    .collect()
+            };
+            let video_changed =
+                link.slots
+                    .assign(MediaKind::Video, &others(&videos, true), MAX_VIDEOS);
+            let audio_changed =
+                link.slots
+                    .assign(MediaKind::Audio, &others(&voices, false), MAX_AUDIO);
+            if video_changed || audio_changed {
+                link.slots_told = false;
+                self.to_offer.insert(*key);
             }
         }
     }
@@ -386,19 +430,7 @@ impl Worker {
         };
         self.tracks.insert(track, (from, kind));
         let room = publisher.room.clone();
-        let client = publisher.client.clone();
-        for other in self.rooms.get(&room).into_iter().flatten() {
-            if *other == from {
-                continue;
-            }
-            if let Some(peer) = self.peers.get_mut(other)
-                && let Some(link) = &mut peer.link
-            {
-                let width = peer.view_widths.get(&client).copied();
-                link.subscribe(track, client.clone(), kind, width);
-                self.to_offer.insert(*other);
-            }
-        }
+        self.reassign(&room);
     }
 
     /// One frame of a publisher's track to every subscriber in its room.
@@ -453,12 +485,21 @@ impl Worker {
         }
     }
 
+    /// Tells rooms who speaks now, and (where more publish audio than a subscriber receives) gives
+    /// the audio slots to the loudest, once a second.
     fn speak(&mut self, now: Instant) {
         let mut changes: Vec<(RoomName, ClientId)> = Vec::new();
+        let mut rerank = Vec::new();
         for (room, speakers) in &mut self.speakers {
             if let Some(who) = speakers.decide(now) {
                 changes.push((room.clone(), who));
             }
+            if speakers.voices() > MAX_AUDIO && speakers.due_rerank(now) {
+                rerank.push(room.clone());
+            }
+        }
+        for room in rerank {
+            self.reassign(&room);
         }
         for (room, who) in changes {
             for key in self.rooms.get(&room).into_iter().flatten() {

@@ -1,8 +1,9 @@
 // Media for group rooms: one RTCPeerConnection to the media server inside anteroom (docs/protocol.md,
-// "Group rooms: the media server"). We offer once what we send (camera in three simulcast layers,
-// microphone; a viewer sends nothing and offers a data channel only); the server answers, and from
-// then on it offers us the others' tracks as they come and go, and we answer. Each remote track's
-// stream id is the client id of the person it comes from.
+// "Group rooms: the media server"). We offer once what we send (camera in simulcast layers,
+// microphone; a viewer sends nothing and offers a data channel only); the server answers. From then
+// on it offers us receiving tracks ("slots", a few of each kind) when it needs more, and says with
+// `sfu_slots` whose media each slot carries now; a slot moves from one person to another as people
+// come, go, or speak.
 
 /**
  * The camera's simulcast layers: the server forwards each viewer the one that fits its tile.
@@ -33,11 +34,14 @@ export class Sfu extends EventTarget {
     this.screenTrack = null;
     this.streams = new Map();
     this.sent = new Map();
+    this.slotTracks = new Map();
+    this.slotOwners = new Map();
     // Descriptions are applied one after another, in the order they came.
     this.queue = Promise.resolve();
     this.offs = [
       signal.on("sfu_answer", ({ sdp }) => this.serially(() => this.pc?.setRemoteDescription({ type: "answer", sdp }))),
       signal.on("sfu_offer", ({ sdp }) => this.serially(() => this.answer(sdp))),
+      signal.on("sfu_slots", ({ slots }) => this.serially(() => this.placeSlots(slots))),
       signal.on("dominant_speaker", ({ clientId }) => this.dispatchEvent(new CustomEvent("speaker", { detail: { clientId } }))),
     ];
     this.connect();
@@ -52,6 +56,8 @@ export class Sfu extends EventTarget {
     this.pc?.close();
     this.streams.clear();
     this.sent.clear();
+    this.slotTracks.clear();
+    this.slotOwners.clear();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     if (this.selfRole === "viewer") {
@@ -64,17 +70,8 @@ export class Sfu extends EventTarget {
       this.video = pc.addTransceiver(camera || "video", { direction: "sendonly", streams: [this.media.stream], sendEncodings });
     }
     pc.ontrack = (event) => {
-      const clientId = event.streams[0]?.id;
-      if (!clientId) return;
-      let stream = this.streams.get(clientId);
-      if (!stream) {
-        stream = new MediaStream();
-        this.streams.set(clientId, stream);
-      }
-      for (const old of stream.getTracks()) if (old.kind === event.track.kind) stream.removeTrack(old);
-      stream.addTrack(event.track);
-      event.track.onended = () => stream.removeTrack(event.track);
-      this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream } }));
+      this.slotTracks.set(event.transceiver.mid, event.track);
+      this.regroup();
     };
     pc.onconnectionstatechange = () => {
       // The server lost us (a network change, its restart): start a new transport.
@@ -91,6 +88,38 @@ export class Sfu extends EventTarget {
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
     this.signal.send("sfu_answer", { sdp: pc.localDescription.sdp });
+  }
+
+  placeSlots(slots) {
+    this.slotOwners = new Map(slots.map((slot) => [slot.mid, slot.clientId]));
+    this.regroup();
+  }
+
+  /** Puts each slot's track in the stream of the person it carries now; tells who changed. */
+  regroup() {
+    const wanted = new Map();
+    for (const [mid, clientId] of this.slotOwners) {
+      const track = this.slotTracks.get(mid);
+      if (!clientId || !track) continue;
+      if (!wanted.has(clientId)) wanted.set(clientId, []);
+      wanted.get(clientId).push(track);
+    }
+    for (const clientId of new Set([...wanted.keys(), ...this.streams.keys()])) {
+      const tracks = wanted.get(clientId) || [];
+      let stream = this.streams.get(clientId);
+      if (!stream) {
+        stream = new MediaStream();
+        this.streams.set(clientId, stream);
+      }
+      const now = stream.getTracks();
+      if (now.length === tracks.length && now.every((t) => tracks.includes(t))) continue;
+      for (const old of now) if (!tracks.includes(old)) stream.removeTrack(old);
+      for (const track of tracks) if (!now.includes(track)) stream.addTrack(track);
+      // A fresh stream object, so that a video element showing it starts over with the new tracks.
+      const fresh = new MediaStream(stream.getTracks());
+      this.streams.set(clientId, fresh);
+      this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream: fresh } }));
+    }
   }
 
   localTrack(kind) {

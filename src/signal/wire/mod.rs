@@ -72,6 +72,27 @@ pub fn sfu_description(offer: bool, sdp: &str) -> Bytes {
     })
 }
 
+/// What each of a client's receiving tracks carries now (by mid).
+pub fn sfu_slots(slots: &[crate::media::SlotView]) -> Bytes {
+    let slots = slots
+        .iter()
+        .map(|slot| SlotWire {
+            mid: &slot.mid,
+            kind: if slot.video { "video" } else { "audio" },
+            client_id: slot.client.as_ref().map(|c| c.as_str()),
+        })
+        .collect();
+    to_bytes(&Frame::SfuSlots { slots })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SlotWire<'a> {
+    mid: &'a str,
+    kind: &'static str,
+    client_id: Option<&'a str>,
+}
+
 /// Who speaks loudest in a group room now.
 pub fn dominant_speaker(client_id: &str) -> Bytes {
     to_bytes(&Frame::DominantSpeaker { client_id })
@@ -94,6 +115,9 @@ enum Frame<'a> {
     },
     SfuAnswer {
         sdp: &'a str,
+    },
+    SfuSlots {
+        slots: Vec<SlotWire<'a>>,
     },
     #[serde(rename_all = "camelCase")]
     DominantSpeaker {
