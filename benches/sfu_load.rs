@@ -152,10 +152,10 @@ fn cpu_micros(pid: u32) -> f64 {
     ticks * 1_000_000.0 / 100.0
 }
 
-/// A frame's payload: a marker byte (a VP8 interframe's first byte has bit 0 set), then the
-/// nanoseconds since `origin` it was sent at, then padding.
-fn stamped(origin: Instant, size: usize) -> Vec<u8> {
-    let mut data = vec![0x01u8; size];
+/// A frame's payload: a marker byte (a VP8 keyframe's first byte has bit 0 clear, an interframe's
+/// set), then the nanoseconds since `origin` it was sent at, then padding.
+fn stamped(origin: Instant, size: usize, keyframe: bool) -> Vec<u8> {
+    let mut data = vec![if keyframe { 0x00 } else { 0x01 }; size];
     let nanos = origin.elapsed().as_nanos() as u64;
     data[1..9].copy_from_slice(&nanos.to_be_bytes());
     data
@@ -179,6 +179,8 @@ struct Client {
     answers: mpsc::UnboundedSender<String>,
     next_frame: Instant,
     sent_frames: u64,
+    /// The server asked for a keyframe (a subscriber starts, or lost packets).
+    keyframe_due: bool,
     next_timeout: Instant,
 }
 
@@ -285,7 +287,11 @@ fn run_sfu(args: Args) -> RoundResult {
                     let pt = writer.payload_params().next().map(|p| p.pt());
                     if let Some(pt) = pt {
                         let time = MediaTime::from_micros(origin.elapsed().as_micros() as u64);
-                        if writer.write(pt, now, time, stamped(origin, size)).is_ok() {
+                        let keyframe = std::mem::take(&mut client.keyframe_due);
+                        if writer
+                            .write(pt, now, time, stamped(origin, size, keyframe))
+                            .is_ok()
+                        {
                             client.sent_frames += 1;
                         }
                     }
@@ -309,6 +315,7 @@ fn run_sfu(args: Args) -> RoundResult {
                             let _ = latency.record(delay.as_micros().max(1) as u64);
                         }
                     }
+                    Ok(Output::Event(Event::KeyframeRequest(_))) => client.keyframe_due = true,
                     Ok(Output::Event(_)) => {}
                     Err(_) => break,
                 }
@@ -423,6 +430,7 @@ async fn join(addr: &str, room: &str, key: Option<&str>, publishes: bool, video:
         answers,
         next_frame: Instant::now(),
         sent_frames: 0,
+        keyframe_due: true,
         next_timeout: Instant::now(),
     }
 }
@@ -561,7 +569,7 @@ fn run_relay(args: Args) -> RoundResult {
         for (index, publisher) in publishers.iter().enumerate() {
             if now >= next_frame[index] {
                 next_frame[index] += frame_gap;
-                let _ = publisher.send_to(&stamped(origin, wire_size), relay_addr);
+                let _ = publisher.send_to(&stamped(origin, wire_size, false), relay_addr);
                 sent += 1;
             }
         }

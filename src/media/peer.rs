@@ -171,7 +171,6 @@ impl Link {
             }
         }
         if !self.slots_told {
-            self.slots_told = true;
             let listing = self
                 .slots
                 .listing()
@@ -182,7 +181,13 @@ impl Link {
                     client,
                 })
                 .collect();
-            return self.notices.try_send(Notice::Slots(listing)).is_ok();
+            match self.notices.try_send(Notice::Slots(listing)) {
+                Ok(()) => self.slots_told = true,
+                // Told later (the worker asks again while `slots_told` is false): a later listing
+                // says everything an earlier one would have.
+                Err(mpsc::error::TrySendError::Full(_)) => {}
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
         }
         true
     }

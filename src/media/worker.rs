@@ -46,6 +46,8 @@ struct Worker {
     /// Transports with output to collect, and with something to offer their client.
     dirty: HashSet<PeerKey>,
     to_offer: HashSet<PeerKey>,
+    /// Transports whose client is yet to be told what its slots carry (its notice queue was full).
+    retry_offer: HashSet<PeerKey>,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
 }
@@ -67,9 +69,10 @@ pub(super) fn run(
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
-        // What a subscriber may ask to have resent: 200 packets is seconds of video at these rates,
-        // where NACKs come within a round trip (str0m keeps 1000 by default, megabytes a transport).
-        .set_send_buffer_video(200)
+        // What a subscriber may ask to have resent: 64 packets is half a second or more of video,
+        // and NACKs come within a round trip. Each slot keeps its own (str0m keeps 1,000 by default:
+        // with 25 video slots, megabytes a transport).
+        .set_send_buffer_video(64)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
         .set_ice_lite(true);
@@ -88,6 +91,7 @@ pub(super) fn run(
         speakers: HashMap::new(),
         dirty: HashSet::new(),
         to_offer: HashSet::new(),
+        retry_offer: HashSet::new(),
         counted: (0, 0),
     };
     let mut buf = vec![0u8; 2000];
@@ -337,6 +341,7 @@ impl Worker {
         };
         self.dirty.remove(&key);
         self.to_offer.remove(&key);
+        self.retry_offer.remove(&key);
         if let Some(members) = self.rooms.get_mut(&peer.room) {
             members.retain(|k| *k != key);
             if members.is_empty() {
@@ -361,7 +366,9 @@ impl Worker {
     /// Collects what the touched transports have to say and acts on it, until nothing is left.
     fn drive(&mut self, now: Instant) {
         let mut happenings = Vec::new();
-        while !self.dirty.is_empty() {
+        // Those whose notices did not fit in their queue last time are tried again, once a pass.
+        self.to_offer.extend(self.retry_offer.drain());
+        while !self.dirty.is_empty() || !self.to_offer.is_empty() {
             let keys: Vec<PeerKey> = self.dirty.drain().collect();
             for key in keys {
                 let Some(peer) = self.peers.get_mut(&key) else {
@@ -480,7 +487,11 @@ impl Worker {
                     // Its connection is gone or not reading: the transport goes with it.
                     link.rtc.disconnect();
                 }
+                let untold = !link.slots_told;
                 self.dirty.insert(key);
+                if untold {
+                    self.retry_offer.insert(key);
+                }
             }
         }
     }
