@@ -7,6 +7,7 @@
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
 mod peer;
+mod rewrite;
 mod slots;
 mod speakers;
 mod stun;

@@ -6,10 +6,13 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::rtp::{RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
+use super::rewrite::PictureId;
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
 use crate::meeting::{ClientId, RoomName};
@@ -23,6 +26,10 @@ const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 /// A layer not heard from for this long is taken to be off (the browser stops sending layers it
 /// cannot afford).
 const LAYER_SILENT: Duration = Duration::from_millis(600);
+/// RTP timestamp steps put between two sources on one outgoing track: a frame at 30 fps (90 kHz),
+/// a 20 ms packet of Opus (48 kHz).
+const VIDEO_FRAME_GAP: u32 = 3000;
+const AUDIO_FRAME_GAP: u32 = 960;
 /// What a subscriber is assumed to show a video at before it says.
 pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
 
@@ -32,10 +39,19 @@ pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
 pub(super) enum Happening {
     /// The publisher's transport has a new track to offer to the others.
     TrackAdded(TrackId),
-    Media(TrackId, MediaData),
+    Packet(TrackId, Box<Incoming>),
     /// A subscriber lost the picture: the publisher's layer should send a keyframe.
     KeyframeWanted(TrackId),
     AudioLevel(i8),
+}
+
+/// One RTP packet from a publisher, with what forwarding needs to know of it.
+pub(super) struct Incoming {
+    pub packet: RtpPacket,
+    pub rid: Option<Rid>,
+    /// It starts a VP8 keyframe (the only place a subscriber may start or switch layers).
+    pub keyframe: bool,
+    pub vp8: Option<Vp8Descriptor>,
 }
 
 pub(super) struct Published {
@@ -253,23 +269,37 @@ impl Link {
                 });
                 happenings.push(Happening::TrackAdded(*next_track));
             }
-            Event::MediaData(data) => {
-                let Some(track) = self.published.iter_mut().find(|t| t.mid == data.mid) else {
+            Event::RtpPacket(packet) => {
+                let Some((mid, rid)) = self
+                    .rtc
+                    .direct_api()
+                    .stream_rx(&packet.header.ssrc)
+                    .map(|stream| (stream.mid(), stream.rid()))
+                else {
                     return;
                 };
-                let layer = track.layer(data.rid, now);
-                if data.is_keyframe()
-                    && let Some(width) = vp8_keyframe_width(&data.data)
-                {
+                let Some(track) = self.published.iter_mut().find(|t| t.mid == mid) else {
+                    return;
+                };
+                let vp8 = match track.kind {
+                    MediaKind::Video => Vp8Descriptor::parse(&packet.payload).ok(),
+                    _ => None,
+                };
+                let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
+                let layer = track.layer(rid, now);
+                if keyframe && let Some(width) = vp8_keyframe_width(&packet.payload) {
                     layer.width = width;
                 }
-                if !data.contiguous {
-                    layer.wanted = true;
-                }
-                if let Some(level) = data.ext_vals.audio_level {
+                if let Some(level) = packet.header.ext_vals.audio_level {
                     happenings.push(Happening::AudioLevel(level));
                 }
-                happenings.push(Happening::Media(track.id, data));
+                let incoming = Incoming {
+                    packet,
+                    rid,
+                    keyframe,
+                    vp8,
+                };
+                happenings.push(Happening::Packet(track.id, Box::new(incoming)));
             }
             Event::KeyframeRequest(request) => {
                 if let Some(source) = self
@@ -294,8 +324,8 @@ impl Link {
                 if !layer.wanted || !due {
                     continue;
                 }
-                if let Some(mut writer) = self.rtc.writer(track.mid) {
-                    let _ = writer.request_keyframe(layer.rid, KeyframeRequestKind::Pli);
+                if let Some(stream) = self.rtc.direct_api().stream_rx_by_mid(track.mid, layer.rid) {
+                    stream.request_keyframe(KeyframeRequestKind::Pli);
                 }
                 layer.asked = Some(now);
                 layer.wanted = false;
@@ -320,30 +350,70 @@ impl Link {
     pub fn forward(
         &mut self,
         source: &Published,
-        data: &MediaData,
+        incoming: &Incoming,
+        params: Option<PayloadParams>,
         forwarded: &mut u64,
-    ) -> Result<Option<Option<Rid>>, ()> {
-        let Some(slot) = self.slots.carrying(source.id) else {
-            return Ok(None);
-        };
-        let Some(mid) = slot.mid() else {
-            return Ok(None);
-        };
-        let (pass, keyframe_wanted) = slot.pass(source, data.rid, data.is_keyframe());
+    ) -> Option<Option<Rid>> {
+        let Link { slots, rtc, .. } = self;
+        let slot = slots.carrying(source.id)?;
+        let mid = slot.mid()?;
+        let (pass, keyframe_wanted) = slot.pass(source, incoming.rid, incoming.keyframe);
         if !pass {
-            return Ok(keyframe_wanted);
+            return keyframe_wanted;
         }
-        let Some(writer) = self.rtc.writer(mid) else {
-            return Ok(keyframe_wanted);
+        let header = &incoming.packet.header;
+        let pt = match slot.payload_type {
+            Some((from, to)) if from == header.payload_type => to,
+            _ => {
+                let to = rtc.codec_config().match_params(params?)?.pt();
+                slot.payload_type = Some((header.payload_type, to));
+                to
+            }
         };
-        let Some(pt) = writer.match_params(data.params) else {
-            return Ok(keyframe_wanted);
+        let picture_id = incoming.vp8.and_then(|d| {
+            Some(PictureId {
+                value: d.picture_id()?,
+                long: long_picture_id(&incoming.packet.payload),
+            })
+        });
+        let gap = if source.kind == MediaKind::Video {
+            VIDEO_FRAME_GAP
+        } else {
+            AUDIO_FRAME_GAP
         };
-        writer
-            .write(pt, data.network_time, data.time, data.data.clone())
-            .map_err(|err| tracing::debug!(error = %err, "writing media failed"))?;
+        let out = slot.rewrite.next(
+            *incoming.packet.seq_no,
+            header.timestamp,
+            picture_id,
+            incoming.vp8.and_then(|d| d.tl0_pic_idx()),
+            gap,
+        );
+        let mut write = RtpWrite::new(
+            pt,
+            out.seq.into(),
+            out.timestamp,
+            incoming.packet.timestamp,
+            incoming.packet.payload.clone(),
+        )
+        .marker(header.marker)
+        .nackable(true);
+        if let Some(descriptor) = incoming.vp8 {
+            let mut patch = descriptor.patch();
+            if let Some(id) = out.picture_id {
+                patch = patch.picture_id(id);
+            }
+            if let Some(index) = out.tl0_pic_idx {
+                patch = patch.tl0_pic_idx(index);
+            }
+            if let Ok(patch) = patch.build() {
+                write = write.vp8_patch(patch);
+            }
+        }
+        let mut api = rtc.direct_api();
+        let stream = api.stream_tx_by_mid(mid, None)?;
+        stream.write_rtp(write);
         *forwarded += 1;
-        Ok(keyframe_wanted)
+        keyframe_wanted
     }
 }
 
@@ -389,13 +459,19 @@ impl Published {
     }
 }
 
-/// The width a VP8 keyframe declares (RFC 6386 §9.1: a 3-byte tag, the start code, then 14 bits of
-/// width).
-fn vp8_keyframe_width(frame: &[u8]) -> Option<u32> {
-    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
-        return None;
-    }
-    Some(u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff))
+/// Whether a VP8 payload descriptor carries its picture id in 15 bits (RFC 7741 §4.2: X, then I,
+/// then the M bit of the picture id's first byte).
+fn long_picture_id(payload: &[u8]) -> bool {
+    payload.len() > 2 && payload[0] & 0x80 != 0 && payload[1] & 0x80 != 0 && payload[2] & 0x80 != 0
+}
+
+/// The width a VP8 keyframe declares, from the packet that starts it (RFC 6386 §9.1: a 3-byte tag,
+/// the start code, then 14 bits of width; RFC 7741 puts a payload descriptor of 1 to 6 bytes first).
+fn vp8_keyframe_width(payload: &[u8]) -> Option<u32> {
+    let head = &payload[..payload.len().min(16)];
+    let start = head.windows(3).position(|w| w == [0x9d, 0x01, 0x2a])?;
+    let width = payload.get(start + 3..start + 5)?;
+    (start >= 4).then(|| u32::from(u16::from_le_bytes([width[0], width[1]]) & 0x3fff))
 }
 
 #[cfg(test)]

@@ -3,13 +3,24 @@
 use super::*;
 
 #[test]
-fn reads_the_width_of_a_vp8_keyframe() {
-    let frame = [0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-    assert_eq!(vp8_keyframe_width(&frame), Some(640));
-    let mut interframe = frame;
-    interframe[0] |= 1;
-    assert_eq!(vp8_keyframe_width(&interframe), None);
-    assert_eq!(vp8_keyframe_width(&frame[..5]), None);
+fn reads_the_width_of_a_vp8_keyframe_and_its_picture_id_form() {
+    // As Chromium sends it: a descriptor with a 15-bit picture id, then the frame's tag, start code
+    // and size.
+    let packet = [
+        0x90, 0x80, 0x81, 0x23, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01,
+    ];
+    assert_eq!(vp8_keyframe_width(&packet), Some(640));
+    assert!(long_picture_id(&packet));
+    let descriptor = Vp8Descriptor::parse(&packet).unwrap();
+    assert!(descriptor.starts_keyframe(&packet));
+    assert_eq!(descriptor.picture_id(), Some(0x0123));
+    // Cut short, or with no start code: no width.
+    assert_eq!(vp8_keyframe_width(&packet[..11]), None);
+    assert_eq!(
+        vp8_keyframe_width(&[0x90, 0x80, 0x01, 0x50, 0x42, 0x00, 0, 0, 0]),
+        None
+    );
+    assert!(!long_picture_id(&[0x90, 0x80, 0x01]));
 }
 
 pub(in crate::media) fn track(layers: &[(&str, u32)], now: Instant) -> Published {

@@ -5,9 +5,10 @@
 
 use std::collections::HashSet;
 
-use str0m::media::{MediaKind, Mid, Rid};
+use str0m::media::{MediaKind, Mid, Pt, Rid};
 
 use super::peer::{Published, TrackId};
+use super::rewrite::Rewriter;
 use crate::meeting::ClientId;
 
 /// Videos one subscriber receives at most, whatever it says it shows (a client that never pauses
@@ -42,6 +43,10 @@ pub(super) struct Slot {
     target: Option<Rid>,
     /// A new source, or a single-layer video resumed: it waits for a keyframe.
     needs_keyframe: bool,
+    /// Keeps the outgoing numbering continuous across sources and layers.
+    pub rewrite: Rewriter,
+    /// The source's payload type and the one this subscriber knows the codec by.
+    pub payload_type: Option<(Pt, Pt)>,
 }
 
 impl Slot {
@@ -57,6 +62,8 @@ impl Slot {
         self.current = None;
         self.target = None;
         self.needs_keyframe = true;
+        self.rewrite.switch();
+        self.payload_type = None;
     }
 
     /// Whether this frame of the source goes out on this slot, and the layer (`None`: the only one)
@@ -99,6 +106,7 @@ impl Slot {
                 return (false, wanted);
             }
             self.current = rid;
+            self.rewrite.switch();
         }
         (true, wanted)
     }
@@ -153,6 +161,8 @@ impl Slots {
                         current: None,
                         target: None,
                         needs_keyframe: true,
+                        rewrite: Rewriter::new(),
+                        payload_type: None,
                     };
                     slot.point_at(Some(source.clone()));
                     self.slots.push(slot);

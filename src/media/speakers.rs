@@ -14,26 +14,45 @@ const SPEAKING: f32 = 77.0;
 const TAKEOVER_MARGIN: f32 = 6.0;
 /// How often the loudest voices are ranked again for subscribers' audio slots.
 const RERANK_EVERY: Duration = Duration::from_secs(1);
+/// No audio packet for this long counts as silence (a muted browser may stop sending).
+const QUIET_AFTER: Duration = Duration::from_millis(300);
 /// Weight of each new level in the running loudness (audio packets come every 20 ms).
 const SMOOTHING: f32 = 0.1;
 
 #[derive(Debug, Default)]
 pub struct Speakers {
-    loudness: HashMap<ClientId, f32>,
+    /// Running loudness, and when the last audio packet came (a muted browser may send none).
+    loudness: HashMap<ClientId, (f32, Instant)>,
     current: Option<ClientId>,
     decided_at: Option<Instant>,
     reranked_at: Option<Instant>,
 }
 
 impl Speakers {
-    /// One audio packet's level, in -dBov (0 loudest, -127 silence).
-    pub fn heard(&mut self, who: &ClientId, level: i8) {
+    /// One audio packet's level, in -dBov (0 loudest, -127 silence), heard at `now`.
+    pub fn heard(&mut self, who: &ClientId, level: i8, now: Instant) {
         let loud = 127.0 + f32::from(level.clamp(-127, 0));
         match self.loudness.get_mut(who) {
-            Some(running) => *running += SMOOTHING * (loud - *running),
-            None => {
-                self.loudness.insert(who.clone(), loud * SMOOTHING);
+            Some((running, at)) => {
+                // After a silence with no packets at all, start from silence rather than from
+                // how loud it was before.
+                if now.duration_since(*at) >= QUIET_AFTER {
+                    *running = 0.0;
+                }
+                *running += SMOOTHING * (loud - *running);
+                *at = now;
             }
+            None => {
+                self.loudness.insert(who.clone(), (loud * SMOOTHING, now));
+            }
+        }
+    }
+
+    /// How loud someone is at `now`: nothing when no packet came for a while.
+    fn level_at(&self, who: &ClientId, now: Instant) -> f32 {
+        match self.loudness.get(who) {
+            Some((running, at)) if now.duration_since(*at) < QUIET_AFTER => *running,
+            _ => 0.0,
         }
     }
 
@@ -56,7 +75,7 @@ impl Speakers {
 
     /// How loud someone has been lately (0 silent, 127 the loudest).
     pub fn loudness(&self, who: &ClientId) -> f32 {
-        self.loudness.get(who).copied().unwrap_or(0.0)
+        self.loudness.get(who).map_or(0.0, |(running, _)| *running)
     }
 
     pub fn forget(&mut self, who: &ClientId) {
@@ -77,18 +96,14 @@ impl Speakers {
         self.decided_at = Some(now);
         let (loudest, level) = self
             .loudness
-            .iter()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(who, level)| (who.clone(), *level))?;
+            .keys()
+            .map(|who| (who, self.level_at(who, now)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(who, level)| (who.clone(), level))?;
         if level < SPEAKING || self.current.as_ref() == Some(&loudest) {
             return None;
         }
-        let current_level = self
-            .current
-            .as_ref()
-            .and_then(|c| self.loudness.get(c))
-            .copied()
-            .unwrap_or(0.0);
+        let current_level = self.current.as_ref().map_or(0.0, |c| self.level_at(c, now));
         if self.current.is_some() && level < current_level + TAKEOVER_MARGIN {
             return None;
         }
@@ -112,8 +127,8 @@ mod tests {
         let mut changes = Vec::new();
         for step in 0..200 {
             let now = start + Duration::from_millis(20 * step);
-            speakers.heard(&id("loud"), -20);
-            speakers.heard(&id("quiet"), -90);
+            speakers.heard(&id("loud"), -20, now);
+            speakers.heard(&id("quiet"), -90, now);
             if let Some(who) = speakers.decide(now) {
                 changes.push(who);
             }
@@ -122,8 +137,8 @@ mod tests {
         // Slightly louder is not enough; clearly louder is.
         for step in 200..400 {
             let now = start + Duration::from_millis(20 * step);
-            speakers.heard(&id("loud"), -20);
-            speakers.heard(&id("quiet"), -5);
+            speakers.heard(&id("loud"), -20, now);
+            speakers.heard(&id("quiet"), -5, now);
             if let Some(who) = speakers.decide(now) {
                 changes.push(who);
             }
@@ -136,11 +151,28 @@ mod tests {
         let mut speakers = Speakers::default();
         let start = Instant::now();
         for step in 0..100 {
-            speakers.heard(&id("a"), -127);
-            assert_eq!(
-                speakers.decide(start + Duration::from_millis(20 * step)),
-                None
-            );
+            let now = start + Duration::from_millis(20 * step);
+            speakers.heard(&id("a"), -127, now);
+            assert_eq!(speakers.decide(now), None);
         }
+    }
+
+    #[test]
+    fn one_who_stops_sending_gives_way() {
+        let mut speakers = Speakers::default();
+        let start = Instant::now();
+        let mut changes = Vec::new();
+        // "a" speaks, then is muted and its browser sends nothing; then "b" speaks more softly.
+        for step in 0..100 {
+            let now = start + Duration::from_millis(20 * step);
+            speakers.heard(&id("a"), -3, now);
+            changes.extend(speakers.decide(now));
+        }
+        for step in 100..200 {
+            let now = start + Duration::from_millis(20 * step);
+            speakers.heard(&id("b"), -30, now);
+            changes.extend(speakers.decide(now));
+        }
+        assert_eq!(changes, vec![id("a"), id("b")]);
     }
 }

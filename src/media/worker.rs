@@ -14,7 +14,7 @@ use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, RtcConfig};
 
-use super::peer::{DEFAULT_VIEW_WIDTH, Happening, Link, Peer, TrackId};
+use super::peer::{DEFAULT_VIEW_WIDTH, Happening, Incoming, Link, Peer, TrackId};
 use super::slots::{MAX_AUDIO, MAX_VIDEOS, Source};
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice, stun};
@@ -48,6 +48,8 @@ struct Worker {
     to_offer: HashSet<PeerKey>,
     /// Transports whose client is yet to be told what its slots carry (its notice queue was full).
     retry_offer: HashSet<PeerKey>,
+    /// Reused for each transport's output.
+    happenings: Vec<Happening>,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
 }
@@ -73,6 +75,9 @@ pub(super) fn run(
         // and NACKs come within a round trip. Each slot keeps its own (str0m keeps 1,000 by default:
         // with 25 video slots, megabytes a transport).
         .set_send_buffer_video(64)
+        // Packets are forwarded as they come (sequence numbers and timestamps rewritten per slot),
+        // not reassembled into frames and cut up again for each subscriber.
+        .set_rtp_mode(true)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
         .set_ice_lite(true);
@@ -92,6 +97,7 @@ pub(super) fn run(
         dirty: HashSet::new(),
         to_offer: HashSet::new(),
         retry_offer: HashSet::new(),
+        happenings: Vec::new(),
         counted: (0, 0),
     };
     let mut buf = vec![0u8; 2000];
@@ -365,45 +371,51 @@ impl Worker {
 
     /// Collects what the touched transports have to say and acts on it, until nothing is left.
     fn drive(&mut self, now: Instant) {
-        let mut happenings = Vec::new();
         // Those whose notices did not fit in their queue last time are tried again, once a pass.
         self.to_offer.extend(self.retry_offer.drain());
         while !self.dirty.is_empty() || !self.to_offer.is_empty() {
             let keys: Vec<PeerKey> = self.dirty.drain().collect();
             for key in keys {
-                let Some(peer) = self.peers.get_mut(&key) else {
-                    continue;
-                };
-                let publishes = peer.publishes;
-                let Some(link) = &mut peer.link else {
-                    continue;
-                };
-                link.poll(
-                    &self.socket,
-                    publishes,
-                    &mut self.next_track,
-                    &mut happenings,
-                    now,
-                );
-                let alive = link.rtc.is_alive();
-                for happening in happenings.drain(..) {
-                    self.happened(key, happening, now);
-                }
-                if !alive {
-                    tracing::debug!("a media transport closed");
-                    self.drop_link(key);
-                    self.count();
-                }
+                self.service(key, now);
             }
             self.negotiate();
             self.speak(now);
         }
     }
 
+    /// Collects one transport's output and acts on what it says.
+    fn service(&mut self, key: PeerKey, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let publishes = peer.publishes;
+        let Some(link) = &mut peer.link else {
+            return;
+        };
+        let mut happenings = std::mem::take(&mut self.happenings);
+        link.poll(
+            &self.socket,
+            publishes,
+            &mut self.next_track,
+            &mut happenings,
+            now,
+        );
+        let alive = link.rtc.is_alive();
+        for happening in happenings.drain(..) {
+            self.happened(key, happening, now);
+        }
+        self.happenings = happenings;
+        if !alive {
+            tracing::debug!("a media transport closed");
+            self.drop_link(key);
+            self.count();
+        }
+    }
+
     fn happened(&mut self, from: PeerKey, happening: Happening, now: Instant) {
         match happening {
             Happening::TrackAdded(track) => self.track_added(from, track),
-            Happening::Media(track, data) => self.fan_out(from, track, &data, now),
+            Happening::Packet(track, incoming) => self.fan_out(from, track, &incoming, now),
             Happening::KeyframeWanted(track) => {
                 if let Some((publisher, _)) = self.tracks.get(&track).copied()
                     && let Some(link) = self.link_mut(publisher)
@@ -415,10 +427,11 @@ impl Worker {
             }
             Happening::AudioLevel(level) => {
                 if let Some(peer) = self.peers.get(&from) {
-                    self.speakers
-                        .entry(peer.room.clone())
-                        .or_default()
-                        .heard(&peer.client, level);
+                    self.speakers.entry(peer.room.clone()).or_default().heard(
+                        &peer.client,
+                        level,
+                        now,
+                    );
                 }
             }
         }
@@ -441,14 +454,9 @@ impl Worker {
     }
 
     /// One frame of a publisher's track to every subscriber in its room.
-    fn fan_out(
-        &mut self,
-        from: PeerKey,
-        track: TrackId,
-        data: &str0m::media::MediaData,
-        now: Instant,
-    ) {
+    fn fan_out(&mut self, from: PeerKey, track: TrackId, incoming: &Incoming, now: Instant) {
         // The publisher is taken out of the map while its track is read and the others written.
+        // (A packet of a track no subscriber carries still costs this walk; it is the room's size.)
         let Some(mut publisher) = self.peers.remove(&from) else {
             return;
         };
@@ -457,15 +465,21 @@ impl Worker {
             && let Some(source) = link.published.iter().find(|t| t.id == track)
         {
             let mut wanted = Vec::new();
+            // The codec as the publisher named it, for each subscriber to find under its own number.
+            let params = link
+                .rtc
+                .codec_config()
+                .params()
+                .iter()
+                .find(|p| p.pt() == incoming.packet.header.payload_type)
+                .copied();
             for other in self.rooms.get(&publisher.room).into_iter().flatten() {
                 let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut())
                 else {
                     continue;
                 };
-                match subscriber.forward(source, data, &mut forwarded) {
-                    Ok(Some(rid)) => wanted.push(rid),
-                    Ok(None) => {}
-                    Err(()) => subscriber.rtc.disconnect(),
+                if let Some(rid) = subscriber.forward(source, incoming, params, &mut forwarded) {
+                    wanted.push(rid);
                 }
                 self.dirty.insert(*other);
             }
@@ -598,7 +612,8 @@ impl Worker {
             if let Err(err) = link.rtc.handle_input(input) {
                 tracing::debug!(error = %err, "a media transport refused a datagram");
             }
-            self.dirty.insert(key);
+            // At once: in RTP mode str0m holds one received packet until its output is polled.
+            self.service(key, Instant::now());
         }
     }
 }
