@@ -354,6 +354,8 @@ fn start_pinned_server(data_dir: &std::path::Path) -> common::ServerProcess {
             "127.0.0.1",
             "--media-public-ip",
             "127.0.0.1",
+            "--media-peer-networks",
+            "127.0.0.0/8",
             "--ws-frames-per-second",
             "1000",
         ],

@@ -138,10 +138,20 @@ pub struct MediaSettings {
     #[arg(long, env = "ANTEROOM_MEDIA_UDP_PORT", default_value_t = 40000)]
     pub media_udp_port: u16,
 
+    /// Networks (addresses or CIDR blocks) browsers may send media from; a STUN request from
+    /// anywhere else is not answered. Repeat the flag or separate with commas (default: anywhere).
+    #[arg(long, env = "ANTEROOM_MEDIA_PEER_NETWORKS", value_delimiter = ',', value_parser = network)]
+    pub media_peer_networks: Vec<ipnet::IpNet>,
+
     /// Media threads, one core and one UDP port each; a room lives on one of them.
     #[arg(long, env = "ANTEROOM_MEDIA_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub media_threads: u16,
+}
+
+fn network(raw: &str) -> Result<ipnet::IpNet, String> {
+    crate::proxy::parse_network(raw)
+        .ok_or_else(|| format!("{raw:?} is not an address or a CIDR block (such as 127.0.0.0/8)"))
 }
 
 impl MediaSettings {
@@ -151,6 +161,7 @@ impl MediaSettings {
             public_ip: self.media_public_ip,
             first_port: self.media_udp_port,
             threads: usize::from(self.media_threads),
+            peer_networks: self.media_peer_networks.clone(),
         }
     }
 }

@@ -23,17 +23,20 @@ pub struct TrustedProxies {
 #[error("trusted proxy {0:?} is not an address or a CIDR block (such as 10.0.0.0/8 or ::1)")]
 pub struct ProxyError(String);
 
+/// An address or a CIDR block (an address alone is a block of one).
+pub fn parse_network(raw: &str) -> Option<IpNet> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
+        .ok()
+}
+
 impl TrustedProxies {
     /// From addresses or CIDR blocks (an address alone is a block of one).
     pub fn parse(entries: &[String]) -> Result<Self, ProxyError> {
         let nets = entries
             .iter()
-            .map(|raw| {
-                let raw = raw.trim();
-                raw.parse::<IpNet>()
-                    .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| ProxyError(raw.to_owned()))
-            })
+            .map(|raw| parse_network(raw).ok_or_else(|| ProxyError(raw.trim().to_owned())))
             .collect::<Result<_, _>>()?;
         Ok(TrustedProxies {
             nets: Arc::new(nets),

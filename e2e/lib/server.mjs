@@ -12,7 +12,8 @@ export const BIN = process.env.ANTEROOM_BIN || path.resolve(here, "../../target/
 /** Runs the binary on `listen` and resolves with the process and its base URL once it listens. */
 async function serve(dataDir, listen, extraArgs, logs) {
   // The media server on loopback only (tests send no traffic elsewhere), on a free port.
-  const media = ["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1"];
+  // Chromium also sends checks from its other interfaces' addresses: those get no answer.
+  const media = ["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1", "--media-peer-networks", "127.0.0.0/8"];
   const child = spawn(BIN, ["serve", "--listen", listen, "--data-dir", dataDir, ...media, ...extraArgs], {
     env: { ...process.env, ANTEROOM_LOG: "info" },
     stdio: ["ignore", "ignore", "pipe"],

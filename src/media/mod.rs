@@ -6,6 +6,7 @@
 //! member the room has not admitted has no entry here, so an offer from it is refused, and it has no
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
+mod outbox;
 mod peer;
 mod rewrite;
 mod slots;
@@ -35,6 +36,8 @@ pub struct MediaConfig {
     /// The first UDP port; thread `i` binds `first_port + i` (0: any free port).
     pub first_port: u16,
     pub threads: usize,
+    /// Where media may come from (empty: anywhere).
+    pub peer_networks: Vec<ipnet::IpNet>,
 }
 
 /// Why a media request was not carried out.
@@ -81,7 +84,8 @@ pub struct MediaCounters {
     pub connections: AtomicU64,
     /// STUN requests naming a ufrag no admitted member has: never answered.
     pub unknown_ufrag: AtomicU64,
-    /// Datagrams from addresses no transport has claimed: dropped.
+    /// Datagrams from addresses no transport has claimed, or from outside the allowed networks:
+    /// dropped.
     pub unknown_source: AtomicU64,
     /// Media frames written to subscribers.
     pub forwarded: AtomicU64,
@@ -156,9 +160,10 @@ impl MediaEngine {
             let advertised = SocketAddr::new(config.public_ip, local.port());
             let (commands, inbox) = std_mpsc::channel();
             let counters = counters.clone();
+            let peers = config.peer_networks.clone();
             std::thread::Builder::new()
                 .name(format!("media-{index}"))
-                .spawn(move || worker::run(socket, advertised, inbox, counters))?;
+                .spawn(move || worker::run(socket, advertised, peers, inbox, counters))?;
             tracing::info!(%local, %advertised, "media thread listening");
             threads.push(commands);
             addrs.push(local);

@@ -2,7 +2,7 @@
 //! tracks it publishes and the tracks it receives, and the renegotiations that add and stop the latter.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -12,6 +12,7 @@ use str0m::rtp::{RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
+use super::outbox::Outbox;
 use super::rewrite::PictureId;
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
@@ -216,7 +217,7 @@ impl Link {
     /// wants time.
     pub fn poll(
         &mut self,
-        socket: &UdpSocket,
+        outbox: &mut Outbox,
         publishes: bool,
         next_track: &mut TrackId,
         happenings: &mut Vec<Happening>,
@@ -233,8 +234,7 @@ impl Link {
             };
             match output {
                 Output::Transmit(transmit) => {
-                    // A full socket buffer drops this datagram, as the network might; RTP recovers.
-                    let _ = socket.send_to(&transmit.contents, transmit.destination);
+                    outbox.push(transmit.destination, transmit.contents.into());
                 }
                 Output::Timeout(at) => {
                     self.timeout = at;

@@ -14,6 +14,7 @@ use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
 use str0m::{Input, RtcConfig};
 
+use super::outbox::Outbox;
 use super::peer::{DEFAULT_VIEW_WIDTH, Happening, Incoming, Link, Peer, TrackId};
 use super::slots::{MAX_AUDIO, MAX_VIDEOS, Source};
 use super::speakers::Speakers;
@@ -32,6 +33,8 @@ const MAX_WAIT: Duration = Duration::from_millis(10);
 struct Worker {
     socket: UdpSocket,
     advertised: SocketAddr,
+    /// Where media may come from (empty: anywhere).
+    peer_networks: Vec<ipnet::IpNet>,
     counters: Arc<MediaCounters>,
     config: RtcConfig,
     peers: HashMap<PeerKey, Peer>,
@@ -50,6 +53,8 @@ struct Worker {
     retry_offer: HashSet<PeerKey>,
     /// Reused for each transport's output.
     happenings: Vec<Happening>,
+    /// Datagrams to send at the end of this pass.
+    outbox: Outbox,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
 }
@@ -57,6 +62,7 @@ struct Worker {
 pub(super) fn run(
     socket: UdpSocket,
     advertised: SocketAddr,
+    peer_networks: Vec<ipnet::IpNet>,
     inbox: Receiver<Command>,
     counters: Arc<MediaCounters>,
 ) {
@@ -84,6 +90,7 @@ pub(super) fn run(
     let mut worker = Worker {
         socket,
         advertised,
+        peer_networks,
         counters,
         config,
         peers: HashMap::new(),
@@ -98,6 +105,7 @@ pub(super) fn run(
         to_offer: HashSet::new(),
         retry_offer: HashSet::new(),
         happenings: Vec::new(),
+        outbox: Outbox::default(),
         counted: (0, 0),
     };
     let mut buf = vec![0u8; 2000];
@@ -115,6 +123,17 @@ pub(super) fn run(
         worker.drive(now);
         worker.receive(&mut buf);
     }
+}
+
+/// Whether media may come from this address (`networks` empty: from anywhere).
+fn allowed(networks: &[ipnet::IpNet], source: SocketAddr) -> bool {
+    let ip = match source.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(source.ip(), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    networks.is_empty() || networks.iter().any(|net| net.contains(&ip))
 }
 
 impl Worker {
@@ -381,6 +400,7 @@ impl Worker {
             self.negotiate();
             self.speak(now);
         }
+        self.outbox.flush(&self.socket);
     }
 
     /// Collects one transport's output and acts on what it says.
@@ -394,7 +414,7 @@ impl Worker {
         };
         let mut happenings = std::mem::take(&mut self.happenings);
         link.poll(
-            &self.socket,
+            &mut self.outbox,
             publishes,
             &mut self.next_track,
             &mut happenings,
@@ -579,6 +599,10 @@ impl Worker {
     /// else by the address a STUN request came from before.
     fn route(&mut self, datagram: &[u8], source: SocketAddr) {
         let key = if stun::is_stun(datagram) {
+            if !allowed(&self.peer_networks, source) {
+                self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             let Some(key) = stun::local_ufrag(datagram)
                 .and_then(|u| self.by_ufrag.get(u))
                 .copied()
@@ -615,5 +639,25 @@ impl Worker {
             // At once: in RTP mode str0m holds one received packet until its output is polled.
             self.service(key, Instant::now());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn media_comes_only_from_the_allowed_networks() {
+        let loopback: Vec<ipnet::IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        assert!(allowed(&loopback, "127.0.0.1:5000".parse().unwrap()));
+        assert!(allowed(
+            &loopback,
+            "[::ffff:127.0.0.9]:5000".parse().unwrap()
+        ));
+        assert!(!allowed(&loopback, "192.0.2.2:5000".parse().unwrap()));
+        assert!(
+            allowed(&[], "192.0.2.2:5000".parse().unwrap()),
+            "no list: anywhere"
+        );
     }
 }

@@ -85,7 +85,14 @@ impl Server {
         }
         // Tests run side by side: each media server on loopback, on a port of its own.
         if !extra_args.iter().any(|a| a == "--media-udp-port") {
-            command.args(["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1"]);
+            command.args([
+                "--media-udp-port",
+                "0",
+                "--media-bind-ip",
+                "127.0.0.1",
+                "--media-peer-networks",
+                "127.0.0.0/8",
+            ]);
         }
         command
             .args(&extra_args)
