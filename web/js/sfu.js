@@ -75,7 +75,8 @@ export class Sfu extends EventTarget {
     };
     pc.onconnectionstatechange = () => {
       // The server lost us (a network change, its restart): start a new transport.
-      if (pc === this.pc && pc.connectionState === "failed") this.serially(() => this.connect());
+      // (Not queued behind itself: connect() queues its own offer.)
+      if (pc === this.pc && pc.connectionState === "failed") this.connect();
     };
     return this.serially(async () => {
       await pc.setLocalDescription(await pc.createOffer());
