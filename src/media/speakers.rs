@@ -48,14 +48,6 @@ impl Speakers {
         }
     }
 
-    /// How loud someone is at `now`: nothing when no packet came for a while.
-    fn level_at(&self, who: &ClientId, now: Instant) -> f32 {
-        match self.loudness.get(who) {
-            Some((running, at)) if now.duration_since(*at) < QUIET_AFTER => *running,
-            _ => 0.0,
-        }
-    }
-
     /// Publishers heard in this room.
     pub fn voices(&self) -> usize {
         self.loudness.len()
@@ -73,9 +65,13 @@ impl Speakers {
         true
     }
 
-    /// How loud someone has been lately (0 silent, 127 the loudest).
-    pub fn loudness(&self, who: &ClientId) -> f32 {
-        self.loudness.get(who).map_or(0.0, |(running, _)| *running)
+    /// How loud someone is at `now` (0 silent, 127 the loudest): nothing when no packet came
+    /// for a while.
+    pub fn loudness(&self, who: &ClientId, now: Instant) -> f32 {
+        match self.loudness.get(who) {
+            Some((running, at)) if now.duration_since(*at) < QUIET_AFTER => *running,
+            _ => 0.0,
+        }
     }
 
     pub fn forget(&mut self, who: &ClientId) {
@@ -97,13 +93,13 @@ impl Speakers {
         let (loudest, level) = self
             .loudness
             .keys()
-            .map(|who| (who, self.level_at(who, now)))
+            .map(|who| (who, self.loudness(who, now)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(who, level)| (who.clone(), level))?;
         if level < SPEAKING || self.current.as_ref() == Some(&loudest) {
             return None;
         }
-        let current_level = self.current.as_ref().map_or(0.0, |c| self.level_at(c, now));
+        let current_level = self.current.as_ref().map_or(0.0, |c| self.loudness(c, now));
         if self.current.is_some() && level < current_level + TAKEOVER_MARGIN {
             return None;
         }

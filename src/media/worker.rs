@@ -320,8 +320,13 @@ impl Worker {
             }
         }
         if let Some(speakers) = self.speakers.get(room) {
-            // Stable: among the equally quiet, whoever came first.
-            voices.sort_by(|a, b| speakers.loudness(&b.2).total_cmp(&speakers.loudness(&a.2)));
+            // Stable: among the equally quiet (and the muted), whoever came first.
+            let now = Instant::now();
+            voices.sort_by(|a, b| {
+                speakers
+                    .loudness(&b.2, now)
+                    .total_cmp(&speakers.loudness(&a.2, now))
+            });
         }
         for key in &members {
             let Some(peer) = self.peers.get_mut(key) else {
