@@ -237,11 +237,17 @@ async function pictureOf(page) {
   });
 }
 
-test("screen share replaces the camera for the others: the picture changes, shown whole and unmirrored", async (t) => {
+// In a normal room the screen replaces the camera on the peer connection; in a group room it goes to
+// the media server as a track of its own, which the watcher is given in a slot of kind "screen".
+for (const mode of ["normal", "group"]) test(`screen share replaces the camera for the others (${mode} room): the picture changes, shown whole and unmirrored`, async (t) => {
   const open = opener(browser, t);
-  const meeting = await server.meeting({ isLocked: false });
+  const meeting = await server.meeting({ isLocked: false, roomMode: mode });
   const sharer = await open("sharer");
   const watcher = await open("watcher");
+  const slotKinds = [];
+  watcher.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => {
+    if (typeof payload === "string" && payload.includes('"sfu_slots"')) slotKinds.push(JSON.parse(payload).payload.slots.filter((slot) => slot.clientId).map((slot) => slot.kind));
+  }));
   // The screen offered to share: a plain magenta canvas (a fake camera is green), so the watcher
   // can tell which one it receives.
   await sharer.addInitScript(() => {
@@ -279,10 +285,21 @@ test("screen share replaces the camera for the others: the picture changes, show
   assert.deepEqual(style, { fit: "contain", transform: "none", featured: true }, "a screen is shown whole, unmirrored, on the large stage");
   const own = await sharer.evaluate(() => getComputedStyle(document.querySelector(".tile.self video")).transform);
   assert.equal(own, "none", "the sharer's own preview of the screen is not mirrored");
-  await screenshot(watcher, "screen-share-watcher");
+  await screenshot(watcher, mode === "normal" ? "screen-share-watcher" : "screen-share-watcher-group");
   await sharer.click("#screenshare-toggle");
   await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "false");
   await watcher.waitForFunction(() => !document.querySelector(".tile.screen"), null, { timeout: TIMEOUT });
+  if (mode === "group") {
+    assert.ok(slotKinds.some((kinds) => kinds.includes("screen") && kinds.includes("video")), `the screen came in a slot of its own, beside the camera: ${JSON.stringify(slotKinds)}`);
+  }
+  // The camera again, once sharing stops.
+  const back = Date.now() + TIMEOUT;
+  let picture = await pictureOf(watcher);
+  while (!(picture.rgb[1] > picture.rgb[0] + 40) && Date.now() < back) {
+    await watcher.waitForTimeout(300);
+    picture = await pictureOf(watcher);
+  }
+  assert.ok(picture.rgb[1] > picture.rgb[0] + 40, `the camera's picture is back: ${JSON.stringify(picture)}`);
   noPageErrors(sharer, watcher);
 });
 

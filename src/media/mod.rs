@@ -72,6 +72,8 @@ pub enum Notice {
 pub struct SlotView {
     pub mid: String,
     pub video: bool,
+    /// A shared screen (video).
+    pub screen: bool,
     pub client: Option<ClientId>,
 }
 

@@ -31,6 +31,8 @@ const LAYER_SILENT: Duration = Duration::from_millis(600);
 /// a 20 ms packet of Opus (48 kHz).
 const VIDEO_FRAME_GAP: u32 = 3000;
 const AUDIO_FRAME_GAP: u32 = 960;
+/// A screen track silent this long is no longer shared: its slot goes back to the camera.
+const SCREEN_SILENT: Duration = Duration::from_millis(1500);
 /// What a subscriber is assumed to show a video at before it says.
 pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
 
@@ -40,6 +42,8 @@ pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
 pub(super) enum Happening {
     /// The publisher's transport has a new track to offer to the others.
     TrackAdded(TrackId),
+    /// A screen track started sending (again): it takes a slot.
+    ScreenStarted,
     Packet(TrackId, Box<Incoming>),
     /// A subscriber lost the picture: the publisher's layer should send a keyframe.
     KeyframeWanted(TrackId),
@@ -59,6 +63,8 @@ pub(super) struct Published {
     pub id: TrackId,
     pub mid: Mid,
     pub kind: MediaKind,
+    /// A shared screen: a client's second video track (the first is its camera).
+    pub screen: bool,
     /// Per simulcast layer (or `None` for a single one): last heard, the width its last keyframe
     /// declared, the last keyframe request.
     layers: Vec<Layer>,
@@ -192,9 +198,10 @@ impl Link {
                 .slots
                 .listing()
                 .into_iter()
-                .map(|(mid, kind, client)| SlotView {
+                .map(|(mid, kind, screen, client)| SlotView {
                     mid: mid.to_string(),
                     video: kind == MediaKind::Video,
+                    screen,
                     client,
                 })
                 .collect();
@@ -261,10 +268,13 @@ impl Link {
             }
             Event::MediaAdded(added) if publishes && added.direction.is_receiving() => {
                 *next_track += 1;
+                let screen = added.kind == MediaKind::Video
+                    && self.published.iter().any(|t| t.kind == MediaKind::Video);
                 self.published.push(Published {
                     id: *next_track,
                     mid: added.mid,
                     kind: added.kind,
+                    screen,
                     layers: Vec::new(),
                 });
                 happenings.push(Happening::TrackAdded(*next_track));
@@ -286,6 +296,9 @@ impl Link {
                     _ => None,
                 };
                 let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&packet.payload));
+                if track.screen && !track.sending(now) {
+                    happenings.push(Happening::ScreenStarted);
+                }
                 let layer = track.layer(rid, now);
                 if keyframe && let Some(width) = vp8_keyframe_width(&packet.payload) {
                     layer.width = width;
@@ -418,6 +431,13 @@ impl Link {
 }
 
 impl Published {
+    /// Whether packets came lately (a screen no longer shared sends none).
+    pub fn sending(&self, now: Instant) -> bool {
+        self.layers
+            .iter()
+            .any(|l| now.duration_since(l.heard) < SCREEN_SILENT)
+    }
+
     fn layer(&mut self, rid: Option<Rid>, now: Instant) -> &mut Layer {
         let index = match self.layers.iter().position(|l| l.rid == rid) {
             Some(index) => index,

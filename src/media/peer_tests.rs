@@ -28,6 +28,7 @@ pub(in crate::media) fn track(layers: &[(&str, u32)], now: Instant) -> Published
         id: 1,
         mid: Mid::from("0"),
         kind: MediaKind::Video,
+        screen: false,
         layers: layers
             .iter()
             .map(|(rid, width)| Layer {

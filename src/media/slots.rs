@@ -24,6 +24,8 @@ pub(super) struct Source {
     pub publisher: ClientId,
     /// How wide the subscriber shows it (video).
     pub width: u32,
+    /// A shared screen (one layer; shown instead of the publisher's camera).
+    pub screen: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,17 +204,16 @@ impl Slots {
         }
     }
 
-    /// What each negotiated slot carries, for the client.
-    pub fn listing(&self) -> Vec<(Mid, MediaKind, Option<ClientId>)> {
+    /// What each negotiated slot carries, for the client: its mid and kind, whether it is a
+    /// screen, and whose it is.
+    pub fn listing(&self) -> Vec<(Mid, MediaKind, bool, Option<ClientId>)> {
         self.slots
             .iter()
             .filter_map(|s| {
                 let mid = s.mid()?;
-                Some((
-                    mid,
-                    s.kind,
-                    s.source.as_ref().map(|src| src.publisher.clone()),
-                ))
+                let screen = s.source.as_ref().is_some_and(|src| src.screen);
+                let owner = s.source.as_ref().map(|src| src.publisher.clone());
+                Some((mid, s.kind, screen, owner))
             })
             .collect()
     }
@@ -230,6 +231,7 @@ mod tests {
             track,
             publisher: ClientId::new(format!("p{track}")),
             width,
+            screen: false,
         }
     }
 

@@ -55,6 +55,8 @@ struct Worker {
     happenings: Vec<Happening>,
     /// Datagrams to send at the end of this pass.
     outbox: Outbox,
+    /// When rooms with screen tracks were last looked at (a screen that stops sends no word).
+    screens_checked: Option<Instant>,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
 }
@@ -106,6 +108,7 @@ pub(super) fn run(
         retry_offer: HashSet::new(),
         happenings: Vec::new(),
         outbox: Outbox::default(),
+        screens_checked: None,
         counted: (0, 0),
     };
     let mut buf = vec![0u8; 2000];
@@ -305,6 +308,8 @@ impl Worker {
         let Some(members) = self.rooms.get(room).cloned() else {
             return;
         };
+        let now = Instant::now();
+        let mut screens = Vec::new();
         let mut videos = Vec::new();
         let mut voices = Vec::new();
         for key in &members {
@@ -314,14 +319,22 @@ impl Worker {
             for track in peer.link.iter().flat_map(|l| &l.published) {
                 let entry = (*key, track.id, peer.client.clone());
                 match track.kind {
+                    // A screen takes a slot only while it is shared, and before any camera.
+                    MediaKind::Video if track.screen => {
+                        if track.sending(now) {
+                            screens.push(entry);
+                        }
+                    }
                     MediaKind::Video => videos.push(entry),
                     _ => voices.push(entry),
                 }
             }
         }
+        let screen_tracks: HashSet<TrackId> = screens.iter().map(|(_, t, _)| *t).collect();
+        screens.append(&mut videos);
+        let videos = screens;
         if let Some(speakers) = self.speakers.get(room) {
             // Stable: among the equally quiet (and the muted), whoever came first.
-            let now = Instant::now();
             voices.sort_by(|a, b| {
                 speakers
                     .loudness(&b.2, now)
@@ -347,6 +360,7 @@ impl Worker {
                         } else {
                             0
                         },
+                        screen: screen_tracks.contains(track),
                     })
                     .filter(|source| !video || source.width > 0)
                     .collect()
@@ -440,6 +454,11 @@ impl Worker {
     fn happened(&mut self, from: PeerKey, happening: Happening, now: Instant) {
         match happening {
             Happening::TrackAdded(track) => self.track_added(from, track),
+            Happening::ScreenStarted => {
+                if let Some(room) = self.peers.get(&from).map(|p| p.room.clone()) {
+                    self.reassign(&room);
+                }
+            }
             Happening::Packet(track, incoming) => self.fan_out(from, track, &incoming, now),
             Happening::KeyframeWanted(track) => {
                 if let Some((publisher, _)) = self.tracks.get(&track).copied()
@@ -535,6 +554,22 @@ impl Worker {
         }
     }
 
+    /// Rooms where someone has a screen track (shared now, or lately).
+    fn rooms_sharing(&self) -> Vec<RoomName> {
+        let mut rooms: Vec<RoomName> = Vec::new();
+        for peer in self.peers.values() {
+            let sharing = peer
+                .link
+                .iter()
+                .flat_map(|l| &l.published)
+                .any(|t| t.screen);
+            if sharing && !rooms.contains(&peer.room) {
+                rooms.push(peer.room.clone());
+            }
+        }
+        rooms
+    }
+
     /// Tells rooms who speaks now, and (where more publish audio than a subscriber receives) gives
     /// the audio slots to the loudest, once a second.
     fn speak(&mut self, now: Instant) {
@@ -546,6 +581,18 @@ impl Worker {
             }
             if speakers.voices() > MAX_AUDIO && speakers.due_rerank(now) {
                 rerank.push(room.clone());
+            }
+        }
+        // A screen that stopped sends nothing to say so: look again once a second.
+        if self
+            .screens_checked
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
+        {
+            self.screens_checked = Some(now);
+            for room in self.rooms_sharing() {
+                if !rerank.contains(&room) {
+                    rerank.push(room);
+                }
             }
         }
         for room in rerank {

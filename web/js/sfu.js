@@ -68,6 +68,9 @@ export class Sfu extends EventTarget {
       const camera = this.localTrack("video");
       const sendEncodings = layersFor(camera?.getSettings().width || 640);
       this.video = pc.addTransceiver(camera || "video", { direction: "sendonly", streams: [this.media.stream], sendEncodings });
+      // A shared screen goes as a track of its own (the second video the server sees from us),
+      // so the camera keeps going to those who show it.
+      this.screen = pc.addTransceiver(this.screenTrack || "video", { direction: "sendonly", streams: [this.media.stream] });
     }
     pc.ontrack = (event) => {
       this.slotTracks.set(event.transceiver.mid, event.track);
@@ -92,18 +95,27 @@ export class Sfu extends EventTarget {
   }
 
   placeSlots(slots) {
-    this.slotOwners = new Map(slots.map((slot) => [slot.mid, slot.clientId]));
+    this.slotOwners = new Map(slots.map((slot) => [slot.mid, slot]));
     this.regroup();
   }
 
-  /** Puts each slot's track in the stream of the person it carries now; tells who changed. */
+  /**
+   * Puts each slot's track in the stream of the person it carries now (their voice, and their
+   * shared screen if any, else their camera); tells whose stream changed.
+   */
   regroup() {
-    const wanted = new Map();
-    for (const [mid, clientId] of this.slotOwners) {
+    const parts = new Map();
+    for (const [mid, { clientId, kind }] of this.slotOwners) {
       const track = this.slotTracks.get(mid);
       if (!clientId || !track) continue;
-      if (!wanted.has(clientId)) wanted.set(clientId, []);
-      wanted.get(clientId).push(track);
+      if (!parts.has(clientId)) parts.set(clientId, { audio: [], video: null, screen: null });
+      const person = parts.get(clientId);
+      if (kind === "audio") person.audio.push(track);
+      else person[kind] = track;
+    }
+    const wanted = new Map();
+    for (const [clientId, { audio, video, screen }] of parts) {
+      wanted.set(clientId, [...audio, ...[screen || video].filter(Boolean)]);
     }
     for (const clientId of new Set([...wanted.keys(), ...this.streams.keys()])) {
       const tracks = wanted.get(clientId) || [];
@@ -123,8 +135,8 @@ export class Sfu extends EventTarget {
     }
   }
 
+  /** The camera or microphone (a shared screen has its own sender). */
   localTrack(kind) {
-    if (kind === "video" && this.screenTrack) return this.screenTrack;
     return kind === "video" ? this.media.videoTrack : this.media.audioTrack;
   }
 
@@ -143,13 +155,15 @@ export class Sfu extends EventTarget {
     }
   }
 
-  async useVideoTrack(track) {
-    await this.video?.sender.replaceTrack(track).catch(() => {});
+  /** Sharing starts or stops (`screenTrack` set or cleared first): only the screen's sender changes. */
+  async useVideoTrack() {
+    await this.screen?.sender.replaceTrack(this.screenTrack).catch(() => {});
   }
 
   async refreshTracks() {
     await this.audio?.sender.replaceTrack(this.localTrack("audio")).catch(() => {});
     await this.video?.sender.replaceTrack(this.localTrack("video")).catch(() => {});
+    await this.screen?.sender.replaceTrack(this.screenTrack).catch(() => {});
   }
 
   close() {

@@ -78,7 +78,11 @@ pub fn sfu_slots(slots: &[crate::media::SlotView]) -> Bytes {
         .iter()
         .map(|slot| SlotWire {
             mid: &slot.mid,
-            kind: if slot.video { "video" } else { "audio" },
+            kind: match (slot.video, slot.screen) {
+                (true, true) => "screen",
+                (true, false) => "video",
+                (false, _) => "audio",
+            },
             client_id: slot.client.as_ref().map(|c| c.as_str()),
         })
         .collect();
