@@ -89,7 +89,7 @@ pub struct MediaCounters {
     /// Datagrams from addresses no transport has claimed, or from outside the allowed networks:
     /// dropped.
     pub unknown_source: AtomicU64,
-    /// Media frames written to subscribers.
+    /// RTP packets written to subscribers.
     pub forwarded: AtomicU64,
 }
 
