@@ -58,7 +58,7 @@ pub enum MediaRefusal {
 /// What the media server tells one member's client, through its signalling connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A new session description (SDP) for the client to answer: tracks were added or removed.
+    /// A new session description (SDP) for the client to answer: more slots to receive on.
     Offer(String),
     /// Who speaks loudest now.
     DominantSpeaker(ClientId),

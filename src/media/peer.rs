@@ -1,5 +1,5 @@
 //! One admitted member on a media thread: its transport (a str0m `Rtc`, once it has offered), the
-//! tracks it publishes and the tracks it receives, and the renegotiations that add and stop the latter.
+//! tracks it publishes, the slots it receives on (`slots.rs`), and the offers that add slots.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

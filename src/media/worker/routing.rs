@@ -1,0 +1,132 @@
+//! A media thread's reading side: waiting for datagrams, reading them in batches, and handing each
+//! to the transport it belongs to.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use str0m::Input;
+use str0m::net::{Protocol, Receive};
+
+use super::{BATCH, MAX_WAIT, Worker};
+use crate::media::stun;
+
+/// Whether media may come from this address (`networks` empty: from anywhere).
+fn allowed(networks: &[ipnet::IpNet], source: SocketAddr) -> bool {
+    let ip = match source.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(source.ip(), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    networks.is_empty() || networks.iter().any(|net| net.contains(&ip))
+}
+
+impl Worker {
+    /// Waits (at most until a transport wants time) for datagrams, and hands a batch of them to
+    /// their transports; the transports' output is collected once per batch, not once per datagram.
+    pub(super) fn receive(&mut self, buf: &mut [u8]) {
+        let now = Instant::now();
+        let next = self
+            .peers
+            .values()
+            .filter_map(|p| p.link.as_ref().map(|l| l.timeout))
+            .min()
+            .unwrap_or(now + MAX_WAIT);
+        let wait = next.saturating_duration_since(now).min(MAX_WAIT);
+        if !wait.is_zero() && !self.readable(wait) {
+            return;
+        }
+        for _ in 0..BATCH {
+            match self.socket.recv_from(buf) {
+                Ok((len, source)) => self.route(&buf[..len], source),
+                Err(err) if err.kind() == ErrorKind::WouldBlock => return,
+                Err(err) => {
+                    // An ICMP error from an earlier send, on some systems: nothing to do with this read.
+                    tracing::debug!(error = %err, "media socket read failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits until the (non-blocking) socket has a datagram, for at most `wait`.
+    fn readable(&self, wait: Duration) -> bool {
+        let timeout = rustix::event::Timespec {
+            tv_sec: wait.as_secs() as i64,
+            tv_nsec: i64::from(wait.subsec_nanos()),
+        };
+        let mut fds = [rustix::event::PollFd::new(
+            &self.socket,
+            rustix::event::PollFlags::IN,
+        )];
+        rustix::event::poll(&mut fds, Some(&timeout)).is_ok_and(|ready| ready > 0)
+    }
+
+    /// One datagram to the transport it belongs to: a STUN request by the ufrag it names, anything
+    /// else by the address a STUN request came from before.
+    fn route(&mut self, datagram: &[u8], source: SocketAddr) {
+        let key = if stun::is_stun(datagram) {
+            if !allowed(&self.peer_networks, source) {
+                self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let Some(key) = stun::local_ufrag(datagram)
+                .and_then(|u| self.by_ufrag.get(u))
+                .copied()
+            else {
+                self.counters.unknown_ufrag.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            self.by_source.insert(source, key);
+            key
+        } else {
+            let Some(key) = self.by_source.get(&source).copied() else {
+                self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            key
+        };
+        let Ok(contents) = datagram.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                // str0m matches it against the candidate it announced.
+                destination: self.advertised,
+                contents,
+            },
+        );
+        if let Some(link) = self.link_mut(key) {
+            if let Err(err) = link.rtc.handle_input(input) {
+                tracing::debug!(error = %err, "a media transport refused a datagram");
+            }
+            // At once: in RTP mode str0m holds one received packet until its output is polled.
+            self.service(key, Instant::now());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed;
+
+    #[test]
+    fn media_comes_only_from_the_allowed_networks() {
+        let loopback: Vec<ipnet::IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        assert!(allowed(&loopback, "127.0.0.1:5000".parse().unwrap()));
+        assert!(allowed(
+            &loopback,
+            "[::ffff:127.0.0.9]:5000".parse().unwrap()
+        ));
+        assert!(!allowed(&loopback, "192.0.2.2:5000".parse().unwrap()));
+        assert!(
+            allowed(&[], "192.0.2.2:5000".parse().unwrap()),
+            "no list: anywhere"
+        );
+    }
+}
