@@ -97,6 +97,15 @@ pub fn pin(pid: u32, core: usize) {
     assert!(status.success(), "taskset could not pin {pid}");
 }
 
+/// The value after the flag `name` in the command line, or `default`.
+pub fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
 }

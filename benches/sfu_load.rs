@@ -26,7 +26,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{create_key, new_histogram, rss_kib, start_server};
+use common::{arg, create_key, new_histogram, rss_kib, start_server};
 
 #[derive(Clone, Copy)]
 struct Args {
@@ -38,14 +38,6 @@ struct Args {
     video: bool,
     seconds: u64,
     rounds: usize,
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 impl Args {

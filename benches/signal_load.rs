@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use common::{new_histogram, rss_kib, start_server};
+use common::{arg, new_histogram, rss_kib, start_server};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Stamps = Arc<Mutex<HashMap<String, Instant>>>;
@@ -44,14 +44,6 @@ struct Args {
     relay_pairs: usize,
     /// When set, a webhook receiver that takes this long to answer subscribes to every event.
     slow_webhook_secs: Option<u64>,
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn main() {

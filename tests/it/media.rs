@@ -17,21 +17,16 @@ use crate::helpers::{Server, metric};
 use crate::signal_join::{TestRoom, accept, host, knocker, room};
 use crate::ws::Ws;
 
-/// A client's offer to publish audio and video (or, for a viewer, to receive only), with a host
-/// candidate on a loopback socket of its own.
-fn client_offer(publish: bool) -> (Client, SdpPendingOffer, String) {
+/// A client's offer to publish audio and video, with a host candidate on a loopback socket of its
+/// own.
+fn client_offer() -> (Client, SdpPendingOffer, String) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut rtc = Rtc::new(Instant::now());
     let candidate = Candidate::host(socket.local_addr().unwrap(), "udp").unwrap();
     rtc.add_local_candidate(candidate);
     let mut change = rtc.sdp_api();
-    let direction = if publish {
-        Direction::SendOnly
-    } else {
-        Direction::RecvOnly
-    };
-    change.add_media(MediaKind::Audio, direction, None, None, None);
-    change.add_media(MediaKind::Video, direction, None, None, None);
+    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
     let (offer, pending) = change.apply().expect("a change to offer");
     (Client { rtc, socket }, pending, offer.to_sdp_string())
 }
@@ -85,7 +80,7 @@ impl Client {
 
 /// Offers, and checks the server's answer: ICE-lite, one loopback candidate.
 async fn negotiate(ws: &mut Ws) -> (Client, String) {
-    let (mut client, pending, sdp) = client_offer(true);
+    let (mut client, pending, sdp) = client_offer();
     ws.send("sfu_offer", json!({ "sdp": sdp })).await;
     let answer = ws.recv_type("sfu_answer").await["sdp"]
         .as_str()
@@ -142,7 +137,7 @@ async fn only_admitted_members_negotiate_and_unknown_ufrags_get_no_answer() {
 
     // A knocker is refused: no transport, no ufrag.
     let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
-    let (_, _, sdp) = client_offer(true);
+    let (_, _, sdp) = client_offer();
     guest.send("sfu_offer", json!({ "sdp": sdp })).await;
     let refused = guest.error().await;
     assert_eq!(refused["code"], "no_media_path", "{refused}");
@@ -231,7 +226,7 @@ async fn a_normal_room_has_no_media_server() {
     let server = Server::start().await;
     let room = room(&server, json!({"isLocked": false})).await;
     let (mut ws, _) = host(&server, &room, "Dr Host").await;
-    let (_, _, sdp) = client_offer(true);
+    let (_, _, sdp) = client_offer();
     ws.send("sfu_offer", json!({ "sdp": sdp })).await;
     assert_eq!(ws.error().await["code"], "no_media_path");
     assert_eq!(metric(&server, "anteroom_media_transports").await, 0.0);
