@@ -6,6 +6,7 @@
 //! member the room has not admitted has no entry here, so an offer from it is refused, and it has no
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
+mod allocate;
 mod outbox;
 mod peer;
 mod rewrite;

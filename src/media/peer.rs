@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
@@ -48,6 +49,8 @@ pub(super) enum Happening {
     /// A subscriber lost the picture: the publisher's layer should send a keyframe.
     KeyframeWanted(TrackId),
     AudioLevel(i8),
+    /// The subscriber's bandwidth estimate changed: its videos' layers are allotted again.
+    Estimate,
 }
 
 /// One RTP packet from a publisher, with what forwarding needs to know of it.
@@ -76,6 +79,48 @@ struct Layer {
     width: u32,
     asked: Option<Instant>,
     wanted: bool,
+    /// Bytes heard since `window`, and the bitrate the last full window measured.
+    bytes: u64,
+    window: Instant,
+    bitrate: Option<u64>,
+}
+
+/// How long a layer's bitrate is measured over before it counts.
+const RATE_WINDOW: Duration = Duration::from_millis(500);
+
+impl Layer {
+    fn new(rid: Option<Rid>, width: u32, now: Instant) -> Self {
+        Layer {
+            rid,
+            heard: now,
+            width,
+            asked: None,
+            wanted: true,
+            bytes: 0,
+            window: now,
+            bitrate: None,
+        }
+    }
+
+    fn heard(&mut self, bytes: usize, now: Instant) {
+        self.heard = now;
+        self.bytes += bytes as u64;
+        let elapsed = now.duration_since(self.window);
+        if elapsed >= RATE_WINDOW {
+            self.bitrate = Some(self.bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64);
+            self.bytes = 0;
+            self.window = now;
+        }
+    }
+
+    /// What it sends, as measured, or before that what a layer of its width usually does.
+    fn bitrate(&self) -> u64 {
+        self.bitrate.unwrap_or(match self.width {
+            0..=360 => 150_000,
+            361..=720 => 500_000,
+            _ => 1_000_000,
+        })
+    }
 }
 
 /// A negotiated transport.
@@ -89,6 +134,13 @@ pub(super) struct Link {
     pub slots: Slots,
     pub slots_told: bool,
     pub timeout: Instant,
+    /// What the bandwidth estimator says this subscriber can take (bits a second), and what the
+    /// estimator was last asked to find.
+    pub estimate: Option<u64>,
+    pub desired: u64,
+    /// Packets were written since time last moved forward: str0m sends a written packet only once
+    /// it has been given the time after it.
+    written: bool,
 }
 
 pub(super) struct Peer {
@@ -146,6 +198,9 @@ impl Link {
             slots: Slots::default(),
             slots_told: true,
             timeout: now,
+            estimate: None,
+            desired: 0,
+            written: false,
         };
         Ok((link, answer.to_sdp_string()))
     }
@@ -216,6 +271,17 @@ impl Link {
         true
     }
 
+    /// Tells the bandwidth estimator what this subscriber's videos would take at the sizes shown
+    /// (it probes for more when that is above its estimate).
+    pub fn desire(&mut self, bitrate: u64) {
+        if bitrate != self.desired {
+            self.desired = bitrate;
+            self.rtc
+                .bwe()
+                .set_bitrate(Bitrate::ZERO, Bitrate::bps(bitrate));
+        }
+    }
+
     pub fn notify(&self, notice: Notice) -> bool {
         self.notices.try_send(notice).is_ok()
     }
@@ -230,6 +296,10 @@ impl Link {
         happenings: &mut Vec<Happening>,
         now: Instant,
     ) {
+        // In this pass, not the next: what was forwarded goes out now.
+        if std::mem::take(&mut self.written) {
+            let _ = self.rtc.handle_input(str0m::Input::Timeout(now));
+        }
         while self.rtc.is_alive() {
             let output = match self.rtc.poll_output() {
                 Ok(output) => output,
@@ -299,7 +369,7 @@ impl Link {
                 if track.screen && !track.sending(now) {
                     happenings.push(Happening::ScreenStarted);
                 }
-                let layer = track.layer(rid, now);
+                let layer = track.layer(rid, packet.payload.len(), now);
                 if keyframe && let Some(width) = vp8_keyframe_width(&packet.payload) {
                     layer.width = width;
                 }
@@ -313,6 +383,10 @@ impl Link {
                     vp8,
                 };
                 happenings.push(Happening::Packet(track.id, Box::new(incoming)));
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                self.estimate = Some(estimate.as_u64());
+                happenings.push(Happening::Estimate);
             }
             Event::KeyframeRequest(request) => {
                 if let Some(source) = self
@@ -367,7 +441,12 @@ impl Link {
         params: Option<PayloadParams>,
         forwarded: &mut u64,
     ) -> Option<Option<Rid>> {
-        let Link { slots, rtc, .. } = self;
+        let Link {
+            slots,
+            rtc,
+            written,
+            ..
+        } = self;
         let slot = slots.carrying(source.id)?;
         let mid = slot.mid()?;
         let (pass, keyframe_wanted) = slot.pass(source, incoming.rid, incoming.keyframe);
@@ -423,8 +502,14 @@ impl Link {
             }
         }
         let mut api = rtc.direct_api();
-        let stream = api.stream_tx_by_mid(mid, None)?;
+        // Found by mid once (a walk over every stream), then by its SSRC (a map lookup).
+        let ssrc = match slot.ssrc {
+            Some(ssrc) => ssrc,
+            None => *slot.ssrc.insert(api.stream_tx_by_mid(mid, None)?.ssrc()),
+        };
+        let stream = api.stream_tx(&ssrc)?;
         stream.write_rtp(write);
+        *written = true;
         *forwarded += 1;
         keyframe_wanted
     }
@@ -438,24 +523,49 @@ impl Published {
             .any(|l| now.duration_since(l.heard) < SCREEN_SILENT)
     }
 
-    fn layer(&mut self, rid: Option<Rid>, now: Instant) -> &mut Layer {
+    fn layer(&mut self, rid: Option<Rid>, bytes: usize, now: Instant) -> &mut Layer {
         let index = match self.layers.iter().position(|l| l.rid == rid) {
             Some(index) => index,
             None => {
-                self.layers.push(Layer {
-                    rid,
-                    heard: now,
-                    width: 0,
-                    asked: None,
-                    wanted: true,
-                });
+                self.layers.push(Layer::new(rid, 0, now));
                 self.layers.len() - 1
             }
         };
         let layer = &mut self.layers[index];
-        layer.heard = now;
+        layer.heard(bytes, now);
         layer.wanted |= layer.width == 0;
         layer
+    }
+
+    /// The layers heard from lately, smallest first, up to the one a subscriber showing the video
+    /// `width` pixels wide wants (`layer_for`), with their bitrates: what it may be given when
+    /// bandwidth is short. Empty when it is not shown.
+    pub(super) fn layers_upto(&self, width: u32) -> Vec<(Option<Rid>, u64)> {
+        if width == 0 {
+            return Vec::new();
+        }
+        if self.layers.iter().all(|l| l.rid.is_none()) {
+            return self.layers.iter().map(|l| (None, l.bitrate())).collect();
+        }
+        let wanted = self.layer_for(width);
+        let mut live = self.live_layers();
+        live.sort_by_key(|l| l.width);
+        let upto = live
+            .iter()
+            .position(|l| l.rid == wanted)
+            .map_or(live.len(), |index| index + 1);
+        live[..upto].iter().map(|l| (l.rid, l.bitrate())).collect()
+    }
+
+    /// Simulcast layers heard from within `LAYER_SILENT` of the newest.
+    fn live_layers(&self) -> Vec<&Layer> {
+        let Some(newest) = self.layers.iter().map(|l| l.heard).max() else {
+            return Vec::new();
+        };
+        self.layers
+            .iter()
+            .filter(|l| l.rid.is_some() && newest.duration_since(l.heard) < LAYER_SILENT)
+            .collect()
     }
 
     /// The layer to forward to a subscriber showing the video `width` pixels wide: the smallest one
@@ -465,12 +575,7 @@ impl Published {
         if width == 0 {
             return None;
         }
-        let newest = self.layers.iter().map(|l| l.heard).max()?;
-        let mut live: Vec<&Layer> = self
-            .layers
-            .iter()
-            .filter(|l| l.rid.is_some() && newest.duration_since(l.heard) < LAYER_SILENT)
-            .collect();
+        let mut live = self.live_layers();
         live.sort_by_key(|l| l.width);
         live.iter()
             .find(|l| l.width > 0 && l.width * 5 >= width * 4)

@@ -31,13 +31,7 @@ pub(in crate::media) fn track(layers: &[(&str, u32)], now: Instant) -> Published
         screen: false,
         layers: layers
             .iter()
-            .map(|(rid, width)| Layer {
-                rid: Some(Rid::from(*rid)),
-                heard: now,
-                width: *width,
-                asked: None,
-                wanted: false,
-            })
+            .map(|(rid, width)| Layer::new(Some(Rid::from(*rid)), *width, now))
             .collect(),
     }
 }

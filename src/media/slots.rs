@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use str0m::media::{MediaKind, Mid, Pt, Rid};
+use str0m::rtp::Ssrc;
 
 use super::peer::{Published, TrackId};
 use super::rewrite::Rewriter;
@@ -49,6 +50,21 @@ pub(super) struct Slot {
     pub rewrite: Rewriter,
     /// The source's payload type and the one this subscriber knows the codec by.
     pub payload_type: Option<(Pt, Pt)>,
+    /// The SSRC of the slot's outgoing stream, once looked up.
+    pub ssrc: Option<Ssrc>,
+    /// What the subscriber's bandwidth allows this video (video slots).
+    pub allotted: Allotted,
+}
+
+/// What a subscriber's bandwidth estimate allows one of its videos (`allocate.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Allotted {
+    /// No estimate yet: the layer that fits the size it is shown at.
+    BySize,
+    /// At most this layer (`None`: the only one of a video sent without simulcast).
+    Layer(Option<Rid>),
+    /// Not even its smallest layer fits: paused until bandwidth allows.
+    Off,
 }
 
 impl Slot {
@@ -66,6 +82,7 @@ impl Slot {
         self.needs_keyframe = true;
         self.rewrite.switch();
         self.payload_type = None;
+        self.allotted = Allotted::BySize;
     }
 
     /// Whether this frame of the source goes out on this slot, and the layer (`None`: the only one)
@@ -80,7 +97,7 @@ impl Slot {
             return (true, None);
         }
         let width = self.source.as_ref().map_or(0, |s| s.width);
-        if width == 0 {
+        if width == 0 || self.allotted == Allotted::Off {
             // Paused: whatever comes next must start at a keyframe.
             self.current = None;
             self.target = None;
@@ -95,7 +112,10 @@ impl Slot {
             return (true, None);
         }
         let mut wanted = None;
-        let target = source.layer_for(width);
+        let target = match self.allotted {
+            Allotted::Layer(rid) => rid,
+            Allotted::BySize | Allotted::Off => source.layer_for(width),
+        };
         if target != self.target {
             self.target = target;
             if target.is_some() && target != self.current {
@@ -165,6 +185,8 @@ impl Slots {
                         needs_keyframe: true,
                         rewrite: Rewriter::new(),
                         payload_type: None,
+                        ssrc: None,
+                        allotted: Allotted::BySize,
                     };
                     slot.point_at(Some(source.clone()));
                     self.slots.push(slot);
@@ -179,6 +201,29 @@ impl Slots {
         self.slots
             .iter_mut()
             .find(|s| s.source.as_ref().is_some_and(|src| src.track == track))
+    }
+
+    /// The video slots that carry someone, with their index (for `allot`).
+    pub fn videos(&self) -> impl Iterator<Item = (usize, &Slot)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == MediaKind::Video && s.source.is_some())
+    }
+
+    /// Audio slots that carry someone.
+    pub fn voices(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| s.kind == MediaKind::Audio && s.source.is_some())
+            .count()
+    }
+
+    /// Sets what bandwidth allows the slot at `index` (from `videos`).
+    pub fn allot(&mut self, index: usize, allotted: Allotted) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            slot.allotted = allotted;
+        }
     }
 
     pub fn by_mid(&self, mid: Mid) -> Option<&Slot> {

@@ -2,23 +2,25 @@
 //! are routed by the ICE ufrag their STUN requests name, then by the source address those requests
 //! came from; anything else is dropped without an answer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use rustc_hash::{FxHashMap, FxHashSet};
+use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
-use super::peer::{DEFAULT_VIEW_WIDTH, Happening, Incoming, Link, Peer, TrackId};
-use super::slots::{MAX_AUDIO, MAX_VIDEOS, Source};
+use super::peer::{Happening, Incoming, Link, Peer, TrackId};
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice};
-use crate::meeting::{ClientId, RoomName};
+use crate::meeting::RoomName;
 
+mod assign;
 mod routing;
 
 type PeerKey = u64;
@@ -29,6 +31,13 @@ const MAX_VIEW_SIZES: usize = 1024;
 const BATCH: usize = 64;
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
+/// What a new subscriber is assumed to take before its estimate says: a stage and a few tiles.
+const INITIAL_ESTIMATE_KBPS: u64 = 2_500;
+/// Layers are allotted again at least this often (publishers' layer bitrates change).
+const ALLOT_EVERY: Duration = Duration::from_millis(500);
+/// Kept back from an estimate for each audio slot in use, and for headroom (RTCP, resends).
+const AUDIO_RESERVE: u64 = 40_000;
+const HEADROOM_PERCENT: u64 = 10;
 
 struct Worker {
     socket: UdpSocket,
@@ -37,26 +46,28 @@ struct Worker {
     peer_networks: Vec<ipnet::IpNet>,
     counters: Arc<MediaCounters>,
     config: RtcConfig,
-    peers: HashMap<PeerKey, Peer>,
+    peers: FxHashMap<PeerKey, Peer>,
     next_key: PeerKey,
     next_track: TrackId,
-    rooms: HashMap<RoomName, Vec<PeerKey>>,
+    rooms: FxHashMap<RoomName, Vec<PeerKey>>,
     by_ufrag: HashMap<String, PeerKey>,
     by_source: HashMap<SocketAddr, PeerKey>,
     /// Every published track: its publisher and kind.
-    tracks: HashMap<TrackId, (PeerKey, MediaKind)>,
-    speakers: HashMap<RoomName, Speakers>,
+    tracks: FxHashMap<TrackId, (PeerKey, MediaKind)>,
+    speakers: FxHashMap<RoomName, Speakers>,
     /// Transports with output to collect, and with something to offer their client.
-    dirty: HashSet<PeerKey>,
-    to_offer: HashSet<PeerKey>,
+    dirty: FxHashSet<PeerKey>,
+    to_offer: FxHashSet<PeerKey>,
     /// Transports whose client is yet to be told what its slots carry (its notice queue was full).
-    retry_offer: HashSet<PeerKey>,
+    retry_offer: FxHashSet<PeerKey>,
     /// Reused for each transport's output.
     happenings: Vec<Happening>,
     /// Datagrams to send at the end of this pass.
     outbox: Outbox,
     /// When rooms with screen tracks were last looked at (a screen that stops sends no word).
     screens_checked: Option<Instant>,
+    /// When every subscriber's layers were last allotted.
+    allotted_at: Option<Instant>,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
 }
@@ -88,27 +99,31 @@ pub(super) fn run(
         .set_rtp_mode(true)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
-        .set_ice_lite(true);
+        .set_ice_lite(true)
+        // Each subscriber's bandwidth estimate (transport-wide congestion control) decides how
+        // many of its videos it gets, and at which layer (`allocate.rs`).
+        .enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)));
     let mut worker = Worker {
         socket,
         advertised,
         peer_networks,
         counters,
         config,
-        peers: HashMap::new(),
+        peers: FxHashMap::default(),
         next_key: 0,
         next_track: 0,
-        rooms: HashMap::new(),
+        rooms: FxHashMap::default(),
         by_ufrag: HashMap::new(),
         by_source: HashMap::new(),
-        tracks: HashMap::new(),
-        speakers: HashMap::new(),
-        dirty: HashSet::new(),
-        to_offer: HashSet::new(),
-        retry_offer: HashSet::new(),
+        tracks: FxHashMap::default(),
+        speakers: FxHashMap::default(),
+        dirty: FxHashSet::default(),
+        to_offer: FxHashSet::default(),
+        retry_offer: FxHashSet::default(),
         happenings: Vec::new(),
         outbox: Outbox::default(),
         screens_checked: None,
+        allotted_at: None,
         counted: (0, 0),
     };
     let mut buf = vec![0u8; 2000];
@@ -290,83 +305,6 @@ impl Worker {
         self.reassign(&room);
     }
 
-    /// Points every subscriber's slots in the room at what it should receive now: the videos it
-    /// shows (the first `MAX_VIDEOS` publishers, in the order they came, that it has not said it
-    /// hides) and the voices of the `MAX_AUDIO` loudest.
-    fn reassign(&mut self, room: &RoomName) {
-        let Some(members) = self.rooms.get(room).cloned() else {
-            return;
-        };
-        let now = Instant::now();
-        let mut screens = Vec::new();
-        let mut videos = Vec::new();
-        let mut voices = Vec::new();
-        for key in &members {
-            let Some(peer) = self.peers.get(key) else {
-                continue;
-            };
-            for track in peer.link.iter().flat_map(|l| &l.published) {
-                let entry = (*key, track.id, peer.client.clone());
-                match track.kind {
-                    // A screen takes a slot only while it is shared, and before any camera.
-                    MediaKind::Video if track.screen => {
-                        if track.sending(now) {
-                            screens.push(entry);
-                        }
-                    }
-                    MediaKind::Video => videos.push(entry),
-                    _ => voices.push(entry),
-                }
-            }
-        }
-        let screen_tracks: HashSet<TrackId> = screens.iter().map(|(_, t, _)| *t).collect();
-        screens.append(&mut videos);
-        let videos = screens;
-        if let Some(speakers) = self.speakers.get(room) {
-            // Stable: among the equally quiet (and the muted), whoever came first.
-            voices.sort_by(|a, b| {
-                speakers
-                    .loudness(&b.2, now)
-                    .total_cmp(&speakers.loudness(&a.2, now))
-            });
-        }
-        for key in &members {
-            let Some(peer) = self.peers.get_mut(key) else {
-                continue;
-            };
-            let widths = &peer.view_widths;
-            let Some(link) = &mut peer.link else {
-                continue;
-            };
-            let others = |list: &Vec<(PeerKey, TrackId, ClientId)>, video: bool| -> Vec<Source> {
-                list.iter()
-                    .filter(|(publisher, _, _)| publisher != key)
-                    .map(|(_, track, client)| Source {
-                        track: *track,
-                        publisher: client.clone(),
-                        width: if video {
-                            widths.get(client).copied().unwrap_or(DEFAULT_VIEW_WIDTH)
-                        } else {
-                            0
-                        },
-                        screen: screen_tracks.contains(track),
-                    })
-                    .filter(|source| !video || source.width > 0)
-                    .collect()
-            };
-            let video_changed =
-                link.slots
-                    .assign(MediaKind::Video, &others(&videos, true), MAX_VIDEOS);
-            let audio_changed =
-                link.slots
-                    .assign(MediaKind::Audio, &others(&voices, false), MAX_AUDIO);
-            if video_changed || audio_changed {
-                link.slots_told = false;
-                self.to_offer.insert(*key);
-            }
-        }
-    }
-
     fn remove(&mut self, key: PeerKey) {
         self.drop_link(key);
         let Some(peer) = self.peers.remove(&key) else {
@@ -458,6 +396,7 @@ impl Worker {
                     self.dirty.insert(publisher);
                 }
             }
+            Happening::Estimate => self.allot(from),
             Happening::AudioLevel(level) => {
                 if let Some(peer) = self.peers.get(&from) {
                     self.speakers.entry(peer.room.clone()).or_default().heard(
@@ -538,59 +477,6 @@ impl Worker {
                 self.dirty.insert(key);
                 if untold {
                     self.retry_offer.insert(key);
-                }
-            }
-        }
-    }
-
-    /// Rooms where someone has a screen track (shared now, or lately).
-    fn rooms_sharing(&self) -> Vec<RoomName> {
-        let mut rooms: Vec<RoomName> = Vec::new();
-        for peer in self.peers.values() {
-            let sharing = peer
-                .link
-                .iter()
-                .flat_map(|l| &l.published)
-                .any(|t| t.screen);
-            if sharing && !rooms.contains(&peer.room) {
-                rooms.push(peer.room.clone());
-            }
-        }
-        rooms
-    }
-
-    /// Tells rooms who speaks now, and (where more publish audio than a subscriber receives) gives
-    /// the audio slots to the loudest, once a second.
-    fn speak(&mut self, now: Instant) {
-        let mut changes: Vec<(RoomName, ClientId)> = Vec::new();
-        let mut rerank = Vec::new();
-        for (room, speakers) in &mut self.speakers {
-            if let Some(who) = speakers.decide(now) {
-                changes.push((room.clone(), who));
-            }
-            if speakers.voices() > MAX_AUDIO && speakers.due_rerank(now) {
-                rerank.push(room.clone());
-            }
-        }
-        // A screen that stopped sends nothing to say so: look again once a second.
-        if self
-            .screens_checked
-            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
-        {
-            self.screens_checked = Some(now);
-            for room in self.rooms_sharing() {
-                if !rerank.contains(&room) {
-                    rerank.push(room);
-                }
-            }
-        }
-        for room in rerank {
-            self.reassign(&room);
-        }
-        for (room, who) in changes {
-            for key in self.rooms.get(&room).into_iter().flatten() {
-                if let Some(link) = self.peers.get(key).and_then(|p| p.link.as_ref()) {
-                    let _ = link.notify(Notice::DominantSpeaker(who.clone()));
                 }
             }
         }

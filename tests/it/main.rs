@@ -10,6 +10,7 @@ mod durability;
 mod helpers;
 mod insights;
 mod media;
+mod media_bandwidth;
 mod meetings;
 mod proxy;
 mod rate_limit;

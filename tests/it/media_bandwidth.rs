@@ -1,0 +1,325 @@
+//! The media server shares a subscriber's bandwidth among what it shows: a publisher sends three
+//! simulcast layers; a subscriber showing it large gets the top layer while its link allows, the
+//! smallest once its link narrows (its bandwidth estimate, from transport-wide congestion control,
+//! falls), and the top one again when the link widens. The subscriber's link is a queue the test
+//! drains at a set rate, as a slow network would; both clients are str0m instances.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use str0m::change::{SdpAnswer, SdpApi, SdpOffer};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::Server;
+use crate::signal_join::{host, room};
+use crate::ws::Ws;
+
+/// The publisher's layers: rid, width, height, bytes per frame at 30 frames a second (about 150,
+/// 500 and 1,000 kbit/s, as Whereby's are).
+const LAYERS: [(&str, u16, u16, usize); 3] = [
+    ("l", 320, 180, 625),
+    ("m", 640, 360, 2083),
+    ("h", 1280, 720, 4166),
+];
+const FRAME_GAP: Duration = Duration::from_millis(33);
+/// Where a frame says which layer it is (after the VP8 keyframe header).
+const LAYER_BYTE: usize = 10;
+
+/// A synthetic VP8 frame: a keyframe carries the frame tag, start code and size the server reads
+/// a layer's width from; every frame says its layer.
+fn frame(layer: usize, keyframe: bool) -> Vec<u8> {
+    let (_, width, height, size) = LAYERS[layer];
+    let mut data = vec![0u8; size];
+    if keyframe {
+        data[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+        data[6..8].copy_from_slice(&width.to_le_bytes());
+        data[8..10].copy_from_slice(&height.to_le_bytes());
+    } else {
+        // The frame tag's lowest bit set: an interframe.
+        data[0] = 0x01;
+    }
+    data[LAYER_BYTE] = layer as u8;
+    data
+}
+
+/// What the test and the media loop share.
+#[derive(Default)]
+struct Shared {
+    /// Server offers to the subscriber, and its answers back.
+    offers: VecDeque<String>,
+    answers: VecDeque<String>,
+    /// The subscriber's link rate (None: as fast as loopback).
+    link_bps: Option<u64>,
+    /// Frames the subscriber received of each layer, since the test last took them.
+    frames: [u64; 3],
+    stop: bool,
+}
+
+struct Peer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+}
+
+impl Peer {
+    fn new() -> Peer {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let local = socket.local_addr().unwrap();
+        let mut rtc = Rtc::new(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        Peer { rtc, socket, local }
+    }
+
+    fn input(&mut self, datagram: &[u8], source: SocketAddr) {
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local,
+                contents: datagram.try_into().unwrap(),
+            },
+        );
+        let _ = self.rtc.handle_input(input);
+    }
+
+    /// Sends what str0m has to send; returns its events.
+    fn poll(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(event)) => events.push(event),
+                Ok(Output::Timeout(_)) | Err(_) => return events,
+            }
+        }
+    }
+}
+
+/// A link of `bps` from the server to the subscriber: datagrams wait their turn in a queue that
+/// holds at most half a second (a router's buffer), then reach the subscriber.
+#[derive(Default)]
+struct Link {
+    queue: VecDeque<(Instant, Vec<u8>, SocketAddr)>,
+    free_at: Option<Instant>,
+}
+
+impl Link {
+    fn push(&mut self, datagram: Vec<u8>, source: SocketAddr, bps: Option<u64>, now: Instant) {
+        let Some(bps) = bps else {
+            self.queue.push_back((now, datagram, source));
+            return;
+        };
+        let start = self.free_at.map_or(now, |free| free.max(now));
+        if start.duration_since(now) > Duration::from_millis(500) {
+            return;
+        }
+        let done = start + Duration::from_micros(datagram.len() as u64 * 8 * 1_000_000 / bps);
+        self.free_at = Some(done);
+        self.queue.push_back((done, datagram, source));
+    }
+
+    fn due(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
+        if self.queue.front().is_some_and(|(at, _, _)| *at <= now) {
+            return self.queue.pop_front().map(|(_, d, s)| (d, s));
+        }
+        None
+    }
+}
+
+/// Drives both clients until told to stop: the publisher sends its three layers (a keyframe of a
+/// layer when the server asks), the subscriber answers offers and counts the layers it receives.
+fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc<Mutex<Shared>>) {
+    let mut buf = [0u8; 2000];
+    let mut next_frame = Instant::now();
+    let mut keyframe_due = [true; 3];
+    let mut link = Link::default();
+    let started = Instant::now();
+    loop {
+        let now = Instant::now();
+        let link_bps = {
+            let mut shared = shared.lock().unwrap();
+            if shared.stop {
+                return;
+            }
+            while let Some(sdp) = shared.offers.pop_front() {
+                let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
+                let answer = subscriber.rtc.sdp_api().accept_offer(offer).unwrap();
+                shared.answers.push_back(answer.to_sdp_string());
+            }
+            shared.link_bps
+        };
+        while let Ok((n, source)) = publisher.socket.recv_from(&mut buf) {
+            publisher.input(&buf[..n], source);
+        }
+        while let Ok((n, source)) = subscriber.socket.recv_from(&mut buf) {
+            link.push(buf[..n].to_vec(), source, link_bps, now);
+        }
+        while let Some((datagram, source)) = link.due(now) {
+            subscriber.input(&datagram, source);
+        }
+        if now >= next_frame {
+            next_frame += FRAME_GAP;
+            let time = MediaTime::from_90khz(started.elapsed().as_micros() as u64 * 9 / 100);
+            for (layer, (rid, ..)) in LAYERS.iter().enumerate() {
+                let Some(writer) = publisher.rtc.writer(video) else {
+                    break;
+                };
+                let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+                    break;
+                };
+                let keyframe = std::mem::take(&mut keyframe_due[layer]);
+                let _ = writer
+                    .rid(Rid::from(*rid))
+                    .write(pt, now, time, frame(layer, keyframe));
+            }
+        }
+        for event in publisher.poll() {
+            if let Event::KeyframeRequest(request) = event {
+                for (layer, (rid, ..)) in LAYERS.iter().enumerate() {
+                    if request.rid.is_none_or(|r| r == Rid::from(*rid)) {
+                        keyframe_due[layer] = true;
+                    }
+                }
+            }
+        }
+        for event in subscriber.poll() {
+            if let Event::MediaData(data) = event
+                && let Some(layer) = data.data.get(LAYER_BYTE)
+                && let Some(count) = shared.lock().unwrap().frames.get_mut(*layer as usize)
+            {
+                *count += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Offers what `build` adds to the peer over `ws` and applies the server's answer.
+async fn negotiate<T>(ws: &mut Ws, peer: &mut Peer, build: impl FnOnce(&mut SdpApi<'_>) -> T) -> T {
+    let mut change = peer.rtc.sdp_api();
+    let made = build(&mut change);
+    let (offer, pending) = change.apply().expect("something to offer");
+    ws.send("sfu_offer", json!({ "sdp": offer.to_sdp_string() }))
+        .await;
+    let answer = ws.recv_type("sfu_answer").await["sdp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
+    peer.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+    made
+}
+
+/// Passes the server's offers to the subscriber and its answers back, for `time`; returns the
+/// frames of each layer it received meanwhile.
+async fn relay_signalling(ws: &mut Ws, shared: &Arc<Mutex<Shared>>, time: Duration) -> [u64; 3] {
+    shared.lock().unwrap().frames = [0; 3];
+    let end = Instant::now() + time;
+    while Instant::now() < end {
+        if let Some(Message::Text(text)) = ws.next_message(Duration::from_millis(20)).await {
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if frame["type"] == "sfu_offer" {
+                let sdp = frame["payload"]["sdp"].as_str().unwrap().to_owned();
+                shared.lock().unwrap().offers.push_back(sdp);
+            }
+        }
+        let answers: Vec<String> = shared.lock().unwrap().answers.drain(..).collect();
+        for sdp in answers {
+            ws.send("sfu_answer", json!({ "sdp": sdp })).await;
+        }
+    }
+    shared.lock().unwrap().frames
+}
+
+/// Waits (up to `within`) for a second in which the subscriber received only `layer`.
+async fn only_layer(
+    ws: &mut Ws,
+    shared: &Arc<Mutex<Shared>>,
+    layer: usize,
+    within: Duration,
+) -> Duration {
+    let start = Instant::now();
+    let mut last = [0; 3];
+    while start.elapsed() < within {
+        last = relay_signalling(ws, shared, Duration::from_secs(1)).await;
+        let others: u64 = (0..3).filter(|l| *l != layer).map(|l| last[l]).sum();
+        if last[layer] >= 20 && others == 0 {
+            return start.elapsed();
+        }
+    }
+    panic!(
+        "no second of only layer {} within {within:?}; the last: {last:?}",
+        LAYERS[layer].0
+    );
+}
+
+#[tokio::test]
+async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
+    let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
+    let publisher_id = joined["selfId"].as_str().unwrap().to_owned();
+    let mut publisher = Peer::new();
+    let video = negotiate(&mut publisher_ws, &mut publisher, |change| {
+        let simulcast = Simulcast {
+            send: LAYERS
+                .iter()
+                .map(|(rid, ..)| SimulcastLayer::new(rid))
+                .collect(),
+            recv: Vec::new(),
+        };
+        change.add_media(
+            MediaKind::Video,
+            Direction::SendOnly,
+            None,
+            None,
+            Some(simulcast),
+        )
+    })
+    .await;
+
+    // The subscriber receives only: it offers a data channel, and the server offers it slots.
+    let (mut subscriber_ws, _) = host(&server, &room, "Subscriber").await;
+    let mut subscriber = Peer::new();
+    negotiate(&mut subscriber_ws, &mut subscriber, |change| {
+        change.add_channel("test".into());
+    })
+    .await;
+    subscriber_ws
+        .send(
+            "sfu_view",
+            json!({ "clientId": publisher_id, "width": 1280 }),
+        )
+        .await;
+
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let media = {
+        let shared = shared.clone();
+        std::thread::spawn(move || media_loop(publisher, video, subscriber, shared))
+    };
+
+    // A wide link: the top layer, the one a 1280-pixel view wants.
+    only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(10)).await;
+    // 400 kbit/s: only the smallest layer fits.
+    shared.lock().unwrap().link_bps = Some(400_000);
+    let narrowed = only_layer(&mut subscriber_ws, &shared, 0, Duration::from_secs(15)).await;
+    // Wide again: the estimator probes, and the top layer comes back.
+    shared.lock().unwrap().link_bps = None;
+    let widened = only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(30)).await;
+    eprintln!("narrowed → small layer in {narrowed:?}; widened → top layer in {widened:?}");
+
+    shared.lock().unwrap().stop = true;
+    media.join().unwrap();
+    drop(publisher_ws);
+}
