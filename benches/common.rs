@@ -134,3 +134,18 @@ pub fn report(name: &str, count: u64, elapsed: Duration, hist: &Histogram<u64>) 
         hist.max() as f64 / 1000.0,
     )
 }
+
+/// User plus system CPU time of a process, in microseconds.
+pub fn cpu_micros(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after its ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|t| t.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    ticks * 1_000_000.0 / 100.0
+}

@@ -25,6 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::meeting::{ClientId, RoomName};
 
+/// The media socket's receive and send buffers (the kernel's default, about 200 KiB, is a few
+/// milliseconds of a busy thread's traffic).
+const SOCKET_BUFFER: usize = 4 << 20;
+
 /// Notices a media thread has for one member's connection, waiting at most this many.
 pub const NOTICES: usize = 32;
 
@@ -159,6 +163,16 @@ impl MediaEngine {
             let socket = UdpSocket::bind((config.bind_ip, port))?;
             // The thread waits in poll(2) and then reads what is there in a batch.
             socket.set_nonblocking(true)?;
+            // Room for bursts (keyframes from many publishers at once) while a pass runs; the
+            // kernel caps these at net.core.rmem_max / wmem_max.
+            for set in [
+                rustix::net::sockopt::set_socket_recv_buffer_size,
+                rustix::net::sockopt::set_socket_send_buffer_size,
+            ] {
+                if let Err(err) = set(&socket, SOCKET_BUFFER) {
+                    tracing::warn!(error = %err, "cannot enlarge the media socket's buffers");
+                }
+            }
             let local = socket.local_addr()?;
             let advertised = SocketAddr::new(config.public_ip, local.port());
             let (commands, inbox) = std_mpsc::channel();

@@ -150,7 +150,8 @@ pub(super) struct Peer {
     pub publishes: bool,
     /// How wide it shows each publisher's video, as it last said (kept across its transports).
     pub view_widths: HashMap<ClientId, u32>,
-    pub link: Option<Link>,
+    /// Boxed: a transport is about 10 KiB, and peers move in and out of the thread's map.
+    pub link: Option<Box<Link>>,
 }
 
 /// A random ICE credential: the ufrag is what datagrams are routed by.

@@ -29,6 +29,8 @@ type PeerKey = u64;
 const MAX_VIEW_SIZES: usize = 1024;
 /// Datagrams read before the transports' output is collected.
 const BATCH: usize = 64;
+/// Transports given time in one pass at most (the rest in the next passes, between reads).
+const TIMEOUTS_PER_PASS: usize = 4;
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
 /// What a new subscriber is assumed to take before its estimate says: a stage and a few tiles.
@@ -102,7 +104,12 @@ pub(super) fn run(
         .set_ice_lite(true)
         // Each subscriber's bandwidth estimate (transport-wide congestion control) decides how
         // many of its videos it gets, and at which layer (`allocate.rs`).
-        .enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)));
+        ;
+    let config = if std::env::var("XX_NO_BWE").is_ok() {
+        config
+    } else {
+        config.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+    };
     let mut worker = Worker {
         socket,
         advertised,
@@ -238,7 +245,7 @@ impl Worker {
     }
 
     fn link_mut(&mut self, key: PeerKey) -> Option<&mut Link> {
-        self.peers.get_mut(&key)?.link.as_mut()
+        self.peers.get_mut(&key)?.link.as_deref_mut()
     }
 
     /// Updates the shared gauges by this thread's change since it last counted.
@@ -277,7 +284,7 @@ impl Worker {
         self.by_ufrag.insert(link.ufrag.clone(), key);
         if let Some(peer) = self.peers.get_mut(&key) {
             tracing::debug!(%room, client = %peer.client, "media transport negotiated");
-            peer.link = Some(link);
+            peer.link = Some(Box::new(link));
         }
         self.dirty.insert(key);
         self.reassign(room);
@@ -322,14 +329,24 @@ impl Worker {
         }
     }
 
-    /// Gives time to the transports that asked for it.
+    /// Gives time to the transports that asked for it, the longest waiting first and at most
+    /// `TIMEOUTS_PER_PASS` of them: a transport's time is costly (its pacer, estimator and every
+    /// stream), and the datagrams that arrive meanwhile wait for the pass to end.
     fn expire(&mut self, now: Instant) {
-        for (key, peer) in &mut self.peers {
-            if let Some(link) = &mut peer.link
-                && link.timeout <= now
-            {
+        let mut due: Vec<(Instant, PeerKey)> = self
+            .peers
+            .iter()
+            .filter_map(|(key, peer)| Some((peer.link.as_ref()?.timeout, *key)))
+            .filter(|(timeout, _)| *timeout <= now)
+            .collect();
+        if due.len() > TIMEOUTS_PER_PASS {
+            due.select_nth_unstable(TIMEOUTS_PER_PASS);
+            due.truncate(TIMEOUTS_PER_PASS);
+        }
+        for (_, key) in due {
+            if let Some(link) = self.link_mut(key) {
                 let _ = link.rtc.handle_input(Input::Timeout(now));
-                self.dirty.insert(*key);
+                self.dirty.insert(key);
             }
         }
     }
@@ -427,8 +444,9 @@ impl Worker {
 
     /// One frame of a publisher's track to every subscriber in its room.
     fn fan_out(&mut self, from: PeerKey, track: TrackId, incoming: &Incoming, now: Instant) {
-        // The publisher is taken out of the map while its track is read and the others written.
-        // (A packet of a track no subscriber carries still costs this walk; it is the room's size.)
+        // The publisher is taken out of the map while its track is read and the others written
+        // (its transport is boxed: this moves a pointer, not the transport). A packet of a track
+        // no subscriber carries still costs this walk; it is the room's size.
         let Some(mut publisher) = self.peers.remove(&from) else {
             return;
         };
@@ -450,10 +468,14 @@ impl Worker {
                 else {
                     continue;
                 };
+                let before = forwarded;
                 if let Some(rid) = subscriber.forward(source, incoming, params, &mut forwarded) {
                     wanted.push(rid);
                 }
-                self.dirty.insert(*other);
+                // Only a subscriber that was written to has anything to send.
+                if forwarded > before {
+                    self.dirty.insert(*other);
+                }
             }
             for rid in wanted {
                 link.want_keyframe(track, rid);
