@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use, installed only when absent: python3 (the webhook receiver the
 # tests verify signatures with), chromium and node/npm (the browser tests), coturn (the TURN server
 # the pre-call network check is tested against), nginx (the reverse proxy the forwarded-address
-# rules are tested behind), util-linux's unshare (a small private disk for the full-disk test).
+# rules are tested behind), util-linux's unshare (a small private disk for the full-disk test),
+# postgresql and redis-server (the cluster's store and bus).
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v chromium >/dev/null || missing+=(chromium)
@@ -16,6 +17,9 @@ command -v nginx >/dev/null || missing+=(nginx)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# PostgreSQL and Redis: the cluster's store and bus (private servers, started below).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if ((${#missing[@]})); then
   echo "==> installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -31,8 +35,16 @@ echo "==> the browser client's pure modules (flow, connection, layout, roster) a
 node --test web/test/
 scripts/vendor-web.sh --check
 
-echo "==> unit and integration tests (the real server on random loopback ports)"
+echo "==> PostgreSQL and Redis for the tests (private servers on free loopback ports)"
+services=$(mktemp -d)
+trap 'scripts/services.sh stop "$services"; rm -rf "$services"' EXIT
+eval "$(scripts/services.sh start "$services")"
+
+echo "==> unit and integration tests (the real server on random loopback ports; SQLite store)"
 cargo test --locked --lib --bins --tests
+
+echo "==> the integration tests again, on the PostgreSQL store"
+ANTEROOM_TEST_STORE=postgres cargo test --locked --test it
 
 echo "==> browser tests (Debian's chromium, fake camera and microphone; screenshots in e2e/output/)"
 cargo build --locked

@@ -87,6 +87,7 @@ impl Application {
         let store = crate::store::open(&store_url)
             .await
             .with_context(|| format!("opening the store at {store_url}"))?;
+        store.hold_exclusively().await?;
 
         let secret = match config.configured_token_secret()? {
             Some(secret) => secret,
@@ -97,6 +98,8 @@ impl Application {
             }
         };
         let tokens = TokenSigner::new(&secret);
+        // This process, among the nodes sharing a store: claims and leases are in its name.
+        let node_id = uuid::Uuid::new_v4().to_string();
         let shutdown = CancellationToken::new();
         let (facts, fact_queue) = recorder::channel();
         let recorder_stop = CancellationToken::new();
@@ -104,7 +107,7 @@ impl Application {
         let background_stop = CancellationToken::new();
         let webhooks = tokio::spawn(delivery::run(
             store.clone(),
-            config.webhooks.settings(),
+            config.webhooks.settings(&node_id),
             deliveries_due.clone(),
             background_stop.clone(),
         ));
@@ -113,9 +116,11 @@ impl Application {
             subdomain: subdomain_of(&public_url),
             written: deliveries_due,
         };
-        // No room is live yet: whatever a crash left open is over, and its ends are told.
+        // No room is live yet: whatever a crash left open is over, and its ends are told; webhook
+        // deliveries a crash left claimed are free to be delivered.
         facts_recorder.close_what_a_crash_left_open().await?;
         store.close_interrupted_sessions(Utc::now()).await?;
+        store.release_claims().await?;
         let recorder = tokio::spawn(recorder::run(
             facts_recorder,
             fact_queue,

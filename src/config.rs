@@ -188,8 +188,10 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    pub fn settings(&self) -> crate::webhooks::delivery::DeliverySettings {
+    /// How this node delivers webhooks; `claimant` names it to the other nodes of a cluster.
+    pub fn settings(&self, claimant: &str) -> crate::webhooks::delivery::DeliverySettings {
         crate::webhooks::delivery::DeliverySettings {
+            claimant: claimant.to_owned(),
             timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
             max_attempts: self.webhook_max_attempts.max(1),
             retry_base: Duration::from_millis(self.webhook_retry_base_ms),

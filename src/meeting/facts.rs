@@ -83,6 +83,18 @@ pub struct ClientCounts {
     pub by_role: BTreeMap<Role, u32>,
 }
 
+impl ClientCounts {
+    /// `by_role` as a JSON object (role name to count), as the event log keeps it.
+    pub fn by_role_json(&self) -> String {
+        let object: serde_json::Map<String, serde_json::Value> = self
+            .by_role
+            .iter()
+            .map(|(role, n)| (role.as_str().to_owned(), (*n).into()))
+            .collect();
+        serde_json::Value::Object(object).to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FactClient {
     pub client_id: ClientId,

@@ -4,24 +4,31 @@
 //! concern; `Store` is all of them.
 
 pub mod insights;
+mod insights_sql;
+mod interrupted;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use crate::meeting::facts::RoomFact;
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
 
+pub use postgres::PostgresStore;
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 pub type DynStore = std::sync::Arc<dyn Store>;
 
 /// Opens the store a URL names, creating and migrating it when needed:
-/// `sqlite://<path of the database file>` (the embedded default).
+/// `sqlite://<path of the database file>` (the embedded default) or `postgres://...` (a cluster's).
 pub async fn open(url: &str) -> Result<DynStore, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = SqliteStore::open_file(std::path::Path::new(path)).await?;
         return Ok(std::sync::Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(std::sync::Arc::new(PostgresStore::open(url).await?));
     }
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     Err(StoreError::UnsupportedUrl(scheme.to_owned()))
@@ -72,6 +79,16 @@ pub fn sqlite_url(data_dir: &std::path::Path) -> String {
     format!("sqlite://{}", data_dir.join(DATABASE_FILE).display())
 }
 
+pub(crate) fn millis(date: DateTime<Utc>) -> i64 {
+    date.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a meeting with room name {0} already exists")]
@@ -91,7 +108,9 @@ pub enum StoreError {
     Closed,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("no store speaks {0:?}; use sqlite://<path of the database file>")]
+    #[error(
+        "no store speaks {0:?}; use sqlite://<path of the database file> or postgres://user:password@host/database"
+    )]
     UnsupportedUrl(String),
     #[error(
         "another anteroom server is already using this store (it holds {0}); stop it first, or give \
@@ -235,14 +254,23 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError>;
     /// Removes an endpoint and cancels its pending deliveries; false when there was none.
     async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Due deliveries, at most one per (endpoint, room): the oldest pending, if its time has come.
-    async fn due_deliveries(
+    /// Claims due deliveries for `claimant` until `until`, at most one per (endpoint, room): the
+    /// oldest pending, if its time has come and no unexpired claim holds it. Another caller (a node
+    /// of a cluster) never gets a delivery while it is claimed; a claim that ran out (its claimant
+    /// died mid-delivery) lets it be claimed again.
+    async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
         limit: u32,
+        claimant: &str,
+        until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError>;
-    /// When the next pending delivery is due, if any is pending.
+    /// Releases every claim: a server alone on its store does so at start, as any claim left is
+    /// that of a process that died mid-delivery. Returns how many.
+    async fn release_claims(&self) -> Result<u64, StoreError>;
+    /// When the next pending delivery is due (or its claim runs out), if any is pending.
     async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Records an attempt's outcome and releases the claim.
     async fn finish_delivery(
         &self,
         id: i64,
@@ -331,9 +359,38 @@ pub trait ThemeStore: Send + Sync {
     ) -> Result<Option<ThemeImage>, StoreError>;
 }
 
+/// Rooms a stopping server hands over when no other node can take them: their state (opaque
+/// here), for the server that starts next to carry on with.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    /// Keeps these rooms' states, replacing any kept before for the same rooms.
+    async fn save_snapshots(
+        &self,
+        rooms: &[(RoomName, String)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Every room state kept, forgotten as it is read (whoever reads them carries the rooms on).
+    async fn take_snapshots(&self) -> Result<Vec<(RoomName, String)>, StoreError>;
+}
+
+/// A server alone on a store that others could share (PostgreSQL without a cluster) makes sure it
+/// is alone: two servers on one store would split rooms and deliver webhooks twice.
+#[async_trait]
+pub trait ExclusiveUse: Send + Sync {
+    /// Holds the store for this process until it exits; `InUse` when another holds it.
+    async fn hold_exclusively(&self) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait Store:
-    MeetingStore + FactStore + WebhookStore + ThemeStore + insights::InsightStore + 'static
+    MeetingStore
+    + FactStore
+    + WebhookStore
+    + ThemeStore
+    + SnapshotStore
+    + ExclusiveUse
+    + insights::InsightStore
+    + 'static
 {
     /// Flushes and closes; later calls fail.
     async fn close(&self);

@@ -23,6 +23,17 @@ pub struct DeliverySettings {
     /// The wait before the second attempt; it doubles for each one after.
     pub retry_base: Duration,
     pub concurrency: usize,
+    /// Who claims deliveries (this node), so that no other node delivers them meanwhile.
+    pub claimant: String,
+}
+
+impl DeliverySettings {
+    /// How long a claim holds: an attempt's time with room to spare. A node that dies mid-delivery
+    /// holds its deliveries this long; then another node delivers them.
+    fn claim(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.timeout * 2 + Duration::from_secs(5))
+            .unwrap_or(chrono::Duration::seconds(60))
+    }
 }
 
 /// How often the worker looks at the outbox when nothing wakes it (retries come due, other processes
@@ -59,8 +70,9 @@ pub async fn run(
         last_scan = tokio::time::Instant::now();
         let free = settings.concurrency.saturating_sub(attempts.len());
         if free > 0 {
+            let now = Utc::now();
             match store
-                .due_deliveries(Utc::now(), (free + in_flight.len()) as u32)
+                .claim_deliveries(now, free as u32, &settings.claimant, now + settings.claim())
                 .await
             {
                 Ok(due) => {

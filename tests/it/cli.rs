@@ -30,11 +30,24 @@ async fn api_key_commands() {
     );
     assert!(!listing.contains(key), "list never shows the key itself");
 
-    // Only the hash is stored.
-    let db = std::fs::read(dir.path().join("anteroom.sqlite3")).unwrap();
-    let wal = std::fs::read(dir.path().join("anteroom.sqlite3-wal")).unwrap_or_default();
+    // Only the hash is stored: the secret part is nowhere in the SQLite file and its log, nor in
+    // any column of PostgreSQL's table.
     let needle = &key.as_bytes()[3..];
-    for bytes in [&db, &wal] {
+    let stored: Vec<Vec<u8>> = if crate::helpers::on_postgres() {
+        let rows: Vec<(String, String, String)> =
+            crate::helpers::store_rows(dir.path(), "SELECT name, key_hash, prefix FROM api_keys")
+                .await;
+        assert_eq!(rows.len(), 1);
+        rows.into_iter()
+            .flat_map(|(a, b, c)| [a.into_bytes(), b.into_bytes(), c.into_bytes()])
+            .collect()
+    } else {
+        vec![
+            std::fs::read(dir.path().join("anteroom.sqlite3")).unwrap(),
+            std::fs::read(dir.path().join("anteroom.sqlite3-wal")).unwrap_or_default(),
+        ]
+    };
+    for bytes in &stored {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
             "the key is stored in clear"
@@ -206,8 +219,16 @@ async fn the_bandwidth_probe_is_limited_per_address() {
 async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let server = Server::start().await;
     let output = tokio::process::Command::new(crate::helpers::bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--media-udp-port",
+            "0",
+            "--data-dir",
+        ])
         .arg(server.data_dir.path())
+        .envs(crate::helpers::store_env(server.data_dir.path()).await)
         .env("ANTEROOM_LOG", "warn")
         .output();
     let output = tokio::time::timeout(std::time::Duration::from_secs(20), output)

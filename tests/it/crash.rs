@@ -82,7 +82,7 @@ async fn a_crash_is_closed_with_its_webhook_events_at_the_last_moment_known_aliv
 async fn server_on_a_small_disk() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let script = "mount -t tmpfs -o size=1600k tmpfs \"$1\" && exec \"$2\" serve \
-                  --listen 127.0.0.1:0 --data-dir \"$1\"";
+                  --listen 127.0.0.1:0 --media-udp-port 0 --data-dir \"$1\"";
     let mut command = tokio::process::Command::new("unshare");
     command
         .args([
@@ -103,6 +103,9 @@ async fn server_on_a_small_disk() -> (Server, tempfile::TempDir) {
 
 #[tokio::test]
 async fn health_says_unavailable_when_the_disk_is_full() {
+    if crate::helpers::on_postgres() {
+        return health_says_unavailable_when_postgres_takes_no_writes().await;
+    }
     let (mut server, _dir) = server_on_a_small_disk().await;
     // The first start prints its API key.
     server.key = server.stdout_key().await;
@@ -174,6 +177,62 @@ async fn health_says_unavailable_when_the_disk_is_full() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "/healthz still says ok on a full disk"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.wait_for_log("the store takes no writes").await;
+    server.kill9().await;
+}
+
+/// PostgreSQL's store fills no disk of ours: what a full disk is to SQLite, a database that takes
+/// no writes is to it (here, made read-only, its connections cut so the pool reconnects read-only).
+async fn health_says_unavailable_when_postgres_takes_no_writes() {
+    use sqlx::Connection;
+    let mut server = crate::helpers::Server::start().await;
+    let health = || async {
+        status_and_json(
+            server
+                .http
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(
+        health().await,
+        (200, json!({"status": "ok", "store": "ok"}))
+    );
+    let url = crate::helpers::store_url(server.data_dir.path()).await;
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL").unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    for sql in [
+        format!("ALTER DATABASE {database} SET default_transaction_read_only = on"),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+        ),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, health) = health().await;
+        if status == 503 {
+            assert_eq!(health["status"], "unavailable");
+            assert!(
+                health["store"].as_str().unwrap().contains("read-only"),
+                "{health}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/healthz still says ok"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

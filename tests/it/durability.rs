@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
-use anteroom::store::{DeliveryOutcome, MeetingStore, SqliteStore, Store, WebhookStore};
+use anteroom::store::{DeliveryOutcome, Store};
 use chrono::Utc;
 use serde_json::{Value, json};
 
@@ -202,11 +202,14 @@ async fn sigterm_finishes_in_flight_requests() {
 
 /// Two webhook deliveries, delivered 8 days and 6 days ago (one room each, as the outbox hands out
 /// one delivery per endpoint and room at a time).
-async fn seed_finished_deliveries(store: &SqliteStore) {
+async fn seed_finished_deliveries(store: &dyn Store) {
     queue_lock_events(store, &["/a", "/b"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    let due = store.due_deliveries(now, 10).await.unwrap();
+    let due = store
+        .claim_deliveries(now, 10, "test", now + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(due.len(), 2);
     for (delivery, days_ago) in due.iter().zip([8, 6]) {
         let finished = now - chrono::Duration::days(days_ago);
@@ -224,8 +227,8 @@ async fn old_meetings_and_deliveries_are_swept() {
     // Meetings that ended 25 hours and 23 hours ago, written straight into the store (the API refuses
     // past end dates), and deliveries finished more and less than a week ago.
     {
-        let store = SqliteStore::open(dir.path()).await.unwrap();
-        seed_finished_deliveries(&store).await;
+        let store = crate::helpers::open_store(dir.path()).await;
+        seed_finished_deliveries(&*store).await;
         for (name, hours_ago) in [("/old", 25), ("/recent", 23)] {
             let end = Utc::now() - chrono::Duration::hours(hours_ago);
             store
@@ -264,7 +267,7 @@ async fn old_meetings_and_deliveries_are_swept() {
 
     let mut server = server;
     assert!(server.terminate().await);
-    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let store = crate::helpers::open_store(dir.path()).await;
     let counts = store.delivery_counts().await.unwrap();
     store.close().await;
     assert_eq!(

@@ -19,6 +19,97 @@ pub fn bin() -> String {
     std::env::var("ANTEROOM_TEST_BIN").unwrap_or_else(|_| BUILT.to_owned())
 }
 
+/// Which store the servers under test use: the embedded SQLite file in each test's data directory
+/// (the default), or, when `ANTEROOM_TEST_STORE=postgres`, a fresh PostgreSQL database per data
+/// directory on the server `ANTEROOM_TEST_POSTGRES_URL` names (`scripts/test.sh` starts one and
+/// runs every integration test both ways).
+pub fn on_postgres() -> bool {
+    std::env::var("ANTEROOM_TEST_STORE").is_ok_and(|s| s == "postgres")
+}
+
+/// The database of a data directory: named after it, created the first time it is asked for.
+pub async fn store_url(data_dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return anteroom::store::sqlite_url(data_dir);
+    }
+    static CREATED: std::sync::LazyLock<tokio::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL").expect(
+        "ANTEROOM_TEST_POSTGRES_URL names the PostgreSQL server for ANTEROOM_TEST_STORE=postgres",
+    );
+    let name: String = data_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a temporary directory has a name")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let database = format!("t{name}");
+    let mut created = CREATED.lock().await;
+    if !created.contains(&database) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("the test PostgreSQL server answers");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut conn)
+            .await
+            .expect("a fresh test database");
+        created.insert(database.clone());
+    }
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{database}")
+}
+
+/// The environment that points the binary at a data directory's store.
+pub async fn store_env(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    if on_postgres() {
+        vec![("ANTEROOM_DATABASE_URL".into(), store_url(data_dir).await)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Opens a data directory's store from the test itself (to seed it, or look into it).
+pub async fn open_store(data_dir: &std::path::Path) -> anteroom::store::DynStore {
+    anteroom::store::open(&store_url(data_dir).await)
+        .await
+        .expect("the test store opens")
+}
+
+/// Rows of a query straight on a data directory's store (SQL both engines read alike), after the
+/// recorder has had a moment: it writes off the signalling path.
+pub async fn store_rows<T>(data_dir: &std::path::Path, sql: &'static str) -> Vec<T>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = store_url(data_dir).await;
+    if on_postgres() {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=ro"))
+            .await
+            .unwrap();
+        let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    }
+}
+
 /// A far-future end date for meetings that must stay valid during a test.
 pub const LATER: &str = "2099-01-01T00:00:00Z";
 
@@ -36,8 +127,17 @@ pub struct Server {
 
 /// Runs an admin subcommand against a data directory; returns (success, stdout, stderr).
 pub async fn cli(args: &[&str]) -> (bool, String, String) {
+    let data_dir = args
+        .iter()
+        .position(|a| *a == "--data-dir")
+        .and_then(|i| args.get(i + 1));
+    let env = match data_dir {
+        Some(dir) => store_env(std::path::Path::new(dir)).await,
+        None => Vec::new(),
+    };
     let output = Command::new(bin())
         .args(args)
+        .envs(env)
         .env("ANTEROOM_LOG", "warn")
         .output()
         .await
@@ -96,6 +196,7 @@ impl Server {
         }
         command
             .args(&extra_args)
+            .envs(store_env(data_dir.path()).await)
             .envs(env.iter().copied())
             .env("ANTEROOM_LOG", "info");
         let mut server = Server::spawn_command(command, data_dir).await;
@@ -321,10 +422,10 @@ pub fn room_key(url: &str) -> String {
 
 /// Straight into a store: an endpoint subscribed to `room.locked`, and one `room.locked` event for
 /// each room given (a room may be named twice), waiting in the outbox for it.
-pub async fn queue_lock_events(store: &anteroom::store::SqliteStore, rooms: &[&str]) {
+pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str]) {
     use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};
     use anteroom::meeting::{MeetingId, RoomName};
-    use anteroom::store::{FactStore, RecordedFact, WebhookStore};
+    use anteroom::store::RecordedFact;
 
     let now = chrono::Utc::now();
     store

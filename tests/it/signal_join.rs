@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use anteroom::meeting::{MeetingId, RoomName};
-use anteroom::store::{MeetingStore, SqliteStore, Store};
 use anteroom::tokens::TokenSigner;
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -186,7 +185,7 @@ async fn bad_rooms_and_keys_get_error_codes_and_the_connection_stays_usable() {
     }
 
     // An expired key: a grant minted an hour ago with the server's own secret.
-    let store = SqliteStore::open(server.data_dir.path()).await.unwrap();
+    let store = crate::helpers::open_store(server.data_dir.path()).await;
     let secret = store
         .secret_or_insert("room_key_secret", vec![])
         .await
@@ -304,7 +303,7 @@ async fn an_expired_meeting_refuses_joins() {
     let key = crate::helpers::create_key(&dir).await;
     {
         // Ended two hours ago: past the hour of grace a room gets after its end date.
-        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let store = crate::helpers::open_store(dir.path()).await;
         let end = Utc::now() - chrono::Duration::hours(2);
         store
             .create_meeting(anteroom::meeting::NewMeeting {

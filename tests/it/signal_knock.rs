@@ -7,20 +7,11 @@ use crate::signal_join::{TestRoom, accept, host, knocker, locked_room};
 use crate::ws::{Closed, Ws};
 
 async fn facts(server: &Server) -> Vec<(String, Option<String>)> {
-    // The recorder writes off the signalling path; give it a moment.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let url = format!(
-        "sqlite://{}?mode=ro",
-        server.data_dir.path().join("anteroom.sqlite3").display()
-    );
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT kind, message FROM room_events ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    rows
+    crate::helpers::store_rows(
+        server.data_dir.path(),
+        "SELECT kind, message FROM room_events ORDER BY id",
+    )
+    .await
 }
 
 #[tokio::test]

@@ -455,15 +455,18 @@ async fn endpoints_are_managed_by_rest_and_cli() {
 
 #[tokio::test]
 async fn finished_deliveries_are_pruned_pending_ones_never() {
-    use anteroom::store::{DeliveryOutcome, SqliteStore, Store, WebhookStore};
+    use anteroom::store::DeliveryOutcome;
     use chrono::Utc;
 
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
-    crate::helpers::queue_lock_events(&store, &["/r", "/r"]).await;
+    let store = crate::helpers::open_store(dir.path()).await;
+    crate::helpers::queue_lock_events(&*store, &["/r", "/r"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    let due = store.due_deliveries(now, 10).await.unwrap();
+    let due = store
+        .claim_deliveries(now, 10, "test", now + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(due.len(), 1, "one at a time per endpoint and room");
     store
         .finish_delivery(due[0].id, 1, &DeliveryOutcome::Delivered, now)

@@ -65,12 +65,6 @@ async fn append_events(
     insert.push_values(chunk, |mut row, recorded| {
         let fact = &recorded.fact;
         let client = fact.client.as_ref();
-        let by_role: serde_json::Map<String, serde_json::Value> = fact
-            .counts
-            .by_role
-            .iter()
-            .map(|(role, n)| (role.as_str().to_owned(), (*n).into()))
-            .collect();
         row.push_bind(fact.meeting_id.0)
             .push_bind(fact.room_name.as_str().to_owned())
             .push_bind(fact.kind.event_type())
@@ -82,7 +76,7 @@ async fn append_events(
             .push_bind(client.and_then(|c| c.metadata.clone()))
             .push_bind(fact.message.clone())
             .push_bind(i64::from(fact.counts.total))
-            .push_bind(serde_json::Value::Object(by_role).to_string());
+            .push_bind(fact.counts.by_role_json());
     });
     insert.build().execute(&mut *tx).await?;
     Ok(())

@@ -1,28 +1,15 @@
-//! After a crash: when the server was last known alive, and the facts that close what it left open
-//! (waiting knocks, members in rooms, running sessions), so that webhook receivers and insights hear
-//! the end of everything that began.
-
-use std::collections::{BTreeMap, HashMap};
+//! After a crash: the heartbeat the server writes while alive, and the facts that close what it left
+//! open (the queries and the closing logic are shared with the other store: `store/interrupted.rs`).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, from_millis, millis};
-use crate::meeting::facts::{ClientCounts, FactClient, FactKind, RoomFact};
+use super::SqliteStore;
+use crate::meeting::facts::{FactClient, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
-use crate::store::StoreError;
-
-/// Knocks still open: the last knock fact (or join) of their client says knocked or held.
-const OPEN_KNOCKS: &str = "SELECT e.meeting_id, e.room_name, e.client_id, e.display_name, \
-    e.external_id, e.metadata FROM room_events e \
-    WHERE e.kind IN ('room.client.knocked', 'room.client.knockHeld') \
-    AND e.id = (SELECT MAX(x.id) FROM room_events x WHERE x.room_name = e.room_name \
-                AND x.client_id = e.client_id \
-                AND x.kind IN ('room.client.knocked', 'room.client.knockHeld', \
-                    'room.client.knockAccepted', 'room.client.knockRejected', \
-                    'room.client.knockCancelled', 'room.client.knockExpired', \
-                    'room.client.joined')) \
-    ORDER BY e.id";
+use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
+use crate::store::{StoreError, from_millis, millis};
 
 impl SqliteStore {
     /// The heartbeat: a write, and the state of the last checkpoint (which fails first on a full
@@ -48,76 +35,46 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The later of the last heartbeat and the last room event.
-    async fn last_alive(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(at) FROM (SELECT at_ms AS at FROM server_alive \
-             UNION ALL SELECT MAX(at_ms) AS at FROM room_events)",
-        )
-        .fetch_one(&self.writer)
-        .await?;
-        at.map(from_millis).transpose()
-    }
-
     pub(super) async fn facts_closing_what_was_open(&self) -> Result<Vec<RoomFact>, StoreError> {
-        let Some(at) = self.last_alive().await? else {
+        let at: Option<i64> = sqlx::query_scalar(LAST_ALIVE)
+            .fetch_one(&self.writer)
+            .await?;
+        let Some(at) = at.map(from_millis).transpose()? else {
             return Ok(Vec::new());
         };
-        let mut rooms: BTreeMap<RoomName, OpenRoom> = BTreeMap::new();
+        let mut open = OpenRooms::default();
         for row in sqlx::query(OPEN_KNOCKS).fetch_all(&self.writer).await? {
-            let room = room_name(&row)?;
-            let open = rooms.entry(room).or_insert_with(OpenRoom::new);
-            open.meeting = MeetingId(row.try_get("meeting_id")?);
-            open.knocks.push(client(&row, None, None)?);
+            let meeting = MeetingId(row.try_get("meeting_id")?);
+            open.knock(room_name(&row)?, meeting, client(&row, None, None)?);
         }
-        for row in sqlx::query(
-            "SELECT p.room_name, p.session_id, p.client_id, p.role, p.display_name, p.external_id, \
-             p.user_agent, \
-             (SELECT e.meeting_id FROM room_events e WHERE e.room_name = p.room_name \
-              ORDER BY e.id DESC LIMIT 1) AS meeting_id, \
-             (SELECT e.metadata FROM room_events e WHERE e.room_name = p.room_name \
-              AND e.client_id = p.client_id AND e.kind = 'room.client.joined' \
-              ORDER BY e.id DESC LIMIT 1) AS metadata \
-             FROM participations p WHERE p.left_ms IS NULL ORDER BY p.id",
-        )
-        .fetch_all(&self.writer)
-        .await?
-        {
-            let room = room_name(&row)?;
+        for row in sqlx::query(OPEN_STAYS).fetch_all(&self.writer).await? {
             let role: String = row.try_get("role")?;
             let role = role
                 .parse::<Role>()
                 .map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?;
             let user_agent: Option<String> = row.try_get("user_agent")?;
-            let open = rooms.entry(room).or_insert_with(OpenRoom::new);
-            open.meeting = MeetingId(row.try_get::<Option<i64>, _>("meeting_id")?.unwrap_or(0));
-            open.members.push(client(&row, Some(role), user_agent)?);
+            let meeting = MeetingId(row.try_get::<Option<i64>, _>("meeting_id")?.unwrap_or(0));
+            open.stay(
+                room_name(&row)?,
+                meeting,
+                client(&row, Some(role), user_agent)?,
+            );
         }
-        for row in sqlx::query(
-            "SELECT id, meeting_id, room_name FROM room_sessions WHERE ended_ms IS NULL",
-        )
-        .fetch_all(&self.writer)
-        .await?
-        {
-            let room = room_name(&row)?;
-            let open = rooms.entry(room).or_insert_with(OpenRoom::new);
-            open.meeting = MeetingId(row.try_get("meeting_id")?);
-            open.session = Some(row.try_get("id")?);
+        for row in sqlx::query(OPEN_SESSIONS).fetch_all(&self.writer).await? {
+            let meeting = MeetingId(row.try_get("meeting_id")?);
+            open.session(room_name(&row)?, meeting, row.try_get("id")?);
         }
-        Ok(rooms
-            .into_iter()
-            .flat_map(|(room, open)| open.closing_facts(room, at))
-            .collect())
+        Ok(open.closing_facts(at))
     }
 }
 
-fn room_name(row: &sqlx::sqlite::SqliteRow) -> Result<RoomName, StoreError> {
+fn room_name(row: &SqliteRow) -> Result<RoomName, StoreError> {
     let raw: String = row.try_get("room_name")?;
     RoomName::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn client(
-    row: &sqlx::sqlite::SqliteRow,
+    row: &SqliteRow,
     role: Option<Role>,
     user_agent: Option<String>,
 ) -> Result<FactClient, StoreError> {
@@ -132,77 +89,4 @@ fn client(
         metadata: row.try_get("metadata")?,
         user_agent,
     })
-}
-
-/// What one room had open when the server stopped.
-struct OpenRoom {
-    meeting: MeetingId,
-    knocks: Vec<FactClient>,
-    members: Vec<FactClient>,
-    session: Option<String>,
-}
-
-impl OpenRoom {
-    fn new() -> Self {
-        OpenRoom {
-            meeting: MeetingId(0),
-            knocks: Vec::new(),
-            members: Vec::new(),
-            session: None,
-        }
-    }
-
-    /// In the order a room's end would say them: knocks cancelled, members gone (the count going
-    /// down), then the session's end.
-    fn closing_facts(self, room: RoomName, at: DateTime<Utc>) -> Vec<RoomFact> {
-        let fact = |kind, client: Option<FactClient>, counts: ClientCounts| RoomFact {
-            kind,
-            at,
-            meeting_id: self.meeting,
-            room_name: room.clone(),
-            room_session_id: self.session.clone(),
-            client,
-            message: None,
-            decided_by: None,
-            counts,
-        };
-        let mut remaining: HashMap<Role, u32> = HashMap::new();
-        for member in &self.members {
-            if let Some(role) = member.role {
-                *remaining.entry(role).or_default() += 1;
-            }
-        }
-        let counts = |remaining: &HashMap<Role, u32>| ClientCounts {
-            total: remaining.values().sum(),
-            by_role: remaining
-                .iter()
-                .filter(|(_, n)| **n > 0)
-                .map(|(role, n)| (*role, *n))
-                .collect(),
-        };
-        let mut facts = Vec::new();
-        for knock in &self.knocks {
-            facts.push(fact(
-                FactKind::KnockCancelled,
-                Some(knock.clone()),
-                counts(&remaining),
-            ));
-        }
-        for member in &self.members {
-            if let Some(role) = member.role
-                && let Some(n) = remaining.get_mut(&role)
-            {
-                *n = n.saturating_sub(1);
-            }
-            facts.push(fact(
-                FactKind::Left,
-                Some(member.clone()),
-                counts(&remaining),
-            ));
-        }
-        if self.session.is_some() {
-            facts.push(fact(FactKind::SessionEnded, None, counts(&remaining)));
-        }
-        facts
-    }
 }

@@ -7,14 +7,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::mpsc;
 
-use super::{Store, StoreError};
+use super::{ExclusiveUse, Store, StoreError};
 use batch::PendingCreate;
 
 mod batch;
@@ -22,6 +21,7 @@ mod facts;
 mod insights;
 mod interrupted;
 mod meetings;
+mod snapshots;
 mod themes;
 mod webhooks;
 
@@ -116,14 +116,15 @@ impl SqliteStore {
     }
 }
 
-pub(crate) fn millis(date: DateTime<Utc>) -> i64 {
-    date.timestamp_millis()
-}
+pub(crate) use super::{from_millis, millis};
 
-pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+/// One server per SQLite file is kept by the lock file beside it (`store::lock_for_serving`),
+/// taken before the file is opened.
+#[async_trait]
+impl ExclusiveUse for SqliteStore {
+    async fn hold_exclusively(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[async_trait]

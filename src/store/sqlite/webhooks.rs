@@ -117,42 +117,71 @@ impl WebhookStore for SqliteStore {
         Ok(removed)
     }
 
-    async fn due_deliveries(
+    async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
         limit: u32,
+        claimant: &str,
+        until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, d.attempts \
-             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.id IN (SELECT MIN(id) FROM webhook_deliveries WHERE status = 'pending' \
-                            GROUP BY endpoint_id, room_name) \
-               AND d.next_attempt_ms <= ? \
-             ORDER BY d.id LIMIT ?",
+        // One writer: the claim and the read need no lock beyond the transaction.
+        let mut tx = self.writer.begin().await?;
+        let claimed: Vec<i64> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET claimed_by = ?1, claimed_until_ms = ?2 \
+             WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+                WHERE d.id IN (SELECT MIN(id) FROM webhook_deliveries WHERE status = 'pending' \
+                               GROUP BY endpoint_id, room_name) \
+                  AND d.next_attempt_ms <= ?3 \
+                  AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= ?3) \
+                ORDER BY d.id LIMIT ?4) \
+             RETURNING id",
         )
+        .bind(claimant)
+        .bind(millis(until))
         .bind(millis(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DueDelivery {
-                    id: row.try_get("id")?,
-                    endpoint_id: row.try_get("endpoint_id")?,
-                    url: row.try_get("url")?,
-                    secret: row.try_get("secret")?,
-                    event_type: row.try_get("event_type")?,
-                    room_name: row.try_get("room_name")?,
-                    body: row.try_get("body")?,
-                    attempts: row.try_get::<i64, _>("attempts")?.try_into().unwrap_or(0),
-                })
-            })
-            .collect()
+        let mut due = Vec::with_capacity(claimed.len());
+        for id in claimed {
+            let row = sqlx::query(
+                "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
+                 d.attempts FROM webhook_deliveries d \
+                 JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            due.push(DueDelivery {
+                id: row.try_get("id")?,
+                endpoint_id: row.try_get("endpoint_id")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+                event_type: row.try_get("event_type")?,
+                room_name: row.try_get("room_name")?,
+                body: row.try_get("body")?,
+                attempts: row.try_get::<i64, _>("attempts")?.try_into().unwrap_or(0),
+            });
+        }
+        tx.commit().await?;
+        due.sort_by_key(|d| d.id);
+        Ok(due)
+    }
+
+    async fn release_claims(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until_ms = NULL \
+             WHERE status = 'pending' AND claimed_by IS NOT NULL",
+        )
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_ms) FROM webhook_deliveries WHERE status = 'pending'",
+            "SELECT MIN(max(next_attempt_ms, coalesce(claimed_until_ms, 0))) \
+             FROM webhook_deliveries WHERE status = 'pending'",
         )
         .fetch_one(&self.writer)
         .await?;
@@ -174,7 +203,8 @@ impl WebhookStore for SqliteStore {
         sqlx::query(
             "UPDATE webhook_deliveries SET status = ?, attempts = ?, \
              next_attempt_ms = coalesce(?, next_attempt_ms), last_error = ?, \
-             done_ms = CASE WHEN ? = 'pending' THEN NULL ELSE ? END \
+             done_ms = CASE WHEN ? = 'pending' THEN NULL ELSE ? END, \
+             claimed_by = NULL, claimed_until_ms = NULL \
              WHERE id = ? AND status = 'pending'",
         )
         .bind(status)

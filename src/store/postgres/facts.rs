@@ -1,0 +1,238 @@
+//! Recording room facts in PostgreSQL: the event log, the insights tables derived from it and the
+//! webhook outbox, in one transaction per batch.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+
+use super::PostgresStore;
+use crate::meeting::facts::{FactClient, FactKind, RoomFact};
+use crate::meeting::{ClientId, MeetingId, Role, RoomName};
+use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
+use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis};
+
+#[async_trait]
+impl FactStore for PostgresStore {
+    async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // 12 values a row; 2,000 rows stay well under PostgreSQL's 65,535 parameters.
+        for chunk in facts.chunks(2000) {
+            append_events(&mut tx, chunk).await?;
+        }
+        for recorded in facts {
+            derive_insights(&mut tx, &recorded.fact).await?;
+            queue_webhooks(&mut tx, recorded).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_alive(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO server_alive (id, at_ms) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+        )
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(LAST_ALIVE).fetch_one(&self.pool).await?;
+        let Some(at) = at.map(from_millis).transpose()? else {
+            return Ok(Vec::new());
+        };
+        let mut open = OpenRooms::default();
+        for row in sqlx::query(OPEN_KNOCKS).fetch_all(&self.pool).await? {
+            let meeting = MeetingId(row.try_get("meeting_id")?);
+            open.knock(room_name(&row)?, meeting, client(&row, None, None)?);
+        }
+        for row in sqlx::query(OPEN_STAYS).fetch_all(&self.pool).await? {
+            let role: String = row.try_get("role")?;
+            let role = role
+                .parse::<Role>()
+                .map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?;
+            let user_agent: Option<String> = row.try_get("user_agent")?;
+            let meeting = MeetingId(row.try_get::<Option<i64>, _>("meeting_id")?.unwrap_or(0));
+            open.stay(
+                room_name(&row)?,
+                meeting,
+                client(&row, Some(role), user_agent)?,
+            );
+        }
+        for row in sqlx::query(OPEN_SESSIONS).fetch_all(&self.pool).await? {
+            let meeting = MeetingId(row.try_get("meeting_id")?);
+            open.session(room_name(&row)?, meeting, row.try_get("id")?);
+        }
+        Ok(open.closing_facts(at))
+    }
+
+    async fn close_interrupted_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = millis(now);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE participations SET left_ms = $1 WHERE left_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE room_sessions SET ended_ms = $1 WHERE ended_ms IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn room_name(row: &PgRow) -> Result<RoomName, StoreError> {
+    let raw: String = row.try_get("room_name")?;
+    RoomName::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn client(
+    row: &PgRow,
+    role: Option<Role>,
+    user_agent: Option<String>,
+) -> Result<FactClient, StoreError> {
+    let id: Option<String> = row.try_get("client_id")?;
+    Ok(FactClient {
+        client_id: ClientId::new(id.unwrap_or_default()),
+        role,
+        display_name: row
+            .try_get::<Option<String>, _>("display_name")?
+            .unwrap_or_default(),
+        external_id: row.try_get("external_id")?,
+        metadata: row.try_get("metadata")?,
+        user_agent,
+    })
+}
+
+async fn append_events(tx: &mut PgConnection, chunk: &[RecordedFact]) -> Result<(), StoreError> {
+    let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(
+        "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
+         display_name, external_id, metadata, message, num_clients, clients_by_role) ",
+    );
+    insert.push_values(chunk, |mut row, recorded| {
+        let fact = &recorded.fact;
+        let client = fact.client.as_ref();
+        row.push_bind(fact.meeting_id.0)
+            .push_bind(fact.room_name.as_str().to_owned())
+            .push_bind(fact.kind.event_type())
+            .push_bind(millis(fact.at))
+            .push_bind(client.map(|c| c.client_id.as_str().to_owned()))
+            .push_bind(client.and_then(|c| c.role).map(|r| r.as_str()))
+            .push_bind(client.map(|c| c.display_name.clone()))
+            .push_bind(client.and_then(|c| c.external_id.clone()))
+            .push_bind(client.and_then(|c| c.metadata.clone()))
+            .push_bind(fact.message.clone())
+            .push_bind(i64::from(fact.counts.total))
+            .push_bind(fact.counts.by_role_json());
+    });
+    insert.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Sessions and stays, as the SQLite store derives them (see there).
+async fn derive_insights(tx: &mut PgConnection, fact: &RoomFact) -> Result<(), StoreError> {
+    let room = fact.room_name.as_str();
+    let at = millis(fact.at);
+    match (fact.kind, &fact.client, &fact.room_session_id) {
+        (FactKind::Joined, Some(client), session) => {
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(room)
+            .bind(session.as_deref())
+            .bind(client.client_id.as_str())
+            .bind(client.role.map_or("visitor", |r| r.as_str()))
+            .bind(&client.display_name)
+            .bind(client.external_id.as_deref())
+            .bind(client.user_agent.as_deref())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::Left, Some(client), _) => {
+            sqlx::query(
+                "UPDATE participations SET left_ms = $1 \
+                 WHERE room_name = $2 AND client_id = $3 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(room)
+            .bind(client.client_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionStarted, _, Some(session)) => {
+            sqlx::query(
+                "INSERT INTO room_sessions (id, meeting_id, room_name, meeting_created_ms, \
+                 meeting_end_ms, started_ms) \
+                 SELECT $1, id, room_name, start_ms, end_ms, $2 FROM meetings WHERE id = $3 \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(fact.meeting_id.0)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET session_id = $1, joined_ms = $2 \
+                 WHERE room_name = $3 AND session_id IS NULL AND left_ms IS NULL",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionEnded, _, Some(session)) => {
+            sqlx::query("UPDATE room_sessions SET ended_ms = $1 WHERE id = $2")
+                .bind(at)
+                .bind(session)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) \
+                 SELECT room_name, NULL, client_id, role, display_name, external_id, user_agent, $1 \
+                 FROM participations WHERE session_id = $2 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET left_ms = $1 WHERE session_id = $2 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn queue_webhooks(tx: &mut PgConnection, recorded: &RecordedFact) -> Result<(), StoreError> {
+    let fact = &recorded.fact;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, \
+         created_ms) \
+         SELECT e.id, $1, $2, $3, $4, $4 FROM webhook_endpoints e \
+         JOIN webhook_endpoint_events s ON s.endpoint_id = e.id \
+         WHERE e.removed_ms IS NULL AND s.event_type = $1",
+    )
+    .bind(fact.kind.event_type())
+    .bind(fact.room_name.as_str())
+    .bind(&recorded.webhook_body)
+    .bind(millis(fact.at))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The cluster's store: PostgreSQL, shared by every node. The tables are the embedded SQLite store's
+//! (times in milliseconds since the epoch), so the two adapters read alike; what differs is the
+//! engine's dialect and that here many writers run at once (a webhook delivery is claimed with
+//! `FOR UPDATE SKIP LOCKED` before a node delivers it).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{ExclusiveUse, Store, StoreError};
+
+mod facts;
+mod insights;
+mod meetings;
+mod snapshots;
+mod themes;
+mod webhooks;
+
+static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/postgres");
+
+/// Connections per node: requests, the fact recorder and the webhook worker share them.
+const POOL_SIZE: u32 = 16;
+
+pub struct PostgresStore {
+    pool: PgPool,
+    /// The connection that holds the store for a server alone on it (its advisory lock lives as
+    /// long as the connection).
+    exclusive: tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>>,
+}
+
+/// The advisory lock a server alone on the store holds ("anteroom" in ASCII).
+const EXCLUSIVE_LOCK: i64 = 0x616e_7465_726f_6f6d;
+
+impl PostgresStore {
+    /// Connects to the database a `postgres://` URL names and brings its schema up to date (nodes
+    /// starting together take turns: sqlx's migrations hold an advisory lock).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore {
+            pool,
+            exclusive: tokio::sync::Mutex::new(None),
+        })
+    }
+}
+
+#[async_trait]
+impl ExclusiveUse for PostgresStore {
+    async fn hold_exclusively(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(EXCLUSIVE_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !held {
+            return Err(StoreError::InUse(
+                "the PostgreSQL database's advisory lock; several servers share one store only \
+                 as a cluster (--redis-url)"
+                    .into(),
+            ));
+        }
+        // Kept out of the pool for good: the lock is the connection's.
+        *self.exclusive.lock().await = Some(conn);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn close(&self) {
+        drop(self.exclusive.lock().await.take());
+        self.pool.close().await;
+    }
+}
