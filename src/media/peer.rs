@@ -134,6 +134,8 @@ pub(super) struct Link {
     pub slots: Slots,
     pub slots_told: bool,
     pub timeout: Instant,
+    /// The time it waits for in the thread's timers, if any (`Worker::expire`).
+    pub scheduled: Option<Instant>,
     /// What the bandwidth estimator says this subscriber can take (bits a second), and what the
     /// estimator was last asked to find.
     pub estimate: Option<u64>,
@@ -199,6 +201,7 @@ impl Link {
             slots: Slots::default(),
             slots_told: true,
             timeout: now,
+            scheduled: None,
             estimate: None,
             desired: 0,
             written: false,

@@ -2,7 +2,8 @@
 //! are routed by the ICE ufrag their STUN requests name, then by the source address those requests
 //! came from; anything else is dropped without an answer.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -30,7 +31,7 @@ const MAX_VIEW_SIZES: usize = 1024;
 /// Datagrams read before the transports' output is collected.
 const BATCH: usize = 64;
 /// Transports given time in one pass at most (the rest in the next passes, between reads).
-const TIMEOUTS_PER_PASS: usize = 4;
+const TIMEOUTS_PER_PASS: usize = 64;
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
 /// What a new subscriber is assumed to take before its estimate says: a stage and a few tiles.
@@ -62,6 +63,14 @@ struct Worker {
     to_offer: FxHashSet<PeerKey>,
     /// Transports whose client is yet to be told what its slots carry (its notice queue was full).
     retry_offer: FxHashSet<PeerKey>,
+    /// Rooms whose slots are to be pointed again, and subscribers whose layers are to be allotted
+    /// again: done once a pass, however many changes asked for it (a room of 100 saying how wide
+    /// it shows everyone asks 10,000 times).
+    reassign_due: FxHashSet<RoomName>,
+    allot_due: FxHashSet<PeerKey>,
+    /// When each transport wants time next (the earliest first; entries a later poll moved are
+    /// skipped when they come up).
+    timers: BinaryHeap<Reverse<(Instant, PeerKey)>>,
     /// Reused for each transport's output.
     happenings: Vec<Happening>,
     /// Datagrams to send at the end of this pass.
@@ -127,6 +136,9 @@ pub(super) fn run(
         dirty: FxHashSet::default(),
         to_offer: FxHashSet::default(),
         retry_offer: FxHashSet::default(),
+        reassign_due: FxHashSet::default(),
+        allot_due: FxHashSet::default(),
+        timers: BinaryHeap::new(),
         happenings: Vec::new(),
         outbox: Outbox::default(),
         screens_checked: None,
@@ -229,7 +241,7 @@ impl Worker {
                     {
                         peer.view_widths.insert(publisher, width);
                     }
-                    self.reassign(&room);
+                    self.reassign_due.insert(room);
                 }
             }
         }
@@ -287,7 +299,7 @@ impl Worker {
             peer.link = Some(Box::new(link));
         }
         self.dirty.insert(key);
-        self.reassign(room);
+        self.reassign_due.insert(room.clone());
         Ok(answer)
     }
 
@@ -309,7 +321,7 @@ impl Worker {
         if let Some(speakers) = self.speakers.get_mut(&room) {
             speakers.forget(&client);
         }
-        self.reassign(&room);
+        self.reassign_due.insert(room);
     }
 
     fn remove(&mut self, key: PeerKey) {
@@ -329,33 +341,57 @@ impl Worker {
         }
     }
 
-    /// Gives time to the transports that asked for it, the longest waiting first and at most
+    /// Gives time to the transports whose time has come, the longest waiting first and at most
     /// `TIMEOUTS_PER_PASS` of them: a transport's time is costly (its pacer, estimator and every
     /// stream), and the datagrams that arrive meanwhile wait for the pass to end.
     fn expire(&mut self, now: Instant) {
-        let mut due: Vec<(Instant, PeerKey)> = self
-            .peers
-            .iter()
-            .filter_map(|(key, peer)| Some((peer.link.as_ref()?.timeout, *key)))
-            .filter(|(timeout, _)| *timeout <= now)
-            .collect();
-        if due.len() > TIMEOUTS_PER_PASS {
-            due.select_nth_unstable(TIMEOUTS_PER_PASS);
-            due.truncate(TIMEOUTS_PER_PASS);
-        }
-        for (_, key) in due {
-            if let Some(link) = self.link_mut(key) {
-                let _ = link.rtc.handle_input(Input::Timeout(now));
-                self.dirty.insert(key);
+        let mut given = 0;
+        while given < TIMEOUTS_PER_PASS
+            && let Some(Reverse((at, key))) = self.timers.peek().copied()
+            && at <= now
+        {
+            self.timers.pop();
+            let Some(link) = self.link_mut(key) else {
+                continue;
+            };
+            if link.scheduled != Some(at) {
+                // A later poll scheduled it again.
+                continue;
             }
+            link.scheduled = None;
+            if link.timeout > now {
+                // It asked for later since: wait for that.
+                link.scheduled = Some(link.timeout);
+                let later = link.timeout;
+                self.timers.push(Reverse((later, key)));
+                continue;
+            }
+            let _ = link.rtc.handle_input(Input::Timeout(now));
+            self.dirty.insert(key);
+            given += 1;
         }
+    }
+
+    /// The moment the next transport wants time, if any does.
+    fn next_timer(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Collects what the touched transports have to say and acts on it, until nothing is left.
     fn drive(&mut self, now: Instant) {
         // Those whose notices did not fit in their queue last time are tried again, once a pass.
         self.to_offer.extend(self.retry_offer.drain());
-        while !self.dirty.is_empty() || !self.to_offer.is_empty() {
+        while !self.dirty.is_empty()
+            || !self.to_offer.is_empty()
+            || !self.reassign_due.is_empty()
+            || !self.allot_due.is_empty()
+        {
+            for room in std::mem::take(&mut self.reassign_due) {
+                self.reassign(&room);
+            }
+            for key in std::mem::take(&mut self.allot_due) {
+                self.allot(key);
+            }
             let keys: Vec<PeerKey> = self.dirty.drain().collect();
             for key in keys {
                 self.service(key, now);
@@ -384,6 +420,12 @@ impl Worker {
             now,
         );
         let alive = link.rtc.is_alive();
+        // Scheduled when it wants time sooner than it waits for already (an entry that comes up
+        // too early is put back for the later time: `expire`).
+        if link.scheduled.is_none_or(|at| link.timeout < at) {
+            link.scheduled = Some(link.timeout);
+            self.timers.push(Reverse((link.timeout, key)));
+        }
         for happening in happenings.drain(..) {
             self.happened(key, happening, now);
         }
@@ -400,7 +442,7 @@ impl Worker {
             Happening::TrackAdded(track) => self.track_added(from, track),
             Happening::ScreenStarted => {
                 if let Some(room) = self.peers.get(&from).map(|p| p.room.clone()) {
-                    self.reassign(&room);
+                    self.reassign_due.insert(room);
                 }
             }
             Happening::Packet(track, incoming) => self.fan_out(from, track, &incoming, now),
@@ -413,7 +455,9 @@ impl Worker {
                     self.dirty.insert(publisher);
                 }
             }
-            Happening::Estimate => self.allot(from),
+            Happening::Estimate => {
+                self.allot_due.insert(from);
+            }
             Happening::AudioLevel(level) => {
                 if let Some(peer) = self.peers.get(&from) {
                     self.speakers.entry(peer.room.clone()).or_default().heard(
@@ -439,7 +483,7 @@ impl Worker {
         };
         self.tracks.insert(track, (from, kind));
         let room = publisher.room.clone();
-        self.reassign(&room);
+        self.reassign_due.insert(room);
     }
 
     /// One frame of a publisher's track to every subscriber in its room.

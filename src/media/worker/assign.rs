@@ -99,9 +99,7 @@ impl Worker {
                 self.to_offer.insert(*key);
             }
         }
-        for key in &members {
-            self.allot(*key);
-        }
+        self.allot_due.extend(members.iter().copied());
     }
 
     /// Shares a subscriber's bandwidth estimate among the videos it shows: screens first, then the
@@ -202,17 +200,14 @@ impl Worker {
             }
         }
         for room in rerank {
-            self.reassign(&room);
+            self.reassign_due.insert(room);
         }
         if self
             .allotted_at
             .is_none_or(|at| now.duration_since(at) >= ALLOT_EVERY)
         {
             self.allotted_at = Some(now);
-            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-            for key in keys {
-                self.allot(key);
-            }
+            self.allot_due.extend(self.peers.keys().copied());
         }
         for (room, who) in changes {
             for key in self.rooms.get(&room).into_iter().flatten() {

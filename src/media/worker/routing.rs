@@ -28,12 +28,7 @@ impl Worker {
     /// their transports; the transports' output is collected once per batch, not once per datagram.
     pub(super) fn receive(&mut self, buf: &mut [u8]) {
         let now = Instant::now();
-        let next = self
-            .peers
-            .values()
-            .filter_map(|p| p.link.as_ref().map(|l| l.timeout))
-            .min()
-            .unwrap_or(now + MAX_WAIT);
+        let next = self.next_timer().unwrap_or(now + MAX_WAIT);
         let wait = next.saturating_duration_since(now).min(MAX_WAIT);
         if !wait.is_zero() && !self.readable(wait) {
             return;
