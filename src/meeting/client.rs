@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 /// A public client id: random, stable across a knocker's resume and an admitted knocker's entry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ClientId(Arc<str>);
 
 impl ClientId {
@@ -36,8 +39,11 @@ impl std::fmt::Display for ClientId {
     strum::IntoStaticStr,
     strum::EnumString,
     strum::EnumIter,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Host,
     Viewer,

@@ -134,6 +134,9 @@ pub enum Event {
 pub struct Joined {
     pub self_id: ClientId,
     pub role: Role,
+    /// Takes this member's place back if the room moves to another server (it may then come back
+    /// without a key, for a while).
+    pub resume_token: String,
     pub room: RoomView,
     pub theme: Theme,
     /// Hosts only: the knock queue, oldest first.
@@ -189,7 +192,7 @@ pub struct OwnKnock {
     pub host_display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     pub resolution: Resolution,
     pub message: Option<String>,
@@ -248,6 +251,8 @@ pub enum RefusalCode {
     NameTaken,
     /// Too many people waiting from one address.
     AddressLimit,
+    /// The room moves (its server stops or hands it over): reconnect to carry on.
+    Restarting,
 }
 
 impl Event {

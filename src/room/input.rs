@@ -76,6 +76,9 @@ pub enum Input {
     SetTheme(Theme),
     /// The meeting was deleted, or the server is stopping.
     End(EndReason),
+    /// The room's state was handed over to be carried on elsewhere (another node, or this server
+    /// after its restart): every connection is told to come back and closed; nothing ends.
+    HandOver,
     /// Time passed: whatever deadline came due is acted on.
     Tick,
 }
@@ -99,6 +102,19 @@ pub struct JoinRequest {
 }
 
 impl Input {
+    /// Whether the room's kept state can change (what is only passed on, or asked, changes
+    /// nothing a snapshot holds).
+    pub fn may_change_state(&self) -> bool {
+        !matches!(
+            self,
+            Input::Relay { .. }
+                | Input::Chat { .. }
+                | Input::ListKnocks
+                | Input::ListMembers
+                | Input::SetTheme(_)
+        )
+    }
+
     /// The connection that sent this input, if one did.
     pub fn conn(&self) -> Option<ConnId> {
         match self {
@@ -120,6 +136,7 @@ impl Input {
             | Input::ListMembers
             | Input::SetTheme(_)
             | Input::End(_)
+            | Input::HandOver
             | Input::Tick => None,
         }
     }

@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+// Serde: a room's state may be kept outside the process (state/snapshot.rs); the format is the
+// keeper's choice, not the room's.
+use serde::{Deserialize, Serialize};
+
 pub use crate::meeting::{ClientId, Role};
 
 /// A connection to the room, numbered by the transport.
@@ -18,7 +22,7 @@ pub enum Credential {
     Grant(ClientId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub display_name: String,
     pub external_id: Option<String>,
@@ -57,7 +61,7 @@ pub enum KnockAction {
 }
 
 /// How a host answered a knock: `Held` keeps it queued, the other two end it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Resolution {
     Accepted,
     Held,
@@ -98,7 +102,7 @@ pub enum EndReason {
 
 /// What a member sends: its microphone and camera on or off, and whether its video is a shared
 /// screen. Others show a muted microphone, a face instead of a black tile, a screen on the big stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaState {
     pub audio: bool,
     pub video: bool,
@@ -131,7 +135,7 @@ pub struct RelayPayload(pub Arc<str>);
 
 /// What a rejection's cooldown holds back: the person's device when its client says which it is
 /// (so a rejection does not block others behind the same address), else the address.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KnockerKey {
     Device(String),
     Address(std::net::IpAddr),

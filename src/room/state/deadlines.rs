@@ -4,10 +4,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::room::model::{ClientId, KnockerKey};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(super) enum Timer {
     /// A knocker's connection dropped: its knock keeps its place until then.
     KnockAway(ClientId),
@@ -21,6 +22,9 @@ pub(super) enum Timer {
     HeldSeat(ClientId),
     /// A guest a host removed: its grant is refused until it would have expired.
     Removed(ClientId),
+    /// A member the room was carried on without (its server stopped or died): it may take its
+    /// place back with its resume token until then.
+    MemberAway(String),
     /// Fewer than two members are left: the session ends then, unless a second one returns.
     SessionEnd,
     /// The room itself ends (an hour after the meeting's end date).

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::connections::Place;
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
-use super::{AwayVerdict, MintGrant, Out, Room};
+use super::{AwayVerdict, Kept, MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{Answer, Event, Refusal, RefusalCode, ResolvedKnock, Verdict};
 use crate::room::model::{
@@ -325,7 +325,7 @@ impl Room {
                 .set(Timer::Cooldown(knock.key.clone()), now + cooldown);
             cooldown.num_seconds().max(0) as u64
         });
-        let verdict = Event::Verdict(Verdict {
+        let verdict = Kept::Verdict(Verdict {
             resolution,
             message: message.clone(),
             host_display_name: host.as_ref().map(|h| h.display_name.clone()),
@@ -357,14 +357,14 @@ impl Room {
         out: &mut Out,
         now: DateTime<Utc>,
         knock: &super::queue::Knock,
-        event: Event,
+        kept: Kept,
     ) {
         match knock.conn {
             Some(knocker) => {
                 if let Some(c) = self.conns.get_mut(knocker) {
                     c.place = Place::Outside;
                 }
-                out.send(knocker, event);
+                out.send(knocker, kept.event());
             }
             None => {
                 let expires_at = knock.away_since.unwrap_or(now) + self.config.resume_grace;
@@ -376,7 +376,7 @@ impl Room {
                     AwayVerdict {
                         client_id: knock.client_id.clone(),
                         identity: knock.identity.clone(),
-                        event,
+                        kept,
                     },
                 );
             }
@@ -389,7 +389,7 @@ impl Room {
             return;
         };
         let message = "nobody could let you in this time; please try again later".to_owned();
-        self.tell_knocker(out, now, &knock, Event::KnockExpired { message });
+        self.tell_knocker(out, now, &knock, Kept::KnockExpired { message });
         out.send_many(
             self.conns.hosts(),
             Event::KnockerLeft {
@@ -433,7 +433,7 @@ impl Room {
         let Some(host) = self.conns.client_view(conn) else {
             return;
         };
-        let event = Event::HostMessage {
+        let kept = Kept::HostMessage {
             message,
             host_display_name: host.display_name,
         };
@@ -442,8 +442,8 @@ impl Room {
                 continue;
             };
             match knock.conn {
-                Some(knocker) => out.send(knocker, event.clone()),
-                None => knock.unread = Some(event.clone()),
+                Some(knocker) => out.send(knocker, kept.clone().event()),
+                None => knock.unread = Some(kept.clone()),
             }
         }
     }

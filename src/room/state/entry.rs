@@ -26,6 +26,13 @@ impl Room {
             );
             return;
         }
+        if !self.conns.contains(conn)
+            && let Some(token) = &request.resume_token
+            && self.away_members.contains_key(token)
+        {
+            self.resume_member(out, conn, token, &request);
+            return;
+        }
         if request.credential == Credential::None
             && !self.conns.contains(conn)
             && let Some(token) = &request.resume_token
@@ -85,8 +92,10 @@ impl Room {
             out.send(conn, Event::RoomFull);
             return;
         }
-        // However it got in, a client that was admitted no longer needs its held seat.
+        // However it got in, a client that was admitted no longer needs its held seat, nor the
+        // place it had while away.
         self.release_seat(&client_id);
+        self.forget_away(&client_id);
         if self.queue.contains(&client_id) {
             // It got in another way (a key, the room was unlocked, or an earlier grant presented
             // while its knock waited away): its knock is moot.
@@ -101,7 +110,7 @@ impl Room {
                 device: request.device.clone(),
                 identity: request.identity.clone(),
                 media: request.media,
-                resume_token,
+                resume_token: resume_token.clone(),
                 place: Place::Member(role),
             },
         );
@@ -115,6 +124,7 @@ impl Room {
             Event::Joined(Box::new(Joined {
                 self_id: client_id.clone(),
                 role,
+                resume_token,
                 room: self.room_view(),
                 theme: self.config.theme.clone(),
                 knockers: (role == Role::Host).then(|| self.queue.views()),
@@ -136,6 +146,66 @@ impl Room {
             Some((&client_id, Some(role), &request.identity)),
             None,
         );
+    }
+
+    /// A member away since the room was carried on takes its place back: the others see it come
+    /// in again, and nothing is recorded (it never left).
+    fn resume_member(&mut self, out: &mut Out, conn: ConnId, token: &str, request: &JoinRequest) {
+        let Some(away) = self.away_members.remove(token) else {
+            return;
+        };
+        self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
+        let others = self.conns.member_conns();
+        let role = away.role;
+        self.conns.insert(
+            conn,
+            Conn {
+                client_id: away.client_id.clone(),
+                peer: request.peer,
+                device: request.device.clone().or(away.device),
+                identity: away.identity.clone(),
+                media: request.media,
+                resume_token: token.to_owned(),
+                place: Place::Member(role),
+            },
+        );
+        out.media(MediaChange::Admit {
+            client_id: away.client_id.clone(),
+            conn,
+            role,
+        });
+        out.send(
+            conn,
+            Event::Joined(Box::new(Joined {
+                self_id: away.client_id.clone(),
+                role,
+                resume_token: token.to_owned(),
+                room: self.room_view(),
+                theme: self.config.theme.clone(),
+                knockers: (role == Role::Host).then(|| self.queue.views()),
+            })),
+        );
+        let view = ClientView {
+            id: away.client_id,
+            display_name: away.identity.display_name,
+            role,
+            media: request.media,
+        };
+        out.send_many(others, Event::ClientJoined(view));
+    }
+
+    /// A client back in by a key (not its resume token): its place while away is moot.
+    fn forget_away(&mut self, client_id: &ClientId) {
+        let tokens: Vec<String> = self
+            .away_members
+            .iter()
+            .filter(|(_, away)| &away.client_id == client_id)
+            .map(|(token, _)| token.clone())
+            .collect();
+        for token in tokens {
+            self.away_members.remove(&token);
+            self.deadlines.cancel(&Timer::MemberAway(token));
+        }
     }
 
     /// Reattaches a knocker that lost its connection, or delivers a verdict reached while it was away.
@@ -171,7 +241,7 @@ impl Room {
                 self.door(client_id, token.to_owned(), Some(own), &key, now),
             );
             if let Some(message) = unread {
-                out.send(conn, message);
+                out.send(conn, message.event());
             }
             return true;
         }
@@ -192,7 +262,7 @@ impl Room {
                 conn,
                 self.door(verdict.client_id, token.to_owned(), None, &key, now),
             );
-            out.send(conn, verdict.event);
+            out.send(conn, verdict.kept.event());
             return true;
         }
         false

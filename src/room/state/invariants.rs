@@ -20,6 +20,7 @@ impl Room {
                 self.conns.is_empty()
                     && self.queue.is_empty()
                     && self.away_verdicts.is_empty()
+                    && self.away_members.is_empty()
                     && self.seats.held_count() == 0
                     && !self.session.is_open()
                     && self.deadlines.len() == 0,
@@ -46,6 +47,13 @@ impl Room {
                 clients.insert(c.client_id.clone()),
                 "client {} has a second connection ({conn})",
                 c.client_id
+            );
+        }
+        for away in self.away_members.values() {
+            assert!(
+                clients.insert(away.client_id.clone()),
+                "client {} is connected and away at once",
+                away.client_id
             );
         }
     }
@@ -147,7 +155,8 @@ impl Room {
 
     /// A session is open whenever two or more members are in; with fewer, its end is scheduled.
     fn check_session(&self) {
-        let members = self.member_count();
+        // Members away count: the session goes on while they come back.
+        let members = self.member_count() + self.away_members.len();
         let end_scheduled = self.deadlines.contains(&Timer::SessionEnd);
         if members >= 2 {
             assert!(
@@ -181,12 +190,22 @@ impl Room {
                     self.away_verdicts.contains_key(token),
                     "a timer for a verdict no one keeps"
                 ),
+                Timer::MemberAway(token) => assert!(
+                    self.away_members.contains_key(token),
+                    "a grace timer for a member who is not away"
+                ),
                 Timer::HeldSeat(_)
                 | Timer::Cooldown(_)
                 | Timer::Removed(_)
                 | Timer::SessionEnd
                 | Timer::Expiry => {}
             }
+        }
+        for token in self.away_members.keys() {
+            assert!(
+                self.deadlines.contains(&Timer::MemberAway(token.clone())),
+                "a member away for good"
+            );
         }
         for token in self.away_verdicts.keys() {
             assert!(

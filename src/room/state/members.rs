@@ -391,11 +391,61 @@ impl Room {
                 None,
             );
         }
+        for (_, away) in std::mem::take(&mut self.away_members) {
+            self.fact(
+                out,
+                now,
+                FactKind::Left,
+                Some((&away.client_id, Some(away.role), &away.identity)),
+                None,
+            );
+        }
         self.away_verdicts.clear();
         self.seats.clear();
         if let Some(id) = self.session.end(&mut self.deadlines) {
             self.session_fact(out, now, FactKind::SessionEnded, id);
         }
+        self.deadlines.clear();
+        self.ended = true;
+    }
+
+    /// A member away since the room was carried on did not come back in time: it has left.
+    pub(super) fn member_gone(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
+        let Some(away) = self.away_members.remove(token) else {
+            return;
+        };
+        self.fact(
+            out,
+            now,
+            FactKind::Left,
+            Some((&away.client_id, Some(away.role), &away.identity)),
+            None,
+        );
+        self.update_session(out, now);
+    }
+
+    /// The room's state was handed over to be carried on elsewhere: every connection is told to
+    /// come back (its resume token takes its place back there) and closed. Nothing ends: no fact,
+    /// no media revoked here (the media server closes the room's paths with the room).
+    pub(super) fn hand_over(&mut self, out: &mut Out) {
+        let everyone = self.conns.all();
+        out.send_many(
+            everyone.clone(),
+            Event::refused(
+                RefusalCode::Restarting,
+                "the room moves to another server; reconnect, and you are back where you were",
+                None,
+            ),
+        );
+        for conn in everyone {
+            out.close(conn);
+        }
+        self.conns = Default::default();
+        self.queue = Default::default();
+        self.away_verdicts.clear();
+        self.away_members.clear();
+        self.seats.clear();
+        self.session = Default::default();
         self.deadlines.clear();
         self.ended = true;
     }

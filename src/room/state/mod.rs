@@ -19,6 +19,7 @@ mod members;
 mod queue;
 mod seats;
 mod session;
+mod snapshot;
 
 use std::collections::HashMap;
 
@@ -30,9 +31,14 @@ use self::queue::KnockQueue;
 pub use self::seats::Capacity;
 use self::seats::{Occupancy, Seats};
 use self::session::Sessions;
-use super::event::{Answer, Event, KnockView, MediaChange, Output, Refusal, RefusalCode};
+pub use self::snapshot::Snapshot;
+use serde::{Deserialize, Serialize};
+
+use super::event::{Answer, Event, KnockView, MediaChange, Output, Refusal, RefusalCode, Verdict};
 use super::input::Input;
-use super::model::{ClientId, ConnId, Decider, EndReason, Identity, Request, Role, Theme};
+use super::model::{
+    ClientId, ConnId, Decider, EndReason, Identity, MediaState, Request, Role, Theme,
+};
 use crate::meeting::facts::{DecidedBy, FactClient, FactKind, RoomFact};
 use crate::meeting::{MeetingId, RoomMode, RoomName};
 
@@ -59,11 +65,52 @@ pub struct RoomConfig {
 }
 
 /// A verdict reached while its knocker was away, kept for the grace period so a resume delivers it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AwayVerdict {
     client_id: ClientId,
     identity: Identity,
-    event: Event,
+    kept: Kept,
+}
+
+/// What the room keeps for a knocker who is away, to tell it on its return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Kept {
+    Verdict(Verdict),
+    KnockExpired {
+        message: String,
+    },
+    HostMessage {
+        message: String,
+        host_display_name: String,
+    },
+}
+
+impl Kept {
+    fn event(self) -> Event {
+        match self {
+            Kept::Verdict(verdict) => Event::Verdict(verdict),
+            Kept::KnockExpired { message } => Event::KnockExpired { message },
+            Kept::HostMessage {
+                message,
+                host_display_name,
+            } => Event::HostMessage {
+                message,
+                host_display_name,
+            },
+        }
+    }
+}
+
+/// A member the room was carried on without (its server stopped or died with the room's state
+/// kept): until its grace ends, its resume token takes its place back, without a key or a knock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AwayMember {
+    client_id: ClientId,
+    role: Role,
+    identity: Identity,
+    media: MediaState,
+    peer: std::net::IpAddr,
+    device: Option<String>,
 }
 
 #[derive(Debug)]
@@ -74,6 +121,8 @@ pub struct Room {
     queue: KnockQueue,
     /// By resume token.
     away_verdicts: HashMap<String, AwayVerdict>,
+    /// By resume token.
+    away_members: HashMap<String, AwayMember>,
     seats: Seats,
     session: Sessions,
     deadlines: Deadlines,
@@ -154,6 +203,7 @@ impl Room {
             conns: Connections::default(),
             queue: KnockQueue::default(),
             away_verdicts: HashMap::new(),
+            away_members: HashMap::new(),
             session: Sessions::default(),
             deadlines,
             ended: false,
@@ -178,6 +228,7 @@ impl Room {
             && !self.session.is_open()
             && self.queue.is_empty()
             && self.away_verdicts.is_empty()
+            && self.away_members.is_empty()
             && self
                 .deadlines
                 .iter()
@@ -257,6 +308,7 @@ impl Room {
             } => self.relay(&mut out, conn, kind, to, payload),
             Input::SetTheme(theme) => self.set_theme(&mut out, theme),
             Input::End(reason) => self.end(&mut out, now, reason, grant),
+            Input::HandOver => self.hand_over(&mut out),
             Input::Tick => self.tick(&mut out, now, grant),
         }
         if !self.ended {
@@ -278,6 +330,7 @@ impl Room {
         }
         let mut gone_away = Vec::new();
         let mut timed_out = Vec::new();
+        let mut members_gone = Vec::new();
         let mut session_over = false;
         for timer in due {
             match timer {
@@ -289,9 +342,13 @@ impl Room {
                 Timer::HeldSeat(client) => {
                     self.seats.release(&client);
                 }
+                Timer::MemberAway(token) => members_gone.push(token),
                 Timer::SessionEnd => session_over = true,
                 Timer::Cooldown(_) | Timer::Removed(_) | Timer::Expiry => {}
             }
+        }
+        for token in members_gone {
+            self.member_gone(out, now, &token);
         }
         for client in self.queue.client_ids() {
             if gone_away.contains(&client) {
@@ -305,10 +362,16 @@ impl Room {
         }
     }
 
+    /// Who takes a seat: the members, and those away who may take theirs back.
     fn occupancy(&self) -> Occupancy {
+        let away_participants = self
+            .away_members
+            .values()
+            .filter(|m| m.role != Role::Viewer)
+            .count();
         Occupancy {
-            members: self.conns.member_count(),
-            participants: self.conns.participant_count(),
+            members: self.conns.member_count() + self.away_members.len(),
+            participants: self.conns.participant_count() + away_participants,
         }
     }
 
@@ -341,8 +404,9 @@ impl Room {
 
     /// After members came or went: a session may start, or its end be scheduled or called off.
     fn update_session(&mut self, out: &mut Out, now: DateTime<Utc>) {
+        // Members away are counted: the session goes on while they come back.
         let started = self.session.members_changed(
-            self.conns.member_count(),
+            self.conns.member_count() + self.away_members.len(),
             now,
             self.config.meeting_id,
             self.config.session_end_grace,

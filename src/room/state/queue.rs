@@ -4,22 +4,26 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
+use super::Kept;
 use super::connections::Conn;
-use crate::room::event::{Event, KnockView, OwnKnock};
+use crate::room::event::{KnockView, OwnKnock};
 use crate::room::model::{ClientId, ConnId, Identity, KnockState, KnockerKey};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Hold {
     pub message: Option<String>,
     /// None when the REST API held the knock.
     pub host_display_name: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Knock {
     pub client_id: ClientId,
-    /// None while the knocker's connection is gone and its grace runs.
+    /// None while the knocker's connection is gone and its grace runs (and in a snapshot: a
+    /// connection is this process's).
+    #[serde(skip)]
     pub conn: Option<ConnId>,
     pub away_since: Option<DateTime<Utc>>,
     pub identity: Identity,
@@ -30,9 +34,10 @@ pub(super) struct Knock {
     pub knocked_at: DateTime<Utc>,
     pub hold: Option<Hold>,
     /// The position the knocker was last told, so it hears only of changes.
+    #[serde(skip)]
     pub told_position: Option<usize>,
     /// A host's message that reached the knock while its connection was gone, for its return.
-    pub unread: Option<Event>,
+    pub unread: Option<Kept>,
 }
 
 impl Knock {

@@ -48,6 +48,11 @@ impl Sessions {
         None
     }
 
+    /// Goes on with a session a kept room was in.
+    pub fn resume(&mut self, id: String) {
+        self.current = Some(id);
+    }
+
     /// Ends the session, if there is one; returns its id.
     pub fn end(&mut self, deadlines: &mut Deadlines) -> Option<String> {
         deadlines.cancel(&Timer::SessionEnd);

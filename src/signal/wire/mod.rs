@@ -253,6 +253,7 @@ impl<'a> Frame<'a> {
             Event::Joined(joined) => Frame::RoomJoined(RoomJoined::Joined {
                 self_id: joined.self_id.as_str(),
                 role: joined.role.as_str(),
+                resume_token: &joined.resume_token,
                 room: RoomViewWire::of(&joined.room),
                 theme: ThemeWire::of(&joined.theme),
                 knockers: joined
@@ -380,6 +381,7 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
         RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
         RefusalCode::AddressLimit => ErrorCode::RateLimited,
+        RefusalCode::Restarting => ErrorCode::ServerShuttingDown,
     }
 }
 

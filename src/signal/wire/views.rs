@@ -16,6 +16,7 @@ pub(super) enum RoomJoined<'a> {
     Joined {
         self_id: &'a str,
         role: &'static str,
+        resume_token: &'a str,
         room: RoomViewWire<'a>,
         theme: ThemeWire<'a>,
         /// Hosts only: the knock queue, oldest first.

@@ -110,6 +110,23 @@ impl Harness {
         received
     }
 
+    /// The room is handed over and carried on, as a restarted server or another node would: its
+    /// snapshot goes through the kept form (JSON) and back unchanged, every connection is told to
+    /// come back and closed, and the restored room starts now. Returns what the handover said.
+    fn move_room(&mut self) -> Vec<(ConnId, Event)> {
+        let snapshot = self.room.snapshot();
+        let kept = serde_json::to_string(&snapshot).expect("a snapshot serialises");
+        let config = self.room.config().clone();
+        let said = self.input(Input::HandOver);
+        let back: Snapshot = serde_json::from_str(&kept).expect("a kept snapshot reads back");
+        assert_eq!(back, snapshot, "the kept form loses nothing");
+        self.room = Room::restore(config, back, self.now).expect("this version's snapshot");
+        // The media server closes a room's paths with the room; they open again as people return.
+        self.media.clear();
+        self.room.check_invariants();
+        said
+    }
+
     /// This connection knocks, under the name it joined with.
     fn knock(&mut self, conn: ConnId) -> Vec<(ConnId, Event)> {
         self.input(Input::Knock {
@@ -176,3 +193,5 @@ fn error_code(events: &[Event]) -> Option<RefusalCode> {
         _ => None,
     })
 }
+
+mod moved;

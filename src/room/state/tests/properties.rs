@@ -39,6 +39,8 @@ enum Step {
     Message(ConnId, Option<ConnId>),
     Relay(ConnId, ConnId),
     Advance(i64),
+    /// The room is handed over to another server (or this one, restarted) and carried on there.
+    Move,
 }
 
 fn conn_id() -> impl Strategy<Value = ConnId> {
@@ -82,6 +84,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(host, knocker)| Step::Message(host, knocker)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
         2 => (1i64..30).prop_map(Step::Advance),
+        1 => Just(Step::Move),
     ]
 }
 
@@ -349,12 +352,43 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 h.now += Duration::seconds(seconds);
                 Input::Tick
             }
+            Step::Move => {
+                let queue = h.room.knock_views();
+                let mut inside: std::collections::BTreeSet<ClientId> = h
+                    .room
+                    .room_view()
+                    .clients
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                inside.extend(h.room.away_members.values().map(|m| m.client_id.clone()));
+                for (conn, event) in h.move_room() {
+                    observer.receive(conn, &event);
+                }
+                for conn in std::mem::take(&mut h.closed) {
+                    observer.disconnected(conn);
+                }
+                // Carried on: the same knocks in the same order with the same holds and messages
+                // (for the hosts to find when they come back), the same people inside, away.
+                assert_eq!(h.room.knock_views(), queue, "the queue moves whole");
+                let away: std::collections::BTreeSet<ClientId> = h
+                    .room
+                    .away_members
+                    .values()
+                    .map(|m| m.client_id.clone())
+                    .collect();
+                assert_eq!(away, inside, "everyone inside may come back");
+                Input::Tick
+            }
         };
         let facts_before = h.facts.len();
         let closed_before = h.closed.len();
         for (conn, event) in h.input(input) {
             if let Event::AtDoor(door) = &event {
                 tokens.insert(conn, door.resume_token.clone());
+            }
+            if let Event::Joined(joined) = &event {
+                tokens.insert(conn, joined.resume_token.clone());
             }
             observer.receive(conn, &event);
         }
