@@ -29,6 +29,7 @@ use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
 use crate::services::insights::Insights;
+use crate::services::keeper::StoreKeeper;
 use crate::services::meetings::Meetings;
 use crate::services::recorder::{self, Recorder};
 use crate::services::rooms::{Rooms, RoomsDeps};
@@ -116,10 +117,16 @@ impl Application {
             subdomain: subdomain_of(&public_url),
             written: deliveries_due,
         };
-        // No room is live yet: whatever a crash left open is over, and its ends are told; webhook
+        // No room is live yet. Rooms the last run handed over when it stopped go on (their people
+        // come back); whatever else it left open was a crash's and is over, its ends told; webhook
         // deliveries a crash left claimed are free to be delivered.
-        facts_recorder.close_what_a_crash_left_open().await?;
-        store.close_interrupted_sessions(Utc::now()).await?;
+        let carried_on = rooms_handed_over(&store).await?;
+        let names: Vec<_> = carried_on
+            .iter()
+            .map(|(m, _)| m.room_name.clone())
+            .collect();
+        facts_recorder.close_what_a_crash_left_open(&names).await?;
+        store.close_interrupted_sessions(Utc::now(), &names).await?;
         store.release_claims().await?;
         let recorder = tokio::spawn(recorder::run(
             facts_recorder,
@@ -138,7 +145,13 @@ impl Application {
             encoder: Arc::new(JsonWire),
             shutdown: shutdown.clone(),
             media: media.clone(),
+            keeper: Arc::new(StoreKeeper {
+                store: store.clone(),
+            }),
         });
+        for (meeting, state) in carried_on {
+            rooms.carry_on(meeting, &state);
+        }
         let ice = Arc::new(crate::services::ice::IceConfig {
             stun_urls: config.stun_url.clone(),
             turn_urls: config.turn_url.clone(),
@@ -240,14 +253,21 @@ impl Application {
                 "in-flight requests did not finish in time; dropping them"
             ),
         }
-        // Rooms end (everyone hears `room_ended`), sessions close their sockets, then the facts they
-        // produced are written before the store closes.
+        // Rooms are handed over to be carried on after the restart (or end, when they cannot
+        // be): everyone is told, sessions close their sockets, then the facts they produced are
+        // written before the store closes.
         state.signal.sessions.close();
         if tokio::time::timeout(self.shutdown_timeout, state.signal.sessions.wait())
             .await
             .is_err()
         {
             tracing::warn!("some WebSocket connections did not close in time");
+        }
+        if tokio::time::timeout(self.shutdown_timeout, state.rooms.stopped())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some rooms were not handed over in time");
         }
         sweeper.abort();
         self.recorder_stop.cancel();
@@ -370,6 +390,22 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 
 /// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
 const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// The rooms the last run handed over as it stopped, whose meetings are still open, with their
+/// kept state (the others are over: a crash's, or their meeting has gone).
+async fn rooms_handed_over(
+    store: &DynStore,
+) -> anyhow::Result<Vec<(Arc<crate::meeting::Meeting>, String)>> {
+    let now = Utc::now();
+    let mut carried = Vec::new();
+    for (room, state) in store.take_snapshots().await? {
+        match store.get_meeting_by_room(&room).await? {
+            Some(meeting) if meeting.is_open_at(now) => carried.push((Arc::new(meeting), state)),
+            _ => tracing::info!(%room, "a room handed over at the last stop has ended meanwhile"),
+        }
+    }
+    Ok(carried)
+}
 
 /// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook
 /// deliveries finished over a week ago, and per-address rate-limit cells of addresses gone quiet

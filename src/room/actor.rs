@@ -53,6 +53,8 @@ pub struct RoomActor<P> {
     conns: HashMap<ConnId, ConnHandle>,
     port: P,
     shutdown: CancellationToken,
+    /// The room ended by moving on: its kept state stays for whoever carries it on.
+    handed_over: bool,
 }
 
 impl<P: RoomPort> RoomActor<P> {
@@ -68,6 +70,7 @@ impl<P: RoomPort> RoomActor<P> {
             conns: HashMap::new(),
             port,
             shutdown,
+            handed_over: false,
         }
     }
 
@@ -77,7 +80,7 @@ impl<P: RoomPort> RoomActor<P> {
         // Before any command: joins queued meanwhile see the theme in their `room_joined`.
         match self.port.load_theme().await {
             Ok(theme) => {
-                self.step(Input::SetTheme(theme));
+                self.step(Input::SetTheme(theme)).await;
             }
             Err(err) => {
                 tracing::error!(error = %err, room = %room_name, "cannot load the room's theme")
@@ -96,18 +99,24 @@ impl<P: RoomPort> RoomActor<P> {
             };
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(command) => self.on_command(command),
+                    Some(command) => self.on_command(command).await,
                     None => break,
                 },
                 () = sleep => {
-                    self.step(Input::Tick);
+                    self.step(Input::Tick).await;
                 }
                 () = self.shutdown.cancelled(), if !self.room.is_ended() => {
-                    self.step(Input::End(EndReason::ServerShutdown));
+                    // Carried on after the restart (or by another node), if its state can be kept.
+                    if self.port.hand_over(&self.room.snapshot()).await {
+                        self.handed_over = true;
+                        self.step(Input::HandOver).await;
+                    } else {
+                        self.step(Input::End(EndReason::ServerShutdown)).await;
+                    }
                 }
             }
             if self.room.is_ended() {
-                self.port.release();
+                self.port.release(self.handed_over);
                 // Connections the room never admitted (a full room's refusals) are attached here too.
                 for handle in self.conns.values() {
                     let _ = handle.outbox.try_send(Outbound::Close);
@@ -126,7 +135,7 @@ impl<P: RoomPort> RoomActor<P> {
         tracing::debug!(room = %room_name, "room closed");
     }
 
-    fn on_command(&mut self, command: RoomCommand) {
+    async fn on_command(&mut self, command: RoomCommand) {
         match command {
             RoomCommand::Attach {
                 conn,
@@ -134,10 +143,10 @@ impl<P: RoomPort> RoomActor<P> {
                 input,
             } => {
                 self.conns.insert(conn, handle);
-                self.step(input);
+                self.step(input).await;
             }
             RoomCommand::Ask { input, reply } => {
-                let answers = self.step(input);
+                let answers = self.step(input).await;
                 if let Some(answer) = answers.into_iter().next() {
                     // The asker may have given up waiting; the room goes on either way.
                     let _ = reply.send(answer);
@@ -150,7 +159,7 @@ impl<P: RoomPort> RoomActor<P> {
                     Input::Disconnected { conn } | Input::Leave { conn } => Some(*conn),
                     _ => None,
                 };
-                self.step(input);
+                self.step(input).await;
                 if let Some(conn) = gone {
                     self.conns.remove(&conn);
                 }
@@ -158,11 +167,33 @@ impl<P: RoomPort> RoomActor<P> {
         }
     }
 
-    /// Runs one input through the room; returns its answers (for inputs from the REST API).
-    fn step(&mut self, input: Input) -> Vec<Answer> {
+    /// Runs one input through the room; returns its answers (for inputs from the REST API). Where
+    /// the room's state is kept after every change, it is kept before anyone hears of the change:
+    /// a verdict is never heard from a room that would forget it if its node died now.
+    async fn step(&mut self, input: Input) -> Vec<Answer> {
+        let may_change = input.may_change_state();
+        let outputs = self.handle(input);
+        if may_change
+            && self.port.keeps_every_change()
+            && !self.room.is_ended()
+            && let Err(err) = self.port.keep(&self.room.snapshot()).await
+        {
+            let room = self.room.config().room_name.clone();
+            tracing::warn!(%room, error = %err, "this node no longer owns the room; its connections go to the owner");
+            // What this step decided is not kept: it is not said; everyone reconnects to the room's
+            // owner, which carries on from the state it has.
+            self.handed_over = true;
+            let outputs = self.handle(Input::HandOver);
+            return self.move_outputs(outputs);
+        }
+        self.move_outputs(outputs)
+    }
+
+    /// Moves a step's outputs to where they go; returns the answers among them.
+    fn move_outputs(&mut self, outputs: Vec<Output>) -> Vec<Answer> {
         let mut answers = Vec::new();
         let mut gone = Vec::new();
-        for output in self.handle(input) {
+        for output in outputs {
             match output {
                 Output::Answer(answer) => answers.push(answer),
                 other => self.move_output(other, &mut gone),
@@ -278,10 +309,19 @@ mod tests {
         }
         fn record(&self, _: RoomFact) {}
         fn media(&self, _: MediaChange) {}
+        fn keeps_every_change(&self) -> bool {
+            false
+        }
+        async fn keep(&self, _: &crate::room::state::Snapshot) -> Result<(), PortError> {
+            Ok(())
+        }
+        async fn hand_over(&self, _: &crate::room::state::Snapshot) -> bool {
+            false
+        }
         fn release_if_idle(&self, _: &dyn Fn() -> bool) -> bool {
             true
         }
-        fn release(&self) {}
+        fn release(&self, _: bool) {}
     }
 
     /// Log lines, as a test subscriber writes them.

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::event::{Event, MediaChange};
 use super::model::{ClientId, Theme};
+use super::state::Snapshot;
 use crate::meeting::facts::RoomFact;
 
 pub type PortError = Box<dyn std::error::Error + Send + Sync>;
@@ -28,9 +29,18 @@ pub trait RoomPort: Send + Sync + 'static {
     fn record(&self, fact: RoomFact);
     /// Opens or closes a client's media path (where a media server carries the room's media).
     fn media(&self, change: MediaChange);
+    /// Whether the room's state is kept after every change that may matter (a cluster keeps it
+    /// where another node can carry the room on if this one dies).
+    fn keeps_every_change(&self) -> bool;
+    /// Keeps the room's state; an error means the room is no longer this actor's to run (another
+    /// node owns it now): the actor stops at once.
+    fn keep(&self, snapshot: &Snapshot) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The server is stopping: hands the room's state over to be carried on. True when it was
+    /// kept; false and the room ends as before.
+    fn hand_over(&self, snapshot: &Snapshot) -> impl Future<Output = bool> + Send;
     /// The room is idle: forget it unless `nothing_waiting` says a command arrived meanwhile.
     /// True when the actor may stop.
     fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool;
-    /// The room ended: forget it.
-    fn release(&self);
+    /// The room ended (or, `handed_over`, moved on): forget it here.
+    fn release(&self, handed_over: bool);
 }

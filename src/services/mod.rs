@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod health;
 pub mod ice;
 pub mod insights;
+pub mod keeper;
 pub mod meetings;
 pub mod recorder;
 pub mod rooms;

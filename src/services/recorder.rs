@@ -74,9 +74,19 @@ impl Recorder {
     }
 
     /// At start-up, before any room opens: what a crash left open is closed, with the webhook
-    /// events of its end, timed at the last moment the server was known alive.
-    pub async fn close_what_a_crash_left_open(&self) -> Result<usize, crate::store::StoreError> {
-        let facts = self.store.interrupted_facts().await?;
+    /// events of its end, timed at the last moment the server was known alive; but not the rooms
+    /// `carried_on` (handed over when the server stopped: they go on).
+    pub async fn close_what_a_crash_left_open(
+        &self,
+        carried_on: &[crate::meeting::RoomName],
+    ) -> Result<usize, crate::store::StoreError> {
+        let facts: Vec<RoomFact> = self
+            .store
+            .interrupted_facts()
+            .await?
+            .into_iter()
+            .filter(|fact| !carried_on.contains(&fact.room_name))
+            .collect();
         let count = facts.len();
         if count > 0 {
             self.store

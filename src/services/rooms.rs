@@ -11,7 +11,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use super::keeper::DynKeeper;
 use super::themes::Themes;
 use crate::media::MediaEngine;
 use crate::meeting::facts::RoomFact;
@@ -24,7 +26,7 @@ use crate::room::model::{
     Resolution, Role, Theme,
 };
 use crate::room::port::{Encode, PortError, RoomPort};
-use crate::room::state::{Room, RoomConfig};
+use crate::room::state::{Room, RoomConfig, Snapshot};
 use crate::store::{DynStore, StoreError};
 use crate::tokens::{KeyRole, TokenError, TokenSigner};
 
@@ -105,6 +107,9 @@ struct Inner {
     encoder: Arc<dyn Encode>,
     shutdown: CancellationToken,
     media: MediaEngine,
+    keeper: DynKeeper,
+    /// Every room's actor, so that a stop can wait for them to hand their rooms over.
+    actors: TaskTracker,
 }
 
 impl Inner {
@@ -133,6 +138,8 @@ pub struct RoomsDeps {
     pub shutdown: CancellationToken,
     /// The media server that carries group rooms' media.
     pub media: MediaEngine,
+    /// Where live rooms' state is kept to be carried on.
+    pub keeper: DynKeeper,
 }
 
 #[derive(Clone)]
@@ -154,8 +161,17 @@ impl Rooms {
                 encoder: deps.encoder,
                 shutdown: deps.shutdown,
                 media: deps.media,
+                keeper: deps.keeper,
+                actors: TaskTracker::new(),
             }),
         }
+    }
+
+    /// Waits until every room's actor has stopped (after the server's shutdown was signalled:
+    /// each hands its room over or ends it).
+    pub async fn stopped(&self) {
+        self.inner.actors.close();
+        self.inner.actors.wait().await;
     }
 
     pub fn live_rooms(&self) -> usize {
@@ -218,7 +234,7 @@ impl Rooms {
         let entry = match rooms.get(&meeting.room_name) {
             Some(entry) if !entry.commands.is_closed() => entry,
             _ => {
-                let entry = self.start(meeting.clone());
+                let entry = self.start(meeting.clone(), None);
                 rooms.insert(meeting.room_name.clone(), entry);
                 &rooms[&meeting.room_name]
             }
@@ -237,11 +253,41 @@ impl Rooms {
         Ok(room)
     }
 
-    fn start(&self, meeting: Arc<Meeting>) -> Entry {
-        let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
-        let (commands, mailbox) = mpsc::channel(MAILBOX);
+    /// Carries on a room from its kept state (after this server restarted, or when this node
+    /// takes the room over): its people come back on new connections. False when the state is
+    /// unreadable or the room is live here already.
+    pub fn carry_on(&self, meeting: Arc<Meeting>, state: &str) -> bool {
+        let snapshot = match super::keeper::decode(state) {
+            Ok(snapshot) => snapshot,
+            Err(err) => {
+                tracing::error!(room = %meeting.room_name, error = %err, "a kept room state cannot be read; the room starts afresh");
+                return false;
+            }
+        };
+        let room = match Room::restore(self.config_of(&meeting), snapshot, Utc::now()) {
+            Ok(room) => room,
+            Err(err) => {
+                tracing::error!(room = %meeting.room_name, error = %err, "a kept room state cannot be carried on; the room starts afresh");
+                return false;
+            }
+        };
+        let mut rooms = self.inner.rooms();
+        if rooms
+            .get(&meeting.room_name)
+            .is_some_and(|e| !e.commands.is_closed())
+        {
+            return false;
+        }
+        let name = meeting.room_name.clone();
+        let entry = self.start(meeting, Some(room));
+        rooms.insert(name.clone(), entry);
+        tracing::info!(room = %name, "carrying on a room from its kept state");
+        true
+    }
+
+    fn config_of(&self, meeting: &Meeting) -> RoomConfig {
         let settings = &self.inner.settings;
-        let room = Room::new(RoomConfig {
+        RoomConfig {
             meeting_id: meeting.id,
             room_name: meeting.room_name.clone(),
             mode: meeting.room_mode,
@@ -255,7 +301,13 @@ impl Rooms {
             max_knocks_per_address: settings.max_knocks_per_address,
             knock_timeout: settings.knock_timeout,
             theme: Theme::default(),
-        });
+        }
+    }
+
+    fn start(&self, meeting: Arc<Meeting>, restored: Option<Room>) -> Entry {
+        let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
+        let (commands, mailbox) = mpsc::channel(MAILBOX);
+        let room = restored.unwrap_or_else(|| Room::new(self.config_of(&meeting)));
         let link = RoomLink {
             inner: self.inner.clone(),
             room: meeting.room_name.clone(),
@@ -264,7 +316,7 @@ impl Rooms {
             media: (meeting.room_mode == RoomMode::Group).then(|| self.inner.media.clone()),
         };
         let actor = RoomActor::new(room, mailbox, link, self.inner.shutdown.clone());
-        tokio::spawn(actor.run());
+        self.inner.actors.spawn(actor.run());
         Entry {
             generation,
             meeting,
@@ -411,6 +463,26 @@ impl RoomPort for RoomLink {
         }
     }
 
+    fn keeps_every_change(&self) -> bool {
+        self.inner.keeper.every_change()
+    }
+
+    async fn keep(&self, snapshot: &Snapshot) -> Result<(), PortError> {
+        let state = super::keeper::encode(snapshot);
+        Ok(self.inner.keeper.keep(&self.room, state).await?)
+    }
+
+    async fn hand_over(&self, snapshot: &Snapshot) -> bool {
+        let state = super::keeper::encode(snapshot);
+        match self.inner.keeper.hand_over(&self.room, state).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(room = %self.room, error = %err, "cannot hand the room over; it ends");
+                false
+            }
+        }
+    }
+
     fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool {
         let mut rooms = self.inner.rooms();
         match rooms.get(&self.room) {
@@ -419,9 +491,7 @@ impl RoomPort for RoomLink {
                     return false;
                 }
                 rooms.remove(&self.room);
-                if let Some(media) = &self.media {
-                    media.close_room(&self.room);
-                }
+                self.closed(false);
                 true
             }
             // Already replaced or removed: this actor is no longer the room's.
@@ -429,7 +499,7 @@ impl RoomPort for RoomLink {
         }
     }
 
-    fn release(&self) {
+    fn release(&self, handed_over: bool) {
         let mut rooms = self.inner.rooms();
         if rooms
             .get(&self.room)
@@ -437,8 +507,21 @@ impl RoomPort for RoomLink {
         {
             rooms.remove(&self.room);
         }
+        self.closed(handed_over);
+    }
+}
+
+impl RoomLink {
+    /// The room is no longer run here: its media paths close, and unless it moved on, its kept
+    /// state goes (in the background: the registry lock is held).
+    fn closed(&self, handed_over: bool) {
         if let Some(media) = &self.media {
             media.close_room(&self.room);
+        }
+        if !handed_over {
+            let keeper = self.inner.keeper.clone();
+            let room = self.room.clone();
+            tokio::spawn(async move { keeper.forget(&room).await });
         }
     }
 }

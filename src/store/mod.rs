@@ -196,8 +196,13 @@ pub trait FactStore: Send + Sync {
     /// queues each fact's webhook event for every endpoint subscribed to its type.
     async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError>;
     /// After a crash, sessions and stays that were open when the process died are closed as of
-    /// `now`: no room is live at start-up. Called once at start, before rooms open.
-    async fn close_interrupted_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// `now`, but those of the rooms `carried_on` (handed over at a clean stop: they go on). Called
+    /// once at start, before rooms open.
+    async fn close_interrupted_sessions(
+        &self,
+        now: DateTime<Utc>,
+        carried_on: &[RoomName],
+    ) -> Result<(), StoreError>;
     /// Records that the server is alive now; fails when the store takes no writes (a full disk).
     async fn mark_alive(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// What a crash left open, as the facts that close it (knocks cancelled, members left,

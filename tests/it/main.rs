@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod door;
 mod durability;
+mod handover;
 mod helpers;
 mod insights;
 mod media;

@@ -112,7 +112,9 @@ function opened(state) {
       if (state.screen === "precall") return { state: next, effects };
       return { state: next, effects: [...effects, join(state)] };
     case "call":
-      return { state: next, effects: [...effects, join(state)] };
+      // After the room moved (a server restart or failover), its resume token takes this person's
+      // place back without a key or a knock; otherwise the key does.
+      return { state: next, effects: [...effects, join(state, { resumeToken: state.resumeToken || undefined })] };
     case "waiting":
       // A knock whose connection dropped is taken back with its resume token.
       return { state: { ...next, resuming: true }, effects: [...effects, join(state, { resumeToken: state.resumeToken || undefined })] };
@@ -196,7 +198,7 @@ function joined(state, p, now) {
     return { state: { ...next, resuming: false, screen: "door", door: { notice: state.door.notice, cooldownUntil } }, effects: [] };
   }
   return {
-    state: { ...state, screen: "call", wait: null, rejection: null },
+    state: { ...state, screen: "call", wait: null, rejection: null, resumeToken: p.resumeToken || state.resumeToken },
     effects: [emit("join", { selfId: p.selfId, role: p.role }), say("You are in the room")],
   };
 }

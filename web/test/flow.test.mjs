@@ -95,6 +95,20 @@ test("a server restart: the page says so and rejoins with the key the room gave 
   assert.equal(sent(effects).at(-1)[1].roomKey, "REJOIN");
 });
 
+test("the room moves to another server: the page comes back with its resume token, no key needed", () => {
+  let { state, effects } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { selfId: "c", role: "granted_visitor", resumeToken: "MEMBER-RT", room: {} }),
+    frame("error", { code: "server_shutting_down", message: "the room moves" }),
+  ]);
+  assert.equal(state.screen, "call", "the call is not over");
+  assert.equal(state.connection, "restarting");
+  ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }]));
+  const rejoin = sent(effects).at(-1);
+  assert.equal(rejoin[0], "join_room");
+  assert.equal(rejoin[1].resumeToken, "MEMBER-RT");
+});
+
 test("a rejection counts down; a cooldown refusal says how long", () => {
   let { state } = run(initial({ roomName: "/r" }), [
     { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Eve" },

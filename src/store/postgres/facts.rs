@@ -72,17 +72,27 @@ impl FactStore for PostgresStore {
         Ok(open.closing_facts(at))
     }
 
-    async fn close_interrupted_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn close_interrupted_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        carried_on: &[RoomName],
+    ) -> Result<(), StoreError> {
         let now = millis(now);
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE participations SET left_ms = $1 WHERE left_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE room_sessions SET ended_ms = $1 WHERE ended_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for (table, column) in [("participations", "left_ms"), ("room_sessions", "ended_ms")] {
+            let mut sql = QueryBuilder::<Postgres>::new(format!("UPDATE {table} SET {column} = "));
+            sql.push_bind(now);
+            sql.push(format!(" WHERE {column} IS NULL"));
+            if !carried_on.is_empty() {
+                sql.push(" AND room_name NOT IN (");
+                let mut names = sql.separated(", ");
+                for room in carried_on {
+                    names.push_bind(room.as_str().to_owned());
+                }
+                sql.push(")");
+            }
+            sql.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, millis};
+use crate::meeting::RoomName;
 use crate::meeting::facts::{FactKind, RoomFact};
 use crate::store::{FactStore, RecordedFact, StoreError};
 
@@ -38,17 +39,24 @@ impl FactStore for SqliteStore {
     async fn close_interrupted_sessions(
         &self,
         now: chrono::DateTime<chrono::Utc>,
+        carried_on: &[RoomName],
     ) -> Result<(), StoreError> {
         let now = millis(now);
         let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE participations SET left_ms = ? WHERE left_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE ended_ms IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for (table, column) in [("participations", "left_ms"), ("room_sessions", "ended_ms")] {
+            let mut sql = QueryBuilder::<Sqlite>::new(format!("UPDATE {table} SET {column} = "));
+            sql.push_bind(now);
+            sql.push(format!(" WHERE {column} IS NULL"));
+            if !carried_on.is_empty() {
+                sql.push(" AND room_name NOT IN (");
+                let mut names = sql.separated(", ");
+                for room in carried_on {
+                    names.push_bind(room.as_str().to_owned());
+                }
+                sql.push(")");
+            }
+            sql.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
