@@ -22,14 +22,16 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::auth::ApiGate;
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::rate_limit::RateLimiter;
+use crate::api::forward::Forwarder;
+use crate::cluster::{Cluster, RedisLimits};
 use crate::config::ServeConfig;
 use crate::media::MediaEngine;
 use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
 use crate::services::insights::Insights;
-use crate::services::keeper::StoreKeeper;
+use crate::services::keeper::{DynKeeper, StoreKeeper};
+use crate::services::limits::{DynLimits, LocalLimits};
 use crate::services::meetings::Meetings;
 use crate::services::recorder::{self, Recorder};
 use crate::services::rooms::{Rooms, RoomsDeps};
@@ -72,6 +74,8 @@ pub struct Application {
     serve_settings: crate::serve::ServeSettings,
     sweep_interval: Duration,
     shutdown_timeout: Duration,
+    /// In a cluster: how often this node renews its rooms' leases and looks for rooms nobody runs.
+    maintenance: Option<Duration>,
 }
 
 const TOKEN_SECRET_NAME: &str = "room_key_secret";
@@ -88,7 +92,14 @@ impl Application {
         let store = crate::store::open(&store_url)
             .await
             .with_context(|| format!("opening the store at {store_url}"))?;
-        store.hold_exclusively().await?;
+        if config.cluster.redis_url.is_none() {
+            store.hold_exclusively().await?;
+        } else if store_url.starts_with("sqlite://") {
+            anyhow::bail!(
+                "cluster mode (--redis-url) needs a store every node shares: give --database-url \
+                 postgres://..."
+            );
+        }
 
         let secret = match config.configured_token_secret()? {
             Some(secret) => secret,
@@ -99,8 +110,24 @@ impl Application {
             }
         };
         let tokens = TokenSigner::new(&secret);
+        let cluster = match &config.cluster.redis_url {
+            Some(redis_url) => {
+                let node_url = match &config.cluster.node_url {
+                    Some(url) => url.clone(),
+                    None => format!("http://{}", listener.local_addr()?),
+                };
+                let cluster =
+                    Cluster::connect(redis_url, node_url, &secret, config.cluster.lease()).await?;
+                tracing::info!(node = %cluster.node_id, url = %cluster.url, "a node of a cluster");
+                Some(cluster)
+            }
+            None => None,
+        };
         // This process, among the nodes sharing a store: claims and leases are in its name.
-        let node_id = uuid::Uuid::new_v4().to_string();
+        let node_id = match &cluster {
+            Some(cluster) => cluster.node_id.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let shutdown = CancellationToken::new();
         let (facts, fact_queue) = recorder::channel();
         let recorder_stop = CancellationToken::new();
@@ -117,17 +144,41 @@ impl Application {
             subdomain: subdomain_of(&public_url),
             written: deliveries_due,
         };
-        // No room is live yet. Rooms the last run handed over when it stopped go on (their people
-        // come back); whatever else it left open was a crash's and is over, its ends told; webhook
-        // deliveries a crash left claimed are free to be delivered.
-        let carried_on = rooms_handed_over(&store).await?;
-        let names: Vec<_> = carried_on
-            .iter()
-            .map(|(m, _)| m.room_name.clone())
-            .collect();
-        facts_recorder.close_what_a_crash_left_open(&names).await?;
-        store.close_interrupted_sessions(Utc::now(), &names).await?;
-        store.release_claims().await?;
+        // A server alone: no room is live yet. Rooms the last run handed over when it stopped go
+        // on (their people come back); whatever else it left open was a crash's and is over, its
+        // ends told; webhook deliveries a crash left claimed are free to be delivered. (A node of
+        // a cluster does none of this: the others are running; rooms move through Redis.)
+        let carried_on = match &cluster {
+            Some(_) => Vec::new(),
+            None => {
+                let carried_on = rooms_handed_over(&store).await?;
+                let names: Vec<_> = carried_on
+                    .iter()
+                    .map(|(m, _)| m.room_name.clone())
+                    .collect();
+                facts_recorder.close_what_a_crash_left_open(&names).await?;
+                store.close_interrupted_sessions(Utc::now(), &names).await?;
+                store.release_claims().await?;
+                carried_on
+            }
+        };
+        let keeper: DynKeeper = match &cluster {
+            Some(cluster) => Arc::new(cluster.clone()),
+            None => Arc::new(StoreKeeper {
+                store: store.clone(),
+            }),
+        };
+        let limits: DynLimits = match &cluster {
+            Some(cluster) => Arc::new(RedisLimits::new(
+                cluster.redis(),
+                config.rate_limit_points,
+                config.room.knocks_per_ip_per_minute,
+            )),
+            None => Arc::new(LocalLimits::new(
+                config.rate_limit_points,
+                config.room.signal().knock_quota,
+            )),
+        };
         let recorder = tokio::spawn(recorder::run(
             facts_recorder,
             fact_queue,
@@ -145,9 +196,7 @@ impl Application {
             encoder: Arc::new(JsonWire),
             shutdown: shutdown.clone(),
             media: media.clone(),
-            keeper: Arc::new(StoreKeeper {
-                store: store.clone(),
-            }),
+            keeper,
         });
         for (meeting, state) in carried_on {
             rooms.carry_on(meeting, &state);
@@ -164,6 +213,8 @@ impl Application {
             origins: AllowedOrigins::new(&public_url, &config.allowed_origins),
             shutdown: shutdown.clone(),
             media: media.clone(),
+            limits: limits.clone(),
+            cluster: cluster.clone(),
         }));
         let state = AppState {
             meetings: Meetings::new(store.clone(), tokens, public_url.clone(), rooms.clone()),
@@ -179,9 +230,16 @@ impl Application {
         };
         let gate = ApiGate {
             keys: state.api_keys.clone(),
-            budget: Arc::new(RateLimiter::new(config.rate_limit_points)),
+            limits,
+            cluster: cluster.clone(),
         };
-        let router = router(state.clone(), gate, config)?;
+        let forwarder = cluster.clone().map(|cluster| Forwarder {
+            cluster,
+            rooms: state.rooms.clone(),
+            store: store.clone(),
+            http: reqwest::Client::new(),
+        });
+        let router = router(state.clone(), gate, forwarder, config)?;
         Ok(Application {
             _serving: serving,
             listener,
@@ -196,6 +254,7 @@ impl Application {
             serve_settings: config.serve_settings(),
             sweep_interval: config.sweep_interval(),
             shutdown_timeout: config.shutdown_timeout(),
+            maintenance: cluster.as_ref().map(|c| c.lease / 3),
         })
     }
 
@@ -223,6 +282,12 @@ impl Application {
             state.clone(),
             self.sweep_interval,
         ));
+        if let Some(every) = self.maintenance {
+            // Stops with the server's stop: a stopping node hands rooms over, and takes none.
+            let rooms = state.rooms.clone();
+            let stop = self.shutdown.clone();
+            tokio::spawn(async move { rooms.maintain(every, stop).await });
+        }
         let heartbeat = tokio::spawn(health::heartbeat(
             self.store.clone(),
             state.ops.health.clone(),
@@ -288,7 +353,12 @@ impl Application {
     }
 }
 
-fn router(state: AppState, gate: ApiGate, config: &ServeConfig) -> anyhow::Result<Router> {
+fn router(
+    state: AppState,
+    gate: ApiGate,
+    forwarder: Option<Forwarder>,
+    config: &ServeConfig,
+) -> anyhow::Result<Router> {
     let mut router = Router::new()
         .route("/", get(web::landing_page))
         .route("/healthz", get(crate::ops::healthz))
@@ -304,7 +374,7 @@ fn router(state: AppState, gate: ApiGate, config: &ServeConfig) -> anyhow::Resul
             ),
         )
         .route("/{room}", get(web::room_page))
-        .merge(crate::api::router(gate));
+        .merge(crate::api::router(gate, forwarder));
     if config.bench_routes {
         router = router.route("/__bench/bare", post(bare_created)).route(
             "/__bench/relay",
@@ -427,10 +497,9 @@ async fn housekeeping(store: DynStore, state: AppState, every: Duration) {
             "pruning webhook deliveries failed",
             store.prune_deliveries(now - DELIVERY_RETENTION).await,
         );
-        for limiter in [&state.signal.knocks_per_ip, &*state.client.probes] {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
+        state.signal.limits.sweep();
+        state.client.probes.retain_recent();
+        state.client.probes.shrink_to_fit();
     }
 }
 

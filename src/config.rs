@@ -87,6 +87,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub media: MediaSettings,
 
+    #[command(flatten)]
+    pub cluster: ClusterSettings,
+
     /// STUN servers browsers use to find their public address (e.g. stun:stun.example.com:3478);
     /// repeat the flag or separate with commas.
     #[arg(long, env = "ANTEROOM_STUN_URLS", value_delimiter = ',')]
@@ -119,6 +122,33 @@ pub struct ServeConfig {
     /// Serve the fixed-response routes that benchmarks compare against (never in production).
     #[arg(long, env = "ANTEROOM_BENCH_ROUTES", hide = true)]
     pub bench_routes: bool,
+}
+
+/// Cluster mode: several identical servers behind a load balancer, on one PostgreSQL store
+/// (`--database-url postgres://...`) and one Redis.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterSettings {
+    /// Redis, which makes this server a node of a cluster: rooms are leased to one node at a
+    /// time, their state is kept there, and limits hold for the cluster as a whole.
+    #[arg(long, env = "ANTEROOM_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// How the other nodes reach this one (its base URL, e.g. http://10.0.0.5:8080). Defaults to
+    /// http://<listen address>, which other machines cannot reach when it is 0.0.0.0 or loopback.
+    #[arg(long, env = "ANTEROOM_NODE_URL")]
+    pub node_url: Option<String>,
+
+    /// Milliseconds a room's lease lasts unless its node renews it: how long a dead node's rooms
+    /// wait before another node takes them over.
+    #[arg(long, env = "ANTEROOM_ROOM_LEASE_MS", default_value_t = 3000,
+          value_parser = clap::value_parser!(u64).range(500..=60_000))]
+    pub room_lease_ms: u64,
+}
+
+impl ClusterSettings {
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.room_lease_ms)
+    }
 }
 
 /// The media server of group rooms (SFU): where browsers send their media.

@@ -5,12 +5,14 @@
 //!   metrics), the command line;
 //! - services: `services` (meetings, rooms, themes, recorder, keys, insights), `webhooks`;
 //! - the room engine `room`, and the kernel `meeting` every layer speaks;
-//! - ports and adapters: `store` (traits, and SQLite under them); `tokens` signs room keys.
+//! - ports and adapters: `store` (traits; SQLite and PostgreSQL under them), `cluster` (Redis:
+//!   room leases, kept room state, shared limits); `tokens` signs room keys.
 //!
 //! `app` wires them together; `config` is every setting.
 
 pub mod api;
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod media;
 pub mod meeting;

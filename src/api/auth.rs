@@ -1,22 +1,22 @@
 //! The gate in front of every REST route: a valid API key (401 otherwise), then the point budget
 //! (429 when spent).
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::rate_limit::{RateLimiter, points_for};
+use super::rate_limit::{VerdictHttp, points_for};
 use crate::services::api_keys::ApiKeys;
+use crate::services::limits::DynLimits;
 
 #[derive(Clone)]
 pub struct ApiGate {
     pub keys: ApiKeys,
-    pub budget: Arc<RateLimiter>,
+    pub limits: DynLimits,
+    /// In a cluster: a request another node forwarded (it checked the key and spent the budget).
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 fn bearer_token(req: &Request) -> Option<&str> {
@@ -33,6 +33,13 @@ pub async fn require_key_and_budget(
     req: Request,
     next: Next,
 ) -> Response {
+    if gate
+        .cluster
+        .as_ref()
+        .is_some_and(|cluster| cluster.is_node(req.headers()))
+    {
+        return next.run(req).await;
+    }
     let Some(token) = bearer_token(&req) else {
         return ApiError::Unauthorized.into_response();
     };
@@ -41,9 +48,7 @@ pub async fn require_key_and_budget(
         Ok(false) => return ApiError::Unauthorized.into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     }
-    let verdict = gate
-        .budget
-        .consume(points_for(req.method()), Instant::now());
+    let verdict = gate.limits.spend(points_for(req.method())).await;
     if !verdict.allowed {
         tracing::warn!(
             method = %req.method(),

@@ -161,7 +161,7 @@ async fn meeting(rooms: &Rooms, room: &RoomName) -> Result<std::sync::Arc<Meetin
             ApiError::NotFound("Could not find room".into())
         }
         OpenError::Store(err) => ApiError::Store(err),
-        OpenError::Busy => ApiError::Internal(err.to_string()),
+        OpenError::Busy | OpenError::Unavailable(_) => ApiError::Internal(err.to_string()),
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod forward;
 pub mod insights;
 pub mod json;
 pub mod knocks;
@@ -28,7 +29,7 @@ use crate::webhooks::endpoints::Endpoints;
 /// JSON bodies of this API are small; theme uploads set their own, larger limit.
 const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router<S>(gate: ApiGate) -> Router<S>
+pub fn router<S>(gate: ApiGate, forwarder: Option<forward::Forwarder>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Meetings: FromRef<S>,
@@ -65,6 +66,12 @@ where
                 .post(knocks::post)
                 .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)),
         )
+        // In a cluster, a call that touches a live room goes to the node that runs it (after the
+        // key and the budget: the layer below runs first).
+        .route_layer(middleware::from_fn_with_state(
+            forwarder,
+            forward::to_the_room,
+        ))
         // route_layer: only matched routes need a key, so an unknown path is a plain 404.
         .route_layer(middleware::from_fn_with_state(
             gate,

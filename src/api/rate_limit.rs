@@ -1,9 +1,6 @@
-//! Whereby's point budget: reads cost 1, deletes 2, writes 3, out of N points per minute for the whole
-//! server (shared by every key). A fixed one-minute window that opens with the first request after the
-//! previous one closed, so `X-RateLimit-Remaining` and `X-RateLimit-Reset` are exact.
-
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Whereby's point budget on the wire: what a request costs (reads 1, deletes 2, writes 3), the
+//! `X-RateLimit-*` headers and the 429. The budget itself (a server's, or a cluster's) is kept by
+//! `services/limits.rs`.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -11,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Serialize;
 
-pub const WINDOW: Duration = Duration::from_secs(60);
+pub use crate::services::limits::Verdict;
 
 pub fn points_for(method: &Method) -> u32 {
     match *method {
@@ -21,69 +18,6 @@ pub fn points_for(method: &Method) -> u32 {
     }
 }
 
-#[derive(Debug)]
-pub struct RateLimiter {
-    budget: u32,
-    window: Mutex<Window>,
-}
-
-#[derive(Debug)]
-struct Window {
-    /// None until the first request.
-    opened: Option<Instant>,
-    used: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    pub allowed: bool,
-    pub limit: u32,
-    pub remaining: u32,
-    /// Time until the window closes and the full budget is back.
-    pub resets_in: Duration,
-}
-
-impl RateLimiter {
-    pub fn new(budget: u32) -> Self {
-        RateLimiter {
-            budget,
-            window: Mutex::new(Window {
-                opened: None,
-                used: 0,
-            }),
-        }
-    }
-
-    /// Spends `points` if the budget allows; a refused request spends nothing.
-    pub fn consume(&self, points: u32, now: Instant) -> Verdict {
-        // The lock is held for a few instructions; a poisoned lock only means another request panicked
-        // mid-update of two integers, which leaves them usable.
-        let mut window = self
-            .window
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let opened = match window.opened {
-            Some(opened) if now.duration_since(opened) < WINDOW => opened,
-            _ => {
-                window.opened = Some(now);
-                window.used = 0;
-                now
-            }
-        };
-        let allowed = window.used + points <= self.budget;
-        if allowed {
-            window.used += points;
-        }
-        Verdict {
-            allowed,
-            limit: self.budget,
-            remaining: self.budget.saturating_sub(window.used),
-            resets_in: WINDOW.saturating_sub(now.duration_since(opened)),
-        }
-    }
-}
-
-/// The spec's 429 body (keys in the order they have always had).
 #[derive(Serialize)]
 struct Refusal {
     data: RefusalData,
@@ -96,8 +30,14 @@ struct RefusalData {
     ms_left: u64,
 }
 
-impl Verdict {
-    pub fn apply_headers(&self, headers: &mut HeaderMap) {
+/// The budget's headers and refusal, as Whereby sends them.
+pub trait VerdictHttp {
+    fn apply_headers(&self, headers: &mut HeaderMap);
+    fn refusal(&self) -> Response;
+}
+
+impl VerdictHttp for Verdict {
+    fn apply_headers(&self, headers: &mut HeaderMap) {
         let reset_at = Utc::now() + self.resets_in;
         let pairs = [
             ("x-ratelimit-limit", self.limit.to_string()),
@@ -115,7 +55,7 @@ impl Verdict {
     }
 
     /// The 429 of the spec: `{"error", "data": {"msLeft"}}` with `Retry-After` in whole seconds.
-    pub fn refusal(&self) -> Response {
+    fn refusal(&self) -> Response {
         let ms_left = u64::try_from(self.resets_in.as_millis()).unwrap_or(u64::MAX);
         let body = Refusal {
             data: RefusalData { ms_left },
@@ -129,28 +69,5 @@ impl Verdict {
             HeaderValue::from(self.resets_in.as_secs_f64().ceil() as u64),
         );
         response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budget_is_spent_by_weight_and_refills_after_the_window() {
-        let limiter = RateLimiter::new(10);
-        let t0 = Instant::now();
-        assert!(limiter.consume(3, t0).allowed);
-        assert!(limiter.consume(3, t0).allowed);
-        assert!(limiter.consume(3, t0).allowed);
-        let refused = limiter.consume(3, t0 + Duration::from_secs(10));
-        assert!(!refused.allowed);
-        assert_eq!(refused.remaining, 1);
-        assert_eq!(refused.resets_in, Duration::from_secs(50));
-        // A cheaper request still fits what is left.
-        assert!(limiter.consume(1, t0).allowed);
-        let next_window = limiter.consume(3, t0 + WINDOW);
-        assert!(next_window.allowed);
-        assert_eq!(next_window.remaining, 7);
     }
 }

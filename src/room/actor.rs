@@ -45,6 +45,8 @@ pub enum RoomCommand {
         input: Input,
         reply: oneshot::Sender<Answer>,
     },
+    /// Another node owns the room now: everyone goes to it, and nothing is kept from here.
+    Lost,
 }
 
 pub struct RoomActor<P> {
@@ -151,6 +153,11 @@ impl<P: RoomPort> RoomActor<P> {
                     // The asker may have given up waiting; the room goes on either way.
                     let _ = reply.send(answer);
                 }
+            }
+            RoomCommand::Lost => {
+                tracing::warn!(room = %self.room.config().room_name, "this node no longer owns the room; its connections go to the owner");
+                self.handed_over = true;
+                self.step(Input::HandOver).await;
             }
             RoomCommand::Input(input) => {
                 // After these the session no longer counts itself in this room: forget its handle, or

@@ -112,6 +112,7 @@ impl Input {
                 | Input::ListKnocks
                 | Input::ListMembers
                 | Input::SetTheme(_)
+                | Input::HandOver
         )
     }
 

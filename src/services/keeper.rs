@@ -18,8 +18,34 @@ pub enum KeepError {
     Unavailable(String),
 }
 
+/// Where a room is to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Here: this node owns it now (with its kept state, when another node ran it before).
+    Here { kept: Option<String> },
+    /// On another node, reached at this base URL.
+    Elsewhere { url: String },
+}
+
 #[async_trait]
 pub trait Keeper: Send + Sync + 'static {
+    /// Takes a room that is not live on this node: here when nobody else owns it (a server alone
+    /// always takes it), else where it runs.
+    async fn take(&self, _room: &RoomName) -> Result<Place, KeepError> {
+        Ok(Place::Here { kept: None })
+    }
+    /// Where a room runs now, if on another node.
+    async fn owner_elsewhere(&self, _room: &RoomName) -> Option<String> {
+        None
+    }
+    /// Keeps this node's claim on the rooms it runs; returns those it no longer owns.
+    async fn renew(&self, _rooms: &[RoomName]) -> Vec<RoomName> {
+        Vec::new()
+    }
+    /// Rooms with kept state that nobody runs (their node died and nobody came back yet).
+    async fn orphans(&self) -> Vec<RoomName> {
+        Vec::new()
+    }
     /// Whether a room's state is kept after every change that may matter (else only at hand-over).
     fn every_change(&self) -> bool;
     async fn keep(&self, room: &RoomName, state: String) -> Result<(), KeepError>;

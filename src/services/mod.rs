@@ -12,6 +12,7 @@ pub mod health;
 pub mod ice;
 pub mod insights;
 pub mod keeper;
+pub mod limits;
 pub mod meetings;
 pub mod recorder;
 pub mod rooms;

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::keeper::DynKeeper;
+use super::keeper::{DynKeeper, Place};
 use super::themes::Themes;
 use crate::media::MediaEngine;
 use crate::meeting::facts::RoomFact;
@@ -54,6 +54,8 @@ pub enum OpenError {
     Expired,
     #[error("the room is too busy to take more connections right now")]
     Busy,
+    #[error("the room cannot be opened now: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,6 +69,14 @@ pub enum KeyError {
     Invalid,
     #[error("the roomKey belongs to another room")]
     OtherRoom,
+}
+
+/// Where a room is to run (`Rooms::place`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Here,
+    /// On another node of the cluster, reached at this base URL.
+    Elsewhere(String),
 }
 
 /// The room has ended (or is ending) and takes no more commands.
@@ -110,6 +120,8 @@ struct Inner {
     keeper: DynKeeper,
     /// Every room's actor, so that a stop can wait for them to hand their rooms over.
     actors: TaskTracker,
+    /// Held while this node takes a room (its lease, then its kept state, then its actor).
+    taking: tokio::sync::Mutex<()>,
 }
 
 impl Inner {
@@ -163,6 +175,7 @@ impl Rooms {
                 media: deps.media,
                 keeper: deps.keeper,
                 actors: TaskTracker::new(),
+                taking: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -172,6 +185,88 @@ impl Rooms {
     pub async fn stopped(&self) {
         self.inner.actors.close();
         self.inner.actors.wait().await;
+    }
+
+    /// Whether the room runs on this node.
+    pub fn is_live(&self, name: &RoomName) -> bool {
+        self.inner
+            .rooms()
+            .get(name)
+            .is_some_and(|e| !e.commands.is_closed())
+    }
+
+    /// Where a meeting's room is to run: here (it does, or this node takes it now, carrying on
+    /// from its kept state if another node ran it before), or on the node that owns it.
+    pub async fn place(&self, meeting: &Arc<Meeting>) -> Result<Placement, OpenError> {
+        let name = &meeting.room_name;
+        if self.is_live(name) {
+            return Ok(Placement::Here);
+        }
+        let _taking = self.inner.taking.lock().await;
+        if self.is_live(name) {
+            return Ok(Placement::Here);
+        }
+        match self.inner.keeper.take(name).await {
+            Ok(Place::Here { kept: Some(state) }) => {
+                // An unreadable state is said in the log; the room starts afresh.
+                self.carry_on(meeting.clone(), &state);
+                Ok(Placement::Here)
+            }
+            Ok(Place::Here { kept: None }) => Ok(Placement::Here),
+            Ok(Place::Elsewhere { url }) => Ok(Placement::Elsewhere(url)),
+            Err(err) => Err(OpenError::Unavailable(err.to_string())),
+        }
+    }
+
+    /// Where a room runs, when that is another node (for a REST call to go there).
+    pub async fn owner_elsewhere(&self, name: &RoomName) -> Option<String> {
+        if self.is_live(name) {
+            return None;
+        }
+        self.inner.keeper.owner_elsewhere(name).await
+    }
+
+    /// Keeps this node's claim on its rooms (a room it lost goes to its new owner), and takes over
+    /// rooms nobody runs (their node died and nobody has come back yet: their timers must run).
+    pub async fn maintain(&self, every: std::time::Duration, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            let live: Vec<RoomName> = self.inner.rooms().keys().cloned().collect();
+            for lost in self.inner.keeper.renew(&live).await {
+                if let Some(commands) = self.inner.commands_of(&lost) {
+                    let _ = commands.send(RoomCommand::Lost).await;
+                }
+            }
+            for orphan in self.inner.keeper.orphans().await {
+                self.adopt(&orphan).await;
+            }
+        }
+    }
+
+    async fn adopt(&self, name: &RoomName) {
+        let meeting = match self.inner.store.get_meeting_by_room(name).await {
+            Ok(Some(meeting)) if meeting.is_open_at(Utc::now()) => Arc::new(meeting),
+            Ok(_) => {
+                // Its meeting is gone: take the room only to forget it.
+                if let Ok(Place::Here { .. }) = self.inner.keeper.take(name).await {
+                    self.inner.keeper.forget(name).await;
+                }
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(room = %name, error = %err, "cannot look a room's meeting up");
+                return;
+            }
+        };
+        match self.place(&meeting).await {
+            Ok(Placement::Here) => tracing::info!(room = %name, "took over a room nobody ran"),
+            Ok(Placement::Elsewhere(_)) => {}
+            Err(err) => tracing::warn!(room = %name, error = %err, "cannot take a room over"),
+        }
     }
 
     pub fn live_rooms(&self) -> usize {

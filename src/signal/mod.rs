@@ -2,6 +2,7 @@
 //! place that knows the protocol's wire format: `protocol` reads frames, `translate` turns them into
 //! room inputs, `wire` writes room events as frames. docs/protocol.md is the client author's view.
 
+mod bridge;
 pub mod protocol;
 pub mod relay_baseline;
 mod session;
@@ -18,14 +19,16 @@ use axum::Extension;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::Quota;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::{CLIENT_HEADER, Cluster};
 use crate::media::MediaEngine;
 use crate::proxy::ClientIp;
 use crate::serve::ConnectionSlot;
 use crate::services::ice::IceConfig;
+use crate::services::limits::DynLimits;
 use crate::services::rooms::Rooms;
 
 /// Largest frame a client may send: SDP offers are a few KiB; anything near this is abuse.
@@ -106,6 +109,9 @@ pub struct SignalDeps {
     pub origins: AllowedOrigins,
     pub shutdown: CancellationToken,
     pub media: MediaEngine,
+    pub limits: DynLimits,
+    /// In a cluster: this node, to bridge connections to the node that runs their room.
+    pub cluster: Option<Cluster>,
 }
 
 pub struct SignalContext {
@@ -113,9 +119,11 @@ pub struct SignalContext {
     pub settings: SignalSettings,
     pub ice: Arc<IceConfig>,
     pub origins: AllowedOrigins,
-    pub knocks_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// The knocks an address may make a minute, across all rooms (and nodes).
+    pub limits: DynLimits,
     pub shutdown: CancellationToken,
     pub media: MediaEngine,
+    pub cluster: Option<Cluster>,
     /// Every session holds a token, so shutdown can wait for them all to close.
     pub sessions: TaskTracker,
     next_conn: AtomicU64,
@@ -125,14 +133,16 @@ impl SignalContext {
     pub fn new(deps: SignalDeps) -> Self {
         SignalContext {
             rooms: deps.rooms,
-            knocks_per_ip: governor::RateLimiter::keyed(deps.settings.knock_quota),
+            limits: deps.limits,
             settings: deps.settings,
             ice: deps.ice,
             origins: deps.origins,
             shutdown: deps.shutdown,
             media: deps.media,
+            cluster: deps.cluster,
             sessions: TaskTracker::new(),
-            next_conn: AtomicU64::new(1),
+            // Unique across a cluster's nodes: each starts at a random point of the 64-bit space.
+            next_conn: AtomicU64::new(u64::from(rand::random::<u32>()) << 32 | 1),
         }
     }
 
@@ -149,7 +159,17 @@ pub async fn endpoint(
     slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
 ) -> Response {
-    if !ctx.origins.allows(&headers) {
+    // Another node of the cluster, bridging a client's connection: it says who the client is.
+    let bridged = ctx.cluster.as_ref().is_some_and(|c| c.is_node(&headers));
+    let client = match headers
+        .get(CLIENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<IpAddr>().ok())
+    {
+        Some(forwarded) if bridged => forwarded,
+        _ => client,
+    };
+    if !bridged && !ctx.origins.allows(&headers) {
         tracing::warn!(
             %client,
             origin = ?headers.get(header::ORIGIN),
@@ -171,7 +191,7 @@ pub async fn endpoint(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            session::run(socket, ctx, client, user_agent).await;
+            session::run(socket, ctx, client, user_agent, bridged).await;
             // The connection's place under the cap is given up with the session.
             drop(slot);
             drop(token);

@@ -21,7 +21,7 @@ use crate::meeting::{ClientId, Meeting, RoomMode, RoomName};
 use crate::room::actor::{ConnHandle, Outbound};
 use crate::room::input::Input;
 use crate::room::model::{ConnId, Credential, Role};
-use crate::services::rooms::{KeyError, OpenError, RoomHandle};
+use crate::services::rooms::{KeyError, OpenError, Placement, RoomHandle};
 
 /// Wider than any screen: a larger view size is taken as this.
 const MAX_VIEW_WIDTH: u32 = 8192;
@@ -53,10 +53,14 @@ struct Session {
     /// The media server's notices for a transport this connection just negotiated, for the loop to
     /// listen to.
     new_media_link: Option<mpsc::Receiver<Notice>>,
+    /// Another node of the cluster bridged this connection here.
+    bridged: bool,
 }
 
 /// How the read loop ended.
 enum Ending {
+    /// The connection goes on, bridged to the node that runs its room.
+    Bridge { owner: String, first: String },
     /// We close, with this code and reason.
     Close(u16, &'static str),
     /// The peer closed; its Close frame was answered.
@@ -69,6 +73,11 @@ enum Ending {
 enum Next {
     Continue,
     Reply(Bytes),
+    /// The room runs on another node: from this frame on, the connection is bridged to it.
+    Bridge {
+        owner: String,
+        first: String,
+    },
 }
 
 pub async fn run(
@@ -76,6 +85,7 @@ pub async fn run(
     ctx: Arc<SignalContext>,
     peer: IpAddr,
     user_agent: Option<String>,
+    bridged: bool,
 ) {
     let conn = ctx.next_conn_id();
     let (outbox, mut inbox) = mpsc::channel(OUTBOX);
@@ -94,6 +104,7 @@ pub async fn run(
         last_rate_error: None,
         join_deadline: Some(tokio::time::Instant::now() + ctx.settings.join_timeout),
         new_media_link: None,
+        bridged,
     };
     let mut media_notices: Option<mpsc::Receiver<Notice>> = None;
     tracing::debug!(conn, %peer, "signalling connection opened");
@@ -124,10 +135,14 @@ pub async fn run(
                     Message::Text(text) => {
                         // Boxed: a frame's handling (a join looks the meeting up in the store) is
                         // large and short-lived; inline, every idle connection would carry its room.
-                        if let Next::Reply(frame) = Box::pin(session.on_frame(&text)).await
-                            && send_frame(&mut socket, frame).await.is_err()
-                        {
-                            break Ending::Dropped;
+                        match Box::pin(session.on_frame(&text)).await {
+                            Next::Reply(frame) => {
+                                if send_frame(&mut socket, frame).await.is_err() {
+                                    break Ending::Dropped;
+                                }
+                            }
+                            Next::Bridge { owner, first } => break Ending::Bridge { owner, first },
+                            Next::Continue => {}
                         }
                         // Listened to only once its answer is sent: the server's next offer
                         // must reach the client after it.
@@ -206,6 +221,19 @@ pub async fn run(
             }
         }
     };
+    if let Ending::Bridge { owner, first } = ending {
+        // Not in a room here: nothing to tell a room when the bridge ends.
+        let Some(cluster) = &ctx.cluster else {
+            return;
+        };
+        tracing::debug!(conn, %peer, %owner, "bridging a connection to its room's node");
+        let owner = super::bridge::Owner {
+            url: owner,
+            token: cluster.token.clone(),
+        };
+        super::bridge::run(socket, owner, first, peer, session.user_agent.clone()).await;
+        return;
+    }
     if let Ending::Close(code, reason) = ending {
         let frame = CloseFrame {
             code,
@@ -323,14 +351,12 @@ impl Session {
                 room_name,
                 room_key,
             }) => return self.preview(room_name, room_key).await,
-            Ok(Translated::Join(join)) => return self.join(join).await,
+            Ok(Translated::Join(join)) => return self.join(join, text).await,
             Ok(Translated::Room(input)) => input,
             Ok(Translated::Media(message)) => return self.media(message, kind).await,
             Err(refused) => return error(refused.code, refused.message, kind),
         };
-        if matches!(input, Input::Knock { .. })
-            && self.ctx.knocks_per_ip.check_key(&self.peer).is_err()
-        {
+        if matches!(input, Input::Knock { .. }) && !self.ctx.limits.knock(self.peer).await {
             return error(
                 ErrorCode::RateLimited,
                 "too many knocks from this address; wait a minute",
@@ -480,7 +506,7 @@ impl Session {
         ))
     }
 
-    async fn join(&mut self, join: Join) -> Next {
+    async fn join(&mut self, join: Join, text: &str) -> Next {
         let kind = MessageType::JoinRoom;
         let name = join.room_name.clone();
         let meeting = match self.open_meeting(&name, kind).await {
@@ -501,6 +527,39 @@ impl Session {
                 return error(ErrorCode::NotInRoom, "the room has ended", kind);
             }
             return Next::Continue;
+        }
+        match self.ctx.rooms.place(&meeting).await {
+            Ok(Placement::Here) => {}
+            // A connection another node bridged here is never bridged again: its client comes
+            // back, and finds the room where it runs now.
+            Ok(Placement::Elsewhere(_)) if self.bridged => {
+                return error(
+                    ErrorCode::ServerShuttingDown,
+                    "the room has moved to another server; reconnect",
+                    kind,
+                );
+            }
+            Ok(Placement::Elsewhere(owner)) if self.room.is_none() => {
+                return Next::Bridge {
+                    owner,
+                    first: text.to_owned(),
+                };
+            }
+            Ok(Placement::Elsewhere(_)) => {
+                return error(
+                    ErrorCode::AlreadyJoined,
+                    "this connection is in another room; open a new connection for this one",
+                    kind,
+                );
+            }
+            Err(err) => {
+                tracing::warn!(room = %name, error = %err, "cannot open a room");
+                return error(
+                    ErrorCode::ServerShuttingDown,
+                    "the room cannot be opened right now; reconnect shortly",
+                    kind,
+                );
+            }
         }
         if let Some(previous) = self.room.take() {
             let _ = previous.send(Input::Disconnected { conn: self.conn }).await;
