@@ -52,7 +52,7 @@ impl Forwarder {
     /// The room a request is about, if it touches one that may be live.
     async fn room_of(&self, method: &Method, path: &str) -> Option<RoomName> {
         if let Some(rest) = path.strip_prefix("/v1/rooms/") {
-            let name = rest.split('/').next()?;
+            let name = rest.split('/').find(|s| !s.is_empty())?;
             return RoomName::parse(name).ok();
         }
         if method == Method::DELETE

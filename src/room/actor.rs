@@ -175,13 +175,27 @@ impl<P: RoomPort> RoomActor<P> {
     }
 
     /// Runs one input through the room; returns its answers (for inputs from the REST API). Where
-    /// the room's state is kept after every change, it is kept before anyone hears of the change:
-    /// a verdict is never heard from a room that would forget it if its node died now.
+    /// the room's state is kept after every change (a cluster), its facts are written and then its
+    /// state kept before anyone hears of the change: a verdict is never heard from a room that
+    /// would forget it, nor an event lost, if its node died now. (A node dying between the two
+    /// may record an event whose change is then made again: at least once, never lost.)
     async fn step(&mut self, input: Input) -> Vec<Answer> {
         let may_change = input.may_change_state();
-        let outputs = self.handle(input);
+        let mut outputs = self.handle(input);
+        if !self.port.keeps_every_change() {
+            return self.move_outputs(outputs);
+        }
+        let facts: Vec<_> = outputs
+            .extract_if(.., |o| matches!(o, Output::Fact(_)))
+            .filter_map(|o| match o {
+                Output::Fact(fact) => Some(fact),
+                _ => None,
+            })
+            .collect();
+        if !facts.is_empty() && !self.port.record_durably(facts).await {
+            tracing::error!(room = %self.room.config().room_name, "room facts could not be written; the room goes on");
+        }
         if may_change
-            && self.port.keeps_every_change()
             && !self.room.is_ended()
             && let Err(err) = self.port.keep(&self.room.snapshot()).await
         {
@@ -315,6 +329,9 @@ mod tests {
             format!("grant-{client}")
         }
         fn record(&self, _: RoomFact) {}
+        async fn record_durably(&self, _: Vec<RoomFact>) -> bool {
+            true
+        }
         fn media(&self, _: MediaChange) {}
         fn keeps_every_change(&self) -> bool {
             false

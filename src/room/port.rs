@@ -27,6 +27,8 @@ pub trait RoomPort: Send + Sync + 'static {
     fn mint_grant(&self, client: &ClientId, now: DateTime<Utc>) -> String;
     /// Hands a fact over to be recorded (and delivered as webhooks), without waiting.
     fn record(&self, fact: RoomFact);
+    /// Records facts and waits until they are written: false when they could not be.
+    fn record_durably(&self, facts: Vec<RoomFact>) -> impl Future<Output = bool> + Send;
     /// Opens or closes a client's media path (where a media server carries the room's media).
     fn media(&self, change: MediaChange);
     /// Whether the room's state is kept after every change that may matter (a cluster keeps it

@@ -1,10 +1,12 @@
 //! Writes room facts to the store from a task of its own, in batches, so that no room ever waits for
 //! the database. Facts queue in memory meanwhile (the store takes 100k+ rows/s batched, far more than
-//! rooms produce).
+//! rooms produce). A room of a cluster waits for its facts to be written before it says anything
+//! (a node that dies must not take an event with it): such a fact comes with an acknowledgement,
+//! sent once its batch is written, so that many rooms still share a commit.
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::meeting::facts::RoomFact;
@@ -22,9 +24,16 @@ pub struct Recorder {
 
 const BATCH: usize = 512;
 
+/// A fact to write, and, when its room waits for it, where to say it was written (or not).
+#[derive(Debug)]
+pub struct Recording {
+    pub fact: RoomFact,
+    pub written: Option<oneshot::Sender<bool>>,
+}
+
 pub fn channel() -> (
-    mpsc::UnboundedSender<RoomFact>,
-    mpsc::UnboundedReceiver<RoomFact>,
+    mpsc::UnboundedSender<Recording>,
+    mpsc::UnboundedReceiver<Recording>,
 ) {
     mpsc::unbounded_channel()
 }
@@ -32,7 +41,7 @@ pub fn channel() -> (
 /// Runs until `stop` is cancelled, then writes whatever is still queued and returns.
 pub async fn run(
     recorder: Recorder,
-    mut facts: mpsc::UnboundedReceiver<RoomFact>,
+    mut facts: mpsc::UnboundedReceiver<Recording>,
     stop: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -56,11 +65,21 @@ pub async fn run(
 }
 
 impl Recorder {
-    async fn write(&self, batch: &mut Vec<RoomFact>) {
+    async fn write(&self, batch: &mut Vec<Recording>) {
         if batch.is_empty() {
             return;
         }
-        write(&self.store, &self.recorded(batch.drain(..))).await;
+        let mut acks = Vec::new();
+        let facts = batch.drain(..).map(|recording| {
+            acks.extend(recording.written);
+            recording.fact
+        });
+        let recorded = self.recorded(facts);
+        let ok = write(&self.store, &recorded).await;
+        for ack in acks {
+            // A room that stopped waiting (it ended) no longer needs to know.
+            let _ = ack.send(ok);
+        }
         self.written.notify_one();
     }
 
@@ -101,11 +120,12 @@ impl Recorder {
     }
 }
 
-async fn write(store: &DynStore, batch: &[RecordedFact]) {
+/// True once written.
+async fn write(store: &DynStore, batch: &[RecordedFact]) -> bool {
     // A failed write is retried a few times; the database being gone for longer is logged loudly.
     for attempt in 1..=5u32 {
         match store.record_facts(batch).await {
-            Ok(()) => return,
+            Ok(()) => return true,
             Err(err) => {
                 tracing::error!(error = %err, attempt, facts = batch.len(), "recording room facts failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
@@ -117,4 +137,5 @@ async fn write(store: &DynStore, batch: &[RecordedFact]) {
         facts = batch.len(),
         "dropping room facts the store would not take"
     );
+    false
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::keeper::{DynKeeper, Place};
+use super::recorder::Recording;
 use super::themes::Themes;
 use crate::media::MediaEngine;
 use crate::meeting::facts::RoomFact;
@@ -113,7 +114,7 @@ struct Inner {
     themes: Themes,
     tokens: TokenSigner,
     settings: RoomSettings,
-    facts: mpsc::UnboundedSender<RoomFact>,
+    facts: mpsc::UnboundedSender<Recording>,
     encoder: Arc<dyn Encode>,
     shutdown: CancellationToken,
     media: MediaEngine,
@@ -143,7 +144,7 @@ pub struct RoomsDeps {
     pub tokens: TokenSigner,
     pub settings: RoomSettings,
     /// Where rooms hand their facts (the recorder).
-    pub facts: mpsc::UnboundedSender<RoomFact>,
+    pub facts: mpsc::UnboundedSender<Recording>,
     /// The transport's encoding of room events.
     pub encoder: Arc<dyn Encode>,
     /// Cancelled when the server stops: every room ends.
@@ -540,7 +541,31 @@ impl RoomPort for RoomLink {
 
     fn record(&self, fact: RoomFact) {
         // The recorder lives as long as the server; if it is gone we are shutting down.
-        let _ = self.inner.facts.send(fact);
+        let _ = self.inner.facts.send(Recording {
+            fact,
+            written: None,
+        });
+    }
+
+    async fn record_durably(&self, facts: Vec<RoomFact>) -> bool {
+        let mut waits = Vec::with_capacity(facts.len());
+        for fact in facts {
+            let (written, wait) = oneshot::channel();
+            let recording = Recording {
+                fact,
+                written: Some(written),
+            };
+            if self.inner.facts.send(recording).is_err() {
+                return false;
+            }
+            waits.push(wait);
+        }
+        for wait in waits {
+            if wait.await != Ok(true) {
+                return false;
+            }
+        }
+        true
     }
 
     fn media(&self, change: MediaChange) {

@@ -31,7 +31,7 @@ impl DeliverySettings {
     /// How long a claim holds: an attempt's time with room to spare. A node that dies mid-delivery
     /// holds its deliveries this long; then another node delivers them.
     fn claim(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.timeout * 2 + Duration::from_secs(5))
+        chrono::Duration::from_std(self.timeout * 2 + Duration::from_secs(1))
             .unwrap_or(chrono::Duration::seconds(60))
     }
 }

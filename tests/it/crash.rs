@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::helpers::{Server, status_and_json};
+use crate::receiver::receiver_for;
 use crate::signal_join::{host, knocker, locked_room};
-use crate::webhooks::receiver_for;
 use crate::ws::Ws;
 
 /// After `kill -9`, webhook receivers still hear the end of everything that began: the members

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{Server, status_and_json};
+use crate::receiver::receiver_for;
 use crate::signal_join::{TestRoom, accept, host, knocker, locked_room};
-use crate::webhooks::receiver_for;
 use crate::ws::Ws;
 
 /// A knocker's own frames, read until `knock_position` says it stands at `position`.

@@ -27,11 +27,17 @@ pub fn on_postgres() -> bool {
     std::env::var("ANTEROOM_TEST_STORE").is_ok_and(|s| s == "postgres")
 }
 
-/// The database of a data directory: named after it, created the first time it is asked for.
+/// The store of a data directory: its SQLite file, or on PostgreSQL its own database.
 pub async fn store_url(data_dir: &std::path::Path) -> String {
     if !on_postgres() {
         return anteroom::store::sqlite_url(data_dir);
     }
+    postgres_database(data_dir).await
+}
+
+/// A PostgreSQL database for a data directory: named after it, created the first time it is
+/// asked for, on the server `ANTEROOM_TEST_POSTGRES_URL` names.
+pub async fn postgres_database(data_dir: &std::path::Path) -> String {
     static CREATED: std::sync::LazyLock<tokio::sync::Mutex<std::collections::HashSet<String>>> =
         std::sync::LazyLock::new(Default::default);
     let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL").expect(

@@ -15,6 +15,7 @@ mod media_bandwidth;
 mod meetings;
 mod proxy;
 mod rate_limit;
+mod receiver;
 mod schema;
 mod signal_join;
 mod signal_knock;

@@ -1,0 +1,166 @@
+//! The node that runs a room dies (SIGKILL) or stops: another node carries the room on where it
+//! was. People come back on their own (as the page does, retrying), knockers keep their place and
+//! the host's words, whoever was inside comes back without a knock, and nothing is decided twice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::Server;
+use crate::ws::Ws;
+use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
+
+/// What a page does after its connection broke: connect to some node and join again (with its
+/// resume token, and its key if it has one), again and again until the room answers. Returns the
+/// connection and its `room_joined`.
+async fn come_back(
+    node: &Server,
+    room: &TestRoom,
+    key: Option<&str>,
+    token: &str,
+    name: &str,
+) -> (Ws, Value) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut ws = Ws::connect(node).await;
+        let mut payload = json!({"roomName": room.name, "displayName": name,
+            "deviceId": format!("device-{name}"), "resumeToken": token});
+        if let Some(key) = key {
+            payload["roomKey"] = json!(key);
+        }
+        ws.send("join_room", payload).await;
+        let answer = ws.recv().await;
+        if answer["type"] == "room_joined" {
+            return (ws, answer["payload"].clone());
+        }
+        // The room's node is gone and its lease has not run out yet: come back in a moment.
+        assert_eq!(
+            answer["payload"]["code"], "server_shutting_down",
+            "{answer}"
+        );
+        assert!(Instant::now() < deadline, "the room never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn when_the_owner_dies_another_node_carries_the_room_on() {
+    let mut cluster = Cluster::start(3).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    // The host's node (the first) runs the room; the knockers are bridged to it.
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let (mut ann, ann_id, ann_token) = knocker(cluster.node(1), &room, "Ann").await;
+    let (mut ben, ben_id, ben_token) = knocker(cluster.node(2), &room, "Ben").await;
+    for _ in 0..2 {
+        host_ws.recv_type("room_knocked").await;
+    }
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": ann_id, "action": "hold", "message": "back soon"}),
+        )
+        .await;
+    assert_eq!(ann.recv_type("knock_handled").await["resolution"], "held");
+
+    cluster.kill9(0).await;
+    let killed = Instant::now();
+    // The bridges to the dead node break: each knocker is told to come back.
+    for ws in [&mut ann, &mut ben] {
+        assert_eq!(ws.error().await["code"], "server_shutting_down");
+    }
+    let (mut ann, back) = come_back(cluster.node(1), &room, None, &ann_token, "Ann").await;
+    let failover = killed.elapsed();
+    assert_eq!(back["error"], "room_locked");
+    assert_eq!(back["selfId"], ann_id.as_str());
+    assert_eq!(back["knock"]["state"], "held", "{back}");
+    assert_eq!(back["knock"]["message"], "back soon");
+    assert_eq!(ann.recv_type("knock_position").await["position"], 1);
+    let (mut ben, back) = come_back(cluster.node(2), &room, None, &ben_token, "Ben").await;
+    assert_eq!(back["knock"]["state"], "waiting", "{back}");
+    assert_eq!(ben.recv_type("knock_position").await["position"], 2);
+    // The host comes back too, through another node: the same host, the same queue.
+    let (mut host_ws, back) = come_back(
+        cluster.node(2),
+        &room,
+        Some(&room.host_key),
+        &host_token,
+        "Dr Lee",
+    )
+    .await;
+    assert_eq!(back["selfId"], host_id.as_str());
+    let queue: Vec<(&str, &str)> = back["knockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["clientId"].as_str().unwrap(),
+                k["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        queue,
+        vec![(ann_id.as_str(), "held"), (ben_id.as_str(), "waiting")]
+    );
+    eprintln!("the room came back {failover:?} after its node was killed");
+    assert!(failover < Duration::from_secs(6), "took {failover:?}");
+
+    // Decided once: Ann is let in now, and the record shows one knock and one acceptance of it.
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": ann_id, "action": "accept"}),
+        )
+        .await;
+    assert_eq!(
+        ann.recv_type("knock_handled").await["resolution"],
+        "accepted"
+    );
+    let facts = fact_kinds(&cluster).await;
+    let of_ann = |kind: &str| {
+        facts
+            .iter()
+            .filter(|(k, c)| k == kind && c.as_deref() == Some(ann_id.as_str()))
+            .count()
+    };
+    assert_eq!(of_ann("room.client.knocked"), 1, "{facts:?}");
+    assert_eq!(of_ann("room.client.knockHeld"), 1, "{facts:?}");
+    assert_eq!(of_ann("room.client.knockAccepted"), 1, "{facts:?}");
+}
+
+#[tokio::test]
+async fn a_stopping_node_hands_its_rooms_over() {
+    let mut cluster = Cluster::start(2).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
+    let (mut pat, pat_id, pat_token) = knocker(cluster.node(1), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    // The first node drains: everyone in its room is told to come back, and the room is there at
+    // once on the other node (no lease to wait out).
+    let mut node = cluster.nodes[0].take().unwrap();
+    assert!(node.terminate().await, "a clean stop");
+    assert_eq!(host_ws.error().await["code"], "server_shutting_down");
+    assert_eq!(pat.error().await["code"], "server_shutting_down");
+    let started = Instant::now();
+    let (_pat, back) = come_back(cluster.node(1), &room, None, &pat_token, "Pat").await;
+    assert_eq!(back["selfId"], pat_id.as_str());
+    assert_eq!(back["knock"]["state"], "waiting", "{back}");
+    let (_host, back) = come_back(
+        cluster.node(1),
+        &room,
+        Some(&room.host_key),
+        &host_token,
+        "Dr Lee",
+    )
+    .await;
+    assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

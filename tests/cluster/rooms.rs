@@ -1,0 +1,255 @@
+//! One room, many nodes: the door works the same wherever each person lands, every host sees the
+//! same queue, a knock is decided once however many nodes decide it, and the REST API reaches a
+//! live room wherever the call lands.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::status_and_json;
+use crate::ws::Ws;
+use crate::{Cluster, fact_kinds, host, knocker};
+
+#[tokio::test]
+async fn knock_hold_accept_and_reject_across_nodes() {
+    let cluster = Cluster::start(3).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (mut pat, pat_id, _) = knocker(cluster.node(2), &room, "Pat").await;
+    let knock = host_ws.recv_type("room_knocked").await;
+    assert_eq!(knock["clientId"], pat_id.as_str());
+    assert_eq!(knock["displayName"], "Pat");
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": pat_id, "action": "hold", "message": "two minutes"}),
+        )
+        .await;
+    let held = pat.recv_type("knock_handled").await;
+    assert_eq!(held["resolution"], "held");
+    assert_eq!(held["message"], "two minutes");
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": pat_id, "action": "accept"}),
+        )
+        .await;
+    let accepted = pat.recv_type("knock_handled").await;
+    assert_eq!(accepted["resolution"], "accepted");
+    let grant = accepted["roomKey"].as_str().unwrap();
+    let inside = pat.join(&room.name, Some(grant), "Pat").await;
+    assert_eq!(inside["role"], "granted_visitor", "{inside}");
+    assert_eq!(
+        host_ws.recv_type("new_client").await["client"]["id"],
+        pat_id.as_str()
+    );
+
+    let (mut sam, sam_id, _) = knocker(cluster.node(1), &room, "Sam").await;
+    host_ws.recv_type("room_knocked").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": sam_id, "action": "reject", "message": "not today"}),
+        )
+        .await;
+    let rejected = sam.recv_type("knock_handled").await;
+    assert_eq!(rejected["resolution"], "rejected");
+    assert_eq!(rejected["message"], "not today");
+}
+
+#[tokio::test]
+async fn hosts_on_different_nodes_see_the_same_queue() {
+    let cluster = Cluster::start(3).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut first, _) = host(cluster.node(0), &room, "Dr One").await;
+    let (mut second, _) = host(cluster.node(1), &room, "Dr Two").await;
+    first.recv_type("new_client").await;
+    let mut knockers = Vec::new();
+    for (i, name) in ["Ann", "Ben", "Cy", "Dee"].iter().enumerate() {
+        knockers.push(knocker(cluster.node(i % 3), &room, name).await);
+    }
+    let mut queues = Vec::new();
+    for ws in [&mut first, &mut second] {
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let knock = ws.recv_type("room_knocked").await;
+            seen.push(knock["clientId"].as_str().unwrap().to_owned());
+        }
+        queues.push(seen);
+    }
+    assert_eq!(
+        queues[0], queues[1],
+        "every host hears the same queue, in order"
+    );
+    // The REST list, asked of the third node, is that queue too.
+    let (status, listed) = cluster
+        .node(2)
+        .get_json(&format!("/v1/rooms{}/knocks", room.name))
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let rest: Vec<&str> = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["clientId"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, queues[0]);
+}
+
+/// Two hosts on two nodes decide the same knock at the same moment, a thousand times: each knock
+/// is decided once, its knocker hears one verdict, and one fact is recorded.
+#[tokio::test]
+async fn a_knock_decided_from_two_nodes_at_once_is_decided_once() {
+    let cluster = Cluster::start_with(3, &["--knocks-per-ip-per-minute", "100000"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut first, _) = host(cluster.node(0), &room, "Dr One").await;
+    let (mut second, _) = host(cluster.node(1), &room, "Dr Two").await;
+    first.recv_type("new_client").await;
+    let (mut guest, guest_id, _) = knocker(cluster.node(2), &room, "Pat").await;
+    const ROUNDS: usize = 1000;
+    for round in 0..ROUNDS {
+        if round > 0 {
+            guest.send("knock_room", json!({})).await;
+            guest.recv_type("knock_sent").await;
+        }
+        for ws in [&mut first, &mut second] {
+            ws.recv_type("room_knocked").await;
+        }
+        let decide = json!({"clientId": guest_id, "action": "accept"});
+        tokio::join!(
+            first.send("handle_knock", decide.clone()),
+            second.send("handle_knock", decide.clone())
+        );
+        let verdict = guest.recv_type("knock_handled").await;
+        assert_eq!(verdict["resolution"], "accepted", "round {round}");
+        // Each host hears the one resolution; the later decision is refused, to its host only.
+        let mut refused = 0;
+        for ws in [&mut first, &mut second] {
+            let resolution = ws.recv_type("knock_handled").await;
+            assert_eq!(resolution["clientId"], guest_id.as_str());
+            assert_eq!(resolution["resolution"], "accepted");
+        }
+        while refused < 1 {
+            for ws in [&mut first, &mut second] {
+                if let Some(answer) = ws.try_recv(Duration::from_millis(5)).await {
+                    assert_eq!(answer["type"], "error", "round {round}: {answer}");
+                    assert_eq!(answer["payload"]["code"], "knock_not_found", "{answer}");
+                    refused += 1;
+                }
+            }
+        }
+        for ws in [&mut first, &mut second] {
+            assert!(
+                ws.try_recv(Duration::ZERO).await.is_none(),
+                "round {round}: one refusal only"
+            );
+        }
+    }
+    // No knock heard a second verdict.
+    while let Some(frame) = guest.try_recv(Duration::from_millis(300)).await {
+        assert_ne!(frame["type"], "knock_handled", "a second verdict: {frame}");
+    }
+    let accepted = fact_kinds(&cluster)
+        .await
+        .into_iter()
+        .filter(|(kind, _)| kind == "room.client.knockAccepted")
+        .count();
+    assert_eq!(accepted, ROUNDS, "one fact per knock");
+}
+
+#[tokio::test]
+async fn the_rest_api_reaches_a_live_room_wherever_the_call_lands() {
+    let cluster = Cluster::start(3).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (mut pat, pat_id, _) = knocker(cluster.node(1), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    // A decision through the third node.
+    let response = cluster
+        .node(2)
+        .post(&format!("/v1/rooms{}/knocks/{pat_id}", room.name))
+        .json(&json!({"action": "reject", "message": "full today"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert!(status < 300, "{status} {body}");
+    let verdict = pat.recv_type("knock_handled").await;
+    assert_eq!(verdict["resolution"], "rejected");
+    assert_eq!(verdict["message"], "full today");
+    assert_eq!(host_ws.recv_type("knock_handled").await["decidedBy"], "api");
+    // A theme change through the second node reaches the live room on the first.
+    let status = cluster
+        .node(1)
+        .http
+        .put(
+            cluster
+                .node(1)
+                .url(&format!("/v1/rooms{}/theme/tokens", room.name)),
+        )
+        .bearer_auth(&cluster.key)
+        .json(&json!({"tokens": {"colors": {"primary": "#123456"}}, "tokensPreset": "custom"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204, "theme");
+    assert_eq!(
+        host_ws.recv_type("theme_updated").await["colors"]["primary"],
+        "#123456"
+    );
+    // Deleting the meeting through the third node ends the room on the first.
+    let id = room.meeting["meetingId"].as_str().unwrap();
+    let response = cluster
+        .node(2)
+        .delete(&format!("/v1/meetings/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        host_ws.recv_type("room_ended").await["reason"],
+        "meeting_deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_rest_budget_holds_for_the_cluster_as_a_whole() {
+    let cluster = Cluster::start_with(3, &["--rate-limit-points", "6"]).await;
+    // Six points of reads, two through each node: the seventh, on any node, is refused.
+    for node in 0..3 {
+        for _ in 0..2 {
+            let (status, _) = cluster.node(node).get_json("/v1/meetings").await;
+            assert_eq!(status, 200);
+        }
+    }
+    let (status, body) = cluster.node(1).get_json("/v1/meetings").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["data"]["msLeft"].as_u64().is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn knocks_per_address_hold_for_the_cluster_as_a_whole() {
+    let cluster = Cluster::start_with(3, &["--knocks-per-ip-per-minute", "3"]).await;
+    // Three rooms, each run by a different node: three knocks from this address, then a refusal.
+    let mut rooms = Vec::new();
+    for node in 0..3 {
+        let room = cluster.room(json!({"isLocked": true})).await;
+        let (ws, _) = host(cluster.node(node), &room, "Host").await;
+        rooms.push((room, ws));
+    }
+    for (node, (room, _)) in rooms.iter().enumerate() {
+        knocker(cluster.node(node), room, &format!("Guest {node}")).await;
+    }
+    let mut fourth = Ws::connect(cluster.node(0)).await;
+    let room = &rooms[1].0;
+    fourth
+        .join_with(
+            &room.name,
+            json!({"displayName": "Guest 4", "deviceId": "device-4"}),
+        )
+        .await;
+    fourth.send("knock_room", json!({})).await;
+    let refused = fourth.error().await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+}
