@@ -76,6 +76,10 @@ pub struct Application {
     shutdown_timeout: Duration,
     /// In a cluster: how often this node renews its rooms' leases and looks for rooms nobody runs.
     maintenance: Option<Duration>,
+    /// Cancelled when a stop begins; the stop proper waits `drain` (serving meanwhile) so that a
+    /// load balancer asking `/readyz` sends nothing new first.
+    draining: CancellationToken,
+    drain: Duration,
 }
 
 const TOKEN_SECRET_NAME: &str = "room_key_secret";
@@ -129,6 +133,7 @@ impl Application {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let shutdown = CancellationToken::new();
+        let draining = CancellationToken::new();
         let (facts, fact_queue) = recorder::channel();
         let recorder_stop = CancellationToken::new();
         let deliveries_due = Arc::new(Notify::new());
@@ -218,7 +223,14 @@ impl Application {
         }));
         let state = AppState {
             meetings: Meetings::new(store.clone(), tokens, public_url.clone(), rooms.clone()),
-            ops: Ops::new(StoreHealth::default(), rooms.clone(), signal.clone(), media),
+            ops: Ops::new(
+                StoreHealth::default(),
+                rooms.clone(),
+                signal.clone(),
+                media,
+                store.clone(),
+                draining.clone(),
+            ),
             signal,
             rooms,
             themes,
@@ -255,6 +267,8 @@ impl Application {
             sweep_interval: config.sweep_interval(),
             shutdown_timeout: config.shutdown_timeout(),
             maintenance: cluster.as_ref().map(|c| c.lease / 3),
+            draining,
+            drain: config.drain(),
         })
     }
 
@@ -296,8 +310,14 @@ impl Application {
 
         let shutdown = self.shutdown.clone();
         let signal_shutdown = shutdown.clone();
+        let (draining, drain) = (self.draining.clone(), self.drain);
         tokio::spawn(async move {
             stop.await;
+            draining.cancel();
+            if !drain.is_zero() {
+                tracing::info!(?drain, "draining: /readyz says so; still serving meanwhile");
+                tokio::time::sleep(drain).await;
+            }
             tracing::info!("shutting down: no new connections; finishing in-flight requests");
             signal_shutdown.cancel();
         });
@@ -362,6 +382,7 @@ fn router(
     let mut router = Router::new()
         .route("/", get(web::landing_page))
         .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
         .route("/v1/signal", get(crate::signal::endpoint))
         .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))
         .route("/assets/{*path}", get(web::assets))

@@ -74,6 +74,11 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
+    /// Seconds a stopping server goes on serving with `/readyz` at 503, so that a load balancer
+    /// sends nothing new before it hands its rooms over (0: stop at once).
+    #[arg(long, env = "ANTEROOM_DRAIN_SECS", default_value_t = 0)]
+    pub drain_secs: u64,
+
     /// Seconds a shutdown waits for in-flight requests before it gives up on them.
     #[arg(long, env = "ANTEROOM_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
@@ -323,6 +328,10 @@ impl ServeConfig {
 
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.sweep_interval_secs.max(1))
+    }
+
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(self.drain_secs)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

@@ -1,6 +1,6 @@
-//! For operators: the public health probe (`/healthz`, no key: load balancers and orchestrators ask
-//! it) and the metrics a Prometheus server scrapes (`/metrics`, behind the API key, as room counts
-//! are nobody else's business).
+//! For operators: the public health and readiness probes (`/healthz`, `/readyz`, no key: load
+//! balancers and orchestrators ask them) and the metrics a Prometheus server scrapes (`/metrics`,
+//! behind the API key, as room counts are nobody else's business).
 
 use std::sync::Arc;
 
@@ -8,13 +8,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::media::{MediaCounters, MediaEngine};
 use crate::services::health::StoreHealth;
 use crate::services::rooms::Rooms;
 use crate::signal::SignalContext;
+use crate::store::DynStore;
 
 #[derive(Clone)]
 pub struct Ops {
@@ -23,7 +25,15 @@ pub struct Ops {
     signal: Arc<SignalContext>,
     media: MediaEngine,
     metrics: PrometheusHandle,
+    store: DynStore,
+    /// Cancelled when the server starts to stop: it takes no new work (`/readyz` says so).
+    draining: CancellationToken,
 }
+
+/// Buckets of the latency histograms (seconds): sub-millisecond steps up to a second.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
 
 impl Ops {
     pub fn new(
@@ -31,18 +41,27 @@ impl Ops {
         rooms: Rooms,
         signal: Arc<SignalContext>,
         media: MediaEngine,
+        store: DynStore,
+        draining: CancellationToken,
     ) -> Self {
+        let builder = || {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+                .expect("the latency buckets are a non-empty list")
+        };
         // One recorder per process; a second application in the same process (tests) reads its
         // own figures from a recorder of its own, not installed.
-        let metrics = PrometheusBuilder::new()
+        let metrics = builder()
             .install_recorder()
-            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle());
+            .unwrap_or_else(|_| builder().build_recorder().handle());
         Ops {
             health,
             rooms,
             signal,
             media,
             metrics,
+            store,
+            draining,
         }
     }
 }
@@ -72,8 +91,38 @@ pub async fn healthz(State(ops): State<Ops>) -> Response {
     }
 }
 
+/// `GET /readyz`: 200 while this server takes new work; 503 once it drains (it is stopping: a load
+/// balancer should send nothing new) or its store takes no writes.
+pub async fn readyz(State(ops): State<Ops>) -> Response {
+    let (status, code) = if ops.draining.is_cancelled() {
+        ("draining", StatusCode::SERVICE_UNAVAILABLE)
+    } else if ops.health.failure().is_some() {
+        ("unavailable", StatusCode::SERVICE_UNAVAILABLE)
+    } else {
+        ("ready", StatusCode::OK)
+    };
+    (code, Json(serde_json::json!({ "status": status }))).into_response()
+}
+
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(ops): State<Ops>) -> Response {
+    metrics::gauge!("anteroom_ready").set(if ops.draining.is_cancelled() {
+        0.0
+    } else {
+        1.0
+    });
+    match ops.store.delivery_counts().await {
+        Ok(counts) => {
+            for (status, n) in [
+                ("pending", counts.pending),
+                ("delivered", counts.delivered),
+                ("failed", counts.failed),
+            ] {
+                metrics::gauge!("anteroom_webhook_deliveries", "status" => status).set(n as f64);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot count webhook deliveries for /metrics"),
+    }
     metrics::gauge!("anteroom_live_rooms").set(ops.rooms.live_rooms() as f64);
     metrics::gauge!("anteroom_websocket_connections").set(ops.signal.sessions.len() as f64);
     let healthy = if ops.health.failure().is_none() {

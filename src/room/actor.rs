@@ -180,6 +180,17 @@ impl<P: RoomPort> RoomActor<P> {
     /// would forget it, nor an event lost, if its node died now. (A node dying between the two
     /// may record an event whose change is then made again: at least once, never lost.)
     async fn step(&mut self, input: Input) -> Vec<Answer> {
+        // A verdict's time, from the decision's arrival to its being said (written and kept first,
+        // in a cluster).
+        let verdict = matches!(input, Input::HandleKnock { .. }).then(std::time::Instant::now);
+        let answers = self.run_step(input).await;
+        if let Some(started) = verdict {
+            metrics::histogram!("anteroom_verdict_seconds").record(started.elapsed().as_secs_f64());
+        }
+        answers
+    }
+
+    async fn run_step(&mut self, input: Input) -> Vec<Answer> {
         let may_change = input.may_change_state();
         let mut outputs = self.handle(input);
         if !self.port.keeps_every_change() {

@@ -75,7 +75,15 @@ impl Recorder {
             recording.fact
         });
         let recorded = self.recorded(facts);
+        let started = std::time::Instant::now();
         let ok = write(&self.store, &recorded).await;
+        metrics::histogram!("anteroom_store_write_seconds").record(started.elapsed().as_secs_f64());
+        if ok {
+            for fact in &recorded {
+                metrics::counter!("anteroom_room_events_total", "kind" => fact.fact.kind.event_type())
+                    .increment(1);
+            }
+        }
         for ack in acks {
             // A room that stopped waiting (it ended) no longer needs to know.
             let _ = ack.send(ok);

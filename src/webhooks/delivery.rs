@@ -167,6 +167,12 @@ async fn attempt(
         Err(err) if err.is_timeout() => retry(format!("no answer within {:?}", settings.timeout)),
         Err(err) => retry(format!("{err}")),
     };
+    let name = match &outcome {
+        DeliveryOutcome::Delivered => "delivered",
+        DeliveryOutcome::Retry { .. } => "retry",
+        DeliveryOutcome::Failed { .. } => "failed",
+    };
+    metrics::counter!("anteroom_webhook_attempts_total", "outcome" => name).increment(1);
     match &outcome {
         DeliveryOutcome::Delivered => tracing::debug!(
             delivery = delivery.id, endpoint = delivery.endpoint_id, event = %delivery.event_type,

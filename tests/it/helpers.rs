@@ -230,10 +230,12 @@ impl Server {
                 let mut addr_tx = Some(addr_tx);
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
+                    // As text, or inside a JSON log line (`--log-format json`).
                     if let Some(rest) = line.split("listening on http://").nth(1)
                         && let Some(tx) = addr_tx.take()
                     {
-                        let _ = tx.send(rest.trim().to_owned());
+                        let addr = rest.split(['"', ' ']).next().unwrap_or(rest);
+                        let _ = tx.send(addr.trim().to_owned());
                     }
                     logs.lock().unwrap().push(line);
                 }

@@ -13,6 +13,7 @@ mod insights;
 mod media;
 mod media_bandwidth;
 mod meetings;
+mod ops;
 mod proxy;
 mod rate_limit;
 mod receiver;

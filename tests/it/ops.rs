@@ -1,0 +1,90 @@
+//! For operators: readiness that turns false while a server drains, the figures `/metrics` gives,
+//! and logs as JSON on request.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Server, status_and_json};
+use crate::signal_join::{host, knocker, locked_room};
+
+#[tokio::test]
+async fn readiness_turns_false_while_the_server_drains() {
+    let mut server = Server::start_with(&["--drain-secs", "2"]).await;
+    let ready = |server: &Server| {
+        let url = server.url("/readyz");
+        let http = server.http.clone();
+        async move { status_and_json(http.get(url).send().await.unwrap()).await }
+    };
+    assert_eq!(ready(&server).await, (200, json!({"status": "ready"})));
+    let pid = server.pid().to_string();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Still serving, but saying it is on its way out.
+    assert_eq!(ready(&server).await, (503, json!({"status": "draining"})));
+    let (status, _) = server.get_json("/v1/meetings").await;
+    assert_eq!(status, 200, "requests are still answered while draining");
+    assert!(server.terminate_wait().await, "exit code 0");
+}
+
+#[tokio::test]
+async fn metrics_count_events_verdicts_deliveries_and_store_writes() {
+    let server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": guest_id, "action": "reject"}),
+        )
+        .await;
+    guest.recv_type("knock_handled").await;
+    // The recorder writes off the signalling path.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let text = server
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "anteroom_room_events_total{kind=\"room.client.knocked\"} 1",
+        "anteroom_room_events_total{kind=\"room.client.knockRejected\"} 1",
+        "anteroom_verdict_seconds_count 1",
+        "anteroom_verdict_seconds_bucket{le=\"0.001\"}",
+        "anteroom_store_write_seconds_count",
+        "anteroom_webhook_deliveries{status=\"pending\"} 0",
+        "anteroom_ready 1",
+        "anteroom_live_rooms 1",
+        "anteroom_websocket_connections 2",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn logs_are_json_lines_on_request() {
+    let server = Server::start_with(&["--log-format", "json"]).await;
+    let room = locked_room(&server).await;
+    let _ = host(&server, &room, "Dr Lee").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = server.logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{logs}");
+    for line in lines {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["fields"]["message"].is_string(),
+            "{entry}"
+        );
+    }
+}
