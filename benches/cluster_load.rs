@@ -1,0 +1,368 @@
+//! Cluster load: knocks per second and knock → host latency (p50 / p99) through 1, 2 and 3 nodes on
+//! PostgreSQL and Redis, beside a server alone on SQLite, in one run; with two or more nodes every
+//! knocker connects to another node than its room's host (each knock crosses nodes). Then the time a
+//! room takes to come back after its node is killed, over repeated kills.
+//!
+//! `eval "$(scripts/services.sh start /tmp/anteroom-bench)"` (a PostgreSQL for it), then
+//! `cargo bench --bench cluster_load -- --rooms 100 --rate 1000 --seconds 10 --kills 20`
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+use common::{ServerProcess, arg, create_key, new_histogram, start_server};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const LIMITS: [&str; 12] = [
+    "--rate-limit-points",
+    "4000000000",
+    "--knocks-per-ip-per-minute",
+    "1000000000",
+    "--knock-reject-cooldown-secs",
+    "0",
+    "--ws-frames-per-second",
+    "100000",
+    "--media-udp-port",
+    "0",
+    "--max-knocks-per-address",
+    "1000",
+];
+
+struct Redis(Child, String);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn redis() -> Redis {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server runs");
+    std::thread::sleep(Duration::from_millis(300));
+    Redis(child, format!("redis://127.0.0.1:{port}"))
+}
+
+/// A fresh database on the PostgreSQL server the environment names.
+fn database(name: &str) -> String {
+    let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL")
+        .expect("ANTEROOM_TEST_POSTGRES_URL: start one with scripts/services.sh");
+    let status = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(status.success());
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+/// `nodes` servers (0: one server alone on SQLite).
+struct Deployment {
+    nodes: Vec<ServerProcess>,
+    key: String,
+    _redis: Option<Redis>,
+    _dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Deployment {
+    fn start(nodes: usize, tag: &str) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        if nodes == 0 {
+            let key = create_key(dir.path());
+            let server = start_server(dir.path(), &LIMITS);
+            return Deployment {
+                nodes: vec![server],
+                key,
+                _redis: None,
+                _dir: dir,
+                args: Vec::new(),
+            };
+        }
+        let redis = redis();
+        let url = database(&format!("bench_{tag}"));
+        let out = Command::new(common::BIN)
+            .args(["api-key", "create", "--database-url", &url])
+            .output()
+            .unwrap();
+        let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let args: Vec<String> = ["--database-url", &url, "--redis-url", &redis.1]
+            .iter()
+            .chain(LIMITS.iter())
+            .map(|s| s.to_string())
+            .collect();
+        let mut deployment = Deployment {
+            nodes: Vec::new(),
+            key,
+            _redis: Some(redis),
+            _dir: dir,
+            args,
+        };
+        for _ in 0..nodes {
+            deployment.add_node();
+        }
+        deployment
+    }
+
+    fn add_node(&mut self) -> usize {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.nodes.push(start_server(self._dir.path(), &args));
+        self.nodes.len() - 1
+    }
+}
+
+async fn connect(addr: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal"))
+        .await
+        .expect("a WebSocket");
+    ws
+}
+
+async fn send(ws: &mut Ws, kind: &str, payload: Value) {
+    let frame = json!({"type": kind, "payload": payload}).to_string();
+    ws.send(Message::Text(frame.into())).await.expect("sent");
+}
+
+/// The next frame of this type (others skipped); None when the socket ends first.
+async fn frame(ws: &mut Ws, kind: &str) -> Option<Value> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => {
+                let value: Value = serde_json::from_str(&text).ok()?;
+                if value["type"] == kind {
+                    return Some(value["payload"].clone());
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn locked_room(base: &str, key: &str) -> (String, String) {
+    let meeting: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/meetings"))
+        .bearer_auth(key)
+        .json(&json!({"endDate": "2099-01-01T00:00:00Z", "isLocked": true, "fields": ["hostRoomUrl"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let host_key = meeting["hostRoomUrl"]
+        .as_str()
+        .unwrap()
+        .split("roomKey=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    (meeting["roomName"].as_str().unwrap().to_owned(), host_key)
+}
+
+/// One room's loop: its knocker knocks at `every`, its host hears it (timed) and turns it away.
+async fn room_loop(
+    host_addr: String,
+    knock_addr: String,
+    key: String,
+    every: Duration,
+    until: Instant,
+    hist: Arc<Mutex<Histogram<u64>>>,
+) -> u64 {
+    let (room, host_key) = locked_room(&format!("http://{host_addr}"), &key).await;
+    let mut host_ws = connect(&host_addr).await;
+    send(
+        &mut host_ws,
+        "join_room",
+        json!({"roomName": room, "roomKey": host_key, "displayName": "Host"}),
+    )
+    .await;
+    frame(&mut host_ws, "room_joined").await;
+    let mut guest = connect(&knock_addr).await;
+    send(
+        &mut guest,
+        "join_room",
+        json!({"roomName": room, "displayName": "Guest", "deviceId": "bench-device"}),
+    )
+    .await;
+    frame(&mut guest, "room_joined").await;
+    let mut knocks = 0;
+    let mut next = Instant::now();
+    while Instant::now() < until {
+        tokio::time::sleep_until(next.into()).await;
+        next += every;
+        let sent = Instant::now();
+        send(&mut guest, "knock_room", json!({})).await;
+        let Some(knock) = frame(&mut host_ws, "room_knocked").await else {
+            break;
+        };
+        hist.lock()
+            .await
+            .record(sent.elapsed().as_micros().max(1) as u64)
+            .ok();
+        knocks += 1;
+        send(
+            &mut host_ws,
+            "handle_knock",
+            json!({"clientId": knock["clientId"], "action": "reject"}),
+        )
+        .await;
+        if frame(&mut guest, "knock_handled").await.is_none() {
+            break;
+        }
+    }
+    knocks
+}
+
+async fn measure(
+    deployment: &Deployment,
+    rooms: usize,
+    rate: f64,
+    seconds: u64,
+) -> (f64, Histogram<u64>) {
+    let hist = Arc::new(Mutex::new(new_histogram()));
+    let every = Duration::from_secs_f64(rooms as f64 / rate);
+    let start = Instant::now();
+    let until = start + Duration::from_secs(seconds);
+    let nodes = deployment.nodes.len();
+    let mut tasks = Vec::new();
+    for room in 0..rooms {
+        let host = deployment.nodes[room % nodes].addr.clone();
+        // Across nodes when there are several: the knocker is on the next one.
+        let knocker = deployment.nodes[(room + 1) % nodes].addr.clone();
+        let (key, hist) = (deployment.key.clone(), hist.clone());
+        tasks.push(tokio::spawn(room_loop(
+            host, knocker, key, every, until, hist,
+        )));
+    }
+    let mut knocks = 0;
+    for task in tasks {
+        knocks += task.await.unwrap_or(0);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let hist = hist.lock().await.clone();
+    (knocks as f64 / elapsed, hist)
+}
+
+/// Kills the node that runs a room and times until the room answers through another node.
+async fn failover(deployment: &mut Deployment, kills: usize) -> Histogram<u64> {
+    let mut times = new_histogram();
+    for kill in 0..kills {
+        let owner = deployment.nodes.len() - 1;
+        let owner_addr = deployment.nodes[owner].addr.clone();
+        let (room, host_key) = locked_room(&format!("http://{owner_addr}"), &deployment.key).await;
+        let mut host_ws = connect(&owner_addr).await;
+        send(
+            &mut host_ws,
+            "join_room",
+            json!({"roomName": room, "roomKey": host_key, "displayName": "Host"}),
+        )
+        .await;
+        let joined = frame(&mut host_ws, "room_joined").await.expect("joined");
+        let token = joined["resumeToken"].as_str().unwrap().to_owned();
+        let mut dead = deployment.nodes.remove(owner);
+        let _ = dead.child.kill();
+        let _ = dead.child.wait();
+        let killed = Instant::now();
+        let other = deployment.nodes[kill % deployment.nodes.len()].addr.clone();
+        loop {
+            let mut ws = connect(&other).await;
+            send(&mut ws, "join_room", json!({"roomName": room, "roomKey": host_key, "displayName": "Host", "resumeToken": token})).await;
+            let answer = loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let value: Value = serde_json::from_str(&text).unwrap();
+                        if value["type"] == "room_joined" || value["type"] == "error" {
+                            break value;
+                        }
+                    }
+                    _ => break Value::Null,
+                }
+            };
+            if answer["type"] == "room_joined" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        times
+            .record(killed.elapsed().as_millis().max(1) as u64)
+            .ok();
+        deployment.add_node();
+    }
+    times
+}
+
+fn main() {
+    let raw: Vec<String> = std::env::args().collect();
+    let rooms: usize = arg(&raw, "--rooms", 100);
+    let rate: f64 = arg(&raw, "--rate", 1000.0);
+    let seconds: u64 = arg(&raw, "--seconds", 10);
+    let kills: usize = arg(&raw, "--kills", 20);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
+    println!("| deployment | knocks/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for nodes in [0, 1, 2, 3] {
+        let deployment = Deployment::start(nodes, &format!("n{nodes}"));
+        let (done, hist) = runtime.block_on(measure(&deployment, rooms, rate, seconds));
+        let name = match nodes {
+            0 => "one server, SQLite".to_owned(),
+            1 => "1 node (PostgreSQL, Redis)".to_owned(),
+            n => format!("{n} nodes, every knock across nodes"),
+        };
+        println!(
+            "| {name} | {done:.0} | {:.2} | {:.2} | {:.2} |",
+            hist.value_at_quantile(0.5) as f64 / 1000.0,
+            hist.value_at_quantile(0.99) as f64 / 1000.0,
+            hist.max() as f64 / 1000.0
+        );
+    }
+    if kills > 0 {
+        let mut deployment = Deployment::start(3, "failover");
+        let times = runtime.block_on(failover(&mut deployment, kills));
+        println!(
+            "failover over {} kills of a room's node (lease 3 s): p50 {} ms, p99 {} ms, max {} ms, min {} ms",
+            times.len(),
+            times.value_at_quantile(0.5),
+            times.value_at_quantile(0.99),
+            times.max(),
+            times.min()
+        );
+    }
+}
