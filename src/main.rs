@@ -101,7 +101,11 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_new(&cli.log)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr's reader gone) is dropped: the default
+        // reports it with eprintln!, which panics the task that logged, and a stopping server
+        // then never finished stopping.
+        .log_internal_errors(false);
     if cli.log_format == "json" {
         logs.json().with_current_span(false).init();
     } else {

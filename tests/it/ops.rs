@@ -88,3 +88,41 @@ async fn logs_are_json_lines_on_request() {
         );
     }
 }
+
+/// Whoever read the server's log went away (a closed pipe): the server still stops on SIGTERM.
+/// Reporting the failed log write used to panic the task that logged "shutting down".
+#[tokio::test]
+async fn a_server_whose_log_reader_is_gone_still_stops() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut command = tokio::process::Command::new(crate::helpers::bin());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--media-udp-port", "0"])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .envs(crate::helpers::store_env(data_dir.path()).await)
+        .env("ANTEROOM_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("the anteroom binary starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    drop(lines);
+    let pid = child.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the server exits within 20 s of SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "{exit}");
+}
