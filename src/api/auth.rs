@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::rate_limit::{VerdictHttp, points_for};
+use crate::cluster::NODE_HEADER;
 use crate::services::api_keys::ApiKeys;
 use crate::services::limits::DynLimits;
 
@@ -33,11 +34,9 @@ pub async fn require_key_and_budget(
     req: Request,
     next: Next,
 ) -> Response {
-    if gate
-        .cluster
-        .as_ref()
-        .is_some_and(|cluster| cluster.is_node(req.headers()))
-    {
+    if gate.cluster.as_ref().is_some_and(|cluster| {
+        cluster.is_node(req.headers().get(NODE_HEADER).map(|v| v.as_bytes()))
+    }) {
         return next.run(req).await;
     }
     let Some(token) = bearer_token(&req) else {

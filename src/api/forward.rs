@@ -34,7 +34,10 @@ pub async fn to_the_room(
     let Some(forwarder) = forwarder else {
         return next.run(request).await;
     };
-    if forwarder.cluster.is_node(request.headers()) {
+    if forwarder
+        .cluster
+        .is_node(request.headers().get(NODE_HEADER).map(|v| v.as_bytes()))
+    {
         return next.run(request).await;
     }
     // Owned before awaiting: a request's body is not shareable across threads.

@@ -12,12 +12,12 @@
 
 mod limits;
 
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use limits::RedisLimits;
 
@@ -59,6 +59,9 @@ pub struct Cluster {
     pub token: String,
     pub lease: Duration,
     redis: ConnectionManager,
+    /// When Redis last renewed this node's leases: a node that cannot renew for two thirds of a
+    /// lease gives its rooms up before another node may take them.
+    renewed: Arc<Mutex<Instant>>,
 }
 
 /// Takes a room's lease when free (or already this node's); answers with what is known of it.
@@ -125,13 +128,24 @@ impl Cluster {
             source,
         };
         let client = redis::Client::open(redis_url).map_err(connect)?;
-        let redis = client.get_connection_manager().await.map_err(connect)?;
+        // A Redis that is away must fail a call within a second or two, not after the default
+        // six reconnection attempts (6 s): a room waiting on it would keep everyone hanging.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let redis = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(connect)?;
         Ok(Cluster {
             node_id: uuid::Uuid::new_v4().to_string(),
             url: node_url.trim_end_matches('/').to_owned(),
             token: node_token(secret),
             lease,
             redis,
+            renewed: Arc::new(Mutex::new(Instant::now())),
         })
     }
 
@@ -148,12 +162,9 @@ impl Cluster {
         self.redis.clone()
     }
 
-    /// Whether a request carries this cluster's node token.
-    pub fn is_node(&self, headers: &axum::http::HeaderMap) -> bool {
-        headers
-            .get(NODE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|token| constant_time_eq(token.as_bytes(), self.token.as_bytes()))
+    /// Whether a request's `NODE_HEADER` value is this cluster's node token.
+    pub fn is_node(&self, token: Option<&[u8]>) -> bool {
+        token.is_some_and(|token| constant_time_eq(token, self.token.as_bytes()))
     }
 
     async fn fenced(
@@ -234,6 +245,8 @@ impl Keeper for Cluster {
 
     async fn renew(&self, rooms: &[RoomName]) -> Vec<RoomName> {
         let mut lost = Vec::new();
+        let started = Instant::now();
+        let mut unreachable = false;
         for room in rooms {
             let renewed: Result<i64, _> = RENEW
                 .key(lease_key(room))
@@ -244,9 +257,27 @@ impl Keeper for Cluster {
             match renewed {
                 Ok(1) => {}
                 Ok(_) => lost.push(room.clone()),
-                // Redis unreachable: the lease may run out; the room's next kept change tells.
-                Err(err) => tracing::warn!(%room, error = %err, "cannot renew a room's lease"),
+                Err(err) => {
+                    unreachable = true;
+                    tracing::warn!(%room, error = %err, "cannot renew a room's lease");
+                }
             }
+        }
+        let mut renewed = self.renewed.lock().expect("never held across a panic");
+        if !unreachable {
+            *renewed = started;
+            return lost;
+        }
+        // No change of a room is said without being kept first (which fails while Redis cannot be
+        // reached), but a stale room could still pass on what changes nothing (calls' signalling,
+        // chat): once its lease may be near its end, the room goes, and its people come back to
+        // whichever node takes it next.
+        if renewed.elapsed() >= self.lease * 2 / 3 {
+            tracing::warn!(
+                rooms = rooms.len(),
+                "Redis has not renewed this node's leases for two thirds of a lease; giving its rooms up"
+            );
+            return rooms.to_vec();
         }
         lost
     }

@@ -23,7 +23,7 @@ use governor::Quota;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cluster::{CLIENT_HEADER, Cluster};
+use crate::cluster::{CLIENT_HEADER, Cluster, NODE_HEADER};
 use crate::media::MediaEngine;
 use crate::proxy::ClientIp;
 use crate::serve::ConnectionSlot;
@@ -160,7 +160,10 @@ pub async fn endpoint(
     headers: HeaderMap,
 ) -> Response {
     // Another node of the cluster, bridging a client's connection: it says who the client is.
-    let bridged = ctx.cluster.as_ref().is_some_and(|c| c.is_node(&headers));
+    let bridged = ctx
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.is_node(headers.get(NODE_HEADER).map(|v| v.as_bytes())));
     let client = match headers
         .get(CLIENT_HEADER)
         .and_then(|v| v.to_str().ok())

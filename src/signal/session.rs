@@ -31,6 +31,8 @@ const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
+/// "Service restart": come back shortly.
+const CLOSE_RESTART: u16 = 1012;
 /// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
 /// stall this connection's loop (and with it, its pings and its cut-off).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,6 +80,9 @@ enum Next {
         owner: String,
         first: String,
     },
+    /// The room cannot be reached here now (it moved, or its keeper is unreachable): this frame
+    /// says so, then the connection closes so that the client comes back (and finds it).
+    ComeBack(Bytes),
 }
 
 pub async fn run(
@@ -142,6 +147,10 @@ pub async fn run(
                                 }
                             }
                             Next::Bridge { owner, first } => break Ending::Bridge { owner, first },
+                            Next::ComeBack(frame) => {
+                                let _ = send_frame(&mut socket, frame).await;
+                                break Ending::Close(CLOSE_RESTART, "come back shortly");
+                            }
                             Next::Continue => {}
                         }
                         // Listened to only once its answer is sent: the server's next offer
@@ -313,6 +322,15 @@ fn error(code: ErrorCode, message: impl std::fmt::Display, request: MessageType)
     Next::Reply(wire::error(
         code,
         &message.to_string(),
+        Some(request.as_str()),
+    ))
+}
+
+/// `server_shutting_down`, then the connection closes: the client reconnects and tries again.
+fn come_back(message: &str, request: MessageType) -> Next {
+    Next::ComeBack(wire::error(
+        ErrorCode::ServerShuttingDown,
+        message,
         Some(request.as_str()),
     ))
 }
@@ -533,11 +551,7 @@ impl Session {
             // A connection another node bridged here is never bridged again: its client comes
             // back, and finds the room where it runs now.
             Ok(Placement::Elsewhere(_)) if self.bridged => {
-                return error(
-                    ErrorCode::ServerShuttingDown,
-                    "the room has moved to another server; reconnect",
-                    kind,
-                );
+                return come_back("the room has moved to another server; reconnect", kind);
             }
             Ok(Placement::Elsewhere(owner)) if self.room.is_none() => {
                 return Next::Bridge {
@@ -554,8 +568,7 @@ impl Session {
             }
             Err(err) => {
                 tracing::warn!(room = %name, error = %err, "cannot open a room");
-                return error(
-                    ErrorCode::ServerShuttingDown,
+                return come_back(
                     "the room cannot be opened right now; reconnect shortly",
                     kind,
                 );

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::Server;
-use crate::ws::Ws;
+use crate::ws::{Closed, Ws};
 use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 
 /// What a page does after its connection broke: connect to some node and join again (with its
@@ -33,11 +33,13 @@ async fn come_back(
         if answer["type"] == "room_joined" {
             return (ws, answer["payload"].clone());
         }
-        // The room's node is gone and its lease has not run out yet: come back in a moment.
+        // The room's node is gone and its lease has not run out yet: come back in a moment (the
+        // server closes the connection, for the client to do so).
         assert_eq!(
             answer["payload"]["code"], "server_shutting_down",
             "{answer}"
         );
+        assert!(matches!(ws.closed().await, Closed::Frame(1012)));
         assert!(Instant::now() < deadline, "the room never came back");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -163,4 +165,53 @@ async fn a_stopping_node_hands_its_rooms_over() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn while_redis_is_away_rooms_pause_and_carry_on_when_it_is_back() {
+    let mut cluster = Cluster::start_with(2, &["--room-lease-ms", "1500"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
+    let (mut pat, pat_id, pat_token) = knocker(cluster.node(1), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": pat_id, "action": "hold", "message": "one moment"}),
+        )
+        .await;
+    assert_eq!(pat.recv_type("knock_handled").await["resolution"], "held");
+
+    cluster.redis.stop().await;
+    // Its node cannot renew the room's lease: it gives the room up (before another node could
+    // take it) and everyone is told to come back, rather than left with a room nobody keeps.
+    for ws in [&mut host_ws, &mut pat] {
+        assert_eq!(ws.error().await["code"], "server_shutting_down");
+        assert!(matches!(ws.closed().await, Closed::Frame(_)));
+    }
+    // Coming back while Redis is away: told so, and the connection closes (a client retries).
+    let mut ws = Ws::connect(cluster.node(1)).await;
+    ws.send(
+        "join_room",
+        json!({"roomName": room.name, "displayName": "Pat", "resumeToken": pat_token}),
+    )
+    .await;
+    assert_eq!(ws.error().await["code"], "server_shutting_down");
+    assert!(matches!(ws.closed().await, Closed::Frame(1012)));
+
+    cluster.redis.restart().await;
+    let (_pat, back) = come_back(cluster.node(1), &room, None, &pat_token, "Pat").await;
+    assert_eq!(back["selfId"], pat_id.as_str());
+    assert_eq!(back["knock"]["state"], "held", "{back}");
+    assert_eq!(back["knock"]["message"], "one moment");
+    let (_host, back) = come_back(
+        cluster.node(0),
+        &room,
+        Some(&room.host_key),
+        &host_token,
+        "Dr Lee",
+    )
+    .await;
+    assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
 }

@@ -27,33 +27,66 @@ use tokio::process::{Child, Command};
 use helpers::{LATER, Server, cli, room_key};
 use ws::Ws;
 
-/// A Redis server of the test's own, gone with it.
+/// A Redis server of the test's own, gone with it; persistent (an append-only file), as
+/// docs/deployment.md asks for a cluster's Redis, so that it can be restarted.
 pub struct Redis {
-    _child: Child,
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
     pub url: String,
 }
 
 impl Redis {
     pub async fn start() -> Redis {
         let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut redis = Redis {
+            child: None,
+            port,
+            dir,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        redis.run().await;
+        redis
+    }
+
+    async fn run(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "yes"])
+            .arg("--dir")
+            .arg(self.dir.path())
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("redis-server runs (Debian package redis-server)");
-        let url = format!("redis://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+        self.child = Some(child);
+        for _ in 0..250 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
             {
-                return Redis { _child: child, url };
+                return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("redis-server did not start on {port}");
+        panic!("redis-server did not start on {}", self.port);
+    }
+
+    /// Stops it as a service manager would (SIGTERM: it writes what it holds and exits).
+    pub async fn stop(&mut self) {
+        let mut child = self.child.take().expect("Redis runs");
+        let pid = child.id().expect("a running child has a pid");
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+        let _ = child.wait().await;
+    }
+
+    /// Starts it again on the same port, with what it held.
+    pub async fn restart(&mut self) {
+        self.run().await;
     }
 }
 
