@@ -47,6 +47,7 @@ fn parse(raw: &[String]) -> Args {
         scale: arg(raw, "--scale", 1.0),
         seconds: arg(raw, "--seconds", 10),
         rounds: arg(raw, "--rounds", 3),
+        bandwidth_estimation: raw.iter().any(|a| a == "--bandwidth-estimation"),
     }
 }
 
@@ -85,7 +86,7 @@ fn main() {
     common::pin(std::process::id(), 1);
     println!(
         "{} publishers ({}), {} listeners{}; each receiver shows {}; frame rates × {}; {} s windows, \
-         {} rounds of SFU then relay",
+         {} rounds of SFU then relay{}",
         args.publishers,
         if args.video {
             "video: 3 simulcast layers of 150, 500 and 1,000 kbit/s"
@@ -108,7 +109,12 @@ fn main() {
         },
         args.scale,
         args.seconds,
-        args.rounds
+        args.rounds,
+        if args.bandwidth_estimation {
+            "; the server estimates bandwidth"
+        } else {
+            ""
+        }
     );
     println!(
         "| round | path | packets/s | CPU µs / packet | core busy | loss | p50 ms | p99 ms | KiB / transport |"

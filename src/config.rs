@@ -182,6 +182,13 @@ pub struct MediaSettings {
     #[arg(long, env = "ANTEROOM_MEDIA_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub media_threads: u16,
+
+    /// Share each subscriber's measured bandwidth (transport-wide congestion control) among the
+    /// videos it shows, pacing what is sent to it. Off by default: the estimate is delay-based, and
+    /// on a busy host it falls far below the real link, which then paces forwarded video (and its
+    /// keyframes) at that rate; without it, each video gets the layer its shown size wants.
+    #[arg(long, env = "ANTEROOM_MEDIA_BANDWIDTH_ESTIMATION")]
+    pub media_bandwidth_estimation: bool,
 }
 
 fn network(raw: &str) -> Result<ipnet::IpNet, String> {
@@ -197,6 +204,7 @@ impl MediaSettings {
             first_port: self.media_udp_port,
             threads: usize::from(self.media_threads),
             peer_networks: self.media_peer_networks.clone(),
+            bandwidth_estimation: self.media_bandwidth_estimation,
         }
     }
 }

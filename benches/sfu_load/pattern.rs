@@ -47,6 +47,8 @@ pub struct Args {
     pub scale: f64,
     pub seconds: u64,
     pub rounds: usize,
+    /// The server runs with `--media-bandwidth-estimation`.
+    pub bandwidth_estimation: bool,
 }
 
 impl Args {

@@ -43,7 +43,7 @@ struct Client {
 pub fn run(args: Args) -> RoundResult {
     let dir = tempfile::tempdir().unwrap();
     let key = create_key(dir.path());
-    let server = start_pinned_server(dir.path());
+    let server = start_pinned_server(dir.path(), args.bandwidth_estimation);
     let pid = server.child.id();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -229,23 +229,22 @@ impl Client {
     }
 }
 
-fn start_pinned_server(data_dir: &std::path::Path) -> common::ServerProcess {
-    start_server(
-        data_dir,
-        &[
-            "--media-udp-port",
-            "0",
-            "--media-bind-ip",
-            "127.0.0.1",
-            "--media-public-ip",
-            "127.0.0.1",
-            "--media-peer-networks",
-            "127.0.0.0/8",
-            "--ws-frames-per-second",
-            "1000",
-        ],
-    )
-    .pinned(0)
+fn start_pinned_server(data_dir: &std::path::Path, estimate: bool) -> common::ServerProcess {
+    let flags = [
+        "--media-udp-port",
+        "0",
+        "--media-bind-ip",
+        "127.0.0.1",
+        "--media-public-ip",
+        "127.0.0.1",
+        "--media-peer-networks",
+        "127.0.0.0/8",
+        "--ws-frames-per-second",
+        "1000",
+        "--media-bandwidth-estimation",
+    ];
+    // The last flag only when asked for.
+    start_server(data_dir, &flags[..flags.len() - usize::from(!estimate)]).pinned(0)
 }
 
 /// An open group room, and the viewer key for its listeners.

@@ -1,10 +1,19 @@
 //! How a subscriber's bandwidth estimate is shared among the videos it shows. Pure: the budget and
 //! each video's layers (bitrates, smallest first, up to the one its shown size wants) go in; the
-//! layer each video gets, or none, comes out.
+//! layer each video gets comes out; time is an input of the estimate kept for it.
 //!
-//! First every video, in priority order, gets its smallest layer while the budget lasts (a video
-//! that does not fit is paused rather than starving the ones before it); then, in the same order,
-//! each is raised a layer at a time towards the one it wants while the rest of the budget allows.
+//! Every video gets at least its smallest layer, whatever the estimate says; then, in priority
+//! order, each is raised a layer at a time towards the one it wants while the budget allows. No
+//! video is paused for bandwidth: a delay-based estimate swings low on a busy machine (a loaded
+//! server or browser looks like a congested link), and a paused video comes back only with a
+//! keyframe, so pausing on such swings froze pictures. The client's last-N and the server's cap
+//! on videos per subscriber bound what the smallest layers add up to.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How long an estimate must stay up before layers are raised for it.
+pub(super) const RISE_AFTER: Duration = Duration::from_secs(2);
 
 /// One video as the allocator sees it: the bitrate of each layer it may get, smallest first, the
 /// last being the layer its shown size wants.
@@ -13,19 +22,14 @@ pub(super) struct Want {
     pub bitrates: Vec<u64>,
 }
 
-/// For each video (in the order given, which is priority order), the index of the layer it gets,
-/// or `None` when not even its smallest fits.
+/// For each video (in the order given, which is priority order), the index of the layer it gets:
+/// at least its smallest; `None` only for a video with no layer known yet.
 pub(super) fn allocate(budget: u64, wants: &[Want]) -> Vec<Option<usize>> {
-    let mut left = budget;
+    let floor: u64 = wants.iter().filter_map(|w| w.bitrates.first()).sum();
+    let mut left = budget.saturating_sub(floor);
     let mut given: Vec<Option<usize>> = wants
         .iter()
-        .map(|want| {
-            let smallest = *want.bitrates.first()?;
-            (smallest <= left).then(|| {
-                left -= smallest;
-                0
-            })
-        })
+        .map(|want| (!want.bitrates.is_empty()).then_some(0))
         .collect();
     for (want, layer) in wants.iter().zip(&mut given) {
         let Some(index) = layer else { continue };
@@ -49,6 +53,42 @@ pub(super) fn wanted_total(wants: &[Want]) -> u64 {
     wants.iter().filter_map(|w| w.bitrates.last()).sum()
 }
 
+/// A subscriber's bandwidth estimate as the allocation uses it: a fall counts at once, a rise only
+/// once the estimate has stayed up for `RISE_AFTER` (the lowest it was over that time). Each raise
+/// costs a publisher a keyframe, and an estimate that swings would have layers go up and down
+/// every half second.
+#[derive(Debug, Default)]
+pub(super) struct HeldEstimate {
+    /// Each estimate heard and since when, oldest first; each holds until the next.
+    heard: VecDeque<(Instant, u64)>,
+}
+
+impl HeldEstimate {
+    pub fn heard(&mut self, estimate: u64, now: Instant) {
+        if self.heard.back().is_none_or(|(_, last)| *last != estimate) {
+            self.heard.push_back((now, estimate));
+        }
+        self.forget_before(now);
+    }
+
+    /// The estimate to share out at `now`; `None` before the estimator said anything.
+    pub fn budget(&mut self, now: Instant) -> Option<u64> {
+        self.forget_before(now);
+        self.heard.iter().map(|(_, estimate)| *estimate).min()
+    }
+
+    /// Drops the estimates replaced before the last `RISE_AFTER` began.
+    fn forget_before(&mut self, now: Instant) {
+        while self
+            .heard
+            .get(1)
+            .is_some_and(|(since, _)| now.saturating_duration_since(*since) >= RISE_AFTER)
+        {
+            self.heard.pop_front();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -62,18 +102,43 @@ mod tests {
     }
 
     #[test]
-    fn the_first_videos_are_raised_first_and_the_last_paused_when_nothing_is_left() {
+    fn the_first_videos_are_raised_first_and_none_is_paused() {
         let layers = [150_000, 500_000, 1_000_000];
         let wants = vec![want(&layers), want(&layers[..1]), want(&layers[..1])];
         // Enough for everything.
         assert_eq!(allocate(2_000_000, &wants), vec![Some(2), Some(0), Some(0)]);
-        // The stage steps down before a tile is paused.
+        // The stage steps down first.
         assert_eq!(allocate(900_000, &wants), vec![Some(1), Some(0), Some(0)]);
         assert_eq!(allocate(450_000, &wants), vec![Some(0), Some(0), Some(0)]);
-        // Not even the smallest of the last.
-        assert_eq!(allocate(400_000, &wants), vec![Some(0), Some(0), None]);
-        assert_eq!(allocate(0, &wants), vec![None, None, None]);
+        // Less than the smallest layers take: each still gets its smallest.
+        assert_eq!(allocate(0, &wants), vec![Some(0), Some(0), Some(0)]);
+        // No layer known yet.
+        assert_eq!(allocate(1_000_000, &[want(&[])]), vec![None]);
         assert_eq!(wanted_total(&wants), 1_300_000);
+    }
+
+    #[test]
+    fn an_estimate_falls_at_once_and_rises_after_it_stayed_up() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut held = HeldEstimate::default();
+        assert_eq!(held.budget(at(0)), None);
+        held.heard(2_000_000, at(0));
+        assert_eq!(held.budget(at(0)), Some(2_000_000));
+        held.heard(300_000, at(500));
+        assert_eq!(held.budget(at(500)), Some(300_000), "a fall counts at once");
+        held.heard(1_500_000, at(1_000));
+        assert_eq!(
+            held.budget(at(2_900)),
+            Some(300_000),
+            "up for less than RISE_AFTER"
+        );
+        assert_eq!(held.budget(at(3_000)), Some(1_500_000));
+        // A swing down and back within the window holds the budget down again.
+        held.heard(400_000, at(3_100));
+        held.heard(1_500_000, at(3_200));
+        assert_eq!(held.budget(at(5_100)), Some(400_000));
+        assert_eq!(held.budget(at(5_200)), Some(1_500_000));
     }
 
     fn wants_strategy() -> impl Strategy<Value = Vec<Want>> {
@@ -87,26 +152,26 @@ mod tests {
     }
 
     proptest! {
-        /// Never more than the budget; never above the wanted layer; nothing left that one more
-        /// step would fit (no bandwidth wasted); everything wanted when the budget covers it.
+        /// Every video with a layer gets one; beyond the smallest layers, never more than the
+        /// budget; never above the wanted layer; nothing left that one more step would fit (no
+        /// bandwidth wasted); everything wanted when the budget covers it.
         #[test]
         fn fits_the_budget_and_wastes_none(budget in 0u64..20_000_000, wants in wants_strategy()) {
             let given = allocate(budget, &wants);
             prop_assert_eq!(given.len(), wants.len());
+            let floor: u64 = wants.iter().filter_map(|w| w.bitrates.first()).sum();
             let used: u64 = wants.iter().zip(&given)
                 .filter_map(|(w, g)| g.map(|i| w.bitrates[i]))
                 .sum();
-            prop_assert!(used <= budget);
-            let left = budget - used;
+            prop_assert!(used <= budget.max(floor));
+            let left = budget.max(floor) - used;
             for (want, layer) in wants.iter().zip(&given) {
-                match layer {
-                    Some(index) => {
-                        prop_assert!(*index < want.bitrates.len());
-                        if let Some(next) = want.bitrates.get(index + 1) {
-                            prop_assert!(next - want.bitrates[*index] > left, "a step that fits was not taken");
-                        }
+                prop_assert_eq!(layer.is_some(), !want.bitrates.is_empty(), "a video with layers is never paused");
+                if let Some(index) = layer {
+                    prop_assert!(*index < want.bitrates.len());
+                    if let Some(next) = want.bitrates.get(index + 1) {
+                        prop_assert!(next - want.bitrates[*index] > left, "a step that fits was not taken");
                     }
-                    None => prop_assert!(want.bitrates.first().is_none_or(|smallest| *smallest > left)),
                 }
             }
             if wanted_total(&wants) <= budget {
@@ -116,18 +181,25 @@ mod tests {
             }
         }
 
-        /// A video is paused only for lack of room: whatever comes after it and still plays
-        /// needs less than it would have.
+        /// The budget is the lowest estimate in force at any moment of the last `RISE_AFTER`.
         #[test]
-        fn a_pause_makes_room_only_for_smaller_ones(budget in 0u64..10_000_000, wants in wants_strategy()) {
-            let given = allocate(budget, &wants);
-            for (i, paused) in wants.iter().zip(&given).enumerate().filter(|(_, (_, g))| g.is_none()) {
-                let Some(needed) = paused.0.bitrates.first() else { continue };
-                for (later, layer) in wants.iter().zip(&given).skip(i + 1) {
-                    if layer.is_some() {
-                        prop_assert!(later.bitrates[0] < *needed);
-                    }
-                }
+        fn a_held_estimate_is_the_lowest_of_the_window(
+            steps in prop::collection::vec((0u64..1_500, 0u64..5_000_000), 1..40),
+        ) {
+            let start = Instant::now();
+            let mut held = HeldEstimate::default();
+            let mut history = Vec::new();
+            let mut now = start;
+            for (gap, estimate) in steps {
+                now += Duration::from_millis(gap);
+                held.heard(estimate, now);
+                history.push((now, estimate));
+                // The estimates in force at some moment of the window: each from its time until
+                // the next one's.
+                let in_window = history.iter().enumerate().filter(|(i, _)| {
+                    history.get(i + 1).is_none_or(|(next, _)| now.duration_since(*next) < RISE_AFTER)
+                }).map(|(_, (_, e))| *e);
+                prop_assert_eq!(held.budget(now), in_window.min());
             }
         }
     }

@@ -43,6 +43,9 @@ pub struct MediaConfig {
     pub threads: usize,
     /// Where media may come from (empty: anywhere).
     pub peer_networks: Vec<ipnet::IpNet>,
+    /// Subscribers' videos are given layers by their bandwidth estimate (`allocate.rs`), and what
+    /// is sent to them is paced; otherwise by the size they are shown at only.
+    pub bandwidth_estimation: bool,
 }
 
 /// Why a media request was not carried out.
@@ -178,9 +181,10 @@ impl MediaEngine {
             let (commands, inbox) = std_mpsc::channel();
             let counters = counters.clone();
             let peers = config.peer_networks.clone();
+            let estimate = config.bandwidth_estimation;
             std::thread::Builder::new()
                 .name(format!("media-{index}"))
-                .spawn(move || worker::run(socket, advertised, peers, inbox, counters))?;
+                .spawn(move || worker::run(socket, advertised, peers, estimate, inbox, counters))?;
             tracing::info!(%local, %advertised, "media thread listening");
             threads.push(commands);
             addrs.push(local);

@@ -13,6 +13,7 @@ use str0m::rtp::{RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
+use super::allocate::HeldEstimate;
 use super::outbox::Outbox;
 use super::rewrite::PictureId;
 use super::slots::Slots;
@@ -136,9 +137,9 @@ pub(super) struct Link {
     pub timeout: Instant,
     /// The time it waits for in the thread's timers, if any (`Worker::expire`).
     pub scheduled: Option<Instant>,
-    /// What the bandwidth estimator says this subscriber can take (bits a second), and what the
-    /// estimator was last asked to find.
-    pub estimate: Option<u64>,
+    /// What the bandwidth estimator says this subscriber can take (bits a second, a rise held
+    /// back a while), and what the estimator was last asked to find.
+    pub estimate: HeldEstimate,
     pub desired: u64,
     /// Packets were written since time last moved forward: str0m sends a written packet only once
     /// it has been given the time after it.
@@ -202,7 +203,7 @@ impl Link {
             slots_told: true,
             timeout: now,
             scheduled: None,
-            estimate: None,
+            estimate: HeldEstimate::default(),
             desired: 0,
             written: false,
         };
@@ -389,7 +390,7 @@ impl Link {
                 happenings.push(Happening::Packet(track.id, Box::new(incoming)));
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                self.estimate = Some(estimate.as_u64());
+                self.estimate.heard(estimate.as_u64(), now);
                 happenings.push(Happening::Estimate);
             }
             Event::KeyframeRequest(request) => {

@@ -63,8 +63,6 @@ pub(super) enum Allotted {
     BySize,
     /// At most this layer (`None`: the only one of a video sent without simulcast).
     Layer(Option<Rid>),
-    /// Not even its smallest layer fits: paused until bandwidth allows.
-    Off,
 }
 
 impl Slot {
@@ -97,7 +95,7 @@ impl Slot {
             return (true, None);
         }
         let width = self.source.as_ref().map_or(0, |s| s.width);
-        if width == 0 || self.allotted == Allotted::Off {
+        if width == 0 {
             // Paused: whatever comes next must start at a keyframe.
             self.current = None;
             self.target = None;
@@ -114,7 +112,7 @@ impl Slot {
         let mut wanted = None;
         let target = match self.allotted {
             Allotted::Layer(rid) => rid,
-            Allotted::BySize | Allotted::Off => source.layer_for(width),
+            Allotted::BySize => source.layer_for(width),
         };
         if target != self.target {
             self.target = target;
@@ -219,10 +217,14 @@ impl Slots {
             .count()
     }
 
-    /// Sets what bandwidth allows the slot at `index` (from `videos`).
-    pub fn allot(&mut self, index: usize, allotted: Allotted) {
-        if let Some(slot) = self.slots.get_mut(index) {
-            slot.allotted = allotted;
+    /// Sets what bandwidth allows the slot at `index` (from `videos`); true when that changed.
+    pub fn allot(&mut self, index: usize, allotted: Allotted) -> bool {
+        match self.slots.get_mut(index) {
+            Some(slot) if slot.allotted != allotted => {
+                slot.allotted = allotted;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -87,6 +87,7 @@ pub(super) fn run(
     socket: UdpSocket,
     advertised: SocketAddr,
     peer_networks: Vec<ipnet::IpNet>,
+    bandwidth_estimation: bool,
     inbox: Receiver<Command>,
     counters: Arc<MediaCounters>,
 ) {
@@ -110,14 +111,14 @@ pub(super) fn run(
         .set_rtp_mode(true)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
-        .set_ice_lite(true)
-        // Each subscriber's bandwidth estimate (transport-wide congestion control) decides how
-        // many of its videos it gets, and at which layer (`allocate.rs`).
-        ;
-    let config = if std::env::var("XX_NO_BWE").is_ok() {
-        config
-    } else {
+        .set_ice_lite(true);
+    // Each subscriber's bandwidth estimate (transport-wide congestion control) decides the layer
+    // of each video it shows (`allocate.rs`). It also makes str0m pace what is sent at 1.1 times
+    // the estimate, and costs about 2.5 times the CPU per forwarded packet (docs/performance.md).
+    let config = if bandwidth_estimation {
         config.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+    } else {
+        config
     };
     let mut worker = Worker {
         socket,
@@ -390,7 +391,7 @@ impl Worker {
                 self.reassign(&room);
             }
             for key in std::mem::take(&mut self.allot_due) {
-                self.allot(key);
+                self.allot(key, now);
             }
             let keys: Vec<PeerKey> = self.dirty.drain().collect();
             for key in keys {

@@ -266,7 +266,7 @@ async fn only_layer(
 
 #[tokio::test]
 async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
-    let server = Server::start().await;
+    let server = Server::start_with(&["--media-bandwidth-estimation"]).await;
     let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
     let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
     let publisher_id = joined["selfId"].as_str().unwrap().to_owned();

@@ -104,11 +104,14 @@ impl Worker {
 
     /// Shares a subscriber's bandwidth estimate among the videos it shows: screens first, then the
     /// widest shown, each getting at most the layer its size wants (`allocate.rs`).
-    pub(super) fn allot(&mut self, key: PeerKey) {
-        let Some(link) = self.peers.get(&key).and_then(|p| p.link.as_ref()) else {
+    pub(super) fn allot(&mut self, key: PeerKey, now: Instant) {
+        let Some(estimate) = self
+            .link_mut(key)
+            .and_then(|link| link.estimate.budget(now))
+        else {
             return;
         };
-        let Some(estimate) = link.estimate else {
+        let Some(link) = self.peers.get(&key).and_then(|p| p.link.as_ref()) else {
             return;
         };
         let mut videos: Vec<Shown> = link
@@ -151,9 +154,16 @@ impl Worker {
         for (video, layer) in videos.iter().zip(given) {
             let allotted = match layer {
                 Some(layer) => Allotted::Layer(video.layers[layer].0),
-                None => Allotted::Off,
+                None => Allotted::BySize,
             };
-            link.slots.allot(video.slot, allotted);
+            if link.slots.allot(video.slot, allotted) {
+                tracing::debug!(
+                    estimate,
+                    slot = video.slot,
+                    ?allotted,
+                    "video slot allotted"
+                );
+            }
         }
         link.desire(desired);
     }
