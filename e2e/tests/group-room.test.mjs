@@ -197,8 +197,12 @@ test("a locked group room: media through the server, none for knockers, gone aft
   noPageErrors(host, ...guests, viewer, knocker);
 });
 
-/** A WAV file of a loud tone (mono, 16-bit, 48 kHz), for a fake microphone to play. */
-function loudTone(seconds = 4) {
+/**
+ * A WAV file of loud speech-like sound (mono, 16-bit, 48 kHz) for a fake microphone to play:
+ * syllables with a moving pitch and its harmonics. A steady tone will not do: the browser's noise
+ * suppression takes it for noise and turns it down within a second or two.
+ */
+function loudSpeech(seconds = 8) {
   const rate = 48000;
   const samples = rate * seconds;
   const wav = Buffer.alloc(44 + samples * 2);
@@ -214,7 +218,18 @@ function loudTone(seconds = 4) {
   wav.writeUInt16LE(16, 34);
   wav.write("data", 36);
   wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 0.8 * 32767), 44 + i * 2);
+  const syllable = 0.25;
+  const voiced = 0.18;
+  for (let i = 0; i < samples; i++) {
+    const t = i / rate;
+    const index = Math.floor(t / syllable);
+    const into = t - index * syllable;
+    const envelope = into < voiced ? Math.sin(Math.PI * (into / voiced)) : 0;
+    const pitch = 140 + 60 * Math.sin(index * 1.7) + 40 * Math.sin(2 * Math.PI * 3 * t);
+    let sound = 0;
+    for (let harmonic = 1; harmonic <= 5; harmonic++) sound += Math.sin(2 * Math.PI * pitch * harmonic * t) / harmonic;
+    wav.writeInt16LE(Math.round(Math.max(-1, Math.min(1, (envelope * 0.8 * sound) / 1.5)) * 32767), 44 + i * 2);
+  }
   const file = path.join(tmpdir(), `anteroom-loud-${process.pid}.wav`);
   writeFileSync(file, wav);
   return file;
@@ -230,27 +245,28 @@ function recordDominantSpeakers(page) {
 }
 
 test("the one speaking loudly is reported dominant speaker within 2 s", async (t) => {
-  const loudBrowser = await launch({ audioFile: loudTone() });
+  const loudBrowser = await launch({ audioFile: loudSpeech() });
   t.after(() => loudBrowser.close());
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  // Everyone comes in muted (Whereby's audio=off), so nobody is named before Lou speaks: on a slow
+  // machine a page entering with its microphone on was named before a click could mute it.
+  const muted = (url) => `${url}${url.includes("?") ? "&" : "?"}audio=off`;
   const host = await open("host");
   const heard = recordDominantSpeakers(host);
-  await enterAsHost(host, meeting);
+  await enter(host, muted(meeting.hostRoomUrl), "Dr Host");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const quiet = await open("quiet");
-  await enter(quiet, meeting.roomUrl, "Quinn");
+  await enter(quiet, muted(meeting.roomUrl), "Quinn");
   await quiet.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const loud = await opener(loudBrowser, t)("loud");
-  await enter(loud, meeting.roomUrl, "Lou");
+  await enter(loud, muted(meeting.roomUrl), "Lou");
   await loud.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  // Everyone starts muted; then Lou speaks.
-  for (const page of [host, quiet, loud]) {
-    await page.click("#microphone-toggle");
-    await page.waitForSelector("#microphone-toggle[aria-pressed=true]");
-  }
+  for (const page of [host, quiet, loud]) await page.waitForSelector("#microphone-toggle[aria-pressed=true]");
   await remoteVideosPlay(host, 2);
   await host.waitForTimeout(1500);
   const louId = await clientIdOf(loud);
+  assert.deepEqual(heard, [], "nobody is named while everyone is muted");
   const unmutedAt = Date.now();
   await loud.click("#microphone-toggle");
   const deadline = unmutedAt + TIMEOUT;
