@@ -26,3 +26,6 @@ pub mod store;
 pub mod tokens;
 pub mod web;
 pub mod webhooks;
+
+#[cfg(test)]
+mod layers_tests;
