@@ -75,13 +75,11 @@ fn redis() -> Redis {
 fn database(name: &str) -> String {
     let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL")
         .expect("ANTEROOM_TEST_POSTGRES_URL: start one with scripts/services.sh");
+    // Two commands: psql sends one -c string as one transaction, and DROP DATABASE refuses that.
     let status = Command::new("psql")
         .arg(&admin)
-        .args([
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
-        ])
+        .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {name}")])
+        .args(["-c", &format!("CREATE DATABASE {name}")])
         .status()
         .expect("psql runs");
     assert!(status.success());

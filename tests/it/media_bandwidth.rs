@@ -254,7 +254,7 @@ async fn only_layer(
     while start.elapsed() < within {
         last = relay_signalling(ws, shared, Duration::from_secs(1)).await;
         let others: u64 = (0..3).filter(|l| *l != layer).map(|l| last[l]).sum();
-        if last[layer] >= 20 && others == 0 {
+        if last[layer] >= 10 && others == 0 {
             return start.elapsed();
         }
     }
@@ -310,13 +310,13 @@ async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
     };
 
     // A wide link: the top layer, the one a 1280-pixel view wants.
-    only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(10)).await;
+    only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(20)).await;
     // 400 kbit/s: only the smallest layer fits.
     shared.lock().unwrap().link_bps = Some(400_000);
-    let narrowed = only_layer(&mut subscriber_ws, &shared, 0, Duration::from_secs(15)).await;
+    let narrowed = only_layer(&mut subscriber_ws, &shared, 0, Duration::from_secs(30)).await;
     // Wide again: the estimator probes, and the top layer comes back.
     shared.lock().unwrap().link_bps = None;
-    let widened = only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(30)).await;
+    let widened = only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(45)).await;
     eprintln!("narrowed → small layer in {narrowed:?}; widened → top layer in {widened:?}");
 
     shared.lock().unwrap().stop = true;
