@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut } from "../lib/flows.mjs";
-import { SIZES, callGeometry, assertCallFits } from "../lib/checks.mjs";
+import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 
 let server;
 let browser;
@@ -49,14 +49,14 @@ async function checkEverySize(scenario, pages) {
     for (const page of pages) {
       // The stage lays itself out again on resize (a ResizeObserver): give it a frame.
       await page.waitForTimeout(100);
-      assertCallFits(await callGeometry(page), `${scenario} at ${size.name}, ${page.label}`);
+      await callFitsSoon(page, `${scenario} at ${size.name}, ${page.label}`);
       await remoteVideosPlay(page, pages.length - 1);
     }
     await screenshot(host, `call-${scenario}-${size.name}`);
     await host.click("#people-toggle");
     await host.waitForSelector("#people-panel:not([hidden])");
     await host.waitForTimeout(100);
-    assertCallFits(await callGeometry(host), `${scenario} at ${size.name}, host with People open`);
+    await callFitsSoon(host, `${scenario} at ${size.name}, host with People open`);
     await screenshot(host, `call-${scenario}-${size.name}-people`);
     await host.keyboard.press("Escape");
     await host.waitForSelector("#people-panel", { state: "hidden" });
@@ -76,7 +76,7 @@ test("speaker view, a pin and a camera turned off keep the stage in order", asyn
   const [host, first] = pages;
   await host.click("#view-toggle");
   await host.waitForSelector(".tile.featured");
-  assertCallFits(await callGeometry(host), "speaker view");
+  await callFitsSoon(host, "speaker view");
   const firstId = await first.evaluate(() => document.querySelector(".tile.self").dataset.clientId);
   await host.locator(`.tile[data-client-id="${firstId}"]`).hover();
   await host.click(`.tile[data-client-id="${firstId}"] .tile-pin`);
