@@ -83,6 +83,11 @@ pub(crate) fn millis(date: DateTime<Utc>) -> i64 {
     date.timestamp_millis()
 }
 
+/// A room name read back from the store; one that does not parse means the row is corrupt.
+pub(crate) fn stored_room(raw: &str) -> Result<RoomName, StoreError> {
+    RoomName::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()

@@ -10,7 +10,7 @@ use super::PostgresStore;
 use crate::meeting::facts::{FactClient, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
 use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
-use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis};
+use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
 
 #[async_trait]
 impl FactStore for PostgresStore {
@@ -99,8 +99,7 @@ impl FactStore for PostgresStore {
 }
 
 fn room_name(row: &PgRow) -> Result<RoomName, StoreError> {
-    let raw: String = row.try_get("room_name")?;
-    RoomName::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+    stored_room(&row.try_get::<String, _>("room_name")?)
 }
 
 fn client(

@@ -7,7 +7,9 @@ use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
-use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, from_millis, millis};
+use crate::store::{
+    ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, from_millis, millis, stored_room,
+};
 
 macro_rules! meeting_columns {
     () => {
@@ -20,7 +22,7 @@ fn meeting_from_row(row: &PgRow) -> Result<Meeting, StoreError> {
     let room_mode: String = row.try_get("room_mode")?;
     Ok(Meeting {
         id: MeetingId(row.try_get("id")?),
-        room_name: RoomName::parse(&room_name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        room_name: stored_room(&room_name)?,
         start_date: from_millis(row.try_get("start_ms")?)?,
         end_date: from_millis(row.try_get("end_ms")?)?,
         room_mode: RoomMode::parse(&room_mode)

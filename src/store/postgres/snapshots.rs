@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
 use crate::meeting::RoomName;
-use crate::store::{SnapshotStore, StoreError, millis};
+use crate::store::{SnapshotStore, StoreError, millis, stored_room};
 
 #[async_trait]
 impl SnapshotStore for PostgresStore {
@@ -36,11 +36,7 @@ impl SnapshotStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.into_iter()
-            .map(|(room, state)| {
-                let room =
-                    RoomName::parse(&room).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok((room, state))
-            })
+            .map(|(room, state)| Ok((stored_room(&room)?, state)))
             .collect()
     }
 }

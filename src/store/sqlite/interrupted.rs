@@ -9,7 +9,7 @@ use super::SqliteStore;
 use crate::meeting::facts::{FactClient, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
 use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
-use crate::store::{StoreError, from_millis, millis};
+use crate::store::{StoreError, from_millis, millis, stored_room};
 
 impl SqliteStore {
     /// The heartbeat: a write, and the state of the last checkpoint (which fails first on a full
@@ -69,8 +69,7 @@ impl SqliteStore {
 }
 
 fn room_name(row: &SqliteRow) -> Result<RoomName, StoreError> {
-    let raw: String = row.try_get("room_name")?;
-    RoomName::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+    stored_room(&row.try_get::<String, _>("room_name")?)
 }
 
 fn client(

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use super::batch::PendingCreate;
 use super::{SqliteStore, from_millis, millis};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
-use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError};
+use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, stored_room};
 
 /// The columns `meeting_from_row` reads, as a literal so queries can be built with `concat!`
 /// (sqlx takes only static SQL, which keeps injection out by construction).
@@ -24,7 +24,7 @@ fn meeting_from_row(row: &SqliteRow) -> Result<Meeting, StoreError> {
     let room_mode: String = row.try_get("room_mode")?;
     Ok(Meeting {
         id: MeetingId(row.try_get("id")?),
-        room_name: RoomName::parse(&room_name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        room_name: stored_room(&room_name)?,
         start_date: from_millis(row.try_get("start_ms")?)?,
         end_date: from_millis(row.try_get("end_ms")?)?,
         room_mode: RoomMode::parse(&room_mode)
