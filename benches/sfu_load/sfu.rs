@@ -230,7 +230,7 @@ impl Client {
 }
 
 fn start_pinned_server(data_dir: &std::path::Path, estimate: bool) -> common::ServerProcess {
-    let flags = [
+    let mut flags = vec![
         "--media-udp-port",
         "0",
         "--media-bind-ip",
@@ -241,10 +241,11 @@ fn start_pinned_server(data_dir: &std::path::Path, estimate: bool) -> common::Se
         "127.0.0.0/8",
         "--ws-frames-per-second",
         "1000",
-        "--media-bandwidth-estimation",
     ];
-    // The last flag only when asked for.
-    start_server(data_dir, &flags[..flags.len() - usize::from(!estimate)]).pinned(0)
+    if estimate {
+        flags.push("--media-bandwidth-estimation");
+    }
+    start_server(data_dir, &flags).pinned(0)
 }
 
 /// An open group room, and the viewer key for its listeners.
