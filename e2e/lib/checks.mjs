@@ -22,7 +22,7 @@ export const SIZES = [
  * and the open panel, what `elementFromPoint` finds at its centre; every visible tile's rectangle;
  * the control bar's, the header's and the open panel's.
  */
-export async function callGeometry(page) {
+async function callGeometry(page) {
   return page.evaluate(() => {
     const rect = (el) => {
       const r = el.getBoundingClientRect();
@@ -78,7 +78,7 @@ export async function callFitsSoon(page, label) {
   }
 }
 
-export function assertCallFits(geometry, label) {
+function assertCallFits(geometry, label) {
   const unreachable = geometry.buttons.filter((b) => !b.inside || !b.hit);
   assert.deepEqual(unreachable, [], `${label}: controls covered or off screen`);
   const { tiles, controls, header, panel, viewport } = geometry;
