@@ -275,6 +275,8 @@ test("the one speaking loudly is reported dominant speaker within 2 s", async (t
   assert.ok(named, `Lou was never named dominant speaker: ${JSON.stringify(heard)}`);
   t.diagnostic(`unmuted → dominant speaker: ${named.at - unmutedAt} ms`);
   assert.ok(named.at - unmutedAt <= 2000, `named after ${named.at - unmutedAt} ms`);
+  // The level Lou's browser put on his packets comes through the server: his tile is ringed.
+  await host.waitForSelector(`.tile.speaking[data-client-id="${louId}"]`, { timeout: 3000 });
   // In speaker view, the host's stage features Lou.
   await host.click("#view-toggle");
   await host.waitForSelector(`.tile.featured[data-client-id="${louId}"]`, { timeout: 3000 });

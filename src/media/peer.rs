@@ -9,7 +9,7 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
-use str0m::rtp::{RtpPacket, RtpWrite, Vp8Descriptor};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
@@ -493,6 +493,12 @@ impl Link {
             incoming.packet.payload.clone(),
         )
         .marker(header.marker)
+        // A voice's level goes along, so subscribers show who speaks without metering the sound.
+        .ext_vals(ExtensionValues {
+            audio_level: header.ext_vals.audio_level,
+            voice_activity: header.ext_vals.voice_activity,
+            ..ExtensionValues::default()
+        })
         .nackable(true);
         if let Some(descriptor) = incoming.vp8 {
             let mut patch = descriptor.patch();

@@ -57,7 +57,7 @@ export class Call {
     this.viewer = joined.role === "viewer";
     this.stage?.destroy();
     this.mesh?.close();
-    this.stage = new Stage({ selfId: this.roster.selfId });
+    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map() });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });

@@ -175,11 +175,19 @@ export function problemAdvice(problem) {
   }
 }
 
-/** One audio context for every meter on the page (browsers limit how many a page may open). */
+/** Meters read amplitude (RMS, full scale 1) times this, so quiet speech moves them visibly. */
+const METER_GAIN = 4;
+/** A received level older than this is no longer heard. */
+const LEVEL_STALE_MS = 500;
+
+/**
+ * One audio context for every meter on the page (browsers limit how many a page may open). Meters
+ * play nothing: the "playback" hint lets it work in large blocks, far fewer wake-ups a second.
+ */
 let sharedContext = null;
 
 function audioContext() {
-  if (!sharedContext || sharedContext.state === "closed") sharedContext = new AudioContext();
+  if (!sharedContext || sharedContext.state === "closed") sharedContext = new AudioContext({ latencyHint: "playback" });
   sharedContext.resume().catch(() => {});
   return sharedContext;
 }
@@ -205,10 +213,21 @@ export function meterLevel(track, onLevel) {
     analyser.getFloatTimeDomainData(samples);
     let sum = 0;
     for (const s of samples) sum += s * s;
-    onLevel(Math.min(1, Math.sqrt(sum / samples.length) * 4));
+    onLevel(Math.min(1, Math.sqrt(sum / samples.length) * METER_GAIN));
   }, 100);
   return () => {
     clearInterval(timer);
     source.disconnect();
   };
+}
+
+/**
+ * How loud the audio a receiver gets is (0..1, the scale of `meterLevel`), from the level its sender
+ * put on the latest packet (RFC 6464); 0 when no packet came lately (muted, or silent with DTX).
+ */
+export function receivedLevel(receiver) {
+  const source = receiver.getSynchronizationSources?.()[0];
+  if (!source || source.audioLevel === undefined) return 0;
+  const age = performance.timeOrigin + performance.now() - source.timestamp;
+  return age > LEVEL_STALE_MS ? 0 : Math.min(1, source.audioLevel * METER_GAIN);
 }

@@ -3,6 +3,8 @@
 // asks existing members for offers (`ready_to_receive_offer`), except that only non-viewers offer and
 // two viewers never connect.
 
+import { receivedLevel } from "./media.js";
+
 export class Mesh extends EventTarget {
   constructor({ signal, media, iceServers, selfRole }) {
     super();
@@ -131,6 +133,16 @@ export class Mesh extends EventTarget {
         }
       }
     }
+  }
+
+  /** How loud each other person is (their audio packets say). */
+  levels() {
+    const levels = new Map();
+    for (const [clientId, { pc }] of this.peers) {
+      const audio = pc.getReceivers().find((receiver) => receiver.track.kind === "audio");
+      if (audio) levels.set(clientId, receivedLevel(audio));
+    }
+    return levels;
   }
 
   drop(clientId) {

@@ -5,6 +5,8 @@
 // `sfu_slots` whose media each slot carries now; a slot moves from one person to another as people
 // come, go, or speak.
 
+import { receivedLevel } from "./media.js";
+
 /**
  * The camera's simulcast layers: the server forwards each viewer the one that fits its tile.
  * Chromium encodes at most two layers below 960 px (it drops the top ones), so a 640 px camera
@@ -133,6 +135,18 @@ export class Sfu extends EventTarget {
       this.streams.set(clientId, fresh);
       this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream: fresh } }));
     }
+  }
+
+  /** How loud each person heard is (the server forwards the level each packet came with). */
+  levels() {
+    const levels = new Map();
+    if (!this.pc) return levels;
+    for (const transceiver of this.pc.getTransceivers()) {
+      const owner = this.slotOwners.get(transceiver.mid);
+      if (owner?.kind !== "audio" || !owner.clientId) continue;
+      levels.set(owner.clientId, Math.max(levels.get(owner.clientId) ?? 0, receivedLevel(transceiver.receiver)));
+    }
+    return levels;
   }
 
   /** The camera or microphone (a shared screen has its own sender). */

@@ -16,9 +16,14 @@ const INSET = 8;
 const HOLD_MS = 600;
 
 export class Stage extends EventTarget {
-  constructor({ selfId }) {
+  /**
+   * @param remoteLevels returns how loud each other person is (clientId → 0..1), from the levels
+   *   their browsers put on their audio packets (RFC 6464): no audio is decoded twice to meter it.
+   */
+  constructor({ selfId, remoteLevels = () => new Map() }) {
     super();
     this.selfId = selfId;
+    this.remoteLevels = remoteLevels;
     this.tiles = new Map();
     this.mode = "grid";
     this.pinned = null;
@@ -28,7 +33,7 @@ export class Stage extends EventTarget {
     this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": "Participants' videos" });
     this.resize = new ResizeObserver(() => this.relayout());
     this.resize.observe(this.element);
-    this.speakingTimer = setInterval(() => this.updateSpeaking(), 250);
+    this.speakingTimer = setInterval(() => this.updateSpeaking(), 100);
   }
 
   /**
@@ -108,10 +113,11 @@ export class Stage extends EventTarget {
     if (!tile) return;
     if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
     tile.video.play().catch(() => {});
-    this.watchLevel(tile, stream);
+    if (tile.self) this.watchOwnLevel(tile, stream);
   }
 
-  watchLevel(tile, stream) {
+  /** One's own microphone has no packets received to read a level from: it is metered here. */
+  watchOwnLevel(tile, stream) {
     const track = stream?.getAudioTracks()[0] || null;
     if (tile.meteredTrack === track) return;
     tile.stopMeter?.();
@@ -131,6 +137,12 @@ export class Stage extends EventTarget {
 
   updateSpeaking() {
     const now = performance.now();
+    for (const [id, level] of this.remoteLevels()) {
+      const tile = this.tiles.get(id);
+      if (!tile || tile.self) continue;
+      tile.level = level;
+      if (level > SPEAKING) tile.loudAt = now;
+    }
     let loudest = null;
     for (const [id, tile] of this.tiles) {
       const speaking = Boolean(tile.media?.audio) && now - tile.loudAt < HOLD_MS;
