@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use str0m::bwe::Bitrate;
-use str0m::media::MediaKind;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Frequency, MediaKind};
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
@@ -28,6 +29,8 @@ type PeerKey = u64;
 
 /// View sizes one subscriber may have the server remember (more than a room's publishers).
 const MAX_VIEW_SIZES: usize = 1024;
+/// The payload type we offer Opus as (str0m's own choice, and the browsers').
+const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Datagrams read before the transports' output is collected.
 const BATCH: usize = 64;
 /// Transports given time in one pass at most (the rest in the next passes, between reads).
@@ -98,9 +101,24 @@ pub(super) fn run(
     };
     // Opus and VP8 only: every browser has them, and each m-line of a room's session description
     // stays short (a description lists every codec once per track).
-    let config = RtcConfig::new()
-        .clear_codecs()
-        .enable_opus(true, false)
+    let mut config = RtcConfig::new().clear_codecs();
+    // Opus with DTX (`usedtx=1` in our answer): a publisher's browser sends next to nothing while
+    // its microphone hears silence, which is most of the time for most people in a group room; the
+    // server forwards, and every subscriber decrypts and decodes, that much less.
+    config.codec_config().add_config(
+        OPUS_PAYLOAD_TYPE.into(),
+        None,
+        Codec::Opus,
+        Frequency::FORTY_EIGHT_KHZ,
+        Some(2),
+        FormatParams {
+            min_p_time: Some(10),
+            use_inband_fec: Some(true),
+            use_dtx: Some(true),
+            ..FormatParams::default()
+        },
+    );
+    let config = config
         .enable_vp8(true)
         // What a subscriber may ask to have resent: 64 packets is half a second or more of video,
         // and NACKs come within a round trip. Each slot keeps its own (str0m keeps 1,000 by default:
