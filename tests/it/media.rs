@@ -88,6 +88,13 @@ async fn negotiate(ws: &mut Ws) -> (Client, String) {
         .to_owned();
     assert!(answer.contains("a=ice-lite"), "{answer}");
     assert!(answer.contains(" 127.0.0.1 "), "{answer}");
+    // Opus with DTX: a silent or muted microphone sends next to nothing.
+    assert!(
+        answer
+            .lines()
+            .any(|l| l.starts_with("a=fmtp:") && l.contains("usedtx=1")),
+        "{answer}"
+    );
     let parsed = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
     client
         .rtc
