@@ -59,7 +59,6 @@ async function callGeometry(page) {
 
 const overlap = (a, b) => a.x < b.x + b.width - 0.5 && b.x < a.x + a.width - 0.5 && a.y < b.y + b.height - 0.5 && b.y < a.y + a.height - 0.5;
 
-/** Asserts the call screen holds: every control reachable, no tile over another or over the bars. */
 /**
  * The call fits once the stage has laid itself out again (a ResizeObserver, then a frame): on a
  * loaded machine that can take longer than a frame, so the check is repeated for up to 3 s and
@@ -78,6 +77,7 @@ export async function callFitsSoon(page, label) {
   }
 }
 
+/** Asserts the call screen holds: every control reachable, no tile over another or over the bars. */
 function assertCallFits(geometry, label) {
   const unreachable = geometry.buttons.filter((b) => !b.inside || !b.hit);
   assert.deepEqual(unreachable, [], `${label}: controls covered or off screen`);

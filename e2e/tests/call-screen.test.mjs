@@ -47,15 +47,13 @@ async function checkEverySize(scenario, pages) {
   for (const size of SIZES) {
     for (const page of pages) await page.setViewportSize({ width: size.width, height: size.height });
     for (const page of pages) {
-      // The stage lays itself out again on resize (a ResizeObserver): give it a frame.
-      await page.waitForTimeout(100);
+      // The stage lays itself out again on resize (a ResizeObserver): callFitsSoon waits for it.
       await callFitsSoon(page, `${scenario} at ${size.name}, ${page.label}`);
       await remoteVideosPlay(page, pages.length - 1);
     }
     await screenshot(host, `call-${scenario}-${size.name}`);
     await host.click("#people-toggle");
     await host.waitForSelector("#people-panel:not([hidden])");
-    await host.waitForTimeout(100);
     await callFitsSoon(host, `${scenario} at ${size.name}, host with People open`);
     await screenshot(host, `call-${scenario}-${size.name}-people`);
     await host.keyboard.press("Escape");
