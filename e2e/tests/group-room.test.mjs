@@ -43,24 +43,27 @@ async function openRecorded(open, label, options) {
   return page;
 }
 
+/** The statistics of each of the page's open peer connections (one list of reports each). */
+async function openConnectionStats(page) {
+  return page.evaluate(async () => {
+    const open = window.peerConnections.filter((pc) => pc.connectionState !== "closed");
+    return Promise.all(open.map(async (pc) => [...(await pc.getStats()).values()]));
+  });
+}
+
 /** RTP totals over the page's open peer connections. */
 async function rtpTotals(page) {
-  return page.evaluate(async () => {
-    const totals = { pcs: 0, audioIn: 0, videoIn: 0, bytesIn: 0, outbound: 0 };
-    for (const pc of window.peerConnections) {
-      if (pc.connectionState === "closed") continue;
-      totals.pcs += 1;
-      for (const report of (await pc.getStats()).values()) {
-        if (report.type === "inbound-rtp") {
-          totals.bytesIn += report.bytesReceived || 0;
-          if (report.kind === "audio") totals.audioIn += report.packetsReceived || 0;
-          if (report.kind === "video") totals.videoIn += report.packetsReceived || 0;
-        }
-        if (report.type === "outbound-rtp" && report.packetsSent > 0) totals.outbound += 1;
-      }
+  const connections = await openConnectionStats(page);
+  const totals = { pcs: connections.length, audioIn: 0, videoIn: 0, bytesIn: 0, outbound: 0 };
+  for (const report of connections.flat()) {
+    if (report.type === "inbound-rtp") {
+      totals.bytesIn += report.bytesReceived || 0;
+      if (report.kind === "audio") totals.audioIn += report.packetsReceived || 0;
+      if (report.kind === "video") totals.videoIn += report.packetsReceived || 0;
     }
-    return totals;
-  });
+    if (report.type === "outbound-rtp" && report.packetsSent > 0) totals.outbound += 1;
+  }
+  return totals;
 }
 
 /**
@@ -68,21 +71,16 @@ async function rtpTotals(page) {
  * each simulcast layer's size, rate and what limits it, round trips, and the estimate of the uplink.
  */
 async function sending(page) {
-  return page.evaluate(async () => {
-    const sent = { captured: [], layers: [], roundTrips: [], uplink: [] };
-    for (const pc of window.peerConnections) {
-      if (pc.connectionState === "closed") continue;
-      for (const report of (await pc.getStats()).values()) {
-        if (report.kind === "video" && report.type === "media-source") sent.captured.push(report.framesPerSecond);
-        if (report.kind === "video" && report.type === "outbound-rtp") {
-          sent.layers.push({ rid: report.rid, width: report.frameWidth, fps: report.framesPerSecond, limit: report.qualityLimitationReason });
-        }
-        if (report.kind === "video" && report.type === "remote-inbound-rtp") sent.roundTrips.push(report.roundTripTime);
-        if (report.type === "candidate-pair" && report.nominated) sent.uplink.push(report.availableOutgoingBitrate);
-      }
+  const sent = { captured: [], layers: [], roundTrips: [], uplink: [] };
+  for (const report of (await openConnectionStats(page)).flat()) {
+    if (report.kind === "video" && report.type === "media-source") sent.captured.push(report.framesPerSecond);
+    if (report.kind === "video" && report.type === "outbound-rtp") {
+      sent.layers.push({ rid: report.rid, width: report.frameWidth, fps: report.framesPerSecond, limit: report.qualityLimitationReason });
     }
-    return sent;
-  });
+    if (report.kind === "video" && report.type === "remote-inbound-rtp") sent.roundTrips.push(report.roundTripTime);
+    if (report.type === "candidate-pair" && report.nominated) sent.uplink.push(report.availableOutgoingBitrate);
+  }
+  return sent;
 }
 
 async function waitForMetric(name, expected, within = TIMEOUT) {
