@@ -144,7 +144,7 @@ export class Sfu extends EventTarget {
     for (const transceiver of this.pc.getTransceivers()) {
       const owner = this.slotOwners.get(transceiver.mid);
       if (owner?.kind !== "audio" || !owner.clientId) continue;
-      levels.set(owner.clientId, Math.max(levels.get(owner.clientId) ?? 0, receivedLevel(transceiver.receiver)));
+      levels.set(owner.clientId, receivedLevel(transceiver.receiver));
     }
     return levels;
   }

@@ -15,6 +15,12 @@ const INSET = 8;
 /** Milliseconds a level takes to fade, so a ring does not flicker between words. */
 const HOLD_MS = 600;
 
+/** A tile's latest level; loud enough, it counts as speaking from `now` for a while. */
+function heard(tile, level, now) {
+  tile.level = level;
+  if (level > SPEAKING) tile.loudAt = now;
+}
+
 export class Stage extends EventTarget {
   /**
    * @param remoteLevels returns how loud each other person is (clientId → 0..1), from the levels
@@ -122,10 +128,7 @@ export class Stage extends EventTarget {
     if (tile.meteredTrack === track) return;
     tile.stopMeter?.();
     tile.meteredTrack = track;
-    tile.stopMeter = meterLevel(track, (level) => {
-      tile.level = level;
-      if (level > SPEAKING) tile.loudAt = performance.now();
-    });
+    tile.stopMeter = meterLevel(track, (level) => heard(tile, level, performance.now()));
   }
 
   /** Sends every remote tile's sound to the chosen speaker. */
@@ -139,9 +142,7 @@ export class Stage extends EventTarget {
     const now = performance.now();
     for (const [id, level] of this.remoteLevels()) {
       const tile = this.tiles.get(id);
-      if (!tile || tile.self) continue;
-      tile.level = level;
-      if (level > SPEAKING) tile.loudAt = now;
+      if (tile && !tile.self) heard(tile, level, now);
     }
     let loudest = null;
     for (const [id, tile] of this.tiles) {
