@@ -7,6 +7,7 @@
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
 mod allocate;
+mod arrival;
 mod outbox;
 mod peer;
 mod rewrite;
@@ -175,6 +176,9 @@ impl MediaEngine {
                 if let Err(err) = set(&socket, SOCKET_BUFFER) {
                     tracing::warn!(error = %err, "cannot enlarge the media socket's buffers");
                 }
+            }
+            if let Err(err) = arrival::enable(&socket) {
+                tracing::warn!(error = %err, "no kernel arrival times for media: congestion feedback will include this thread's delays");
             }
             let local = socket.local_addr()?;
             let advertised = SocketAddr::new(config.public_ip, local.port());

@@ -10,7 +10,7 @@ use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
 use super::{BATCH, MAX_WAIT, Worker};
-use crate::media::stun;
+use crate::media::{arrival, stun};
 
 /// Whether media may come from this address (`networks` empty: from anywhere).
 fn allowed(networks: &[ipnet::IpNet], source: SocketAddr) -> bool {
@@ -34,8 +34,8 @@ impl Worker {
             return;
         }
         for _ in 0..BATCH {
-            match self.socket.recv_from(buf) {
-                Ok((len, source)) => self.route(&buf[..len], source),
+            match arrival::recv(&self.socket, buf) {
+                Ok((len, source, arrived)) => self.route(&buf[..len], source, arrived),
                 Err(err) if err.kind() == ErrorKind::WouldBlock => return,
                 Err(err) => {
                     // An ICMP error from an earlier send, on some systems: nothing to do with this read.
@@ -60,8 +60,9 @@ impl Worker {
     }
 
     /// One datagram to the transport it belongs to: a STUN request by the ufrag it names, anything
-    /// else by the address a STUN request came from before.
-    fn route(&mut self, datagram: &[u8], source: SocketAddr) {
+    /// else by the address a STUN request came from before. `arrived` is the kernel's time of its
+    /// arrival (what the congestion feedback reports to its sender).
+    fn route(&mut self, datagram: &[u8], source: SocketAddr, arrived: Instant) {
         let key = if stun::is_stun(datagram) {
             if !allowed(&self.peer_networks, source) {
                 self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
@@ -87,7 +88,7 @@ impl Worker {
             return;
         };
         let input = Input::Receive(
-            Instant::now(),
+            arrived,
             Receive {
                 proto: Protocol::Udp,
                 source,
