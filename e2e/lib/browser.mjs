@@ -1,4 +1,5 @@
-// Debian's chromium, driven by playwright-core, with fake camera and microphone (DESIGN.md's flags).
+// Debian's headless chromium (chromium.sh says how it is started), driven by playwright-core, with fake
+// camera and microphone (DESIGN.md's flags).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -14,7 +15,7 @@ mkdirSync(OUTPUT, { recursive: true });
  */
 export async function launch({ grantMedia = true, audioFile = null } = {}) {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    executablePath: path.join(here, "chromium.sh"),
     headless: true,
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
