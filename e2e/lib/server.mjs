@@ -15,7 +15,7 @@ async function serve(dataDir, listen, extraArgs, logs) {
   // Chromium also sends checks from its other interfaces' addresses: those get no answer.
   const media = ["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1", "--media-peer-networks", "127.0.0.0/8"];
   const child = spawn(BIN, ["serve", "--listen", listen, "--data-dir", dataDir, ...media, ...extraArgs], {
-    env: { ...process.env, ANTEROOM_LOG: "info" },
+    env: { ...process.env, ANTEROOM_LOG: process.env.ANTEROOM_LOG || "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const base = await new Promise((resolve, reject) => {
