@@ -5,14 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, installed only when absent: python3 (the webhook receiver the
-# tests verify signatures with), chromium-headless-shell and node/npm (the browser tests), coturn
+# tests verify signatures with), chromium and node/npm (the browser tests), coturn
 # (the TURN server the pre-call network check is tested against), nginx (the reverse proxy the
 # forwarded-address rules are tested behind), util-linux's unshare (a small private disk for the
 # full-disk test) and setpriv (the browser without the right to raise priorities), postgresql and
 # redis-server (the cluster's store and bus).
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
-command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
+command -v chromium >/dev/null || missing+=(chromium)
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v nginx >/dev/null || missing+=(nginx)
 { command -v unshare && command -v setpriv; } >/dev/null || missing+=(util-linux)
@@ -47,6 +47,6 @@ cargo test --locked --lib --bins --tests
 echo "==> the integration tests again, on the PostgreSQL store"
 ANTEROOM_TEST_STORE=postgres cargo test --locked --test it
 
-echo "==> browser tests (Debian's headless chromium, fake camera and microphone; screenshots in e2e/output/)"
+echo "==> browser tests (Debian's chromium, fake camera and microphone; screenshots in e2e/output/)"
 cargo build --locked
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

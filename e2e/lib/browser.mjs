@@ -1,4 +1,4 @@
-// Debian's headless chromium (chromium.sh says how it is started), driven by playwright-core, with fake
+// Debian's chromium (chromium.sh says how it is started), driven by playwright-core, with fake
 // camera and microphone (DESIGN.md's flags).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
