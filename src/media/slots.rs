@@ -66,6 +66,21 @@ pub(super) enum Allotted {
 }
 
 impl Slot {
+    fn empty(kind: MediaKind) -> Self {
+        Slot {
+            kind,
+            state: SlotState::ToOpen,
+            source: None,
+            current: None,
+            target: None,
+            needs_keyframe: true,
+            rewrite: Rewriter::new(),
+            payload_type: None,
+            ssrc: None,
+            allotted: Allotted::BySize,
+        }
+    }
+
     pub fn mid(&self) -> Option<Mid> {
         match self.state {
             SlotState::ToOpen => None,
@@ -140,7 +155,8 @@ pub(super) struct Slots {
 impl Slots {
     /// Points the slots of `kind` at `wanted` (best first; the first `max` are taken): a source keeps
     /// its slot, new sources take free slots, and slots are added while fewer than needed exist.
-    /// True when a slot changed what it carries.
+    /// True when a slot changed what it carries or a spare one was added (the client must hear of
+    /// either).
     pub fn assign(&mut self, kind: MediaKind, wanted: &[Source], max: usize) -> bool {
         let wanted = &wanted[..wanted.len().min(max)];
         let tracks: HashSet<TrackId> = wanted.iter().map(|s| s.track).collect();
@@ -174,22 +190,22 @@ impl Slots {
             {
                 Some(free) => free.point_at(Some(source.clone())),
                 None => {
-                    let mut slot = Slot {
-                        kind,
-                        state: SlotState::ToOpen,
-                        source: None,
-                        current: None,
-                        target: None,
-                        needs_keyframe: true,
-                        rewrite: Rewriter::new(),
-                        payload_type: None,
-                        ssrc: None,
-                        allotted: Allotted::BySize,
-                    };
+                    let mut slot = Slot::empty(kind);
                     slot.point_at(Some(source.clone()));
                     self.slots.push(slot);
                 }
             }
+        }
+        // One free slot of the kind is kept negotiated (under the cap): whoever comes next is
+        // forwarded at once on it, not after a new offer and answer with every subscriber.
+        let of_kind = self.slots.iter().filter(|s| s.kind == kind).count();
+        let free = self
+            .slots
+            .iter()
+            .any(|s| s.kind == kind && s.source.is_none());
+        if !free && of_kind < max {
+            self.slots.push(Slot::empty(kind));
+            changed = true;
         }
         changed
     }
@@ -311,6 +327,28 @@ mod tests {
         assert!(!slots.assign(MediaKind::Video, &wanted, MAX_VIDEOS));
         assert!(slots.assign(MediaKind::Audio, &[source(100, 0)], MAX_AUDIO));
         assert_eq!(slots.listing().len(), MAX_VIDEOS);
+    }
+
+    #[test]
+    fn a_spare_slot_waits_for_the_next_person_up_to_the_cap() {
+        let mut slots = Slots::default();
+        // Alone: nobody to carry, yet one slot of the kind is negotiated.
+        assert!(slots.assign(MediaKind::Audio, &[], MAX_AUDIO));
+        assert_eq!(slots.unopened().count(), 1);
+        open_all(&mut slots);
+        assert!(
+            !slots.assign(MediaKind::Audio, &[], MAX_AUDIO),
+            "nothing new"
+        );
+        // Someone comes: the spare carries them, and a new spare is made ready for the next.
+        assert!(slots.assign(MediaKind::Audio, &[source(1, 0)], MAX_AUDIO));
+        let carrying = slots.carrying(1).map(|s| s.mid());
+        assert!(matches!(carrying, Some(Some(_))), "on a negotiated slot");
+        assert_eq!(slots.unopened().count(), 1);
+        // At the cap, no spare beyond it.
+        let many: Vec<Source> = (1..=20).map(|t| source(t, 0)).collect();
+        slots.assign(MediaKind::Audio, &many, MAX_AUDIO);
+        assert_eq!(slots.unopened().count() + slots.listing().len(), MAX_AUDIO);
     }
 
     #[test]
