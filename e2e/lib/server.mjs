@@ -10,7 +10,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.ANTEROOM_BIN || path.resolve(here, "../../target/debug/anteroom");
 
 /** Runs the binary on `listen` and resolves with the process and its base URL once it listens. */
-async function serve(dataDir, listen, extraArgs, logs) {
+export async function serve(dataDir, listen, extraArgs, logs) {
   // The media server on loopback only (tests send no traffic elsewhere), on a free port.
   // Chromium also sends checks from its other interfaces' addresses: those get no answer.
   const media = ["--media-udp-port", "0", "--media-bind-ip", "127.0.0.1", "--media-public-ip", "127.0.0.1", "--media-peer-networks", "127.0.0.0/8"];
@@ -39,8 +39,8 @@ async function serve(dataDir, listen, extraArgs, logs) {
   return { child, base };
 }
 
-async function stopChild(child) {
-  if (child.exitCode !== null) return;
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
