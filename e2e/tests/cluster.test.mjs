@@ -62,9 +62,13 @@ test("three nodes behind nginx: knock, hold, the room's node killed, then let in
   assert.notEqual(await cluster.owner(), owner, "another node runs the room");
   await screenshot(kim, "cluster-kim-on-hold-after-failover");
 
-  // The host decides as before: Kim in (both see each other), Lee turned away.
+  // The host's screen is as it was: People still open, and no knock announced again (Kim was
+  // answered with the hold; Lee's notice is the one from before).
   await screenshot(host, "cluster-host-back");
-  await openPeople(host);
+  assert.ok(await host.locator("#people-panel").isVisible(), "People stays open across the move");
+  assert.deepEqual(await host.locator(".toast").allTextContents(), ["Lee is knockingOpen People"], "no knock announced twice");
+
+  // The host decides as before: Kim in (both see each other), Lee turned away.
   await knockerItem(host, "Kim").locator(".let-in").click();
   await kim.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await knockerItem(host, "Lee").locator(".knock-message").fill("Not today");

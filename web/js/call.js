@@ -52,6 +52,11 @@ export class Call {
 
   /** Builds the call for a `room_joined` (the first, or again after a reconnect). */
   start(joined) {
+    // Back after a reconnect: the panel that was open stays open, and only knocks that came
+    // meanwhile are announced (the host has seen the others; some are on hold).
+    const reopen = this.openPanel === this.people ? "people" : this.openPanel === this.chat ? "chat" : null;
+    const known = new Set(this.roster?.knockers.map((knock) => knock.clientId) ?? []);
+    const again = Boolean(this.roster);
     this.roster = fromJoined(joined);
     this.host = joined.role === "host";
     this.viewer = joined.role === "viewer";
@@ -82,11 +87,15 @@ export class Call {
       // The devices may have changed since join_room said what they were.
       this.signal.send("set_media_state", this.media.state(Boolean(this.screenStream)));
     }
-    this.unseenKnocks = this.roster.knockers.length;
-    if (this.unseenKnocks) announce(`${this.unseenKnocks} waiting to be let in`);
-    for (const knock of this.roster.knockers) this.notices.knocked(knock);
+    const waiting = new Set(this.roster.knockers.map((knock) => knock.clientId));
+    for (const clientId of known) if (!waiting.has(clientId)) this.notices.handled(clientId);
+    const fresh = this.roster.knockers.filter((knock) => !known.has(knock.clientId));
+    this.unseenKnocks = Math.min((again ? this.unseenKnocks : 0) + fresh.length, waiting.size);
+    if (fresh.length) announce(`${fresh.length} waiting to be let in`);
+    for (const knock of fresh) this.notices.knocked(knock);
     this.syncKnocks();
-    this.title.focus();
+    if (reopen) this.showPanel(reopen === "people" ? this.people : this.chat);
+    else this.title.focus();
   }
 
   build() {
