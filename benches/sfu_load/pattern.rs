@@ -2,8 +2,9 @@
 //! shows whom at which size, and how a frame is stamped so its delay can be read where it arrives.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anteroom::media::arrival;
 
 /// Simulcast layers as browsers send them (Whereby's are about 150, 500 and 1,000 kbit/s): rid,
 /// width, height, bytes per frame at 30 frames a second.
@@ -189,40 +190,16 @@ pub fn read_stamp(data: &[u8]) -> Option<Stamp> {
 pub fn timestamped_socket() -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.set_nonblocking(true).unwrap();
-    nix::sys::socket::setsockopt(
-        &socket,
-        nix::sys::socket::sockopt::ReceiveTimestampns,
-        &true,
-    )
-    .expect("SO_TIMESTAMPNS");
+    arrival::enable(&socket).expect("SO_TIMESTAMPNS");
     let _ = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &(4 << 20));
     socket
 }
 
 /// One datagram and the kernel's time of its arrival (nanoseconds since the epoch).
 pub fn recv_stamped(socket: &UdpSocket, buf: &mut [u8]) -> Option<(usize, SocketAddr, u64)> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg};
-    let mut iov = [std::io::IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
-    let message = recvmsg::<SockaddrStorage>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .ok()?;
-    let arrived = message
-        .cmsgs()
-        .ok()?
-        .find_map(|c| match c {
-            ControlMessageOwned::ScmTimestampns(t) => Some(Duration::from(t).as_nanos() as u64),
-            _ => None,
-        })
-        .unwrap_or_else(wall_nanos);
-    let source = message.address?.as_sockaddr_in()?.to_owned();
-    Some((
-        message.bytes,
-        SocketAddr::V4(std::net::SocketAddrV4::new(source.ip(), source.port())),
-        arrived,
-    ))
+    let (len, source, stamped) = arrival::recv_stamped(socket, buf).ok()?;
+    let arrived = stamped
+        .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+        .map_or_else(wall_nanos, |since| since.as_nanos() as u64);
+    Some((len, source, arrived))
 }

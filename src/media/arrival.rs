@@ -28,6 +28,20 @@ pub fn enable(socket: &UdpSocket) -> io::Result<()> {
 /// Reads one datagram: its length, its source and when it arrived (now, when the kernel gave no
 /// time).
 pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, Instant)> {
+    let (len, source, stamped) = recv_stamped(socket, buf)?;
+    Ok((
+        len,
+        source,
+        arrival(Instant::now(), SystemTime::now(), stamped),
+    ))
+}
+
+/// Reads one datagram: its length, its source and the kernel's wall-clock time of its arrival
+/// (`None` when the socket has no stamps switched on). The load generator reads with it too.
+pub fn recv_stamped(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr, Option<SystemTime>)> {
     let mut iov = [io::IoSliceMut::new(buf)];
     let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
     let message = recvmsg::<SockaddrStorage>(
@@ -50,8 +64,7 @@ pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr
         .as_ref()
         .and_then(socket_addr)
         .ok_or_else(|| io::Error::other("a datagram without an IP source address"))?;
-    let arrived = arrival(Instant::now(), SystemTime::now(), stamped);
-    Ok((message.bytes, source, arrived))
+    Ok((message.bytes, source, stamped))
 }
 
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {

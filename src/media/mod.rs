@@ -7,7 +7,8 @@
 //! ICE ufrag, so a STUN request that names an unknown ufrag gets no answer at all.
 
 mod allocate;
-mod arrival;
+/// Public for the load generator (`benches/sfu_load`), which reads its datagrams the same way.
+pub mod arrival;
 mod outbox;
 mod peer;
 mod rewrite;
