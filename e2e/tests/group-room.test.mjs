@@ -203,6 +203,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await knocker.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const kimId = await clientIdOf(knocker);
   const letInAt = await host.evaluate(() => window.letInClickedAt);
+  assert.ok(Number.isFinite(letInAt), "the host's page saw the click on Let in");
   const took = await msUntilVideoFrom(host, kimId, letInAt);
   t.diagnostic(`let in → video at the host: ${took} ms`);
   assert.ok(took <= 3000, `the admitted knocker's video reached the host in ${took} ms`);

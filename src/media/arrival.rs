@@ -5,7 +5,7 @@
 //! publisher's browser how its packets travelled. Stamped at reading time, a busy or briefly
 //! descheduled media thread shows up there as queueing delay: the browser's delay-based estimator
 //! takes it for congestion and throttles the publisher to its smallest layer (seen in the browser
-//! tests on a loaded 2-core machine: uplink estimates of 100–300 kbit/s on loopback). The kernel's
+//! tests on a loaded 2-core machine: uplink estimates of 90–400 kbit/s on loopback). The kernel's
 //! time leaves the server's own scheduling out of what the publisher measures.
 
 use std::io;
