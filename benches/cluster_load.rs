@@ -5,6 +5,11 @@
 //!
 //! `eval "$(scripts/services.sh start /tmp/anteroom-bench)"` (a PostgreSQL for it), then
 //! `cargo bench --bench cluster_load -- --rooms 100 --rate 1000 --seconds 10 --kills 20`
+//!
+//! `--baseline PATH` also runs another build of anteroom (say, the commit before a change), each
+//! deployment alternately with it and with this one, `--rounds` times (A B A B): this machine is
+//! shared and noisy, so a change is judged only against a baseline from the same run. `--nodes
+//! 0,3` picks deployments (0: the server alone on SQLite).
 
 mod common;
 
@@ -18,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{ServerProcess, arg, create_key, new_histogram, start_server};
+use common::{ServerProcess, arg, create_key, new_histogram, start_server_from};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -88,6 +93,7 @@ fn database(name: &str) -> String {
 
 /// `nodes` servers (0: one server alone on SQLite).
 struct Deployment {
+    bin: String,
     nodes: Vec<ServerProcess>,
     key: String,
     _redis: Option<Redis>,
@@ -96,12 +102,13 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(nodes: usize, tag: &str) -> Deployment {
+    fn start(bin: &str, nodes: usize, tag: &str) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         if nodes == 0 {
             let key = create_key(dir.path());
-            let server = start_server(dir.path(), &LIMITS);
+            let server = start_server_from(bin, dir.path(), &LIMITS);
             return Deployment {
+                bin: bin.to_owned(),
                 nodes: vec![server],
                 key,
                 _redis: None,
@@ -122,6 +129,7 @@ impl Deployment {
             .map(|s| s.to_string())
             .collect();
         let mut deployment = Deployment {
+            bin: bin.to_owned(),
             nodes: Vec::new(),
             key,
             _redis: Some(redis),
@@ -136,7 +144,8 @@ impl Deployment {
 
     fn add_node(&mut self) -> usize {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        self.nodes.push(start_server(self._dir.path(), &args));
+        self.nodes
+            .push(start_server_from(&self.bin, self._dir.path(), &args));
         self.nodes.len() - 1
     }
 }
@@ -328,31 +337,50 @@ fn main() {
     let rate: f64 = arg(&raw, "--rate", 1000.0);
     let seconds: u64 = arg(&raw, "--seconds", 10);
     let kills: usize = arg(&raw, "--kills", 20);
+    let rounds: usize = arg(&raw, "--rounds", 1);
+    let baseline: String = arg(&raw, "--baseline", String::new());
+    let deployments: Vec<usize> = arg(&raw, "--nodes", "0,1,2,3".to_owned())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("--nodes: numbers from 0 to 3, comma-separated")
+        })
+        .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    let mut builds = vec![("this build", common::BIN)];
+    if !baseline.is_empty() {
+        builds.insert(0, ("baseline", baseline.as_str()));
+    }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
-    println!("| deployment | knocks/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    for nodes in [0, 1, 2, 3] {
-        let deployment = Deployment::start(nodes, &format!("n{nodes}"));
-        let (done, hist) = runtime.block_on(measure(&deployment, rooms, rate, seconds));
+    println!("| deployment | build | knocks/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    for nodes in deployments {
         let name = match nodes {
             0 => "one server, SQLite".to_owned(),
             1 => "1 node (PostgreSQL, Redis)".to_owned(),
             n => format!("{n} nodes, every knock across nodes"),
         };
-        println!(
-            "| {name} | {done:.0} | {:.2} | {:.2} | {:.2} |",
-            hist.value_at_quantile(0.5) as f64 / 1000.0,
-            hist.value_at_quantile(0.99) as f64 / 1000.0,
-            hist.max() as f64 / 1000.0
-        );
+        for round in 0..rounds {
+            for (index, (build, bin)) in builds.iter().enumerate() {
+                let tag = format!("n{nodes}_r{round}_b{index}");
+                let deployment = Deployment::start(bin, nodes, &tag);
+                let (done, hist) = runtime.block_on(measure(&deployment, rooms, rate, seconds));
+                println!(
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} |",
+                    hist.value_at_quantile(0.5) as f64 / 1000.0,
+                    hist.value_at_quantile(0.99) as f64 / 1000.0,
+                    hist.max() as f64 / 1000.0
+                );
+            }
+        }
     }
     if kills > 0 {
-        let mut deployment = Deployment::start(3, "failover");
+        let mut deployment = Deployment::start(common::BIN, 3, "failover");
         let times = runtime.block_on(failover(&mut deployment, kills));
         println!(
             "failover over {} kills of a room's node (lease 3 s): p50 {} ms, p99 {} ms, max {} ms, min {} ms",

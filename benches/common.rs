@@ -37,7 +37,12 @@ pub fn create_key(data_dir: &Path) -> String {
 
 /// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet.
 pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
-    let mut child = Command::new(BIN)
+    start_server_from(BIN, data_dir, extra)
+}
+
+/// The same, from another build of anteroom (a baseline measured in the same run).
+pub fn start_server_from(bin: &str, data_dir: &Path, extra: &[&str]) -> ServerProcess {
+    let mut child = Command::new(bin)
         .args([
             "serve",
             "--listen",
@@ -63,8 +68,8 @@ pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
             break rest.trim().to_owned();
         }
     };
-    // Keep draining the log so the server never blocks on a full pipe.
-    // Keep draining; a panic or an error is worth seeing.
+    // Keep draining the log so the server never blocks on a full pipe; a panic or an error is
+    // worth seeing.
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if line.contains("panicked") || line.contains("ERROR") {

@@ -18,14 +18,15 @@ impl FactStore for PostgresStore {
         if facts.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        // 12 values a row; 2,000 rows stay well under PostgreSQL's 65,535 parameters.
-        for chunk in facts.chunks(2000) {
-            append_events(&mut tx, chunk).await?;
+        // Most batches (knocks, verdicts) touch no insights table: then the batch is one statement,
+        // one round trip, while the rooms of a cluster wait for it.
+        if !facts.iter().any(|recorded| shapes_insights(&recorded.fact)) {
+            return record(&self.pool, facts).await;
         }
+        let mut tx = self.pool.begin().await?;
+        record(&mut *tx, facts).await?;
         for recorded in facts {
             derive_insights(&mut tx, &recorded.fact).await?;
-            queue_webhooks(&mut tx, recorded).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -120,29 +121,96 @@ fn client(
     })
 }
 
-async fn append_events(tx: &mut PgConnection, chunk: &[RecordedFact]) -> Result<(), StoreError> {
-    let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(
-        "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
-         display_name, external_id, metadata, message, num_clients, clients_by_role) ",
-    );
-    insert.push_values(chunk, |mut row, recorded| {
-        let fact = &recorded.fact;
+/// The batch's events and their outbox rows (one per fact and subscribed endpoint), in one
+/// statement: the facts go as arrays, one parameter per column, however many there are. Both tables
+/// are numbered in the facts' order (outbox rows then by endpoint), so deliveries keep each room's
+/// order.
+async fn record<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    facts: &[RecordedFact],
+) -> Result<(), StoreError> {
+    let mut c = Columns::default();
+    for RecordedFact { fact, webhook_body } in facts {
         let client = fact.client.as_ref();
-        row.push_bind(fact.meeting_id.0)
-            .push_bind(fact.room_name.as_str().to_owned())
-            .push_bind(fact.kind.event_type())
-            .push_bind(millis(fact.at))
-            .push_bind(client.map(|c| c.client_id.as_str().to_owned()))
-            .push_bind(client.and_then(|c| c.role).map(|r| r.as_str()))
-            .push_bind(client.map(|c| c.display_name.clone()))
-            .push_bind(client.and_then(|c| c.external_id.clone()))
-            .push_bind(client.and_then(|c| c.metadata.clone()))
-            .push_bind(fact.message.clone())
-            .push_bind(i64::from(fact.counts.total))
-            .push_bind(fact.counts.by_role_json());
-    });
-    insert.build().execute(&mut *tx).await?;
+        c.meeting.push(fact.meeting_id.0);
+        c.room.push(fact.room_name.as_str());
+        c.kind.push(fact.kind.event_type());
+        c.at.push(millis(fact.at));
+        c.client_id.push(client.map(|c| c.client_id.as_str()));
+        c.role.push(client.and_then(|c| c.role).map(|r| r.as_str()));
+        c.display_name.push(client.map(|c| c.display_name.as_str()));
+        c.external_id
+            .push(client.and_then(|c| c.external_id.as_deref()));
+        c.metadata.push(client.and_then(|c| c.metadata.as_deref()));
+        c.message.push(fact.message.as_deref());
+        c.total.push(i64::from(fact.counts.total));
+        c.by_role.push(fact.counts.by_role_json());
+        c.body.push(webhook_body);
+    }
+    sqlx::query(RECORD)
+        .bind(c.meeting)
+        .bind(c.room)
+        .bind(c.kind)
+        .bind(c.at)
+        .bind(c.client_id)
+        .bind(c.role)
+        .bind(c.display_name)
+        .bind(c.external_id)
+        .bind(c.metadata)
+        .bind(c.message)
+        .bind(c.total)
+        .bind(c.by_role)
+        .bind(c.body)
+        .execute(db)
+        .await?;
     Ok(())
+}
+
+/// A batch of facts, column by column (`RECORD`'s parameters, in its order).
+#[derive(Default)]
+struct Columns<'a> {
+    meeting: Vec<i64>,
+    room: Vec<&'a str>,
+    kind: Vec<&'static str>,
+    at: Vec<i64>,
+    client_id: Vec<Option<&'a str>>,
+    role: Vec<Option<&'static str>>,
+    display_name: Vec<Option<&'a str>>,
+    external_id: Vec<Option<&'a str>>,
+    metadata: Vec<Option<&'a str>>,
+    message: Vec<Option<&'a str>>,
+    total: Vec<i64>,
+    by_role: Vec<String>,
+    body: Vec<&'a str>,
+}
+
+const RECORD: &str = "\
+WITH f AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[],
+                       $13::text[])
+    WITH ORDINALITY AS f (meeting_id, room_name, kind, at_ms, client_id, role, display_name,
+                          external_id, metadata, message, num_clients, clients_by_role, body, seq)
+), events AS (
+  INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, display_name,
+                           external_id, metadata, message, num_clients, clients_by_role)
+  SELECT meeting_id, room_name, kind, at_ms, client_id, role, display_name, external_id, metadata,
+         message, num_clients, clients_by_role
+  FROM f ORDER BY seq
+)
+INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, created_ms)
+SELECT e.id, f.kind, f.room_name, f.body, f.at_ms, f.at_ms
+FROM f
+JOIN webhook_endpoint_events s ON s.event_type = f.kind
+JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL
+ORDER BY f.seq, e.id";
+
+/// Whether a fact changes the insights tables (see `derive_insights`).
+fn shapes_insights(fact: &RoomFact) -> bool {
+    matches!(
+        fact.kind,
+        FactKind::Joined | FactKind::Left | FactKind::SessionStarted | FactKind::SessionEnded
+    )
 }
 
 /// Sessions and stays, as the SQLite store derives them (see there).
@@ -225,23 +293,5 @@ async fn derive_insights(tx: &mut PgConnection, fact: &RoomFact) -> Result<(), S
         }
         _ => {}
     }
-    Ok(())
-}
-
-async fn queue_webhooks(tx: &mut PgConnection, recorded: &RecordedFact) -> Result<(), StoreError> {
-    let fact = &recorded.fact;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, \
-         created_ms) \
-         SELECT e.id, $1, $2, $3, $4, $4 FROM webhook_endpoints e \
-         JOIN webhook_endpoint_events s ON s.endpoint_id = e.id \
-         WHERE e.removed_ms IS NULL AND s.event_type = $1",
-    )
-    .bind(fact.kind.event_type())
-    .bind(fact.room_name.as_str())
-    .bind(&recorded.webhook_body)
-    .bind(millis(fact.at))
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
