@@ -35,9 +35,11 @@ pub fn create_key(data_dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet.
+/// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet:
+/// this build's, or the one `ANTEROOM_BENCH_BIN` names (a baseline, say the commit before a change).
 pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
-    start_server_from(BIN, data_dir, extra)
+    let bin = std::env::var("ANTEROOM_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
+    start_server_from(&bin, data_dir, extra)
 }
 
 /// The same, from another build of anteroom (a baseline measured in the same run).
