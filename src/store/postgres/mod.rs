@@ -42,9 +42,6 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
-            // No ping before each use: it is a round trip to the database on every write, which
-            // a cluster's rooms wait for; a dead connection fails its query, and writes are retried.
-            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
