@@ -16,6 +16,8 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio_tungstenite::tungstenite::Message;
 
+use anteroom::media::arrival;
+
 use crate::helpers::Server;
 use crate::signal_join::{host, room};
 use crate::ws::Ws;
@@ -71,15 +73,17 @@ impl Peer {
     fn new() -> Peer {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
+        arrival::enable(&socket).unwrap();
         let local = socket.local_addr().unwrap();
         let mut rtc = Rtc::new(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
         Peer { rtc, socket, local }
     }
 
-    fn input(&mut self, datagram: &[u8], source: SocketAddr) {
+    /// A datagram that reached this peer `at` (see `media_loop`).
+    fn input(&mut self, datagram: &[u8], source: SocketAddr, at: Instant) {
         let input = Input::Receive(
-            Instant::now(),
+            at,
             Receive {
                 proto: Protocol::Udp,
                 source,
@@ -107,7 +111,10 @@ impl Peer {
 }
 
 /// A link of `bps` from the server to the subscriber: datagrams wait their turn in a queue that
-/// holds at most half a second (a router's buffer), then reach the subscriber.
+/// holds at most half a second (a router's buffer), then reach the subscriber. Times are the
+/// datagrams' own (their arrival from the server, then their turn on the link), not when this
+/// test's loop got round to them: on a busy machine the loop's delays would otherwise look like a
+/// congested network to the server's bandwidth estimate, and the top layer might never come back.
 #[derive(Default)]
 struct Link {
     queue: VecDeque<(Instant, Vec<u8>, SocketAddr)>,
@@ -115,13 +122,13 @@ struct Link {
 }
 
 impl Link {
-    fn push(&mut self, datagram: Vec<u8>, source: SocketAddr, bps: Option<u64>, now: Instant) {
+    fn push(&mut self, datagram: Vec<u8>, source: SocketAddr, bps: Option<u64>, arrived: Instant) {
         let Some(bps) = bps else {
-            self.queue.push_back((now, datagram, source));
+            self.queue.push_back((arrived, datagram, source));
             return;
         };
-        let start = self.free_at.map_or(now, |free| free.max(now));
-        if start.duration_since(now) > Duration::from_millis(500) {
+        let start = self.free_at.map_or(arrived, |free| free.max(arrived));
+        if start.duration_since(arrived) > Duration::from_millis(500) {
             return;
         }
         let done = start + Duration::from_micros(datagram.len() as u64 * 8 * 1_000_000 / bps);
@@ -129,9 +136,10 @@ impl Link {
         self.queue.push_back((done, datagram, source));
     }
 
-    fn due(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
+    /// The next datagram through the link by `now`, and when it came through.
+    fn due(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr, Instant)> {
         if self.queue.front().is_some_and(|(at, _, _)| *at <= now) {
-            return self.queue.pop_front().map(|(_, d, s)| (d, s));
+            return self.queue.pop_front().map(|(at, d, s)| (d, s, at));
         }
         None
     }
@@ -159,14 +167,14 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
             }
             shared.link_bps
         };
-        while let Ok((n, source)) = publisher.socket.recv_from(&mut buf) {
-            publisher.input(&buf[..n], source);
+        while let Ok((n, source, at)) = arrival::recv(&publisher.socket, &mut buf) {
+            publisher.input(&buf[..n], source, at);
         }
-        while let Ok((n, source)) = subscriber.socket.recv_from(&mut buf) {
-            link.push(buf[..n].to_vec(), source, link_bps, now);
+        while let Ok((n, source, at)) = arrival::recv(&subscriber.socket, &mut buf) {
+            link.push(buf[..n].to_vec(), source, link_bps, at);
         }
-        while let Some((datagram, source)) = link.due(now) {
-            subscriber.input(&datagram, source);
+        while let Some((datagram, source, at)) = link.due(now) {
+            subscriber.input(&datagram, source, at);
         }
         if now >= next_frame {
             next_frame += FRAME_GAP;
