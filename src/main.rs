@@ -137,6 +137,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    // Before anything else: from the moment the server says it listens, SIGTERM stops it gracefully.
+    let stop = shutdown_signal();
     let app = Application::build(&config).await?;
     let keys = &app.state().api_keys;
     if keys.list().await?.is_empty() {
@@ -148,7 +150,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if config.demo {
         print_demo_meeting(&app.state().meetings).await?;
     }
-    app.run_until(shutdown_signal()).await
+    app.run_until(stop).await
 }
 
 /// `--demo`: a locked meeting for the next 24 hours, with a host link and a guest link to try the
@@ -176,22 +178,24 @@ async fn print_demo_meeting(meetings: &Meetings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that comes meanwhile (the server has just said it listens) is
+/// caught rather than killing the process by the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut handlers = Vec::new();
+    for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
+        match signal(kind) {
+            Ok(handler) => handlers.push(handler),
+            Err(err) => tracing::error!(error = %err, ?kind, "cannot listen for a stop signal"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+    }
+    async move {
+        if handlers.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = handlers.iter_mut().map(|handler| Box::pin(handler.recv()));
+        futures_util::future::select_all(waits).await;
     }
 }
 
