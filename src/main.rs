@@ -137,9 +137,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    // Before anything else: from the moment the server says it listens, SIGTERM stops it gracefully.
-    let stop = shutdown_signal();
+    // A stop signal while the server is still being built ends the process at once, as before; from
+    // here on, before it says it listens, the signal stops it gracefully.
     let app = Application::build(&config).await?;
+    let stop = shutdown_signal();
     let keys = &app.state().api_keys;
     if keys.list().await?.is_empty() {
         let (key, _) = keys.issue("first key").await?;
