@@ -118,7 +118,7 @@ impl Deployment {
         }
         let redis = redis();
         let url = database(&format!("bench_{tag}"));
-        let out = Command::new(common::BIN)
+        let out = Command::new(bin)
             .args(["api-key", "create", "--database-url", &url])
             .output()
             .unwrap();

@@ -22,31 +22,36 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** Until a live node other than `killed` runs the room (its lease ran out and it was taken). */
-async function newOwner(killed) {
+/** Polls `check` every 100 ms until it gives something other than undefined; fails saying `what`
+ * after twice the usual timeout. */
+async function until(check, what) {
   const deadline = Date.now() + 2 * TIMEOUT;
   for (;;) {
-    const owner = await cluster.owner();
-    if (owner !== null && owner !== killed) return owner;
-    assert.ok(Date.now() < deadline, "no live node took the room over");
+    const result = await check();
+    if (result !== undefined) return result;
+    assert.ok(Date.now() < deadline, what);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Until a live node other than `killed` runs the room (its lease ran out and it was taken). */
+async function newOwner(killed) {
+  return until(async () => {
+    const owner = await cluster.owner();
+    return owner !== null && owner !== killed ? owner : undefined;
+  }, "no live node took the room over");
 }
 
 /** Until the page's connection banner has stayed hidden for a second. The page hides it as soon as
  * a socket opens, before the room answers: while the dead node still holds the lease, a node that
  * cannot reach it sends the page away again at once (noted in the session's closing note). */
 async function connectedForASecond(page) {
-  const deadline = Date.now() + 2 * TIMEOUT;
   let since = null;
-  for (;;) {
-    const visible = await page.locator("#connection-banner").isVisible();
-    if (visible) since = null;
+  await until(async () => {
+    if (await page.locator("#connection-banner").isVisible()) since = null;
     else since ??= Date.now();
-    if (since !== null && Date.now() - since >= 1000) return;
-    assert.ok(Date.now() < deadline, "the connection banner never stayed hidden");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    return since !== null && Date.now() - since >= 1000 ? true : undefined;
+  }, "the connection banner never stayed hidden");
 }
 
 /** The knocker's page waits, connected, with `hold` as the host's message. */

@@ -205,7 +205,8 @@ JOIN webhook_endpoint_events s ON s.event_type = f.kind
 JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL
 ORDER BY f.seq, e.id";
 
-/// Whether a fact changes the insights tables (see `derive_insights`).
+/// Whether a fact changes the insights tables: the kinds `derive_insights` matches (keep the two in
+/// step; a kind missing here has its insights skipped in batches with no other such fact).
 fn shapes_insights(fact: &RoomFact) -> bool {
     matches!(
         fact.kind,
@@ -213,7 +214,8 @@ fn shapes_insights(fact: &RoomFact) -> bool {
     )
 }
 
-/// Sessions and stays, as the SQLite store derives them (see there).
+/// Sessions and stays, as the SQLite store derives them (see there). `shapes_insights` lists the
+/// kinds matched here.
 async fn derive_insights(tx: &mut PgConnection, fact: &RoomFact) -> Result<(), StoreError> {
     let room = fact.room_name.as_str();
     let at = millis(fact.at);
