@@ -4,7 +4,9 @@
 //
 // Screens: loading → (unavailable | precall) → door → waiting → call, and the ends: left, ended,
 // removed, replaced, full. The connection is separate: open, lost (reconnecting), or restarting (the
-// server said it was going away), and every screen survives it.
+// server said it was going away), and every screen survives it. A socket that opens again is not yet
+// "back": the connection stays lost (or restarting) until the room answers the page's join or preview,
+// because a node that cannot reach the room's server yet sends the page away again at once.
 
 /** What a refused room or key means to a person, before any device is touched. */
 const UNAVAILABLE = {
@@ -78,10 +80,11 @@ export function step(state, event) {
     case "open":
       return opened(state);
     case "lost":
-      if (state.connection === "restarting") return { state, effects: [] };
+      // Already said (or the server said it was going away): one notice per outage, not per try.
+      if (state.connection === "restarting" || state.connection === "lost") return { state, effects: [] };
       return { state: { ...state, connection: "lost" }, effects: [say("Connection lost. Reconnecting…")] };
     case "frame":
-      return frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0);
+      return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
     case "precall_done":
       return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [join({ ...state, displayName: event.displayName })] };
     case "knock":
@@ -100,30 +103,58 @@ export function step(state, event) {
   }
 }
 
-/** The connection is (back) up: say again who we are, as far as we had got. */
+/**
+ * The socket is (back) up: say again who we are, as far as we had got. The first time, the
+ * connection is open at once; after a drop it is back only when the room answers (`answered`).
+ */
 function opened(state) {
-  const back = state.connection !== "connecting";
-  const next = { ...state, connection: "open" };
-  const effects = back ? [say("Connected again")] : [];
+  const { state: next, effects } = rejoin(state);
+  const asked = effects.some((e) => e.send);
+  if (state.connection === "connecting" || !asked) return back({ ...next, connection: state.connection }, effects);
+  return { state: next, effects };
+}
+
+/** What the page asks on a fresh socket, for the screen it is on. */
+function rejoin(state) {
   switch (state.screen) {
     case "loading":
     case "precall":
-      if (!state.preview) return { state: next, effects: [...effects, preview(state)] };
-      if (state.screen === "precall") return { state: next, effects };
-      return { state: next, effects: [...effects, join(state)] };
+      if (!state.preview) return { state, effects: [preview(state)] };
+      if (state.screen === "precall") return { state, effects: [] };
+      return { state, effects: [join(state)] };
     case "call":
       // After the room moved (a server restart or failover), its resume token takes this person's
       // place back without a key or a knock; otherwise the key does.
-      return { state: next, effects: [...effects, join(state, { resumeToken: state.resumeToken || undefined })] };
+      return { state, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
     case "waiting":
       // A knock whose connection dropped is taken back with its resume token.
-      return { state: { ...next, resuming: true }, effects: [...effects, join(state, { resumeToken: state.resumeToken || undefined })] };
+      return { state: { ...state, resuming: true }, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
     case "door":
     case "rejected":
-      return { state: next, effects: [...effects, join(state)] };
+      return { state, effects: [join(state)] };
     default:
-      return { state: next, effects };
+      return { state, effects: [] };
   }
+}
+
+/** The connection counts as open; after a drop, that is said. */
+function back(state, effects) {
+  if (state.connection === "open") return { state, effects };
+  const again = state.connection !== "connecting";
+  return { state: { ...state, connection: "open" }, effects: again ? [...effects, say("Connected again")] : effects };
+}
+
+/**
+ * A frame that answers the page's join or preview ends an outage. A refusal to come back now
+ * (`server_shutting_down`) does not: the page goes on reconnecting.
+ */
+function answered(result, kind, p) {
+  if (result.state.connection === "open" || result.state.connection === "connecting") return result;
+  const answer = kind === "room_joined" || kind === "room_preview"
+    || (kind === "error" && ["join_room", "preview_room"].includes(p.requestType) && p.code !== "server_shutting_down");
+  if (!answer) return result;
+  const { state, effects } = back(result.state, []);
+  return { state, effects: [...effects, ...result.effects] };
 }
 
 function frame(state, kind, p, now) {

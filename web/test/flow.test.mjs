@@ -66,11 +66,13 @@ test("after a drop each screen says again who it is: the call with its grant, a 
     frame("room_joined", { error: "room_locked", resumeToken: "RT" }),
     { type: "knock" }, frame("knock_sent", {}), { type: "lost" }, { type: "open" },
   ]);
-  assert.equal(state.connection, "open");
+  assert.equal(state.connection, "lost", "an open socket is not yet the room back");
   assert.equal(sent(effects).at(-1)[1].resumeToken, "RT");
   // The server still has the knock: waiting again, nothing more to send.
   ({ state, effects } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
   assert.equal(state.screen, "waiting");
+  assert.equal(state.connection, "open");
+  assert.ok(effects.some((e) => e.announce === "Connected again"));
   assert.deepEqual(sent(effects), []);
   // The knock was lost meanwhile: it knocks again by itself, and says so.
   ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT2" })]));
@@ -91,8 +93,42 @@ test("a server restart: the page says so and rejoins with the key the room gave 
   assert.equal(state.screen, "call", "the call is not over");
   assert.equal(state.connection, "restarting");
   ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }]));
-  assert.equal(state.connection, "open");
+  assert.equal(state.connection, "restarting", "still restarting until the room answers");
   assert.equal(sent(effects).at(-1)[1].roomKey, "REJOIN");
+  ({ state, effects } = run(state, [frame("room_joined", { selfId: "c", role: "visitor", room: {} })]));
+  assert.equal(state.connection, "open");
+  assert.ok(effects.some((e) => e.announce === "Connected again"));
+});
+
+test("a node that cannot reach the room yet sends the page away: it is not back until the room answers", () => {
+  let { state, effects } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT" }), { type: "knock" }, frame("knock_sent", {}),
+    { type: "lost" },
+    // A socket that opens and drops before any answer.
+    { type: "open" }, { type: "lost" },
+    // The socket opens on a node whose lease on the room has not run out: it says come back later.
+    { type: "open" }, frame("error", { code: "server_shutting_down", requestType: "join_room", message: "the room moves" }), { type: "lost" },
+    { type: "open" }, frame("error", { code: "server_shutting_down", requestType: "join_room", message: "the room moves" }), { type: "lost" },
+  ]);
+  assert.notEqual(state.connection, "open");
+  assert.equal(state.screen, "waiting", "the place in line is kept on screen");
+  const said = effects.filter((e) => e.announce).map((e) => e.announce);
+  assert.ok(!said.includes("Connected again"), `never said back while it was not: ${said}`);
+  assert.equal(said.filter((t) => t.startsWith("Connection lost")).length, 1, "one notice per outage");
+  ({ state, effects } = run(state, [{ type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
+  assert.equal(state.connection, "open");
+  assert.equal(state.screen, "waiting");
+  assert.ok(effects.some((e) => e.announce === "Connected again"));
+});
+
+test("after a drop on a screen that asks nothing (the device check), the open socket is enough", () => {
+  const { state, effects } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "lost" }, { type: "open" },
+  ]);
+  assert.equal(state.screen, "precall");
+  assert.equal(state.connection, "open");
+  assert.ok(effects.some((e) => e.announce === "Connected again"));
 });
 
 test("the room moves to another server: the page comes back with its resume token, no key needed", () => {
