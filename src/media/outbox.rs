@@ -20,6 +20,11 @@ impl Outbox {
         self.queue.push((to, datagram));
     }
 
+    /// Whether a whole batch waits: sending it now costs no more system calls than later.
+    pub fn has_batch(&self) -> bool {
+        self.queue.len() >= BATCH
+    }
+
     /// Sends everything queued. A datagram the socket cannot take now (its buffer is full) is
     /// dropped, as the network might drop it; RTP recovers.
     pub fn flush(&mut self, socket: &UdpSocket) {

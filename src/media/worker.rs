@@ -33,8 +33,11 @@ const MAX_VIEW_SIZES: usize = 1024;
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Datagrams read before the transports' output is collected.
 const BATCH: usize = 64;
-/// Transports given time in one pass at most (the rest in the next passes, between reads).
-const TIMEOUTS_PER_PASS: usize = 64;
+/// Time spent giving transports their timeouts in one pass, at most (the rest in the next passes,
+/// between reads). One timeout walks all of a transport's streams: 20-80 µs with a meeting's 25
+/// video slots, so 64 in a row held every datagram of the pass for milliseconds
+/// (docs/performance.md, "the p99 at half of saturation").
+const TIMEOUT_BUDGET: Duration = Duration::from_micros(250);
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
 /// What a new subscriber is assumed to take before its estimate says: a stage and a few tiles.
@@ -360,12 +363,12 @@ impl Worker {
         }
     }
 
-    /// Gives time to the transports whose time has come, the longest waiting first and at most
-    /// `TIMEOUTS_PER_PASS` of them: a transport's time is costly (its pacer, estimator and every
-    /// stream), and the datagrams that arrive meanwhile wait for the pass to end.
+    /// Gives time to the transports whose time has come, the longest waiting first, for at most
+    /// `TIMEOUT_BUDGET` (at least one): a transport's time is costly (its pacer, estimator and
+    /// every stream), and the datagrams that arrive meanwhile wait for the pass to end.
     fn expire(&mut self, now: Instant) {
-        let mut given = 0;
-        while given < TIMEOUTS_PER_PASS
+        let started = Instant::now();
+        while started.elapsed() < TIMEOUT_BUDGET
             && let Some(Reverse((at, key))) = self.timers.peek().copied()
             && at <= now
         {
@@ -387,7 +390,6 @@ impl Worker {
             }
             let _ = link.rtc.handle_input(Input::Timeout(now));
             self.dirty.insert(key);
-            given += 1;
         }
     }
 
@@ -438,6 +440,10 @@ impl Worker {
             &mut happenings,
             now,
         );
+        if self.outbox.has_batch() {
+            // Out now, not after every other transport of this pass has been polled.
+            self.outbox.flush(&self.socket);
+        }
         let alive = link.rtc.is_alive();
         // Scheduled when it wants time sooner than it waits for already (an entry that comes up
         // too early is put back for the later time: `expire`).
