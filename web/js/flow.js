@@ -110,7 +110,7 @@ export function step(state, event) {
 function opened(state) {
   const { state: next, effects } = rejoin(state);
   const asked = effects.some((e) => e.send);
-  if (state.connection === "connecting" || !asked) return back({ ...next, connection: state.connection }, effects);
+  if (state.connection === "connecting" || !asked) return back(next, effects);
   return { state: next, effects };
 }
 
