@@ -43,7 +43,11 @@ export class Sfu extends EventTarget {
     this.offs = [
       signal.on("sfu_answer", ({ sdp }) => this.serially(() => this.pc?.setRemoteDescription({ type: "answer", sdp }))),
       signal.on("sfu_offer", ({ sdp }) => this.serially(() => this.answer(sdp))),
-      signal.on("sfu_slots", ({ slots }) => this.serially(() => this.placeSlots(slots))),
+      // At once, not behind a negotiation under way: a newcomer usually comes on a slot already
+      // negotiated (the spare one), and a busy page can take half a second to answer the offer
+      // that adds the next spare. Slots whose tracks are not there yet are placed when they come
+      // (`ontrack`).
+      signal.on("sfu_slots", ({ slots }) => this.placeSlots(slots)),
       signal.on("dominant_speaker", ({ clientId }) => this.dispatchEvent(new CustomEvent("speaker", { detail: { clientId } }))),
     ];
     this.connect();
