@@ -42,9 +42,9 @@ async function newOwner(killed) {
   }, "no live node took the room over");
 }
 
-/** Until the page's connection banner has stayed hidden for a second. The page hides it as soon as
- * a socket opens, before the room answers: while the dead node still holds the lease, a node that
- * cannot reach it sends the page away again at once (noted in the session's closing note). */
+/** Until the page's connection banner has stayed hidden for a second. The page hides it only when
+ * the room answers (flow.js); the second guards against that rule ever being loosened again, as it
+ * was when the banner hid at a socket's opening and the page was sent away again at once. */
 async function connectedForASecond(page) {
   let since = null;
   await until(async () => {
