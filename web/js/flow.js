@@ -17,6 +17,9 @@ const UNAVAILABLE = {
   invalid_room_name: ["This link does not work", "The address is not one of a room."],
 };
 
+/** The connection's states while it is down: the page keeps reconnecting until the room answers. */
+const OUTAGE = ["lost", "restarting"];
+
 const ENDINGS = {
   ended_by_host: "A host ended the meeting for everyone.",
   meeting_deleted: "The meeting was cancelled.",
@@ -81,7 +84,7 @@ export function step(state, event) {
       return opened(state);
     case "lost":
       // Already said (or the server said it was going away): one notice per outage, not per try.
-      if (state.connection === "restarting" || state.connection === "lost") return { state, effects: [] };
+      if (OUTAGE.includes(state.connection)) return { state, effects: [] };
       return { state: { ...state, connection: "lost" }, effects: [say("Connection lost. Reconnecting…")] };
     case "frame":
       return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
@@ -149,7 +152,7 @@ function back(state, effects) {
  * (`server_shutting_down`) does not: the page goes on reconnecting.
  */
 function answered(result, kind, p) {
-  if (result.state.connection === "open" || result.state.connection === "connecting") return result;
+  if (!OUTAGE.includes(result.state.connection)) return result;
   const answer = kind === "room_joined" || kind === "room_preview"
     || (kind === "error" && ["join_room", "preview_room"].includes(p.requestType) && p.code !== "server_shutting_down");
   if (!answer) return result;
