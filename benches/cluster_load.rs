@@ -9,7 +9,10 @@
 //! `--baseline PATH` also runs another build of anteroom (say, the commit before a change), each
 //! deployment alternately with it and with this one, `--rounds` times (A B A B): this machine is
 //! shared and noisy, so a change is judged only against a baseline from the same run. `--nodes
-//! 0,3` picks deployments (0: the server alone on SQLite).
+//! 0,3` picks deployments (0: the server alone on SQLite). `--node-threads N` gives each node of a
+//! cluster N worker threads (default 1; 0 leaves the node's default, one per core, and is what a
+//! baseline built before `--worker-threads` needs). The table also gives the CPU time the nodes
+//! (together) and Redis spent per knock: on a shared machine it moves far less than latency does.
 
 mod common;
 
@@ -96,13 +99,14 @@ struct Deployment {
     bin: String,
     nodes: Vec<ServerProcess>,
     key: String,
-    _redis: Option<Redis>,
+    redis: Option<Redis>,
     _dir: tempfile::TempDir,
     args: Vec<String>,
 }
 
 impl Deployment {
-    fn start(bin: &str, nodes: usize, tag: &str) -> Deployment {
+    /// `threads`: each node's `--worker-threads` (0: the node's default, one per core).
+    fn start(bin: &str, nodes: usize, tag: &str, threads: u16) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         if nodes == 0 {
             let key = create_key(dir.path());
@@ -111,7 +115,7 @@ impl Deployment {
                 bin: bin.to_owned(),
                 nodes: vec![server],
                 key,
-                _redis: None,
+                redis: None,
                 _dir: dir,
                 args: Vec::new(),
             };
@@ -123,16 +127,19 @@ impl Deployment {
             .output()
             .unwrap();
         let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        let args: Vec<String> = ["--database-url", &url, "--redis-url", &redis.1]
+        let mut args: Vec<String> = ["--database-url", &url, "--redis-url", &redis.1]
             .iter()
             .chain(LIMITS.iter())
             .map(|s| s.to_string())
             .collect();
+        if threads > 0 {
+            args.extend(["--worker-threads".to_owned(), threads.to_string()]);
+        }
         let mut deployment = Deployment {
             bin: bin.to_owned(),
             nodes: Vec::new(),
             key,
-            _redis: Some(redis),
+            redis: Some(redis),
             _dir: dir,
             args,
         };
@@ -140,6 +147,20 @@ impl Deployment {
             deployment.add_node();
         }
         deployment
+    }
+
+    /// CPU time used so far by the nodes together, and by Redis.
+    fn cpu_micros(&self) -> (f64, f64) {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| common::cpu_micros(n.child.id()))
+            .sum();
+        let redis = self
+            .redis
+            .as_ref()
+            .map_or(0.0, |r| common::cpu_micros(r.0.id()));
+        (nodes, redis)
     }
 
     fn add_node(&mut self) -> usize {
@@ -151,9 +172,11 @@ impl Deployment {
 }
 
 async fn connect(addr: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal"))
-        .await
-        .expect("a WebSocket");
+    // Nagle off, as a browser's WebSocket has it: each frame leaves as it is sent.
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/signal"), None, true)
+            .await
+            .expect("a WebSocket");
     ws
 }
 
@@ -339,6 +362,10 @@ fn main() {
     let kills: usize = arg(&raw, "--kills", 20);
     let rounds: usize = arg(&raw, "--rounds", 1);
     let baseline: String = arg(&raw, "--baseline", String::new());
+    // Nodes share the two cores with one another, PostgreSQL, Redis and this generator: one worker
+    // thread each wakes fewer threads per message (0: the default; a baseline built before
+    // `--worker-threads` needs it).
+    let node_threads: u16 = arg(&raw, "--node-threads", 1);
     let deployments: Vec<usize> = arg(&raw, "--nodes", "0,1,2,3".to_owned())
         .split(',')
         .map(|n| {
@@ -357,8 +384,10 @@ fn main() {
         builds.insert(0, ("baseline", baseline.as_str()));
     }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
-    println!("| deployment | build | knocks/s | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for nodes in deployments {
         let name = match nodes {
             0 => "one server, SQLite".to_owned(),
@@ -368,19 +397,26 @@ fn main() {
         for round in 0..rounds {
             for (index, (build, bin)) in builds.iter().enumerate() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
-                let deployment = Deployment::start(bin, nodes, &tag);
+                let deployment = Deployment::start(bin, nodes, &tag, node_threads);
+                let cpu_before = deployment.cpu_micros();
                 let (done, hist) = runtime.block_on(measure(&deployment, rooms, rate, seconds));
+                let (nodes_cpu, redis_cpu) = deployment.cpu_micros();
+                // CPU per knock (its host's rejection included) is what the machine's noise moves
+                // least: the latency is mostly waits for a core.
+                let knocks = hist.len().max(1) as f64;
                 println!(
-                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} |",
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
                     hist.value_at_quantile(0.99) as f64 / 1000.0,
-                    hist.max() as f64 / 1000.0
+                    hist.max() as f64 / 1000.0,
+                    (nodes_cpu - cpu_before.0) / knocks,
+                    (redis_cpu - cpu_before.1) / knocks,
                 );
             }
         }
     }
     if kills > 0 {
-        let mut deployment = Deployment::start(common::BIN, 3, "failover");
+        let mut deployment = Deployment::start(common::BIN, 3, "failover", node_threads);
         let times = runtime.block_on(failover(&mut deployment, kills));
         println!(
             "failover over {} kills of a room's node (lease 3 s): p50 {} ms, p99 {} ms, max {} ms, min {} ms",

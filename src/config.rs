@@ -74,6 +74,13 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 
+    /// Threads that run connections, rooms and requests (default: one per core). Several nodes of a
+    /// cluster sharing one machine do better with fewer each: their threads then wake one another
+    /// less (docs/performance.md, "Cluster mode"). Media threads are counted apart.
+    #[arg(long, env = "ANTEROOM_WORKER_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+
     /// Seconds a stopping server goes on serving with `/readyz` at 503, so that a load balancer
     /// sends nothing new before it hands its rooms over (0: stop at once).
     #[arg(long, env = "ANTEROOM_DRAIN_SECS", default_value_t = 0)]

@@ -111,6 +111,29 @@ async fn settings_come_from_the_environment_too() {
     assert!(!url.contains(".test//"));
 }
 
+/// The threads named as tokio names its workers, in a running server.
+fn worker_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the server's threads are listed in /proc")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "tokio-rt-worker")
+        .count()
+}
+
+#[tokio::test]
+async fn worker_threads_are_as_many_as_asked() {
+    let server = Server::start_with(&["--worker-threads", "3"]).await;
+    assert_eq!(worker_threads(server.pid()), 3);
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let key = create_key(&dir).await;
+    let env = [("ANTEROOM_WORKER_THREADS", "1")];
+    let server = Server::spawn(dir, key, &[], &env).await;
+    assert_eq!(worker_threads(server.pid()), 1);
+    let (ok, _, stderr) = cli(&["serve", "--worker-threads", "0"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("--worker-threads"), "{stderr}");
+}
+
 #[tokio::test]
 async fn health_and_graceful_stop() {
     let mut server = Server::start().await;
