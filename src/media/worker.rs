@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use str0m::bwe::Bitrate;
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Frequency, MediaKind};
+use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
@@ -55,6 +56,9 @@ struct Worker {
     peer_networks: Vec<ipnet::IpNet>,
     counters: Arc<MediaCounters>,
     config: RtcConfig,
+    /// For a member that only receives (a viewer), without bandwidth estimation: `config` without
+    /// transport-wide sequence numbers (see `receiving_only`).
+    receiving_config: RtcConfig,
     peers: FxHashMap<PeerKey, Peer>,
     next_key: PeerKey,
     next_track: TrackId,
@@ -136,10 +140,11 @@ pub(super) fn run(
     // Each subscriber's bandwidth estimate (transport-wide congestion control) decides the layer
     // of each video it shows (`allocate.rs`). It also makes str0m pace what is sent at 1.1 times
     // the estimate, and costs about 2.5 times the CPU per forwarded packet (docs/performance.md).
-    let config = if bandwidth_estimation {
-        config.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+    let (config, receiving_config) = if bandwidth_estimation {
+        let config = config.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)));
+        (config.clone(), config)
     } else {
-        config
+        (config.clone(), receiving_only(config))
     };
     let mut worker = Worker {
         socket,
@@ -147,6 +152,7 @@ pub(super) fn run(
         peer_networks,
         counters,
         config,
+        receiving_config,
         peers: FxHashMap::default(),
         next_key: 0,
         next_track: 0,
@@ -182,6 +188,22 @@ pub(super) fn run(
         worker.drive(now);
         worker.receive(&mut buf);
     }
+}
+
+/// A transport that sends us nothing needs no transport-wide sequence numbers when nobody's
+/// bandwidth is estimated: they serve only the sender's congestion control (ours for what we send
+/// it, which is off; a publisher's for what it sends us, which it does not). Without them str0m
+/// keeps no register of the last 1,000 packets sent (90 KiB a transport) and the browser sends no
+/// feedback to parse every 50 ms. Members who publish keep them: their browser's estimate of its
+/// own uplink rests on our feedback.
+fn receiving_only(mut config: RtcConfig) -> RtcConfig {
+    let mut exts = ExtensionMap::empty();
+    for (id, ext) in config.extension_map().iter() {
+        if *ext != Extension::TransportSequenceNumber {
+            exts.set(id, ext.clone());
+        }
+    }
+    config.set_extension_map(exts)
 }
 
 impl Worker {
@@ -308,8 +330,14 @@ impl Worker {
             .find(room, |p| p.conn == conn)
             .ok_or(MediaRefusal::NotAdmitted)?;
         self.drop_link(key);
+        let publishes = self.peers.get(&key).is_some_and(|peer| peer.publishes);
+        let config = if publishes {
+            &self.config
+        } else {
+            &self.receiving_config
+        };
         let (link, answer) = Link::accept(
-            self.config.clone(),
+            config.clone(),
             self.advertised,
             sdp,
             notices,

@@ -241,6 +241,41 @@ async fn only_admitted_members_negotiate_and_unknown_ufrags_get_no_answer() {
     }
 }
 
+/// Transport-wide sequence numbers serve only a sender's congestion control: a publisher's
+/// browser estimates its uplink from our feedback on them; a viewer sends nothing, and without
+/// bandwidth estimation on our side it is offered none (str0m then keeps no register of what it
+/// sent it).
+#[tokio::test]
+async fn only_publishers_negotiate_transport_wide_sequence_numbers() {
+    const TWCC: &str = "transport-wide-cc";
+    let server = Server::start().await;
+    let room = group_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
+    let (_host_media, answer) = negotiate(&mut host_ws).await;
+    assert!(answer.contains(TWCC), "{answer}");
+
+    let mut viewer = Ws::connect(&server).await;
+    let joined = viewer.join(&room.name, Some(&room.viewer_key), "Vi").await;
+    assert_eq!(joined["role"], "viewer");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rtc = Rtc::new(Instant::now());
+    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+    let mut change = rtc.sdp_api();
+    change.add_channel("anteroom".into());
+    let (offer, _pending) = change.apply().expect("a change to offer");
+    viewer
+        .send("sfu_offer", json!({ "sdp": offer.to_sdp_string() }))
+        .await;
+    viewer.recv_type("sfu_answer").await;
+    // The slots it is offered to receive the host's audio and video on.
+    let slots = viewer.recv_type("sfu_offer").await["sdp"]
+        .as_str()
+        .expect("an offer's sdp")
+        .to_owned();
+    assert!(slots.contains("m=video"), "{slots}");
+    assert!(!slots.contains(TWCC), "{slots}");
+}
+
 #[tokio::test]
 async fn a_normal_room_has_no_media_server() {
     let server = Server::start().await;
