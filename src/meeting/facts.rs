@@ -61,6 +61,15 @@ impl FactKind {
     pub fn all() -> impl Iterator<Item = FactKind> {
         <FactKind as strum::IntoEnumIterator>::iter()
     }
+
+    /// A fact about who attends: a join, a leave, a session's start or end. Their webhook events
+    /// say how many are in the room (as Whereby's do), and they alone change the insights tables.
+    pub fn changes_attendance(self) -> bool {
+        matches!(
+            self,
+            FactKind::Joined | FactKind::Left | FactKind::SessionStarted | FactKind::SessionEnded
+        )
+    }
 }
 
 /// Who decided a knock, as webhooks say it.

@@ -55,10 +55,7 @@ struct Data<'a> {
 /// The compact JSON body of the event for this fact.
 pub fn envelope(fact: &RoomFact, subdomain: &str) -> String {
     let client = fact.client.as_ref();
-    let counted = matches!(
-        fact.kind,
-        FactKind::Joined | FactKind::Left | FactKind::SessionStarted | FactKind::SessionEnded
-    );
+    let counted = fact.kind.changes_attendance();
     let verdict = matches!(
         fact.kind,
         FactKind::KnockHeld | FactKind::KnockRejected | FactKind::KnockAccepted

@@ -20,7 +20,10 @@ impl FactStore for PostgresStore {
         }
         // Most batches (knocks, verdicts) touch no insights table: then the batch is one statement,
         // one round trip, while the rooms of a cluster wait for it.
-        if !facts.iter().any(|recorded| shapes_insights(&recorded.fact)) {
+        if !facts
+            .iter()
+            .any(|recorded| recorded.fact.kind.changes_attendance())
+        {
             return record(&self.pool, facts).await;
         }
         let mut tx = self.pool.begin().await?;
@@ -205,17 +208,8 @@ JOIN webhook_endpoint_events s ON s.event_type = f.kind
 JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL
 ORDER BY f.seq, e.id";
 
-/// Whether a fact changes the insights tables: the kinds `derive_insights` matches (keep the two in
-/// step; a kind missing here has its insights skipped in batches with no other such fact).
-fn shapes_insights(fact: &RoomFact) -> bool {
-    matches!(
-        fact.kind,
-        FactKind::Joined | FactKind::Left | FactKind::SessionStarted | FactKind::SessionEnded
-    )
-}
-
-/// Sessions and stays, as the SQLite store derives them (see there). `shapes_insights` lists the
-/// kinds matched here.
+/// Sessions and stays, as the SQLite store derives them (see there). It matches only kinds that
+/// `FactKind::changes_attendance`: batches with none of those skip it (and its transaction).
 async fn derive_insights(tx: &mut PgConnection, fact: &RoomFact) -> Result<(), StoreError> {
     let room = fact.room_name.as_str();
     let at = millis(fact.at);
