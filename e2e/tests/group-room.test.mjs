@@ -214,9 +214,15 @@ test("a locked group room: media through the server, none for knockers, gone aft
   assert.ok(before.bytesIn > 0);
   await host.locator(".participant", { hasText: "Kim" }).locator(".more").click();
   const remove = host.locator(".participant", { hasText: "Kim" }).locator(".remove");
+  // Timed from the click that confirms (the second), as the host's page saw it: the robot's own
+  // wait before clicking is not the product's.
+  await host.evaluate(() => document.addEventListener("click", (event) => {
+    if (event.target.closest(".remove")) window.removeClickedAt = Date.now();
+  }, { capture: true }));
   await remove.click();
-  const removedAt = Date.now();
   await remove.click();
+  const removedAt = await host.evaluate(() => window.removeClickedAt);
+  assert.ok(Number.isFinite(removedAt), "the host's page saw the click on Remove");
   await waitForMetric("anteroom_media_transports", 5, 2000);
   t.diagnostic(`removed → media path closed: ${Date.now() - removedAt} ms`);
   assert.ok(Date.now() - removedAt <= 2000);
