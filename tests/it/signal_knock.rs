@@ -256,13 +256,30 @@ async fn a_knocker_resumes_its_place_and_hold_after_a_blip() {
     );
     host.recv_type("knock_handled").await; // the hold
     host.expect_silence(300).await;
+
+    // Another blip, but this time the new connection comes while the server still holds the old
+    // one open: the new one takes the knock back all the same, and the old one is replaced.
+    let mut again = Ws::connect(&server).await;
+    again
+        .send(
+            "join_room",
+            json!({"roomName": room.name, "displayName": "Pat", "resumeToken": token}),
+        )
+        .await;
+    let resumed = again.recv_type("room_joined").await;
+    assert_eq!(resumed["selfId"], guest_id.as_str());
+    assert_eq!(resumed["knock"]["message"], "Nearly there");
+    assert_eq!(back.error().await["code"], "replaced");
+    assert_eq!(back.closed().await, Closed::Frame(1000));
+    host.expect_silence(300).await;
+
     host.send(
         "handle_knock",
         json!({"clientId": guest_id, "action": "accept"}),
     )
     .await;
     assert_eq!(
-        back.recv_type("knock_handled").await["resolution"],
+        again.recv_type("knock_handled").await["resolution"],
         "accepted"
     );
 }

@@ -36,9 +36,11 @@ impl Room {
         if request.credential == Credential::None
             && !self.conns.contains(conn)
             && let Some(token) = &request.resume_token
-            && self.resume(out, now, conn, token, &request)
         {
-            return;
+            self.replace_attached_knock(out, now, token);
+            if self.resume(out, now, conn, token, &request) {
+                return;
+            }
         }
         let granted = match &request.credential {
             Credential::Grant(granted) => {
@@ -334,17 +336,21 @@ impl Room {
                     self.conns.remove(older);
                 }
             }
-            out.send(
-                older,
-                Event::refused(
-                    RefusalCode::Replaced,
-                    "you joined again from another connection, which replaces this one",
-                    None,
-                ),
-            );
-            out.close(older);
+            replaced(out, older);
         }
         true
+    }
+
+    /// A knock's resume token from a new connection while its old one is still attached: the
+    /// server has not yet seen that one die (the client's reconnection raced its old socket's
+    /// close, or the old path is dead without a word). The old connection is replaced, as a grant
+    /// replaces its client's older one, and the knock is then taken back as any away knock is,
+    /// place and hold included.
+    fn replace_attached_knock(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
+        if let Some(older) = self.queue.attached_with_token(token) {
+            self.disconnected(out, now, older);
+            replaced(out, older);
+        }
     }
 
     /// The room as members see it.
@@ -357,4 +363,17 @@ impl Room {
             clients: self.conns.views(),
         }
     }
+}
+
+/// Tells a connection that its client's new one took its place, and closes it.
+fn replaced(out: &mut Out, older: ConnId) {
+    out.send(
+        older,
+        Event::refused(
+            RefusalCode::Replaced,
+            "you joined again from another connection, which replaces this one",
+            None,
+        ),
+    );
+    out.close(older);
 }

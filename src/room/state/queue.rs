@@ -170,6 +170,14 @@ impl KnockQueue {
             .find(|k| k.conn.is_none() && k.resume_token == token)
     }
 
+    /// The connection still attached to the knock whose resume token this is.
+    pub fn attached_with_token(&self, token: &str) -> Option<ConnId> {
+        self.knocks
+            .iter()
+            .find(|k| k.resume_token == token)
+            .and_then(|k| k.conn)
+    }
+
     pub fn client_ids(&self) -> Vec<ClientId> {
         self.knocks.iter().map(|k| k.client_id.clone()).collect()
     }

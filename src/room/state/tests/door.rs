@@ -209,22 +209,7 @@ fn cancel_and_disconnect_with_grace_and_resume() {
         "hosts are not told of a blip: {dropped:?}"
     );
     h.advance(10);
-    let resumed = h.input(Input::Join(JoinRequest {
-        conn: 9,
-        fresh_client_id: ClientId::new("c9"),
-        peer: ip(3),
-        credential: Credential::None,
-        identity: Identity {
-            display_name: "B".into(),
-            external_id: None,
-            metadata: None,
-            user_agent: None,
-        },
-        media: Default::default(),
-        device: None,
-        resume_token: Some("resume-3".into()),
-        fresh_resume_token: "resume-9".into(),
-    }));
+    let resumed = h.resume(9, 3, "B");
     match &to(9, &resumed)[0] {
         Event::AtDoor(door) => {
             let own = door.knock.as_ref().expect("the resumed knock");
@@ -267,28 +252,66 @@ fn a_verdict_reached_while_away_is_delivered_on_resume() {
     h.knock(2);
     h.input(Input::Disconnected { conn: 2 });
     h.handle(1, "c2", KnockAction::Accept, None);
-    let resumed = h.input(Input::Join(JoinRequest {
-        conn: 7,
-        fresh_client_id: ClientId::new("c7"),
-        peer: ip(2),
-        credential: Credential::None,
-        identity: Identity {
-            display_name: "A".into(),
-            external_id: None,
-            metadata: None,
-            user_agent: None,
-        },
-        media: Default::default(),
-        device: None,
-        resume_token: Some("resume-2".into()),
-        fresh_resume_token: "resume-7".into(),
-    }));
+    let resumed = h.resume(7, 2, "A");
     let events = to(7, &resumed);
     assert!(matches!(
         &events[1],
         Event::Verdict(Verdict {
             resolution: Resolution::Accepted,
             room_key: Some(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_resume_replaces_a_knocks_connection_the_server_has_not_seen_die() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "A");
+    h.knock(2);
+    h.join(3, Credential::None, "B");
+    h.knock(3);
+    h.handle(1, "c2", KnockAction::Hold, Some("soon"));
+    // A's new connection comes before the server hears that its old one closed.
+    let resumed = h.resume(9, 2, "A");
+    assert_eq!(
+        error_code(&to(2, &resumed)),
+        Some(RefusalCode::Replaced),
+        "the old connection hears why"
+    );
+    assert!(h.closed.contains(&2));
+    match &to(9, &resumed)[0] {
+        Event::AtDoor(door) => {
+            let own = door.knock.as_ref().expect("the knock, taken back");
+            assert_eq!(door.self_id.as_str(), "c2");
+            assert_eq!(own.state, KnockState::Held);
+            assert_eq!(own.message.as_deref(), Some("soon"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        to(1, &resumed).is_empty(),
+        "hosts see no change: {resumed:?}"
+    );
+    let queue: Vec<_> = h
+        .room
+        .knock_views()
+        .into_iter()
+        .map(|k| k.client_id)
+        .collect();
+    assert_eq!(
+        queue,
+        [ClientId::new("c2"), ClientId::new("c3")],
+        "same place"
+    );
+    // The old connection's close, heard late, changes nothing.
+    assert!(h.input(Input::Disconnected { conn: 2 }).is_empty());
+    let accepted = h.handle(1, "c2", KnockAction::Accept, None);
+    assert!(matches!(
+        &to(9, &accepted)[0],
+        Event::Verdict(Verdict {
+            resolution: Resolution::Accepted,
             ..
         })
     ));

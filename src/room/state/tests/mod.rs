@@ -136,21 +136,15 @@ impl Harness {
     }
 
     fn join(&mut self, conn: ConnId, credential: Credential, name: &str) -> Vec<(ConnId, Event)> {
+        self.input(Input::Join(join_request(conn, credential, name)))
+    }
+
+    /// A new connection joins with the resume token connection `of` was given, from its address.
+    fn resume(&mut self, conn: ConnId, of: ConnId, name: &str) -> Vec<(ConnId, Event)> {
         self.input(Input::Join(JoinRequest {
-            conn,
-            fresh_client_id: ClientId::new(format!("c{conn}")),
-            peer: ip(conn as u8),
-            credential,
-            identity: Identity {
-                display_name: name.into(),
-                external_id: None,
-                metadata: None,
-                user_agent: None,
-            },
-            media: Default::default(),
-            device: None,
-            resume_token: None,
-            fresh_resume_token: format!("resume-{conn}"),
+            peer: ip(of as u8),
+            resume_token: Some(format!("resume-{of}")),
+            ..join_request(conn, Credential::None, name)
         }))
     }
 
@@ -195,3 +189,22 @@ fn error_code(events: &[Event]) -> Option<RefusalCode> {
 }
 
 mod moved;
+
+fn join_request(conn: ConnId, credential: Credential, name: &str) -> JoinRequest {
+    JoinRequest {
+        conn,
+        fresh_client_id: ClientId::new(format!("c{conn}")),
+        peer: ip(conn as u8),
+        credential,
+        identity: Identity {
+            display_name: name.into(),
+            external_id: None,
+            metadata: None,
+            user_agent: None,
+        },
+        media: Default::default(),
+        device: None,
+        resume_token: None,
+        fresh_resume_token: format!("resume-{conn}"),
+    }
+}
