@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use anteroom::media::arrival;
 
 use crate::helpers::Server;
-use crate::signal_join::{host, room};
+use crate::helpers::{host, room};
 use crate::ws::Ws;
 
 /// The publisher's layers: rid, width, height, bytes per frame at 30 frames a second (about 150,

@@ -11,6 +11,8 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::ws::Ws;
+
 pub const BUILT: &str = env!("CARGO_BIN_EXE_anteroom");
 
 /// The binary under test: this build's, or another given in `ANTEROOM_TEST_BIN` (to show that a
@@ -479,4 +481,33 @@ pub async fn metric(server: &Server, name: &str) -> f64 {
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.trim().parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+/// A meeting and its keys.
+pub struct TestRoom {
+    pub meeting: Value,
+    pub name: String,
+    pub host_key: String,
+    pub viewer_key: String,
+}
+
+pub async fn room(server: &Server, body: Value) -> TestRoom {
+    let mut body = body;
+    body["endDate"] = json!(LATER);
+    body["fields"] = json!(["hostRoomUrl", "viewerRoomUrl"]);
+    let meeting = server.create_meeting(body).await;
+    TestRoom {
+        name: meeting["roomName"].as_str().unwrap().to_owned(),
+        host_key: room_key(meeting["hostRoomUrl"].as_str().unwrap()),
+        viewer_key: room_key(meeting["viewerRoomUrl"].as_str().unwrap()),
+        meeting,
+    }
+}
+
+/// A host in the room.
+pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
+    let mut ws = Ws::connect(server).await;
+    let joined = ws.join(&room.name, Some(&room.host_key), name).await;
+    assert_eq!(joined["role"], "host");
+    (ws, joined)
 }

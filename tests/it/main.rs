@@ -11,7 +11,6 @@ mod handover;
 mod helpers;
 mod insights;
 mod media;
-mod media_bandwidth;
 mod meetings;
 mod ops;
 mod proxy;

@@ -7,40 +7,12 @@ use anteroom::tokens::TokenSigner;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, room_key};
+use crate::helpers::Server;
+pub use crate::helpers::{TestRoom, host, room};
 use crate::ws::{Closed, Ws};
-
-/// A meeting and its keys.
-pub struct TestRoom {
-    pub meeting: Value,
-    pub name: String,
-    pub host_key: String,
-    pub viewer_key: String,
-}
-
-pub async fn room(server: &Server, body: Value) -> TestRoom {
-    let mut body = body;
-    body["endDate"] = json!(LATER);
-    body["fields"] = json!(["hostRoomUrl", "viewerRoomUrl"]);
-    let meeting = server.create_meeting(body).await;
-    TestRoom {
-        name: meeting["roomName"].as_str().unwrap().to_owned(),
-        host_key: room_key(meeting["hostRoomUrl"].as_str().unwrap()),
-        viewer_key: room_key(meeting["viewerRoomUrl"].as_str().unwrap()),
-        meeting,
-    }
-}
 
 pub async fn locked_room(server: &Server) -> TestRoom {
     room(server, json!({"isLocked": true})).await
-}
-
-/// A host in the room.
-pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
-    let mut ws = Ws::connect(server).await;
-    let joined = ws.join(&room.name, Some(&room.host_key), name).await;
-    assert_eq!(joined["role"], "host");
-    (ws, joined)
 }
 
 /// The host accepts this knock; returns the grant the knocker received (verdicts before it, such as
