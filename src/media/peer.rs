@@ -35,6 +35,16 @@ const VIDEO_FRAME_GAP: u32 = 3000;
 const AUDIO_FRAME_GAP: u32 = 960;
 /// A screen track silent this long is no longer shared: its slot goes back to the camera.
 const SCREEN_SILENT: Duration = Duration::from_millis(1500);
+/// What a video slot keeps of what it sent, for a subscriber's NACK: at most this many packets
+/// (half a second or more of a top layer)...
+pub(super) const RESEND_PACKETS: usize = 64;
+/// ...and none older than this. A NACK comes a round trip after the loss, and the browser asks
+/// again each round trip while its jitter buffer still waits; a loss older than a second is better
+/// mended by a keyframe. (str0m keeps 3 s: for a small layer, three times the packets, each slot a
+/// copy of its own.)
+const RESEND_WINDOW: Duration = Duration::from_secs(1);
+/// str0m's default: queued resends are dropped when they would be over 15 % of what is sent.
+const RESEND_RATIO_CAP: Option<f32> = Some(0.15);
 /// What a subscriber is assumed to show a video at before it says.
 pub(super) const DEFAULT_VIEW_WIDTH: u32 = 640;
 
@@ -516,7 +526,13 @@ impl Link {
         // Found by mid once (a walk over every stream), then by its SSRC (a map lookup).
         let ssrc = match slot.ssrc {
             Some(ssrc) => ssrc,
-            None => *slot.ssrc.insert(api.stream_tx_by_mid(mid, None)?.ssrc()),
+            None => {
+                let stream = api.stream_tx_by_mid(mid, None)?;
+                if slot.kind == MediaKind::Video {
+                    stream.set_rtx_cache(RESEND_PACKETS, RESEND_WINDOW, RESEND_RATIO_CAP);
+                }
+                *slot.ssrc.insert(stream.ssrc())
+            }
         };
         let stream = api.stream_tx(&ssrc)?;
         stream.write_rtp(write);

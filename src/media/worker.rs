@@ -18,7 +18,7 @@ use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
-use super::peer::{Happening, Incoming, Link, Peer, TrackId};
+use super::peer::{Happening, Incoming, Link, Peer, RESEND_PACKETS, TrackId};
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;
@@ -127,10 +127,10 @@ pub(super) fn run(
     );
     let config = config
         .enable_vp8(true)
-        // What a subscriber may ask to have resent: 64 packets is half a second or more of video,
-        // and NACKs come within a round trip. Each slot keeps its own (str0m keeps 1,000 by default:
-        // with 25 video slots, megabytes a transport).
-        .set_send_buffer_video(64)
+        // What a subscriber may ask to have resent (`RESEND_PACKETS`, and a second's worth at
+        // most). Each slot keeps its own (str0m keeps 1,000 by default: with 25 video slots,
+        // megabytes a transport).
+        .set_send_buffer_video(RESEND_PACKETS)
         // Packets are forwarded as they come (sequence numbers and timestamps rewritten per slot),
         // not reassembled into frames and cut up again for each subscriber.
         .set_rtp_mode(true)

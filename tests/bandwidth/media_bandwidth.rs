@@ -1,8 +1,9 @@
-//! The media server shares a subscriber's bandwidth among what it shows: a publisher sends three
-//! simulcast layers; a subscriber showing it large gets the top layer while its link allows, the
-//! smallest once its link narrows (its bandwidth estimate, from transport-wide congestion control,
-//! falls), and the top one again when the link widens. The subscriber's link is a queue the test
-//! drains at a set rate, as a slow network would; both clients are str0m instances.
+//! The media server and a subscriber's link: a publisher sends three simulcast layers; a
+//! subscriber showing it large gets the top layer while its link allows, the smallest once its link
+//! narrows (its bandwidth estimate, from transport-wide congestion control, falls), and the top one
+//! again when the link widens; what the link loses is sent again when the subscriber asks (NACK).
+//! The subscriber's link is a queue the test drains at a set rate, as a slow network would, and
+//! may drop datagrams; both clients are str0m instances.
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
@@ -60,8 +61,16 @@ struct Shared {
     link_bps: Option<u64>,
     /// Frames the subscriber received of each layer, since the test last took them.
     frames: [u64; 3],
+    /// Frames the publisher sent of each layer, since the test last took them.
+    sent: [u64; 3],
+    /// Drops every this many media datagrams (over `MEDIA_DATAGRAM` bytes) to the subscriber.
+    lose_every: Option<u64>,
     stop: bool,
 }
+
+/// Above this size a datagram to the subscriber carries video (its RTCP, STUN and DTLS after the
+/// handshake are all smaller).
+const MEDIA_DATAGRAM: usize = 500;
 
 struct Peer {
     rtc: Rtc,
@@ -153,9 +162,10 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
     let mut keyframe_due = [true; 3];
     let mut link = Link::default();
     let started = Instant::now();
+    let mut media_datagrams: u64 = 0;
     loop {
         let now = Instant::now();
-        let link_bps = {
+        let (link_bps, lose_every) = {
             let mut shared = shared.lock().unwrap();
             if shared.stop {
                 return;
@@ -165,12 +175,20 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
                 let answer = subscriber.rtc.sdp_api().accept_offer(offer).unwrap();
                 shared.answers.push_back(answer.to_sdp_string());
             }
-            shared.link_bps
+            (shared.link_bps, shared.lose_every)
         };
         while let Ok((n, source, at)) = arrival::recv(&publisher.socket, &mut buf) {
             publisher.input(&buf[..n], source, at);
         }
         while let Ok((n, source, at)) = arrival::recv(&subscriber.socket, &mut buf) {
+            if n > MEDIA_DATAGRAM
+                && let Some(every) = lose_every
+            {
+                media_datagrams += 1;
+                if media_datagrams % every == 0 {
+                    continue;
+                }
+            }
             link.push(buf[..n].to_vec(), source, link_bps, at);
         }
         while let Some((datagram, source, at)) = link.due(now) {
@@ -187,9 +205,13 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
                     break;
                 };
                 let keyframe = std::mem::take(&mut keyframe_due[layer]);
-                let _ = writer
+                if writer
                     .rid(Rid::from(*rid))
-                    .write(pt, now, time, frame(layer, keyframe));
+                    .write(pt, now, time, frame(layer, keyframe))
+                    .is_ok()
+                {
+                    shared.lock().unwrap().sent[layer] += 1;
+                }
             }
         }
         for event in publisher.poll() {
@@ -232,7 +254,11 @@ async fn negotiate<T>(ws: &mut Ws, peer: &mut Peer, build: impl FnOnce(&mut SdpA
 /// Passes the server's offers to the subscriber and its answers back, for `time`; returns the
 /// frames of each layer it received meanwhile.
 async fn relay_signalling(ws: &mut Ws, shared: &Arc<Mutex<Shared>>, time: Duration) -> [u64; 3] {
-    shared.lock().unwrap().frames = [0; 3];
+    {
+        let mut shared = shared.lock().unwrap();
+        shared.frames = [0; 3];
+        shared.sent = [0; 3];
+    }
     let end = Instant::now() + time;
     while Instant::now() < end {
         if let Some(Message::Text(text)) = ws.next_message(Duration::from_millis(20)).await {
@@ -272,62 +298,129 @@ async fn only_layer(
     );
 }
 
-#[tokio::test]
-async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
-    let server = Server::start_with(&["--media-bandwidth-estimation"]).await;
-    let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
-    let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
-    let publisher_id = joined["selfId"].as_str().unwrap().to_owned();
-    let mut publisher = Peer::new();
-    let video = negotiate(&mut publisher_ws, &mut publisher, |change| {
-        let simulcast = Simulcast {
-            send: LAYERS
-                .iter()
-                .map(|(rid, ..)| SimulcastLayer::new(rid))
-                .collect(),
-            recv: Vec::new(),
-        };
-        change.add_media(
-            MediaKind::Video,
-            Direction::SendOnly,
-            None,
-            None,
-            Some(simulcast),
-        )
-    })
-    .await;
+/// A publisher of three layers and a subscriber showing it 1,280 pixels wide, in a group room of a
+/// server started with `args`, their media driven by `media_loop` on a thread of its own.
+struct Call {
+    _server: Server,
+    _publisher_ws: Ws,
+    subscriber_ws: Ws,
+    shared: Arc<Mutex<Shared>>,
+    media: Option<std::thread::JoinHandle<()>>,
+}
 
-    // The subscriber receives only: it offers a data channel, and the server offers it slots.
-    let (mut subscriber_ws, _) = host(&server, &room, "Subscriber").await;
-    let mut subscriber = Peer::new();
-    negotiate(&mut subscriber_ws, &mut subscriber, |change| {
-        change.add_channel("test".into());
-    })
-    .await;
-    subscriber_ws
-        .send(
-            "sfu_view",
-            json!({ "clientId": publisher_id, "width": 1280 }),
-        )
+impl Call {
+    async fn start(args: &[&str]) -> Call {
+        let server = Server::start_with(args).await;
+        let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
+        let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
+        let publisher_id = joined["selfId"].as_str().unwrap().to_owned();
+        let mut publisher = Peer::new();
+        let video = negotiate(&mut publisher_ws, &mut publisher, |change| {
+            let simulcast = Simulcast {
+                send: LAYERS
+                    .iter()
+                    .map(|(rid, ..)| SimulcastLayer::new(rid))
+                    .collect(),
+                recv: Vec::new(),
+            };
+            change.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                None,
+                None,
+                Some(simulcast),
+            )
+        })
         .await;
 
-    let shared = Arc::new(Mutex::new(Shared::default()));
-    let media = {
-        let shared = shared.clone();
-        std::thread::spawn(move || media_loop(publisher, video, subscriber, shared))
-    };
+        // The subscriber receives only: it offers a data channel, and the server offers it slots.
+        let (mut subscriber_ws, _) = host(&server, &room, "Subscriber").await;
+        let mut subscriber = Peer::new();
+        negotiate(&mut subscriber_ws, &mut subscriber, |change| {
+            change.add_channel("test".into());
+        })
+        .await;
+        subscriber_ws
+            .send(
+                "sfu_view",
+                json!({ "clientId": publisher_id, "width": 1280 }),
+            )
+            .await;
 
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let media = {
+            let shared = shared.clone();
+            std::thread::spawn(move || media_loop(publisher, video, subscriber, shared))
+        };
+        Call {
+            _server: server,
+            _publisher_ws: publisher_ws,
+            subscriber_ws,
+            shared,
+            media: Some(media),
+        }
+    }
+
+    async fn only_layer(&mut self, layer: usize, within: Duration) -> Duration {
+        only_layer(&mut self.subscriber_ws, &self.shared, layer, within).await
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.shared.lock().unwrap().stop = true;
+        if let Some(media) = self.media.take() {
+            let _ = media.join();
+        }
+    }
+}
+
+/// The two tests take turns: each is to run with nothing beside it (`main.rs`).
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test]
+async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
+    let _alone = ALONE.lock().await;
+    let mut call = Call::start(&["--media-bandwidth-estimation"]).await;
     // A wide link: the top layer, the one a 1280-pixel view wants.
-    only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(20)).await;
+    call.only_layer(2, Duration::from_secs(20)).await;
     // 400 kbit/s: only the smallest layer fits.
-    shared.lock().unwrap().link_bps = Some(400_000);
-    let narrowed = only_layer(&mut subscriber_ws, &shared, 0, Duration::from_secs(30)).await;
+    call.shared.lock().unwrap().link_bps = Some(400_000);
+    let narrowed = call.only_layer(0, Duration::from_secs(30)).await;
     // Wide again: the estimator probes, and the top layer comes back.
-    shared.lock().unwrap().link_bps = None;
-    let widened = only_layer(&mut subscriber_ws, &shared, 2, Duration::from_secs(45)).await;
+    call.shared.lock().unwrap().link_bps = None;
+    let widened = call.only_layer(2, Duration::from_secs(45)).await;
     eprintln!("narrowed → small layer in {narrowed:?}; widened → top layer in {widened:?}");
+}
 
-    shared.lock().unwrap().stop = true;
-    media.join().unwrap();
-    drop(publisher_ws);
+/// What a subscriber loses on the way is sent again when it asks (NACK): with one video datagram in
+/// ten lost, nearly every frame of the top layer (four datagrams each) still arrives whole, where
+/// without resends two in three would.
+#[tokio::test]
+async fn lost_packets_are_sent_again() {
+    let _alone = ALONE.lock().await;
+    let mut call = Call::start(&[]).await;
+    call.only_layer(2, Duration::from_secs(20)).await;
+    call.shared.lock().unwrap().lose_every = Some(10);
+    // The first second has frames that straddle the change.
+    relay_signalling(
+        &mut call.subscriber_ws,
+        &call.shared,
+        Duration::from_secs(1),
+    )
+    .await;
+    let received = relay_signalling(
+        &mut call.subscriber_ws,
+        &call.shared,
+        Duration::from_secs(4),
+    )
+    .await;
+    let sent = call.shared.lock().unwrap().sent;
+    eprintln!("with one media datagram in ten lost: {received:?} frames received of {sent:?} sent");
+    assert!(
+        received[2] * 100 >= sent[2] * 90,
+        "frames of the top layer received whole: {} of {} sent",
+        received[2],
+        sent[2]
+    );
 }
