@@ -185,7 +185,7 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
                 && let Some(every) = lose_every
             {
                 media_datagrams += 1;
-                if media_datagrams % every == 0 {
+                if media_datagrams.is_multiple_of(every) {
                     continue;
                 }
             }
