@@ -9,10 +9,12 @@
 //! `--baseline PATH` also runs another build of anteroom (say, the commit before a change), each
 //! deployment alternately with it and with this one, `--rounds` times (A B A B): this machine is
 //! shared and noisy, so a change is judged only against a baseline from the same run. `--nodes
-//! 0,3` picks deployments (0: the server alone on SQLite). `--node-threads N` gives each node of a
-//! cluster N worker threads (default 1; 0 leaves the node's default, one per core, and is what a
-//! baseline built before `--worker-threads` needs). The table also gives the CPU time the nodes
-//! (together) and Redis spent per knock: on a shared machine it moves far less than latency does.
+//! 0,3,3r` picks deployments (0: the server alone on SQLite; `3r`: three nodes with each room's
+//! host and knocker on the room's own node, as a balancer that hashes on the room sends them).
+//! `--node-threads N` gives each node of a cluster N worker threads (default 1; 0 leaves the node's
+//! default, one per core, and is what a baseline built before `--worker-threads` needs). The table
+//! also gives the CPU time the nodes (together) and Redis spent per knock: on a shared machine it
+//! moves far less than latency does.
 
 mod common;
 
@@ -281,6 +283,7 @@ async fn measure(
     rooms: usize,
     rate: f64,
     seconds: u64,
+    together: bool,
 ) -> (f64, Histogram<u64>) {
     let hist = Arc::new(Mutex::new(new_histogram()));
     let every = Duration::from_secs_f64(rooms as f64 / rate);
@@ -290,8 +293,10 @@ async fn measure(
     let mut tasks = Vec::new();
     for room in 0..rooms {
         let host = deployment.nodes[room % nodes].addr.clone();
-        // Across nodes when there are several: the knocker is on the next one.
-        let knocker = deployment.nodes[(room + 1) % nodes].addr.clone();
+        // Across nodes when there are several (the knocker is on the next one), unless the room's
+        // people are to be together on its node.
+        let knocker_node = if together { room } else { room + 1 };
+        let knocker = deployment.nodes[knocker_node % nodes].addr.clone();
         let (key, hist) = (deployment.key.clone(), hist.clone());
         tasks.push(tokio::spawn(room_loop(
             host, knocker, key, every, until, hist,
@@ -366,12 +371,18 @@ fn main() {
     // thread each wakes fewer threads per message (0: the default; a baseline built before
     // `--worker-threads` needs it).
     let node_threads: u16 = arg(&raw, "--node-threads", 1);
-    let deployments: Vec<usize> = arg(&raw, "--nodes", "0,1,2,3".to_owned())
+    // "3r": three nodes, each room's people on its own node (as a balancer hashing on the room
+    // sends them), against "3": every knock across nodes.
+    let deployments: Vec<(usize, bool)> = arg(&raw, "--nodes", "0,1,2,3".to_owned())
         .split(',')
         .map(|n| {
-            n.trim()
+            let n = n.trim();
+            let together = n.ends_with('r');
+            let count = n
+                .trim_end_matches('r')
                 .parse()
-                .expect("--nodes: numbers from 0 to 3, comma-separated")
+                .expect("--nodes: numbers from 0 to 3, each with an optional r, comma-separated");
+            (count, together)
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -388,18 +399,20 @@ fn main() {
         "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for nodes in deployments {
-        let name = match nodes {
-            0 => "one server, SQLite".to_owned(),
-            1 => "1 node (PostgreSQL, Redis)".to_owned(),
-            n => format!("{n} nodes, every knock across nodes"),
+    for (nodes, together) in deployments {
+        let name = match (nodes, together) {
+            (0, _) => "one server, SQLite".to_owned(),
+            (1, _) => "1 node (PostgreSQL, Redis)".to_owned(),
+            (n, true) => format!("{n} nodes, each room's people on its node"),
+            (n, false) => format!("{n} nodes, every knock across nodes"),
         };
         for round in 0..rounds {
             for (index, (build, bin)) in builds.iter().enumerate() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
                 let deployment = Deployment::start(bin, nodes, &tag, node_threads);
                 let cpu_before = deployment.cpu_micros();
-                let (done, hist) = runtime.block_on(measure(&deployment, rooms, rate, seconds));
+                let (done, hist) =
+                    runtime.block_on(measure(&deployment, rooms, rate, seconds, together));
                 let (nodes_cpu, redis_cpu) = deployment.cpu_micros();
                 // CPU per knock (its host's rejection included) is what the machine's noise moves
                 // least: the latency is mostly waits for a core.

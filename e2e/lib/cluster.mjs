@@ -131,6 +131,12 @@ async function startIn(dir, started, cleanUp, { nodes, leaseMs }) {
   }
   const nginx = await startNginx(dir, nginxPort, running.map((node) => node.base));
   started.push(() => nginx.kill("SIGTERM"));
+  const alive = (node) => node.child.exitCode === null && !node.child.signalCode;
+  /** One figure of a node's /metrics (0 when it has not been counted yet). */
+  const figure = async (node, name) => {
+    const text = await fetch(`${node.base}/metrics`, { headers: { Authorization: `Bearer ${key}` } }).then((r) => r.text());
+    return Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ").pop() ?? 0);
+  };
   return {
     base,
     nodes: running,
@@ -146,12 +152,16 @@ async function startIn(dir, started, cleanUp, { nodes, leaseMs }) {
     /** The node that runs the room now (the one with a live room), by index. */
     async owner() {
       for (const [index, node] of running.entries()) {
-        if (node.child.exitCode !== null || node.child.signalCode) continue;
-        const text = await fetch(`${node.base}/metrics`, { headers: { Authorization: `Bearer ${key}` } }).then((r) => r.text());
-        const live = Number(text.split("\n").find((l) => l.startsWith("anteroom_live_rooms "))?.split(" ").pop());
-        if (live > 0) return index;
+        if (!alive(node)) continue;
+        if (await figure(node, "anteroom_live_rooms") > 0) return index;
       }
       return null;
+    },
+    /** Signalling connections the live nodes bridged to another node, in all. */
+    async bridged() {
+      let sum = 0;
+      for (const node of running.filter(alive)) sum += await figure(node, "anteroom_bridged_connections_total");
+      return sum;
     },
     /** SIGKILL: the node dies with whatever it held. */
     async kill9(index) {

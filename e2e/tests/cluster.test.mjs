@@ -1,5 +1,6 @@
 // Cluster mode as its users meet it: three nodes behind nginx (docs/deployment.md's block), a host
-// and two knockers whose pages and sockets land wherever nginx sends them. The node running the
+// and two knockers whose pages and sockets land wherever nginx sends them (their sockets, by the
+// room they name, on the room's node). The node running the
 // room is killed mid-queue: everyone comes back by themselves, in the same order, with the same hold
 // message, and the host decides as before.
 import { test, before, after } from "node:test";
@@ -79,6 +80,10 @@ test("three nodes behind nginx: knock, hold, the room's node killed, then let in
   await knockerItem(host, "Kim").locator(".hold").click();
   await waitsWithHold(kim, "Two minutes, please");
 
+  // nginx hashes on the room the pages name in their signalling URL: all three reached the room's
+  // node, and none was bridged there from another.
+  assert.equal(await cluster.bridged(), 0, "no connection bridged: the balancer sent each to the room's node");
+
   // kill -9 the node that runs the room: its lease runs out and a live node takes the room over.
   const owner = await cluster.owner();
   assert.notEqual(owner, null, "a node runs the room");
@@ -93,6 +98,7 @@ test("three nodes behind nginx: knock, hold, the room's node killed, then let in
   t.diagnostic(`node ${owner} killed → everyone back (a second connected): ${Date.now() - killedAt} ms`);
   assert.deepEqual(await knockerNames(host), ["Kim", "Lee"], "the queue kept its order, once each");
   assert.notEqual(await cluster.owner(), owner, "another node runs the room");
+  t.diagnostic(`connections bridged after the move: ${await cluster.bridged()}`);
   await screenshot(kim, "cluster-kim-on-hold-after-failover");
 
   // The host's screen is as it was: People still open, and no knock announced again (Kim was

@@ -53,6 +53,8 @@ pub async fn run(
         come_back_later(&mut client).await;
         return;
     }
+    // With a balancer that hashes on the room (deployment.md), few connections get this far.
+    metrics::counter!("anteroom_bridged_connections_total").increment(1);
     loop {
         tokio::select! {
             from_client = client.recv() => match from_client {

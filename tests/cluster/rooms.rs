@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::status_and_json;
+use crate::helpers::{metric, status_and_json};
 use crate::ws::Ws;
 use crate::{Cluster, fact_kinds, host, knocker};
 
@@ -55,6 +55,11 @@ async fn knock_hold_accept_and_reject_across_nodes() {
     let rejected = sam.recv_type("knock_handled").await;
     assert_eq!(rejected["resolution"], "rejected");
     assert_eq!(rejected["message"], "not today");
+
+    // Pat and Sam were bridged to the room's node from theirs; the host was not.
+    let bridged = |node| metric(cluster.node(node), "anteroom_bridged_connections_total");
+    assert_eq!(bridged(2).await, 1.0, "Pat, from node 3");
+    assert_eq!(bridged(1).await, 1.0, "Sam, from node 2");
 }
 
 #[tokio::test]
