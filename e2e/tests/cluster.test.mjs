@@ -1,8 +1,8 @@
 // Cluster mode as its users meet it: three nodes behind nginx (docs/deployment.md's block), a host
 // and two knockers whose pages and sockets land wherever nginx sends them (their sockets, by the
-// room they name, on the room's node). The node running the
-// room is killed mid-queue: everyone comes back by themselves, in the same order, with the same hold
-// message, and the host decides as before.
+// room they name, on the room's node). The node running the room is killed mid-queue: everyone
+// comes back by themselves, in the same order, with the same hold message, and the host decides as
+// before.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
