@@ -151,7 +151,7 @@ pub struct ClusterSettings {
     pub node_url: Option<String>,
 
     /// Milliseconds a room's lease lasts unless its node renews it: how long a dead node's rooms
-    /// wait before another node takes them over.
+    /// wait before another node takes them over (a room nobody comes back to: about twice that).
     #[arg(long, env = "ANTEROOM_ROOM_LEASE_MS", default_value_t = 3000,
           value_parser = clap::value_parser!(u64).range(500..=60_000))]
     pub room_lease_ms: u64,

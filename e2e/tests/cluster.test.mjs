@@ -98,7 +98,11 @@ test("three nodes behind nginx: knock, hold, the room's node killed, then let in
   t.diagnostic(`node ${owner} killed → everyone back (a second connected): ${Date.now() - killedAt} ms`);
   assert.deepEqual(await knockerNames(host), ["Kim", "Lee"], "the queue kept its order, once each");
   assert.notEqual(await cluster.owner(), owner, "another node runs the room");
-  t.diagnostic(`connections bridged after the move: ${await cluster.bridged()}`);
+  // The room moved to the node nginx now sends its people to: while the lease ran out their pages
+  // came back to it about every half second (each attempt is greeted, which resets the backoff),
+  // and the other live node waits a lease more before it adopts a room nobody came back to
+  // (services/orphans.rs).
+  assert.equal(await cluster.bridged(), 0, "no connection bridged after the move either");
   await screenshot(kim, "cluster-kim-on-hold-after-failover");
 
   // The host's screen is as it was: People still open, and no knock announced again (Kim was

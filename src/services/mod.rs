@@ -14,6 +14,7 @@ pub mod insights;
 pub mod keeper;
 pub mod limits;
 pub mod meetings;
+pub mod orphans;
 pub mod recorder;
 pub mod rooms;
 pub mod themes;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::keeper::{DynKeeper, Place};
+use super::orphans::OrphanWatch;
 use super::recorder::Recording;
 use super::themes::Themes;
 use crate::media::MediaEngine;
@@ -228,9 +229,11 @@ impl Rooms {
     }
 
     /// Keeps this node's claim on its rooms (a room it lost goes to its new owner), and takes over
-    /// rooms nobody runs (their node died and nobody has come back yet: their timers must run).
+    /// rooms nobody runs (their node died and nobody has come back yet: their timers must run),
+    /// once they have stayed so for a while (`orphans.rs`).
     pub async fn maintain(&self, every: std::time::Duration, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(every);
+        let mut watch = OrphanWatch::default();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -242,7 +245,7 @@ impl Rooms {
                     let _ = commands.send(RoomCommand::Lost).await;
                 }
             }
-            for orphan in self.inner.keeper.orphans().await {
+            for orphan in watch.due(self.inner.keeper.orphans().await) {
                 self.adopt(&orphan).await;
             }
         }

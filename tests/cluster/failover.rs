@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::Server;
+use crate::helpers::{Server, metric};
 use crate::ws::{Closed, Ws};
 use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 
@@ -214,4 +214,36 @@ async fn while_redis_is_away_rooms_pause_and_carry_on_when_it_is_back() {
     )
     .await;
     assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
+}
+
+/// A room whose node died and to which nobody comes back is still taken over (its timers must
+/// run), but only about a lease after its own lease ran out: until then the node its people come
+/// back through, which a balancer hashing on the room picks, may take it first.
+#[tokio::test]
+async fn a_room_nobody_comes_back_to_is_adopted_a_lease_later() {
+    let lease = Duration::from_millis(1500);
+    let mut cluster = Cluster::start_with(3, &["--room-lease-ms", "1500"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (_host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (_pat, _, _) = knocker(cluster.node(0), &room, "Pat").await;
+    cluster.kill9(0).await;
+    let killed = Instant::now();
+    let adopted = loop {
+        let mut live = 0;
+        for node in [1, 2] {
+            live += metric(cluster.node(node), "anteroom_live_rooms").await as u64;
+        }
+        if live > 0 {
+            break killed.elapsed();
+        }
+        assert!(killed.elapsed() < 6 * lease, "nobody adopted the room");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("adopted {adopted:?} after its node was killed (lease {lease:?})");
+    // Found orphaned one pass (a third of a lease) after the lease ran out at the latest, then
+    // adopted three passes later.
+    assert!(
+        adopted >= lease + 2 * lease / 3,
+        "adopted {adopted:?} after the kill: before the node its people come back through could take it"
+    );
 }
