@@ -314,20 +314,8 @@ fn one_address_may_not_fill_the_queue() {
     for conn in [2, 3, 4] {
         // All from one address (ip(1)), each a different connection.
         h.input(Input::Join(JoinRequest {
-            conn,
-            fresh_client_id: ClientId::new(format!("c{conn}")),
             peer: ip(1),
-            credential: Credential::None,
-            identity: Identity {
-                display_name: "Flood".into(),
-                external_id: None,
-                metadata: None,
-                user_agent: None,
-            },
-            media: Default::default(),
-            device: None,
-            resume_token: None,
-            fresh_resume_token: format!("resume-{conn}"),
+            ..join_request(conn, Credential::None, "Flood")
         }));
     }
     h.knock(2);
