@@ -123,11 +123,12 @@ function browser() {
   };
 }
 
-/** The signalling endpoint, with the page's room as `room`: a load balancer that hashes on it sends
- * all of a room's connections to one node, the one that runs the room (docs/deployment.md). The
- * server itself takes the room from `join_room`, not from the URL. */
-export function signallingUrl(location = window.location) {
+/** The signalling endpoint, with the page's room (`roomName` as readParams gives it: "/name") as
+ * `room`: a load balancer that hashes on it sends all of a room's connections to one node, the one
+ * that runs the room (docs/deployment.md). The server itself takes the room from `join_room`, not
+ * from the URL. */
+export function signallingUrl(roomName, location = window.location) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const room = location.pathname.replace(/^\/+/, "").split("/")[0];
-  return `${scheme}//${location.host}/v1/signal${room ? `?room=${room}` : ""}`;
+  const room = roomName.replace(/^\//, "");
+  return `${scheme}//${location.host}/v1/signal${room ? `?room=${encodeURIComponent(room)}` : ""}`;
 }

@@ -18,7 +18,7 @@ const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
 const media = new LocalMedia();
-const signal = new Signal();
+const signal = new Signal(params.roomName);
 if (params.minimal) document.body.classList.add("minimal");
 document.title = `${params.roomTitle} · anteroom`;
 

@@ -6,7 +6,7 @@ import { Connection, signallingUrl } from "./connection.js";
 import { Emitter } from "./events.js";
 
 export class Signal extends Emitter {
-  constructor(connection = new Connection(signallingUrl())) {
+  constructor(roomName, connection = new Connection(signallingUrl(roomName))) {
     super();
     this.connection = connection;
     connection.on("frame", ({ type, payload }) => this.emit(type, payload));

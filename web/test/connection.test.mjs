@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { Connection, signallingUrl } from "../js/connection.js";
+import { readParams } from "../js/params.js";
 
 /** A fake page: sockets it opened, timers it set, time it let pass. */
 function fakeEnv() {
@@ -113,8 +114,11 @@ test("offline drops the socket at once; online retries at once; still one socket
 });
 
 test("the signalling URL names the page's room, as it appears in the page's path, for a balancer to hash on", () => {
-  const at = (href) => new URL(href);
-  assert.equal(signallingUrl(at("https://meet.example.com/team-sync?displayName=Pat")), "wss://meet.example.com/v1/signal?room=team-sync");
-  assert.equal(signallingUrl(at("http://127.0.0.1:8080/r%C3%A9union/extra")), "ws://127.0.0.1:8080/v1/signal?room=r%C3%A9union");
-  assert.equal(signallingUrl(at("http://127.0.0.1:8080/")), "ws://127.0.0.1:8080/v1/signal");
+  const url = (href) => {
+    const location = new URL(href);
+    return signallingUrl(readParams(location).roomName, location);
+  };
+  assert.equal(url("https://meet.example.com/team-sync?displayName=Pat"), "wss://meet.example.com/v1/signal?room=team-sync");
+  assert.equal(url("http://127.0.0.1:8080/r%C3%A9union/extra"), "ws://127.0.0.1:8080/v1/signal?room=r%C3%A9union");
+  assert.equal(url("http://127.0.0.1:8080/"), "ws://127.0.0.1:8080/v1/signal");
 });
