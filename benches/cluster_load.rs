@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{ServerProcess, arg, create_key, new_histogram, start_server_from};
+use common::{ServerProcess, arg, create_key_from, new_histogram, start_server_from};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -111,7 +111,7 @@ impl Deployment {
     fn start(bin: &str, nodes: usize, tag: &str, threads: u16) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
         if nodes == 0 {
-            let key = create_key(dir.path());
+            let key = create_key_from(bin, dir.path());
             let server = start_server_from(bin, dir.path(), &LIMITS);
             return Deployment {
                 bin: bin.to_owned(),

@@ -25,7 +25,18 @@ impl Drop for ServerProcess {
 }
 
 pub fn create_key(data_dir: &Path) -> String {
-    let out = Command::new(BIN)
+    create_key_from(&bench_bin(), data_dir)
+}
+
+/// This build, or the one `ANTEROOM_BENCH_BIN` names (a baseline, say the commit before a change).
+fn bench_bin() -> String {
+    std::env::var("ANTEROOM_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
+
+/// An API key made by `bin`, which then creates the store: a baseline built before a migration
+/// refuses a store this build has migrated further.
+pub fn create_key_from(bin: &str, data_dir: &Path) -> String {
+    let out = Command::new(bin)
         .args(["api-key", "create", "--data-dir"])
         .arg(data_dir)
         .env("ANTEROOM_LOG", "warn")
@@ -38,8 +49,7 @@ pub fn create_key(data_dir: &Path) -> String {
 /// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet:
 /// this build's, or the one `ANTEROOM_BENCH_BIN` names (a baseline, say the commit before a change).
 pub fn start_server(data_dir: &Path, extra: &[&str]) -> ServerProcess {
-    let bin = std::env::var("ANTEROOM_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
-    start_server_from(&bin, data_dir, extra)
+    start_server_from(&bench_bin(), data_dir, extra)
 }
 
 /// The same, from another build of anteroom (a baseline measured in the same run).
