@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::client::{ClientId, Role};
 use super::{MeetingId, RoomName};
@@ -23,6 +24,8 @@ use super::{MeetingId, RoomName};
     strum::IntoStaticStr,
     strum::EnumString,
     strum::EnumIter,
+    Serialize,
+    Deserialize,
 )]
 pub enum FactKind {
     #[strum(serialize = "room.client.knocked")]
@@ -73,7 +76,7 @@ impl FactKind {
 }
 
 /// Who decided a knock, as webhooks say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
 #[strum(serialize_all = "lowercase")]
 pub enum DecidedBy {
     Host,
@@ -86,7 +89,7 @@ impl DecidedBy {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientCounts {
     pub total: u32,
     pub by_role: BTreeMap<Role, u32>,
@@ -104,7 +107,7 @@ impl ClientCounts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FactClient {
     pub client_id: ClientId,
     /// None for a knocker (not in the room).
@@ -115,7 +118,9 @@ pub struct FactClient {
     pub user_agent: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A fact as a room produces it. It can be kept with the room's state (serde), for the room's
+/// next owner to record when its node died before the store took it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomFact {
     pub kind: FactKind,
     pub at: DateTime<Utc>,
@@ -130,6 +135,28 @@ pub struct RoomFact {
     pub decided_by: Option<DecidedBy>,
     /// Participants in the room right after the fact.
     pub counts: ClientCounts,
+}
+
+/// Tells a fact apart from every other, across nodes. A cluster's room keeps its facts with its
+/// state until the store has taken them, so a fact may reach the store twice (from its room's node
+/// and from the room's next owner); the store writes it once, by this id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FactId(String);
+
+impl FactId {
+    pub fn new() -> FactId {
+        FactId(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for FactId {
+    fn default() -> Self {
+        FactId::new()
+    }
 }
 
 #[cfg(test)]

@@ -175,13 +175,13 @@ impl<P: RoomPort> RoomActor<P> {
     }
 
     /// Runs one input through the room; returns its answers (for inputs from the REST API). Where
-    /// the room's state is kept after every change (a cluster), its facts are written and then its
-    /// state kept before anyone hears of the change: a verdict is never heard from a room that
-    /// would forget it, nor an event lost, if its node died now. (A node dying between the two
-    /// may record an event whose change is then made again: at least once, never lost.)
+    /// the room's state is kept after every change (a cluster), it is kept, with the step's facts,
+    /// before anyone hears of the change: a verdict is never heard from a room that would forget
+    /// it, nor an event lost, if its node died now. The facts are written meanwhile; whoever
+    /// carries the room on records those not yet written again (once each, by their ids).
     async fn step(&mut self, input: Input) -> Vec<Answer> {
-        // A verdict's time, from the decision's arrival to its being said (written and kept first,
-        // in a cluster).
+        // A verdict's time, from the decision's arrival to its being said (kept first, in a
+        // cluster).
         let verdict = matches!(input, Input::HandleKnock { .. }).then(std::time::Instant::now);
         let answers = self.run_step(input).await;
         if let Some(started) = verdict {
@@ -203,13 +203,14 @@ impl<P: RoomPort> RoomActor<P> {
                 _ => None,
             })
             .collect();
-        if !facts.is_empty() && !self.port.record_durably(facts).await {
-            tracing::error!(room = %self.room.config().room_name, "room facts could not be written; the room goes on");
+        if !may_change || self.room.is_ended() {
+            // Nothing to keep (or nothing left to keep it for): the facts are waited for instead.
+            if !facts.is_empty() && !self.port.record_durably(facts).await {
+                tracing::error!(room = %self.room.config().room_name, "room facts could not be written; the room goes on");
+            }
+            return self.move_outputs(outputs);
         }
-        if may_change
-            && !self.room.is_ended()
-            && let Err(err) = self.port.keep(&self.room.snapshot()).await
-        {
+        if let Err(err) = self.port.keep(&self.room.snapshot(), facts).await {
             let room = self.room.config().room_name.clone();
             tracing::warn!(%room, error = %err, "this node no longer owns the room; its connections go to the owner");
             // What this step decided is not kept: it is not said; everyone reconnects to the room's
@@ -347,7 +348,11 @@ mod tests {
         fn keeps_every_change(&self) -> bool {
             false
         }
-        async fn keep(&self, _: &crate::room::state::Snapshot) -> Result<(), PortError> {
+        async fn keep(
+            &self,
+            _: &crate::room::state::Snapshot,
+            _: Vec<RoomFact>,
+        ) -> Result<(), PortError> {
             Ok(())
         }
         async fn hand_over(&self, _: &crate::room::state::Snapshot) -> bool {

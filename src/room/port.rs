@@ -34,9 +34,15 @@ pub trait RoomPort: Send + Sync + 'static {
     /// Whether the room's state is kept after every change that may matter (a cluster keeps it
     /// where another node can carry the room on if this one dies).
     fn keeps_every_change(&self) -> bool;
-    /// Keeps the room's state; an error means the room is no longer this actor's to run (another
-    /// node owns it now): the actor stops at once.
-    fn keep(&self, snapshot: &Snapshot) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Keeps the room's state, and with it `facts` (the step's) until they are written: the facts
+    /// are handed over to be recorded, not waited for, since whoever carries the room on records
+    /// them again. An error means the room is no longer this actor's to run (another node owns it
+    /// now): the actor stops at once.
+    fn keep(
+        &self,
+        snapshot: &Snapshot,
+        facts: Vec<RoomFact>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The server is stopping: hands the room's state over to be carried on. True when it was
     /// kept; false and the room ends as before.
     fn hand_over(&self, snapshot: &Snapshot) -> impl Future<Output = bool> + Send;

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::meeting::RoomName;
+use crate::meeting::facts::{FactId, RoomFact};
 use crate::room::state::Snapshot;
 use crate::store::DynStore;
 
@@ -57,14 +58,33 @@ pub trait Keeper: Send + Sync + 'static {
 
 pub type DynKeeper = std::sync::Arc<dyn Keeper>;
 
-/// The room's state in its kept form.
-pub fn encode(snapshot: &Snapshot) -> String {
-    // A snapshot holds strings, numbers and maps with string keys only: it always serialises.
-    serde_json::to_string(snapshot).expect("a room snapshot serialises to JSON")
+/// A room's state in its kept form: the engine's snapshot, and beside it the room's facts that
+/// the store has not confirmed yet (a cluster's room says nothing before its state is kept, not
+/// before its facts are written: whoever carries the room on records those again, and the store
+/// writes each once, by its id). A form without facts reads as one with none, and a node that knows
+/// no facts here reads the snapshot alone.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept<R, F> {
+    #[serde(flatten)]
+    room: R,
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    unwritten: Vec<F>,
 }
 
-pub fn decode(state: &str) -> Result<Snapshot, serde_json::Error> {
-    serde_json::from_str(state)
+/// The room's state and its unwritten facts in their kept form.
+pub fn encode(snapshot: &Snapshot, unwritten: Vec<(&FactId, &RoomFact)>) -> String {
+    let kept = Kept {
+        room: snapshot,
+        unwritten,
+    };
+    // A snapshot and a fact hold strings, numbers and maps with string keys only: they always
+    // serialise.
+    serde_json::to_string(&kept).expect("a room snapshot serialises to JSON")
+}
+
+pub fn decode(state: &str) -> Result<(Snapshot, Vec<(FactId, RoomFact)>), serde_json::Error> {
+    let kept: Kept<Snapshot, (FactId, RoomFact)> = serde_json::from_str(state)?;
+    Ok((kept.room, kept.unwritten))
 }
 
 /// A server alone: rooms are written to its store when it stops, and carried on when it starts.
@@ -90,4 +110,68 @@ impl Keeper for StoreKeeper {
     }
 
     async fn forget(&self, _: &RoomName) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::*;
+    use crate::meeting::facts::{ClientCounts, FactKind};
+    use crate::meeting::{MeetingId, RoomMode};
+    use crate::room::model::Theme;
+    use crate::room::state::{Room, RoomConfig};
+
+    fn snapshot() -> Snapshot {
+        Room::new(RoomConfig {
+            meeting_id: MeetingId(7),
+            room_name: RoomName::parse("/kept").expect("a valid room name"),
+            mode: RoomMode::Normal,
+            locked: true,
+            expires_at: Utc::now() + Duration::hours(1),
+            reject_cooldown: Duration::seconds(60),
+            resume_grace: Duration::seconds(15),
+            grant_validity: Duration::minutes(5),
+            session_end_grace: Duration::seconds(30),
+            max_knocks: 50,
+            max_knocks_per_address: 50,
+            knock_timeout: None,
+            theme: Theme::default(),
+        })
+        .snapshot()
+    }
+
+    fn fact() -> RoomFact {
+        RoomFact {
+            kind: FactKind::Locked,
+            at: Utc::now(),
+            meeting_id: MeetingId(7),
+            room_name: RoomName::parse("/kept").expect("a valid room name"),
+            room_session_id: Some("s1".into()),
+            client: None,
+            message: Some("one moment".into()),
+            decided_by: None,
+            counts: ClientCounts::default(),
+        }
+    }
+
+    #[test]
+    fn facts_kept_with_a_room_read_back_with_it() {
+        let (id, fact) = (FactId::new(), fact());
+        let kept = encode(&snapshot(), vec![(&id, &fact)]);
+        assert_eq!(
+            decode(&kept).expect("it reads back"),
+            (snapshot(), vec![(id, fact)])
+        );
+        // A node of the version before reads the snapshot alone.
+        let snapshot_alone: Snapshot = serde_json::from_str(&kept).expect("read as a snapshot");
+        assert_eq!(snapshot_alone, snapshot());
+    }
+
+    #[test]
+    fn a_state_kept_before_facts_were_kept_reads_as_one_with_none() {
+        let before = serde_json::to_string(&snapshot()).expect("a snapshot serialises");
+        assert_eq!(decode(&before).expect("it reads"), (snapshot(), Vec::new()));
+        assert_eq!(encode(&snapshot(), Vec::new()), before);
+    }
 }

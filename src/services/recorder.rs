@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::meeting::facts::RoomFact;
+use crate::meeting::facts::{FactId, RoomFact};
 use crate::store::{DynStore, RecordedFact};
 use crate::webhooks::event::envelope;
 
@@ -24,10 +24,12 @@ pub struct Recorder {
 
 const BATCH: usize = 512;
 
-/// A fact to write, and, when its room waits for it, where to say it was written (or not).
+/// A fact to write, its id when it may be recorded more than once (written once all the same),
+/// and, when its room waits for it, where to say it was written (or not).
 #[derive(Debug)]
 pub struct Recording {
     pub fact: RoomFact,
+    pub id: Option<FactId>,
     pub written: Option<oneshot::Sender<bool>>,
 }
 
@@ -72,7 +74,7 @@ impl Recorder {
         let mut acks = Vec::new();
         let facts = batch.drain(..).map(|recording| {
             acks.extend(recording.written);
-            recording.fact
+            (recording.fact, recording.id)
         });
         let recorded = self.recorded(facts);
         let started = std::time::Instant::now();
@@ -91,11 +93,15 @@ impl Recorder {
         self.written.notify_one();
     }
 
-    fn recorded(&self, facts: impl Iterator<Item = RoomFact>) -> Vec<RecordedFact> {
+    fn recorded(
+        &self,
+        facts: impl Iterator<Item = (RoomFact, Option<FactId>)>,
+    ) -> Vec<RecordedFact> {
         facts
-            .map(|fact| RecordedFact {
+            .map(|(fact, id)| RecordedFact {
                 webhook_body: envelope(&fact, &self.subdomain),
                 fact,
+                id,
             })
             .collect()
     }
@@ -117,7 +123,7 @@ impl Recorder {
         let count = facts.len();
         if count > 0 {
             self.store
-                .record_facts(&self.recorded(facts.into_iter()))
+                .record_facts(&self.recorded(facts.into_iter().map(|fact| (fact, None))))
                 .await?;
             tracing::info!(
                 facts = count,

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -17,18 +16,21 @@ use super::keeper::{DynKeeper, Place};
 use super::orphans::OrphanWatch;
 use super::recorder::Recording;
 use super::themes::Themes;
+use link::RoomLink;
+
+mod link;
 use crate::media::MediaEngine;
-use crate::meeting::facts::RoomFact;
-use crate::meeting::{Meeting, MeetingId, RoomMode, RoomName};
+use crate::meeting::facts::{FactId, RoomFact};
+use crate::meeting::{Meeting, RoomMode, RoomName};
 use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
-use crate::room::event::{Answer, ClientView, Event, KnockView, MediaChange, Refusal, RefusalCode};
+use crate::room::event::{Answer, ClientView, KnockView, Refusal, RefusalCode};
 use crate::room::input::Input;
 use crate::room::model::{
     ClientId, ConnId, Credential, Decider, EndReason, KnockAction, KnockTarget, Request,
-    Resolution, Role, Theme,
+    Resolution, Theme,
 };
-use crate::room::port::{Encode, PortError, RoomPort};
-use crate::room::state::{Room, RoomConfig, Snapshot};
+use crate::room::port::Encode;
+use crate::room::state::{Room, RoomConfig};
 use crate::store::{DynStore, StoreError};
 use crate::tokens::{KeyRole, TokenError, TokenSigner};
 
@@ -333,7 +335,7 @@ impl Rooms {
         let entry = match rooms.get(&meeting.room_name) {
             Some(entry) if !entry.commands.is_closed() => entry,
             _ => {
-                let entry = self.start(meeting.clone(), None);
+                let entry = self.start(meeting.clone(), None, Vec::new());
                 rooms.insert(meeting.room_name.clone(), entry);
                 &rooms[&meeting.room_name]
             }
@@ -356,8 +358,8 @@ impl Rooms {
     /// takes the room over): its people come back on new connections. False when the state is
     /// unreadable or the room is live here already.
     pub fn carry_on(&self, meeting: Arc<Meeting>, state: &str) -> bool {
-        let snapshot = match super::keeper::decode(state) {
-            Ok(snapshot) => snapshot,
+        let (snapshot, unwritten) = match super::keeper::decode(state) {
+            Ok(kept) => kept,
             Err(err) => {
                 tracing::error!(room = %meeting.room_name, error = %err, "a kept room state cannot be read; the room starts afresh");
                 return false;
@@ -378,7 +380,7 @@ impl Rooms {
             return false;
         }
         let name = meeting.room_name.clone();
-        let entry = self.start(meeting, Some(room));
+        let entry = self.start(meeting, Some(room), unwritten);
         rooms.insert(name.clone(), entry);
         tracing::info!(room = %name, "carrying on a room from its kept state");
         true
@@ -403,7 +405,14 @@ impl Rooms {
         }
     }
 
-    fn start(&self, meeting: Arc<Meeting>, restored: Option<Room>) -> Entry {
+    /// Starts a room's actor: a new room, or one `restored` with the facts its last node had not
+    /// seen written.
+    fn start(
+        &self,
+        meeting: Arc<Meeting>,
+        restored: Option<Room>,
+        unwritten: Vec<(FactId, RoomFact)>,
+    ) -> Entry {
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
         let (commands, mailbox) = mpsc::channel(MAILBOX);
         let room = restored.unwrap_or_else(|| Room::new(self.config_of(&meeting)));
@@ -413,7 +422,9 @@ impl Rooms {
             meeting_id: meeting.id,
             generation,
             media: (meeting.room_mode == RoomMode::Group).then(|| self.inner.media.clone()),
-        };
+            unwritten: Mutex::default(),
+        }
+        .carrying_on(unwritten);
         let actor = RoomActor::new(room, mailbox, link, self.inner.shutdown.clone());
         self.inner.actors.spawn(actor.run());
         Entry {
@@ -508,143 +519,6 @@ impl Rooms {
         if let Some(commands) = self.inner.commands_of(name) {
             // A closed mailbox means the room ended on its own meanwhile.
             let _ = commands.send(RoomCommand::Input(Input::End(reason))).await;
-        }
-    }
-}
-
-/// One room's port: what its actor may ask of the service, and nothing else.
-struct RoomLink {
-    inner: Arc<Inner>,
-    room: RoomName,
-    meeting_id: MeetingId,
-    /// Tells this actor's registry entry apart from a newer actor of the same room.
-    generation: u64,
-    /// The media server, when it carries this room's media (group rooms).
-    media: Option<MediaEngine>,
-}
-
-impl RoomPort for RoomLink {
-    fn encode(&self, event: &Event) -> Bytes {
-        self.inner.encoder.encode(event)
-    }
-
-    async fn load_theme(&self) -> Result<Theme, PortError> {
-        Ok(self.inner.themes.load(&self.room).await?)
-    }
-
-    fn mint_grant(&self, client: &ClientId, now: DateTime<Utc>) -> String {
-        self.inner.tokens.grant(
-            self.meeting_id,
-            &self.room,
-            client.as_str(),
-            now,
-            self.inner.settings.grant_validity,
-        )
-    }
-
-    fn record(&self, fact: RoomFact) {
-        // The recorder lives as long as the server; if it is gone we are shutting down.
-        let _ = self.inner.facts.send(Recording {
-            fact,
-            written: None,
-        });
-    }
-
-    async fn record_durably(&self, facts: Vec<RoomFact>) -> bool {
-        let mut waits = Vec::with_capacity(facts.len());
-        for fact in facts {
-            let (written, wait) = oneshot::channel();
-            let recording = Recording {
-                fact,
-                written: Some(written),
-            };
-            if self.inner.facts.send(recording).is_err() {
-                return false;
-            }
-            waits.push(wait);
-        }
-        for wait in waits {
-            if wait.await != Ok(true) {
-                return false;
-            }
-        }
-        true
-    }
-
-    fn media(&self, change: MediaChange) {
-        // Without a media server (normal rooms) media flows browser to browser.
-        let Some(media) = &self.media else {
-            return;
-        };
-        match change {
-            MediaChange::Admit {
-                client_id,
-                conn,
-                role,
-            } => media.admit(&self.room, &client_id, conn, role != Role::Viewer),
-            MediaChange::Revoke { client_id } => media.revoke(&self.room, &client_id),
-        }
-    }
-
-    fn keeps_every_change(&self) -> bool {
-        self.inner.keeper.every_change()
-    }
-
-    async fn keep(&self, snapshot: &Snapshot) -> Result<(), PortError> {
-        let state = super::keeper::encode(snapshot);
-        Ok(self.inner.keeper.keep(&self.room, state).await?)
-    }
-
-    async fn hand_over(&self, snapshot: &Snapshot) -> bool {
-        let state = super::keeper::encode(snapshot);
-        match self.inner.keeper.hand_over(&self.room, state).await {
-            Ok(()) => true,
-            Err(err) => {
-                tracing::error!(room = %self.room, error = %err, "cannot hand the room over; it ends");
-                false
-            }
-        }
-    }
-
-    fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool {
-        let mut rooms = self.inner.rooms();
-        match rooms.get(&self.room) {
-            Some(entry) if entry.generation == self.generation => {
-                if !nothing_waiting() {
-                    return false;
-                }
-                rooms.remove(&self.room);
-                self.closed(false);
-                true
-            }
-            // Already replaced or removed: this actor is no longer the room's.
-            _ => true,
-        }
-    }
-
-    fn release(&self, handed_over: bool) {
-        let mut rooms = self.inner.rooms();
-        if rooms
-            .get(&self.room)
-            .is_some_and(|e| e.generation == self.generation)
-        {
-            rooms.remove(&self.room);
-        }
-        self.closed(handed_over);
-    }
-}
-
-impl RoomLink {
-    /// The room is no longer run here: its media paths close, and unless it moved on, its kept
-    /// state goes (in the background: the registry lock is held).
-    fn closed(&self, handed_over: bool) {
-        if let Some(media) = &self.media {
-            media.close_room(&self.room);
-        }
-        if !handed_over {
-            let keeper = self.inner.keeper.clone();
-            let room = self.room.clone();
-            tokio::spawn(async move { keeper.forget(&room).await });
         }
     }
 }

@@ -12,7 +12,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::meeting::facts::RoomFact;
+use crate::meeting::facts::{FactId, RoomFact};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
 
 pub use postgres::PostgresStore;
@@ -191,6 +191,9 @@ pub trait MeetingStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct RecordedFact {
     pub fact: RoomFact,
+    /// Given, the fact is written once however often it is recorded (a cluster's room keeps its
+    /// facts for its next owner until they are written).
+    pub id: Option<FactId>,
     /// The compact JSON envelope, signed at each delivery attempt.
     pub webhook_body: String,
 }
@@ -198,7 +201,8 @@ pub struct RecordedFact {
 #[async_trait]
 pub trait FactStore: Send + Sync {
     /// In one transaction: appends the facts, updates sessions and participations (insights) and
-    /// queues each fact's webhook event for every endpoint subscribed to its type.
+    /// queues each fact's webhook event for every endpoint subscribed to its type. A fact whose id
+    /// was recorded before is left out, with its insights and webhook events.
     async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError>;
     /// After a crash, sessions and stays that were open when the process died are closed as of
     /// `now`, but those of the rooms `carried_on` (handed over at a clean stop: they go on). Called

@@ -461,6 +461,7 @@ pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str
                 decided_by: None,
                 counts: ClientCounts::default(),
             },
+            id: None,
             webhook_body: "{}".into(),
         })
         .collect();

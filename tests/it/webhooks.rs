@@ -382,3 +382,91 @@ async fn finished_deliveries_are_pruned_pending_ones_never() {
     );
     store.close().await;
 }
+
+/// A cluster's room keeps its facts with its state until they are written, so the room's next
+/// owner may record a fact its dead node had written already: the store writes it once, with one
+/// webhook delivery and one stay, on the batch statement and on the transaction with insights.
+#[tokio::test]
+async fn a_fact_recorded_again_under_its_id_is_written_once() {
+    use anteroom::meeting::facts::{ClientCounts, FactClient, FactId, FactKind, RoomFact};
+    use anteroom::meeting::{ClientId, MeetingId, Role, RoomName};
+    use anteroom::store::RecordedFact;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::open_store(dir.path()).await;
+    let now = chrono::Utc::now();
+    store
+        .create_webhook(
+            "http://127.0.0.1:9/hook",
+            &[
+                "room.client.knocked".to_owned(),
+                "room.client.joined".to_owned(),
+            ],
+            "secret",
+            now,
+        )
+        .await
+        .unwrap();
+    let fact = |kind, client: &str, id: &FactId| RecordedFact {
+        fact: RoomFact {
+            kind,
+            at: now,
+            meeting_id: MeetingId(1),
+            room_name: RoomName::parse("/r").unwrap(),
+            room_session_id: None,
+            client: Some(FactClient {
+                client_id: ClientId::new(client),
+                role: (kind == FactKind::Joined).then_some(Role::Host),
+                display_name: client.to_owned(),
+                external_id: None,
+                metadata: None,
+                user_agent: None,
+            }),
+            message: None,
+            decided_by: None,
+            counts: ClientCounts::default(),
+        },
+        id: Some(id.clone()),
+        webhook_body: "{}".into(),
+    };
+    let (knock, ann, ben) = (FactId::new(), FactId::new(), FactId::new());
+    let batches = [
+        vec![
+            fact(FactKind::Knocked, "kim", &knock),
+            fact(FactKind::Joined, "ann", &ann),
+        ],
+        vec![
+            fact(FactKind::Knocked, "kim", &knock),
+            fact(FactKind::Joined, "ann", &ann),
+            fact(FactKind::Joined, "ben", &ben),
+        ],
+        // Knocks alone: the store's one-statement path.
+        vec![fact(FactKind::Knocked, "kim", &knock)],
+    ];
+    for batch in &batches {
+        store.record_facts(batch).await.unwrap();
+    }
+    let counts = store.delivery_counts().await.unwrap();
+    store.close().await;
+    assert_eq!(counts.pending, 3, "one delivery for each fact");
+    let events: Vec<(String, String)> = crate::helpers::store_rows(
+        dir.path(),
+        "SELECT kind, client_id FROM room_events ORDER BY id",
+    )
+    .await;
+    let events: Vec<(&str, &str)> = events.iter().map(|(k, c)| (&k[..], &c[..])).collect();
+    assert_eq!(
+        events,
+        [
+            ("room.client.knocked", "kim"),
+            ("room.client.joined", "ann"),
+            ("room.client.joined", "ben")
+        ]
+    );
+    let stays: Vec<(String,)> = crate::helpers::store_rows(
+        dir.path(),
+        "SELECT client_id FROM participations ORDER BY client_id",
+    )
+    .await;
+    assert_eq!(stays, [("ann".to_owned(),), ("ben".to_owned(),)]);
+}

@@ -1,13 +1,15 @@
 //! Recording room facts in PostgreSQL: the event log, the insights tables derived from it and the
 //! webhook outbox, in one transaction per batch.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
-use crate::meeting::facts::{FactClient, FactKind, RoomFact};
+use crate::meeting::facts::{FactClient, FactId, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
 use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
 use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
@@ -24,12 +26,19 @@ impl FactStore for PostgresStore {
             .iter()
             .any(|recorded| recorded.fact.kind.changes_attendance())
         {
-            return record(&self.pool, facts).await;
+            record(&self.pool, facts).await?;
+            return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        record(&mut *tx, facts).await?;
+        let written_before = record(&mut *tx, facts).await?;
         for recorded in facts {
-            derive_insights(&mut tx, &recorded.fact).await?;
+            if !recorded
+                .id
+                .as_ref()
+                .is_some_and(|id| written_before.contains(id))
+            {
+                derive_insights(&mut tx, &recorded.fact).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -127,13 +136,18 @@ fn client(
 /// The batch's events and their outbox rows (one per fact and subscribed endpoint), in one
 /// statement: the facts go as arrays, one parameter per column, however many there are. Both tables
 /// are numbered in the facts' order (outbox rows then by endpoint), so deliveries keep each room's
-/// order.
+/// order. Returns the ids of the facts that were written before (and are left out now).
 async fn record<'c>(
     db: impl sqlx::PgExecutor<'c>,
     facts: &[RecordedFact],
-) -> Result<(), StoreError> {
+) -> Result<HashSet<FactId>, StoreError> {
     let mut c = Columns::default();
-    for RecordedFact { fact, webhook_body } in facts {
+    for RecordedFact {
+        fact,
+        id,
+        webhook_body,
+    } in facts
+    {
         let client = fact.client.as_ref();
         c.meeting.push(fact.meeting_id.0);
         c.room.push(fact.room_name.as_str());
@@ -149,8 +163,9 @@ async fn record<'c>(
         c.total.push(i64::from(fact.counts.total));
         c.by_role.push(fact.counts.by_role_json());
         c.body.push(webhook_body);
+        c.fact_id.push(id.as_ref().map(FactId::as_str));
     }
-    sqlx::query(RECORD)
+    let written_now: Vec<String> = sqlx::query_scalar(RECORD)
         .bind(c.meeting)
         .bind(c.room)
         .bind(c.kind)
@@ -164,9 +179,15 @@ async fn record<'c>(
         .bind(c.total)
         .bind(c.by_role)
         .bind(c.body)
-        .execute(db)
+        .bind(c.fact_id)
+        .fetch_all(db)
         .await?;
-    Ok(())
+    Ok(facts
+        .iter()
+        .filter_map(|recorded| recorded.id.as_ref())
+        .filter(|id| !written_now.iter().any(|now| now == id.as_str()))
+        .cloned()
+        .collect())
 }
 
 /// A batch of facts, column by column (`RECORD`'s parameters, in its order).
@@ -185,28 +206,36 @@ struct Columns<'a> {
     total: Vec<i64>,
     by_role: Vec<String>,
     body: Vec<&'a str>,
+    fact_id: Vec<Option<&'a str>>,
 }
 
 const RECORD: &str = "\
 WITH f AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
                        $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[],
-                       $13::text[])
+                       $13::text[], $14::text[])
     WITH ORDINALITY AS f (meeting_id, room_name, kind, at_ms, client_id, role, display_name,
-                          external_id, metadata, message, num_clients, clients_by_role, body, seq)
+                          external_id, metadata, message, num_clients, clients_by_role, body,
+                          fact_id, seq)
 ), events AS (
   INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, display_name,
-                           external_id, metadata, message, num_clients, clients_by_role)
+                           external_id, metadata, message, num_clients, clients_by_role, fact_id)
   SELECT meeting_id, room_name, kind, at_ms, client_id, role, display_name, external_id, metadata,
-         message, num_clients, clients_by_role
+         message, num_clients, clients_by_role, fact_id
   FROM f ORDER BY seq
+  ON CONFLICT (fact_id) WHERE fact_id IS NOT NULL DO NOTHING
+  RETURNING fact_id
+), outbox AS (
+  INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms,
+                                  created_ms)
+  SELECT e.id, f.kind, f.room_name, f.body, f.at_ms, f.at_ms
+  FROM f
+  JOIN webhook_endpoint_events s ON s.event_type = f.kind
+  JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL
+  WHERE f.fact_id IS NULL OR f.fact_id IN (SELECT fact_id FROM events)
+  ORDER BY f.seq, e.id
 )
-INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, created_ms)
-SELECT e.id, f.kind, f.room_name, f.body, f.at_ms, f.at_ms
-FROM f
-JOIN webhook_endpoint_events s ON s.event_type = f.kind
-JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL
-ORDER BY f.seq, e.id";
+SELECT fact_id FROM events WHERE fact_id IS NOT NULL";
 
 /// Sessions and stays, as the SQLite store derives them (see there). It matches only kinds that
 /// `FactKind::changes_attendance`: batches with none of those skip it (and its transaction).

@@ -1,12 +1,14 @@
 //! Recording room facts: the event log, the insights tables derived from it, and the webhook outbox,
 //! all in one transaction per batch.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, millis};
 use crate::meeting::RoomName;
-use crate::meeting::facts::{FactKind, RoomFact};
+use crate::meeting::facts::{FactId, FactKind, RoomFact};
 use crate::store::{FactStore, RecordedFact, StoreError};
 
 #[async_trait]
@@ -16,7 +18,17 @@ impl FactStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.writer.begin().await?;
-        // 12 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
+        let written_before = written_before(&mut tx, facts).await?;
+        let facts: Vec<&RecordedFact> = facts
+            .iter()
+            .filter(|recorded| {
+                !recorded
+                    .id
+                    .as_ref()
+                    .is_some_and(|id| written_before.contains(id.as_str()))
+            })
+            .collect();
+        // 13 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
         for chunk in facts.chunks(2000) {
             append_events(&mut tx, chunk).await?;
         }
@@ -62,13 +74,38 @@ impl FactStore for SqliteStore {
     }
 }
 
+/// The ids among `facts` already in the event log (the writer is this store's only one, so they
+/// stay so until the transaction ends).
+async fn written_before(
+    tx: &mut SqliteConnection,
+    facts: &[RecordedFact],
+) -> Result<HashSet<String>, StoreError> {
+    let mut written = HashSet::new();
+    let ids: Vec<&str> = facts
+        .iter()
+        .filter_map(|recorded| recorded.id.as_ref().map(FactId::as_str))
+        .collect();
+    for chunk in ids.chunks(2000) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT fact_id FROM room_events WHERE fact_id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        let found: Vec<String> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+        written.extend(found);
+    }
+    Ok(written)
+}
+
 async fn append_events(
     tx: &mut SqliteConnection,
-    chunk: &[RecordedFact],
+    chunk: &[&RecordedFact],
 ) -> Result<(), StoreError> {
     let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, role, \
-         display_name, external_id, metadata, message, num_clients, clients_by_role) ",
+         display_name, external_id, metadata, message, num_clients, clients_by_role, fact_id) ",
     );
     insert.push_values(chunk, |mut row, recorded| {
         let fact = &recorded.fact;
@@ -84,7 +121,8 @@ async fn append_events(
             .push_bind(client.and_then(|c| c.metadata.clone()))
             .push_bind(fact.message.clone())
             .push_bind(i64::from(fact.counts.total))
-            .push_bind(fact.counts.by_role_json());
+            .push_bind(fact.counts.by_role_json())
+            .push_bind(recorded.id.as_ref().map(|id| id.as_str().to_owned()));
     });
     insert.build().execute(&mut *tx).await?;
     Ok(())
