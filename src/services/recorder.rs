@@ -24,6 +24,9 @@ pub struct Recorder {
 
 const BATCH: usize = 512;
 
+/// The least time from one write's start to the next's.
+const WRITE_GAP: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// A fact to write, its id when it may be recorded more than once (written once all the same),
 /// and, when its room waits for it, where to say it was written (or not).
 #[derive(Debug)]
@@ -47,6 +50,7 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut last_write = tokio::time::Instant::now();
     loop {
         tokio::select! {
             received = facts.recv_many(&mut batch, BATCH) => {
@@ -62,6 +66,19 @@ pub async fn run(
                 break;
             }
         }
+        // Writes are spaced: what arrives meanwhile joins the batch, which costs the store about
+        // as much as one fact does. Rooms do not wait for it (a cluster's room keeps its facts
+        // until they are written), so this costs only webhooks and insights a moment.
+        let next = last_write + WRITE_GAP;
+        if next > tokio::time::Instant::now() && batch.len() < BATCH {
+            tokio::time::sleep_until(next).await;
+            while batch.len() < BATCH
+                && let Ok(fact) = facts.try_recv()
+            {
+                batch.push(fact);
+            }
+        }
+        last_write = tokio::time::Instant::now();
         recorder.write(&mut batch).await;
     }
 }
