@@ -118,6 +118,9 @@ impl<P: RoomPort> RoomActor<P> {
                 }
             }
             if self.room.is_ended() {
+                if !self.handed_over {
+                    self.port.facts_written().await;
+                }
                 self.port.release(self.handed_over);
                 // Connections the room never admitted (a full room's refusals) are attached here too.
                 for handle in self.conns.values() {
@@ -126,12 +129,12 @@ impl<P: RoomPort> RoomActor<P> {
                 self.refuse_queued();
                 break;
             }
-            let commands = &self.commands;
-            if self.room.is_idle()
-                && self.conns.is_empty()
-                && self.port.release_if_idle(&|| commands.is_empty())
-            {
-                break;
+            if self.room.is_idle() && self.conns.is_empty() {
+                self.port.facts_written().await;
+                let commands = &self.commands;
+                if self.port.release_if_idle(&|| commands.is_empty()) {
+                    break;
+                }
             }
         }
         tracing::debug!(room = %room_name, "room closed");
@@ -355,6 +358,7 @@ mod tests {
         ) -> Result<(), PortError> {
             Ok(())
         }
+        async fn facts_written(&self) {}
         async fn hand_over(&self, _: &crate::room::state::Snapshot) -> bool {
             false
         }

@@ -43,6 +43,9 @@ pub trait RoomPort: Send + Sync + 'static {
         snapshot: &Snapshot,
         facts: Vec<RoomFact>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Waits until the facts kept with the room's state are written (or given up on): before the
+    /// room is forgotten, which forgets its kept state too.
+    fn facts_written(&self) -> impl Future<Output = ()> + Send;
     /// The server is stopping: hands the room's state over to be carried on. True when it was
     /// kept; false and the room ends as before.
     fn hand_over(&self, snapshot: &Snapshot) -> impl Future<Output = bool> + Send;

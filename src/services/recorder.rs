@@ -1,8 +1,9 @@
 //! Writes room facts to the store from a task of its own, in batches, so that no room ever waits for
 //! the database. Facts queue in memory meanwhile (the store takes 100k+ rows/s batched, far more than
-//! rooms produce). A room of a cluster waits for its facts to be written before it says anything
-//! (a node that dies must not take an event with it): such a fact comes with an acknowledgement,
-//! sent once its batch is written, so that many rooms still share a commit.
+//! rooms produce). A cluster's room keeps its facts with its state until they are written (a node
+//! that dies must not take an event with it): such a fact comes with an id, so that the room's next
+//! owner can record it again and the store still writes it once, and with an acknowledgement, sent
+//! once its batch is written.
 
 use std::sync::Arc;
 

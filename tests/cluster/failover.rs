@@ -13,7 +13,7 @@ use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 /// What a page does after its connection broke: connect to some node and join again (with its
 /// resume token, and its key if it has one), again and again until the room answers. Returns the
 /// connection and its `room_joined`.
-async fn come_back(
+pub async fn come_back(
     node: &Server,
     room: &TestRoom,
     key: Option<&str>,
@@ -246,85 +246,4 @@ async fn a_room_nobody_comes_back_to_is_adopted_a_lease_later() {
         adopted >= lease + 2 * lease / 3,
         "adopted {adopted:?} after the kill: before the node its people come back through could take it"
     );
-}
-
-/// A cluster's room speaks once its state is kept in Redis, without waiting for PostgreSQL: the
-/// facts of a change are kept with the state until they are written. Here PostgreSQL holds every
-/// write to the event log (a table lock), the host hears a knock all the same, and the room's node
-/// dies before its write is done: the room's next owner records the knock, once.
-#[tokio::test]
-async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner() {
-    use sqlx::Connection;
-
-    let mut cluster = Cluster::start_with(2, &["--room-lease-ms", "1500"]).await;
-    let room = cluster.room(json!({"isLocked": true})).await;
-    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
-    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
-    let knocks_of = |facts: &[(String, Option<String>)], id: &str| {
-        facts
-            .iter()
-            .filter(|(kind, client)| kind == "room.client.knocked" && client.as_deref() == Some(id))
-            .count()
-    };
-    // The host's join is written first, so that only the knock waits for the lock.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !fact_kinds(&cluster)
-        .await
-        .iter()
-        .any(|(kind, _)| kind == "room.client.joined")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the host's join was never written"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut lock = sqlx::PgConnection::connect(&cluster.database_url)
-        .await
-        .unwrap();
-    sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
-    sqlx::query("LOCK TABLE room_events IN EXCLUSIVE MODE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
-
-    let (_kim, kim_id, _) = knocker(cluster.node(0), &room, "Kim").await;
-    let knocked = tokio::time::timeout(Duration::from_secs(5), host_ws.recv_type("room_knocked"))
-        .await
-        .expect("the host hears the knock while PostgreSQL holds its write");
-    assert_eq!(knocked["clientId"], kim_id.as_str());
-    cluster.kill9(0).await;
-    // The dead node's write, still waiting for the lock, goes with it.
-    let ended: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
-    )
-    .fetch_all(&mut lock)
-    .await
-    .unwrap();
-    assert!(
-        !ended.is_empty(),
-        "the knock's write was not held by the lock"
-    );
-    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
-    assert_eq!(knocks_of(&fact_kinds(&cluster).await, &kim_id), 0);
-
-    // The host comes back through the other node, which takes the room with its kept state.
-    let (mut host_ws, _) = come_back(
-        cluster.node(1),
-        &room,
-        Some(&room.host_key),
-        &host_token,
-        "Dr Lee",
-    )
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while knocks_of(&fact_kinds(&cluster).await, &kim_id) == 0 {
-        assert!(Instant::now() < deadline, "the knock was never recorded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Kept until its writing is confirmed, then no more: recorded once, whatever is kept after.
-    host_ws.send("set_lock", json!({"locked": false})).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(knocks_of(&fact_kinds(&cluster).await, &kim_id), 1);
 }

@@ -13,6 +13,7 @@ mod receiver;
 mod ws;
 
 mod failover;
+mod kept_facts;
 mod rooms;
 mod webhooks;
 

@@ -105,25 +105,16 @@ impl RoomLink {
     }
 
     /// The room is no longer run here: its media paths close, and unless it moved on, its kept
-    /// state goes (in the background: the registry lock is held), once its facts are written.
+    /// state goes (in the background: the registry lock is held).
     pub(super) fn closed(&self, handed_over: bool) {
         if let Some(media) = &self.media {
             media.close_room(&self.room);
         }
-        if handed_over {
-            return;
+        if !handed_over {
+            let keeper = self.inner.keeper.clone();
+            let room = self.room.clone();
+            tokio::spawn(async move { keeper.forget(&room).await });
         }
-        let unwritten = std::mem::take(&mut *self.unwritten());
-        let keeper = self.inner.keeper.clone();
-        let room = self.room.clone();
-        tokio::spawn(async move {
-            for pending in unwritten {
-                if pending.written.await != Ok(true) {
-                    tracing::error!(%room, kind = pending.fact.kind.event_type(), "a room fact could not be written");
-                }
-            }
-            keeper.forget(&room).await;
-        });
     }
 }
 
@@ -199,6 +190,15 @@ impl RoomPort for RoomLink {
     async fn keep(&self, snapshot: &Snapshot, facts: Vec<RoomFact>) -> Result<(), PortError> {
         let state = self.kept_state(snapshot, facts);
         Ok(self.inner.keeper.keep(&self.room, state).await?)
+    }
+
+    async fn facts_written(&self) {
+        let unwritten = std::mem::take(&mut *self.unwritten());
+        for pending in unwritten {
+            if pending.written.await != Ok(true) {
+                tracing::error!(room = %self.room, kind = pending.fact.kind.event_type(), "a room fact could not be written");
+            }
+        }
     }
 
     async fn hand_over(&self, snapshot: &Snapshot) -> bool {

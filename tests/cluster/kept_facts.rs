@@ -1,0 +1,151 @@
+//! A cluster's room speaks once its state is kept in Redis, without waiting for PostgreSQL: the
+//! facts of a change are kept with the state until they are written. Here PostgreSQL holds every
+//! write to the event log (a table lock) and the room's node dies before its writes are done: the
+//! facts are recorded by whichever node carries the room on, once.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::failover::come_back;
+use crate::{Cluster, fact_kinds, host, knocker};
+
+/// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
+const WAITING: &str = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+     AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
+const END_WAITING: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+     WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
+
+/// A lock on the event log, taken from the test: every write of a fact waits for it.
+struct HeldEventLog(sqlx::PgConnection);
+
+impl HeldEventLog {
+    async fn take(cluster: &Cluster) -> HeldEventLog {
+        let mut lock = sqlx::PgConnection::connect(&cluster.database_url)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
+        sqlx::query("LOCK TABLE room_events IN EXCLUSIVE MODE")
+            .execute(&mut lock)
+            .await
+            .unwrap();
+        HeldEventLog(lock)
+    }
+
+    /// Until a node's write reaches PostgreSQL and waits for the lock.
+    async fn until_a_write_waits(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sqlx::query_scalar::<_, i32>(WAITING)
+            .fetch_all(&mut self.0)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "no write reached PostgreSQL");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The writes still waiting (a dead node's) go, and the lock with them.
+    async fn release_ending_waiting_writes(mut self) {
+        let ended: Vec<bool> = sqlx::query_scalar(END_WAITING)
+            .fetch_all(&mut self.0)
+            .await
+            .unwrap();
+        assert!(!ended.is_empty(), "no write was held by the lock");
+        sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
+    }
+}
+
+/// How many facts of this kind about this client are recorded.
+async fn recorded(cluster: &Cluster, kind: &str, client: &str) -> usize {
+    fact_kinds(cluster)
+        .await
+        .iter()
+        .filter(|(k, c)| k == kind && c.as_deref() == Some(client))
+        .count()
+}
+
+async fn until_recorded(cluster: &Cluster, kind: &str, client: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while recorded(cluster, kind, client).await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{kind} of {client} was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner() {
+    let mut cluster = Cluster::start_with(2, &["--room-lease-ms", "1500"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    // The host's join is written first, so that only the knock waits for the lock.
+    until_recorded(
+        &cluster,
+        "room.client.joined",
+        &host_id,
+        Duration::from_secs(10),
+    )
+    .await;
+    let mut lock = HeldEventLog::take(&cluster).await;
+
+    let (_kim, kim_id, _) = knocker(cluster.node(0), &room, "Kim").await;
+    let knocked = tokio::time::timeout(Duration::from_secs(5), host_ws.recv_type("room_knocked"))
+        .await
+        .expect("the host hears the knock while PostgreSQL holds its write");
+    assert_eq!(knocked["clientId"], kim_id.as_str());
+    lock.until_a_write_waits().await;
+    cluster.kill9(0).await;
+    lock.release_ending_waiting_writes().await;
+    assert_eq!(recorded(&cluster, "room.client.knocked", &kim_id).await, 0);
+
+    // The host comes back through the other node, which takes the room with its kept state.
+    let (mut host_ws, _) = come_back(
+        cluster.node(1),
+        &room,
+        Some(&room.host_key),
+        &host_token,
+        "Dr Lee",
+    )
+    .await;
+    until_recorded(
+        &cluster,
+        "room.client.knocked",
+        &kim_id,
+        Duration::from_secs(10),
+    )
+    .await;
+    // Kept until its writing is confirmed, then no more: recorded once, whatever is kept after.
+    host_ws.send("set_lock", json!({"locked": false})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(recorded(&cluster, "room.client.knocked", &kim_id).await, 1);
+}
+
+/// A room that empties forgets its kept state only once its facts are written: here its node dies
+/// first, and the node that adopts the room (nobody comes back to it) records them.
+#[tokio::test]
+async fn an_emptied_rooms_unwritten_facts_outlive_its_node() {
+    let mut cluster = Cluster::start_with(2, &["--room-lease-ms", "1500"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let mut lock = HeldEventLog::take(&cluster).await;
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    host_ws.send("leave_room", json!({})).await;
+    lock.until_a_write_waits().await;
+    // Time for the emptied room to be forgotten, were it not waiting for its facts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.kill9(0).await;
+    lock.release_ending_waiting_writes().await;
+    assert_eq!(recorded(&cluster, "room.client.joined", &host_id).await, 0);
+
+    for kind in ["room.client.joined", "room.client.left"] {
+        until_recorded(&cluster, kind, &host_id, Duration::from_secs(15)).await;
+        assert_eq!(recorded(&cluster, kind, &host_id).await, 1);
+    }
+}
