@@ -33,6 +33,12 @@ pub(super) struct RoomLink {
     pub(super) unwritten: Mutex<Vec<Unwritten>>,
 }
 
+/// Most facts a room keeps unwritten beside its state. Only a store that takes nothing for long
+/// (a room's change or two a second for minutes) reaches it; beyond it, the oldest stay with the
+/// recorder, but no longer in the kept state, which would otherwise grow, and be written whole to
+/// Redis, at every change.
+const MOST_UNWRITTEN: usize = 1000;
+
 /// A fact on its way to the store, and where the recorder says it was written (or not).
 pub(super) struct Unwritten {
     id: FactId,
@@ -97,6 +103,10 @@ impl RoomLink {
         for fact in facts {
             let pending = self.send(FactId::new(), fact);
             unwritten.push(pending);
+        }
+        let given_up = keep_newest(&mut unwritten, MOST_UNWRITTEN);
+        if given_up > 0 {
+            tracing::error!(room = %self.room, facts = given_up, "the store has taken none of this room's facts for long; the oldest are no longer kept for another node");
         }
         keeper::encode(
             snapshot,
@@ -237,5 +247,26 @@ impl RoomPort for RoomLink {
             rooms.remove(&self.room);
         }
         self.closed(handed_over);
+    }
+}
+
+/// Keeps the newest `most` of `items`; returns how many older ones went.
+fn keep_newest<T>(items: &mut Vec<T>, most: usize) -> usize {
+    let over = items.len().saturating_sub(most);
+    items.drain(..over);
+    over
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_newest;
+
+    #[test]
+    fn the_oldest_beyond_the_most_go() {
+        let mut items: Vec<u32> = (1..=5).collect();
+        assert_eq!(keep_newest(&mut items, 5), 0);
+        assert_eq!(items, [1, 2, 3, 4, 5]);
+        assert_eq!(keep_newest(&mut items, 3), 2);
+        assert_eq!(items, [3, 4, 5]);
     }
 }
