@@ -5,6 +5,8 @@
 #[path = "../it/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "../it/media_client.rs"]
+mod media_client;
 #[path = "../it/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
@@ -13,6 +15,7 @@ mod receiver;
 mod ws;
 
 mod failover;
+mod group;
 mod kept_facts;
 mod rooms;
 mod webhooks;

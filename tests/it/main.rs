@@ -11,6 +11,7 @@ mod handover;
 mod helpers;
 mod insights;
 mod media;
+mod media_client;
 mod meetings;
 mod ops;
 mod proxy;

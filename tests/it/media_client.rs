@@ -1,0 +1,112 @@
+//! A third-party media client for the tests: a str0m instance on a loopback socket of its own,
+//! which offers to publish audio and video to a group room's media server over the signalling
+//! socket, and is driven by hand.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::ws::Ws;
+
+/// A client's offer to publish audio and video, with a host candidate on a loopback socket of its
+/// own.
+pub fn client_offer() -> (Client, SdpPendingOffer, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rtc = Rtc::new(Instant::now());
+    let candidate = Candidate::host(socket.local_addr().unwrap(), "udp").unwrap();
+    rtc.add_local_candidate(candidate);
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().expect("a change to offer");
+    (Client { rtc, socket }, pending, offer.to_sdp_string())
+}
+
+/// A str0m client and its socket, driven by hand.
+pub struct Client {
+    pub rtc: Rtc,
+    pub socket: UdpSocket,
+}
+
+impl Client {
+    /// Runs the client's I/O for a while (blocking); true once it has connected.
+    pub fn spin(&mut self, time: Duration) -> bool {
+        let end = Instant::now() + time;
+        let mut connected = false;
+        let mut buf = [0u8; 2000];
+        while Instant::now() < end {
+            let wait = loop {
+                match self.rtc.poll_output().expect("the client runs") {
+                    Output::Transmit(t) => {
+                        let _ = self.socket.send_to(&t.contents, t.destination);
+                    }
+                    Output::Timeout(at) => break at,
+                    Output::Event(Event::Connected) => connected = true,
+                    Output::Event(_) => {}
+                }
+            };
+            let wait = wait
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_millis(20));
+            self.socket.set_read_timeout(Some(wait)).unwrap();
+            let input = match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.socket.local_addr().unwrap(),
+                        contents: buf[..n].try_into().unwrap(),
+                    },
+                ),
+                Err(_) => Input::Timeout(Instant::now()),
+            };
+            self.rtc
+                .handle_input(input)
+                .expect("the client takes input");
+        }
+        connected
+    }
+}
+
+/// Offers, and checks the server's answer: ICE-lite, one loopback candidate.
+pub async fn negotiate(ws: &mut Ws) -> (Client, String) {
+    let (mut client, pending, sdp) = client_offer();
+    ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+    let answer = ws.recv_type("sfu_answer").await["sdp"]
+        .as_str()
+        .expect("an answer's sdp")
+        .to_owned();
+    assert!(answer.contains("a=ice-lite"), "{answer}");
+    assert!(answer.contains(" 127.0.0.1 "), "{answer}");
+    // Opus with DTX: a silent or muted microphone sends next to nothing.
+    assert!(
+        answer
+            .lines()
+            .any(|l| l.starts_with("a=fmtp:") && l.contains("usedtx=1")),
+        "{answer}"
+    );
+    let parsed = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
+    client
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, parsed)
+        .expect("the answer fits the offer");
+    assert!(
+        client.spin(Duration::from_secs(2)),
+        "connected to the media server"
+    );
+    (client, answer)
+}
+
+pub fn attribute<'a>(sdp: &'a str, name: &str) -> &'a str {
+    sdp.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {sdp}"))
+        .trim()
+}
