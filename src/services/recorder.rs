@@ -52,6 +52,9 @@ pub async fn run(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_write = tokio::time::Instant::now();
+    // Looked up at each use: this task may start before the metrics recorder is installed.
+    let waiting = |facts: usize| metrics::gauge!("anteroom_facts_waiting").set(facts as f64);
+    waiting(0);
     loop {
         tokio::select! {
             received = facts.recv_many(&mut batch, BATCH) => {
@@ -80,7 +83,9 @@ pub async fn run(
             }
         }
         last_write = tokio::time::Instant::now();
+        waiting(batch.len() + facts.len());
         recorder.write(&mut batch).await;
+        waiting(facts.len());
     }
 }
 

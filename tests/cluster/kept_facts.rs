@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::failover::come_back;
+use crate::helpers::metric;
 use crate::{Cluster, fact_kinds, host, knocker};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
@@ -101,6 +102,7 @@ async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner()
         .expect("the host hears the knock while PostgreSQL holds its write");
     assert_eq!(knocked["clientId"], kim_id.as_str());
     lock.until_a_write_waits().await;
+    assert!(metric(cluster.node(0), "anteroom_facts_waiting").await >= 1.0);
     cluster.kill9(0).await;
     lock.release_ending_waiting_writes().await;
     assert_eq!(recorded(&cluster, "room.client.knocked", &kim_id).await, 0);
@@ -125,6 +127,7 @@ async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner()
     host_ws.send("set_lock", json!({"locked": false})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(recorded(&cluster, "room.client.knocked", &kim_id).await, 1);
+    assert_eq!(metric(cluster.node(1), "anteroom_facts_waiting").await, 0.0);
 }
 
 /// A room that empties forgets its kept state only once its facts are written: here its node dies
