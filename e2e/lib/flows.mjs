@@ -3,6 +3,18 @@ import assert from "node:assert/strict";
 
 export const TIMEOUT = 15000;
 
+/** Polls `check` every 100 ms until it gives something other than undefined, and returns that;
+ * fails after `within` ms saying `what` (a string, or a function for a message made then). */
+export async function until(check, what, within = 2 * TIMEOUT) {
+  const deadline = Date.now() + within;
+  for (;;) {
+    const result = await check();
+    if (result !== undefined) return result;
+    assert.ok(Date.now() < deadline, typeof what === "function" ? what() : what);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Opens a URL and passes the pre-call review (name as given). */
 export async function enter(page, url, name) {
   const target = new URL(url);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 import { launch, opener, screenshot } from "../lib/browser.mjs";
 import { startCluster } from "../lib/cluster.mjs";
-import { TIMEOUT, enterAsHost, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrorsBut } from "../lib/flows.mjs";
+import { TIMEOUT, until, enterAsHost, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrorsBut } from "../lib/flows.mjs";
 
 let cluster;
 let browser;
@@ -22,18 +22,6 @@ after(async () => {
   await browser?.close();
   await cluster?.stop();
 });
-
-/** Polls `check` every 100 ms until it gives something other than undefined; fails saying `what`
- * after twice the usual timeout. */
-async function until(check, what) {
-  const deadline = Date.now() + 2 * TIMEOUT;
-  for (;;) {
-    const result = await check();
-    if (result !== undefined) return result;
-    assert.ok(Date.now() < deadline, what);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Until a live node other than `killed` runs the room (its lease ran out and it was taken). */
 async function newOwner(killed) {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, TIMEOUT } from "../lib/flows.mjs";
+import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, TIMEOUT, until } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 
 let server;
@@ -84,14 +84,15 @@ async function sending(page) {
 }
 
 async function waitForMetric(name, expected, within = TIMEOUT) {
-  const deadline = Date.now() + within;
   let value;
-  while (Date.now() < deadline) {
-    value = await server.metric(name);
-    if (value === expected) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(value, expected, `${name} within ${within} ms`);
+  await until(
+    async () => {
+      value = await server.metric(name);
+      return value === expected ? value : undefined;
+    },
+    () => `${name} is ${value} after ${within} ms, not ${expected}`,
+    within,
+  );
 }
 
 /** Frames per second each remote video decodes over `seconds`. */
