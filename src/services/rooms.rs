@@ -16,9 +16,6 @@ use super::keeper::{DynKeeper, Place};
 use super::orphans::OrphanWatch;
 use super::recorder::Recording;
 use super::themes::Themes;
-use link::RoomLink;
-
-mod link;
 use crate::media::MediaEngine;
 use crate::meeting::facts::{FactId, RoomFact};
 use crate::meeting::{Meeting, RoomMode, RoomName};
@@ -33,6 +30,9 @@ use crate::room::port::Encode;
 use crate::room::state::{Room, RoomConfig};
 use crate::store::{DynStore, StoreError};
 use crate::tokens::{KeyRole, TokenError, TokenSigner};
+use link::RoomLink;
+
+mod link;
 
 /// Commands a room can have waiting before senders wait for it.
 const MAILBOX: usize = 1024;
