@@ -87,6 +87,7 @@ const TOKEN_SECRET_NAME: &str = "room_key_secret";
 impl Application {
     /// Opens the store, loads or creates the token secret and binds the listener.
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Self> {
+        let metrics = crate::ops::install_metrics();
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -230,6 +231,7 @@ impl Application {
                 media,
                 store.clone(),
                 draining.clone(),
+                metrics,
             ),
             signal,
             rooms,

@@ -35,6 +35,21 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
+/// Installs the process's metrics recorder (before anything records a figure: a figure recorded
+/// earlier, or a handle taken earlier, goes nowhere) and returns the handle `/metrics` renders.
+pub fn install_metrics() -> PrometheusHandle {
+    let builder = || {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+            .expect("the latency buckets are a non-empty list")
+    };
+    // One recorder per process; a second application in the same process (tests) reads its own
+    // figures from a recorder of its own, not installed.
+    builder()
+        .install_recorder()
+        .unwrap_or_else(|_| builder().build_recorder().handle())
+}
+
 impl Ops {
     pub fn new(
         health: StoreHealth,
@@ -43,17 +58,8 @@ impl Ops {
         media: MediaEngine,
         store: DynStore,
         draining: CancellationToken,
+        metrics: PrometheusHandle,
     ) -> Self {
-        let builder = || {
-            PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
-                .expect("the latency buckets are a non-empty list")
-        };
-        // One recorder per process; a second application in the same process (tests) reads its
-        // own figures from a recorder of its own, not installed.
-        let metrics = builder()
-            .install_recorder()
-            .unwrap_or_else(|_| builder().build_recorder().handle());
         Ops {
             health,
             rooms,

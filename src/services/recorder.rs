@@ -52,8 +52,8 @@ pub async fn run(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_write = tokio::time::Instant::now();
-    // Looked up at each use: this task may start before the metrics recorder is installed.
-    let waiting = |facts: usize| metrics::gauge!("anteroom_facts_waiting").set(facts as f64);
+    let waiting = metrics::gauge!("anteroom_facts_waiting");
+    let waiting = |facts: usize| waiting.set(facts as f64);
     waiting(0);
     loop {
         tokio::select! {
