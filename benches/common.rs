@@ -43,7 +43,13 @@ pub fn create_key_from(bin: &str, data_dir: &Path) -> String {
         .output()
         .expect("anteroom runs");
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    // The key is its own line; a wrapper (heaptrack, say) may print lines of its own around it.
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("ar_"))
+        .expect("api-key create prints the key")
+        .to_owned()
 }
 
 /// Starts `anteroom serve` on a free loopback port with the benchmark routes on and logs quiet:
