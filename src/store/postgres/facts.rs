@@ -21,7 +21,7 @@ impl FactStore for PostgresStore {
             return Ok(());
         }
         // Most batches (knocks, verdicts) touch no insights table: then the batch is one statement,
-        // one round trip, while the rooms of a cluster wait for it.
+        // one round trip.
         if !facts
             .iter()
             .any(|recorded| recorded.fact.kind.changes_attendance())
@@ -30,12 +30,13 @@ impl FactStore for PostgresStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        let written_before = record(&mut *tx, facts).await?;
+        let written_now = record(&mut *tx, facts).await?;
         for recorded in facts {
-            if !recorded
+            // A fact recorded before (its id not written now) changed the insights then.
+            if recorded
                 .id
                 .as_ref()
-                .is_some_and(|id| written_before.contains(id))
+                .is_none_or(|id| written_now.contains(id.as_str()))
             {
                 derive_insights(&mut tx, &recorded.fact).await?;
             }
@@ -136,11 +137,11 @@ fn client(
 /// The batch's events and their outbox rows (one per fact and subscribed endpoint), in one
 /// statement: the facts go as arrays, one parameter per column, however many there are. Both tables
 /// are numbered in the facts' order (outbox rows then by endpoint), so deliveries keep each room's
-/// order. Returns the ids of the facts that were written before (and are left out now).
+/// order. Returns the ids of the facts written now (a fact with an id recorded before is left out).
 async fn record<'c>(
     db: impl sqlx::PgExecutor<'c>,
     facts: &[RecordedFact],
-) -> Result<HashSet<FactId>, StoreError> {
+) -> Result<HashSet<String>, StoreError> {
     let mut c = Columns::default();
     for RecordedFact {
         fact,
@@ -182,12 +183,7 @@ async fn record<'c>(
         .bind(c.fact_id)
         .fetch_all(db)
         .await?;
-    Ok(facts
-        .iter()
-        .filter_map(|recorded| recorded.id.as_ref())
-        .filter(|id| !written_now.iter().any(|now| now == id.as_str()))
-        .cloned()
-        .collect())
+    Ok(written_now.into_iter().collect())
 }
 
 /// A batch of facts, column by column (`RECORD`'s parameters, in its order).
