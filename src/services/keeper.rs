@@ -114,31 +114,16 @@ impl Keeper for StoreKeeper {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, Utc};
+    use chrono::Utc;
 
     use super::*;
     use crate::meeting::facts::{ClientCounts, FactKind};
     use crate::meeting::{MeetingId, RoomMode};
-    use crate::room::model::Theme;
-    use crate::room::state::{Room, RoomConfig};
+    use crate::room::state::Room;
+    use crate::room::state::tests::config;
 
     fn snapshot() -> Snapshot {
-        Room::new(RoomConfig {
-            meeting_id: MeetingId(7),
-            room_name: RoomName::parse("/kept").expect("a valid room name"),
-            mode: RoomMode::Normal,
-            locked: true,
-            expires_at: Utc::now() + Duration::hours(1),
-            reject_cooldown: Duration::seconds(60),
-            resume_grace: Duration::seconds(15),
-            grant_validity: Duration::minutes(5),
-            session_end_grace: Duration::seconds(30),
-            max_knocks: 50,
-            max_knocks_per_address: 50,
-            knock_timeout: None,
-            theme: Theme::default(),
-        })
-        .snapshot()
+        Room::new(config(RoomMode::Normal, true)).snapshot()
     }
 
     fn fact() -> RoomFact {

@@ -482,4 +482,4 @@ impl Room {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -22,7 +22,7 @@ use crate::room::model::{
     RelayPayload, Resolution,
 };
 
-fn config(mode: RoomMode, locked: bool) -> RoomConfig {
+pub(crate) fn config(mode: RoomMode, locked: bool) -> RoomConfig {
     RoomConfig {
         meeting_id: MeetingId(1),
         room_name: RoomName::parse("/room").unwrap(),
