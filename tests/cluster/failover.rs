@@ -45,6 +45,11 @@ pub async fn come_back(
     }
 }
 
+/// `come_back` for the tests' host, Dr Lee, with the room's host key.
+pub async fn host_comes_back(node: &Server, room: &TestRoom, token: &str) -> (Ws, Value) {
+    come_back(node, room, Some(&room.host_key), token, "Dr Lee").await
+}
+
 #[tokio::test]
 async fn when_the_owner_dies_another_node_carries_the_room_on() {
     let mut cluster = Cluster::start(3).await;
@@ -83,14 +88,7 @@ async fn when_the_owner_dies_another_node_carries_the_room_on() {
     assert_eq!(back["knock"]["state"], "waiting", "{back}");
     assert_eq!(ben.recv_type("knock_position").await["position"], 2);
     // The host comes back too, through another node: the same host, the same queue.
-    let (mut host_ws, back) = come_back(
-        cluster.node(2),
-        &room,
-        Some(&room.host_key),
-        &host_token,
-        "Dr Lee",
-    )
-    .await;
+    let (mut host_ws, back) = host_comes_back(cluster.node(2), &room, &host_token).await;
     assert_eq!(back["selfId"], host_id.as_str());
     let queue: Vec<(&str, &str)> = back["knockers"]
         .as_array()
@@ -151,14 +149,7 @@ async fn a_stopping_node_hands_its_rooms_over() {
     let (_pat, back) = come_back(cluster.node(1), &room, None, &pat_token, "Pat").await;
     assert_eq!(back["selfId"], pat_id.as_str());
     assert_eq!(back["knock"]["state"], "waiting", "{back}");
-    let (_host, back) = come_back(
-        cluster.node(1),
-        &room,
-        Some(&room.host_key),
-        &host_token,
-        "Dr Lee",
-    )
-    .await;
+    let (_host, back) = host_comes_back(cluster.node(1), &room, &host_token).await;
     assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -205,14 +196,7 @@ async fn while_redis_is_away_rooms_pause_and_carry_on_when_it_is_back() {
     assert_eq!(back["selfId"], pat_id.as_str());
     assert_eq!(back["knock"]["state"], "held", "{back}");
     assert_eq!(back["knock"]["message"], "one moment");
-    let (_host, back) = come_back(
-        cluster.node(0),
-        &room,
-        Some(&room.host_key),
-        &host_token,
-        "Dr Lee",
-    )
-    .await;
+    let (_host, back) = host_comes_back(cluster.node(0), &room, &host_token).await;
     assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
 }
 

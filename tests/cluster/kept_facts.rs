@@ -8,15 +8,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::Connection;
 
-use crate::failover::come_back;
+use crate::failover::host_comes_back;
 use crate::helpers::metric;
 use crate::{Cluster, fact_kinds, host, knocker};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
 const WAITING: &str = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
      AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
-const END_WAITING: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-     WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
 
 /// A lock on the event log, taken from the test: every write of a fact waits for it.
 struct HeldEventLog(sqlx::PgConnection);
@@ -34,15 +32,18 @@ impl HeldEventLog {
         HeldEventLog(lock)
     }
 
-    /// Until a node's write reaches PostgreSQL and waits for the lock.
-    async fn until_a_write_waits(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while sqlx::query_scalar::<_, i32>(WAITING)
+    /// The backends waiting for the lock.
+    async fn waiting(&mut self) -> Vec<i32> {
+        sqlx::query_scalar(WAITING)
             .fetch_all(&mut self.0)
             .await
             .unwrap()
-            .is_empty()
-        {
+    }
+
+    /// Until a node's write reaches PostgreSQL and waits for the lock.
+    async fn until_a_write_waits(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.waiting().await.is_empty() {
             assert!(Instant::now() < deadline, "no write reached PostgreSQL");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -50,11 +51,13 @@ impl HeldEventLog {
 
     /// The writes still waiting (a dead node's) go, and the lock with them.
     async fn release_ending_waiting_writes(mut self) {
-        let ended: Vec<bool> = sqlx::query_scalar(END_WAITING)
-            .fetch_all(&mut self.0)
+        let waiting = self.waiting().await;
+        assert!(!waiting.is_empty(), "no write was held by the lock");
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid")
+            .bind(waiting)
+            .execute(&mut self.0)
             .await
             .unwrap();
-        assert!(!ended.is_empty(), "no write was held by the lock");
         sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
     }
 }
@@ -108,14 +111,7 @@ async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner()
     assert_eq!(recorded(&cluster, "room.client.knocked", &kim_id).await, 0);
 
     // The host comes back through the other node, which takes the room with its kept state.
-    let (mut host_ws, _) = come_back(
-        cluster.node(1),
-        &room,
-        Some(&room.host_key),
-        &host_token,
-        "Dr Lee",
-    )
-    .await;
+    let (mut host_ws, _) = host_comes_back(cluster.node(1), &room, &host_token).await;
     until_recorded(
         &cluster,
         "room.client.knocked",
