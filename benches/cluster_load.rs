@@ -14,18 +14,21 @@
 //! `--node-threads N` gives each node of a cluster N worker threads (default 1; 0 leaves the node's
 //! default, one per core, and is what a baseline built before `--worker-threads` needs). The table
 //! also gives the CPU time the nodes (together) and Redis spent per knock: on a shared machine it
-//! moves far less than latency does.
+//! moves far less than latency does. `--arrivals spread` (the default) offers the rate evenly: each
+//! room starts at its own offset in the interval once all are ready, and knocks are counted after a
+//! second's warm-up; `as-ready` starts each room as soon as it is ready, which bunches the knocks,
+//! and counts them all (the bench before the ninth session).
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Barrier, Mutex};
 use tokio_tungstenite::tungstenite::Message;
 
 use common::{ServerProcess, arg, create_key_from, new_histogram, start_server_from};
@@ -96,6 +99,25 @@ fn database(name: &str) -> String {
     format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
 }
 
+/// CPU time, in microseconds.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    nodes: f64,
+    redis: f64,
+    postgres: f64,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, before: Cpu) -> Cpu {
+        Cpu {
+            nodes: self.nodes - before.nodes,
+            redis: self.redis - before.redis,
+            postgres: self.postgres - before.postgres,
+        }
+    }
+}
+
 /// `nodes` servers (0: one server alone on SQLite).
 struct Deployment {
     bin: String,
@@ -151,18 +173,20 @@ impl Deployment {
         deployment
     }
 
-    /// CPU time used so far by the nodes together, and by Redis.
-    fn cpu_micros(&self) -> (f64, f64) {
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|n| common::cpu_micros(n.child.id()))
-            .sum();
-        let redis = self
-            .redis
-            .as_ref()
-            .map_or(0.0, |r| common::cpu_micros(r.0.id()));
-        (nodes, redis)
+    /// CPU time used so far by the nodes together, by Redis and by PostgreSQL.
+    fn cpu(&self) -> Cpu {
+        Cpu {
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| common::cpu_micros(n.child.id()))
+                .sum(),
+            redis: self
+                .redis
+                .as_ref()
+                .map_or(0.0, |r| common::cpu_micros(r.0.id())),
+            postgres: common::postgres_cpu_micros(),
+        }
     }
 
     fn add_node(&mut self) -> usize {
@@ -224,13 +248,67 @@ async fn locked_room(base: &str, key: &str) -> (String, String) {
     (meeting["roomName"].as_str().unwrap().to_owned(), host_key)
 }
 
-/// One room's loop: its knocker knocks at `every`, its host hears it (timed) and turns it away.
+/// How the rooms' knocks are spread over time.
+#[derive(Clone, Copy, PartialEq)]
+enum Arrivals {
+    /// Once every room is ready, each starts at its own offset in the interval: the offered rate
+    /// arrives evenly, as many independent guests' knocks do. Knocks of the first second (the
+    /// nodes' first statements, scripts and connections) are not counted, and every room stays
+    /// connected until all are done (a room's leaving is work for its node).
+    Spread,
+    /// Each room starts knocking as soon as it is ready (the bench before `--arrivals`). Rooms get
+    /// ready in clumps (half of 100 within 10 ms), so their knocks come in bursts every interval.
+    AsReady,
+}
+
+/// When one room knocks.
+struct Pace {
+    arrivals: Arrivals,
+    every: Duration,
+    offset: Duration,
+    seconds: Duration,
+    started: Instant,
+    ready: Arc<Barrier>,
+    done: Arc<Barrier>,
+    go: Arc<OnceLock<Instant>>,
+}
+
+/// Knocks during this long are not counted (`Arrivals::Spread`).
+const WARM_UP: Duration = Duration::from_secs(1);
+
+impl Pace {
+    /// Waits until all rooms are ready; returns the time of the room's first knock, of the first
+    /// one counted, and when to stop.
+    async fn start(&self) -> (Instant, Instant, Instant) {
+        match self.arrivals {
+            Arrivals::AsReady => {
+                let now = Instant::now();
+                (now, now, self.started + self.seconds)
+            }
+            Arrivals::Spread => {
+                // A room whose set-up failed never arrives: the others go without it.
+                let _ = tokio::time::timeout(Duration::from_secs(60), self.ready.wait()).await;
+                let go = *self.go.get_or_init(Instant::now);
+                (go + self.offset, go + WARM_UP, go + WARM_UP + self.seconds)
+            }
+        }
+    }
+
+    /// Waits until every room is done knocking.
+    async fn finish(&self) {
+        if self.arrivals == Arrivals::Spread {
+            let _ = tokio::time::timeout(Duration::from_secs(60), self.done.wait()).await;
+        }
+    }
+}
+
+/// One room's loop: its knocker knocks every `pace.every`, its host hears it (timed) and turns it
+/// away.
 async fn room_loop(
     host_addr: String,
     knock_addr: String,
     key: String,
-    every: Duration,
-    until: Instant,
+    pace: Pace,
     hist: Arc<Mutex<Histogram<u64>>>,
 ) -> u64 {
     let (room, host_key) = locked_room(&format!("http://{host_addr}"), &key).await;
@@ -250,21 +328,23 @@ async fn room_loop(
     )
     .await;
     frame(&mut guest, "room_joined").await;
+    let (mut next, counted_from, until) = pace.start().await;
     let mut knocks = 0;
-    let mut next = Instant::now();
-    while Instant::now() < until {
+    while next < until {
         tokio::time::sleep_until(next.into()).await;
-        next += every;
+        next += pace.every;
         let sent = Instant::now();
         send(&mut guest, "knock_room", json!({})).await;
         let Some(knock) = frame(&mut host_ws, "room_knocked").await else {
             break;
         };
-        hist.lock()
-            .await
-            .record(sent.elapsed().as_micros().max(1) as u64)
-            .ok();
-        knocks += 1;
+        if sent >= counted_from {
+            hist.lock()
+                .await
+                .record(sent.elapsed().as_micros().max(1) as u64)
+                .ok();
+            knocks += 1;
+        }
         send(
             &mut host_ws,
             "handle_knock",
@@ -275,6 +355,7 @@ async fn room_loop(
             break;
         }
     }
+    pace.finish().await;
     knocks
 }
 
@@ -284,11 +365,15 @@ async fn measure(
     rate: f64,
     seconds: u64,
     together: bool,
-) -> (f64, Histogram<u64>) {
+    arrivals: Arrivals,
+) -> (f64, Histogram<u64>, Cpu) {
     let hist = Arc::new(Mutex::new(new_histogram()));
     let every = Duration::from_secs_f64(rooms as f64 / rate);
     let start = Instant::now();
-    let until = start + Duration::from_secs(seconds);
+    // The rooms, and this task, which reads the CPU times over the window the knocks are counted in.
+    let ready = Arc::new(Barrier::new(rooms + 1));
+    let done = Arc::new(Barrier::new(rooms));
+    let go = Arc::new(OnceLock::new());
     let nodes = deployment.nodes.len();
     let mut tasks = Vec::new();
     for room in 0..rooms {
@@ -297,18 +382,44 @@ async fn measure(
         // people are to be together on its node.
         let knocker_node = if together { room } else { room + 1 };
         let knocker = deployment.nodes[knocker_node % nodes].addr.clone();
+        let pace = Pace {
+            arrivals,
+            every,
+            // Rooms knock one after another, evenly spread over the interval.
+            offset: every.mul_f64(room as f64 / rooms as f64),
+            seconds: Duration::from_secs(seconds),
+            started: start,
+            ready: ready.clone(),
+            done: done.clone(),
+            go: go.clone(),
+        };
         let (key, hist) = (deployment.key.clone(), hist.clone());
-        tasks.push(tokio::spawn(room_loop(
-            host, knocker, key, every, until, hist,
-        )));
+        tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, hist)));
     }
+    let cpu = match arrivals {
+        Arrivals::Spread => {
+            let _ = tokio::time::timeout(Duration::from_secs(60), ready.wait()).await;
+            let go = *go.get_or_init(Instant::now);
+            tokio::time::sleep_until((go + WARM_UP).into()).await;
+            let before = deployment.cpu();
+            let until = go + WARM_UP + Duration::from_secs(seconds);
+            tokio::time::sleep_until(until.into()).await;
+            deployment.cpu() - before
+        }
+        Arrivals::AsReady => Cpu::default(),
+    };
     let mut knocks = 0;
     for task in tasks {
         knocks += task.await.unwrap_or(0);
     }
-    let elapsed = start.elapsed().as_secs_f64();
+    // Spread: knocks are counted for `seconds` after the warm-up. As ready: from each room's own
+    // readiness until `seconds` after the start, room set-up included (as before `--arrivals`).
+    let elapsed = match arrivals {
+        Arrivals::Spread => seconds as f64,
+        Arrivals::AsReady => start.elapsed().as_secs_f64(),
+    };
     let hist = hist.lock().await.clone();
-    (knocks as f64 / elapsed, hist)
+    (knocks as f64 / elapsed, hist, cpu)
 }
 
 /// Kills the node that runs a room and times until the room answers through another node.
@@ -371,6 +482,11 @@ fn main() {
     // thread each wakes fewer threads per message (0: the default; a baseline built before
     // `--worker-threads` needs it).
     let node_threads: u16 = arg(&raw, "--node-threads", 1);
+    let arrivals = match arg(&raw, "--arrivals", "spread".to_owned()).as_str() {
+        "spread" => Arrivals::Spread,
+        "as-ready" => Arrivals::AsReady,
+        other => panic!("--arrivals: spread or as-ready, not {other}"),
+    };
     // "3r": three nodes, each room's people on its own node (as a balancer hashing on the room
     // sends them), against "3": every knock across nodes.
     let deployments: Vec<(usize, bool)> = arg(&raw, "--nodes", "0,1,2,3".to_owned())
@@ -396,9 +512,9 @@ fn main() {
     }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
     println!(
-        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's |"
+        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (nodes, together) in deployments {
         let name = match (nodes, together) {
             (0, _) => "one server, SQLite".to_owned(),
@@ -410,20 +526,31 @@ fn main() {
             for (index, (build, bin)) in builds.iter().enumerate() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
                 let deployment = Deployment::start(bin, nodes, &tag, node_threads);
-                let cpu_before = deployment.cpu_micros();
-                let (done, hist) =
-                    runtime.block_on(measure(&deployment, rooms, rate, seconds, together));
-                let (nodes_cpu, redis_cpu) = deployment.cpu_micros();
+                let cpu_before = deployment.cpu();
+                let (done, hist, window_cpu) = runtime.block_on(measure(
+                    &deployment,
+                    rooms,
+                    rate,
+                    seconds,
+                    together,
+                    arrivals,
+                ));
+                // As ready: over the whole measure, room set-up included (as before `--arrivals`).
+                let cpu = match arrivals {
+                    Arrivals::Spread => window_cpu,
+                    Arrivals::AsReady => deployment.cpu() - cpu_before,
+                };
                 // CPU per knock (its host's rejection included) is what the machine's noise moves
                 // least: the latency is mostly waits for a core.
                 let knocks = hist.len().max(1) as f64;
                 println!(
-                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
                     hist.value_at_quantile(0.99) as f64 / 1000.0,
                     hist.max() as f64 / 1000.0,
-                    (nodes_cpu - cpu_before.0) / knocks,
-                    (redis_cpu - cpu_before.1) / knocks,
+                    cpu.nodes / knocks,
+                    cpu.redis / knocks,
+                    cpu.postgres / knocks,
                 );
             }
         }
