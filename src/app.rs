@@ -149,6 +149,7 @@ impl Application {
             store: store.clone(),
             subdomain: subdomain_of(&public_url),
             written: deliveries_due,
+            gap: recorder::write_gap(cluster.is_some()),
         };
         // A server alone: no room is live yet. Rooms the last run handed over when it stopped go
         // on (their people come back); whatever else it left open was a crash's and is over, its

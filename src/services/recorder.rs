@@ -6,6 +6,7 @@
 //! once its batch is written.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -21,12 +22,22 @@ pub struct Recorder {
     pub subdomain: String,
     /// Poked after each write, so webhook deliveries start at once.
     pub written: Arc<Notify>,
+    /// The least time from one write's start to the next's (`write_gap`).
+    pub gap: Duration,
 }
 
 const BATCH: usize = 512;
 
-/// The least time from one write's start to the next's.
-const WRITE_GAP: std::time::Duration = std::time::Duration::from_millis(2);
+/// The least time from one write's start to the next's: what arrives meanwhile joins the batch,
+/// which costs the store about as much as one fact does. Rooms do not wait for it, so this costs
+/// only webhooks and insights a moment. A cluster's rooms keep their facts in Redis until they are
+/// written, so its nodes' writes can be further apart: PostgreSQL's CPU goes mostly to statements,
+/// not rows, and at 10 ms it spent half as much per knock as at 2 ms (docs/performance.md,
+/// "Knocks spread out"). A server alone keeps its facts only in this queue meanwhile: a crash
+/// loses at most this long's.
+pub fn write_gap(facts_kept_until_written: bool) -> Duration {
+    Duration::from_millis(if facts_kept_until_written { 10 } else { 2 })
+}
 
 /// A fact to write, its id when it may be recorded more than once (written once all the same),
 /// and, when its room waits for it, where to say it was written (or not).
@@ -70,10 +81,8 @@ pub async fn run(
                 break;
             }
         }
-        // Writes are spaced: what arrives meanwhile joins the batch, which costs the store about
-        // as much as one fact does. Rooms do not wait for it (a cluster's room keeps its facts
-        // until they are written), so this costs only webhooks and insights a moment.
-        let next = last_write + WRITE_GAP;
+        // Writes are spaced (`write_gap`).
+        let next = last_write + recorder.gap;
         if next > tokio::time::Instant::now() && batch.len() < BATCH {
             tokio::time::sleep_until(next).await;
             while batch.len() < BATCH
