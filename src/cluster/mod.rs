@@ -77,17 +77,28 @@ return {0, redis.call('GET', KEYS[1])}
     )
 });
 
-/// Renews a lease if it is still this node's.
+/// Renews each lease among `KEYS` that is still this node's; answers 1 (renewed) or 0 for each.
 static RENEW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local renewed = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    renewed[i] = redis.call('PEXPIRE', key, ARGV[2])
+  else
+    renewed[i] = 0
+  end
 end
-return 0
+return renewed
 ",
     )
 });
+
+/// Rooms per Redis call of a maintenance pass. A call per room was a round trip per room every
+/// third of a lease, on every node (and a look at every kept room of the cluster for orphans): a
+/// node's pass grew with the cluster. One call for many thousands would hold Redis, which runs a
+/// script alone, for milliseconds.
+const ROOMS_PER_CALL: usize = 500;
 
 /// Writes a room's state if its lease is still this node's (renewing it); `ARGV[4]` = 1 also gives
 /// the lease up (a hand-over).
@@ -247,19 +258,25 @@ impl Keeper for Cluster {
         let mut lost = Vec::new();
         let started = Instant::now();
         let mut unreachable = false;
-        for room in rooms {
-            let renewed: Result<i64, _> = RENEW
-                .key(lease_key(room))
-                .arg(self.holder())
-                .arg(self.lease_ms())
-                .invoke_async(&mut self.redis.clone())
-                .await;
+        for chunk in rooms.chunks(ROOMS_PER_CALL) {
+            let mut invocation = RENEW.prepare_invoke();
+            for room in chunk {
+                invocation.key(lease_key(room));
+            }
+            invocation.arg(self.holder()).arg(self.lease_ms());
+            let renewed: Result<Vec<i64>, _> =
+                invocation.invoke_async(&mut self.redis.clone()).await;
             match renewed {
-                Ok(1) => {}
-                Ok(_) => lost.push(room.clone()),
+                Ok(renewed) => lost.extend(
+                    chunk
+                        .iter()
+                        .zip(renewed)
+                        .filter(|(_, renewed)| *renewed != 1)
+                        .map(|(room, _)| room.clone()),
+                ),
                 Err(err) => {
                     unreachable = true;
-                    tracing::warn!(%room, error = %err, "cannot renew a room's lease");
+                    tracing::warn!(rooms = chunk.len(), error = %err, "cannot renew rooms' leases");
                 }
             }
         }
@@ -295,17 +312,25 @@ impl Keeper for Cluster {
                 return Vec::new();
             }
         };
+        let rooms: Vec<RoomName> = rooms
+            .iter()
+            .filter_map(|raw| RoomName::parse(raw).ok())
+            .collect();
         let mut orphans = Vec::new();
-        for raw in rooms {
-            let Ok(room) = RoomName::parse(&raw) else {
-                continue;
-            };
-            let held: Result<bool, _> = redis::cmd("EXISTS")
-                .arg(lease_key(&room))
-                .query_async(&mut redis)
-                .await;
-            if held == Ok(false) {
-                orphans.push(room);
+        for chunk in rooms.chunks(ROOMS_PER_CALL) {
+            let mut leases = redis::pipe();
+            for room in chunk {
+                leases.exists(lease_key(room));
+            }
+            match leases.query_async::<Vec<bool>>(&mut redis).await {
+                Ok(held) => orphans.extend(
+                    chunk
+                        .iter()
+                        .zip(held)
+                        .filter(|(_, held)| !held)
+                        .map(|(room, _)| room.clone()),
+                ),
+                Err(err) => tracing::warn!(error = %err, "cannot look at the kept rooms' leases"),
             }
         }
         orphans

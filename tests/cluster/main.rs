@@ -17,6 +17,7 @@ mod ws;
 mod failover;
 mod group;
 mod kept_facts;
+mod leases;
 mod rooms;
 mod webhooks;
 
