@@ -3,12 +3,14 @@
 //! answered. Clients here are str0m instances, as a third-party client would be.
 
 use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use str0m::change::SdpOffer;
+use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::{Candidate, Rtc};
 
 use crate::helpers::{Server, metric};
@@ -259,5 +261,117 @@ async fn transports_follow_admission_over_random_runs() {
             _ => {}
         }
         transports_become(&server, 1 + inside.len() as u64).await;
+    }
+}
+
+/// A client that never says it hides a video (no `sfu_view` with width 0) still receives at most
+/// `MAX_VIDEOS` videos and `MAX_AUDIO` voices, however many people publish.
+#[tokio::test]
+async fn a_subscriber_that_never_pauses_receives_at_most_25_videos_and_10_voices() {
+    const PUBLISHERS: usize = 27;
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
+    // A publisher's tracks count once its media path is up: each client runs on a thread of its
+    // own until the test ends.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut publishers = Vec::new();
+    let mut media = Vec::new();
+    for i in 0..PUBLISHERS {
+        let mut ws = Ws::connect(&server).await;
+        ws.join(&room.name, None, &format!("Speaker {i}")).await;
+        let (mut client, pending, sdp) = client_offer();
+        ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+        let answer = ws.recv_type("sfu_answer").await["sdp"]
+            .as_str()
+            .expect("an answer's sdp")
+            .to_owned();
+        let answer = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
+        client.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        let stop = stop.clone();
+        media.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                client.spin(Duration::from_millis(100));
+            }
+        }));
+        // What the room sends each publisher (offers of others' tracks among it) is read and
+        // dropped, so that no socket fills up.
+        publishers.push(tokio::spawn(async move {
+            while ws.try_recv(Duration::from_secs(30)).await.is_some() {}
+        }));
+    }
+
+    let mut viewer = Ws::connect(&server).await;
+    let joined = viewer.join(&room.name, Some(&room.viewer_key), "Vi").await;
+    assert_eq!(joined["role"], "viewer");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rtc = Rtc::new(Instant::now());
+    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+    let mut change = rtc.sdp_api();
+    change.add_channel("anteroom".into());
+    let (offer, pending) = change.apply().expect("a change to offer");
+    viewer
+        .send("sfu_offer", json!({ "sdp": offer.to_sdp_string() }))
+        .await;
+    let answer = viewer.recv_type("sfu_answer").await["sdp"]
+        .as_str()
+        .expect("an answer's sdp")
+        .to_owned();
+    let answer = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
+    rtc.sdp_api().accept_answer(pending, answer).unwrap();
+
+    // Answer every offer; count what each listing of the slots carries.
+    let carried = |slots: &serde_json::Value, kind: &str| {
+        slots["slots"]
+            .as_array()
+            .expect("a list of slots")
+            .iter()
+            .filter(|s| s["kind"] == kind && !s["clientId"].is_null())
+            .count()
+    };
+    let mut most = (0, 0);
+    let mut full_since: Option<Instant> = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while full_since.is_none_or(|at| at.elapsed() < Duration::from_millis(500)) {
+        assert!(
+            Instant::now() < deadline,
+            "the viewer was never given 25 videos and 10 voices; at most {most:?}"
+        );
+        let Some(frame) = viewer.try_recv(Duration::from_millis(100)).await else {
+            continue;
+        };
+        match frame["type"].as_str() {
+            Some("sfu_offer") => {
+                let offer = SdpOffer::from_sdp_string(frame["payload"]["sdp"].as_str().unwrap())
+                    .expect("a valid offer");
+                let answer = rtc.sdp_api().accept_offer(offer).unwrap();
+                viewer
+                    .send("sfu_answer", json!({ "sdp": answer.to_sdp_string() }))
+                    .await;
+            }
+            Some("sfu_slots") => {
+                let now = (
+                    carried(&frame["payload"], "video"),
+                    carried(&frame["payload"], "audio"),
+                );
+                assert!(
+                    now.0 <= 25 && now.1 <= 10,
+                    "{} videos and {} voices, of {PUBLISHERS} publishers",
+                    now.0,
+                    now.1
+                );
+                most = (most.0.max(now.0), most.1.max(now.1));
+                if now == (25, 10) && full_since.is_none() {
+                    full_since = Some(Instant::now());
+                }
+            }
+            _ => {}
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for publisher in publishers {
+        publisher.abort();
+    }
+    for client in media {
+        client.join().expect("a publisher's media thread ends");
     }
 }

@@ -150,7 +150,6 @@ impl Ws {
     }
 
     /// The next frame if one comes within `wait`.
-    #[allow(dead_code)] // The cluster tests' (they include this file).
     pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
         self.next_frame(wait).await
     }
