@@ -108,16 +108,61 @@ async function remoteFps(page, seconds) {
 
 /** Milliseconds until the tile of `clientId` on `page` shows frames advancing. */
 async function msUntilVideoFrom(page, clientId, since) {
-  await page.waitForFunction((id) => {
+  // Timed by the page's clock, as `since` is: not the robot's round trip to it, which on a loaded
+  // machine took up to 280 ms more.
+  const seenAt = await page.waitForFunction((id) => {
     const video = document.querySelector(`.tile[data-client-id="${id}"] video`);
     if (!video || !video.videoWidth) return false;
     const frames = video.getVideoPlaybackQuality().totalVideoFrames;
     const seen = (window.framesSeen ||= {});
     const advancing = seen[id] !== undefined && frames > seen[id];
     seen[id] = frames;
-    return advancing;
+    return advancing && Date.now();
   }, clientId, { timeout: TIMEOUT, polling: 50 });
-  return Date.now() - since;
+  return (await seenAt.jsonValue()) - since;
+}
+
+/**
+ * Notes, in the page, when each step of a new media path first happens (polled every 20 ms): for
+ * a newcomer (`sending`), its connection's ICE and DTLS and its first video frame encoded; for a
+ * receiver, the first packet and decoded frame of a video it was not receiving yet.
+ * `steps(page, since)` reads them back, in ms after `since`: where the time between "let in" and
+ * video went.
+ */
+async function traceSteps(page, sending) {
+  await page.evaluate(async (sending) => {
+    const steps = (window.steps = {});
+    const mark = (step) => { steps[step] ??= Date.now(); };
+    const receivingBefore = new Set();
+    const receiving = async () => {
+      const pc = window.peerConnections.at(-1);
+      return pc ? [...(await pc.getStats()).values()].filter((s) => s.type === "inbound-rtp" && s.kind === "video") : [];
+    };
+    for (const s of await receiving()) if (s.packetsReceived > 0) receivingBefore.add(s.mid);
+    const poll = async () => {
+      const pc = window.peerConnections.at(-1);
+      if (sending) {
+        if (pc?.iceConnectionState === "connected" || pc?.iceConnectionState === "completed") mark("ICE");
+        if (pc?.connectionState === "connected") mark("DTLS");
+        for (const s of pc ? (await pc.getStats()).values() : []) {
+          if (s.type === "outbound-rtp" && s.kind === "video" && s.framesEncoded > 0) mark("first frame encoded");
+        }
+      } else {
+        for (const s of await receiving()) {
+          if (receivingBefore.has(s.mid)) continue;
+          if (s.packetsReceived > 0) mark("first packet");
+          if (s.framesDecoded > 0) mark("first frame decoded");
+        }
+      }
+      if (Object.keys(steps).length < (sending ? 3 : 2)) setTimeout(poll, 20);
+    };
+    poll();
+  }, sending);
+}
+
+async function steps(page, since) {
+  const steps = await page.evaluate(() => window.steps);
+  return Object.entries(steps).map(([step, at]) => `${step} ${at - since}`).join(", ");
 }
 
 /**
@@ -217,12 +262,15 @@ test("a locked group room: media through the server, none for knockers, gone aft
 
   // Let in: its video reaches the host within 3 s of the host's click.
   await timeClicks(host, ".let-in");
+  await traceSteps(knocker, true);
+  await traceSteps(host, false);
   await knockerItem(host, "Kim").locator(".let-in").click();
   await knocker.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const kimId = await clientIdOf(knocker);
   const letInAt = await lastClick(host, ".let-in");
   const took = await msUntilVideoFrom(host, kimId, letInAt);
   t.diagnostic(`let in → video at the host: ${took} ms`);
+  t.diagnostic(`  ms after the click: the guest's ${await steps(knocker, letInAt)}; the host's ${await steps(host, letInAt)}`);
   assert.ok(took <= 3000, `the admitted knocker's video reached the host in ${took} ms`);
   await waitForMetric("anteroom_media_transports", 6);
 
