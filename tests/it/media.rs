@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::{Candidate, Rtc};
 
 use crate::helpers::{Server, metric};
-use crate::media_client::{attribute, client_offer, negotiate};
+use crate::media_client::{
+    answer_offer, attribute, client_offer, exchange, negotiate, receiving_offer,
+};
 use crate::signal_join::{TestRoom, accept, host, knocker, room};
 use crate::ws::Ws;
 
@@ -100,14 +100,7 @@ async fn only_admitted_members_negotiate_and_unknown_ufrags_get_no_answer() {
         let frame = host_ws.recv().await;
         let payload = &frame["payload"];
         match frame["type"].as_str() {
-            Some("sfu_offer") => {
-                let offer = SdpOffer::from_sdp_string(payload["sdp"].as_str().unwrap())
-                    .expect("a valid offer");
-                let answer = host_media.rtc.sdp_api().accept_offer(offer).unwrap();
-                host_ws
-                    .send("sfu_answer", json!({ "sdp": answer.to_sdp_string() }))
-                    .await;
-            }
+            Some("sfu_offer") => answer_offer(&mut host_ws, &mut host_media, payload).await,
             Some("sfu_slots") => {
                 carried = payload["slots"]
                     .as_array()
@@ -160,16 +153,8 @@ async fn only_publishers_negotiate_transport_wide_sequence_numbers() {
     let mut viewer = Ws::connect(&server).await;
     let joined = viewer.join(&room.name, Some(&room.viewer_key), "Vi").await;
     assert_eq!(joined["role"], "viewer");
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut rtc = Rtc::new(Instant::now());
-    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-    let mut change = rtc.sdp_api();
-    change.add_channel("anteroom".into());
-    let (offer, _pending) = change.apply().expect("a change to offer");
-    viewer
-        .send("sfu_offer", json!({ "sdp": offer.to_sdp_string() }))
-        .await;
-    viewer.recv_type("sfu_answer").await;
+    let (mut client, pending, sdp) = receiving_offer();
+    exchange(&mut viewer, &mut client, pending, &sdp).await;
     // The slots it is offered to receive the host's audio and video on.
     let slots = viewer.recv_type("sfu_offer").await["sdp"]
         .as_str()
@@ -280,13 +265,7 @@ async fn a_subscriber_that_never_pauses_receives_at_most_25_videos_and_10_voices
         let mut ws = Ws::connect(&server).await;
         ws.join(&room.name, None, &format!("Speaker {i}")).await;
         let (mut client, pending, sdp) = client_offer();
-        ws.send("sfu_offer", json!({ "sdp": sdp })).await;
-        let answer = ws.recv_type("sfu_answer").await["sdp"]
-            .as_str()
-            .expect("an answer's sdp")
-            .to_owned();
-        let answer = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
-        client.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+        exchange(&mut ws, &mut client, pending, &sdp).await;
         let stop = stop.clone();
         media.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
@@ -303,21 +282,8 @@ async fn a_subscriber_that_never_pauses_receives_at_most_25_videos_and_10_voices
     let mut viewer = Ws::connect(&server).await;
     let joined = viewer.join(&room.name, Some(&room.viewer_key), "Vi").await;
     assert_eq!(joined["role"], "viewer");
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut rtc = Rtc::new(Instant::now());
-    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-    let mut change = rtc.sdp_api();
-    change.add_channel("anteroom".into());
-    let (offer, pending) = change.apply().expect("a change to offer");
-    viewer
-        .send("sfu_offer", json!({ "sdp": offer.to_sdp_string() }))
-        .await;
-    let answer = viewer.recv_type("sfu_answer").await["sdp"]
-        .as_str()
-        .expect("an answer's sdp")
-        .to_owned();
-    let answer = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
-    rtc.sdp_api().accept_answer(pending, answer).unwrap();
+    let (mut client, pending, sdp) = receiving_offer();
+    exchange(&mut viewer, &mut client, pending, &sdp).await;
 
     // Answer every offer; count what each listing of the slots carries.
     let carried = |slots: &serde_json::Value, kind: &str| {
@@ -340,14 +306,7 @@ async fn a_subscriber_that_never_pauses_receives_at_most_25_videos_and_10_voices
             continue;
         };
         match frame["type"].as_str() {
-            Some("sfu_offer") => {
-                let offer = SdpOffer::from_sdp_string(frame["payload"]["sdp"].as_str().unwrap())
-                    .expect("a valid offer");
-                let answer = rtc.sdp_api().accept_offer(offer).unwrap();
-                viewer
-                    .send("sfu_answer", json!({ "sdp": answer.to_sdp_string() }))
-                    .await;
-            }
+            Some("sfu_offer") => answer_offer(&mut viewer, &mut client, &frame["payload"]).await,
             Some("sfu_slots") => {
                 let now = (
                     carried(&frame["payload"], "video"),

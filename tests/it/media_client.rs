@@ -5,8 +5,8 @@
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use serde_json::{Value, json};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -16,15 +16,51 @@ use crate::ws::Ws;
 /// A client's offer to publish audio and video, with a host candidate on a loopback socket of its
 /// own.
 pub fn client_offer() -> (Client, SdpPendingOffer, String) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut rtc = Rtc::new(Instant::now());
-    let candidate = Candidate::host(socket.local_addr().unwrap(), "udp").unwrap();
-    rtc.add_local_candidate(candidate);
-    let mut change = rtc.sdp_api();
-    change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-    let (offer, pending) = change.apply().expect("a change to offer");
-    (Client { rtc, socket }, pending, offer.to_sdp_string())
+    Client::offer(|change| {
+        change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    })
+}
+
+/// A client that only receives (a viewer's): its offer has a data channel, the one thing such a
+/// client has to negotiate; the server then offers it what it may receive.
+#[allow(dead_code)] // The integration tests' (the cluster tests include this file).
+pub fn receiving_offer() -> (Client, SdpPendingOffer, String) {
+    Client::offer(|change| {
+        change.add_channel("anteroom".into());
+    })
+}
+
+/// Sends the client's offer over the signalling socket and accepts the server's answer; returns
+/// the answer's text.
+pub async fn exchange(
+    ws: &mut Ws,
+    client: &mut Client,
+    pending: SdpPendingOffer,
+    sdp: &str,
+) -> String {
+    ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+    let answer = ws.recv_type("sfu_answer").await["sdp"]
+        .as_str()
+        .expect("an answer's sdp")
+        .to_owned();
+    let parsed = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
+    client
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, parsed)
+        .expect("the answer fits the offer");
+    answer
+}
+
+/// Answers the server's `sfu_offer` (its `payload`) over the signalling socket.
+#[allow(dead_code)] // The integration tests' (the cluster tests include this file).
+pub async fn answer_offer(ws: &mut Ws, client: &mut Client, payload: &Value) {
+    let offer = SdpOffer::from_sdp_string(payload["sdp"].as_str().expect("an offer's sdp"))
+        .expect("a valid offer");
+    let answer = client.rtc.sdp_api().accept_offer(offer).expect("an answer");
+    ws.send("sfu_answer", json!({ "sdp": answer.to_sdp_string() }))
+        .await;
 }
 
 /// A str0m client and its socket, driven by hand.
@@ -34,6 +70,18 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client on a loopback socket of its own, and the offer `change` makes.
+    fn offer(change: impl FnOnce(&mut str0m::change::SdpApi)) -> (Client, SdpPendingOffer, String) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rtc = Rtc::new(Instant::now());
+        let candidate = Candidate::host(socket.local_addr().unwrap(), "udp").unwrap();
+        rtc.add_local_candidate(candidate);
+        let mut api = rtc.sdp_api();
+        change(&mut api);
+        let (offer, pending) = api.apply().expect("a change to offer");
+        (Client { rtc, socket }, pending, offer.to_sdp_string())
+    }
+
     /// Runs the client's I/O for a while (blocking); true once it has connected.
     pub fn spin(&mut self, time: Duration) -> bool {
         let end = Instant::now() + time;
@@ -77,11 +125,7 @@ impl Client {
 /// Offers, and checks the server's answer: ICE-lite, one loopback candidate.
 pub async fn negotiate(ws: &mut Ws) -> (Client, String) {
     let (mut client, pending, sdp) = client_offer();
-    ws.send("sfu_offer", json!({ "sdp": sdp })).await;
-    let answer = ws.recv_type("sfu_answer").await["sdp"]
-        .as_str()
-        .expect("an answer's sdp")
-        .to_owned();
+    let answer = exchange(ws, &mut client, pending, &sdp).await;
     assert!(answer.contains("a=ice-lite"), "{answer}");
     assert!(answer.contains(" 127.0.0.1 "), "{answer}");
     // Opus with DTX: a silent or muted microphone sends next to nothing.
@@ -91,12 +135,6 @@ pub async fn negotiate(ws: &mut Ws) -> (Client, String) {
             .any(|l| l.starts_with("a=fmtp:") && l.contains("usedtx=1")),
         "{answer}"
     );
-    let parsed = SdpAnswer::from_sdp_string(&answer).expect("a valid answer");
-    client
-        .rtc
-        .sdp_api()
-        .accept_answer(pending, parsed)
-        .expect("the answer fits the offer");
     assert!(
         client.spin(Duration::from_secs(2)),
         "connected to the media server"
