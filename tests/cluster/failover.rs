@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, metric};
+use crate::helpers::{Server, live_rooms};
 use crate::ws::{Closed, Ws};
 use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 
@@ -215,7 +215,7 @@ async fn a_room_nobody_comes_back_to_is_adopted_a_lease_later() {
     let adopted = loop {
         let mut live = 0;
         for node in [1, 2] {
-            live += metric(cluster.node(node), "anteroom_live_rooms").await as u64;
+            live += live_rooms(cluster.node(node)).await;
         }
         if live > 0 {
             break killed.elapsed();

@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::failover::host_comes_back;
-use crate::helpers::metric;
+use crate::helpers::{metric, until};
 use crate::{Cluster, fact_kinds, host, knocker};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
@@ -72,14 +72,10 @@ async fn recorded(cluster: &Cluster, kind: &str, client: &str) -> usize {
 }
 
 async fn until_recorded(cluster: &Cluster, kind: &str, client: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    while recorded(cluster, kind, client).await == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "{kind} of {client} was never recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until(&format!("{kind} of {client} recorded"), within, || async {
+        recorded(cluster, kind, client).await > 0
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,18 +1,14 @@
 //! A node keeps its rooms' leases, all of them in one Redis call a pass, and lets go of exactly
 //! the rooms whose lease another holder has.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::metric;
+use crate::helpers::{live_rooms, until};
 use crate::{Cluster, host};
 
 const LEASE: Duration = Duration::from_millis(1000);
-
-async fn live_rooms(cluster: &Cluster, node: usize) -> u64 {
-    metric(cluster.node(node), "anteroom_live_rooms").await as u64
-}
 
 #[tokio::test]
 async fn a_node_keeps_every_rooms_lease_and_gives_up_only_the_one_it_lost() {
@@ -24,13 +20,17 @@ async fn a_node_keeps_every_rooms_lease_and_gives_up_only_the_one_it_lost() {
         hosts.push(host(cluster.node(0), &room, "Dr Lee").await.0);
         rooms.push(room);
     }
-    assert_eq!(live_rooms(&cluster, 0).await, 3);
+    assert_eq!(live_rooms(cluster.node(0)).await, 3);
 
     // Three leases on: had any lease not been renewed, node 1 would have found its room orphaned
     // and taken it, and node 0 would have let it go.
     tokio::time::sleep(3 * LEASE).await;
-    assert_eq!(live_rooms(&cluster, 0).await, 3, "node 0 let a room go");
-    assert_eq!(live_rooms(&cluster, 1).await, 0, "node 1 took a room over");
+    assert_eq!(live_rooms(cluster.node(0)).await, 3, "node 0 let a room go");
+    assert_eq!(
+        live_rooms(cluster.node(1)).await,
+        0,
+        "node 1 took a room over"
+    );
 
     // Another holder has the second room's lease (as a node that took it while this one was
     // away would): node 0 gives that room up at its next pass, and only that one.
@@ -48,20 +48,15 @@ async fn a_node_keeps_every_rooms_lease_and_gives_up_only_the_one_it_lost() {
         .query_async(&mut redis)
         .await
         .expect("SET");
-    let started = Instant::now();
-    while live_rooms(&cluster, 0).await != 2 {
-        assert!(
-            started.elapsed() < 2 * LEASE,
-            "node 0 still runs {} rooms",
-            live_rooms(&cluster, 0).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until("node 0 runs 2 rooms", 2 * LEASE, || async {
+        live_rooms(cluster.node(0)).await == 2
+    })
+    .await;
     // It was that room its host was sent away from.
     hosts[1].closed().await;
     tokio::time::sleep(LEASE).await;
     assert_eq!(
-        live_rooms(&cluster, 0).await,
+        live_rooms(cluster.node(0)).await,
         2,
         "node 0 gave up another room"
     );

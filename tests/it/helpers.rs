@@ -468,6 +468,22 @@ pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str
     store.record_facts(&recorded).await.expect("facts recorded");
 }
 
+/// Polls `check` every 50 ms until it holds; fails after `within`, naming `what` it waited for.
+pub async fn until<F, Fut>(what: &str, within: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The live rooms the server reports in `/metrics` (behind the API key).
 pub async fn live_rooms(server: &Server) -> u64 {
     metric(server, "anteroom_live_rooms").await as u64
