@@ -9,17 +9,25 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame as UpCloseFrame, WebSocketConfig};
 
+use super::outgoing::FRAMES_PER_WRITE;
 use crate::cluster::{CLIENT_HEADER, NODE_HEADER};
 
 /// 1012, "service restart": the client should come back (its room moves, or its node went away).
 const CLOSE_RESTART: u16 = 1012;
 /// How long the owner has to accept the bridge.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a bridge ends on the owner's side.
+enum Stop {
+    ClientGone,
+    OwnerClosed(Option<UpCloseFrame>),
+    OwnerGone,
+}
 
 /// The owner's half of a bridge, as the client's frames go to it.
 pub struct Owner {
@@ -79,25 +87,53 @@ pub async fn run(
                     return;
                 }
             },
-            from_owner = up_rx.next() => match from_owner {
-                Some(Ok(UpMessage::Text(text))) => {
-                    if client.send(Message::Text(Utf8Bytes::from(text.as_str()))).await.is_err() {
+            from_owner = up_rx.next() => {
+                // What the owner wrote together (it writes a room's frames for one connection in
+                // one go) goes on to the client together.
+                let mut from_owner = from_owner;
+                let mut frames = 0;
+                let stop = loop {
+                    match from_owner {
+                        Some(Ok(UpMessage::Text(text))) => {
+                            if client.feed(Message::Text(Utf8Bytes::from(text.as_str()))).await.is_err() {
+                                break Some(Stop::ClientGone);
+                            }
+                            frames += 1;
+                        }
+                        Some(Ok(UpMessage::Close(frame))) => break Some(Stop::OwnerClosed(frame)),
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break Some(Stop::OwnerGone),
+                    }
+                    if frames == FRAMES_PER_WRITE {
+                        break None;
+                    }
+                    match up_rx.next().now_or_never() {
+                        Some(next) => from_owner = next,
+                        None => break None,
+                    }
+                };
+                let flushed = super::outgoing::flush(&mut client).await;
+                if flushed.is_ok() && frames > 0 {
+                    super::outgoing::written(frames);
+                }
+                match stop {
+                    None if flushed.is_ok() => {}
+                    None | Some(Stop::ClientGone) => {
                         let _ = up_tx.send(UpMessage::Close(None)).await;
                         return;
                     }
+                    Some(Stop::OwnerClosed(frame)) => {
+                        let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
+                        let _ = client.send(Message::Close(frame)).await;
+                        return;
+                    }
+                    // The owner is gone (its node died): the client comes back, to whoever takes over.
+                    Some(Stop::OwnerGone) => {
+                        come_back_later(&mut client).await;
+                        return;
+                    }
                 }
-                Some(Ok(UpMessage::Close(frame))) => {
-                    let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
-                    let _ = client.send(Message::Close(frame)).await;
-                    return;
-                }
-                Some(Ok(_)) => {}
-                // The owner is gone (its node died): the client comes back, to whoever takes over.
-                Some(Err(_)) | None => {
-                    come_back_later(&mut client).await;
-                    return;
-                }
-            },
+            }
         }
     }
 }

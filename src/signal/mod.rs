@@ -3,6 +3,7 @@
 //! room inputs, `wire` writes room events as frames. docs/protocol.md is the client author's view.
 
 mod bridge;
+mod outgoing;
 pub mod protocol;
 pub mod relay_baseline;
 mod session;
@@ -189,7 +190,7 @@ pub async fn endpoint(
         .map(|ua| ua.chars().take(512).collect::<String>());
     let token = ctx.sessions.token();
     ws.read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(outgoing::WRITE_BATCH_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))

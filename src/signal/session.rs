@@ -12,6 +12,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::outgoing::{Sent, flush, send, send_frame, send_queued};
 use super::protocol::{ClientMessage, ErrorCode, MessageType, SfuMessage};
 use super::translate::{Join, Translated, translate};
 use super::wire;
@@ -33,9 +34,6 @@ const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 /// "Service restart": come back shortly.
 const CLOSE_RESTART: u16 = 1012;
-/// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
-/// stall this connection's loop (and with it, its pings and its cut-off).
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a Close we send waits for the peer's.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
@@ -169,17 +167,20 @@ pub async fn run(
                     Message::Close(_) => {
                         // The closing handshake: tungstenite has queued the answer to the peer's
                         // Close (its own code); flushing sends it.
-                        let _ = tokio::time::timeout(SEND_TIMEOUT, futures_util::SinkExt::flush(&mut socket)).await;
+                        let _ = flush(&mut socket).await;
                         break Ending::PeerClosed;
                     }
                 }
             }
             outbound = inbox.recv() => match outbound {
-                Some(Outbound::Frame(frame)) => {
-                    if send_frame(&mut socket, frame).await.is_err() {
-                        break Ending::Dropped;
+                Some(Outbound::Frame(frame)) => match send_queued(&mut socket, frame, &mut inbox).await {
+                    Sent::Written => {}
+                    Sent::ThenClose => {
+                        session.room = None;
+                        break Ending::Close(CLOSE_NORMAL, "closed by the room");
                     }
-                }
+                    Sent::Failed => break Ending::Dropped,
+                },
                 Some(Outbound::Close) => {
                     // The room is done with this connection (kicked, or the room ended).
                     session.room = None;
@@ -292,30 +293,6 @@ fn read_error_close(err: &axum::Error) -> Ending {
     }
     tracing::debug!(error = %err, "WebSocket read failed");
     Ending::Dropped
-}
-
-/// Sends one frame, giving up on a peer that does not take it within `SEND_TIMEOUT`.
-async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(()),
-        Err(_) => {
-            tracing::info!("a peer stopped reading; dropping the connection");
-            Err(())
-        }
-    }
-}
-
-/// Sends a text frame we wrote ourselves. Our encoders write JSON, which is UTF-8; a frame that
-/// somehow is not is dropped rather than sent broken.
-async fn send_frame(socket: &mut WebSocket, frame: Bytes) -> Result<(), ()> {
-    match Utf8Bytes::try_from(frame) {
-        Ok(text) => send(socket, Message::Text(text)).await,
-        Err(err) => {
-            tracing::error!(error = %err, "an encoded frame is not UTF-8; not sent");
-            Ok(())
-        }
-    }
 }
 
 fn error(code: ErrorCode, message: impl std::fmt::Display, request: MessageType) -> Next {

@@ -269,3 +269,36 @@ async fn knocks_per_address_hold_for_the_cluster_as_a_whole() {
     let refused = fourth.error().await;
     assert_eq!(refused["code"], "rate_limited", "{refused}");
 }
+
+/// A bridged knocker's `knock_sent` and `knock_position` leave the room's node in one write, and
+/// the bridge passes them on to the client in one write too.
+#[tokio::test]
+async fn frames_written_together_are_bridged_together() {
+    let cluster = Cluster::start(3).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (mut pat, _, _) = knocker(cluster.node(2), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    let bridge = cluster.node(2);
+    pat.send("cancel_room_knock", json!({})).await;
+    host_ws.recv_type("knocker_left").await;
+    let frames_before = metric(bridge, "anteroom_signal_frames_sent_total").await;
+    let writes_before = metric(bridge, "anteroom_signal_writes_total").await;
+    let knocks = 10;
+    for _ in 0..knocks {
+        pat.send("knock_room", json!({})).await;
+        pat.recv_type("knock_sent").await;
+        pat.recv_type("knock_position").await;
+        host_ws.recv_type("room_knocked").await;
+        pat.send("cancel_room_knock", json!({})).await;
+        host_ws.recv_type("knocker_left").await;
+    }
+    // The bridging node writes only to its one client, Pat.
+    let frames = metric(bridge, "anteroom_signal_frames_sent_total").await - frames_before;
+    let writes = metric(bridge, "anteroom_signal_writes_total").await - writes_before;
+    assert_eq!(frames, f64::from(2 * knocks), "frames sent");
+    assert!(
+        writes <= f64::from(2 * knocks - knocks / 2),
+        "{frames} frames took {writes} writes"
+    );
+}

@@ -526,3 +526,36 @@ async fn media_signalling_is_relayed_only_between_participants() {
     );
     assert_eq!(chat["senderId"], guest_id.as_str());
 }
+
+/// The room queues a knocker's `knock_sent` and `knock_position` together; they leave in one write
+/// (a system call, and a wake-up of the client, fewer per knock). A session can get to its queue
+/// between the two now and then, so the test asks it of most knocks, not every one.
+#[tokio::test]
+async fn frames_queued_together_leave_in_one_write() {
+    use crate::helpers::metric;
+    let server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host, _) = host(&server, &room, "Dr One").await;
+    let mut guest = Ws::connect(&server).await;
+    let door = guest.join(&room.name, None, "Pat").await;
+    assert_eq!(door["error"], "room_locked");
+    let frames_before = metric(&server, "anteroom_signal_frames_sent_total").await;
+    let writes_before = metric(&server, "anteroom_signal_writes_total").await;
+    let knocks = 10;
+    for _ in 0..knocks {
+        guest.send("knock_room", json!({})).await;
+        guest.recv_type("knock_sent").await;
+        guest.recv_type("knock_position").await;
+        host.recv_type("room_knocked").await;
+        guest.send("cancel_room_knock", json!({})).await;
+        host.recv_type("knocker_left").await;
+    }
+    let frames = metric(&server, "anteroom_signal_frames_sent_total").await - frames_before;
+    let writes = metric(&server, "anteroom_signal_writes_total").await - writes_before;
+    // Each knock: two frames to the knocker, `room_knocked` and `knocker_left` to the host.
+    assert_eq!(frames, f64::from(4 * knocks), "frames sent");
+    assert!(
+        writes <= f64::from(4 * knocks - knocks / 2),
+        "{frames} frames took {writes} writes"
+    );
+}
