@@ -31,10 +31,10 @@ impl FactStore for SqliteStore {
         // 13 values a row; 2,000 rows stay well under SQLite's 32,766-variable limit.
         for chunk in facts.chunks(2000) {
             append_events(&mut tx, chunk).await?;
+            queue_webhooks(&mut tx, chunk).await?;
         }
         for recorded in facts {
             derive_insights(&mut tx, &recorded.fact).await?;
-            queue_webhooks(&mut tx, recorded).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -211,24 +211,31 @@ async fn derive_insights(tx: &mut SqliteConnection, fact: &RoomFact) -> Result<(
     Ok(())
 }
 
+/// The webhook outbox rows of a chunk of facts (one per fact and endpoint subscribed to its kind),
+/// in the facts' order, in one statement: a statement per fact was a round trip to SQLite's thread
+/// each, the most of a batch's.
 async fn queue_webhooks(
     tx: &mut SqliteConnection,
-    recorded: &RecordedFact,
+    chunk: &[&RecordedFact],
 ) -> Result<(), StoreError> {
-    let fact = &recorded.fact;
-    let at = millis(fact.at);
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms, \
-         created_ms) \
-         SELECT e.id, ?1, ?2, ?3, ?4, ?4 FROM webhook_endpoints e \
-         JOIN webhook_endpoint_events s ON s.endpoint_id = e.id \
-         WHERE e.removed_ms IS NULL AND s.event_type = ?1",
-    )
-    .bind(fact.kind.event_type())
-    .bind(fact.room_name.as_str())
-    .bind(&recorded.webhook_body)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
+    let mut insert: QueryBuilder<Sqlite> =
+        QueryBuilder::new("WITH batch (n, event_type, room_name, body, at_ms) AS (");
+    insert.push_values(chunk.iter().enumerate(), |mut row, (n, recorded)| {
+        let fact = &recorded.fact;
+        row.push_bind(n as i64)
+            .push_bind(fact.kind.event_type())
+            .push_bind(fact.room_name.as_str())
+            .push_bind(recorded.webhook_body.as_str())
+            .push_bind(millis(fact.at));
+    });
+    insert.push(
+        ") INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, \
+         next_attempt_ms, created_ms) \
+         SELECT e.id, b.event_type, b.room_name, b.body, b.at_ms, b.at_ms FROM batch b \
+         JOIN webhook_endpoint_events s ON s.event_type = b.event_type \
+         JOIN webhook_endpoints e ON e.id = s.endpoint_id \
+         WHERE e.removed_ms IS NULL ORDER BY b.n, e.id",
+    );
+    insert.build().execute(&mut *tx).await?;
     Ok(())
 }
