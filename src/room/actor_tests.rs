@@ -1,0 +1,274 @@
+//! The actor with a port of the test's own: cut-offs, and what it keeps.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+
+use super::*;
+use crate::meeting::facts::RoomFact;
+use crate::meeting::{ClientId, MeetingId, RoomMode, RoomName};
+use crate::room::event::MediaChange;
+use crate::room::input::JoinRequest;
+use crate::room::model::{Credential, Decider, Identity, KnockAction, KnockTarget, Theme};
+use crate::room::port::PortError;
+use crate::room::state::RoomConfig;
+
+/// A port for the actor alone; with `kept`, one that keeps every change (as a cluster's does) and
+/// counts the keeps.
+#[derive(Default)]
+struct TestPort {
+    kept: Option<Arc<AtomicUsize>>,
+}
+
+impl RoomPort for TestPort {
+    fn encode(&self, event: &Event) -> Bytes {
+        Bytes::from(format!("{event:?}"))
+    }
+    async fn load_theme(&self) -> Result<Theme, PortError> {
+        Ok(Theme::default())
+    }
+    fn mint_grant(
+        &self,
+        client: &crate::room::model::ClientId,
+        _: chrono::DateTime<Utc>,
+    ) -> String {
+        format!("grant-{client}")
+    }
+    fn record(&self, _: RoomFact) {}
+    async fn record_durably(&self, _: Vec<RoomFact>) -> bool {
+        true
+    }
+    fn media(&self, _: MediaChange) {}
+    fn keeps_every_change(&self) -> bool {
+        self.kept.is_some()
+    }
+    async fn keep(
+        &self,
+        _: &crate::room::state::Snapshot,
+        _: Vec<RoomFact>,
+    ) -> Result<(), PortError> {
+        if let Some(kept) = &self.kept {
+            kept.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    async fn facts_written(&self) {}
+    async fn hand_over(&self, _: &crate::room::state::Snapshot) -> bool {
+        false
+    }
+    fn release_if_idle(&self, _: &dyn Fn() -> bool) -> bool {
+        true
+    }
+    fn release(&self, _: bool) {}
+}
+
+/// Log lines, as a test subscriber writes them.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn join(conn: ConnId, credential: Credential) -> Input {
+    Input::Join(JoinRequest {
+        conn,
+        fresh_client_id: ClientId::new(format!("c{conn}")),
+        peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        credential,
+        identity: Identity {
+            display_name: format!("N{conn}"),
+            external_id: None,
+            metadata: None,
+            user_agent: None,
+        },
+        media: Default::default(),
+        device: None,
+        resume_token: None,
+        fresh_resume_token: format!("t{conn}"),
+    })
+}
+
+fn config(name: &str, locked: bool, reject_cooldown: Duration) -> RoomConfig {
+    RoomConfig {
+        meeting_id: MeetingId(1),
+        room_name: RoomName::parse(name).unwrap(),
+        mode: RoomMode::Group,
+        locked,
+        expires_at: Utc::now() + Duration::hours(1),
+        reject_cooldown,
+        resume_grace: Duration::seconds(15),
+        grant_validity: Duration::minutes(5),
+        session_end_grace: Duration::seconds(60),
+        max_knocks: 10,
+        max_knocks_per_address: 10,
+        knock_timeout: None,
+        theme: Theme::default(),
+    }
+}
+
+/// A connection joining, with an outbox of `capacity` frames: the command, the connection's
+/// outbox and its cut-off switch.
+fn attach(
+    conn: ConnId,
+    capacity: usize,
+    credential: Credential,
+) -> (RoomCommand, mpsc::Receiver<Outbound>, CancellationToken) {
+    let (outbox, inbox) = mpsc::channel(capacity);
+    let cut_off = CancellationToken::new();
+    let command = RoomCommand::Attach {
+        conn,
+        handle: ConnHandle {
+            outbox,
+            cut_off: cut_off.clone(),
+        },
+        input: join(conn, credential),
+    };
+    (command, inbox, cut_off)
+}
+
+/// The next frame of an outbox that starts with `kind` (the test port writes events as `Debug`).
+async fn frame_of(inbox: &mut mpsc::Receiver<Outbound>, kind: &str) -> String {
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), inbox.recv()).await;
+        match next {
+            Ok(Some(Outbound::Frame(bytes))) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                if text.starts_with(kind) {
+                    return text;
+                }
+            }
+            Ok(Some(Outbound::Close) | None) => panic!("the connection closed before {kind}"),
+            Err(_) => panic!("no {kind} within 5 s"),
+        }
+    }
+}
+
+/// Where every change is kept (a cluster), a rejection's cooldown running out tells nobody
+/// anything and records nothing: the tick that ends it is not kept (whoever carries the room on
+/// from the state before it ends the cooldown on its own first tick). The cooldown still ends.
+#[tokio::test]
+async fn a_tick_that_says_nothing_is_not_kept() {
+    let room = Room::new(config("/door", true, Duration::seconds(1)));
+    let (commands, mailbox) = mpsc::channel(64);
+    let kept = Arc::new(AtomicUsize::new(0));
+    let port = TestPort {
+        kept: Some(kept.clone()),
+    };
+    let actor = tokio::spawn(RoomActor::new(room, mailbox, port, CancellationToken::new()).run());
+    let (command, mut host, _) = attach(1, 64, Credential::Host);
+    commands.send(command).await.unwrap();
+    let (command, mut guest, _) = attach(2, 64, Credential::None);
+    commands.send(command).await.unwrap();
+    let knock = RoomCommand::Input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    commands.send(knock).await.unwrap();
+    frame_of(&mut host, "Knocked").await;
+    let reject = RoomCommand::Input(Input::HandleKnock {
+        by: Decider::Host(1),
+        target: KnockTarget::One(ClientId::new("c2")),
+        action: KnockAction::Reject,
+        message: None,
+    });
+    commands.send(reject).await.unwrap();
+    let verdict = frame_of(&mut guest, "Verdict").await;
+    assert!(verdict.contains("Rejected"), "{verdict}");
+    let after_the_verdict = kept.load(Ordering::SeqCst);
+    assert!(after_the_verdict >= 3, "joins, knock and verdict kept");
+    // The cooldown (1 s) runs out.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(kept.load(Ordering::SeqCst), after_the_verdict);
+    // And the guest may knock again.
+    let knock = RoomCommand::Input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    commands.send(knock).await.unwrap();
+    frame_of(&mut host, "Knocked").await;
+    assert_eq!(kept.load(Ordering::SeqCst), after_the_verdict + 1);
+    drop(commands);
+    actor.abort();
+}
+
+/// Thirty viewers stop reading at once: they are cut off in one batch, logged once, not once
+/// for every event each of the others then missed (which grew with the square of their number).
+#[tokio::test]
+async fn slow_connections_are_cut_off_together_and_logged_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _logs = tracing::subscriber::set_default(subscriber);
+
+    let room = Room::new(config("/slow", false, Duration::seconds(60)));
+    let (commands, mailbox) = mpsc::channel(1024);
+    let port = TestPort::default();
+    let actor = tokio::spawn(RoomActor::new(room, mailbox, port, CancellationToken::new()).run());
+    let (command, mut host_inbox, _) = attach(1, 10_000, Credential::Host);
+    commands.send(command).await.unwrap();
+    let mut viewers = Vec::new();
+    for conn in 2..32 {
+        // Room for every join's frames; read below, so every viewer starts with an empty outbox.
+        let (command, inbox, cut_off) = attach(conn, 40, Credential::Viewer);
+        commands.send(command).await.unwrap();
+        viewers.push((inbox, cut_off));
+    }
+    let mut joined = 0;
+    while joined < 30 {
+        if let Some(Outbound::Frame(bytes)) = host_inbox.recv().await
+            && String::from_utf8_lossy(&bytes).starts_with("ClientJoined")
+        {
+            joined += 1;
+        }
+    }
+    for (inbox, _) in &mut viewers {
+        while inbox.try_recv().is_ok() {}
+    }
+    // Forty chats fill every viewer's outbox at the same one.
+    for _ in 0..41 {
+        commands
+            .send(RoomCommand::Input(Input::Chat {
+                conn: 1,
+                text: "hello".into(),
+            }))
+            .await
+            .unwrap();
+    }
+    for _ in 0..200 {
+        if viewers.iter().all(|(_, cut_off)| cut_off.is_cancelled()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(viewers.iter().all(|(_, cut_off)| cut_off.is_cancelled()));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines = log.matches("cannot keep up").count();
+    assert!(
+        (1..=2).contains(&lines),
+        "{lines} log lines for one batch of cut-offs:\n{log}"
+    );
+    // The host heard each viewer leave.
+    let mut left = 0;
+    while let Ok(frame) = host_inbox.try_recv() {
+        if let Outbound::Frame(bytes) = frame
+            && String::from_utf8_lossy(&bytes).starts_with("ClientLeft")
+        {
+            left += 1;
+        }
+    }
+    assert_eq!(left, 30);
+    drop(commands);
+    actor.await.unwrap();
+}
