@@ -241,7 +241,16 @@ pub async fn run(
             url: owner,
             token: cluster.token.clone(),
         };
-        super::bridge::run(socket, owner, first, peer, session.user_agent.clone()).await;
+        // Boxed: a bridge's state (its own WebSocket, and connecting it) is kilobytes; inline,
+        // every connection's session would carry it, bridged or not.
+        Box::pin(super::bridge::run(
+            socket,
+            owner,
+            first,
+            peer,
+            session.user_agent.clone(),
+        ))
+        .await;
         return;
     }
     if let Ending::Close(code, reason) = ending {
