@@ -1,6 +1,5 @@
 //! The actor with a port of the test's own: cut-offs, and what it keeps.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -8,12 +7,12 @@ use chrono::Duration;
 
 use super::*;
 use crate::meeting::facts::RoomFact;
-use crate::meeting::{ClientId, MeetingId, RoomMode, RoomName};
+use crate::meeting::{ClientId, RoomMode, RoomName};
 use crate::room::event::MediaChange;
-use crate::room::input::JoinRequest;
-use crate::room::model::{Credential, Decider, Identity, KnockAction, KnockTarget, Theme};
+use crate::room::model::{Credential, Decider, KnockAction, KnockTarget, Theme};
 use crate::room::port::PortError;
 use crate::room::state::RoomConfig;
+use crate::room::state::tests as state_tests;
 
 /// A port for the actor alone; with `kept`, one that keeps every change (as a cluster's does) and
 /// counts the keeps.
@@ -78,40 +77,14 @@ impl std::io::Write for Captured {
     }
 }
 
-fn join(conn: ConnId, credential: Credential) -> Input {
-    Input::Join(JoinRequest {
-        conn,
-        fresh_client_id: ClientId::new(format!("c{conn}")),
-        peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        credential,
-        identity: Identity {
-            display_name: format!("N{conn}"),
-            external_id: None,
-            metadata: None,
-            user_agent: None,
-        },
-        media: Default::default(),
-        device: None,
-        resume_token: None,
-        fresh_resume_token: format!("t{conn}"),
-    })
-}
-
+/// A room for the actor, which runs on the wall clock (the state's tests' `config` is on a fixed
+/// one, long past).
 fn config(name: &str, locked: bool, reject_cooldown: Duration) -> RoomConfig {
     RoomConfig {
-        meeting_id: MeetingId(1),
         room_name: RoomName::parse(name).unwrap(),
-        mode: RoomMode::Group,
-        locked,
         expires_at: Utc::now() + Duration::hours(1),
         reject_cooldown,
-        resume_grace: Duration::seconds(15),
-        grant_validity: Duration::minutes(5),
-        session_end_grace: Duration::seconds(60),
-        max_knocks: 10,
-        max_knocks_per_address: 10,
-        knock_timeout: None,
-        theme: Theme::default(),
+        ..state_tests::config(RoomMode::Group, locked)
     }
 }
 
@@ -130,7 +103,11 @@ fn attach(
             outbox,
             cut_off: cut_off.clone(),
         },
-        input: join(conn, credential),
+        input: Input::Join(state_tests::join_request(
+            conn,
+            credential,
+            &format!("N{conn}"),
+        )),
     };
     (command, inbox, cut_off)
 }

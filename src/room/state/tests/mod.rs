@@ -190,7 +190,7 @@ fn error_code(events: &[Event]) -> Option<RefusalCode> {
 
 mod moved;
 
-fn join_request(conn: ConnId, credential: Credential, name: &str) -> JoinRequest {
+pub(crate) fn join_request(conn: ConnId, credential: Credential, name: &str) -> JoinRequest {
     JoinRequest {
         conn,
         fresh_client_id: ClientId::new(format!("c{conn}")),
