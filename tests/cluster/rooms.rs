@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{metric, status_and_json};
+use crate::helpers::{frames_and_writes, knock_and_cancel, metric, status_and_json};
 use crate::ws::Ws;
 use crate::{Cluster, fact_kinds, host, knocker};
 
@@ -282,20 +282,12 @@ async fn frames_written_together_are_bridged_together() {
     let bridge = cluster.node(2);
     pat.send("cancel_room_knock", json!({})).await;
     host_ws.recv_type("knocker_left").await;
-    let frames_before = metric(bridge, "anteroom_signal_frames_sent_total").await;
-    let writes_before = metric(bridge, "anteroom_signal_writes_total").await;
+    let (frames_before, writes_before) = frames_and_writes(bridge).await;
     let knocks = 10;
-    for _ in 0..knocks {
-        pat.send("knock_room", json!({})).await;
-        pat.recv_type("knock_sent").await;
-        pat.recv_type("knock_position").await;
-        host_ws.recv_type("room_knocked").await;
-        pat.send("cancel_room_knock", json!({})).await;
-        host_ws.recv_type("knocker_left").await;
-    }
+    knock_and_cancel(&mut pat, &mut host_ws, knocks).await;
     // The bridging node writes only to its one client, Pat.
-    let frames = metric(bridge, "anteroom_signal_frames_sent_total").await - frames_before;
-    let writes = metric(bridge, "anteroom_signal_writes_total").await - writes_before;
+    let (frames, writes) = frames_and_writes(bridge).await;
+    let (frames, writes) = (frames - frames_before, writes - writes_before);
     assert_eq!(frames, f64::from(2 * knocks), "frames sent");
     assert!(
         writes <= f64::from(2 * knocks - knocks / 2),

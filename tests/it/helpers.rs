@@ -528,3 +528,25 @@ pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
     assert_eq!(joined["role"], "host");
     (ws, joined)
 }
+
+/// The frames this server has written to signalling sockets so far, and the writes they took.
+pub async fn frames_and_writes(server: &Server) -> (f64, f64) {
+    (
+        metric(server, "anteroom_signal_frames_sent_total").await,
+        metric(server, "anteroom_signal_writes_total").await,
+    )
+}
+
+/// A guest at a locked room's door knocks and cancels `times` times, its host hearing of each: two
+/// frames to the guest a knock (`knock_sent`, `knock_position`), two to the host (`room_knocked`,
+/// `knocker_left`).
+pub async fn knock_and_cancel(guest: &mut Ws, host: &mut Ws, times: u32) {
+    for _ in 0..times {
+        guest.send("knock_room", json!({})).await;
+        guest.recv_type("knock_sent").await;
+        guest.recv_type("knock_position").await;
+        host.recv_type("room_knocked").await;
+        guest.send("cancel_room_knock", json!({})).await;
+        host.recv_type("knocker_left").await;
+    }
+}

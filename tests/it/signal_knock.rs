@@ -532,26 +532,18 @@ async fn media_signalling_is_relayed_only_between_participants() {
 /// between the two now and then, so the test asks it of most knocks, not every one.
 #[tokio::test]
 async fn frames_queued_together_leave_in_one_write() {
-    use crate::helpers::metric;
+    use crate::helpers::{frames_and_writes, knock_and_cancel};
     let server = Server::start().await;
     let room = locked_room(&server).await;
     let (mut host, _) = host(&server, &room, "Dr One").await;
     let mut guest = Ws::connect(&server).await;
     let door = guest.join(&room.name, None, "Pat").await;
     assert_eq!(door["error"], "room_locked");
-    let frames_before = metric(&server, "anteroom_signal_frames_sent_total").await;
-    let writes_before = metric(&server, "anteroom_signal_writes_total").await;
+    let (frames_before, writes_before) = frames_and_writes(&server).await;
     let knocks = 10;
-    for _ in 0..knocks {
-        guest.send("knock_room", json!({})).await;
-        guest.recv_type("knock_sent").await;
-        guest.recv_type("knock_position").await;
-        host.recv_type("room_knocked").await;
-        guest.send("cancel_room_knock", json!({})).await;
-        host.recv_type("knocker_left").await;
-    }
-    let frames = metric(&server, "anteroom_signal_frames_sent_total").await - frames_before;
-    let writes = metric(&server, "anteroom_signal_writes_total").await - writes_before;
+    knock_and_cancel(&mut guest, &mut host, knocks).await;
+    let (frames, writes) = frames_and_writes(&server).await;
+    let (frames, writes) = (frames - frames_before, writes - writes_before);
     // Each knock: two frames to the knocker, `room_knocked` and `knocker_left` to the host.
     assert_eq!(frames, f64::from(4 * knocks), "frames sent");
     assert!(
