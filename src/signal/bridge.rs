@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, Stream, StreamExt};
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame as UpCloseFrame, WebSocketConfig};
@@ -87,54 +88,64 @@ pub async fn run(
                     return;
                 }
             },
-            from_owner = up_rx.next() => {
-                // What the owner wrote together (it writes a room's frames for one connection in
-                // one go) goes on to the client together.
-                let mut from_owner = from_owner;
-                let mut frames = 0;
-                let stop = loop {
-                    match from_owner {
-                        Some(Ok(UpMessage::Text(text))) => {
-                            if client.feed(Message::Text(Utf8Bytes::from(text.as_str()))).await.is_err() {
-                                break Some(Stop::ClientGone);
-                            }
-                            frames += 1;
-                        }
-                        Some(Ok(UpMessage::Close(frame))) => break Some(Stop::OwnerClosed(frame)),
-                        Some(Ok(_)) => {}
-                        Some(Err(_)) | None => break Some(Stop::OwnerGone),
-                    }
-                    if frames == FRAMES_PER_WRITE {
-                        break None;
-                    }
-                    match up_rx.next().now_or_never() {
-                        Some(next) => from_owner = next,
-                        None => break None,
-                    }
-                };
-                let flushed = super::outgoing::flush(&mut client).await;
-                if flushed.is_ok() && frames > 0 {
-                    super::outgoing::written(frames);
+            from_owner = up_rx.next() => match pass_on(&mut client, &mut up_rx, from_owner).await {
+                None => {}
+                Some(Stop::ClientGone) => {
+                    let _ = up_tx.send(UpMessage::Close(None)).await;
+                    return;
                 }
-                match stop {
-                    None if flushed.is_ok() => {}
-                    None | Some(Stop::ClientGone) => {
-                        let _ = up_tx.send(UpMessage::Close(None)).await;
-                        return;
-                    }
-                    Some(Stop::OwnerClosed(frame)) => {
-                        let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
-                        let _ = client.send(Message::Close(frame)).await;
-                        return;
-                    }
-                    // The owner is gone (its node died): the client comes back, to whoever takes over.
-                    Some(Stop::OwnerGone) => {
-                        come_back_later(&mut client).await;
-                        return;
-                    }
+                Some(Stop::OwnerClosed(frame)) => {
+                    let frame = frame.map(|f| CloseFrame { code: f.code.into(), reason: Utf8Bytes::from(f.reason.as_str()) });
+                    let _ = client.send(Message::Close(frame)).await;
+                    return;
                 }
-            }
+                // The owner is gone (its node died): the client comes back, to whoever takes over.
+                Some(Stop::OwnerGone) => {
+                    come_back_later(&mut client).await;
+                    return;
+                }
+            },
         }
+    }
+}
+
+/// Passes `from_owner`, and what else the owner's socket already holds (the owner writes a room's
+/// frames for one connection in one go), on to the client in one write. `None` while the bridge
+/// goes on.
+async fn pass_on(
+    client: &mut WebSocket,
+    up_rx: &mut (impl Stream<Item = Result<UpMessage, WsError>> + Unpin),
+    mut from_owner: Option<Result<UpMessage, WsError>>,
+) -> Option<Stop> {
+    let mut frames = 0;
+    let stop = loop {
+        match from_owner {
+            Some(Ok(UpMessage::Text(text))) => {
+                let text = Message::Text(Utf8Bytes::from(text.as_str()));
+                if client.feed(text).await.is_err() {
+                    break Some(Stop::ClientGone);
+                }
+                frames += 1;
+            }
+            Some(Ok(UpMessage::Close(frame))) => break Some(Stop::OwnerClosed(frame)),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => break Some(Stop::OwnerGone),
+        }
+        if frames == FRAMES_PER_WRITE {
+            break None;
+        }
+        match up_rx.next().now_or_never() {
+            Some(next) => from_owner = next,
+            None => break None,
+        }
+    };
+    let flushed = super::outgoing::flush(client).await.is_ok();
+    if flushed && frames > 0 {
+        super::outgoing::written(frames);
+    }
+    match stop {
+        None if !flushed => Some(Stop::ClientGone),
+        stop => stop,
     }
 }
 
