@@ -105,6 +105,16 @@ struct Cpu {
     nodes: f64,
     redis: f64,
     postgres: f64,
+    /// The machine's ticks, all and stolen (`common::machine_ticks`).
+    machine: f64,
+    stolen: f64,
+}
+
+impl Cpu {
+    /// The share of the machine's time its hypervisor gave to others, in percent.
+    fn stolen_percent(&self) -> f64 {
+        100.0 * self.stolen / self.machine.max(1.0)
+    }
 }
 
 impl std::ops::Sub for Cpu {
@@ -114,6 +124,8 @@ impl std::ops::Sub for Cpu {
             nodes: self.nodes - before.nodes,
             redis: self.redis - before.redis,
             postgres: self.postgres - before.postgres,
+            machine: self.machine - before.machine,
+            stolen: self.stolen - before.stolen,
         }
     }
 }
@@ -175,6 +187,7 @@ impl Deployment {
 
     /// CPU time used so far by the nodes together, by Redis and by PostgreSQL.
     fn cpu(&self) -> Cpu {
+        let (machine, stolen) = common::machine_ticks();
         Cpu {
             nodes: self
                 .nodes
@@ -186,6 +199,8 @@ impl Deployment {
                 .as_ref()
                 .map_or(0.0, |r| common::cpu_micros(r.0.id())),
             postgres: common::postgres_cpu_micros(),
+            machine,
+            stolen,
         }
     }
 
@@ -512,9 +527,9 @@ fn main() {
     }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
     println!(
-        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's |"
+        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's | stolen % |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (nodes, together) in deployments {
         let name = match (nodes, together) {
             (0, _) => "one server, SQLite".to_owned(),
@@ -544,13 +559,14 @@ fn main() {
                 // least: the latency is mostly waits for a core.
                 let knocks = hist.len().max(1) as f64;
                 println!(
-                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.1} |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
                     hist.value_at_quantile(0.99) as f64 / 1000.0,
                     hist.max() as f64 / 1000.0,
                     cpu.nodes / knocks,
                     cpu.redis / knocks,
                     cpu.postgres / knocks,
+                    cpu.stolen_percent(),
                 );
             }
         }

@@ -163,6 +163,25 @@ pub fn cpu_micros(pid: u32) -> f64 {
     stat_ticks(&pid.to_string(), 11..13) * 1_000_000.0 / 100.0
 }
 
+/// The whole machine's CPU time so far, from /proc/stat: (all of it, the share the hypervisor gave
+/// to other guests, "steal"), in clock ticks. On a shared virtual machine, stolen time is what
+/// makes a quiet run and a noisy one differ: a round's latency only compares with another's at a
+/// similar share.
+pub fn machine_ticks() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest times are already in user).
+    let all = ticks.iter().take(8).sum();
+    (all, ticks.get(7).copied().unwrap_or(0.0))
+}
+
 /// The sum of a process's /proc stat fields `range` (counted after its name), in clock ticks.
 fn stat_ticks(pid: &str, range: std::ops::Range<usize>) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
