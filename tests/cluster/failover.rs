@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, live_rooms};
+use crate::helpers::{Server, live_rooms, until};
 use crate::ws::{Closed, Ws};
 use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 
@@ -119,6 +119,17 @@ async fn when_the_owner_dies_another_node_carries_the_room_on() {
         ann.recv_type("knock_handled").await["resolution"],
         "accepted"
     );
+    // The acceptance is written within a node's write gap: wait for it, then count.
+    until(
+        "Ann's acceptance recorded",
+        Duration::from_secs(5),
+        || async {
+            fact_kinds(&cluster).await.iter().any(|(k, c)| {
+                k == "room.client.knockAccepted" && c.as_deref() == Some(ann_id.as_str())
+            })
+        },
+    )
+    .await;
     let facts = fact_kinds(&cluster).await;
     let of_ann = |kind: &str| {
         facts

@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::failover::host_comes_back;
-use crate::helpers::{metric, until};
+use crate::helpers::{knock_and_cancel, metric, until};
 use crate::{Cluster, fact_kinds, host, knocker};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
@@ -143,4 +143,35 @@ async fn an_emptied_rooms_unwritten_facts_outlive_its_node() {
         until_recorded(&cluster, kind, &host_id, Duration::from_secs(15)).await;
         assert_eq!(recorded(&cluster, kind, &host_id).await, 1);
     }
+}
+
+/// A node's writes of facts start at least 50 ms apart (`recorder::write_gap`), so that what its
+/// rooms say meanwhile shares a statement: PostgreSQL's CPU goes to statements more than to rows.
+#[tokio::test]
+async fn a_nodes_writes_of_facts_are_spaced() {
+    let cluster = Cluster::start(1).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let node = cluster.node(0);
+    let (mut host_ws, _) = host(node, &room, "Dr Lee").await;
+    let (mut pat, _, _) = knocker(node, &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    pat.send("cancel_room_knock", json!({})).await;
+    host_ws.recv_type("knocker_left").await;
+    let writes = || metric(node, "anteroom_store_write_seconds_count");
+    let before = writes().await;
+    let started = Instant::now();
+    // Two facts (a knock, its cancel) every 25 ms or so, 20 times (the address's knock limit
+    // allows 30 a minute).
+    for _ in 0..20 {
+        knock_and_cancel(&mut pat, &mut host_ws, 1).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let elapsed = started.elapsed().as_millis() as f64;
+    let written = writes().await - before;
+    // One write may have begun before `started`, and one be under way.
+    let most = (elapsed / 50.0).floor() + 2.0;
+    assert!(
+        (1.0..=most).contains(&written),
+        "{written} writes in {elapsed} ms, at most {most} expected"
+    );
 }
