@@ -18,7 +18,10 @@ use super::state::Room;
 /// What the actor sends a connection.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    Frame(Bytes),
+    /// What one step of the room had for the connection, in order: one item, so that the
+    /// connection writes them together (a knocker's `knock_sent` and `knock_position`, say) and a
+    /// slow connection's queue counts steps.
+    Frames(Vec<Bytes>),
     /// Close the connection after the frames before this.
     Close,
 }
@@ -57,6 +60,8 @@ pub struct RoomActor<P> {
     shutdown: CancellationToken,
     /// The room ended by moving on: its kept state stays for whoever carries it on.
     handed_over: bool,
+    /// The frames of the step being moved, by connection (kept to reuse its room).
+    pending: HashMap<ConnId, Vec<Bytes>>,
 }
 
 impl<P: RoomPort> RoomActor<P> {
@@ -73,6 +78,7 @@ impl<P: RoomPort> RoomActor<P> {
             port,
             shutdown,
             handed_over: false,
+            pending: HashMap::new(),
         }
     }
 
@@ -243,6 +249,7 @@ impl<P: RoomPort> RoomActor<P> {
                 other => self.move_output(other, &mut gone),
             }
         }
+        self.deliver_pending(&mut gone);
         self.cut_off(gone);
         answers
     }
@@ -269,20 +276,25 @@ impl<P: RoomPort> RoomActor<P> {
                     self.move_output(output, &mut gone);
                 }
             }
+            self.deliver_pending(&mut gone);
         }
     }
 
-    /// Moves one output to where it goes; connections found slow join `gone`.
+    /// Moves one output to where it goes (frames wait in `pending` until the step's end);
+    /// connections found slow join `gone`.
     fn move_output(&mut self, output: Output, gone: &mut Vec<ConnId>) {
         let mut slow = Vec::new();
         match output {
             Output::Send { to, event } => {
                 let frame = self.port.encode(&event);
                 for conn in to {
-                    self.deliver(conn, Outbound::Frame(frame.clone()), &mut slow);
+                    self.pending.entry(conn).or_default().push(frame.clone());
                 }
             }
             Output::Close { conn } => {
+                if let Some(frames) = self.pending.remove(&conn) {
+                    self.deliver(conn, Outbound::Frames(frames), &mut slow);
+                }
                 self.deliver(conn, Outbound::Close, &mut slow);
                 self.conns.remove(&conn);
             }
@@ -290,6 +302,22 @@ impl<P: RoomPort> RoomActor<P> {
             Output::Media(change) => self.port.media(change),
             Output::Answer(_) => {}
         }
+        gone.extend(
+            slow.into_iter()
+                .filter(|conn| self.conns.remove(conn).is_some()),
+        );
+    }
+
+    /// Hands each connection the frames the step had for it, as one item; connections found slow
+    /// join `gone`.
+    fn deliver_pending(&mut self, gone: &mut Vec<ConnId>) {
+        let mut slow = Vec::new();
+        let mut pending = std::mem::take(&mut self.pending);
+        for (conn, frames) in pending.drain() {
+            self.deliver(conn, Outbound::Frames(frames), &mut slow);
+        }
+        // Empty, with its room kept for the next step.
+        self.pending = pending;
         gone.extend(
             slow.into_iter()
                 .filter(|conn| self.conns.remove(conn).is_some()),
@@ -313,7 +341,7 @@ impl<P: RoomPort> RoomActor<P> {
         while let Ok(command) = self.commands.try_recv() {
             if let RoomCommand::Attach { handle, .. } = command {
                 let frame = self.port.encode(&refusal);
-                let _ = handle.outbox.try_send(Outbound::Frame(frame));
+                let _ = handle.outbox.try_send(Outbound::Frames(vec![frame]));
             }
         }
     }

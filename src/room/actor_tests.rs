@@ -112,14 +112,20 @@ fn attach(
     (command, inbox, cut_off)
 }
 
-/// The next frame of an outbox that starts with `kind` (the test port writes events as `Debug`).
+/// The frames of one outbox item, as text (the test port writes events as `Debug`).
+fn texts(frames: &[bytes::Bytes]) -> impl Iterator<Item = String> {
+    frames
+        .iter()
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The next frame of an outbox that starts with `kind` (the rest of its item is dropped).
 async fn frame_of(inbox: &mut mpsc::Receiver<Outbound>, kind: &str) -> String {
     loop {
         let next = tokio::time::timeout(std::time::Duration::from_secs(5), inbox.recv()).await;
         match next {
-            Ok(Some(Outbound::Frame(bytes))) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                if text.starts_with(kind) {
+            Ok(Some(Outbound::Frames(frames))) => {
+                if let Some(text) = texts(&frames).find(|text| text.starts_with(kind)) {
                     return text;
                 }
             }
@@ -204,10 +210,10 @@ async fn slow_connections_are_cut_off_together_and_logged_once() {
     }
     let mut joined = 0;
     while joined < 30 {
-        if let Some(Outbound::Frame(bytes)) = host_inbox.recv().await
-            && String::from_utf8_lossy(&bytes).starts_with("ClientJoined")
-        {
-            joined += 1;
+        if let Some(Outbound::Frames(frames)) = host_inbox.recv().await {
+            joined += texts(&frames)
+                .filter(|text| text.starts_with("ClientJoined"))
+                .count();
         }
     }
     for (inbox, _) in &mut viewers {
@@ -239,13 +245,48 @@ async fn slow_connections_are_cut_off_together_and_logged_once() {
     // The host heard each viewer leave.
     let mut left = 0;
     while let Ok(frame) = host_inbox.try_recv() {
-        if let Outbound::Frame(bytes) = frame
-            && String::from_utf8_lossy(&bytes).starts_with("ClientLeft")
-        {
-            left += 1;
+        if let Outbound::Frames(frames) = frame {
+            left += texts(&frames)
+                .filter(|text| text.starts_with("ClientLeft"))
+                .count();
         }
     }
     assert_eq!(left, 30);
     drop(commands);
     actor.await.unwrap();
+}
+
+/// What one step has for a connection is one item of its outbox, so that it leaves in one write: a
+/// knocker's `KnockSent` and `QueuePosition`.
+#[tokio::test]
+async fn a_steps_frames_for_a_connection_are_one_item() {
+    let room = Room::new(config("/door", true, Duration::seconds(1)));
+    let (commands, mailbox) = mpsc::channel(64);
+    let actor = tokio::spawn(
+        RoomActor::new(room, mailbox, TestPort::default(), CancellationToken::new()).run(),
+    );
+    let (command, mut host, _) = attach(1, 64, Credential::Host);
+    commands.send(command).await.unwrap();
+    let (command, mut guest, _) = attach(2, 64, Credential::None);
+    commands.send(command).await.unwrap();
+    frame_of(&mut host, "Joined").await;
+    // The guest's refusal at the locked door.
+    let Some(Outbound::Frames(door)) = guest.recv().await else {
+        panic!("the guest's join had no answer")
+    };
+    assert_eq!(door.len(), 1, "{:?}", texts(&door).collect::<Vec<_>>());
+    let knock = RoomCommand::Input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    commands.send(knock).await.unwrap();
+    let Some(Outbound::Frames(frames)) = guest.recv().await else {
+        panic!("the knock had no answer")
+    };
+    let kinds: Vec<String> = texts(&frames)
+        .map(|text| text.chars().take_while(|c| c.is_alphanumeric()).collect())
+        .collect();
+    assert_eq!(kinds, ["KnockSent", "QueuePosition"]);
+    drop(commands);
+    actor.abort();
 }

@@ -1,7 +1,8 @@
-//! Writing frames to a client's socket. Frames the room queued for a connection together (a
-//! knocker's `knock_sent` and `knock_position`, say) leave in one write: each write is a system
-//! call here and a wake-up of the reader there, which on a busy machine is most of what a small
-//! frame costs (docs/performance.md, "Frames queued together, written together").
+//! Writing frames to a client's socket. The frames one step of the room had for a connection (a
+//! knocker's `knock_sent` and `knock_position`, say), and any queued behind them, leave in one
+//! write: each write is a system call here and a wake-up of the reader there, which on a busy
+//! machine is most of what a small frame costs (docs/performance.md, "Frames queued together,
+//! written together").
 
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use crate::room::actor::Outbound;
 /// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
 /// stall this connection's loop (and with it, its pings and its cut-off).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames written together at most: a client that has fallen far behind still gets a write every
-/// this many, not one the size of its whole queue.
+/// Frames written together at most, unless one step had more for the connection: a client that
+/// has fallen far behind still gets a write every this many, not one the size of its whole queue.
 pub(super) const FRAMES_PER_WRITE: usize = 32;
 /// Frames fed to a socket are held until this many bytes are waiting, or until it is flushed;
 /// anything larger is written as it is fed.
@@ -32,22 +33,26 @@ pub(super) enum Sent {
     Failed,
 }
 
-/// Writes `first` and the frames queued behind it (up to `FRAMES_PER_WRITE` in all), then flushes
-/// them in one write.
+/// Writes a step's `first` frames and the steps' frames queued behind them (up to
+/// `FRAMES_PER_WRITE` in all), then flushes them in one write.
 pub(super) async fn send_queued(
     socket: &mut WebSocket,
-    first: Bytes,
+    first: Vec<Bytes>,
     queue: &mut mpsc::Receiver<Outbound>,
 ) -> Sent {
     let mut close = false;
-    let mut frames = 1;
+    let mut frames = first.len();
     let batch = async {
-        feed_frame(socket, first).await?;
+        for frame in first {
+            feed_frame(socket, frame).await?;
+        }
         while frames < FRAMES_PER_WRITE {
             match queue.try_recv() {
-                Ok(Outbound::Frame(frame)) => {
-                    feed_frame(socket, frame).await?;
-                    frames += 1;
+                Ok(Outbound::Frames(step)) => {
+                    frames += step.len();
+                    for frame in step {
+                        feed_frame(socket, frame).await?;
+                    }
                 }
                 Ok(Outbound::Close) => {
                     close = true;

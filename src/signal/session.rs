@@ -173,7 +173,7 @@ pub async fn run(
                 }
             }
             outbound = inbox.recv() => match outbound {
-                Some(Outbound::Frame(frame)) => match send_queued(&mut socket, frame, &mut inbox).await {
+                Some(Outbound::Frames(frames)) => match send_queued(&mut socket, frames, &mut inbox).await {
                     Sent::Written => {}
                     Sent::ThenClose => {
                         session.room = None;

@@ -271,8 +271,7 @@ async fn knocks_per_address_hold_for_the_cluster_as_a_whole() {
 }
 
 /// A bridged knocker's `knock_sent` and `knock_position` leave the room's node in one write, and
-/// the bridge passes them on to the client in one write too (of some knocks: see `it`'s
-/// `frames_queued_together_leave_in_one_write`).
+/// the bridge passes them on to the client in one write too.
 #[tokio::test]
 async fn frames_written_together_are_bridged_together() {
     let cluster = Cluster::start(3).await;
@@ -289,6 +288,10 @@ async fn frames_written_together_are_bridged_together() {
     // The bridging node writes only to its one client, Pat.
     let (frames, writes) = frames_and_writes(bridge).await;
     let (frames, writes) = (frames - frames_before, writes - writes_before);
+    // The room's node writes each knock's two frames at once, and they reach the bridge together.
     assert_eq!(frames, f64::from(2 * knocks), "frames sent");
-    assert!(writes < frames, "{frames} frames took {writes} writes");
+    assert!(
+        writes <= f64::from(knocks),
+        "{frames} frames took {writes} writes"
+    );
 }

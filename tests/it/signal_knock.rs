@@ -527,10 +527,9 @@ async fn media_signalling_is_relayed_only_between_participants() {
     assert_eq!(chat["senderId"], guest_id.as_str());
 }
 
-/// The room queues a knocker's `knock_sent` and `knock_position` together; they leave in one write
-/// (a system call, and a wake-up of the client, fewer per knock). A session can get to its queue
-/// between the two (on a loaded machine, 6 knocks of 10 in one full run), so the test asks it of
-/// some knocks of 25, not of each: without the batching every frame is a write of its own.
+/// The room hands a knocker's `knock_sent` and `knock_position` to its connection as one item (they
+/// come from one step); they leave in one write (a system call, and a wake-up of the client, fewer
+/// per knock).
 #[tokio::test]
 async fn frames_queued_together_leave_in_one_write() {
     use crate::helpers::{frames_and_writes, knock_and_cancel};
@@ -545,7 +544,11 @@ async fn frames_queued_together_leave_in_one_write() {
     knock_and_cancel(&mut guest, &mut host, knocks).await;
     let (frames, writes) = frames_and_writes(&server).await;
     let (frames, writes) = (frames - frames_before, writes - writes_before);
-    // Each knock: two frames to the knocker, `room_knocked` and `knocker_left` to the host.
+    // Each knock: two frames to the knocker, from one step of the room, so one write;
+    // `room_knocked` and `knocker_left` to the host, from two steps, so one write or two.
     assert_eq!(frames, f64::from(4 * knocks), "frames sent");
-    assert!(writes < frames, "{frames} frames took {writes} writes");
+    assert!(
+        writes <= f64::from(3 * knocks),
+        "{frames} frames took {writes} writes"
+    );
 }
