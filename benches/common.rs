@@ -182,6 +182,11 @@ pub fn machine_ticks() -> (f64, f64) {
     (all, ticks.get(7).copied().unwrap_or(0.0))
 }
 
+/// The share, in percent, of the machine's time stolen between two `machine_ticks` readings.
+pub fn stolen_percent(before: (f64, f64), after: (f64, f64)) -> f64 {
+    100.0 * (after.1 - before.1) / (after.0 - before.0).max(1.0)
+}
+
 /// The sum of a process's /proc stat fields `range` (counted after its name), in clock ticks.
 fn stat_ticks(pid: &str, range: std::ops::Range<usize>) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

@@ -34,6 +34,9 @@ pub struct RoundResult {
     pub loss: f64,
     pub latency: Histogram<u64>,
     pub kib_per_transport: Option<f64>,
+    /// The share of the machine's time its hypervisor gave others over the window
+    /// (`common::machine_ticks`): rounds' latencies compare only at a like share.
+    pub stolen_percent: f64,
 }
 
 fn parse(raw: &[String]) -> Args {
@@ -117,9 +120,9 @@ fn main() {
         }
     );
     println!(
-        "| round | path | packets/s | CPU µs / packet | core busy | loss | p50 ms | p99 ms | KiB / transport |"
+        "| round | path | packets/s | CPU µs / packet | core busy | loss | p50 ms | p99 ms | KiB / transport | stolen % |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut sums: HashMap<&str, (f64, usize)> = HashMap::new();
     for round in 1..=args.rounds {
         for path in ["sfu", "relay"] {
@@ -130,7 +133,7 @@ fn main() {
             };
             let per_packet = result.cpu_micros / result.packets.max(1) as f64;
             println!(
-                "| {round} | {path} | {:.0} | {per_packet:.2} | {:.0}% | {:.3}% | {:.2} | {:.2} | {} |",
+                "| {round} | {path} | {:.0} | {per_packet:.2} | {:.0}% | {:.3}% | {:.2} | {:.2} | {} | {:.1} |",
                 result.packets as f64 / args.seconds as f64,
                 result.cpu_micros / (args.seconds as f64 * 10_000.0),
                 result.loss * 100.0,
@@ -139,6 +142,7 @@ fn main() {
                 result
                     .kib_per_transport
                     .map_or("-".into(), |k| format!("{k:.0}")),
+                result.stolen_percent,
             );
             let entry = sums.entry(path).or_default();
             entry.0 += per_packet;

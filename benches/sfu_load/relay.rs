@@ -104,16 +104,16 @@ pub fn run(args: Args) -> RoundResult {
         .collect();
     let mut latency = new_histogram();
     let mut buf = vec![0u8; 2000];
-    let mut window: Option<(Instant, f64)> = None;
+    let mut window: Option<(Instant, f64, (f64, f64))> = None;
     let (mut packets, mut frames) = (0u64, 0u64);
     loop {
         let now = Instant::now();
         if window.is_none() && now.duration_since(origin) >= Duration::from_secs(3) {
-            window = Some((now, common::cpu_micros(pid)));
+            window = Some((now, common::cpu_micros(pid), common::machine_ticks()));
             (packets, frames) = (0, 0);
             latency.reset();
         }
-        if window.is_some_and(|(start, _)| {
+        if window.is_some_and(|(start, _, _)| {
             now.duration_since(start) >= Duration::from_secs(args.seconds)
         }) {
             break;
@@ -145,13 +145,14 @@ pub fn run(args: Args) -> RoundResult {
             }
         }
     }
-    let (_, cpu_start) = window.expect("the window opened");
+    let (_, cpu_start, machine_start) = window.expect("the window opened");
     let expected = args.frames_per_second() * args.seconds as f64;
     RoundResult {
         packets,
         cpu_micros: common::cpu_micros(pid) - cpu_start,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
         latency,
+        stolen_percent: common::stolen_percent(machine_start, common::machine_ticks()),
         kib_per_transport: None,
     }
 }

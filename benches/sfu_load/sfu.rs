@@ -89,16 +89,16 @@ pub fn run(args: Args) -> RoundResult {
     let mut buf = vec![0u8; 2000];
     // Estimates ramp up and layers settle before the window opens.
     let warm_up = Duration::from_secs(6);
-    let mut window: Option<(Instant, f64)> = None;
+    let mut window: Option<(Instant, f64, (f64, f64))> = None;
     let (mut packets, mut frames) = (0u64, 0u64);
     loop {
         let now = Instant::now();
         if window.is_none() && now.duration_since(origin) >= warm_up {
-            window = Some((now, common::cpu_micros(pid)));
+            window = Some((now, common::cpu_micros(pid), common::machine_ticks()));
             (packets, frames) = (0, 0);
             latency.reset();
         }
-        if window.is_some_and(|(start, _)| now.duration_since(start) >= secs(args)) {
+        if window.is_some_and(|(start, _, _)| now.duration_since(start) >= secs(args)) {
             break;
         }
         for (receiver, client) in clients.iter_mut().enumerate() {
@@ -135,7 +135,7 @@ pub fn run(args: Args) -> RoundResult {
             }
         }
     }
-    let (_, cpu_start) = window.expect("the window opened");
+    let (_, cpu_start, machine_start) = window.expect("the window opened");
     let cpu = common::cpu_micros(pid) - cpu_start;
     let expected = args.frames_per_second() * secs(args).as_secs_f64();
     RoundResult {
@@ -143,6 +143,7 @@ pub fn run(args: Args) -> RoundResult {
         cpu_micros: cpu,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
         latency,
+        stolen_percent: common::stolen_percent(machine_start, common::machine_ticks()),
         kib_per_transport: Some(
             rss_kib(pid).saturating_sub(rss_before) as f64 / clients.len() as f64,
         ),
