@@ -88,7 +88,7 @@ fn config(name: &str, locked: bool, reject_cooldown: Duration) -> RoomConfig {
     }
 }
 
-/// A connection joining, with an outbox of `capacity` frames: the command, the connection's
+/// A connection joining, with an outbox of `capacity` steps: the command, the connection's
 /// outbox and its cut-off switch.
 fn attach(
     conn: ConnId,
