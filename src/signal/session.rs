@@ -26,8 +26,8 @@ use crate::services::rooms::{KeyError, OpenError, Placement, RoomHandle};
 
 /// Wider than any screen: a larger view size is taken as this.
 const MAX_VIEW_WIDTH: u32 = 8192;
-/// Steps of the room (each one event or a few) a connection can have waiting; a client that lets more
-/// pile up is cut off.
+/// Steps of the room (each one event or a few) a connection can have waiting; a client that lets
+/// more pile up is cut off.
 const OUTBOX: usize = 256;
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
