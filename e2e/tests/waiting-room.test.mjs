@@ -66,6 +66,12 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   assert.match(await host.getAttribute("link[rel~='icon']", "href"), /^data:image\/png/, "the tab's icon carries the count");
   await openPeople(host);
   assert.deepEqual(await knockerNames(host), ["Pat"]);
+  // People shows the knock: its notice (which offers to open People) is out of the way, and back
+  // if People is closed before the knock is answered.
+  assert.equal(await host.locator(".knock-toast").isVisible(), false, "no knock notice over an open People");
+  await host.click("#people-toggle");
+  assert.equal(await host.locator(".knock-toast").isVisible(), true, "the knock notice is back with People closed");
+  await openPeople(host);
   await screenshot(host, "03-host-people-panel");
 
   await knockerItem(host, "Pat").locator(".knock-message").fill("Running 5 minutes late");

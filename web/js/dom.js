@@ -41,10 +41,10 @@ export function announce(text) {
 }
 
 /** A short visible notice at the top (gone after `timeout` ms; 0 keeps it until it is removed). */
-export function toast(text, { timeout = 6000, actions = [] } = {}) {
+export function toast(text, { timeout = 6000, actions = [], className = "" } = {}) {
   const box = document.getElementById("toasts");
   if (!box) return null;
-  const item = h("div", { class: "toast" }, h("span", { text }),
+  const item = h("div", { class: `toast ${className}`.trim() }, h("span", { text }),
     actions.map(({ label, run }) => h("button", { type: "button", class: "secondary", text: label, onclick: run })));
   box.append(item);
   if (timeout) setTimeout(() => item.remove(), timeout);

@@ -19,6 +19,8 @@ export class KnockNotices {
     this.toasts.get(knock.clientId)?.remove();
     const item = toast(`${knock.displayName} is knocking`, {
       timeout: 0,
+      // Out of sight while People is open, where the knock is anyway (room.css).
+      className: "knock-toast",
       actions: [{ label: "Open People", run: () => this.openPeople() }],
     });
     if (item) this.toasts.set(knock.clientId, item);
