@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, live_rooms, until};
+use crate::helpers::{Server, live_rooms};
 use crate::ws::{Closed, Ws};
-use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
+use crate::{Cluster, TestRoom, fact_kinds, host, knocker, until_recorded};
 
 /// What a page does after its connection broke: connect to some node and join again (with its
 /// resume token, and its key if it has one), again and again until the room answers. Returns the
@@ -120,14 +120,11 @@ async fn when_the_owner_dies_another_node_carries_the_room_on() {
         "accepted"
     );
     // The acceptance is written within a node's write gap: wait for it, then count.
-    until(
-        "Ann's acceptance recorded",
+    until_recorded(
+        &cluster,
+        "room.client.knockAccepted",
+        &ann_id,
         Duration::from_secs(5),
-        || async {
-            fact_kinds(&cluster).await.iter().any(|(k, c)| {
-                k == "room.client.knockAccepted" && c.as_deref() == Some(ann_id.as_str())
-            })
-        },
     )
     .await;
     let facts = fact_kinds(&cluster).await;

@@ -9,8 +9,8 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::failover::host_comes_back;
-use crate::helpers::{knock_and_cancel, metric, until};
-use crate::{Cluster, fact_kinds, host, knocker};
+use crate::helpers::{knock_and_cancel, metric};
+use crate::{Cluster, host, knocker, recorded, until_recorded};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
 const WAITING: &str = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
@@ -60,22 +60,6 @@ impl HeldEventLog {
             .unwrap();
         sqlx::query("ROLLBACK").execute(&mut self.0).await.unwrap();
     }
-}
-
-/// How many facts of this kind about this client are recorded.
-async fn recorded(cluster: &Cluster, kind: &str, client: &str) -> usize {
-    fact_kinds(cluster)
-        .await
-        .iter()
-        .filter(|(k, c)| k == kind && c.as_deref() == Some(client))
-        .count()
-}
-
-async fn until_recorded(cluster: &Cluster, kind: &str, client: &str, within: Duration) {
-    until(&format!("{kind} of {client} recorded"), within, || async {
-        recorded(cluster, kind, client).await > 0
-    })
-    .await;
 }
 
 #[tokio::test]

@@ -217,6 +217,24 @@ impl Ws {
     }
 }
 
+/// How many facts of this kind about this client are recorded.
+pub async fn recorded(cluster: &Cluster, kind: &str, client: &str) -> usize {
+    fact_kinds(cluster)
+        .await
+        .iter()
+        .filter(|(k, c)| k == kind && c.as_deref() == Some(client))
+        .count()
+}
+
+/// Until a fact of this kind about this client is recorded (a node writes its facts a moment
+/// after its rooms say them).
+pub async fn until_recorded(cluster: &Cluster, kind: &str, client: &str, within: Duration) {
+    helpers::until(&format!("{kind} of {client} recorded"), within, || async {
+        recorded(cluster, kind, client).await > 0
+    })
+    .await;
+}
+
 /// The kinds of room facts recorded so far, oldest first (from the shared store).
 pub async fn fact_kinds(cluster: &Cluster) -> Vec<(String, Option<String>)> {
     use sqlx::Connection;
