@@ -105,16 +105,8 @@ struct Cpu {
     nodes: f64,
     redis: f64,
     postgres: f64,
-    /// The machine's ticks, all and stolen (`common::machine_ticks`).
-    machine: f64,
-    stolen: f64,
-}
-
-impl Cpu {
-    /// The share of the machine's time its hypervisor gave to others, in percent.
-    fn stolen_percent(&self) -> f64 {
-        100.0 * self.stolen / self.machine.max(1.0)
-    }
+    /// The whole machine's, stolen time included.
+    machine: common::MachineTicks,
 }
 
 impl std::ops::Sub for Cpu {
@@ -125,7 +117,6 @@ impl std::ops::Sub for Cpu {
             redis: self.redis - before.redis,
             postgres: self.postgres - before.postgres,
             machine: self.machine - before.machine,
-            stolen: self.stolen - before.stolen,
         }
     }
 }
@@ -187,7 +178,6 @@ impl Deployment {
 
     /// CPU time used so far by the nodes together, by Redis and by PostgreSQL.
     fn cpu(&self) -> Cpu {
-        let (machine, stolen) = common::machine_ticks();
         Cpu {
             nodes: self
                 .nodes
@@ -199,8 +189,7 @@ impl Deployment {
                 .as_ref()
                 .map_or(0.0, |r| common::cpu_micros(r.0.id())),
             postgres: common::postgres_cpu_micros(),
-            machine,
-            stolen,
+            machine: common::MachineTicks::now(),
         }
     }
 
@@ -566,7 +555,7 @@ fn main() {
                     cpu.nodes / knocks,
                     cpu.redis / knocks,
                     cpu.postgres / knocks,
-                    cpu.stolen_percent(),
+                    cpu.machine.stolen_percent(),
                 );
             }
         }

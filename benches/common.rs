@@ -163,28 +163,49 @@ pub fn cpu_micros(pid: u32) -> f64 {
     stat_ticks(&pid.to_string(), 11..13) * 1_000_000.0 / 100.0
 }
 
-/// The whole machine's CPU time so far, from /proc/stat: (all of it, the share the hypervisor gave
-/// to other guests, "steal"), in clock ticks. On a shared virtual machine, stolen time is what
+/// The whole machine's CPU time, from /proc/stat, in clock ticks: all of it, and what the
+/// hypervisor gave to other guests ("steal"). On a shared virtual machine, stolen time is what
 /// makes a quiet run and a noisy one differ: a round's latency only compares with another's at a
 /// similar share.
-pub fn machine_ticks() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest times are already in user).
-    let all = ticks.iter().take(8).sum();
-    (all, ticks.get(7).copied().unwrap_or(0.0))
+#[derive(Clone, Copy, Default)]
+pub struct MachineTicks {
+    all: f64,
+    stolen: f64,
 }
 
-/// The share, in percent, of the machine's time stolen between two `machine_ticks` readings.
-pub fn stolen_percent(before: (f64, f64), after: (f64, f64)) -> f64 {
-    100.0 * (after.1 - before.1) / (after.0 - before.0).max(1.0)
+impl MachineTicks {
+    /// So far.
+    pub fn now() -> MachineTicks {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest times are already in user).
+        MachineTicks {
+            all: ticks.iter().take(8).sum(),
+            stolen: ticks.get(7).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// Of the ticks between two readings (`later - earlier`), the share stolen, in percent.
+    pub fn stolen_percent(&self) -> f64 {
+        100.0 * self.stolen / self.all.max(1.0)
+    }
+}
+
+impl std::ops::Sub for MachineTicks {
+    type Output = MachineTicks;
+    fn sub(self, earlier: MachineTicks) -> MachineTicks {
+        MachineTicks {
+            all: self.all - earlier.all,
+            stolen: self.stolen - earlier.stolen,
+        }
+    }
 }
 
 /// The sum of a process's /proc stat fields `range` (counted after its name), in clock ticks.

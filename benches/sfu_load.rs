@@ -35,7 +35,7 @@ pub struct RoundResult {
     pub latency: Histogram<u64>,
     pub kib_per_transport: Option<f64>,
     /// The share of the machine's time its hypervisor gave others over the window
-    /// (`common::machine_ticks`): rounds' latencies compare only at a like share.
+    /// (`common::MachineTicks`): rounds' latencies compare only at a like share.
     pub stolen_percent: f64,
 }
 

@@ -104,12 +104,12 @@ pub fn run(args: Args) -> RoundResult {
         .collect();
     let mut latency = new_histogram();
     let mut buf = vec![0u8; 2000];
-    let mut window: Option<(Instant, f64, (f64, f64))> = None;
+    let mut window: Option<(Instant, f64, common::MachineTicks)> = None;
     let (mut packets, mut frames) = (0u64, 0u64);
     loop {
         let now = Instant::now();
         if window.is_none() && now.duration_since(origin) >= Duration::from_secs(3) {
-            window = Some((now, common::cpu_micros(pid), common::machine_ticks()));
+            window = Some((now, common::cpu_micros(pid), common::MachineTicks::now()));
             (packets, frames) = (0, 0);
             latency.reset();
         }
@@ -152,7 +152,7 @@ pub fn run(args: Args) -> RoundResult {
         cpu_micros: common::cpu_micros(pid) - cpu_start,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
         latency,
-        stolen_percent: common::stolen_percent(machine_start, common::machine_ticks()),
+        stolen_percent: (common::MachineTicks::now() - machine_start).stolen_percent(),
         kib_per_transport: None,
     }
 }

@@ -89,12 +89,12 @@ pub fn run(args: Args) -> RoundResult {
     let mut buf = vec![0u8; 2000];
     // Estimates ramp up and layers settle before the window opens.
     let warm_up = Duration::from_secs(6);
-    let mut window: Option<(Instant, f64, (f64, f64))> = None;
+    let mut window: Option<(Instant, f64, common::MachineTicks)> = None;
     let (mut packets, mut frames) = (0u64, 0u64);
     loop {
         let now = Instant::now();
         if window.is_none() && now.duration_since(origin) >= warm_up {
-            window = Some((now, common::cpu_micros(pid), common::machine_ticks()));
+            window = Some((now, common::cpu_micros(pid), common::MachineTicks::now()));
             (packets, frames) = (0, 0);
             latency.reset();
         }
@@ -143,7 +143,7 @@ pub fn run(args: Args) -> RoundResult {
         cpu_micros: cpu,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
         latency,
-        stolen_percent: common::stolen_percent(machine_start, common::machine_ticks()),
+        stolen_percent: (common::MachineTicks::now() - machine_start).stolen_percent(),
         kib_per_transport: Some(
             rss_kib(pid).saturating_sub(rss_before) as f64 / clients.len() as f64,
         ),
