@@ -140,6 +140,42 @@ async function focused(page) {
   });
 }
 
+/**
+ * With two people waiting, People shows both cards whole on a laptop (1366×657) and on a phone,
+ * each with its three decisions on one line: no scrolling to reach the second person's buttons.
+ */
+async function twoKnockersFit(host) {
+  for (const size of [SIZES[2], SIZES[4]]) {
+    await host.setViewportSize({ width: size.width, height: size.height });
+    await host.waitForTimeout(80);
+    await screenshot(host, `people-two-knockers-${size.name}`);
+    const cards = await host.evaluate(() => {
+      const view = document.querySelector("#people-panel .panel-body").getBoundingClientRect();
+      return [...document.querySelectorAll(".knocker")].map((card) => ({
+        name: card.querySelector(".knocker-name").textContent,
+        buttons: [...card.querySelectorAll(".say, .let-in, .hold, .reject")].map((button) => {
+          const box = button.getBoundingClientRect();
+          return {
+            label: button.textContent.trim() || button.getAttribute("aria-label"),
+            top: Math.round(box.top),
+            seen: box.top >= view.top && box.bottom <= view.bottom,
+          };
+        }),
+      }));
+    });
+    assert.equal(cards.length, 2);
+    for (const card of cards) {
+      for (const button of card.buttons) {
+        assert.ok(button.seen, `at ${size.name}, ${card.name}'s "${button.label}" is out of the panel's view: ${JSON.stringify(cards)}`);
+      }
+      const decisions = card.buttons.filter((button) => !button.label.startsWith("Send"));
+      assert.equal(decisions.length, 3);
+      assert.equal(new Set(decisions.map((button) => button.top)).size, 1, `at ${size.name}, ${card.name}'s decisions are on one line: ${JSON.stringify(decisions)}`);
+    }
+  }
+  await host.setViewportSize({ width: SIZES[2].width, height: SIZES[2].height });
+}
+
 test("keyboard: focus moves into panels and back, Escape closes, never onto a destructive button by surprise", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
@@ -161,6 +197,7 @@ test("keyboard: focus moves into panels and back, Escape closes, never onto a de
   await host.keyboard.press("Enter");
   const opened = await focused(host);
   assert.ok(opened.inPeople, `opening People moves focus into it: ${JSON.stringify(opened)}`);
+  await twoKnockersFit(host);
 
   await host.locator(".knocker", { hasText: "Ann Lee" }).locator(".let-in").focus();
   assert.equal((await focused(host)).outline, "solid", "keyboard focus is visible");

@@ -100,26 +100,33 @@ export class PeoplePanel {
     const state = knock.state === "held"
       ? (knock.holdMessage ? `On hold: ${knock.holdMessage}` : "On hold")
       : "Waiting";
+    const say = () => {
+      const message = input.value.trim();
+      if (!message) {
+        input.focus();
+        return;
+      }
+      this.drafts.delete(id);
+      input.value = "";
+      this.send("message_knockers", { clientId: id, message });
+    };
+    // One line for the message and one for the decisions: two knockers' cards fit a laptop's
+    // panel (1366×657) without scrolling.
     return h("li", { class: "knocker", "data-client-id": id },
       h("div", { class: "person" },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(knock.displayName) }),
         h("span", { class: "knocker-name", text: knock.displayName }),
         h("span", { class: "place", text: `#${place}` })),
       h("span", { class: "knock-state", text: state }),
+      h("form", { class: "inline-form", onsubmit: (event) => {
+        event.preventDefault();
+        say();
+      } },
       input,
-      h("div", { class: "row knock-actions" },
+      h("button", { type: "submit", class: "secondary say", "data-focus-key": key("say"), title: "Send message", "aria-label": `Send message to ${knock.displayName}` }, icon("send"))),
+      h("div", { class: "knock-actions" },
         h("button", { type: "button", class: "primary let-in", "data-focus-key": key("accept"), onclick: () => this.decide(id, "accept") }, icon("user-check"), "Let in"),
         h("button", { type: "button", class: "secondary hold", "data-focus-key": key("hold"), onclick: () => this.decide(id, "hold") }, icon("clock"), "Put on hold"),
-        h("button", { type: "button", class: "secondary say", "data-focus-key": key("say"), "aria-label": `Send message to ${knock.displayName}`, onclick: () => {
-          const message = input.value.trim();
-          if (!message) {
-            input.focus();
-            return;
-          }
-          this.drafts.delete(id);
-          input.value = "";
-          this.send("message_knockers", { clientId: id, message });
-        } }, icon("send"), "Send"),
         h("button", { type: "button", class: "danger reject", "data-focus-key": key("reject"), onclick: () => this.decide(id, "reject") }, icon("user-x"), "Reject"),
       ));
   }
