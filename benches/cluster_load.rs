@@ -17,7 +17,10 @@
 //! moves far less than latency does. `--arrivals spread` (the default) offers the rate evenly: each
 //! room starts at its own offset in the interval once all are ready, and knocks are counted after a
 //! second's warm-up; `as-ready` starts each room as soon as it is ready, which bunches the knocks,
-//! and counts them all (the bench before the ninth session).
+//! and counts them all (the bench before the ninth session). Each round also says what share of
+//! the machine's time its hypervisor took (`stolen %`), and the p99 of the knocks with no stolen
+//! time near them (`common::StealTrace`): on a shared virtual machine, what the software adds and
+//! what the machine's stalls add are then told apart.
 
 mod common;
 
@@ -313,7 +316,7 @@ async fn room_loop(
     knock_addr: String,
     key: String,
     pace: Pace,
-    hist: Arc<Mutex<Histogram<u64>>>,
+    samples: Arc<Mutex<Vec<Sample>>>,
 ) -> u64 {
     let (room, host_key) = locked_room(&format!("http://{host_addr}"), &key).await;
     let mut host_ws = connect(&host_addr).await;
@@ -343,10 +346,10 @@ async fn room_loop(
             break;
         };
         if sent >= counted_from {
-            hist.lock()
-                .await
-                .record(sent.elapsed().as_micros().max(1) as u64)
-                .ok();
+            samples.lock().await.push(Sample {
+                sent,
+                micros: sent.elapsed().as_micros().max(1) as u64,
+            });
             knocks += 1;
         }
         send(
@@ -363,6 +366,35 @@ async fn room_loop(
     knocks
 }
 
+/// One knock's trip to its host: when it was sent, and how long it took.
+struct Sample {
+    sent: Instant,
+    micros: u64,
+}
+
+/// A round's trips: all of them, and those far from any stolen time (`common::StealTrace`).
+struct Trips {
+    all: Histogram<u64>,
+    far_from_stolen: Histogram<u64>,
+}
+
+impl Trips {
+    fn of(samples: &[Sample], steal: &common::StealTrace) -> Trips {
+        let mut trips = Trips {
+            all: new_histogram(),
+            far_from_stolen: new_histogram(),
+        };
+        for sample in samples {
+            trips.all.record(sample.micros).ok();
+            let arrived = sample.sent + Duration::from_micros(sample.micros);
+            if !steal.near(sample.sent, arrived) {
+                trips.far_from_stolen.record(sample.micros).ok();
+            }
+        }
+        trips
+    }
+}
+
 async fn measure(
     deployment: &Deployment,
     rooms: usize,
@@ -370,8 +402,9 @@ async fn measure(
     seconds: u64,
     together: bool,
     arrivals: Arrivals,
-) -> (f64, Histogram<u64>, Cpu) {
-    let hist = Arc::new(Mutex::new(new_histogram()));
+) -> (f64, Trips, Cpu) {
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let steal = common::StealTrace::start();
     let every = Duration::from_secs_f64(rooms as f64 / rate);
     let start = Instant::now();
     // The rooms, and this task, which reads the CPU times over the window the knocks are counted in.
@@ -397,8 +430,8 @@ async fn measure(
             done: done.clone(),
             go: go.clone(),
         };
-        let (key, hist) = (deployment.key.clone(), hist.clone());
-        tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, hist)));
+        let (key, samples) = (deployment.key.clone(), samples.clone());
+        tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, samples)));
     }
     let cpu = match arrivals {
         Arrivals::Spread => {
@@ -422,8 +455,8 @@ async fn measure(
         Arrivals::Spread => seconds as f64,
         Arrivals::AsReady => start.elapsed().as_secs_f64(),
     };
-    let hist = hist.lock().await.clone();
-    (knocks as f64 / elapsed, hist, cpu)
+    let trips = Trips::of(&samples.lock().await, &steal);
+    (knocks as f64 / elapsed, trips, cpu)
 }
 
 /// Kills the node that runs a room and times until the room answers through another node.
@@ -516,9 +549,9 @@ fn main() {
     }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
     println!(
-        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's | stolen % |"
+        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's | stolen % | p99 ms far from stolen time (share of knocks) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (nodes, together) in deployments {
         let name = match (nodes, together) {
             (0, _) => "one server, SQLite".to_owned(),
@@ -531,7 +564,7 @@ fn main() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
                 let deployment = Deployment::start(bin, nodes, &tag, node_threads);
                 let cpu_before = deployment.cpu();
-                let (done, hist, window_cpu) = runtime.block_on(measure(
+                let (done, trips, window_cpu) = runtime.block_on(measure(
                     &deployment,
                     rooms,
                     rate,
@@ -546,9 +579,11 @@ fn main() {
                 };
                 // CPU per knock (its host's rejection included) is what the machine's noise moves
                 // least: the latency is mostly waits for a core.
+                let hist = &trips.all;
                 let knocks = hist.len().max(1) as f64;
+                let far = &trips.far_from_stolen;
                 println!(
-                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.1} |",
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} ({:.0} %) |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
                     hist.value_at_quantile(0.99) as f64 / 1000.0,
                     hist.max() as f64 / 1000.0,
@@ -556,6 +591,8 @@ fn main() {
                     cpu.redis / knocks,
                     cpu.postgres / knocks,
                     cpu.machine.stolen_percent(),
+                    far.value_at_quantile(0.99) as f64 / 1000.0,
+                    100.0 * far.len() as f64 / knocks,
                 );
             }
         }

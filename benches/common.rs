@@ -4,7 +4,9 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use std::io::{BufRead, BufReader};
@@ -204,6 +206,71 @@ impl std::ops::Sub for MachineTicks {
         MachineTicks {
             all: self.all - earlier.all,
             stolen: self.stolen - earlier.stolen,
+        }
+    }
+}
+
+/// When the hypervisor took time from this machine, read from /proc/stat every
+/// `StealTrace::EVERY` on a thread of its own until dropped: a latency sample can then be told
+/// apart from one the machine, not the software, held up. /proc/stat counts stolen time in ticks of
+/// 10 ms, each added once the time stolen since the last reaches one, so a reading that went up
+/// marks a stretch around it, not an instant.
+pub struct StealTrace {
+    /// The moments the stolen ticks went up.
+    rises: Arc<Mutex<Vec<Instant>>>,
+    stop: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StealTrace {
+    const EVERY: Duration = Duration::from_millis(10);
+    /// How far from a rise a sample counts as near stolen time: a tick is added when the stolen
+    /// time it counts is complete, and that may have begun a while before.
+    pub const NEAR: Duration = Duration::from_millis(100);
+
+    pub fn start() -> StealTrace {
+        let rises = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (rises, stop) = (rises.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut last = MachineTicks::now().stolen;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Self::EVERY);
+                    let stolen = MachineTicks::now().stolen;
+                    if stolen > last {
+                        rises
+                            .lock()
+                            .expect("the reader does not panic")
+                            .push(Instant::now());
+                    }
+                    last = stolen;
+                }
+            })
+        };
+        StealTrace {
+            rises,
+            stop,
+            reader: Some(reader),
+        }
+    }
+
+    /// Whether time was stolen within `NEAR` of the stretch from `from` to `to`.
+    pub fn near(&self, from: Instant, to: Instant) -> bool {
+        let rises = self.rises.lock().expect("the reader does not panic");
+        let start = from.checked_sub(Self::NEAR).unwrap_or(from);
+        let end = to + Self::NEAR;
+        // Rises are in time order.
+        let first_after = rises.partition_point(|at| *at < start);
+        rises.get(first_after).is_some_and(|at| *at <= end)
+    }
+}
+
+impl Drop for StealTrace {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
     }
 }
