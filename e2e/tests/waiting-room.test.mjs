@@ -84,6 +84,18 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   await screenshot(guest, "04-waiting-on-hold");
   await host.waitForFunction(() => document.querySelector(".knocker .knock-state")?.textContent.includes("Running 5 minutes late"));
 
+  // A message without a decision: Enter in the person's field, and the send button for everyone.
+  await knockerItem(host, "Pat").locator(".knock-message").fill("Nearly there");
+  await knockerItem(host, "Pat").locator(".knock-message").press("Enter");
+  await host.fill(".message-all", "Thanks for waiting, all");
+  await host.click(".all-actions button[type='submit']");
+  await guest.waitForFunction(() => {
+    const said = document.getElementById("host-messages")?.textContent || "";
+    return said.includes("Nearly there") && said.includes("Thanks for waiting, all");
+  }, null, { timeout: TIMEOUT });
+  assert.equal(await knockerItem(host, "Pat").locator(".knock-message").inputValue(), "", "the field empties once sent");
+  assert.match(await guest.textContent("#hold-message .hold-text"), /Running 5 minutes late/, "still on hold: a message is no decision");
+
   await knockerItem(host, "Pat").locator(".let-in").click();
   await host.waitForFunction(() => !document.title.startsWith("("));
   assert.equal(await host.getAttribute("link[rel~='icon']", "href"), "/assets/favicon.svg");
