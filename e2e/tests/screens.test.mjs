@@ -22,8 +22,12 @@ after(async () => {
   await server?.stop();
 });
 
-/** Photographs the page at every size (then returns it to the first), after an accessibility scan. */
-async function everySize(page, name) {
+/**
+ * Photographs the page at every size (then returns it to the first), after an accessibility scan;
+ * the screen's one next step (`primary`, a selector), if it has one, is in view at every size
+ * without scrolling.
+ */
+async function everySize(page, name, primary) {
   // As the person would be looking at it: Chromium defers media in a page that is not in front.
   await page.bringToFront();
   await assertAccessible(page, name);
@@ -31,6 +35,15 @@ async function everySize(page, name) {
     await page.setViewportSize({ width: size.width, height: size.height });
     await page.waitForTimeout(80);
     await screenshot(page, `screen-${name}-${size.name}`);
+    if (primary) {
+      const box = await page.evaluate((selector) => {
+        window.scrollTo(0, 0);
+        for (const el of document.querySelectorAll("*")) el.scrollTop = 0;
+        const { top, bottom } = document.querySelector(selector).getBoundingClientRect();
+        return { top, bottom };
+      }, primary);
+      assert.ok(box.top >= 0 && box.bottom <= size.height, `at ${size.name}, ${primary} on ${name} is out of view (${box.top}–${box.bottom} of ${size.height} px)`);
+    }
   }
   await page.setViewportSize({ width: SIZES[2].width, height: SIZES[2].height });
 }
@@ -48,10 +61,10 @@ test("every screen a guest and a host meet, at every size, with no serious acces
   await guest.goto(`${meeting.roomUrl}?displayName=Pat%20Doe`);
   await guest.waitForSelector("#continue");
   await guest.waitForFunction(() => document.querySelector(".level-fill")?.style.width !== "0%", null, { timeout: TIMEOUT });
-  await everySize(guest, "01-precall");
+  await everySize(guest, "01-precall", "#continue");
   await guest.click("#continue");
   await guest.waitForSelector("#knock");
-  await everySize(guest, "02-door");
+  await everySize(guest, "02-door", "#knock");
 
   const host = await open("host");
   await enterAsHost(host, meeting);
