@@ -122,8 +122,8 @@ export class PeoplePanel {
         event.preventDefault();
         say();
       } },
-      input,
-      h("button", { type: "submit", class: "secondary say", "data-focus-key": key("say"), title: "Send message", "aria-label": `Send message to ${knock.displayName}` }, icon("send"))),
+        input,
+        h("button", { type: "submit", class: "secondary say", "data-focus-key": key("say"), title: "Send message", "aria-label": `Send message to ${knock.displayName}` }, icon("send"))),
       h("div", { class: "knock-actions" },
         h("button", { type: "button", class: "primary let-in", "data-focus-key": key("accept"), onclick: () => this.decide(id, "accept") }, icon("user-check"), "Let in"),
         h("button", { type: "button", class: "secondary hold", "data-focus-key": key("hold"), onclick: () => this.decide(id, "hold") }, icon("clock"), "Put on hold"),
