@@ -78,7 +78,7 @@ test("every screen a guest and a host meet, at every size, with no serious acces
   await knockerItem(host, "Pat Doe").locator(".hold").click();
   await guest.waitForSelector("#hold-message:not([hidden])");
   assert.match(await guest.textContent("#place-in-line"), /next in line/);
-  await everySize(guest, "03-waiting");
+  await everySize(guest, "03-waiting", "#cancel-knock");
   await everySize(host, "04-host-people-open");
 
   await knockerItem(host, "Pat Doe").locator(".let-in").click();
