@@ -216,8 +216,9 @@ impl std::ops::Sub for MachineTicks {
 /// 10 ms, each added once the time stolen since the last reaches one, so a reading that went up
 /// marks a stretch around it, not an instant.
 pub struct StealTrace {
-    /// The moments the stolen ticks went up.
-    rises: Arc<Mutex<Vec<Instant>>>,
+    /// The moments the stolen ticks went up, and the same on the wall clock (nanoseconds since
+    /// the Unix epoch, as the media bench stamps its packets).
+    rises: Arc<Mutex<Vec<(Instant, u64)>>>,
     stop: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -239,10 +240,13 @@ impl StealTrace {
                     std::thread::sleep(Self::EVERY);
                     let stolen = MachineTicks::now().stolen;
                     if stolen > last {
+                        let wall = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_nanos() as u64);
                         rises
                             .lock()
                             .expect("the reader does not panic")
-                            .push(Instant::now());
+                            .push((Instant::now(), wall));
                     }
                     last = stolen;
                 }
@@ -261,8 +265,18 @@ impl StealTrace {
         let start = from.checked_sub(Self::NEAR).unwrap_or(from);
         let end = to + Self::NEAR;
         // Rises are in time order.
-        let first_after = rises.partition_point(|at| *at < start);
-        rises.get(first_after).is_some_and(|at| *at <= end)
+        let first_after = rises.partition_point(|(at, _)| *at < start);
+        rises.get(first_after).is_some_and(|(at, _)| *at <= end)
+    }
+
+    /// `near`, for a stretch on the wall clock (nanoseconds since the Unix epoch).
+    pub fn near_wall(&self, from: u64, to: u64) -> bool {
+        let rises = self.rises.lock().expect("the reader does not panic");
+        let near = Self::NEAR.as_nanos() as u64;
+        let first_after = rises.partition_point(|(_, at)| *at < from.saturating_sub(near));
+        rises
+            .get(first_after)
+            .is_some_and(|(_, at)| *at <= to + near)
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! Reports, for each: packets forwarded per second, the server's or relay's CPU time per packet
 //! and how busy its core was, frame loss, added latency (publisher's send to the kernel's arrival
-//! at the subscriber, p50 / p99), and for the server its memory per transport.
+//! at the subscriber, p50 / p99, and the p99 of the frames with no stolen time near them:
+//! `common::StealTrace`), and for the server its memory per transport.
 //!
 //! `taskset -c 1 cargo bench --bench sfu_load -- --publishers 25 --meeting --kind video --low 15`
 //! (the server and the relay are started with `taskset -c 0`).
@@ -32,11 +33,48 @@ pub struct RoundResult {
     pub packets: u64,
     pub cpu_micros: f64,
     pub loss: f64,
-    pub latency: Histogram<u64>,
+    pub latency: Latency,
     pub kib_per_transport: Option<f64>,
     /// The share of the machine's time its hypervisor gave others over the window
     /// (`common::MachineTicks`): rounds' latencies compare only at a like share.
     pub stolen_percent: f64,
+}
+
+/// Each frame's trip in a round's window: when it was sent and when it arrived (nanoseconds since
+/// the Unix epoch, as the packets are stamped), kept until the round ends to be told apart by the
+/// machine's stolen time.
+#[derive(Default)]
+pub struct Trips(Vec<(u64, u64)>);
+
+impl Trips {
+    pub fn record(&mut self, sent: u64, arrived: u64) {
+        self.0.push((sent, arrived));
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn latency(&self, steal: &common::StealTrace) -> Latency {
+        let mut latency = Latency {
+            all: common::new_histogram(),
+            far_from_stolen: common::new_histogram(),
+        };
+        for (sent, arrived) in &self.0 {
+            let micros = (arrived.saturating_sub(*sent) / 1000).max(1);
+            let _ = latency.all.record(micros);
+            if !steal.near_wall(*sent, *arrived) {
+                let _ = latency.far_from_stolen.record(micros);
+            }
+        }
+        latency
+    }
+}
+
+/// A round's added latency, in microseconds: of every frame, and of those far from stolen time.
+pub struct Latency {
+    pub all: Histogram<u64>,
+    pub far_from_stolen: Histogram<u64>,
 }
 
 fn parse(raw: &[String]) -> Args {
@@ -120,9 +158,9 @@ fn main() {
         }
     );
     println!(
-        "| round | path | packets/s | CPU µs / packet | core busy | loss | p50 ms | p99 ms | KiB / transport | stolen % |"
+        "| round | path | packets/s | CPU µs / packet | core busy | loss | p50 ms | p99 ms | KiB / transport | stolen % | p99 ms far from stolen time (share of frames) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut sums: HashMap<&str, (f64, usize)> = HashMap::new();
     for round in 1..=args.rounds {
         for path in ["sfu", "relay"] {
@@ -133,16 +171,19 @@ fn main() {
             };
             let per_packet = result.cpu_micros / result.packets.max(1) as f64;
             println!(
-                "| {round} | {path} | {:.0} | {per_packet:.2} | {:.0}% | {:.3}% | {:.2} | {:.2} | {} | {:.1} |",
+                "| {round} | {path} | {:.0} | {per_packet:.2} | {:.0}% | {:.3}% | {:.2} | {:.2} | {} | {:.1} | {:.2} ({:.0} %) |",
                 result.packets as f64 / args.seconds as f64,
                 result.cpu_micros / (args.seconds as f64 * 10_000.0),
                 result.loss * 100.0,
-                result.latency.value_at_quantile(0.5) as f64 / 1000.0,
-                result.latency.value_at_quantile(0.99) as f64 / 1000.0,
+                result.latency.all.value_at_quantile(0.5) as f64 / 1000.0,
+                result.latency.all.value_at_quantile(0.99) as f64 / 1000.0,
                 result
                     .kib_per_transport
                     .map_or("-".into(), |k| format!("{k:.0}")),
                 result.stolen_percent,
+                result.latency.far_from_stolen.value_at_quantile(0.99) as f64 / 1000.0,
+                100.0 * result.latency.far_from_stolen.len() as f64
+                    / result.latency.all.len().max(1) as f64,
             );
             let entry = sums.entry(path).or_default();
             entry.0 += per_packet;

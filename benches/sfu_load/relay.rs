@@ -6,9 +6,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::RoundResult;
-use crate::common::{self, new_histogram};
+use crate::common;
 use crate::pattern::{Args, read_stamp, recv_stamped, relay_packet, timestamped_socket};
+use crate::{RoundResult, Trips};
 
 /// The relay process: receivers say hello with their index; a publisher's datagram goes to each
 /// receiver whose view of it is the datagram's layer.
@@ -102,7 +102,8 @@ pub fn run(args: Args) -> RoundResult {
     let mut next_frame: Vec<Instant> = (0..args.publishers)
         .map(|p| origin + frame_gap.mul_f64(p as f64 / args.publishers as f64))
         .collect();
-    let mut latency = new_histogram();
+    let mut trips = Trips::default();
+    let steal = common::StealTrace::start();
     let mut buf = vec![0u8; 2000];
     let mut window: Option<(Instant, f64, common::MachineTicks)> = None;
     let (mut packets, mut frames) = (0u64, 0u64);
@@ -111,7 +112,7 @@ pub fn run(args: Args) -> RoundResult {
         if window.is_none() && now.duration_since(origin) >= Duration::from_secs(3) {
             window = Some((now, common::cpu_micros(pid), common::MachineTicks::now()));
             (packets, frames) = (0, 0);
-            latency.reset();
+            trips.clear();
         }
         if window.is_some_and(|(start, _, _)| {
             now.duration_since(start) >= Duration::from_secs(args.seconds)
@@ -139,8 +140,7 @@ pub fn run(args: Args) -> RoundResult {
                     && stamp.last
                 {
                     frames += 1;
-                    let delay = arrived.saturating_sub(stamp.sent_nanos) / 1000;
-                    let _ = latency.record(delay.max(1));
+                    trips.record(stamp.sent_nanos, arrived);
                 }
             }
         }
@@ -151,7 +151,7 @@ pub fn run(args: Args) -> RoundResult {
         packets,
         cpu_micros: common::cpu_micros(pid) - cpu_start,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
-        latency,
+        latency: trips.latency(&steal),
         stolen_percent: (common::MachineTicks::now() - machine_start).stolen_percent(),
         kib_per_transport: None,
     }

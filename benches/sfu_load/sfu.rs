@@ -14,11 +14,11 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::RoundResult;
-use crate::common::{self, create_key, new_histogram, rss_kib, start_server};
+use crate::common::{self, create_key, rss_kib, start_server};
 use crate::pattern::{
     Args, LAYERS, frame, read_stamp, recv_stamped, timestamped_socket, wall_nanos,
 };
+use crate::{RoundResult, Trips};
 
 struct Client {
     rtc: Rtc,
@@ -85,7 +85,8 @@ pub fn run(args: Args) -> RoundResult {
                 origin + frame_gap.mul_f64(publisher as f64 / args.publishers as f64);
         }
     }
-    let mut latency = new_histogram();
+    let mut trips = Trips::default();
+    let steal = common::StealTrace::start();
     let mut buf = vec![0u8; 2000];
     // Estimates ramp up and layers settle before the window opens.
     let warm_up = Duration::from_secs(6);
@@ -96,7 +97,7 @@ pub fn run(args: Args) -> RoundResult {
         if window.is_none() && now.duration_since(origin) >= warm_up {
             window = Some((now, common::cpu_micros(pid), common::MachineTicks::now()));
             (packets, frames) = (0, 0);
-            latency.reset();
+            trips.clear();
         }
         if window.is_some_and(|(start, _, _)| now.duration_since(start) >= secs(args)) {
             break;
@@ -129,8 +130,7 @@ pub fn run(args: Args) -> RoundResult {
             for data in client.poll(now) {
                 if counts && let Some(stamp) = read_stamp(&data) {
                     frames += 1;
-                    let delay = client.last_arrival.saturating_sub(stamp.sent_nanos) / 1000;
-                    let _ = latency.record(delay.max(1));
+                    trips.record(stamp.sent_nanos, client.last_arrival);
                 }
             }
         }
@@ -142,7 +142,7 @@ pub fn run(args: Args) -> RoundResult {
         packets,
         cpu_micros: cpu,
         loss: 1.0 - (frames as f64 / expected.max(1.0)).min(1.0),
-        latency,
+        latency: trips.latency(&steal),
         stolen_percent: (common::MachineTicks::now() - machine_start).stolen_percent(),
         kib_per_transport: Some(
             rss_kib(pid).saturating_sub(rss_before) as f64 / clients.len() as f64,
