@@ -320,7 +320,7 @@ async fn room_loop(
     knock_addr: String,
     key: String,
     pace: Pace,
-    samples: Arc<Mutex<Vec<Sample>>>,
+    trips: Arc<Mutex<common::Trips>>,
 ) -> u64 {
     let (room, host_key) = locked_room(&format!("http://{host_addr}"), &key).await;
     let mut host_ws = connect(&host_addr).await;
@@ -344,16 +344,13 @@ async fn room_loop(
     while next < until {
         tokio::time::sleep_until(next.into()).await;
         next += pace.every;
-        let sent = Instant::now();
+        let (sent, sent_at) = (Instant::now(), common::wall_nanos());
         send(&mut guest, "knock_room", json!({})).await;
         let Some(knock) = frame(&mut host_ws, "room_knocked").await else {
             break;
         };
         if sent >= counted_from {
-            samples.lock().await.push(Sample {
-                sent,
-                micros: sent.elapsed().as_micros().max(1) as u64,
-            });
+            trips.lock().await.record(sent_at, common::wall_nanos());
             knocks += 1;
         }
         send(
@@ -370,35 +367,6 @@ async fn room_loop(
     knocks
 }
 
-/// One knock's trip to its host: when it was sent, and how long it took.
-struct Sample {
-    sent: Instant,
-    micros: u64,
-}
-
-/// A round's trips: all of them, and those far from any stolen time (`common::StealTrace`).
-struct Trips {
-    all: Histogram<u64>,
-    far_from_stolen: Histogram<u64>,
-}
-
-impl Trips {
-    fn of(samples: &[Sample], steal: &common::StealTrace) -> Trips {
-        let mut trips = Trips {
-            all: new_histogram(),
-            far_from_stolen: new_histogram(),
-        };
-        for sample in samples {
-            trips.all.record(sample.micros).ok();
-            let arrived = sample.sent + Duration::from_micros(sample.micros);
-            if !steal.near(sample.sent, arrived) {
-                trips.far_from_stolen.record(sample.micros).ok();
-            }
-        }
-        trips
-    }
-}
-
 async fn measure(
     deployment: &Deployment,
     rooms: usize,
@@ -406,8 +374,8 @@ async fn measure(
     seconds: u64,
     together: bool,
     arrivals: Arrivals,
-) -> (f64, Trips, Cpu) {
-    let samples = Arc::new(Mutex::new(Vec::new()));
+) -> (f64, common::Latency, Cpu) {
+    let trips = Arc::new(Mutex::new(common::Trips::default()));
     let steal = common::StealTrace::start();
     let every = Duration::from_secs_f64(rooms as f64 / rate);
     let start = Instant::now();
@@ -434,8 +402,8 @@ async fn measure(
             done: done.clone(),
             go: go.clone(),
         };
-        let (key, samples) = (deployment.key.clone(), samples.clone());
-        tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, samples)));
+        let (key, trips) = (deployment.key.clone(), trips.clone());
+        tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, trips)));
     }
     let cpu = match arrivals {
         Arrivals::Spread => {
@@ -459,8 +427,8 @@ async fn measure(
         Arrivals::Spread => seconds as f64,
         Arrivals::AsReady => start.elapsed().as_secs_f64(),
     };
-    let trips = Trips::of(&samples.lock().await, &steal);
-    (knocks as f64 / elapsed, trips, cpu)
+    let latency = trips.lock().await.latency(&steal);
+    (knocks as f64 / elapsed, latency, cpu)
 }
 
 /// Kills the node that runs a room and times until the room answers through another node.
@@ -568,7 +536,7 @@ fn main() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
                 let deployment = Deployment::start(bin, nodes, &tag, node_threads);
                 let cpu_before = deployment.cpu();
-                let (done, trips, window_cpu) = runtime.block_on(measure(
+                let (done, latency, window_cpu) = runtime.block_on(measure(
                     &deployment,
                     rooms,
                     rate,
@@ -583,9 +551,8 @@ fn main() {
                 };
                 // CPU per knock (its host's rejection included) is what the machine's noise moves
                 // least: the latency is mostly waits for a core.
-                let hist = &trips.all;
+                let hist = &latency.all;
                 let knocks = hist.len().max(1) as f64;
-                let far = &trips.far_from_stolen;
                 println!(
                     "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} ({:.0} %) |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
@@ -596,8 +563,8 @@ fn main() {
                     cpu.postgres / knocks,
                     cpu.generator / knocks,
                     cpu.machine.stolen_percent(),
-                    far.value_at_quantile(0.99) as f64 / 1000.0,
-                    100.0 * far.len() as f64 / knocks,
+                    latency.far_from_stolen.value_at_quantile(0.99) as f64 / 1000.0,
+                    latency.far_percent(),
                 );
             }
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use std::io::{BufRead, BufReader};
@@ -216,9 +216,8 @@ impl std::ops::Sub for MachineTicks {
 /// 10 ms, each added once the time stolen since the last reaches one, so a reading that went up
 /// marks a stretch around it, not an instant.
 pub struct StealTrace {
-    /// The moments the stolen ticks went up, and the same on the wall clock (nanoseconds since
-    /// the Unix epoch, as the media bench stamps its packets).
-    rises: Arc<Mutex<Vec<(Instant, u64)>>>,
+    /// The moments the stolen ticks went up (`wall_nanos`).
+    rises: Arc<Mutex<Vec<u64>>>,
     stop: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
@@ -240,13 +239,10 @@ impl StealTrace {
                     std::thread::sleep(Self::EVERY);
                     let stolen = MachineTicks::now().stolen;
                     if stolen > last {
-                        let wall = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_nanos() as u64);
                         rises
                             .lock()
                             .expect("the reader does not panic")
-                            .push((Instant::now(), wall));
+                            .push(wall_nanos());
                     }
                     last = stolen;
                 }
@@ -259,24 +255,13 @@ impl StealTrace {
         }
     }
 
-    /// Whether time was stolen within `NEAR` of the stretch from `from` to `to`.
-    pub fn near(&self, from: Instant, to: Instant) -> bool {
-        let rises = self.rises.lock().expect("the reader does not panic");
-        let start = from.checked_sub(Self::NEAR).unwrap_or(from);
-        let end = to + Self::NEAR;
-        // Rises are in time order.
-        let first_after = rises.partition_point(|(at, _)| *at < start);
-        rises.get(first_after).is_some_and(|(at, _)| *at <= end)
-    }
-
-    /// `near`, for a stretch on the wall clock (nanoseconds since the Unix epoch).
-    pub fn near_wall(&self, from: u64, to: u64) -> bool {
+    /// Whether time was stolen within `NEAR` of the stretch from `from` to `to` (`wall_nanos`).
+    pub fn near(&self, from: u64, to: u64) -> bool {
         let rises = self.rises.lock().expect("the reader does not panic");
         let near = Self::NEAR.as_nanos() as u64;
-        let first_after = rises.partition_point(|(_, at)| *at < from.saturating_sub(near));
-        rises
-            .get(first_after)
-            .is_some_and(|(_, at)| *at <= to + near)
+        // Rises are in time order.
+        let first_after = rises.partition_point(|at| *at < from.saturating_sub(near));
+        rises.get(first_after).is_some_and(|at| *at <= to + near)
     }
 }
 
@@ -286,6 +271,58 @@ impl Drop for StealTrace {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
+    }
+}
+
+/// Nanoseconds since the Unix epoch: the clock the kernel stamps received datagrams with, and the
+/// one every trip and stolen-time rise is read on, across processes.
+pub fn wall_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Each trip of a round's window (a knock to its host, a frame to its subscriber): when it left
+/// and when it arrived (`wall_nanos`), kept until the round ends to be told apart by the machine's
+/// stolen time.
+#[derive(Default)]
+pub struct Trips(Vec<(u64, u64)>);
+
+impl Trips {
+    pub fn record(&mut self, sent: u64, arrived: u64) {
+        self.0.push((sent, arrived));
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn latency(&self, steal: &StealTrace) -> Latency {
+        let mut latency = Latency {
+            all: new_histogram(),
+            far_from_stolen: new_histogram(),
+        };
+        for (sent, arrived) in &self.0 {
+            let micros = (arrived.saturating_sub(*sent) / 1000).max(1);
+            let _ = latency.all.record(micros);
+            if !steal.near(*sent, *arrived) {
+                let _ = latency.far_from_stolen.record(micros);
+            }
+        }
+        latency
+    }
+}
+
+/// A round's latencies, in microseconds: of every trip, and of those far from stolen time.
+pub struct Latency {
+    pub all: Histogram<u64>,
+    pub far_from_stolen: Histogram<u64>,
+}
+
+impl Latency {
+    /// The share of the trips far from stolen time, in percent.
+    pub fn far_percent(&self) -> f64 {
+        100.0 * self.far_from_stolen.len() as f64 / self.all.len().max(1) as f64
     }
 }
 

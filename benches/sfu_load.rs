@@ -24,8 +24,6 @@ mod sfu;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hdrhistogram::Histogram;
-
 use common::arg;
 use pattern::Args;
 
@@ -33,48 +31,11 @@ pub struct RoundResult {
     pub packets: u64,
     pub cpu_micros: f64,
     pub loss: f64,
-    pub latency: Latency,
+    pub latency: common::Latency,
     pub kib_per_transport: Option<f64>,
     /// The share of the machine's time its hypervisor gave others over the window
     /// (`common::MachineTicks`): rounds' latencies compare only at a like share.
     pub stolen_percent: f64,
-}
-
-/// Each frame's trip in a round's window: when it was sent and when it arrived (nanoseconds since
-/// the Unix epoch, as the packets are stamped), kept until the round ends to be told apart by the
-/// machine's stolen time.
-#[derive(Default)]
-pub struct Trips(Vec<(u64, u64)>);
-
-impl Trips {
-    pub fn record(&mut self, sent: u64, arrived: u64) {
-        self.0.push((sent, arrived));
-    }
-
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    pub fn latency(&self, steal: &common::StealTrace) -> Latency {
-        let mut latency = Latency {
-            all: common::new_histogram(),
-            far_from_stolen: common::new_histogram(),
-        };
-        for (sent, arrived) in &self.0 {
-            let micros = (arrived.saturating_sub(*sent) / 1000).max(1);
-            let _ = latency.all.record(micros);
-            if !steal.near_wall(*sent, *arrived) {
-                let _ = latency.far_from_stolen.record(micros);
-            }
-        }
-        latency
-    }
-}
-
-/// A round's added latency, in microseconds: of every frame, and of those far from stolen time.
-pub struct Latency {
-    pub all: Histogram<u64>,
-    pub far_from_stolen: Histogram<u64>,
 }
 
 fn parse(raw: &[String]) -> Args {
@@ -182,8 +143,7 @@ fn main() {
                     .map_or("-".into(), |k| format!("{k:.0}")),
                 result.stolen_percent,
                 result.latency.far_from_stolen.value_at_quantile(0.99) as f64 / 1000.0,
-                100.0 * result.latency.far_from_stolen.len() as f64
-                    / result.latency.all.len().max(1) as f64,
+                result.latency.far_percent(),
             );
             let entry = sums.entry(path).or_default();
             entry.0 += per_packet;

@@ -2,9 +2,11 @@
 //! shows whom at which size, and how a frame is stamped so its delay can be read where it arrives.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use anteroom::media::arrival;
+
+use crate::common::wall_nanos;
 
 /// Simulcast layers as browsers send them (Whereby's are about 150, 500 and 1,000 kbit/s): rid,
 /// width, height, bytes per frame at 30 frames a second.
@@ -132,13 +134,6 @@ impl Args {
             .sum();
         shown as f64 * self.frame_rate()
     }
-}
-
-/// Nanoseconds since the epoch (the clock the kernel stamps received datagrams with).
-pub fn wall_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// A frame's payload: a VP8 keyframe carries the tag, start code and size the media server reads a

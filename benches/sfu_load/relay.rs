@@ -6,9 +6,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::RoundResult;
 use crate::common;
 use crate::pattern::{Args, read_stamp, recv_stamped, relay_packet, timestamped_socket};
-use crate::{RoundResult, Trips};
 
 /// The relay process: receivers say hello with their index; a publisher's datagram goes to each
 /// receiver whose view of it is the datagram's layer.
@@ -102,7 +102,7 @@ pub fn run(args: Args) -> RoundResult {
     let mut next_frame: Vec<Instant> = (0..args.publishers)
         .map(|p| origin + frame_gap.mul_f64(p as f64 / args.publishers as f64))
         .collect();
-    let mut trips = Trips::default();
+    let mut trips = common::Trips::default();
     let steal = common::StealTrace::start();
     let mut buf = vec![0u8; 2000];
     let mut window: Option<(Instant, f64, common::MachineTicks)> = None;

@@ -14,11 +14,9 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{self, create_key, rss_kib, start_server};
-use crate::pattern::{
-    Args, LAYERS, frame, read_stamp, recv_stamped, timestamped_socket, wall_nanos,
-};
-use crate::{RoundResult, Trips};
+use crate::RoundResult;
+use crate::common::{self, create_key, rss_kib, start_server, wall_nanos};
+use crate::pattern::{Args, LAYERS, frame, read_stamp, recv_stamped, timestamped_socket};
 
 struct Client {
     rtc: Rtc,
@@ -85,7 +83,7 @@ pub fn run(args: Args) -> RoundResult {
                 origin + frame_gap.mul_f64(publisher as f64 / args.publishers as f64);
         }
     }
-    let mut trips = Trips::default();
+    let mut trips = common::Trips::default();
     let steal = common::StealTrace::start();
     let mut buf = vec![0u8; 2000];
     // Estimates ramp up and layers settle before the window opens.
