@@ -34,8 +34,8 @@ const BATCH: usize = 512;
 /// written, so its nodes' writes can be further apart: PostgreSQL's CPU goes mostly to statements,
 /// not rows. At 10 ms it spent half as much per knock as at 2 ms, and at 50 ms a further third
 /// less (docs/performance.md, "Knocks spread out" and "Stolen time, and a cluster's writes 50 ms
-/// apart"); webhooks and insights follow their events up to that much later. A server alone keeps its facts only in this queue meanwhile: a crash
-/// loses at most this long's.
+/// apart"); webhooks and insights follow their events up to that much later. A server alone keeps
+/// its facts only in this queue meanwhile: a crash loses at most this long's.
 pub fn write_gap(facts_kept_until_written: bool) -> Duration {
     Duration::from_millis(if facts_kept_until_written { 50 } else { 2 })
 }
