@@ -196,7 +196,8 @@ impl Room {
         out.send_many(others, Event::ClientJoined(view));
     }
 
-    /// A client back in by a key (not its resume token): its place while away is moot.
+    /// A client back in by a key (not its resume token): its place while away is moot, and so is a
+    /// verdict kept for it (its token would otherwise attach a second connection to it).
     fn forget_away(&mut self, client_id: &ClientId) {
         let tokens: Vec<String> = self
             .away_members
@@ -207,6 +208,16 @@ impl Room {
         for token in tokens {
             self.away_members.remove(&token);
             self.deadlines.cancel(&Timer::MemberAway(token));
+        }
+        let verdicts: Vec<String> = self
+            .away_verdicts
+            .iter()
+            .filter(|(_, verdict)| &verdict.client_id == client_id)
+            .map(|(token, _)| token.clone())
+            .collect();
+        for token in verdicts {
+            self.away_verdicts.remove(&token);
+            self.deadlines.cancel(&Timer::AwayVerdict(token));
         }
     }
 
