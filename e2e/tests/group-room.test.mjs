@@ -1,6 +1,7 @@
 // A group room's media goes through the media server inside anteroom: every page decodes everyone,
 // a viewer sends nothing, a knocker has no media path at all until let in, a removed guest's media
-// stops, and each viewer gets the simulcast layer that fits the size it shows a video at.
+// stops, each viewer gets the simulcast layer that fits the size it shows a video at, and media comes
+// back by itself after a network drop or a server restart.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, TIMEOUT, until } from "../lib/flows.mjs";
+import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 
 let server;
@@ -382,4 +383,47 @@ test("the one speaking loudly is reported dominant speaker within 2 s", async (t
   await host.click("#view-toggle");
   await host.waitForSelector(`.tile.featured[data-client-id="${louId}"]`, { timeout: 3000 });
   noPageErrors(host, quiet, loud);
+});
+
+/** The page's peer connections that are not closed. */
+async function openConnections(page) {
+  return page.evaluate(() => window.peerConnections.filter((pc) => pc.connectionState !== "closed").length);
+}
+
+/** Every page decodes the others' videos through one connection, and the server holds one media path each. */
+async function mediaThroughOnePathEach(pages, when) {
+  for (const page of pages) await remoteVideosPlay(page, pages.length - 1);
+  for (const page of pages) assert.equal(await openConnections(page), 1, `${page.label}, ${when}: one peer connection`);
+  await waitForMetric("anteroom_media_transports", pages.length);
+}
+
+// Last in this file: it restarts the server the others share.
+test("a group room's media comes back after a guest's network drop and after a server restart", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  const host = await openRecorded(open, "host");
+  await enterAsHost(host, meeting);
+  const guests = [];
+  for (const name of ["Gus", "Tia"]) {
+    const guest = await openRecorded(open, name);
+    await enter(guest, meeting.roomUrl, name);
+    guests.push(guest);
+  }
+  const pages = [host, ...guests];
+  await mediaThroughOnePathEach(pages, "at first");
+
+  // Long enough for the server to take Gus's transport for lost; his page makes a new one.
+  const gus = guests[0];
+  await gus.context().setOffline(true);
+  await gus.waitForSelector("#connection-banner:not([hidden])");
+  await gus.waitForTimeout(12000);
+  await gus.context().setOffline(false);
+  await gus.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  await mediaThroughOnePathEach(pages, "after Gus's network came back");
+
+  await server.restart();
+  for (const page of pages) await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  await mediaThroughOnePathEach(pages, "after the server's restart");
+  await screenshot(host, "group-after-restart");
+  noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });
