@@ -56,3 +56,25 @@ fn a_silent_layer_is_not_picked() {
     t.layers[1].heard = now;
     assert_eq!(t.layer_for(1280), Some(Rid::from("l")));
 }
+
+proptest::proptest! {
+    /// What a publisher puts in a video packet's payload is read without a panic, whatever it is.
+    #[test]
+    fn any_video_payload_is_read_calmly(
+        head in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..10),
+        start_code in proptest::prelude::any::<bool>(),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+    ) {
+        // A descriptor of any bytes, often a keyframe's start code, and whatever follows it.
+        let code: &[u8] = if start_code { &[0x9d, 0x01, 0x2a] } else { &[] };
+        let payload = [head.as_slice(), code, tail.as_slice()].concat();
+        let _ = vp8_keyframe_width(&payload);
+        let _ = long_picture_id(&payload);
+        if let Ok(descriptor) = Vp8Descriptor::parse(&payload) {
+            let _ = descriptor.starts_keyframe(&payload);
+            let _ = descriptor.picture_id();
+            let _ = descriptor.tl0_pic_idx();
+            let _ = descriptor.patch().picture_id(1).tl0_pic_idx(1).build();
+        }
+    }
+}

@@ -127,6 +127,76 @@ mod tests {
         assert_eq!(next.picture_id, Some(504));
     }
 
+    use proptest::prelude::*;
+
+    /// A packet as a publisher may send it (a hostile one included), or a switch of source.
+    #[derive(Debug, Clone)]
+    enum Arrival {
+        Packet {
+            seq: u64,
+            timestamp: u32,
+            picture_id: Option<PictureId>,
+            tl0: Option<u8>,
+        },
+        Switch,
+    }
+
+    fn arrival() -> impl Strategy<Value = Arrival> {
+        let picture_id = proptest::option::of(
+            (any::<u16>(), any::<bool>()).prop_map(|(value, long)| PictureId { value, long }),
+        );
+        prop_oneof![
+            // Extended sequence numbers, as str0m gives them: up to 2^48 (a rollover count of 32
+            // bits above the 16 on the wire).
+            6 => (0u64..1 << 48, any::<u32>(), picture_id, any::<Option<u8>>())
+                .prop_map(|(seq, timestamp, picture_id, tl0)| Arrival::Packet { seq, timestamp, picture_id, tl0 }),
+            1 => Just(Arrival::Switch),
+        ]
+    }
+
+    proptest! {
+        /// Whatever numbers come, in whatever order: no overflow, and a picture id keeps the form
+        /// it came in.
+        #[test]
+        fn any_numbers_are_rewritten_without_overflow(
+            arrivals in proptest::collection::vec(arrival(), 1..60),
+            frame_gap in any::<u32>(),
+        ) {
+            let mut r = Rewriter::new();
+            for arrival in arrivals {
+                match arrival {
+                    Arrival::Switch => r.switch(),
+                    Arrival::Packet { seq, timestamp, picture_id, tl0 } => {
+                        let out = r.next(seq, timestamp, picture_id, tl0, frame_gap);
+                        if let (Some(sent), Some(rewritten)) = (picture_id, out.picture_id) {
+                            let most = if sent.long { 0x7fff } else { 0x7f };
+                            prop_assert!(rewritten <= most);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Within one source, steps between sequence numbers (gaps included) are kept.
+        #[test]
+        fn steps_within_a_source_are_kept(
+            start in 0u64..1 << 40,
+            steps in proptest::collection::vec(1u64..50, 1..40),
+        ) {
+            let mut r = Rewriter::new();
+            r.next(1_000, 0, None, None, 3000);
+            r.switch();
+            let mut seq = start;
+            let mut last = r.next(seq, 0, None, None, 3000).seq;
+            for step in steps {
+                seq += step;
+                let out = r.next(seq, 0, None, None, 3000).seq;
+                prop_assert_eq!(out - last, step);
+                last = out;
+            }
+        }
+    }
+
     #[test]
     fn picture_ids_and_timestamps_wrap() {
         let mut r = Rewriter::new();
