@@ -9,6 +9,8 @@
 mod allocate;
 /// Public for the load generator (`benches/sfu_load`), which reads its datagrams the same way.
 pub mod arrival;
+#[cfg(test)]
+mod fuzz_tests;
 mod outbox;
 mod peer;
 mod rewrite;
@@ -101,6 +103,8 @@ pub struct MediaCounters {
     pub unknown_source: AtomicU64,
     /// RTP packets written to subscribers.
     pub forwarded: AtomicU64,
+    /// Passes of a media thread that panicked (each closed the transport it was working on).
+    pub panics: AtomicU64,
 }
 
 impl MediaCounters {
@@ -142,6 +146,13 @@ enum Command {
         conn: u64,
         publisher: ClientId,
         width: u32,
+    },
+    /// A panic while the thread works on this member's transport (a stand-in for a fault in
+    /// str0m: `worker/recovery.rs`).
+    #[cfg(test)]
+    PanicIn {
+        room: RoomName,
+        conn: u64,
     },
 }
 
@@ -288,6 +299,17 @@ impl MediaEngine {
         };
         self.send(room, command)?;
         done.await.map_err(|_| MediaRefusal::Unavailable)?
+    }
+
+    #[cfg(test)]
+    fn panic_in(&self, room: &RoomName, conn: u64) {
+        let _ = self.send(
+            room,
+            Command::PanicIn {
+                room: room.clone(),
+                conn,
+            },
+        );
     }
 
     /// How wide (in CSS pixels times the device ratio) the subscriber shows a publisher's video; 0

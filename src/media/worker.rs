@@ -18,12 +18,13 @@ use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
-use super::peer::{Happening, Incoming, Link, Peer, RESEND_PACKETS, TrackId};
+use super::peer::{Happening, Link, Peer, RESEND_PACKETS, TrackId};
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;
 
 mod assign;
+mod recovery;
 mod routing;
 
 type PeerKey = u64;
@@ -91,6 +92,9 @@ struct Worker {
     allotted_at: Option<Instant>,
     /// (transports, connections) as this thread last added them to the shared gauges.
     counted: (u64, u64),
+    /// The member whose transport this pass last handed to str0m: the one closed if it panics
+    /// (`recovery.rs`).
+    busy: Option<PeerKey>,
 }
 
 pub(super) fn run(
@@ -172,21 +176,16 @@ pub(super) fn run(
         screens_checked: None,
         allotted_at: None,
         counted: (0, 0),
+        busy: None,
     };
     let mut buf = vec![0u8; 2000];
+    // A panic in a pass (str0m's, on what some client sent, or ours) closes the transport it was
+    // working on, not every room of this thread.
     loop {
-        loop {
-            match inbox.try_recv() {
-                Ok(command) => worker.command(command),
-                Err(TryRecvError::Empty) => break,
-                // The engine is gone: the server is stopping.
-                Err(TryRecvError::Disconnected) => return,
-            }
+        let go_on = worker.catching_panics(|worker| worker.pass(&inbox, &mut buf));
+        if go_on == Ok(false) {
+            return;
         }
-        let now = Instant::now();
-        worker.expire(now);
-        worker.drive(now);
-        worker.receive(&mut buf);
     }
 }
 
@@ -207,6 +206,24 @@ fn receiving_only(mut config: RtcConfig) -> RtcConfig {
 }
 
 impl Worker {
+    /// Commands, timeouts, output, then what the socket has. False once the engine is gone.
+    fn pass(&mut self, inbox: &Receiver<Command>, buf: &mut [u8]) -> bool {
+        self.busy = None;
+        loop {
+            match inbox.try_recv() {
+                Ok(command) => self.command(command),
+                Err(TryRecvError::Empty) => break,
+                // The engine is gone: the server is stopping.
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
+        let now = Instant::now();
+        self.expire(now);
+        self.drive(now);
+        self.receive(buf);
+        true
+    }
+
     fn command(&mut self, command: Command) {
         match command {
             Command::Admit {
@@ -288,6 +305,8 @@ impl Worker {
                     self.reassign_due.insert(room);
                 }
             }
+            #[cfg(test)]
+            Command::PanicIn { room, conn } => self.panic_in(&room, conn),
         }
         self.count();
     }
@@ -301,6 +320,7 @@ impl Worker {
     }
 
     fn link_mut(&mut self, key: PeerKey) -> Option<&mut Link> {
+        self.busy = Some(key);
         self.peers.get_mut(&key)?.link.as_deref_mut()
     }
 
@@ -329,6 +349,7 @@ impl Worker {
         let key = self
             .find(room, |p| p.conn == conn)
             .ok_or(MediaRefusal::NotAdmitted)?;
+        self.busy = Some(key);
         self.drop_link(key);
         let publishes = self.peers.get(&key).is_some_and(|peer| peer.publishes);
         let config = if publishes {
@@ -453,6 +474,7 @@ impl Worker {
 
     /// Collects one transport's output and acts on what it says.
     fn service(&mut self, key: PeerKey, now: Instant) {
+        self.busy = Some(key);
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
@@ -537,52 +559,6 @@ impl Worker {
         self.tracks.insert(track, (from, kind));
         let room = publisher.room.clone();
         self.reassign_due.insert(room);
-    }
-
-    /// One frame of a publisher's track to every subscriber in its room.
-    fn fan_out(&mut self, from: PeerKey, track: TrackId, incoming: &Incoming, now: Instant) {
-        // The publisher is taken out of the map while its track is read and the others written
-        // (its transport is boxed: this moves a pointer, not the transport). A packet of a track
-        // no subscriber carries still costs this walk; it is the room's size.
-        let Some(mut publisher) = self.peers.remove(&from) else {
-            return;
-        };
-        let mut forwarded = 0;
-        if let Some(link) = &mut publisher.link
-            && let Some(source) = link.published.iter().find(|t| t.id == track)
-        {
-            let mut wanted = Vec::new();
-            // The codec as the publisher named it, for each subscriber to find under its own number.
-            let params = link
-                .rtc
-                .codec_config()
-                .params()
-                .iter()
-                .find(|p| p.pt() == incoming.packet.header.payload_type)
-                .copied();
-            for other in self.rooms.get(&publisher.room).into_iter().flatten() {
-                let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut())
-                else {
-                    continue;
-                };
-                let before = forwarded;
-                if let Some(rid) = subscriber.forward(source, incoming, params, &mut forwarded) {
-                    wanted.push(rid);
-                }
-                // Only a subscriber that was written to has anything to send.
-                if forwarded > before {
-                    self.dirty.insert(*other);
-                }
-            }
-            for rid in wanted {
-                link.want_keyframe(track, rid);
-            }
-            link.ask_keyframes(now);
-        }
-        self.peers.insert(from, publisher);
-        self.counters
-            .forwarded
-            .fetch_add(forwarded, Ordering::Relaxed);
     }
 
     fn negotiate(&mut self) {

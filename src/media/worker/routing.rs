@@ -1,5 +1,5 @@
-//! A media thread's reading side: waiting for datagrams, reading them in batches, and handing each
-//! to the transport it belongs to.
+//! A media thread's routing: waiting for datagrams, reading them in batches, handing each to the
+//! transport it belongs to, and a publisher's packets to its room's subscribers.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
-use super::{BATCH, MAX_WAIT, Worker};
+use super::{BATCH, MAX_WAIT, PeerKey, Worker};
+use crate::media::peer::{Incoming, TrackId};
 use crate::media::{arrival, stun};
 
 /// Whether media may come from this address (`networks` empty: from anywhere).
@@ -104,6 +105,62 @@ impl Worker {
             // At once: in RTP mode str0m holds one received packet until its output is polled.
             self.service(key, Instant::now());
         }
+    }
+}
+
+impl Worker {
+    /// One frame of a publisher's track to every subscriber in its room.
+    pub(super) fn fan_out(
+        &mut self,
+        from: PeerKey,
+        track: TrackId,
+        incoming: &Incoming,
+        now: Instant,
+    ) {
+        // The publisher is taken out of the map while its track is read and the others written
+        // (its transport is boxed: this moves a pointer, not the transport). A packet of a track
+        // no subscriber carries still costs this walk; it is the room's size.
+        let Some(mut publisher) = self.peers.remove(&from) else {
+            return;
+        };
+        let mut forwarded = 0;
+        if let Some(link) = &mut publisher.link
+            && let Some(source) = link.published.iter().find(|t| t.id == track)
+        {
+            let mut wanted = Vec::new();
+            // The codec as the publisher named it, for each subscriber to find under its own number.
+            let params = link
+                .rtc
+                .codec_config()
+                .params()
+                .iter()
+                .find(|p| p.pt() == incoming.packet.header.payload_type)
+                .copied();
+            for other in self.rooms.get(&publisher.room).into_iter().flatten() {
+                self.busy = Some(*other);
+                let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut())
+                else {
+                    continue;
+                };
+                let before = forwarded;
+                if let Some(rid) = subscriber.forward(source, incoming, params, &mut forwarded) {
+                    wanted.push(rid);
+                }
+                // Only a subscriber that was written to has anything to send.
+                if forwarded > before {
+                    self.dirty.insert(*other);
+                }
+            }
+            self.busy = Some(from);
+            for rid in wanted {
+                link.want_keyframe(track, rid);
+            }
+            link.ask_keyframes(now);
+        }
+        self.peers.insert(from, publisher);
+        self.counters
+            .forwarded
+            .fetch_add(forwarded, Ordering::Relaxed);
     }
 }
 
