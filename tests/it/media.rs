@@ -334,3 +334,66 @@ async fn a_subscriber_that_never_pauses_receives_at_most_25_videos_and_10_voices
         client.join().expect("a publisher's media thread ends");
     }
 }
+
+/// A datagram of `rng`'s making: shaped like STUN, a DTLS record or RTP (their first bytes, and
+/// STUN's cookie or DTLS's version and length where they fit), with random insides; or noise.
+fn noise(rng: &mut StdRng) -> Vec<u8> {
+    let len = rng.random_range(1..1200);
+    let mut datagram: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+    match rng.random_range(0..4) {
+        0 => {
+            datagram[0] = rng.random_range(0..4);
+            if len >= 8 {
+                datagram[4..8].copy_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
+            }
+        }
+        1 => {
+            datagram[0] = rng.random_range(20..64);
+            if len >= 13 {
+                datagram[1..3].copy_from_slice(&[0xfe, 0xfd]);
+                if rng.random_bool(0.7) {
+                    let body = (len - 13) as u16;
+                    datagram[11..13].copy_from_slice(&body.to_be_bytes());
+                }
+            }
+        }
+        2 => datagram[0] = rng.random_range(128..192),
+        _ => {}
+    }
+    datagram
+}
+
+/// Once a member's transport is up, its socket is where the media thread takes datagrams from,
+/// unchecked until str0m reads them: what a hostile or broken client sends from there (anything
+/// shaped like STUN, DTLS or RTP, and noise) is dropped, panics nothing, and the next member still
+/// connects.
+#[tokio::test]
+async fn whatever_a_members_socket_sends_the_next_member_still_connects() {
+    let server = Server::start().await;
+    let room = group_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
+    let (host_media, answer) = negotiate(&mut host_ws).await;
+    let port: u16 = attribute(&answer, "a=candidate:")
+        .split_whitespace()
+        .nth(5)
+        .and_then(|p| p.parse().ok())
+        .expect("the candidate's port");
+    let seed: u64 = rand::random();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for sent in 0..3000 {
+        let _ = host_media
+            .socket
+            .send_to(&noise(&mut rng), ("127.0.0.1", port));
+        if sent % 100 == 99 {
+            // Within what the server's socket buffers between two reads.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let (mut guest_ws, _) = host(&server, &room, "Second").await;
+    negotiate(&mut guest_ws).await;
+    assert_eq!(
+        metric(&server, "anteroom_media_panics_total").await,
+        0.0,
+        "the media thread panicked on datagrams of seed {seed}"
+    );
+}
