@@ -73,6 +73,7 @@ pub(super) struct Incoming {
     pub vp8: Option<Vp8Descriptor>,
 }
 
+#[derive(Clone)]
 pub(super) struct Published {
     pub id: TrackId,
     pub mid: Mid,
@@ -84,6 +85,7 @@ pub(super) struct Published {
     layers: Vec<Layer>,
 }
 
+#[derive(Clone)]
 struct Layer {
     rid: Option<Rid>,
     heard: Instant,

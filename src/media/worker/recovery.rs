@@ -39,6 +39,10 @@ impl Worker {
             .unwrap_or_else(|| "(no message)".to_owned());
         self.counters.panics.fetch_add(1, Ordering::Relaxed);
         self.happenings.clear();
+        // What the pass had not done yet: every transport's output and every room's slots are
+        // looked at again.
+        self.dirty.extend(self.peers.keys().copied());
+        self.reassign_due.extend(self.rooms.keys().cloned());
         match self.busy.take() {
             Some(key) => {
                 let peer = self.peers.get(&key);
@@ -49,7 +53,6 @@ impl Worker {
                     "a media transport panicked; it is closed and its member may connect again"
                 );
                 self.drop_link(key);
-                self.dirty.remove(&key);
                 self.count();
             }
             None => {

@@ -117,47 +117,53 @@ impl Worker {
         incoming: &Incoming,
         now: Instant,
     ) {
-        // The publisher is taken out of the map while its track is read and the others written
-        // (its transport is boxed: this moves a pointer, not the transport). A packet of a track
-        // no subscriber carries still costs this walk; it is the room's size.
-        let Some(mut publisher) = self.peers.remove(&from) else {
+        // What the subscribers need of the track (a few layers) is copied out, so the publisher
+        // stays in `peers` while the others are written: a panic on the way (`recovery.rs`)
+        // leaves nobody out of place. A packet of a track no subscriber carries still costs this
+        // walk; it is the room's size.
+        let Some(publisher) = self.peers.get(&from) else {
             return;
         };
+        let Some(link) = publisher.link.as_deref() else {
+            return;
+        };
+        let Some(source) = link.published.iter().find(|t| t.id == track).cloned() else {
+            return;
+        };
+        // The codec as the publisher named it, for each subscriber to find under its own number.
+        let params = link
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .find(|p| p.pt() == incoming.packet.header.payload_type)
+            .copied();
+        let room = publisher.room.clone();
         let mut forwarded = 0;
-        if let Some(link) = &mut publisher.link
-            && let Some(source) = link.published.iter().find(|t| t.id == track)
-        {
-            let mut wanted = Vec::new();
-            // The codec as the publisher named it, for each subscriber to find under its own number.
-            let params = link
-                .rtc
-                .codec_config()
-                .params()
-                .iter()
-                .find(|p| p.pt() == incoming.packet.header.payload_type)
-                .copied();
-            for other in self.rooms.get(&publisher.room).into_iter().flatten() {
-                self.busy = Some(*other);
-                let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut())
-                else {
-                    continue;
-                };
-                let before = forwarded;
-                if let Some(rid) = subscriber.forward(source, incoming, params, &mut forwarded) {
-                    wanted.push(rid);
-                }
-                // Only a subscriber that was written to has anything to send.
-                if forwarded > before {
-                    self.dirty.insert(*other);
-                }
+        let mut wanted = Vec::new();
+        for other in self.rooms.get(&room).into_iter().flatten() {
+            if *other == from {
+                continue;
             }
-            self.busy = Some(from);
+            self.busy = Some(*other);
+            let Some(subscriber) = self.peers.get_mut(other).and_then(|p| p.link.as_mut()) else {
+                continue;
+            };
+            let before = forwarded;
+            if let Some(rid) = subscriber.forward(&source, incoming, params, &mut forwarded) {
+                wanted.push(rid);
+            }
+            // Only a subscriber that was written to has anything to send.
+            if forwarded > before {
+                self.dirty.insert(*other);
+            }
+        }
+        if let Some(link) = self.link_mut(from) {
             for rid in wanted {
                 link.want_keyframe(track, rid);
             }
             link.ask_keyframes(now);
         }
-        self.peers.insert(from, publisher);
         self.counters
             .forwarded
             .fetch_add(forwarded, Ordering::Relaxed);
