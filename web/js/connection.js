@@ -7,6 +7,8 @@ import { Emitter } from "./events.js";
 
 const BASE_MS = 500;
 const MAX_MS = 10_000;
+/** `WebSocket.OPEN`. */
+const SOCKET_OPEN = 1;
 
 export class Connection extends Emitter {
   /**
@@ -93,7 +95,9 @@ export class Connection extends Emitter {
   }
 
   send(type, payload = {}) {
-    if (!this.open || !this.socket) return false;
+    // A socket the server or the network is closing takes nothing more (the browser would log an
+    // error for each frame) though its close event has not come yet.
+    if (!this.open || this.socket?.readyState !== SOCKET_OPEN) return false;
     this.socket.send(JSON.stringify({ type, payload }));
     return true;
   }

@@ -12,15 +12,19 @@ function fakeEnv() {
     constructor(url) {
       this.url = url;
       this.closed = false;
+      this.readyState = 1;
       this.sent = [];
       env.sockets.push(this);
     }
     send(text) { this.sent.push(JSON.parse(text)); }
     close() { this.fail(); }
     hello() { this.onmessage({ data: JSON.stringify({ type: "hello", payload: {} }) }); }
+    /** The closing handshake has begun; the close event comes later. */
+    closing() { this.readyState = 2; }
     fail() {
       if (this.closed) return;
       this.closed = true;
+      this.readyState = 3;
       this.onclose({ code: 1006 });
     }
   };
@@ -82,6 +86,10 @@ test("stopping closes the socket and cancels the retry; sending needs an open co
   env.sockets[0].hello();
   assert.equal(connection.send("join_room", { roomName: "/r" }), true);
   assert.deepEqual(env.sockets[0].sent, [{ type: "join_room", payload: { roomName: "/r" } }]);
+  // Closing (a server going down), its close event still to come: nothing more is written to it.
+  env.sockets[0].closing();
+  assert.equal(connection.send("sfu_view", { width: 320 }), false);
+  assert.equal(env.sockets[0].sent.length, 1);
   env.sockets[0].fail();
   connection.stop();
   assert.equal(env.timers.size, 0);
