@@ -390,6 +390,11 @@ async function openConnections(page) {
   return page.evaluate(() => window.peerConnections.filter((pc) => pc.connectionState !== "closed").length);
 }
 
+/** The people on the page's stage, in the order of their tiles. */
+async function tileOrder(page) {
+  return page.$$eval(".stage .tile", (tiles) => tiles.map((tile) => tile.dataset.clientId));
+}
+
 /** Every page decodes the others' videos through one connection, and the server holds one media path each. */
 async function mediaThroughOnePathEach(pages, when) {
   for (const page of pages) await remoteVideosPlay(page, pages.length - 1);
@@ -398,7 +403,7 @@ async function mediaThroughOnePathEach(pages, when) {
 }
 
 // Last in this file: it restarts the server the others share.
-test("a group room's media comes back after a guest's network drop and after a server restart", async (t) => {
+test("a group room's media comes back after a guest's network drop and after a server restart, everyone in their place", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
   const host = await openRecorded(open, "host");
@@ -420,10 +425,15 @@ test("a group room's media comes back after a guest's network drop and after a s
   await gus.context().setOffline(false);
   await gus.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
   await mediaThroughOnePathEach(pages, "after Gus's network came back");
+  // (Gus may be back as someone new: away for longer than the server keeps a place, 15 s.)
+  const places = await Promise.all(pages.map(tileOrder));
 
   await server.restart();
   for (const page of pages) await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
   await mediaThroughOnePathEach(pages, "after the server's restart");
+  // Everyone is back as themselves, and keeps their place on every stage, though the server lists
+  // people in the order they came back.
+  for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles`);
   await screenshot(host, "group-after-restart");
   noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });

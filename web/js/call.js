@@ -60,9 +60,11 @@ export class Call {
     this.roster = fromJoined(joined);
     this.host = joined.role === "host";
     this.viewer = joined.role === "viewer";
+    // Back after a reconnect, the people seen before keep their places on the stage.
+    const placesBefore = this.stage?.order() ?? [];
     this.stage?.destroy();
     this.mesh?.close();
-    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map() });
+    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });

@@ -25,10 +25,13 @@ export class Stage extends EventTarget {
   /**
    * @param remoteLevels returns how loud each other person is (clientId → 0..1), from the levels
    *   their browsers put on their audio packets (RFC 6464): no audio is decoded twice to meter it.
+   * @param placesBefore the ids of the tiles of the stage this one replaces (a reconnect), in
+   *   order: those people keep their places, though the server lists them as they came back.
    */
-  constructor({ selfId, remoteLevels = () => new Map() }) {
+  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [] }) {
     super();
     this.selfId = selfId;
+    this.placesBefore = placesBefore;
     this.remoteLevels = remoteLevels;
     this.tiles = new Map();
     this.mode = "grid";
@@ -48,9 +51,29 @@ export class Stage extends EventTarget {
    */
   sync(clients) {
     const present = new Set(clients.map((c) => c.id));
+    const count = this.tiles.size;
     for (const client of clients) this.put(client);
     for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
+    if (this.tiles.size > count && this.placesBefore.length) this.keepPlaces();
     this.relayout();
+  }
+
+  /**
+   * After a reconnect, people come back one by one (a restarted server lists them as they came):
+   * each is put back in the place it had, and those new since go after them, as they came.
+   */
+  keepPlaces() {
+    const place = (id) => {
+      const before = this.placesBefore.indexOf(id);
+      return before < 0 ? Infinity : before;
+    };
+    const ids = this.order();
+    // A stable sort; two newcomers compare equal (Infinity - Infinity is NaN).
+    const placed = [...ids].sort((a, b) => place(a) - place(b) || 0);
+    if (placed.every((id, index) => id === ids[index])) return;
+    this.tiles = new Map(placed.map((id) => [id, this.tiles.get(id)]));
+    // In the page, too: the order a screen reader reads them in.
+    for (const tile of this.tiles.values()) this.element.append(tile.root);
   }
 
   put(client) {
@@ -198,7 +221,7 @@ export class Stage extends EventTarget {
   }
 
   relayout() {
-    const order = [...this.tiles.keys()];
+    const order = this.order();
     const featured = this.featuredId(order);
     const size = { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
     const placed = layout(size, order.length, {
@@ -225,6 +248,11 @@ export class Stage extends EventTarget {
     const ratio = window.devicePixelRatio || 1;
     const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round((shown.get(id)?.width || 0) * ratio)]);
     this.dispatchEvent(new CustomEvent("placed", { detail: widths }));
+  }
+
+  /** The ids of the tiles, in the order they are laid out. */
+  order() {
+    return [...this.tiles.keys()];
   }
 
   destroy() {
