@@ -199,26 +199,21 @@ impl Room {
     /// A client back in by a key (not its resume token): its place while away is moot, and so is a
     /// verdict kept for it (its token would otherwise attach a second connection to it).
     fn forget_away(&mut self, client_id: &ClientId) {
-        let tokens: Vec<String> = self
-            .away_members
-            .iter()
-            .filter(|(_, away)| &away.client_id == client_id)
-            .map(|(token, _)| token.clone())
-            .collect();
-        for token in tokens {
-            self.away_members.remove(&token);
-            self.deadlines.cancel(&Timer::MemberAway(token));
-        }
-        let verdicts: Vec<String> = self
-            .away_verdicts
-            .iter()
-            .filter(|(_, verdict)| &verdict.client_id == client_id)
-            .map(|(token, _)| token.clone())
-            .collect();
-        for token in verdicts {
-            self.away_verdicts.remove(&token);
-            self.deadlines.cancel(&Timer::AwayVerdict(token));
-        }
+        let deadlines = &mut self.deadlines;
+        self.away_members.retain(|token, away| {
+            let theirs = &away.client_id == client_id;
+            if theirs {
+                deadlines.cancel(&Timer::MemberAway(token.clone()));
+            }
+            !theirs
+        });
+        self.away_verdicts.retain(|token, verdict| {
+            let theirs = &verdict.client_id == client_id;
+            if theirs {
+                deadlines.cancel(&Timer::AwayVerdict(token.clone()));
+            }
+            !theirs
+        });
     }
 
     /// Reattaches a knocker that lost its connection, or delivers a verdict reached while it was away.
