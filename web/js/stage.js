@@ -31,7 +31,7 @@ export class Stage extends EventTarget {
   constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [] }) {
     super();
     this.selfId = selfId;
-    this.placesBefore = placesBefore;
+    this.placesBefore = new Map(placesBefore.map((id, index) => [id, index]));
     this.remoteLevels = remoteLevels;
     this.tiles = new Map();
     this.mode = "grid";
@@ -54,7 +54,7 @@ export class Stage extends EventTarget {
     const count = this.tiles.size;
     for (const client of clients) this.put(client);
     for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
-    if (this.tiles.size > count && this.placesBefore.length) this.keepPlaces();
+    if (this.tiles.size > count && this.placesBefore.size) this.keepPlaces();
     this.relayout();
   }
 
@@ -63,10 +63,7 @@ export class Stage extends EventTarget {
    * each is put back in the place it had, and those new since go after them, as they came.
    */
   keepPlaces() {
-    const place = (id) => {
-      const before = this.placesBefore.indexOf(id);
-      return before < 0 ? Infinity : before;
-    };
+    const place = (id) => this.placesBefore.get(id) ?? Infinity;
     const ids = this.order();
     // A stable sort; two newcomers compare equal (Infinity - Infinity is NaN).
     const placed = [...ids].sort((a, b) => place(a) - place(b) || 0);

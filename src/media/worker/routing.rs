@@ -138,10 +138,10 @@ impl Worker {
             .iter()
             .find(|p| p.pt() == incoming.packet.header.payload_type)
             .copied();
-        let room = publisher.room.clone();
+        let members = self.rooms.get(&publisher.room);
         let mut forwarded = 0;
         let mut wanted = Vec::new();
-        for other in self.rooms.get(&room).into_iter().flatten() {
+        for other in members.into_iter().flatten() {
             if *other == from {
                 continue;
             }
