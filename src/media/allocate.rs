@@ -25,8 +25,29 @@ pub(super) struct Want {
 /// For each video (in the order given, which is priority order), the index of the layer it gets:
 /// at least its smallest; `None` only for a video with no layer known yet.
 pub(super) fn allocate(budget: u64, wants: &[Want]) -> Vec<Option<usize>> {
+    share(budget, wants).given
+}
+
+/// The least budget above `budget` at which some video gets a layer more; `None` when every video
+/// has the layer it wants. What the estimator is asked to keep traffic up to (with padding), so
+/// that it can find the next layer's room without waiting for a probe.
+pub(super) fn next_raise(budget: u64, wants: &[Want]) -> Option<u64> {
+    let shared = share(budget, wants);
+    shared.short.map(|short| shared.spent + short)
+}
+
+struct Shared {
+    given: Vec<Option<usize>>,
+    /// The budget as used: at least the smallest layers' sum.
+    spent: u64,
+    /// The least more that one video's next step would have needed.
+    short: Option<u64>,
+}
+
+fn share(budget: u64, wants: &[Want]) -> Shared {
     let floor: u64 = wants.iter().filter_map(|w| w.bitrates.first()).sum();
     let mut left = budget.saturating_sub(floor);
+    let mut short: Option<u64> = None;
     let mut given: Vec<Option<usize>> = wants
         .iter()
         .map(|want| (!want.bitrates.is_empty()).then_some(0))
@@ -39,13 +60,18 @@ pub(super) fn allocate(budget: u64, wants: &[Want]) -> Vec<Option<usize>> {
             .map(|next| next.saturating_sub(want.bitrates[*index]))
         {
             if step > left {
+                short = Some(short.map_or(step - left, |s| s.min(step - left)));
                 break;
             }
             left -= step;
             *index += 1;
         }
     }
-    given
+    Shared {
+        given,
+        spent: budget.max(floor),
+        short,
+    }
 }
 
 /// What the videos would take if the budget had no end: the bitrate to ask the estimator to find.
@@ -115,6 +141,11 @@ mod tests {
         // No layer known yet.
         assert_eq!(allocate(1_000_000, &[want(&[])]), vec![None]);
         assert_eq!(wanted_total(&wants), 1_300_000);
+        // What the next layer up would need.
+        assert_eq!(next_raise(2_000_000, &wants), None);
+        assert_eq!(next_raise(900_000, &wants), Some(1_300_000));
+        assert_eq!(next_raise(450_000, &wants), Some(800_000));
+        assert_eq!(next_raise(0, &wants), Some(800_000));
     }
 
     #[test]
@@ -177,6 +208,29 @@ mod tests {
             if wanted_total(&wants) <= budget {
                 for (want, layer) in wants.iter().zip(&given) {
                     prop_assert_eq!(*layer, want.bitrates.len().checked_sub(1));
+                }
+            }
+        }
+
+        /// The next raise is the least budget at which the allocation gives more: one less gives
+        /// what the budget gives now. There is none only when every video has its wanted layer.
+        #[test]
+        fn the_next_raise_is_the_least_budget_that_gives_more(
+            budget in 0u64..20_000_000,
+            wants in wants_strategy(),
+        ) {
+            let given = allocate(budget, &wants);
+            match next_raise(budget, &wants) {
+                Some(raise) => {
+                    prop_assert!(raise > budget);
+                    let more = allocate(raise, &wants);
+                    prop_assert!(more.iter().zip(&given).any(|(m, g)| m > g), "nothing raised at {raise}");
+                    prop_assert_eq!(&allocate(raise - 1, &wants), &given);
+                }
+                None => {
+                    for (want, layer) in wants.iter().zip(&given) {
+                        prop_assert_eq!(*layer, want.bitrates.len().checked_sub(1));
+                    }
                 }
             }
         }

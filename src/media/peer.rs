@@ -150,9 +150,9 @@ pub(super) struct Link {
     /// The time it waits for in the thread's timers, if any (`Worker::expire`).
     pub scheduled: Option<Instant>,
     /// What the bandwidth estimator says this subscriber can take (bits a second, a rise held
-    /// back a while), and what the estimator was last asked to find.
+    /// back a while), and what the estimator was last asked to pad up to and to find.
     pub estimate: HeldEstimate,
-    pub desired: u64,
+    pub desired: (u64, u64),
     /// Packets were written since time last moved forward: str0m sends a written packet only once
     /// it has been given the time after it.
     written: bool,
@@ -216,7 +216,7 @@ impl Link {
             timeout: now,
             scheduled: None,
             estimate: HeldEstimate::default(),
-            desired: 0,
+            desired: (0, 0),
             written: false,
         };
         Ok((link, answer.to_sdp_string()))
@@ -289,13 +289,17 @@ impl Link {
     }
 
     /// Tells the bandwidth estimator what this subscriber's videos would take at the sizes shown
-    /// (it probes for more when that is above its estimate).
-    pub fn desire(&mut self, bitrate: u64) {
-        if bitrate != self.desired {
-            self.desired = bitrate;
+    /// (it probes for more when that is above its estimate), and the rate of their next layer up
+    /// (it pads up to that, within its estimate). Without the padding, a subscriber held to small
+    /// layers sends too little for the estimate to grow: str0m, as libwebrtc, raises it to at most
+    /// 1.5 times what is acknowledged, so only a probe could bring the top layer back (in CI, once,
+    /// it had not come back 45 s after the subscriber's link widened).
+    pub fn desire(&mut self, next_layer: u64, wanted: u64) {
+        if (next_layer, wanted) != self.desired {
+            self.desired = (next_layer, wanted);
             self.rtc
                 .bwe()
-                .set_bitrate(Bitrate::ZERO, Bitrate::bps(bitrate));
+                .set_bitrate(Bitrate::bps(next_layer), Bitrate::bps(wanted));
         }
     }
 
@@ -403,6 +407,7 @@ impl Link {
             }
             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 self.estimate.heard(estimate.as_u64(), now);
+                tracing::debug!(estimate = estimate.as_u64(), "bandwidth estimate");
                 happenings.push(Happening::Estimate);
             }
             Event::KeyframeRequest(request) => {

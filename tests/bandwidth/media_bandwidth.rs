@@ -276,32 +276,33 @@ async fn relay_signalling(ws: &mut Ws, shared: &Arc<Mutex<Shared>>, time: Durati
     shared.lock().unwrap().frames
 }
 
-/// Waits (up to `within`) for a second in which the subscriber received only `layer`.
+/// Waits (up to `within`) for a second in which the subscriber received only `layer`; the error
+/// names the frames of each layer in the last second.
 async fn only_layer(
     ws: &mut Ws,
     shared: &Arc<Mutex<Shared>>,
     layer: usize,
     within: Duration,
-) -> Duration {
+) -> Result<Duration, String> {
     let start = Instant::now();
     let mut last = [0; 3];
     while start.elapsed() < within {
         last = relay_signalling(ws, shared, Duration::from_secs(1)).await;
         let others: u64 = (0..3).filter(|l| *l != layer).map(|l| last[l]).sum();
         if last[layer] >= 10 && others == 0 {
-            return start.elapsed();
+            return Ok(start.elapsed());
         }
     }
-    panic!(
+    Err(format!(
         "no second of only layer {} within {within:?}; the last: {last:?}",
         LAYERS[layer].0
-    );
+    ))
 }
 
 /// A publisher of three layers and a subscriber showing it 1,280 pixels wide, in a group room of a
 /// server started with `args`, their media driven by `media_loop` on a thread of its own.
 struct Call {
-    _server: Server,
+    server: Server,
     _publisher_ws: Ws,
     subscriber_ws: Ws,
     shared: Arc<Mutex<Shared>>,
@@ -310,7 +311,9 @@ struct Call {
 
 impl Call {
     async fn start(args: &[&str]) -> Call {
-        let server = Server::start_with(args).await;
+        // Its bandwidth estimates and allotments are logged at debug level (shown on a failure).
+        let args = [args, &["--log", "info,anteroom::media=debug"]].concat();
+        let server = Server::start_with(&args).await;
         let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
         let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
         let publisher_id = joined["selfId"].as_str().unwrap().to_owned();
@@ -353,7 +356,7 @@ impl Call {
             std::thread::spawn(move || media_loop(publisher, video, subscriber, shared))
         };
         Call {
-            _server: server,
+            server,
             _publisher_ws: publisher_ws,
             subscriber_ws,
             shared,
@@ -361,8 +364,22 @@ impl Call {
         }
     }
 
+    /// As `only_layer`; a failure shows what the server's bandwidth estimate and allotments were.
     async fn only_layer(&mut self, layer: usize, within: Duration) -> Duration {
-        only_layer(&mut self.subscriber_ws, &self.shared, layer, within).await
+        match only_layer(&mut self.subscriber_ws, &self.shared, layer, within).await {
+            Ok(took) => took,
+            Err(failure) => {
+                let logs = self.server.logs();
+                let trail: Vec<&str> = logs
+                    .lines()
+                    .filter(|l| l.contains("bandwidth estimate") || l.contains("allotted"))
+                    .collect();
+                panic!(
+                    "{failure}\nthe server's estimates and allotments:\n{}",
+                    trail.join("\n")
+                );
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use str0m::media::{MediaKind, Rid};
 
 use super::{ALLOT_EVERY, AUDIO_RESERVE, HEADROOM_PERCENT, PeerKey, Worker};
 use crate::media::Notice;
-use crate::media::allocate::{Want, allocate, wanted_total};
+use crate::media::allocate::{Want, allocate, next_raise, wanted_total};
 use crate::media::peer::{DEFAULT_VIEW_WIDTH, TrackId};
 use crate::media::slots::{Allotted, MAX_AUDIO, MAX_VIDEOS, Source};
 use crate::meeting::{ClientId, RoomName};
@@ -147,7 +147,10 @@ impl Worker {
         let audio = link.slots.voices() as u64 * AUDIO_RESERVE;
         let budget = (estimate * (100 - HEADROOM_PERCENT) / 100).saturating_sub(audio);
         let given = allocate(budget, &wants);
-        let desired = (wanted_total(&wants) + audio) * 100 / (100 - HEADROOM_PERCENT);
+        // Back from a budget to the estimate that gives it.
+        let estimate_for = |budget: u64| ((budget + audio) * 100).div_ceil(100 - HEADROOM_PERCENT);
+        let next_layer = next_raise(budget, &wants).map_or(0, estimate_for);
+        let desired = estimate_for(wanted_total(&wants));
         let Some(link) = self.link_mut(key) else {
             return;
         };
@@ -165,7 +168,7 @@ impl Worker {
                 );
             }
         }
-        link.desire(desired);
+        link.desire(next_layer, desired);
     }
 
     /// Rooms where someone has a screen track (shared now, or lately).
