@@ -127,6 +127,16 @@ async function oneSocketEach(expected) {
   assert.equal(count, expected, "exactly one open socket per page, counted by the server");
 }
 
+test("a page closed on purpose leaves at once (a dropped connection would keep its place a while)", async (t) => {
+  const { meeting, pages: [host, guest] } = await roomOf(t, 2, "normal");
+  await guest.close();
+  await host.waitForFunction(() => document.querySelectorAll(".stage .tile").length === 1, null, { timeout: 3000 });
+  await host.waitForFunction(() => document.getElementById("announcer").textContent === "Ada Byron left", null, { timeout: 3000 });
+  const { body } = await server.api("GET", `/v1/rooms${meeting.roomName}/participants`);
+  assert.deepEqual(body.results.map((p) => p.displayName), ["Dr Host"]);
+  noPageErrors(host);
+});
+
 test("a 12 s network drop, then a server restart: everyone is back, once, and agrees", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

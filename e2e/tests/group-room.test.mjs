@@ -416,6 +416,7 @@ test("a group room's media comes back after a guest's network drop and after a s
   }
   const pages = [host, ...guests];
   await mediaThroughOnePathEach(pages, "at first");
+  const places = await Promise.all(pages.map(tileOrder));
 
   // Long enough for the server to take Gus's transport for lost; his page makes a new one.
   const gus = guests[0];
@@ -425,8 +426,9 @@ test("a group room's media comes back after a guest's network drop and after a s
   await gus.context().setOffline(false);
   await gus.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
   await mediaThroughOnePathEach(pages, "after Gus's network came back");
-  // (Gus may be back as someone new: away for longer than the server keeps a place, 15 s.)
-  const places = await Promise.all(pages.map(tileOrder));
+  // Away for less than the server keeps a place (15 s), Gus is back as himself, in his place on
+  // every stage (the others' too, where his tile went when his connection dropped).
+  for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles after Gus's drop`);
 
   await server.restart();
   for (const page of pages) await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod auth;
+mod away;
 mod call;
 mod cli;
 mod crash;

@@ -61,7 +61,7 @@ export class Call {
     this.host = joined.role === "host";
     this.viewer = joined.role === "viewer";
     // Back after a reconnect, the people seen before keep their places on the stage.
-    const placesBefore = this.stage?.order() ?? [];
+    const placesBefore = this.stage?.placesKept() ?? [];
     this.stage?.destroy();
     this.mesh?.close();
     this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore });
@@ -173,7 +173,8 @@ export class Call {
       case "client_left": {
         this.mesh.drop(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
-        if (gone) announce(`${gone.displayName} left`);
+        // A dropped connection may come back (as the same person, within the server's grace).
+        if (gone) announce(p.reason === "disconnected" ? `${gone.displayName} lost their connection` : `${gone.displayName} left`);
         this.bridge.emit("participant_leave", { participantId: p.clientId, reason: p.reason });
         break;
       }

@@ -143,6 +143,13 @@ signal.on("knock_handled", (p) => {
   if (!p.clientId && p.resolution === "accepted" && document.hidden) chime();
 });
 
+// A closed tab (or one navigated away) leaves at once: the server would otherwise keep its place for
+// the resume grace, as it does for a connection that dropped. Not when the page is only put aside
+// in the back-forward cache (it may come back).
+window.addEventListener("pagehide", (event) => {
+  if (!event.persisted) signal.send("leave_room", {});
+});
+
 // The browser knows before the socket does: try at once when it says the network is back.
 window.addEventListener("online", () => signal.connection.retryNow());
 window.addEventListener("offline", () => signal.connection.drop());

@@ -31,7 +31,9 @@ export class Stage extends EventTarget {
   constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [] }) {
     super();
     this.selfId = selfId;
-    this.placesBefore = new Map(placesBefore.map((id, index) => [id, index]));
+    // Each person's place, kept after they are gone: someone back after a network drop (theirs,
+    // or ours) takes the place they had; a newcomer goes last.
+    this.places = new Map(placesBefore.map((id, index) => [id, index]));
     this.remoteLevels = remoteLevels;
     this.tiles = new Map();
     this.mode = "grid";
@@ -54,19 +56,18 @@ export class Stage extends EventTarget {
     const count = this.tiles.size;
     for (const client of clients) this.put(client);
     for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
-    if (this.tiles.size > count && this.placesBefore.size) this.keepPlaces();
+    if (this.tiles.size > count) this.keepPlaces();
     this.relayout();
   }
 
   /**
-   * After a reconnect, people come back one by one (a restarted server lists them as they came):
-   * each is put back in the place it had, and those new since go after them, as they came.
+   * People come back one by one, after their drop or ours (a restarted server lists them as they
+   * came): each is put back in the place it had; newcomers go after everyone, as they came.
    */
   keepPlaces() {
-    const place = (id) => this.placesBefore.get(id) ?? Infinity;
     const ids = this.order();
-    // A stable sort; two newcomers compare equal (Infinity - Infinity is NaN).
-    const placed = [...ids].sort((a, b) => place(a) - place(b) || 0);
+    for (const id of ids) if (!this.places.has(id)) this.places.set(id, this.places.size);
+    const placed = [...ids].sort((a, b) => this.places.get(a) - this.places.get(b));
     if (placed.every((id, index) => id === ids[index])) return;
     this.tiles = new Map(placed.map((id) => [id, this.tiles.get(id)]));
     // In the page, too: the order a screen reader reads them in.
@@ -250,6 +251,11 @@ export class Stage extends EventTarget {
   /** The ids of the tiles, in the order they are laid out. */
   order() {
     return [...this.tiles.keys()];
+  }
+
+  /** Everyone this stage has placed, gone since or not, in their places' order. */
+  placesKept() {
+    return [...this.places.keys()];
   }
 
   destroy() {

@@ -94,6 +94,13 @@ impl Connections {
             .map(|(id, c)| (id, c.place))
     }
 
+    /// The member connection that holds `token`, other than `except`.
+    pub fn member_with_token(&self, token: &str, except: ConnId) -> Option<ConnId> {
+        self.members()
+            .find(|(conn, c, _)| *conn != except && c.resume_token == token)
+            .map(|(conn, _, _)| conn)
+    }
+
     pub fn members(&self) -> impl Iterator<Item = (ConnId, &Conn, Role)> {
         self.by_conn.iter().filter_map(|(id, c)| match c.place {
             Place::Member(role) => Some((*id, c, role)),

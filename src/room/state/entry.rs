@@ -28,10 +28,17 @@ impl Room {
         }
         if !self.conns.contains(conn)
             && let Some(token) = &request.resume_token
-            && self.away_members.contains_key(token)
         {
-            self.resume_member(out, conn, token, &request);
-            return;
+            // A member's reconnection that raced its old socket's close: the old connection steps
+            // away, replaced, and is taken back below as any away member is.
+            if let Some(older) = self.conns.member_with_token(token, conn) {
+                self.step_away(out, now, older, LeaveReason::Replaced);
+                replaced(out, older);
+            }
+            if self.away_members.contains_key(token) {
+                self.resume_member(out, conn, token, &request);
+                return;
+            }
         }
         if request.credential == Credential::None
             && !self.conns.contains(conn)
@@ -97,7 +104,7 @@ impl Room {
         // However it got in, a client that was admitted no longer needs its held seat, nor the
         // place it had while away.
         self.release_seat(&client_id);
-        self.forget_away(&client_id);
+        self.forget_away(out, now, &client_id);
         if self.queue.contains(&client_id) {
             // It got in another way (a key, the room was unlocked, or an earlier grant presented
             // while its knock waited away): its knock is moot.
@@ -196,17 +203,21 @@ impl Room {
         out.send_many(others, Event::ClientJoined(view));
     }
 
-    /// A client back in by a key (not its resume token): its place while away is moot, and so is a
-    /// verdict kept for it (its token would otherwise attach a second connection to it).
-    fn forget_away(&mut self, client_id: &ClientId) {
+    /// A client back in by a key (not its resume token): its place while away is moot (it left
+    /// then, and comes in anew), and so is a verdict kept for it (its token would otherwise attach
+    /// a second connection to it).
+    fn forget_away(&mut self, out: &mut Out, now: DateTime<Utc>, client_id: &ClientId) {
+        let tokens: Vec<String> = self
+            .away_members
+            .iter()
+            .filter(|(_, away)| &away.client_id == client_id)
+            .map(|(token, _)| token.clone())
+            .collect();
+        for token in tokens {
+            self.member_gone(out, now, &token);
+            self.deadlines.cancel(&Timer::MemberAway(token));
+        }
         let deadlines = &mut self.deadlines;
-        self.away_members.retain(|token, away| {
-            let theirs = &away.client_id == client_id;
-            if theirs {
-                deadlines.cancel(&Timer::MemberAway(token.clone()));
-            }
-            !theirs
-        });
         self.away_verdicts.retain(|token, verdict| {
             let theirs = &verdict.client_id == client_id;
             if theirs {

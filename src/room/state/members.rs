@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::connections::Place;
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
-use super::{MintGrant, Out, Room};
+use super::{AwayMember, MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
 use crate::room::model::{
@@ -69,7 +69,7 @@ impl Room {
             return;
         };
         match place {
-            Place::Member(_) => self.remove_member(out, now, conn, LeaveReason::Disconnected),
+            Place::Member(_) => self.step_away(out, now, conn, LeaveReason::Disconnected),
             Place::Knocking => {
                 // The knock keeps its place for the grace period; hosts still see it.
                 let Some(gone) = self.conns.remove(conn) else {
@@ -88,6 +88,51 @@ impl Room {
                 self.conns.remove(conn);
             }
         }
+    }
+
+    /// A member whose connection dropped, or was replaced by a newer one of the same client: the
+    /// others see it go and its media path closes, but until the resume grace ends its resume token
+    /// takes its place back, with the same client id, without a key or a knock. It has left (the
+    /// fact, the webhook) only if it does not come back in time (`member_gone`), so a network blip
+    /// is not a leave and a join. Its seat stays taken meanwhile, and the session goes on.
+    pub(super) fn step_away(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        reason: LeaveReason,
+    ) {
+        let Some(gone) = self.conns.remove(conn) else {
+            return;
+        };
+        let Place::Member(role) = gone.place else {
+            return;
+        };
+        out.media(MediaChange::Revoke {
+            client_id: gone.client_id.clone(),
+        });
+        out.send_many(
+            self.conns.member_conns(),
+            Event::ClientLeft {
+                client_id: gone.client_id.clone(),
+                reason,
+            },
+        );
+        self.deadlines.set(
+            Timer::MemberAway(gone.resume_token.clone()),
+            now + self.config.resume_grace,
+        );
+        self.away_members.insert(
+            gone.resume_token,
+            AwayMember {
+                client_id: gone.client_id,
+                role,
+                identity: gone.identity,
+                media: gone.media,
+                peer: gone.peer,
+                device: gone.device,
+            },
+        );
     }
 
     pub(super) fn remove_member(
@@ -409,7 +454,8 @@ impl Room {
         self.ended = true;
     }
 
-    /// A member away since the room was carried on did not come back in time: it has left.
+    /// A member away (its connection dropped, or the room was carried on) did not come back in
+    /// time: it has left.
     pub(super) fn member_gone(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
         let Some(away) = self.away_members.remove(token) else {
             return;

@@ -1,6 +1,7 @@
 //! The state machine, driven directly: scenarios for each rule (`door`, `room`), then property tests
 //! of its invariants over random input sequences (`properties`).
 
+mod away;
 mod door;
 mod properties;
 mod room;

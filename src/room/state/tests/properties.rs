@@ -97,6 +97,8 @@ struct Observer {
     host_queues: BTreeMap<ConnId, Vec<(ClientId, KnockState)>>,
     /// Knocks (by client id) open in the fact stream, and how many final verdicts each knocker got.
     open_knocks: std::collections::BTreeSet<ClientId>,
+    /// Clients inside by the fact stream: joined and not left since.
+    inside: std::collections::BTreeSet<ClientId>,
 }
 
 impl Observer {
@@ -218,6 +220,17 @@ impl Observer {
                 );
             }
             FactKind::KnockHeld => assert!(self.open_knocks.contains(&client.client_id)),
+            // Invariant: every join has its leave (what webhooks and insights are made of).
+            FactKind::Joined => assert!(
+                self.inside.insert(client.client_id.clone()),
+                "{} joined again without having left",
+                client.client_id
+            ),
+            FactKind::Left => assert!(
+                self.inside.remove(&client.client_id),
+                "{} left without being in",
+                client.client_id
+            ),
             _ => {}
         }
     }
@@ -240,13 +253,19 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 resume_of,
             } => Input::Join(JoinRequest {
                 // A grant for this connection's own client when it has one (the honest case), or
-                // for a client the room never admitted (a valid but unexpected grant).
+                // for a member away (its page reloaded: the grant, not the token), or for a client
+                // the room never admitted (a valid but unexpected grant).
                 credential: match credential {
                     Credential::Grant(_) => Credential::Grant(
                         h.room
                             .conns
                             .get(conn)
                             .map(|c| c.client_id.clone())
+                            .or_else(|| {
+                                let away = h.room.away_members.values();
+                                away.min_by_key(|m| m.client_id.clone())
+                                    .map(|m| m.client_id.clone())
+                            })
                             .unwrap_or_else(|| ClientId::new(format!("g{serial}"))),
                     ),
                     other => other,
@@ -435,6 +454,11 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         );
         h.room.check_invariants();
         if h.room.is_ended() {
+            assert!(
+                observer.inside.is_empty(),
+                "an ended room has {:?} inside",
+                observer.inside
+            );
             break;
         }
     }

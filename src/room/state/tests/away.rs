@@ -1,0 +1,157 @@
+//! A member whose connection drops is away, not gone: the others see it go, but within the resume
+//! grace its resume token takes its place back as the same client, and nothing is recorded. Only a
+//! member that does not come back in time has left.
+
+use super::*;
+
+/// A new connection joins with connection `of`'s resume token, and no key.
+fn back_with_token(h: &mut Harness, conn: ConnId, of: ConnId) -> Vec<(ConnId, Event)> {
+    h.input(Input::Join(JoinRequest {
+        resume_token: Some(format!("resume-{of}")),
+        ..join_request(conn, Credential::None, "Whoever")
+    }))
+}
+
+fn joined_as(events: &[Event]) -> Option<(&str, Role)> {
+    match events.first() {
+        Some(Event::Joined(j)) => Some((j.self_id.as_str(), j.role)),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_member_whose_connection_drops_comes_back_as_itself() {
+    let mut h = Harness::new(RoomMode::Group, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::Host, "Sam");
+    let facts_before = h.facts.len();
+
+    let dropped = h.input(Input::Disconnected { conn: 2 });
+    assert!(
+        matches!(
+            &to(1, &dropped)[..],
+            [Event::ClientLeft { client_id, reason: LeaveReason::Disconnected }]
+                if client_id.as_str() == "c2"
+        ),
+        "the others see it go: {dropped:?}"
+    );
+    assert!(
+        !h.media.contains(&ClientId::new("c2")),
+        "its media path closes"
+    );
+    h.advance(10);
+    assert_eq!(
+        h.facts.len(),
+        facts_before,
+        "no leave, and the session goes on"
+    );
+
+    let back = back_with_token(&mut h, 12, 2);
+    assert_eq!(
+        joined_as(&to(12, &back)),
+        Some(("c2", Role::Host)),
+        "same client, same role, no key"
+    );
+    assert!(matches!(
+        &to(1, &back)[..],
+        [Event::ClientJoined(client)] if client.id.as_str() == "c2"
+    ));
+    assert!(h.media.contains(&ClientId::new("c2")));
+    assert_eq!(
+        h.facts.len(),
+        facts_before,
+        "it never left, so it never joined again"
+    );
+    // Its grace no longer runs: much later it is still there.
+    h.advance(60);
+    assert_eq!(h.room.member_count(), 2);
+    assert!(!h.fact_kinds().contains(&FactKind::Left));
+}
+
+#[test]
+fn a_member_not_back_within_the_grace_has_left() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::Viewer, "Vic");
+    h.join(3, Credential::Host, "Sam");
+    h.input(Input::Disconnected { conn: 3 });
+    // Its seat is kept meanwhile: a normal room seats 4 participants (viewers aside), 2 more.
+    for (conn, name) in [(4, "Ann"), (5, "Bo")] {
+        let joined = h.join(conn, Credential::Host, name);
+        assert!(matches!(&to(conn, &joined)[0], Event::Joined(_)));
+    }
+    assert!(matches!(
+        &to(6, &h.join(6, Credential::Host, "Cy"))[0],
+        Event::RoomFull
+    ));
+    h.advance(14);
+    assert!(!h.fact_kinds().contains(&FactKind::Left));
+    h.advance(2);
+    let left: Vec<ClientId> = h
+        .facts
+        .iter()
+        .filter(|f| f.kind == FactKind::Left)
+        .filter_map(|f| f.client.as_ref().map(|c| c.client_id.clone()))
+        .collect();
+    assert_eq!(
+        left,
+        [ClientId::new("c3")],
+        "it left when its grace ran out"
+    );
+    // Its token no longer takes a place: the locked room shows it the door, as a new client.
+    let late = back_with_token(&mut h, 13, 3);
+    assert!(matches!(&to(13, &late)[0], Event::AtDoor(door) if door.self_id.as_str() == "c13"));
+}
+
+#[test]
+fn a_reconnection_that_races_the_old_sockets_close_replaces_it() {
+    let mut h = Harness::new(RoomMode::Group, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::Host, "Sam");
+    let facts_before = h.facts.len();
+    // The server has not seen connection 2 die when its client is back on 12.
+    let back = back_with_token(&mut h, 12, 2);
+    assert_eq!(error_code(&to(2, &back)), Some(RefusalCode::Replaced));
+    assert!(h.closed.contains(&2));
+    assert!(matches!(
+        &to(1, &back)[..],
+        [
+            Event::ClientLeft { client_id, reason: LeaveReason::Replaced },
+            Event::ClientJoined(client),
+        ] if client_id.as_str() == "c2" && client.id.as_str() == "c2"
+    ));
+    assert_eq!(joined_as(&to(12, &back)), Some(("c2", Role::Host)));
+    assert_eq!(h.room.member_count(), 2, "one client, one connection");
+    assert_eq!(h.facts.len(), facts_before);
+    // The old connection's close, when the server sees it, changes nothing.
+    let late_close = h.input(Input::Disconnected { conn: 2 });
+    assert!(late_close.is_empty());
+    assert_eq!(h.room.member_count(), 2);
+}
+
+#[test]
+fn a_member_back_by_its_key_while_away_left_and_joins_anew() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Pat");
+    h.knock(2);
+    h.handle(1, "c2", KnockAction::Accept, None);
+    h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    h.input(Input::Disconnected { conn: 2 });
+    let kinds_before = h.fact_kinds().len();
+    // A reloaded page has its grant but not its token.
+    let again = h.join(9, Credential::Grant(ClientId::new("c2")), "Pat");
+    assert_eq!(
+        joined_as(&to(9, &again)),
+        Some(("c2", Role::GrantedVisitor))
+    );
+    assert_eq!(
+        h.fact_kinds()[kinds_before..],
+        [FactKind::Left, FactKind::Joined],
+        "every join has its leave"
+    );
+    // Nothing of its time away is left to run out.
+    h.advance(20);
+    assert_eq!(h.fact_kinds().len(), kinds_before + 2);
+    assert_eq!(h.room.participant_count(), 2);
+}

@@ -1,0 +1,65 @@
+//! A member whose connection drops keeps its place for the resume grace: back with its resume
+//! token, it is the same client, and integrators hear of no leave. Only a member that stays away
+//! past the grace has left, and `room.client.left` says so then.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Server, host, room};
+use crate::receiver::receiver_for;
+use crate::ws::Ws;
+
+fn kinds_of(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_member_whose_connection_drops_comes_back_as_itself_and_leaves_only_past_the_grace() {
+    let server = Server::start_with(&["--knock-resume-grace-secs", "2"]).await;
+    let receiver = receiver_for(&server, &["room.client.joined", "room.client.left"], &[]).await;
+    let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
+    let mut guest = Ws::connect(&server).await;
+    let joined = guest.join(&room.name, None, "Pat").await;
+    let (pat, token) = (joined["selfId"].clone(), joined["resumeToken"].clone());
+    host_ws.recv_type("new_client").await;
+    receiver.wait_for(2).await;
+
+    // Pat's network drops, and is back within the grace, with the token alone.
+    drop(guest);
+    let left = host_ws.recv_type("client_left").await;
+    assert_eq!(
+        (&left["clientId"], &left["reason"]),
+        (&pat, &json!("disconnected"))
+    );
+    let mut back = Ws::connect(&server).await;
+    back.send(
+        "join_room",
+        json!({"roomName": room.name, "displayName": "Pat", "resumeToken": token}),
+    )
+    .await;
+    let resumed = back.recv_type("room_joined").await;
+    assert_eq!(resumed["selfId"], pat, "the same client: {resumed}");
+    assert_eq!(resumed["role"], "visitor");
+    assert_eq!(host_ws.recv_type("new_client").await["client"]["id"], pat);
+    // Past the grace, nobody has left or joined again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        kinds_of(&receiver.accepted()),
+        ["room.client.joined", "room.client.joined"]
+    );
+
+    // Away again, for good this time: it has left once the grace is over, not before.
+    drop(back);
+    let dropped = Instant::now();
+    host_ws.recv_type("client_left").await;
+    let events = receiver.wait_for(3).await;
+    assert!(
+        dropped.elapsed() >= Duration::from_millis(1500),
+        "left after {:?}, before the grace ran out",
+        dropped.elapsed()
+    );
+    assert_eq!(events[2]["type"], "room.client.left");
+    assert_eq!(events[2]["data"]["participantId"], pat, "{:#}", events[2]);
+}
