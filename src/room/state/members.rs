@@ -102,10 +102,10 @@ impl Room {
         conn: ConnId,
         reason: LeaveReason,
     ) {
-        let Some(gone) = self.conns.remove(conn) else {
+        let Some(Place::Member(role)) = self.conns.place(conn) else {
             return;
         };
-        let Place::Member(role) = gone.place else {
+        let Some(gone) = self.conns.remove(conn) else {
             return;
         };
         out.media(MediaChange::Revoke {
