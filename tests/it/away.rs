@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::handover::come_back;
 use crate::helpers::{Server, host, room};
 use crate::receiver::receiver_for;
 use crate::ws::Ws;
@@ -33,13 +34,7 @@ async fn a_member_whose_connection_drops_comes_back_as_itself_and_leaves_only_pa
         (&left["clientId"], &left["reason"]),
         (&pat, &json!("disconnected"))
     );
-    let mut back = Ws::connect(&server).await;
-    back.send(
-        "join_room",
-        json!({"roomName": room.name, "displayName": "Pat", "resumeToken": token}),
-    )
-    .await;
-    let resumed = back.recv_type("room_joined").await;
+    let (back, resumed) = come_back(&server, &room.name, None, token.as_str().unwrap()).await;
     assert_eq!(resumed["selfId"], pat, "the same client: {resumed}");
     assert_eq!(resumed["role"], "visitor");
     assert_eq!(host_ws.recv_type("new_client").await["client"]["id"], pat);

@@ -9,7 +9,7 @@ use crate::signal_join::{accept, host, knocker, locked_room};
 use crate::ws::Ws;
 
 /// Joins with a resume token (and whatever key the page holds), as the page does after a restart.
-async fn come_back(server: &Server, room: &str, key: Option<&str>, token: &str) -> (Ws, Value) {
+pub async fn come_back(server: &Server, room: &str, key: Option<&str>, token: &str) -> (Ws, Value) {
     let mut ws = Ws::connect(server).await;
     let mut payload = json!({"roomName": room, "displayName": "Whoever", "resumeToken": token});
     if let Some(key) = key {

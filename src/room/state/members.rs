@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::connections::Place;
+use super::connections::{Conn, Place};
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayMember, MintGrant, Out, Room};
@@ -105,19 +105,9 @@ impl Room {
         let Some(Place::Member(role)) = self.conns.place(conn) else {
             return;
         };
-        let Some(gone) = self.conns.remove(conn) else {
+        let Some(gone) = self.take_out(out, conn, reason) else {
             return;
         };
-        out.media(MediaChange::Revoke {
-            client_id: gone.client_id.clone(),
-        });
-        out.send_many(
-            self.conns.member_conns(),
-            Event::ClientLeft {
-                client_id: gone.client_id.clone(),
-                reason,
-            },
-        );
         self.deadlines.set(
             Timer::MemberAway(gone.resume_token.clone()),
             now + self.config.resume_grace,
@@ -142,14 +132,27 @@ impl Room {
         conn: ConnId,
         reason: LeaveReason,
     ) {
-        let Some(gone) = self.conns.remove(conn) else {
+        let Some(gone) = self.take_out(out, conn, reason) else {
             return;
         };
         let role = match gone.place {
             Place::Member(role) => Some(role),
             _ => None,
         };
-        if role.is_some() {
+        self.fact(
+            out,
+            now,
+            FactKind::Left,
+            Some((&gone.client_id, role, &gone.identity)),
+            None,
+        );
+        self.update_session(out, now);
+    }
+
+    /// Takes a connection out of the room: a member's media path closes, and the others hear it go.
+    fn take_out(&mut self, out: &mut Out, conn: ConnId, reason: LeaveReason) -> Option<Conn> {
+        let gone = self.conns.remove(conn)?;
+        if matches!(gone.place, Place::Member(_)) {
             out.media(MediaChange::Revoke {
                 client_id: gone.client_id.clone(),
             });
@@ -161,14 +164,7 @@ impl Room {
                 reason,
             },
         );
-        self.fact(
-            out,
-            now,
-            FactKind::Left,
-            Some((&gone.client_id, role, &gone.identity)),
-            None,
-        );
-        self.update_session(out, now);
+        Some(gone)
     }
 
     pub(super) fn chat(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId, text: String) {

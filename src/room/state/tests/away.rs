@@ -111,15 +111,7 @@ fn a_reconnection_that_races_the_old_sockets_close_replaces_it() {
     let facts_before = h.facts.len();
     // The server has not seen connection 2 die when its client is back on 12.
     let back = back_with_token(&mut h, 12, 2);
-    assert_eq!(error_code(&to(2, &back)), Some(RefusalCode::Replaced));
-    assert!(h.closed.contains(&2));
-    assert!(matches!(
-        &to(1, &back)[..],
-        [
-            Event::ClientLeft { client_id, reason: LeaveReason::Replaced },
-            Event::ClientJoined(client),
-        ] if client_id.as_str() == "c2" && client.id.as_str() == "c2"
-    ));
+    assert_replaced(&h, &back, 2, 1, "c2");
     assert_eq!(joined_as(&to(12, &back)), Some(("c2", Role::Host)));
     assert_eq!(h.room.member_count(), 2, "one client, one connection");
     assert_eq!(h.facts.len(), facts_before);

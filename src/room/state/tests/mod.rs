@@ -189,6 +189,33 @@ fn error_code(events: &[Event]) -> Option<RefusalCode> {
     })
 }
 
+/// Connection `old` of `client` was replaced by a newer one: it heard why and was closed, and
+/// `other`, a member, saw the client go and come back.
+fn assert_replaced(
+    h: &Harness,
+    said: &[(ConnId, Event)],
+    old: ConnId,
+    other: ConnId,
+    client: &str,
+) {
+    assert_eq!(
+        error_code(&to(old, said)),
+        Some(RefusalCode::Replaced),
+        "the old connection hears why"
+    );
+    assert!(h.closed.contains(&old));
+    assert!(
+        matches!(
+            &to(other, said)[..],
+            [
+                Event::ClientLeft { client_id, reason: LeaveReason::Replaced },
+                Event::ClientJoined(view),
+            ] if client_id.as_str() == client && view.id.as_str() == client
+        ),
+        "{said:?}"
+    );
+}
+
 mod moved;
 
 pub(crate) fn join_request(conn: ConnId, credential: Credential, name: &str) -> JoinRequest {

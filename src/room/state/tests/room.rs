@@ -133,19 +133,7 @@ fn a_grant_enters_only_as_the_client_it_was_given_to() {
     // After a blip the server has not noticed yet, c2 comes back on a new connection: it is still
     // c2, and its old connection is replaced rather than left in the room as a ghost.
     let back = h.join(9, grant_of(2), "Pat");
-    assert_eq!(
-        error_code(&to(2, &back)),
-        Some(RefusalCode::Replaced),
-        "the old connection hears why"
-    );
-    assert!(h.closed.contains(&2));
-    assert!(matches!(
-        &to(1, &back)[..],
-        [
-            Event::ClientLeft { client_id, reason: LeaveReason::Replaced },
-            Event::ClientJoined(client),
-        ] if client_id.as_str() == "c2" && client.id.as_str() == "c2"
-    ));
+    assert_replaced(&h, &back, 2, 1, "c2");
     assert!(matches!(
         &to(9, &back)[0],
         Event::Joined(j) if j.self_id.as_str() == "c2" && j.role == Role::GrantedVisitor
