@@ -53,10 +53,10 @@ export class Stage extends EventTarget {
    */
   sync(clients) {
     const present = new Set(clients.map((c) => c.id));
-    const count = this.tiles.size;
+    const added = clients.some((c) => !this.tiles.has(c.id));
     for (const client of clients) this.put(client);
     for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
-    if (this.tiles.size > count) this.keepPlaces();
+    if (added) this.keepPlaces();
     this.relayout();
   }
 
