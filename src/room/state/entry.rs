@@ -215,7 +215,6 @@ impl Room {
             .collect();
         for token in tokens {
             self.member_gone(out, now, &token);
-            self.deadlines.cancel(&Timer::MemberAway(token));
         }
         let deadlines = &mut self.deadlines;
         self.away_verdicts.retain(|token, verdict| {

@@ -451,11 +451,12 @@ impl Room {
     }
 
     /// A member away (its connection dropped, or the room was carried on) did not come back in
-    /// time: it has left.
+    /// time, or came back by a key instead of its token: it has left, and its grace no longer runs.
     pub(super) fn member_gone(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
         let Some(away) = self.away_members.remove(token) else {
             return;
         };
+        self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
         self.fact(
             out,
             now,

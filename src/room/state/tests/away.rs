@@ -4,14 +4,6 @@
 
 use super::*;
 
-/// A new connection joins with connection `of`'s resume token, and no key.
-fn back_with_token(h: &mut Harness, conn: ConnId, of: ConnId) -> Vec<(ConnId, Event)> {
-    h.input(Input::Join(JoinRequest {
-        resume_token: Some(format!("resume-{of}")),
-        ..join_request(conn, Credential::None, "Whoever")
-    }))
-}
-
 fn joined_as(events: &[Event]) -> Option<(&str, Role)> {
     match events.first() {
         Some(Event::Joined(j)) => Some((j.self_id.as_str(), j.role)),
@@ -46,7 +38,7 @@ fn a_member_whose_connection_drops_comes_back_as_itself() {
         "no leave, and the session goes on"
     );
 
-    let back = back_with_token(&mut h, 12, 2);
+    let back = h.resume(12, 2, "Whoever");
     assert_eq!(
         joined_as(&to(12, &back)),
         Some(("c2", Role::Host)),
@@ -99,7 +91,7 @@ fn a_member_not_back_within_the_grace_has_left() {
         "it left when its grace ran out"
     );
     // Its token no longer takes a place: the locked room shows it the door, as a new client.
-    let late = back_with_token(&mut h, 13, 3);
+    let late = h.resume(13, 3, "Whoever");
     assert!(matches!(&to(13, &late)[0], Event::AtDoor(door) if door.self_id.as_str() == "c13"));
 }
 
@@ -110,7 +102,7 @@ fn a_reconnection_that_races_the_old_sockets_close_replaces_it() {
     h.join(2, Credential::Host, "Sam");
     let facts_before = h.facts.len();
     // The server has not seen connection 2 die when its client is back on 12.
-    let back = back_with_token(&mut h, 12, 2);
+    let back = h.resume(12, 2, "Whoever");
     assert_replaced(&h, &back, 2, 1, "c2");
     assert_eq!(joined_as(&to(12, &back)), Some(("c2", Role::Host)));
     assert_eq!(h.room.member_count(), 2, "one client, one connection");
