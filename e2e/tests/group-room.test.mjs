@@ -395,6 +395,14 @@ async function tileOrder(page) {
   return page.$$eval(".stage .tile", (tiles) => tiles.map((tile) => tile.dataset.clientId));
 }
 
+/** No tile on any page waits for someone reconnecting (each back as themselves). */
+async function nobodyAway(pages, when) {
+  for (const page of pages) {
+    await page.waitForFunction(() => !document.querySelector(".tile.away"), null, { timeout: TIMEOUT }).catch(() => {});
+    assert.equal(await page.$$eval(".tile.away", (tiles) => tiles.length), 0, `${page.label}, ${when}: nobody away`);
+  }
+}
+
 /** Every page decodes the others' videos through one connection, and the server holds one media path each. */
 async function mediaThroughOnePathEach(pages, when) {
   for (const page of pages) await remoteVideosPlay(page, pages.length - 1);
@@ -420,15 +428,30 @@ test("a group room's media comes back after a guest's network drop and after a s
 
   // Long enough for the server to take Gus's transport for lost; his page makes a new one.
   const gus = guests[0];
+  const gusId = await gus.$eval(".tile.self", (tile) => tile.dataset.clientId);
+  const offlineAt = Date.now();
   await gus.context().setOffline(true);
   await gus.waitForSelector("#connection-banner:not([hidden])");
-  await gus.waitForTimeout(12000);
+  // Meanwhile the others keep his tile in its place, saying he is reconnecting, and the host's
+  // People panel says so too.
+  const awayTile = `.tile.away[data-client-id="${gusId}"] .tile-status:not([hidden])`;
+  for (const page of [host, guests[1]]) await page.waitForSelector(awayTile, { timeout: 12000 });
+  for (const [index, page] of [host, guests[1]].entries()) {
+    assert.deepEqual(await tileOrder(page), places[index * 2], `${page.label}'s tiles while Gus is away`);
+  }
+  await host.click("#people-toggle");
+  const gusInPeople = await host.textContent(`#participants [data-client-id="${gusId}"] .role`);
+  assert.match(gusInPeople, /reconnecting/, "the host's People panel says Gus is reconnecting");
+  await screenshot(host, "group-guest-away");
+  await host.click("#people-toggle");
+  await gus.waitForTimeout(Math.max(0, 12000 - (Date.now() - offlineAt)));
   await gus.context().setOffline(false);
   await gus.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
   await mediaThroughOnePathEach(pages, "after Gus's network came back");
   // Away for less than the server keeps a place (15 s), Gus is back as himself, in his place on
   // every stage (the others' too, where his tile went when his connection dropped).
   for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles after Gus's drop`);
+  await nobodyAway(pages, "after Gus's drop");
 
   await server.restart();
   for (const page of pages) await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
@@ -436,6 +459,7 @@ test("a group room's media comes back after a guest's network drop and after a s
   // Everyone is back as themselves, and keeps their place on every stage, though the server lists
   // people in the order they came back.
   for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles`);
+  await nobodyAway(pages, "after the restart");
   await screenshot(host, "group-after-restart");
   noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });

@@ -97,6 +97,11 @@ pub enum Event {
         by: ClientId,
     },
     ClientJoined(ClientView),
+    /// To the other members: a member's connection dropped. It may come back as itself within the
+    /// resume grace (`ClientJoined` with the same id); if not, `ClientLeft` follows.
+    ClientAway {
+        client_id: ClientId,
+    },
     ClientLeft {
         client_id: ClientId,
         reason: LeaveReason,
@@ -169,6 +174,8 @@ pub struct ClientView {
     pub display_name: String,
     pub role: Role,
     pub media: MediaState,
+    /// Its connection dropped and it may come back (within the resume grace): its seat is its own.
+    pub away: bool,
 }
 
 /// A knock as hosts see it.

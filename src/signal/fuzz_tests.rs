@@ -335,8 +335,8 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
             }
             room.check_invariants();
         }
-        let members: BTreeSet<ClientId> =
-            room.room_view().clients.into_iter().map(|c| c.id).collect();
+        let present = room.room_view().clients.into_iter().filter(|c| !c.away);
+        let members: BTreeSet<ClientId> = present.map(|c| c.id).collect();
         let admitted: BTreeSet<ClientId> = media.keys().cloned().collect();
         assert_eq!(admitted, members, "media paths are exactly the members'");
         if room.is_ended() {

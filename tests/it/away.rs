@@ -29,32 +29,50 @@ async fn a_member_whose_connection_drops_comes_back_as_itself_and_leaves_only_pa
 
     // Pat's network drops, and is back within the grace, with the token alone.
     drop(guest);
-    let left = host_ws.recv_type("client_left").await;
+    assert_eq!(host_ws.recv_type("client_away").await["clientId"], pat);
+    // Whoever comes in meanwhile sees Pat away (a tile waiting for them), not absent.
+    let mut late = Ws::connect(&server).await;
+    let clients = late.join(&room.name, None, "Ann").await["room"]["clients"].clone();
+    let pat_seen = clients.as_array().unwrap().iter().find(|c| c["id"] == pat);
     assert_eq!(
-        (&left["clientId"], &left["reason"]),
-        (&pat, &json!("disconnected"))
+        pat_seen.map(|c| &c["away"]),
+        Some(&json!(true)),
+        "{clients}"
     );
+    host_ws.recv_type("new_client").await;
+    receiver.wait_for(3).await;
     let (back, resumed) = come_back(&server, &room.name, None, token.as_str().unwrap()).await;
     assert_eq!(resumed["selfId"], pat, "the same client: {resumed}");
     assert_eq!(resumed["role"], "visitor");
-    assert_eq!(host_ws.recv_type("new_client").await["client"]["id"], pat);
+    let pat_back = host_ws.recv_type("new_client").await["client"].clone();
+    assert_eq!((&pat_back["id"], pat_back.get("away")), (&pat, None));
     // Past the grace, nobody has left or joined again.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         kinds_of(&receiver.accepted()),
-        ["room.client.joined", "room.client.joined"]
+        [
+            "room.client.joined",
+            "room.client.joined",
+            "room.client.joined"
+        ]
     );
 
     // Away again, for good this time: it has left once the grace is over, not before.
     drop(back);
     let dropped = Instant::now();
-    host_ws.recv_type("client_left").await;
-    let events = receiver.wait_for(3).await;
+    assert_eq!(host_ws.recv_type("client_away").await["clientId"], pat);
+    let left = host_ws.recv_type("client_left").await;
+    assert_eq!(
+        (&left["clientId"], &left["reason"]),
+        (&pat, &json!("disconnected"))
+    );
+    let events = receiver.wait_for(4).await;
     assert!(
         dropped.elapsed() >= Duration::from_millis(1500),
         "left after {:?}, before the grace ran out",
         dropped.elapsed()
     );
-    assert_eq!(events[2]["type"], "room.client.left");
-    assert_eq!(events[2]["data"]["participantId"], pat, "{:#}", events[2]);
+    assert_eq!(events[3]["type"], "room.client.left");
+    assert_eq!(events[3]["data"]["participantId"], pat, "{:#}", events[3]);
+    drop(late);
 }

@@ -14,7 +14,7 @@ import { fromJoined, apply } from "./roster.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** Frames that change who is here or waiting. */
-const ROSTER_FRAMES = ["new_client", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_left", "media_state"];
+const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_left", "media_state"];
 
 export class Call {
   constructor({ root, params, signal, media, iceServers, joined, bridge }) {
@@ -83,7 +83,7 @@ export class Call {
     this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();
-    for (const client of this.roster.clients) if (client.id !== this.roster.selfId) this.mesh.meet(client);
+    for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
     if (!this.viewer) {
       this.stage.setStream(this.roster.selfId, this.media.stream);
       // The devices may have changed since join_room said what they were.
@@ -166,15 +166,24 @@ export class Call {
     const before = this.roster;
     this.roster = apply(this.roster, kind, p);
     switch (kind) {
-      case "new_client":
-        announce(`${p.client.displayName} joined`);
-        this.bridge.emit("participant_join", { participant: p.client });
+      case "new_client": {
+        const back = before.clients.find((c) => c.id === p.client.id)?.away;
+        announce(back ? `${p.client.displayName} is back` : `${p.client.displayName} joined`);
+        if (!back) this.bridge.emit("participant_join", { participant: p.client });
         break;
+      }
+      case "client_away": {
+        // Their connection dropped: their tile waits for them (the server keeps their place for
+        // a while), without media until they are back.
+        this.mesh.drop(p.clientId);
+        const away = before.clients.find((c) => c.id === p.clientId);
+        if (away) announce(`${away.displayName} lost their connection`);
+        break;
+      }
       case "client_left": {
         this.mesh.drop(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
-        // A dropped connection may come back (as the same person, within the server's grace).
-        if (gone) announce(p.reason === "disconnected" ? `${gone.displayName} lost their connection` : `${gone.displayName} left`);
+        if (gone) announce(`${gone.displayName} left`);
         this.bridge.emit("participant_leave", { participantId: p.clientId, reason: p.reason });
         break;
       }

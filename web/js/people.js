@@ -139,13 +139,16 @@ export class PeoplePanel {
       const self = client.id === this.selfId;
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
-      return h("li", { class: "participant", "data-client-id": client.id },
+      const role = ROLE_LABELS[client.role] || client.role;
+      // Away: their connection dropped and the server keeps their place; nothing to do to them
+      // until they are back.
+      return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
         h("span", { class: "participant-text" },
           h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
-          h("span", { class: "role", text: ROLE_LABELS[client.role] || client.role })),
-        media && !media.audio && client.role !== "viewer" ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
-        this.host && !self ? this.moreActions(client, guest) : null);
+          h("span", { class: "role", text: client.away ? `${role} · reconnecting…` : role })),
+        media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
+        this.host && !self && !client.away ? this.moreActions(client, guest) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
       h("h3", { id: "in-room-title", text: `In the room (${count})` }),

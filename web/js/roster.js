@@ -15,14 +15,21 @@ export function fromJoined(joined) {
   };
 }
 
-const client = ({ id, displayName, role, audio = true, video = true, screen = false }) => ({ id, displayName, role, media: { audio, video, screen } });
+// `away`: their connection dropped and they may come back as themselves (the server's grace).
+const client = ({ id, displayName, role, audio = true, video = true, screen = false, away = false }) => ({ id, displayName, role, media: { audio, video, screen }, away: Boolean(away) });
 const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null });
 
 /** The roster after one frame; frames that do not concern it leave it as it is. */
 export function apply(roster, kind, p) {
   switch (kind) {
-    case "new_client":
-      return { ...roster, clients: [...roster.clients.filter((c) => c.id !== p.client.id), client(p.client)] };
+    case "new_client": {
+      // Someone back after a drop keeps their place in the list.
+      const known = roster.clients.some((c) => c.id === p.client.id);
+      const clients = known ? roster.clients.map((c) => (c.id === p.client.id ? client(p.client) : c)) : [...roster.clients, client(p.client)];
+      return { ...roster, clients };
+    }
+    case "client_away":
+      return { ...roster, clients: roster.clients.map((c) => (c.id === p.clientId ? { ...c, away: true } : c)) };
     case "client_left":
       return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId) };
     case "media_state":

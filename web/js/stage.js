@@ -86,6 +86,19 @@ export class Stage extends EventTarget {
     tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
+    this.setAway(tile, Boolean(client.away));
+  }
+
+  /** Away (their connection dropped): the tile keeps their place and says so, without media. */
+  setAway(tile, away) {
+    if (tile.away === away) return;
+    tile.away = away;
+    tile.root.classList.toggle("away", away);
+    tile.status.hidden = !away;
+    if (away) {
+      tile.video.srcObject = null;
+      tile.loudAt = 0;
+    }
   }
 
   createTile(client) {
@@ -95,9 +108,10 @@ export class Stage extends EventTarget {
     const muted = h("span", { class: "tile-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
+    const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), h("span", { text: "Reconnecting…" }));
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, h("figcaption", {}, muted, name), pin);
-    return { root, video, name, avatar, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self };
+      video, avatar, status, h("figcaption", {}, muted, name), pin);
+    return { root, video, name, avatar, status, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
   drop(clientId) {

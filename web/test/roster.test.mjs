@@ -19,6 +19,10 @@ test("people come and go; knockers keep the server's order, a guest sent back st
   r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });
   r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });
   assert.equal(r.clients.length, 2, "a client is listed once");
+  r = apply(r, "client_away", { clientId: "g" });
+  assert.deepEqual(r.clients.map((c) => [c.id, c.away]), [["h", false], ["g", true]], "away, still listed");
+  r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });
+  assert.equal(r.clients.find((c) => c.id === "g").away, false, "back as itself");
   r = apply(r, "client_left", { clientId: "g", reason: "left" });
   r = apply(r, "room_locked", { isLocked: false });
   assert.deepEqual([r.clients.length, r.locked], [1, false]);

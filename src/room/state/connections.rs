@@ -172,6 +172,7 @@ impl Connections {
             display_name: c.identity.display_name.clone(),
             role: self.role_of(conn)?,
             media: c.media,
+            away: false,
         })
     }
 
@@ -182,6 +183,7 @@ impl Connections {
                 display_name: c.identity.display_name.clone(),
                 role,
                 media: c.media,
+                away: false,
             })
             .collect()
     }

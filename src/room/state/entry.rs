@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::connections::{Conn, Place};
 use super::deadlines::Timer;
-use super::{Out, Room};
+use super::{AwayMember, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{
     AtDoor, ClientView, Event, Joined, MediaChange, OwnKnock, RefusalCode, RoomView,
@@ -144,6 +144,7 @@ impl Room {
             display_name: request.identity.display_name.clone(),
             role,
             media: request.media,
+            away: false,
         };
         out.send_many(others, Event::ClientJoined(view));
         // The session starts with the second member, so this join already belongs to it.
@@ -199,6 +200,7 @@ impl Room {
             display_name: away.identity.display_name,
             role,
             media: request.media,
+            away: false,
         };
         out.send_many(others, Event::ClientJoined(view));
     }
@@ -370,13 +372,16 @@ impl Room {
     }
 
     /// The room as members see it.
+    /// The room as a member sees it: who is in, and (last) who is away and may come back.
     pub fn room_view(&self) -> RoomView {
+        let mut away: Vec<ClientView> = self.away_members.values().map(AwayMember::view).collect();
+        away.sort_by(|a, b| a.id.cmp(&b.id));
         RoomView {
             room_name: self.config.room_name.clone(),
             mode: self.config.mode,
             is_locked: self.locked,
             capacity: self.seats.capacity,
-            clients: self.conns.views(),
+            clients: self.conns.views().into_iter().chain(away).collect(),
         }
     }
 }

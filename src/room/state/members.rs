@@ -149,7 +149,8 @@ impl Room {
         self.update_session(out, now);
     }
 
-    /// Takes a connection out of the room: a member's media path closes, and the others hear it go.
+    /// Takes a connection out of the room: a member's media path closes, and the others hear it go
+    /// (away, for a dropped connection: it may come back as itself).
     fn take_out(&mut self, out: &mut Out, conn: ConnId, reason: LeaveReason) -> Option<Conn> {
         let gone = self.conns.remove(conn)?;
         if matches!(gone.place, Place::Member(_)) {
@@ -157,13 +158,12 @@ impl Room {
                 client_id: gone.client_id.clone(),
             });
         }
-        out.send_many(
-            self.conns.member_conns(),
-            Event::ClientLeft {
-                client_id: gone.client_id.clone(),
-                reason,
-            },
-        );
+        let client_id = gone.client_id.clone();
+        let event = match reason {
+            LeaveReason::Disconnected => Event::ClientAway { client_id },
+            reason => Event::ClientLeft { client_id, reason },
+        };
+        out.send_many(self.conns.member_conns(), event);
         Some(gone)
     }
 
@@ -457,6 +457,13 @@ impl Room {
             return;
         };
         self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
+        out.send_many(
+            self.conns.member_conns(),
+            Event::ClientLeft {
+                client_id: away.client_id.clone(),
+                reason: LeaveReason::Disconnected,
+            },
+        );
         self.fact(
             out,
             now,

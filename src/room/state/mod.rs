@@ -34,7 +34,9 @@ use self::session::Sessions;
 pub use self::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
 
-use super::event::{Answer, Event, KnockView, MediaChange, Output, Refusal, RefusalCode, Verdict};
+use super::event::{
+    Answer, ClientView, Event, KnockView, MediaChange, Output, Refusal, RefusalCode, Verdict,
+};
 use super::input::Input;
 use super::model::{
     ClientId, ConnId, Decider, EndReason, Identity, MediaState, Request, Role, Theme,
@@ -111,6 +113,18 @@ struct AwayMember {
     media: MediaState,
     peer: std::net::IpAddr,
     device: Option<String>,
+}
+
+impl AwayMember {
+    fn view(&self) -> ClientView {
+        ClientView {
+            id: self.client_id.clone(),
+            display_name: self.identity.display_name.clone(),
+            role: self.role,
+            media: self.media,
+            away: true,
+        }
+    }
 }
 
 #[derive(Debug)]

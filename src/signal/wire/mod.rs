@@ -178,6 +178,10 @@ enum Frame<'a> {
         client: ClientWire<'a>,
     },
     #[serde(rename_all = "camelCase")]
+    ClientAway {
+        client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
     ClientLeft {
         client_id: &'a str,
         reason: LeaveWire,
@@ -309,6 +313,9 @@ impl<'a> Frame<'a> {
             },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),
+            },
+            Event::ClientAway { client_id } => Frame::ClientAway {
+                client_id: client_id.as_str(),
             },
             Event::ClientLeft { client_id, reason } => Frame::ClientLeft {
                 client_id: client_id.as_str(),

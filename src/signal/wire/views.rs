@@ -92,6 +92,9 @@ pub(super) struct ClientWire<'a> {
     audio: bool,
     video: bool,
     screen: bool,
+    /// Its connection dropped; it may come back as itself (only said when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    away: bool,
 }
 
 impl<'a> ClientWire<'a> {
@@ -103,6 +106,7 @@ impl<'a> ClientWire<'a> {
             audio: client.media.audio,
             video: client.media.video,
             screen: client.media.screen,
+            away: client.away,
         }
     }
 }

@@ -22,21 +22,33 @@ fn a_member_whose_connection_drops_comes_back_as_itself() {
     assert!(
         matches!(
             &to(1, &dropped)[..],
-            [Event::ClientLeft { client_id, reason: LeaveReason::Disconnected }]
-                if client_id.as_str() == "c2"
+            [Event::ClientAway { client_id }] if client_id.as_str() == "c2"
         ),
-        "the others see it go: {dropped:?}"
+        "the others see it away: {dropped:?}"
     );
     assert!(
         !h.media.contains(&ClientId::new("c2")),
         "its media path closes"
     );
-    h.advance(10);
+    assert!(h.advance(10).is_empty(), "nobody hears more of it");
     assert_eq!(
         h.facts.len(),
         facts_before,
         "no leave, and the session goes on"
     );
+    // Someone who comes in meanwhile sees it away, after those present.
+    let newcomer = h.join(3, Credential::Host, "Ann");
+    let Some(Event::Joined(joined)) = to(3, &newcomer).into_iter().next() else {
+        panic!("Ann is let in: {newcomer:?}");
+    };
+    let listed: Vec<(&str, bool)> = joined
+        .room
+        .clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.away))
+        .collect();
+    assert_eq!(listed, [("c1", false), ("c3", false), ("c2", true)]);
+    let facts_before = h.facts.len();
 
     let back = h.resume(12, 2, "Whoever");
     assert_eq!(
@@ -44,10 +56,12 @@ fn a_member_whose_connection_drops_comes_back_as_itself() {
         Some(("c2", Role::Host)),
         "same client, same role, no key"
     );
-    assert!(matches!(
-        &to(1, &back)[..],
-        [Event::ClientJoined(client)] if client.id.as_str() == "c2"
-    ));
+    for other in [1, 3] {
+        assert!(matches!(
+            &to(other, &back)[..],
+            [Event::ClientJoined(client)] if client.id.as_str() == "c2" && !client.away
+        ));
+    }
     assert!(h.media.contains(&ClientId::new("c2")));
     assert_eq!(
         h.facts.len(),
@@ -56,7 +70,7 @@ fn a_member_whose_connection_drops_comes_back_as_itself() {
     );
     // Its grace no longer runs: much later it is still there.
     h.advance(60);
-    assert_eq!(h.room.member_count(), 2);
+    assert_eq!(h.room.member_count(), 3);
     assert!(!h.fact_kinds().contains(&FactKind::Left));
 }
 
@@ -78,7 +92,17 @@ fn a_member_not_back_within_the_grace_has_left() {
     ));
     h.advance(14);
     assert!(!h.fact_kinds().contains(&FactKind::Left));
-    h.advance(2);
+    let grace_over = h.advance(2);
+    for other in [1, 2, 4, 5] {
+        assert!(
+            matches!(
+                &to(other, &grace_over)[..],
+                [Event::ClientLeft { client_id, reason: LeaveReason::Disconnected }]
+                    if client_id.as_str() == "c3"
+            ),
+            "{other} hears it has left: {grace_over:?}"
+        );
+    }
     let left: Vec<ClientId> = h
         .facts
         .iter()
@@ -128,6 +152,16 @@ fn a_member_back_by_its_key_while_away_left_and_joins_anew() {
     assert_eq!(
         joined_as(&to(9, &again)),
         Some(("c2", Role::GrantedVisitor))
+    );
+    assert!(
+        matches!(
+            &to(1, &again)[..],
+            [
+                Event::ClientLeft { reason: LeaveReason::Disconnected, .. },
+                Event::ClientJoined(client),
+            ] if client.id.as_str() == "c2"
+        ),
+        "the host hears it left, then came in: {again:?}"
     );
     assert_eq!(
         h.fact_kinds()[kinds_before..],

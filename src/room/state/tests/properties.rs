@@ -99,6 +99,8 @@ struct Observer {
     open_knocks: std::collections::BTreeSet<ClientId>,
     /// Clients inside by the fact stream: joined and not left since.
     inside: std::collections::BTreeSet<ClientId>,
+    /// Each member's idea of who is in the room, and who of them is away.
+    rosters: BTreeMap<ConnId, BTreeMap<ClientId, bool>>,
 }
 
 impl Observer {
@@ -129,6 +131,9 @@ impl Observer {
         match event {
             Event::Joined(joined) => {
                 self.members.insert(conn);
+                let roster = joined.room.clients.iter();
+                self.rosters
+                    .insert(conn, roster.map(|c| (c.id.clone(), c.away)).collect());
                 if joined.role == Role::Host {
                     let queue = joined.knockers.as_ref().expect("hosts get the queue");
                     self.host_queues.insert(
@@ -146,8 +151,32 @@ impl Observer {
             | Event::Kicked { .. }
             | Event::Ended { .. }
             | Event::SentBack { .. } => {
-                self.members.remove(&conn);
-                self.host_queues.remove(&conn);
+                self.forget(conn);
+            }
+            Event::ClientJoined(view) => {
+                let roster = self
+                    .rosters
+                    .get_mut(&conn)
+                    .expect("only members hear of others");
+                roster.insert(view.id.clone(), view.away);
+            }
+            Event::ClientAway { client_id } => {
+                let roster = self
+                    .rosters
+                    .get_mut(&conn)
+                    .expect("only members hear of others");
+                let was_away = roster.insert(client_id.clone(), true);
+                assert_eq!(was_away, Some(false), "{client_id} goes away from the room");
+            }
+            Event::ClientLeft { client_id, .. } => {
+                let roster = self
+                    .rosters
+                    .get_mut(&conn)
+                    .expect("only members hear of others");
+                assert!(
+                    roster.remove(client_id).is_some(),
+                    "{client_id} leaves, unknown"
+                );
             }
             Event::Knocked(view) => {
                 let queue = self
@@ -198,8 +227,13 @@ impl Observer {
     }
 
     fn disconnected(&mut self, conn: ConnId) {
+        self.forget(conn);
+    }
+
+    fn forget(&mut self, conn: ConnId) {
         self.members.remove(&conn);
         self.host_queues.remove(&conn);
+        self.rosters.remove(&conn);
     }
 
     fn fact(&mut self, fact: &RoomFact) {
@@ -440,13 +474,25 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         let members: std::collections::BTreeSet<ConnId> =
             h.room.conns.member_conns().into_iter().collect();
         assert_eq!(members, observer.members);
-        // The media gate: exactly the members have a media path, never a knocker.
-        let member_clients: std::collections::BTreeSet<ClientId> = h
+        // Invariant: every member knows who is in, and who of them is away, as the room does.
+        let truth: BTreeMap<ClientId, bool> = h
             .room
             .room_view()
             .clients
             .into_iter()
-            .map(|c| c.id)
+            .map(|c| (c.id, c.away))
+            .collect();
+        for (member, roster) in &observer.rosters {
+            assert_eq!(
+                roster, &truth,
+                "member {member}'s roster differs from the room"
+            );
+        }
+        // The media gate: exactly the members have a media path (not those away), never a knocker.
+        let member_clients: std::collections::BTreeSet<ClientId> = truth
+            .into_iter()
+            .filter(|(_, away)| !away)
+            .map(|(id, _)| id)
             .collect();
         assert_eq!(
             h.media, member_clients,
