@@ -270,10 +270,15 @@ test("a knocker keeps its place and hold message across a network blip", async (
   await guest.waitForSelector("#hold-message:not([hidden])");
   await guest.context().setOffline(true);
   await guest.waitForFunction(() => document.getElementById("waiting-status").textContent.includes("Reconnecting"), null, { timeout: TIMEOUT });
+  // The host's card says so, and keeps its place and its hold.
+  const card = knockerItem(host, "Flaky Wifi");
+  await card.locator(".knock-state", { hasText: "On hold: Nearly ready · reconnecting…" }).waitFor({ timeout: TIMEOUT });
+  await screenshot(host, "10-knocker-reconnecting");
   await guest.context().setOffline(false);
   // Back within the grace: the same knock, the same hold message.
   await guest.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting" && !document.getElementById("connection-banner").checkVisibility() && document.getElementById("hold-message").textContent.includes("Nearly ready"), null, { timeout: TIMEOUT });
   assert.deepEqual(await knockerNames(host), ["Flaky Wifi"], "the host never lost the knock");
+  await card.locator(".knock-state", { hasText: /^On hold: Nearly ready$/ }).waitFor({ timeout: TIMEOUT });
   await knockerItem(host, "Flaky Wifi").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   noPageErrors(host, guest);

@@ -87,6 +87,8 @@ pub struct KnockBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     hold_message: Option<String>,
     position: usize,
+    /// The knocker's connection dropped; its knock keeps its place for the resume grace.
+    away: bool,
 }
 
 impl KnockBody {
@@ -104,6 +106,7 @@ impl KnockBody {
             },
             hold_message: knock.hold_message,
             position: knock.position,
+            away: knock.away,
         }
     }
 }

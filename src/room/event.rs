@@ -87,6 +87,15 @@ pub enum Event {
     QueuePosition {
         position: usize,
     },
+    /// To every host: a knocker's connection dropped. Its knock keeps its place (and may be decided)
+    /// for the resume grace; `KnockerBack` when it is back, else `KnockerLeft`.
+    KnockerAway {
+        client_id: ClientId,
+    },
+    /// To every host: a knocker away is back on a new connection.
+    KnockerBack {
+        client_id: ClientId,
+    },
     /// To every host: a knock left the queue without a verdict.
     KnockerLeft {
         client_id: ClientId,
@@ -190,6 +199,8 @@ pub struct KnockView {
     pub hold_message: Option<String>,
     /// Where it stands in line: 1 is next.
     pub position: usize,
+    /// Its connection dropped; it may be back within the resume grace.
+    pub away: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

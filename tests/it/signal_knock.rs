@@ -199,7 +199,11 @@ async fn cancel_and_disconnect_leave_the_queue() {
     let (leaver, leaver_id) = knocker(&server, &room, "Leaver").await;
     host.recv_type("room_knocked").await;
     drop(leaver);
-    // Within the grace nothing happens; after it, a cancel.
+    // Hosts see it away at once; within the grace nothing more happens; after it, a cancel.
+    assert_eq!(
+        host.recv_type("knocker_away").await["clientId"],
+        leaver_id.as_str()
+    );
     host.expect_silence(600).await;
     let left = host.recv_type("knocker_left").await;
     assert_eq!(
@@ -236,7 +240,24 @@ async fn a_knocker_resumes_its_place_and_hold_after_a_blip() {
     )
     .await;
     guest.recv_type("knock_handled").await;
+    host.recv_type("knock_handled").await; // the hold
     drop(guest);
+    // Hosts see the knock away, in its place; the backend's list says so too.
+    assert_eq!(
+        host.recv_type("knocker_away").await["clientId"],
+        guest_id.as_str()
+    );
+    let (status, queue) = server
+        .get_json(&format!("/v1/rooms{}/knocks", room.name))
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(
+        (
+            &queue["results"][0]["clientId"],
+            &queue["results"][0]["away"]
+        ),
+        (&json!(guest_id), &json!(true))
+    );
 
     let mut back = Ws::connect(&server).await;
     back.send(
@@ -254,7 +275,10 @@ async fn a_knocker_resumes_its_place_and_hold_after_a_blip() {
         resumed["knock"],
         json!({"state": "held", "message": "Nearly there", "hostDisplayName": "Dr Host"})
     );
-    host.recv_type("knock_handled").await; // the hold
+    assert_eq!(
+        host.recv_type("knocker_back").await["clientId"],
+        guest_id.as_str()
+    );
     host.expect_silence(300).await;
 
     // Another blip, but this time the new connection comes while the server still holds the old

@@ -142,7 +142,8 @@ impl Ws {
         }
     }
 
-    async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
+    /// The next frame of any type within `wait`, if one comes.
+    pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
         match self.pending.pop_front() {
             Some(frame) => Some(frame),
             None => self.read_socket(wait).await,

@@ -14,7 +14,7 @@ import { fromJoined, apply } from "./roster.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** Frames that change who is here or waiting. */
-const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_left", "media_state"];
+const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
 
 export class Call {
   constructor({ root, params, signal, media, iceServers, joined, bridge }) {

@@ -97,9 +97,12 @@ export class PeoplePanel {
     const key = (what) => `${what}:${id}`;
     const input = h("input", { type: "text", class: "knock-message", maxLength: 1000, placeholder: "Message (optional)", "aria-label": `Message to ${knock.displayName}`, value: this.drafts.get(id) || "", "data-focus-key": key("message") });
     input.addEventListener("input", () => this.drafts.set(id, input.value));
-    const state = knock.state === "held"
+    const waiting = knock.state === "held"
       ? (knock.holdMessage ? `On hold: ${knock.holdMessage}` : "On hold")
       : "Waiting";
+    // Their connection dropped: the knock keeps its place a while, and a verdict reaches them
+    // when they are back.
+    const state = knock.away ? `${waiting} · reconnecting…` : waiting;
     const say = () => {
       const message = input.value.trim();
       if (!message) {
@@ -112,7 +115,7 @@ export class PeoplePanel {
     };
     // One line for the message and one for the decisions: two knockers' cards fit a laptop's
     // panel (1366×657) without scrolling.
-    return h("li", { class: "knocker", "data-client-id": id },
+    return h("li", { class: `knocker${knock.away ? " away" : ""}`, "data-client-id": id },
       h("div", { class: "person" },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(knock.displayName) }),
         h("span", { class: "knocker-name", text: knock.displayName }),

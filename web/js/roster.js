@@ -17,7 +17,7 @@ export function fromJoined(joined) {
 
 // `away`: their connection dropped and they may come back as themselves (the server's grace).
 const client = ({ id, displayName, role, audio = true, video = true, screen = false, away = false }) => ({ id, displayName, role, media: { audio, video, screen }, away: Boolean(away) });
-const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null });
+const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null, away: Boolean(k.away) });
 
 /** The roster after one frame; frames that do not concern it leave it as it is. */
 export function apply(roster, kind, p) {
@@ -50,6 +50,9 @@ export function apply(roster, kind, p) {
         return { ...roster, knockers: roster.knockers.map((k) => (k.clientId === p.clientId ? { ...k, state: "held", holdMessage: p.message || null } : k)) };
       }
       return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
+    case "knocker_away":
+    case "knocker_back":
+      return { ...roster, knockers: roster.knockers.map((k) => (k.clientId === p.clientId ? { ...k, away: kind === "knocker_away" } : k)) };
     case "knocker_left":
       return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
     default:

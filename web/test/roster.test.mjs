@@ -14,6 +14,10 @@ test("people come and go; knockers keep the server's order, a guest sent back st
   r = apply(r, "knock_handled", { clientId: "a", resolution: "held", message: "soon" });
   assert.equal(r.knockers[1].holdMessage, "soon");
   r = apply(r, "knock_handled", { clientId: "g", resolution: "accepted" });
+  r = apply(r, "knocker_away", { clientId: "b" });
+  assert.deepEqual(r.knockers.map((k) => k.away), [false, true], "Ben's connection dropped");
+  r = apply(r, "knocker_back", { clientId: "b" });
+  assert.equal(r.knockers[1].away, false);
   r = apply(r, "knocker_left", { clientId: "b", reason: "cancelled" });
   assert.deepEqual(r.knockers.map((k) => k.clientId), ["a"]);
   r = apply(r, "new_client", { client: { id: "g", displayName: "Gus", role: "granted_visitor" } });

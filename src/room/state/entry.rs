@@ -44,7 +44,7 @@ impl Room {
             && !self.conns.contains(conn)
             && let Some(token) = &request.resume_token
         {
-            self.replace_attached_knock(out, now, token);
+            self.replace_attached_knock(out, token);
             if self.resume(out, now, conn, token, &request) {
                 return;
             }
@@ -239,7 +239,8 @@ impl Room {
     ) -> bool {
         if let Some(knock) = self.queue.away_with_token(token) {
             knock.conn = Some(conn);
-            knock.away_since = None;
+            // Not away when its connection was only replaced (hosts were not told of that).
+            let was_away = knock.away_since.take().is_some();
             knock.told_position = None;
             let unread = knock.unread.take();
             let (client_id, identity, own) =
@@ -256,6 +257,14 @@ impl Room {
             };
             let key = back.knocker_key();
             self.conns.insert(conn, back);
+            if was_away {
+                out.send_many(
+                    self.conns.hosts(),
+                    Event::KnockerBack {
+                        client_id: client_id.clone(),
+                    },
+                );
+            }
             out.send(
                 conn,
                 self.door(client_id, token.to_owned(), Some(own), &key, now),
@@ -364,14 +373,18 @@ impl Room {
     /// close, or the old path is dead without a word). The old connection is replaced, as a grant
     /// replaces its client's older one, and the knock is then taken back as any away knock is,
     /// place and hold included.
-    fn replace_attached_knock(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
+    fn replace_attached_knock(&mut self, out: &mut Out, token: &str) {
         if let Some(older) = self.queue.attached_with_token(token) {
-            self.disconnected(out, now, older);
+            // The knock goes straight to its new connection (`resume`): hosts see no change.
+            if let Some(gone) = self.conns.remove(older)
+                && let Some(knock) = self.queue.get_mut(&gone.client_id)
+            {
+                knock.conn = None;
+            }
             replaced(out, older);
         }
     }
 
-    /// The room as members see it.
     /// The room as a member sees it: who is in, and (last) who is away and may come back.
     pub fn room_view(&self) -> RoomView {
         let mut away: Vec<ClientView> = self.away_members.values().map(AwayMember::view).collect();

@@ -79,8 +79,14 @@ impl Room {
                     knock.conn = None;
                     knock.away_since = Some(now);
                     self.deadlines.set(
-                        Timer::KnockAway(gone.client_id),
+                        Timer::KnockAway(gone.client_id.clone()),
                         now + self.config.resume_grace,
+                    );
+                    out.send_many(
+                        self.conns.hosts(),
+                        Event::KnockerAway {
+                            client_id: gone.client_id,
+                        },
                     );
                 }
             }

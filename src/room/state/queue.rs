@@ -77,6 +77,7 @@ impl Knock {
             state: self.state(),
             hold_message: self.hold.as_ref().and_then(|h| h.message.clone()),
             position,
+            away: self.away_since.is_some(),
         }
     }
 

@@ -178,6 +178,14 @@ enum Frame<'a> {
         client: ClientWire<'a>,
     },
     #[serde(rename_all = "camelCase")]
+    KnockerAway {
+        client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    KnockerBack {
+        client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
     ClientAway {
         client_id: &'a str,
     },
@@ -313,6 +321,12 @@ impl<'a> Frame<'a> {
             },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),
+            },
+            Event::KnockerAway { client_id } => Frame::KnockerAway {
+                client_id: client_id.as_str(),
+            },
+            Event::KnockerBack { client_id } => Frame::KnockerBack {
+                client_id: client_id.as_str(),
             },
             Event::ClientAway { client_id } => Frame::ClientAway {
                 client_id: client_id.as_str(),

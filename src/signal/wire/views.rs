@@ -127,6 +127,9 @@ pub(super) struct KnockWire<'a> {
     hold_message: Option<&'a str>,
     /// Where the knock stands in line: 1 is next.
     position: usize,
+    /// The knocker's connection dropped (only said when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    away: bool,
 }
 
 impl<'a> KnockWire<'a> {
@@ -140,6 +143,7 @@ impl<'a> KnockWire<'a> {
             state: knock.state.into(),
             hold_message: knock.hold_message.as_deref(),
             position: knock.position,
+            away: knock.away,
         }
     }
 }

@@ -205,11 +205,17 @@ fn cancel_and_disconnect_with_grace_and_resume() {
     h.handle(1, "c3", KnockAction::Hold, Some("soon"));
     let dropped = h.input(Input::Disconnected { conn: 3 });
     assert!(
-        dropped.is_empty(),
-        "hosts are not told of a blip: {dropped:?}"
+        matches!(&dropped[..], [(1, Event::KnockerAway { client_id })] if client_id.as_str() == "c3"),
+        "hosts see the knock away, in its place: {dropped:?}"
     );
+    assert!(h.room.knock_views()[0].away);
     h.advance(10);
     let resumed = h.resume(9, 3, "B");
+    assert!(
+        matches!(&to(1, &resumed)[..], [Event::KnockerBack { client_id }] if client_id.as_str() == "c3"),
+        "and back: {resumed:?}"
+    );
+    assert!(!h.room.knock_views()[0].away);
     match &to(9, &resumed)[0] {
         Event::AtDoor(door) => {
             let own = door.knock.as_ref().expect("the resumed knock");

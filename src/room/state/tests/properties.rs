@@ -15,7 +15,9 @@ enum Step {
     Join {
         conn: ConnId,
         credential: Credential,
-        resume_of: Option<ConnId>,
+        /// Whose resume token it presents: that connection's, or (`Some(None)`) the one that
+        /// went last's (the common case: a dropped connection coming back).
+        resume_of: Option<Option<ConnId>>,
     },
     /// None: a connection that is outside the room, if any (so most knocks are real ones).
     Knock(Option<ConnId>),
@@ -66,7 +68,7 @@ fn step() -> impl Strategy<Value = Step> {
         ]
     };
     prop_oneof![
-        4 => (conn_id(), credential(), proptest::option::weighted(0.2, conn_id()))
+        4 => (conn_id(), credential(), proptest::option::weighted(0.25, proptest::option::weighted(0.5, conn_id())))
             .prop_map(|(conn, credential, resume_of)| Step::Join { conn, credential, resume_of }),
         4 => proptest::option::weighted(0.3, conn_id()).prop_map(Step::Knock),
         1 => conn_id().prop_map(Step::Cancel),
@@ -93,8 +95,8 @@ fn step() -> impl Strategy<Value = Step> {
 struct Observer {
     /// Connections that received `room_joined` with the room and have not left since.
     members: std::collections::BTreeSet<ConnId>,
-    /// Each host's own copy of the queue: client id and state.
-    host_queues: BTreeMap<ConnId, Vec<(ClientId, KnockState)>>,
+    /// Each host's own copy of the queue: client id, state, and whether its knocker is away.
+    host_queues: BTreeMap<ConnId, Vec<(ClientId, KnockState, bool)>>,
     /// Knocks (by client id) open in the fact stream, and how many final verdicts each knocker got.
     open_knocks: std::collections::BTreeSet<ClientId>,
     /// Clients inside by the fact stream: joined and not left since.
@@ -140,7 +142,7 @@ impl Observer {
                         conn,
                         queue
                             .iter()
-                            .map(|k| (k.client_id.clone(), k.state))
+                            .map(|k| (k.client_id.clone(), k.state, k.away))
                             .collect(),
                     );
                 } else {
@@ -184,12 +186,13 @@ impl Observer {
                     .get_mut(&conn)
                     .expect("only hosts hear knocks");
                 assert!(
-                    !queue.iter().any(|(id, _)| id == &view.client_id),
+                    !queue.iter().any(|(id, ..)| id == &view.client_id),
                     "knock listed twice"
                 );
                 // A knock goes where it stands: last, or first for a guest sent back.
                 assert!(view.position >= 1 && view.position <= queue.len() + 1);
-                queue.insert(view.position - 1, (view.client_id.clone(), view.state));
+                let knock = (view.client_id.clone(), view.state, view.away);
+                queue.insert(view.position - 1, knock);
             }
             Event::Resolved(ResolvedKnock {
                 client_id,
@@ -202,7 +205,7 @@ impl Observer {
                     .expect("only hosts hear resolutions");
                 let index = queue
                     .iter()
-                    .position(|(id, _)| id == client_id)
+                    .position(|(id, ..)| id == client_id)
                     .expect("resolution of a listed knock");
                 match resolution {
                     Resolution::Held => queue[index].1 = KnockState::Held,
@@ -218,9 +221,22 @@ impl Observer {
                     .expect("only hosts hear knockers leave");
                 let index = queue
                     .iter()
-                    .position(|(id, _)| id == client_id)
+                    .position(|(id, ..)| id == client_id)
                     .expect("a listed knock leaves");
                 queue.remove(index);
+            }
+            Event::KnockerAway { client_id } | Event::KnockerBack { client_id } => {
+                let away = matches!(event, Event::KnockerAway { .. });
+                let queue = self
+                    .host_queues
+                    .get_mut(&conn)
+                    .expect("only hosts hear of knockers' connections");
+                let knock = queue
+                    .iter_mut()
+                    .find(|(id, ..)| id == client_id)
+                    .expect("a listed knock is away or back");
+                assert_ne!(knock.2, away, "{client_id} away or back twice");
+                knock.2 = away;
             }
             _ => {}
         }
@@ -275,6 +291,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
     let mut observer = Observer::default();
     let capacity = Capacity::of(mode);
     let mut tokens: BTreeMap<ConnId, String> = BTreeMap::new();
+    let mut last_gone: Option<ConnId> = None;
     // Fresh ids are unique, as the random ids of the signalling layer are.
     let mut serial = 0u64;
     for step in steps {
@@ -315,7 +332,9 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 },
                 media: Default::default(),
                 device: None,
-                resume_token: resume_of.and_then(|c| tokens.get(&c).cloned()),
+                resume_token: resume_of
+                    .and_then(|of| of.or(last_gone))
+                    .and_then(|c| tokens.get(&c).cloned()),
                 fresh_resume_token: format!("t{conn}-{serial}"),
             }),
             Step::Knock(conn) => {
@@ -354,6 +373,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             Step::Leave(conn) => Input::Leave { conn },
             Step::Disconnect(conn) => {
                 disconnect = Some(conn);
+                last_gone = Some(conn);
                 Input::Disconnected { conn }
             }
             Step::Chat(conn) => Input::Chat {
@@ -406,7 +426,13 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 Input::Tick
             }
             Step::Move => {
-                let queue = h.room.knock_views();
+                // Carried on elsewhere, every knocker is away until it reconnects.
+                let queue: Vec<_> = h
+                    .room
+                    .knock_views()
+                    .into_iter()
+                    .map(|k| KnockView { away: true, ..k })
+                    .collect();
                 let mut inside: std::collections::BTreeSet<ClientId> = h
                     .room
                     .room_view()
@@ -452,16 +478,17 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             // A closed connection is gone: the actor reports the disconnect.
             observer.disconnected(conn);
             h.input(Input::Disconnected { conn });
+            last_gone = Some(conn);
         }
         if let Some(conn) = disconnect {
             observer.disconnected(conn);
         }
         // Invariant: every host's list is the room's queue.
-        let truth: Vec<(ClientId, KnockState)> = h
+        let truth: Vec<(ClientId, KnockState, bool)> = h
             .room
             .knock_views()
             .into_iter()
-            .map(|k| (k.client_id, k.state))
+            .map(|k| (k.client_id, k.state, k.away))
             .collect();
         for (host, queue) in &observer.host_queues {
             assert_eq!(queue, &truth, "host {host}'s list differs from the queue");
