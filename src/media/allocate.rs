@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// How long an estimate must stay up before layers are raised for it.
 pub(super) const RISE_AFTER: Duration = Duration::from_secs(2);
 
+/// How long an estimate may stay exactly the same while its subscriber wants more before the
+/// estimator is started afresh (`HeldEstimate::stalled`). A working estimator moves within seconds.
+pub(super) const STALLED_AFTER: Duration = Duration::from_secs(10);
+
 /// One video as the allocator sees it: the bitrate of each layer it may get, smallest first, the
 /// last being the layer its shown size wants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +101,28 @@ impl HeldEstimate {
         self.forget_before(now);
     }
 
+    /// Whether the estimate has not moved for `STALLED_AFTER`. After a lossy spell, str0m's
+    /// loss-based estimator (as libwebrtc's) holds its estimate for a while, doubling the hold each
+    /// time it finds loss again, up to a minute; meanwhile the estimate does not move, even once the
+    /// link is wide, and nothing (padding, probes) raises it. In CI a subscriber stayed on its
+    /// smallest layer for over 45 s after its link widened, its estimate unchanged all along.
+    pub fn stalled(&self, now: Instant) -> bool {
+        self.heard
+            .back()
+            .is_some_and(|(since, _)| now.saturating_duration_since(*since) >= STALLED_AFTER)
+    }
+
+    /// The latest estimate heard.
+    pub fn latest(&self) -> Option<u64> {
+        self.heard.back().map(|(_, estimate)| *estimate)
+    }
+
+    /// The estimator was started afresh from `estimate`: as good as a change.
+    pub fn restarted(&mut self, estimate: u64, now: Instant) {
+        self.heard.push_back((now, estimate));
+        self.forget_before(now);
+    }
+
     /// The estimate to share out at `now`; `None` before the estimator said anything.
     pub fn budget(&mut self, now: Instant) -> Option<u64> {
         self.forget_before(now);
@@ -170,6 +196,27 @@ mod tests {
         held.heard(1_500_000, at(3_200));
         assert_eq!(held.budget(at(5_100)), Some(400_000));
         assert_eq!(held.budget(at(5_200)), Some(1_500_000));
+    }
+
+    #[test]
+    fn an_estimate_that_does_not_move_is_stalled_until_restarted_or_changed() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut held = HeldEstimate::default();
+        assert!(!held.stalled(at(0)), "nothing heard, nothing stalled");
+        held.heard(330_000, at(1));
+        held.heard(330_000, at(6));
+        assert!(!held.stalled(at(10)));
+        assert!(held.stalled(at(11)), "the same estimate again is no move");
+        held.restarted(330_000, at(11));
+        assert!(!held.stalled(at(20)));
+        assert_eq!(
+            (held.latest(), held.budget(at(20))),
+            (Some(330_000), Some(330_000))
+        );
+        held.heard(500_000, at(20));
+        assert!(!held.stalled(at(29)));
+        assert!(held.stalled(at(30)));
     }
 
     fn wants_strategy() -> impl Strategy<Value = Vec<Want>> {

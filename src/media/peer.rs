@@ -303,6 +303,25 @@ impl Link {
         }
     }
 
+    /// Starts the bandwidth estimator afresh from its latest estimate when that has not moved for
+    /// a while although this subscriber wants more (`HeldEstimate::stalled`): a new estimator has
+    /// no hold, and grows the estimate from there as the link allows.
+    pub fn unstall_estimate(&mut self, wants_more: bool, now: Instant) {
+        let Some(estimate) = self.estimate.latest() else {
+            return;
+        };
+        if !wants_more || !self.estimate.stalled(now) {
+            return;
+        }
+        tracing::info!(
+            estimate,
+            unchanged_for = ?super::allocate::STALLED_AFTER,
+            "bandwidth estimate unchanged below what the videos want; restarting the estimator"
+        );
+        self.rtc.bwe().reset(Bitrate::bps(estimate));
+        self.estimate.restarted(estimate, now);
+    }
+
     pub fn notify(&self, notice: Notice) -> bool {
         self.notices.try_send(notice).is_ok()
     }

@@ -312,7 +312,18 @@ struct Call {
 impl Call {
     async fn start(args: &[&str]) -> Call {
         // Its bandwidth estimates and allotments are logged at debug level (shown on a failure).
-        let args = [args, &["--log", "info,anteroom::media=debug"]].concat();
+        // Nothing reads the publisher's socket once the call is set up, so it answers no pings:
+        // at the default interval the server would drop it (and its media) after a minute.
+        let args = [
+            args,
+            &[
+                "--log",
+                "info,anteroom::media=debug",
+                "--ws-ping-interval-secs",
+                "600",
+            ],
+        ]
+        .concat();
         let server = Server::start_with(&args).await;
         let room = room(&server, json!({"isLocked": false, "roomMode": "group"})).await;
         let (mut publisher_ws, joined) = host(&server, &room, "Publisher").await;
@@ -404,10 +415,18 @@ async fn a_narrow_link_gets_the_small_layer_and_a_wide_one_the_top() {
     // 400 kbit/s: only the smallest layer fits.
     call.shared.lock().unwrap().link_bps = Some(400_000);
     let narrowed = call.only_layer(0, Duration::from_secs(30)).await;
-    // Wide again: the estimator probes, and the top layer comes back.
+    // Wide again: the estimator probes, and the top layer comes back. (After a lossy spell the
+    // estimator may hold its estimate for up to a minute; the server restarts it after 10 s.)
     call.shared.lock().unwrap().link_bps = None;
     let widened = call.only_layer(2, Duration::from_secs(45)).await;
-    eprintln!("narrowed → small layer in {narrowed:?}; widened → top layer in {widened:?}");
+    let restarts = call
+        .server
+        .logs()
+        .matches("restarting the estimator")
+        .count();
+    eprintln!(
+        "narrowed → small layer in {narrowed:?}; widened → top layer in {widened:?}; the estimator restarted {restarts} times"
+    );
 }
 
 /// What a subscriber loses on the way is sent again when it asks (NACK): with one video datagram in

@@ -169,6 +169,7 @@ impl Worker {
             }
         }
         link.desire(next_layer, desired);
+        link.unstall_estimate(next_layer > 0, now);
     }
 
     /// Rooms where someone has a screen track (shared now, or lately).
