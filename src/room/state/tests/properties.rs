@@ -69,7 +69,11 @@ fn step() -> impl Strategy<Value = Step> {
     };
     prop_oneof![
         4 => (conn_id(), credential(), proptest::option::weighted(0.25, proptest::option::weighted(0.5, conn_id())))
-            .prop_map(|(conn, credential, resume_of)| Step::Join { conn, credential, resume_of }),
+            .prop_map(|(conn, credential, resume_of)| {
+                // A page back after its connection dropped presents its token alone.
+                let credential = if resume_of == Some(None) { Credential::None } else { credential };
+                Step::Join { conn, credential, resume_of }
+            }),
         4 => proptest::option::weighted(0.3, conn_id()).prop_map(Step::Knock),
         1 => conn_id().prop_map(Step::Cancel),
         4 => (proptest::option::weighted(0.3, conn_id()), proptest::option::weighted(0.8, conn_id()), action())
@@ -90,13 +94,16 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// A knock in a host's list: client id, state, and whether its knocker is away.
+type Listed = (ClientId, KnockState, bool);
+
 /// What a test observer knows, built only from the events each connection received.
 #[derive(Default)]
 struct Observer {
     /// Connections that received `room_joined` with the room and have not left since.
     members: std::collections::BTreeSet<ConnId>,
-    /// Each host's own copy of the queue: client id, state, and whether its knocker is away.
-    host_queues: BTreeMap<ConnId, Vec<(ClientId, KnockState, bool)>>,
+    /// Each host's own copy of the queue.
+    host_queues: BTreeMap<ConnId, Vec<Listed>>,
     /// Knocks (by client id) open in the fact stream, and how many final verdicts each knocker got.
     open_knocks: std::collections::BTreeSet<ClientId>,
     /// Clients inside by the fact stream: joined and not left since.
@@ -156,35 +163,23 @@ impl Observer {
                 self.forget(conn);
             }
             Event::ClientJoined(view) => {
-                let roster = self
-                    .rosters
-                    .get_mut(&conn)
-                    .expect("only members hear of others");
+                let roster = self.roster(conn);
                 roster.insert(view.id.clone(), view.away);
             }
             Event::ClientAway { client_id } => {
-                let roster = self
-                    .rosters
-                    .get_mut(&conn)
-                    .expect("only members hear of others");
+                let roster = self.roster(conn);
                 let was_away = roster.insert(client_id.clone(), true);
                 assert_eq!(was_away, Some(false), "{client_id} goes away from the room");
             }
             Event::ClientLeft { client_id, .. } => {
-                let roster = self
-                    .rosters
-                    .get_mut(&conn)
-                    .expect("only members hear of others");
+                let roster = self.roster(conn);
                 assert!(
                     roster.remove(client_id).is_some(),
                     "{client_id} leaves, unknown"
                 );
             }
             Event::Knocked(view) => {
-                let queue = self
-                    .host_queues
-                    .get_mut(&conn)
-                    .expect("only hosts hear knocks");
+                let queue = self.host_queue(conn);
                 assert!(
                     !queue.iter().any(|(id, ..)| id == &view.client_id),
                     "knock listed twice"
@@ -199,14 +194,8 @@ impl Observer {
                 resolution,
                 ..
             }) => {
-                let queue = self
-                    .host_queues
-                    .get_mut(&conn)
-                    .expect("only hosts hear resolutions");
-                let index = queue
-                    .iter()
-                    .position(|(id, ..)| id == client_id)
-                    .expect("resolution of a listed knock");
+                let queue = self.host_queue(conn);
+                let index = listed(queue, client_id);
                 match resolution {
                     Resolution::Held => queue[index].1 = KnockState::Held,
                     _ => {
@@ -215,28 +204,15 @@ impl Observer {
                 }
             }
             Event::KnockerLeft { client_id, .. } => {
-                let queue = self
-                    .host_queues
-                    .get_mut(&conn)
-                    .expect("only hosts hear knockers leave");
-                let index = queue
-                    .iter()
-                    .position(|(id, ..)| id == client_id)
-                    .expect("a listed knock leaves");
-                queue.remove(index);
+                let queue = self.host_queue(conn);
+                queue.remove(listed(queue, client_id));
             }
             Event::KnockerAway { client_id } | Event::KnockerBack { client_id } => {
                 let away = matches!(event, Event::KnockerAway { .. });
-                let queue = self
-                    .host_queues
-                    .get_mut(&conn)
-                    .expect("only hosts hear of knockers' connections");
-                let knock = queue
-                    .iter_mut()
-                    .find(|(id, ..)| id == client_id)
-                    .expect("a listed knock is away or back");
-                assert_ne!(knock.2, away, "{client_id} away or back twice");
-                knock.2 = away;
+                let queue = self.host_queue(conn);
+                let index = listed(queue, client_id);
+                assert_ne!(queue[index].2, away, "{client_id} away or back twice");
+                queue[index].2 = away;
             }
             _ => {}
         }
@@ -244,6 +220,18 @@ impl Observer {
 
     fn disconnected(&mut self, conn: ConnId) {
         self.forget(conn);
+    }
+
+    /// A member's idea of who is in the room; only members hear of others.
+    fn roster(&mut self, conn: ConnId) -> &mut BTreeMap<ClientId, bool> {
+        let roster = self.rosters.get_mut(&conn);
+        roster.unwrap_or_else(|| panic!("connection {conn}, not a member, heard of others"))
+    }
+
+    /// A host's own list; only hosts hear of knocks.
+    fn host_queue(&mut self, conn: ConnId) -> &mut Vec<Listed> {
+        let queue = self.host_queues.get_mut(&conn);
+        queue.unwrap_or_else(|| panic!("connection {conn}, not a host, heard of a knock"))
     }
 
     fn forget(&mut self, conn: ConnId) {
@@ -284,6 +272,12 @@ impl Observer {
             _ => {}
         }
     }
+}
+
+/// Where a knock stands in a host's list; it must be there.
+fn listed(queue: &[Listed], client_id: &ClientId) -> usize {
+    let index = queue.iter().position(|(id, ..)| id == client_id);
+    index.unwrap_or_else(|| panic!("{client_id} is not in the host's list"))
 }
 
 fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
@@ -484,7 +478,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             observer.disconnected(conn);
         }
         // Invariant: every host's list is the room's queue.
-        let truth: Vec<(ClientId, KnockState, bool)> = h
+        let truth: Vec<Listed> = h
             .room
             .knock_views()
             .into_iter()
