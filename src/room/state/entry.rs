@@ -110,43 +110,16 @@ impl Room {
             // while its knock waited away): its knock is moot.
             self.remove_knock_of(out, now, &client_id, LeaveReason::Entered);
         }
-        let others = self.conns.member_conns();
-        self.conns.insert(
-            conn,
-            Conn {
-                client_id: client_id.clone(),
-                peer: request.peer,
-                device: request.device.clone(),
-                identity: request.identity.clone(),
-                media: request.media,
-                resume_token: resume_token.clone(),
-                place: Place::Member(role),
-            },
-        );
-        out.media(MediaChange::Admit {
+        let member = Conn {
             client_id: client_id.clone(),
-            conn,
-            role,
-        });
-        out.send(
-            conn,
-            Event::Joined(Box::new(Joined {
-                self_id: client_id.clone(),
-                role,
-                resume_token,
-                room: self.room_view(),
-                theme: self.config.theme.clone(),
-                knockers: (role == Role::Host).then(|| self.queue.views()),
-            })),
-        );
-        let view = ClientView {
-            id: client_id.clone(),
-            display_name: request.identity.display_name.clone(),
-            role,
+            peer: request.peer,
+            device: request.device.clone(),
+            identity: request.identity.clone(),
             media: request.media,
-            away: false,
+            resume_token,
+            place: Place::Member(role),
         };
-        out.send_many(others, Event::ClientJoined(view));
+        self.seat(out, conn, member, role);
         // The session starts with the second member, so this join already belongs to it.
         self.update_session(out, now);
         self.fact(
@@ -165,44 +138,43 @@ impl Room {
             return;
         };
         self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
+        let member = Conn {
+            client_id: away.client_id,
+            peer: request.peer,
+            device: request.device.clone().or(away.device),
+            identity: away.identity,
+            media: request.media,
+            resume_token: token.to_owned(),
+            place: Place::Member(away.role),
+        };
+        self.seat(out, conn, member, away.role);
+    }
+
+    /// Seats a connection in the room as `role`: its media path opens, it hears the room as
+    /// members see it, and the others hear it come in.
+    fn seat(&mut self, out: &mut Out, conn: ConnId, member: Conn, role: Role) {
         let others = self.conns.member_conns();
-        let role = away.role;
-        self.conns.insert(
-            conn,
-            Conn {
-                client_id: away.client_id.clone(),
-                peer: request.peer,
-                device: request.device.clone().or(away.device),
-                identity: away.identity.clone(),
-                media: request.media,
-                resume_token: token.to_owned(),
-                place: Place::Member(role),
-            },
-        );
+        let (client_id, resume_token) = (member.client_id.clone(), member.resume_token.clone());
+        self.conns.insert(conn, member);
         out.media(MediaChange::Admit {
-            client_id: away.client_id.clone(),
+            client_id: client_id.clone(),
             conn,
             role,
         });
         out.send(
             conn,
             Event::Joined(Box::new(Joined {
-                self_id: away.client_id.clone(),
+                self_id: client_id,
                 role,
-                resume_token: token.to_owned(),
+                resume_token,
                 room: self.room_view(),
                 theme: self.config.theme.clone(),
                 knockers: (role == Role::Host).then(|| self.queue.views()),
             })),
         );
-        let view = ClientView {
-            id: away.client_id,
-            display_name: away.identity.display_name,
-            role,
-            media: request.media,
-            away: false,
-        };
-        out.send_many(others, Event::ClientJoined(view));
+        if let Some(view) = self.conns.client_view(conn) {
+            out.send_many(others, Event::ClientJoined(view));
+        }
     }
 
     /// A client back in by a key (not its resume token): its place while away is moot (it left
