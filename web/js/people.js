@@ -7,6 +7,9 @@
 import { h, icon, replace } from "./dom.js";
 import { ROLE_LABELS, initials } from "./roster.js";
 
+/** A person's line, and whether their connection dropped (the server keeps their place a while). */
+const reconnecting = (text, away) => (away ? `${text} · reconnecting…` : text);
+
 export class PeoplePanel {
   constructor({ signal, host, selfId, capacity, notices }) {
     this.signal = signal;
@@ -102,7 +105,7 @@ export class PeoplePanel {
       : "Waiting";
     // Their connection dropped: the knock keeps its place a while, and a verdict reaches them
     // when they are back.
-    const state = knock.away ? `${waiting} · reconnecting…` : waiting;
+    const state = reconnecting(waiting, knock.away);
     const say = () => {
       const message = input.value.trim();
       if (!message) {
@@ -149,7 +152,7 @@ export class PeoplePanel {
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
         h("span", { class: "participant-text" },
           h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
-          h("span", { class: "role", text: client.away ? `${role} · reconnecting…` : role })),
+          h("span", { class: "role", text: reconnecting(role, client.away) })),
         media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
         this.host && !self && !client.away ? this.moreActions(client, guest) : null);
     });

@@ -19,24 +19,24 @@ export function fromJoined(joined) {
 const client = ({ id, displayName, role, audio = true, video = true, screen = false, away = false }) => ({ id, displayName, role, media: { audio, video, screen }, away: Boolean(away) });
 const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null, away: Boolean(k.away) });
 
+/** A list with the item whose `key` is `id` changed as `change` says (the others as they were). */
+const patch = (list, key, id, change) => list.map((item) => (item[key] === id ? { ...item, ...change } : item));
+
 /** The roster after one frame; frames that do not concern it leave it as it is. */
 export function apply(roster, kind, p) {
   switch (kind) {
     case "new_client": {
       // Someone back after a drop keeps their place in the list.
       const known = roster.clients.some((c) => c.id === p.client.id);
-      const clients = known ? roster.clients.map((c) => (c.id === p.client.id ? client(p.client) : c)) : [...roster.clients, client(p.client)];
+      const clients = known ? patch(roster.clients, "id", p.client.id, client(p.client)) : [...roster.clients, client(p.client)];
       return { ...roster, clients };
     }
     case "client_away":
-      return { ...roster, clients: roster.clients.map((c) => (c.id === p.clientId ? { ...c, away: true } : c)) };
+      return { ...roster, clients: patch(roster.clients, "id", p.clientId, { away: true }) };
     case "client_left":
       return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId) };
     case "media_state":
-      return {
-        ...roster,
-        clients: roster.clients.map((c) => (c.id === p.clientId ? { ...c, media: { audio: Boolean(p.audio), video: Boolean(p.video), screen: Boolean(p.screen) } } : c)),
-      };
+      return { ...roster, clients: patch(roster.clients, "id", p.clientId, { media: { audio: Boolean(p.audio), video: Boolean(p.video), screen: Boolean(p.screen) } }) };
     case "room_locked":
       return { ...roster, locked: Boolean(p.isLocked) };
     case "room_knocked": {
@@ -47,12 +47,12 @@ export function apply(roster, kind, p) {
     case "knock_handled":
       if (!p.clientId) return roster;
       if (p.resolution === "held") {
-        return { ...roster, knockers: roster.knockers.map((k) => (k.clientId === p.clientId ? { ...k, state: "held", holdMessage: p.message || null } : k)) };
+        return { ...roster, knockers: patch(roster.knockers, "clientId", p.clientId, { state: "held", holdMessage: p.message || null }) };
       }
       return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
     case "knocker_away":
     case "knocker_back":
-      return { ...roster, knockers: roster.knockers.map((k) => (k.clientId === p.clientId ? { ...k, away: kind === "knocker_away" } : k)) };
+      return { ...roster, knockers: patch(roster.knockers, "clientId", p.clientId, { away: kind === "knocker_away" }) };
     case "knocker_left":
       return { ...roster, knockers: roster.knockers.filter((k) => k.clientId !== p.clientId) };
     default:
