@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::failover::host_comes_back;
-use crate::helpers::{knock_and_cancel, metric};
+use crate::helpers::{knock_and_cancel, metric, metric_if_any, until};
 use crate::{Cluster, host, knocker, recorded, until_recorded};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
@@ -141,7 +141,16 @@ async fn a_nodes_writes_of_facts_are_spaced() {
     host_ws.recv_type("room_knocked").await;
     pat.send("cancel_room_knock", json!({})).await;
     host_ws.recv_type("knocker_left").await;
-    let writes = || metric(node, "anteroom_store_write_seconds_count");
+    let name = "anteroom_store_write_seconds_count";
+    // The facts so far (the host's join, the first knock and its cancel) are written a moment
+    // later: the count starts from that write, not from before it.
+    until(
+        "the first write of facts",
+        Duration::from_secs(5),
+        || async { metric_if_any(node, name).await.is_some() },
+    )
+    .await;
+    let writes = || metric(node, name);
     let before = writes().await;
     let started = Instant::now();
     // Two facts (a knock, its cancel) every 25 ms or so, 20 times (the address's knock limit
