@@ -137,6 +137,32 @@ test("a page closed on purpose leaves at once (a dropped connection would keep i
   noPageErrors(host);
 });
 
+test("a host removes a guest whose connection dropped; back online, the guest is told", async (t) => {
+  const { meeting, pages: [host, guest] } = await roomOf(t, 2, "normal");
+  const guestId = await guest.$eval(".tile.self", (tile) => tile.dataset.clientId);
+  await guest.context().setOffline(true);
+  await host.waitForSelector(`.tile.away[data-client-id="${guestId}"]`, { timeout: 12000 });
+  await openPeople(host);
+  const item = host.locator(`#participants [data-client-id="${guestId}"]`);
+  assert.match(await item.locator(".role").textContent(), /reconnecting/);
+  await item.locator(".more").click();
+  // Sending back needs them connected; removing does not.
+  assert.equal(await item.locator(".send-back").count(), 0, "no send-back for someone reconnecting");
+  await screenshot(host, "people-remove-reconnecting");
+  await item.locator(".remove").click();
+  await item.locator(".remove").click();
+  await host.waitForFunction(() => document.querySelectorAll(".stage .tile").length === 1, null, { timeout: 3000 });
+  await host.waitForFunction(() => document.getElementById("announcer").textContent === "Ada Byron was removed", null, { timeout: 3000 });
+  const { body } = await server.api("GET", `/v1/rooms${meeting.roomName}/participants`);
+  assert.deepEqual(body.results.map((p) => p.displayName), ["Dr Host"]);
+  await guest.context().setOffline(false);
+  await guest.waitForFunction(() => document.getElementById("app").dataset.screen === "removed", null, { timeout: TIMEOUT });
+  await screenshot(guest, "removed-while-away");
+  assert.equal(await host.locator(".stage .tile").count(), 1, "the guest did not come back in");
+  noPageErrors(host);
+  noPageErrorsBut([/WebSocket connection to .* failed/], guest);
+});
+
 test("a 12 s network drop, then a server restart: everyone is back, once, and agrees", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

@@ -265,6 +265,8 @@ pub enum RefusalCode {
     KnockNotFound,
     Forbidden,
     ClientNotFound,
+    /// A member whose connection dropped, to an action that needs it connected.
+    ClientAway,
     /// A display name that is a host's of this room.
     NameTaken,
     /// Too many people waiting from one address.

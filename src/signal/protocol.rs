@@ -389,6 +389,7 @@ pub enum ErrorCode {
     KnockNotFound,
     Forbidden,
     ClientNotFound,
+    ClientAway,
     RateLimited,
     SlowConsumer,
     /// A new connection that named no room in time (then close code 1008).

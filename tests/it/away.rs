@@ -76,3 +76,43 @@ async fn a_member_whose_connection_drops_comes_back_as_itself_and_leaves_only_pa
     assert_eq!(events[3]["data"]["participantId"], pat, "{:#}", events[3]);
     drop(late);
 }
+
+#[tokio::test]
+async fn a_host_removes_a_member_while_it_is_away_and_its_return_hears_so() {
+    let server = Server::start().await;
+    let receiver = receiver_for(&server, &["room.client.left"], &[]).await;
+    let room = room(&server, json!({"isLocked": false})).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
+    let mut guest = Ws::connect(&server).await;
+    let joined = guest.join(&room.name, None, "Pat").await;
+    let (pat, token) = (joined["selfId"].clone(), joined["resumeToken"].clone());
+    host_ws.recv_type("new_client").await;
+    drop(guest);
+    assert_eq!(host_ws.recv_type("client_away").await["clientId"], pat);
+
+    host_ws
+        .send("send_to_waiting_room", json!({"clientId": pat}))
+        .await;
+    let refused = host_ws.error().await;
+    assert_eq!(refused["code"], "client_away", "{refused}");
+    host_ws.send("kick_client", json!({"clientId": pat})).await;
+    let left = host_ws.recv_type("client_left").await;
+    assert_eq!(
+        (&left["clientId"], &left["reason"]),
+        (&pat, &json!("kicked"))
+    );
+    let events = receiver.wait_for(1).await;
+    assert_eq!(events[0]["data"]["participantId"], pat, "{:#}", events[0]);
+
+    // Back with its token: told it was removed, and closed; the host hears nothing more.
+    let mut back = Ws::connect(&server).await;
+    back.send(
+        "join_room",
+        json!({"roomName": room.name, "displayName": "Pat", "resumeToken": token}),
+    )
+    .await;
+    let kicked = back.recv().await;
+    assert_eq!(kicked["type"], "client_kicked", "{kicked}");
+    back.closed().await;
+    host_ws.expect_silence(300).await;
+}

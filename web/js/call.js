@@ -183,7 +183,7 @@ export class Call {
       case "client_left": {
         this.mesh.drop(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
-        if (gone) announce(`${gone.displayName} left`);
+        if (gone) announce(p.reason === "kicked" ? `${gone.displayName} was removed` : `${gone.displayName} left`);
         this.bridge.emit("participant_leave", { participantId: p.clientId, reason: p.reason });
         break;
       }

@@ -146,15 +146,15 @@ export class PeoplePanel {
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
       const role = ROLE_LABELS[client.role] || client.role;
-      // Away: their connection dropped and the server keeps their place; nothing to do to them
-      // until they are back.
+      // Away: their connection dropped and the server keeps their place. A host may remove them
+      // (their return is then refused); sending them to the waiting room waits for their return.
       return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
         h("span", { class: "participant-text" },
           h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
           h("span", { class: "role", text: reconnecting(role, client.away) })),
         media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
-        this.host && !self && !client.away ? this.moreActions(client, guest) : null);
+        this.host && !self ? this.moreActions(client, guest && !client.away) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
       h("h3", { id: "in-room-title", text: `In the room (${count})` }),
@@ -165,10 +165,10 @@ export class PeoplePanel {
    * What a host may do to someone in the room sits behind a "More" button, so that moving through
    * the list never lands on sending someone out.
    */
-  moreActions(client, guest) {
+  moreActions(client, canSendBack) {
     const id = `actions-${client.id}`;
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
-      guest ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), "Send to waiting room") : null,
+      canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), "Send to waiting room") : null,
       this.removeButton(client));
     const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": `More actions for ${client.displayName}` }, icon("ellipsis"));
     more.addEventListener("click", () => {

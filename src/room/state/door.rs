@@ -368,19 +368,26 @@ impl Room {
             }
             None => {
                 let expires_at = knock.away_since.unwrap_or(now) + self.config.resume_grace;
-                let token = knock.resume_token.clone();
-                self.deadlines
-                    .set(Timer::AwayVerdict(token.clone()), expires_at);
-                self.away_verdicts.insert(
-                    token,
-                    AwayVerdict {
-                        client_id: knock.client_id.clone(),
-                        identity: knock.identity.clone(),
-                        kept,
-                    },
-                );
+                let verdict = AwayVerdict {
+                    client_id: knock.client_id.clone(),
+                    identity: knock.identity.clone(),
+                    kept,
+                };
+                self.keep_for_return(knock.resume_token.clone(), verdict, expires_at);
             }
         }
+    }
+
+    /// Keeps what a client away is to be told on its return by `token`, until `expires_at`.
+    pub(super) fn keep_for_return(
+        &mut self,
+        token: String,
+        verdict: AwayVerdict,
+        expires_at: DateTime<Utc>,
+    ) {
+        self.deadlines
+            .set(Timer::AwayVerdict(token.clone()), expires_at);
+        self.away_verdicts.insert(token, verdict);
     }
 
     /// The knock waited longer than the room allows: it ends, and the knocker is told why.

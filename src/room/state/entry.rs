@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::connections::{Conn, Place};
 use super::deadlines::Timer;
-use super::{AwayMember, Out, Room};
+use super::{AwayMember, AwayVerdict, Kept, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{
     AtDoor, ClientView, Event, Joined, MediaChange, OwnKnock, RefusalCode, RoomView,
@@ -37,6 +37,9 @@ impl Room {
             }
             if self.away_members.contains_key(token) {
                 self.resume_member(out, conn, token, &request);
+                return;
+            }
+            if self.removed_while_away(out, conn, token) {
                 return;
             }
         }
@@ -198,6 +201,22 @@ impl Room {
             }
             !theirs
         });
+    }
+
+    /// A member a host removed while it was away, back by its token (with a key or without): told
+    /// so, and closed, as it would have been in the room. Its key, if any, lets it in anew after.
+    fn removed_while_away(&mut self, out: &mut Out, conn: ConnId, token: &str) -> bool {
+        let removed = |v: &AwayVerdict| matches!(v.kept, Kept::Kicked { .. });
+        if !self.away_verdicts.get(token).is_some_and(removed) {
+            return false;
+        }
+        let Some(verdict) = self.away_verdicts.remove(token) else {
+            return false;
+        };
+        self.deadlines.cancel(&Timer::AwayVerdict(token.to_owned()));
+        out.send(conn, verdict.kept.event());
+        out.close(conn);
+        true
     }
 
     /// Reattaches a knocker that lost its connection, or delivers a verdict reached while it was away.

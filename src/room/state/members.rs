@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::connections::{Conn, Place};
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
-use super::{AwayMember, MintGrant, Out, Room};
+use super::{AwayMember, AwayVerdict, Kept, MintGrant, Out, Room};
 use crate::meeting::facts::FactKind;
 use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
 use crate::room::model::{
@@ -228,6 +228,13 @@ impl Room {
         if !self.require_host(out, conn, Request::Kick) {
             return;
         }
+        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
+            return;
+        };
+        if let Some(token) = self.away_token_of(&target) {
+            self.kick_away(out, now, token, by);
+            return;
+        }
         let Some(target_conn) = self.conns.member_conn(&target) else {
             out.refuse(
                 conn,
@@ -250,12 +257,41 @@ impl Room {
             let until = now + self.config.grant_validity;
             self.deadlines.set(Timer::Removed(target.clone()), until);
         }
-        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
-            return;
-        };
         out.send(target_conn, Event::Kicked { by });
         out.close(target_conn);
         self.remove_member(out, now, target_conn, LeaveReason::Kicked);
+    }
+
+    /// A member away (its connection dropped) is removed as one present is: the others hear it
+    /// was removed, it has left, and its return by its token hears why instead of taking its place
+    /// back (until its grace would have ended; after that the token is unknown anyway).
+    fn kick_away(&mut self, out: &mut Out, now: DateTime<Utc>, token: String, by: ClientId) {
+        let grace_ends = self
+            .deadlines
+            .get(&Timer::MemberAway(token.clone()))
+            .unwrap_or(now + self.config.resume_grace);
+        let Some(away) = self.away_member_leaves(out, now, &token, LeaveReason::Kicked) else {
+            return;
+        };
+        if away.role == Role::GrantedVisitor {
+            let until = now + self.config.grant_validity;
+            self.deadlines
+                .set(Timer::Removed(away.client_id.clone()), until);
+        }
+        let kept = AwayVerdict {
+            client_id: away.client_id,
+            identity: away.identity,
+            kept: Kept::Kicked { by },
+        };
+        self.keep_for_return(token, kept, grace_ends);
+    }
+
+    /// The resume token of the member `client` if it is away.
+    fn away_token_of(&self, client: &ClientId) -> Option<String> {
+        self.away_members
+            .iter()
+            .find(|(_, away)| &away.client_id == client)
+            .map(|(token, _)| token.clone())
     }
 
     /// A guest goes back to the door: its media stops, everyone else hears it left, and it stands
@@ -273,6 +309,14 @@ impl Room {
             return;
         }
         let Some(target_conn) = self.conns.member_conn(&target) else {
+            if self.away_token_of(&target).is_some() {
+                let why = format!(
+                    "{target} is reconnecting: send them to the waiting room once they are back, \
+                     or remove them"
+                );
+                out.refuse(conn, RefusalCode::ClientAway, why, request);
+                return;
+            }
             let why = format!("no participant {target} in the room");
             out.refuse(conn, RefusalCode::ClientNotFound, why, request);
             return;
@@ -459,15 +503,24 @@ impl Room {
     /// A member away (its connection dropped, or the room was carried on) did not come back in
     /// time, or came back by a key instead of its token: it has left, and its grace no longer runs.
     pub(super) fn member_gone(&mut self, out: &mut Out, now: DateTime<Utc>, token: &str) {
-        let Some(away) = self.away_members.remove(token) else {
-            return;
-        };
+        self.away_member_leaves(out, now, token, LeaveReason::Disconnected);
+    }
+
+    /// An away member leaves for good: the others hear why, and it has left (the fact).
+    fn away_member_leaves(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        token: &str,
+        reason: LeaveReason,
+    ) -> Option<AwayMember> {
+        let away = self.away_members.remove(token)?;
         self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
         out.send_many(
             self.conns.member_conns(),
             Event::ClientLeft {
                 client_id: away.client_id.clone(),
-                reason: LeaveReason::Disconnected,
+                reason,
             },
         );
         self.fact(
@@ -478,6 +531,7 @@ impl Room {
             None,
         );
         self.update_session(out, now);
+        Some(away)
     }
 
     /// The room's state was handed over to be carried on elsewhere: every connection is told to

@@ -66,7 +66,8 @@ pub struct RoomConfig {
     pub theme: Theme,
 }
 
-/// A verdict reached while its knocker was away, kept for the grace period so a resume delivers it.
+/// A verdict reached while its knocker was away (or a member's removal while it was away), kept
+/// for the grace period so a resume delivers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AwayVerdict {
     client_id: ClientId,
@@ -85,6 +86,10 @@ enum Kept {
         message: String,
         host_display_name: String,
     },
+    /// A member removed by a host while its connection was down.
+    Kicked {
+        by: ClientId,
+    },
 }
 
 impl Kept {
@@ -99,6 +104,7 @@ impl Kept {
                 message,
                 host_display_name,
             },
+            Kept::Kicked { by } => Event::Kicked { by },
         }
     }
 }

@@ -400,6 +400,7 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::KnockNotFound => ErrorCode::KnockNotFound,
         RefusalCode::Forbidden => ErrorCode::Forbidden,
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
+        RefusalCode::ClientAway => ErrorCode::ClientAway,
         RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
         RefusalCode::AddressLimit => ErrorCode::RateLimited,
         RefusalCode::Restarting => ErrorCode::ServerShuttingDown,

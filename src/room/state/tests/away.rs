@@ -173,3 +173,84 @@ fn a_member_back_by_its_key_while_away_left_and_joins_anew() {
     assert_eq!(h.fact_kinds().len(), kinds_before + 2);
     assert_eq!(h.room.participant_count(), 2);
 }
+
+#[test]
+fn a_host_removes_a_member_while_it_is_away() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(3, Credential::Host, "Sam");
+    h.join(2, Credential::None, "Pat");
+    h.knock(2);
+    h.handle(1, "c2", KnockAction::Accept, None);
+    h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    h.input(Input::Disconnected { conn: 2 });
+
+    // Sending it back needs it connected: the host is told why not.
+    let back = h.input(Input::SendToWaitingRoom {
+        conn: 1,
+        target: ClientId::new("c2"),
+        message: None,
+    });
+    assert_eq!(error_code(&to(1, &back)), Some(RefusalCode::ClientAway));
+
+    let kinds_before = h.fact_kinds().len();
+    let kicked = h.input(Input::Kick {
+        conn: 1,
+        target: ClientId::new("c2"),
+    });
+    for other in [1, 3] {
+        assert!(
+            matches!(
+                &to(other, &kicked)[..],
+                [Event::ClientLeft { client_id, reason: LeaveReason::Kicked }]
+                    if client_id.as_str() == "c2"
+            ),
+            "{other} hears it was removed: {kicked:?}"
+        );
+    }
+    assert_eq!(h.fact_kinds()[kinds_before..], [FactKind::Left]);
+    assert_eq!(h.room.participant_count(), 2, "its seat is free");
+    // Nothing of its grace is left to run out.
+    assert!(h.advance(1).is_empty());
+
+    // Back by its token within what was its grace: told it was removed, not let in.
+    let returned = h.resume(12, 2, "Pat");
+    assert!(
+        matches!(
+            &to(12, &returned)[..],
+            [Event::Kicked { by }] if by.as_str() == "c1"
+        ),
+        "{returned:?}"
+    );
+    assert!(to(1, &returned).is_empty(), "the others hear nothing");
+    assert_eq!(h.room.participant_count(), 2);
+    // Nor does its grant bring it back.
+    let again = h.join(13, Credential::Grant(ClientId::new("c2")), "Pat");
+    assert_eq!(error_code(&to(13, &again)), Some(RefusalCode::Forbidden));
+    assert_eq!(h.fact_kinds().len(), kinds_before + 1);
+}
+
+#[test]
+fn a_host_removed_while_away_is_told_so_even_with_its_key() {
+    let mut h = Harness::new(RoomMode::Group, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::Host, "Sam");
+    h.input(Input::Disconnected { conn: 2 });
+    h.input(Input::Kick {
+        conn: 1,
+        target: ClientId::new("c2"),
+    });
+    // Its page comes back as pages do after a drop: its key and its token.
+    let returned = h.input(Input::Join(JoinRequest {
+        resume_token: Some("resume-2".into()),
+        ..join_request(12, Credential::Host, "Sam")
+    }));
+    assert!(
+        matches!(&to(12, &returned)[..], [Event::Kicked { by }] if by.as_str() == "c1"),
+        "{returned:?}"
+    );
+    assert_eq!(h.room.member_count(), 1);
+    // Told once: its key then lets it in anew, as after any removal.
+    let again = h.join(13, Credential::Host, "Sam");
+    assert_eq!(joined_as(&to(13, &again)), Some(("c13", Role::Host)));
+}

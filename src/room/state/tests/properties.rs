@@ -131,6 +131,8 @@ impl Observer {
                     | Event::QueuePosition { .. }
                     | Event::HostMessage { .. }
                     | Event::KnockExpired { .. }
+                    // A member removed while away, back by its token.
+                    | Event::Kicked { .. }
             );
             assert!(
                 allowed,
@@ -399,12 +401,24 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 },
                 message: "soon".into(),
             },
+            // A target without a connection: a member away, if any (hosts may remove them too).
             Step::Kick(conn, target) => match h.room.conns.get(target) {
                 Some(t) => Input::Kick {
                     conn,
                     target: t.client_id.clone(),
                 },
-                None => Input::Tick,
+                None => {
+                    let mut away: Vec<&ClientId> =
+                        h.room.away_members.values().map(|a| &a.client_id).collect();
+                    away.sort();
+                    match away.get(target as usize % away.len().max(1)) {
+                        Some(client) => Input::Kick {
+                            conn,
+                            target: (*client).clone(),
+                        },
+                        None => Input::Tick,
+                    }
+                }
             },
             Step::Relay(conn, target) => match h.room.conns.get(target) {
                 Some(t) => Input::Relay {
