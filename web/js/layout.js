@@ -1,9 +1,14 @@
 // Where each video tile goes on the stage: a pure function of the stage's size and the tiles, unit
 // tested for 1 to 200 tiles at the window sizes people use (web/test/layout.test.mjs). Tiles keep
-// their aspect; none overlaps another or leaves the stage; beyond what fits at a readable size, the
-// grid pages.
+// their aspect (on a tall stage they may be taller, see TALLEST); none overlaps another or leaves the
+// stage; beyond what fits at a readable size, the grid pages.
 
 export const ASPECT = 16 / 9;
+/**
+ * On a stage taller than wide (a phone held upright), tiles may be as tall as 3:4, their video
+ * cropped at the sides (object-fit: cover), rather than 16:9 with empty bands above and below.
+ */
+export const TALLEST = 3 / 4;
 /** The smallest tile worth showing a face in. */
 export const MIN_TILE = { width: 160, height: 90 };
 export const GAP = 8;
@@ -19,19 +24,23 @@ export function layout(stage, count, options = {}) {
   const aspect = options.aspect ?? ASPECT;
   const area = { width: Math.max(0, Math.floor(stage.width)), height: Math.max(0, Math.floor(stage.height)) };
   if (count <= 0 || area.width <= 0 || area.height <= 0) return { tiles: [], page: 0, pages: 0, perPage: 0 };
+  const tallest = area.height > area.width ? Math.min(aspect, TALLEST) : aspect;
   const featured = options.featured ?? null;
   if ((options.mode === "speaker" || featured !== null) && count > 1) {
-    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect);
+    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect, tallest);
   }
-  return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect);
+  return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect, tallest);
 }
 
 function range(n) {
   return Array.from({ length: n }, (_, i) => i);
 }
 
-/** The biggest tiles for `n` in `box`: the best number of columns. */
-function bestGrid(box, n, gap, aspect) {
+/**
+ * The biggest tiles for `n` in `box`: the number of columns that gives the widest tiles at
+ * `aspect`. Where their cells have room, tiles are then taller, down to `tallest`.
+ */
+function bestGrid(box, n, gap, aspect, tallest) {
   let best = null;
   for (let cols = 1; cols <= n; cols++) {
     const rows = Math.ceil(n / cols);
@@ -39,7 +48,7 @@ function bestGrid(box, n, gap, aspect) {
     const cellH = (box.height - (rows - 1) * gap) / rows;
     if (cellW <= 0 || cellH <= 0) continue;
     const width = Math.floor(Math.min(cellW, cellH * aspect));
-    const height = Math.floor(width / aspect);
+    const height = Math.floor(Math.min(cellH, width / tallest));
     if (!best || width > best.width) best = { cols, rows, width, height };
   }
   return best;
@@ -54,12 +63,12 @@ function capacity(box, gap, aspect) {
 }
 
 /** A grid of `items` (tile indices) in `box`, paged when they do not fit at the minimum size. */
-function grid(box, items, page, gap, aspect) {
+function grid(box, items, page, gap, aspect, tallest) {
   const perPage = Math.max(1, Math.min(items.length, capacity(box, gap, aspect)));
   const pages = Math.ceil(items.length / perPage);
   const current = Math.min(Math.max(0, page), pages - 1);
   const shown = items.slice(current * perPage, (current + 1) * perPage);
-  const fit = bestGrid(box, shown.length, gap, aspect);
+  const fit = bestGrid(box, shown.length, gap, aspect, tallest);
   if (!fit) return { tiles: [], page: current, pages, perPage };
   const usedW = fit.cols * fit.width + (fit.cols - 1) * gap;
   const usedH = fit.rows * fit.height + (fit.rows - 1) * gap;
@@ -86,7 +95,7 @@ function grid(box, items, page, gap, aspect) {
  * The featured tile (the active speaker, a pinned person, a shared screen) large, the others in a
  * strip beside it (on wide stages) or below it (on tall ones), paged when they do not fit.
  */
-function speaker(area, count, featured, page, gap, aspect) {
+function speaker(area, count, featured, page, gap, aspect, tallest) {
   const others = range(count).filter((i) => i !== featured);
   const wide = area.width / area.height > aspect;
   const stripShare = 0.22;
@@ -102,9 +111,9 @@ function speaker(area, count, featured, page, gap, aspect) {
     strip = { x: 0, y: main.height + gap, width: area.width, height: stripH };
   }
   if (main.width <= 0 || main.height <= 0) {
-    return grid({ x: 0, y: 0, ...area }, range(count), page, gap, aspect);
+    return grid({ x: 0, y: 0, ...area }, range(count), page, gap, aspect, tallest);
   }
-  const big = grid(main, [featured], 0, gap, aspect).tiles.map((t) => ({ ...t, featured: true }));
-  const small = grid(strip, others, page, gap, aspect);
+  const big = grid(main, [featured], 0, gap, aspect, tallest).tiles.map((t) => ({ ...t, featured: true }));
+  const small = grid(strip, others, page, gap, aspect, tallest);
   return { tiles: [...big, ...small.tiles], page: small.page, pages: small.pages, perPage: small.perPage };
 }

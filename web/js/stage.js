@@ -1,10 +1,10 @@
 // The stage: one tile per person who sends media (name, muted microphone, initials when the camera
-// is off, a ring while they speak), placed by layout.js so that tiles keep their aspect and never
-// overlap each other or the controls. A shared screen, a pinned person or (in speaker view) whoever
-// speaks is featured large.
+// is off, a ring while they speak), placed by layout.js so that tiles keep their aspect (taller on a
+// phone held upright) and never overlap each other or the controls. A shared screen, a pinned
+// person or (in speaker view) whoever speaks is featured large.
 
 import { h, icon } from "./dom.js";
-import { layout } from "./layout.js";
+import { ASPECT, layout } from "./layout.js";
 import { meterLevel } from "./media.js";
 import { initials } from "./roster.js";
 
@@ -256,9 +256,11 @@ export class Stage extends EventTarget {
       tile.root.classList.toggle("small", rect.width < 260);
     }
     this.dispatchEvent(new CustomEvent("paged", { detail: { page: this.current, pages: this.pages } }));
-    // How wide each other person's video is drawn, in device pixels (0: not on this page).
+    // How wide each other person's video is drawn, in device pixels (0: not on this page): a tile
+    // taller than the video's aspect draws it wider than itself, cropped at the sides.
     const ratio = window.devicePixelRatio || 1;
-    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round((shown.get(id)?.width || 0) * ratio)]);
+    const drawn = (rect) => (rect ? Math.max(rect.width, rect.height * ASPECT) : 0);
+    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round(drawn(shown.get(id)) * ratio)]);
     this.dispatchEvent(new CustomEvent("placed", { detail: widths }));
   }
 

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { layout, ASPECT, MIN_TILE } from "../js/layout.js";
+import { layout, ASPECT, MIN_TILE, TALLEST } from "../js/layout.js";
 
 // Stage areas: the window less the header (about 3 rem) and the control bar (1 or 2 rows), with and
 // without a side panel; and a 560 px embed.
@@ -24,7 +24,10 @@ function check(stage, count, options) {
   for (const tile of result.tiles) {
     assert.ok(tile.x >= 0 && tile.y >= 0, `${label}: tile ${tile.index} starts outside`);
     assert.ok(tile.x + tile.width <= stage.width && tile.y + tile.height <= stage.height, `${label}: tile ${tile.index} ends outside ${JSON.stringify(tile)}`);
-    assert.ok(Math.abs(tile.width / tile.height - ASPECT) < 0.05, `${label}: tile ${tile.index} lost its aspect`);
+    // 16:9, or taller (down to 3:4) only on a stage taller than wide.
+    const tallest = stage.height > stage.width ? TALLEST : ASPECT;
+    const aspect = tile.width / tile.height;
+    assert.ok(aspect < ASPECT + 0.05 && aspect > tallest - 0.05, `${label}: tile ${tile.index} lost its aspect (${aspect.toFixed(2)})`);
   }
   for (let i = 0; i < result.tiles.length; i++) {
     for (let j = i + 1; j < result.tiles.length; j++) {
@@ -89,4 +92,19 @@ test("speaker view: the featured tile is large, the others in a strip, all witho
 test("nothing to show, or no room to show it", () => {
   assert.deepEqual(layout({ width: 800, height: 600 }, 0), { tiles: [], page: 0, pages: 0, perPage: 0 });
   assert.deepEqual(layout({ width: 0, height: 600 }, 3), { tiles: [], page: 0, pages: 0, perPage: 0 });
+});
+
+test("on a phone held upright, tiles grow taller instead of leaving empty bands", () => {
+  // 390x844 less the header and two rows of controls.
+  const stage = { width: 390, height: 844 - 48 - 128 };
+  const two = layout(stage, 2, {});
+  const usedH = two.tiles.reduce((sum, t) => sum + t.height, 0);
+  assert.ok(usedH >= stage.height - 16, `two tiles use ${usedH} of ${stage.height} px in height`);
+  for (const tile of two.tiles) assert.ok(tile.width >= stage.width - 16, `tile ${tile.index} is ${tile.width} px wide`);
+  const alone = layout(stage, 1, {}).tiles[0];
+  assert.ok(Math.abs(alone.width / alone.height - TALLEST) < 0.02, `alone: ${alone.width}x${alone.height}`);
+  // Held sideways, and on desktops, tiles stay 16:9.
+  for (const wide of [{ width: 844, height: 390 - 48 - 64 }, { width: 1366, height: 657 - 48 - 64 }]) {
+    for (const tile of layout(wide, 2, {}).tiles) assert.ok(Math.abs(tile.width / tile.height - ASPECT) < 0.02);
+  }
 });
