@@ -5,10 +5,11 @@
 
 export const ASPECT = 16 / 9;
 /**
- * On a stage taller than wide (a phone held upright), tiles may be as tall as 3:4, their video
+ * On a stage taller than wide (a phone held upright), tiles may be as tall as 2:3, their video
  * cropped at the sides (object-fit: cover), rather than 16:9 with empty bands above and below.
+ * (2:3 still shows a webcam's middle 38 %: the head and shoulders of someone facing it.)
  */
-export const TALLEST = 3 / 4;
+export const TALLEST = 2 / 3;
 /** The smallest tile worth showing a face in. */
 export const MIN_TILE = { width: 160, height: 90 };
 export const GAP = 8;
@@ -37,8 +38,9 @@ function range(n) {
 }
 
 /**
- * The biggest tiles for `n` in `box`: the number of columns that gives the widest tiles at
- * `aspect`. Where their cells have room, tiles are then taller, down to `tallest`.
+ * The biggest tiles for `n` in `box`: the number of columns that gives tiles the most area, each
+ * `aspect` wide or, where its cell has room, taller (down to `tallest`). Tiles narrower than a
+ * readable width lose to any that are not (tall tiles in many columns would otherwise win).
  */
 function bestGrid(box, n, gap, aspect, tallest) {
   let best = null;
@@ -49,9 +51,16 @@ function bestGrid(box, n, gap, aspect, tallest) {
     if (cellW <= 0 || cellH <= 0) continue;
     const width = Math.floor(Math.min(cellW, cellH * aspect));
     const height = Math.floor(Math.min(cellH, width / tallest));
-    if (!best || width > best.width) best = { cols, rows, width, height };
+    const fit = { cols, rows, width, height };
+    if (!best || better(fit, best)) best = fit;
   }
   return best;
+}
+
+function better(a, b) {
+  const readable = (fit) => fit.width >= MIN_TILE.width;
+  if (readable(a) !== readable(b)) return readable(a);
+  return a.width * a.height > b.width * b.height;
 }
 
 /** How many tiles of at least the minimum size fit in `box`. */

@@ -24,7 +24,7 @@ function check(stage, count, options) {
   for (const tile of result.tiles) {
     assert.ok(tile.x >= 0 && tile.y >= 0, `${label}: tile ${tile.index} starts outside`);
     assert.ok(tile.x + tile.width <= stage.width && tile.y + tile.height <= stage.height, `${label}: tile ${tile.index} ends outside ${JSON.stringify(tile)}`);
-    // 16:9, or taller (down to 3:4) only on a stage taller than wide.
+    // 16:9, or taller (down to 2:3) only on a stage taller than wide.
     const tallest = stage.height > stage.width ? TALLEST : ASPECT;
     const aspect = tile.width / tile.height;
     assert.ok(aspect < ASPECT + 0.05 && aspect > tallest - 0.05, `${label}: tile ${tile.index} lost its aspect (${aspect.toFixed(2)})`);
@@ -101,6 +101,12 @@ test("on a phone held upright, tiles grow taller instead of leaving empty bands"
   const usedH = two.tiles.reduce((sum, t) => sum + t.height, 0);
   assert.ok(usedH >= stage.height - 16, `two tiles use ${usedH} of ${stage.height} px in height`);
   for (const tile of two.tiles) assert.ok(tile.width >= stage.width - 16, `tile ${tile.index} is ${tile.width} px wide`);
+  // Four and six share two columns of taller tiles rather than a narrow column of small ones.
+  for (const count of [4, 6]) {
+    const tiles = layout(stage, count, {}).tiles;
+    assert.equal(new Set(tiles.map((t) => t.x)).size, 2, JSON.stringify(tiles));
+    assert.ok(tiles.every((t) => t.width >= MIN_TILE.width && t.height > t.width), JSON.stringify(tiles[0]));
+  }
   const alone = layout(stage, 1, {}).tiles[0];
   assert.ok(Math.abs(alone.width / alone.height - TALLEST) < 0.02, `alone: ${alone.width}x${alone.height}`);
   // Held sideways, and on desktops, tiles stay 16:9.
