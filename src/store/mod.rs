@@ -7,6 +7,7 @@ pub mod insights;
 mod insights_sql;
 mod interrupted;
 mod postgres;
+mod shared;
 mod sqlite;
 
 use async_trait::async_trait;

@@ -15,8 +15,6 @@ use super::{ExclusiveUse, Store, StoreError};
 mod facts;
 mod insights;
 mod meetings;
-mod snapshots;
-mod themes;
 mod webhooks;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/postgres");
@@ -25,7 +23,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/postgres");
 const POOL_SIZE: u32 = 16;
 
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     /// The connection that holds the store for a server alone on it (its advisory lock lives as
     /// long as the connection).
     exclusive: tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>>,

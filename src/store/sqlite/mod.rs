@@ -21,8 +21,6 @@ mod facts;
 mod insights;
 mod interrupted;
 mod meetings;
-mod snapshots;
-mod themes;
 mod webhooks;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -30,8 +28,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 pub const DATABASE_FILE: &str = "anteroom.sqlite3";
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
+    pub(super) writer: SqlitePool,
+    pub(super) readers: SqlitePool,
     /// Taken (dropped) by `close`, which ends the batch writer once it has drained.
     creates: std::sync::Mutex<Option<mpsc::Sender<PendingCreate>>>,
     batch_writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,

@@ -1,15 +1,28 @@
-//! Room themes in PostgreSQL.
+//! Room themes, in either engine.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::PostgresStore;
+use super::SqlEngine;
 use crate::meeting::RoomName;
 use crate::store::{StoreError, ThemeImage, ThemeKind, ThemePart, ThemeStore, ThemeValue, millis};
 
 #[async_trait]
-impl ThemeStore for PostgresStore {
+impl<S> ThemeStore for S
+where
+    S: SqlEngine,
+    for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
+    <S::Db as Database>::Arguments: IntoArguments<S::Db>,
+    for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> bool: Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<String>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<Vec<u8>>: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> Vec<u8>: Decode<'a, S::Db> + Type<S::Db>,
+    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+{
     async fn put_theme(
         &self,
         room: &RoomName,
@@ -25,11 +38,12 @@ impl ThemeStore for PostgresStore {
             ThemeValue::Preset(json) => (Some(json.to_string()), None, None),
         };
         // The version is the update time in ms, bumped past the previous one if the clock repeats.
-        let version: i64 = sqlx::query_scalar(
+        let row = sqlx::query(
             "INSERT INTO room_themes (room_name, kind, preset, content_type, image, version, updated_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (room_name, kind) DO UPDATE SET preset = $3, content_type = $4, image = $5, \
-               version = GREATEST($6, room_themes.version + 1), updated_ms = $6 \
+               version = CASE WHEN $6 > room_themes.version THEN $6 ELSE room_themes.version + 1 END, \
+               updated_ms = $6 \
              RETURNING version",
         )
         .bind(room.as_str())
@@ -38,16 +52,16 @@ impl ThemeStore for PostgresStore {
         .bind(content_type)
         .bind(image)
         .bind(millis(now))
-        .fetch_one(&self.pool)
+        .fetch_one(self.writes())
         .await?;
-        Ok(version)
+        Ok(row.try_get("version")?)
     }
 
     async fn clear_theme(&self, room: &RoomName, kind: ThemeKind) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM room_themes WHERE room_name = $1 AND kind = $2")
             .bind(room.as_str())
             .bind(kind.as_str())
-            .execute(&self.pool)
+            .execute(self.writes())
             .await?;
         Ok(())
     }
@@ -58,7 +72,7 @@ impl ThemeStore for PostgresStore {
              WHERE room_name = $1 ORDER BY kind",
         )
         .bind(room.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reads())
         .await?;
         let mut parts = Vec::with_capacity(rows.len());
         for row in rows {
@@ -70,7 +84,7 @@ impl ThemeStore for PostgresStore {
             parts.push(ThemePart {
                 kind,
                 preset: preset
-                    .map(|p| serde_json::from_str(&p))
+                    .map(|p: String| serde_json::from_str(&p))
                     .transpose()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 has_image: row.try_get("has_image")?,
@@ -91,7 +105,7 @@ impl ThemeStore for PostgresStore {
         )
         .bind(room.as_str())
         .bind(kind.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reads())
         .await?;
         row.map(|row| {
             Ok(ThemeImage {
