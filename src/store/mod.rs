@@ -1,7 +1,7 @@
 //! Durable facts behind traits (the ports), so that services never know which engine holds them.
-//! SQLite (the embedded default) lives in `sqlite/`; `open` picks the engine from a URL, so another
-//! (PostgreSQL, for the cluster) slots in beside it without touching the callers. One trait per
-//! concern; `Store` is all of them.
+//! SQLite (the embedded default) lives in `sqlite/`, PostgreSQL (a cluster's) in `postgres/`, and
+//! what both run alike (the same SQL) in `shared/`; `open` picks the engine from a URL. One trait
+//! per concern; `Store` is all of them.
 
 pub mod insights;
 mod insights_sql;

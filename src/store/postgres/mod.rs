@@ -13,7 +13,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::{ExclusiveUse, Store, StoreError};
 
 mod facts;
-mod insights;
 mod meetings;
 mod webhooks;
 

@@ -4,119 +4,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
-use crate::store::{
-    DeliveryCounts, DeliveryOutcome, DueDelivery, StoreError, WebhookEndpoint, WebhookStore,
-    from_millis, millis,
-};
-
-fn endpoint_from_row(row: &PgRow) -> Result<WebhookEndpoint, StoreError> {
-    let mut events: Vec<String> = row
-        .try_get::<Option<Vec<String>>, _>("events")?
-        .unwrap_or_default();
-    events.sort();
-    Ok(WebhookEndpoint {
-        id: row.try_get("id")?,
-        url: row.try_get("url")?,
-        events,
-        secret: row.try_get("secret")?,
-        created_at: from_millis(row.try_get("created_ms")?)?,
-    })
-}
-
-macro_rules! endpoint_select {
-    () => {
-        "SELECT e.id, e.url, e.secret, e.created_ms, \
-         ARRAY(SELECT event_type FROM webhook_endpoint_events WHERE endpoint_id = e.id) AS events \
-         FROM webhook_endpoints e WHERE e.removed_ms IS NULL"
-    };
-}
+use crate::store::shared::{EngineWebhooks, due_from_row};
+use crate::store::{DueDelivery, StoreError, millis};
 
 #[async_trait]
-impl WebhookStore for PostgresStore {
-    async fn create_webhook(
-        &self,
-        url: &str,
-        events: &[String],
-        secret: &str,
-        now: DateTime<Utc>,
-    ) -> Result<WebhookEndpoint, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO webhook_endpoints (url, secret, created_ms) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(url)
-        .bind(secret)
-        .bind(millis(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        for event in events {
-            sqlx::query(
-                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(event)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        let mut events = events.to_vec();
-        events.sort();
-        events.dedup();
-        Ok(WebhookEndpoint {
-            id,
-            url: url.to_owned(),
-            events,
-            secret: secret.to_owned(),
-            created_at: now,
-        })
-    }
-
-    async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        let rows = sqlx::query(concat!(endpoint_select!(), " ORDER BY e.id"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(endpoint_from_row).collect()
-    }
-
-    async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError> {
-        sqlx::query(concat!(endpoint_select!(), " AND e.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(endpoint_from_row)
-            .transpose()
-    }
-
-    async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let removed = sqlx::query(
-            "UPDATE webhook_endpoints SET removed_ms = $1 WHERE id = $2 AND removed_ms IS NULL",
-        )
-        .bind(millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'cancelled', done_ms = $1 \
-             WHERE endpoint_id = $2 AND status = 'pending'",
-        )
-        .bind(millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(removed)
-    }
-
-    async fn claim_deliveries(
+impl EngineWebhooks for PostgresStore {
+    async fn claim_due(
         &self,
         now: DateTime<Utc>,
         limit: u32,
@@ -155,98 +50,9 @@ impl WebhookStore for PostgresStore {
         .await?;
         let mut due = rows
             .iter()
-            .map(|row| {
-                Ok(DueDelivery {
-                    id: row.try_get("id")?,
-                    endpoint_id: row.try_get("endpoint_id")?,
-                    url: row.try_get("url")?,
-                    secret: row.try_get("secret")?,
-                    event_type: row.try_get("event_type")?,
-                    room_name: row.try_get("room_name")?,
-                    body: row.try_get("body")?,
-                    attempts: row.try_get::<i64, _>("attempts")?.try_into().unwrap_or(0),
-                })
-            })
+            .map(due_from_row)
             .collect::<Result<Vec<_>, StoreError>>()?;
         due.sort_by_key(|d| d.id);
         Ok(due)
-    }
-
-    async fn release_claims(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until_ms = NULL \
-             WHERE status = 'pending' AND claimed_by IS NOT NULL",
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(GREATEST(next_attempt_ms, coalesce(claimed_until_ms, 0))) \
-             FROM webhook_deliveries WHERE status = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        next.map(from_millis).transpose()
-    }
-
-    async fn finish_delivery(
-        &self,
-        id: i64,
-        attempts: u32,
-        outcome: &DeliveryOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (status, next, error) = match outcome {
-            DeliveryOutcome::Delivered => ("delivered", None, None),
-            DeliveryOutcome::Retry { at, error } => ("pending", Some(millis(*at)), Some(error)),
-            DeliveryOutcome::Failed { error } => ("failed", None, Some(error)),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = $2, \
-             next_attempt_ms = coalesce($3, next_attempt_ms), last_error = $4, \
-             done_ms = CASE WHEN $1 = 'pending' THEN NULL ELSE $5 END, \
-             claimed_by = NULL, claimed_until_ms = NULL \
-             WHERE id = $6 AND status = 'pending'",
-        )
-        .bind(status)
-        .bind(i64::from(attempts))
-        .bind(next)
-        .bind(error)
-        .bind(millis(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status")
-                .fetch_all(&self.pool)
-                .await?;
-        let mut counts = DeliveryCounts::default();
-        for (status, n) in rows {
-            let n = u64::try_from(n).unwrap_or(0);
-            match status.as_str() {
-                "pending" => counts.pending = n,
-                "delivered" => counts.delivered = n,
-                "failed" => counts.failed = n,
-                _ => {}
-            }
-        }
-        Ok(counts)
-    }
-
-    async fn prune_deliveries(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE status != 'pending' AND done_ms < $1",
-        )
-        .bind(millis(cutoff))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
     }
 }

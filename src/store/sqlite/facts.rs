@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{SqliteStore, millis};
+use super::SqliteStore;
 use crate::meeting::RoomName;
 use crate::meeting::facts::{FactId, FactKind, RoomFact};
+use crate::store::millis;
 use crate::store::{FactStore, RecordedFact, StoreError};
 
 #[async_trait]

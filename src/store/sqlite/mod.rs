@@ -18,7 +18,6 @@ use batch::PendingCreate;
 
 mod batch;
 mod facts;
-mod insights;
 mod interrupted;
 mod meetings;
 mod webhooks;
@@ -113,8 +112,6 @@ impl SqliteStore {
         })
     }
 }
-
-pub(crate) use super::{from_millis, millis};
 
 /// One server per SQLite file is kept by the lock file beside it (`store::lock_for_serving`),
 /// taken before the file is opened.

@@ -1,11 +1,10 @@
-//! Insights in SQLite: the shared queries (`store/insights_sql.rs`) run on this engine.
+//! Insights, in either engine: the queries of `store/insights_sql.rs`, and a participant's detail.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::Sqlite;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::SqliteStore;
+use super::SqlEngine;
 use crate::store::insights::{
     InsightStore, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
     RoomInsightQuery, SessionInsight, SessionInsightQuery,
@@ -14,14 +13,25 @@ use crate::store::insights_sql::{self, stay_columns};
 use crate::store::{StoreError, from_millis};
 
 #[async_trait]
-impl InsightStore for SqliteStore {
+impl<S> InsightStore for S
+where
+    S: SqlEngine,
+    for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
+    <S::Db as Database>::Arguments: IntoArguments<S::Db>,
+    for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> String: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<String>: Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<i64>: Decode<'a, S::Db> + Type<S::Db>,
+    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+{
     async fn room_insights(
         &self,
         query: &RoomInsightQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<RoomInsight>, StoreError> {
-        let mut sql = insights_sql::room_insights::<Sqlite>(query, now);
-        let rows = sql.build().fetch_all(&self.readers).await?;
+        let mut sql = insights_sql::room_insights::<S::Db>(query, now);
+        let rows = sql.build().fetch_all(self.reads()).await?;
         rows.iter().map(insights_sql::room_from_row).collect()
     }
 
@@ -30,8 +40,8 @@ impl InsightStore for SqliteStore {
         query: &SessionInsightQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionInsight>, StoreError> {
-        let mut sql = insights_sql::session_insights::<Sqlite>(query, now);
-        let rows = sql.build().fetch_all(&self.readers).await?;
+        let mut sql = insights_sql::session_insights::<S::Db>(query, now);
+        let rows = sql.build().fetch_all(self.reads()).await?;
         rows.iter().map(insights_sql::session_from_row).collect()
     }
 
@@ -39,8 +49,8 @@ impl InsightStore for SqliteStore {
         &self,
         query: &ParticipantQuery,
     ) -> Result<Vec<ParticipantInsight>, StoreError> {
-        let mut sql = insights_sql::participant_insights::<Sqlite>(query);
-        let rows = sql.build().fetch_all(&self.readers).await?;
+        let mut sql = insights_sql::participant_insights::<S::Db>(query);
+        let rows = sql.build().fetch_all(self.reads()).await?;
         rows.iter().map(insights_sql::stay_from_row).collect()
     }
 
@@ -52,11 +62,11 @@ impl InsightStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             stay_columns!(),
-            " FROM participations WHERE session_id = ? AND client_id = ? ORDER BY id"
+            " FROM participations WHERE session_id = $1 AND client_id = $2 ORDER BY id"
         ))
         .bind(session_id)
         .bind(participant_id)
-        .fetch_all(&self.readers)
+        .fetch_all(self.reads())
         .await?;
         let stays: Vec<ParticipantInsight> = rows
             .iter()
@@ -68,11 +78,11 @@ impl InsightStore for SqliteStore {
         let events = sqlx::query(
             "SELECT e.kind, e.at_ms FROM room_events e \
              JOIN room_sessions s ON s.room_name = e.room_name \
-             WHERE s.id = ? AND e.client_id = ? ORDER BY e.id",
+             WHERE s.id = $1 AND e.client_id = $2 ORDER BY e.id",
         )
         .bind(session_id)
         .bind(participant_id)
-        .fetch_all(&self.readers)
+        .fetch_all(self.reads())
         .await?;
         let events = events
             .iter()

@@ -1,0 +1,268 @@
+//! Webhook endpoints and the delivery outbox, in either engine. Each engine claims due deliveries its
+//! own way (`EngineWebhooks`): PostgreSQL's many nodes lock rows, SQLite's one writer needs no lock.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::SqlEngine;
+use crate::store::{
+    DeliveryCounts, DeliveryOutcome, DueDelivery, StoreError, WebhookEndpoint, WebhookStore,
+    from_millis, millis,
+};
+
+/// What an engine does its own way.
+#[async_trait]
+pub(crate) trait EngineWebhooks {
+    /// `WebhookStore::claim_deliveries`.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimant: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+}
+
+/// Live endpoints with their subscriptions (`string_agg`, which both engines have); a literal so
+/// queries are built with `concat!`.
+macro_rules! endpoint_select {
+    () => {
+        "SELECT e.id, e.url, e.secret, e.created_ms, \
+         (SELECT string_agg(event_type, ',') FROM webhook_endpoint_events WHERE endpoint_id = e.id) \
+         AS events FROM webhook_endpoints e WHERE e.removed_ms IS NULL"
+    };
+}
+
+fn endpoint_from_row<R: Row>(row: &R) -> Result<WebhookEndpoint, StoreError>
+where
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'c> &'c str: ColumnIndex<R>,
+{
+    let events: Option<String> = row.try_get("events")?;
+    let mut events: Vec<String> = events
+        .unwrap_or_default()
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect();
+    events.sort();
+    Ok(WebhookEndpoint {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        events,
+        secret: row.try_get("secret")?,
+        created_at: from_millis(row.try_get("created_ms")?)?,
+    })
+}
+
+/// A claimed delivery, from its columns: `id, endpoint_id, url, secret, event_type, room_name,
+/// body, attempts`.
+pub(crate) fn due_from_row<R: Row>(row: &R) -> Result<DueDelivery, StoreError>
+where
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'c> &'c str: ColumnIndex<R>,
+{
+    Ok(DueDelivery {
+        id: row.try_get("id")?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        event_type: row.try_get("event_type")?,
+        room_name: row.try_get("room_name")?,
+        body: row.try_get("body")?,
+        attempts: row.try_get::<i64, _>("attempts")?.try_into().unwrap_or(0),
+    })
+}
+
+#[async_trait]
+impl<S> WebhookStore for S
+where
+    S: SqlEngine + EngineWebhooks,
+    for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    <S::Db as Database>::Arguments: IntoArguments<S::Db>,
+    for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> &'a String: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<&'a String>: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<i64>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<String>: Decode<'a, S::Db> + Type<S::Db>,
+    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+{
+    async fn create_webhook(
+        &self,
+        url: &str,
+        events: &[String],
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookEndpoint, StoreError> {
+        let mut tx = self.writes().begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO webhook_endpoints (url, secret, created_ms) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(url)
+        .bind(secret)
+        .bind(millis(now))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(event)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let mut events = events.to_vec();
+        events.sort();
+        events.dedup();
+        Ok(WebhookEndpoint {
+            id,
+            url: url.to_owned(),
+            events,
+            secret: secret.to_owned(),
+            created_at: now,
+        })
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let rows = sqlx::query(concat!(endpoint_select!(), " ORDER BY e.id"))
+            .fetch_all(self.reads())
+            .await?;
+        rows.iter().map(endpoint_from_row).collect()
+    }
+
+    async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError> {
+        sqlx::query(concat!(endpoint_select!(), " AND e.id = $1"))
+            .bind(id)
+            .fetch_optional(self.reads())
+            .await?
+            .as_ref()
+            .map(endpoint_from_row)
+            .transpose()
+    }
+
+    async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.writes().begin().await?;
+        let removed = sqlx::query(
+            "UPDATE webhook_endpoints SET removed_ms = $1 WHERE id = $2 AND removed_ms IS NULL",
+        )
+        .bind(millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let removed = S::rows_affected(&removed) > 0;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'cancelled', done_ms = $1 \
+             WHERE endpoint_id = $2 AND status = 'pending'",
+        )
+        .bind(millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimant: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.claim_due(now, limit, claimant, until).await
+    }
+
+    async fn release_claims(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until_ms = NULL \
+             WHERE status = 'pending' AND claimed_by IS NOT NULL",
+        )
+        .execute(self.writes())
+        .await?;
+        Ok(S::rows_affected(&done))
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // The later of the two, written as both engines read it (GREATEST in one, max in the other).
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN next_attempt_ms > coalesce(claimed_until_ms, 0) \
+               THEN next_attempt_ms ELSE coalesce(claimed_until_ms, 0) END) AS next \
+             FROM webhook_deliveries WHERE status = 'pending'",
+        )
+        .fetch_one(self.writes())
+        .await?;
+        row.try_get::<Option<i64>, _>("next")?
+            .map(from_millis)
+            .transpose()
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        attempts: u32,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (status, next, error) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", None, None),
+            DeliveryOutcome::Retry { at, error } => ("pending", Some(millis(*at)), Some(error)),
+            DeliveryOutcome::Failed { error } => ("failed", None, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, \
+             next_attempt_ms = coalesce($3, next_attempt_ms), last_error = $4, \
+             done_ms = CASE WHEN $1 = 'pending' THEN NULL ELSE $5 END, \
+             claimed_by = NULL, claimed_until_ms = NULL \
+             WHERE id = $6 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(i64::from(attempts))
+        .bind(next)
+        .bind(error)
+        .bind(millis(now))
+        .bind(id)
+        .execute(self.writes())
+        .await?;
+        Ok(())
+    }
+
+    async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")
+                .fetch_all(self.reads())
+                .await?;
+        let mut counts = DeliveryCounts::default();
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "delivered" => counts.delivered = n,
+                "failed" => counts.failed = n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn prune_deliveries(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE status != 'pending' AND done_ms < $1",
+        )
+        .bind(millis(cutoff))
+        .execute(self.writes())
+        .await?;
+        Ok(S::rows_affected(&done))
+    }
+}
