@@ -266,13 +266,21 @@ test("a locked group room: media through the server, none for knockers, gone aft
   // Layers by size: the phone's small tiles get at most 320 px; a pinned, large tile at least 640 px.
   const ann = guests[0];
   await ann.bringToFront();
-  // Ann's phone shows the three others in tiles under 400 px wide: the 320 px layer is what fits.
+  // Upright, the phone's tiles are taller than 16:9 and draw the video wider than themselves
+  // (cropped at the sides): each asks for the layer of that width, not of the tile's.
+  const drawnWider = () => [...document.querySelectorAll(".tile:not(.self)")].every((tile) =>
+    (tile.clientHeight * 16) / 9 > 400 && tile.clientWidth < 400 && tile.querySelector("video").videoWidth >= 640);
+  await ann.waitForFunction(drawnWider, null, { timeout: 3000 });
+  await screenshot(ann, "group-phone");
+  // Held sideways, Ann's phone shows the three others in tiles under 400 px wide (upright, its
+  // tiles are taller and draw the video wider, cropped): the 320 px layer is what fits.
+  await ann.setViewportSize({ width: 844, height: 390 });
   await ann.waitForTimeout(1500);
   const shown = await ann.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => ({
-    drawn: tile.clientWidth * devicePixelRatio, received: tile.querySelector("video").videoWidth })));
+    drawn: Math.max(tile.clientWidth, (tile.clientHeight * 16) / 9) * devicePixelRatio, received: tile.querySelector("video").videoWidth })));
   assert.ok(shown.length === 3 && shown.every((tile) => tile.drawn <= 400), JSON.stringify(shown));
   for (const tile of shown) assert.ok(tile.received <= 320, `a small tile receives at most 320 px: ${JSON.stringify(shown)}`);
-  await screenshot(ann, "group-phone");
+  await screenshot(ann, "group-phone-sideways");
   await host.bringToFront();
   const annId = await clientIdOf(ann);
   await host.click(`.tile[data-client-id="${annId}"] .tile-pin`);
