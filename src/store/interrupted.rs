@@ -11,7 +11,7 @@ use crate::meeting::facts::{ClientCounts, FactClient, FactKind, RoomFact};
 use crate::meeting::{MeetingId, Role, RoomName};
 
 /// The later of the last heartbeat and the last room event (milliseconds).
-pub const LAST_ALIVE: &str = "SELECT MAX(at) FROM (SELECT at_ms AS at FROM server_alive \
+pub const LAST_ALIVE: &str = "SELECT MAX(at) AS at FROM (SELECT at_ms AS at FROM server_alive \
     UNION ALL SELECT MAX(at_ms) AS at FROM room_events) AS alive";
 
 /// Knocks still open: the last knock fact (or join) of their client says knocked or held.

@@ -4,22 +4,16 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::PgConnection;
 
 use super::PostgresStore;
-use crate::meeting::facts::{FactClient, FactId, FactKind, RoomFact};
-use crate::meeting::{ClientId, MeetingId, Role, RoomName};
-use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
-use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
+use crate::meeting::facts::{FactId, FactKind, RoomFact};
+use crate::store::shared::EngineFacts;
+use crate::store::{RecordedFact, StoreError, millis};
 
 #[async_trait]
-impl FactStore for PostgresStore {
-    async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
-        if facts.is_empty() {
-            return Ok(());
-        }
+impl EngineFacts for PostgresStore {
+    async fn record_batch(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
         // Most batches (knocks, verdicts) touch no insights table: then the batch is one statement,
         // one round trip.
         if !facts
@@ -44,94 +38,6 @@ impl FactStore for PostgresStore {
         tx.commit().await?;
         Ok(())
     }
-
-    async fn mark_alive(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO server_alive (id, at_ms) VALUES (1, $1) \
-             ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
-        )
-        .bind(millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(LAST_ALIVE).fetch_one(&self.pool).await?;
-        let Some(at) = at.map(from_millis).transpose()? else {
-            return Ok(Vec::new());
-        };
-        let mut open = OpenRooms::default();
-        for row in sqlx::query(OPEN_KNOCKS).fetch_all(&self.pool).await? {
-            let meeting = MeetingId(row.try_get("meeting_id")?);
-            open.knock(room_name(&row)?, meeting, client(&row, None, None)?);
-        }
-        for row in sqlx::query(OPEN_STAYS).fetch_all(&self.pool).await? {
-            let role: String = row.try_get("role")?;
-            let role = role
-                .parse::<Role>()
-                .map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?;
-            let user_agent: Option<String> = row.try_get("user_agent")?;
-            let meeting = MeetingId(row.try_get::<Option<i64>, _>("meeting_id")?.unwrap_or(0));
-            open.stay(
-                room_name(&row)?,
-                meeting,
-                client(&row, Some(role), user_agent)?,
-            );
-        }
-        for row in sqlx::query(OPEN_SESSIONS).fetch_all(&self.pool).await? {
-            let meeting = MeetingId(row.try_get("meeting_id")?);
-            open.session(room_name(&row)?, meeting, row.try_get("id")?);
-        }
-        Ok(open.closing_facts(at))
-    }
-
-    async fn close_interrupted_sessions(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-        carried_on: &[RoomName],
-    ) -> Result<(), StoreError> {
-        let now = millis(now);
-        let mut tx = self.pool.begin().await?;
-        for (table, column) in [("participations", "left_ms"), ("room_sessions", "ended_ms")] {
-            let mut sql = QueryBuilder::<Postgres>::new(format!("UPDATE {table} SET {column} = "));
-            sql.push_bind(now);
-            sql.push(format!(" WHERE {column} IS NULL"));
-            if !carried_on.is_empty() {
-                sql.push(" AND room_name NOT IN (");
-                let mut names = sql.separated(", ");
-                for room in carried_on {
-                    names.push_bind(room.as_str().to_owned());
-                }
-                sql.push(")");
-            }
-            sql.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-fn room_name(row: &PgRow) -> Result<RoomName, StoreError> {
-    stored_room(&row.try_get::<String, _>("room_name")?)
-}
-
-fn client(
-    row: &PgRow,
-    role: Option<Role>,
-    user_agent: Option<String>,
-) -> Result<FactClient, StoreError> {
-    let id: Option<String> = row.try_get("client_id")?;
-    Ok(FactClient {
-        client_id: ClientId::new(id.unwrap_or_default()),
-        role,
-        display_name: row
-            .try_get::<Option<String>, _>("display_name")?
-            .unwrap_or_default(),
-        external_id: row.try_get("external_id")?,
-        metadata: row.try_get("metadata")?,
-        user_agent,
-    })
 }
 
 /// The batch's events and their outbox rows (one per fact and subscribed endpoint), in one

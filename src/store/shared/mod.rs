@@ -2,12 +2,14 @@
 //! `$N` placeholders, which both take), a port is implemented here for any `SqlEngine`; each
 //! engine's module keeps only what differs (batched creates, the outbox claim, facts).
 
+mod facts;
 mod insights;
 mod meetings;
 mod snapshots;
 mod themes;
 mod webhooks;
 
+pub(crate) use facts::EngineFacts;
 pub(crate) use meetings::{EngineMeetings, meeting_columns};
 pub(crate) use webhooks::{EngineWebhooks, due_from_row};
 

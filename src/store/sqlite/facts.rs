@@ -7,17 +7,13 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
-use crate::meeting::RoomName;
 use crate::meeting::facts::{FactId, FactKind, RoomFact};
-use crate::store::millis;
-use crate::store::{FactStore, RecordedFact, StoreError};
+use crate::store::shared::EngineFacts;
+use crate::store::{RecordedFact, StoreError, millis};
 
 #[async_trait]
-impl FactStore for SqliteStore {
-    async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
-        if facts.is_empty() {
-            return Ok(());
-        }
+impl EngineFacts for SqliteStore {
+    async fn record_batch(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let written_before = written_before(&mut tx, facts).await?;
         let facts: Vec<&RecordedFact> = facts
@@ -46,37 +42,18 @@ impl FactStore for SqliteStore {
         Ok(())
     }
 
-    async fn mark_alive(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
-        self.mark_alive_at(now).await
-    }
-
-    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError> {
-        self.facts_closing_what_was_open().await
-    }
-
-    async fn close_interrupted_sessions(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-        carried_on: &[RoomName],
-    ) -> Result<(), StoreError> {
-        let now = millis(now);
-        let mut tx = self.writer.begin().await?;
-        for (table, column) in [("participations", "left_ms"), ("room_sessions", "ended_ms")] {
-            let mut sql = QueryBuilder::<Sqlite>::new(format!("UPDATE {table} SET {column} = "));
-            sql.push_bind(now);
-            sql.push(format!(" WHERE {column} IS NULL"));
-            if !carried_on.is_empty() {
-                sql.push(" AND room_name NOT IN (");
-                let mut names = sql.separated(", ");
-                for room in carried_on {
-                    names.push_bind(room.as_str().to_owned());
-                }
-                sql.push(")");
-            }
-            sql.build().execute(&mut *tx).await?;
+    fn writable(&self) -> Result<(), StoreError> {
+        let checkpoint = self
+            .checkpoint_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match checkpoint {
+            Some(why) => Err(StoreError::WriteFailed(format!(
+                "the database cannot be checkpointed: {why}"
+            ))),
+            None => Ok(()),
         }
-        tx.commit().await?;
-        Ok(())
     }
 }
 

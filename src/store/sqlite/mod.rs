@@ -18,7 +18,6 @@ use batch::PendingCreate;
 
 mod batch;
 mod facts;
-mod interrupted;
 mod meetings;
 mod webhooks;
 
