@@ -4,11 +4,10 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
 
 use super::PostgresStore;
-use crate::meeting::facts::{FactId, FactKind, RoomFact};
-use crate::store::shared::EngineFacts;
+use crate::meeting::facts::FactId;
+use crate::store::shared::{EngineFacts, derive_insights};
 use crate::store::{RecordedFact, StoreError, millis};
 
 #[async_trait]
@@ -32,7 +31,7 @@ impl EngineFacts for PostgresStore {
                 .as_ref()
                 .is_none_or(|id| written_now.contains(id.as_str()))
             {
-                derive_insights(&mut tx, &recorded.fact).await?;
+                derive_insights::<sqlx::Postgres>(&mut tx, &recorded.fact).await?;
             }
         }
         tx.commit().await?;
@@ -138,87 +137,3 @@ WITH f AS (
   ORDER BY f.seq, e.id
 )
 SELECT fact_id FROM events WHERE fact_id IS NOT NULL";
-
-/// Sessions and stays, as the SQLite store derives them (see there). It matches only kinds that
-/// `FactKind::changes_attendance`: batches with none of those skip it (and its transaction).
-async fn derive_insights(tx: &mut PgConnection, fact: &RoomFact) -> Result<(), StoreError> {
-    let room = fact.room_name.as_str();
-    let at = millis(fact.at);
-    match (fact.kind, &fact.client, &fact.room_session_id) {
-        (FactKind::Joined, Some(client), session) => {
-            sqlx::query(
-                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
-                 external_id, user_agent, joined_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(room)
-            .bind(session.as_deref())
-            .bind(client.client_id.as_str())
-            .bind(client.role.map_or("visitor", |r| r.as_str()))
-            .bind(&client.display_name)
-            .bind(client.external_id.as_deref())
-            .bind(client.user_agent.as_deref())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::Left, Some(client), _) => {
-            sqlx::query(
-                "UPDATE participations SET left_ms = $1 \
-                 WHERE room_name = $2 AND client_id = $3 AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(room)
-            .bind(client.client_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::SessionStarted, _, Some(session)) => {
-            sqlx::query(
-                "INSERT INTO room_sessions (id, meeting_id, room_name, meeting_created_ms, \
-                 meeting_end_ms, started_ms) \
-                 SELECT $1, id, room_name, start_ms, end_ms, $2 FROM meetings WHERE id = $3 \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(session)
-            .bind(at)
-            .bind(fact.meeting_id.0)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE participations SET session_id = $1, joined_ms = $2 \
-                 WHERE room_name = $3 AND session_id IS NULL AND left_ms IS NULL",
-            )
-            .bind(session)
-            .bind(at)
-            .bind(room)
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::SessionEnded, _, Some(session)) => {
-            sqlx::query("UPDATE room_sessions SET ended_ms = $1 WHERE id = $2")
-                .bind(at)
-                .bind(session)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
-                 external_id, user_agent, joined_ms) \
-                 SELECT room_name, NULL, client_id, role, display_name, external_id, user_agent, $1 \
-                 FROM participations WHERE session_id = $2 AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE participations SET left_ms = $1 WHERE session_id = $2 AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
-        }
-        _ => {}
-    }
-    Ok(())
-}

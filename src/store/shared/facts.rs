@@ -9,7 +9,7 @@ use sqlx::{
 };
 
 use super::SqlEngine;
-use crate::meeting::facts::{FactClient, RoomFact};
+use crate::meeting::facts::{FactClient, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
 use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
 use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
@@ -148,4 +148,100 @@ where
         metadata: row.try_get("metadata")?,
         user_agent,
     })
+}
+
+/// Sessions and stays, in either engine (each calls this in its batch's transaction, for the facts
+/// `FactKind::changes_attendance`). A stay belongs to the session the room was in; members present when a session
+/// starts join it at its start, and when it ends their stays close and continue outside any session.
+pub(crate) async fn derive_insights<DB: Database>(
+    tx: &mut DB::Connection,
+    fact: &RoomFact,
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> &'a String: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+{
+    let room = fact.room_name.as_str();
+    let at = millis(fact.at);
+    match (fact.kind, &fact.client, &fact.room_session_id) {
+        (FactKind::Joined, Some(client), session) => {
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(room)
+            .bind(session.as_deref())
+            .bind(client.client_id.as_str())
+            .bind(client.role.map_or("visitor", |r| r.as_str()))
+            .bind(&client.display_name)
+            .bind(client.external_id.as_deref())
+            .bind(client.user_agent.as_deref())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::Left, Some(client), _) => {
+            sqlx::query(
+                "UPDATE participations SET left_ms = $1 \
+                 WHERE room_name = $2 AND client_id = $3 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(room)
+            .bind(client.client_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionStarted, _, Some(session)) => {
+            sqlx::query(
+                "INSERT INTO room_sessions (id, meeting_id, room_name, meeting_created_ms, \
+                 meeting_end_ms, started_ms) \
+                 SELECT $1, id, room_name, start_ms, end_ms, $2 FROM meetings WHERE id = $3 \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(fact.meeting_id.0)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET session_id = $1, joined_ms = $2 \
+                 WHERE room_name = $3 AND session_id IS NULL AND left_ms IS NULL",
+            )
+            .bind(session)
+            .bind(at)
+            .bind(room)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (FactKind::SessionEnded, _, Some(session)) => {
+            sqlx::query("UPDATE room_sessions SET ended_ms = $1 WHERE id = $2")
+                .bind(at)
+                .bind(session)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
+                 external_id, user_agent, joined_ms) \
+                 SELECT room_name, NULL, client_id, role, display_name, external_id, user_agent, $1 \
+                 FROM participations WHERE session_id = $2 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE participations SET left_ms = $1 WHERE session_id = $2 AND left_ms IS NULL",
+            )
+            .bind(at)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }

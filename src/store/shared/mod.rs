@@ -9,7 +9,7 @@ mod snapshots;
 mod themes;
 mod webhooks;
 
-pub(crate) use facts::EngineFacts;
+pub(crate) use facts::{EngineFacts, derive_insights};
 pub(crate) use meetings::{EngineMeetings, meeting_columns};
 pub(crate) use webhooks::{EngineWebhooks, due_from_row};
 

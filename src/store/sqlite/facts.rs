@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
-use crate::meeting::facts::{FactId, FactKind, RoomFact};
-use crate::store::shared::EngineFacts;
+use crate::meeting::facts::FactId;
+use crate::store::shared::{EngineFacts, derive_insights};
 use crate::store::{RecordedFact, StoreError, millis};
 
 #[async_trait]
@@ -36,7 +36,7 @@ impl EngineFacts for SqliteStore {
             insert.build().execute(&mut *tx).await?;
         }
         for recorded in facts {
-            derive_insights(&mut tx, &recorded.fact).await?;
+            derive_insights::<sqlx::Sqlite>(&mut tx, &recorded.fact).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -104,89 +104,6 @@ fn append_events(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
             .push_bind(fact.counts.by_role_json())
             .push_bind(recorded.id.as_ref().map(|id| id.as_str().to_owned()));
     });
-}
-
-/// Sessions and stays. A stay belongs to the session the room was in; members present when a session
-/// starts join it at its start, and when it ends their stays close and continue outside any session.
-async fn derive_insights(tx: &mut SqliteConnection, fact: &RoomFact) -> Result<(), StoreError> {
-    let room = fact.room_name.as_str();
-    let at = millis(fact.at);
-    match (fact.kind, &fact.client, &fact.room_session_id) {
-        (FactKind::Joined, Some(client), session) => {
-            sqlx::query(
-                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
-                 external_id, user_agent, joined_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(room)
-            .bind(session.as_deref())
-            .bind(client.client_id.as_str())
-            .bind(client.role.map_or("visitor", |r| r.as_str()))
-            .bind(&client.display_name)
-            .bind(client.external_id.as_deref())
-            .bind(client.user_agent.as_deref())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::Left, Some(client), _) => {
-            sqlx::query(
-                "UPDATE participations SET left_ms = ? \
-                 WHERE room_name = ? AND client_id = ? AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(room)
-            .bind(client.client_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::SessionStarted, _, Some(session)) => {
-            sqlx::query(
-                "INSERT OR IGNORE INTO room_sessions (id, meeting_id, room_name, meeting_created_ms, \
-                 meeting_end_ms, started_ms) \
-                 SELECT ?, id, room_name, start_ms, end_ms, ? FROM meetings WHERE id = ?",
-            )
-            .bind(session)
-            .bind(at)
-            .bind(fact.meeting_id.0)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE participations SET session_id = ?, joined_ms = ? \
-                 WHERE room_name = ? AND session_id IS NULL AND left_ms IS NULL",
-            )
-            .bind(session)
-            .bind(at)
-            .bind(room)
-            .execute(&mut *tx)
-            .await?;
-        }
-        (FactKind::SessionEnded, _, Some(session)) => {
-            sqlx::query("UPDATE room_sessions SET ended_ms = ? WHERE id = ?")
-                .bind(at)
-                .bind(session)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO participations (room_name, session_id, client_id, role, display_name, \
-                 external_id, user_agent, joined_ms) \
-                 SELECT room_name, NULL, client_id, role, display_name, external_id, user_agent, ? \
-                 FROM participations WHERE session_id = ? AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE participations SET left_ms = ? WHERE session_id = ? AND left_ms IS NULL",
-            )
-            .bind(at)
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// The webhook outbox rows of a chunk of facts (one per fact and endpoint subscribed to its kind),
