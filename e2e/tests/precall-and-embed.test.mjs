@@ -7,7 +7,7 @@ import { deflateSync } from "node:zlib";
 
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
-import { launch, newPage, opener, screenshot } from "../lib/browser.mjs";
+import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
 
 let server;
@@ -286,6 +286,15 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   const own = await sharer.evaluate(() => getComputedStyle(document.querySelector(".tile.self video")).transform);
   assert.equal(own, "none", "the sharer's own preview of the screen is not mirrored");
   await screenshot(watcher, mode === "normal" ? "screen-share-watcher" : "screen-share-watcher-group");
+  // On a phone held upright, tiles may be taller than the video (cropped), but the shared screen,
+  // shown whole, keeps its aspect.
+  await watcher.setViewportSize({ width: 390, height: 844 });
+  await watcher.waitForFunction(() => {
+    const tile = document.querySelector(".tile.screen.featured");
+    return tile && tile.clientWidth < 390 && Math.abs(tile.clientWidth / tile.clientHeight - 16 / 9) < 0.1;
+  }, null, { timeout: 3000 });
+  if (mode === "group") await screenshot(watcher, "screen-share-watcher-phone");
+  await watcher.setViewportSize(DEFAULT_VIEWPORT);
   await sharer.click("#screenshare-toggle");
   await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "false");
   await watcher.waitForFunction(() => !document.querySelector(".tile.screen"), null, { timeout: TIMEOUT });

@@ -17,7 +17,8 @@ export const GAP = 8;
 /**
  * @param {object} stage {width, height} of the area tiles may use.
  * @param {number} count how many tiles.
- * @param {object} options {mode: "grid" | "speaker", featured: index | null, page, gap, aspect}
+ * @param {object} options {mode: "grid" | "speaker", featured: index | null, page, gap, aspect,
+ *   wholeFeatured: the featured picture is shown whole (a shared screen), so its tile keeps `aspect`}
  * @returns {{tiles: {index, x, y, width, height, featured?}[], page, pages, perPage}}
  */
 export function layout(stage, count, options = {}) {
@@ -28,7 +29,8 @@ export function layout(stage, count, options = {}) {
   const tallest = area.height > area.width ? Math.min(aspect, TALLEST) : aspect;
   const featured = options.featured ?? null;
   if ((options.mode === "speaker" || featured !== null) && count > 1) {
-    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect, tallest);
+    const featuredTallest = options.wholeFeatured ? aspect : tallest;
+    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect, tallest, featuredTallest);
   }
   return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect, tallest);
 }
@@ -39,10 +41,11 @@ function range(n) {
 
 /**
  * The biggest tiles for `n` in `box`: the number of columns that gives tiles the most area, each
- * `aspect` wide or, where its cell has room, taller (down to `tallest`). Tiles narrower than a
- * readable width lose to any that are not (tall tiles in many columns would otherwise win).
+ * `aspect` wide or, where its cell has room, taller (down to `tallest`, and no taller than
+ * `maxHeight`). Tiles narrower than a readable width lose to any that are not (tall tiles in many
+ * columns would otherwise win).
  */
-function bestGrid(box, n, gap, aspect, tallest) {
+function bestGrid(box, n, gap, aspect, tallest, maxHeight) {
   let best = null;
   for (let cols = 1; cols <= n; cols++) {
     const rows = Math.ceil(n / cols);
@@ -50,7 +53,7 @@ function bestGrid(box, n, gap, aspect, tallest) {
     const cellH = (box.height - (rows - 1) * gap) / rows;
     if (cellW <= 0 || cellH <= 0) continue;
     const width = Math.floor(Math.min(cellW, cellH * aspect));
-    const height = Math.floor(Math.min(cellH, width / tallest));
+    const height = Math.floor(Math.max(width / aspect, Math.min(cellH, width / tallest, maxHeight)));
     const fit = { cols, rows, width, height };
     if (!best || better(fit, best)) best = fit;
   }
@@ -72,12 +75,12 @@ function capacity(box, gap, aspect) {
 }
 
 /** A grid of `items` (tile indices) in `box`, paged when they do not fit at the minimum size. */
-function grid(box, items, page, gap, aspect, tallest) {
+function grid(box, items, page, gap, aspect, tallest, maxHeight = Infinity) {
   const perPage = Math.max(1, Math.min(items.length, capacity(box, gap, aspect)));
   const pages = Math.ceil(items.length / perPage);
   const current = Math.min(Math.max(0, page), pages - 1);
   const shown = items.slice(current * perPage, (current + 1) * perPage);
-  const fit = bestGrid(box, shown.length, gap, aspect, tallest);
+  const fit = bestGrid(box, shown.length, gap, aspect, tallest, maxHeight);
   if (!fit) return { tiles: [], page: current, pages, perPage };
   const usedW = fit.cols * fit.width + (fit.cols - 1) * gap;
   const usedH = fit.rows * fit.height + (fit.rows - 1) * gap;
@@ -102,9 +105,10 @@ function grid(box, items, page, gap, aspect, tallest) {
 
 /**
  * The featured tile (the active speaker, a pinned person, a shared screen) large, the others in a
- * strip beside it (on wide stages) or below it (on tall ones), paged when they do not fit.
+ * strip beside it (on wide stages) or below it (on tall ones), paged when they do not fit. On a
+ * tall stage, a featured tile that keeps its aspect leaves the height it does not use to the strip.
  */
-function speaker(area, count, featured, page, gap, aspect, tallest) {
+function speaker(area, count, featured, page, gap, aspect, tallest, featuredTallest) {
   const others = range(count).filter((i) => i !== featured);
   const wide = area.width / area.height > aspect;
   const stripShare = 0.22;
@@ -116,13 +120,15 @@ function speaker(area, count, featured, page, gap, aspect, tallest) {
     strip = { x: main.width + gap, y: 0, width: stripW, height: area.height };
   } else {
     const stripH = Math.max(MIN_TILE.height, Math.floor(area.height * stripShare));
-    main = { x: 0, y: 0, width: area.width, height: area.height - stripH - gap };
-    strip = { x: 0, y: main.height + gap, width: area.width, height: stripH };
+    const mainH = Math.min(area.height - stripH - gap, Math.floor(area.width / featuredTallest));
+    main = { x: 0, y: 0, width: area.width, height: mainH };
+    strip = { x: 0, y: mainH + gap, width: area.width, height: area.height - mainH - gap };
   }
   if (main.width <= 0 || main.height <= 0) {
     return grid({ x: 0, y: 0, ...area }, range(count), page, gap, aspect, tallest);
   }
-  const big = grid(main, [featured], 0, gap, aspect, tallest).tiles.map((t) => ({ ...t, featured: true }));
-  const small = grid(strip, others, page, gap, aspect, tallest);
+  const big = grid(main, [featured], 0, gap, aspect, featuredTallest).tiles.map((t) => ({ ...t, featured: true }));
+  // No one in the strip is drawn taller than the one featured.
+  const small = grid(strip, others, page, gap, aspect, tallest, big[0]?.height ?? Infinity);
   return { tiles: [...big, ...small.tiles], page: small.page, pages: small.pages, perPage: small.perPage };
 }

@@ -239,6 +239,8 @@ export class Stage extends EventTarget {
     const placed = layout(size, order.length, {
       featured: featured === null ? null : order.indexOf(featured),
       page: this.current,
+      // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
+      wholeFeatured: Boolean(featured !== null && this.tiles.get(featured)?.media?.screen),
     });
     this.current = placed.page;
     this.pages = Math.max(1, placed.pages);

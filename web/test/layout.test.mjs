@@ -114,3 +114,15 @@ test("on a phone held upright, tiles grow taller instead of leaving empty bands"
     for (const tile of layout(wide, 2, {}).tiles) assert.ok(Math.abs(tile.width / tile.height - ASPECT) < 0.02);
   }
 });
+
+test("on a phone held upright, a shared screen keeps its aspect and leaves the rest to the others", () => {
+  const stage = { width: 390, height: 844 - 48 - 128 };
+  const result = layout(stage, 4, { featured: 0, wholeFeatured: true });
+  const big = result.tiles.find((t) => t.featured);
+  assert.ok(Math.abs(big.width / big.height - ASPECT) < 0.02, JSON.stringify(big));
+  assert.equal(result.pages, 1, "the three others fit beside it on one page");
+  for (const tile of result.tiles) assert.ok(tile.width >= MIN_TILE.width && tile.height <= big.height, JSON.stringify(tile));
+  // A featured camera may still be taller (it is cropped, not shown whole).
+  const camera = layout(stage, 4, { featured: 0 }).tiles.find((t) => t.featured);
+  assert.ok(camera.height > camera.width, JSON.stringify(camera));
+});
