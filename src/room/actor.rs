@@ -62,6 +62,11 @@ pub struct RoomActor<P> {
     handed_over: bool,
     /// The frames of the step being moved, by connection (kept to reuse its room).
     pending: HashMap<ConnId, Vec<Bytes>>,
+    /// The room's state machine panicked (a bug): its state is not to be trusted any more.
+    faulted: bool,
+    /// Tests make the next step panic, as a bug in the room would.
+    #[cfg(test)]
+    fault_next_step: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<P: RoomPort> RoomActor<P> {
@@ -79,6 +84,9 @@ impl<P: RoomPort> RoomActor<P> {
             shutdown,
             handed_over: false,
             pending: HashMap::new(),
+            faulted: false,
+            #[cfg(test)]
+            fault_next_step: Default::default(),
         }
     }
 
@@ -123,6 +131,10 @@ impl<P: RoomPort> RoomActor<P> {
                     }
                 }
             }
+            if self.faulted {
+                self.reconnect_everyone();
+                break;
+            }
             if self.room.is_ended() {
                 if !self.handed_over {
                     self.port.facts_written().await;
@@ -132,7 +144,11 @@ impl<P: RoomPort> RoomActor<P> {
                 for handle in self.conns.values() {
                     let _ = handle.outbox.try_send(Outbound::Close);
                 }
-                self.refuse_queued();
+                self.refuse_queued(Event::refused(
+                    RefusalCode::RoomEnded,
+                    "the room has ended",
+                    None,
+                ));
                 break;
             }
             if self.room.is_idle() && self.conns.is_empty() {
@@ -254,11 +270,53 @@ impl<P: RoomPort> RoomActor<P> {
         answers
     }
 
+    /// One input through the room's state machine. A panic there (a bug) is caught: the room's
+    /// state may be half changed, so nothing more runs on it (`faulted`, then
+    /// `reconnect_everyone`), rather than the task dying with its connections left open and silent.
     fn handle(&mut self, input: Input) -> Vec<Output> {
+        if self.faulted {
+            return Vec::new();
+        }
         let now = Utc::now();
         let port = &self.port;
-        self.room
-            .handle(now, input, &|client| port.mint_grant(client, now))
+        let room = &mut self.room;
+        #[cfg(test)]
+        let fault = self
+            .fault_next_step
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            if fault {
+                panic!("a fault the test injected");
+            }
+            room.handle(now, input, &|client| port.mint_grant(client, now))
+        }));
+        stepped.unwrap_or_else(|_| {
+            tracing::error!(room = %self.room.config().room_name, "the room's state machine failed (a bug; the panic is logged above); its connections are sent to reconnect, and the room opens again");
+            self.faulted = true;
+            Vec::new()
+        })
+    }
+
+    /// After a fault: every connection is told to come back (as when a room moves) and closed, and
+    /// the room is forgotten here; the next join opens it again (from its kept state, where one is
+    /// kept after every change).
+    fn reconnect_everyone(&mut self) {
+        let refusal = Event::refused(
+            RefusalCode::Restarting,
+            "the room hit an internal fault and restarts; reconnect and join again",
+            None,
+        );
+        let frame = self.port.encode(&refusal);
+        for handle in self.conns.values() {
+            let _ = handle
+                .outbox
+                .try_send(Outbound::Frames(vec![frame.clone()]));
+            let _ = handle.outbox.try_send(Outbound::Close);
+        }
+        self.conns.clear();
+        self.port.release(true);
+        self.refuse_queued(refusal);
     }
 
     /// Connections that could not take their events leave the room. Each is forgotten as soon as
@@ -335,9 +393,8 @@ impl<P: RoomPort> RoomActor<P> {
     }
 
     /// Commands that raced with the room's end get a clear answer instead of silence.
-    fn refuse_queued(&mut self) {
+    fn refuse_queued(&mut self, refusal: Event) {
         self.commands.close();
-        let refusal = Event::refused(RefusalCode::RoomEnded, "the room has ended", None);
         while let Ok(command) = self.commands.try_recv() {
             if let RoomCommand::Attach { handle, .. } = command {
                 let frame = self.port.encode(&refusal);

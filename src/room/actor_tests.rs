@@ -290,3 +290,39 @@ async fn a_steps_frames_for_a_connection_are_one_item() {
     drop(commands);
     actor.abort();
 }
+
+/// A bug that panics the room's state machine does not leave its connections open and silent:
+/// each is told to reconnect (`server_shutting_down`, as when a room moves) and closed, and the actor
+/// stops, so the next join opens the room again.
+#[tokio::test]
+async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
+    let room = Room::new(config("/faulty", true, Duration::seconds(1)));
+    let (commands, mailbox) = mpsc::channel(64);
+    let actor = RoomActor::new(room, mailbox, TestPort::default(), CancellationToken::new());
+    let fault = actor.fault_next_step.clone();
+    let actor = tokio::spawn(actor.run());
+    let (command, mut host, _) = attach(1, 64, Credential::Host);
+    commands.send(command).await.unwrap();
+    let (command, mut guest, _) = attach(2, 64, Credential::None);
+    commands.send(command).await.unwrap();
+    frame_of(&mut host, "Joined").await;
+    frame_of(&mut guest, "AtDoor").await;
+
+    fault.store(true, Ordering::SeqCst);
+    let knock = RoomCommand::Input(Input::Knock {
+        conn: 2,
+        display_name: None,
+    });
+    commands.send(knock).await.unwrap();
+    for inbox in [&mut host, &mut guest] {
+        let told = frame_of(inbox, "Refused").await;
+        assert!(told.contains("Restarting"), "{told}");
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), inbox.recv()).await;
+        assert!(matches!(closed, Ok(Some(Outbound::Close))), "{closed:?}");
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(5), actor)
+        .await
+        .expect("the actor stops after a fault")
+        .expect("the actor's task did not itself panic");
+    assert!(commands.is_closed(), "the next join opens the room anew");
+}
