@@ -141,10 +141,7 @@ impl<P: RoomPort> RoomActor<P> {
                 }
                 self.port.release(self.handed_over);
                 // Connections the room never admitted (a full room's refusals) are attached here too.
-                for handle in self.conns.values() {
-                    let _ = handle.outbox.try_send(Outbound::Close);
-                }
-                self.refuse_queued(Event::refused(
+                self.close_everyone(Event::refused(
                     RefusalCode::RoomEnded,
                     "the room has ended",
                     None,
@@ -219,7 +216,8 @@ impl<P: RoomPort> RoomActor<P> {
         let may_change = input.may_change_state();
         let tick = matches!(input, Input::Tick);
         let mut outputs = self.handle(input);
-        if !self.port.keeps_every_change() {
+        // A faulted step's state is half changed: it is neither kept nor said.
+        if self.faulted || !self.port.keeps_every_change() {
             return self.move_outputs(outputs);
         }
         // A tick that tells nobody anything and records nothing only let timers run out (a
@@ -299,8 +297,8 @@ impl<P: RoomPort> RoomActor<P> {
     }
 
     /// After a fault: every connection is told to come back (as when a room moves) and closed, and
-    /// the room is forgotten here; the next join opens it again (from its kept state, where one is
-    /// kept after every change).
+    /// the room is forgotten here, its kept state (if any) left as it was before the faulted step;
+    /// the next join opens the room again.
     fn reconnect_everyone(&mut self) {
         let refusal = Event::refused(
             RefusalCode::Restarting,
@@ -312,11 +310,26 @@ impl<P: RoomPort> RoomActor<P> {
             let _ = handle
                 .outbox
                 .try_send(Outbound::Frames(vec![frame.clone()]));
+        }
+        self.port.release(true);
+        self.close_everyone(refusal);
+    }
+
+    /// The room is done here: every attached connection is closed (after what it was already sent),
+    /// and commands still queued are answered with `refusal` instead of silence.
+    fn close_everyone(&mut self, refusal: Event) {
+        for handle in self.conns.values() {
             let _ = handle.outbox.try_send(Outbound::Close);
         }
-        self.conns.clear();
-        self.port.release(true);
-        self.refuse_queued(refusal);
+        self.commands.close();
+        let frame = self.port.encode(&refusal);
+        while let Ok(command) = self.commands.try_recv() {
+            if let RoomCommand::Attach { handle, .. } = command {
+                let _ = handle
+                    .outbox
+                    .try_send(Outbound::Frames(vec![frame.clone()]));
+            }
+        }
     }
 
     /// Connections that could not take their events leave the room. Each is forgotten as soon as
@@ -389,17 +402,6 @@ impl<P: RoomPort> RoomActor<P> {
         if handle.outbox.try_send(message).is_err() {
             handle.cut_off.cancel();
             slow.push(conn);
-        }
-    }
-
-    /// Commands that raced with the room's end get a clear answer instead of silence.
-    fn refuse_queued(&mut self, refusal: Event) {
-        self.commands.close();
-        while let Ok(command) = self.commands.try_recv() {
-            if let RoomCommand::Attach { handle, .. } = command {
-                let frame = self.port.encode(&refusal);
-                let _ = handle.outbox.try_send(Outbound::Frames(vec![frame]));
-            }
         }
     }
 }

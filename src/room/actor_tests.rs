@@ -293,12 +293,17 @@ async fn a_steps_frames_for_a_connection_are_one_item() {
 
 /// A bug that panics the room's state machine does not leave its connections open and silent:
 /// each is told to reconnect (`server_shutting_down`, as when a room moves) and closed, and the actor
-/// stops, so the next join opens the room again.
+/// stops, so the next join opens the room again. Where every change is kept (a cluster), the
+/// faulted step's half-changed state is not: what was kept before it stays for whoever carries on.
 #[tokio::test]
 async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
     let room = Room::new(config("/faulty", true, Duration::seconds(1)));
     let (commands, mailbox) = mpsc::channel(64);
-    let actor = RoomActor::new(room, mailbox, TestPort::default(), CancellationToken::new());
+    let kept = Arc::new(AtomicUsize::new(0));
+    let port = TestPort {
+        kept: Some(kept.clone()),
+    };
+    let actor = RoomActor::new(room, mailbox, port, CancellationToken::new());
     let fault = actor.fault_next_step.clone();
     let actor = tokio::spawn(actor.run());
     let (command, mut host, _) = attach(1, 64, Credential::Host);
@@ -307,6 +312,8 @@ async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
     commands.send(command).await.unwrap();
     frame_of(&mut host, "Joined").await;
     frame_of(&mut guest, "AtDoor").await;
+    let kept_before = kept.load(Ordering::SeqCst);
+    assert!(kept_before > 0, "the joins were kept");
 
     fault.store(true, Ordering::SeqCst);
     let knock = RoomCommand::Input(Input::Knock {
@@ -325,4 +332,9 @@ async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
         .expect("the actor stops after a fault")
         .expect("the actor's task did not itself panic");
     assert!(commands.is_closed(), "the next join opens the room anew");
+    assert_eq!(
+        kept.load(Ordering::SeqCst),
+        kept_before,
+        "the faulted step is not kept"
+    );
 }
