@@ -4,8 +4,6 @@
 //! per concern; `Store` is all of them.
 
 pub mod insights;
-mod insights_sql;
-mod interrupted;
 mod postgres;
 mod shared;
 mod sqlite;

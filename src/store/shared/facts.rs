@@ -1,6 +1,6 @@
 //! Room facts, in either engine: each records a batch its own way (`EngineFacts`: PostgreSQL sends
 //! arrays to many writers, SQLite's one writer builds statements), and both keep the heartbeat and
-//! close what a crash left open alike (the queries and the closing logic: `store/interrupted.rs`).
+//! close what a crash left open alike (the queries and the closing logic: `interrupted.rs`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,9 +9,9 @@ use sqlx::{
 };
 
 use super::SqlEngine;
+use super::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
 use crate::meeting::facts::{FactClient, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
-use crate::store::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
 use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
 
 /// What an engine does its own way.

@@ -1,15 +1,15 @@
-//! Insights, in either engine: the queries of `store/insights_sql.rs`, and a participant's detail.
+//! Insights, in either engine: the queries of `insights_sql.rs`, and a participant's detail.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::SqlEngine;
+use super::insights_sql::{self, stay_columns};
 use crate::store::insights::{
     InsightStore, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
     RoomInsightQuery, SessionInsight, SessionInsightQuery,
 };
-use crate::store::insights_sql::{self, stay_columns};
 use crate::store::{StoreError, from_millis};
 
 #[async_trait]

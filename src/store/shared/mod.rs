@@ -4,6 +4,8 @@
 
 mod facts;
 mod insights;
+mod insights_sql;
+mod interrupted;
 mod meetings;
 mod snapshots;
 mod themes;

@@ -1,7 +1,7 @@
 //! After a crash of a server alone on its store: when it was last known alive, and the facts that
 //! close what it left open (waiting knocks, members in rooms, running sessions), so that webhook
 //! receivers and insights hear the end of everything that began. The queries are plain SQL both
-//! engines read alike; each adapter runs them and hands the rows here.
+//! engines read alike; `facts.rs` runs them and hands the rows here.
 
 use std::collections::{BTreeMap, HashMap};
 

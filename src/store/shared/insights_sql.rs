@@ -6,11 +6,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
 
-use super::insights::{
+use crate::store::insights::{
     ParticipantInsight, ParticipantQuery, ParticipantSort, ParticipantsOf, RoomInsight,
     RoomInsightQuery, RoomSort, SessionInsight, SessionInsightQuery, SessionSort,
 };
-use super::{StoreError, from_millis, millis};
+use crate::store::{StoreError, from_millis, millis};
 
 /// The columns `stay_from_row` reads.
 macro_rules! stay_columns {
