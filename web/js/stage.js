@@ -240,7 +240,7 @@ export class Stage extends EventTarget {
       featured: featured === null ? null : order.indexOf(featured),
       page: this.current,
       // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
-      wholeFeatured: Boolean(featured !== null && this.tiles.get(featured)?.media?.screen),
+      wholeFeatured: Boolean(this.tiles.get(featured)?.media?.screen),
     });
     this.current = placed.page;
     this.pages = Math.max(1, placed.pages);
@@ -258,11 +258,16 @@ export class Stage extends EventTarget {
       tile.root.classList.toggle("small", rect.width < 260);
     }
     this.dispatchEvent(new CustomEvent("paged", { detail: { page: this.current, pages: this.pages } }));
-    // How wide each other person's video is drawn, in device pixels (0: not on this page): a tile
-    // taller than the video's aspect draws it wider than itself, cropped at the sides.
+    // How wide each other person's video is drawn, in device pixels (0: not on this page): a camera
+    // tile taller than the video's aspect draws it wider than itself, cropped at the sides; a
+    // shared screen is drawn whole, no wider than its tile.
     const ratio = window.devicePixelRatio || 1;
-    const drawn = (rect) => (rect ? Math.max(rect.width, rect.height * ASPECT) : 0);
-    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round(drawn(shown.get(id)) * ratio)]);
+    const drawn = (id) => {
+      const rect = shown.get(id);
+      if (!rect) return 0;
+      return this.tiles.get(id).media?.screen ? rect.width : Math.max(rect.width, rect.height * ASPECT);
+    };
+    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round(drawn(id) * ratio)]);
     this.dispatchEvent(new CustomEvent("placed", { detail: widths }));
   }
 
