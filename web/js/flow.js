@@ -283,8 +283,13 @@ function error(state, p, now) {
     const cooldownUntil = code === "knock_cooldown" && seconds ? now + seconds * 1000 : state.door.cooldownUntil;
     return { state: { ...state, screen: "door", door: { notice: p.message, cooldownUntil } }, effects: [say(p.message)] };
   }
+  // The media signalling the page sends by itself: a refusal (the peer just left or is
+  // reconnecting) is for the console, not a message to the person.
+  if (MEDIA_SIGNALLING.includes(p.requestType)) return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
   return { state, effects: [{ toast: p.message }] };
 }
+
+const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "ice_candidate", "ice_end_of_candidates"];
 
 function end(state, screen, title, text, reason) {
   return {

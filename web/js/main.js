@@ -57,6 +57,7 @@ function perform(effect) {
   if (effect.announce) announce(effect.announce);
   if (effect.emit) bridge.emit(...effect.emit);
   if (effect.toast) toast(effect.toast);
+  if (effect.log) console.info(effect.log);
   if (effect.close) {
     signal.stop();
     media.stop();

@@ -183,6 +183,19 @@ test("the ends: replaced, removed, ended, full", () => {
   }
 });
 
+test("a refused request is shown to the person; the page's own media signalling only logged", () => {
+  const inCall = { ...initial({ roomName: "/r" }), screen: "call" };
+  const locked = run(inCall, [frame("error", { code: "forbidden", message: "only hosts may lock", requestType: "set_lock" })]);
+  assert.deepEqual(locked.effects, [{ toast: "only hosts may lock" }]);
+  for (const requestType of ["sdp_offer", "ice_candidate"]) {
+    const message = "c2 is reconnecting: signal again when they are back";
+    const { state, effects } = run(inCall, [frame("error", { code: "client_away", message, requestType })]);
+    assert.equal(state.screen, "call");
+    assert.ok(!effects.some((e) => e.toast), `${requestType}: no toast`);
+    assert.ok(effects.some((e) => e.log?.includes(message)), `${requestType}: logged`);
+  }
+});
+
 test("places read as people say them", () => {
   assert.equal(placeText(1), "You are next in line");
   assert.equal(placeText(2), "You are 2nd in line");

@@ -390,6 +390,12 @@ impl Room {
         }
         let from = sender.client_id.clone();
         let Some(target) = self.conns.member_conn(&to) else {
+            if self.away_token_of(&to).is_some() {
+                // Its media restarts when it is back (`new_client`): nothing to relay meanwhile.
+                let why = format!("{to} is reconnecting: signal again when they are back");
+                out.refuse(conn, RefusalCode::ClientAway, why, request);
+                return;
+            }
             out.refuse(
                 conn,
                 RefusalCode::ClientNotFound,

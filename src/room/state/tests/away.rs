@@ -192,6 +192,14 @@ fn a_host_removes_a_member_while_it_is_away() {
         message: None,
     });
     assert_eq!(error_code(&to(1, &back)), Some(RefusalCode::ClientAway));
+    // So is media signalling meant for it (it negotiates afresh when back).
+    let offer = h.input(Input::Relay {
+        conn: 3,
+        kind: RelayKind::SdpOffer,
+        to: ClientId::new("c2"),
+        payload: payload("{}"),
+    });
+    assert_eq!(error_code(&to(3, &offer)), Some(RefusalCode::ClientAway));
 
     let kinds_before = h.fact_kinds().len();
     let kicked = h.input(Input::Kick {
