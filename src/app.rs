@@ -30,11 +30,12 @@ use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
 use crate::services::insights::Insights;
-use crate::services::keeper::{DynKeeper, StoreKeeper};
+use crate::services::keeper::DynKeeper;
 use crate::services::limits::{DynLimits, LocalLimits};
 use crate::services::meetings::Meetings;
 use crate::services::recorder::{self, Recorder};
 use crate::services::rooms::{Rooms, RoomsDeps};
+use crate::services::store_keeper::StoreKeeper;
 use crate::services::themes::Themes;
 use crate::signal::wire::JsonWire;
 use crate::signal::{AllowedOrigins, SignalContext, SignalDeps};
@@ -69,6 +70,8 @@ pub struct Application {
     recorder: tokio::task::JoinHandle<()>,
     recorder_stop: CancellationToken,
     webhooks: tokio::task::JoinHandle<()>,
+    /// A server alone: the writer of its rooms' kept states (it ends with `background_stop`).
+    keeper_writer: Option<tokio::task::JoinHandle<()>>,
     background_stop: CancellationToken,
     router: Router,
     serve_settings: crate::serve::ServeSettings,
@@ -169,11 +172,12 @@ impl Application {
                 carried_on
             }
         };
-        let keeper: DynKeeper = match &cluster {
-            Some(cluster) => Arc::new(cluster.clone()),
-            None => Arc::new(StoreKeeper {
-                store: store.clone(),
-            }),
+        let (keeper, keeper_writer): (DynKeeper, _) = match &cluster {
+            Some(cluster) => (Arc::new(cluster.clone()), None),
+            None => {
+                let (keeper, writer) = StoreKeeper::start(store.clone(), background_stop.clone());
+                (keeper, Some(writer))
+            }
         };
         let limits: DynLimits = match &cluster {
             Some(cluster) => Arc::new(RedisLimits::new(
@@ -203,10 +207,13 @@ impl Application {
             encoder: Arc::new(JsonWire),
             shutdown: shutdown.clone(),
             media: media.clone(),
-            keeper,
+            keeper: keeper.clone(),
         });
         for (meeting, state) in carried_on {
-            rooms.carry_on(meeting, &state);
+            // Read is taken: kept again at once, for a crash before the room's next change.
+            if rooms.carry_on(meeting.clone(), &state) {
+                let _ = keeper.keep(&meeting.room_name, state).await;
+            }
         }
         let ice = Arc::new(crate::services::ice::IceConfig {
             stun_urls: config.stun_url.clone(),
@@ -264,6 +271,7 @@ impl Application {
             recorder,
             recorder_stop,
             webhooks,
+            keeper_writer,
             background_stop,
             router,
             serve_settings: config.serve_settings(),
@@ -369,6 +377,11 @@ impl Application {
         }
         if let Err(err) = self.webhooks.await {
             tracing::error!(error = %err, "the webhook worker failed");
+        }
+        if let Some(writer) = self.keeper_writer
+            && let Err(err) = writer.await
+        {
+            tracing::error!(error = %err, "the writer of rooms' kept states failed");
         }
         self.store.close().await;
         tracing::info!("anteroom stopped");

@@ -1,14 +1,13 @@
 //! Where a live room's state is kept so that it can be carried on: by this server after a restart
-//! (a server alone: its store, written when it stops), or by another node of a cluster (Redis,
-//! written after every change that matters, so that a node's death loses nothing). The room engine
-//! makes the snapshot; this is the port that keeps it, and JSON is its form.
+//! or a crash (a server alone: its store, `store_keeper.rs`), or by another node of a cluster
+//! (Redis, written after every change that matters, so that a node's death loses nothing). The
+//! room engine makes the snapshot; this is the port that keeps it, and JSON is its form.
 
 use async_trait::async_trait;
 
 use crate::meeting::RoomName;
 use crate::meeting::facts::{FactId, RoomFact};
 use crate::room::state::Snapshot;
-use crate::store::DynStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeepError {
@@ -85,31 +84,6 @@ pub fn encode(snapshot: &Snapshot, unwritten: Vec<(&FactId, &RoomFact)>) -> Stri
 pub fn decode(state: &str) -> Result<(Snapshot, Vec<(FactId, RoomFact)>), serde_json::Error> {
     let kept: Kept<Snapshot, (FactId, RoomFact)> = serde_json::from_str(state)?;
     Ok((kept.room, kept.unwritten))
-}
-
-/// A server alone: rooms are written to its store when it stops, and carried on when it starts.
-pub struct StoreKeeper {
-    pub store: DynStore,
-}
-
-#[async_trait]
-impl Keeper for StoreKeeper {
-    fn every_change(&self) -> bool {
-        false
-    }
-
-    async fn keep(&self, _: &RoomName, _: String) -> Result<(), KeepError> {
-        Ok(())
-    }
-
-    async fn hand_over(&self, room: &RoomName, state: String) -> Result<(), KeepError> {
-        self.store
-            .save_snapshots(&[(room.clone(), state)], chrono::Utc::now())
-            .await
-            .map_err(|err| KeepError::Unavailable(err.to_string()))
-    }
-
-    async fn forget(&self, _: &RoomName) {}
 }
 
 #[cfg(test)]

@@ -17,4 +17,5 @@ pub mod meetings;
 pub mod orphans;
 pub mod recorder;
 pub mod rooms;
+pub mod store_keeper;
 pub mod themes;

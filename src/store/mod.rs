@@ -372,8 +372,8 @@ pub trait ThemeStore: Send + Sync {
     ) -> Result<Option<ThemeImage>, StoreError>;
 }
 
-/// Rooms a stopping server hands over when no other node can take them: their state (opaque
-/// here), for the server that starts next to carry on with.
+/// Rooms a server alone keeps (as they change, and when it stops) for the server that starts next
+/// to carry on with: their state, opaque here.
 #[async_trait]
 pub trait SnapshotStore: Send + Sync {
     /// Keeps these rooms' states, replacing any kept before for the same rooms.
@@ -382,6 +382,8 @@ pub trait SnapshotStore: Send + Sync {
         rooms: &[(RoomName, String)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Forgets these rooms' states (their rooms are over).
+    async fn forget_snapshots(&self, rooms: &[RoomName]) -> Result<(), StoreError>;
     /// Every room state kept, forgotten as it is read (whoever reads them carries the rooms on).
     async fn take_snapshots(&self) -> Result<Vec<(RoomName, String)>, StoreError>;
 }

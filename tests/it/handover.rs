@@ -1,6 +1,7 @@
-//! A server alone on its store, stopped with SIGTERM and started again: its rooms are handed over to
-//! the store and carried on. Knockers keep their place and their host's words, whoever was inside
-//! comes back with the resume token alone, and nothing is recorded as having ended.
+//! A server alone on its store, stopped with SIGTERM or killed (`kill -9`), and started again: its
+//! rooms' states are in the store (written when it stops, and at most `WRITE_GAP` after each change)
+//! and carried on. Knockers keep their place and their host's words, whoever was inside comes back
+//! with the resume token alone, and nothing is recorded as having ended.
 
 use serde_json::{Value, json};
 
@@ -20,8 +21,38 @@ pub async fn come_back(server: &Server, room: &str, key: Option<&str>, token: &s
     (ws, joined)
 }
 
+/// How a server stops before its restart.
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    /// SIGTERM: rooms are handed over, their people told to come back.
+    Clean,
+    /// `kill -9`: nobody is told anything; the rooms' last kept states are all there is.
+    Crash,
+}
+
+async fn stop(server: &mut Server, how: Stop, people: &mut [&mut Ws]) {
+    match how {
+        Stop::Clean => {
+            assert!(server.terminate().await, "a clean stop");
+            for ws in people {
+                assert_eq!(ws.error().await["code"], "server_shutting_down");
+            }
+        }
+        Stop::Crash => server.kill9().await,
+    }
+}
+
 #[tokio::test]
 async fn a_restart_carries_rooms_on_where_they_were() {
+    carried_on_where_they_were(Stop::Clean).await;
+}
+
+#[tokio::test]
+async fn a_crash_is_carried_on_from_as_a_restart_is() {
+    carried_on_where_they_were(Stop::Crash).await;
+}
+
+async fn carried_on_where_they_were(how: Stop) {
     let mut server = Server::start().await;
     let room = locked_room(&server).await;
     let (mut host_ws, host_joined) = host(&server, &room, "Dr Lee").await;
@@ -58,10 +89,13 @@ async fn a_restart_carries_rooms_on_where_they_were() {
     )
     .await;
 
-    assert!(server.terminate().await, "a clean stop");
-    for ws in [&mut host_ws, &mut guest, &mut waiting] {
-        assert_eq!(ws.error().await["code"], "server_shutting_down");
-    }
+    // (Reading the facts took 300 ms: the rooms' states are written by now, after a crash too.)
+    stop(
+        &mut server,
+        how,
+        &mut [&mut host_ws, &mut guest, &mut waiting],
+    )
+    .await;
     let server = server.restart().await;
 
     // Sam is still second to none, held, with the host's words.
@@ -94,16 +128,27 @@ async fn a_restart_carries_rooms_on_where_they_were() {
 
 #[tokio::test]
 async fn whoever_does_not_come_back_after_a_restart_leaves_when_the_grace_ends() {
+    nobody_comes_back(Stop::Clean).await;
+}
+
+#[tokio::test]
+async fn whoever_does_not_come_back_after_a_crash_leaves_when_the_grace_ends() {
+    nobody_comes_back(Stop::Crash).await;
+}
+
+async fn nobody_comes_back(how: Stop) {
     let mut server = Server::start_with(&["--knock-resume-grace-secs", "2"]).await;
     let room = locked_room(&server).await;
     let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
-    let (_guest, guest_id) = knocker(&server, &room, "Pat").await;
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;
     host_ws.recv_type("room_knocked").await;
-    assert!(server.terminate().await, "a clean stop");
+    // Past the time a change waits to be kept.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop(&mut server, how, &mut [&mut host_ws, &mut guest]).await;
     let restarted = chrono::Utc::now().timestamp_millis();
     let server = server.restart().await;
-    // Nobody comes back: once the grace from the restart has run out (not at the start, as after a
-    // crash), the knock is cancelled and the host has left, each recorded once.
+    // Nobody comes back: once the grace from the restart has run out (not at the start), the knock
+    // is cancelled and the host has left, each recorded once.
     let mut kinds: Vec<(String, Option<String>, i64)> = Vec::new();
     for _ in 0..50 {
         kinds = store_rows(

@@ -118,6 +118,22 @@ where
     }
 }
 
+/// Runs one statement on a stopped server's store; how many rows it changed.
+pub async fn store_execute(data_dir: &std::path::Path, sql: &'static str) -> u64 {
+    let url = store_url(data_dir).await;
+    if on_postgres() {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+        done.rows_affected()
+    } else {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+        done.rows_affected()
+    }
+}
+
 /// A far-future end date for meetings that must stay valid during a test.
 pub const LATER: &str = "2099-01-01T00:00:00Z";
 

@@ -338,6 +338,16 @@ async fn a_room_closes_once_everyone_has_left() {
     c.join(&open.name, None, "C").await;
     d.join(&open.name, None, "D").await;
     assert_eq!(live_rooms().await, 1);
+    // A live room's state is kept (for a crash); a room that closed has none left to carry on.
+    let kept = || async {
+        crate::helpers::store_rows::<(String,)>(
+            server.data_dir.path(),
+            "SELECT room_name FROM room_snapshots",
+        )
+        .await
+        .len()
+    };
+    assert_eq!(kept().await, 1);
     for ws in [&mut c, &mut d] {
         ws.send("leave_room", json!({})).await;
         ws.recv_type("room_left").await;
@@ -354,4 +364,5 @@ async fn a_room_closes_once_everyone_has_left() {
         rooms, 0,
         "the room stays live although everyone left (both connections stay open)"
     );
+    assert_eq!(kept().await, 0, "a closed room's state is forgotten");
 }

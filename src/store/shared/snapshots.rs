@@ -1,4 +1,4 @@
-//! Rooms handed over at shutdown, in either engine.
+//! Rooms' kept states (a server alone), in either engine.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -36,6 +36,18 @@ where
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn forget_snapshots(&self, rooms: &[RoomName]) -> Result<(), StoreError> {
+        let mut tx = self.writes().begin().await?;
+        for room in rooms {
+            sqlx::query("DELETE FROM room_snapshots WHERE room_name = $1")
+                .bind(room.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

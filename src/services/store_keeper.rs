@@ -1,0 +1,123 @@
+//! Where a server alone keeps its live rooms: in its own store, so that a crash (`kill -9`, the
+//! kernel's OOM killer) is carried on from as a restart is, rather than ending every room. A room's
+//! state is taken after each of its changes, but written at most every `WRITE_GAP`, the latest
+//! of each room changed meanwhile, in one transaction: the store stays off the signalling path, and
+//! a crash loses at most that gap's changes. A stop writes every room's last state before it ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::keeper::{KeepError, Keeper};
+use crate::meeting::RoomName;
+use crate::store::DynStore;
+
+/// The most changes a crash may lose: how long a room's new state waits to be written (with
+/// every other room's changed meanwhile).
+pub const WRITE_GAP: Duration = Duration::from_millis(20);
+
+pub struct StoreKeeper {
+    store: DynStore,
+    /// Each room's latest state not written yet; `None`: the room is over, its state to go.
+    pending: Mutex<HashMap<RoomName, Option<String>>>,
+    /// One write at a time, so that an older state never lands after a newer one.
+    writing: tokio::sync::Mutex<()>,
+    changed: Notify,
+}
+
+impl StoreKeeper {
+    /// The keeper, and its writer, which runs until `stop` (then writes what is left, and ends).
+    pub fn start(
+        store: DynStore,
+        stop: CancellationToken,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let keeper = Arc::new(StoreKeeper {
+            store,
+            pending: Mutex::default(),
+            writing: tokio::sync::Mutex::new(()),
+            changed: Notify::new(),
+        });
+        let writer = tokio::spawn(keeper.clone().write_changes(stop));
+        (keeper, writer)
+    }
+
+    async fn write_changes(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = self.changed.notified() => {}
+                _ = stop.cancelled() => break,
+            }
+            // Changes a little apart are written together.
+            tokio::select! {
+                _ = tokio::time::sleep(WRITE_GAP) => {}
+                _ = stop.cancelled() => {}
+            }
+            // A failure is logged, and the states are written with the next change.
+            let _ = self.write().await;
+        }
+        let _ = self.write().await;
+    }
+
+    fn pending(&self) -> MutexGuard<'_, HashMap<RoomName, Option<String>>> {
+        // Each use swaps or inserts whole entries: nothing is left half changed by a panic.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes what is pending. A failed write is tried again with the next change, unless a newer
+    /// state of the room came meanwhile.
+    async fn write(&self) -> Result<(), KeepError> {
+        let _one_at_a_time = self.writing.lock().await;
+        let due = std::mem::take(&mut *self.pending());
+        if due.is_empty() {
+            return Ok(());
+        }
+        let (kept, over): (Vec<_>, Vec<_>) = due.iter().partition(|(_, state)| state.is_some());
+        let kept: Vec<(RoomName, String)> = kept
+            .into_iter()
+            .filter_map(|(room, state)| Some((room.clone(), state.clone()?)))
+            .collect();
+        let over: Vec<RoomName> = over.into_iter().map(|(room, _)| room.clone()).collect();
+        let mut written = Ok(());
+        if !kept.is_empty() {
+            written = self.store.save_snapshots(&kept, chrono::Utc::now()).await;
+        }
+        if written.is_ok() && !over.is_empty() {
+            written = self.store.forget_snapshots(&over).await;
+        }
+        written.map_err(|err| {
+            tracing::warn!(error = %err, rooms = due.len(), "rooms' states could not be kept; a crash now would end them");
+            let mut pending = self.pending();
+            for (room, state) in due {
+                pending.entry(room).or_insert(state);
+            }
+            KeepError::Unavailable(err.to_string())
+        })
+    }
+}
+
+#[async_trait]
+impl Keeper for StoreKeeper {
+    fn every_change(&self) -> bool {
+        true
+    }
+
+    async fn keep(&self, room: &RoomName, state: String) -> Result<(), KeepError> {
+        self.pending().insert(room.clone(), Some(state));
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    async fn hand_over(&self, room: &RoomName, state: String) -> Result<(), KeepError> {
+        self.pending().insert(room.clone(), Some(state));
+        self.write().await
+    }
+
+    async fn forget(&self, room: &RoomName) {
+        self.pending().insert(room.clone(), None);
+        self.changed.notify_one();
+    }
+}
