@@ -48,6 +48,11 @@ pub trait Keeper: Send + Sync + 'static {
     }
     /// Whether a room's state is kept after every change that may matter (else only at hand-over).
     fn every_change(&self) -> bool;
+    /// Whether the room's facts the store has not confirmed yet are kept with its state after a
+    /// change (for whoever carries the room on to record them: another node).
+    fn keeps_unwritten_facts(&self) -> bool {
+        true
+    }
     async fn keep(&self, room: &RoomName, state: String) -> Result<(), KeepError>;
     /// The server is stopping: the room's last state, for whoever carries it on.
     async fn hand_over(&self, room: &RoomName, state: String) -> Result<(), KeepError>;

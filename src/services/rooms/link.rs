@@ -198,7 +198,16 @@ impl RoomPort for RoomLink {
     }
 
     async fn keep(&self, snapshot: &Snapshot, facts: Vec<RoomFact>) -> Result<(), PortError> {
-        let state = self.kept_state(snapshot, facts);
+        let state = if self.inner.keeper.keeps_unwritten_facts() {
+            self.kept_state(snapshot, facts)
+        } else {
+            // A server alone: the facts go to the store it keeps states in, and sooner (the
+            // recorder writes within milliseconds, a state waits `WRITE_GAP`).
+            for fact in facts {
+                self.record(fact);
+            }
+            keeper::encode(snapshot, Vec::new())
+        };
         Ok(self.inner.keeper.keep(&self.room, state).await?)
     }
 
