@@ -39,10 +39,10 @@ export async function serve(dataDir, listen, extraArgs, logs) {
   return { child, base };
 }
 
-export async function stopChild(child) {
+export async function stopChild(child, signal = "SIGTERM") {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
+  child.kill(signal);
   await exited;
 }
 
@@ -86,9 +86,12 @@ export async function startServer(extraArgs = []) {
     async sockets() {
       return this.metric("anteroom_websocket_connections");
     },
-    /** Stops the server as an operator would (SIGTERM) and starts it again on the same port and data. */
-    async restart() {
-      await stopChild(child);
+    /**
+     * Stops the server as an operator would (SIGTERM), or kills it as a crash would (`crash: true`,
+     * SIGKILL), and starts it again on the same port and data.
+     */
+    async restart({ crash = false } = {}) {
+      await stopChild(child, crash ? "SIGKILL" : "SIGTERM");
       ({ child } = await serve(dataDir, new URL(base).host, extraArgs, logs));
     },
     async stop() {

@@ -418,7 +418,7 @@ async function mediaThroughOnePathEach(pages, when) {
 }
 
 // Last in this file: it restarts the server the others share.
-test("a group room's media comes back after a guest's network drop and after a server restart, everyone in their place", async (t) => {
+test("a group room's media comes back after a guest's network drop, a server restart and a crash, everyone in their place", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
   const host = await openRecorded(open, "host");
@@ -468,5 +468,13 @@ test("a group room's media comes back after a guest's network drop and after a s
   for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles`);
   await nobodyAway(pages, "after the restart");
   await screenshot(host, "group-after-restart");
+
+  // A crash: nobody is told anything; the rooms' kept states are all the new process has.
+  await server.restart({ crash: true });
+  for (const page of pages) await page.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  await mediaThroughOnePathEach(pages, "after the server's crash");
+  for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles after the crash`);
+  await nobodyAway(pages, "after the crash");
+  await screenshot(host, "group-after-crash");
   noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });
