@@ -498,8 +498,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 /// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
 const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
-/// The rooms the last run handed over as it stopped, whose meetings are still open, with their
-/// kept state (the others are over: a crash's, or their meeting has gone).
+/// The rooms the last run kept (as they changed, and when it stopped), whose meetings are still
+/// open, with their kept state. The others are over: their meeting has gone, or their state cannot
+/// be carried on (what they left open is then closed, as a crash's is).
 async fn rooms_handed_over(
     store: &DynStore,
 ) -> anyhow::Result<Vec<(Arc<crate::meeting::Meeting>, String)>> {
@@ -507,11 +508,22 @@ async fn rooms_handed_over(
     let mut carried = Vec::new();
     for (room, state) in store.take_snapshots().await? {
         match store.get_meeting_by_room(&room).await? {
-            Some(meeting) if meeting.is_open_at(now) => carried.push((Arc::new(meeting), state)),
-            _ => tracing::info!(%room, "a room handed over at the last stop has ended meanwhile"),
+            Some(meeting) if meeting.is_open_at(now) => match readable(&state) {
+                Ok(()) => carried.push((Arc::new(meeting), state)),
+                Err(why) => {
+                    tracing::error!(%room, error = %why, "a kept room state cannot be carried on; the room is closed as after a crash");
+                }
+            },
+            _ => tracing::info!(%room, "a room kept at the last run has ended meanwhile"),
         }
     }
     Ok(carried)
+}
+
+/// Whether this version can carry a kept room state on.
+fn readable(state: &str) -> Result<(), String> {
+    let (snapshot, _) = crate::services::keeper::decode(state).map_err(|err| err.to_string())?;
+    snapshot.check().map_err(|err| err.to_string())
 }
 
 /// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook

@@ -16,6 +16,19 @@ use crate::ws::Ws;
 /// session ended, each timed when the server was last known alive (not when it came back).
 #[tokio::test]
 async fn a_crash_before_a_rooms_state_was_kept_is_closed_at_the_last_moment_known_alive() {
+    closed_at_the_last_moment_known_alive("DELETE FROM room_snapshots").await;
+}
+
+/// So is a room whose kept state this version cannot read (one kept by another version, say).
+#[tokio::test]
+async fn a_room_whose_kept_state_cannot_be_read_is_closed_as_a_crashs() {
+    closed_at_the_last_moment_known_alive("UPDATE room_snapshots SET state = '{\"version\": 999}'")
+        .await;
+}
+
+/// Kills the server in a session with a host, a co-host and a knocker, runs `lose_the_state` on
+/// its store (it changes the room's kept state), and starts it again.
+async fn closed_at_the_last_moment_known_alive(lose_the_state: &'static str) {
     let mut server = Server::start().await;
     let receiver = receiver_for(
         &server,
@@ -44,8 +57,7 @@ async fn a_crash_before_a_rooms_state_was_kept_is_closed_at_the_last_moment_know
     tokio::time::sleep(Duration::from_millis(2600)).await;
     let killed_at = Utc::now();
     server.kill9().await;
-    // As if the crash had come before the room's state was written.
-    let kept = store_execute(server.data_dir.path(), "DELETE FROM room_snapshots").await;
+    let kept = store_execute(server.data_dir.path(), lose_the_state).await;
     assert_eq!(kept, 1, "the room's state was kept before the crash");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let server = server.restart().await;

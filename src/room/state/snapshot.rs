@@ -41,6 +41,16 @@ pub struct Snapshot {
 #[error("a room snapshot of version {0} cannot be carried on by this version (it reads {VERSION})")]
 pub struct UnknownVersion(u32);
 
+impl Snapshot {
+    /// Whether this version can carry the snapshot on.
+    pub fn check(&self) -> Result<(), UnknownVersion> {
+        if self.version != VERSION {
+            return Err(UnknownVersion(self.version));
+        }
+        Ok(())
+    }
+}
+
 impl Room {
     /// The room's state as it stands, to be kept.
     pub fn snapshot(&self) -> Snapshot {
@@ -104,9 +114,7 @@ impl Room {
         snapshot: Snapshot,
         now: DateTime<Utc>,
     ) -> Result<Room, UnknownVersion> {
-        if snapshot.version != VERSION {
-            return Err(UnknownVersion(snapshot.version));
-        }
+        snapshot.check()?;
         let grace = now + config.resume_grace;
         let mut deadlines = Deadlines::default();
         deadlines.set(Timer::Expiry, config.expires_at);
