@@ -24,8 +24,9 @@ pub struct StoreKeeper {
     store: DynStore,
     /// Each room's latest state not written yet; `None`: the room is over, its state to go.
     pending: Mutex<HashMap<RoomName, Option<String>>>,
-    /// One write at a time, so that an older state never lands after a newer one.
-    writing: tokio::sync::Mutex<()>,
+    /// One write at a time, so that an older state never lands after a newer one; it holds
+    /// whether the last write failed (said once, not at every try).
+    writing: tokio::sync::Mutex<bool>,
     changed: Notify,
 }
 
@@ -38,7 +39,7 @@ impl StoreKeeper {
         let keeper = Arc::new(StoreKeeper {
             store,
             pending: Mutex::default(),
-            writing: tokio::sync::Mutex::new(()),
+            writing: tokio::sync::Mutex::new(false),
             changed: Notify::new(),
         });
         let writer = tokio::spawn(keeper.clone().write_changes(stop));
@@ -70,7 +71,7 @@ impl StoreKeeper {
     /// Writes what is pending. A failed write is tried again with the next change, unless a newer
     /// state of the room came meanwhile.
     async fn write(&self) -> Result<(), KeepError> {
-        let _one_at_a_time = self.writing.lock().await;
+        let mut failing = self.writing.lock().await;
         let due = std::mem::take(&mut *self.pending());
         if due.is_empty() {
             return Ok(());
@@ -88,14 +89,24 @@ impl StoreKeeper {
         if written.is_ok() && !over.is_empty() {
             written = self.store.forget_snapshots(&over).await;
         }
-        written.map_err(|err| {
-            tracing::warn!(error = %err, rooms = due.len(), "rooms' states could not be kept; a crash now would end them");
-            let mut pending = self.pending();
-            for (room, state) in due {
-                pending.entry(room).or_insert(state);
+        match written {
+            Ok(()) => {
+                if std::mem::take(&mut *failing) {
+                    tracing::info!("rooms' states are kept again");
+                }
+                Ok(())
             }
-            KeepError::Unavailable(err.to_string())
-        })
+            Err(err) => {
+                if !std::mem::replace(&mut *failing, true) {
+                    tracing::warn!(error = %err, rooms = due.len(), "rooms' states cannot be kept; a crash now would end them (tried again at each change)");
+                }
+                let mut pending = self.pending();
+                for (room, state) in due {
+                    pending.entry(room).or_insert(state);
+                }
+                Err(KeepError::Unavailable(err.to_string()))
+            }
+        }
     }
 }
 
