@@ -210,9 +210,11 @@ impl Application {
             keeper: keeper.clone(),
         });
         for (meeting, state) in carried_on {
-            // Read is taken: kept again at once, for a crash before the room's next change.
-            if rooms.carry_on(meeting.clone(), &state) {
-                let _ = keeper.keep(&meeting.room_name, state).await;
+            // Read is taken: kept again (before the room can keep a newer one), for a crash
+            // before the room's next change.
+            let _ = keeper.keep(&meeting.room_name, state.clone()).await;
+            if !rooms.carry_on(meeting.clone(), &state) {
+                keeper.forget(&meeting.room_name).await;
             }
         }
         let ice = Arc::new(crate::services::ice::IceConfig {

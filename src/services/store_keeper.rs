@@ -20,6 +20,9 @@ use crate::store::DynStore;
 /// every other room's changed meanwhile).
 pub const WRITE_GAP: Duration = Duration::from_millis(20);
 
+/// How long a write that failed waits to be tried again when no change comes meanwhile.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 pub struct StoreKeeper {
     store: DynStore,
     /// Each room's latest state not written yet; `None`: the room is over, its state to go.
@@ -57,8 +60,13 @@ impl StoreKeeper {
                 _ = tokio::time::sleep(WRITE_GAP) => {}
                 _ = stop.cancelled() => {}
             }
-            // A failure is logged, and the states are written with the next change.
-            let _ = self.write().await;
+            if self.write().await.is_err() {
+                // Logged; tried again a little later (or with the next change).
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY_AFTER) => self.changed.notify_one(),
+                    _ = stop.cancelled() => {}
+                }
+            }
         }
         let _ = self.write().await;
     }
@@ -68,20 +76,21 @@ impl StoreKeeper {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes what is pending. A failed write is tried again with the next change, unless a newer
-    /// state of the room came meanwhile.
+    /// Writes what is pending. What a failed write held stays pending, unless a newer state of its
+    /// room came meanwhile.
     async fn write(&self) -> Result<(), KeepError> {
         let mut failing = self.writing.lock().await;
         let due = std::mem::take(&mut *self.pending());
         if due.is_empty() {
             return Ok(());
         }
-        let (kept, over): (Vec<_>, Vec<_>) = due.iter().partition(|(_, state)| state.is_some());
-        let kept: Vec<(RoomName, String)> = kept
-            .into_iter()
-            .filter_map(|(room, state)| Some((room.clone(), state.clone()?)))
-            .collect();
-        let over: Vec<RoomName> = over.into_iter().map(|(room, _)| room.clone()).collect();
+        let (mut kept, mut over) = (Vec::new(), Vec::new());
+        for (room, state) in &due {
+            match state {
+                Some(state) => kept.push((room.clone(), state.clone())),
+                None => over.push(room.clone()),
+            }
+        }
         let mut written = Ok(());
         if !kept.is_empty() {
             written = self.store.save_snapshots(&kept, chrono::Utc::now()).await;
