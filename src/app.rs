@@ -154,14 +154,14 @@ impl Application {
             written: deliveries_due,
             gap: recorder::write_gap(cluster.is_some()),
         };
-        // A server alone: no room is live yet. Rooms the last run handed over when it stopped go
-        // on (their people come back); whatever else it left open was a crash's and is over, its
-        // ends told; webhook deliveries a crash left claimed are free to be delivered. (A node of
+        // A server alone: no room is live yet. Rooms the last run kept (as they changed, and when
+        // it stopped) go on (their people come back); whatever else it left open was a crash's and
+        // is over, its ends told; webhook deliveries a crash left claimed are free to be delivered. (A node of
         // a cluster does none of this: the others are running; rooms move through Redis.)
         let carried_on = match &cluster {
             Some(_) => Vec::new(),
             None => {
-                let carried_on = rooms_handed_over(&store).await?;
+                let carried_on = rooms_kept(&store).await?;
                 let names: Vec<_> = carried_on
                     .iter()
                     .map(|(m, _)| m.room_name.clone())
@@ -503,7 +503,7 @@ const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 /// The rooms the last run kept (as they changed, and when it stopped), whose meetings are still
 /// open, with their kept state. The others are over: their meeting has gone, or their state cannot
 /// be carried on (what they left open is then closed, as a crash's is).
-async fn rooms_handed_over(
+async fn rooms_kept(
     store: &DynStore,
 ) -> anyhow::Result<Vec<(Arc<crate::meeting::Meeting>, String)>> {
     let now = Utc::now();
