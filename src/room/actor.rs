@@ -297,8 +297,8 @@ impl<P: RoomPort> RoomActor<P> {
     }
 
     /// After a fault: every connection is told to come back (as when a room moves) and closed, and
-    /// the room is forgotten here, its kept state (if any) left as it was before the faulted step;
-    /// the next join opens the room again.
+    /// the room is forgotten here, its kept state left as it was before the faulted step; the next
+    /// join opens the room again from it (`RoomPort::release_after_fault`).
     fn reconnect_everyone(&mut self) {
         let refusal = Event::refused(
             RefusalCode::Restarting,
@@ -311,7 +311,7 @@ impl<P: RoomPort> RoomActor<P> {
                 .outbox
                 .try_send(Outbound::Frames(vec![frame.clone()]));
         }
-        self.port.release(true);
+        self.port.release_after_fault();
         self.close_everyone(refusal);
     }
 

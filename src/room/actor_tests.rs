@@ -19,6 +19,7 @@ use crate::room::state::tests as state_tests;
 #[derive(Default)]
 struct TestPort {
     kept: Option<Arc<AtomicUsize>>,
+    faults: Arc<AtomicUsize>,
 }
 
 impl RoomPort for TestPort {
@@ -61,6 +62,9 @@ impl RoomPort for TestPort {
         true
     }
     fn release(&self, _: bool) {}
+    fn release_after_fault(&self) {
+        self.faults.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Log lines, as a test subscriber writes them.
@@ -145,6 +149,7 @@ async fn a_tick_that_says_nothing_is_not_kept() {
     let kept = Arc::new(AtomicUsize::new(0));
     let port = TestPort {
         kept: Some(kept.clone()),
+        ..TestPort::default()
     };
     let actor = tokio::spawn(RoomActor::new(room, mailbox, port, CancellationToken::new()).run());
     let (command, mut host, _) = attach(1, 64, Credential::Host);
@@ -293,15 +298,17 @@ async fn a_steps_frames_for_a_connection_are_one_item() {
 
 /// A bug that panics the room's state machine does not leave its connections open and silent:
 /// each is told to reconnect (`server_shutting_down`, as when a room moves) and closed, and the actor
-/// stops, so the next join opens the room again. Where every change is kept (a cluster), the
-/// faulted step's half-changed state is not: what was kept before it stays for whoever carries on.
+/// stops, so the next join opens the room again. The faulted step's half-changed state is not kept:
+/// what was kept before it stays for whoever carries on.
 #[tokio::test]
 async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
     let room = Room::new(config("/faulty", true, Duration::seconds(1)));
     let (commands, mailbox) = mpsc::channel(64);
     let kept = Arc::new(AtomicUsize::new(0));
+    let faults = Arc::new(AtomicUsize::new(0));
     let port = TestPort {
         kept: Some(kept.clone()),
+        faults: faults.clone(),
     };
     let actor = RoomActor::new(room, mailbox, port, CancellationToken::new());
     let fault = actor.fault_next_step.clone();
@@ -336,5 +343,10 @@ async fn a_fault_in_the_room_sends_its_connections_to_reconnect() {
         kept.load(Ordering::SeqCst),
         kept_before,
         "the faulted step is not kept"
+    );
+    assert_eq!(
+        faults.load(Ordering::SeqCst),
+        1,
+        "the room is let go as a faulted one"
     );
 }

@@ -54,4 +54,8 @@ pub trait RoomPort: Send + Sync + 'static {
     fn release_if_idle(&self, nothing_waiting: &dyn Fn() -> bool) -> bool;
     /// The room ended (or, `handed_over`, moved on): forget it here.
     fn release(&self, handed_over: bool);
+    /// The room's state machine failed (a bug): forget it here. Its next opening carries it on
+    /// from the state kept before the fault, unless it faulted a little while before too (that
+    /// state may be what fails): then it starts afresh.
+    fn release_after_fault(&self);
 }

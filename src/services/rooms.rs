@@ -30,8 +30,10 @@ use crate::room::port::Encode;
 use crate::room::state::{Room, RoomConfig};
 use crate::store::{DynStore, StoreError};
 use crate::tokens::{KeyRole, TokenError, TokenSigner};
+use faults::RecentFaults;
 use link::RoomLink;
 
+mod faults;
 mod link;
 
 /// Commands a room can have waiting before senders wait for it.
@@ -126,6 +128,8 @@ struct Inner {
     actors: TaskTracker,
     /// Held while this node takes a room (its lease, then its kept state, then its actor).
     taking: tokio::sync::Mutex<()>,
+    /// Rooms whose state machine failed lately.
+    faults: RecentFaults,
 }
 
 impl Inner {
@@ -180,6 +184,7 @@ impl Rooms {
                 keeper: deps.keeper,
                 actors: TaskTracker::new(),
                 taking: tokio::sync::Mutex::new(()),
+                faults: RecentFaults::default(),
             }),
         }
     }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::keeper::{KeepError, Keeper};
+use super::keeper::{KeepError, Keeper, Place};
 use crate::meeting::RoomName;
 use crate::store::DynStore;
 
@@ -121,6 +121,21 @@ impl StoreKeeper {
 
 #[async_trait]
 impl Keeper for StoreKeeper {
+    /// Here, always; with the room's kept state when it has one: a room that failed and is opened
+    /// again (a room that closed has none, and one carried on at the start is live already).
+    async fn take(&self, room: &RoomName) -> Result<Place, KeepError> {
+        let pending = self.pending().get(room).cloned();
+        let kept = match pending {
+            Some(pending) => pending,
+            None => self
+                .store
+                .snapshot_of(room)
+                .await
+                .map_err(|err| KeepError::Unavailable(err.to_string()))?,
+        };
+        Ok(Place::Here { kept })
+    }
+
     fn every_change(&self) -> bool {
         true
     }
@@ -192,5 +207,30 @@ mod tests {
         let mut kept = store.take_snapshots().await.expect("read");
         kept.sort();
         assert_eq!(kept, [(a, "a5".to_owned()), (b, "b2".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_room_opened_again_gets_its_kept_state_unless_it_closed() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = crate::store::open(&crate::store::sqlite_url(dir.path()))
+            .await
+            .expect("a store");
+        let (keeper, _writer) = StoreKeeper::start(store, CancellationToken::new());
+        let a = room("/a");
+        let kept = |place| match place {
+            Ok(Place::Here { kept }) => kept,
+            other => panic!("a server alone takes every room: {other:?}"),
+        };
+        assert_eq!(kept(keeper.take(&a).await), None);
+        keeper.keep(&a, "a1".into()).await.expect("kept");
+        // Not written yet, and written.
+        assert_eq!(kept(keeper.take(&a).await).as_deref(), Some("a1"));
+        tokio::time::sleep(WRITE_GAP * 5).await;
+        assert_eq!(kept(keeper.take(&a).await).as_deref(), Some("a1"));
+        // Closed: not yet written, and written.
+        keeper.forget(&a).await;
+        assert_eq!(kept(keeper.take(&a).await), None);
+        tokio::time::sleep(WRITE_GAP * 5).await;
+        assert_eq!(kept(keeper.take(&a).await), None);
     }
 }

@@ -384,6 +384,8 @@ pub trait SnapshotStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Forgets these rooms' states (their rooms are over).
     async fn forget_snapshots(&self, rooms: &[RoomName]) -> Result<(), StoreError>;
+    /// One room's kept state, if any (left in place).
+    async fn snapshot_of(&self, room: &RoomName) -> Result<Option<String>, StoreError>;
     /// Every room state kept, forgotten as it is read (whoever reads them carries the rooms on).
     async fn take_snapshots(&self) -> Result<Vec<(RoomName, String)>, StoreError>;
 }

@@ -247,6 +247,18 @@ impl RoomPort for RoomLink {
         }
     }
 
+    fn release_after_fault(&self) {
+        let again = self
+            .inner
+            .faults
+            .failed(&self.room, std::time::Instant::now());
+        if again {
+            tracing::error!(room = %self.room, "the room failed twice within a minute; its kept state is dropped and it starts afresh");
+        }
+        // Kept (as if it moved on), for the next opening to carry on from; dropped if again.
+        self.release(!again);
+    }
+
     fn release(&self, handed_over: bool) {
         let mut rooms = self.inner.rooms();
         if rooms

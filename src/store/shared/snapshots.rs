@@ -53,6 +53,14 @@ where
         Ok(())
     }
 
+    async fn snapshot_of(&self, room: &RoomName) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT state FROM room_snapshots WHERE room_name = $1")
+            .bind(room.as_str())
+            .fetch_optional(self.reads())
+            .await?;
+        Ok(row.map(|row| row.try_get("state")).transpose()?)
+    }
+
     async fn take_snapshots(&self) -> Result<Vec<(RoomName, String)>, StoreError> {
         let rows = sqlx::query("DELETE FROM room_snapshots RETURNING room_name, state")
             .fetch_all(self.writes())
