@@ -171,12 +171,18 @@ mod tests {
         RoomName::parse(name).expect("a valid room name")
     }
 
-    #[tokio::test]
-    async fn the_latest_state_of_each_room_is_written_and_a_room_over_is_forgotten() {
+    /// A SQLite store in a directory of its own (kept as long as the directory is).
+    async fn sqlite_store() -> (tempfile::TempDir, DynStore) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = crate::store::open(&crate::store::sqlite_url(dir.path()))
             .await
             .expect("a store");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn the_latest_state_of_each_room_is_written_and_a_room_over_is_forgotten() {
+        let (_dir, store) = sqlite_store().await;
         let stop = CancellationToken::new();
         let (keeper, writer) = StoreKeeper::start(store.clone(), stop.clone());
         let (a, b) = (room("/a"), room("/b"));
@@ -211,10 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_room_opened_again_gets_its_kept_state_unless_it_closed() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = crate::store::open(&crate::store::sqlite_url(dir.path()))
-            .await
-            .expect("a store");
+        let (_dir, store) = sqlite_store().await;
         let (keeper, _writer) = StoreKeeper::start(store, CancellationToken::new());
         let a = room("/a");
         let kept = |place| match place {
