@@ -85,10 +85,10 @@ impl StoreKeeper {
             return Ok(());
         }
         let (mut kept, mut over) = (Vec::new(), Vec::new());
-        for (room, state) in &due {
+        for (room, state) in due {
             match state {
-                Some(state) => kept.push((room.clone(), state.clone())),
-                None => over.push(room.clone()),
+                Some(state) => kept.push((room, state)),
+                None => over.push(room),
             }
         }
         let mut written = Ok(());
@@ -106,11 +106,13 @@ impl StoreKeeper {
                 Ok(())
             }
             Err(err) => {
+                let rooms = kept.len() + over.len();
                 if !std::mem::replace(&mut *failing, true) {
-                    tracing::warn!(error = %err, rooms = due.len(), "rooms' states cannot be kept; a crash now would end them (tried again at each change)");
+                    tracing::warn!(error = %err, rooms, "rooms' states cannot be kept; a crash now would end them (tried again)");
                 }
                 let mut pending = self.pending();
-                for (room, state) in due {
+                let again = kept.into_iter().map(|(room, state)| (room, Some(state)));
+                for (room, state) in again.chain(over.into_iter().map(|room| (room, None))) {
                     pending.entry(room).or_insert(state);
                 }
                 Err(KeepError::Unavailable(err.to_string()))
@@ -213,6 +215,21 @@ mod tests {
         let mut kept = store.take_snapshots().await.expect("read");
         kept.sort();
         assert_eq!(kept, [(a, "a5".to_owned()), (b, "b2".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_state_the_store_would_not_take_stays_pending() {
+        let (_dir, store) = sqlite_store().await;
+        let (keeper, _writer) = StoreKeeper::start(store.clone(), CancellationToken::new());
+        let a = room("/a");
+        store.close().await;
+        keeper.keep(&a, "a1".into()).await.expect("kept");
+        tokio::time::sleep(WRITE_GAP * 5).await;
+        // The write failed; the state waits for the next one (the closed store is not asked).
+        match keeper.take(&a).await {
+            Ok(Place::Here { kept }) => assert_eq!(kept.as_deref(), Some("a1")),
+            other => panic!("the pending state is still there: {other:?}"),
+        }
     }
 
     #[tokio::test]
