@@ -156,6 +156,8 @@ pub(super) struct Link {
     /// Packets were written since time last moved forward: str0m sends a written packet only once
     /// it has been given the time after it.
     written: bool,
+    /// Our bandwidth estimation is on: what we send carries transport-wide sequence numbers.
+    estimates: bool,
 }
 
 pub(super) struct Peer {
@@ -180,6 +182,35 @@ fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// Our offer without transport-wide sequence numbers on what we only send (the slots). They serve
+/// only the sender's congestion control, which for what we send is ours, and off: str0m would stamp
+/// every packet we send, keep the last 1,000 in a register (90 KiB a transport), and parse the
+/// client's feedback on them every 50 ms, for nothing. The client's answer leaves them out of
+/// those m-lines in turn (an answer has no extension its offer lacked), which is what str0m goes
+/// by, and repeats in its later offers. What the client publishes keeps them: its browser's
+/// estimate of its own uplink rests on our feedback.
+fn without_sending_sequence_numbers(sdp: &str) -> String {
+    // Each m-line starts a section that runs to the next; the session's lines come first.
+    let mut sections: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in sdp.split_inclusive('\n') {
+        if line.starts_with("m=") {
+            sections.push(Vec::new());
+        }
+        sections.last_mut().expect("starts with one").push(line);
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for (index, section) in sections.iter().enumerate() {
+        let sends_only = index > 0 && section.iter().any(|line| line.trim_end() == "a=sendonly");
+        for line in section {
+            if sends_only && line.starts_with("a=extmap:") && line.contains("transport-wide-cc") {
+                continue;
+            }
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 impl Link {
     /// A new transport from the client's offer: the answer, and the link.
     pub fn accept(
@@ -192,6 +223,7 @@ impl Link {
         let offer = SdpOffer::from_sdp_string(sdp)
             .map_err(|err| MediaRefusal::BadDescription(err.to_string()))?;
         let ufrag = random_token(16);
+        let estimates = config.bwe_initial_bitrate().is_some();
         let mut rtc = config
             .set_local_ice_credentials(IceCreds {
                 ufrag: ufrag.clone(),
@@ -218,6 +250,7 @@ impl Link {
             estimate: HeldEstimate::default(),
             desired: (0, 0),
             written: false,
+            estimates,
         };
         Ok((link, answer.to_sdp_string()))
     }
@@ -256,10 +289,11 @@ impl Link {
             if added && let Some((offer, pending)) = change.apply() {
                 self.pending = Some(pending);
                 self.slots_told = false;
-                if self
-                    .notices
-                    .try_send(Notice::Offer(offer.to_sdp_string()))
-                    .is_err()
+                let mut sdp = offer.to_sdp_string();
+                if !self.estimates {
+                    sdp = without_sending_sequence_numbers(&sdp);
+                }
+                if self.notices.try_send(Notice::Offer(sdp)).is_err()
                 {
                     return false;
                 }

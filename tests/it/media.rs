@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use str0m::change::SdpOffer;
 
 use crate::helpers::{Server, metric};
 use crate::media_client::{
@@ -137,18 +138,44 @@ async fn only_admitted_members_negotiate_and_unknown_ufrags_get_no_answer() {
     }
 }
 
+/// The m-sections of a session description (the session's own lines left out), each as text.
+fn media_sections(sdp: &str) -> Vec<String> {
+    sdp.split("\r\nm=").skip(1).map(str::to_owned).collect()
+}
+
 /// Transport-wide sequence numbers serve only a sender's congestion control: a publisher's
-/// browser estimates its uplink from our feedback on them; a viewer sends nothing, and without
-/// bandwidth estimation on our side it is offered none (str0m then keeps no register of what it
-/// sent it).
+/// browser estimates its uplink from our feedback on them; what we send, with bandwidth estimation
+/// off on our side, carries none: a viewer is offered none at all, a publisher none on the slots it
+/// receives on (str0m then keeps no register of what it sent either).
 #[tokio::test]
-async fn only_publishers_negotiate_transport_wide_sequence_numbers() {
+async fn only_what_is_published_carries_transport_wide_sequence_numbers() {
     const TWCC: &str = "transport-wide-cc";
     let server = Server::start().await;
     let room = group_room(&server).await;
     let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
-    let (_host_media, answer) = negotiate(&mut host_ws).await;
+    let (mut host_media, answer) = negotiate(&mut host_ws).await;
     assert!(answer.contains(TWCC), "{answer}");
+    // The spare slots the host is offered while alone: what it publishes keeps them, the slots
+    // have none, and neither has the host's answer for them.
+    let frame = host_ws.recv_type("sfu_offer").await;
+    let offer = frame["sdp"].as_str().expect("an offer's sdp").to_owned();
+    let sections = media_sections(&offer);
+    let (sent, published): (Vec<_>, Vec<_>) =
+        sections.iter().partition(|s| s.contains("a=sendonly"));
+    assert!(!sent.is_empty() && !published.is_empty(), "{offer}");
+    assert!(published.iter().all(|s| s.contains(TWCC)), "{offer}");
+    assert!(sent.iter().all(|s| !s.contains(TWCC)), "{offer}");
+    let parsed = SdpOffer::from_sdp_string(&offer).expect("a valid offer");
+    let slots_answer = host_media
+        .rtc
+        .sdp_api()
+        .accept_offer(parsed)
+        .expect("an answer")
+        .to_sdp_string();
+    for section in media_sections(&slots_answer) {
+        let receives = section.contains("a=recvonly");
+        assert_eq!(section.contains(TWCC), !receives, "{slots_answer}");
+    }
 
     let mut viewer = Ws::connect(&server).await;
     let joined = viewer.join(&room.name, Some(&room.viewer_key), "Vi").await;
