@@ -213,7 +213,7 @@ impl Application {
             // Read is taken: kept again (before the room can keep a newer one), for a crash
             // before the room's next change.
             let _ = keeper.keep(&meeting.room_name, state.clone()).await;
-            if !rooms.carry_on(meeting.clone(), &state) {
+            if rooms.carry_on(meeting.clone(), &state).is_err() {
                 keeper.forget(&meeting.room_name).await;
             }
         }

@@ -293,8 +293,7 @@ impl Link {
                 if !self.estimates {
                     sdp = without_sending_sequence_numbers(&sdp);
                 }
-                if self.notices.try_send(Notice::Offer(sdp)).is_err()
-                {
+                if self.notices.try_send(Notice::Offer(sdp)).is_err() {
                     return false;
                 }
             }

@@ -146,9 +146,12 @@ impl Recorder {
         &self,
         carried_on: &[crate::meeting::RoomName],
     ) -> Result<usize, crate::store::StoreError> {
+        let Some(last_alive) = self.store.last_alive().await? else {
+            return Ok(0);
+        };
         let facts: Vec<RoomFact> = self
             .store
-            .interrupted_facts()
+            .closing_facts(None, last_alive)
             .await?
             .into_iter()
             .filter(|fact| !carried_on.contains(&fact.room_name))

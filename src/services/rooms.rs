@@ -77,6 +77,15 @@ pub enum KeyError {
     OtherRoom,
 }
 
+/// Why a room was not carried on from its kept state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCarriedOn {
+    /// The state cannot be read or restored (another version's, or damaged).
+    Unreadable,
+    /// The room runs here already.
+    LiveAlready,
+}
+
 /// Where a room is to run (`Rooms::place`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
@@ -217,8 +226,10 @@ impl Rooms {
         }
         match self.inner.keeper.take(name).await {
             Ok(Place::Here { kept: Some(state) }) => {
-                // An unreadable state is said in the log; the room starts afresh.
-                self.carry_on(meeting.clone(), &state);
+                if let Err(NotCarriedOn::Unreadable) = self.carry_on(meeting.clone(), &state) {
+                    // The room starts afresh (said in the log): what it had open ends now.
+                    self.close_what_it_left_open(name).await;
+                }
                 Ok(Placement::Here)
             }
             Ok(Place::Here { kept: None }) => Ok(Placement::Here),
@@ -360,21 +371,20 @@ impl Rooms {
     }
 
     /// Carries on a room from its kept state (after this server restarted, or when this node
-    /// takes the room over): its people come back on new connections. False when the state is
-    /// unreadable or the room is live here already.
-    pub fn carry_on(&self, meeting: Arc<Meeting>, state: &str) -> bool {
+    /// takes the room over): its people come back on new connections.
+    pub fn carry_on(&self, meeting: Arc<Meeting>, state: &str) -> Result<(), NotCarriedOn> {
         let (snapshot, unwritten) = match super::keeper::decode(state) {
             Ok(kept) => kept,
             Err(err) => {
                 tracing::error!(room = %meeting.room_name, error = %err, "a kept room state cannot be read; the room starts afresh");
-                return false;
+                return Err(NotCarriedOn::Unreadable);
             }
         };
         let room = match Room::restore(self.config_of(&meeting), snapshot, Utc::now()) {
             Ok(room) => room,
             Err(err) => {
                 tracing::error!(room = %meeting.room_name, error = %err, "a kept room state cannot be carried on; the room starts afresh");
-                return false;
+                return Err(NotCarriedOn::Unreadable);
             }
         };
         let mut rooms = self.inner.rooms();
@@ -382,13 +392,44 @@ impl Rooms {
             .get(&meeting.room_name)
             .is_some_and(|e| !e.commands.is_closed())
         {
-            return false;
+            return Err(NotCarriedOn::LiveAlready);
         }
         let name = meeting.room_name.clone();
         let entry = self.start(meeting, Some(room), unwritten);
         rooms.insert(name.clone(), entry);
         tracing::info!(room = %name, "carrying on a room from its kept state");
-        true
+        Ok(())
+    }
+
+    /// A room that starts afresh because its kept state could not be carried on: the knocks,
+    /// members and session the store has open for it are closed now, with their webhook events,
+    /// and written before the new room says anything (its next kept state knows nothing of them).
+    /// The facts the lost state had not seen written are lost with it.
+    async fn close_what_it_left_open(&self, name: &RoomName) {
+        let facts = match self.inner.store.closing_facts(Some(name), Utc::now()).await {
+            Ok(facts) => facts,
+            Err(err) => {
+                tracing::error!(room = %name, error = %err, "cannot find what a room whose state was lost left open");
+                return;
+            }
+        };
+        let count = facts.len();
+        let mut written = Vec::with_capacity(count);
+        for fact in facts {
+            let (done, confirmed) = oneshot::channel();
+            let _ = self.inner.facts.send(Recording {
+                fact,
+                id: None,
+                written: Some(done),
+            });
+            written.push(confirmed);
+        }
+        for confirmed in written {
+            let _ = confirmed.await;
+        }
+        if count > 0 {
+            tracing::info!(room = %name, facts = count, "closed what a room whose state was lost left open (knocks, members, its session)");
+        }
     }
 
     fn config_of(&self, meeting: &Meeting) -> RoomConfig {

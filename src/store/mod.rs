@@ -213,9 +213,16 @@ pub trait FactStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Records that the server is alive now; fails when the store takes no writes (a full disk).
     async fn mark_alive(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// What a crash left open, as the facts that close it (knocks cancelled, members left,
-    /// sessions ended), timed at the last moment the server was known alive, oldest room first.
-    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError>;
+    /// The last moment this server was known alive (its heartbeat, or its last room event).
+    async fn last_alive(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// What rooms that stopped without closing it left open, as the facts that close it (knocks
+    /// cancelled, members left, sessions ended), timed `at`, oldest room first: every room's (a
+    /// crash's), or one `room`'s (its kept state lost).
+    async fn closing_facts(
+        &self,
+        room: Option<&RoomName>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RoomFact>, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use sqlx::Connection;
 
 use crate::failover::host_comes_back;
 use crate::helpers::{knock_and_cancel, metric, metric_if_any, until};
-use crate::{Cluster, host, knocker, recorded, until_recorded};
+use crate::{Cluster, fact_kinds, host, knocker, recorded, until_recorded};
 
 /// Backends of the cluster's database waiting for a lock (the nodes' writes, held).
 const WAITING: &str = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
@@ -167,4 +167,72 @@ async fn a_nodes_writes_of_facts_are_spaced() {
         (1.0..=most).contains(&written),
         "{written} writes in {elapsed} ms, at most {most} expected"
     );
+}
+
+/// A room whose kept state its next owner cannot read (another version's, say, during an upgrade)
+/// starts afresh there; what it had open is closed then, with its events, so that webhooks and
+/// insights hear the end of the host's stay, the knock and the session.
+#[tokio::test]
+async fn what_a_room_whose_state_is_lost_left_open_is_closed() {
+    let mut cluster = Cluster::start_with(2, &["--room-lease-ms", "1500"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (_host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    // A second member: the room's session starts.
+    let (_ray_ws, joined) = host(cluster.node(0), &room, "Dr Ray").await;
+    let ray_id = joined["selfId"].as_str().unwrap().to_owned();
+    let (_kim, kim_id, _) = knocker(cluster.node(0), &room, "Kim").await;
+    until_recorded(
+        &cluster,
+        "room.client.knocked",
+        &kim_id,
+        Duration::from_secs(10),
+    )
+    .await;
+    let started = fact_kinds(&cluster).await;
+    assert!(
+        started
+            .iter()
+            .any(|(kind, _)| kind == "room.session.started"),
+        "{started:?}"
+    );
+    cluster.kill9(0).await;
+    let client = redis::Client::open(cluster.redis.url.as_str()).expect("a Redis URL");
+    let mut redis = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let () = redis::cmd("SET")
+        .arg(format!("anteroom:state:{}", room.name))
+        .arg(r#"{"a":"state of another version"}"#)
+        .query_async(&mut redis)
+        .await
+        .expect("SET");
+
+    // Nobody comes back: node 1 adopts the room a lease later, and cannot carry it on.
+    for (kind, client) in [
+        ("room.client.knockCancelled", &kim_id),
+        ("room.client.left", &host_id),
+        ("room.client.left", &ray_id),
+    ] {
+        until_recorded(&cluster, kind, client, Duration::from_secs(15)).await;
+        assert_eq!(recorded(&cluster, kind, client).await, 1);
+    }
+    let facts = fact_kinds(&cluster).await;
+    let ended = facts
+        .iter()
+        .filter(|(kind, _)| kind == "room.session.ended")
+        .count();
+    assert_eq!(ended, 1, "{facts:?}");
+    // Insights: no stay and no session left open.
+    let mut db = sqlx::PgConnection::connect(&cluster.database_url)
+        .await
+        .unwrap();
+    for open in [
+        "SELECT COUNT(*) FROM participations WHERE left_ms IS NULL",
+        "SELECT COUNT(*) FROM room_sessions WHERE ended_ms IS NULL",
+    ] {
+        let count: i64 = sqlx::query_scalar(open).fetch_one(&mut db).await.unwrap();
+        assert_eq!(count, 0, "{open}");
+    }
 }

@@ -9,7 +9,7 @@ use sqlx::{
 };
 
 use super::SqlEngine;
-use super::interrupted::{LAST_ALIVE, OPEN_KNOCKS, OPEN_SESSIONS, OPEN_STAYS, OpenRooms};
+use super::interrupted::{LAST_ALIVE, OpenQueries, OpenRooms};
 use crate::meeting::facts::{FactClient, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
 use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
@@ -59,22 +59,34 @@ where
         Ok(())
     }
 
-    async fn interrupted_facts(&self) -> Result<Vec<RoomFact>, StoreError> {
-        let pool = self.writes();
-        let last = sqlx::query(LAST_ALIVE).fetch_one(pool).await?;
-        let Some(at) = last
-            .try_get::<Option<i64>, _>("at")?
+    async fn last_alive(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let last = sqlx::query(LAST_ALIVE).fetch_one(self.writes()).await?;
+        last.try_get::<Option<i64>, _>("at")?
             .map(from_millis)
-            .transpose()?
-        else {
-            return Ok(Vec::new());
+            .transpose()
+    }
+
+    async fn closing_facts(
+        &self,
+        room: Option<&RoomName>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RoomFact>, StoreError> {
+        let pool = self.writes();
+        let queries = OpenQueries::new(room.is_some());
+        let query = |sql: &String| {
+            // Built from this crate's constants only (`OpenQueries`): nothing from outside.
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            match room {
+                Some(room) => query.bind(room.as_str().to_owned()),
+                None => query,
+            }
         };
         let mut open = OpenRooms::default();
-        for row in sqlx::query(OPEN_KNOCKS).fetch_all(pool).await? {
+        for row in query(&queries.knocks).fetch_all(pool).await? {
             let meeting = MeetingId(row.try_get("meeting_id")?);
             open.knock(room_name(&row)?, meeting, client(&row, None, None)?);
         }
-        for row in sqlx::query(OPEN_STAYS).fetch_all(pool).await? {
+        for row in query(&queries.stays).fetch_all(pool).await? {
             let role: String = row.try_get("role")?;
             let role = role
                 .parse::<Role>()
@@ -87,7 +99,7 @@ where
                 client(&row, Some(role), user_agent)?,
             );
         }
-        for row in sqlx::query(OPEN_SESSIONS).fetch_all(pool).await? {
+        for row in query(&queries.sessions).fetch_all(pool).await? {
             let meeting = MeetingId(row.try_get("meeting_id")?);
             open.session(room_name(&row)?, meeting, row.try_get("id")?);
         }

@@ -15,9 +15,9 @@ pub const LAST_ALIVE: &str = "SELECT MAX(at) AS at FROM (SELECT at_ms AS at FROM
     UNION ALL SELECT MAX(at_ms) AS at FROM room_events) AS alive";
 
 /// Knocks still open: the last knock fact (or join) of their client says knocked or held.
-pub const OPEN_KNOCKS: &str = "SELECT e.meeting_id, e.room_name, e.client_id, e.display_name, \
+const OPEN_KNOCKS: &str = "SELECT e.meeting_id, e.room_name, e.client_id, e.display_name, \
     e.external_id, e.metadata FROM room_events e \
-    WHERE e.kind IN ('room.client.knocked', 'room.client.knockHeld') \
+    WHERE e.kind IN ('room.client.knocked', 'room.client.knockHeld') {room} \
     AND e.id = (SELECT MAX(x.id) FROM room_events x WHERE x.room_name = e.room_name \
                 AND x.client_id = e.client_id \
                 AND x.kind IN ('room.client.knocked', 'room.client.knockHeld', \
@@ -27,17 +27,42 @@ pub const OPEN_KNOCKS: &str = "SELECT e.meeting_id, e.room_name, e.client_id, e.
     ORDER BY e.id";
 
 /// Members still in a room: their stays have not ended.
-pub const OPEN_STAYS: &str = "SELECT p.room_name, p.session_id, p.client_id, p.role, \
+const OPEN_STAYS: &str = "SELECT p.room_name, p.session_id, p.client_id, p.role, \
     p.display_name, p.external_id, p.user_agent, \
     (SELECT e.meeting_id FROM room_events e WHERE e.room_name = p.room_name \
      ORDER BY e.id DESC LIMIT 1) AS meeting_id, \
     (SELECT e.metadata FROM room_events e WHERE e.room_name = p.room_name \
      AND e.client_id = p.client_id AND e.kind = 'room.client.joined' \
      ORDER BY e.id DESC LIMIT 1) AS metadata \
-    FROM participations p WHERE p.left_ms IS NULL ORDER BY p.id";
+    FROM participations p WHERE p.left_ms IS NULL {room} ORDER BY p.id";
 
-pub const OPEN_SESSIONS: &str =
-    "SELECT id, meeting_id, room_name FROM room_sessions WHERE ended_ms IS NULL";
+const OPEN_SESSIONS: &str =
+    "SELECT s.id, s.meeting_id, s.room_name FROM room_sessions s WHERE s.ended_ms IS NULL {room}";
+
+/// What is still open (knocks, stays, sessions) in every room, or in the one room bound as `$1`.
+pub struct OpenQueries {
+    pub knocks: String,
+    pub stays: String,
+    pub sessions: String,
+}
+
+impl OpenQueries {
+    pub fn new(one_room: bool) -> OpenQueries {
+        let of = |query: &str, alias: &str| {
+            let filter = if one_room {
+                format!("AND {alias}.room_name = $1")
+            } else {
+                String::new()
+            };
+            query.replace("{room}", &filter)
+        };
+        OpenQueries {
+            knocks: of(OPEN_KNOCKS, "e"),
+            stays: of(OPEN_STAYS, "p"),
+            sessions: of(OPEN_SESSIONS, "s"),
+        }
+    }
+}
 
 /// What each room had open when the server stopped, gathered from the rows of the queries above.
 #[derive(Default)]
