@@ -7,10 +7,10 @@ use clap::{Parser, Subcommand};
 
 use anteroom::app::Application;
 use anteroom::config::{DataDirArgs, ServeConfig};
-use anteroom::meeting::{RoomMode, RoomNamePattern, format_date};
+use anteroom::meeting::{Meeting, RoomMode, RoomNamePattern, format_date};
 use anteroom::services::api_keys::ApiKeys;
 use anteroom::services::meetings::{Fields, MeetingSpec, Meetings};
-use anteroom::store::DynStore;
+use anteroom::store::{DynStore, MeetingQuery, RoomNameFilter};
 use anteroom::webhooks::endpoints::Endpoints;
 
 #[derive(Parser)]
@@ -162,28 +162,71 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// `--demo`: a locked meeting for the next 24 hours, with a host link and a guest link to try the
-/// waiting room in two browser windows.
+/// waiting room in two browser windows. The one an earlier start made is shown again while it has
+/// an hour or more left, so that links already open (after a restart or a crash) stay the ones to use.
 async fn print_demo_meeting(meetings: &Meetings) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let spec = MeetingSpec {
-        end_date: now + chrono::Duration::hours(24),
-        is_locked: true,
-        room_mode: RoomMode::Normal,
-        prefix: "demo-".into(),
-        pattern: RoomNamePattern::HumanShort,
-        viewer_mode: false,
-        fields: Fields::default(),
+    let meeting = match earlier_demo_meeting(meetings, now).await? {
+        Some(meeting) => meeting,
+        None => {
+            let spec = MeetingSpec {
+                end_date: now + chrono::Duration::hours(24),
+                is_locked: true,
+                room_mode: RoomMode::Normal,
+                prefix: DEMO_PREFIX.into(),
+                pattern: RoomNamePattern::HumanShort,
+                viewer_mode: false,
+                fields: Fields::default(),
+            };
+            meetings.create(&spec, now).await?
+        }
     };
-    let meeting = meetings.create(&spec, now).await?;
     let fields = Fields {
         host_room_url: true,
         viewer_room_url: false,
     };
     let links = meetings.links(&meeting, fields);
-    println!("Demo meeting (locked; open each link in its own browser window):");
+    println!(
+        "Demo meeting (locked, until {}; open each link in its own browser window):",
+        format_date(meeting.end_date)
+    );
     println!("  host:  {}", links.host_room_url.unwrap_or_default());
     println!("  guest: {}", links.room_url);
     Ok(())
+}
+
+const DEMO_PREFIX: &str = "demo-";
+
+/// The newest demo meeting with an hour or more left, if any.
+async fn earlier_demo_meeting(
+    meetings: &Meetings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<Meeting>> {
+    let mut query = MeetingQuery {
+        after: None,
+        limit: 100,
+        room_name: RoomNameFilter {
+            starts_with: Some(format!("/{DEMO_PREFIX}")),
+            ..RoomNameFilter::default()
+        },
+    };
+    let mut newest = None;
+    loop {
+        let page = meetings.list(&query).await?;
+        let Some(last) = page.last() else {
+            return Ok(newest);
+        };
+        query.after = Some(last.id);
+        newest = page
+            .into_iter()
+            .filter(|m| {
+                m.is_locked
+                    && m.room_mode == RoomMode::Normal
+                    && m.end_date > now + chrono::Duration::hours(1)
+            })
+            .next_back()
+            .or(newest);
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the

@@ -181,9 +181,8 @@ async fn bad_settings_are_reported_not_panicked() {
     assert!(!stderr.contains("panicked"));
 }
 
-#[tokio::test]
-async fn demo_flag_prints_host_and_guest_links() {
-    let server = Server::start_with(&["--demo"]).await;
+/// The demo meeting's host and guest links, as the server printed them.
+async fn demo_links(server: &Server) -> (String, String) {
     let mut out = String::new();
     for _ in 0..100 {
         out = server.stdout();
@@ -199,8 +198,19 @@ async fn demo_flag_prints_host_and_guest_links() {
             .trim()
             .to_owned()
     };
-    let host = link("host:");
-    let guest = link("guest:");
+    (link("host:"), link("guest:"))
+}
+
+/// What follows the server's address in a link.
+fn path_of(link: &str) -> &str {
+    let after_scheme = link.split_once("//").map_or(link, |(_, rest)| rest);
+    after_scheme.split_once('/').map_or("", |(_, path)| path)
+}
+
+#[tokio::test]
+async fn demo_flag_prints_host_and_guest_links() {
+    let mut server = Server::start_with(&["--demo"]).await;
+    let (host, guest) = demo_links(&server).await;
     assert!(
         host.starts_with(&format!("{}/demo-", server.base)) && host.contains("?roomKey="),
         "{host}"
@@ -215,6 +225,25 @@ async fn demo_flag_prints_host_and_guest_links() {
         1,
         "the demo meeting exists"
     );
+
+    // After a restart (on another port), the same meeting and links: those open still work.
+    assert!(server.terminate().await);
+    let server = server.restart().await;
+    let (host_again, guest_again) = demo_links(&server).await;
+    // (The host's key is minted anew: the earlier one stays valid until the meeting's end.)
+    let room_of = |link: &str| {
+        path_of(link)
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(room_of(&host_again), room_of(&host));
+    assert_eq!(path_of(&guest_again), path_of(&guest));
+    let (_, page) = server
+        .get_json("/v1/meetings?roomName[startsWith]=/demo-")
+        .await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 1, "{page}");
 }
 
 #[tokio::test]
