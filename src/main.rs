@@ -219,12 +219,11 @@ async fn earlier_demo_meeting(
         query.after = Some(last.id);
         newest = page
             .into_iter()
-            .filter(|m| {
+            .rfind(|m| {
                 m.is_locked
                     && m.room_mode == RoomMode::Normal
                     && m.end_date > now + chrono::Duration::hours(1)
             })
-            .next_back()
             .or(newest);
     }
 }
