@@ -16,6 +16,9 @@ use crate::{Cluster, fact_kinds, host, knocker, recorded, until_recorded};
 const WAITING: &str = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
      AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
 
+/// How long a live node may take to write a fact (a write gap, and some).
+const WRITTEN_WITHIN: Duration = Duration::from_secs(10);
+
 /// A lock on the event log, taken from the test: every write of a fact waits for it.
 struct HeldEventLog(sqlx::PgConnection);
 
@@ -92,13 +95,7 @@ async fn a_knock_its_dead_node_never_wrote_is_recorded_by_the_rooms_next_owner()
 
     // The host comes back through the other node, which takes the room with its kept state.
     let (mut host_ws, _) = host_comes_back(cluster.node(1), &room, &host_token).await;
-    until_recorded(
-        &cluster,
-        "room.client.knocked",
-        &kim_id,
-        Duration::from_secs(10),
-    )
-    .await;
+    until_recorded(&cluster, "room.client.knocked", &kim_id, WRITTEN_WITHIN).await;
     // Kept until its writing is confirmed, then no more: recorded once, whatever is kept after.
     host_ws.send("set_lock", json!({"locked": false})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -182,13 +179,7 @@ async fn what_a_room_whose_state_is_lost_left_open_is_closed() {
     let (_ray_ws, joined) = host(cluster.node(0), &room, "Dr Ray").await;
     let ray_id = joined["selfId"].as_str().unwrap().to_owned();
     let (_kim, kim_id, _) = knocker(cluster.node(0), &room, "Kim").await;
-    until_recorded(
-        &cluster,
-        "room.client.knocked",
-        &kim_id,
-        Duration::from_secs(10),
-    )
-    .await;
+    until_recorded(&cluster, "room.client.knocked", &kim_id, WRITTEN_WITHIN).await;
     let started = fact_kinds(&cluster).await;
     assert!(
         started
