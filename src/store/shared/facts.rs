@@ -4,15 +4,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{
-    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, QueryBuilder, Row, Type,
-};
+use sqlx::{Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use super::interrupted::{LAST_ALIVE, OpenQueries, OpenRooms};
 use crate::meeting::facts::{FactClient, FactKind, RoomFact};
 use crate::meeting::{ClientId, MeetingId, Role, RoomName};
-use crate::store::{FactStore, RecordedFact, StoreError, from_millis, millis, stored_room};
+use crate::store::{FactStore, RecordedFact, StoreError, millis, stored_room};
 
 /// What an engine does its own way.
 #[async_trait]
@@ -34,11 +33,9 @@ where
     for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
     for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
-    for<'a> String: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<String>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<i64>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+    for<'a> String: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
+    <S::Db as Database>::Row: Columns,
 {
     async fn record_facts(&self, facts: &[RecordedFact]) -> Result<(), StoreError> {
         if facts.is_empty() {
@@ -61,9 +58,7 @@ where
 
     async fn last_alive(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let last = sqlx::query(LAST_ALIVE).fetch_one(self.writes()).await?;
-        last.try_get::<Option<i64>, _>("at")?
-            .map(from_millis)
-            .transpose()
+        last.maybe_time("at")
     }
 
     async fn closing_facts(
@@ -83,16 +78,16 @@ where
         };
         let mut open = OpenRooms::default();
         for row in query(&queries.knocks).fetch_all(pool).await? {
-            let meeting = MeetingId(row.try_get("meeting_id")?);
+            let meeting = MeetingId(row.int("meeting_id")?);
             open.knock(room_name(&row)?, meeting, client(&row, None, None)?);
         }
         for row in query(&queries.stays).fetch_all(pool).await? {
-            let role: String = row.try_get("role")?;
+            let role = row.text("role")?;
             let role = role
                 .parse::<Role>()
                 .map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?;
-            let user_agent: Option<String> = row.try_get("user_agent")?;
-            let meeting = MeetingId(row.try_get::<Option<i64>, _>("meeting_id")?.unwrap_or(0));
+            let user_agent = row.maybe_text("user_agent")?;
+            let meeting = MeetingId(row.maybe_int("meeting_id")?.unwrap_or(0));
             open.stay(
                 room_name(&row)?,
                 meeting,
@@ -100,8 +95,8 @@ where
             );
         }
         for row in query(&queries.sessions).fetch_all(pool).await? {
-            let meeting = MeetingId(row.try_get("meeting_id")?);
-            open.session(room_name(&row)?, meeting, row.try_get("id")?);
+            let meeting = MeetingId(row.int("meeting_id")?);
+            open.session(room_name(&row)?, meeting, row.text("id")?);
         }
         Ok(open.closing_facts(at))
     }
@@ -132,32 +127,21 @@ where
     }
 }
 
-fn room_name<R: Row>(row: &R) -> Result<RoomName, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
-    stored_room(&row.try_get::<String, _>("room_name")?)
+fn room_name(row: &impl Columns) -> Result<RoomName, StoreError> {
+    stored_room(&row.text("room_name")?)
 }
 
-fn client<R: Row>(
-    row: &R,
+fn client(
+    row: &impl Columns,
     role: Option<Role>,
     user_agent: Option<String>,
-) -> Result<FactClient, StoreError>
-where
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
-    let id: Option<String> = row.try_get("client_id")?;
+) -> Result<FactClient, StoreError> {
     Ok(FactClient {
-        client_id: ClientId::new(id.unwrap_or_default()),
+        client_id: ClientId::new(row.maybe_text("client_id")?.unwrap_or_default()),
         role,
-        display_name: row
-            .try_get::<Option<String>, _>("display_name")?
-            .unwrap_or_default(),
-        external_id: row.try_get("external_id")?,
-        metadata: row.try_get("metadata")?,
+        display_name: row.maybe_text("display_name")?.unwrap_or_default(),
+        external_id: row.maybe_text("external_id")?,
+        metadata: row.maybe_text("metadata")?,
         user_agent,
     })
 }

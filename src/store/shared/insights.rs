@@ -2,15 +2,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use super::insights_sql::{self, stay_columns};
+use crate::store::StoreError;
 use crate::store::insights::{
     InsightStore, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
     RoomInsightQuery, SessionInsight, SessionInsightQuery,
 };
-use crate::store::{StoreError, from_millis};
 
 #[async_trait]
 impl<S> InsightStore for S
@@ -19,11 +20,9 @@ where
     for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> String: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<String>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<i64>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+    for<'a> String: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
+    <S::Db as Database>::Row: Columns,
 {
     async fn room_insights(
         &self,
@@ -88,8 +87,8 @@ where
             .iter()
             .map(|row| {
                 Ok(ParticipantEvent {
-                    kind: row.try_get("kind")?,
-                    at: from_millis(row.try_get("at_ms")?)?,
+                    kind: row.text("kind")?,
+                    at: row.time("at_ms")?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -4,7 +4,9 @@
 //! strings only.
 
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::columns::Columns;
 
 use crate::store::insights::{
     ParticipantInsight, ParticipantQuery, ParticipantSort, ParticipantsOf, RoomInsight,
@@ -152,64 +154,40 @@ where
     sql
 }
 
-pub fn room_from_row<R: Row>(row: &R) -> Result<RoomInsight, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub fn room_from_row(row: &impl Columns) -> Result<RoomInsight, StoreError> {
     Ok(RoomInsight {
-        room_name: row.try_get("room_name")?,
-        created_at: from_millis(row.try_get("created_ms")?)?,
-        end_at: from_millis(row.try_get("end_ms")?)?,
-        first_session_started_at: from_millis(row.try_get("first_ms")?)?,
-        last_session_started_at: from_millis(row.try_get("last_ms")?)?,
-        total_participant_minutes: row.try_get("minutes")?,
-        total_unique_participants: row.try_get("uniques")?,
-        total_sessions: row.try_get("sessions")?,
+        room_name: row.text("room_name")?,
+        created_at: row.time("created_ms")?,
+        end_at: row.time("end_ms")?,
+        first_session_started_at: row.time("first_ms")?,
+        last_session_started_at: row.time("last_ms")?,
+        total_participant_minutes: row.int("minutes")?,
+        total_unique_participants: row.int("uniques")?,
+        total_sessions: row.int("sessions")?,
     })
 }
 
-pub fn session_from_row<R: Row>(row: &R) -> Result<SessionInsight, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub fn session_from_row(row: &impl Columns) -> Result<SessionInsight, StoreError> {
     Ok(SessionInsight {
-        session_id: row.try_get("id")?,
-        room_name: row.try_get("room_name")?,
-        started_at: from_millis(row.try_get("started_ms")?)?,
-        ended_at: row
-            .try_get::<Option<i64>, _>("ended_ms")?
-            .map(from_millis)
-            .transpose()?,
-        end_at: from_millis(row.try_get("meeting_end_ms")?)?,
-        total_participant_minutes: row.try_get("minutes")?,
-        total_unique_participants: row.try_get("uniques")?,
+        session_id: row.text("id")?,
+        room_name: row.text("room_name")?,
+        started_at: row.time("started_ms")?,
+        ended_at: row.maybe_time("ended_ms")?,
+        end_at: row.time("meeting_end_ms")?,
+        total_participant_minutes: row.int("minutes")?,
+        total_unique_participants: row.int("uniques")?,
     })
 }
 
-pub fn stay_from_row<R: Row>(row: &R) -> Result<ParticipantInsight, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub fn stay_from_row(row: &impl Columns) -> Result<ParticipantInsight, StoreError> {
     Ok(ParticipantInsight {
-        session_id: row.try_get("session_id")?,
-        participant_id: row.try_get("client_id")?,
-        role: row.try_get("role")?,
-        display_name: row.try_get("display_name")?,
-        external_id: row.try_get("external_id")?,
-        user_agent: row.try_get("user_agent")?,
-        joined_at: from_millis(row.try_get("joined_ms")?)?,
-        left_at: from_millis(row.try_get::<Option<i64>, _>("left_ms")?.unwrap_or(0))?,
+        session_id: row.text("session_id")?,
+        participant_id: row.text("client_id")?,
+        role: row.text("role")?,
+        display_name: row.text("display_name")?,
+        external_id: row.maybe_text("external_id")?,
+        user_agent: row.maybe_text("user_agent")?,
+        joined_at: row.time("joined_ms")?,
+        left_at: from_millis(row.maybe_int("left_ms")?.unwrap_or(0))?,
     })
 }

@@ -7,10 +7,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
-use crate::store::{
-    ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, from_millis, millis, stored_room,
-};
+use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, millis, stored_room};
 
 /// The columns `meeting_from_row` reads, as a literal so queries can be built with `concat!`
 /// (sqlx takes only static SQL, which keeps injection out by construction).
@@ -33,43 +32,27 @@ pub(crate) trait EngineMeetings {
     async fn insert_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError>;
 }
 
-pub(crate) fn meeting_from_row<R: Row>(row: &R) -> Result<Meeting, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
-    let room_name: String = row.try_get("room_name")?;
-    let room_mode: String = row.try_get("room_mode")?;
+pub(crate) fn meeting_from_row(row: &impl Columns) -> Result<Meeting, StoreError> {
+    let room_mode = row.text("room_mode")?;
     Ok(Meeting {
-        id: MeetingId(row.try_get("id")?),
-        room_name: stored_room(&room_name)?,
-        start_date: from_millis(row.try_get("start_ms")?)?,
-        end_date: from_millis(row.try_get("end_ms")?)?,
+        id: MeetingId(row.int("id")?),
+        room_name: stored_room(&row.text("room_name")?)?,
+        start_date: row.time("start_ms")?,
+        end_date: row.time("end_ms")?,
         room_mode: RoomMode::parse(&room_mode)
             .ok_or_else(|| StoreError::Corrupt(format!("room mode {room_mode:?}")))?,
-        is_locked: row.try_get("is_locked")?,
-        viewer_mode: row.try_get("viewer_mode")?,
+        is_locked: row.flag("is_locked")?,
+        viewer_mode: row.flag("viewer_mode")?,
     })
 }
 
-fn api_key_from_row<R: Row>(row: &R) -> Result<ApiKeyInfo, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+fn api_key_from_row(row: &impl Columns) -> Result<ApiKeyInfo, StoreError> {
     Ok(ApiKeyInfo {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_at: from_millis(row.try_get("created_ms")?)?,
-        revoked_at: row
-            .try_get::<Option<i64>, _>("revoked_ms")?
-            .map(from_millis)
-            .transpose()?,
+        id: row.int("id")?,
+        name: row.text("name")?,
+        prefix: row.text("prefix")?,
+        created_at: row.time("created_ms")?,
+        revoked_at: row.maybe_time("revoked_ms")?,
     })
 }
 
@@ -82,11 +65,9 @@ where
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> Option<&'a str>: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<i64>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> bool: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> Vec<u8>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    <S::Db as Database>::Row: Columns,
     for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
 {
     async fn create_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {

@@ -2,6 +2,7 @@
 //! `$N` placeholders, which both take), a port is implemented here for any `SqlEngine`; each
 //! engine's module keeps only what differs (batched creates, the outbox claim, facts).
 
+mod columns;
 mod facts;
 mod insights;
 mod insights_sql;

@@ -3,12 +3,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use crate::store::{
-    DeliveryCounts, DeliveryOutcome, DueDelivery, StoreError, WebhookEndpoint, WebhookStore,
-    from_millis, millis,
+    DeliveryCounts, DeliveryOutcome, DueDelivery, StoreError, WebhookEndpoint, WebhookStore, millis,
 };
 
 /// What an engine does its own way.
@@ -34,15 +34,9 @@ macro_rules! endpoint_select {
     };
 }
 
-fn endpoint_from_row<R: Row>(row: &R) -> Result<WebhookEndpoint, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
-    let events: Option<String> = row.try_get("events")?;
-    let mut events: Vec<String> = events
+fn endpoint_from_row(row: &impl Columns) -> Result<WebhookEndpoint, StoreError> {
+    let mut events: Vec<String> = row
+        .maybe_text("events")?
         .unwrap_or_default()
         .split(',')
         .filter(|e| !e.is_empty())
@@ -50,31 +44,26 @@ where
         .collect();
     events.sort();
     Ok(WebhookEndpoint {
-        id: row.try_get("id")?,
-        url: row.try_get("url")?,
+        id: row.int("id")?,
+        url: row.text("url")?,
         events,
-        secret: row.try_get("secret")?,
-        created_at: from_millis(row.try_get("created_ms")?)?,
+        secret: row.text("secret")?,
+        created_at: row.time("created_ms")?,
     })
 }
 
 /// A claimed delivery, from its columns: `id, endpoint_id, url, secret, event_type, room_name,
 /// body, attempts`.
-pub(crate) fn due_from_row<R: Row>(row: &R) -> Result<DueDelivery, StoreError>
-where
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
+pub(crate) fn due_from_row(row: &impl Columns) -> Result<DueDelivery, StoreError> {
     Ok(DueDelivery {
-        id: row.try_get("id")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        url: row.try_get("url")?,
-        secret: row.try_get("secret")?,
-        event_type: row.try_get("event_type")?,
-        room_name: row.try_get("room_name")?,
-        body: row.try_get("body")?,
-        attempts: row.try_get::<i64, _>("attempts")?.try_into().unwrap_or(0),
+        id: row.int("id")?,
+        endpoint_id: row.int("endpoint_id")?,
+        url: row.text("url")?,
+        secret: row.text("secret")?,
+        event_type: row.text("event_type")?,
+        room_name: row.text("room_name")?,
+        body: row.text("body")?,
+        attempts: row.int("attempts")?.try_into().unwrap_or(0),
     })
 }
 
@@ -88,11 +77,9 @@ where
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> &'a String: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> Option<&'a String>: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<i64>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<String>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<i64>: Encode<'a, S::Db> + Type<S::Db>,
+    <S::Db as Database>::Row: Columns,
 {
     async fn create_webhook(
         &self,
@@ -110,7 +97,7 @@ where
         .bind(millis(now))
         .fetch_one(&mut *tx)
         .await?
-        .try_get("id")?;
+        .int("id")?;
         for event in events {
             sqlx::query(
                 "INSERT INTO webhook_endpoint_events (endpoint_id, event_type) VALUES ($1, $2) \
@@ -202,9 +189,7 @@ where
         )
         .fetch_one(self.writes())
         .await?;
-        row.try_get::<Option<i64>, _>("next")?
-            .map(from_millis)
-            .transpose()
+        row.maybe_time("next")
     }
 
     async fn finish_delivery(
@@ -244,8 +229,8 @@ where
                 .await?;
         let mut counts = DeliveryCounts::default();
         for row in rows {
-            let status: String = row.try_get("status")?;
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            let status = row.text("status")?;
+            let n = u64::try_from(row.int("n")?).unwrap_or(0);
             match status.as_str() {
                 "pending" => counts.pending = n,
                 "delivered" => counts.delivered = n,
