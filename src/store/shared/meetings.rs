@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
 use super::columns::Columns;
@@ -66,9 +66,8 @@ where
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> Option<&'a str>: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> Vec<u8>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> Vec<u8>: Encode<'a, S::Db> + Type<S::Db>,
     <S::Db as Database>::Row: Columns,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
 {
     async fn create_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {
         self.insert_meeting(new).await
@@ -214,6 +213,6 @@ where
             .bind(name)
             .fetch_one(self.writes())
             .await?;
-        Ok(row.try_get("value")?)
+        row.bytes("value")
     }
 }

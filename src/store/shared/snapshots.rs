@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use crate::meeting::RoomName;
 use crate::store::{SnapshotStore, StoreError, millis, stored_room};
 
@@ -17,8 +18,7 @@ where
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+    <S::Db as Database>::Row: Columns,
 {
     async fn save_snapshots(
         &self,
@@ -58,7 +58,7 @@ where
             .bind(room.as_str())
             .fetch_optional(self.reads())
             .await?;
-        Ok(row.map(|row| row.try_get("state")).transpose()?)
+        row.map(|row| row.text("state")).transpose()
     }
 
     async fn take_snapshots(&self) -> Result<Vec<(RoomName, String)>, StoreError> {
@@ -66,10 +66,7 @@ where
             .fetch_all(self.writes())
             .await?;
         rows.iter()
-            .map(|row| {
-                let room: String = row.try_get("room_name")?;
-                Ok((stored_room(&room)?, row.try_get("state")?))
-            })
+            .map(|row| Ok((stored_room(&row.text("room_name")?)?, row.text("state")?)))
             .collect()
     }
 }

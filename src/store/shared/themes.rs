@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
+use super::columns::Columns;
 use crate::meeting::RoomName;
 use crate::store::{StoreError, ThemeImage, ThemeKind, ThemePart, ThemeStore, ThemeValue, millis};
 
@@ -15,13 +16,10 @@ where
     for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> bool: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> String: Decode<'a, S::Db> + Type<S::Db>,
-    for<'a> Option<String>: Encode<'a, S::Db> + Decode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<String>: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> Option<Vec<u8>>: Encode<'a, S::Db> + Type<S::Db>,
-    for<'a> Vec<u8>: Decode<'a, S::Db> + Type<S::Db>,
-    for<'c> &'c str: ColumnIndex<<S::Db as Database>::Row>,
+    <S::Db as Database>::Row: Columns,
 {
     async fn put_theme(
         &self,
@@ -54,7 +52,7 @@ where
         .bind(millis(now))
         .fetch_one(self.writes())
         .await?;
-        Ok(row.try_get("version")?)
+        row.int("version")
     }
 
     async fn clear_theme(&self, room: &RoomName, kind: ThemeKind) -> Result<(), StoreError> {
@@ -76,19 +74,19 @@ where
         .await?;
         let mut parts = Vec::with_capacity(rows.len());
         for row in rows {
-            let kind: String = row.try_get("kind")?;
+            let kind = row.text("kind")?;
             let Some(kind) = ThemeKind::parse(&kind) else {
                 return Err(StoreError::Corrupt(format!("theme part {kind:?}")));
             };
-            let preset: Option<String> = row.try_get("preset")?;
             parts.push(ThemePart {
                 kind,
-                preset: preset
-                    .map(|p: String| serde_json::from_str(&p))
+                preset: row
+                    .maybe_text("preset")?
+                    .map(|p| serde_json::from_str(&p))
                     .transpose()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                has_image: row.try_get("has_image")?,
-                version: row.try_get("version")?,
+                has_image: row.flag("has_image")?,
+                version: row.int("version")?,
             });
         }
         Ok(parts)
@@ -109,9 +107,9 @@ where
         .await?;
         row.map(|row| {
             Ok(ThemeImage {
-                content_type: row.try_get("content_type")?,
-                bytes: row.try_get("image")?,
-                version: row.try_get("version")?,
+                content_type: row.text("content_type")?,
+                bytes: row.bytes("image")?,
+                version: row.int("version")?,
             })
         })
         .transpose()
