@@ -264,7 +264,8 @@ impl Room {
 
     /// A member away (its connection dropped) is removed as one present is: the others hear it
     /// was removed, it has left, and its return by its token hears why instead of taking its place
-    /// back (until its grace would have ended; after that the token is unknown anyway).
+    /// back. That is remembered for as long as a removed guest's grant is refused (or its grace,
+    /// if longer): a page that was offline for minutes is told, rather than put at the door.
     fn kick_away(&mut self, out: &mut Out, now: DateTime<Utc>, token: String, by: ClientId) {
         let grace_ends = self
             .deadlines
@@ -273,17 +274,17 @@ impl Room {
         let Some(away) = self.away_member_leaves(out, now, &token, LeaveReason::Kicked) else {
             return;
         };
+        let removal_remembered = now + self.config.grant_validity;
         if away.role == Role::GrantedVisitor {
-            let until = now + self.config.grant_validity;
             self.deadlines
-                .set(Timer::Removed(away.client_id.clone()), until);
+                .set(Timer::Removed(away.client_id.clone()), removal_remembered);
         }
         let kept = AwayVerdict {
             client_id: away.client_id,
             identity: away.identity,
             kept: Kept::Kicked { by },
         };
-        self.keep_for_return(token, kept, grace_ends);
+        self.keep_for_return(token, kept, grace_ends.max(removal_remembered));
     }
 
     /// The resume token of the member `client` if it is away.

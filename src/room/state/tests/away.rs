@@ -221,7 +221,9 @@ fn a_host_removes_a_member_while_it_is_away() {
     // Nothing of its grace is left to run out.
     assert!(h.advance(1).is_empty());
 
-    // Back by its token within what was its grace: told it was removed, not let in.
+    // Back by its token two minutes later (offline well past its grace): told it was removed,
+    // not let in.
+    h.advance(120);
     let returned = h.resume(12, 2, "Pat");
     assert!(
         matches!(
@@ -248,7 +250,9 @@ fn a_host_removed_while_away_is_told_so_even_with_its_key() {
         conn: 1,
         target: ClientId::new("c2"),
     });
-    // Its page comes back as pages do after a drop: its key and its token.
+    // Past its grace, but while its removal is remembered, its page comes back as pages do after
+    // a drop: its key and its token.
+    h.advance(60);
     let returned = h.input(Input::Join(JoinRequest {
         resume_token: Some("resume-2".into()),
         ..join_request(12, Credential::Host, "Sam")
@@ -261,4 +265,23 @@ fn a_host_removed_while_away_is_told_so_even_with_its_key() {
     // Told once: its key then lets it in anew, as after any removal.
     let again = h.join(13, Credential::Host, "Sam");
     assert_eq!(joined_as(&to(13, &again)), Some(("c13", Role::Host)));
+}
+
+#[test]
+fn a_removal_while_away_is_forgotten_once_its_grant_would_be() {
+    let mut h = Harness::new(RoomMode::Group, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::Host, "Sam");
+    h.input(Input::Disconnected { conn: 2 });
+    h.input(Input::Kick {
+        conn: 1,
+        target: ClientId::new("c2"),
+    });
+    // Five minutes on (the grant validity), the token means nothing: its key lets it in anew.
+    h.advance(5 * 60 + 1);
+    let returned = h.input(Input::Join(JoinRequest {
+        resume_token: Some("resume-2".into()),
+        ..join_request(12, Credential::Host, "Sam")
+    }));
+    assert_eq!(joined_as(&to(12, &returned)), Some(("c12", Role::Host)));
 }
