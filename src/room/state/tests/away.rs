@@ -240,8 +240,8 @@ fn a_host_removes_a_member_while_it_is_away() {
     assert_eq!(h.fact_kinds().len(), kinds_before + 1);
 }
 
-#[test]
-fn a_host_removed_while_away_is_told_so_even_with_its_key() {
+/// A room where the host removed Sam, a second host, while Sam's connection was down.
+fn sam_removed_while_away() -> Harness {
     let mut h = Harness::new(RoomMode::Group, true);
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::Host, "Sam");
@@ -250,13 +250,23 @@ fn a_host_removed_while_away_is_told_so_even_with_its_key() {
         conn: 1,
         target: ClientId::new("c2"),
     });
-    // Past its grace, but while its removal is remembered, its page comes back as pages do after
-    // a drop: its key and its token.
-    h.advance(60);
-    let returned = h.input(Input::Join(JoinRequest {
+    h
+}
+
+/// Sam's page back on `conn`, as pages come back after a drop: its key and its token.
+fn sam_back(h: &mut Harness, conn: ConnId) -> Vec<(ConnId, Event)> {
+    h.input(Input::Join(JoinRequest {
         resume_token: Some("resume-2".into()),
-        ..join_request(12, Credential::Host, "Sam")
-    }));
+        ..join_request(conn, Credential::Host, "Sam")
+    }))
+}
+
+#[test]
+fn a_host_removed_while_away_is_told_so_even_with_its_key() {
+    let mut h = sam_removed_while_away();
+    // Past its grace, while its removal is remembered.
+    h.advance(60);
+    let returned = sam_back(&mut h, 12);
     assert!(
         matches!(&to(12, &returned)[..], [Event::Kicked { by }] if by.as_str() == "c1"),
         "{returned:?}"
@@ -269,19 +279,9 @@ fn a_host_removed_while_away_is_told_so_even_with_its_key() {
 
 #[test]
 fn a_removal_while_away_is_forgotten_once_its_grant_would_be() {
-    let mut h = Harness::new(RoomMode::Group, true);
-    h.join(1, Credential::Host, "Host");
-    h.join(2, Credential::Host, "Sam");
-    h.input(Input::Disconnected { conn: 2 });
-    h.input(Input::Kick {
-        conn: 1,
-        target: ClientId::new("c2"),
-    });
+    let mut h = sam_removed_while_away();
     // Five minutes on (the grant validity), the token means nothing: its key lets it in anew.
     h.advance(5 * 60 + 1);
-    let returned = h.input(Input::Join(JoinRequest {
-        resume_token: Some("resume-2".into()),
-        ..join_request(12, Credential::Host, "Sam")
-    }));
+    let returned = sam_back(&mut h, 12);
     assert_eq!(joined_as(&to(12, &returned)), Some(("c12", Role::Host)));
 }
