@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::meeting::RoomName;
 use crate::meeting::facts::{FactId, RoomFact};
-use crate::room::state::Snapshot;
+use crate::room::state::{Snapshot, UnknownVersion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeepError {
@@ -86,8 +86,19 @@ pub fn encode(snapshot: &Snapshot, unwritten: Vec<(&FactId, &RoomFact)>) -> Stri
     serde_json::to_string(&kept).expect("a room snapshot serialises to JSON")
 }
 
-pub fn decode(state: &str) -> Result<(Snapshot, Vec<(FactId, RoomFact)>), serde_json::Error> {
+/// Why a kept state cannot be carried on by this version.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadableState {
+    #[error("a kept room state is not in a form this version reads: {0}")]
+    Form(#[from] serde_json::Error),
+    #[error(transparent)]
+    Version(#[from] UnknownVersion),
+}
+
+/// A kept state as this version carries it on: the room's snapshot, and its unwritten facts.
+pub fn decode(state: &str) -> Result<(Snapshot, Vec<(FactId, RoomFact)>), UnreadableState> {
     let kept: Kept<Snapshot, (FactId, RoomFact)> = serde_json::from_str(state)?;
+    kept.room.check()?;
     Ok((kept.room, kept.unwritten))
 }
 

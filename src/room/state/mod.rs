@@ -31,7 +31,7 @@ use self::queue::KnockQueue;
 pub use self::seats::Capacity;
 use self::seats::{Occupancy, Seats};
 use self::session::Sessions;
-pub use self::snapshot::Snapshot;
+pub use self::snapshot::{Snapshot, UnknownVersion};
 use serde::{Deserialize, Serialize};
 
 use super::event::{
