@@ -4,7 +4,7 @@
 //! of each room changed meanwhile, in one transaction: the store stays off the signalling path, and
 //! a crash loses at most that gap's changes. A stop writes every room's last state before it ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ pub struct StoreKeeper {
     store: DynStore,
     /// Each room's latest state not written yet; `None`: the room is over, its state to go.
     pending: Mutex<HashMap<RoomName, Option<String>>>,
+    /// The rooms whose state is in the store: only those are looked up when a room opens.
+    stored: Mutex<HashSet<RoomName>>,
     /// One write at a time, so that an older state never lands after a newer one; it holds
     /// whether the last write failed (said once, not at every try).
     writing: tokio::sync::Mutex<bool>,
@@ -42,6 +44,7 @@ impl StoreKeeper {
         let keeper = Arc::new(StoreKeeper {
             store,
             pending: Mutex::default(),
+            stored: Mutex::default(),
             writing: tokio::sync::Mutex::new(false),
             changed: Notify::new(),
         });
@@ -76,6 +79,11 @@ impl StoreKeeper {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn stored(&self) -> MutexGuard<'_, HashSet<RoomName>> {
+        // Each use inserts or removes whole names.
+        self.stored.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Writes what is pending. What a failed write held stays pending, unless a newer state of its
     /// room came meanwhile.
     async fn write(&self) -> Result<(), KeepError> {
@@ -100,6 +108,12 @@ impl StoreKeeper {
         }
         match written {
             Ok(()) => {
+                let mut stored = self.stored();
+                stored.extend(kept.into_iter().map(|(room, _)| room));
+                for room in &over {
+                    stored.remove(room);
+                }
+                drop(stored);
                 if std::mem::take(&mut *failing) {
                     tracing::info!("rooms' states are kept again");
                 }
@@ -124,16 +138,18 @@ impl StoreKeeper {
 #[async_trait]
 impl Keeper for StoreKeeper {
     /// Here, always; with the room's kept state when it has one: a room that failed and is opened
-    /// again (a room that closed has none, and one carried on at the start is live already).
+    /// again (a room that closed has none, and one carried on at the start is live already). The
+    /// store is read only for a room whose state this keeper wrote and did not forget.
     async fn take(&self, room: &RoomName) -> Result<Place, KeepError> {
         let pending = self.pending().get(room).cloned();
         let kept = match pending {
             Some(pending) => pending,
-            None => self
+            None if self.stored().contains(room) => self
                 .store
                 .snapshot_of(room)
                 .await
                 .map_err(|err| KeepError::Unavailable(err.to_string()))?,
+            None => None,
         };
         Ok(Place::Here { kept })
     }
@@ -229,6 +245,11 @@ mod tests {
         match keeper.take(&a).await {
             Ok(Place::Here { kept }) => assert_eq!(kept.as_deref(), Some("a1")),
             other => panic!("the pending state is still there: {other:?}"),
+        }
+        // A room never kept is not looked up in the store either (it would fail, closed).
+        match keeper.take(&room("/b")).await {
+            Ok(Place::Here { kept: None }) => {}
+            other => panic!("nothing kept, and the store not asked: {other:?}"),
         }
     }
 
