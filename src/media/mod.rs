@@ -13,6 +13,7 @@ pub mod arrival;
 mod fuzz_tests;
 mod outbox;
 mod peer;
+mod published;
 mod rewrite;
 mod slots;
 mod speakers;

@@ -8,33 +8,23 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Rid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
 use super::allocate::HeldEstimate;
 use super::outbox::Outbox;
+use super::published::{Published, TrackId, long_picture_id};
 use super::rewrite::PictureId;
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
 use crate::meeting::{ClientId, RoomName};
 
-/// A published track, unique on its thread for the thread's life (a transport started anew
-/// publishes new tracks).
-pub(super) type TrackId = u64;
-
-/// A producer layer is asked for a keyframe at most this often, however many subscribers ask.
-const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
-/// A layer not heard from for this long is taken to be off (the browser stops sending layers it
-/// cannot afford).
-const LAYER_SILENT: Duration = Duration::from_millis(600);
 /// RTP timestamp steps put between two sources on one outgoing track: a frame at 30 fps (90 kHz),
 /// a 20 ms packet of Opus (48 kHz).
 const VIDEO_FRAME_GAP: u32 = 3000;
 const AUDIO_FRAME_GAP: u32 = 960;
-/// A screen track silent this long is no longer shared: its slot goes back to the camera.
-const SCREEN_SILENT: Duration = Duration::from_millis(1500);
 /// What a video slot keeps of what it sent, for a subscriber's NACK: at most this many packets
 /// (half a second or more of a top layer)...
 pub(super) const RESEND_PACKETS: usize = 64;
@@ -71,69 +61,6 @@ pub(super) struct Incoming {
     /// It starts a VP8 keyframe (the only place a subscriber may start or switch layers).
     pub keyframe: bool,
     pub vp8: Option<Vp8Descriptor>,
-}
-
-#[derive(Clone)]
-pub(super) struct Published {
-    pub id: TrackId,
-    pub mid: Mid,
-    pub kind: MediaKind,
-    /// A shared screen: a client's second video track (the first is its camera).
-    pub screen: bool,
-    /// Per simulcast layer (or `None` for a single one): last heard, the width its last keyframe
-    /// declared, the last keyframe request.
-    layers: Vec<Layer>,
-}
-
-#[derive(Clone)]
-struct Layer {
-    rid: Option<Rid>,
-    heard: Instant,
-    width: u32,
-    asked: Option<Instant>,
-    wanted: bool,
-    /// Bytes heard since `window`, and the bitrate the last full window measured.
-    bytes: u64,
-    window: Instant,
-    bitrate: Option<u64>,
-}
-
-/// How long a layer's bitrate is measured over before it counts.
-const RATE_WINDOW: Duration = Duration::from_millis(500);
-
-impl Layer {
-    fn new(rid: Option<Rid>, width: u32, now: Instant) -> Self {
-        Layer {
-            rid,
-            heard: now,
-            width,
-            asked: None,
-            wanted: true,
-            bytes: 0,
-            window: now,
-            bitrate: None,
-        }
-    }
-
-    fn heard(&mut self, bytes: usize, now: Instant) {
-        self.heard = now;
-        self.bytes += bytes as u64;
-        let elapsed = now.duration_since(self.window);
-        if elapsed >= RATE_WINDOW {
-            self.bitrate = Some(self.bytes * 8 * 1000 / elapsed.as_millis().max(1) as u64);
-            self.bytes = 0;
-            self.window = now;
-        }
-    }
-
-    /// What it sends, as measured, or before that what a layer of its width usually does.
-    fn bitrate(&self) -> u64 {
-        self.bitrate.unwrap_or(match self.width {
-            0..=360 => 150_000,
-            361..=720 => 500_000,
-            _ => 1_000_000,
-        })
-    }
 }
 
 /// A negotiated transport.
@@ -413,13 +340,8 @@ impl Link {
                 *next_track += 1;
                 let screen = added.kind == MediaKind::Video
                     && self.published.iter().any(|t| t.kind == MediaKind::Video);
-                self.published.push(Published {
-                    id: *next_track,
-                    mid: added.mid,
-                    kind: added.kind,
-                    screen,
-                    layers: Vec::new(),
-                });
+                self.published
+                    .push(Published::new(*next_track, added.mid, added.kind, screen));
                 happenings.push(Happening::TrackAdded(*next_track));
             }
             Event::RtpPacket(packet) => {
@@ -442,10 +364,7 @@ impl Link {
                 if track.screen && !track.sending(now) {
                     happenings.push(Happening::ScreenStarted);
                 }
-                let layer = track.layer(rid, packet.payload.len(), now);
-                if keyframe && let Some(width) = vp8_keyframe_width(&packet.payload) {
-                    layer.width = width;
-                }
+                track.heard(rid, &packet.payload, keyframe, now);
                 if let Some(level) = packet.header.ext_vals.audio_level {
                     happenings.push(Happening::AudioLevel(level));
                 }
@@ -477,32 +396,20 @@ impl Link {
 
     /// Asks the publisher for the keyframes its layers owe, each layer at most once a second.
     pub fn ask_keyframes(&mut self, now: Instant) {
-        for track in &mut self.published {
-            for layer in &mut track.layers {
-                let due = layer
-                    .asked
-                    .is_none_or(|at| now.duration_since(at) >= KEYFRAME_INTERVAL);
-                if !layer.wanted || !due {
-                    continue;
-                }
-                if let Some(stream) = self.rtc.direct_api().stream_rx_by_mid(track.mid, layer.rid) {
+        let Link { published, rtc, .. } = self;
+        for track in published {
+            track.ask_keyframes(now, |mid, rid| {
+                if let Some(stream) = rtc.direct_api().stream_rx_by_mid(mid, rid) {
                     stream.request_keyframe(KeyframeRequestKind::Pli);
                 }
-                layer.asked = Some(now);
-                layer.wanted = false;
-            }
+            });
         }
     }
 
     /// A subscriber needs a keyframe of this track (of `rid`, or of every layer when it is `None`).
     pub fn want_keyframe(&mut self, track: TrackId, rid: Option<Rid>) {
-        let Some(track) = self.published.iter_mut().find(|t| t.id == track) else {
-            return;
-        };
-        for layer in &mut track.layers {
-            if rid.is_none() || layer.rid == rid {
-                layer.wanted = true;
-            }
+        if let Some(track) = self.published.iter_mut().find(|t| t.id == track) {
+            track.want_keyframe(rid);
         }
     }
 
@@ -600,91 +507,3 @@ impl Link {
         keyframe_wanted
     }
 }
-
-impl Published {
-    /// Whether packets came lately (a screen no longer shared sends none).
-    pub fn sending(&self, now: Instant) -> bool {
-        self.layers
-            .iter()
-            .any(|l| now.duration_since(l.heard) < SCREEN_SILENT)
-    }
-
-    fn layer(&mut self, rid: Option<Rid>, bytes: usize, now: Instant) -> &mut Layer {
-        let index = match self.layers.iter().position(|l| l.rid == rid) {
-            Some(index) => index,
-            None => {
-                self.layers.push(Layer::new(rid, 0, now));
-                self.layers.len() - 1
-            }
-        };
-        let layer = &mut self.layers[index];
-        layer.heard(bytes, now);
-        layer.wanted |= layer.width == 0;
-        layer
-    }
-
-    /// The layers heard from lately, smallest first, up to the one a subscriber showing the video
-    /// `width` pixels wide wants (`layer_for`), with their bitrates: what it may be given when
-    /// bandwidth is short. Empty when it is not shown.
-    pub(super) fn layers_upto(&self, width: u32) -> Vec<(Option<Rid>, u64)> {
-        if width == 0 {
-            return Vec::new();
-        }
-        if self.layers.iter().all(|l| l.rid.is_none()) {
-            return self.layers.iter().map(|l| (None, l.bitrate())).collect();
-        }
-        let wanted = self.layer_for(width);
-        let mut live = self.live_layers();
-        live.sort_by_key(|l| l.width);
-        let upto = live
-            .iter()
-            .position(|l| l.rid == wanted)
-            .map_or(live.len(), |index| index + 1);
-        live[..upto].iter().map(|l| (l.rid, l.bitrate())).collect()
-    }
-
-    /// Simulcast layers heard from within `LAYER_SILENT` of the newest.
-    fn live_layers(&self) -> Vec<&Layer> {
-        let Some(newest) = self.layers.iter().map(|l| l.heard).max() else {
-            return Vec::new();
-        };
-        self.layers
-            .iter()
-            .filter(|l| l.rid.is_some() && newest.duration_since(l.heard) < LAYER_SILENT)
-            .collect()
-    }
-
-    /// The layer to forward to a subscriber showing the video `width` pixels wide: the smallest one
-    /// heard from lately that is at least about that wide (a fifth of upscaling is not seen), else
-    /// the widest; none when it is not shown.
-    pub(super) fn layer_for(&self, width: u32) -> Option<Rid> {
-        if width == 0 {
-            return None;
-        }
-        let mut live = self.live_layers();
-        live.sort_by_key(|l| l.width);
-        live.iter()
-            .find(|l| l.width > 0 && l.width * 5 >= width * 4)
-            .or(live.last())
-            .and_then(|l| l.rid)
-    }
-}
-
-/// Whether a VP8 payload descriptor carries its picture id in 15 bits (RFC 7741 §4.2: X, then I,
-/// then the M bit of the picture id's first byte).
-fn long_picture_id(payload: &[u8]) -> bool {
-    payload.len() > 2 && payload[0] & 0x80 != 0 && payload[1] & 0x80 != 0 && payload[2] & 0x80 != 0
-}
-
-/// The width a VP8 keyframe declares, from the packet that starts it (RFC 6386 §9.1: a 3-byte tag,
-/// the start code, then 14 bits of width; RFC 7741 puts a payload descriptor of 1 to 6 bytes first).
-fn vp8_keyframe_width(payload: &[u8]) -> Option<u32> {
-    let head = &payload[..payload.len().min(16)];
-    let start = head.windows(3).position(|w| w == [0x9d, 0x01, 0x2a])?;
-    let width = payload.get(start + 3..start + 5)?;
-    (start >= 4).then(|| u32::from(u16::from_le_bytes([width[0], width[1]]) & 0x3fff))
-}
-
-#[cfg(test)]
-#[path = "peer_tests.rs"]
-pub(super) mod tests;

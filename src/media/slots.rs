@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use str0m::media::{MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 
-use super::peer::{Published, TrackId};
+use super::published::{Published, TrackId};
 use super::rewrite::Rewriter;
 use crate::meeting::ClientId;
 
@@ -287,7 +287,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::media::peer::tests::track;
+    use crate::media::published::tests::track;
 
     fn source(track: TrackId, width: u32) -> Source {
         Source {

@@ -18,7 +18,8 @@ use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Input, RtcConfig};
 
 use super::outbox::Outbox;
-use super::peer::{Happening, Link, Peer, RESEND_PACKETS, TrackId};
+use super::peer::{Happening, Link, Peer, RESEND_PACKETS};
+use super::published::TrackId;
 use super::speakers::Speakers;
 use super::{Command, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;

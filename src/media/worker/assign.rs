@@ -9,7 +9,8 @@ use str0m::media::{MediaKind, Rid};
 use super::{ALLOT_EVERY, AUDIO_RESERVE, HEADROOM_PERCENT, PeerKey, Worker};
 use crate::media::Notice;
 use crate::media::allocate::{Want, allocate, next_raise, wanted_total};
-use crate::media::peer::{DEFAULT_VIEW_WIDTH, TrackId};
+use crate::media::peer::DEFAULT_VIEW_WIDTH;
+use crate::media::published::TrackId;
 use crate::media::slots::{Allotted, MAX_AUDIO, MAX_VIDEOS, Source};
 use crate::meeting::{ClientId, RoomName};
 

@@ -10,7 +10,8 @@ use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
 use super::{BATCH, MAX_WAIT, PeerKey, Worker};
-use crate::media::peer::{Incoming, TrackId};
+use crate::media::peer::Incoming;
+use crate::media::published::TrackId;
 use crate::media::{arrival, stun};
 
 /// Whether media may come from this address (`networks` empty: from anywhere).

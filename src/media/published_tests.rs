@@ -1,6 +1,7 @@
 //! VP8 widths and the choice of a simulcast layer.
 
 use super::*;
+use str0m::rtp::Vp8Descriptor;
 
 #[test]
 fn reads_the_width_of_a_vp8_keyframe_and_its_picture_id_form() {
@@ -55,6 +56,33 @@ fn a_silent_layer_is_not_picked() {
     t.layers[0].heard = now - Duration::from_secs(2);
     t.layers[1].heard = now;
     assert_eq!(t.layer_for(1280), Some(Rid::from("l")));
+}
+
+/// The layers asked for a keyframe by `track.ask_keyframes(at)`.
+fn asked(track: &mut Published, at: Instant) -> Vec<Option<Rid>> {
+    let mut asked = Vec::new();
+    track.ask_keyframes(at, |_, rid| asked.push(rid));
+    asked
+}
+
+#[test]
+fn a_layer_is_asked_for_a_keyframe_at_most_once_a_second() {
+    let start = Instant::now();
+    let (high, low) = (Some(Rid::from("h")), Some(Rid::from("l")));
+    let mut t = track(&[("h", 1280), ("l", 320)], start);
+    // A layer first heard owes a keyframe.
+    assert_eq!(asked(&mut t, start), [high, low]);
+    // Many subscribers want one again soon after: the publisher hears nothing more for a second...
+    t.want_keyframe(low);
+    t.want_keyframe(low);
+    assert_eq!(asked(&mut t, start + Duration::from_millis(500)), []);
+    assert_eq!(asked(&mut t, start + Duration::from_millis(999)), []);
+    // ...then one request, however many wanted it.
+    assert_eq!(asked(&mut t, start + KEYFRAME_INTERVAL), [low]);
+    assert_eq!(asked(&mut t, start + Duration::from_secs(3)), []);
+    // Wanted of no layer in particular: of every layer.
+    t.want_keyframe(None);
+    assert_eq!(asked(&mut t, start + Duration::from_secs(3)), [high, low]);
 }
 
 proptest::proptest! {
