@@ -125,17 +125,8 @@ async fn health_says_unavailable_when_the_disk_is_full() {
     let (mut server, _dir) = server_on_a_small_disk().await;
     // The first start prints its API key.
     server.key = server.stdout_key().await;
-    let (status, health) = status_and_json(
-        server
-            .http
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
     assert_eq!(
-        (status, health),
+        health(&server).await,
         (200, json!({"status": "ok", "store": "ok"}))
     );
     // Fill the disk: backgrounds of 500 kB that do not compress, until a write fails.
@@ -173,31 +164,39 @@ async fn health_says_unavailable_when_the_disk_is_full() {
             .await
             .unwrap();
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let response = server
+    health_turns_unavailable(&server, "full", Duration::from_secs(10)).await;
+    server.wait_for_log("the store takes no writes").await;
+    server.kill9().await;
+}
+
+async fn health(server: &Server) -> (u16, serde_json::Value) {
+    status_and_json(
+        server
             .http
             .get(server.url("/healthz"))
             .send()
             .await
-            .unwrap();
-        if response.status() == 503 {
-            let (_, health) = status_and_json(response).await;
+            .unwrap(),
+    )
+    .await
+}
+
+/// Waits until `/healthz` answers 503 with a store that says `why`.
+async fn health_turns_unavailable(server: &Server, why: &str, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (status, health) = health(server).await;
+        if status == 503 {
             assert_eq!(health["status"], "unavailable");
-            assert!(
-                health["store"].as_str().unwrap().contains("full"),
-                "{health}"
-            );
-            break;
+            assert!(health["store"].as_str().unwrap().contains(why), "{health}");
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "/healthz still says ok on a full disk"
+            "/healthz still says ok: {health}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    server.wait_for_log("the store takes no writes").await;
-    server.kill9().await;
 }
 
 /// PostgreSQL's store fills no disk of ours: what a full disk is to SQLite, a database that takes
@@ -205,19 +204,8 @@ async fn health_says_unavailable_when_the_disk_is_full() {
 async fn health_says_unavailable_when_postgres_takes_no_writes() {
     use sqlx::Connection;
     let mut server = crate::helpers::Server::start().await;
-    let health = || async {
-        status_and_json(
-            server
-                .http
-                .get(server.url("/healthz"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    };
     assert_eq!(
-        health().await,
+        health(&server).await,
         (200, json!({"status": "ok", "store": "ok"}))
     );
     let url = crate::helpers::store_url(server.data_dir.path()).await;
@@ -235,23 +223,7 @@ async fn health_says_unavailable_when_postgres_takes_no_writes() {
             .await
             .unwrap();
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (status, health) = health().await;
-        if status == 503 {
-            assert_eq!(health["status"], "unavailable");
-            assert!(
-                health["store"].as_str().unwrap().contains("read-only"),
-                "{health}"
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/healthz still says ok"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    health_turns_unavailable(&server, "read-only", Duration::from_secs(15)).await;
     server.wait_for_log("the store takes no writes").await;
     server.kill9().await;
 }
