@@ -227,7 +227,7 @@ impl Room {
         grant: MintGrant,
     ) {
         if let Decider::Host(conn) = by
-            && !self.require_host(out, conn, Request::HandleKnock)
+            && self.acting_host(out, conn, Request::HandleKnock).is_none()
         {
             return;
         }
@@ -422,7 +422,10 @@ impl Room {
         target: KnockTarget,
         message: String,
     ) {
-        if !self.require_host(out, conn, Request::MessageKnockers) {
+        if self
+            .acting_host(out, conn, Request::MessageKnockers)
+            .is_none()
+        {
             return;
         }
         let targets = match self.targets(target) {

@@ -21,10 +21,7 @@ impl Room {
         conn: ConnId,
         locked: bool,
     ) {
-        if !self.require_host(out, conn, Request::SetLock) {
-            return;
-        }
-        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
+        let Some(by) = self.acting_host(out, conn, Request::SetLock) else {
             return;
         };
         let changed = self.locked != locked;
@@ -225,10 +222,7 @@ impl Room {
         conn: ConnId,
         target: ClientId,
     ) {
-        if !self.require_host(out, conn, Request::Kick) {
-            return;
-        }
-        let Some(by) = self.conns.get(conn).map(|c| c.client_id.clone()) else {
+        let Some(by) = self.acting_host(out, conn, Request::Kick) else {
             return;
         };
         if let Some(token) = self.away_token_of(&target) {
@@ -306,7 +300,7 @@ impl Room {
         message: Option<String>,
     ) {
         let request = Request::SendToWaitingRoom;
-        if !self.require_host(out, conn, request) {
+        if self.acting_host(out, conn, request).is_none() {
             return;
         }
         let Some(target_conn) = self.conns.member_conn(&target) else {

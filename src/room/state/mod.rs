@@ -315,7 +315,10 @@ impl Room {
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
             Input::Kick { conn, target } => self.kick(&mut out, now, conn, target),
             Input::EndMeeting { conn } => {
-                if self.require_host(&mut out, conn, Request::EndMeeting) {
+                if self
+                    .acting_host(&mut out, conn, Request::EndMeeting)
+                    .is_some()
+                {
                     self.end(&mut out, now, EndReason::EndedByHost, grant);
                 }
             }
@@ -409,9 +412,14 @@ impl Room {
         self.deadlines.cancel(&Timer::HeldSeat(client.clone()));
     }
 
-    fn require_host(&self, out: &mut Out, conn: ConnId, request: Request) -> bool {
-        let is_host = self.conns.role_of(conn) == Some(Role::Host);
-        if !is_host {
+    /// The host on `conn`, who may make `request`; anyone else is refused it.
+    fn acting_host(&self, out: &mut Out, conn: ConnId, request: Request) -> Option<ClientId> {
+        let host = self
+            .conns
+            .get(conn)
+            .filter(|_| self.conns.role_of(conn) == Some(Role::Host))
+            .map(|c| c.client_id.clone());
+        if host.is_none() {
             out.refuse(
                 conn,
                 RefusalCode::Forbidden,
@@ -419,7 +427,7 @@ impl Room {
                 request,
             );
         }
-        is_host
+        host
     }
 
     /// After members came or went: a session may start, or its end be scheduled or called off.
