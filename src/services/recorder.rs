@@ -119,6 +119,7 @@ impl Recorder {
                     .increment(1);
             }
         }
+        log_events(&recorded, ok);
         for ack in acks {
             // A room that stopped waiting (it ended) no longer needs to know.
             let _ = ack.send(ok);
@@ -158,15 +159,42 @@ impl Recorder {
             .collect();
         let count = facts.len();
         if count > 0 {
-            self.store
-                .record_facts(&self.recorded(facts.into_iter().map(|fact| (fact, None))))
-                .await?;
+            let recorded = self.recorded(facts.into_iter().map(|fact| (fact, None)));
+            self.store.record_facts(&recorded).await?;
+            log_events(&recorded, true);
             tracing::info!(
                 facts = count,
                 "closed what the last run left open (knocks, members, sessions), with their webhook events"
             );
         }
         Ok(count)
+    }
+}
+
+/// One line per room event, for whoever reads the log to follow a room: at `info` once written, at
+/// `error` when it could not be. Under a target of its own (`--log info,anteroom::events=warn`
+/// silences them). Opaque ids and roles only: no display name or host's message, which webhooks
+/// carry to the integrator and a log need not.
+fn log_events(recorded: &[RecordedFact], written: bool) {
+    for RecordedFact { fact, .. } in recorded {
+        let client = fact.client.as_ref();
+        let client_id = client.map(|c| c.client_id.as_str());
+        let role = client.and_then(|c| c.role).map(|r| r.as_str());
+        let decided_by = fact.decided_by.map(|d| d.as_str());
+        let event = fact.kind.event_type();
+        // One field list for both levels (a level in `tracing` is fixed where an event is written).
+        macro_rules! room_event {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(target: "anteroom::events", event, room = %fact.room_name,
+                    meeting_id = %fact.meeting_id, session = fact.room_session_id.as_deref(),
+                    client_id, role, decided_by, in_room = fact.counts.total, $message)
+            };
+        }
+        if written {
+            room_event!(info, "room event");
+        } else {
+            room_event!(error, "room event not recorded");
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, status_and_json};
+use crate::helpers::{Server, status_and_json, until};
 use crate::signal_join::{host, knocker, locked_room};
 
 #[tokio::test]
@@ -86,6 +86,75 @@ async fn logs_are_json_lines_on_request() {
             entry["level"].is_string() && entry["fields"]["message"].is_string(),
             "{entry}"
         );
+    }
+}
+
+/// Each room event gets a log line (`anteroom::events`) naming it, its room and the client's id and
+/// role, once it is recorded; no display name or host's message goes into the log.
+#[tokio::test]
+async fn each_room_event_is_a_log_line_without_names_or_messages() {
+    let server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Quill").await;
+    let (mut guest, guest_id) = knocker(&server, &room, "Pat Wren").await;
+    host_ws.recv_type("room_knocked").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": guest_id, "action": "hold", "message": "Gone to fetch a gown"}),
+        )
+        .await;
+    guest.recv_type("knock_handled").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": guest_id, "action": "accept"}),
+        )
+        .await;
+    let verdict = guest.recv_type("knock_handled").await;
+    let grant = verdict["roomKey"].as_str().expect("a grant to enter with");
+    guest.join(&room.name, Some(grant), "Pat Wren").await;
+    let lines = |event: &str| -> Vec<String> {
+        let event = format!(r#"event="{event}""#);
+        server
+            .logs()
+            .lines()
+            .filter(|l| l.contains("anteroom::events") && l.contains(&event))
+            .map(str::to_owned)
+            .collect()
+    };
+    // Facts are written in order: the guest's join (as a granted visitor) comes last.
+    until(
+        "the guest's join is logged",
+        Duration::from_secs(5),
+        || async {
+            lines("room.client.joined")
+                .iter()
+                .any(|l| l.contains(&guest_id) && l.contains(r#"role="granted_visitor""#))
+        },
+    )
+    .await;
+    let knocked = lines("room.client.knocked");
+    assert_eq!(knocked.len(), 1, "{}", server.logs());
+    assert!(
+        knocked[0].contains(&room.name) && knocked[0].contains(&guest_id),
+        "{knocked:?}"
+    );
+    let held = lines("room.client.knockHeld");
+    assert!(
+        held.len() == 1 && held[0].contains(r#"decided_by="host""#),
+        "{held:?}"
+    );
+    assert_eq!(lines("room.client.knockAccepted").len(), 1);
+    assert_eq!(lines("room.session.started").len(), 1);
+    assert!(
+        lines("room.client.joined")[0].contains(r#"role="host""#),
+        "{}",
+        server.logs()
+    );
+    let logs = server.logs();
+    for private in ["Dr Quill", "Pat Wren", "fetch a gown"] {
+        assert!(!logs.contains(private), "{private:?} in the log:\n{logs}");
     }
 }
 
