@@ -196,6 +196,14 @@ pub struct MediaSettings {
     /// keyframes) at that rate; without it, each video gets the layer its shown size wants.
     #[arg(long, env = "ANTEROOM_MEDIA_BANDWIDTH_ESTIMATION")]
     pub media_bandwidth_estimation: bool,
+
+    /// The most one published video layer (a camera's simulcast layer, or a shared screen) may
+    /// send, in kbit/s, with a second's worth at once; what a member's client sends beyond it is
+    /// not forwarded (a client flooding the room would otherwise have each packet copied to every
+    /// subscriber). A voice may send 512 kbit/s.
+    #[arg(long, env = "ANTEROOM_MEDIA_MAX_VIDEO_KBPS", default_value_t = 8_000,
+          value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
+    pub media_max_video_kbps: u32,
 }
 
 fn network(raw: &str) -> Result<ipnet::IpNet, String> {
@@ -212,6 +220,7 @@ impl MediaSettings {
             threads: usize::from(self.media_threads),
             peer_networks: self.media_peer_networks.clone(),
             bandwidth_estimation: self.media_bandwidth_estimation,
+            max_video_kbps: self.media_max_video_kbps,
         }
     }
 }

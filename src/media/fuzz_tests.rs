@@ -223,6 +223,7 @@ fn engine(bandwidth_estimation: bool) -> MediaEngine {
         threads: 1,
         peer_networks: Vec::new(),
         bandwidth_estimation,
+        max_video_kbps: 8_000,
     })
     .expect("a loopback UDP port and a thread are there to take")
 }

@@ -9,6 +9,8 @@
 mod allocate;
 /// Public for the load generator (`benches/sfu_load`), which reads its datagrams the same way.
 pub mod arrival;
+mod cap;
+mod description;
 #[cfg(test)]
 mod fuzz_tests;
 mod outbox;
@@ -51,6 +53,8 @@ pub struct MediaConfig {
     /// Subscribers' videos are given layers by their bandwidth estimate (`allocate.rs`), and what
     /// is sent to them is paced; otherwise by the size they are shown at only.
     pub bandwidth_estimation: bool,
+    /// What one published video layer (or a screen) may send, in kbit/s (`cap.rs`).
+    pub max_video_kbps: u32,
 }
 
 /// Why a media request was not carried out.
@@ -104,6 +108,8 @@ pub struct MediaCounters {
     pub unknown_source: AtomicU64,
     /// RTP packets written to subscribers.
     pub forwarded: AtomicU64,
+    /// Packets of published layers over their cap (`cap.rs`): not forwarded.
+    pub over_cap: AtomicU64,
     /// Passes of a media thread that panicked (each closed the transport it was working on).
     pub panics: AtomicU64,
 }
@@ -197,11 +203,10 @@ impl MediaEngine {
             let advertised = SocketAddr::new(config.public_ip, local.port());
             let (commands, inbox) = std_mpsc::channel();
             let counters = counters.clone();
-            let peers = config.peer_networks.clone();
-            let estimate = config.bandwidth_estimation;
+            let config = config.clone();
             std::thread::Builder::new()
                 .name(format!("media-{index}"))
-                .spawn(move || worker::run(socket, advertised, peers, estimate, inbox, counters))?;
+                .spawn(move || worker::run(socket, advertised, &config, inbox, counters))?;
             tracing::info!(%local, %advertised, "media thread listening");
             threads.push(commands);
             addrs.push(local);

@@ -14,8 +14,10 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConf
 use tokio::sync::mpsc;
 
 use super::allocate::HeldEstimate;
+use super::cap::Caps;
+use super::description::without_sending_sequence_numbers;
 use super::outbox::Outbox;
-use super::published::{Published, TrackId, long_picture_id};
+use super::published::{Heard, Published, TrackId, long_picture_id};
 use super::rewrite::PictureId;
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
@@ -50,6 +52,10 @@ pub(super) enum Happening {
     /// A subscriber lost the picture: the publisher's layer should send a keyframe.
     KeyframeWanted(TrackId),
     AudioLevel(i8),
+    /// A packet of a layer over its cap was not forwarded; `tell`: the first in a while.
+    OverCap {
+        tell: bool,
+    },
     /// The subscriber's bandwidth estimate changed: its videos' layers are allotted again.
     Estimate,
 }
@@ -85,6 +91,8 @@ pub(super) struct Link {
     written: bool,
     /// Our bandwidth estimation is on: what we send carries transport-wide sequence numbers.
     estimates: bool,
+    /// What each of its published layers may send.
+    caps: Caps,
 }
 
 pub(super) struct Peer {
@@ -109,35 +117,6 @@ fn random_token(len: usize) -> String {
         .collect()
 }
 
-/// Our offer without transport-wide sequence numbers on what we only send (the slots). They serve
-/// only the sender's congestion control, which for what we send is ours, and off: str0m would stamp
-/// every packet we send, keep the last 1,000 in a register (90 KiB a transport), and parse the
-/// client's feedback on them every 50 ms, for nothing. The client's answer leaves them out of
-/// those m-lines in turn (an answer has no extension its offer lacked), which is what str0m goes
-/// by, and repeats in its later offers. What the client publishes keeps them: its browser's
-/// estimate of its own uplink rests on our feedback.
-fn without_sending_sequence_numbers(sdp: &str) -> String {
-    // Each m-line starts a section that runs to the next; the session's lines come first.
-    let mut sections: Vec<Vec<&str>> = vec![Vec::new()];
-    for line in sdp.split_inclusive('\n') {
-        if line.starts_with("m=") {
-            sections.push(Vec::new());
-        }
-        sections.last_mut().expect("starts with one").push(line);
-    }
-    let mut out = String::with_capacity(sdp.len());
-    for (index, section) in sections.iter().enumerate() {
-        let sends_only = index > 0 && section.iter().any(|line| line.trim_end() == "a=sendonly");
-        for line in section {
-            if sends_only && line.starts_with("a=extmap:") && line.contains("transport-wide-cc") {
-                continue;
-            }
-            out.push_str(line);
-        }
-    }
-    out
-}
-
 impl Link {
     /// A new transport from the client's offer: the answer, and the link.
     pub fn accept(
@@ -145,6 +124,7 @@ impl Link {
         advertised: SocketAddr,
         sdp: &str,
         notices: mpsc::Sender<Notice>,
+        caps: Caps,
         now: Instant,
     ) -> Result<(Self, String), MediaRefusal> {
         let offer = SdpOffer::from_sdp_string(sdp)
@@ -178,6 +158,7 @@ impl Link {
             desired: (0, 0),
             written: false,
             estimates,
+            caps,
         };
         Ok((link, answer.to_sdp_string()))
     }
@@ -340,8 +321,13 @@ impl Link {
                 *next_track += 1;
                 let screen = added.kind == MediaKind::Video
                     && self.published.iter().any(|t| t.kind == MediaKind::Video);
-                self.published
-                    .push(Published::new(*next_track, added.mid, added.kind, screen));
+                self.published.push(Published::new(
+                    *next_track,
+                    added.mid,
+                    added.kind,
+                    screen,
+                    self.caps.of(added.kind),
+                ));
                 happenings.push(Happening::TrackAdded(*next_track));
             }
             Event::RtpPacket(packet) => {
@@ -364,7 +350,10 @@ impl Link {
                 if track.screen && !track.sending(now) {
                     happenings.push(Happening::ScreenStarted);
                 }
-                track.heard(rid, &packet.payload, keyframe, now);
+                if let Heard::Over { tell } = track.heard(rid, &packet.payload, keyframe, now) {
+                    happenings.push(Happening::OverCap { tell });
+                    return;
+                }
                 if let Some(level) = packet.header.ext_vals.audio_level {
                     happenings.push(Happening::AudioLevel(level));
                 }

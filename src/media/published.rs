@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use str0m::media::{MediaKind, Mid, Rid};
 
+use super::cap::{Allowance, Cap};
+
 /// A published track, unique on its thread for the thread's life (a transport started anew
 /// publishes new tracks).
 pub(super) type TrackId = u64;
@@ -27,6 +29,8 @@ pub(super) struct Published {
     /// Per simulcast layer (or `None` for a single one): last heard, the width its last keyframe
     /// declared, the last keyframe request.
     layers: Vec<Layer>,
+    /// What each layer may send (`cap.rs`).
+    cap: Cap,
 }
 
 #[derive(Clone)]
@@ -40,13 +44,30 @@ struct Layer {
     bytes: u64,
     window: Instant,
     bitrate: Option<u64>,
+    /// What it may still send now; what is over is not forwarded.
+    allowance: Allowance,
+    /// When it was last logged as over its cap.
+    over_told: Option<Instant>,
+}
+
+/// A layer over its cap is logged at most this often.
+const OVER_TOLD_EVERY: Duration = Duration::from_secs(10);
+
+/// A packet as its layer's cap sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Heard {
+    Within,
+    /// Over the cap: not forwarded; `tell`: the first such in a while, to be logged.
+    Over {
+        tell: bool,
+    },
 }
 
 /// How long a layer's bitrate is measured over before it counts.
 const RATE_WINDOW: Duration = Duration::from_millis(500);
 
 impl Layer {
-    fn new(rid: Option<Rid>, width: u32, now: Instant) -> Self {
+    fn new(rid: Option<Rid>, width: u32, cap: Cap, now: Instant) -> Self {
         Layer {
             rid,
             heard: now,
@@ -56,6 +77,8 @@ impl Layer {
             bytes: 0,
             window: now,
             bitrate: None,
+            allowance: Allowance::full(cap, now),
+            over_told: None,
         }
     }
 
@@ -81,22 +104,42 @@ impl Layer {
 }
 
 impl Published {
-    pub fn new(id: TrackId, mid: Mid, kind: MediaKind, screen: bool) -> Self {
+    pub fn new(id: TrackId, mid: Mid, kind: MediaKind, screen: bool, cap: Cap) -> Self {
         Published {
             id,
             mid,
             kind,
             screen,
             layers: Vec::new(),
+            cap,
         }
     }
 
     /// A packet of layer `rid` was heard; a keyframe's packet also says how wide the layer is.
-    pub fn heard(&mut self, rid: Option<Rid>, payload: &[u8], keyframe: bool, now: Instant) {
+    /// Whether it is within the layer's cap (else it is not to be forwarded).
+    pub fn heard(
+        &mut self,
+        rid: Option<Rid>,
+        payload: &[u8],
+        keyframe: bool,
+        now: Instant,
+    ) -> Heard {
+        let cap = self.cap;
         let layer = self.layer(rid, payload.len(), now);
         if keyframe && let Some(width) = vp8_keyframe_width(payload) {
             layer.width = width;
         }
+        if layer.allowance.take(cap, payload.len(), now) {
+            return Heard::Within;
+        }
+        // Said at most once in `OVER_TOLD_EVERY` a layer: a flood is one line, not one a packet.
+        let told = layer
+            .over_told
+            .is_some_and(|at| now.saturating_duration_since(at) < OVER_TOLD_EVERY);
+        if !told {
+            layer.over_told = Some(now);
+        }
+        Heard::Over { tell: !told }
     }
 
     /// The layers that owe a keyframe and were not asked for one within `KEYFRAME_INTERVAL`:
@@ -135,7 +178,7 @@ impl Published {
         let index = match self.layers.iter().position(|l| l.rid == rid) {
             Some(index) => index,
             None => {
-                self.layers.push(Layer::new(rid, 0, now));
+                self.layers.push(Layer::new(rid, 0, self.cap, now));
                 self.layers.len() - 1
             }
         };

@@ -1,6 +1,7 @@
 //! VP8 widths and the choice of a simulcast layer.
 
 use super::*;
+use crate::media::cap::Caps;
 use str0m::rtp::Vp8Descriptor;
 
 #[test]
@@ -25,6 +26,7 @@ fn reads_the_width_of_a_vp8_keyframe_and_its_picture_id_form() {
 }
 
 pub(in crate::media) fn track(layers: &[(&str, u32)], now: Instant) -> Published {
+    let cap = Caps::new(8_000).of(MediaKind::Video);
     Published {
         id: 1,
         mid: Mid::from("0"),
@@ -32,8 +34,9 @@ pub(in crate::media) fn track(layers: &[(&str, u32)], now: Instant) -> Published
         screen: false,
         layers: layers
             .iter()
-            .map(|(rid, width)| Layer::new(Some(Rid::from(*rid)), *width, now))
+            .map(|(rid, width)| Layer::new(Some(Rid::from(*rid)), *width, cap, now))
             .collect(),
+        cap,
     }
 }
 
@@ -83,6 +86,47 @@ fn a_layer_is_asked_for_a_keyframe_at_most_once_a_second() {
     // Wanted of no layer in particular: of every layer.
     t.want_keyframe(None);
     assert_eq!(asked(&mut t, start + Duration::from_secs(3)), [high, low]);
+}
+
+#[test]
+fn a_layer_over_its_cap_is_not_forwarded_and_said_so_once_in_a_while() {
+    let start = Instant::now();
+    // 800 kbit/s: 100,000 bytes a second, as much again at once.
+    let mut t = Published::new(
+        1,
+        Mid::from("0"),
+        MediaKind::Video,
+        false,
+        Caps::new(800).of(MediaKind::Video),
+    );
+    let low = Some(Rid::from("l"));
+    let packet = [0u8; 1_000];
+    let mut heard = |at: Duration| t.heard(low, &packet, false, start + at);
+    for i in 0..100 {
+        assert_eq!(heard(Duration::from_micros(i)), Heard::Within);
+    }
+    assert_eq!(
+        heard(Duration::from_micros(100)),
+        Heard::Over { tell: true }
+    );
+    assert_eq!(
+        heard(Duration::from_micros(101)),
+        Heard::Over { tell: false }
+    );
+    // A hundredth of a second later, a packet's worth more is allowed.
+    assert_eq!(heard(Duration::from_millis(10)), Heard::Within);
+    assert_eq!(heard(Duration::from_secs(5)), Heard::Within);
+    for _ in 0..600 {
+        if heard(Duration::from_secs(5)) != Heard::Within {
+            break;
+        }
+    }
+    assert_eq!(heard(Duration::from_secs(5)), Heard::Over { tell: false });
+    // Ten seconds after it was last said, the first packet over is said again.
+    let at = Duration::from_secs(11);
+    let first_over = (0..300).map(|_| heard(at)).find(|h| *h != Heard::Within);
+    assert_eq!(first_over, Some(Heard::Over { tell: true }));
+    assert_eq!(heard(at), Heard::Over { tell: false });
 }
 
 proptest::proptest! {

@@ -17,11 +17,13 @@ use str0m::media::{Frequency, MediaKind};
 use str0m::rtp::{Extension, ExtensionMap};
 use str0m::{Input, RtcConfig};
 
+use super::cap::Caps;
+use super::description::sending_tracks;
 use super::outbox::Outbox;
 use super::peer::{Happening, Link, Peer, RESEND_PACKETS};
 use super::published::TrackId;
 use super::speakers::Speakers;
-use super::{Command, MediaCounters, MediaRefusal, Notice};
+use super::{Command, MediaConfig, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;
 
 mod assign;
@@ -30,6 +32,10 @@ mod routing;
 
 type PeerKey = u64;
 
+/// What one member may publish: a voice, a camera and a screen. More would let one client take
+/// every subscriber's slots (a screen is shown before any camera, and voices go by loudness).
+const MAX_SENT_AUDIO: usize = 1;
+const MAX_SENT_VIDEO: usize = 2;
 /// View sizes one subscriber may have the server remember (more than a room's publishers).
 const MAX_VIEW_SIZES: usize = 1024;
 /// The payload type we offer Opus as (str0m's own choice, and the browsers').
@@ -61,6 +67,8 @@ struct Worker {
     /// For a member that only receives (a viewer), without bandwidth estimation: `config` without
     /// transport-wide sequence numbers (see `receiving_only`).
     receiving_config: RtcConfig,
+    /// What a publisher's layers may send (`--media-max-video-kbps`).
+    caps: Caps,
     peers: FxHashMap<PeerKey, Peer>,
     next_key: PeerKey,
     next_track: TrackId,
@@ -101,11 +109,13 @@ struct Worker {
 pub(super) fn run(
     socket: UdpSocket,
     advertised: SocketAddr,
-    peer_networks: Vec<ipnet::IpNet>,
-    bandwidth_estimation: bool,
+    config: &MediaConfig,
     inbox: Receiver<Command>,
     counters: Arc<MediaCounters>,
 ) {
+    let peer_networks = config.peer_networks.clone();
+    let bandwidth_estimation = config.bandwidth_estimation;
+    let caps = Caps::new(config.max_video_kbps);
     let provider = str0m::crypto::from_feature_flags();
     let Some(cert) = provider.dtls_provider.generate_certificate() else {
         tracing::error!("cannot make a DTLS certificate; group rooms will have no media");
@@ -158,6 +168,7 @@ pub(super) fn run(
         counters,
         config,
         receiving_config,
+        caps,
         peers: FxHashMap::default(),
         next_key: 0,
         next_track: 0,
@@ -353,6 +364,14 @@ impl Worker {
         self.busy = Some(key);
         self.drop_link(key);
         let publishes = self.peers.get(&key).is_some_and(|peer| peer.publishes);
+        let sending = sending_tracks(sdp);
+        if publishes && (sending.audio > MAX_SENT_AUDIO || sending.video > MAX_SENT_VIDEO) {
+            return Err(MediaRefusal::BadDescription(format!(
+                "an offer may send at most {MAX_SENT_AUDIO} audio and {MAX_SENT_VIDEO} video tracks \
+                 (a camera and a screen); this one sends {} and {}",
+                sending.audio, sending.video
+            )));
+        }
         let config = if publishes {
             &self.config
         } else {
@@ -363,6 +382,7 @@ impl Worker {
             self.advertised,
             sdp,
             notices,
+            self.caps,
             Instant::now(),
         )?;
         self.by_ufrag.insert(link.ufrag.clone(), key);
@@ -533,6 +553,13 @@ impl Worker {
             }
             Happening::Estimate => {
                 self.allot_due.insert(from);
+            }
+            Happening::OverCap { tell } => {
+                self.counters.over_cap.fetch_add(1, Ordering::Relaxed);
+                if tell && let Some(peer) = self.peers.get(&from) {
+                    tracing::warn!(room = %peer.room, client = %peer.client,
+                        "a published track sends over its cap (--media-max-video-kbps for video); what is over is not forwarded");
+                }
             }
             Happening::AudioLevel(level) => {
                 if let Some(peer) = self.peers.get(&from) {

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use anteroom::media::arrival;
 
 use crate::helpers::Server;
-use crate::helpers::{host, room};
+use crate::helpers::{host, metric, room};
 use crate::ws::Ws;
 
 /// The publisher's layers: rid, width, height, bytes per frame at 30 frames a second (about 150,
@@ -63,6 +63,8 @@ struct Shared {
     frames: [u64; 3],
     /// Frames the publisher sent of each layer, since the test last took them.
     sent: [u64; 3],
+    /// Bytes of media datagrams that reached the subscriber, in all.
+    media_bytes: u64,
     /// Drops every this many media datagrams (over `MEDIA_DATAGRAM` bytes) to the subscriber.
     lose_every: Option<u64>,
     stop: bool,
@@ -181,6 +183,9 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
             publisher.input(&buf[..n], source, at);
         }
         while let Ok((n, source, at)) = arrival::recv(&subscriber.socket, &mut buf) {
+            if n > MEDIA_DATAGRAM {
+                shared.lock().unwrap().media_bytes += n as u64;
+            }
             if n > MEDIA_DATAGRAM
                 && let Some(every) = lose_every
             {
@@ -459,4 +464,45 @@ async fn lost_packets_are_sent_again() {
         received[2],
         sent[2]
     );
+}
+
+/// A publisher whose top layer sends twice what `--media-max-video-kbps` allows (1,000 against
+/// 500 kbit/s): the subscriber showing it large gets it at the cap, not at the publisher's rate; the
+/// server counts what it did not forward, and says so in its log once, not for every packet.
+#[tokio::test]
+async fn a_layer_over_its_cap_reaches_subscribers_at_the_cap() {
+    let _alone = ALONE.lock().await;
+    const CAP_BYTES_PER_SECOND: u64 = 500_000 / 8;
+    let mut call = Call::start(&["--media-max-video-kbps", "500"]).await;
+    // Negotiated, and past the second's worth a layer may send at once.
+    relay_signalling(
+        &mut call.subscriber_ws,
+        &call.shared,
+        Duration::from_secs(3),
+    )
+    .await;
+    let before = call.shared.lock().unwrap().media_bytes;
+    relay_signalling(
+        &mut call.subscriber_ws,
+        &call.shared,
+        Duration::from_secs(4),
+    )
+    .await;
+    let received = call.shared.lock().unwrap().media_bytes - before;
+    let sent = call.shared.lock().unwrap().sent;
+    eprintln!(
+        "in 4 s at a 500 kbit/s cap: {received} bytes of media received; frames sent {sent:?}"
+    );
+    // The cap counts payloads; a datagram adds its RTP header and SRTP's tag (about 5 %).
+    assert!(
+        received <= 4 * CAP_BYTES_PER_SECOND * 115 / 100,
+        "{received} bytes in 4 s, over the cap"
+    );
+    assert!(
+        received >= 4 * CAP_BYTES_PER_SECOND / 2,
+        "{received} bytes in 4 s: the layer should still come at its cap"
+    );
+    assert!(metric(&call.server, "anteroom_media_over_cap_total").await > 0.0);
+    let told = call.server.logs().matches("sends over its cap").count();
+    assert_eq!(told, 1, "{}", call.server.logs());
 }

@@ -14,7 +14,7 @@ use str0m::change::SdpOffer;
 
 use crate::helpers::{Server, metric};
 use crate::media_client::{
-    answer_offer, attribute, client_offer, exchange, negotiate, receiving_offer,
+    answer_offer, attribute, client_offer, exchange, negotiate, receiving_offer, sending_offer,
 };
 use crate::signal_join::{TestRoom, accept, host, knocker, room};
 use crate::ws::Ws;
@@ -189,6 +189,34 @@ async fn only_what_is_published_carries_transport_wide_sequence_numbers() {
         .to_owned();
     assert!(slots.contains("m=video"), "{slots}");
     assert!(!slots.contains(TWCC), "{slots}");
+}
+
+/// A member publishes a voice, a camera and a screen at most: a client offering more (which
+/// could take every subscriber's slots) is refused, with what it may send.
+#[tokio::test]
+async fn a_member_may_publish_a_voice_a_camera_and_a_screen_and_no_more() {
+    let server = Server::start().await;
+    let room = group_room(&server).await;
+    let (mut ws, _) = host(&server, &room, "Dr Lee").await;
+    for (audio, video) in [(2, 1), (1, 3), (0, 6)] {
+        let (_client, _pending, sdp) = sending_offer(audio, video);
+        ws.send("sfu_offer", json!({ "sdp": sdp })).await;
+        let error = ws.error().await;
+        assert_eq!(error["code"], "invalid_description", "{error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("at most 1 audio and 2 video tracks")
+                && message.contains(&format!("this one sends {audio} and {video}")),
+            "{message}"
+        );
+    }
+    assert_eq!(metric(&server, "anteroom_media_connections").await, 0.0);
+    let (mut client, pending, sdp) = sending_offer(1, 2);
+    exchange(&mut ws, &mut client, pending, &sdp).await;
+    assert!(
+        client.spin(Duration::from_secs(2)),
+        "connected to the media server"
+    );
 }
 
 #[tokio::test]

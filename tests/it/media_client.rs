@@ -16,9 +16,18 @@ use crate::ws::Ws;
 /// A client's offer to publish audio and video, with a host candidate on a loopback socket of its
 /// own.
 pub fn client_offer() -> (Client, SdpPendingOffer, String) {
+    sending_offer(1, 1)
+}
+
+/// A client's offer to send `audio` voices and `video` videos.
+pub fn sending_offer(audio: usize, video: usize) -> (Client, SdpPendingOffer, String) {
     Client::offer(|change| {
-        change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        for _ in 0..audio {
+            change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        }
+        for _ in 0..video {
+            change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        }
     })
 }
 
