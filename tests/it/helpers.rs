@@ -558,12 +558,26 @@ pub async fn host(server: &Server, room: &TestRoom, name: &str) -> (Ws, Value) {
     (ws, joined)
 }
 
-/// The frames this server has written to signalling sockets so far, and the writes they took.
+/// The frames this server has written to signalling sockets so far, and the writes they took, once
+/// the figures stand still: a write is counted once it is flushed, which may be a moment after its
+/// reader has it (on a loaded machine, long enough for a read in between).
 pub async fn frames_and_writes(server: &Server) -> (f64, f64) {
-    (
-        metric(server, "anteroom_signal_frames_sent_total").await,
-        metric(server, "anteroom_signal_writes_total").await,
-    )
+    let read = || async {
+        (
+            metric(server, "anteroom_signal_frames_sent_total").await,
+            metric(server, "anteroom_signal_writes_total").await,
+        )
+    };
+    let mut last = read().await;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = read().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("signalling frames still being written after 2 s: {last:?}")
 }
 
 /// A guest at a locked room's door knocks and cancels `times` times, its host hearing of each: two
