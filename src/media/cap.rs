@@ -1,7 +1,8 @@
 //! What one published layer may send: a member's client that sends more (a modified client, or a
 //! hostile one) would otherwise have every packet copied to each of up to 600 subscribers, on the
 //! one core its room's media thread has. What is over the cap is not forwarded; the rest of the
-//! room is untouched. Time is an input, as everywhere on a media thread.
+//! room is untouched. A transport's datagrams have a cap of their own, checked before they are
+//! decrypted. Time is an input, as everywhere on a media thread.
 
 use std::time::Instant;
 
@@ -13,6 +14,11 @@ const AUDIO_KBPS: u32 = 512;
 const AUDIO_PACKETS_PER_SECOND: u32 = 200;
 /// A video layer's packets at most: a camera's 1080p top layer at 5 Mbit/s is about 450 a second.
 const VIDEO_PACKETS_PER_SECOND: u32 = 1_500;
+/// What one transport's datagrams may be, all told, before str0m reads them (decrypting each):
+/// more than its layers' caps together, and their resends and feedback. A flood past this costs
+/// the media thread a read and a lookup a datagram, not a decryption.
+const TRANSPORT_KBPS: u32 = 64_000;
+const TRANSPORT_PACKETS_PER_SECOND: u32 = 5_000;
 
 /// A rate a second, in bytes and in packets; a second's worth may come at once (a keyframe).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,10 +28,13 @@ pub struct Cap {
 }
 
 impl Cap {
-    fn new(kbps: u32, packets: u32) -> Cap {
+    /// What one transport's datagrams may be, all told.
+    pub const TRANSPORT: Cap = Cap::new(TRANSPORT_KBPS, TRANSPORT_PACKETS_PER_SECOND);
+
+    const fn new(kbps: u32, packets: u32) -> Cap {
         Cap {
-            bytes: f64::from(kbps) * 1000.0 / 8.0,
-            packets: f64::from(packets),
+            bytes: kbps as f64 * 1000.0 / 8.0,
+            packets: packets as f64,
         }
     }
 }

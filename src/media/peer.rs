@@ -14,7 +14,7 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConf
 use tokio::sync::mpsc;
 
 use super::allocate::HeldEstimate;
-use super::cap::Caps;
+use super::cap::{Allowance, Cap, Caps};
 use super::description::without_sending_sequence_numbers;
 use super::outbox::Outbox;
 use super::published::{Heard, Published, TrackId, long_picture_id};
@@ -93,6 +93,8 @@ pub(super) struct Link {
     estimates: bool,
     /// What each of its published layers may send.
     caps: Caps,
+    /// What its datagrams may still be now, all told (`Cap::TRANSPORT`).
+    pub intake: Allowance,
 }
 
 pub(super) struct Peer {
@@ -159,6 +161,7 @@ impl Link {
             written: false,
             estimates,
             caps,
+            intake: Allowance::full(Cap::TRANSPORT, now),
         };
         Ok((link, answer.to_sdp_string()))
     }

@@ -10,6 +10,7 @@ use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
 use super::{BATCH, MAX_WAIT, PeerKey, Worker};
+use crate::media::cap::Cap;
 use crate::media::peer::Incoming;
 use crate::media::published::TrackId;
 use crate::media::{arrival, stun};
@@ -100,6 +101,10 @@ impl Worker {
             },
         );
         if let Some(link) = self.link_mut(key) {
+            if !link.intake.take(Cap::TRANSPORT, datagram.len(), arrived) {
+                self.counters.over_cap.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             if let Err(err) = link.rtc.handle_input(input) {
                 tracing::debug!(error = %err, "a media transport refused a datagram");
             }
