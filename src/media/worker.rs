@@ -11,16 +11,13 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use str0m::bwe::Bitrate;
-use str0m::format::{Codec, FormatParams};
-use str0m::media::{Frequency, MediaKind};
-use str0m::rtp::{Extension, ExtensionMap};
+use str0m::media::MediaKind;
 use str0m::{Input, RtcConfig};
 
 use super::cap::Caps;
 use super::description::sending_tracks;
 use super::outbox::Outbox;
-use super::peer::{Happening, Link, Peer, RESEND_PACKETS};
+use super::peer::{Happening, Link, Peer};
 use super::published::TrackId;
 use super::speakers::Speakers;
 use super::{Command, MediaConfig, MediaCounters, MediaRefusal, Notice};
@@ -29,6 +26,7 @@ use crate::meeting::RoomName;
 mod assign;
 mod recovery;
 mod routing;
+mod rtc_config;
 
 type PeerKey = u64;
 
@@ -38,8 +36,6 @@ const MAX_SENT_AUDIO: usize = 1;
 const MAX_SENT_VIDEO: usize = 2;
 /// View sizes one subscriber may have the server remember (more than a room's publishers).
 const MAX_VIEW_SIZES: usize = 1024;
-/// The payload type we offer Opus as (str0m's own choice, and the browsers').
-const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// Datagrams read before the transports' output is collected.
 const BATCH: usize = 64;
 /// Time spent giving transports their timeouts in one pass, at most (the rest in the next passes,
@@ -49,8 +45,6 @@ const BATCH: usize = 64;
 const TIMEOUT_BUDGET: Duration = Duration::from_micros(250);
 /// Commands are looked at at least this often, however quiet the socket.
 const MAX_WAIT: Duration = Duration::from_millis(10);
-/// What a new subscriber is assumed to take before its estimate says: a stage and a few tiles.
-const INITIAL_ESTIMATE_KBPS: u64 = 2_500;
 /// Layers are allotted again at least this often (publishers' layer bitrates change).
 const ALLOT_EVERY: Duration = Duration::from_millis(500);
 /// Kept back from an estimate for each audio slot in use, and for headroom (RTCP, resends).
@@ -116,50 +110,9 @@ pub(super) fn run(
     let peer_networks = config.peer_networks.clone();
     let bandwidth_estimation = config.bandwidth_estimation;
     let caps = Caps::new(config.max_video_kbps);
-    let provider = str0m::crypto::from_feature_flags();
-    let Some(cert) = provider.dtls_provider.generate_certificate() else {
+    let Some((config, receiving_config)) = rtc_config::configs(bandwidth_estimation) else {
         tracing::error!("cannot make a DTLS certificate; group rooms will have no media");
         return;
-    };
-    // Opus and VP8 only: every browser has them, and each m-line of a room's session description
-    // stays short (a description lists every codec once per track).
-    let mut config = RtcConfig::new().clear_codecs();
-    // Opus with DTX (`usedtx=1` in our answer): a publisher's browser sends next to nothing while
-    // its microphone hears silence, which is most of the time for most people in a group room; the
-    // server forwards, and every subscriber decrypts and decodes, that much less.
-    config.codec_config().add_config(
-        OPUS_PAYLOAD_TYPE.into(),
-        None,
-        Codec::Opus,
-        Frequency::FORTY_EIGHT_KHZ,
-        Some(2),
-        FormatParams {
-            min_p_time: Some(10),
-            use_inband_fec: Some(true),
-            use_dtx: Some(true),
-            ..FormatParams::default()
-        },
-    );
-    let config = config
-        .enable_vp8(true)
-        // What a subscriber may ask to have resent (`RESEND_PACKETS`, and a second's worth at
-        // most). Each slot keeps its own (str0m keeps 1,000 by default: with 25 video slots,
-        // megabytes a transport).
-        .set_send_buffer_video(RESEND_PACKETS)
-        // Packets are forwarded as they come (sequence numbers and timestamps rewritten per slot),
-        // not reassembled into frames and cut up again for each subscriber.
-        .set_rtp_mode(true)
-        .set_crypto_provider(Arc::new(provider))
-        .set_dtls_cert(cert)
-        .set_ice_lite(true);
-    // Each subscriber's bandwidth estimate (transport-wide congestion control) decides the layer
-    // of each video it shows (`allocate.rs`). It also makes str0m pace what is sent at 1.1 times
-    // the estimate, and costs about 2.5 times the CPU per forwarded packet (docs/performance.md).
-    let (config, receiving_config) = if bandwidth_estimation {
-        let config = config.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)));
-        (config.clone(), config)
-    } else {
-        (config.clone(), receiving_only(config))
     };
     let mut worker = Worker {
         socket,
@@ -199,22 +152,6 @@ pub(super) fn run(
             return;
         }
     }
-}
-
-/// A transport that sends us nothing needs no transport-wide sequence numbers when nobody's
-/// bandwidth is estimated: they serve only the sender's congestion control (ours for what we send
-/// it, which is off; a publisher's for what it sends us, which it does not). Without them str0m
-/// keeps no register of the last 1,000 packets sent (90 KiB a transport) and the browser sends no
-/// feedback to parse every 50 ms. Members who publish keep them: their browser's estimate of its
-/// own uplink rests on our feedback.
-fn receiving_only(mut config: RtcConfig) -> RtcConfig {
-    let mut exts = ExtensionMap::empty();
-    for (id, ext) in config.extension_map().iter() {
-        if *ext != Extension::TransportSequenceNumber {
-            exts.set(id, ext.clone());
-        }
-    }
-    config.set_extension_map(exts)
 }
 
 impl Worker {
