@@ -75,6 +75,12 @@ fn sections(sdp: &str) -> Vec<Vec<&str>> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
+    use proptest::prelude::*;
+    use str0m::Rtc;
+    use str0m::media::{Direction, MediaKind};
+
     use super::*;
 
     const PUBLISHER: &str = include_str!("fixtures/chrome-publisher-offer.sdp");
@@ -96,5 +102,38 @@ mod tests {
         assert_eq!(sending_tracks(&one_more("a=inactive\r\n")).video, 2);
         let turned_down = format!("{PUBLISHER}m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n");
         assert_eq!(sending_tracks(&turned_down).audio, 1);
+    }
+
+    proptest! {
+        /// Whatever audio and video m-lines a client's offer has (str0m writes it, as a
+        /// third-party client would), the ones counted as sending are those it sends on.
+        #[test]
+        fn counts_what_any_offer_sends(
+            lines in proptest::collection::vec((any::<bool>(), 0usize..4), 1..8),
+        ) {
+            const DIRECTIONS: [Direction; 4] = [
+                Direction::SendOnly,
+                Direction::SendRecv,
+                Direction::RecvOnly,
+                Direction::Inactive,
+            ];
+            let mut rtc = Rtc::new(Instant::now());
+            let mut change = rtc.sdp_api();
+            let mut expected = Sending { audio: 0, video: 0 };
+            for (video, direction) in &lines {
+                let direction = DIRECTIONS[*direction];
+                let kind = if *video { MediaKind::Video } else { MediaKind::Audio };
+                change.add_media(kind, direction, None, None, None);
+                if direction.is_sending() {
+                    if *video {
+                        expected.video += 1;
+                    } else {
+                        expected.audio += 1;
+                    }
+                }
+            }
+            let (offer, _) = change.apply().expect("a change to offer");
+            prop_assert_eq!(sending_tracks(&offer.to_sdp_string()), expected);
+        }
     }
 }
