@@ -15,9 +15,10 @@ const AUDIO_PACKETS_PER_SECOND: u32 = 200;
 /// A video layer's packets at most: a camera's 1080p top layer at 5 Mbit/s is about 450 a second.
 const VIDEO_PACKETS_PER_SECOND: u32 = 1_500;
 /// What one transport's datagrams may be, all told, before str0m reads them (decrypting each):
-/// more than its layers' caps together, and their resends and feedback. A flood past this costs
-/// the media thread a read and a lookup a datagram, not a decryption.
-const TRANSPORT_KBPS: u32 = 64_000;
+/// eight video layers' worth (a camera's three and a screen, their resends and feedback, with room
+/// to spare), and packets far more than a publisher and a subscriber of 25 videos send. A flood
+/// past this costs the media thread a read and a lookup a datagram, not a decryption.
+const TRANSPORT_VIDEO_LAYERS: u32 = 8;
 const TRANSPORT_PACKETS_PER_SECOND: u32 = 5_000;
 
 /// A rate a second, in bytes and in packets; a second's worth may come at once (a keyframe).
@@ -28,9 +29,6 @@ pub struct Cap {
 }
 
 impl Cap {
-    /// What one transport's datagrams may be, all told.
-    pub const TRANSPORT: Cap = Cap::new(TRANSPORT_KBPS, TRANSPORT_PACKETS_PER_SECOND);
-
     const fn new(kbps: u32, packets: u32) -> Cap {
         Cap {
             bytes: kbps as f64 * 1000.0 / 8.0,
@@ -40,11 +38,12 @@ impl Cap {
 }
 
 /// The caps of a media thread: voices' fixed, video layers' (a camera's layer, a screen) set by
-/// `--media-max-video-kbps`.
+/// `--media-max-video-kbps`, and a transport's datagrams' from that.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Caps {
     audio: Cap,
     video: Cap,
+    pub transport: Cap,
 }
 
 impl Caps {
@@ -52,6 +51,10 @@ impl Caps {
         Caps {
             audio: Cap::new(AUDIO_KBPS, AUDIO_PACKETS_PER_SECOND),
             video: Cap::new(video_kbps, VIDEO_PACKETS_PER_SECOND),
+            transport: Cap::new(
+                video_kbps.saturating_mul(TRANSPORT_VIDEO_LAYERS),
+                TRANSPORT_PACKETS_PER_SECOND,
+            ),
         }
     }
 

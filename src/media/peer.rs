@@ -14,7 +14,7 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Output, Rtc, RtcConf
 use tokio::sync::mpsc;
 
 use super::allocate::HeldEstimate;
-use super::cap::{Allowance, Cap, Caps};
+use super::cap::{Allowance, Caps};
 use super::description::without_sending_sequence_numbers;
 use super::outbox::Outbox;
 use super::published::{Heard, Published, TrackId, long_picture_id};
@@ -93,8 +93,8 @@ pub(super) struct Link {
     estimates: bool,
     /// What each of its published layers may send.
     caps: Caps,
-    /// What its datagrams may still be now, all told (`Cap::TRANSPORT`).
-    pub intake: Allowance,
+    /// What its datagrams may still be now, all told (`Caps::transport`).
+    intake: Allowance,
 }
 
 pub(super) struct Peer {
@@ -161,9 +161,15 @@ impl Link {
             written: false,
             estimates,
             caps,
-            intake: Allowance::full(Cap::TRANSPORT, now),
+            intake: Allowance::full(caps.transport, now),
         };
         Ok((link, answer.to_sdp_string()))
+    }
+
+    /// Whether a datagram of `bytes` that came `at` is within the transport's cap (it is read);
+    /// one over it is to be dropped unread.
+    pub fn admit_datagram(&mut self, bytes: usize, at: Instant) -> bool {
+        self.intake.take(self.caps.transport, bytes, at)
     }
 
     /// The client's answer to our last offer.

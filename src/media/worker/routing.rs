@@ -10,7 +10,6 @@ use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
 use super::{BATCH, MAX_WAIT, PeerKey, Worker};
-use crate::media::cap::Cap;
 use crate::media::peer::Incoming;
 use crate::media::published::TrackId;
 use crate::media::{arrival, stun};
@@ -101,7 +100,7 @@ impl Worker {
             },
         );
         if let Some(link) = self.link_mut(key) {
-            if !link.intake.take(Cap::TRANSPORT, datagram.len(), arrived) {
+            if !link.admit_datagram(datagram.len(), arrived) {
                 self.counters.over_cap.fetch_add(1, Ordering::Relaxed);
                 return;
             }
