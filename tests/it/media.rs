@@ -14,7 +14,8 @@ use str0m::change::SdpOffer;
 
 use crate::helpers::{Server, metric};
 use crate::media_client::{
-    answer_offer, attribute, client_offer, exchange, negotiate, receiving_offer, sending_offer,
+    Client, answer_offer, attribute, client_offer, exchange, negotiate, receiving_offer,
+    sending_offer,
 };
 use crate::signal_join::{TestRoom, accept, host, knocker, room};
 use crate::ws::Ws;
@@ -418,6 +419,18 @@ fn noise(rng: &mut StdRng) -> Vec<u8> {
     datagram
 }
 
+/// A host whose media path is up: its signalling socket, its client, and the media server's port.
+async fn connected_host(server: &Server, room: &TestRoom) -> (Ws, Client, u16) {
+    let (mut ws, _) = host(server, room, "Dr Host").await;
+    let (media, answer) = negotiate(&mut ws).await;
+    let port: u16 = attribute(&answer, "a=candidate:")
+        .split_whitespace()
+        .nth(5)
+        .and_then(|p| p.parse().ok())
+        .expect("the candidate's port");
+    (ws, media, port)
+}
+
 /// Once a member's transport is up, its socket is where the media thread takes datagrams from,
 /// unchecked until str0m reads them: what a hostile or broken client sends from there (anything
 /// shaped like STUN, DTLS or RTP, and noise) is dropped, panics nothing, and the next member still
@@ -426,13 +439,7 @@ fn noise(rng: &mut StdRng) -> Vec<u8> {
 async fn whatever_a_members_socket_sends_the_next_member_still_connects() {
     let server = Server::start().await;
     let room = group_room(&server).await;
-    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
-    let (host_media, answer) = negotiate(&mut host_ws).await;
-    let port: u16 = attribute(&answer, "a=candidate:")
-        .split_whitespace()
-        .nth(5)
-        .and_then(|p| p.parse().ok())
-        .expect("the candidate's port");
+    let (_host_ws, host_media, port) = connected_host(&server, &room).await;
     let seed: u64 = rand::random();
     let mut rng = StdRng::seed_from_u64(seed);
     for sent in 0..3000 {
@@ -460,13 +467,7 @@ async fn whatever_a_members_socket_sends_the_next_member_still_connects() {
 async fn a_flood_from_a_members_socket_is_cut_to_its_cap() {
     let server = Server::start().await;
     let room = group_room(&server).await;
-    let (mut host_ws, _) = host(&server, &room, "Dr Host").await;
-    let (host_media, answer) = negotiate(&mut host_ws).await;
-    let port: u16 = attribute(&answer, "a=candidate:")
-        .split_whitespace()
-        .nth(5)
-        .and_then(|p| p.parse().ok())
-        .expect("the candidate's port");
+    let (_host_ws, host_media, port) = connected_host(&server, &room).await;
     // RTP-shaped, 50,000 of them in about a second.
     let datagram = [0x80u8; 100];
     let started = Instant::now();
