@@ -52,9 +52,10 @@ pub(super) enum Happening {
     /// A subscriber lost the picture: the publisher's layer should send a keyframe.
     KeyframeWanted(TrackId),
     AudioLevel(i8),
-    /// A packet of a layer over its cap was not forwarded; `tell`: the first in a while.
+    /// A packet of a layer over its cap was not forwarded; `told`, the first in a while: which
+    /// track (a voice, a camera or a screen) and layer, to be logged.
     OverCap {
-        tell: bool,
+        told: Option<(&'static str, Option<Rid>)>,
     },
     /// The subscriber's bandwidth estimate changed: its videos' layers are allotted again.
     Estimate,
@@ -360,7 +361,13 @@ impl Link {
                     happenings.push(Happening::ScreenStarted);
                 }
                 if let Heard::Over { tell } = track.heard(rid, &packet.payload, keyframe, now) {
-                    happenings.push(Happening::OverCap { tell });
+                    let track = match (track.kind, track.screen) {
+                        (MediaKind::Audio, _) => "voice",
+                        (MediaKind::Video, false) => "camera",
+                        (MediaKind::Video, true) => "screen",
+                    };
+                    let told = tell.then_some((track, rid));
+                    happenings.push(Happening::OverCap { told });
                     return;
                 }
                 if let Some(level) = packet.header.ext_vals.audio_level {

@@ -491,10 +491,12 @@ impl Worker {
             Happening::Estimate => {
                 self.allot_due.insert(from);
             }
-            Happening::OverCap { tell } => {
+            Happening::OverCap { told } => {
                 self.counters.over_cap.fetch_add(1, Ordering::Relaxed);
-                if tell && let Some(peer) = self.peers.get(&from) {
-                    tracing::warn!(room = %peer.room, client = %peer.client,
+                if let Some((track, layer)) = told
+                    && let Some(peer) = self.peers.get(&from)
+                {
+                    tracing::warn!(room = %peer.room, client = %peer.client, track, layer = layer.as_deref(),
                         "a published track sends over its cap (--media-max-video-kbps for video); what is over is not forwarded");
                 }
             }
