@@ -56,6 +56,33 @@ pub fn channel() -> (
     mpsc::unbounded_channel()
 }
 
+/// Hands facts to the recorder and waits until they are written: true once all are (false when
+/// one was not, or the recorder is gone: the server is stopping).
+pub async fn record_durably(
+    queue: &mpsc::UnboundedSender<Recording>,
+    facts: Vec<RoomFact>,
+) -> bool {
+    let mut waits = Vec::with_capacity(facts.len());
+    for fact in facts {
+        let (written, wait) = oneshot::channel();
+        let recording = Recording {
+            fact,
+            id: None,
+            written: Some(written),
+        };
+        if queue.send(recording).is_err() {
+            return false;
+        }
+        waits.push(wait);
+    }
+    for wait in waits {
+        if wait.await != Ok(true) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Runs until `stop` is cancelled, then writes whatever is still queued and returns.
 pub async fn run(
     recorder: Recorder,

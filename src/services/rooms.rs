@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::keeper::{DynKeeper, Place};
 use super::orphans::OrphanWatch;
-use super::recorder::Recording;
+use super::recorder::{self, Recording};
 use super::themes::Themes;
 use crate::media::MediaEngine;
 use crate::meeting::facts::{FactId, RoomFact};
@@ -414,21 +414,9 @@ impl Rooms {
             }
         };
         let count = facts.len();
-        let mut written = Vec::with_capacity(count);
-        for fact in facts {
-            let (done, confirmed) = oneshot::channel();
-            let _ = self.inner.facts.send(Recording {
-                fact,
-                id: None,
-                written: Some(done),
-            });
-            written.push(confirmed);
-        }
-        for confirmed in written {
-            let _ = confirmed.await;
-        }
+        let written = recorder::record_durably(&self.inner.facts, facts).await;
         if count > 0 {
-            tracing::info!(room = %name, facts = count, "closed what a room whose state was lost left open (knocks, members, its session)");
+            tracing::info!(room = %name, facts = count, written, "closed what a room whose state was lost left open (knocks, members, its session)");
         }
     }
 

@@ -18,7 +18,7 @@ use crate::room::model::{ClientId, Role, Theme};
 use crate::room::port::{PortError, RoomPort};
 use crate::room::state::Snapshot;
 use crate::services::keeper;
-use crate::services::recorder::Recording;
+use crate::services::recorder::{self, Recording};
 
 pub(super) struct RoomLink {
     pub(super) inner: Arc<Inner>,
@@ -157,25 +157,7 @@ impl RoomPort for RoomLink {
     }
 
     async fn record_durably(&self, facts: Vec<RoomFact>) -> bool {
-        let mut waits = Vec::with_capacity(facts.len());
-        for fact in facts {
-            let (written, wait) = oneshot::channel();
-            let recording = Recording {
-                fact,
-                id: None,
-                written: Some(written),
-            };
-            if self.inner.facts.send(recording).is_err() {
-                return false;
-            }
-            waits.push(wait);
-        }
-        for wait in waits {
-            if wait.await != Ok(true) {
-                return false;
-            }
-        }
-        true
+        recorder::record_durably(&self.inner.facts, facts).await
     }
 
     fn media(&self, change: MediaChange) {
