@@ -301,8 +301,11 @@ impl Worker {
         self.busy = Some(key);
         self.drop_link(key);
         let publishes = self.peers.get(&key).is_some_and(|peer| peer.publishes);
-        let sending = sending_tracks(sdp);
-        if publishes && (sending.audio > MAX_SENT_AUDIO || sending.video > MAX_SENT_VIDEO) {
+        // (A member who only receives has what it would send ignored: nothing is published.)
+        let sending = publishes.then(|| sending_tracks(sdp));
+        if let Some(sending) = sending
+            && (sending.audio > MAX_SENT_AUDIO || sending.video > MAX_SENT_VIDEO)
+        {
             return Err(MediaRefusal::BadDescription(format!(
                 "an offer may send at most {MAX_SENT_AUDIO} audio and {MAX_SENT_VIDEO} video tracks \
                  (a camera and a screen); this one sends {} and {}",

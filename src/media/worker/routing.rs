@@ -86,24 +86,26 @@ impl Worker {
             };
             key
         };
-        let Ok(contents) = datagram.try_into() else {
-            return;
-        };
-        let input = Input::Receive(
-            arrived,
-            Receive {
-                proto: Protocol::Udp,
-                source,
-                // str0m matches it against the candidate it announced.
-                destination: self.advertised,
-                contents,
-            },
-        );
+        let advertised = self.advertised;
         if let Some(link) = self.link_mut(key) {
+            // Before anything is made of it: a flood costs this much a datagram and no more.
             if !link.admit_datagram(datagram.len(), arrived) {
                 self.counters.over_cap.fetch_add(1, Ordering::Relaxed);
                 return;
             }
+            let Ok(contents) = datagram.try_into() else {
+                return;
+            };
+            let input = Input::Receive(
+                arrived,
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    // str0m matches it against the candidate it announced.
+                    destination: advertised,
+                    contents,
+                },
+            );
             if let Err(err) = link.rtc.handle_input(input) {
                 tracing::debug!(error = %err, "a media transport refused a datagram");
             }
