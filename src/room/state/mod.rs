@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use self::connections::Connections;
+use self::connections::{Connections, Place};
 use self::deadlines::{Deadlines, Timer};
 use self::queue::KnockQueue;
 pub use self::seats::Capacity;
@@ -417,7 +417,7 @@ impl Room {
         let host = self
             .conns
             .get(conn)
-            .filter(|_| self.conns.role_of(conn) == Some(Role::Host))
+            .filter(|c| c.place == Place::Member(Role::Host))
             .map(|c| c.client_id.clone());
         if host.is_none() {
             out.refuse(
