@@ -31,11 +31,13 @@ pub const CLIENT_HEADER: &str = "x-anteroom-client";
 
 const ROOMS: &str = "anteroom:rooms";
 
-fn lease_key(room: &RoomName) -> String {
+/// The Redis key of a room's lease (public for the tests that play another node).
+pub fn lease_key(room: &RoomName) -> String {
     format!("anteroom:lease:{room}")
 }
 
-fn state_key(room: &RoomName) -> String {
+/// The Redis key of a room's kept state (public for the tests that damage it).
+pub fn state_key(room: &RoomName) -> String {
     format!("anteroom:state:{room}")
 }
 

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use anteroom::meeting::RoomName;
 use serde_json::json;
 use sqlx::Connection;
 
@@ -194,7 +195,9 @@ async fn what_a_room_whose_state_is_lost_left_open_is_closed() {
         .await
         .expect("Redis answers");
     let () = redis::cmd("SET")
-        .arg(format!("anteroom:state:{}", room.name))
+        .arg(anteroom::cluster::state_key(
+            &RoomName::parse(&room.name).expect("the test room's name"),
+        ))
         .arg(r#"{"a":"state of another version"}"#)
         .query_async(&mut redis)
         .await

@@ -39,7 +39,9 @@ async fn a_node_keeps_every_rooms_lease_and_gives_up_only_the_one_it_lost() {
         .get_multiplexed_async_connection()
         .await
         .expect("Redis answers");
-    let stolen = format!("anteroom:lease:{}", rooms[1].name);
+    let stolen = anteroom::cluster::lease_key(
+        &anteroom::meeting::RoomName::parse(&rooms[1].name).expect("the test room's name"),
+    );
     let () = redis::cmd("SET")
         .arg(&stolen)
         .arg("another-node http://127.0.0.1:9")
