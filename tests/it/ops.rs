@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{Server, status_and_json, until};
-use crate::signal_join::{host, knocker, locked_room};
+use crate::signal_join::{accept, host, knocker, locked_room};
 
 #[tokio::test]
 async fn readiness_turns_false_while_the_server_drains() {
@@ -105,15 +105,8 @@ async fn each_room_event_is_a_log_line_without_names_or_messages() {
         )
         .await;
     guest.recv_type("knock_handled").await;
-    host_ws
-        .send(
-            "handle_knock",
-            json!({"clientId": guest_id, "action": "accept"}),
-        )
-        .await;
-    let verdict = guest.recv_type("knock_handled").await;
-    let grant = verdict["roomKey"].as_str().expect("a grant to enter with");
-    guest.join(&room.name, Some(grant), "Pat Wren").await;
+    let grant = accept(&mut host_ws, &mut guest, &guest_id).await;
+    guest.join(&room.name, Some(&grant), "Pat Wren").await;
     let lines = |event: &str| -> Vec<String> {
         let event = format!(r#"event="{event}""#);
         server
