@@ -133,13 +133,13 @@ impl Published {
             return Heard::Within;
         }
         // Said at most once in `OVER_TOLD_EVERY` a layer: a flood is one line, not one a packet.
-        let told = layer
+        let told_lately = layer
             .over_told
             .is_some_and(|at| now.saturating_duration_since(at) < OVER_TOLD_EVERY);
-        if !told {
+        if !told_lately {
             layer.over_told = Some(now);
         }
-        Heard::Over { tell: !told }
+        Heard::Over { tell: !told_lately }
     }
 
     /// The layers that owe a keyframe and were not asked for one within `KEYFRAME_INTERVAL`:
