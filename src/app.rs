@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use rand::RngCore;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -29,7 +29,7 @@ use crate::media::MediaEngine;
 use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
-use crate::services::insights::Insights;
+use crate::services::insights::{self, Insights};
 use crate::services::keeper::{self, DynKeeper};
 use crate::services::limits::{DynLimits, LocalLimits};
 use crate::services::meetings::Meetings;
@@ -43,6 +43,10 @@ use crate::store::DynStore;
 use crate::tokens::TokenSigner;
 use crate::web::{self, ClientSupport};
 use crate::webhooks::delivery;
+
+/// Members' network samples on their way to the store (one series a member who left a group room;
+/// past this many waiting, more are dropped and logged).
+const NETWORK_SAMPLES_WAITING: usize = 1024;
 use crate::webhooks::endpoints::Endpoints;
 
 /// The services, as request handlers take them: each handler names only the one it needs.
@@ -196,7 +200,9 @@ impl Application {
             recorder_stop.clone(),
         ));
         let themes = Themes::new(store.clone(), public_url.clone());
-        let media = MediaEngine::start(&config.media.engine())
+        let (network_samples, kept_samples) = mpsc::channel(NETWORK_SAMPLES_WAITING);
+        tokio::spawn(insights::keep_network_samples(store.clone(), kept_samples));
+        let media = MediaEngine::start(&config.media.engine(), network_samples)
             .map_err(|err| anyhow::anyhow!("cannot open the media server's UDP ports: {err}"))?;
         let rooms = Rooms::new(RoomsDeps {
             store: store.clone(),

@@ -9,7 +9,8 @@ use super::error::ApiError;
 use super::json::{decode_cursor, encode_cursor, parse_limit, query_pairs, single_param};
 use super::meetings::{parse_date, parse_room_filter};
 use crate::meeting::format_date;
-use crate::services::insights::Insights;
+use crate::meeting::network::NetworkSample;
+use crate::services::insights::{Insights, Stay};
 use crate::store::insights::{
     Page, ParticipantEvent, ParticipantInsight, ParticipantQuery, ParticipantSort, ParticipantsOf,
     RoomInsight, RoomInsightQuery, RoomSort, SessionInsight, SessionInsightQuery, SessionSort,
@@ -230,14 +231,26 @@ pub struct EventBody {
     kind: String,
 }
 
-/// Media flows browser to browser; the server has no network samples to give.
+/// A stay's network samples, one array a measure (bits a second; per cent lost). In a group room
+/// the media server takes them; elsewhere media flows browser to browser and they are empty.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Samples {
-    bitrate_recv: Vec<f64>,
-    bitrate_send: Vec<f64>,
-    packet_loss_recv: Vec<f64>,
-    packet_loss_send: Vec<f64>,
+    bitrate_recv: Vec<u32>,
+    bitrate_send: Vec<u32>,
+    packet_loss_recv: Vec<f32>,
+    packet_loss_send: Vec<f32>,
+}
+
+impl Samples {
+    fn of(samples: &[NetworkSample]) -> Self {
+        Samples {
+            bitrate_recv: samples.iter().map(|s| s.bitrate_recv).collect(),
+            bitrate_send: samples.iter().map(|s| s.bitrate_send).collect(),
+            packet_loss_recv: samples.iter().map(|s| s.packet_loss_recv).collect(),
+            packet_loss_send: samples.iter().map(|s| s.packet_loss_send).collect(),
+        }
+    }
 }
 
 fn date_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -370,26 +383,28 @@ pub async fn participant(
     let pairs = query_pairs(query.as_deref());
     let session = required(&pairs, "roomSessionId")?;
     let participant = required(&pairs, "participantId")?;
-    let (stays, events) = insights.participant(session, participant).await?;
+    let stays = insights.participant(session, participant).await?;
     if stays.is_empty() {
         return Err(ApiError::NotFound(
             "Could not find participant in that session".into(),
         ));
     }
-    let events: Vec<EventBody> = events.iter().map(event_body).collect();
-    let body = stays
-        .iter()
-        .map(|stay| StayBody {
-            display_name: stay.display_name.clone(),
-            events: events.clone(),
-            sample_rate_ms: 0,
-            samples: Samples::default(),
-            time_stamp: format_date(stay.joined_at),
-            user_agent: stay.user_agent.clone().unwrap_or_default(),
-            user_role: stay.role.clone(),
-        })
-        .collect();
+    let body = stays.into_iter().map(StayBody::of).collect();
     Ok(Json(body))
+}
+
+impl StayBody {
+    fn of(stay: Stay) -> Self {
+        StayBody {
+            display_name: stay.stay.display_name,
+            events: stay.events.iter().map(event_body).collect(),
+            sample_rate_ms: stay.interval_ms,
+            samples: Samples::of(&stay.samples),
+            time_stamp: format_date(stay.stay.joined_at),
+            user_agent: stay.stay.user_agent.unwrap_or_default(),
+            user_role: stay.stay.role,
+        }
+    }
 }
 
 fn event_body(event: &ParticipantEvent) -> EventBody {

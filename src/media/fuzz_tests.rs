@@ -216,15 +216,19 @@ fn answer_to(offer: &str, own: &str) -> Option<String> {
 
 /// One media thread on a loopback port.
 fn engine(bandwidth_estimation: bool) -> MediaEngine {
-    MediaEngine::start(&MediaConfig {
-        bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        first_port: 0,
-        threads: 1,
-        peer_networks: Vec::new(),
-        bandwidth_estimation,
-        max_video_kbps: 8_000,
-    })
+    MediaEngine::start(
+        &MediaConfig {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            first_port: 0,
+            threads: 1,
+            peer_networks: Vec::new(),
+            bandwidth_estimation,
+            max_video_kbps: 8_000,
+        },
+        // Nobody keeps these tests' network samples.
+        tokio::sync::mpsc::channel(1).0,
+    )
     .expect("a loopback UDP port and a thread are there to take")
 }
 

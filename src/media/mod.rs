@@ -17,6 +17,7 @@ mod outbox;
 mod peer;
 mod published;
 mod rewrite;
+mod samples;
 mod slots;
 mod speakers;
 mod stun;
@@ -30,6 +31,7 @@ use std::sync::mpsc as std_mpsc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::meeting::network::NetworkSeries;
 use crate::meeting::{ClientId, RoomName};
 
 /// The media socket's receive and send buffers (the kernel's default, about 200 KiB, is a few
@@ -172,7 +174,11 @@ pub struct MediaEngine {
 }
 
 impl MediaEngine {
-    pub fn start(config: &MediaConfig) -> std::io::Result<Self> {
+    /// Starts the media threads; each member's network samples go to `samples` when it leaves.
+    pub fn start(
+        config: &MediaConfig,
+        samples: mpsc::Sender<NetworkSeries>,
+    ) -> std::io::Result<Self> {
         let counters = Arc::new(MediaCounters::default());
         let mut threads = Vec::new();
         let mut addrs = Vec::new();
@@ -204,9 +210,12 @@ impl MediaEngine {
             let (commands, inbox) = std_mpsc::channel();
             let counters = counters.clone();
             let config = config.clone();
+            let samples = samples.clone();
             std::thread::Builder::new()
                 .name(format!("media-{index}"))
-                .spawn(move || worker::run(socket, advertised, &config, inbox, counters))?;
+                .spawn(move || {
+                    worker::run(socket, advertised, &config, inbox, counters, samples)
+                })?;
             tracing::info!(%local, %advertised, "media thread listening");
             threads.push(commands);
             addrs.push(local);

@@ -19,8 +19,10 @@ use super::description::without_sending_sequence_numbers;
 use super::outbox::Outbox;
 use super::published::{Heard, Published, TrackId, long_picture_id};
 use super::rewrite::PictureId;
+use super::samples::{Sampler, Series};
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
+use crate::meeting::network::NetworkSample;
 use crate::meeting::{ClientId, RoomName};
 
 /// RTP timestamp steps put between two sources on one outgoing track: a frame at 30 fps (90 kHz),
@@ -59,6 +61,8 @@ pub(super) enum Happening {
     },
     /// The subscriber's bandwidth estimate changed: its videos' layers are allotted again.
     Estimate,
+    /// A network sample of the transport, of the interval that ended `at`.
+    Sampled(Instant, NetworkSample),
 }
 
 /// One RTP packet from a publisher, with what forwarding needs to know of it.
@@ -96,6 +100,8 @@ pub(super) struct Link {
     caps: Caps,
     /// What its datagrams may still be now, all told (`Caps::transport`).
     intake: Allowance,
+    /// Its statistics, turned into network samples for insights.
+    sampler: Sampler,
 }
 
 pub(super) struct Peer {
@@ -107,6 +113,8 @@ pub(super) struct Peer {
     pub view_widths: HashMap<ClientId, u32>,
     /// Boxed: a transport is about 10 KiB, and peers move in and out of the thread's map.
     pub link: Option<Box<Link>>,
+    /// Its network samples, across its transports.
+    pub network: Series,
 }
 
 /// A random ICE credential: the ufrag is what datagrams are routed by.
@@ -163,6 +171,7 @@ impl Link {
             estimates,
             caps,
             intake: Allowance::full(caps.transport, now),
+            sampler: Sampler::new(now),
         };
         Ok((link, answer.to_sdp_string()))
     }
@@ -306,6 +315,10 @@ impl Link {
                 }
                 Output::Timeout(at) => {
                     self.timeout = at;
+                    // A transport's report and its streams' come out together: all are in.
+                    if let Some((at, sample)) = self.sampler.finish() {
+                        happenings.push(Happening::Sampled(at, sample));
+                    }
                     return;
                 }
                 Output::Event(event) => {
@@ -386,6 +399,13 @@ impl Link {
                 tracing::debug!(estimate = estimate.as_u64(), "bandwidth estimate");
                 happenings.push(Happening::Estimate);
             }
+            Event::PeerStats(stats) => {
+                if let Some((at, sample)) = self.sampler.peer(&stats) {
+                    happenings.push(Happening::Sampled(at, sample));
+                }
+            }
+            Event::MediaIngressStats(stats) => self.sampler.ingress(&stats),
+            Event::MediaEgressStats(stats) => self.sampler.egress(&stats),
             Event::KeyframeRequest(request) => {
                 if let Some(source) = self
                     .slots

@@ -10,18 +10,23 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use str0m::media::MediaKind;
 use str0m::{Input, RtcConfig};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 
 use super::cap::Caps;
 use super::description::sending_tracks;
 use super::outbox::Outbox;
 use super::peer::{Happening, Link, Peer};
 use super::published::TrackId;
+use super::samples::Series;
 use super::speakers::Speakers;
 use super::{Command, MediaConfig, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;
+use crate::meeting::network::NetworkSeries;
 
 mod assign;
 mod recovery;
@@ -57,6 +62,8 @@ struct Worker {
     /// Where media may come from (empty: anywhere).
     peer_networks: Vec<ipnet::IpNet>,
     counters: Arc<MediaCounters>,
+    /// Where members' network samples go when they leave.
+    samples: mpsc::Sender<NetworkSeries>,
     config: RtcConfig,
     /// For a member that only receives (a viewer), without bandwidth estimation: `config` without
     /// transport-wide sequence numbers (see `receiving_only`).
@@ -106,6 +113,7 @@ pub(super) fn run(
     config: &MediaConfig,
     inbox: Receiver<Command>,
     counters: Arc<MediaCounters>,
+    samples: mpsc::Sender<NetworkSeries>,
 ) {
     let peer_networks = config.peer_networks.clone();
     let bandwidth_estimation = config.bandwidth_estimation;
@@ -116,6 +124,7 @@ pub(super) fn run(
     };
     let mut worker = Worker {
         socket,
+        samples,
         advertised,
         peer_networks,
         counters,
@@ -194,6 +203,7 @@ impl Worker {
                     publishes,
                     view_widths: HashMap::new(),
                     link: None,
+                    network: Series::default(),
                 };
                 tracing::debug!(room = %peer.room, client = %peer.client, "media path admitted");
                 self.peers.insert(key, peer);
@@ -371,6 +381,17 @@ impl Worker {
                 self.speakers.remove(&peer.room);
             }
         }
+        if let Some(series) = peer.network.finish(peer.room, peer.client) {
+            self.report(series);
+        }
+    }
+
+    /// A member's network samples, to be kept for insights (by `services::insights`).
+    fn report(&self, series: NetworkSeries) {
+        if let Err(TrySendError::Full(series)) = self.samples.try_send(series) {
+            tracing::warn!(room = %series.room, client = %series.client,
+                "network samples not kept: the store is behind");
+        }
     }
 
     /// Gives time to the transports whose time has come, the longest waiting first, for at most
@@ -493,6 +514,11 @@ impl Worker {
             }
             Happening::Estimate => {
                 self.allot_due.insert(from);
+            }
+            Happening::Sampled(at, sample) => {
+                if let Some(peer) = self.peers.get_mut(&from) {
+                    peer.network.push(at, Utc::now(), sample);
+                }
             }
             Happening::OverCap { told } => {
                 self.counters.over_cap.fetch_add(1, Ordering::Relaxed);

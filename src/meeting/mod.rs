@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod facts;
+pub mod network;
 pub mod text;
 
 use std::fmt;

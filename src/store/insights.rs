@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{RoomNameFilter, StoreError};
+use crate::meeting::network::NetworkSeries;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortDir {
@@ -146,10 +147,22 @@ pub trait InsightStore: Send + Sync {
         &self,
         query: &ParticipantQuery,
     ) -> Result<Vec<ParticipantInsight>, StoreError>;
-    /// A participant's stays in a session, with what happened to them in that room.
+    /// A participant's stays in a session, with what happened to them in that room and the
+    /// network samples the media server took of them.
     async fn participant_detail(
         &self,
         session_id: &str,
         participant_id: &str,
-    ) -> Result<(Vec<ParticipantInsight>, Vec<ParticipantEvent>), StoreError>;
+    ) -> Result<ParticipantDetail, StoreError>;
+    /// Keeps a member's network samples (a group room's media server took them).
+    async fn save_network_series(&self, series: &NetworkSeries) -> Result<(), StoreError>;
+}
+
+/// A participant's stays in a session, what happened to them there, and their network samples
+/// (of every admission to a group room's media path, in the order they started).
+#[derive(Debug, Clone, Default)]
+pub struct ParticipantDetail {
+    pub stays: Vec<ParticipantInsight>,
+    pub events: Vec<ParticipantEvent>,
+    pub networks: Vec<NetworkSeries>,
 }

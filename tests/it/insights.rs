@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, room_key};
+use crate::helpers::{LATER, Server, host, room, room_key};
+use crate::media_client::negotiate;
 use crate::schema::{
     INSIGHT_PARTICIPANT, INSIGHT_PARTICIPANTS, INSIGHT_ROOMS, INSIGHT_SESSIONS, assert_valid,
 };
@@ -233,4 +234,101 @@ async fn a_plain_room_name_filters_exactly() {
         ))
         .await;
     assert_eq!(status, 400, "one exact name, not two");
+}
+
+/// The network samples of a member's stay in a group room, read from the API until they are kept
+/// (a member's series is written once it has left).
+async fn stay_with_samples(server: &Server, session_id: &str, participant: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, detail) = server
+            .get_json(&format!(
+                "/v1/insights/participant?roomSessionId={session_id}&participantId={participant}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{detail}");
+        if detail[0]["sampleRateMs"] != 0 || std::time::Instant::now() > deadline {
+            assert_valid(INSIGHT_PARTICIPANT, &detail);
+            return detail[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn numbers(samples: &Value, name: &str) -> Vec<f64> {
+    samples[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {name} in {samples}"))
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect()
+}
+
+/// In a group room the media server sees each member's connection: a stay's detail has a sample
+/// every 2 s of what the member sent and received and of what was lost. A member who never opened
+/// a media path has none, as in a normal room.
+#[tokio::test]
+async fn a_group_rooms_members_have_network_samples() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let room = room(&server, json!({"roomMode": "group"})).await;
+    let (mut host_ws, joined) = host(&server, &room, "Dr Host").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let mut guest = Ws::connect(&server).await;
+    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut media, _) = negotiate(&mut host_ws).await;
+    // A voice of 160-byte frames, 50 a second: about 80 kbit/s with its headers.
+    media.speak(Duration::from_secs(7), 160);
+    host_ws.send("leave_room", json!({})).await;
+    host_ws.recv_type("room_left").await;
+    guest.send("leave_room", json!({})).await;
+    guest.recv_type("room_left").await;
+    settle().await;
+    let (_, sessions) = server
+        .get_json(&format!(
+            "/v1/insights/room-sessions?roomName={}",
+            room.name
+        ))
+        .await;
+    let session_id = sessions["results"][0]["roomSessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session: {sessions}"))
+        .to_owned();
+
+    let stay = stay_with_samples(&server, &session_id, &host_id).await;
+    assert_eq!(stay["sampleRateMs"], 2000, "{stay}");
+    let samples = &stay["samples"];
+    let sent = numbers(samples, "bitrateSend");
+    assert!(sent.len() >= 3, "{samples}");
+    for name in ["bitrateRecv", "packetLossSend", "packetLossRecv"] {
+        assert_eq!(numbers(samples, name).len(), sent.len(), "{samples}");
+    }
+    let speaking = sent
+        .iter()
+        .filter(|bps| (50_000.0..150_000.0).contains(*bps))
+        .count();
+    assert!(speaking >= 2, "the voice in bitrateSend: {sent:?}");
+    // What the server sends a member that only publishes: its feedback on what it receives.
+    assert!(
+        numbers(samples, "bitrateRecv").iter().any(|bps| *bps > 0.0),
+        "{samples}"
+    );
+    for name in ["packetLossSend", "packetLossRecv"] {
+        assert!(
+            numbers(samples, name)
+                .iter()
+                .all(|p| (0.0..=1.0).contains(p)),
+            "next to no loss on loopback: {samples}"
+        );
+    }
+
+    let (_, guest_detail) = server
+        .get_json(&format!(
+            "/v1/insights/participant?roomSessionId={session_id}&participantId={guest_id}"
+        ))
+        .await;
+    assert_eq!(guest_detail[0]["sampleRateMs"], 0, "{guest_detail}");
+    assert_eq!(numbers(&guest_detail[0]["samples"], "bitrateSend").len(), 0);
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -21,14 +21,17 @@ pub fn client_offer() -> (Client, SdpPendingOffer, String) {
 
 /// A client's offer to send `audio` voices and `video` videos.
 pub fn sending_offer(audio: usize, video: usize) -> (Client, SdpPendingOffer, String) {
-    Client::offer(|change| {
+    let mut voices = Vec::new();
+    let (mut client, pending, sdp) = Client::offer(|change| {
         for _ in 0..audio {
-            change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            voices.push(change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
         }
         for _ in 0..video {
             change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
         }
-    })
+    });
+    client.voice = voices.first().copied();
+    (client, pending, sdp)
 }
 
 /// A client that only receives (a viewer's): its offer has a data channel, the one thing such a
@@ -76,6 +79,8 @@ pub async fn answer_offer(ws: &mut Ws, client: &mut Client, payload: &Value) {
 pub struct Client {
     pub rtc: Rtc,
     pub socket: UdpSocket,
+    /// The mid of the voice it offered to send, if any.
+    voice: Option<Mid>,
 }
 
 impl Client {
@@ -88,11 +93,45 @@ impl Client {
         let mut api = rtc.sdp_api();
         change(&mut api);
         let (offer, pending) = api.apply().expect("a change to offer");
-        (Client { rtc, socket }, pending, offer.to_sdp_string())
+        let client = Client {
+            rtc,
+            socket,
+            voice: None,
+        };
+        (client, pending, offer.to_sdp_string())
     }
 
     /// Runs the client's I/O for a while (blocking); true once it has connected.
     pub fn spin(&mut self, time: Duration) -> bool {
+        self.run(time, |_, _| {})
+    }
+
+    /// Runs the client's I/O for a while (blocking), sending an Opus frame of `bytes` on its voice
+    /// every 20 ms.
+    #[allow(dead_code)] // The integration tests' (the cluster tests include this file).
+    pub fn speak(&mut self, time: Duration, bytes: usize) {
+        let voice = self.voice.expect("a client that offered to send a voice");
+        let started = Instant::now();
+        let mut next_frame = started;
+        self.run(time, |rtc, now| {
+            if now < next_frame {
+                return;
+            }
+            next_frame += Duration::from_millis(20);
+            let Some(writer) = rtc.writer(voice) else {
+                return;
+            };
+            let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+                return;
+            };
+            let time = MediaTime::from_micros(started.elapsed().as_micros() as u64);
+            let _ = writer.write(pt, now, time, vec![0x55; bytes]);
+        });
+    }
+
+    /// Runs the client's I/O for a while, giving it a turn at each step; true once it has
+    /// connected.
+    fn run(&mut self, time: Duration, mut turn: impl FnMut(&mut Rtc, Instant)) -> bool {
         let end = Instant::now() + time;
         let mut connected = false;
         let mut buf = [0u8; 2000];
@@ -126,6 +165,7 @@ impl Client {
             self.rtc
                 .handle_input(input)
                 .expect("the client takes input");
+            turn(&mut self.rtc, Instant::now());
         }
         connected
     }

@@ -10,6 +10,7 @@ use str0m::media::Frequency;
 use str0m::rtp::{Extension, ExtensionMap};
 
 use crate::media::peer::RESEND_PACKETS;
+use crate::media::samples::SAMPLE_INTERVAL;
 
 /// The payload type we offer Opus as (str0m's own choice, and the browsers').
 const OPUS_PAYLOAD_TYPE: u8 = 111;
@@ -51,7 +52,10 @@ pub(super) fn configs(bandwidth_estimation: bool) -> Option<(RtcConfig, RtcConfi
         .set_rtp_mode(true)
         .set_crypto_provider(Arc::new(provider))
         .set_dtls_cert(cert)
-        .set_ice_lite(true);
+        .set_ice_lite(true)
+        // Network samples for insights (`samples.rs`): a report of the transport and of each
+        // stream every interval, a few microseconds a transport.
+        .set_stats_interval(Some(SAMPLE_INTERVAL));
     // Each subscriber's bandwidth estimate (transport-wide congestion control) decides the layer
     // of each video it shows (`allocate.rs`). It also makes str0m pace what is sent at 1.1 times
     // the estimate, and costs about 2.5 times the CPU per forwarded packet (docs/performance.md).

@@ -7,11 +7,14 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use super::SqlEngine;
 use super::columns::Columns;
 use super::insights_sql::{self, stay_columns};
+use crate::meeting::ClientId;
+use crate::meeting::network::{NetworkSample, NetworkSeries};
 use crate::store::StoreError;
 use crate::store::insights::{
-    InsightStore, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
-    RoomInsightQuery, SessionInsight, SessionInsightQuery,
+    InsightStore, ParticipantDetail, ParticipantEvent, ParticipantInsight, ParticipantQuery,
+    RoomInsight, RoomInsightQuery, SessionInsight, SessionInsightQuery,
 };
+use crate::store::{millis, stored_room};
 
 #[async_trait]
 impl<S> InsightStore for S
@@ -57,7 +60,7 @@ where
         &self,
         session_id: &str,
         participant_id: &str,
-    ) -> Result<(Vec<ParticipantInsight>, Vec<ParticipantEvent>), StoreError> {
+    ) -> Result<ParticipantDetail, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             stay_columns!(),
@@ -72,7 +75,7 @@ where
             .map(insights_sql::stay_from_row)
             .collect::<Result<_, _>>()?;
         if stays.is_empty() {
-            return Ok((stays, Vec::new()));
+            return Ok(ParticipantDetail::default());
         }
         let events = sqlx::query(
             "SELECT e.kind, e.at_ms FROM room_events e \
@@ -92,6 +95,74 @@ where
                 })
             })
             .collect::<Result<_, StoreError>>()?;
-        Ok((stays, events))
+        let networks = sqlx::query(
+            "SELECT room_name, client_id, started_ms, interval_ms, samples FROM network_samples \
+             WHERE client_id = $1 ORDER BY started_ms",
+        )
+        .bind(participant_id)
+        .fetch_all(self.reads())
+        .await?;
+        let networks = networks
+            .iter()
+            .map(network_from_row)
+            .collect::<Result<_, StoreError>>()?;
+        Ok(ParticipantDetail {
+            stays,
+            events,
+            networks,
+        })
     }
+
+    async fn save_network_series(&self, series: &NetworkSeries) -> Result<(), StoreError> {
+        let samples: Vec<(u32, u32, f32, f32)> = series
+            .samples
+            .iter()
+            .map(|s| {
+                (
+                    s.bitrate_send,
+                    s.bitrate_recv,
+                    s.packet_loss_send,
+                    s.packet_loss_recv,
+                )
+            })
+            .collect();
+        let samples = serde_json::to_string(&samples)
+            .map_err(|err| StoreError::Corrupt(format!("network samples: {err}")))?;
+        sqlx::query(
+            "INSERT INTO network_samples (room_name, client_id, started_ms, interval_ms, samples) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(series.room.as_str())
+        .bind(series.client.as_str())
+        .bind(millis(series.started))
+        .bind(i64::from(series.interval_ms))
+        .bind(samples)
+        .execute(self.writes())
+        .await?;
+        Ok(())
+    }
+}
+
+fn network_from_row<R: Columns>(row: &R) -> Result<NetworkSeries, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("network samples: {what}"));
+    let samples: Vec<(u32, u32, f32, f32)> =
+        serde_json::from_str(&row.text("samples")?).map_err(|err| corrupt(err.to_string()))?;
+    Ok(NetworkSeries {
+        room: stored_room(&row.text("room_name")?)?,
+        client: ClientId::new(row.text("client_id")?),
+        started: row.time("started_ms")?,
+        interval_ms: u32::try_from(row.int("interval_ms")?)
+            .map_err(|err| corrupt(err.to_string()))?,
+        samples: samples
+            .into_iter()
+            .map(
+                |(bitrate_send, bitrate_recv, packet_loss_send, packet_loss_recv)| NetworkSample {
+                    bitrate_send,
+                    bitrate_recv,
+                    packet_loss_send,
+                    packet_loss_recv,
+                },
+            )
+            .collect(),
+    })
 }
