@@ -73,6 +73,9 @@ pub struct Application {
     shutdown: CancellationToken,
     recorder: tokio::task::JoinHandle<()>,
     recorder_stop: CancellationToken,
+    media: MediaEngine,
+    /// Writes members' network samples; it ends with `recorder_stop`, once what waits is written.
+    samples_keeper: tokio::task::JoinHandle<()>,
     webhooks: tokio::task::JoinHandle<()>,
     /// A server alone: the writer of its rooms' kept states (it ends with `background_stop`).
     keeper_writer: Option<tokio::task::JoinHandle<()>>,
@@ -201,7 +204,11 @@ impl Application {
         ));
         let themes = Themes::new(store.clone(), public_url.clone());
         let (network_samples, kept_samples) = mpsc::channel(NETWORK_SAMPLES_WAITING);
-        tokio::spawn(insights::keep_network_samples(store.clone(), kept_samples));
+        let samples_keeper = tokio::spawn(insights::keep_network_samples(
+            store.clone(),
+            kept_samples,
+            recorder_stop.clone(),
+        ));
         let media = MediaEngine::start(&config.media.engine(), network_samples)
             .map_err(|err| anyhow::anyhow!("cannot open the media server's UDP ports: {err}"))?;
         let rooms = Rooms::new(RoomsDeps {
@@ -244,7 +251,7 @@ impl Application {
                 StoreHealth::default(),
                 rooms.clone(),
                 signal.clone(),
-                media,
+                media.clone(),
                 store.clone(),
                 draining.clone(),
                 metrics,
@@ -278,6 +285,8 @@ impl Application {
             shutdown,
             recorder,
             recorder_stop,
+            media,
+            samples_keeper,
             webhooks,
             keeper_writer,
             background_stop,
@@ -374,9 +383,21 @@ impl Application {
             tracing::warn!("some rooms were not handed over in time");
         }
         sweeper.abort();
+        // Members' network samples, before the store closes: the rooms handed over closed their
+        // media paths (each thread has carried that out once it answers, its commands being in
+        // order), and a room not handed over in time still has members whose samples so far go.
+        if tokio::time::timeout(self.shutdown_timeout, self.media.flush_samples())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the media threads did not hand their network samples over in time");
+        }
         self.recorder_stop.cancel();
         if let Err(err) = self.recorder.await {
             tracing::error!(error = %err, "the fact recorder failed");
+        }
+        if let Err(err) = self.samples_keeper.await {
+            tracing::error!(error = %err, "the keeper of network samples failed");
         }
         // Deliveries not made yet wait in the outbox for the next start.
         self.background_stop.cancel();

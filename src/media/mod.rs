@@ -156,6 +156,11 @@ enum Command {
         publisher: ClientId,
         width: u32,
     },
+    /// The server stops: every member's network samples so far go to the store now (they would
+    /// be lost with the thread).
+    FlushSamples {
+        done: oneshot::Sender<()>,
+    },
     /// A panic while the thread works on this member's transport (a stand-in for a fault in
     /// str0m: `worker/recovery.rs`).
     #[cfg(test)]
@@ -314,6 +319,21 @@ impl MediaEngine {
         };
         self.send(room, command)?;
         done.await.map_err(|_| MediaRefusal::Unavailable)?
+    }
+
+    /// Hands every member's network samples so far to the samples channel; returns once each
+    /// media thread has.
+    pub async fn flush_samples(&self) {
+        let mut waiting = Vec::new();
+        for thread in self.threads.iter() {
+            let (done, flushed) = oneshot::channel();
+            if thread.send(Command::FlushSamples { done }).is_ok() {
+                waiting.push(flushed);
+            }
+        }
+        for flushed in waiting {
+            let _ = flushed.await;
+        }
     }
 
     #[cfg(test)]

@@ -264,6 +264,16 @@ impl Worker {
                     self.reassign_due.insert(room);
                 }
             }
+            Command::FlushSamples { done } => {
+                for peer in self.peers.values_mut() {
+                    let series = std::mem::take(&mut peer.network);
+                    if let Some(series) = series.finish(peer.room.clone(), peer.client.clone()) {
+                        // The server stops: waiting for the keeper is what is left to do.
+                        let _ = self.samples.blocking_send(series);
+                    }
+                }
+                let _ = done.send(());
+            }
             #[cfg(test)]
             Command::PanicIn { room, conn } => self.panic_in(&room, conn),
         }

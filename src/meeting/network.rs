@@ -30,21 +30,33 @@ pub struct NetworkSeries {
 
 impl NetworkSeries {
     /// The samples of the intervals whose middle falls within `from..=to` (a stay in a session,
-    /// which may be part of the time the member was admitted).
-    pub fn within(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<NetworkSample> {
-        let interval = TimeDelta::milliseconds(i64::from(self.interval_ms.max(1)));
-        let mut middle = self.started + interval / 2;
+    /// which may be part of the time the member was admitted), with the start of the first; `None`
+    /// when there is none.
+    pub fn within(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, Vec<NetworkSample>)> {
+        let interval = self.interval();
+        let mut start = self.started;
+        let mut first = None;
         let mut found = Vec::new();
         for sample in &self.samples {
+            let middle = start + interval / 2;
             if middle > to {
                 break;
             }
             if middle >= from {
+                first.get_or_insert(start);
                 found.push(*sample);
             }
-            middle += interval;
+            start += interval;
         }
-        found
+        first.map(|first| (first, found))
+    }
+
+    pub fn interval(&self) -> TimeDelta {
+        TimeDelta::milliseconds(i64::from(self.interval_ms.max(1)))
     }
 }
 
@@ -71,20 +83,26 @@ mod tests {
         DateTime::from_timestamp_millis(1_000_000 + ms).expect("a valid time")
     }
 
-    fn sent(samples: &[NetworkSample]) -> Vec<u32> {
-        samples.iter().map(|s| s.bitrate_send).collect()
+    fn sent(within: Option<(DateTime<Utc>, Vec<NetworkSample>)>) -> Vec<u32> {
+        within
+            .map(|(_, samples)| samples.iter().map(|s| s.bitrate_send).collect())
+            .unwrap_or_default()
     }
 
     #[test]
     fn a_stay_gets_the_intervals_whose_middle_it_covers() {
         let series = series(10);
         assert_eq!(
-            sent(&series.within(at(0), at(20_000))),
+            sent(series.within(at(0), at(20_000))),
             (0..10).collect::<Vec<_>>()
         );
         // Middles at 1 s, 3 s, 5 s...: a stay from 4 s to 9.5 s has those at 5, 7 and 9 s.
-        assert_eq!(sent(&series.within(at(4_000), at(9_500))), vec![2, 3, 4]);
-        assert!(series.within(at(-5_000), at(500)).is_empty());
-        assert!(series.within(at(30_000), at(40_000)).is_empty());
+        assert_eq!(sent(series.within(at(4_000), at(9_500))), vec![2, 3, 4]);
+        assert_eq!(
+            series.within(at(4_000), at(9_500)).map(|(first, _)| first),
+            Some(at(4_000))
+        );
+        assert!(series.within(at(-5_000), at(500)).is_none());
+        assert!(series.within(at(30_000), at(40_000)).is_none());
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, host, room, room_key};
+use crate::helpers::{LATER, Server, host, room, room_key, store_rows};
 use crate::media_client::negotiate;
 use crate::schema::{
     INSIGHT_PARTICIPANT, INSIGHT_PARTICIPANTS, INSIGHT_ROOMS, INSIGHT_SESSIONS, assert_valid,
@@ -331,4 +331,30 @@ async fn a_group_rooms_members_have_network_samples() {
         .await;
     assert_eq!(guest_detail[0]["sampleRateMs"], 0, "{guest_detail}");
     assert_eq!(numbers(&guest_detail[0]["samples"], "bitrateSend").len(), 0);
+}
+
+/// A server stopped cleanly while a member speaks in a group room keeps that member's samples so
+/// far (its room is carried on after the restart, and the member's stay with it).
+#[tokio::test]
+async fn a_clean_stop_keeps_the_samples_of_members_still_in_the_room() {
+    let mut server = Server::start().await;
+    let room = room(&server, json!({"roomMode": "group"})).await;
+    let (mut host_ws, joined) = host(&server, &room, "Dr Host").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let (mut media, _) = negotiate(&mut host_ws).await;
+    media.speak(Duration::from_secs(4), 160);
+    assert!(server.terminate().await, "a clean stop");
+    let rows: Vec<(String, i64, String)> = store_rows(
+        server.data_dir.path(),
+        "SELECT client_id, interval_ms, samples FROM network_samples",
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (client, interval, samples) = &rows[0];
+    assert_eq!((client, *interval), (&host_id, 2000));
+    let samples: Vec<(u32, u32, f32, f32)> = serde_json::from_str(samples).unwrap();
+    assert!(
+        samples.iter().any(|(sent, ..)| *sent > 50_000),
+        "{samples:?}"
+    );
 }
