@@ -526,6 +526,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
 
 /// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
 const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+/// Members' network samples are the bulk of insights (tens of KiB an hour a member): kept this
+/// long, then forgotten (the stays and events they belong to are kept).
+const NETWORK_SAMPLE_RETENTION: chrono::Duration = chrono::Duration::days(30);
 
 /// The rooms the last run kept (as they changed, and when it stopped), whose meetings are still
 /// open, with their kept state. The others are over: their meeting has gone, or their state cannot
@@ -568,6 +571,13 @@ async fn housekeeping(store: DynStore, state: AppState, every: Duration) {
             "pruned webhook deliveries finished more than a week ago",
             "pruning webhook deliveries failed",
             store.prune_deliveries(now - DELIVERY_RETENTION).await,
+        );
+        log_sweep(
+            "pruned network samples more than 30 days old",
+            "pruning network samples failed",
+            store
+                .prune_network_samples(now - NETWORK_SAMPLE_RETENTION)
+                .await,
         );
         state.signal.limits.sweep();
         state.client.probes.retain_recent();

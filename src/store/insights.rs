@@ -156,6 +156,8 @@ pub trait InsightStore: Send + Sync {
     ) -> Result<ParticipantDetail, StoreError>;
     /// Keeps a member's network samples (a group room's media server took them).
     async fn save_network_series(&self, series: &NetworkSeries) -> Result<(), StoreError>;
+    /// Forgets network samples that started before `cutoff`; returns how many series.
+    async fn prune_network_samples(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A participant's stays in a session, what happened to them there, and their network samples

@@ -2,12 +2,13 @@
 
 use std::collections::HashSet;
 
-use anteroom::meeting::{NewMeeting, RoomMode, RoomName};
+use anteroom::meeting::network::{NetworkSample, NetworkSeries};
+use anteroom::meeting::{ClientId, NewMeeting, RoomMode, RoomName};
 use anteroom::store::{DeliveryOutcome, Store};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, queue_lock_events};
+use crate::helpers::{LATER, Server, queue_lock_events, store_rows};
 
 async fn all_ids(server: &Server) -> HashSet<String> {
     let (status, page) = server.get_json("/v1/meetings?limit=100").await;
@@ -243,6 +244,19 @@ async fn old_meetings_and_deliveries_are_swept() {
                 .await
                 .unwrap();
         }
+        // A member's network samples from 31 and 29 days ago.
+        for days_ago in [31, 29] {
+            store
+                .save_network_series(&NetworkSeries {
+                    room: RoomName::parse("/recent").unwrap(),
+                    client: ClientId::new(format!("member-{days_ago}")),
+                    started: Utc::now() - chrono::Duration::days(days_ago),
+                    interval_ms: 2000,
+                    samples: vec![NetworkSample::default(); 3],
+                })
+                .await
+                .unwrap();
+        }
         store.close().await;
     }
     let server = Server::spawn(dir.clone(), key, &["--sweep-interval-secs", "1"], &[]).await;
@@ -275,4 +289,15 @@ async fn old_meetings_and_deliveries_are_swept() {
         "the delivery finished 8 days ago is pruned, the one of 6 days ago kept"
     );
     server.wait_for_log("pruned webhook deliveries").await;
+    server.wait_for_log("pruned network samples").await;
+    let kept: Vec<(String,)> = store_rows(
+        server.data_dir.path(),
+        "SELECT client_id FROM network_samples",
+    )
+    .await;
+    assert_eq!(
+        kept,
+        [("member-29".to_owned(),)],
+        "samples older than 30 days go"
+    );
 }

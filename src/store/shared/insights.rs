@@ -141,6 +141,14 @@ where
         .await?;
         Ok(())
     }
+
+    async fn prune_network_samples(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM network_samples WHERE started_ms < $1")
+            .bind(millis(cutoff))
+            .execute(self.writes())
+            .await?;
+        Ok(S::rows_affected(&done))
+    }
 }
 
 fn network_from_row<R: Columns>(row: &R) -> Result<NetworkSeries, StoreError> {
