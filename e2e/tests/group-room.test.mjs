@@ -304,6 +304,21 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await cy.waitForTimeout(1000);
   assert.equal((await rtpTotals(cy)).bytesIn, stopped.bytesIn, "nothing reaches the removed guest");
   await host.waitForSelector(`.tile[data-client-id="${cyId}"]`, { state: "detached", timeout: 2000 });
+
+  // Insights: the removed guest's stay has the media server's samples of its connection, every
+  // 2 s: a camera and a voice sent, three cameras and voices received.
+  const sessions = await server.api("GET", `/v1/insights/room-sessions?roomName=${meeting.roomName}`);
+  const session = sessions.body.results[0].roomSessionId;
+  const detail = await until(async () => {
+    const { body } = await server.api("GET", `/v1/insights/participant?roomSessionId=${session}&participantId=${cyId}`);
+    return body?.[0]?.sampleRateMs ? body[0] : undefined;
+  }, "the removed guest's samples are kept", 5000);
+  t.diagnostic(`Cy's samples: sent ${detail.samples.bitrateSend.join(" ")}; received ${detail.samples.bitrateRecv.join(" ")} bit/s`);
+  assert.equal(detail.sampleRateMs, 2000);
+  assert.ok(detail.samples.bitrateSend.length >= 3, JSON.stringify(detail.samples));
+  assert.ok(detail.samples.bitrateSend.some((bps) => bps > 100_000), `a camera sent: ${JSON.stringify(detail.samples)}`);
+  assert.ok(detail.samples.bitrateRecv.some((bps) => bps > 100_000), `cameras received: ${JSON.stringify(detail.samples)}`);
+  assert.ok([...detail.samples.packetLossSend, ...detail.samples.packetLossRecv].every((p) => p >= 0 && p <= 100));
   noPageErrors(host, ...guests, viewer);
 });
 
