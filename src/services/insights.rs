@@ -1,7 +1,6 @@
 //! Insights: rooms, sessions and participants, as the store computed them from room facts.
 
 use chrono::{DateTime, Utc};
-
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -169,9 +168,7 @@ async fn keep(store: &DynStore, series: &NetworkSeries) {
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
-    use crate::meeting::network::NetworkSample;
     use crate::meeting::{ClientId, RoomName};
 
     fn at(seconds: i64) -> DateTime<Utc> {
