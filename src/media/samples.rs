@@ -151,34 +151,41 @@ pub(super) struct Series {
     /// The grid's start, on the media thread's clock and on the wall clock.
     started: Option<(Instant, DateTime<Utc>)>,
     interval: Option<Duration>,
-    samples: Vec<NetworkSample>,
+    /// Each interval's sample, and how many reports it is the mean of.
+    samples: Vec<(NetworkSample, u32)>,
 }
 
 impl Series {
-    /// A sample of the interval that ended `at` (which is `wall` on the wall clock). Intervals
-    /// with no transport (between a transport's end and the next) are zeros.
+    /// A sample of the `SAMPLE_INTERVAL` that ended `at` (which is `wall` on the wall clock).
+    /// Intervals with no transport (between a transport's end and the next) are zeros; an interval
+    /// longer than a report (once halved) is the mean of its reports.
     pub fn push(&mut self, at: Instant, wall: DateTime<Utc>, sample: NetworkSample) {
-        let interval = *self.interval.get_or_insert(SAMPLE_INTERVAL);
         let (start, _) = *self.started.get_or_insert_with(|| {
-            let back = TimeDelta::from_std(interval).unwrap_or(TimeDelta::zero());
-            (at.checked_sub(interval).unwrap_or(at), wall - back)
+            let back = TimeDelta::from_std(SAMPLE_INTERVAL).unwrap_or(TimeDelta::zero());
+            (at.checked_sub(SAMPLE_INTERVAL).unwrap_or(at), wall - back)
         });
-        // A sample covers the `SAMPLE_INTERVAL` before `at`; its middle says which interval of
+        // A report covers the `SAMPLE_INTERVAL` before `at`; its middle says which interval of
         // the grid it belongs to (a report comes a little early or late).
-        let middle = at.saturating_duration_since(start + SAMPLE_INTERVAL / 2);
-        let index = (middle.as_secs_f64() / interval.as_secs_f64()) as usize;
-        if index < self.samples.len() {
-            // Two transports' reports in one interval (a reconnection): the later one stands.
-            if let Some(last) = self.samples.last_mut() {
-                *last = sample;
+        let middle = at
+            .saturating_duration_since(start + SAMPLE_INTERVAL / 2)
+            .as_secs_f64();
+        let index = loop {
+            let interval = *self.interval.get_or_insert(SAMPLE_INTERVAL);
+            let index = (middle / interval.as_secs_f64()) as usize;
+            // Coarser until it fits (a transport back after a long time without one, too).
+            if index < MOST_SAMPLES - 1 {
+                break index;
             }
+            self.halve();
+        };
+        if let Some((last, reports)) = self.samples.get_mut(index) {
+            // Another report of the last interval (a reconnection's, or a coarser grid's).
+            *last = weighted_mean(&[(*last, *reports), (sample, 1)]);
+            *reports += 1;
             return;
         }
-        self.samples.resize(index, NetworkSample::default());
-        self.samples.push(sample);
-        if self.samples.len() >= MOST_SAMPLES {
-            self.halve();
-        }
+        self.samples.resize(index, (NetworkSample::default(), 1));
+        self.samples.push((sample, 1));
     }
 
     /// Each pair of intervals becomes one, of their means.
@@ -186,16 +193,7 @@ impl Series {
         self.samples = self
             .samples
             .chunks(2)
-            .map(|pair| {
-                let n = pair.len() as f32;
-                let mean = |f: fn(&NetworkSample) -> f32| pair.iter().map(f).sum::<f32>() / n;
-                NetworkSample {
-                    bitrate_send: mean(|s| s.bitrate_send as f32) as u32,
-                    bitrate_recv: mean(|s| s.bitrate_recv as f32) as u32,
-                    packet_loss_send: mean(|s| s.packet_loss_send),
-                    packet_loss_recv: mean(|s| s.packet_loss_recv),
-                }
-            })
+            .map(|pair| (weighted_mean(pair), pair.iter().map(|(_, n)| n).sum()))
             .collect();
         self.interval = self.interval.map(|i| i * 2);
     }
@@ -209,8 +207,26 @@ impl Series {
             client,
             started,
             interval_ms: u32::try_from(interval.as_millis()).unwrap_or(u32::MAX),
-            samples: self.samples,
+            samples: self.samples.into_iter().map(|(sample, _)| sample).collect(),
         })
+    }
+}
+
+/// The mean of samples, each weighing the reports it is the mean of.
+fn weighted_mean(samples: &[(NetworkSample, u32)]) -> NetworkSample {
+    let total: f64 = samples.iter().map(|(_, n)| f64::from(*n)).sum();
+    let mean = |f: fn(&NetworkSample) -> f64| {
+        samples
+            .iter()
+            .map(|(s, n)| f(s) * f64::from(*n))
+            .sum::<f64>()
+            / total.max(1.0)
+    };
+    NetworkSample {
+        bitrate_send: mean(|s| f64::from(s.bitrate_send)).round() as u32,
+        bitrate_recv: mean(|s| f64::from(s.bitrate_recv)).round() as u32,
+        packet_loss_send: mean(|s| f64::from(s.packet_loss_send)) as f32,
+        packet_loss_recv: mean(|s| f64::from(s.packet_loss_recv)) as f32,
     }
 }
 
