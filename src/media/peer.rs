@@ -19,10 +19,10 @@ use super::description::without_sending_sequence_numbers;
 use super::outbox::Outbox;
 use super::published::{Heard, Published, TrackId, long_picture_id};
 use super::rewrite::PictureId;
-use super::samples::{Sampler, Series};
+use super::samples::Sampler;
 use super::slots::Slots;
 use super::{MediaRefusal, Notice, SlotView};
-use crate::meeting::network::NetworkSample;
+use crate::meeting::network::{NetworkSample, SampleGrid};
 use crate::meeting::{ClientId, RoomName};
 
 /// RTP timestamp steps put between two sources on one outgoing track: a frame at 30 fps (90 kHz),
@@ -114,7 +114,7 @@ pub(super) struct Peer {
     /// Boxed: a transport is about 10 KiB, and peers move in and out of the thread's map.
     pub link: Option<Box<Link>>,
     /// Its network samples, across its transports.
-    pub network: Series,
+    pub network: SampleGrid,
 }
 
 /// A random ICE credential: the ufrag is what datagrams are routed by.

@@ -1,21 +1,14 @@
 //! A member's network samples for insights (`meeting::network`), from str0m's statistics: every
 //! `SAMPLE_INTERVAL` a transport reports the bytes it carried and its streams' losses. A member's
-//! series runs across its transports (a reload starts a new one) until it leaves the room.
+//! samples run across its transports (a reload starts a new one) on one `SampleGrid` until it
+//! leaves the room.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, TimeDelta, Utc};
 use str0m::media::{Mid, Rid};
 use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 
-use crate::meeting::network::{NetworkSample, NetworkSeries};
-use crate::meeting::{ClientId, RoomName};
-
-/// How often a transport is sampled (what Whereby's insights use).
-pub(super) const SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
-/// A series halves its resolution when it reaches this many samples (two hours at 2 s), so that a
-/// member who stays all day costs what one who stays two hours does.
-const MOST_SAMPLES: usize = 3600;
+use crate::meeting::network::NetworkSample;
 
 /// Losses of a transport's streams in one interval, weighted by the packets each carried.
 #[derive(Debug, Default, Clone, Copy)]
@@ -142,91 +135,6 @@ impl Sampler {
         sample.packet_loss_send = percent(begun.loss_send, begun.ingress);
         sample.packet_loss_recv = percent(begun.loss_recv, begun.egress);
         Some((begun.at, sample))
-    }
-}
-
-/// A member's samples, on a grid of intervals from its first.
-#[derive(Debug, Default)]
-pub(super) struct Series {
-    /// The grid's start, on the media thread's clock and on the wall clock.
-    started: Option<(Instant, DateTime<Utc>)>,
-    interval: Option<Duration>,
-    /// Each interval's sample, and how many reports it is the mean of.
-    samples: Vec<(NetworkSample, u32)>,
-}
-
-impl Series {
-    /// A sample of the `SAMPLE_INTERVAL` that ended `at` (which is `wall` on the wall clock).
-    /// Intervals with no transport (between a transport's end and the next) are zeros; an interval
-    /// longer than a report (once halved) is the mean of its reports.
-    pub fn push(&mut self, at: Instant, wall: DateTime<Utc>, sample: NetworkSample) {
-        let (start, _) = *self.started.get_or_insert_with(|| {
-            let back = TimeDelta::from_std(SAMPLE_INTERVAL).unwrap_or(TimeDelta::zero());
-            (at.checked_sub(SAMPLE_INTERVAL).unwrap_or(at), wall - back)
-        });
-        // A report covers the `SAMPLE_INTERVAL` before `at`; its middle says which interval of
-        // the grid it belongs to (a report comes a little early or late).
-        let middle = at
-            .saturating_duration_since(start + SAMPLE_INTERVAL / 2)
-            .as_secs_f64();
-        let index = loop {
-            let interval = *self.interval.get_or_insert(SAMPLE_INTERVAL);
-            let index = (middle / interval.as_secs_f64()) as usize;
-            // Coarser until it fits (a transport back after a long time without one, too).
-            if index < MOST_SAMPLES - 1 {
-                break index;
-            }
-            self.halve();
-        };
-        if let Some((last, reports)) = self.samples.get_mut(index) {
-            // Another report of the last interval (a reconnection's, or a coarser grid's).
-            *last = weighted_mean(&[(*last, *reports), (sample, 1)]);
-            *reports += 1;
-            return;
-        }
-        self.samples.resize(index, (NetworkSample::default(), 1));
-        self.samples.push((sample, 1));
-    }
-
-    /// Each pair of intervals becomes one, of their means.
-    fn halve(&mut self) {
-        self.samples = self
-            .samples
-            .chunks(2)
-            .map(|pair| (weighted_mean(pair), pair.iter().map(|(_, n)| n).sum()))
-            .collect();
-        self.interval = self.interval.map(|i| i * 2);
-    }
-
-    /// The member's series, once it leaves; `None` when it never had a sample.
-    pub fn finish(self, room: RoomName, client: ClientId) -> Option<NetworkSeries> {
-        let (_, started) = self.started?;
-        let interval = self.interval.unwrap_or(SAMPLE_INTERVAL);
-        Some(NetworkSeries {
-            room,
-            client,
-            started,
-            interval_ms: u32::try_from(interval.as_millis()).unwrap_or(u32::MAX),
-            samples: self.samples.into_iter().map(|(sample, _)| sample).collect(),
-        })
-    }
-}
-
-/// The mean of samples, each weighing the reports it is the mean of.
-fn weighted_mean(samples: &[(NetworkSample, u32)]) -> NetworkSample {
-    let total: f64 = samples.iter().map(|(_, n)| f64::from(*n)).sum();
-    let mean = |f: fn(&NetworkSample) -> f64| {
-        samples
-            .iter()
-            .map(|(s, n)| f(s) * f64::from(*n))
-            .sum::<f64>()
-            / total.max(1.0)
-    };
-    NetworkSample {
-        bitrate_send: mean(|s| f64::from(s.bitrate_send)).round() as u32,
-        bitrate_recv: mean(|s| f64::from(s.bitrate_recv)).round() as u32,
-        packet_loss_send: mean(|s| f64::from(s.packet_loss_send)) as f32,
-        packet_loss_recv: mean(|s| f64::from(s.packet_loss_recv)) as f32,
     }
 }
 

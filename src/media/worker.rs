@@ -22,11 +22,10 @@ use super::description::sending_tracks;
 use super::outbox::Outbox;
 use super::peer::{Happening, Link, Peer};
 use super::published::TrackId;
-use super::samples::Series;
 use super::speakers::Speakers;
 use super::{Command, MediaConfig, MediaCounters, MediaRefusal, Notice};
 use crate::meeting::RoomName;
-use crate::meeting::network::NetworkSeries;
+use crate::meeting::network::{NetworkSeries, SampleGrid};
 
 mod assign;
 mod recovery;
@@ -203,7 +202,7 @@ impl Worker {
                     publishes,
                     view_widths: HashMap::new(),
                     link: None,
-                    network: Series::default(),
+                    network: SampleGrid::default(),
                 };
                 tracing::debug!(room = %peer.room, client = %peer.client, "media path admitted");
                 self.peers.insert(key, peer);

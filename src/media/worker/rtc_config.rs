@@ -10,7 +10,7 @@ use str0m::media::Frequency;
 use str0m::rtp::{Extension, ExtensionMap};
 
 use crate::media::peer::RESEND_PACKETS;
-use crate::media::samples::SAMPLE_INTERVAL;
+use crate::meeting::network::SAMPLE_INTERVAL;
 
 /// The payload type we offer Opus as (str0m's own choice, and the browsers').
 const OPUS_PAYLOAD_TYPE: u8 = 111;
