@@ -209,7 +209,7 @@ impl Application {
             kept_samples,
             recorder_stop.clone(),
         ));
-        let media = MediaEngine::start(&config.media.engine(), network_samples)
+        let media = MediaEngine::start(&config.media.engine(), network_samples.clone())
             .map_err(|err| anyhow::anyhow!("cannot open the media server's UDP ports: {err}"))?;
         let rooms = Rooms::new(RoomsDeps {
             store: store.clone(),
@@ -221,6 +221,7 @@ impl Application {
             shutdown: shutdown.clone(),
             media: media.clone(),
             keeper: keeper.clone(),
+            network_samples: network_samples.clone(),
         });
         for (meeting, state) in carried_on {
             // Read is taken: kept again (before the room can keep a newer one), for a crash

@@ -371,6 +371,7 @@ impl<P: RoomPort> RoomActor<P> {
             }
             Output::Fact(fact) => self.port.record(fact),
             Output::Media(change) => self.port.media(change),
+            Output::Measured { client_id, sample } => self.port.measured(client_id, sample),
             Output::Answer(_) => {}
         }
         gone.extend(

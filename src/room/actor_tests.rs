@@ -41,6 +41,7 @@ impl RoomPort for TestPort {
         true
     }
     fn media(&self, _: MediaChange) {}
+    fn measured(&self, _: ClientId, _: crate::meeting::network::NetworkSample) {}
     fn keeps_every_change(&self) -> bool {
         self.kept.is_some()
     }

@@ -9,6 +9,7 @@ use super::model::{
     RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
+use crate::meeting::network::NetworkSample;
 use crate::meeting::{RoomMode, RoomName};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,12 @@ pub enum Output {
     },
     Fact(RoomFact),
     Media(MediaChange),
+    /// What a member's browser measured of its connections (a normal room's media goes browser
+    /// to browser: the server sees none of it), to be kept for insights.
+    Measured {
+        client_id: ClientId,
+        sample: NetworkSample,
+    },
     /// The answer to an input that came without a connection (the REST API's questions and
     /// decisions).
     Answer(Answer),

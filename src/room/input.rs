@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use crate::meeting::network::NetworkSample;
+
 use super::model::{
     ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget,
     MediaState, RelayKind, RelayPayload, Theme,
@@ -72,6 +74,11 @@ pub enum Input {
         to: ClientId,
         payload: RelayPayload,
     },
+    /// What a member's browser measured of its connections over the last interval.
+    Measured {
+        conn: ConnId,
+        sample: NetworkSample,
+    },
     /// The room's theme changed (or was loaded): members get all of it, outsiders the knock page.
     SetTheme(Theme),
     /// The meeting was deleted, or the server is stopping.
@@ -108,6 +115,7 @@ impl Input {
         !matches!(
             self,
             Input::Relay { .. }
+                | Input::Measured { .. }
                 | Input::Chat { .. }
                 | Input::ListKnocks
                 | Input::ListMembers
@@ -129,6 +137,7 @@ impl Input {
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::SetMedia { conn, .. }
+            | Input::Measured { conn, .. }
             | Input::Kick { conn, .. }
             | Input::EndMeeting { conn }
             | Input::Relay { conn, .. } => Some(*conn),

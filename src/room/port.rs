@@ -11,6 +11,7 @@ use super::event::{Event, MediaChange};
 use super::model::{ClientId, Theme};
 use super::state::Snapshot;
 use crate::meeting::facts::RoomFact;
+use crate::meeting::network::NetworkSample;
 
 pub type PortError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -31,6 +32,8 @@ pub trait RoomPort: Send + Sync + 'static {
     fn record_durably(&self, facts: Vec<RoomFact>) -> impl Future<Output = bool> + Send;
     /// Opens or closes a client's media path (where a media server carries the room's media).
     fn media(&self, change: MediaChange);
+    /// A member's browser measured its connections (normal rooms), for insights.
+    fn measured(&self, client: ClientId, sample: NetworkSample);
     /// Whether the room's state is kept after every change that may matter (a cluster keeps it
     /// where another node can carry the room on if this one dies).
     fn keeps_every_change(&self) -> bool;

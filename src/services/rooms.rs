@@ -18,6 +18,7 @@ use super::recorder::{self, Recording};
 use super::themes::Themes;
 use crate::media::MediaEngine;
 use crate::meeting::facts::{FactId, RoomFact};
+use crate::meeting::network::NetworkSeries;
 use crate::meeting::{Meeting, RoomMode, RoomName};
 use crate::room::actor::{ConnHandle, RoomActor, RoomCommand};
 use crate::room::event::{Answer, ClientView, KnockView, Refusal, RefusalCode};
@@ -133,6 +134,7 @@ struct Inner {
     shutdown: CancellationToken,
     media: MediaEngine,
     keeper: DynKeeper,
+    network_samples: mpsc::Sender<NetworkSeries>,
     /// Every room's actor, so that a stop can wait for them to hand their rooms over.
     actors: TaskTracker,
     /// Held while this node takes a room (its lease, then its kept state, then its actor).
@@ -169,6 +171,8 @@ pub struct RoomsDeps {
     pub media: MediaEngine,
     /// Where live rooms' state is kept to be carried on.
     pub keeper: DynKeeper,
+    /// Where members' network samples go when they leave (normal rooms: their browsers measure).
+    pub network_samples: mpsc::Sender<NetworkSeries>,
 }
 
 #[derive(Clone)]
@@ -191,6 +195,7 @@ impl Rooms {
                 shutdown: deps.shutdown,
                 media: deps.media,
                 keeper: deps.keeper,
+                network_samples: deps.network_samples,
                 actors: TaskTracker::new(),
                 taking: tokio::sync::Mutex::new(()),
                 faults: RecentFaults::default(),
@@ -457,6 +462,7 @@ impl Rooms {
             generation,
             media: (meeting.room_mode == RoomMode::Group).then(|| self.inner.media.clone()),
             unwritten: Mutex::default(),
+            measured: Mutex::default(),
         }
         .carrying_on(unwritten);
         let actor = RoomActor::new(room, mailbox, link, self.inner.shutdown.clone());

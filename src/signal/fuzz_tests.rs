@@ -71,6 +71,8 @@ enum Shape {
         text: String,
     },
     SendBack(Option<String>),
+    /// A network sample: bits a second and per cent lost, valid or not.
+    Sample(f64, f64),
 }
 
 fn key() -> impl Strategy<Value = Key> {
@@ -116,6 +118,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         2 => relay.prop_map(Shape::Relay),
         1 => (any::<bool>(), text()).prop_map(|(all, text)| Shape::Message { all, text }),
         1 => proptest::option::weighted(0.5, text()).prop_map(Shape::SendBack),
+        1 => (-10.0f64..1e10, -5.0f64..150.0).prop_map(|(bps, loss)| Shape::Sample(bps, loss)),
     ]
 }
 
@@ -215,6 +218,8 @@ fn frame(shape: &Shape, pick: usize, seen: &Seen) -> Value {
             "clientId": client.unwrap_or_default(), "message": message}}),
         Shape::Relay(kind) => json!({"type": kind, "payload": {
             "receiverId": client.unwrap_or_default(), "message": {"sdp": "v=0", "type": "offer"}}}),
+        Shape::Sample(bps, loss) => json!({"type": "network_sample", "payload": {
+            "bitrateSend": bps, "bitrateRecv": bps, "packetLossSend": loss, "packetLossRecv": loss}}),
     }
 }
 
@@ -323,6 +328,10 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                     }
                     Output::Fact(_) => {}
                     Output::Answer(_) => assert!(sender.is_none(), "an answer to a connection"),
+                    Output::Measured { client_id, .. } => {
+                        assert_eq!(mode, RoomMode::Normal, "a group room's server measures");
+                        assert!(media.contains_key(&client_id), "a sample of a non-member");
+                    }
                     Output::Media(MediaChange::Admit {
                         client_id, conn, ..
                     }) => {

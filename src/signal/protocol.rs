@@ -38,6 +38,7 @@ pub enum MessageType {
     SfuOffer,
     SfuAnswer,
     SfuView,
+    NetworkSample,
 }
 
 impl MessageType {
@@ -120,6 +121,17 @@ pub struct SetMediaState {
     pub video: bool,
     #[serde(default)]
     pub screen: bool,
+}
+
+/// What a member's browser measured of its connections over the last interval (normal rooms):
+/// bits a second sent and received, per cent of packets lost each way.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSampleFrame {
+    pub bitrate_send: f64,
+    pub bitrate_recv: f64,
+    pub packet_loss_send: f64,
+    pub packet_loss_recv: f64,
 }
 
 /// Before the device check: is the room there, what would this key make me, and the ICE servers
@@ -257,6 +269,7 @@ pub enum ClientMessage {
     SetMediaState(SetMediaState),
     Relay(RelayKind, Relay),
     Sfu(SfuMessage),
+    NetworkSample(NetworkSampleFrame),
 }
 
 /// Why a frame could not be read as a client message.
@@ -338,6 +351,7 @@ impl ClientMessage {
             MessageType::SfuOffer => ClientMessage::Sfu(SfuMessage::Offer(payload(kind, body)?)),
             MessageType::SfuAnswer => ClientMessage::Sfu(SfuMessage::Answer(payload(kind, body)?)),
             MessageType::SfuView => ClientMessage::Sfu(SfuMessage::View(payload(kind, body)?)),
+            MessageType::NetworkSample => ClientMessage::NetworkSample(payload(kind, body)?),
         })
     }
 
@@ -360,6 +374,7 @@ impl ClientMessage {
             ClientMessage::Sfu(SfuMessage::Offer(_)) => MessageType::SfuOffer,
             ClientMessage::Sfu(SfuMessage::Answer(_)) => MessageType::SfuAnswer,
             ClientMessage::Sfu(SfuMessage::View(_)) => MessageType::SfuView,
+            ClientMessage::NetworkSample(_) => MessageType::NetworkSample,
         }
     }
 }

@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::protocol::{
-    ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKnockers, SfuMessage,
+    ClientMessage, ErrorCode, HandleKnock, JoinRoom, MessageKnockers, NetworkSampleFrame,
+    SfuMessage,
 };
+use crate::meeting::network::NetworkSample;
 use crate::meeting::text::{self, EXTERNAL_ID_MAX_CHARS, METADATA_MAX_CHARS};
 use crate::meeting::{ClientId, RoomName};
 use crate::room::input::{Input, JoinRequest};
@@ -161,6 +163,10 @@ pub fn translate(
                 .map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
         },
         ClientMessage::Sfu(message) => return Ok(Translated::Media(message)),
+        ClientMessage::NetworkSample(sample) => Input::Measured {
+            conn,
+            sample: network_sample(sample)?,
+        },
         ClientMessage::Relay(kind, relay) => Input::Relay {
             conn,
             kind,
@@ -170,6 +176,40 @@ pub fn translate(
         },
     };
     Ok(Translated::Room(input))
+}
+
+/// Most a browser may say it sends or receives, in bits a second (what a sample holds).
+const MAX_BITRATE: f64 = u32::MAX as f64;
+
+fn network_sample(frame: NetworkSampleFrame) -> Result<NetworkSample, Refused> {
+    let bitrate = |name: &str, value: f64| {
+        if (0.0..=MAX_BITRATE).contains(&value) {
+            Ok(value.round() as u32)
+        } else {
+            Err(refused(
+                ErrorCode::InvalidPayload,
+                format!(
+                    "{name} must be a number of bits a second from 0 to {MAX_BITRATE}, not {value}"
+                ),
+            ))
+        }
+    };
+    let percent = |name: &str, value: f64| {
+        if (0.0..=100.0).contains(&value) {
+            Ok(value as f32)
+        } else {
+            Err(refused(
+                ErrorCode::InvalidPayload,
+                format!("{name} must be a per cent from 0 to 100, not {value}"),
+            ))
+        }
+    };
+    Ok(NetworkSample {
+        bitrate_send: bitrate("bitrateSend", frame.bitrate_send)?,
+        bitrate_recv: bitrate("bitrateRecv", frame.bitrate_recv)?,
+        packet_loss_send: percent("packetLossSend", frame.packet_loss_send)?,
+        packet_loss_recv: percent("packetLossRecv", frame.packet_loss_recv)?,
+    })
 }
 
 fn handle_knock(conn: ConnId, handle: HandleKnock) -> Result<Input, Refused> {
@@ -220,4 +260,61 @@ fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> 
         device: device_id(join.device_id),
         resume_token: join.resume_token.filter(|t| t.len() <= RESUME_TOKEN_MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(payload: &str) -> Result<Translated, Refused> {
+        let frame = format!(r#"{{"type":"network_sample","payload":{payload}}}"#);
+        let message = ClientMessage::decode(&frame).expect("a well-formed frame");
+        translate(1, message, None)
+    }
+
+    /// A browser's measurements are bounded: bits a second a sample can hold, loss in per cent.
+    #[test]
+    fn network_samples_are_numbers_in_range() {
+        let good = sample(
+            r#"{"bitrateSend":812345.6,"bitrateRecv":0,"packetLossSend":0.5,"packetLossRecv":100}"#,
+        );
+        assert_eq!(
+            good,
+            Ok(Translated::Room(Input::Measured {
+                conn: 1,
+                sample: NetworkSample {
+                    bitrate_send: 812_346,
+                    bitrate_recv: 0,
+                    packet_loss_send: 0.5,
+                    packet_loss_recv: 100.0,
+                }
+            }))
+        );
+        for (payload, named) in [
+            (
+                r#"{"bitrateSend":-1,"bitrateRecv":0,"packetLossSend":0,"packetLossRecv":0}"#,
+                "bitrateSend",
+            ),
+            (
+                r#"{"bitrateSend":0,"bitrateRecv":5e9,"packetLossSend":0,"packetLossRecv":0}"#,
+                "bitrateRecv",
+            ),
+            (
+                r#"{"bitrateSend":0,"bitrateRecv":0,"packetLossSend":101,"packetLossRecv":0}"#,
+                "packetLossSend",
+            ),
+            (
+                r#"{"bitrateSend":0,"bitrateRecv":0,"packetLossSend":0,"packetLossRecv":-0.1}"#,
+                "packetLossRecv",
+            ),
+        ] {
+            let refused = sample(payload).expect_err(payload);
+            assert_eq!(refused.code, ErrorCode::InvalidPayload);
+            assert!(refused.message.contains(named), "{}", refused.message);
+        }
+        let missing =
+            ClientMessage::decode(r#"{"type":"network_sample","payload":{"bitrateSend":1}}"#)
+                .expect_err("fields are required");
+        assert_eq!(missing.code, ErrorCode::InvalidPayload);
+    }
 }

@@ -358,3 +358,72 @@ async fn a_clean_stop_keeps_the_samples_of_members_still_in_the_room() {
         "{samples:?}"
     );
 }
+
+/// In a normal room media goes browser to browser: each member's browser says what it measured,
+/// every 2 s (`network_sample`), and its stay has those samples once it has left. A knocker's are
+/// not kept (it has no stay), and numbers out of range are refused.
+#[tokio::test]
+async fn a_normal_rooms_members_report_their_own_network_samples() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let room = room(&server, json!({"roomMode": "normal", "isLocked": true})).await;
+    let (mut host_ws, joined) = host(&server, &room, "Dr Host").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let (mut guest, guest_id) = crate::signal_join::knocker(&server, &room, "Pat").await;
+    let sample = |bps: u32, loss: f64| json!({"bitrateSend": bps, "bitrateRecv": bps * 2, "packetLossSend": loss, "packetLossRecv": 0});
+    // Knocking: not kept.
+    guest.send("network_sample", sample(1, 0.0)).await;
+    let grant = crate::signal_join::accept(&mut host_ws, &mut guest, &guest_id).await;
+    guest.join(&room.name, Some(&grant), "Pat").await;
+    guest
+        .send(
+            "network_sample",
+            json!({"bitrateSend": -5, "bitrateRecv": 0, "packetLossSend": 0, "packetLossRecv": 0}),
+        )
+        .await;
+    let refused = guest.error().await;
+    assert_eq!(refused["code"], "invalid_payload", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("bitrateSend"),
+        "{refused}"
+    );
+    // What a browser sends: a sample of the 2 s before it, every 2 s.
+    for (bps, loss) in [(300_000, 0.0), (900_000, 2.5)] {
+        tokio::time::sleep(Duration::from_millis(2050)).await;
+        guest.send("network_sample", sample(bps, loss)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    guest.send("leave_room", json!({})).await;
+    guest.recv_type("room_left").await;
+    // Kept once the guest has left, while the room and its session go on.
+    let (_, sessions) = server
+        .get_json(&format!(
+            "/v1/insights/room-sessions?roomName={}",
+            room.name
+        ))
+        .await;
+    let session_id = sessions["results"][0]["roomSessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session: {sessions}"))
+        .to_owned();
+    let stay = stay_with_samples(&server, &session_id, &guest_id).await;
+    assert_eq!(stay["sampleRateMs"], 2000, "{stay}");
+    let samples = &stay["samples"];
+    assert_eq!(
+        numbers(samples, "bitrateSend"),
+        [300_000.0, 900_000.0],
+        "{stay}"
+    );
+    assert_eq!(numbers(samples, "bitrateRecv"), [600_000.0, 1_800_000.0]);
+    assert_eq!(numbers(samples, "packetLossSend"), [0.0, 2.5]);
+    assert_eq!(numbers(samples, "packetLossRecv"), [0.0, 0.0]);
+    // The host's browser said nothing: its stay has none.
+    host_ws.send("leave_room", json!({})).await;
+    host_ws.recv_type("room_left").await;
+    settle().await;
+    let (_, host_detail) = server
+        .get_json(&format!(
+            "/v1/insights/participant?roomSessionId={session_id}&participantId={host_id}"
+        ))
+        .await;
+    assert_eq!(host_detail[0]["sampleRateMs"], 0, "{host_detail}");
+}

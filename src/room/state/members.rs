@@ -6,7 +6,9 @@ use super::connections::{Conn, Place};
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayMember, AwayVerdict, Kept, MintGrant, Out, Room};
+use crate::meeting::RoomMode;
 use crate::meeting::facts::FactKind;
+use crate::meeting::network::NetworkSample;
 use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
 use crate::room::model::{
     ClientId, ConnId, EndReason, LeaveReason, MediaState, RelayKind, RelayPayload, Request, Role,
@@ -213,6 +215,22 @@ impl Room {
             .filter(|c| *c != conn)
             .collect();
         out.send_many(others, Event::MediaChanged { client_id, media });
+    }
+
+    /// A member's browser measured its connections: kept for insights in a normal room, whose
+    /// media goes browser to browser. A group room's media server measures its members itself,
+    /// and anyone else has no stay to measure: theirs are dropped.
+    pub(super) fn measured(&mut self, out: &mut Out, conn: ConnId, sample: NetworkSample) {
+        if self.config.mode != RoomMode::Normal {
+            return;
+        }
+        if let Some(member) = self
+            .conns
+            .get(conn)
+            .filter(|c| matches!(c.place, Place::Member(_)))
+        {
+            out.measured(member.client_id.clone(), sample);
+        }
     }
 
     pub(super) fn kick(

@@ -42,6 +42,7 @@ use super::model::{
     ClientId, ConnId, Decider, EndReason, Identity, MediaState, Request, Role, Theme,
 };
 use crate::meeting::facts::{DecidedBy, FactClient, FactKind, RoomFact};
+use crate::meeting::network::NetworkSample;
 use crate::meeting::{MeetingId, RoomMode, RoomName};
 
 #[derive(Debug, Clone)]
@@ -210,6 +211,10 @@ impl Out {
     fn media(&mut self, change: MediaChange) {
         self.0.push(Output::Media(change));
     }
+
+    fn measured(&mut self, client_id: ClientId, sample: NetworkSample) {
+        self.0.push(Output::Measured { client_id, sample });
+    }
 }
 
 impl Room {
@@ -323,6 +328,7 @@ impl Room {
                 }
             }
             Input::SetMedia { conn, media } => self.set_media(&mut out, conn, media),
+            Input::Measured { conn, sample } => self.measured(&mut out, conn, sample),
             Input::Relay {
                 conn,
                 kind,

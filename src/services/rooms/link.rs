@@ -2,16 +2,20 @@
 //! cluster it also holds the room's facts that the store has not confirmed yet: they are kept with
 //! the room's state until it has, so that the room need not wait for the store before it speaks.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 use tokio::sync::oneshot::error::TryRecvError;
 
 use super::Inner;
 use crate::media::MediaEngine;
 use crate::meeting::facts::{FactId, RoomFact};
+use crate::meeting::network::{NetworkSample, SampleGrid};
 use crate::meeting::{MeetingId, RoomName};
 use crate::room::event::{Event, MediaChange};
 use crate::room::model::{ClientId, Role, Theme};
@@ -31,6 +35,8 @@ pub(super) struct RoomLink {
     /// Facts handed to the recorder and not yet confirmed written, oldest first (a cluster's
     /// room: they are kept with its state until they are).
     pub(super) unwritten: Mutex<Vec<Unwritten>>,
+    /// What its members' browsers measured of their connections (normal rooms), until each leaves.
+    pub(super) measured: Mutex<HashMap<ClientId, SampleGrid>>,
 }
 
 /// Most facts a room keeps unwritten beside its state. Only a store that takes nothing for long
@@ -59,6 +65,23 @@ impl RoomLink {
             .collect();
         *self.unwritten() = pending;
         self
+    }
+
+    fn grids(&self) -> MutexGuard<'_, HashMap<ClientId, SampleGrid>> {
+        // Only this room's actor takes it, and a grid is whole between two of its steps.
+        self.measured.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A member's measured samples, to be kept for insights (a full queue drops them, logged:
+    /// the room never waits for the store).
+    fn keep_measured(&self, client: ClientId, grid: SampleGrid) {
+        let Some(series) = grid.finish(self.room.clone(), client) else {
+            return;
+        };
+        if let Err(TrySendError::Full(series)) = self.inner.network_samples.try_send(series) {
+            tracing::warn!(room = %series.room, client = %series.client,
+                "network samples not kept: the store is behind");
+        }
     }
 
     fn unwritten(&self) -> MutexGuard<'_, Vec<Unwritten>> {
@@ -120,6 +143,10 @@ impl RoomLink {
         if let Some(media) = &self.media {
             media.close_room(&self.room);
         }
+        let measured = std::mem::take(&mut *self.grids());
+        for (client, grid) in measured {
+            self.keep_measured(client, grid);
+        }
         if !handed_over {
             let keeper = self.inner.keeper.clone();
             let room = self.room.clone();
@@ -161,6 +188,12 @@ impl RoomPort for RoomLink {
     }
 
     fn media(&self, change: MediaChange) {
+        if let MediaChange::Revoke { client_id } = &change {
+            let grid = self.grids().remove(client_id);
+            if let Some(grid) = grid {
+                self.keep_measured(client_id.clone(), grid);
+            }
+        }
         // Without a media server (normal rooms) media flows browser to browser.
         let Some(media) = &self.media else {
             return;
@@ -173,6 +206,13 @@ impl RoomPort for RoomLink {
             } => media.admit(&self.room, &client_id, conn, role != Role::Viewer),
             MediaChange::Revoke { client_id } => media.revoke(&self.room, &client_id),
         }
+    }
+
+    fn measured(&self, client: ClientId, sample: NetworkSample) {
+        self.grids()
+            .entry(client)
+            .or_default()
+            .push(Instant::now(), Utc::now(), sample);
     }
 
     fn keeps_every_change(&self) -> bool {

@@ -66,6 +66,8 @@ struct Harness {
     media: BTreeSet<ClientId>,
     /// Answers to inputs from the REST API.
     answers: Vec<Answer>,
+    /// Whose network samples the room passed on, in order.
+    pub measured: Vec<ClientId>,
 }
 
 impl Harness {
@@ -77,6 +79,7 @@ impl Harness {
             closed: Vec::new(),
             media: BTreeSet::new(),
             answers: Vec::new(),
+            measured: Vec::new(),
         }
     }
 
@@ -99,6 +102,13 @@ impl Harness {
                     );
                 }
                 Output::Answer(answer) => self.answers.push(answer),
+                Output::Measured { client_id, .. } => {
+                    assert!(
+                        self.media.contains(&client_id),
+                        "{client_id} measured without being in the room"
+                    );
+                    self.measured.push(client_id);
+                }
                 Output::Media(MediaChange::Revoke { client_id }) => {
                     assert!(
                         self.media.remove(&client_id),

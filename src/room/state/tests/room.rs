@@ -1,6 +1,7 @@
 //! Scenarios behind the door: seats and grants, removal, relays, the end of the room, sessions.
 
 use super::*;
+use crate::meeting::network::NetworkSample;
 
 fn verdicts(received: &[(ConnId, Event)], wanted: Resolution) -> Vec<ConnId> {
     received
@@ -310,6 +311,31 @@ fn members_see_each_others_microphone_camera_and_screen() {
     assert!(to(4, &changed).is_empty(), "not echoed to the sender");
     let outside = h.input(Input::SetMedia { conn: 2, media });
     assert_eq!(error_code(&to(2, &outside)), Some(RefusalCode::NotInRoom));
+}
+
+/// A normal room's media goes browser to browser: what a member's browser measured is passed on
+/// for insights, silently and to nobody in the room. A knocker's (it has no stay) and a group
+/// room's (its media server measures) are not.
+#[test]
+fn members_network_samples_are_passed_on_in_a_normal_room_only() {
+    let sample = NetworkSample {
+        bitrate_send: 500_000,
+        ..NetworkSample::default()
+    };
+    for mode in [RoomMode::Normal, RoomMode::Group] {
+        let mut h = Harness::new(mode, true);
+        h.join(1, Credential::Host, "Host");
+        h.join(2, Credential::None, "Knocker");
+        for conn in [1, 2] {
+            let heard = h.input(Input::Measured { conn, sample });
+            assert!(heard.is_empty(), "nobody is told: {heard:?}");
+        }
+        let expected = match mode {
+            RoomMode::Normal => vec![ClientId::new("c1")],
+            RoomMode::Group => vec![],
+        };
+        assert_eq!(h.measured, expected, "{mode:?}");
+    }
 }
 
 #[test]
