@@ -15,6 +15,11 @@ export async function until(check, what, within = 2 * TIMEOUT) {
   }
 }
 
+/** The client id of the page's member in the room (its own tile says it). */
+export async function clientIdOf(page) {
+  return page.evaluate(() => document.querySelector(".tile.self")?.dataset.clientId);
+}
+
 /** Opens a URL and passes the pre-call review (name as given). */
 export async function enter(page, url, name) {
   const target = new URL(url);

@@ -82,6 +82,21 @@ export async function startServer(extraArgs = []) {
       const line = text.split("\n").find((l) => l.startsWith(`${name} `));
       return Number(line?.split(" ").pop() ?? NaN);
     },
+    /**
+     * A participant's stay in the room's first session, as `/v1/insights/participant` has it once
+     * its network samples are kept (the participant has left); within 5 s.
+     */
+    async stayWithSamples(roomName, clientId) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const sessions = await api("GET", `/v1/insights/room-sessions?roomName=${roomName}`);
+        const session = sessions.body?.results?.[0]?.roomSessionId;
+        const { body } = await api("GET", `/v1/insights/participant?roomSessionId=${session}&participantId=${clientId}`);
+        if (body?.[0]?.sampleRateMs) return body[0];
+        if (Date.now() > deadline) throw new Error(`no network samples for ${clientId}: ${JSON.stringify(body)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     /** Open signalling sockets, as the server counts them. */
     async sockets() {
       return this.metric("anteroom_websocket_connections");

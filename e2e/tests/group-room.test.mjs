@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until } from "../lib/flows.mjs";
+import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 
 let server;
@@ -186,10 +186,6 @@ async function lastClick(page, selector) {
   return at;
 }
 
-async function clientIdOf(page) {
-  return page.evaluate(() => document.querySelector(".tile.self")?.dataset.clientId);
-}
-
 async function letIn(host, guest, name) {
   await knockerItem(host, name).locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -307,12 +303,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
 
   // Insights: the removed guest's stay has the media server's samples of its connection, every
   // 2 s: a camera and a voice sent, three cameras and voices received.
-  const sessions = await server.api("GET", `/v1/insights/room-sessions?roomName=${meeting.roomName}`);
-  const session = sessions.body.results[0].roomSessionId;
-  const detail = await until(async () => {
-    const { body } = await server.api("GET", `/v1/insights/participant?roomSessionId=${session}&participantId=${cyId}`);
-    return body?.[0]?.sampleRateMs ? body[0] : undefined;
-  }, "the removed guest's samples are kept", 5000);
+  const detail = await server.stayWithSamples(meeting.roomName, cyId);
   t.diagnostic(`Cy's samples: sent ${detail.samples.bitrateSend.join(" ")}; received ${detail.samples.bitrateRecv.join(" ")} bit/s`);
   assert.equal(detail.sampleRateMs, 2000);
   assert.ok(detail.samples.bitrateSend.length >= 3, JSON.stringify(detail.samples));

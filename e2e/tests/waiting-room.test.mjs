@@ -7,7 +7,7 @@ import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
 import {
   TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
-  remoteVideosPlay, remoteAudioHeard, noPageErrors,
+  remoteVideosPlay, remoteAudioHeard, noPageErrors, clientIdOf,
 } from "../lib/flows.mjs";
 
 let server;
@@ -107,6 +107,19 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   await remoteAudioHeard(guest, 1);
   await screenshot(host, "05-call-host");
   await screenshot(guest, "06-call-guest");
+
+  // Insights: the guest's browser told the server what its connection carried, every 2 s; the
+  // guest's stay has it once the guest has left.
+  const guestId = await clientIdOf(guest);
+  await guest.waitForTimeout(4500);
+  await guest.click("#leave");
+  const stay = await server.stayWithSamples(meeting.roomName, guestId);
+  t.diagnostic(`Pat's samples: sent ${stay.samples.bitrateSend.join(" ")}; received ${stay.samples.bitrateRecv.join(" ")} bit/s`);
+  assert.equal(stay.sampleRateMs, 2000);
+  assert.ok(stay.samples.bitrateSend.length >= 2, JSON.stringify(stay.samples));
+  assert.ok(stay.samples.bitrateSend.some((bps) => bps > 100_000), `a camera and a voice sent: ${JSON.stringify(stay.samples)}`);
+  assert.ok(stay.samples.bitrateRecv.some((bps) => bps > 100_000), `the host's received: ${JSON.stringify(stay.samples)}`);
+  assert.ok([...stay.samples.packetLossSend, ...stay.samples.packetLossRecv].every((p) => p >= 0 && p < 5), "next to no loss on loopback");
   noPageErrors(host, guest);
 });
 

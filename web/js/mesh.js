@@ -4,6 +4,7 @@
 // two viewers never connect.
 
 import { receivedLevel } from "./media.js";
+import { SAMPLE_MS, countersOf, sampleOf } from "./netstats.js";
 
 export class Mesh extends EventTarget {
   constructor({ signal, media, iceServers, selfRole }) {
@@ -14,6 +15,9 @@ export class Mesh extends EventTarget {
     this.selfRole = selfRole;
     this.peers = new Map();
     this.screenTrack = null;
+    // What the connections carried and lost, told to the server every 2 s for insights.
+    this.counted = { at: performance.now(), counters: new Map() };
+    this.sampling = setInterval(() => this.sample().catch((e) => console.warn("network sample failed", e)), SAMPLE_MS);
     this.offs = [
       // Asked again for an offer, or offered anew: that person started over (a reload, a reconnect),
       // so whatever connection we had with them is dropped first.
@@ -156,7 +160,24 @@ export class Mesh extends EventTarget {
     console.warn(`media with ${clientId} failed`, error);
   }
 
+  /** Tells the server what the connections carried and lost since the last sample. */
+  async sample() {
+    const pairs = [];
+    const counters = new Map();
+    for (const { pc } of this.peers.values()) {
+      const now = countersOf(await pc.getStats());
+      pairs.push([this.counted.counters.get(pc), now]);
+      counters.set(pc, now);
+    }
+    const at = performance.now();
+    const ms = at - this.counted.at;
+    this.counted = { at, counters };
+    // Alone in the room, there is nothing to measure.
+    if (pairs.length) this.signal.send("network_sample", sampleOf(pairs, ms));
+  }
+
   close() {
+    clearInterval(this.sampling);
     this.offs.forEach((off) => off());
     for (const id of [...this.peers.keys()]) this.drop(id);
   }

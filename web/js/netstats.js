@@ -1,0 +1,51 @@
+// What this browser measured of its peer connections, for insights (docs/protocol.md, "Network
+// samples"): a normal room's media goes browser to browser, so the server hears it from members.
+
+/** How often a sample is sent, each of the interval before it. */
+export const SAMPLE_MS = 2000;
+
+const KEYS = ["bytesSent", "bytesReceived", "packetsSent", "lostOut", "packetsReceived", "lostIn"];
+
+/**
+ * The counters a sample is made of, from one connection's stats report (an RTCStatsReport, or any
+ * map of stats): bytes on the selected candidate pair, packets sent and lost on the way out (the
+ * receiver's reports), packets received and lost on the way in.
+ */
+export function countersOf(report) {
+  const counters = Object.fromEntries(KEYS.map((key) => [key, 0]));
+  let selected = null;
+  for (const stat of report.values()) if (stat.type === "transport" && stat.selectedCandidatePairId) selected = stat.selectedCandidatePairId;
+  for (const stat of report.values()) {
+    if (stat.type === "candidate-pair" && (selected ? stat.id === selected : stat.nominated && stat.state === "succeeded")) {
+      counters.bytesSent += stat.bytesSent ?? 0;
+      counters.bytesReceived += stat.bytesReceived ?? 0;
+    } else if (stat.type === "outbound-rtp") {
+      counters.packetsSent += stat.packetsSent ?? 0;
+    } else if (stat.type === "remote-inbound-rtp") {
+      counters.lostOut += Math.max(0, stat.packetsLost ?? 0);
+    } else if (stat.type === "inbound-rtp") {
+      counters.packetsReceived += stat.packetsReceived ?? 0;
+      counters.lostIn += Math.max(0, stat.packetsLost ?? 0);
+    }
+  }
+  return counters;
+}
+
+/**
+ * The sample of the `ms` between each connection's counters before and after (`[before, after]`
+ * pairs; a connection made since has no `before`): the `network_sample` payload.
+ */
+export function sampleOf(pairs, ms) {
+  const grown = Object.fromEntries(KEYS.map((key) => [key, 0]));
+  for (const [before, after] of pairs) {
+    for (const key of KEYS) grown[key] += Math.max(0, after[key] - (before?.[key] ?? 0));
+  }
+  const bitrate = (bytes) => (ms > 0 ? Math.round((bytes * 8 * 1000) / ms) : 0);
+  const percent = (lost, of) => (of > 0 ? Math.min(100, (100 * lost) / of) : 0);
+  return {
+    bitrateSend: bitrate(grown.bytesSent),
+    bitrateRecv: bitrate(grown.bytesReceived),
+    packetLossSend: percent(grown.lostOut, grown.packetsSent),
+    packetLossRecv: percent(grown.lostIn, grown.lostIn + grown.packetsReceived),
+  };
+}

@@ -1,0 +1,52 @@
+// A browser's network samples (normal rooms): from stats reports to the `network_sample` payload.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { countersOf, sampleOf } from "../js/netstats.js";
+
+/** A stats report as a browser gives one: stats by id. */
+function report(stats) {
+  return new Map(stats.map((stat) => [stat.id, stat]));
+}
+
+function connection({ sent, received, packetsSent, lostOut, packetsReceived, lostIn }) {
+  return report([
+    { id: "T", type: "transport", selectedCandidatePairId: "P1" },
+    { id: "P1", type: "candidate-pair", nominated: true, state: "succeeded", bytesSent: sent, bytesReceived: received },
+    // A pair tried and not chosen: its bytes are not counted.
+    { id: "P2", type: "candidate-pair", nominated: false, state: "failed", bytesSent: 999, bytesReceived: 999 },
+    { id: "OA", type: "outbound-rtp", kind: "audio", packetsSent: packetsSent / 2 },
+    { id: "OV", type: "outbound-rtp", kind: "video", packetsSent: packetsSent / 2 },
+    { id: "R", type: "remote-inbound-rtp", packetsLost: lostOut },
+    { id: "I", type: "inbound-rtp", packetsReceived, packetsLost: lostIn },
+  ]);
+}
+
+test("a sample is what each connection carried and lost in the interval, summed", () => {
+  const before = countersOf(connection({ sent: 1000, received: 2000, packetsSent: 100, lostOut: 0, packetsReceived: 100, lostIn: 0 }));
+  const after = countersOf(connection({ sent: 251000, received: 502000, packetsSent: 300, lostOut: 10, packetsReceived: 290, lostIn: 10 }));
+  // A second connection made during the interval counts from nothing.
+  const fresh = countersOf(connection({ sent: 250000, received: 0, packetsSent: 0, lostOut: 0, packetsReceived: 0, lostIn: 0 }));
+  assert.deepEqual(sampleOf([[before, after], [undefined, fresh]], 2000), {
+    bitrateSend: 2_000_000,
+    bitrateRecv: 2_000_000,
+    packetLossSend: 5,
+    packetLossRecv: 5,
+  });
+});
+
+test("counters that went back (a connection started over) and an empty interval give zeros, not negatives", () => {
+  const before = countersOf(connection({ sent: 5000, received: 5000, packetsSent: 10, lostOut: 3, packetsReceived: 10, lostIn: 3 }));
+  const after = countersOf(connection({ sent: 100, received: 100, packetsSent: 2, lostOut: 0, packetsReceived: 2, lostIn: 0 }));
+  assert.deepEqual(sampleOf([[before, after]], 2000), { bitrateSend: 0, bitrateRecv: 0, packetLossSend: 0, packetLossRecv: 0 });
+  assert.deepEqual(sampleOf([], 2000), { bitrateSend: 0, bitrateRecv: 0, packetLossSend: 0, packetLossRecv: 0 });
+});
+
+test("without a transport's selected pair, the nominated pair that succeeded counts", () => {
+  const stats = report([
+    { id: "P1", type: "candidate-pair", nominated: true, state: "succeeded", bytesSent: 10, bytesReceived: 20 },
+    { id: "P2", type: "candidate-pair", nominated: false, state: "in-progress", bytesSent: 5, bytesReceived: 5 },
+  ]);
+  assert.equal(countersOf(stats).bytesSent, 10);
+  assert.equal(countersOf(stats).bytesReceived, 20);
+});
