@@ -255,6 +255,17 @@ async fn stay_with_samples(server: &Server, session_id: &str, participant: &str)
     }
 }
 
+/// The id of the room's first session.
+async fn first_session(server: &Server, room: &str) -> String {
+    let (_, sessions) = server
+        .get_json(&format!("/v1/insights/room-sessions?roomName={room}"))
+        .await;
+    sessions["results"][0]["roomSessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session: {sessions}"))
+        .to_owned()
+}
+
 fn numbers(samples: &Value, name: &str) -> Vec<f64> {
     samples[name]
         .as_array()
@@ -286,16 +297,7 @@ async fn a_group_rooms_members_have_network_samples() {
     guest.send("leave_room", json!({})).await;
     guest.recv_type("room_left").await;
     settle().await;
-    let (_, sessions) = server
-        .get_json(&format!(
-            "/v1/insights/room-sessions?roomName={}",
-            room.name
-        ))
-        .await;
-    let session_id = sessions["results"][0]["roomSessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a session: {sessions}"))
-        .to_owned();
+    let session_id = first_session(&server, &room.name).await;
 
     let stay = stay_with_samples(&server, &session_id, &host_id).await;
     assert_eq!(stay["sampleRateMs"], 2000, "{stay}");
@@ -395,16 +397,7 @@ async fn a_normal_rooms_members_report_their_own_network_samples() {
     guest.send("leave_room", json!({})).await;
     guest.recv_type("room_left").await;
     // Kept once the guest has left, while the room and its session go on.
-    let (_, sessions) = server
-        .get_json(&format!(
-            "/v1/insights/room-sessions?roomName={}",
-            room.name
-        ))
-        .await;
-    let session_id = sessions["results"][0]["roomSessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a session: {sessions}"))
-        .to_owned();
+    let session_id = first_session(&server, &room.name).await;
     let stay = stay_with_samples(&server, &session_id, &guest_id).await;
     assert_eq!(stay["sampleRateMs"], 2000, "{stay}");
     let samples = &stay["samples"];
