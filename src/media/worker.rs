@@ -196,13 +196,13 @@ impl Worker {
                 let key = self.next_key;
                 self.rooms.entry(room.clone()).or_default().push(key);
                 let peer = Peer {
+                    network: SampleGrid::new(room.clone(), client.clone()),
                     room,
                     client,
                     conn,
                     publishes,
                     view_widths: HashMap::new(),
                     link: None,
-                    network: SampleGrid::default(),
                 };
                 tracing::debug!(room = %peer.room, client = %peer.client, "media path admitted");
                 self.peers.insert(key, peer);
@@ -265,8 +265,8 @@ impl Worker {
             }
             Command::FlushSamples { done } => {
                 for peer in self.peers.values_mut() {
-                    let series = std::mem::take(&mut peer.network);
-                    if let Some(series) = series.finish(peer.room.clone(), peer.client.clone()) {
+                    let fresh = SampleGrid::new(peer.room.clone(), peer.client.clone());
+                    for series in std::mem::replace(&mut peer.network, fresh).finish() {
                         // The server stops: waiting for the keeper is what is left to do.
                         let _ = self.samples.blocking_send(series);
                     }
@@ -390,7 +390,7 @@ impl Worker {
                 self.speakers.remove(&peer.room);
             }
         }
-        if let Some(series) = peer.network.finish(peer.room, peer.client) {
+        for series in peer.network.finish() {
             self.report(series);
         }
     }
@@ -527,6 +527,10 @@ impl Worker {
             Happening::Sampled(at, sample) => {
                 if let Some(peer) = self.peers.get_mut(&from) {
                     peer.network.push(at, Utc::now(), sample);
+                    // A minute's segment is kept as soon as it is complete.
+                    for series in peer.network.take_done() {
+                        self.report(series);
+                    }
                 }
             }
             Happening::OverCap { told } => {

@@ -1,5 +1,6 @@
-//! What the media server measured of a member's connection in a group room, a sample every few
-//! seconds: the network samples of `/v1/insights/participant`.
+//! What was measured of a member's connection, a sample every 2 s (by the media server in a group
+//! room, by the member's browser in a normal one): the network samples of
+//! `/v1/insights/participant`.
 
 use std::time::{Duration, Instant};
 
@@ -9,8 +10,12 @@ use super::{ClientId, RoomName};
 
 /// How often a member's connection is sampled (what Whereby's insights use).
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
-/// A grid halves its resolution when it reaches this many samples (two hours at 2 s), so that a
-/// member who stays all day costs what one who stays two hours does.
+/// A segment of a member's samples is kept once it has this many (a minute at 2 s): a crash loses
+/// at most the one under way.
+pub const SEGMENT_SAMPLES: usize = 30;
+/// A gap of more intervals than this with no report starts a new segment, rather than zeros.
+const MOST_ZEROS: usize = 30;
+/// A stay's samples are at most this many (two hours at 2 s); a longer one's are merged in pairs.
 const MOST_SAMPLES: usize = 3600;
 
 /// One interval of a member's connection, as the media server saw it. "Send" is what the member
@@ -68,72 +73,112 @@ impl NetworkSeries {
     }
 }
 
-/// A member's samples as they come, on a grid of intervals from its first: what becomes its
-/// `NetworkSeries` when it leaves.
-#[derive(Debug, Default)]
+/// A member's samples as they come, on a grid of 2 s intervals, kept a segment (a minute) at a
+/// time: what a crash can lose is the segment under way.
+#[derive(Debug)]
 pub struct SampleGrid {
-    /// The grid's start, on the media thread's clock and on the wall clock.
+    room: RoomName,
+    client: ClientId,
+    /// The segment under way: its start, on the caller's clock and on the wall clock.
     started: Option<(Instant, DateTime<Utc>)>,
-    interval: Option<Duration>,
     /// Each interval's sample, and how many reports it is the mean of.
     samples: Vec<(NetworkSample, u32)>,
+    /// Segments complete, to be kept.
+    done: Vec<NetworkSeries>,
 }
 
 impl SampleGrid {
+    pub fn new(room: RoomName, client: ClientId) -> Self {
+        SampleGrid {
+            room,
+            client,
+            started: None,
+            samples: Vec::new(),
+            done: Vec::new(),
+        }
+    }
+
     /// A sample of the `SAMPLE_INTERVAL` that ended `at` (which is `wall` on the wall clock).
-    /// Intervals with no transport (between a transport's end and the next) are zeros; an interval
-    /// longer than a report (once halved) is the mean of its reports.
+    /// Short gaps (a reload between two transports) are zeros; after a longer one a new segment
+    /// starts. Two reports of one interval count as their mean.
     pub fn push(&mut self, at: Instant, wall: DateTime<Utc>, sample: NetworkSample) {
-        let (start, _) = *self.started.get_or_insert_with(|| {
-            let back = TimeDelta::from_std(SAMPLE_INTERVAL).unwrap_or(TimeDelta::zero());
-            (at.checked_sub(SAMPLE_INTERVAL).unwrap_or(at), wall - back)
+        let (start, first) = *self.started.get_or_insert_with(|| {
+            (
+                at.checked_sub(SAMPLE_INTERVAL).unwrap_or(at),
+                wall - step(1),
+            )
         });
-        // A report covers the `SAMPLE_INTERVAL` before `at`; its middle says which interval of
-        // the grid it belongs to (a report comes a little early or late).
-        let middle = at
-            .saturating_duration_since(start + SAMPLE_INTERVAL / 2)
-            .as_secs_f64();
-        let index = loop {
-            let interval = *self.interval.get_or_insert(SAMPLE_INTERVAL);
-            let index = (middle / interval.as_secs_f64()) as usize;
-            // Coarser until it fits (a transport back after a long time without one, too).
-            if index < MOST_SAMPLES - 1 {
-                break index;
-            }
-            self.halve();
-        };
-        if let Some((last, reports)) = self.samples.get_mut(index) {
-            // Another report of the last interval (a reconnection's, or a coarser grid's).
-            *last = weighted_mean(&[(*last, *reports), (sample, 1)]);
+        // A report covers the interval before `at`; its middle says which interval of the grid
+        // it belongs to (a report comes a little early or late).
+        let middle = at.saturating_duration_since(start + SAMPLE_INTERVAL / 2);
+        let index = (middle.as_secs_f64() / SAMPLE_INTERVAL.as_secs_f64()) as usize;
+        if let Some((earlier, reports)) = self.samples.get_mut(index) {
+            *earlier = weighted_mean(&[(*earlier, *reports), (sample, 1)]);
             *reports += 1;
             return;
         }
+        if index > self.samples.len() + MOST_ZEROS {
+            self.cut();
+            return self.push(at, wall, sample);
+        }
         self.samples.resize(index, (NetworkSample::default(), 1));
         self.samples.push((sample, 1));
+        if self.samples.len() >= SEGMENT_SAMPLES {
+            let length = self.samples.len();
+            self.cut();
+            // The next segment starts where this one ends.
+            self.started = Some((
+                start + SAMPLE_INTERVAL * length as u32,
+                first + step(length),
+            ));
+        }
     }
 
-    /// Each pair of intervals becomes one, of their means.
-    fn halve(&mut self) {
-        self.samples = self
-            .samples
-            .chunks(2)
-            .map(|pair| (weighted_mean(pair), pair.iter().map(|(_, n)| n).sum()))
-            .collect();
-        self.interval = self.interval.map(|i| i * 2);
-    }
-
-    /// The member's series, once it leaves; `None` when it never had a sample.
-    pub fn finish(self, room: RoomName, client: ClientId) -> Option<NetworkSeries> {
-        let (_, started) = self.started?;
-        let interval = self.interval.unwrap_or(SAMPLE_INTERVAL);
-        Some(NetworkSeries {
-            room,
-            client,
+    /// Ends the segment under way.
+    fn cut(&mut self) {
+        let Some((_, started)) = self.started.take() else {
+            return;
+        };
+        if self.samples.is_empty() {
+            return;
+        }
+        self.done.push(NetworkSeries {
+            room: self.room.clone(),
+            client: self.client.clone(),
             started,
-            interval_ms: u32::try_from(interval.as_millis()).unwrap_or(u32::MAX),
-            samples: self.samples.into_iter().map(|(sample, _)| sample).collect(),
-        })
+            interval_ms: SAMPLE_INTERVAL.as_millis() as u32,
+            samples: self.samples.drain(..).map(|(sample, _)| sample).collect(),
+        });
     }
+
+    /// The segments completed since last asked, to be kept now.
+    pub fn take_done(&mut self) -> Vec<NetworkSeries> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// Every segment not yet taken, the one under way too (the member left).
+    pub fn finish(mut self) -> Vec<NetworkSeries> {
+        self.cut();
+        self.done
+    }
+}
+
+/// `n` intervals of the grid.
+fn step(n: usize) -> TimeDelta {
+    TimeDelta::from_std(SAMPLE_INTERVAL * n as u32).unwrap_or(TimeDelta::zero())
+}
+
+/// At most `MOST_SAMPLES` of `samples` (at `interval_ms`): pairs are merged into their mean, and
+/// the interval doubled, until they fit (a stay of more than two hours).
+pub fn bounded(mut interval_ms: u32, mut samples: Vec<NetworkSample>) -> (u32, Vec<NetworkSample>) {
+    while samples.len() > MOST_SAMPLES {
+        samples = samples
+            .chunks(2)
+            .map(|pair| weighted_mean(&pair.iter().map(|s| (*s, 1)).collect::<Vec<_>>()))
+            .collect();
+        interval_ms = interval_ms.saturating_mul(2);
+    }
+    (interval_ms, samples)
 }
 
 /// The mean of samples, each weighing the reports it is the mean of.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::meeting::network::{NetworkSample, NetworkSeries};
+use crate::meeting::network::{NetworkSample, NetworkSeries, bounded};
 use crate::store::insights::{
     ParticipantDetail, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
     RoomInsightQuery, SessionInsight, SessionInsightQuery,
@@ -88,9 +88,10 @@ fn stays_with_samples(detail: ParticipantDetail) -> Vec<Stay> {
         .collect()
 }
 
-/// The samples of `networks` (in the order they started) within `from..=to`, the intervals
-/// between two admissions as zeros; `(0, [])` without any. Admissions sampled at different
-/// intervals (one over two hours long) do not share a grid: the one with most samples stands.
+/// The samples of `networks` (a member's segments, of one or more admissions, in the order they
+/// started) within `from..=to`, one after the other on one grid, gaps as zeros, and merged in pairs
+/// past two hours (`bounded`); `(0, [])` without any. Series at different intervals do not share a
+/// grid: the one with most samples there stands.
 fn samples_within(
     networks: &[NetworkSeries],
     from: DateTime<Utc>,
@@ -131,7 +132,7 @@ fn samples_within(
         next = Some(first + interval * samples.len() as i32);
         joined.extend(samples);
     }
-    (interval_ms, joined)
+    bounded(interval_ms, joined)
 }
 
 /// Keeps the network samples the media threads send as members leave group rooms, until `stop`;

@@ -420,3 +420,31 @@ async fn a_normal_rooms_members_report_their_own_network_samples() {
         .await;
     assert_eq!(host_detail[0]["sampleRateMs"], 0, "{host_detail}");
 }
+
+/// Samples are kept a minute at a time while a member stays: a crash loses at most the minute under
+/// way. (A minute of a member's browser reporting every 2 s, then `kill -9`.)
+#[tokio::test]
+async fn a_crash_loses_at_most_the_minute_under_way() {
+    let mut server = Server::start().await;
+    let room = room(&server, json!({"roomMode": "normal"})).await;
+    let (mut host_ws, joined) = host(&server, &room, "Dr Host").await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let started = tokio::time::Instant::now();
+    for i in 1..=32u32 {
+        tokio::time::sleep_until(started + Duration::from_millis(2000) * i).await;
+        let sample = json!({"bitrateSend": 1000 * i, "bitrateRecv": 0, "packetLossSend": 0, "packetLossRecv": 0});
+        host_ws.send("network_sample", sample).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill9().await;
+    let rows: Vec<(String, String)> = store_rows(
+        server.data_dir.path(),
+        "SELECT client_id, samples FROM network_samples",
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "one minute's segment kept: {rows:?}");
+    assert_eq!(rows[0].0, host_id);
+    let samples: Vec<(u32, u32, f32, f32)> = serde_json::from_str(&rows[0].1).unwrap();
+    let sent: Vec<u32> = samples.iter().map(|(bps, ..)| *bps).collect();
+    assert_eq!(sent, (1..=30).map(|i| 1000 * i).collect::<Vec<_>>());
+}

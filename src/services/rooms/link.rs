@@ -15,7 +15,7 @@ use tokio::sync::oneshot::error::TryRecvError;
 use super::Inner;
 use crate::media::MediaEngine;
 use crate::meeting::facts::{FactId, RoomFact};
-use crate::meeting::network::{NetworkSample, SampleGrid};
+use crate::meeting::network::{NetworkSample, NetworkSeries, SampleGrid};
 use crate::meeting::{MeetingId, RoomName};
 use crate::room::event::{Event, MediaChange};
 use crate::room::model::{ClientId, Role, Theme};
@@ -72,15 +72,14 @@ impl RoomLink {
         self.measured.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A member's measured samples, to be kept for insights (a full queue drops them, logged:
-    /// the room never waits for the store).
-    fn keep_measured(&self, client: ClientId, grid: SampleGrid) {
-        let Some(series) = grid.finish(self.room.clone(), client) else {
-            return;
-        };
-        if let Err(TrySendError::Full(series)) = self.inner.network_samples.try_send(series) {
-            tracing::warn!(room = %series.room, client = %series.client,
-                "network samples not kept: the store is behind");
+    /// Members' measured samples, to be kept for insights (a full queue drops them, logged: the
+    /// room never waits for the store).
+    fn keep_measured(&self, segments: Vec<NetworkSeries>) {
+        for series in segments {
+            if let Err(TrySendError::Full(series)) = self.inner.network_samples.try_send(series) {
+                tracing::warn!(room = %series.room, client = %series.client,
+                    "network samples not kept: the store is behind");
+            }
         }
     }
 
@@ -144,8 +143,8 @@ impl RoomLink {
             media.close_room(&self.room);
         }
         let measured = std::mem::take(&mut *self.grids());
-        for (client, grid) in measured {
-            self.keep_measured(client, grid);
+        for grid in measured.into_values() {
+            self.keep_measured(grid.finish());
         }
         if !handed_over {
             let keeper = self.inner.keeper.clone();
@@ -191,7 +190,7 @@ impl RoomPort for RoomLink {
         if let MediaChange::Revoke { client_id } = &change {
             let grid = self.grids().remove(client_id);
             if let Some(grid) = grid {
-                self.keep_measured(client_id.clone(), grid);
+                self.keep_measured(grid.finish());
             }
         }
         // Without a media server (normal rooms) media flows browser to browser.
@@ -209,10 +208,16 @@ impl RoomPort for RoomLink {
     }
 
     fn measured(&self, client: ClientId, sample: NetworkSample) {
-        self.grids()
-            .entry(client)
-            .or_default()
-            .push(Instant::now(), Utc::now(), sample);
+        let done = {
+            let mut grids = self.grids();
+            let grid = grids
+                .entry(client.clone())
+                .or_insert_with(|| SampleGrid::new(self.room.clone(), client));
+            grid.push(Instant::now(), Utc::now(), sample);
+            grid.take_done()
+        };
+        // A minute's segment is kept as soon as it is complete.
+        self.keep_measured(done);
     }
 
     fn keeps_every_change(&self) -> bool {
