@@ -525,6 +525,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
         .into_response()
 }
 
+/// Rooms a server kept when it stopped are carried on by its next start within this long (a
+/// restart, a deploy); after longer, they are closed as of when it stopped.
+const CARRY_ON_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
 const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 /// Members' network samples are the bulk of insights (tens of KiB an hour a member): kept this
@@ -538,8 +542,19 @@ async fn rooms_kept(
     store: &DynStore,
 ) -> anyhow::Result<Vec<(Arc<crate::meeting::Meeting>, String)>> {
     let now = Utc::now();
+    let snapshots = store.take_snapshots().await?;
+    // Down longer than a restart takes: its people have gone, and a room carried on would count
+    // the time it was down as theirs in the room (insights, webhooks). Its rooms are closed as
+    // after a crash, when the server was last alive.
+    if let Some(last_alive) = store.last_alive().await?
+        && now - last_alive > CARRY_ON_WITHIN
+        && !snapshots.is_empty()
+    {
+        tracing::info!(down_since = %last_alive, rooms = snapshots.len(), "the server was down too long to carry its rooms on; they are closed as of when it stopped");
+        return Ok(Vec::new());
+    }
     let mut carried = Vec::new();
-    for (room, state) in store.take_snapshots().await? {
+    for (room, state) in snapshots {
         match store.get_meeting_by_room(&room).await? {
             Some(meeting) if meeting.is_open_at(now) => match keeper::decode(&state) {
                 Ok(_) => carried.push((Arc::new(meeting), state)),

@@ -178,3 +178,48 @@ async fn nobody_comes_back(how: Stop) {
         );
     }
 }
+
+/// A server down for longer than a restart takes (ten minutes): its people have gone, so its rooms
+/// are not carried on; whoever was in them left, and knocks ended, when it stopped (not hours later
+/// at its next start, which would count the time it was down as theirs in insights and webhooks).
+#[tokio::test]
+async fn rooms_kept_by_a_server_down_for_long_close_as_of_when_it_stopped() {
+    let mut server = Server::start().await;
+    let room = locked_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
+    let (mut guest, _) = knocker(&server, &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop(&mut server, Stop::Clean, &mut [&mut host_ws, &mut guest]).await;
+    // As if all of it had happened, and the server stopped, 20 minutes ago.
+    for backdate in [
+        "UPDATE server_alive SET at_ms = at_ms - 1200000",
+        "UPDATE room_events SET at_ms = at_ms - 1200000",
+    ] {
+        crate::helpers::store_execute(server.data_dir.path(), backdate).await;
+    }
+    let restarted = chrono::Utc::now().timestamp_millis();
+    let server = server.restart().await;
+    server
+        .wait_for_log("down too long to carry its rooms on")
+        .await;
+    let kinds: Vec<(String, i64)> = store_rows(
+        server.data_dir.path(),
+        "SELECT kind, at_ms FROM room_events ORDER BY id",
+    )
+    .await;
+    let ends: Vec<&(String, i64)> = kinds
+        .iter()
+        .filter(|(k, _)| k == "room.client.knockCancelled" || k == "room.client.left")
+        .collect();
+    assert_eq!(ends.len(), 2, "{kinds:?}");
+    for (_, at) in ends {
+        assert!(
+            *at <= restarted - 19 * 60 * 1000,
+            "timed when it stopped: {kinds:?}"
+        );
+    }
+    // The room starts afresh: a host coming back finds nobody waiting.
+    let (_, joined) = host(&server, &room, "Dr Lee").await;
+    assert_eq!(joined["knockers"], json!([]), "{joined}");
+}
