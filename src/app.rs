@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
@@ -168,12 +168,16 @@ impl Application {
         let carried_on = match &cluster {
             Some(_) => Vec::new(),
             None => {
-                let carried_on = rooms_kept(&store).await?;
+                // Read once: it scans the room events for the latest.
+                let last_alive = store.last_alive().await?;
+                let carried_on = rooms_kept(&store, last_alive).await?;
                 let names: Vec<_> = carried_on
                     .iter()
                     .map(|(m, _)| m.room_name.clone())
                     .collect();
-                facts_recorder.close_what_a_crash_left_open(&names).await?;
+                facts_recorder
+                    .close_what_a_crash_left_open(last_alive, &names)
+                    .await?;
                 store.close_interrupted_sessions(Utc::now(), &names).await?;
                 store.release_claims().await?;
                 carried_on
@@ -540,13 +544,14 @@ const NETWORK_SAMPLE_RETENTION: chrono::Duration = chrono::Duration::days(30);
 /// be carried on (what they left open is then closed, as a crash's is).
 async fn rooms_kept(
     store: &DynStore,
+    last_alive: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Vec<(Arc<crate::meeting::Meeting>, String)>> {
     let now = Utc::now();
     let snapshots = store.take_snapshots().await?;
     // Down longer than a restart takes: its people have gone, and a room carried on would count
     // the time it was down as theirs in the room (insights, webhooks). Its rooms are closed as
     // after a crash, when the server was last alive.
-    if let Some(last_alive) = store.last_alive().await?
+    if let Some(last_alive) = last_alive
         && now - last_alive > CARRY_ON_WITHIN
         && !snapshots.is_empty()
     {

@@ -168,13 +168,15 @@ impl Recorder {
     }
 
     /// At start-up, before any room opens: what a crash left open is closed, with the webhook
-    /// events of its end, timed at the last moment the server was known alive; but not the rooms
-    /// `carried_on` (handed over when the server stopped: they go on).
+    /// events of its end, timed at `last_alive`, the last moment the server was known alive
+    /// (`FactStore::last_alive`); but not the rooms `carried_on` (handed over when the server
+    /// stopped: they go on).
     pub async fn close_what_a_crash_left_open(
         &self,
+        last_alive: Option<chrono::DateTime<chrono::Utc>>,
         carried_on: &[crate::meeting::RoomName],
     ) -> Result<usize, crate::store::StoreError> {
-        let Some(last_alive) = self.store.last_alive().await? else {
+        let Some(last_alive) = last_alive else {
             return Ok(0);
         };
         let facts: Vec<RoomFact> = self
