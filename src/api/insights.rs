@@ -231,8 +231,9 @@ pub struct EventBody {
     kind: String,
 }
 
-/// A stay's network samples, one array a measure (bits a second; per cent lost). In a group room
-/// the media server takes them; elsewhere media flows browser to browser and they are empty.
+/// A stay's network samples, one array a measure (bits a second; per cent lost): taken by the media
+/// server in a group room, reported by the member's browser in a normal one (empty when it sent
+/// none).
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Samples {

@@ -18,8 +18,8 @@ const MOST_ZEROS: usize = 30;
 /// A stay's samples are at most this many (two hours at 2 s); a longer one's are merged in pairs.
 const MOST_SAMPLES: usize = 3600;
 
-/// One interval of a member's connection, as the media server saw it. "Send" is what the member
-/// sent (the server received), "recv" what it received (the server sent).
+/// One interval of a member's connection: "send" is what the member sent, "recv" what it received
+/// (to and from the media server in a group room, its peers in a normal one).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct NetworkSample {
     /// Bits a second, headers and encryption included.

@@ -89,9 +89,8 @@ fn stays_with_samples(detail: ParticipantDetail) -> Vec<Stay> {
 }
 
 /// The samples of `networks` (a member's segments, of one or more admissions, in the order they
-/// started) within `from..=to`, one after the other on one grid, gaps as zeros, and merged in pairs
-/// past two hours (`bounded`); `(0, [])` without any. Series at different intervals do not share a
-/// grid: the one with most samples there stands.
+/// started; each at `SAMPLE_INTERVAL`) within `from..=to`, one after the other on one grid, gaps as
+/// zeros, and merged in pairs past two hours (`bounded`); `(0, [])` without any.
 fn samples_within(
     networks: &[NetworkSeries],
     from: DateTime<Utc>,
@@ -108,16 +107,6 @@ fn samples_within(
         return (0, Vec::new());
     };
     let interval_ms = head.interval_ms;
-    if parts
-        .iter()
-        .any(|(series, ..)| series.interval_ms != interval_ms)
-    {
-        return parts
-            .into_iter()
-            .max_by_key(|(_, _, samples)| samples.len())
-            .map(|(series, _, samples)| (series.interval_ms, samples))
-            .unwrap_or_default();
-    }
     let interval = head.interval();
     let mut joined: Vec<NetworkSample> = Vec::new();
     let mut next: Option<DateTime<Utc>> = None;
