@@ -9,19 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::api::auth::ApiGate;
-use crate::api::error::{ApiError, ErrorBody};
 use crate::api::forward::Forwarder;
 use crate::cluster::{Cluster, RedisLimits};
 use crate::config::ServeConfig;
@@ -41,13 +35,14 @@ use crate::signal::wire::JsonWire;
 use crate::signal::{AllowedOrigins, SignalContext, SignalDeps};
 use crate::store::DynStore;
 use crate::tokens::TokenSigner;
-use crate::web::{self, ClientSupport};
+use crate::web::ClientSupport;
 use crate::webhooks::delivery;
+
+use crate::webhooks::endpoints::Endpoints;
 
 /// Members' network samples on their way to the store (one series a member who left a group room;
 /// past this many waiting, more are dropped and logged).
 const NETWORK_SAMPLES_WAITING: usize = 1024;
-use crate::webhooks::endpoints::Endpoints;
 
 /// The services, as request handlers take them: each handler names only the one it needs.
 #[derive(Clone, FromRef)]
@@ -281,7 +276,7 @@ impl Application {
             store: store.clone(),
             http: reqwest::Client::new(),
         });
-        let router = router(state.clone(), gate, forwarder, config)?;
+        let router = router::router(state.clone(), gate, forwarder, config)?;
         Ok(Application {
             _serving: serving,
             listener,
@@ -324,7 +319,7 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!("anteroom listening on http://{addr}");
         let state = self.state.clone();
-        let sweeper = tokio::spawn(housekeeping(
+        let sweeper = tokio::spawn(housekeeping::housekeeping(
             self.store.clone(),
             state.clone(),
             self.sweep_interval,
@@ -423,121 +418,9 @@ impl Application {
     }
 }
 
-fn router(
-    state: AppState,
-    gate: ApiGate,
-    forwarder: Option<Forwarder>,
-    config: &ServeConfig,
-) -> anyhow::Result<Router> {
-    let mut router = Router::new()
-        .route("/", get(web::landing_page))
-        .route("/healthz", get(crate::ops::healthz))
-        .route("/readyz", get(crate::ops::readyz))
-        .route("/v1/signal", get(crate::signal::endpoint))
-        .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))
-        .route("/assets/{*path}", get(web::assets))
-        .route("/embed.js", get(web::embed_script))
-        .route("/client-config", get(web::client_config))
-        .route(
-            "/bandwidth-probe",
-            get(web::probe_download).post(web::probe_upload).layer(
-                axum::extract::DefaultBodyLimit::max(web::BANDWIDTH_PROBE_MAX + 1024),
-            ),
-        )
-        .route("/{room}", get(web::room_page))
-        .merge(crate::api::router(gate, forwarder));
-    if config.bench_routes {
-        router = router.route("/__bench/bare", post(bare_created)).route(
-            "/__bench/relay",
-            get(crate::signal::relay_baseline::handler()),
-        );
-    }
-    Ok(router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // A client that sends a body must send it: slow bodies do not hold the server.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            config.body_read_timeout(),
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .with_state(state))
-}
-
-/// The span of one request, as tower-http's default draws it, with room keys left out: a room URL
-/// with `roomKey` is a host's credential, and debug logs end up in places keys must not.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        uri = %redacted(request.uri()),
-        version = ?request.version(),
-    )
-}
-
-/// The URI with the value of every `roomKey` parameter replaced.
-fn redacted(uri: &axum::http::Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.to_string();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name.eq_ignore_ascii_case("roomkey") => format!("{name}=[redacted]"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), query.join("&"))
-}
-
-/// Whereby's `subdomain` field: the first label of the public host (the whole host for an IP).
-fn subdomain_of(public_url: &str) -> String {
-    match url::Url::parse(public_url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Domain(domain)) => domain.split('.').next().unwrap_or_default().to_owned(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => String::new(),
-    }
-}
-
-/// The benchmarks' baseline: the same server, the same middleware, no store.
-async fn bare_created() -> impl IntoResponse {
-    (
-        StatusCode::CREATED,
-        axum::Json(serde_json::json!({ "meetingId": "1", "roomUrl": "http://127.0.0.1/bare" })),
-    )
-}
-
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint".into())
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed("method not allowed on this endpoint".into())
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    tracing::error!("a request handler panicked");
-    let error = "internal server error".to_owned();
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(ErrorBody { error }),
-    )
-        .into_response()
-}
-
 /// Rooms a server kept when it stopped are carried on by its next start within this long (a
 /// restart, a deploy); after longer, they are closed as of when it stopped.
 const CARRY_ON_WITHIN: chrono::Duration = chrono::Duration::minutes(10);
-
-/// Finished webhook deliveries are kept this long for an operator to look at, then forgotten.
-const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
-/// Members' network samples are the bulk of insights (tens of KiB an hour a member): kept this
-/// long, then forgotten (the stays and events they belong to are kept).
-const NETWORK_SAMPLE_RETENTION: chrono::Duration = chrono::Duration::days(30);
 
 /// The rooms the last run kept (as they changed, and when it stopped), whose meetings are still
 /// open, with their kept state. The others are over: their meeting has gone, or their state cannot
@@ -573,62 +456,25 @@ async fn rooms_kept(
     Ok(carried)
 }
 
-/// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook
-/// deliveries finished over a week ago, and per-address rate-limit cells of addresses gone quiet
-/// (without this the knock and probe limiters would remember every address ever seen).
-async fn housekeeping(store: DynStore, state: AppState, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
-    loop {
-        ticker.tick().await;
-        let now = Utc::now();
-        log_sweep(
-            "swept meetings more than 24 hours past their end",
-            "sweeping expired meetings failed",
-            store
-                .remove_meetings_ended_before(now - chrono::Duration::hours(24))
-                .await,
-        );
-        log_sweep(
-            "pruned webhook deliveries finished more than a week ago",
-            "pruning webhook deliveries failed",
-            store.prune_deliveries(now - DELIVERY_RETENTION).await,
-        );
-        log_sweep(
-            "pruned network samples more than 30 days old",
-            "pruning network samples failed",
-            store
-                .prune_network_samples(now - NETWORK_SAMPLE_RETENTION)
-                .await,
-        );
-        state.signal.limits.sweep();
-        state.client.probes.retain_recent();
-        state.client.probes.shrink_to_fit();
+/// Whereby's `subdomain` field: the first label of the public host (the whole host for an IP).
+fn subdomain_of(public_url: &str) -> String {
+    match url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(domain)) => domain.split('.').next().unwrap_or_default().to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => String::new(),
     }
 }
 
-/// Logs what one sweep removed (nothing removed: nothing to say).
-fn log_sweep(done: &str, failed: &str, removed: Result<u64, crate::store::StoreError>) {
-    match removed {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(removed = n, "{done}"),
-        Err(err) => tracing::error!(error = %err, "{failed}"),
-    }
-}
+mod housekeeping;
+mod router;
 
 #[cfg(test)]
 mod tests {
     use super::subdomain_of;
-
-    #[test]
-    fn room_keys_are_left_out_of_logged_uris() {
-        let uri: axum::http::Uri = "/room-1?displayName=Ann&roomKey=eyJabc.def.ghi&x=1"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            super::redacted(&uri),
-            "/room-1?displayName=Ann&roomKey=[redacted]&x=1"
-        );
-    }
 
     #[test]
     fn subdomains_of_names_and_addresses() {
