@@ -1,6 +1,7 @@
 // Debian's chromium (chromium.sh says how it is started), driven by playwright-core, with fake
 // camera and microphone (DESIGN.md's flags).
 import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ mkdirSync(OUTPUT, { recursive: true });
  * `grantMedia: false` makes the browser answer every permission prompt with no; `audioFile` is a
  * WAV file its fake microphone plays (in a loop) instead of its beeps.
  */
-export async function launch({ grantMedia = true, audioFile = null } = {}) {
+export async function launch({ grantMedia = true, audioFile = null, marker = null } = {}) {
   return chromium.launch({
     executablePath: path.join(here, "chromium.sh"),
     headless: true,
@@ -24,8 +25,34 @@ export async function launch({ grantMedia = true, audioFile = null } = {}) {
       grantMedia ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
       "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
       ...(audioFile ? [`--use-file-for-fake-audio-capture=${audioFile}`] : []),
+      // A switch Chromium ignores, by which `renderers` finds this browser's processes.
+      ...(marker ? [`--anteroom-test-browser=${marker}`] : []),
     ],
   });
+}
+
+/**
+ * The renderer processes of the browser launched with `marker`: where its pages' WebRTC runs
+ * (their ICE answers included), while their sockets, the WebSocket's among them, live in the
+ * browser's network service. Stopping them (SIGSTOP) cuts a page's media paths and leaves its
+ * signalling connected, as a path that stops carrying UDP does.
+ */
+export function renderers(marker) {
+  const rows = execFileSync("ps", ["-e", "-o", "pid=,ppid=,args="]).toString().trim().split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .map(([pid, ppid, ...args]) => ({ pid, ppid, args: args.join(" ") }));
+  const main = rows.find((row) => row.args.includes(`--anteroom-test-browser=${marker}`) && !row.args.includes("--type="));
+  if (!main) throw new Error(`no browser launched with marker ${marker}`);
+  const found = [];
+  const parents = [main.pid];
+  while (parents.length) {
+    const parent = parents.pop();
+    for (const row of rows.filter((r) => r.ppid === parent)) {
+      parents.push(row.pid);
+      if (row.args.includes("--type=renderer")) found.push(Number(row.pid));
+    }
+  }
+  return found;
 }
 
 /**

@@ -109,6 +109,13 @@ export async function startServer(extraArgs = []) {
       await stopChild(child, crash ? "SIGKILL" : "SIGTERM");
       ({ child } = await serve(dataDir, new URL(base).host, extraArgs, logs));
     },
+    /** Makes the server stand still (SIGSTOP): its sockets stay open, nothing answers on them. */
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child.kill("SIGCONT");
+    },
     async stop() {
       await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
-import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { launch, newPage, opener, renderers, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut } from "../lib/flows.mjs";
 import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 
@@ -161,6 +161,45 @@ test("a host removes a guest whose connection dropped; back online, the guest is
   assert.equal(await host.locator(".stage .tile").count(), 1, "the guest did not come back in");
   noPageErrors(host);
   noPageErrorsBut([/WebSocket connection to .* failed/], guest);
+});
+
+test("a guest's media path stalls with their signalling up: the host's tile says so until it is back", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "normal" });
+  // The guest in a browser of its own, whose renderers can be stopped without stopping the host's.
+  const marker = `stall-${process.pid}-${Date.now()}`;
+  const guestBrowser = await launch({ marker });
+  let stopped = [];
+  t.after(async () => {
+    for (const pid of stopped) process.kill(pid, "SIGCONT");
+    await guestBrowser.close();
+  });
+  const host = await open("host");
+  const guest = await newPage(guestBrowser, "guest");
+  await enter(host, meeting.hostRoomUrl, "Dr Host");
+  await host.waitForSelector(".screen.call");
+  await enter(guest, meeting.roomUrl, "Ada Byron");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 1);
+  const guestId = await guest.$eval(".tile.self", (tile) => tile.dataset.clientId);
+  const tile = `.tile[data-client-id="${guestId}"]`;
+  assert.equal(await host.locator(`${tile}.interrupted`).count(), 0, "nothing to say while media flows");
+
+  stopped = renderers(marker);
+  assert.ok(stopped.length > 0, "the guest browser's renderers were found");
+  for (const pid of stopped) process.kill(pid, "SIGSTOP");
+  // Chromium calls a path disconnected after some 5-8 s without an answer to its checks.
+  await host.waitForSelector(`${tile}.interrupted .tile-status:not([hidden])`, { timeout: 20000 });
+  assert.equal(await host.locator(`${tile} .tile-status`).textContent(), "Connection interrupted");
+  assert.equal(await host.locator(`${tile}.away`).count(), 0, "the guest's signalling held: not away");
+  await screenshot(host, "call-connection-interrupted");
+
+  for (const pid of stopped) process.kill(pid, "SIGCONT");
+  stopped = [];
+  await host.waitForSelector(`${tile}:not(.interrupted) .tile-status[hidden]`, { state: "attached", timeout: TIMEOUT });
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  noPageErrors(host);
 });
 
 test("a 12 s network drop, then a server restart: everyone is back, once, and agrees", async (t) => {

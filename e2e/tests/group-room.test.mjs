@@ -1,7 +1,8 @@
 // A group room's media goes through the media server inside anteroom: every page decodes everyone,
 // a viewer sends nothing, a knocker has no media path at all until let in, a removed guest's media
 // stops, each viewer gets the simulcast layer that fits the size it shows a video at, and media comes
-// back by itself after a network drop or a server restart.
+// back by itself after a network drop, a server restart, or a server that stood still (the tiles
+// saying so meanwhile).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
@@ -482,5 +483,25 @@ test("a group room's media comes back after a guest's network drop, a server res
   for (const [index, page] of pages.entries()) assert.deepEqual(await tileOrder(page), places[index], `${page.label}'s tiles after the crash`);
   await nobodyAway(pages, "after the crash");
   await screenshot(host, "group-after-crash");
+
+  // The server stands still for 12 s: each page's one media path, to it, goes quiet, and every
+  // other person's tile says so (their signalling stays open), until media comes again.
+  server.pause();
+  try {
+    for (const page of pages) {
+      await page.waitForFunction(() => {
+        const others = [...document.querySelectorAll(".stage .tile:not(.self)")];
+        return others.length === 2 && others.every((tile) => tile.classList.contains("interrupted") && tile.querySelector(".tile-status").textContent === "Connection interrupted");
+      }, null, { timeout: 20000 });
+    }
+    assert.equal(await host.locator(".tile.self.interrupted").count(), 0, "our own tile says nothing");
+    await screenshot(host, "group-connection-interrupted");
+    await host.waitForTimeout(2000);
+  } finally {
+    server.resume();
+  }
+  for (const page of pages) await page.waitForFunction(() => !document.querySelector(".stage .tile.interrupted"), null, { timeout: TIMEOUT });
+  await mediaThroughOnePathEach(pages, "after the server stood still");
+  await nobodyAway(pages, "after the server stood still");
   noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });

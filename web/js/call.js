@@ -80,6 +80,7 @@ export class Call {
       if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
     });
     this.mesh.addEventListener("speaker", (e) => this.stage.setDominant(e.detail.clientId));
+    this.mesh.addEventListener("link", (e) => this.stage.setInterrupted(e.detail.clientId, e.detail.interrupted));
     this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();

@@ -4,7 +4,7 @@
 // two viewers never connect.
 
 import { receivedLevel } from "./media.js";
-import { SAMPLE_MS, countersOf, sampleOf } from "./netstats.js";
+import { SAMPLE_MS, countersOf, linkInterrupted, sampleOf } from "./netstats.js";
 
 export class Mesh extends EventTarget {
   constructor({ signal, media, iceServers, selfRole }) {
@@ -55,6 +55,11 @@ export class Mesh extends EventTarget {
     pc.ontrack = (event) => {
       peer.stream.addTrack(event.track);
       this.dispatchEvent(new CustomEvent("stream", { detail: { clientId, stream: peer.stream } }));
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.peers.get(clientId)?.pc !== pc) return;
+      const interrupted = linkInterrupted(pc.connectionState);
+      if (interrupted !== null) this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted } }));
     };
     return peer;
   }
@@ -154,6 +159,7 @@ export class Mesh extends EventTarget {
     if (!peer) return;
     peer.pc.close();
     this.peers.delete(clientId);
+    this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted: false } }));
   }
 
   fail(clientId, error) {

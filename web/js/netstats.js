@@ -1,5 +1,6 @@
 // What this browser measured of its peer connections, for insights (docs/protocol.md, "Network
 // samples"): a normal room's media goes browser to browser, so the server hears it from members.
+// And whether a connection's media path is down, for the tiles of those it carries.
 
 /** How often a sample is sent, each of the interval before it. */
 export const SAMPLE_MS = 2000;
@@ -48,4 +49,16 @@ export function sampleOf(pairs, ms) {
     packetLossSend: percent(grown.lostOut, grown.packetsSent),
     packetLossRecv: percent(grown.lostIn, grown.lostIn + grown.packetsReceived),
   };
+}
+
+/**
+ * What a peer connection's new state says of its media path: interrupted (no packets got through
+ * lately: "disconnected", which comes back by itself, or "failed"), through again ("connected"), or
+ * nothing yet (`null`: a connection being set up, or closed by us, says neither; a path that was
+ * down stays so until one is through).
+ */
+export function linkInterrupted(connectionState) {
+  if (connectionState === "connected") return false;
+  if (connectionState === "disconnected" || connectionState === "failed") return true;
+  return null;
 }

@@ -6,6 +6,7 @@
 // come, go, or speak.
 
 import { receivedLevel } from "./media.js";
+import { linkInterrupted } from "./netstats.js";
 
 /**
  * The camera's simulcast layers: the server forwards each viewer the one that fits its tile.
@@ -83,9 +84,14 @@ export class Sfu extends EventTarget {
       this.regroup();
     };
     pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      // One path carries everyone's media: while it is down, it is down for all of them (a new
+      // transport's own connecting says nothing until it is through).
+      const interrupted = linkInterrupted(pc.connectionState);
+      if (interrupted !== null) this.dispatchEvent(new CustomEvent("link", { detail: { clientId: null, interrupted } }));
       // The server lost us (a network change, its restart): start a new transport.
       // (Not queued behind itself: connect() queues its own offer.)
-      if (pc === this.pc && pc.connectionState === "failed") this.connect();
+      if (pc.connectionState === "failed") this.connect();
     };
     return this.serially(async () => {
       await pc.setLocalDescription(await pc.createOffer());

@@ -41,6 +41,9 @@ export class Stage extends EventTarget {
     this.current = 0;
     this.pages = 1;
     this.activeSpeaker = null;
+    // Whose media path is interrupted (`setInterrupted`).
+    this.interrupted = new Set();
+    this.everyoneInterrupted = false;
     this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": "Participants' videos" });
     this.resize = new ResizeObserver(() => this.relayout());
     this.resize.observe(this.element);
@@ -87,6 +90,27 @@ export class Stage extends EventTarget {
     this.labelPin(tile, this.pinned === client.id);
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
     this.setAway(tile, Boolean(client.away));
+    this.showStatus(tile);
+  }
+
+  /**
+   * The media path to these people (null: to everyone else, the one path to the media server) was
+   * interrupted, or is back: their tiles say so while their video stands still, though their
+   * signalling connection (and so their place in the room) holds.
+   */
+  setInterrupted(clientId, interrupted) {
+    if (clientId === null) this.everyoneInterrupted = interrupted;
+    else if (interrupted) this.interrupted.add(clientId);
+    else this.interrupted.delete(clientId);
+    for (const tile of this.tiles.values()) this.showStatus(tile);
+  }
+
+  /** A tile's status: reconnecting (away) comes first, then an interrupted media path. */
+  showStatus(tile) {
+    const interrupted = !tile.self && !tile.away && (this.everyoneInterrupted || this.interrupted.has(tile.clientId));
+    tile.root.classList.toggle("interrupted", interrupted);
+    tile.statusText.textContent = tile.away ? "Reconnecting…" : interrupted ? "Connection interrupted" : "";
+    tile.status.hidden = !tile.away && !interrupted;
   }
 
   /** Away (their connection dropped): the tile keeps their place and says so, without media. */
@@ -94,7 +118,6 @@ export class Stage extends EventTarget {
     if (tile.away === away) return;
     tile.away = away;
     tile.root.classList.toggle("away", away);
-    tile.status.hidden = !away;
     if (away) {
       tile.video.srcObject = null;
       tile.loudAt = 0;
@@ -108,10 +131,11 @@ export class Stage extends EventTarget {
     const muted = h("span", { class: "tile-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
-    const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), h("span", { text: "Reconnecting…" }));
+    const statusText = h("span", { class: "tile-status-text" });
+    const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
       video, avatar, status, h("figcaption", {}, muted, name), pin);
-    return { root, video, name, avatar, status, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
+    return { clientId: client.id, root, video, name, avatar, status, statusText, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
   drop(clientId) {

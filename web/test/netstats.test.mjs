@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { countersOf, sampleOf } from "../js/netstats.js";
+import { countersOf, linkInterrupted, sampleOf } from "../js/netstats.js";
 
 /** A stats report as a browser gives one: stats by id. */
 function report(stats) {
@@ -49,4 +49,12 @@ test("without a transport's selected pair, the nominated pair that succeeded cou
   ]);
   assert.equal(countersOf(stats).bytesSent, 10);
   assert.equal(countersOf(stats).bytesReceived, 20);
+});
+
+test("a media path is interrupted while disconnected or failed, and only a connection through ends it", () => {
+  assert.equal(linkInterrupted("disconnected"), true);
+  assert.equal(linkInterrupted("failed"), true);
+  assert.equal(linkInterrupted("connected"), false);
+  // A new transport while the old one is down: the tiles keep saying so until it is through.
+  for (const state of ["new", "connecting", "closed"]) assert.equal(linkInterrupted(state), null, state);
 });
