@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { launch, newPage, opener, renderers, screenshot } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 
@@ -423,6 +423,55 @@ async function mediaThroughOnePathEach(pages, when) {
   for (const page of pages) assert.equal(await openConnections(page), 1, `${page.label}, ${when}: one peer connection`);
   await waitForMetric("anteroom_media_transports", pages.length);
 }
+
+test("a member's media path stalls with their signalling up: the others' tile of them says so until it is back", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  // Gus in a browser of its own, whose renderers can be stopped without stopping the others'.
+  const marker = `group-stall-${process.pid}-${Date.now()}`;
+  const gusBrowser = await launch({ marker });
+  let stopped = [];
+  t.after(async () => {
+    for (const pid of stopped) process.kill(pid, "SIGCONT");
+    await gusBrowser.close();
+  });
+  const host = await openRecorded(open, "host");
+  await enterAsHost(host, meeting);
+  const tia = await openRecorded(open, "Tia");
+  await enter(tia, meeting.roomUrl, "Tia");
+  const gus = await newPage(gusBrowser, "Gus");
+  await gus.context().addInitScript(recordPeerConnections);
+  await enter(gus, meeting.roomUrl, "Gus");
+  await mediaThroughOnePathEach([host, tia, gus], "at first");
+  const gusId = await gus.$eval(".tile.self", (tile) => tile.dataset.clientId);
+  const gusTile = `.tile[data-client-id="${gusId}"]`;
+
+  stopped = renderers(marker);
+  assert.ok(stopped.length > 0, "Gus's browser's renderers were found");
+  for (const pid of stopped) process.kill(pid, "SIGSTOP");
+  const stoppedAt = Date.now();
+  // The server hears nothing from Gus for 6 s: the others are told, and his tile says so.
+  for (const page of [host, tia]) {
+    await page.waitForSelector(`${gusTile}.interrupted .tile-status:not([hidden])`, { timeout: 15000 });
+    assert.equal(await page.locator(`${gusTile} .tile-status`).textContent(), "Connection interrupted");
+    assert.equal(await page.locator(".tile.interrupted").count(), 1, `${page.label}: only Gus's tile, their own path is fine`);
+  }
+  console.log(`Gus's tile said so ${Date.now() - stoppedAt} ms after his browser stopped`);
+  assert.equal(await host.locator(`${gusTile}.away`).count(), 0, "Gus's signalling held: not away");
+  await screenshot(host, "group-member-interrupted");
+  // Someone who comes in meanwhile is told too, with their new media path.
+  const ned = await openRecorded(open, "Ned");
+  await enter(ned, meeting.roomUrl, "Ned");
+  await ned.waitForSelector(`${gusTile}.interrupted .tile-status:not([hidden])`, { timeout: TIMEOUT });
+
+  for (const pid of stopped) process.kill(pid, "SIGCONT");
+  stopped = [];
+  const resumedAt = Date.now();
+  for (const page of [host, tia, ned]) await page.waitForSelector(`${gusTile}:not(.interrupted) .tile-status[hidden]`, { state: "attached", timeout: 30000 });
+  console.log(`Gus's tile was clear ${Date.now() - resumedAt} ms after his browser went on`);
+  await mediaThroughOnePathEach([host, tia, gus, ned], "after Gus's browser went on");
+  noPageErrors(host, tia, ned);
+});
 
 // Last in this file: it restarts the server the others share.
 test("a group room's media comes back after a guest's network drop, a server restart and a crash, everyone in their place", async (t) => {

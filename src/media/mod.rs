@@ -13,6 +13,7 @@ mod cap;
 mod description;
 #[cfg(test)]
 mod fuzz_tests;
+mod hearing;
 mod outbox;
 mod peer;
 mod published;
@@ -83,6 +84,9 @@ pub enum Notice {
     DominantSpeaker(ClientId),
     /// What each of the client's receiving tracks (by mid) carries now.
     Slots(Vec<SlotView>),
+    /// Nothing has come from this member for a while (`true`), or something has again (`false`):
+    /// their media path is interrupted, though they are still in the room.
+    Interrupted(ClientId, bool),
 }
 
 /// One receiving track of a client: its mid, whether it is video, and whose media it carries

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::allocate::HeldEstimate;
 use super::cap::{Allowance, Caps};
 use super::description::without_sending_sequence_numbers;
+use super::hearing::Hearing;
 use super::outbox::Outbox;
 use super::published::{Heard, Published, TrackId, long_picture_id};
 use super::rewrite::PictureId;
@@ -115,6 +116,8 @@ pub(super) struct Peer {
     pub link: Option<Box<Link>>,
     /// Its network samples, across its transports.
     pub network: SampleGrid,
+    /// When it was last heard from, across its transports (`hearing.rs`).
+    pub hearing: Hearing,
 }
 
 /// A random ICE credential: the ufrag is what datagrams are routed by.

@@ -19,6 +19,7 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use super::cap::Caps;
 use super::description::sending_tracks;
+use super::hearing::Hearing;
 use super::outbox::Outbox;
 use super::peer::{Happening, Link, Peer};
 use super::published::TrackId;
@@ -28,6 +29,7 @@ use crate::meeting::RoomName;
 use crate::meeting::network::{NetworkSeries, SampleGrid};
 
 mod assign;
+mod interruptions;
 mod recovery;
 mod routing;
 mod rtc_config;
@@ -104,6 +106,8 @@ struct Worker {
     /// The member whose transport this pass last handed to str0m: the one closed if it panics
     /// (`recovery.rs`).
     busy: Option<PeerKey>,
+    /// When the members were last looked over for silence (`interruptions.rs`).
+    hearing_checked: Option<Instant>,
 }
 
 pub(super) fn run(
@@ -150,6 +154,7 @@ pub(super) fn run(
         allotted_at: None,
         counted: (0, 0),
         busy: None,
+        hearing_checked: None,
     };
     let mut buf = vec![0u8; 2000];
     // A panic in a pass (str0m's, on what some client sent, or ours) closes the transport it was
@@ -176,6 +181,7 @@ impl Worker {
         }
         let now = Instant::now();
         self.expire(now);
+        self.check_hearing(now);
         self.drive(now);
         self.receive(buf);
         true
@@ -203,6 +209,7 @@ impl Worker {
                     publishes,
                     view_widths: HashMap::new(),
                     link: None,
+                    hearing: Hearing::default(),
                 };
                 tracing::debug!(room = %peer.room, client = %peer.client, "media path admitted");
                 self.peers.insert(key, peer);
@@ -349,6 +356,7 @@ impl Worker {
             tracing::debug!(%room, client = %peer.client, "media transport negotiated");
             peer.link = Some(Box::new(link));
         }
+        self.tell_who_is_quiet(key);
         self.dirty.insert(key);
         self.reassign_due.insert(room.clone());
         Ok(answer)

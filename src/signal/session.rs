@@ -193,6 +193,7 @@ pub async fn run(
                 let frame = match notice {
                     Some(Notice::Offer(sdp)) => wire::sfu_description(true, &sdp),
                     Some(Notice::DominantSpeaker(who)) => wire::dominant_speaker(who.as_str()),
+                    Some(Notice::Interrupted(who, interrupted)) => wire::media_interrupted(who.as_str(), interrupted),
                     Some(Notice::Slots(slots)) => wire::sfu_slots(&slots),
                     None => {
                         // The media server closed this transport (revoked, or replaced).

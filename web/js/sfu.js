@@ -50,6 +50,8 @@ export class Sfu extends EventTarget {
       // (`ontrack`).
       signal.on("sfu_slots", ({ slots }) => this.placeSlots(slots)),
       signal.on("dominant_speaker", ({ clientId }) => this.dispatchEvent(new CustomEvent("speaker", { detail: { clientId } }))),
+      // The server heard nothing from someone's media path for a while (or hears it again).
+      signal.on("media_interrupted", ({ clientId, interrupted }) => this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted: Boolean(interrupted) } }))),
     ];
     this.connect();
   }

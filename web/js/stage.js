@@ -144,6 +144,7 @@ export class Stage extends EventTarget {
     tile.stopMeter?.();
     tile.root.remove();
     this.tiles.delete(clientId);
+    this.interrupted.delete(clientId);
     if (this.pinned === clientId) this.pinned = null;
     if (this.activeSpeaker === clientId) this.activeSpeaker = null;
   }

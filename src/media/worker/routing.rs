@@ -86,6 +86,13 @@ impl Worker {
             };
             key
         };
+        if self
+            .peers
+            .get_mut(&key)
+            .is_some_and(|peer| peer.hearing.heard(arrived))
+        {
+            self.tell_room(key, false);
+        }
         let advertised = self.advertised;
         if let Some(link) = self.link_mut(key) {
             // Before anything is made of it: a flood costs this much a datagram and no more.

@@ -102,6 +102,14 @@ pub fn dominant_speaker(client_id: &str) -> Bytes {
     to_bytes(&Frame::DominantSpeaker { client_id })
 }
 
+/// A member's media path in a group room went quiet (`interrupted`), or is back.
+pub fn media_interrupted(client_id: &str, interrupted: bool) -> Bytes {
+    to_bytes(&Frame::MediaInterrupted {
+        client_id,
+        interrupted,
+    })
+}
+
 fn to_bytes(frame: &Frame) -> Bytes {
     // Plain data with string keys: serialising it cannot fail.
     Bytes::from(serde_json::to_vec(frame).expect("wire frames serialise"))
@@ -126,6 +134,11 @@ enum Frame<'a> {
     #[serde(rename_all = "camelCase")]
     DominantSpeaker {
         client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    MediaInterrupted {
+        client_id: &'a str,
+        interrupted: bool,
     },
     #[serde(rename_all = "camelCase")]
     RoomPreview {
@@ -451,6 +464,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(hello().to_vec()).unwrap(),
             r#"{"type":"hello","payload":{"protocolVersion":1}}"#
+        );
+        assert_eq!(
+            String::from_utf8(media_interrupted("c2", true).to_vec()).unwrap(),
+            r#"{"type":"media_interrupted","payload":{"clientId":"c2","interrupted":true}}"#
         );
     }
 }
