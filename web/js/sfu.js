@@ -39,6 +39,8 @@ export class Sfu extends EventTarget {
     this.sent = new Map();
     this.slotTracks = new Map();
     this.slotOwners = new Map();
+    // Those the server said it hears nothing from (`media_interrupted`).
+    this.quiet = new Set();
     // Descriptions are applied one after another, in the order they came.
     this.queue = Promise.resolve();
     this.offs = [
@@ -51,7 +53,11 @@ export class Sfu extends EventTarget {
       signal.on("sfu_slots", ({ slots }) => this.placeSlots(slots)),
       signal.on("dominant_speaker", ({ clientId }) => this.dispatchEvent(new CustomEvent("speaker", { detail: { clientId } }))),
       // The server heard nothing from someone's media path for a while (or hears it again).
-      signal.on("media_interrupted", ({ clientId, interrupted }) => this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted: Boolean(interrupted) } }))),
+      signal.on("media_interrupted", ({ clientId, interrupted }) => {
+        if (interrupted) this.quiet.add(clientId);
+        else this.quiet.delete(clientId);
+        this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted: Boolean(interrupted) } }));
+      }),
     ];
     this.connect();
   }
@@ -63,6 +69,10 @@ export class Sfu extends EventTarget {
 
   connect() {
     this.pc?.close();
+    // What the server said on the last transport is void: its word that someone is back may have
+    // gone with it. On the new one it says again who is quiet then.
+    for (const clientId of this.quiet) this.dispatchEvent(new CustomEvent("link", { detail: { clientId, interrupted: false } }));
+    this.quiet.clear();
     this.streams.clear();
     this.sent.clear();
     this.slotTracks.clear();
