@@ -193,6 +193,9 @@ test("a guest's media path stalls with their signalling up: the host's tile says
   assert.equal(await host.locator(`${tile} .tile-status`).textContent(), "Connection interrupted");
   assert.equal(await host.locator(`${tile}.away`).count(), 0, "the guest's signalling held: not away");
   await screenshot(host, "call-connection-interrupted");
+  await host.setViewportSize({ width: 390, height: 844 });
+  await callFitsSoon(host, "a tile saying its connection is interrupted, on a phone");
+  await screenshot(host, "call-connection-interrupted-390x844");
 
   for (const pid of stopped) process.kill(pid, "SIGCONT");
   stopped = [];
