@@ -32,12 +32,38 @@ export async function launch({ grantMedia = true, audioFile = null, marker = nul
 }
 
 /**
- * The renderer processes of the browser launched with `marker`: where its pages' WebRTC runs
- * (their ICE answers included), while their sockets, the WebSocket's among them, live in the
- * browser's network service. Stopping them (SIGSTOP) cuts a page's media paths and leaves its
- * signalling connected, as a path that stops carrying UDP does.
+ * A browser of its own (for one test) whose pages can be made to stand still: `stall()` stops its
+ * renderer processes (SIGSTOP) and says how many, `go()` lets them go on; they go on anyway when
+ * the test ends. The renderers are where its pages' WebRTC runs (their ICE answers included),
+ * while their sockets, the WebSocket's among them, live in the browser's network service:
+ * stopping them cuts the pages' media paths and leaves their signalling connected, as a path that
+ * stops carrying UDP does.
  */
-export function renderers(marker) {
+export async function stallableBrowser(t, label) {
+  const marker = `${label}-${process.pid}-${Date.now()}`;
+  const browser = await launch({ marker });
+  let stopped = [];
+  const stallable = {
+    browser,
+    stall() {
+      stopped = renderers(marker);
+      for (const pid of stopped) process.kill(pid, "SIGSTOP");
+      return stopped.length;
+    },
+    go() {
+      for (const pid of stopped) process.kill(pid, "SIGCONT");
+      stopped = [];
+    },
+  };
+  t.after(async () => {
+    stallable.go();
+    await browser.close();
+  });
+  return stallable;
+}
+
+/** The renderer processes of the browser launched with `marker`. */
+function renderers(marker) {
   const rows = execFileSync("ps", ["-e", "-o", "pid=,ppid=,args="]).toString().trim().split("\n")
     .map((line) => line.trim().split(/\s+/))
     .map(([pid, ppid, ...args]) => ({ pid, ppid, args: args.join(" ") }));

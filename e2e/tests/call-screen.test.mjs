@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
-import { launch, newPage, opener, renderers, screenshot } from "../lib/browser.mjs";
+import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { TIMEOUT, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut } from "../lib/flows.mjs";
 import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 
@@ -167,15 +167,9 @@ test("a guest's media path stalls with their signalling up: the host's tile says
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "normal" });
   // The guest in a browser of its own, whose renderers can be stopped without stopping the host's.
-  const marker = `stall-${process.pid}-${Date.now()}`;
-  const guestBrowser = await launch({ marker });
-  let stopped = [];
-  t.after(async () => {
-    for (const pid of stopped) process.kill(pid, "SIGCONT");
-    await guestBrowser.close();
-  });
+  const guestBrowser = await stallableBrowser(t, "stall");
   const host = await open("host");
-  const guest = await newPage(guestBrowser, "guest");
+  const guest = await newPage(guestBrowser.browser, "guest");
   await enter(host, meeting.hostRoomUrl, "Dr Host");
   await host.waitForSelector(".screen.call");
   await enter(guest, meeting.roomUrl, "Ada Byron");
@@ -185,9 +179,7 @@ test("a guest's media path stalls with their signalling up: the host's tile says
   const tile = `.tile[data-client-id="${guestId}"]`;
   assert.equal(await host.locator(`${tile}.interrupted`).count(), 0, "nothing to say while media flows");
 
-  stopped = renderers(marker);
-  assert.ok(stopped.length > 0, "the guest browser's renderers were found");
-  for (const pid of stopped) process.kill(pid, "SIGSTOP");
+  assert.ok(guestBrowser.stall() > 0, "the guest browser's renderers were found");
   // Chromium calls a path disconnected after some 5-8 s without an answer to its checks.
   await host.waitForSelector(`${tile}.interrupted .tile-status:not([hidden])`, { timeout: 20000 });
   assert.equal(await host.locator(`${tile} .tile-status`).textContent(), "Connection interrupted");
@@ -197,8 +189,7 @@ test("a guest's media path stalls with their signalling up: the host's tile says
   await callFitsSoon(host, "a tile saying its connection is interrupted, on a phone");
   await screenshot(host, "call-connection-interrupted-390x844");
 
-  for (const pid of stopped) process.kill(pid, "SIGCONT");
-  stopped = [];
+  guestBrowser.go();
   await host.waitForSelector(`${tile}:not(.interrupted) .tile-status[hidden]`, { state: "attached", timeout: TIMEOUT });
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { launch, newPage, opener, renderers, screenshot } from "../lib/browser.mjs";
+import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 
@@ -428,27 +428,19 @@ test("a member's media path stalls with their signalling up: the others' tile of
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
   // Gus in a browser of its own, whose renderers can be stopped without stopping the others'.
-  const marker = `group-stall-${process.pid}-${Date.now()}`;
-  const gusBrowser = await launch({ marker });
-  let stopped = [];
-  t.after(async () => {
-    for (const pid of stopped) process.kill(pid, "SIGCONT");
-    await gusBrowser.close();
-  });
+  const gusBrowser = await stallableBrowser(t, "group-stall");
   const host = await openRecorded(open, "host");
   await enterAsHost(host, meeting);
   const tia = await openRecorded(open, "Tia");
   await enter(tia, meeting.roomUrl, "Tia");
-  const gus = await newPage(gusBrowser, "Gus");
+  const gus = await newPage(gusBrowser.browser, "Gus");
   await gus.context().addInitScript(recordPeerConnections);
   await enter(gus, meeting.roomUrl, "Gus");
   await mediaThroughOnePathEach([host, tia, gus], "at first");
   const gusId = await gus.$eval(".tile.self", (tile) => tile.dataset.clientId);
   const gusTile = `.tile[data-client-id="${gusId}"]`;
 
-  stopped = renderers(marker);
-  assert.ok(stopped.length > 0, "Gus's browser's renderers were found");
-  for (const pid of stopped) process.kill(pid, "SIGSTOP");
+  assert.ok(gusBrowser.stall() > 0, "Gus's browser's renderers were found");
   const stoppedAt = Date.now();
   // The server hears nothing from Gus for 6 s: the others are told, and his tile says so.
   for (const page of [host, tia]) {
@@ -464,8 +456,7 @@ test("a member's media path stalls with their signalling up: the others' tile of
   await enter(ned, meeting.roomUrl, "Ned");
   await ned.waitForSelector(`${gusTile}.interrupted .tile-status:not([hidden])`, { timeout: TIMEOUT });
 
-  for (const pid of stopped) process.kill(pid, "SIGCONT");
-  stopped = [];
+  gusBrowser.go();
   const resumedAt = Date.now();
   for (const page of [host, tia, ned]) await page.waitForSelector(`${gusTile}:not(.interrupted) .tile-status[hidden]`, { state: "attached", timeout: 30000 });
   console.log(`Gus's tile was clear ${Date.now() - resumedAt} ms after his browser went on`);
