@@ -524,8 +524,9 @@ test("a group room's media comes back after a guest's network drop, a server res
   await nobodyAway(pages, "after the crash");
   await screenshot(host, "group-after-crash");
 
-  // The server stands still for 12 s: each page's one media path, to it, goes quiet, and every
-  // other person's tile says so (their signalling stays open), until media comes again.
+  // The server stands still until every page says so, and 2 s more: each page's one media path,
+  // to it, goes quiet, and every other person's tile says so (their signalling stays open), until
+  // media comes again.
   server.pause();
   try {
     for (const page of pages) {
