@@ -14,6 +14,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -155,8 +156,9 @@ fn orchestrate(args: Args) {
         }
         rooms
     });
+    let answered = Arc::new(AtomicU64::new(0));
     if let Some(secs) = args.slow_webhook_secs {
-        let url = slow_receiver(Duration::from_secs(secs));
+        let url = slow_receiver(Duration::from_secs(secs), answered.clone());
         runtime.block_on(async {
             let response = reqwest::Client::new()
                 .post(format!("{}/v1/webhooks", server.base))
@@ -219,6 +221,7 @@ fn orchestrate(args: Args) {
     for worker in workers.iter_mut() {
         writeln!(worker.stdin.as_mut().unwrap(), "GO").unwrap();
     }
+    let answered_before = answered.load(Ordering::Relaxed);
     let mut to_host = new_histogram();
     let mut to_knocker = new_histogram();
     let mut completed = 0u64;
@@ -233,6 +236,7 @@ fn orchestrate(args: Args) {
         skipped += parts[4].parse::<u64>().unwrap();
     }
     let rss_after = rss_kib(pid);
+    let answered_during = answered.load(Ordering::Relaxed) - answered_before;
     for mut worker in workers {
         drop(worker.stdin.take());
         let _ = worker.wait();
@@ -249,6 +253,12 @@ fn orchestrate(args: Args) {
         args.seconds,
         completed as f64 / args.seconds as f64
     );
+    if args.slow_webhook_secs.is_some() {
+        println!(
+            "webhook deliveries answered during the knocks: {answered_during} = {:.0}/s",
+            answered_during as f64 / args.seconds as f64
+        );
+    }
     println!();
     println!("| one-way trip | count | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|");
@@ -268,12 +278,14 @@ fn orchestrate(args: Args) {
     );
 }
 
-/// A webhook receiver that answers 200 only after `delay`, one thread per connection.
-fn slow_receiver(delay: Duration) -> String {
+/// A webhook receiver that answers 200 only after `delay`, one thread per connection, counting
+/// its answers in `answered`.
+fn slow_receiver(delay: Duration, answered: Arc<AtomicU64>) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            let answered = answered.clone();
             std::thread::spawn(move || {
                 use std::io::Read;
                 let mut stream = stream;
@@ -283,8 +295,12 @@ fn slow_receiver(delay: Duration) -> String {
                         Ok(0) | Err(_) => return,
                         Ok(_) => {
                             std::thread::sleep(delay);
-                            let _ =
-                                stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                            if stream
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                                .is_ok()
+                            {
+                                answered.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }

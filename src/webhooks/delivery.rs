@@ -3,7 +3,7 @@
 //! 429, timeouts and connection errors with exponential backoff; never other 4xx. Runs apart from the
 //! rooms: a slow or dead receiver only delays its own deliveries.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,12 +62,18 @@ pub async fn run(
         }
     };
     let settings = Arc::new(settings);
-    let mut in_flight: HashSet<i64> = HashSet::new();
-    let mut attempts: JoinSet<i64> = JoinSet::new();
+    // Delivery ids by the task attempting them (a task that panicked still says which it was).
+    let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut attempts: JoinSet<()> = JoinSet::new();
     let mut last_scan = tokio::time::Instant::now() - MIN_SCAN_GAP;
     loop {
         tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
         last_scan = tokio::time::Instant::now();
+        // Every attempt that ended is taken back before claiming: one still counted in flight
+        // would have its retry claimed and then skipped, stranded until the claim runs out.
+        while let Some(done) = attempts.try_join_next_with_id() {
+            ended(&mut in_flight, done);
+        }
         let free = settings.concurrency.saturating_sub(attempts.len());
         if free > 0 {
             let now = Utc::now();
@@ -78,17 +84,18 @@ pub async fn run(
                 Ok(due) => {
                     let fresh: Vec<DueDelivery> = due
                         .into_iter()
-                        .filter(|d| !in_flight.contains(&d.id))
+                        .filter(|d| !in_flight.values().any(|&id| id == d.id))
                         .take(free)
                         .collect();
                     for delivery in fresh {
-                        in_flight.insert(delivery.id);
-                        attempts.spawn(attempt(
+                        let id = delivery.id;
+                        let task = attempts.spawn(attempt(
                             store.clone(),
                             client.clone(),
                             settings.clone(),
                             delivery,
                         ));
+                        in_flight.insert(task.id(), id);
                     }
                 }
                 Err(err) => tracing::error!(error = %err, "reading the webhook outbox failed"),
@@ -104,12 +111,7 @@ pub async fn run(
             _ => POLL,
         };
         tokio::select! {
-            Some(done) = attempts.join_next(), if !attempts.is_empty() => {
-                match done {
-                    Ok(id) => { in_flight.remove(&id); }
-                    Err(err) => tracing::error!(error = %err, "a webhook delivery task failed"),
-                }
-            }
+            Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => ended(&mut in_flight, done),
             () = wake.notified() => {}
             () = tokio::time::sleep(next_due) => {}
             () = stop.cancelled() => break,
@@ -119,13 +121,29 @@ pub async fn run(
     attempts.shutdown().await;
 }
 
-/// Makes one attempt and records its outcome; returns the delivery id.
+/// Forgets an attempt that ended. A claimed delivery still in `in_flight` is one whose claim ran
+/// out while its attempt was hanging; it is skipped until that attempt ends.
+fn ended(
+    in_flight: &mut HashMap<tokio::task::Id, i64>,
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let task = match done {
+        Ok((task, ())) => task,
+        Err(err) => {
+            tracing::error!(error = %err, "a webhook delivery task failed");
+            err.id()
+        }
+    };
+    in_flight.remove(&task);
+}
+
+/// Makes one attempt and records its outcome.
 async fn attempt(
     store: DynStore,
     client: reqwest::Client,
     settings: Arc<DeliverySettings>,
     delivery: DueDelivery,
-) -> i64 {
+) {
     let started = Utc::now();
     // Signed at every attempt, so the timestamp is always fresh.
     let signature = signing::sign(&delivery.secret, started.timestamp(), &delivery.body);
@@ -193,5 +211,4 @@ async fn attempt(
     {
         tracing::error!(error = %err, delivery = delivery.id, "recording a webhook outcome failed");
     }
-    delivery.id
 }
