@@ -66,8 +66,13 @@ pub async fn run(
     let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
     let mut attempts: JoinSet<()> = JoinSet::new();
     let mut last_scan = tokio::time::Instant::now() - MIN_SCAN_GAP;
+    // Every slot was busy at the last scan: the outbox has more due than the worker can take, so
+    // the next scan comes as soon as an attempt ends, not after the gap.
+    let mut backlog = false;
     loop {
-        tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
+        if !backlog {
+            tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
+        }
         last_scan = tokio::time::Instant::now();
         // Every attempt that ended is taken back before claiming: one still counted in flight
         // would have its retry claimed and then skipped, stranded until the claim runs out.
@@ -100,6 +105,15 @@ pub async fn run(
                 }
                 Err(err) => tracing::error!(error = %err, "reading the webhook outbox failed"),
             }
+        }
+        backlog = attempts.len() >= settings.concurrency;
+        if backlog {
+            // Nothing can start until an attempt ends: wakes and due times do not matter now.
+            tokio::select! {
+                Some(done) = attempts.join_next_with_id() => ended(&mut in_flight, done),
+                () = stop.cancelled() => break,
+            }
+            continue;
         }
         // A retry coming due wakes the worker at its time. What is already due was either taken
         // by the scan above or waits for a free slot or for its predecessor in the same room:
