@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -135,6 +135,24 @@ pub async fn run(
     attempts.shutdown().await;
 }
 
+/// The longest wait a receiver's `Retry-After` is granted: a deliverable event should not sit in the
+/// outbox for days because one answer said so.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// The wait a `Retry-After` value asks for, as seconds or as an HTTP date (RFC 9110, 10.2.3), at
+/// most [`MAX_RETRY_AFTER`]; `None` when it is neither.
+fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&Utc) - now).to_std().unwrap_or_default()
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// Forgets an attempt that ended. A claimed delivery still in `in_flight` is one whose claim ran
 /// out while its attempt was hanging; it is skipped until that attempt ends.
 fn ended(
@@ -169,15 +187,16 @@ async fn attempt(
         .send()
         .await;
     let attempts = delivery.attempts + 1;
-    let retry = |error: String| {
+    // `asked`: the receiver's `Retry-After`, which the wait never undercuts.
+    let retry = |error: String, asked: Option<Duration>| {
         if attempts >= settings.max_attempts {
             DeliveryOutcome::Failed {
                 error: format!("gave up after {attempts} attempts; last: {error}"),
             }
         } else {
-            let wait = settings.retry_base * 2u32.saturating_pow(attempts - 1);
+            let backoff = settings.retry_base * 2u32.saturating_pow(attempts - 1);
             DeliveryOutcome::Retry {
-                at: Utc::now() + wait,
+                at: Utc::now() + backoff.max(asked.unwrap_or_default()),
                 error,
             }
         }
@@ -191,13 +210,20 @@ async fn attempt(
                 || status == StatusCode::REQUEST_TIMEOUT
                 || status == StatusCode::TOO_MANY_REQUESTS
             {
-                retry(error)
+                let asked = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| retry_after(value, Utc::now()));
+                retry(error, asked)
             } else {
                 DeliveryOutcome::Failed { error }
             }
         }
-        Err(err) if err.is_timeout() => retry(format!("no answer within {:?}", settings.timeout)),
-        Err(err) => retry(format!("{err}")),
+        Err(err) if err.is_timeout() => {
+            retry(format!("no answer within {:?}", settings.timeout), None)
+        }
+        Err(err) => retry(format!("{err}"), None),
     };
     let name = match &outcome {
         DeliveryOutcome::Delivered => "delivered",
@@ -224,5 +250,45 @@ async fn attempt(
         .await
     {
         tracing::error!(error = %err, delivery = delivery.id, "recording a webhook outcome failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a valid test time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = at("2026-12-04T12:00:00Z");
+        assert_eq!(retry_after("30", now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Fri, 04 Dec 2026 12:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // A date gone by asks for no wait at all.
+        assert_eq!(
+            retry_after("Fri, 04 Dec 2026 11:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_nonsense_is_ignored() {
+        let now = at("2026-12-04T12:00:00Z");
+        assert_eq!(retry_after("86400", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after("Sat, 05 Dec 2026 12:00:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        for nonsense in ["", "soon", "-5", "1.5", "99999999999999999999999"] {
+            assert_eq!(retry_after(nonsense, now), None, "{nonsense:?}");
+        }
     }
 }

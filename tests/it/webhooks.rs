@@ -179,6 +179,47 @@ async fn server_errors_are_retried_with_backoff_and_client_errors_are_not() {
     .await;
 }
 
+/// A receiver that says when to come back (`Retry-After`, seconds or an HTTP date) is not asked
+/// again sooner, however short the backoff.
+#[tokio::test]
+async fn retry_after_is_waited_for() {
+    let server = Server::start_with(&["--webhook-retry-base-ms", "200"]).await;
+    // An HTTP date has whole seconds: four seconds from now is at least three from this moment.
+    let in_four_seconds = || {
+        (chrono::Utc::now() + chrono::Duration::seconds(4))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    };
+    let cases: [(&str, &dyn Fn() -> String, f64); 2] = [
+        ("429", &|| "2".to_owned(), 2.0),
+        ("503", &in_four_seconds, 1.5),
+    ];
+    for (status, header, at_least) in cases {
+        let header = header();
+        let busy = receiver_for(
+            &server,
+            &["room.client.knocked"],
+            &["--status", status, "--retry-after", &header],
+        )
+        .await;
+        knock_once(&server).await;
+        until("asked again", Duration::from_secs(10), || async {
+            busy.requests().len() >= 2
+        })
+        .await;
+        let times: Vec<f64> = busy
+            .requests()
+            .iter()
+            .map(|r| r["at"].as_f64().unwrap())
+            .collect();
+        let gap = times[1] - times[0];
+        assert!(
+            gap >= at_least,
+            "{status} with Retry-After {header:?}: asked again after {gap:.2} s"
+        );
+    }
+}
+
 /// Deliveries that end together are all taken back at once: a retry whose attempt ended is never
 /// left claimed while the worker is still counting it in flight (it used to wait out the claim, 11 s,
 /// when the worker took back one finished attempt per scan and several ended at the same moment).

@@ -8,8 +8,10 @@ A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compa
 time, and refuses deliveries whose timestamp is too far from its own clock.
 
 Usage: webhook_receiver.py --secret S --log FILE [--port 0] [--fail-first N] [--status CODE] [--sleep SECONDS]
+                           [--retry-after VALUE]
 Prints "listening <port>" once ready. Appends one JSON line per request to FILE:
-{"accepted": bool, "reason": str, "status": int, "event": <parsed body or null>, "raw": <body>}
+{"accepted": bool, "reason": str, "status": int, "at": <unix seconds>, "event": <parsed body or null>,
+ "raw": <body>}
 """
 import argparse
 import hashlib
@@ -51,6 +53,7 @@ def main():
     parser.add_argument("--fail-first", type=int, default=0, help="answer 500 to the first N requests")
     parser.add_argument("--status", type=int, default=200, help="status for accepted requests")
     parser.add_argument("--sleep", type=float, default=0.0, help="seconds to wait before answering")
+    parser.add_argument("--retry-after", help="a Retry-After header for every answer")
     args = parser.parse_args()
     lock = threading.Lock()
     seen = {"requests": 0}
@@ -77,9 +80,12 @@ def main():
                 status = 400
             with lock, open(args.log, "a") as log:
                 log.write(json.dumps({"accepted": ok and not failing, "reason": reason, "status": status,
+                                      "at": time.time(),
                                       "event": event, "raw": body.decode("utf-8", "replace")}) + "\n")
             self.send_response(status)
             self.send_header("Content-Length", "0")
+            if args.retry_after is not None:
+                self.send_header("Retry-After", args.retry_after)
             self.end_headers()
 
         def log_message(self, *_):
