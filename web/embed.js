@@ -68,15 +68,26 @@
     }
 
     knock() { this.send("knock"); }
+    cancelKnock() { this.send("cancel_knock"); }
     leaveRoom() { this.send("leave_room"); }
+    endMeeting() { this.send("end_meeting"); }
     toggleCamera(enabled) { this.send("toggle_camera", enabled); }
     toggleMicrophone(enabled) { this.send("toggle_microphone", enabled); }
     toggleScreenshare(enabled) { this.send("toggle_screenshare", enabled); }
+    togglePeople(enabled) { this.send("toggle_people", enabled); }
+    toggleChat(enabled) { this.send("toggle_chat", enabled); }
     // Ours: a host panel of the integrator's own.
     admit(clientId) { this.send("admit", clientId); }
     reject(clientId, message) { this.send("reject", clientId, message); }
     hold(clientId, message) { this.send("hold", clientId, message); }
     admitAll() { this.send("admit_all"); }
+  }
+
+  // Whereby's methods for what anteroom does not have: they say so instead of throwing, so an
+  // integrator's code written for Whereby goes on.
+  for (const name of ["openSettings", "startRecording", "stopRecording", "startStreaming", "stopStreaming",
+    "startLiveTranscription", "stopLiveTranscription", "toggleBreakout"]) {
+    WherebyEmbed.prototype[name] = () => console.warn(`<whereby-embed>: ${name} is not available in anteroom`);
   }
 
   customElements.define("whereby-embed", WherebyEmbed);

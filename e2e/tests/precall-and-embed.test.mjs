@@ -322,15 +322,20 @@ function embedPageServer() {
       response.end();
       return;
     }
+    // Attributes of the element beyond these: `attrs`, as `name=value` pairs joined by commas.
+    const attrs = (url.searchParams.get("attrs") || "precallReview=off").split(",")
+      .map((pair) => pair.split("=")).map(([name, value]) => `${name}="${value}"`).join(" ");
     response.setHeader("content-type", "text/html");
     response.end(`<!doctype html><title>Integrator</title><link rel="icon" href="data:,">
 <script src="${new URL(room).origin}/embed.js"></script>
-<whereby-embed id="room" room="${room.replace(/"/g, "&quot;")}" displayName="${url.searchParams.get("name")}" precallReview="off" style="height:600px"></whereby-embed>
+<whereby-embed id="room" room="${room.replace(/"/g, "&quot;")}" displayName="${url.searchParams.get("name")}" ${attrs} style="height:600px"></whereby-embed>
 <script>
   window.events = [];
   const el = document.getElementById("room");
   for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participant_join", "participant_leave",
-                      "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed"]) {
+                      "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed",
+                      "precall_check_skipped", "meeting_end", "people_toggle", "chat_toggle", "connection_status_change",
+                      "grant_device_permission", "deny_device_permission"]) {
     el.addEventListener(type, (event) => window.events.push({ type, detail: event.detail }));
   }
 </script>`);
@@ -350,25 +355,57 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   const events = (page, type) => page.evaluate((t) => window.events.filter((e) => e.type === t), type);
   const waitEvent = (page, type) => page.waitForFunction((t) => window.events.some((e) => e.type === t), type, { timeout: TIMEOUT });
 
+  const room = (page) => page.frameLocator("iframe");
+
   await host.goto(`${origin}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host`);
   await waitEvent(host, "join");
+  await waitEvent(host, "grant_device_permission");
+  assert.deepEqual((await events(host, "grant_device_permission"))[0].detail, { granted: true });
   await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest`);
   await waitEvent(guest, "ready");
-  // The guest's door shows; the integrator's own button knocks through the element.
-  await guest.frameLocator("iframe").locator("#knock").waitFor({ timeout: TIMEOUT });
+  // The guest's door shows; the integrator's own button knocks through the element, and can
+  // take the knock back.
+  await room(guest).locator("#knock").waitFor({ timeout: TIMEOUT });
   await guest.evaluate(() => document.getElementById("room").knock());
   await waitEvent(guest, "knock");
+  await room(guest).locator("#cancel-knock").waitFor({ timeout: TIMEOUT });
+  await guest.evaluate(() => document.getElementById("room").cancelKnock());
+  await waitEvent(guest, "cancel_knock");
+  await room(guest).locator("#knock").waitFor({ timeout: TIMEOUT });
+  await host.waitForFunction(() => window.events.some((e) => e.type === "knock_resolved" && e.detail.resolution === "cancelled"), null, { timeout: TIMEOUT });
+  await guest.evaluate(() => document.getElementById("room").knock());
 
-  await waitEvent(host, "knock_received");
-  const [received] = await events(host, "knock_received");
+  await host.waitForFunction(() => window.events.filter((e) => e.type === "knock_received").length === 2, null, { timeout: TIMEOUT });
+  const received = (await events(host, "knock_received")).at(-1);
   assert.equal(received.detail.displayName, "Embedded Guest");
   // The integrator's own host panel lets them in.
   await host.evaluate((id) => document.getElementById("room").admit(id), received.detail.clientId);
   await waitEvent(guest, "join");
   await waitEvent(host, "participant_join");
-  const [resolved] = await events(host, "knock_resolved");
+  const resolved = (await events(host, "knock_resolved")).at(-1);
   assert.equal(resolved.detail.resolution, "accepted");
   assert.equal(resolved.detail.clientId, received.detail.clientId);
+
+  // The integrator opens and closes the room's panels, and hears when they open and close.
+  const panels = async () => (await host.evaluate(() => window.events.filter((e) => e.type.endsWith("_toggle") && e.type !== "camera_toggle")))
+    .map((e) => `${e.type} ${e.detail.open}`);
+  await host.evaluate(() => document.getElementById("room").togglePeople());
+  await room(host).locator("#people-panel").waitFor({ timeout: TIMEOUT });
+  await host.evaluate(() => document.getElementById("room").toggleChat(true));
+  await room(host).locator("#chat-panel").waitFor({ timeout: TIMEOUT });
+  assert.equal(await room(host).locator("#people-panel").isVisible(), false, "one panel at a time");
+  await host.evaluate(() => document.getElementById("room").toggleChat(false));
+  await room(host).locator("#chat-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
+  assert.deepEqual(await panels(), ["people_toggle true", "people_toggle false", "chat_toggle true", "chat_toggle false"]);
+
+  // The guest's network goes away and comes back: the page says its connection is unstable, then
+  // stable again.
+  const statuses = async () => (await events(guest, "connection_status_change")).map((e) => e.detail.status);
+  await guest.context().setOffline(true);
+  await guest.waitForFunction(() => window.events.some((e) => e.type === "connection_status_change"), null, { timeout: TIMEOUT });
+  await guest.context().setOffline(false);
+  await guest.waitForFunction(() => window.events.filter((e) => e.type === "connection_status_change").length === 2, null, { timeout: TIMEOUT });
+  assert.deepEqual(await statuses(), ["unstable", "stable"]);
 
   await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
   await waitEvent(guest, "camera_toggle");
@@ -376,6 +413,58 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await screenshot(guest, "13-embedded-guest");
   await guest.evaluate(() => document.getElementById("room").leaveRoom());
   await waitEvent(guest, "leave");
+  assert.deepEqual((await events(guest, "leave"))[0].detail, { reason: "left", removed: false });
   await waitEvent(host, "participant_leave");
+  const [gone] = await events(host, "participant_leave");
+  assert.deepEqual(gone.detail.participant, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor" });
+  assert.equal(gone.detail.participantId, received.detail.clientId);
+  assert.deepEqual(await events(guest, "meeting_end"), [], "leaving does not end the meeting");
+
+  // The host's integrator ends the meeting for everyone.
+  await host.evaluate(() => document.getElementById("room").endMeeting());
+  await waitEvent(host, "meeting_end");
+  await waitEvent(host, "leave");
+  assert.deepEqual((await events(host, "leave"))[0].detail, { reason: "ended_by_host", removed: false });
   noPageErrors(host, guest);
+});
+
+test("<whereby-embed>: a browser that refuses the camera and microphone is reported", async (t) => {
+  const strict = await launch({ grantMedia: false });
+  t.after(() => strict.close());
+  const pages = await embedPageServer();
+  t.after(() => pages.close());
+  const meeting = await server.meeting({ isLocked: true });
+  const page = await (await strict.newContext()).newPage();
+  await page.goto(`http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Nia&attrs=precallReview=on`);
+  await page.waitForFunction(() => window.events.some((e) => e.type === "deny_device_permission"), null, { timeout: TIMEOUT });
+  const told = await page.evaluate(() => window.events.filter((e) => e.type.endsWith("_device_permission")));
+  assert.deepEqual(told, [{ type: "deny_device_permission", detail: { denied: true } }]);
+});
+
+test("<whereby-embed>: the pre-call check's result, or that it was skipped, in Whereby's shape", async (t) => {
+  const open = opener(browser, t);
+  const pages = await embedPageServer();
+  t.after(() => pages.close());
+  const meeting = await server.meeting({ isLocked: false });
+  const page = (name) => `http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.roomUrl)}&name=${name}`
+    + "&attrs=precallReview=on,precallCeremony=on,precallCeremonyCanSkip=on";
+  const events = (p, type) => p.evaluate((t) => window.events.filter((e) => e.type === t), type);
+
+  const skipper = await open("embedded skipper");
+  await skipper.goto(page("Sky"));
+  await skipper.frameLocator("iframe").locator("#skip-check").click({ timeout: TIMEOUT });
+  await skipper.waitForFunction(() => window.events.some((e) => e.type === "precall_check_skipped"), null, { timeout: TIMEOUT });
+  assert.deepEqual(await events(skipper, "precall_check_completed"), []);
+
+  const checker = await open("embedded checker");
+  await checker.goto(page("Cass"));
+  await checker.frameLocator("iframe").locator("#heard-yes").click({ timeout: 30000 });
+  await checker.waitForFunction(() => window.events.some((e) => e.type === "precall_check_completed"), null, { timeout: 30000 });
+  const [{ detail }] = await events(checker, "precall_check_completed");
+  assert.equal(detail.status, "passed", JSON.stringify(detail));
+  assert.deepEqual(Object.keys(detail.steps), ["camera", "microphone", "speaker", "bandwidth"]);
+  assert.ok(Object.values(detail.steps).every((step) => step.status === "passed"));
+  assert.match(detail.steps.bandwidth.detail, /Mbit\/s/);
+  assert.deepEqual(await events(checker, "precall_check_skipped"), []);
+  noPageErrors(skipper, checker);
 });

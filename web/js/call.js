@@ -11,6 +11,7 @@ import { PeoplePanel } from "./people.js";
 import { ChatPanel } from "./chat.js";
 import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
+import { ownMediaDown } from "./netstats.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** Frames that change who is here or waiting. */
@@ -80,7 +81,13 @@ export class Call {
       if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
     });
     this.mesh.addEventListener("speaker", (e) => this.stage.setDominant(e.detail.clientId));
-    this.mesh.addEventListener("link", (e) => this.stage.setInterrupted(e.detail.clientId, e.detail.interrupted));
+    this.links = new Map();
+    this.mesh.addEventListener("link", (e) => {
+      this.stage.setInterrupted(e.detail.clientId, e.detail.interrupted);
+      this.links.set(e.detail.clientId, e.detail.interrupted);
+      this.reportLinks();
+    });
+    this.reportLinks();
     this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();
@@ -177,15 +184,18 @@ export class Call {
         // Their connection dropped: their tile waits for them (the server keeps their place for
         // a while), without media until they are back.
         this.mesh.drop(p.clientId);
+        this.forgetLink(p.clientId);
         const away = before.clients.find((c) => c.id === p.clientId);
         if (away) announce(`${away.displayName} lost their connection`);
         break;
       }
       case "client_left": {
         this.mesh.drop(p.clientId);
+        this.forgetLink(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
         if (gone) announce(p.reason === "kicked" ? `${gone.displayName} was removed` : `${gone.displayName} left`);
-        this.bridge.emit("participant_leave", { participantId: p.clientId, reason: p.reason });
+        const participant = gone ? { id: gone.id, displayName: gone.displayName, role: gone.role } : { id: p.clientId };
+        this.bridge.emit("participant_leave", { participant, participantId: p.clientId, reason: p.reason });
         break;
       }
       case "room_locked":
@@ -236,6 +246,23 @@ export class Call {
     }
   }
 
+  /** Tells an embedding page whether this page's media is getting through. */
+  reportLinks() {
+    this.bridge.setUnstable("media", ownMediaDown(this.links, this.roster.mode === "group"));
+  }
+
+  forgetLink(clientId) {
+    this.links.delete(clientId);
+    this.reportLinks();
+  }
+
+  /** Opens (`open` true), closes (false) or toggles (undefined) a panel: "people" or "chat". */
+  setPanel(name, open) {
+    const panel = name === "people" ? this.people : this.chat;
+    if (open ?? this.openPanel !== panel) this.showPanel(panel);
+    else if (this.openPanel === panel) this.closePanel();
+  }
+
   togglePanel(panel) {
     if (this.openPanel === panel) this.closePanel();
     else this.showPanel(panel);
@@ -249,6 +276,7 @@ export class Call {
     this.section.classList.add("panel-open");
     const button = panel === this.people ? this.peopleButton : this.chatButton;
     button.setAttribute("aria-expanded", "true");
+    this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: true });
     if (panel === this.people) {
       this.unseenKnocks = 0;
       this.syncKnocks();
@@ -268,6 +296,7 @@ export class Call {
     this.section.classList.remove("panel-open");
     const button = panel === this.people ? this.peopleButton : this.chatButton;
     button.setAttribute("aria-expanded", "false");
+    this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: false });
     if (refocus) button.focus();
   }
 
@@ -376,7 +405,7 @@ export class Call {
 
   confirmEnd() {
     if (this.endButton.dataset.armed) {
-      this.signal.send("end_meeting", {});
+      this.endMeeting();
       return;
     }
     this.endButton.dataset.armed = "1";
@@ -385,6 +414,11 @@ export class Call {
       delete this.endButton.dataset.armed;
       this.endButton.setLabel("phone-off", "End for all");
     }, 5000);
+  }
+
+  /** Ends the meeting for everyone (hosts only: the server refuses anyone else). */
+  endMeeting() {
+    if (this.host) this.signal.send("end_meeting", {});
   }
 
   leave() {
@@ -402,5 +436,6 @@ export class Call {
     this.mesh.close();
     this.stage.destroy();
     this.notices.clear();
+    this.bridge.setUnstable("media", false);
   }
 }

@@ -188,7 +188,7 @@ function frame(state, kind, p, now) {
     case "sent_to_waiting_room":
       return {
         state: { ...state, screen: "waiting", grant: null, rejoinKey: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
-        effects: [emit("leave", { reason: "sent_to_waiting_room" }), say(`${p.hostDisplayName} asked you to wait outside${p.message ? `: ${p.message}` : ""}`)],
+        effects: [left("sent_to_waiting_room"), say(`${p.hostDisplayName} asked you to wait outside${p.message ? `: ${p.message}` : ""}`)],
       };
     case "knock_handled":
       return verdict(state, p, now);
@@ -198,14 +198,14 @@ function frame(state, kind, p, now) {
         effects: [say(p.message)],
       };
     case "room_left":
-      return { state: { ...state, screen: "left" }, effects: [emit("leave", { reason: "left" }), say("You left the room")] };
+      return { state: { ...state, screen: "left" }, effects: [left("left"), say("You left the room")] };
     case "client_kicked":
       return end(state, "removed", "You were removed from the room", "A host removed you.", "kicked");
     case "room_ended":
       if (p.reason === "server_shutdown") {
         return { state: { ...state, connection: "restarting", rejoinKey: p.rejoinKey || state.rejoinKey }, effects: [say("The server is restarting. Reconnecting…")] };
       }
-      return end(state, "ended", "The meeting has ended", ENDINGS[p.reason] || null, p.reason);
+      return withEffect(end(state, "ended", "The meeting has ended", ENDINGS[p.reason] || null, p.reason), emit("meeting_end"));
     case "error":
       return error(state, p, now);
     default:
@@ -294,8 +294,24 @@ const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "
 function end(state, screen, title, text, reason) {
   return {
     state: { ...state, screen, ending: { title, text, reason } },
-    effects: [{ close: true }, emit("leave", { reason }), say(title)],
+    effects: [{ close: true }, left(reason), say(title)],
   };
+}
+
+/** Whereby's `leave` event: `removed` when a host took this person out of the room. */
+function left(reason) {
+  return emit("leave", { reason, removed: REMOVALS.includes(reason) });
+}
+
+const REMOVALS = ["kicked", "sent_to_waiting_room"];
+
+function withEffect(result, effect) {
+  return { ...result, effects: [effect, ...result.effects] };
+}
+
+/** Whether the page's connection to the server is down (it is trying to get it back). */
+export function connectionDown(state) {
+  return OUTAGE.includes(state.connection);
 }
 
 /** "1st", "2nd", "3rd", "4th"… */

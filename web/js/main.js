@@ -10,8 +10,8 @@ import { LocalMedia } from "./media.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
-import { EmbedBridge } from "./embed-bridge.js";
-import { initial, step } from "./flow.js";
+import { EmbedBridge, checkPayload } from "./embed-bridge.js";
+import { connectionDown, initial, step } from "./flow.js";
 
 const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
@@ -44,6 +44,7 @@ function dispatch(event) {
   const result = step(state, { now: Date.now(), ...event });
   state = result.state;
   for (const effect of result.effects) perform(effect);
+  bridge.setUnstable("signalling", connectionDown(state));
   show(event);
 }
 
@@ -125,7 +126,9 @@ async function startPrecall() {
     media,
     iceServers: state.preview?.iceServers || [],
     knockPage: state.knockPage,
-    onCheckCompleted: (result) => bridge.emit("precall_check_completed", result),
+    onCheckCompleted: (result) => (result.skipped
+      ? bridge.emit("precall_check_skipped")
+      : bridge.emit("precall_check_completed", checkPayload(result.steps))),
   });
   dispatch({ type: "precall_done", displayName: review.displayName });
 }
@@ -155,8 +158,18 @@ window.addEventListener("pagehide", (event) => {
 window.addEventListener("online", () => signal.connection.retryNow());
 window.addEventListener("offline", () => signal.connection.drop());
 
+// Whether the browser let the page use the camera and microphone, for an embedding page.
+media.addEventListener("permission", (event) => {
+  if (event.detail.granted) bridge.emit("grant_device_permission", { granted: true });
+  else bridge.emit("deny_device_permission", { denied: true });
+});
+
 // Commands from an embedding page.
 bridge.on("knock", () => { if (state.screen === "door") dispatch({ type: "knock" }); });
+bridge.on("cancel_knock", () => { if (state.screen === "waiting") dispatch({ type: "cancel" }); });
+bridge.on("end_meeting", () => call?.endMeeting());
+bridge.on("toggle_people", (open) => call?.setPanel("people", open));
+bridge.on("toggle_chat", (open) => call?.setPanel("chat", open));
 bridge.on("leave_room", () => call?.leave());
 bridge.on("toggle_camera", (enabled) => (call ? call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn)));
 bridge.on("toggle_microphone", (enabled) => (call ? call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn)));

@@ -44,6 +44,10 @@ export class LocalMedia extends EventTarget {
       this.problem = classify(error);
     }
     this.applyToggles();
+    // The browser's answer about permission (no device at all is not an answer about it).
+    if (!this.problem || this.problem === "denied") {
+      this.dispatchEvent(new CustomEvent("permission", { detail: { granted: !this.problem } }));
+    }
     return this;
   }
 

@@ -62,3 +62,15 @@ export function linkInterrupted(connectionState) {
   if (connectionState === "disconnected" || connectionState === "failed") return true;
   return null;
 }
+
+/**
+ * Whether this page's own media is not getting through, from what its links say (`links`: client id
+ * to interrupted, `null` naming its path to the media server). In a group room (`group`), that path alone
+ * counts (the others' marks are the server's word about their paths). In a normal room, every
+ * peer-to-peer link must be down: one link down says more about that peer than about us.
+ */
+export function ownMediaDown(links, group) {
+  if (group) return links.get(null) === true;
+  const peers = [...links.values()];
+  return peers.length > 0 && peers.every((interrupted) => interrupted);
+}

@@ -209,3 +209,25 @@ test("a new knock page reaches the state of whoever is outside", () => {
   ({ state } = step(state, { type: "frame", kind: "knock_page_updated", payload: {} }));
   assert.deepEqual(state.knockPage, {}, "a page with nothing set replaces the old one");
 });
+
+test("an embedding page hears Whereby's leave (removed when a host took this person out) and meeting_end", () => {
+  const emitted = (effects) => effects.filter((e) => e.emit).map((e) => e.emit);
+  const inCall = run(initial({ roomName: "/r", precallReview: false }), [
+    { type: "open" },
+    frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] }),
+    frame("room_joined", { selfId: "c", role: "visitor", room: {} }),
+  ]).state;
+  assert.equal(inCall.screen, "call");
+  const cases = [
+    [frame("room_left"), [["leave", { reason: "left", removed: false }]]],
+    [frame("client_kicked"), [["leave", { reason: "kicked", removed: true }]]],
+    [frame("sent_to_waiting_room", { hostDisplayName: "Dr Lee" }), [["leave", { reason: "sent_to_waiting_room", removed: true }]]],
+    [frame("room_ended", { reason: "ended_by_host" }), [["meeting_end", {}], ["leave", { reason: "ended_by_host", removed: false }]]],
+    [frame("room_ended", { reason: "meeting_expired" }), [["meeting_end", {}], ["leave", { reason: "meeting_expired", removed: false }]]],
+    // A server restart is not the meeting's end: the page comes back.
+    [frame("room_ended", { reason: "server_shutdown", rejoinKey: "K" }), []],
+  ];
+  for (const [event, expected] of cases) {
+    assert.deepEqual(emitted(run(inCall, [event]).effects), expected, event.kind);
+  }
+});

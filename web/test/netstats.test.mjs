@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { countersOf, linkInterrupted, sampleOf } from "../js/netstats.js";
+import { countersOf, linkInterrupted, ownMediaDown, sampleOf } from "../js/netstats.js";
 
 /** A stats report as a browser gives one: stats by id. */
 function report(stats) {
@@ -57,4 +57,15 @@ test("a media path is interrupted while disconnected or failed, and only a conne
   assert.equal(linkInterrupted("connected"), false);
   // A new transport while the old one is down: the tiles keep saying so until it is through.
   for (const state of ["new", "connecting", "closed"]) assert.equal(linkInterrupted(state), null, state);
+});
+
+test("a page's own media is down when its path to the media server is, or every peer link is", () => {
+  const links = (entries) => new Map(entries);
+  assert.equal(ownMediaDown(links([]), false), false, "no links yet");
+  assert.equal(ownMediaDown(links([[null, true]]), true), true, "group room: its own path");
+  assert.equal(ownMediaDown(links([[null, false], ["a", true]]), true), false, "group room: another's path only");
+  assert.equal(ownMediaDown(links([["a", true], ["b", true]]), true), false, "group room: others' paths, its own not yet up");
+  assert.equal(ownMediaDown(links([["a", true]]), false), true, "a call of two: the one link");
+  assert.equal(ownMediaDown(links([["a", true], ["b", false]]), false), false, "one peer's trouble is theirs");
+  assert.equal(ownMediaDown(links([["a", true], ["b", true]]), false), true, "every link down");
 });
