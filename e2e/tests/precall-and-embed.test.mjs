@@ -361,7 +361,7 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await waitEvent(host, "join");
   await waitEvent(host, "grant_device_permission");
   assert.deepEqual((await events(host, "grant_device_permission"))[0].detail, { granted: true });
-  await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest`);
+  await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest&attrs=precallReview=off,externalId=patient-21`);
   await waitEvent(guest, "ready");
   // The guest's door shows; the integrator's own button knocks through the element, and can
   // take the knock back.
@@ -415,8 +415,14 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await waitEvent(guest, "leave");
   assert.deepEqual((await events(guest, "leave"))[0].detail, { reason: "left", removed: false });
   await waitEvent(host, "participant_leave");
+  // Who left, as their participant_join said: with the externalId they came with (this is a
+  // host's page).
+  const [came] = await events(host, "participant_join");
   const [gone] = await events(host, "participant_leave");
-  assert.deepEqual(gone.detail.participant, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor" });
+  for (const { detail } of [came, gone]) {
+    const { id, displayName, role, externalId } = detail.participant;
+    assert.deepEqual({ id, displayName, role, externalId }, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor", externalId: "patient-21" });
+  }
   assert.equal(gone.detail.participantId, received.detail.clientId);
   assert.deepEqual(await events(guest, "meeting_end"), [], "leaving does not end the meeting");
 

@@ -123,6 +123,10 @@ pub struct ParticipantBody {
     audio: bool,
     client_id: String,
     display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<String>,
     role: &'static str,
     screen: bool,
     video: bool,
@@ -194,6 +198,8 @@ pub async fn participants(rooms: &Rooms, room: &RoomName) -> Result<Json<Partici
                 audio: member.media.audio,
                 client_id: member.id.as_str().to_owned(),
                 display_name: member.display_name,
+                external_id: member.external_id,
+                metadata: member.metadata,
                 role: member.role.as_str(),
                 screen: member.media.screen,
                 video: member.media.video,

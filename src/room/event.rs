@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    ClientId, ConnId, EndReason, KnockPage, KnockState, LeaveReason, MediaState, RelayKind,
-    RelayPayload, Request, Resolution, Role, Theme,
+    ClientId, ConnId, EndReason, Identity, KnockPage, KnockState, LeaveReason, MediaState,
+    RelayKind, RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
 use crate::meeting::network::NetworkSample;
@@ -192,6 +192,40 @@ pub struct ClientView {
     pub media: MediaState,
     /// Its connection dropped and it may come back (within the resume grace): its seat is its own.
     pub away: bool,
+    /// What the integrator passed when it joined; hosts see them, others get views without
+    /// (`ClientView::for_guests`), as only hosts see them on a knock.
+    pub external_id: Option<String>,
+    pub metadata: Option<String>,
+}
+
+impl ClientView {
+    /// A client as hosts see it.
+    pub fn new(
+        id: ClientId,
+        identity: &Identity,
+        role: Role,
+        media: MediaState,
+        away: bool,
+    ) -> ClientView {
+        ClientView {
+            id,
+            display_name: identity.display_name.clone(),
+            role,
+            media,
+            away,
+            external_id: identity.external_id.clone(),
+            metadata: identity.metadata.clone(),
+        }
+    }
+
+    /// The view for anyone but a host: without the integrator's identifiers.
+    pub fn for_guests(self) -> ClientView {
+        ClientView {
+            external_id: None,
+            metadata: None,
+            ..self
+        }
+    }
 }
 
 /// A knock as hosts see it.

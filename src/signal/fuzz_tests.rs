@@ -344,7 +344,7 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
             }
             room.check_invariants();
         }
-        let present = room.room_view().clients.into_iter().filter(|c| !c.away);
+        let present = room.room_view(true).clients.into_iter().filter(|c| !c.away);
         let members: BTreeSet<ClientId> = present.map(|c| c.id).collect();
         let admitted: BTreeSet<ClientId> = media.keys().cloned().collect();
         assert_eq!(admitted, members, "media paths are exactly the members'");

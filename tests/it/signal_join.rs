@@ -84,6 +84,77 @@ async fn members_get_the_room_and_hosts_the_queue() {
     assert_eq!(new_client["client"]["displayName"], "Watcher");
 }
 
+/// A member's `externalId` and `metadata` reach hosts (in `room_joined` and `new_client`), as a
+/// knock's do, and no one else.
+#[tokio::test]
+async fn hosts_see_members_identifiers_and_others_do_not() {
+    let server = Server::start().await;
+    let open = room(&server, json!({})).await;
+    let (mut first_host, _) = host(&server, &open, "Dr One").await;
+    let mut guest = Ws::connect(&server).await;
+    guest
+        .send(
+            "join_room",
+            json!({"roomName": open.name, "displayName": "Pat", "externalId": "patient-9",
+                   "metadata": "room 4"}),
+        )
+        .await;
+    let joined = guest.recv_type("room_joined").await;
+    assert_eq!(joined["role"], "visitor");
+    let pat = first_host.recv_type("new_client").await["client"].clone();
+    assert_eq!(pat["displayName"], "Pat");
+    assert_eq!(
+        (&pat["externalId"], &pat["metadata"]),
+        (&json!("patient-9"), &json!("room 4"))
+    );
+
+    let (_, joined) = host(&server, &open, "Dr Two").await;
+    let clients = joined["room"]["clients"].as_array().unwrap();
+    let pat = clients.iter().find(|c| c["displayName"] == "Pat").unwrap();
+    assert_eq!(
+        pat["externalId"], "patient-9",
+        "a host coming in later sees them too"
+    );
+
+    let mut other = Ws::connect(&server).await;
+    other
+        .send(
+            "join_room",
+            json!({"roomName": open.name, "displayName": "Sam", "externalId": "patient-10",
+                   "metadata": "room 5"}),
+        )
+        .await;
+    let joined = other.recv_type("room_joined").await;
+    let clients = joined["room"]["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 4);
+    for client in clients {
+        let none = client.get("externalId").is_none() && client.get("metadata").is_none();
+        assert!(none, "a guest sees no one's: {client}");
+    }
+    // (Both heard of Dr Two first.)
+    let two = guest.recv_type("new_client").await["client"].clone();
+    assert_eq!(two["displayName"], "Dr Two");
+    let sam = guest.recv_type("new_client").await["client"].clone();
+    assert_eq!(sam["displayName"], "Sam");
+    assert!(
+        sam.get("externalId").is_none() && sam.get("metadata").is_none(),
+        "{sam}"
+    );
+    first_host.recv_type("new_client").await;
+    let sam = first_host.recv_type("new_client").await["client"].clone();
+    assert_eq!(sam["externalId"], "patient-10");
+    // The integrator's backend, too.
+    let path = format!("/v1/rooms{}/participants", open.name);
+    let (status, people) = server.get_json(&path).await;
+    assert_eq!(status, 200);
+    let people = people["results"].as_array().unwrap();
+    let pat = people.iter().find(|p| p["displayName"] == "Pat").unwrap();
+    assert_eq!(
+        (&pat["externalId"], &pat["metadata"]),
+        (&json!("patient-9"), &json!("room 4"))
+    );
+}
+
 #[tokio::test]
 async fn a_locked_room_shows_a_knocker_only_the_door() {
     let server = Server::start().await;

@@ -177,7 +177,7 @@ export class Call {
       case "new_client": {
         const back = before.clients.find((c) => c.id === p.client.id)?.away;
         announce(back ? `${p.client.displayName} is back` : `${p.client.displayName} joined`);
-        if (!back) this.bridge.emit("participant_join", { participant: p.client });
+        if (!back) this.bridge.emit("participant_join", { participant: participantOf(p.client) });
         break;
       }
       case "client_away": {
@@ -194,7 +194,7 @@ export class Call {
         this.forgetLink(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
         if (gone) announce(p.reason === "kicked" ? `${gone.displayName} was removed` : `${gone.displayName} left`);
-        const participant = gone ? { id: gone.id, displayName: gone.displayName, role: gone.role } : { id: p.clientId };
+        const participant = participantOf(gone ?? { id: p.clientId });
         this.bridge.emit("participant_leave", { participant, participantId: p.clientId, reason: p.reason });
         break;
       }
@@ -438,4 +438,9 @@ export class Call {
     this.notices.clear();
     this.bridge.setUnstable("media", false);
   }
+}
+
+/** A participant as an embedding page hears of it (Whereby's `participant`, and ours). */
+function participantOf({ id, displayName, role, externalId, metadata }) {
+  return { id, displayName, role, ...(externalId && { externalId }), ...(metadata && { metadata }) };
 }

@@ -30,6 +30,17 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// This member as hosts see it.
+    pub fn view(&self, role: Role) -> ClientView {
+        ClientView::new(
+            self.client_id.clone(),
+            &self.identity,
+            role,
+            self.media,
+            false,
+        )
+    }
+
     /// Whom a rejection of this connection's knock holds back.
     pub fn knocker_key(&self) -> KnockerKey {
         match &self.device {
@@ -112,6 +123,19 @@ impl Connections {
         self.members().map(|(c, _, _)| c).collect()
     }
 
+    /// The members' connections: hosts', then everyone else's.
+    pub fn member_conns_hosts_apart(&self) -> (Vec<ConnId>, Vec<ConnId>) {
+        let (mut hosts, mut others) = (Vec::new(), Vec::new());
+        for (conn, _, role) in self.members() {
+            if role == Role::Host {
+                hosts.push(conn);
+            } else {
+                others.push(conn);
+            }
+        }
+        (hosts, others)
+    }
+
     /// Connections that are not members: knockers and those at the door.
     pub fn outsiders(&self) -> Vec<ConnId> {
         self.iter()
@@ -164,28 +188,13 @@ impl Connections {
             .count()
     }
 
-    /// A member as others see it.
+    /// A member as hosts see it (`ClientView::for_guests` for anyone else).
     pub fn client_view(&self, conn: ConnId) -> Option<ClientView> {
-        let c = self.get(conn)?;
-        Some(ClientView {
-            id: c.client_id.clone(),
-            display_name: c.identity.display_name.clone(),
-            role: self.role_of(conn)?,
-            media: c.media,
-            away: false,
-        })
+        Some(self.get(conn)?.view(self.role_of(conn)?))
     }
 
     pub fn views(&self) -> Vec<ClientView> {
-        self.members()
-            .map(|(_, c, role)| ClientView {
-                id: c.client_id.clone(),
-                display_name: c.identity.display_name.clone(),
-                role,
-                media: c.media,
-                away: false,
-            })
-            .collect()
+        self.members().map(|(_, c, role)| c.view(role)).collect()
     }
 
     pub fn counts(&self) -> ClientCounts {

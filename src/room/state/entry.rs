@@ -156,7 +156,7 @@ impl Room {
     /// Seats a connection in the room as `role`: its media path opens, it hears the room as
     /// members see it, and the others hear it come in.
     fn seat(&mut self, out: &mut Out, conn: ConnId, member: Conn, role: Role) {
-        let others = self.conns.member_conns();
+        let others = self.conns.member_conns_hosts_apart();
         let (client_id, resume_token) = (member.client_id.clone(), member.resume_token.clone());
         self.conns.insert(conn, member);
         out.media(MediaChange::Admit {
@@ -170,13 +170,15 @@ impl Room {
                 self_id: client_id,
                 role,
                 resume_token,
-                room: self.room_view(),
+                room: self.room_view(role == Role::Host),
                 theme: self.config.theme.clone(),
                 knockers: (role == Role::Host).then(|| self.queue.views()),
             })),
         );
         if let Some(view) = self.conns.client_view(conn) {
-            out.send_many(others, Event::ClientJoined(view));
+            let (hosts, guests) = others;
+            out.send_many(hosts, Event::ClientJoined(view.clone()));
+            out.send_many(guests, Event::ClientJoined(view.for_guests()));
         }
     }
 
@@ -376,16 +378,22 @@ impl Room {
         }
     }
 
-    /// The room as a member sees it: who is in, and (last) who is away and may come back.
-    pub fn room_view(&self) -> RoomView {
+    /// The room as a member sees it: who is in, and (last) who is away and may come back; with
+    /// the integrator's identifiers only for a host.
+    pub fn room_view(&self, for_host: bool) -> RoomView {
         let mut away: Vec<ClientView> = self.away_members.values().map(AwayMember::view).collect();
         away.sort_by(|a, b| a.id.cmp(&b.id));
+        let clients = self.conns.views().into_iter().chain(away);
         RoomView {
             room_name: self.config.room_name.clone(),
             mode: self.config.mode,
             is_locked: self.locked,
             capacity: self.seats.capacity,
-            clients: self.conns.views().into_iter().chain(away).collect(),
+            clients: if for_host {
+                clients.collect()
+            } else {
+                clients.map(ClientView::for_guests).collect()
+            },
         }
     }
 }

@@ -124,13 +124,13 @@ struct AwayMember {
 
 impl AwayMember {
     fn view(&self) -> ClientView {
-        ClientView {
-            id: self.client_id.clone(),
-            display_name: self.identity.display_name.clone(),
-            role: self.role,
-            media: self.media,
-            away: true,
-        }
+        ClientView::new(
+            self.client_id.clone(),
+            &self.identity,
+            self.role,
+            self.media,
+            true,
+        )
     }
 }
 

@@ -95,6 +95,11 @@ pub(super) struct ClientWire<'a> {
     /// Its connection dropped; it may come back as itself (only said when true).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     away: bool,
+    /// Hosts only (the room leaves them out of others' views): what the integrator passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a str>,
 }
 
 impl<'a> ClientWire<'a> {
@@ -107,6 +112,8 @@ impl<'a> ClientWire<'a> {
             video: client.media.video,
             screen: client.media.screen,
             away: client.away,
+            external_id: client.external_id.as_deref(),
+            metadata: client.metadata.as_deref(),
         }
     }
 }

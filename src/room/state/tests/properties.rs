@@ -110,6 +110,8 @@ struct Observer {
     inside: std::collections::BTreeSet<ClientId>,
     /// Each member's idea of who is in the room, and who of them is away.
     rosters: BTreeMap<ConnId, BTreeMap<ClientId, bool>>,
+    /// Each member's role, as its `room_joined` said.
+    roles: BTreeMap<ConnId, Role>,
 }
 
 impl Observer {
@@ -142,6 +144,10 @@ impl Observer {
         match event {
             Event::Joined(joined) => {
                 self.members.insert(conn);
+                self.roles.insert(conn, joined.role);
+                for client in &joined.room.clients {
+                    self.sees_identifiers_if_host(conn, client);
+                }
                 let roster = joined.room.clients.iter();
                 self.rosters
                     .insert(conn, roster.map(|c| (c.id.clone(), c.away)).collect());
@@ -165,6 +171,7 @@ impl Observer {
                 self.forget(conn);
             }
             Event::ClientJoined(view) => {
+                self.sees_identifiers_if_host(conn, view);
                 let roster = self.roster(conn);
                 roster.insert(view.id.clone(), view.away);
             }
@@ -225,6 +232,18 @@ impl Observer {
     }
 
     /// A member's idea of who is in the room; only members hear of others.
+    /// Invariant: the integrator's identifiers of a member (every client here has both) reach
+    /// hosts, and no one else.
+    fn sees_identifiers_if_host(&self, conn: ConnId, view: &ClientView) {
+        let host = self.roles.get(&conn) == Some(&Role::Host);
+        let shown = (view.external_id.is_some(), view.metadata.is_some());
+        assert_eq!(
+            shown,
+            (host, host),
+            "connection {conn} (host: {host}) saw {view:?}"
+        );
+    }
+
     fn roster(&mut self, conn: ConnId) -> &mut BTreeMap<ClientId, bool> {
         let roster = self.rosters.get_mut(&conn);
         roster.unwrap_or_else(|| panic!("connection {conn}, not a member, heard of others"))
@@ -240,6 +259,7 @@ impl Observer {
         self.members.remove(&conn);
         self.host_queues.remove(&conn);
         self.rosters.remove(&conn);
+        self.roles.remove(&conn);
     }
 
     fn fact(&mut self, fact: &RoomFact) {
@@ -322,8 +342,8 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 peer: ip(conn as u8),
                 identity: Identity {
                     display_name: format!("N{conn}"),
-                    external_id: None,
-                    metadata: None,
+                    external_id: Some(format!("x{conn}")),
+                    metadata: Some(format!("m{conn}")),
                     user_agent: None,
                 },
                 media: Default::default(),
@@ -443,7 +463,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     .collect();
                 let mut inside: std::collections::BTreeSet<ClientId> = h
                     .room
-                    .room_view()
+                    .room_view(true)
                     .clients
                     .into_iter()
                     .map(|c| c.id)
@@ -512,7 +532,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         // Invariant: every member knows who is in, and who of them is away, as the room does.
         let truth: BTreeMap<ClientId, bool> = h
             .room
-            .room_view()
+            .room_view(true)
             .clients
             .into_iter()
             .map(|c| (c.id, c.away))
