@@ -14,7 +14,7 @@
 
   class WherebyEmbed extends HTMLElement {
     static get observedAttributes() {
-      return ["room", ...PARAMS.map((p) => p.toLowerCase())];
+      return ["room", "title", ...PARAMS.map((p) => p.toLowerCase())];
     }
 
     connectedCallback() {
@@ -51,10 +51,14 @@
         if (value !== null) url.searchParams.set(name, value);
       }
       url.searchParams.set("embedOrigin", window.location.origin);
+      // What a screen reader names the frame (Whereby's element does the same).
+      const title = this.getAttribute("title") || "Video calling component";
+      if (this.iframe) this.iframe.title = title;
       if (this.iframe && this.iframe.src === url.toString()) return;
       this.roomOrigin = url.origin;
       if (!this.iframe) {
         this.iframe = document.createElement("iframe");
+        this.iframe.title = title;
         this.iframe.setAttribute("allow", "camera; microphone; fullscreen; speaker; display-capture; autoplay; compute-pressure");
         this.iframe.style.cssText = "border:0;width:100%;height:100%;display:block;";
         this.style.display ||= "block";

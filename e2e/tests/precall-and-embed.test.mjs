@@ -363,6 +363,7 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   assert.deepEqual((await events(host, "grant_device_permission"))[0].detail, { granted: true });
   await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest&attrs=precallReview=off,externalId=patient-21`);
   await waitEvent(guest, "ready");
+  assert.equal(await guest.getAttribute("iframe", "title"), "Video calling component", "the frame has a name");
   // The guest's door shows; the integrator's own button knocks through the element, and can
   // take the knock back.
   await room(guest).locator("#knock").waitFor({ timeout: TIMEOUT });
