@@ -399,6 +399,11 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await room(host).locator("#chat-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
   assert.deepEqual(await panels(), ["people_toggle true", "people_toggle false", "chat_toggle true", "chat_toggle false"]);
 
+  await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
+  await waitEvent(guest, "camera_toggle");
+  assert.deepEqual((await events(guest, "camera_toggle"))[0].detail, { enabled: false });
+  await screenshot(guest, "13-embedded-guest");
+
   // The guest's network goes away and comes back: the page says its connection is unstable, then
   // stable again.
   const statuses = async () => (await events(guest, "connection_status_change")).map((e) => e.detail.status);
@@ -408,10 +413,6 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await guest.waitForFunction(() => window.events.filter((e) => e.type === "connection_status_change").length === 2, null, { timeout: TIMEOUT });
   assert.deepEqual(await statuses(), ["unstable", "stable"]);
 
-  await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
-  await waitEvent(guest, "camera_toggle");
-  assert.deepEqual((await events(guest, "camera_toggle"))[0].detail, { enabled: false });
-  await screenshot(guest, "13-embedded-guest");
   await guest.evaluate(() => document.getElementById("room").leaveRoom());
   await waitEvent(guest, "leave");
   assert.deepEqual((await events(guest, "leave"))[0].detail, { reason: "left", removed: false });
