@@ -1,7 +1,9 @@
 //! The delivery worker: posts due events from the outbox, at most one at a time per (endpoint, room)
 //! so each room's events arrive in order, with a bounded number in flight overall. Retries 5xx, 408,
-//! 429, timeouts and connection errors with exponential backoff; never other 4xx. Runs apart from the
-//! rooms: a slow or dead receiver only delays its own deliveries.
+//! 429, timeouts and connection errors with exponential backoff (or a longer `Retry-After`); never
+//! other 4xx. Runs apart from the rooms: a slow or dead receiver never delays a room. Among
+//! endpoints the oldest due goes first, so a slow receiver with a backlog can hold every slot
+//! (webhooks.md, "Delivery").
 
 use std::collections::HashMap;
 use std::sync::Arc;
