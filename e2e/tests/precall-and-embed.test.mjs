@@ -7,7 +7,7 @@ import { deflateSync } from "node:zlib";
 
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
-import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot } from "../lib/browser.mjs";
+import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
 
 let server;
@@ -434,6 +434,30 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await waitEvent(host, "leave");
   assert.deepEqual((await events(host, "leave"))[0].detail, { reason: "ended_by_host", removed: false });
   noPageErrors(host, guest);
+});
+
+test("<whereby-embed>: a page whose media stops getting through says its connection is unstable, then stable", async (t) => {
+  const pages = await embedPageServer();
+  t.after(() => pages.close());
+  const meeting = await server.meeting({ isLocked: false });
+  const host = await opener(browser, t)("embedded host");
+  const guestBrowser = await stallableBrowser(t, "embed-stall");
+  const guest = await newPage(guestBrowser.browser, "stalled guest");
+  await host.goto(`http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host`);
+  await host.waitForFunction(() => window.events.some((e) => e.type === "join"), null, { timeout: TIMEOUT });
+  await enter(guest, meeting.roomUrl, "Ada Byron");
+  await remoteVideosPlay(guest, 1);
+  const statuses = () => host.evaluate(() => window.events.filter((e) => e.type === "connection_status_change").map((e) => e.detail.status));
+  assert.deepEqual(await statuses(), [], "stable from the start: nothing to say");
+
+  // The only peer stops answering (its signalling holds): the host page's every link is down.
+  assert.ok(guestBrowser.stall() > 0, "the guest browser's renderers were found");
+  await host.waitForFunction(() => window.events.some((e) => e.type === "connection_status_change"), null, { timeout: 25000 });
+  assert.deepEqual(await statuses(), ["unstable"]);
+  guestBrowser.go();
+  await host.waitForFunction(() => window.events.filter((e) => e.type === "connection_status_change").length === 2, null, { timeout: TIMEOUT });
+  assert.deepEqual(await statuses(), ["unstable", "stable"]);
+  noPageErrors(host);
 });
 
 test("<whereby-embed>: a browser that refuses the camera and microphone is reported", async (t) => {
