@@ -91,15 +91,20 @@ async fn hosts_see_members_identifiers_and_others_do_not() {
     let server = Server::start().await;
     let open = room(&server, json!({})).await;
     let (mut first_host, _) = host(&server, &open, "Dr One").await;
-    let mut guest = Ws::connect(&server).await;
-    guest
-        .send(
-            "join_room",
-            json!({"roomName": open.name, "displayName": "Pat", "externalId": "patient-9",
-                   "metadata": "room 4"}),
-        )
-        .await;
-    let joined = guest.recv_type("room_joined").await;
+    // A guest who joins with the integrator's identifiers.
+    let identified = |name: &'static str, external_id: &'static str, metadata: &'static str| {
+        let room_name = open.name.clone();
+        let server = &server;
+        async move {
+            let mut ws = Ws::connect(server).await;
+            let join = json!({"roomName": room_name, "displayName": name,
+                              "externalId": external_id, "metadata": metadata});
+            ws.send("join_room", join).await;
+            let joined = ws.recv_type("room_joined").await;
+            (ws, joined)
+        }
+    };
+    let (mut guest, joined) = identified("Pat", "patient-9", "room 4").await;
     assert_eq!(joined["role"], "visitor");
     let pat = first_host.recv_type("new_client").await["client"].clone();
     assert_eq!(pat["displayName"], "Pat");
@@ -116,15 +121,7 @@ async fn hosts_see_members_identifiers_and_others_do_not() {
         "a host coming in later sees them too"
     );
 
-    let mut other = Ws::connect(&server).await;
-    other
-        .send(
-            "join_room",
-            json!({"roomName": open.name, "displayName": "Sam", "externalId": "patient-10",
-                   "metadata": "room 5"}),
-        )
-        .await;
-    let joined = other.recv_type("room_joined").await;
+    let (_other, joined) = identified("Sam", "patient-10", "room 5").await;
     let clients = joined["room"]["clients"].as_array().unwrap();
     assert_eq!(clients.len(), 4);
     for client in clients {
