@@ -51,19 +51,17 @@
         if (value !== null) url.searchParams.set(name, value);
       }
       url.searchParams.set("embedOrigin", window.location.origin);
-      // What a screen reader names the frame (Whereby's element does the same).
-      const title = this.getAttribute("title") || "Video calling component";
-      if (this.iframe) this.iframe.title = title;
-      if (this.iframe && this.iframe.src === url.toString()) return;
-      this.roomOrigin = url.origin;
       if (!this.iframe) {
         this.iframe = document.createElement("iframe");
-        this.iframe.title = title;
         this.iframe.setAttribute("allow", "camera; microphone; fullscreen; speaker; display-capture; autoplay; compute-pressure");
         this.iframe.style.cssText = "border:0;width:100%;height:100%;display:block;";
         this.style.display ||= "block";
         this.append(this.iframe);
       }
+      // What a screen reader names the frame (Whereby's element does the same).
+      this.iframe.title = this.getAttribute("title") || "Video calling component";
+      if (this.iframe.src === url.toString()) return;
+      this.roomOrigin = url.origin;
       this.iframe.src = url.toString();
     }
 

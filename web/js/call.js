@@ -263,6 +263,10 @@ export class Call {
     else if (this.openPanel === panel) this.closePanel();
   }
 
+  panelButton(panel) {
+    return panel === this.people ? this.peopleButton : this.chatButton;
+  }
+
   togglePanel(panel) {
     if (this.openPanel === panel) this.closePanel();
     else this.showPanel(panel);
@@ -274,8 +278,7 @@ export class Call {
     panel.element.hidden = false;
     this.openPanel = panel;
     this.section.classList.add("panel-open");
-    const button = panel === this.people ? this.peopleButton : this.chatButton;
-    button.setAttribute("aria-expanded", "true");
+    this.panelButton(panel).setAttribute("aria-expanded", "true");
     this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: true });
     if (panel === this.people) {
       this.unseenKnocks = 0;
@@ -294,7 +297,7 @@ export class Call {
     panel.element.hidden = true;
     this.openPanel = null;
     this.section.classList.remove("panel-open");
-    const button = panel === this.people ? this.peopleButton : this.chatButton;
+    const button = this.panelButton(panel);
     button.setAttribute("aria-expanded", "false");
     this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: false });
     if (refocus) button.focus();
