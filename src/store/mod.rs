@@ -274,12 +274,16 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError>;
     /// Removes an endpoint and cancels its pending deliveries; false when there was none.
     async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Claims due deliveries for `claimant` until `until`, at most one per (endpoint, room): the
-    /// oldest pending, if its time has come and no unexpired claim holds it. Another caller (a node
-    /// of a cluster) never gets a delivery while it is claimed; a claim that ran out (its claimant
-    /// died mid-delivery) lets it be claimed again.
+    /// The ids of the endpoints not removed.
+    async fn live_endpoint_ids(&self) -> Result<Vec<i64>, StoreError>;
+    /// Claims due deliveries of `endpoint` for `claimant` until `until`, oldest first, at most one
+    /// per room: the room's oldest pending, if its time has come and no unexpired claim holds it.
+    /// Reads that endpoint's pending deliveries only, so one endpoint's backlog does not slow the
+    /// others' claims. Another caller (a node of a cluster) never gets a delivery while it is
+    /// claimed; a claim that ran out (its claimant died mid-delivery) lets it be claimed again.
     async fn claim_deliveries(
         &self,
+        endpoint: i64,
         now: DateTime<Utc>,
         limit: u32,
         claimant: &str,
@@ -288,8 +292,12 @@ pub trait WebhookStore: Send + Sync {
     /// Releases every claim: a server alone on its store does so at start, as any claim left is
     /// that of a process that died mid-delivery. Returns how many.
     async fn release_claims(&self) -> Result<u64, StoreError>;
-    /// When the next pending delivery is due (or its claim runs out), if any is pending.
-    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// The earliest time after `now` at which a pending delivery's attempt is due or its claim
+    /// runs out, if any: when the worker may next find something new to claim.
+    async fn next_delivery_at(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Records an attempt's outcome and releases the claim.
     async fn finish_delivery(
         &self,

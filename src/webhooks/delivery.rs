@@ -1,9 +1,9 @@
 //! The delivery worker: posts due events from the outbox, at most one at a time per (endpoint, room)
 //! so each room's events arrive in order, with a bounded number in flight overall. Retries 5xx, 408,
 //! 429, timeouts and connection errors with exponential backoff (or a longer `Retry-After`); never
-//! other 4xx. Runs apart from the rooms: a slow or dead receiver never delays a room. Among
-//! endpoints the oldest due goes first, so a slow receiver with a backlog can hold every slot
-//! (webhooks.md, "Delivery").
+//! other 4xx. Runs apart from the rooms: a slow or dead receiver never delays a room. Slots are
+//! shared among endpoints (`shares`), so a slow receiver with a backlog cannot hold them all while
+//! another endpoint has events (webhooks.md, "Delivery").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,8 +15,18 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::signing;
+use super::{shares, signing};
 use crate::store::{DeliveryOutcome, DueDelivery, DynStore};
+
+/// What an attempt in flight is delivering, by the task making it: a task that panicked still says
+/// which it was.
+type InFlight = HashMap<tokio::task::Id, Attempting>;
+
+#[derive(Debug, Clone, Copy)]
+struct Attempting {
+    delivery: i64,
+    endpoint: i64,
+}
 
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -64,15 +74,15 @@ pub async fn run(
         }
     };
     let settings = Arc::new(settings);
-    // Delivery ids by the task attempting them (a task that panicked still says which it was).
-    let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut in_flight = InFlight::new();
     let mut attempts: JoinSet<()> = JoinSet::new();
     let mut last_scan = tokio::time::Instant::now() - MIN_SCAN_GAP;
-    // Every slot was busy at the last scan: the outbox has more due than the worker can take, so
-    // the next scan comes as soon as an attempt ends, not after the gap.
-    let mut backlog = false;
+    // The last scan left due deliveries behind (every slot busy, or an endpoint at its share): the
+    // next scan comes as soon as an attempt ends, not after the gap.
+    let mut scan_when_one_ends = false;
+    let mut scan_now = false;
     loop {
-        if !backlog {
+        if !scan_now {
             tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
         }
         last_scan = tokio::time::Instant::now();
@@ -83,51 +93,49 @@ pub async fn run(
         }
         let free = settings.concurrency.saturating_sub(attempts.len());
         if free > 0 {
-            let now = Utc::now();
-            match store
-                .claim_deliveries(now, free as u32, &settings.claimant, now + settings.claim())
-                .await
-            {
-                Ok(due) => {
-                    let fresh: Vec<DueDelivery> = due
-                        .into_iter()
-                        .filter(|d| !in_flight.values().any(|&id| id == d.id))
-                        .take(free)
-                        .collect();
-                    for delivery in fresh {
-                        let id = delivery.id;
-                        let task = attempts.spawn(attempt(
-                            store.clone(),
-                            client.clone(),
-                            settings.clone(),
-                            delivery,
-                        ));
-                        in_flight.insert(task.id(), id);
-                    }
-                }
-                Err(err) => tracing::error!(error = %err, "reading the webhook outbox failed"),
+            let (due, left_behind) = claim(&store, &settings, &in_flight, free).await;
+            scan_when_one_ends = left_behind;
+            for delivery in due {
+                let attempting = Attempting {
+                    delivery: delivery.id,
+                    endpoint: delivery.endpoint_id,
+                };
+                let task = attempts.spawn(attempt(
+                    store.clone(),
+                    client.clone(),
+                    settings.clone(),
+                    delivery,
+                ));
+                in_flight.insert(task.id(), attempting);
             }
         }
-        backlog = attempts.len() >= settings.concurrency;
-        if backlog {
+        if attempts.len() >= settings.concurrency {
             // Nothing can start until an attempt ends: wakes and due times do not matter now.
             tokio::select! {
                 Some(done) = attempts.join_next_with_id() => ended(&mut in_flight, done),
                 () = stop.cancelled() => break,
             }
+            scan_now = true;
             continue;
         }
+        scan_now = false;
         // A retry coming due wakes the worker at its time. What is already due was either taken
-        // by the scan above or waits for a free slot or for its predecessor in the same room:
-        // both end with an attempt finishing, which wakes the worker too.
-        let next_due = match store.next_delivery_at().await {
-            Ok(Some(at)) if at > Utc::now() => {
-                (at - Utc::now()).to_std().unwrap_or_default().min(POLL)
+        // by the scan above or waits for a free slot, its endpoint's share or its predecessor in
+        // the same room: each ends with an attempt finishing, which wakes the worker too.
+        let now = Utc::now();
+        let next_due = match store.next_delivery_at(now).await {
+            Ok(Some(at)) => (at - now).to_std().unwrap_or_default().min(POLL),
+            Ok(None) => POLL,
+            Err(err) => {
+                tracing::error!(error = %err, "reading the webhook outbox failed");
+                POLL
             }
-            _ => POLL,
         };
         tokio::select! {
-            Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => ended(&mut in_flight, done),
+            Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => {
+                ended(&mut in_flight, done);
+                scan_now = scan_when_one_ends;
+            }
             () = wake.notified() => {}
             () = tokio::time::sleep(next_due) => {}
             () = stop.cancelled() => break,
@@ -155,12 +163,66 @@ fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// Claims what `free` slots can take, endpoint by endpoint in their shares' order. Returns the
+/// deliveries to attempt, and whether due deliveries may have been left behind (an endpoint got
+/// all it asked for, or none for being at its share).
+async fn claim(
+    store: &DynStore,
+    settings: &DeliverySettings,
+    in_flight: &InFlight,
+    mut free: usize,
+) -> (Vec<DueDelivery>, bool) {
+    let endpoints = match store.live_endpoint_ids().await {
+        Ok(endpoints) => endpoints,
+        Err(err) => {
+            tracing::error!(error = %err, "reading the webhook outbox failed");
+            return (Vec::new(), false);
+        }
+    };
+    let mut held: HashMap<i64, usize> = HashMap::new();
+    for attempting in in_flight.values() {
+        *held.entry(attempting.endpoint).or_default() += 1;
+    }
+    let held_by = |endpoint: i64| held.get(&endpoint).copied().unwrap_or(0);
+    let cap = shares::cap(settings.concurrency, endpoints.len());
+    let now = Utc::now();
+    let until = now + settings.claim();
+    let mut claimed = Vec::new();
+    let mut left_behind = false;
+    for endpoint in shares::order(&endpoints, held_by) {
+        let want = free.min(cap.saturating_sub(held_by(endpoint)));
+        if want == 0 {
+            left_behind = true;
+            continue;
+        }
+        let want_u32 = u32::try_from(want).unwrap_or(u32::MAX);
+        match store
+            .claim_deliveries(endpoint, now, want_u32, &settings.claimant, until)
+            .await
+        {
+            Ok(due) => {
+                left_behind |= due.len() >= want;
+                // A delivery still in flight here had its claim run out while its attempt hung.
+                let fresh = due.into_iter().filter(|d| {
+                    !in_flight
+                        .values()
+                        .any(|attempting| attempting.delivery == d.id)
+                });
+                let before = claimed.len();
+                claimed.extend(fresh.take(free));
+                free -= claimed.len() - before;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, endpoint, "claiming webhook deliveries failed");
+            }
+        }
+    }
+    (claimed, left_behind)
+}
+
 /// Forgets an attempt that ended. A claimed delivery still in `in_flight` is one whose claim ran
 /// out while its attempt was hanging; it is skipped until that attempt ends.
-fn ended(
-    in_flight: &mut HashMap<tokio::task::Id, i64>,
-    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
-) {
+fn ended(in_flight: &mut InFlight, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
     let task = match done {
         Ok((task, ())) => task,
         Err(err) => {

@@ -5,6 +5,7 @@
 pub mod delivery;
 pub mod endpoints;
 pub mod event;
+mod shares;
 pub mod signing;
 
 use crate::meeting::facts::FactKind;

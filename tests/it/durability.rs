@@ -204,11 +204,17 @@ async fn sigterm_finishes_in_flight_requests() {
 /// Two webhook deliveries, delivered 8 days and 6 days ago (one room each, as the outbox hands out
 /// one delivery per endpoint and room at a time).
 async fn seed_finished_deliveries(store: &dyn Store) {
-    queue_lock_events(store, &["/a", "/b"]).await;
+    let endpoint = queue_lock_events(store, &["/a", "/b"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
     let due = store
-        .claim_deliveries(now, 10, "test", now + chrono::Duration::minutes(1))
+        .claim_deliveries(
+            endpoint,
+            now,
+            10,
+            "test",
+            now + chrono::Duration::minutes(1),
+        )
         .await
         .unwrap();
     assert_eq!(due.len(), 2);

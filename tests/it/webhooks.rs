@@ -243,6 +243,36 @@ async fn a_retry_is_not_held_up_by_deliveries_ending_with_it() {
     }
 }
 
+/// A receiver answering slowly with a backlog of events does not keep another endpoint's event
+/// waiting for a slot: it may hold at most three quarters of them (it used to hold all four here,
+/// and the other endpoint's event waited some 8 s, behind the whole backlog).
+#[tokio::test]
+async fn a_slow_receivers_backlog_does_not_hold_up_another_endpoint() {
+    let server = Server::start_with(&["--webhook-concurrency", "4"]).await;
+    let slow = receiver_for(&server, &["room.client.knocked"], &["--sleep", "2"]).await;
+    let fast = receiver_for(&server, &["room.client.joined"], &[]).await;
+    // A knock in each of sixteen rooms: sixteen deliveries the slow receiver answers 2 s apart per
+    // slot, all due at once (one room each, so the outbox may hand them all out).
+    for _ in 0..16 {
+        knock_once(&server).await;
+    }
+    assert!(fast.requests().is_empty(), "a knock is not a join");
+    let room = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    host.join(&room.name, Some(&room.host_key), "Host").await;
+    let joined = std::time::Instant::now();
+    fast.wait_for(1).await;
+    let waited = joined.elapsed();
+    assert!(
+        waited < Duration::from_millis(1500),
+        "the fast endpoint's event waited {waited:?} behind the slow one's backlog"
+    );
+    assert!(
+        slow.requests().len() < 16,
+        "the slow receiver's backlog was still there when the other event went"
+    );
+}
+
 #[tokio::test]
 async fn the_outbox_survives_kill_9_while_the_receiver_is_down() {
     let mut server = Server::start_with(&[
@@ -412,11 +442,17 @@ async fn finished_deliveries_are_pruned_pending_ones_never() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = crate::helpers::open_store(dir.path()).await;
-    crate::helpers::queue_lock_events(&*store, &["/r", "/r"]).await;
+    let endpoint = crate::helpers::queue_lock_events(&*store, &["/r", "/r"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
     let due = store
-        .claim_deliveries(now, 10, "test", now + chrono::Duration::minutes(1))
+        .claim_deliveries(
+            endpoint,
+            now,
+            10,
+            "test",
+            now + chrono::Duration::minutes(1),
+        )
         .await
         .unwrap();
     assert_eq!(due.len(), 1, "one at a time per endpoint and room");

@@ -13,32 +13,30 @@ use crate::store::{DueDelivery, StoreError, millis};
 impl EngineWebhooks for PostgresStore {
     async fn claim_due(
         &self,
+        endpoint: i64,
         now: DateTime<Utc>,
         limit: u32,
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        // The oldest pending row of each (endpoint, room) is the only candidate of its room: while
-        // it is claimed, nothing after it is (so each room's events arrive in order). Two nodes
-        // asking at once lock different rows or skip the locked ones; the conditions are checked
-        // again on the locked row.
+        // A room's oldest pending row of this endpoint is the only candidate of its room: while it
+        // is claimed, nothing after it is (so each room's events arrive in order). The walk reads
+        // this endpoint's pending rows in order (`webhook_deliveries_due`) and stops at `limit`.
+        // Two nodes asking at once lock different rows or skip the locked ones; the conditions are
+        // checked again on the locked row.
         let rows = sqlx::query(
-            "WITH heads AS ( \
-               SELECT DISTINCT ON (endpoint_id, room_name) id, next_attempt_ms, claimed_until_ms \
-               FROM webhook_deliveries WHERE status = 'pending' \
-               ORDER BY endpoint_id, room_name, id), \
-             due AS ( \
-               SELECT id FROM heads WHERE next_attempt_ms <= $1 \
-                 AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1) \
-               ORDER BY id LIMIT $2), \
-             locked AS ( \
-               SELECT d.id FROM webhook_deliveries d JOIN due ON due.id = d.id \
-               WHERE d.status = 'pending' \
+            "WITH due AS ( \
+               SELECT d.id FROM webhook_deliveries d \
+               WHERE d.endpoint_id = $5 AND d.status = 'pending' AND d.next_attempt_ms <= $1 \
                  AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= $1) \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                   WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
+                     AND p.room_name = d.room_name AND p.id < d.id) \
+               ORDER BY d.id LIMIT $2 \
                FOR UPDATE OF d SKIP LOCKED) \
              UPDATE webhook_deliveries d SET claimed_by = $3, claimed_until_ms = $4 \
-             FROM locked, webhook_endpoints e \
-             WHERE d.id = locked.id AND e.id = d.endpoint_id \
+             FROM due, webhook_endpoints e \
+             WHERE d.id = due.id AND e.id = d.endpoint_id \
              RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
                d.attempts",
         )
@@ -46,6 +44,7 @@ impl EngineWebhooks for PostgresStore {
         .bind(i64::from(limit))
         .bind(claimant)
         .bind(millis(until))
+        .bind(endpoint)
         .fetch_all(&self.pool)
         .await?;
         let mut due = rows

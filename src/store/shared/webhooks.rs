@@ -17,6 +17,7 @@ pub(crate) trait EngineWebhooks {
     /// `WebhookStore::claim_deliveries`.
     async fn claim_due(
         &self,
+        endpoint: i64,
         now: DateTime<Utc>,
         limit: u32,
         claimant: &str,
@@ -160,14 +161,23 @@ where
         Ok(removed)
     }
 
+    async fn live_endpoint_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id FROM webhook_endpoints WHERE removed_ms IS NULL ORDER BY id")
+                .fetch_all(self.writes())
+                .await?;
+        rows.iter().map(|row| row.int("id")).collect()
+    }
+
     async fn claim_deliveries(
         &self,
+        endpoint: i64,
         now: DateTime<Utc>,
         limit: u32,
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        self.claim_due(now, limit, claimant, until).await
+        self.claim_due(endpoint, now, limit, claimant, until).await
     }
 
     async fn release_claims(&self) -> Result<u64, StoreError> {
@@ -180,13 +190,22 @@ where
         Ok(S::rows_affected(&done))
     }
 
-    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        // The later of the two, written as both engines read it (GREATEST in one, max in the other).
+    async fn next_delivery_at(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // Each MIN reads one end of its partial index. A claim's end can come before its attempt's
+        // time; waking then finds nothing, which costs a scan and nothing else.
         let row = sqlx::query(
-            "SELECT MIN(CASE WHEN next_attempt_ms > coalesce(claimed_until_ms, 0) \
-               THEN next_attempt_ms ELSE coalesce(claimed_until_ms, 0) END) AS next \
-             FROM webhook_deliveries WHERE status = 'pending'",
+            "SELECT MIN(t) AS next FROM ( \
+               SELECT MIN(next_attempt_ms) AS t FROM webhook_deliveries \
+               WHERE status = 'pending' AND next_attempt_ms > $1 \
+               UNION ALL \
+               SELECT MIN(claimed_until_ms) AS t FROM webhook_deliveries \
+               WHERE status = 'pending' AND claimed_until_ms IS NOT NULL AND claimed_until_ms > $1) \
+             AS times",
         )
+        .bind(millis(now))
         .fetch_one(self.writes())
         .await?;
         row.maybe_time("next")

@@ -11,6 +11,7 @@ use crate::store::{DueDelivery, StoreError, millis};
 impl EngineWebhooks for SqliteStore {
     async fn claim_due(
         &self,
+        endpoint: i64,
         now: DateTime<Utc>,
         limit: u32,
         claimant: &str,
@@ -21,10 +22,11 @@ impl EngineWebhooks for SqliteStore {
         let claimed: Vec<i64> = sqlx::query_scalar(
             "UPDATE webhook_deliveries SET claimed_by = ?1, claimed_until_ms = ?2 \
              WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-                WHERE d.id IN (SELECT MIN(id) FROM webhook_deliveries WHERE status = 'pending' \
-                               GROUP BY endpoint_id, room_name) \
-                  AND d.next_attempt_ms <= ?3 \
+                WHERE d.endpoint_id = ?5 AND d.status = 'pending' AND d.next_attempt_ms <= ?3 \
                   AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= ?3) \
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                    WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
+                      AND p.room_name = d.room_name AND p.id < d.id) \
                 ORDER BY d.id LIMIT ?4) \
              RETURNING id",
         )
@@ -32,6 +34,7 @@ impl EngineWebhooks for SqliteStore {
         .bind(millis(until))
         .bind(millis(now))
         .bind(i64::from(limit))
+        .bind(endpoint)
         .fetch_all(&mut *tx)
         .await?;
         let mut due = Vec::with_capacity(claimed.len());
