@@ -6,6 +6,9 @@
 //!
 //! `cargo bench --bench signal_load -- --rooms 1900 --knockers 9 --rate 2000 --seconds 20 --workers 2`
 //!
+//! `--slow-webhook-secs N` subscribes a receiver answering after N seconds (0: at once, and the
+//! deliveries it answered are counted); `--dead-webhook` an endpoint whose receiver is down.
+//!
 //! One process holds at most ~19,900 sockets on these machines, so the connections are opened by
 //! worker processes (this same binary, re-run with `--worker`).
 
@@ -45,6 +48,8 @@ struct Args {
     relay_pairs: usize,
     /// When set, a webhook receiver that takes this long to answer subscribes to every event.
     slow_webhook_secs: Option<u64>,
+    /// An endpoint whose receiver is down (connection refused) subscribes to every event.
+    dead_webhook: bool,
 }
 
 fn main() {
@@ -90,6 +95,7 @@ fn main() {
             .iter()
             .any(|a| a == "--slow-webhook-secs")
             .then(|| arg(&raw, "--slow-webhook-secs", 5)),
+        dead_webhook: raw.iter().any(|a| a == "--dead-webhook"),
     };
     orchestrate(args);
 }
@@ -157,8 +163,22 @@ fn orchestrate(args: Args) {
         rooms
     });
     let answered = Arc::new(AtomicU64::new(0));
+    let mut endpoints = Vec::new();
     if let Some(secs) = args.slow_webhook_secs {
         let url = slow_receiver(Duration::from_secs(secs), answered.clone());
+        endpoints.push(url);
+        println!("webhook receiver answering after {secs} s subscribed to every event");
+    }
+    if args.dead_webhook {
+        // A port just freed: nothing listens there, so every attempt is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        endpoints.push(format!("http://127.0.0.1:{port}/hooks"));
+        println!("webhook endpoint whose receiver is down subscribed to every event");
+    }
+    for url in endpoints {
         runtime.block_on(async {
             let response = reqwest::Client::new()
                 .post(format!("{}/v1/webhooks", server.base))
@@ -173,7 +193,6 @@ fn orchestrate(args: Args) {
                 .unwrap();
             assert_eq!(response.status(), 201);
         });
-        println!("webhook receiver answering after {secs} s subscribed to every event");
     }
     std::thread::sleep(Duration::from_secs(1));
     let rss_before = rss_kib(pid);
@@ -222,6 +241,7 @@ fn orchestrate(args: Args) {
         writeln!(worker.stdin.as_mut().unwrap(), "GO").unwrap();
     }
     let answered_before = answered.load(Ordering::Relaxed);
+    let cpu_before = common::cpu_micros(pid);
     let mut to_host = new_histogram();
     let mut to_knocker = new_histogram();
     let mut completed = 0u64;
@@ -236,6 +256,7 @@ fn orchestrate(args: Args) {
         skipped += parts[4].parse::<u64>().unwrap();
     }
     let rss_after = rss_kib(pid);
+    let cpu_during = (common::cpu_micros(pid) - cpu_before) / 1e6;
     let answered_during = answered.load(Ordering::Relaxed) - answered_before;
     for mut worker in workers {
         drop(worker.stdin.take());
@@ -252,6 +273,10 @@ fn orchestrate(args: Args) {
         "knocks completed: {completed} in {} s = {:.0}/s sustained (ticks with no idle knocker: {skipped})",
         args.seconds,
         completed as f64 / args.seconds as f64
+    );
+    println!(
+        "server CPU during the knocks: {cpu_during:.1} s = {:.0} % of one core",
+        cpu_during * 100.0 / args.seconds as f64
     );
     if args.slow_webhook_secs.is_some() {
         println!(

@@ -449,20 +449,26 @@ pub fn room_key(url: &str) -> String {
 /// Straight into a store: an endpoint subscribed to `room.locked`, and one `room.locked` event for
 /// each room given (a room may be named twice), waiting in the outbox for it. Returns the endpoint.
 pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str]) -> i64 {
-    use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};
-    use anteroom::meeting::{MeetingId, RoomName};
-    use anteroom::store::RecordedFact;
-
-    let now = chrono::Utc::now();
     let endpoint = store
         .create_webhook(
             "http://127.0.0.1:9/hook",
             &["room.locked".to_owned()],
             "secret",
-            now,
+            chrono::Utc::now(),
         )
         .await
         .expect("endpoint stored");
+    record_lock_events(store, rooms).await;
+    endpoint.id
+}
+
+/// One `room.locked` fact for each room given, recorded now (queued for the endpoints subscribed).
+pub async fn record_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str]) {
+    use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};
+    use anteroom::meeting::{MeetingId, RoomName};
+    use anteroom::store::RecordedFact;
+
+    let now = chrono::Utc::now();
     let recorded: Vec<RecordedFact> = rooms
         .iter()
         .map(|room| RecordedFact {
@@ -482,7 +488,6 @@ pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str
         })
         .collect();
     store.record_facts(&recorded).await.expect("facts recorded");
-    endpoint.id
 }
 
 /// Polls `check` every 50 ms until it holds; fails after `within`, naming `what` it waited for.

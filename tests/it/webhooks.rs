@@ -435,6 +435,85 @@ async fn endpoints_are_managed_by_rest_and_cli() {
     assert!(!ok && stderr.contains("unknown event type"));
 }
 
+/// A room's later events wait for its oldest's retry, whether queued before the retry was set or
+/// after, and are not even due until then (so a claim's walk does not read a dead receiver's
+/// backlog); another room's go at once. Then they follow in order.
+#[tokio::test]
+async fn a_rooms_later_events_wait_for_its_retry() {
+    use anteroom::store::DeliveryOutcome;
+    use chrono::{Duration as Span, Utc};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::open_store(dir.path()).await;
+    let endpoint = crate::helpers::queue_lock_events(&*store, &["/r", "/r", "/s"]).await;
+    let claim = |at: chrono::DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let due = store
+                .claim_deliveries(endpoint, at, 10, "test", at + Span::minutes(1))
+                .await
+                .unwrap();
+            due.into_iter()
+                .map(|d| (d.id, d.room_name))
+                .collect::<Vec<_>>()
+        }
+    };
+    let now = Utc::now();
+    let first = claim(now).await;
+    let rooms: Vec<&str> = first.iter().map(|(_, room)| room.as_str()).collect();
+    assert_eq!(rooms, ["/r", "/s"], "each room's oldest");
+    let retry_at = now + Span::hours(1);
+    let outcome = DeliveryOutcome::Retry {
+        at: retry_at,
+        error: "HTTP 503".into(),
+    };
+    store
+        .finish_delivery(first[0].0, 1, &outcome, now)
+        .await
+        .unwrap();
+    store
+        .finish_delivery(first[1].0, 1, &DeliveryOutcome::Delivered, now)
+        .await
+        .unwrap();
+    crate::helpers::record_lock_events(&*store, &["/r", "/s"]).await;
+
+    let later = Utc::now() + Span::seconds(1);
+    let second = claim(later).await;
+    let rooms: Vec<&str> = second.iter().map(|(_, room)| room.as_str()).collect();
+    assert_eq!(rooms, ["/s"], "/r's events wait for its retry");
+    store
+        .finish_delivery(second[0].0, 1, &DeliveryOutcome::Delivered, later)
+        .await
+        .unwrap();
+    let pending: Vec<(String, i64)> = crate::helpers::store_rows(
+        dir.path(),
+        "SELECT room_name, next_attempt_ms FROM webhook_deliveries \
+         WHERE status = 'pending' AND room_name = '/r' ORDER BY id",
+    )
+    .await;
+    assert_eq!(pending.len(), 3);
+    assert!(
+        pending
+            .iter()
+            .all(|(_, next)| *next == retry_at.timestamp_millis()),
+        "none of /r's is due before its retry: {pending:?}"
+    );
+
+    let mut order = Vec::new();
+    let mut at = retry_at + Span::seconds(1);
+    while let [(id, room)] = claim(at).await.as_slice() {
+        assert_eq!(room, "/r");
+        order.push(*id);
+        store
+            .finish_delivery(*id, 2, &DeliveryOutcome::Delivered, at)
+            .await
+            .unwrap();
+        at += Span::milliseconds(1);
+    }
+    assert_eq!(order.len(), 3, "all of /r's, one at a time");
+    assert!(order.is_sorted(), "in the order they happened: {order:?}");
+}
+
 #[tokio::test]
 async fn finished_deliveries_are_pruned_pending_ones_never() {
     use anteroom::store::DeliveryOutcome;

@@ -127,9 +127,15 @@ WITH f AS (
   ON CONFLICT (fact_id) WHERE fact_id IS NOT NULL DO NOTHING
   RETURNING fact_id
 ), outbox AS (
+  -- A row whose room's oldest is waiting for a retry is not due before it (finish_delivery).
   INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms,
                                   created_ms)
-  SELECT e.id, f.kind, f.room_name, f.body, f.at_ms, f.at_ms
+  SELECT e.id, f.kind, f.room_name, f.body,
+         GREATEST(f.at_ms, coalesce((
+           SELECT CASE WHEN h.attempts > 0 THEN h.next_attempt_ms END FROM webhook_deliveries h
+           WHERE h.status = 'pending' AND h.endpoint_id = e.id AND h.room_name = f.room_name
+           ORDER BY h.id LIMIT 1), 0)),
+         f.at_ms
   FROM f
   JOIN webhook_endpoint_events s ON s.event_type = f.kind
   JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.removed_ms IS NULL

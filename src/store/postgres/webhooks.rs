@@ -21,7 +21,8 @@ impl EngineWebhooks for PostgresStore {
     ) -> Result<Vec<DueDelivery>, StoreError> {
         // A room's oldest pending row of this endpoint is the only candidate of its room: while it
         // is claimed, nothing after it is (so each room's events arrive in order). The walk reads
-        // this endpoint's pending rows in order (`webhook_deliveries_due`) and stops at `limit`.
+        // this endpoint's due rows, earliest first (`webhook_deliveries_due`), and stops at
+        // `limit`.
         // Two nodes asking at once lock different rows or skip the locked ones; the conditions are
         // checked again on the locked row.
         let rows = sqlx::query(
@@ -32,7 +33,7 @@ impl EngineWebhooks for PostgresStore {
                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
                    WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
                      AND p.room_name = d.room_name AND p.id < d.id) \
-               ORDER BY d.id LIMIT $2 \
+               ORDER BY d.next_attempt_ms, d.id LIMIT $2 \
                FOR UPDATE OF d SKIP LOCKED) \
              UPDATE webhook_deliveries d SET claimed_by = $3, claimed_until_ms = $4 \
              FROM due, webhook_endpoints e \

@@ -223,7 +223,7 @@ where
             DeliveryOutcome::Retry { at, error } => ("pending", Some(millis(*at)), Some(error)),
             DeliveryOutcome::Failed { error } => ("failed", None, Some(error)),
         };
-        sqlx::query(
+        let finish = sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = $2, \
              next_attempt_ms = coalesce($3, next_attempt_ms), last_error = $4, \
              done_ms = CASE WHEN $1 = 'pending' THEN NULL ELSE $5 END, \
@@ -235,9 +235,31 @@ where
         .bind(next)
         .bind(error)
         .bind(millis(now))
+        .bind(id);
+        let Some(retry_at) = next else {
+            // Most outcomes: one statement, no transaction (a round trip each to SQLite's thread).
+            finish.execute(self.writes()).await?;
+            return Ok(());
+        };
+        let mut tx = self.writes().begin().await?;
+        finish.execute(&mut *tx).await?;
+        // The room's later events cannot go before this one: they are not due before its retry
+        // either, so a claim's walk over due rows skips them (a dead receiver's backlog would
+        // otherwise be read at every claim). Only a hint: a claim still takes a row only when it is
+        // its room's oldest. New rows get it when they are queued (facts). (`+ 0` keeps SQLite's
+        // planner on the room's index, not on the endpoint's due times.)
+        sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_ms = $1 \
+             WHERE status = 'pending' AND attempts = 0 AND next_attempt_ms + 0 < $1 \
+               AND id > $2 \
+               AND endpoint_id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $2) \
+               AND room_name = (SELECT room_name FROM webhook_deliveries WHERE id = $2)",
+        )
+        .bind(retry_at)
         .bind(id)
-        .execute(self.writes())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -108,7 +108,8 @@ fn append_events(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
 
 /// The webhook outbox rows of a chunk of facts (one per fact and endpoint subscribed to its kind),
 /// in the facts' order, in one statement: a statement per fact was a round trip to SQLite's thread
-/// each, the most of a batch's.
+/// each, the most of a batch's. A row whose room's oldest is waiting for a retry is not due before
+/// it (`WebhookStore::finish_delivery`).
 fn queue_webhooks(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
     insert.push("WITH batch (n, event_type, room_name, body, at_ms) AS (");
     insert.push_values(chunk.iter().enumerate(), |mut row, (n, recorded)| {
@@ -122,7 +123,11 @@ fn queue_webhooks(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
     insert.push(
         ") INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, \
          next_attempt_ms, created_ms) \
-         SELECT e.id, b.event_type, b.room_name, b.body, b.at_ms, b.at_ms FROM batch b \
+         SELECT e.id, b.event_type, b.room_name, b.body, \
+           max(b.at_ms, coalesce((SELECT CASE WHEN h.attempts > 0 THEN h.next_attempt_ms END \
+             FROM webhook_deliveries h WHERE h.status = 'pending' AND h.endpoint_id = e.id \
+               AND h.room_name = b.room_name ORDER BY h.id LIMIT 1), 0)), \
+           b.at_ms FROM batch b \
          JOIN webhook_endpoint_events s ON s.event_type = b.event_type \
          JOIN webhook_endpoints e ON e.id = s.endpoint_id \
          WHERE e.removed_ms IS NULL ORDER BY b.n, e.id",

@@ -27,7 +27,7 @@ impl EngineWebhooks for SqliteStore {
                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
                     WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
                       AND p.room_name = d.room_name AND p.id < d.id) \
-                ORDER BY d.id LIMIT ?4) \
+                ORDER BY d.next_attempt_ms, d.id LIMIT ?4) \
              RETURNING id",
         )
         .bind(claimant)
