@@ -276,10 +276,10 @@ pub trait WebhookStore: Send + Sync {
     async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// The ids of the endpoints not removed.
     async fn live_endpoint_ids(&self) -> Result<Vec<i64>, StoreError>;
-    /// Claims due deliveries of `endpoint` for `claimant` until `until`, oldest first, at most one
-    /// per room: the room's oldest pending, if its time has come and no unexpired claim holds it.
-    /// Reads that endpoint's pending deliveries only, so one endpoint's backlog does not slow the
-    /// others' claims. Another caller (a node of a cluster) never gets a delivery while it is
+    /// Claims due deliveries of `endpoint` for `claimant` until `until`, earliest due first, at
+    /// most one per room: the room's oldest pending, if its time has come and no unexpired claim
+    /// holds it. Reads that endpoint's due deliveries only, so neither another endpoint's backlog
+    /// nor events waiting behind a retry slow it. Another caller (a node of a cluster) never gets a delivery while it is
     /// claimed; a claim that ran out (its claimant died mid-delivery) lets it be claimed again.
     async fn claim_deliveries(
         &self,
