@@ -261,6 +261,13 @@ pub struct DeliveryCounts {
     pub failed: u64,
 }
 
+/// An endpoint as the delivery worker sees it (`WebhookStore::live_endpoints`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveEndpoint {
+    pub id: i64,
+    pub has_due: bool,
+}
+
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     async fn create_webhook(
@@ -274,8 +281,9 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, id: i64) -> Result<Option<WebhookEndpoint>, StoreError>;
     /// Removes an endpoint and cancels its pending deliveries; false when there was none.
     async fn remove_webhook(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// The ids of the endpoints not removed.
-    async fn live_endpoint_ids(&self) -> Result<Vec<i64>, StoreError>;
+    /// The endpoints not removed, by id, each with whether it has a delivery due at `now` (perhaps
+    /// one waiting for an older one of its room): a claim for one without is sure to find nothing.
+    async fn live_endpoints(&self, now: DateTime<Utc>) -> Result<Vec<LiveEndpoint>, StoreError>;
     /// Claims due deliveries of `endpoint` for `claimant` until `until`, earliest due first, at
     /// most one per room: the room's oldest pending, if its time has come and no unexpired claim
     /// holds it. Reads that endpoint's due deliveries only, so neither another endpoint's backlog

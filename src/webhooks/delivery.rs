@@ -172,24 +172,27 @@ async fn claim(
     in_flight: &InFlight,
     mut free: usize,
 ) -> (Vec<DueDelivery>, bool) {
-    let endpoints = match store.live_endpoint_ids().await {
-        Ok(endpoints) => endpoints,
+    let now = Utc::now();
+    let live = match store.live_endpoints(now).await {
+        Ok(live) => live,
         Err(err) => {
             tracing::error!(error = %err, "reading the webhook outbox failed");
             return (Vec::new(), false);
         }
     };
+    // Every endpoint counts for the share (its next event may come any moment); only those with
+    // something due are asked.
+    let cap = shares::cap(settings.concurrency, live.len());
+    let with_due: Vec<i64> = live.iter().filter(|e| e.has_due).map(|e| e.id).collect();
     let mut held: HashMap<i64, usize> = HashMap::new();
     for attempting in in_flight.values() {
         *held.entry(attempting.endpoint).or_default() += 1;
     }
     let held_by = |endpoint: i64| held.get(&endpoint).copied().unwrap_or(0);
-    let cap = shares::cap(settings.concurrency, endpoints.len());
-    let now = Utc::now();
     let until = now + settings.claim();
     let mut claimed = Vec::new();
     let mut left_behind = false;
-    for endpoint in shares::order(&endpoints, held_by) {
+    for endpoint in shares::order(&with_due, held_by) {
         let want = free.min(cap.saturating_sub(held_by(endpoint)));
         if want == 0 {
             left_behind = true;

@@ -498,6 +498,10 @@ async fn a_rooms_later_events_wait_for_its_retry() {
             .all(|(_, next)| *next == retry_at.timestamp_millis()),
         "none of /r's is due before its retry: {pending:?}"
     );
+    let live = store.live_endpoints(later).await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert!(!live[0].has_due, "nothing to claim until the retry");
+    assert!(store.live_endpoints(retry_at).await.unwrap()[0].has_due);
 
     let mut order = Vec::new();
     let mut at = retry_at + Span::seconds(1);

@@ -8,7 +8,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use super::SqlEngine;
 use super::columns::Columns;
 use crate::store::{
-    DeliveryCounts, DeliveryOutcome, DueDelivery, StoreError, WebhookEndpoint, WebhookStore, millis,
+    DeliveryCounts, DeliveryOutcome, DueDelivery, LiveEndpoint, StoreError, WebhookEndpoint,
+    WebhookStore, millis,
 };
 
 /// What an engine does its own way.
@@ -161,12 +162,24 @@ where
         Ok(removed)
     }
 
-    async fn live_endpoint_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id FROM webhook_endpoints WHERE removed_ms IS NULL ORDER BY id")
-                .fetch_all(self.writes())
-                .await?;
-        rows.iter().map(|row| row.int("id")).collect()
+    async fn live_endpoints(&self, now: DateTime<Utc>) -> Result<Vec<LiveEndpoint>, StoreError> {
+        // One probe of the due index per endpoint.
+        let rows = sqlx::query(
+            "SELECT e.id, EXISTS (SELECT 1 FROM webhook_deliveries d \
+               WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_ms <= $1) \
+             AS has_due FROM webhook_endpoints e WHERE e.removed_ms IS NULL ORDER BY e.id",
+        )
+        .bind(millis(now))
+        .fetch_all(self.writes())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LiveEndpoint {
+                    id: row.int("id")?,
+                    has_due: row.flag("has_due")?,
+                })
+            })
+            .collect()
     }
 
     async fn claim_deliveries(
