@@ -207,16 +207,7 @@ async fn seed_finished_deliveries(store: &dyn Store) {
     let endpoint = queue_lock_events(store, &["/a", "/b"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    let due = store
-        .claim_deliveries(
-            endpoint,
-            now,
-            10,
-            "test",
-            now + chrono::Duration::minutes(1),
-        )
-        .await
-        .unwrap();
+    let due = crate::helpers::claim_due(store, endpoint, now).await;
     assert_eq!(due.len(), 2);
     for (delivery, days_ago) in due.iter().zip([8, 6]) {
         let finished = now - chrono::Duration::days(days_ago);

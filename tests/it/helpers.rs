@@ -462,6 +462,18 @@ pub async fn queue_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str
     endpoint.id
 }
 
+/// Claims (for a minute) what `endpoint` has due at `at`, as the delivery worker would.
+pub async fn claim_due(
+    store: &dyn anteroom::store::Store,
+    endpoint: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<anteroom::store::DueDelivery> {
+    store
+        .claim_deliveries(endpoint, at, 10, "test", at + chrono::Duration::minutes(1))
+        .await
+        .expect("the claim runs")
+}
+
 /// One `room.locked` fact for each room given, recorded now (queued for the endpoints subscribed).
 pub async fn record_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str]) {
     use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};

@@ -449,10 +449,7 @@ async fn a_rooms_later_events_wait_for_its_retry() {
     let claim = |at: chrono::DateTime<Utc>| {
         let store = store.clone();
         async move {
-            let due = store
-                .claim_deliveries(endpoint, at, 10, "test", at + Span::minutes(1))
-                .await
-                .unwrap();
+            let due = crate::helpers::claim_due(&*store, endpoint, at).await;
             due.into_iter()
                 .map(|d| (d.id, d.room_name))
                 .collect::<Vec<_>>()
@@ -528,16 +525,7 @@ async fn finished_deliveries_are_pruned_pending_ones_never() {
     let endpoint = crate::helpers::queue_lock_events(&*store, &["/r", "/r"]).await;
     // After the queueing: events are due from the moment they were recorded.
     let now = Utc::now();
-    let due = store
-        .claim_deliveries(
-            endpoint,
-            now,
-            10,
-            "test",
-            now + chrono::Duration::minutes(1),
-        )
-        .await
-        .unwrap();
+    let due = crate::helpers::claim_due(&*store, endpoint, now).await;
     assert_eq!(due.len(), 1, "one at a time per endpoint and room");
     store
         .finish_delivery(due[0].id, 1, &DeliveryOutcome::Delivered, now)
