@@ -287,8 +287,9 @@ pub trait WebhookStore: Send + Sync {
     /// Claims due deliveries of `endpoint` for `claimant` until `until`, earliest due first, at
     /// most one per room: the room's oldest pending, if its time has come and no unexpired claim
     /// holds it. Reads that endpoint's due deliveries only, so neither another endpoint's backlog
-    /// nor events waiting behind a retry slow it. Another caller (a node of a cluster) never gets a delivery while it is
-    /// claimed; a claim that ran out (its claimant died mid-delivery) lets it be claimed again.
+    /// nor events waiting behind a retry slow it. Another caller (a node of a cluster) never gets
+    /// a delivery while it is claimed; a claim that ran out (its claimant died mid-delivery) lets
+    /// it be claimed again.
     async fn claim_deliveries(
         &self,
         endpoint: i64,

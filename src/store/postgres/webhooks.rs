@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
-use crate::store::shared::{EngineWebhooks, due_from_row};
+use crate::store::shared::{EngineWebhooks, claimable, due_from_row};
 use crate::store::{DueDelivery, StoreError, millis};
 
 #[async_trait]
@@ -19,28 +19,19 @@ impl EngineWebhooks for PostgresStore {
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        // A room's oldest pending row of this endpoint is the only candidate of its room: while it
-        // is claimed, nothing after it is (so each room's events arrive in order). The walk reads
-        // this endpoint's due rows, earliest first (`webhook_deliveries_due`), and stops at
-        // `limit`.
-        // Two nodes asking at once lock different rows or skip the locked ones; the conditions are
-        // checked again on the locked row.
-        let rows = sqlx::query(
-            "WITH due AS ( \
-               SELECT d.id FROM webhook_deliveries d \
-               WHERE d.endpoint_id = $5 AND d.status = 'pending' AND d.next_attempt_ms <= $1 \
-                 AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= $1) \
-                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                   WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
-                     AND p.room_name = d.room_name AND p.id < d.id) \
-               ORDER BY d.next_attempt_ms, d.id LIMIT $2 \
-               FOR UPDATE OF d SKIP LOCKED) \
+        // `claimable!` says which rows, earliest due first. Two nodes asking at once lock
+        // different rows or skip the locked ones; the conditions are checked again on the locked
+        // row.
+        let rows = sqlx::query(concat!(
+            "WITH due AS (",
+            claimable!(),
+            " FOR UPDATE OF d SKIP LOCKED) \
              UPDATE webhook_deliveries d SET claimed_by = $3, claimed_until_ms = $4 \
              FROM due, webhook_endpoints e \
              WHERE d.id = due.id AND e.id = d.endpoint_id \
              RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
-               d.attempts",
-        )
+               d.attempts"
+        ))
         .bind(millis(now))
         .bind(i64::from(limit))
         .bind(claimant)

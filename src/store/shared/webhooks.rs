@@ -26,6 +26,23 @@ pub(crate) trait EngineWebhooks {
     ) -> Result<Vec<DueDelivery>, StoreError>;
 }
 
+/// The deliveries of endpoint `$5` a claim takes at time `$1`, at most `$2`, earliest due first:
+/// each must be its room's oldest pending (so a room's events go in order, one at a time), due, and
+/// held by no unexpired claim. It walks the endpoint's due rows (`webhook_deliveries_due`) and stops
+/// at `$2`. A literal, for each engine's claim to build on with `concat!`.
+macro_rules! claimable {
+    () => {
+        "SELECT d.id FROM webhook_deliveries d \
+         WHERE d.endpoint_id = $5 AND d.status = 'pending' AND d.next_attempt_ms <= $1 \
+           AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= $1) \
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+             WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
+               AND p.room_name = d.room_name AND p.id < d.id) \
+         ORDER BY d.next_attempt_ms, d.id LIMIT $2"
+    };
+}
+pub(crate) use claimable;
+
 /// Live endpoints with their subscriptions (`string_agg`, which both engines have); a literal so
 /// queries are built with `concat!`.
 macro_rules! endpoint_select {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
-use crate::store::shared::{EngineWebhooks, due_from_row};
+use crate::store::shared::{EngineWebhooks, claimable, due_from_row};
 use crate::store::{DueDelivery, StoreError, millis};
 
 #[async_trait]
@@ -19,21 +19,15 @@ impl EngineWebhooks for SqliteStore {
     ) -> Result<Vec<DueDelivery>, StoreError> {
         // One writer: the claim and the read need no lock beyond the transaction.
         let mut tx = self.writer.begin().await?;
-        let claimed: Vec<i64> = sqlx::query_scalar(
-            "UPDATE webhook_deliveries SET claimed_by = ?1, claimed_until_ms = ?2 \
-             WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-                WHERE d.endpoint_id = ?5 AND d.status = 'pending' AND d.next_attempt_ms <= ?3 \
-                  AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= ?3) \
-                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
-                    WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id \
-                      AND p.room_name = d.room_name AND p.id < d.id) \
-                ORDER BY d.next_attempt_ms, d.id LIMIT ?4) \
-             RETURNING id",
-        )
-        .bind(claimant)
-        .bind(millis(until))
+        let claimed: Vec<i64> = sqlx::query_scalar(concat!(
+            "UPDATE webhook_deliveries SET claimed_by = $3, claimed_until_ms = $4 WHERE id IN (",
+            claimable!(),
+            ") RETURNING id"
+        ))
         .bind(millis(now))
         .bind(i64::from(limit))
+        .bind(claimant)
+        .bind(millis(until))
         .bind(endpoint)
         .fetch_all(&mut *tx)
         .await?;
