@@ -1,7 +1,7 @@
 // Starts the real anteroom binary on a random loopback port with a fresh data directory, and talks
 // to its REST API.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,6 +118,8 @@ export async function startServer(extraArgs = []) {
     },
     async stop() {
       await stopChild(child);
+      // ANTEROOM_E2E_LOGS=dir keeps each server's log there, to read what it did after a run.
+      if (process.env.ANTEROOM_E2E_LOGS) writeFileSync(path.join(process.env.ANTEROOM_E2E_LOGS, `server-${path.basename(dataDir)}.log`), logs.join("\n"));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

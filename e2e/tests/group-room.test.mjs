@@ -464,6 +464,33 @@ test("a member's media path stalls with their signalling up: the others' tile of
   noPageErrors(host, tia, ned);
 });
 
+test("a media path the server gave up on (its browser stood still 15 s): the page makes a new one as soon as it goes on", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  const gusBrowser = await stallableBrowser(t, "group-given-up");
+  const host = await openRecorded(open, "host");
+  await enterAsHost(host, meeting);
+  const gus = await newPage(gusBrowser.browser, "Gus");
+  await gus.context().addInitScript(recordPeerConnections);
+  await enter(gus, meeting.roomUrl, "Gus");
+  await mediaThroughOnePathEach([host, gus], "at first");
+  const gusId = await gus.$eval(".tile.self", (tile) => tile.dataset.clientId);
+
+  assert.ok(gusBrowser.stall() > 0, "Gus's browser's renderers were found");
+  // No ICE check from Gus for 15 s: the server closes his transport (he stays in the room, his
+  // signalling held by the browser's network process).
+  await waitForMetric("anteroom_media_connections", 1, 30000);
+  gusBrowser.go();
+  const resumedAt = Date.now();
+  // Told over his signalling that his media path is gone, Gus's page offers a new one at once,
+  // rather than waiting for its own connection to fail (30 s after it last heard the server).
+  const ms = await msUntilVideoFrom(host, gusId, resumedAt);
+  console.log(`Gus's video was back on the host's page ${ms} ms after his browser went on`);
+  assert.ok(ms < 6000, `Gus's video came back ${ms} ms after his browser went on`);
+  await mediaThroughOnePathEach([host, gus], "after Gus's browser went on");
+  noPageErrors(host, gus);
+});
+
 // Last in this file: it restarts the server the others share.
 test("a group room's media comes back after a guest's network drop, a server restart and a crash, everyone in their place", async (t) => {
   const open = opener(browser, t);

@@ -409,8 +409,21 @@ fn a_fault_in_one_transport_closes_it_and_spares_the_rest() {
             .await;
         assert!(answer.is_ok(), "{answer:?}");
         assert_eq!(MediaCounters::get(&engine.counters().panics), 1);
-        // Only Ann's transport closed.
+        // Only Ann's transport closed, and her client is told so (her notices end with it).
         connections_become(2).await;
+        let mut told = Vec::new();
+        while let Ok(Some(notice)) =
+            tokio::time::timeout(Duration::from_secs(5), notices[0].recv()).await
+        {
+            told.push(notice);
+        }
+        assert!(
+            matches!(told.last(), Some(Notice::Closed)),
+            "Ann's last notice says her transport closed: {told:?}"
+        );
+        while let Ok(notice) = notices[1].try_recv() {
+            assert!(!matches!(notice, Notice::Closed), "Ben's transport is open");
+        }
         // Ann is still admitted: her browser's new offer gets a transport.
         let (sender, _ann) = mpsc::channel(64);
         let answer = engine

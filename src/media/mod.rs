@@ -87,6 +87,10 @@ pub enum Notice {
     /// Nothing has come from this member for a while (`true`), or something has again (`false`):
     /// their media path is interrupted, though they are still in the room.
     Interrupted(ClientId, bool),
+    /// The server closed this client's transport though the client stays admitted (no ICE check
+    /// came for 15 s, the connection failed, or a fault in it): the client may offer again at
+    /// once, rather than wait for its own side to give the path up.
+    Closed,
 }
 
 /// One receiving track of a client: its mid, whether it is video, and whose media it carries

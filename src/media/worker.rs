@@ -383,6 +383,17 @@ impl Worker {
         self.reassign_due.insert(room);
     }
 
+    /// Closes the transport of a member who stays admitted, and tells its client, which may offer
+    /// again at once: its own side gives a silent path up only 30 s after it last heard from it.
+    fn close_link(&mut self, key: PeerKey) {
+        if let Some(link) = self.peers.get(&key).and_then(|peer| peer.link.as_deref()) {
+            // A client not reading its notices finds out when its own side gives the path up.
+            let _ = link.notify(Notice::Closed);
+        }
+        self.drop_link(key);
+        self.count();
+    }
+
     fn remove(&mut self, key: PeerKey) {
         self.drop_link(key);
         let Some(peer) = self.peers.remove(&key) else {
@@ -505,9 +516,11 @@ impl Worker {
         }
         self.happenings = happenings;
         if !alive {
-            tracing::debug!("a media transport closed");
-            self.drop_link(key);
-            self.count();
+            if let Some(peer) = self.peers.get(&key) {
+                tracing::info!(room = %peer.room, client = %peer.client,
+                    "a media transport closed (its connection failed, or no ICE check came for 15 s); its client is told to offer again");
+            }
+            self.close_link(key);
         }
     }
 

@@ -195,6 +195,7 @@ pub async fn run(
                     Some(Notice::DominantSpeaker(who)) => wire::dominant_speaker(who.as_str()),
                     Some(Notice::Interrupted(who, interrupted)) => wire::media_interrupted(who.as_str(), interrupted),
                     Some(Notice::Slots(slots)) => wire::sfu_slots(&slots),
+                    Some(Notice::Closed) => wire::sfu_closed(),
                     None => {
                         // The media server closed this transport (revoked, or replaced).
                         media_notices = None;

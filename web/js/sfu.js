@@ -44,8 +44,11 @@ export class Sfu extends EventTarget {
     // Descriptions are applied one after another, in the order they came.
     this.queue = Promise.resolve();
     this.offs = [
-      signal.on("sfu_answer", ({ sdp }) => this.serially(() => this.pc?.setRemoteDescription({ type: "answer", sdp }))),
-      signal.on("sfu_offer", ({ sdp }) => this.serially(() => this.answer(sdp))),
+      signal.on("sfu_answer", ({ sdp }) => this.forThisPath((pc) => pc.setRemoteDescription({ type: "answer", sdp }))),
+      signal.on("sfu_offer", ({ sdp }) => this.forThisPath((pc) => this.answer(pc, sdp))),
+      // The server closed our transport (it heard nothing from it for 15 s, or it failed there):
+      // a new one now, not when this side gives the old one up (about 30 s after it last heard).
+      signal.on("sfu_closed", () => this.connect()),
       // At once, not behind a negotiation under way: a newcomer usually comes on a slot already
       // negotiated (the spare one), and a busy page can take half a second to answer the offer
       // that adds the next spare. Slots whose tracks are not there yet are placed when they come
@@ -65,6 +68,12 @@ export class Sfu extends EventTarget {
   serially(step) {
     this.queue = this.queue.then(step).catch((error) => console.warn("group media negotiation failed", error));
     return this.queue;
+  }
+
+  /** A step for the transport there is now: dropped if a new one has replaced it meanwhile. */
+  forThisPath(step) {
+    const pc = this.pc;
+    return this.serially(() => (pc && pc === this.pc ? step(pc) : undefined));
   }
 
   connect() {
@@ -105,16 +114,17 @@ export class Sfu extends EventTarget {
       // (Not queued behind itself: connect() queues its own offer.)
       if (pc.connectionState === "failed") this.connect();
     };
-    return this.serially(async () => {
+    return this.forThisPath(async () => {
       await pc.setLocalDescription(await pc.createOffer());
       this.signal.send("sfu_offer", { sdp: pc.localDescription.sdp });
     });
   }
 
-  async answer(sdp) {
-    const pc = this.pc;
+  async answer(pc, sdp) {
     await pc.setRemoteDescription({ type: "offer", sdp });
     await pc.setLocalDescription(await pc.createAnswer());
+    // The server forgot the offer with the transport it was for.
+    if (pc !== this.pc) return;
     this.signal.send("sfu_answer", { sdp: pc.localDescription.sdp });
   }
 

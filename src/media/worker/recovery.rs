@@ -1,8 +1,8 @@
 //! What a media thread does when a pass panics. The thread carries every group room given to it,
 //! so one transport's fault (a bug in str0m reached by what some client sent, or one of ours) must
 //! not end media for all of them: the transport str0m was working on is closed, as a transport
-//! that failed would be (its member stays admitted; its browser sees the connection fail and
-//! offers again), and the thread goes on with the rest.
+//! that failed would be (its member stays admitted; its client is told, and offers again), and the
+//! thread goes on with the rest.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -52,8 +52,7 @@ impl Worker {
                     client = ?peer.map(|p| p.client.to_string()),
                     "a media transport panicked; it is closed and its member may connect again"
                 );
-                self.drop_link(key);
-                self.count();
+                self.close_link(key);
             }
             None => {
                 tracing::error!(panic = %what, "a media thread's pass panicked outside any transport");

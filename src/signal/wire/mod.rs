@@ -97,6 +97,11 @@ struct SlotWire<'a> {
     client_id: Option<&'a str>,
 }
 
+/// The media server closed the client's transport, which it may offer again.
+pub fn sfu_closed() -> Bytes {
+    to_bytes(&Frame::SfuClosed {})
+}
+
 /// Who speaks loudest in a group room now.
 pub fn dominant_speaker(client_id: &str) -> Bytes {
     to_bytes(&Frame::DominantSpeaker { client_id })
@@ -131,6 +136,7 @@ enum Frame<'a> {
     SfuSlots {
         slots: Vec<SlotWire<'a>>,
     },
+    SfuClosed {},
     #[serde(rename_all = "camelCase")]
     DominantSpeaker {
         client_id: &'a str,
@@ -468,6 +474,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(media_interrupted("c2", true).to_vec()).unwrap(),
             r#"{"type":"media_interrupted","payload":{"clientId":"c2","interrupted":true}}"#
+        );
+        assert_eq!(
+            String::from_utf8(sfu_closed().to_vec()).unwrap(),
+            r#"{"type":"sfu_closed","payload":{}}"#
         );
     }
 }
