@@ -8,7 +8,7 @@ import { deflateSync } from "node:zlib";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
-import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
+import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
 
 let server;
 let browser;
@@ -398,6 +398,20 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await host.evaluate(() => document.getElementById("room").toggleChat(false));
   await room(host).locator("#chat-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
   assert.deepEqual(await panels(), ["people_toggle true", "people_toggle false", "chat_toggle true", "chat_toggle false"]);
+  // A panel open across a reconnect stays open, and the integrator hears nothing of it: to them it
+  // never closed. (The page builds the call afresh on the way back: the panel is a new element.)
+  await host.evaluate(() => document.getElementById("room").togglePeople());
+  await room(host).locator("#people-panel").evaluate((panel) => { panel.dataset.before = "reconnect"; });
+  const hostStatuses = () => host.evaluate(() => window.events.filter((e) => e.type === "connection_status_change").length);
+  await host.context().setOffline(true);
+  await host.waitForFunction(() => window.events.some((e) => e.type === "connection_status_change"), null, { timeout: TIMEOUT });
+  await host.context().setOffline(false);
+  await room(host).locator("#people-panel:not([data-before])").waitFor({ timeout: TIMEOUT });
+  await until(async () => ((await hostStatuses()) === 2 ? true : undefined), "the host's page says its connection is stable again");
+  assert.deepEqual(await panels(), ["people_toggle true", "people_toggle false", "chat_toggle true", "chat_toggle false", "people_toggle true"]);
+  await host.evaluate(() => document.getElementById("room").togglePeople());
+  await room(host).locator("#people-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
+  assert.deepEqual((await panels()).slice(-2), ["people_toggle true", "people_toggle false"]);
 
   await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
   await waitEvent(guest, "camera_toggle");

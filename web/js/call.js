@@ -104,7 +104,8 @@ export class Call {
     if (fresh.length) announce(`${fresh.length} waiting to be let in`);
     for (const knock of fresh) this.notices.knocked(knock);
     this.syncKnocks();
-    if (reopen) this.showPanel(reopen === "people" ? this.people : this.chat);
+    // (To the embedding page it never closed: nothing to tell it.)
+    if (reopen) this.showPanel(reopen === "people" ? this.people : this.chat, { tell: false });
     else this.title.focus();
   }
 
@@ -272,14 +273,14 @@ export class Call {
     else this.showPanel(panel);
   }
 
-  /** Opens a panel (one at a time) and moves focus to its heading. */
-  showPanel(panel) {
+  /** Opens a panel (one at a time) and moves focus to its heading; `tell`s the embedding page. */
+  showPanel(panel, { tell = true } = {}) {
     if (this.openPanel && this.openPanel !== panel) this.closePanel({ refocus: false });
     panel.element.hidden = false;
     this.openPanel = panel;
     this.section.classList.add("panel-open");
     this.panelButton(panel).setAttribute("aria-expanded", "true");
-    this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: true });
+    if (tell) this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: true });
     if (panel === this.people) {
       this.unseenKnocks = 0;
       this.syncKnocks();
