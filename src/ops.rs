@@ -145,6 +145,7 @@ pub async fn metrics(State(ops): State<Ops>) -> Response {
     metrics::gauge!("anteroom_media_unknown_source_total").set(figure(&media.unknown_source));
     metrics::gauge!("anteroom_media_forwarded_packets_total").set(figure(&media.forwarded));
     metrics::gauge!("anteroom_media_over_cap_total").set(figure(&media.over_cap));
+    metrics::gauge!("anteroom_media_stale_packets_total").set(figure(&media.stale));
     metrics::gauge!("anteroom_media_panics_total").set(figure(&media.panics));
     let mut response = ops.metrics.render().into_response();
     response.headers_mut().insert(

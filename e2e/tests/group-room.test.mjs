@@ -571,5 +571,9 @@ test("a group room's media comes back after a guest's network drop, a server res
   for (const page of pages) await page.waitForFunction(() => !document.querySelector(".stage .tile.interrupted"), null, { timeout: TIMEOUT });
   await mediaThroughOnePathEach(pages, "after the server stood still");
   await nobodyAway(pages, "after the server stood still");
+  // The media that waited in its socket meanwhile was not forwarded, and was not taken for a
+  // client sending more than its caps allow.
+  assert.ok(await server.metric("anteroom_media_stale_packets_total") > 0, "stale media is counted");
+  assert.equal(await server.metric("anteroom_media_over_cap_total"), 0, "nobody sent over their caps");
   noPageErrorsBut([/WebSocket connection to .* failed/], ...pages);
 });

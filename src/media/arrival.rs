@@ -25,9 +25,19 @@ pub fn enable(socket: &UdpSocket) -> io::Result<()> {
     setsockopt(socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)
 }
 
-/// Reads one datagram: its length, its source and when it arrived (now, when the kernel gave no
-/// time).
-pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, Instant)> {
+/// When a datagram reached this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// On the monotonic clock, at most `OLDEST` before it was read (now, when the kernel gave no
+    /// time): what str0m and the congestion feedback are given.
+    pub at: Instant,
+    /// How long it waited to be read, as the kernel's time says, however long (zero without one):
+    /// how stale its media is.
+    pub waited: Duration,
+}
+
+/// Reads one datagram: its length, its source and when it arrived.
+pub fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, Arrival)> {
     let (len, source, stamped) = recv_stamped(socket, buf)?;
     Ok((
         len,
@@ -81,15 +91,18 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
 }
 
 /// The kernel's wall-clock arrival time on the monotonic clock: as long before `now` as it is
-/// before `wall_now`, never in the future, and never more than `OLDEST` before.
-fn arrival(now: Instant, wall_now: SystemTime, stamped: Option<SystemTime>) -> Instant {
+/// before `wall_now`, never in the future, and never more than `OLDEST` before. (A wall clock
+/// stepped forward makes the datagrams queued at that moment look older by the step: a few
+/// datagrams taken for stale.)
+fn arrival(now: Instant, wall_now: SystemTime, stamped: Option<SystemTime>) -> Arrival {
     let waited = stamped
         .and_then(|at| wall_now.duration_since(at).ok())
         .unwrap_or_default();
-    if waited > OLDEST {
-        return now;
-    }
-    now.checked_sub(waited).unwrap_or(now)
+    let at = match waited > OLDEST {
+        true => now,
+        false => now.checked_sub(waited).unwrap_or(now),
+    };
+    Arrival { at, waited }
 }
 
 #[cfg(test)]
@@ -103,7 +116,10 @@ mod tests {
         let stamped = wall - Duration::from_millis(40);
         assert_eq!(
             arrival(now, wall, Some(stamped)),
-            now - Duration::from_millis(40)
+            Arrival {
+                at: now - Duration::from_millis(40),
+                waited: Duration::from_millis(40)
+            }
         );
     }
 
@@ -111,11 +127,22 @@ mod tests {
     fn no_stamp_a_future_stamp_or_a_stepped_clock_mean_now() {
         let now = Instant::now();
         let wall = SystemTime::now();
-        assert_eq!(arrival(now, wall, None), now);
-        assert_eq!(arrival(now, wall, Some(wall + Duration::from_secs(3))), now);
+        let fresh = Arrival {
+            at: now,
+            waited: Duration::ZERO,
+        };
+        assert_eq!(arrival(now, wall, None), fresh);
+        assert_eq!(
+            arrival(now, wall, Some(wall + Duration::from_secs(3))),
+            fresh
+        );
+        // Long waited (or a stepped clock): given to str0m as now, and said to be stale.
         assert_eq!(
             arrival(now, wall, Some(wall - Duration::from_secs(90))),
-            now
+            Arrival {
+                at: now,
+                waited: Duration::from_secs(90)
+            }
         );
     }
 
@@ -133,7 +160,14 @@ mod tests {
         let sent = Instant::now();
         std::thread::sleep(Duration::from_millis(60));
         let mut buf = [0u8; 16];
-        let (len, source, arrived) = recv(&server, &mut buf).unwrap();
+        let (
+            len,
+            source,
+            Arrival {
+                at: arrived,
+                waited,
+            },
+        ) = recv(&server, &mut buf).unwrap();
         assert_eq!(&buf[..len], b"early");
         assert_eq!(source, client.local_addr().unwrap());
         let read = Instant::now();
@@ -143,5 +177,6 @@ mod tests {
             read.duration_since(arrived)
         );
         assert!(arrived <= sent + Duration::from_millis(5));
+        assert!(waited >= Duration::from_millis(50), "{waited:?}");
     }
 }

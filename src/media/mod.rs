@@ -120,6 +120,9 @@ pub struct MediaCounters {
     pub forwarded: AtomicU64,
     /// Packets of published layers over their cap (`cap.rs`): not forwarded.
     pub over_cap: AtomicU64,
+    /// Published packets that waited over a second to be read (the thread stood still or fell
+    /// behind): not forwarded.
+    pub stale: AtomicU64,
     /// Passes of a media thread that panicked (each closed the transport it was working on).
     pub panics: AtomicU64,
 }

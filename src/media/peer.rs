@@ -62,6 +62,8 @@ pub(super) enum Happening {
     },
     /// The subscriber's bandwidth estimate changed: its videos' layers are allotted again.
     Estimate,
+    /// A published packet that waited too long to be read was not forwarded.
+    Stale,
     /// A network sample of the transport, of the interval that ended `at`.
     Sampled(Instant, NetworkSample),
 }
@@ -95,6 +97,9 @@ pub(super) struct Link {
     /// Packets were written since time last moved forward: str0m sends a written packet only once
     /// it has been given the time after it.
     written: bool,
+    /// The datagram just given to it waited too long to be read (`routing.rs`): the media it
+    /// carries is dropped at the next poll, which takes the flag.
+    pub stale: bool,
     /// Our bandwidth estimation is on: what we send carries transport-wide sequence numbers.
     estimates: bool,
     /// What each of its published layers may send.
@@ -171,6 +176,7 @@ impl Link {
             estimate: HeldEstimate::default(),
             desired: (0, 0),
             written: false,
+            stale: false,
             estimates,
             caps,
             intake: Allowance::full(caps.transport, now),
@@ -299,6 +305,7 @@ impl Link {
         happenings: &mut Vec<Happening>,
         now: Instant,
     ) {
+        let stale = std::mem::take(&mut self.stale);
         // In this pass, not the next: what was forwarded goes out now.
         if std::mem::take(&mut self.written) {
             let _ = self.rtc.handle_input(str0m::Input::Timeout(now));
@@ -324,6 +331,7 @@ impl Link {
                     }
                     return;
                 }
+                Output::Event(Event::RtpPacket(_)) if stale => happenings.push(Happening::Stale),
                 Output::Event(event) => {
                     self.on_event(event, publishes, next_track, happenings, now)
                 }

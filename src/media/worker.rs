@@ -563,6 +563,9 @@ impl Worker {
                         "a published track sends over its cap (--media-max-video-kbps for video); what is over is not forwarded");
                 }
             }
+            Happening::Stale => {
+                self.counters.stale.fetch_add(1, Ordering::Relaxed);
+            }
             Happening::AudioLevel(level) => {
                 if let Some(peer) = self.peers.get(&from) {
                     self.speakers.entry(peer.room.clone()).or_default().heard(

@@ -179,10 +179,14 @@ fn media_loop(mut publisher: Peer, video: Mid, mut subscriber: Peer, shared: Arc
             }
             (shared.link_bps, shared.lose_every)
         };
-        while let Ok((n, source, at)) = arrival::recv(&publisher.socket, &mut buf) {
+        while let Ok((n, source, arrival::Arrival { at, .. })) =
+            arrival::recv(&publisher.socket, &mut buf)
+        {
             publisher.input(&buf[..n], source, at);
         }
-        while let Ok((n, source, at)) = arrival::recv(&subscriber.socket, &mut buf) {
+        while let Ok((n, source, arrival::Arrival { at, .. })) =
+            arrival::recv(&subscriber.socket, &mut buf)
+        {
             if n > MEDIA_DATAGRAM {
                 shared.lock().unwrap().media_bytes += n as u64;
             }

@@ -10,9 +10,16 @@ use str0m::Input;
 use str0m::net::{Protocol, Receive};
 
 use super::{BATCH, MAX_WAIT, PeerKey, Worker};
+use crate::media::arrival::{self, Arrival};
 use crate::media::peer::Incoming;
 use crate::media::published::TrackId;
-use crate::media::{arrival, stun};
+use crate::media::stun;
+
+/// Media that waited this long to be read (the thread stood still, or fell that far behind) is
+/// not forwarded: its receivers' jitter buffers have given it up, and copying it to every
+/// subscriber would keep fresh media waiting behind it. Its receivers mend the gap with a
+/// keyframe, as they do a loss older than the resend window (`peer.rs`, `RESEND_WINDOW`).
+const STALE_AFTER: Duration = Duration::from_secs(1);
 
 /// Whether media may come from this address (`networks` empty: from anywhere).
 fn allowed(networks: &[ipnet::IpNet], source: SocketAddr) -> bool {
@@ -37,7 +44,7 @@ impl Worker {
         }
         for _ in 0..BATCH {
             match arrival::recv(&self.socket, buf) {
-                Ok((len, source, arrived)) => self.route(&buf[..len], source, arrived),
+                Ok((len, source, arrival)) => self.route(&buf[..len], source, arrival),
                 Err(err) if err.kind() == ErrorKind::WouldBlock => return,
                 Err(err) => {
                     // An ICMP error from an earlier send, on some systems: nothing to do with this read.
@@ -62,9 +69,10 @@ impl Worker {
     }
 
     /// One datagram to the transport it belongs to: a STUN request by the ufrag it names, anything
-    /// else by the address a STUN request came from before. `arrived` is the kernel's time of its
-    /// arrival (what the congestion feedback reports to its sender).
-    fn route(&mut self, datagram: &[u8], source: SocketAddr, arrived: Instant) {
+    /// else by the address a STUN request came from before. `arrival.at` is the kernel's time of
+    /// its arrival (what the congestion feedback reports to its sender).
+    fn route(&mut self, datagram: &[u8], source: SocketAddr, arrival: Arrival) {
+        let arrived = arrival.at;
         let key = if stun::is_stun(datagram) {
             if !allowed(&self.peer_networks, source) {
                 self.counters.unknown_source.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +111,9 @@ impl Worker {
             let Ok(contents) = datagram.try_into() else {
                 return;
             };
+            // Still given to str0m (its sequence numbers stay whole: no resends asked for), but
+            // what it carries goes nowhere.
+            link.stale = arrival.waited > STALE_AFTER;
             let input = Input::Receive(
                 arrived,
                 Receive {
