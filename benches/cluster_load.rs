@@ -20,11 +20,14 @@
 //! and counts them all (the bench before the ninth session). Each round also says what share of
 //! the machine's time its hypervisor took (`stolen %`), and the p99 of the knocks with no stolen
 //! time near them (`common::StealTrace`): on a shared virtual machine, what the software adds and
-//! what the machine's stalls add are then told apart.
+//! what the machine's stalls add are then told apart. `--webhook` subscribes a receiver that answers
+//! at once to every event (each knock makes two: knocked, rejected) and counts the deliveries it
+//! answered in the window: the nodes share one outbox in PostgreSQL.
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -135,6 +138,8 @@ struct Deployment {
     redis: Option<Redis>,
     _dir: tempfile::TempDir,
     args: Vec<String>,
+    /// Webhook deliveries answered so far (none without `--webhook`).
+    answered: Arc<AtomicU64>,
 }
 
 impl Deployment {
@@ -151,6 +156,7 @@ impl Deployment {
                 redis: None,
                 _dir: dir,
                 args: Vec::new(),
+                answered: Arc::default(),
             };
         }
         let redis = redis();
@@ -175,6 +181,7 @@ impl Deployment {
             redis: Some(redis),
             _dir: dir,
             args,
+            answered: Arc::default(),
         };
         for _ in 0..nodes {
             deployment.add_node();
@@ -198,6 +205,12 @@ impl Deployment {
             generator: common::cpu_micros(std::process::id()),
             machine: common::MachineTicks::now(),
         }
+    }
+
+    /// A receiver answering at once, subscribed to every event; its answers are counted.
+    async fn subscribe_webhook(&self) {
+        let url = common::webhook_receiver(Duration::ZERO, self.answered.clone());
+        common::subscribe_to_every_event(&self.nodes[0].base, &self.key, &url).await;
     }
 
     fn add_node(&mut self) -> usize {
@@ -374,7 +387,7 @@ async fn measure(
     seconds: u64,
     together: bool,
     arrivals: Arrivals,
-) -> (f64, common::Latency, Cpu) {
+) -> (f64, common::Latency, Cpu, u64) {
     let trips = Arc::new(Mutex::new(common::Trips::default()));
     let steal = common::StealTrace::start();
     let every = Duration::from_secs_f64(rooms as f64 / rate);
@@ -405,17 +418,23 @@ async fn measure(
         let (key, trips) = (deployment.key.clone(), trips.clone());
         tasks.push(tokio::spawn(room_loop(host, knocker, key, pace, trips)));
     }
-    let cpu = match arrivals {
+    let (cpu, delivered) = match arrivals {
         Arrivals::Spread => {
             let _ = tokio::time::timeout(Duration::from_secs(60), ready.wait()).await;
             let go = *go.get_or_init(Instant::now);
             tokio::time::sleep_until((go + WARM_UP).into()).await;
-            let before = deployment.cpu();
+            let before = (
+                deployment.cpu(),
+                deployment.answered.load(Ordering::Relaxed),
+            );
             let until = go + WARM_UP + Duration::from_secs(seconds);
             tokio::time::sleep_until(until.into()).await;
-            deployment.cpu() - before
+            (
+                deployment.cpu() - before.0,
+                deployment.answered.load(Ordering::Relaxed) - before.1,
+            )
         }
-        Arrivals::AsReady => Cpu::default(),
+        Arrivals::AsReady => (Cpu::default(), 0),
     };
     let mut knocks = 0;
     for task in tasks {
@@ -428,7 +447,7 @@ async fn measure(
         Arrivals::AsReady => start.elapsed().as_secs_f64(),
     };
     let latency = trips.lock().await.latency(&steal);
-    (knocks as f64 / elapsed, latency, cpu)
+    (knocks as f64 / elapsed, latency, cpu, delivered)
 }
 
 /// Kills the node that runs a room and times until the room answers through another node.
@@ -491,6 +510,7 @@ fn main() {
     // thread each wakes fewer threads per message (0: the default; a baseline built before
     // `--worker-threads` needs it).
     let node_threads: u16 = arg(&raw, "--node-threads", 1);
+    let webhook = raw.iter().any(|a| a == "--webhook");
     let arrivals = match arg(&raw, "--arrivals", "spread".to_owned()).as_str() {
         "spread" => Arrivals::Spread,
         "as-ready" => Arrivals::AsReady,
@@ -520,10 +540,13 @@ fn main() {
         builds.insert(0, ("baseline", baseline.as_str()));
     }
     println!("{rooms} rooms, {rate} knocks/s offered in all, {seconds} s each; knock → host");
+    if webhook {
+        println!("a webhook receiver answering at once subscribed to every event");
+    }
     println!(
-        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's | generator's | stolen % | p99 ms far from stolen time (share of knocks) |"
+        "| deployment | build | knocks/s | p50 ms | p99 ms | max ms | nodes' CPU µs / knock | Redis's | PostgreSQL's | generator's | stolen % | p99 ms far from stolen time (share of knocks) | webhook deliveries answered / s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (nodes, together) in deployments {
         let name = match (nodes, together) {
             (0, _) => "one server, SQLite".to_owned(),
@@ -535,8 +558,11 @@ fn main() {
             for (index, (build, bin)) in builds.iter().enumerate() {
                 let tag = format!("n{nodes}_r{round}_b{index}");
                 let deployment = Deployment::start(bin, nodes, &tag, node_threads);
+                if webhook {
+                    runtime.block_on(deployment.subscribe_webhook());
+                }
                 let cpu_before = deployment.cpu();
-                let (done, latency, window_cpu) = runtime.block_on(measure(
+                let (done, latency, window_cpu, delivered) = runtime.block_on(measure(
                     &deployment,
                     rooms,
                     rate,
@@ -554,7 +580,7 @@ fn main() {
                 let hist = &latency.all;
                 let knocks = hist.len().max(1) as f64;
                 println!(
-                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} ({:.0} %) |",
+                    "| {name} | {build} | {done:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:.2} ({:.0} %) | {:.0} |",
                     hist.value_at_quantile(0.5) as f64 / 1000.0,
                     hist.value_at_quantile(0.99) as f64 / 1000.0,
                     hist.max() as f64 / 1000.0,
@@ -565,6 +591,7 @@ fn main() {
                     cpu.machine.stolen_percent(),
                     latency.far_from_stolen.value_at_quantile(0.99) as f64 / 1000.0,
                     latency.far_percent(),
+                    delivered as f64 / seconds as f64,
                 );
             }
         }

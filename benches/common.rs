@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -363,4 +363,52 @@ pub fn postgres_cpu_micros() -> f64 {
         };
     }
     ticks * 1_000_000.0 / 100.0
+}
+
+/// A webhook receiver that answers 200 only after `delay`, one thread per connection, counting
+/// its answers in `answered`.
+pub fn webhook_receiver(delay: Duration, answered: Arc<AtomicU64>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let answered = answered.clone();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut stream = stream;
+                let mut buf = [0u8; 65536];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {
+                            std::thread::sleep(delay);
+                            if stream
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                                .is_ok()
+                            {
+                                answered.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Subscribes `url` to every event of the key's organisation.
+pub async fn subscribe_to_every_event(base: &str, key: &str, url: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"url": url, "events": [
+            "room.client.knocked", "room.client.knockCancelled", "room.client.joined",
+            "room.client.left", "room.session.started", "room.session.ended",
+            "room.client.knockAccepted", "room.client.knockHeld", "room.client.knockRejected",
+            "room.locked", "room.unlocked"]}))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 201, "webhook endpoint created");
 }

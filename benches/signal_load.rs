@@ -165,7 +165,7 @@ fn orchestrate(args: Args) {
     let answered = Arc::new(AtomicU64::new(0));
     let mut endpoints = Vec::new();
     if let Some(secs) = args.slow_webhook_secs {
-        let url = slow_receiver(Duration::from_secs(secs), answered.clone());
+        let url = common::webhook_receiver(Duration::from_secs(secs), answered.clone());
         endpoints.push(url);
         println!("webhook receiver answering after {secs} s subscribed to every event");
     }
@@ -179,20 +179,7 @@ fn orchestrate(args: Args) {
         println!("webhook endpoint whose receiver is down subscribed to every event");
     }
     for url in endpoints {
-        runtime.block_on(async {
-            let response = reqwest::Client::new()
-                .post(format!("{}/v1/webhooks", server.base))
-                .bearer_auth(&key)
-                .json(&json!({"url": url, "events": [
-                    "room.client.knocked", "room.client.knockCancelled", "room.client.joined",
-                    "room.client.left", "room.session.started", "room.session.ended",
-                    "room.client.knockAccepted", "room.client.knockHeld", "room.client.knockRejected",
-                    "room.locked", "room.unlocked"]}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 201);
-        });
+        runtime.block_on(common::subscribe_to_every_event(&server.base, &key, &url));
     }
     std::thread::sleep(Duration::from_secs(1));
     let rss_before = rss_kib(pid);
@@ -301,38 +288,6 @@ fn orchestrate(args: Args) {
         to_knocker.value_at_quantile(0.5) as f64 / relay.value_at_quantile(0.5) as f64,
         to_knocker.value_at_quantile(0.99) as f64 / relay.value_at_quantile(0.99) as f64,
     );
-}
-
-/// A webhook receiver that answers 200 only after `delay`, one thread per connection, counting
-/// its answers in `answered`.
-fn slow_receiver(delay: Duration, answered: Arc<AtomicU64>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let answered = answered.clone();
-            std::thread::spawn(move || {
-                use std::io::Read;
-                let mut stream = stream;
-                let mut buf = [0u8; 65536];
-                loop {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {
-                            std::thread::sleep(delay);
-                            if stream
-                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                                .is_ok()
-                            {
-                                answered.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    url
 }
 
 fn row(name: &str, h: &Histogram<u64>) -> String {
