@@ -23,6 +23,9 @@ const POOL_SIZE: u32 = 16;
 
 pub struct PostgresStore {
     pub(super) pool: PgPool,
+    /// When this node last renewed the outbox's statistics, and how many facts it recorded since
+    /// (`facts.rs`, `renew_outbox_statistics`).
+    outbox_statistics: std::sync::Mutex<facts::Renewal>,
     /// The connection that holds the store for a server alone on it (its advisory lock lives as
     /// long as the connection).
     exclusive: tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>>,
@@ -44,6 +47,7 @@ impl PostgresStore {
         MIGRATOR.run(&pool).await?;
         Ok(PostgresStore {
             pool,
+            outbox_statistics: std::sync::Mutex::default(),
             exclusive: tokio::sync::Mutex::new(None),
         })
     }

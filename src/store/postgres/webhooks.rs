@@ -9,6 +9,23 @@ use super::PostgresStore;
 use crate::store::shared::{EngineWebhooks, claimable, due_from_row};
 use crate::store::{DueDelivery, StoreError, millis};
 
+impl PostgresStore {
+    /// The claim: `claimable!` says which rows, earliest due first. Two nodes asking at once lock
+    /// different rows or skip the locked ones; the conditions are checked again on the locked row.
+    /// Binds: `$1` now, `$2` at most how many, `$3` the claimant, `$4` until when, `$5` the
+    /// endpoint (times in ms). Public for the test that reads its plan.
+    pub const CLAIM: &str = concat!(
+        "WITH due AS (",
+        claimable!(),
+        " FOR UPDATE OF d SKIP LOCKED) \
+         UPDATE webhook_deliveries d SET claimed_by = $3, claimed_until_ms = $4 \
+         FROM due, webhook_endpoints e \
+         WHERE d.id = due.id AND e.id = d.endpoint_id \
+         RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
+           d.attempts"
+    );
+}
+
 #[async_trait]
 impl EngineWebhooks for PostgresStore {
     async fn claim_due(
@@ -19,26 +36,14 @@ impl EngineWebhooks for PostgresStore {
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        // `claimable!` says which rows, earliest due first. Two nodes asking at once lock
-        // different rows or skip the locked ones; the conditions are checked again on the locked
-        // row.
-        let rows = sqlx::query(concat!(
-            "WITH due AS (",
-            claimable!(),
-            " FOR UPDATE OF d SKIP LOCKED) \
-             UPDATE webhook_deliveries d SET claimed_by = $3, claimed_until_ms = $4 \
-             FROM due, webhook_endpoints e \
-             WHERE d.id = due.id AND e.id = d.endpoint_id \
-             RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
-               d.attempts"
-        ))
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .bind(claimant)
-        .bind(millis(until))
-        .bind(endpoint)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(PostgresStore::CLAIM)
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .bind(claimant)
+            .bind(millis(until))
+            .bind(endpoint)
+            .fetch_all(&self.pool)
+            .await?;
         let mut due = rows
             .iter()
             .map(due_from_row)
