@@ -254,6 +254,15 @@ pub enum DeliveryOutcome {
     Failed { error: String },
 }
 
+/// An attempt that ended, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub id: i64,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    pub outcome: DeliveryOutcome,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
     pub pending: u64,
@@ -307,6 +316,14 @@ pub trait WebhookStore: Send + Sync {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Records the outcomes of attempts that ended and releases their claims: those delivered or
+    /// given up in one statement (a cluster's PostgreSQL otherwise spent most of its time on one
+    /// `UPDATE` a delivery), each retry as `finish_delivery` does.
+    async fn finish_deliveries(
+        &self,
+        finished: &[FinishedAttempt],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Records an attempt's outcome and releases the claim.
     async fn finish_delivery(
         &self,

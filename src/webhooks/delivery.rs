@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{shares, signing};
-use crate::store::{DeliveryOutcome, DueDelivery, DynStore};
+use crate::store::{DeliveryOutcome, DueDelivery, DynStore, FinishedAttempt};
 
 /// What an attempt in flight is delivering, by the task making it: a task that panicked still says
 /// which it was.
@@ -54,6 +54,8 @@ const POLL: Duration = Duration::from_secs(1);
 /// The outbox is read at most this often, however busy the rooms are (each write of facts wakes the
 /// worker; under load that is hundreds of times a second).
 const MIN_SCAN_GAP: Duration = Duration::from_millis(100);
+/// An attempt's outcome is written at most this long after it ends, with those that end meanwhile.
+const RECORD_WITHIN: Duration = Duration::from_millis(5);
 
 pub async fn run(
     store: DynStore,
@@ -75,7 +77,9 @@ pub async fn run(
     };
     let settings = Arc::new(settings);
     let mut in_flight = InFlight::new();
-    let mut attempts: JoinSet<()> = JoinSet::new();
+    let mut attempts: JoinSet<FinishedAttempt> = JoinSet::new();
+    // Outcomes of attempts that ended, written together before the next claim.
+    let mut outcomes: Vec<FinishedAttempt> = Vec::new();
     let mut last_scan = tokio::time::Instant::now() - MIN_SCAN_GAP;
     // The last scan left due deliveries behind (every slot busy, or an endpoint at its share): the
     // next scan comes as soon as an attempt ends, not after the gap.
@@ -83,14 +87,22 @@ pub async fn run(
     let mut scan_now = false;
     loop {
         if !scan_now {
-            tokio::time::sleep_until(last_scan + MIN_SCAN_GAP).await;
+            wait_out_the_gap(
+                last_scan + MIN_SCAN_GAP,
+                &store,
+                &mut attempts,
+                &mut in_flight,
+                &mut outcomes,
+            )
+            .await;
         }
         last_scan = tokio::time::Instant::now();
         // Every attempt that ended is taken back before claiming: one still counted in flight
         // would have its retry claimed and then skipped, stranded until the claim runs out.
         while let Some(done) = attempts.try_join_next_with_id() {
-            ended(&mut in_flight, done);
+            ended(&mut in_flight, &mut outcomes, done);
         }
+        record(&store, &mut outcomes).await;
         let free = settings.concurrency.saturating_sub(attempts.len());
         if free > 0 {
             let (due, left_behind) = claim(&store, &settings, &in_flight, free).await;
@@ -100,19 +112,14 @@ pub async fn run(
                     delivery: delivery.id,
                     endpoint: delivery.endpoint_id,
                 };
-                let task = attempts.spawn(attempt(
-                    store.clone(),
-                    client.clone(),
-                    settings.clone(),
-                    delivery,
-                ));
+                let task = attempts.spawn(attempt(client.clone(), settings.clone(), delivery));
                 in_flight.insert(task.id(), attempting);
             }
         }
         if attempts.len() >= settings.concurrency {
             // Nothing can start until an attempt ends: wakes and due times do not matter now.
             tokio::select! {
-                Some(done) = attempts.join_next_with_id() => ended(&mut in_flight, done),
+                Some(done) = attempts.join_next_with_id() => ended(&mut in_flight, &mut outcomes, done),
                 () = stop.cancelled() => break,
             }
             scan_now = true;
@@ -133,7 +140,7 @@ pub async fn run(
         };
         tokio::select! {
             Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => {
-                ended(&mut in_flight, done);
+                ended(&mut in_flight, &mut outcomes, done);
                 scan_now = scan_when_one_ends;
             }
             () = wake.notified() => {}
@@ -141,8 +148,53 @@ pub async fn run(
             () = stop.cancelled() => break,
         }
     }
-    // Attempts cut short stay pending in the outbox and are made again after a restart.
+    // Attempts cut short stay pending in the outbox and are made again after a restart; those
+    // that ended are recorded.
     attempts.shutdown().await;
+    record(&store, &mut outcomes).await;
+}
+
+/// Waits until `gap_ends`, recording the outcomes of attempts that end meanwhile within
+/// `RECORD_WITHIN` of the first: another node may claim a room's next event as soon as the outcome
+/// of its last is written, and those ending close together still go in one statement.
+async fn wait_out_the_gap(
+    gap_ends: tokio::time::Instant,
+    store: &DynStore,
+    attempts: &mut JoinSet<FinishedAttempt>,
+    in_flight: &mut InFlight,
+    outcomes: &mut Vec<FinishedAttempt>,
+) {
+    let mut record_at = None;
+    loop {
+        let wake = record_at.map_or(gap_ends, |at: tokio::time::Instant| at.min(gap_ends));
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {
+                if wake >= gap_ends {
+                    return;
+                }
+                record(store, outcomes).await;
+                record_at = None;
+            }
+            Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => {
+                ended(in_flight, outcomes, done);
+                record_at.get_or_insert_with(|| tokio::time::Instant::now() + RECORD_WITHIN);
+            }
+        }
+    }
+}
+
+/// Writes the outcomes of the attempts that ended, together: the next claim must see them (a
+/// room's next event waits for its predecessor's outcome), and one statement for many costs a
+/// cluster's PostgreSQL far less than one each.
+async fn record(store: &DynStore, outcomes: &mut Vec<FinishedAttempt>) {
+    if outcomes.is_empty() {
+        return;
+    }
+    if let Err(err) = store.finish_deliveries(outcomes, Utc::now()).await {
+        tracing::error!(error = %err, deliveries = outcomes.len(),
+            "recording webhook outcomes failed; their claims run out and they are attempted again");
+    }
+    outcomes.clear();
 }
 
 /// The longest wait a receiver's `Retry-After` is granted: a deliverable event should not sit in the
@@ -223,11 +275,19 @@ async fn claim(
     (claimed, left_behind)
 }
 
-/// Forgets an attempt that ended. A claimed delivery still in `in_flight` is one whose claim ran
-/// out while its attempt was hanging; it is skipped until that attempt ends.
-fn ended(in_flight: &mut InFlight, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+/// Forgets an attempt that ended, keeping its outcome to be recorded. A claimed delivery still in
+/// `in_flight` is one whose claim ran out while its attempt was hanging; it is skipped until that
+/// attempt ends.
+fn ended(
+    in_flight: &mut InFlight,
+    outcomes: &mut Vec<FinishedAttempt>,
+    done: Result<(tokio::task::Id, FinishedAttempt), tokio::task::JoinError>,
+) {
     let task = match done {
-        Ok((task, ())) => task,
+        Ok((task, finished)) => {
+            outcomes.push(finished);
+            task
+        }
         Err(err) => {
             tracing::error!(error = %err, "a webhook delivery task failed");
             err.id()
@@ -236,13 +296,12 @@ fn ended(in_flight: &mut InFlight, done: Result<(tokio::task::Id, ()), tokio::ta
     in_flight.remove(&task);
 }
 
-/// Makes one attempt and records its outcome.
+/// Makes one attempt; what came of it is recorded by the worker (`record`).
 async fn attempt(
-    store: DynStore,
     client: reqwest::Client,
     settings: Arc<DeliverySettings>,
     delivery: DueDelivery,
-) {
+) -> FinishedAttempt {
     let started = Utc::now();
     // Signed at every attempt, so the timestamp is always fresh.
     let signature = signing::sign(&delivery.secret, started.timestamp(), &delivery.body);
@@ -312,11 +371,10 @@ async fn attempt(
             %error, "webhook delivery failed for good"
         ),
     }
-    if let Err(err) = store
-        .finish_delivery(delivery.id, attempts, &outcome, Utc::now())
-        .await
-    {
-        tracing::error!(error = %err, delivery = delivery.id, "recording a webhook outcome failed");
+    FinishedAttempt {
+        id: delivery.id,
+        attempts,
+        outcome,
     }
 }
 

@@ -716,3 +716,93 @@ async fn a_claim_reads_what_it_takes_over_a_backlog_the_statistics_do_not_know()
     assert_eq!(claimed, first_rooms, "each room's oldest, earliest first");
     store.close().await;
 }
+
+/// The worker records the outcomes of the attempts that ended together: delivered and given-up
+/// ones in one statement, retries each with its wait. Each gets its own attempts and error, its
+/// claim is released, and a delivery already finished is left as it is.
+#[tokio::test]
+async fn outcomes_recorded_together_each_keep_their_own() {
+    use anteroom::store::{DeliveryOutcome, FinishedAttempt};
+    use chrono::{Duration as Span, Utc};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::open_store(dir.path()).await;
+    let endpoint = crate::helpers::queue_lock_events(&*store, &["/a", "/b", "/c", "/d"]).await;
+    let now = Utc::now();
+    let due = crate::helpers::claim_due(&*store, endpoint, now).await;
+    let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), 4);
+    store
+        .finish_delivery(ids[3], 1, &DeliveryOutcome::Delivered, now)
+        .await
+        .unwrap();
+    let retry_at = now + Span::minutes(5);
+    let finished = [
+        (ids[0], 1, DeliveryOutcome::Delivered),
+        (
+            ids[1],
+            3,
+            DeliveryOutcome::Failed {
+                error: "HTTP 410 Gone".into(),
+            },
+        ),
+        (
+            ids[2],
+            2,
+            DeliveryOutcome::Retry {
+                at: retry_at,
+                error: "HTTP 503".into(),
+            },
+        ),
+        // Finished already: a late second outcome changes nothing.
+        (
+            ids[3],
+            9,
+            DeliveryOutcome::Failed {
+                error: "late".into(),
+            },
+        ),
+    ]
+    .map(|(id, attempts, outcome)| FinishedAttempt {
+        id,
+        attempts,
+        outcome,
+    });
+    store.finish_deliveries(&finished, now).await.unwrap();
+
+    /// room, status, attempts, last error, next attempt, claimed by
+    type Row = (String, String, i64, Option<String>, i64, Option<String>);
+    let rows: Vec<Row> = crate::helpers::store_rows(
+        dir.path(),
+        "SELECT room_name, status, attempts, last_error, next_attempt_ms, claimed_by \
+             FROM webhook_deliveries ORDER BY id",
+    )
+    .await;
+    let created = rows[0].4;
+    assert_eq!(
+        rows,
+        [
+            ("/a".into(), "delivered".into(), 1, None, created, None),
+            (
+                "/b".into(),
+                "failed".into(),
+                3,
+                Some("HTTP 410 Gone".into()),
+                rows[1].4,
+                None
+            ),
+            (
+                "/c".into(),
+                "pending".into(),
+                2,
+                Some("HTTP 503".into()),
+                retry_at.timestamp_millis(),
+                None
+            ),
+            ("/d".into(), "delivered".into(), 1, None, rows[3].4, None),
+        ]
+    );
+    let counts = store.delivery_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered, counts.failed), (1, 2, 1));
+    store.close().await;
+}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
-use crate::store::shared::{EngineWebhooks, claimable, due_from_row};
+use crate::store::shared::{Done, EngineWebhooks, claimable, due_from_row};
 use crate::store::{DueDelivery, StoreError, millis};
 
 impl PostgresStore {
@@ -50,5 +50,28 @@ impl EngineWebhooks for PostgresStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         due.sort_by_key(|d| d.id);
         Ok(due)
+    }
+
+    async fn finish_done(&self, done: &[Done<'_>], now: DateTime<Utc>) -> Result<(), StoreError> {
+        // One statement, the outcomes as arrays.
+        let ids: Vec<i64> = done.iter().map(|d| d.id).collect();
+        let attempts: Vec<i64> = done.iter().map(|d| d.attempts).collect();
+        let statuses: Vec<&str> = done.iter().map(|d| d.status).collect();
+        let errors: Vec<Option<&str>> = done.iter().map(|d| d.error).collect();
+        sqlx::query(
+            "UPDATE webhook_deliveries d SET status = f.status, attempts = f.attempts, \
+             last_error = f.error, done_ms = $5, claimed_by = NULL, claimed_until_ms = NULL \
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) \
+               AS f(id, attempts, status, error) \
+             WHERE d.id = f.id AND d.status = 'pending'",
+        )
+        .bind(ids)
+        .bind(attempts)
+        .bind(statuses)
+        .bind(errors)
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -8,8 +8,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use super::SqlEngine;
 use super::columns::Columns;
 use crate::store::{
-    DeliveryCounts, DeliveryOutcome, DueDelivery, LiveEndpoint, StoreError, WebhookEndpoint,
-    WebhookStore, millis,
+    DeliveryCounts, DeliveryOutcome, DueDelivery, FinishedAttempt, LiveEndpoint, StoreError,
+    WebhookEndpoint, WebhookStore, millis,
 };
 
 /// What an engine does its own way.
@@ -24,6 +24,17 @@ pub(crate) trait EngineWebhooks {
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Marks these pending deliveries done (`delivered` or `failed`, each with its attempts and
+    /// error) at `now` and releases their claims, at once.
+    async fn finish_done(&self, done: &[Done<'_>], now: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// A delivery that needs no more attempts (`EngineWebhooks::finish_done`).
+pub(crate) struct Done<'a> {
+    pub id: i64,
+    pub attempts: i64,
+    pub status: &'static str,
+    pub error: Option<&'a str>,
 }
 
 /// The deliveries of endpoint `$5` a claim takes at time `$1`, at most `$2`, earliest due first:
@@ -239,6 +250,35 @@ where
         .fetch_one(self.writes())
         .await?;
         row.maybe_time("next")
+    }
+
+    async fn finish_deliveries(
+        &self,
+        finished: &[FinishedAttempt],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut done = Vec::with_capacity(finished.len());
+        for attempt in finished {
+            let (status, error) = match &attempt.outcome {
+                DeliveryOutcome::Delivered => ("delivered", None),
+                DeliveryOutcome::Failed { error } => ("failed", Some(error.as_str())),
+                DeliveryOutcome::Retry { .. } => {
+                    self.finish_delivery(attempt.id, attempt.attempts, &attempt.outcome, now)
+                        .await?;
+                    continue;
+                }
+            };
+            done.push(Done {
+                id: attempt.id,
+                attempts: i64::from(attempt.attempts),
+                status,
+                error,
+            });
+        }
+        if done.is_empty() {
+            return Ok(());
+        }
+        self.finish_done(&done, now).await
     }
 
     async fn finish_delivery(

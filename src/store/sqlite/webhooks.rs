@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
-use crate::store::shared::{EngineWebhooks, claimable, due_from_row};
+use crate::store::shared::{Done, EngineWebhooks, claimable, due_from_row};
 use crate::store::{DueDelivery, StoreError, millis};
 
 #[async_trait]
@@ -46,5 +46,26 @@ impl EngineWebhooks for SqliteStore {
         tx.commit().await?;
         due.sort_by_key(|d| d.id);
         Ok(due)
+    }
+
+    async fn finish_done(&self, done: &[Done<'_>], now: DateTime<Utc>) -> Result<(), StoreError> {
+        // One transaction: one commit for them all.
+        let mut tx = self.writer.begin().await?;
+        for d in done {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_error = $3, \
+                 done_ms = $4, claimed_by = NULL, claimed_until_ms = NULL \
+                 WHERE id = $5 AND status = 'pending'",
+            )
+            .bind(d.status)
+            .bind(d.attempts)
+            .bind(d.error)
+            .bind(millis(now))
+            .bind(d.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
