@@ -41,12 +41,40 @@ services=$(mktemp -d)
 trap 'scripts/services.sh stop "$services"; rm -rf "$services"' EXIT
 eval "$(scripts/services.sh start "$services")"
 
-echo "==> unit and integration tests (the real server on random loopback ports; SQLite store)"
-cargo test --locked --lib --bins --tests
+echo "==> building the tests (and the server binary the integration and browser tests run)"
+cargo test --locked --lib --bins --tests --no-run
 
-echo "==> the integration tests again, on the PostgreSQL store"
-ANTEROOM_TEST_STORE=postgres cargo test --locked --test it
+# The test binaries spend most of their time waiting on servers they started (about a third of
+# one core each), so three run at once: the unit tests with the media and cluster suites, the
+# integration tests on the SQLite store, and the same integration tests on the PostgreSQL store.
+# Each lane's output is shown whole once all three have ended.
+echo "==> unit and integration tests, three lanes at once (the real server on random loopback ports)"
+lanes="$services/lanes"
+mkdir -p "$lanes"
+lane() {
+  local name=$1
+  shift
+  set +e
+  "$@" >"$lanes/$name.log" 2>&1
+  echo $? >"$lanes/$name.rc"
+}
+lane "units, media and cluster" cargo test --locked --lib --bins --test bandwidth --test cluster &
+lane "integration, SQLite store" cargo test --locked --test it &
+lane "integration, PostgreSQL store" env ANTEROOM_TEST_STORE=postgres cargo test --locked --test it &
+wait
+failed=()
+for name in "units, media and cluster" "integration, SQLite store" "integration, PostgreSQL store"; do
+  echo "==> $name"
+  cat "$lanes/$name.log"
+  [ "$(cat "$lanes/$name.rc")" = 0 ] || failed+=("$name")
+done
+if ((${#failed[@]})); then
+  printf '==> failed: %s\n' "${failed[@]}"
+  exit 1
+fi
 
+# target/debug/anteroom is the binary `cargo test` built for the integration tests (with the
+# features the test dependencies add, as those tests run it); a separate `cargo build` would
+# rebuild some thirty crates without them, minutes on a clean checkout.
 echo "==> browser tests (Debian's chromium, fake camera and microphone; screenshots in e2e/output/)"
-cargo build --locked
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
