@@ -37,7 +37,7 @@ async function roomOf(t, count, mode) {
     await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
     pages.push(page);
   }
-  for (const page of pages) await remoteVideosPlay(page, count - 1);
+  await Promise.all(pages.map((page) => remoteVideosPlay(page, count - 1)));
   return { meeting, pages };
 }
 
@@ -46,11 +46,10 @@ async function checkEverySize(scenario, pages) {
   const [host] = pages;
   for (const size of SIZES) {
     for (const page of pages) await page.setViewportSize({ width: size.width, height: size.height });
-    for (const page of pages) {
-      // The stage lays itself out again on resize (a ResizeObserver): callFitsSoon waits for it.
-      await callFitsSoon(page, `${scenario} at ${size.name}, ${page.label}`);
-      await remoteVideosPlay(page, pages.length - 1);
-    }
+    // The stage lays itself out again on resize (a ResizeObserver): callFitsSoon waits for it.
+    for (const page of pages) await callFitsSoon(page, `${scenario} at ${size.name}, ${page.label}`);
+    // Every page's videos are watched over the same interval, not one page after another.
+    await Promise.all(pages.map((page) => remoteVideosPlay(page, pages.length - 1)));
     await screenshot(host, `call-${scenario}-${size.name}`);
     await host.click("#people-toggle");
     await host.waitForSelector("#people-panel:not([hidden])");

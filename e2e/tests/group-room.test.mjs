@@ -210,8 +210,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await enter(viewer, meeting.viewerRoomUrl, "Vic");
   await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await waitForMetric("anteroom_media_transports", 4);
-  for (const page of [host, ...guests]) await remoteVideosPlay(page, 2);
-  await remoteVideosPlay(viewer, 3);
+  await Promise.all([...[host, ...guests].map((page) => remoteVideosPlay(page, 2)), remoteVideosPlay(viewer, 3)]);
 
   // The third guest knocks: no peer connection in its page, no media path on the server. (The
   // third, not a fourth: six pages on this machine's two cores would time the browsers' load.)
@@ -239,8 +238,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   // Host + 3 guests + 1 viewer: five admitted members, five media paths on the server.
   await waitForMetric("anteroom_media_transports", 5);
   const senders = [host, ...guests];
-  for (const page of senders) await remoteVideosPlay(page, 3);
-  await remoteVideosPlay(viewer, 4);
+  await Promise.all([...senders.map((page) => remoteVideosPlay(page, 3)), remoteVideosPlay(viewer, 4)]);
 
   for (const page of [...senders, viewer]) {
     await page.bringToFront();
@@ -419,7 +417,7 @@ async function nobodyAway(pages, when) {
 
 /** Every page decodes the others' videos through one connection, and the server holds one media path each. */
 async function mediaThroughOnePathEach(pages, when) {
-  for (const page of pages) await remoteVideosPlay(page, pages.length - 1);
+  await Promise.all(pages.map((page) => remoteVideosPlay(page, pages.length - 1)));
   for (const page of pages) assert.equal(await openConnections(page), 1, `${page.label}, ${when}: one peer connection`);
   await waitForMetric("anteroom_media_transports", pages.length);
 }

@@ -223,7 +223,7 @@ test("three guests in a mesh see each other", async (t) => {
     await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
     pages.push(page);
   }
-  for (const page of pages) await remoteVideosPlay(page, 2);
+  await Promise.all(pages.map((page) => remoteVideosPlay(page, 2)));
   await screenshot(pages[2], "08-mesh-of-three");
   // Someone leaves: the others see it live.
   await pages[0].click("#leave");
