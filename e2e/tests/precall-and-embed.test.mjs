@@ -332,7 +332,7 @@ function embedPageServer() {
 <script>
   window.events = [];
   const el = document.getElementById("room");
-  for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participant_join", "participant_leave",
+  for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participantupdate", "participant_join", "participant_leave",
                       "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed",
                       "precall_check_skipped", "meeting_end", "people_toggle", "chat_toggle", "connection_status_change",
                       "grant_device_permission", "deny_device_permission"]) {
@@ -440,6 +440,12 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
     assert.deepEqual({ id, displayName, role, externalId }, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor", externalId: "patient-21" });
   }
   assert.equal(gone.detail.participantId, received.detail.clientId);
+  // How many were in the room, each time that changed: the host alone, with the guest, alone again
+  // (the host's reconnect told nothing new); the guest's page, from its entry until it left.
+  const counts = (page) => page.evaluate(() => window.events.filter((e) => e.type === "participantupdate").map((e) => e.detail.count));
+  let told;
+  await until(async () => (JSON.stringify(told = await counts(host)) === "[1,2,1]" ? true : undefined), () => `the host's page was told counts ${JSON.stringify(told)}`);
+  assert.deepEqual(await counts(guest), [2]);
   assert.deepEqual(await events(guest, "meeting_end"), [], "leaving does not end the meeting");
 
   // The host's integrator ends the meeting for everyone.

@@ -157,9 +157,13 @@ export class Call {
     this.syncMediaButtons();
   }
 
-  /** Draws what depends on the roster: tiles, the People panel, the header's counts, the lock. */
+  /**
+   * Draws what depends on the roster: tiles, the People panel, the header's counts, the lock; and
+   * tells the embedding page how many are in the room (everyone the People panel lists).
+   */
   render() {
     const { clients, locked, capacity } = this.roster;
+    this.bridge.setParticipantCount(clients.length);
     const senders = clients.filter((c) => c.role !== "viewer");
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));

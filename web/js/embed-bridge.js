@@ -11,10 +11,14 @@ export class EmbedBridge {
     this.commands = new Map();
     // What makes this page's connection unstable now ("signalling", "media"); reported on change.
     this.unstable = new Set();
+    // How many people are in the room, as last told (`participantupdate`); null: not in a room.
+    this.participantCount = null;
     window.addEventListener("message", (event) => this.receive(event));
   }
 
   emit(type, payload = {}) {
+    // Out of the room: coming back in, the page tells its count afresh.
+    if (type === "leave") this.participantCount = null;
     if (!this.embedded) return;
     window.parent.postMessage({ type, payload }, this.origin || "*");
   }
@@ -26,6 +30,13 @@ export class EmbedBridge {
     else this.unstable.delete(part);
     const now = this.unstable.size > 0;
     if (now !== before) this.emit("connection_status_change", { status: now ? "unstable" : "stable" });
+  }
+
+  /** Notes how many people are in the room, this one included; `participantupdate` on a change. */
+  setParticipantCount(count) {
+    if (count === this.participantCount) return;
+    this.participantCount = count;
+    this.emit("participantupdate", { count });
   }
 
   on(command, handler) {

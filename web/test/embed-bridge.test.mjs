@@ -41,3 +41,23 @@ test("connection_status_change is sent when the first trouble starts and the las
     ["connection_status_change", "stable"],
   ]);
 });
+
+test("participantupdate is sent when the count of people in the room changes, and afresh after a leave", () => {
+  const sent = [];
+  const bridge = Object.assign(Object.create(EmbedBridge.prototype), { participantCount: null, embedded: false });
+  bridge.emit = function emit(type, payload = {}) {
+    EmbedBridge.prototype.emit.call(this, type, payload);
+    sent.push([type, payload.count]);
+  };
+  for (const count of [1, 1, 2, 3, 3, 2]) bridge.setParticipantCount(count);
+  bridge.emit("leave", { reason: "left", removed: false });
+  bridge.setParticipantCount(2);
+  assert.deepEqual(sent, [
+    ["participantupdate", 1],
+    ["participantupdate", 2],
+    ["participantupdate", 3],
+    ["participantupdate", 2],
+    ["leave", undefined],
+    ["participantupdate", 2],
+  ]);
+});
