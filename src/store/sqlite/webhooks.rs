@@ -17,33 +17,28 @@ impl EngineWebhooks for SqliteStore {
         claimant: &str,
         until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        // One writer: the claim and the read need no lock beyond the transaction.
-        let mut tx = self.writer.begin().await?;
-        let claimed: Vec<i64> = sqlx::query_scalar(concat!(
+        // One statement: the claimed rows come back with their endpoint's address and secret.
+        let rows = sqlx::query(concat!(
             "UPDATE webhook_deliveries SET claimed_by = $3, claimed_until_ms = $4 WHERE id IN (",
             claimable!(),
-            ") RETURNING id"
+            ") RETURNING id, endpoint_id, \
+             (SELECT url FROM webhook_endpoints e \
+               WHERE e.id = webhook_deliveries.endpoint_id) AS url, \
+             (SELECT secret FROM webhook_endpoints e \
+               WHERE e.id = webhook_deliveries.endpoint_id) AS secret, \
+             event_type, room_name, body, attempts"
         ))
         .bind(millis(now))
         .bind(i64::from(limit))
         .bind(claimant)
         .bind(millis(until))
         .bind(endpoint)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.writer)
         .await?;
-        let mut due = Vec::with_capacity(claimed.len());
-        for id in claimed {
-            let row = sqlx::query(
-                "SELECT d.id, d.endpoint_id, e.url, e.secret, d.event_type, d.room_name, d.body, \
-                 d.attempts FROM webhook_deliveries d \
-                 JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            due.push(due_from_row(&row)?);
-        }
-        tx.commit().await?;
+        let mut due = rows
+            .iter()
+            .map(due_from_row)
+            .collect::<Result<Vec<_>, StoreError>>()?;
         due.sort_by_key(|d| d.id);
         Ok(due)
     }
