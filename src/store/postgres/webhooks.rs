@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
-use crate::store::shared::{Done, EngineWebhooks, claimable, due_from_row};
+use crate::store::shared::{Done, EngineWebhooks, claimable, dues_from_rows};
 use crate::store::{DueDelivery, StoreError, millis};
 
 impl PostgresStore {
@@ -44,12 +44,7 @@ impl EngineWebhooks for PostgresStore {
             .bind(endpoint)
             .fetch_all(&self.pool)
             .await?;
-        let mut due = rows
-            .iter()
-            .map(due_from_row)
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        due.sort_by_key(|d| d.id);
-        Ok(due)
+        dues_from_rows(&rows)
     }
 
     async fn finish_done(&self, done: &[Done<'_>], now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ mod webhooks;
 
 pub(crate) use facts::{EngineFacts, derive_insights};
 pub(crate) use meetings::{EngineMeetings, meeting_columns};
-pub(crate) use webhooks::{Done, EngineWebhooks, claimable, due_from_row};
+pub(crate) use webhooks::{Done, EngineWebhooks, claimable, dues_from_rows};
 
 use sqlx::{Database, Pool};
 

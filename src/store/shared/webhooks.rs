@@ -82,9 +82,18 @@ fn endpoint_from_row(row: &impl Columns) -> Result<WebhookEndpoint, StoreError> 
     })
 }
 
-/// A claimed delivery, from its columns: `id, endpoint_id, url, secret, event_type, room_name,
-/// body, attempts`.
-pub(crate) fn due_from_row(row: &impl Columns) -> Result<DueDelivery, StoreError> {
+/// Claimed deliveries, oldest first, from rows of `id, endpoint_id, url, secret, event_type,
+/// room_name, body, attempts` (an `UPDATE ... RETURNING` gives them in no set order).
+pub(crate) fn dues_from_rows(rows: &[impl Columns]) -> Result<Vec<DueDelivery>, StoreError> {
+    let mut due = rows
+        .iter()
+        .map(due_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    due.sort_by_key(|d| d.id);
+    Ok(due)
+}
+
+fn due_from_row(row: &impl Columns) -> Result<DueDelivery, StoreError> {
     Ok(DueDelivery {
         id: row.int("id")?,
         endpoint_id: row.int("endpoint_id")?,

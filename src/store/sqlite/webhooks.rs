@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
-use crate::store::shared::{Done, EngineWebhooks, claimable, due_from_row};
+use crate::store::shared::{Done, EngineWebhooks, claimable, dues_from_rows};
 use crate::store::{DueDelivery, StoreError, millis};
 
 #[async_trait]
@@ -35,12 +35,7 @@ impl EngineWebhooks for SqliteStore {
         .bind(endpoint)
         .fetch_all(&self.writer)
         .await?;
-        let mut due = rows
-            .iter()
-            .map(due_from_row)
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        due.sort_by_key(|d| d.id);
-        Ok(due)
+        dues_from_rows(&rows)
     }
 
     async fn finish_done(&self, done: &[Done<'_>], now: DateTime<Utc>) -> Result<(), StoreError> {
