@@ -269,12 +269,15 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await screenshot(ann, "group-phone");
   // Held sideways, Ann's phone shows the three others in tiles under 400 px wide (upright, its
   // tiles are taller and draw the video wider, cropped): the 320 px layer is what fits.
+  // Within 3 s of the turn, as the issue asks (the server switches at the smaller layer's next
+  // keyframe, asked for at most once a second).
   await ann.setViewportSize({ width: 844, height: 390 });
-  await ann.waitForTimeout(1500);
-  const shown = await ann.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => ({
-    drawn: Math.max(tile.clientWidth, (tile.clientHeight * 16) / 9) * devicePixelRatio, received: tile.querySelector("video").videoWidth })));
-  assert.ok(shown.length === 3 && shown.every((tile) => tile.drawn <= 400), JSON.stringify(shown));
-  for (const tile of shown) assert.ok(tile.received <= 320, `a small tile receives at most 320 px: ${JSON.stringify(shown)}`);
+  let shown;
+  await until(async () => {
+    shown = await ann.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => ({
+      drawn: Math.max(tile.clientWidth, (tile.clientHeight * 16) / 9) * devicePixelRatio, received: tile.querySelector("video").videoWidth })));
+    return shown.length === 3 && shown.every((tile) => tile.drawn <= 400 && tile.received <= 320) ? true : undefined;
+  }, () => `three small tiles, each receiving at most 320 px, within 3 s: ${JSON.stringify(shown)}`, 3000);
   await screenshot(ann, "group-phone-sideways");
   await host.bringToFront();
   const annId = await clientIdOf(ann);
