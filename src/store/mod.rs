@@ -318,18 +318,11 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Records the outcomes of attempts that ended and releases their claims: those delivered or
     /// given up in one statement (a cluster's PostgreSQL otherwise spent most of its time on one
-    /// `UPDATE` a delivery), each retry as `finish_delivery` does.
+    /// `UPDATE` a delivery), each retry on its own, pending again until its time, and its room's
+    /// later events not due before it.
     async fn finish_deliveries(
         &self,
         finished: &[FinishedAttempt],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Records an attempt's outcome and releases the claim.
-    async fn finish_delivery(
-        &self,
-        id: i64,
-        attempts: u32,
-        outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError>;

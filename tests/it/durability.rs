@@ -211,10 +211,7 @@ async fn seed_finished_deliveries(store: &dyn Store) {
     assert_eq!(due.len(), 2);
     for (delivery, days_ago) in due.iter().zip([8, 6]) {
         let finished = now - chrono::Duration::days(days_ago);
-        store
-            .finish_delivery(delivery.id, 1, &DeliveryOutcome::Delivered, finished)
-            .await
-            .unwrap();
+        crate::helpers::finish(store, delivery.id, 1, DeliveryOutcome::Delivered, finished).await;
     }
 }
 

@@ -474,6 +474,25 @@ pub async fn claim_due(
         .expect("the claim runs")
 }
 
+/// Records one attempt's outcome, as the delivery worker does.
+pub async fn finish(
+    store: &dyn anteroom::store::Store,
+    id: i64,
+    attempts: u32,
+    outcome: anteroom::store::DeliveryOutcome,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let finished = anteroom::store::FinishedAttempt {
+        id,
+        attempts,
+        outcome,
+    };
+    store
+        .finish_deliveries(&[finished], at)
+        .await
+        .expect("the outcome is recorded");
+}
+
 /// One `room.locked` fact for each room given, recorded now (queued for the endpoints subscribed).
 pub async fn record_lock_events(store: &dyn anteroom::store::Store, rooms: &[&str]) {
     use anteroom::meeting::facts::{ClientCounts, FactKind, RoomFact};

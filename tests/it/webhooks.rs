@@ -464,24 +464,15 @@ async fn a_rooms_later_events_wait_for_its_retry() {
         at: retry_at,
         error: "HTTP 503".into(),
     };
-    store
-        .finish_delivery(first[0].0, 1, &outcome, now)
-        .await
-        .unwrap();
-    store
-        .finish_delivery(first[1].0, 1, &DeliveryOutcome::Delivered, now)
-        .await
-        .unwrap();
+    crate::helpers::finish(&*store, first[0].0, 1, outcome, now).await;
+    crate::helpers::finish(&*store, first[1].0, 1, DeliveryOutcome::Delivered, now).await;
     crate::helpers::record_lock_events(&*store, &["/r", "/s"]).await;
 
     let later = Utc::now() + Span::seconds(1);
     let second = claim(later).await;
     let rooms: Vec<&str> = second.iter().map(|(_, room)| room.as_str()).collect();
     assert_eq!(rooms, ["/s"], "/r's events wait for its retry");
-    store
-        .finish_delivery(second[0].0, 1, &DeliveryOutcome::Delivered, later)
-        .await
-        .unwrap();
+    crate::helpers::finish(&*store, second[0].0, 1, DeliveryOutcome::Delivered, later).await;
     let pending: Vec<(String, i64)> = crate::helpers::store_rows(
         dir.path(),
         "SELECT room_name, next_attempt_ms FROM webhook_deliveries \
@@ -505,10 +496,7 @@ async fn a_rooms_later_events_wait_for_its_retry() {
     while let [(id, room)] = claim(at).await.as_slice() {
         assert_eq!(room, "/r");
         order.push(*id);
-        store
-            .finish_delivery(*id, 2, &DeliveryOutcome::Delivered, at)
-            .await
-            .unwrap();
+        crate::helpers::finish(&*store, *id, 2, DeliveryOutcome::Delivered, at).await;
         at += Span::milliseconds(1);
     }
     assert_eq!(order.len(), 3, "all of /r's, one at a time");
@@ -527,10 +515,7 @@ async fn finished_deliveries_are_pruned_pending_ones_never() {
     let now = Utc::now();
     let due = crate::helpers::claim_due(&*store, endpoint, now).await;
     assert_eq!(due.len(), 1, "one at a time per endpoint and room");
-    store
-        .finish_delivery(due[0].id, 1, &DeliveryOutcome::Delivered, now)
-        .await
-        .unwrap();
+    crate::helpers::finish(&*store, due[0].id, 1, DeliveryOutcome::Delivered, now).await;
     assert_eq!(
         store.prune_deliveries(now).await.unwrap(),
         0,
@@ -732,10 +717,7 @@ async fn outcomes_recorded_together_each_keep_their_own() {
     let due = crate::helpers::claim_due(&*store, endpoint, now).await;
     let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
     assert_eq!(ids.len(), 4);
-    store
-        .finish_delivery(ids[3], 1, &DeliveryOutcome::Delivered, now)
-        .await
-        .unwrap();
+    crate::helpers::finish(&*store, ids[3], 1, DeliveryOutcome::Delivered, now).await;
     let retry_at = now + Span::minutes(5);
     let finished = [
         (ids[0], 1, DeliveryOutcome::Delivered),

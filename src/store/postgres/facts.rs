@@ -177,7 +177,7 @@ WITH f AS (
   ON CONFLICT (fact_id) WHERE fact_id IS NOT NULL DO NOTHING
   RETURNING fact_id
 ), outbox AS (
-  -- A row whose room's oldest is waiting for a retry is not due before it (finish_delivery).
+  -- A row whose room's oldest is waiting for a retry is not due before it (finish_deliveries).
   INSERT INTO webhook_deliveries (endpoint_id, event_type, room_name, body, next_attempt_ms,
                                   created_ms)
   SELECT e.id, f.kind, f.room_name, f.body,

@@ -271,9 +271,41 @@ where
             let (status, error) = match &attempt.outcome {
                 DeliveryOutcome::Delivered => ("delivered", None),
                 DeliveryOutcome::Failed { error } => ("failed", Some(error.as_str())),
-                DeliveryOutcome::Retry { .. } => {
-                    self.finish_delivery(attempt.id, attempt.attempts, &attempt.outcome, now)
-                        .await?;
+                DeliveryOutcome::Retry { at, error } => {
+                    // Few: one at a time, each with its room's later events.
+                    let retry_at = millis(*at);
+                    let mut tx = self.writes().begin().await?;
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET attempts = $1, next_attempt_ms = $2, \
+                         last_error = $3, claimed_by = NULL, claimed_until_ms = NULL \
+                         WHERE id = $4 AND status = 'pending'",
+                    )
+                    .bind(i64::from(attempt.attempts))
+                    .bind(retry_at)
+                    .bind(error)
+                    .bind(attempt.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    // The room's later events cannot go before this one: they are not due before
+                    // its retry either, so a claim's walk over due rows skips them (a dead
+                    // receiver's backlog would otherwise be read at every claim). Only a hint: a
+                    // claim still takes a row only when it is its room's oldest. New rows get it
+                    // when they are queued (facts). (`+ 0` keeps SQLite's planner on the room's
+                    // index, not on the endpoint's due times.)
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET next_attempt_ms = $1 \
+                         WHERE status = 'pending' AND attempts = 0 AND next_attempt_ms + 0 < $1 \
+                           AND id > $2 \
+                           AND endpoint_id = \
+                             (SELECT endpoint_id FROM webhook_deliveries WHERE id = $2) \
+                           AND room_name = \
+                             (SELECT room_name FROM webhook_deliveries WHERE id = $2)",
+                    )
+                    .bind(retry_at)
+                    .bind(attempt.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
                     continue;
                 }
             };
@@ -288,58 +320,6 @@ where
             return Ok(());
         }
         self.finish_done(&done, now).await
-    }
-
-    async fn finish_delivery(
-        &self,
-        id: i64,
-        attempts: u32,
-        outcome: &DeliveryOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (status, next, error) = match outcome {
-            DeliveryOutcome::Delivered => ("delivered", None, None),
-            DeliveryOutcome::Retry { at, error } => ("pending", Some(millis(*at)), Some(error)),
-            DeliveryOutcome::Failed { error } => ("failed", None, Some(error)),
-        };
-        let finish = sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = $2, \
-             next_attempt_ms = coalesce($3, next_attempt_ms), last_error = $4, \
-             done_ms = CASE WHEN $1 = 'pending' THEN NULL ELSE $5 END, \
-             claimed_by = NULL, claimed_until_ms = NULL \
-             WHERE id = $6 AND status = 'pending'",
-        )
-        .bind(status)
-        .bind(i64::from(attempts))
-        .bind(next)
-        .bind(error)
-        .bind(millis(now))
-        .bind(id);
-        let Some(retry_at) = next else {
-            // Most outcomes: one statement, no transaction (a round trip each to SQLite's thread).
-            finish.execute(self.writes()).await?;
-            return Ok(());
-        };
-        let mut tx = self.writes().begin().await?;
-        finish.execute(&mut *tx).await?;
-        // The room's later events cannot go before this one: they are not due before its retry
-        // either, so a claim's walk over due rows skips them (a dead receiver's backlog would
-        // otherwise be read at every claim). Only a hint: a claim still takes a row only when it is
-        // its room's oldest. New rows get it when they are queued (facts). (`+ 0` keeps SQLite's
-        // planner on the room's index, not on the endpoint's due times.)
-        sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_ms = $1 \
-             WHERE status = 'pending' AND attempts = 0 AND next_attempt_ms + 0 < $1 \
-               AND id > $2 \
-               AND endpoint_id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $2) \
-               AND room_name = (SELECT room_name FROM webhook_deliveries WHERE id = $2)",
-        )
-        .bind(retry_at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {

@@ -109,7 +109,7 @@ fn append_events(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
 /// The webhook outbox rows of a chunk of facts (one per fact and endpoint subscribed to its kind),
 /// in the facts' order, in one statement: a statement per fact was a round trip to SQLite's thread
 /// each, the most of a batch's. A row whose room's oldest is waiting for a retry is not due before
-/// it (`WebhookStore::finish_delivery`).
+/// it (`WebhookStore::finish_deliveries`).
 fn queue_webhooks(insert: &mut QueryBuilder<Sqlite>, chunk: &[&RecordedFact]) {
     insert.push("WITH batch (n, event_type, room_name, body, at_ms) AS (");
     insert.push_values(chunk.iter().enumerate(), |mut row, (n, recorded)| {
