@@ -164,7 +164,9 @@ async fn wait_out_the_gap(
     in_flight: &mut InFlight,
     outcomes: &mut Vec<FinishedAttempt>,
 ) {
-    let mut record_at = None;
+    // Outcomes already waiting (an attempt that ended while the worker waited for a wake) are
+    // written as soon as those ending now would be, not at the next scan.
+    let mut record_at = (!outcomes.is_empty()).then(|| tokio::time::Instant::now() + RECORD_WITHIN);
     loop {
         let wake = record_at.map_or(gap_ends, |at: tokio::time::Instant| at.min(gap_ends));
         tokio::select! {
