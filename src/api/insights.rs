@@ -20,7 +20,7 @@ use crate::store::insights::{
 const DEFAULT_PAGE: u32 = 10;
 
 /// `sortBy=field:asc|desc` (direction optional, ascending by default).
-fn parse_sort<T: Copy>(
+pub(super) fn parse_sort<T: Copy>(
     raw: Option<&str>,
     fields: &[(&str, T)],
     default: (T, SortDir),

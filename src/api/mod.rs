@@ -10,6 +10,7 @@ pub mod knocks;
 pub mod lenient;
 pub mod meetings;
 pub mod rate_limit;
+pub mod recordings;
 pub mod rooms;
 pub mod webhooks;
 
@@ -54,6 +55,7 @@ where
         .route("/v1/insights/room-sessions", get(insights::room_sessions))
         .route("/v1/insights/participants", get(insights::participants))
         .route("/v1/insights/participant", get(insights::participant))
+        .merge(recordings::router())
         // Room counts are nobody's business but the operator's: behind the key too.
         .route("/metrics", get(crate::ops::metrics))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -18,6 +18,7 @@ mod ops;
 mod proxy;
 mod rate_limit;
 mod receiver;
+mod recordings;
 mod schema;
 mod signal_join;
 mod signal_knock;

@@ -18,6 +18,12 @@ static SPEC: LazyLock<Value> = LazyLock::new(|| {
 pub const MEETING: &str = "/components/schemas/Meeting";
 pub const MEETING_LIST: &str =
     "/paths/~1meetings/get/responses/200/content/application~1json/schema";
+pub const RECORDING_LIST: &str =
+    "/paths/~1recordings/get/responses/200/content/application~1json/schema";
+pub const TRANSCRIPTION_LIST: &str =
+    "/paths/~1transcriptions/get/responses/200/content/application~1json/schema";
+pub const SUMMARY_LIST: &str =
+    "/paths/~1summaries/get/responses/200/content/application~1json/schema";
 pub const THROTTLE: &str = "/components/responses/ThrottleError/content/application~1json/schema";
 pub const INSIGHT_ROOMS: &str =
     "/paths/~1insights~1rooms/get/responses/200/content/application~1json/schema";
