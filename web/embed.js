@@ -5,11 +5,20 @@
 (() => {
   if (customElements.get("whereby-embed")) return;
 
-  // Attributes passed on to the room as URL parameters (the same names as Whereby's).
+  // Attributes passed on to the room as URL parameters: the names Whereby's element passes on,
+  // so a page written for it gives the room the same URL. docs/embedding.md says which the room
+  // acts on; it accepts the others and ignores them.
   const PARAMS = [
     "displayName", "externalId", "metadata", "audio", "video", "precallReview", "precallCeremony",
-    "precallCeremonyCanSkip", "skipMediaPermissionPrompt", "minimal", "embed", "locking", "people",
-    "chat", "screenshare", "leaveButton", "background", "logo", "roomKey",
+    "precallCeremonyCanSkip", "skipMediaPermissionPrompt", "minimal", "embed", "topToolbar",
+    "bottomToolbar", "participantCount", "locking", "people", "chat", "screenshare", "leaveButton",
+    "background", "logo", "roomKey",
+    "lang", "avatarUrl", "groups", "emojiSkinTone", "virtualBackgroundUrl", "cameraEffect", "aec",
+    "agc", "audioDenoiser", "autoHideSelfView", "autoSpotlight", "breakout", "callQualityMonitoring",
+    "cameraAccess", "emptyRoomInvitation", "floatSelf", "help", "hideLegend", "localization",
+    "lowData", "moreButton", "personality", "pipButton", "precallPermissionsHelpLink", "reactions",
+    "recording", "roomIntegrations", "settingsButton", "subgridLabels", "timer", "toolbarDarkText",
+    "toolbarText",
   ];
 
   class WherebyEmbed extends HTMLElement {

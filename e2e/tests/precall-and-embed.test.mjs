@@ -122,7 +122,27 @@ test("URL parameters shape the screens", async (t) => {
   await named.goto(`${meeting.roomUrl}?displayName=Given%20Name&precallReview=off`);
   await named.waitForSelector(".screen.call");
   await page.waitForFunction(() => [...document.querySelectorAll(".tile-name")].some((c) => c.textContent === "Given Name"));
-  noPageErrors(page, named);
+  // Whereby's toolbars: the header and the control bar go, the stage takes the whole frame.
+  const bare = await open("bare", { viewport: { width: 1366, height: 657 } });
+  await bare.goto(`${meeting.roomUrl}?displayName=Bare&precallReview=off&topToolbar=off&bottomToolbar=off&lang=fr&floatSelf`);
+  await bare.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await bare.waitForFunction(() => document.querySelectorAll(".tile").length === 3);
+  assert.equal(await bare.locator(".call-header").count(), 0, "topToolbar=off: no header");
+  assert.equal(await bare.locator("nav.controls").count(), 0, "bottomToolbar=off: no control bar");
+  const stage = await bare.locator(".stage").boundingBox();
+  assert.ok(stage.height >= 650, `the stage fills the frame: ${JSON.stringify(stage)}`);
+  await screenshot(bare, "call-without-toolbars-1366x657");
+  // A host's count of people goes with participantCount=off; the rest of the header stays.
+  const hosted = await server.meeting({ isLocked: true });
+  const counted = await open("host-counted");
+  await enterAsHost(counted, hosted);
+  assert.equal(await counted.locator("#capacity").isVisible(), true, "a host sees the count by default");
+  const uncounted = await open("host-uncounted");
+  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off`, "Dr Quiet");
+  await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
+  assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
+  noPageErrors(page, named, bare, counted, uncounted);
 });
 
 function png(width, height, rgb) {

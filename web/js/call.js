@@ -116,7 +116,7 @@ export class Call {
     this.capacity = h("span", { class: "capacity", id: "capacity" });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
     const invite = iconButton({ id: "copy-invite", name: "link", label: "Copy invite link", className: "secondary", onclick: () => this.copyInvite() });
-    const header = p.minimal ? null : h("header", { class: "call-header" }, this.logo, this.title, this.capacity, this.lockState, invite);
+    const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.capacity, this.lockState, invite);
 
     const button = (options) => iconButton({ className: "control", ...options });
     this.micButton = button({ id: "microphone-toggle", name: "mic", label: "", onclick: () => this.toggleMicrophone() });
@@ -152,7 +152,7 @@ export class Call {
         p.leaveButton ? this.leaveButton : null,
         this.host ? this.endButton : null));
     this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null);
-    this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, controls);
+    this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, p.bottomToolbar ? controls : null);
     replace(this.root, this.section);
     this.syncMediaButtons();
   }
@@ -168,7 +168,7 @@ export class Call {
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
     this.people.update(this.roster);
-    this.capacity.hidden = !this.host || !capacity;
+    this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
     if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: `${senders.length} of ${capacity.participants}` }));
     this.capacity.title = "People in the room, of how many fit";
     this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? "Locked" : "Open" }));

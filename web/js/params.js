@@ -1,8 +1,9 @@
 // The room URL: the room name in the path and Whereby's URL parameters in the query.
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
-// locking, people, chat, screenshare, leaveButton, background, logo. iframeSource, jsApi and `we` are
-// accepted and ignored.
+// topToolbar, bottomToolbar, participantCount, locking, people, chat, screenshare, leaveButton,
+// background, logo. iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others
+// (docs/embedding.md lists them).
 
 const TRUE = new Set(["", "on", "true", "1", "yes"]);
 const FALSE = new Set(["off", "false", "0", "no"]);
@@ -33,6 +34,10 @@ export function readParams(location = window.location) {
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),
     skipMediaPermissionPrompt: flag(query, "skipMediaPermissionPrompt", false),
     minimal,
+    // The call's header (title, count, lock, invite link) and its control bar.
+    topToolbar: !minimal && flag(query, "topToolbar", true),
+    bottomToolbar: flag(query, "bottomToolbar", true),
+    participantCount: flag(query, "participantCount", true),
     locking: flag(query, "locking", true),
     people: flag(query, "people", true),
     chat: flag(query, "chat", true),
