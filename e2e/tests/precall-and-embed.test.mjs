@@ -126,12 +126,27 @@ test("URL parameters shape the screens", async (t) => {
   const bare = await open("bare", { viewport: { width: 1366, height: 657 } });
   await bare.goto(`${meeting.roomUrl}?displayName=Bare&precallReview=off&topToolbar=off&bottomToolbar=off&lang=fr&floatSelf`);
   await bare.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  await bare.waitForFunction(() => document.querySelectorAll(".tile").length === 3);
   assert.equal(await bare.locator(".call-header").count(), 0, "topToolbar=off: no header");
   assert.equal(await bare.locator("nav.controls").count(), 0, "bottomToolbar=off: no control bar");
   const stage = await bare.locator(".stage").boundingBox();
   assert.ok(stage.height >= 650, `the stage fills the frame: ${JSON.stringify(stage)}`);
+  await bare.waitForFunction(() => document.querySelectorAll(".tile").length === 3);
   await screenshot(bare, "call-without-toolbars-1366x657");
+  // floatSelf: one's own tile small in the corner, over the others, who keep the stage.
+  const phone = await open("phone", { viewport: { width: 390, height: 844 } });
+  await phone.goto(`${meeting.roomUrl}?displayName=Phone&precallReview=off&floatSelf=on`);
+  await phone.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  for (const [floater, width, height] of [[bare, 1366, 657], [phone, 390, 844]]) {
+    await floater.waitForFunction(() => document.querySelectorAll(".tile:not([hidden])").length === 4);
+    const own = await floater.locator(".tile.self").boundingBox();
+    assert.equal(await floater.locator(".tile.self").getAttribute("class").then((c) => c.includes("floating")), true, "one's own tile floats");
+    assert.ok(own.width <= width / 2 && own.height <= height / 2, `small: ${JSON.stringify(own)}`);
+    const stageBox = await floater.locator(".stage").boundingBox();
+    assert.ok(Math.abs(own.x + own.width - (stageBox.x + stageBox.width)) <= 10 && Math.abs(own.y + own.height - (stageBox.y + stageBox.height)) <= 10, `in the stage's bottom right-hand corner: ${JSON.stringify({ own, stageBox })}`);
+  }
+  await screenshot(phone, "call-float-self-390x844");
+  await screenshot(bare, "call-float-self-without-toolbars-1366x657");
+  assert.equal(await page.locator(".tile.floating").count(), 0, "only with floatSelf");
   // A host's count of people goes with participantCount=off; the rest of the header stays.
   const hosted = await server.meeting({ isLocked: true });
   const counted = await open("host-counted");
@@ -142,7 +157,7 @@ test("URL parameters shape the screens", async (t) => {
   await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
-  noPageErrors(page, named, bare, counted, uncounted);
+  noPageErrors(page, named, bare, phone, counted, uncounted);
 });
 
 function png(width, height, rgb) {

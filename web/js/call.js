@@ -65,7 +65,7 @@ export class Call {
     const placesBefore = this.stage?.placesKept() ?? [];
     this.stage?.destroy();
     this.mesh?.close();
-    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore });
+    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore, floatSelf: this.params.floatSelf });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });

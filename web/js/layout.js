@@ -18,8 +18,10 @@ export const GAP = 8;
  * @param {object} stage {width, height} of the area tiles may use.
  * @param {number} count how many tiles.
  * @param {object} options {mode: "grid" | "speaker", featured: index | null, page, gap, aspect,
- *   wholeFeatured: the featured picture is shown whole (a shared screen), so its tile keeps `aspect`}
- * @returns {{tiles: {index, x, y, width, height, featured?}[], page, pages, perPage}}
+ *   wholeFeatured: the featured picture is shown whole (a shared screen), so its tile keeps `aspect`,
+ *   floating: index | null, a tile (one's own) kept small in the bottom right-hand corner, over
+ *   the others, who are laid out as if it were not there (Whereby's `floatSelf`)}
+ * @returns {{tiles: {index, x, y, width, height, featured?, floating?}[], page, pages, perPage}}
  */
 export function layout(stage, count, options = {}) {
   const gap = options.gap ?? GAP;
@@ -28,11 +30,35 @@ export function layout(stage, count, options = {}) {
   if (count <= 0 || area.width <= 0 || area.height <= 0) return { tiles: [], page: 0, pages: 0, perPage: 0 };
   const tallest = area.height > area.width ? Math.min(aspect, TALLEST) : aspect;
   const featured = options.featured ?? null;
+  const floating = options.floating ?? null;
+  if (floating !== null && count > 1 && featured !== floating) {
+    return withFloating(stage, area, count, floating, { ...options, gap, aspect }, tallest);
+  }
   if ((options.mode === "speaker" || featured !== null) && count > 1) {
     const featuredTallest = options.wholeFeatured ? aspect : tallest;
     return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect, tallest, featuredTallest);
   }
   return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect, tallest);
+}
+
+/** Share of the stage's width a floating tile takes, between the readable minimum and FLOAT_MAX. */
+const FLOAT_SHARE = 0.2;
+const FLOAT_MAX = 320;
+
+/**
+ * The others as if the floating tile were not there, and the floating one in the bottom right-hand
+ * corner: 16:9 on a wide stage, as tall as the others may be on a tall one (a phone upright).
+ */
+function withFloating(stage, area, count, floating, options, tallest) {
+  const others = range(count).filter((i) => i !== floating);
+  const featured = options.featured ?? null;
+  const rest = layout(stage, count - 1, { ...options, floating: null, featured: featured === null ? null : others.indexOf(featured) });
+  const wanted = Math.min(Math.floor(area.width / 2), Math.max(MIN_TILE.width, Math.min(FLOAT_MAX, Math.floor(area.width * FLOAT_SHARE))));
+  // At most half the stage's height too (a small embed, a phone on its side).
+  const height = Math.min(Math.floor(area.height / 2), Math.floor(wanted / tallest));
+  const width = Math.min(wanted, Math.floor(height * options.aspect));
+  const tile = { index: floating, x: area.width - width, y: area.height - height, width, height, floating: true };
+  return { ...rest, tiles: [...rest.tiles.map((t) => ({ ...t, index: others[t.index] })), tile] };
 }
 
 function range(n) {

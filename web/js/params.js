@@ -1,9 +1,9 @@
 // The room URL: the room name in the path and Whereby's URL parameters in the query.
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
-// topToolbar, bottomToolbar, participantCount, locking, people, chat, screenshare, leaveButton,
-// background, logo. iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others
-// (docs/embedding.md lists them).
+// topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
+// leaveButton, background, logo. iframeSource, jsApi and `we` are accepted and ignored, as are
+// Whereby's others (docs/embedding.md lists them).
 
 const TRUE = new Set(["", "on", "true", "1", "yes"]);
 const FALSE = new Set(["off", "false", "0", "no"]);
@@ -38,6 +38,8 @@ export function readParams(location = window.location) {
     topToolbar: !minimal && flag(query, "topToolbar", true),
     bottomToolbar: flag(query, "bottomToolbar", true),
     participantCount: flag(query, "participantCount", true),
+    // One's own tile small in the stage's corner, over the others.
+    floatSelf: flag(query, "floatSelf", false),
     locking: flag(query, "locking", true),
     people: flag(query, "people", true),
     chat: flag(query, "chat", true),

@@ -1,7 +1,8 @@
 // The stage: one tile per person who sends media (name, muted microphone, initials when the camera
 // is off, a ring while they speak), placed by layout.js so that tiles keep their aspect (taller on a
-// phone held upright) and never overlap each other or the controls. A shared screen, a pinned
-// person or (in speaker view) whoever speaks is featured large.
+// phone held upright) and never overlap each other or the controls (but for one's own tile when
+// it floats, `floatSelf`). A shared screen, a pinned person or (in speaker view) whoever speaks is
+// featured large.
 
 import { h, icon } from "./dom.js";
 import { ASPECT, layout } from "./layout.js";
@@ -27,10 +28,13 @@ export class Stage extends EventTarget {
    *   their browsers put on their audio packets (RFC 6464): no audio is decoded twice to meter it.
    * @param placesBefore the ids of the tiles of the stage this one replaces (a reconnect), in
    *   order: those people keep their places, though the server lists them as they came back.
+   * @param floatSelf one's own tile small in a corner, over the others (Whereby's `floatSelf`),
+   *   unless it is the one featured.
    */
-  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [] }) {
+  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [], floatSelf = false }) {
     super();
     this.selfId = selfId;
+    this.floatSelf = floatSelf;
     // Each person's place, kept after they are gone: someone back after a network drop (theirs,
     // or ours) takes the place they had; a newcomer goes last.
     this.places = new Map(placesBefore.map((id, index) => [id, index]));
@@ -266,6 +270,7 @@ export class Stage extends EventTarget {
       page: this.current,
       // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
       wholeFeatured: Boolean(this.tiles.get(featured)?.media?.screen),
+      floating: this.floatSelf && this.tiles.has(this.selfId) ? order.indexOf(this.selfId) : null,
     });
     this.current = placed.page;
     this.pages = Math.max(1, placed.pages);
@@ -274,6 +279,7 @@ export class Stage extends EventTarget {
       const rect = shown.get(id);
       tile.root.hidden = !rect;
       tile.root.classList.toggle("featured", Boolean(rect?.featured));
+      tile.root.classList.toggle("floating", Boolean(rect?.floating));
       if (!rect) continue;
       const style = tile.root.style;
       style.left = `${rect.x + INSET}px`;

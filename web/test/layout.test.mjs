@@ -126,3 +126,36 @@ test("on a phone held upright, a shared screen keeps its aspect and leaves the r
   const camera = layout(stage, 4, { featured: 0 }).tiles.find((t) => t.featured);
   assert.ok(camera.height > camera.width, JSON.stringify(camera));
 });
+
+test("floatSelf: one's own tile small in the bottom right-hand corner, the others laid out whole", () => {
+  for (const stage of STAGES) {
+    for (const count of [2, 3, 5, 30]) {
+      const self = 0;
+      const result = layout(stage, count, { floating: self });
+      const label = `${count} tiles in ${stage.width}x${stage.height}`;
+      const floating = result.tiles.filter((t) => t.floating);
+      assert.equal(floating.length, 1, `${label}: one floating tile`);
+      const [own] = floating;
+      assert.equal(own.index, self);
+      assert.ok(own.x + own.width === stage.width && own.y + own.height === stage.height, `${label}: in the corner ${JSON.stringify(own)}`);
+      assert.ok(own.width >= Math.min(MIN_TILE.width, stage.width / 2 - 1) && own.width <= stage.width / 2 && own.height <= stage.height / 2, `${label}: small but readable ${JSON.stringify(own)}`);
+      const tallest = stage.height > stage.width ? TALLEST : ASPECT;
+      const aspect = own.width / own.height;
+      assert.ok(aspect < ASPECT + 0.05 && aspect > tallest - 0.05, `${label}: floating tile's aspect ${aspect.toFixed(2)}`);
+      // The others are exactly what a stage without one's own tile would show.
+      const without = layout(stage, count - 1, {});
+      const others = result.tiles.filter((t) => !t.floating);
+      assert.deepEqual(others.map(({ x, y, width, height }) => ({ x, y, width, height })), without.tiles.map(({ x, y, width, height }) => ({ x, y, width, height })), label);
+      assert.ok(others.every((t) => t.index !== self), `${label}: one's own tile placed twice`);
+    }
+  }
+  // Alone, or featured (pinned, sharing a screen): laid out as anyone else.
+  const stage = { width: 1366, height: 545 };
+  assert.equal(layout(stage, 1, { floating: 0 }).tiles[0].floating, undefined);
+  const featured = layout(stage, 3, { floating: 1, featured: 1 });
+  assert.ok(featured.tiles.every((t) => !t.floating) && featured.tiles.find((t) => t.index === 1).featured);
+  // Someone else featured: still featured, one's own tile floats.
+  const speaker = layout(stage, 3, { floating: 0, featured: 2 });
+  assert.equal(speaker.tiles.find((t) => t.index === 2).featured, true);
+  assert.equal(speaker.tiles.find((t) => t.index === 0).floating, true);
+});
