@@ -3,6 +3,7 @@
 // their own row and nothing on the stage can cover them. Media goes peer to peer (mesh.js); who is
 // here comes from the server's frames through roster.js.
 
+import { t, tn } from "./i18n.js";
 import { h, icon, iconButton, replace, announce, toast } from "./dom.js";
 import { Mesh } from "./mesh.js";
 import { Sfu } from "./sfu.js";
@@ -101,7 +102,7 @@ export class Call {
     for (const clientId of known) if (!waiting.has(clientId)) this.notices.handled(clientId);
     const fresh = this.roster.knockers.filter((knock) => !known.has(knock.clientId));
     this.unseenKnocks = Math.min((again ? this.unseenKnocks : 0) + fresh.length, waiting.size);
-    if (fresh.length) announce(`${fresh.length} waiting to be let in`);
+    if (fresh.length) announce(tn(fresh.length, "{count} waiting to be let in", "{count} waiting to be let in"));
     for (const knock of fresh) this.notices.knocked(knock);
     this.syncKnocks();
     // (To the embedding page it never closed: nothing to tell it.)
@@ -115,28 +116,28 @@ export class Call {
     this.title = h("h1", { class: "room-title", tabindex: "-1", text: p.roomTitle });
     this.capacity = h("span", { class: "capacity", id: "capacity" });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
-    const invite = iconButton({ id: "copy-invite", name: "link", label: "Copy invite link", className: "secondary", onclick: () => this.copyInvite() });
+    const invite = iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
     const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.capacity, this.lockState, invite);
 
     const button = (options) => iconButton({ className: "control", ...options });
     this.micButton = button({ id: "microphone-toggle", name: "mic", label: "", onclick: () => this.toggleMicrophone() });
     this.cameraButton = button({ id: "camera-toggle", name: "video", label: "", onclick: () => this.toggleCamera() });
-    this.shareButton = button({ id: "screenshare-toggle", name: "monitor-up", label: "Share screen", pressed: false, onclick: () => this.toggleScreenshare() });
-    this.viewButton = button({ id: "view-toggle", name: "square-user-round", label: "Speaker view", pressed: false, onclick: () => this.toggleView() });
+    this.shareButton = button({ id: "screenshare-toggle", name: "monitor-up", label: t("Share screen"), pressed: false, onclick: () => this.toggleScreenshare() });
+    this.viewButton = button({ id: "view-toggle", name: "square-user-round", label: t("Speaker view"), pressed: false, onclick: () => this.toggleView() });
     this.peopleBadge = h("span", { class: "badge", id: "people-badge", hidden: true });
     this.chatBadge = h("span", { class: "badge", id: "chat-badge", hidden: true });
-    this.peopleButton = button({ id: "people-toggle", name: "users", label: "People", expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
-    this.chatButton = button({ id: "chat-toggle", name: "message-square", label: "Chat", expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
+    this.peopleButton = button({ id: "people-toggle", name: "users", label: t("People"), expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
+    this.chatButton = button({ id: "chat-toggle", name: "message-square", label: t("Chat"), expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
     this.lockButton = button({ id: "lock-toggle", name: "lock", label: "", onclick: () => this.signal.send("set_lock", { locked: !this.roster.locked }) });
-    this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: "Full screen", onclick: () => this.toggleFullscreen() });
-    this.leaveButton = button({ id: "leave", name: "log-out", label: "Leave", className: "control danger", onclick: () => this.leave() });
-    this.endButton = button({ id: "end-meeting", name: "phone-off", label: "End for all", className: "control danger", onclick: () => this.confirmEnd() });
+    this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: t("Full screen"), onclick: () => this.toggleFullscreen() });
+    this.leaveButton = button({ id: "leave", name: "log-out", label: t("Leave"), className: "control danger", onclick: () => this.leave() });
+    this.endButton = button({ id: "end-meeting", name: "phone-off", label: t("End for all"), className: "control danger", onclick: () => this.confirmEnd() });
     this.pager = h("div", { class: "pager", hidden: true },
-      h("button", { type: "button", class: "icon-only", id: "page-previous", "aria-label": "Previous page of people", onclick: () => this.stage.turnPage(-1) }, icon("chevron-left")),
+      h("button", { type: "button", class: "icon-only", id: "page-previous", "aria-label": t("Previous page of people"), onclick: () => this.stage.turnPage(-1) }, icon("chevron-left")),
       h("span", { class: "page-number", id: "page-number" }),
-      h("button", { type: "button", class: "icon-only", id: "page-next", "aria-label": "Next page of people", onclick: () => this.stage.turnPage(1) }, icon("chevron-right")));
+      h("button", { type: "button", class: "icon-only", id: "page-next", "aria-label": t("Next page of people"), onclick: () => this.stage.turnPage(1) }, icon("chevron-right")));
     const canShare = !this.viewer && p.screenshare && Boolean(navigator.mediaDevices?.getDisplayMedia);
-    const controls = h("nav", { class: "controls", "aria-label": "Call controls" },
+    const controls = h("nav", { class: "controls", "aria-label": t("Call controls") },
       h("div", { class: "control-group" },
         this.viewer ? null : this.micButton,
         this.viewer ? null : this.cameraButton,
@@ -169,10 +170,10 @@ export class Call {
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
-    if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: `${senders.length} of ${capacity.participants}` }));
-    this.capacity.title = "People in the room, of how many fit";
-    this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? "Locked" : "Open" }));
-    this.lockButton.setLabel(locked ? "lock-open" : "lock", locked ? "Unlock room" : "Lock room");
+    if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) }));
+    this.capacity.title = t("People in the room, of how many fit");
+    this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? t("Locked") : t("Open") }));
+    this.lockButton.setLabel(locked ? "lock-open" : "lock", locked ? t("Unlock room") : t("Lock room"));
   }
 
   rosterFrame(kind, p) {
@@ -181,7 +182,7 @@ export class Call {
     switch (kind) {
       case "new_client": {
         const back = before.clients.find((c) => c.id === p.client.id)?.away;
-        announce(back ? `${p.client.displayName} is back` : `${p.client.displayName} joined`);
+        announce(back ? t("{name} is back", { name: p.client.displayName }) : t("{name} joined", { name: p.client.displayName }));
         if (!back) this.bridge.emit("participant_join", { participant: participantOf(p.client) });
         break;
       }
@@ -191,20 +192,20 @@ export class Call {
         this.mesh.drop(p.clientId);
         this.forgetLink(p.clientId);
         const away = before.clients.find((c) => c.id === p.clientId);
-        if (away) announce(`${away.displayName} lost their connection`);
+        if (away) announce(t("{name} lost their connection", { name: away.displayName }));
         break;
       }
       case "client_left": {
         this.mesh.drop(p.clientId);
         this.forgetLink(p.clientId);
         const gone = before.clients.find((c) => c.id === p.clientId);
-        if (gone) announce(p.reason === "kicked" ? `${gone.displayName} was removed` : `${gone.displayName} left`);
+        if (gone) announce(p.reason === "kicked" ? t("{name} was removed", { name: gone.displayName }) : t("{name} left", { name: gone.displayName }));
         const participant = participantOf(gone ?? { id: p.clientId });
         this.bridge.emit("participant_leave", { participant, participantId: p.clientId, reason: p.reason });
         break;
       }
       case "room_locked":
-        announce(p.isLocked ? "The room is now locked" : "The room is now unlocked");
+        announce(p.isLocked ? t("The room is now locked") : t("The room is now unlocked"));
         break;
       case "room_knocked":
         this.knocked(p);
@@ -228,7 +229,7 @@ export class Call {
   knocked(knock) {
     if (this.people.element.hidden) this.unseenKnocks += 1;
     this.notices.knocked(knock);
-    announce(`${knock.displayName} is knocking`);
+    announce(t("{name} is knocking", { name: knock.displayName }));
     this.bridge.emit("knock_received", knock);
   }
 
@@ -238,7 +239,7 @@ export class Call {
     this.unseenKnocks = Math.min(this.unseenKnocks, waiting);
     this.peopleBadge.hidden = this.unseenKnocks === 0;
     this.peopleBadge.textContent = String(this.unseenKnocks);
-    this.peopleBadge.setAttribute("aria-label", `${this.unseenKnocks} waiting`);
+    this.peopleBadge.setAttribute("aria-label", tn(this.unseenKnocks, "{count} waiting", "{count} waiting"));
     this.notices.setWaiting(waiting);
   }
 
@@ -247,7 +248,7 @@ export class Call {
       this.unreadChat += 1;
       this.chatBadge.hidden = false;
       this.chatBadge.textContent = String(this.unreadChat);
-      this.chatBadge.setAttribute("aria-label", `${this.unreadChat} unread`);
+      this.chatBadge.setAttribute("aria-label", tn(this.unreadChat, "{count} unread", "{count} unread"));
     }
   }
 
@@ -315,12 +316,12 @@ export class Call {
 
   syncMediaButtons() {
     const { cameraOn, microphoneOn } = this.media;
-    this.micButton.setLabel(microphoneOn ? "mic" : "mic-off", microphoneOn ? "Mute" : "Unmute");
+    this.micButton.setLabel(microphoneOn ? "mic" : "mic-off", microphoneOn ? t("Mute") : t("Unmute"));
     this.micButton.setAttribute("aria-pressed", String(!microphoneOn));
-    this.cameraButton.setLabel(cameraOn ? "video" : "video-off", cameraOn ? "Stop video" : "Start video");
+    this.cameraButton.setLabel(cameraOn ? "video" : "video-off", cameraOn ? t("Stop video") : t("Start video"));
     this.cameraButton.setAttribute("aria-pressed", String(!cameraOn));
     const sharing = Boolean(this.screenStream);
-    this.shareButton.setLabel(sharing ? "monitor-x" : "monitor-up", sharing ? "Stop sharing" : "Share screen");
+    this.shareButton.setLabel(sharing ? "monitor-x" : "monitor-up", sharing ? t("Stop sharing") : t("Share screen"));
     this.shareButton.setAttribute("aria-pressed", String(sharing));
   }
 
@@ -358,10 +359,10 @@ export class Call {
       track.addEventListener("ended", () => this.stopScreenshare());
       await this.mesh.useVideoTrack(track);
       this.mediaChanged();
-      announce("You are sharing your screen");
+      announce(t("You are sharing your screen"));
       this.bridge.emit("screenshare_toggle", { enabled: true });
     } catch {
-      toast("Screen sharing was not started.");
+      toast(t("Screen sharing was not started."));
     }
   }
 
@@ -379,28 +380,28 @@ export class Call {
   toggleView() {
     const speaker = this.stage.mode !== "speaker";
     this.stage.setMode(speaker ? "speaker" : "grid");
-    this.viewButton.setLabel(speaker ? "layout-grid" : "square-user-round", speaker ? "Grid view" : "Speaker view");
+    this.viewButton.setLabel(speaker ? "layout-grid" : "square-user-round", speaker ? t("Grid view") : t("Speaker view"));
     this.viewButton.setAttribute("aria-pressed", String(speaker));
   }
 
   toggleFullscreen() {
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else this.section.requestFullscreen().catch(() => toast("Full screen is not available here."));
+    else this.section.requestFullscreen().catch(() => toast(t("Full screen is not available here.")));
   }
 
   syncFullscreen() {
     const full = Boolean(document.fullscreenElement);
-    this.fullscreenButton.setLabel(full ? "minimize" : "maximize", full ? "Exit full screen" : "Full screen");
+    this.fullscreenButton.setLabel(full ? "minimize" : "maximize", full ? t("Exit full screen") : t("Full screen"));
   }
 
   async copyInvite() {
     const link = `${window.location.origin}${this.params.roomName}`;
     try {
       await navigator.clipboard.writeText(link);
-      toast("Invite link copied");
-      announce("Invite link copied");
+      toast(t("Invite link copied"));
+      announce(t("Invite link copied"));
     } catch {
-      toast(`Invite link: ${link}`, { timeout: 15000 });
+      toast(t("Invite link: {link}", { link }), { timeout: 15000 });
     }
   }
 
@@ -417,10 +418,10 @@ export class Call {
       return;
     }
     this.endButton.dataset.armed = "1";
-    this.endButton.setLabel("phone-off", "Confirm: end for everyone");
+    this.endButton.setLabel("phone-off", t("Confirm: end for everyone"));
     setTimeout(() => {
       delete this.endButton.dataset.armed;
-      this.endButton.setLabel("phone-off", "End for all");
+      this.endButton.setLabel("phone-off", t("End for all"));
     }, 5000);
   }
 

@@ -1,25 +1,26 @@
 // The chat panel: messages as text (never markup), newest at the bottom, and a field to write in.
 
 import { h, icon } from "./dom.js";
+import { t } from "./i18n.js";
 
 export class ChatPanel {
   constructor({ signal, selfId }) {
     this.signal = signal;
     this.selfId = selfId;
     this.unread = 0;
-    this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": "Messages" });
-    this.input = h("input", { type: "text", id: "chat-input", "aria-label": "Message", maxLength: 4000, placeholder: "Write a message", autocomplete: "off" });
-    this.heading = h("h2", { id: "chat-title", tabindex: "-1", text: "Chat" });
+    this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
+    this.input = h("input", { type: "text", id: "chat-input", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
+    this.heading = h("h2", { id: "chat-title", tabindex: "-1", text: t("Chat") });
     this.element = h("aside", { class: "panel chat", id: "chat-panel", "aria-labelledby": "chat-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
-        h("button", { type: "button", class: "icon-only close-panel", "aria-label": "Close chat", onclick: () => this.onClose?.() }, icon("x"))),
+        h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close chat"), onclick: () => this.onClose?.() }, icon("x"))),
       this.list,
       h("form", { class: "chat-form", onsubmit: (event) => {
         event.preventDefault();
         const text = this.input.value.trim();
         if (text) this.signal.send("chat_message", { text });
         this.input.value = "";
-      } }, this.input, h("button", { type: "submit", class: "primary icon-only", id: "chat-send", "aria-label": "Send message" }, icon("send"))));
+      } }, this.input, h("button", { type: "submit", class: "primary icon-only", id: "chat-send", "aria-label": t("Send message") }, icon("send"))));
   }
 
   /** A message arrived; returns whether it is unread (the panel is closed and it is not ours). */

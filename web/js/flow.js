@@ -7,23 +7,26 @@
 // server said it was going away), and every screen survives it. A socket that opens again is not yet
 // "back": the connection stays lost (or restarting) until the room answers the page's join or preview,
 // because a node that cannot reach the room's server yet sends the page away again at once.
+// Its words are English keys, in the page's language through i18n.js's `t`.
+
+import { ordinal, t } from "./i18n.js";
 
 /** What a refused room or key means to a person, before any device is touched. */
 const UNAVAILABLE = {
-  room_not_found: ["This room is not available", "The meeting does not exist, was cancelled, or has ended."],
-  invalid_room_key: ["This link does not work", "The key in the link is not valid. Ask for a new link."],
-  room_key_expired: ["This link has expired", "Ask for a new link."],
-  room_key_mismatch: ["This link does not work", "The key in the link belongs to another room, or to someone else."],
-  invalid_room_name: ["This link does not work", "The address is not one of a room."],
+  room_not_found: () => [t("This room is not available"), t("The meeting does not exist, was cancelled, or has ended.")],
+  invalid_room_key: () => [t("This link does not work"), t("The key in the link is not valid. Ask for a new link.")],
+  room_key_expired: () => [t("This link has expired"), t("Ask for a new link.")],
+  room_key_mismatch: () => [t("This link does not work"), t("The key in the link belongs to another room, or to someone else.")],
+  invalid_room_name: () => [t("This link does not work"), t("The address is not one of a room.")],
 };
 
 /** The connection's states while it is down: the page keeps reconnecting until the room answers. */
 const OUTAGE = ["lost", "restarting"];
 
 const ENDINGS = {
-  ended_by_host: "A host ended the meeting for everyone.",
-  meeting_deleted: "The meeting was cancelled.",
-  meeting_expired: "The meeting's time is over.",
+  ended_by_host: () => t("A host ended the meeting for everyone."),
+  meeting_deleted: () => t("The meeting was cancelled."),
+  meeting_expired: () => t("The meeting's time is over."),
 };
 
 export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, deviceId = null, grant = null, precallReview = true }) {
@@ -85,7 +88,7 @@ export function step(state, event) {
     case "lost":
       // Already said (or the server said it was going away): one notice per outage, not per try.
       if (OUTAGE.includes(state.connection)) return { state, effects: [] };
-      return { state: { ...state, connection: "lost" }, effects: [say("Connection lost. Reconnecting…")] };
+      return { state: { ...state, connection: "lost" }, effects: [say(t("Connection lost. Reconnecting…"))] };
     case "frame":
       return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
     case "precall_done":
@@ -144,7 +147,7 @@ function rejoin(state) {
 function back(state, effects) {
   if (state.connection === "open") return { state, effects };
   const again = state.connection !== "connecting";
-  return { state: { ...state, connection: "open" }, effects: again ? [...effects, say("Connected again")] : effects };
+  return { state: { ...state, connection: "open" }, effects: again ? [...effects, say(t("Connected again"))] : effects };
 }
 
 /**
@@ -172,7 +175,7 @@ function frame(state, kind, p, now) {
     case "knock_sent":
       return {
         state: { ...state, screen: "waiting", wait: { hold: null, position: null, messages: [], sentBack: false }, door: { notice: null, cooldownUntil: null } },
-        effects: [emit("knock"), say("You knocked. Waiting for a host.")],
+        effects: [emit("knock"), say(t("You knocked. Waiting for a host."))],
       };
     case "knock_page_updated":
       return { state: { ...state, knockPage: p }, effects: [] };
@@ -188,7 +191,7 @@ function frame(state, kind, p, now) {
     case "sent_to_waiting_room":
       return {
         state: { ...state, screen: "waiting", grant: null, rejoinKey: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
-        effects: [left("sent_to_waiting_room"), say(`${p.hostDisplayName} asked you to wait outside${p.message ? `: ${p.message}` : ""}`)],
+        effects: [left("sent_to_waiting_room"), say(p.message ? t("{host} asked you to wait outside: {message}", { host: p.hostDisplayName, message: p.message }) : t("{host} asked you to wait outside", { host: p.hostDisplayName }))],
       };
     case "knock_handled":
       return verdict(state, p, now);
@@ -198,14 +201,14 @@ function frame(state, kind, p, now) {
         effects: [say(p.message)],
       };
     case "room_left":
-      return { state: { ...state, screen: "left" }, effects: [left("left"), say("You left the room")] };
+      return { state: { ...state, screen: "left" }, effects: [left("left"), say(t("You left the room"))] };
     case "client_kicked":
-      return end(state, "removed", "You were removed from the room", "A host removed you.", "kicked");
+      return end(state, "removed", t("You were removed from the room"), t("A host removed you."), "kicked");
     case "room_ended":
       if (p.reason === "server_shutdown") {
-        return { state: { ...state, connection: "restarting", rejoinKey: p.rejoinKey || state.rejoinKey }, effects: [say("The server is restarting. Reconnecting…")] };
+        return { state: { ...state, connection: "restarting", rejoinKey: p.rejoinKey || state.rejoinKey }, effects: [say(t("The server is restarting. Reconnecting…"))] };
       }
-      return withEffect(end(state, "ended", "The meeting has ended", ENDINGS[p.reason] || null, p.reason), emit("meeting_end"));
+      return withEffect(end(state, "ended", t("The meeting has ended"), ENDINGS[p.reason]?.() ?? null, p.reason), emit("meeting_end"));
     case "error":
       return error(state, p, now);
     default:
@@ -214,7 +217,7 @@ function frame(state, kind, p, now) {
 }
 
 function joined(state, p, now) {
-  if (p.error === "room_full") return end(state, "full", "This room is full", "Try again when someone has left.", "room_full");
+  if (p.error === "room_full") return end(state, "full", t("This room is full"), t("Try again when someone has left."), "room_full");
   if (p.error === "room_locked") {
     const cooldownUntil = p.knockCooldownSeconds ? now + p.knockCooldownSeconds * 1000 : null;
     const next = { ...state, resumeToken: p.resumeToken, knockPage: p.knockPage || {}, grant: null, rejoinKey: null };
@@ -225,7 +228,7 @@ function joined(state, p, now) {
     if (state.resuming && state.screen === "waiting") {
       // The knock was lost (the server restarted, or the grace ran out): knock again at once.
       return {
-        state: { ...next, resuming: false, screen: "door", door: { notice: "Your place in line was lost while you were offline; you knocked again.", cooldownUntil } },
+        state: { ...next, resuming: false, screen: "door", door: { notice: t("Your place in line was lost while you were offline; you knocked again."), cooldownUntil } },
         effects: [send("knock_room", { displayName: state.displayName || undefined })],
       };
     }
@@ -233,7 +236,7 @@ function joined(state, p, now) {
   }
   return {
     state: { ...state, screen: "call", wait: null, rejection: null, resumeToken: p.resumeToken || state.resumeToken },
-    effects: [emit("join", { selfId: p.selfId, role: p.role }), say("You are in the room")],
+    effects: [emit("join", { selfId: p.selfId, role: p.role }), say(t("You are in the room"))],
   };
 }
 
@@ -244,12 +247,12 @@ function verdict(state, p, now) {
       const wait = state.wait || { position: null, messages: [], sentBack: false };
       return {
         state: { ...state, screen: "waiting", wait: { ...wait, hold: { message: p.message || null, host: p.hostDisplayName || null } } },
-        effects: [say(`${p.hostDisplayName || "The host"}: ${p.message || "please wait a moment"}`)],
+        effects: [say(`${p.hostDisplayName || t("The host")}: ${p.message || t("please wait a moment")}`)],
       };
     }
     case "accepted": {
       const next = { ...state, grant: p.roomKey, screen: "loading" };
-      return { state: next, effects: [say("A host let you in"), join(next)] };
+      return { state: next, effects: [say(t("A host let you in")), join(next)] };
     }
     case "rejected":
       return {
@@ -259,7 +262,7 @@ function verdict(state, p, now) {
           wait: null,
           rejection: { message: p.message || null, host: p.hostDisplayName || null, retryAt: now + (p.retryAfterSeconds || 0) * 1000 },
         },
-        effects: [say(p.message ? `The host did not let you in: ${p.message}` : "The host did not let you in")],
+        effects: [say(p.message ? t("The host did not let you in: {message}", { message: p.message }) : t("The host did not let you in"))],
       };
     default:
       return { state, effects: [] };
@@ -268,14 +271,14 @@ function verdict(state, p, now) {
 
 function error(state, p, now) {
   const code = p.code;
-  if (code === "replaced") return end(state, "replaced", "You joined from somewhere else", "This window left the room because you joined again from another window.", "replaced");
-  if (code === "server_shutting_down") return { state: { ...state, connection: "restarting" }, effects: [say("The server is restarting. Reconnecting…")] };
+  if (code === "replaced") return end(state, "replaced", t("You joined from somewhere else"), t("This window left the room because you joined again from another window."), "replaced");
+  if (code === "server_shutting_down") return { state: { ...state, connection: "restarting" }, effects: [say(t("The server is restarting. Reconnecting…"))] };
   if (UNAVAILABLE[code] && (p.requestType === "preview_room" || (p.requestType === "join_room" && state.screen !== "call"))) {
-    const [title, text] = UNAVAILABLE[code];
+    const [title, text] = UNAVAILABLE[code]();
     return end(state, "unavailable", title, text, code);
   }
   if (p.requestType === "join_room" && code === "invalid_display_name") {
-    return end(state, "unavailable", "Your name cannot be used", p.message, code);
+    return end(state, "unavailable", t("Your name cannot be used"), p.message, code);
   }
   if (p.requestType === "knock_room") {
     // A cooldown, a full queue, too many from this address, a name refused: say why at the door.
@@ -314,13 +317,6 @@ export function connectionDown(state) {
   return OUTAGE.includes(state.connection);
 }
 
-/** "1st", "2nd", "3rd", "4th"… */
-function ordinal(n) {
-  const tens = n % 100;
-  if (tens >= 11 && tens <= 13) return `${n}th`;
-  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th"}`;
-}
-
 export function placeText(position) {
-  return position === 1 ? "You are next in line" : `You are ${ordinal(position)} in line`;
+  return position === 1 ? t("You are next in line") : t("You are {ordinal} in line", { ordinal: ordinal(position) });
 }

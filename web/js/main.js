@@ -4,6 +4,7 @@
 // shows the screen the state names. The call itself is call.js.
 
 import { announce, chime, toast } from "./dom.js";
+import { chooseLanguage, t } from "./i18n.js";
 import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
 import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
@@ -13,6 +14,9 @@ import { Call } from "./call.js";
 import { EmbedBridge, checkPayload } from "./embed-bridge.js";
 import { connectionDown, initial, step } from "./flow.js";
 
+// First: the room's title and every word after are in it.
+document.documentElement.lang = chooseLanguage(new URLSearchParams(window.location.search).get("lang"));
+document.getElementById("toasts").setAttribute("aria-label", t("Notifications"));
 const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());

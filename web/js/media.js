@@ -1,6 +1,8 @@
 // The person's own camera and microphone: one MediaStream whose tracks are swapped when devices
 // change, a level meter, device lists, and a clear account of a refused permission.
 
+import { t } from "./i18n.js";
+
 export class LocalMedia extends EventTarget {
   constructor() {
     super();
@@ -167,15 +169,15 @@ function classify(error) {
 export function problemAdvice(problem) {
   switch (problem) {
     case "denied":
-      return "Your browser blocked the camera and microphone. Click the camera icon in the address bar (or open the site settings), allow both, then reload this page. You can also continue without them.";
+      return t("Your browser blocked the camera and microphone. Click the camera icon in the address bar (or open the site settings), allow both, then reload this page. You can also continue without them.");
     case "missing":
-      return "No camera or microphone was found. Plug one in and reload, or continue without them.";
+      return t("No camera or microphone was found. Plug one in and reload, or continue without them.");
     case "busy":
-      return "Another application is using your camera or microphone. Close it and reload, or continue without them.";
+      return t("Another application is using your camera or microphone. Close it and reload, or continue without them.");
     case "unsupported":
-      return "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.";
+      return t("This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.");
     default:
-      return "The camera and microphone could not be started. You can continue without them.";
+      return t("The camera and microphone could not be started. You can continue without them.");
   }
 }
 

@@ -3,6 +3,7 @@
 // asks for it) a desktop notification while the tab is in the background.
 
 import { chime, toast } from "./dom.js";
+import { t } from "./i18n.js";
 
 export class KnockNotices {
   constructor({ title, openPeople }) {
@@ -17,15 +18,15 @@ export class KnockNotices {
   knocked(knock) {
     chime();
     this.toasts.get(knock.clientId)?.remove();
-    const item = toast(`${knock.displayName} is knocking`, {
+    const item = toast(t("{name} is knocking", { name: knock.displayName }), {
       timeout: 0,
       // Out of sight while People is open, where the knock is anyway (room.css).
       className: "knock-toast",
-      actions: [{ label: "Open People", run: () => this.openPeople() }],
+      actions: [{ label: t("Open People"), run: () => this.openPeople() }],
     });
     if (item) this.toasts.set(knock.clientId, item);
     if (document.hidden && this.desktopAllowed()) {
-      const notice = new Notification(`${knock.displayName} is knocking`, { body: this.baseTitle, tag: `knock-${knock.clientId}` });
+      const notice = new Notification(t("{name} is knocking", { name: knock.displayName }), { body: this.baseTitle, tag: `knock-${knock.clientId}` });
       notice.onclick = () => {
         window.focus();
         this.openPeople();
@@ -43,7 +44,7 @@ export class KnockNotices {
   /** Title and icon show how many wait. */
   setWaiting(count) {
     this.waiting = count;
-    document.title = count ? `(${count}) waiting · ${this.baseTitle}` : this.baseTitle;
+    document.title = count ? t("({count}) waiting · {title}", { count, title: this.baseTitle }) : this.baseTitle;
     if (this.favicon) this.favicon.href = count ? badgeIcon(count) : "/assets/favicon.svg";
   }
 

@@ -5,6 +5,8 @@
 // leaveButton, background, logo. iframeSource, jsApi and `we` are accepted and ignored, as are
 // Whereby's others (docs/embedding.md lists them).
 
+import { t } from "./i18n.js";
+
 const TRUE = new Set(["", "on", "true", "1", "yes"]);
 const FALSE = new Set(["off", "false", "0", "no"]);
 
@@ -47,6 +49,8 @@ export function readParams(location = window.location) {
     leaveButton: flag(query, "leaveButton", true),
     background: flag(query, "background", true),
     logo: flag(query, "logo", true),
+    // The page's language is chosen from it (i18n.js, before this is read: the room's title is in it).
+    lang: query.get("lang") || null,
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.
     embedOrigin: query.get("embedOrigin") || null,
   };
@@ -58,10 +62,10 @@ export const NAME_FORBIDDEN = "$!<>:;";
 
 export function nameProblem(name) {
   const trimmed = name.trim();
-  if (!trimmed) return "Please enter your name.";
-  if ([...trimmed].length > NAME_MAX) return `Names are at most ${NAME_MAX} characters.`;
+  if (!trimmed) return t("Please enter your name.");
+  if ([...trimmed].length > NAME_MAX) return t("Names are at most {max} characters.", { max: NAME_MAX });
   const bad = [...trimmed].find((c) => NAME_FORBIDDEN.includes(c) || c.charCodeAt(0) < 32);
-  if (bad) return `Names may not contain “${bad}” (nor any of ${NAME_FORBIDDEN}).`;
+  if (bad) return t("Names may not contain “{bad}” (nor any of {forbidden}).", { bad, forbidden: NAME_FORBIDDEN });
   return null;
 }
 
@@ -72,9 +76,9 @@ export function nameProblem(name) {
 export function roomTitle(roomName) {
   const name = String(roomName || "").replace(/^\/+/, "");
   const uuid = /-?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-  if (!uuid.test(name)) return name || "Meeting room";
+  if (!uuid.test(name)) return name || t("Meeting room");
   const prefix = name.replace(uuid, "").replace(/-+/g, " ").trim();
-  return prefix ? prefix[0].toUpperCase() + prefix.slice(1) : "Meeting room";
+  return prefix ? prefix[0].toUpperCase() + prefix.slice(1) : t("Meeting room");
 }
 
 /**

@@ -5,10 +5,11 @@
 // surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
 import { h, icon, replace } from "./dom.js";
+import { t } from "./i18n.js";
 import { ROLE_LABELS, initials } from "./roster.js";
 
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
-const reconnecting = (text, away) => (away ? `${text} · reconnecting…` : text);
+const reconnecting = (text, away) => (away ? t("{state} · reconnecting…", { state: text }) : text);
 
 export class PeoplePanel {
   constructor({ signal, host, selfId, capacity, notices }) {
@@ -19,11 +20,11 @@ export class PeoplePanel {
     this.capacity = capacity;
     this.roster = { clients: [], knockers: [] };
     this.drafts = new Map();
-    this.heading = h("h2", { id: "people-title", tabindex: "-1", text: "People" });
+    this.heading = h("h2", { id: "people-title", tabindex: "-1", text: t("People") });
     this.body = h("div", { class: "panel-body" });
     this.element = h("aside", { class: "panel people", id: "people-panel", "aria-labelledby": "people-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
-        h("button", { type: "button", class: "icon-only close-panel", "aria-label": "Close People", onclick: () => this.onClose?.() }, icon("x"))),
+        h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close People"), onclick: () => this.onClose?.() }, icon("x"))),
       this.body);
   }
 
@@ -72,37 +73,37 @@ export class PeoplePanel {
     const knockers = this.roster.knockers;
     this.lastKnockerIds = knockers.map((k) => k.clientId);
     const items = knockers.map((knock, i) => this.knockerItem(knock, i + 1));
-    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: "Message to everyone waiting", "aria-label": "Message to everyone waiting", "data-focus-key": "all:message" });
+    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
     const alerts = this.notices?.canAsk()
       ? h("button", { type: "button", class: "secondary small", id: "desktop-alerts", onclick: async () => {
         await this.notices.ask();
         this.render();
-      } }, icon("bell"), "Alert me on this computer")
+      } }, icon("bell"), t("Alert me on this computer"))
       : null;
     return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
-      h("h3", { id: "waiting-title", text: `Waiting to come in (${knockers.length})` }),
+      h("h3", { id: "waiting-title", text: t("Waiting to come in ({count})", { count: knockers.length }) }),
       alerts,
       knockers.length
         ? h("div", { class: "all-actions" },
-          h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), "Let everyone in"),
+          h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
           h("form", { class: "inline-form", onsubmit: (event) => {
             event.preventDefault();
             const message = everyone.value.trim();
             if (message) this.send("message_knockers", { all: true, message });
             everyone.value = "";
-          } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: "Send to everyone waiting" }))))
-        : h("p", { class: "empty", text: "Nobody is waiting." }),
+          } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: t("Send to everyone waiting") }))))
+        : h("p", { class: "empty", text: t("Nobody is waiting.") }),
       h("ol", { class: "knockers", id: "knockers" }, items));
   }
 
   knockerItem(knock, place) {
     const id = knock.clientId;
     const key = (what) => `${what}:${id}`;
-    const input = h("input", { type: "text", class: "knock-message", maxLength: 1000, placeholder: "Message (optional)", "aria-label": `Message to ${knock.displayName}`, value: this.drafts.get(id) || "", "data-focus-key": key("message") });
+    const input = h("input", { type: "text", class: "knock-message", maxLength: 1000, placeholder: t("Message (optional)"), "aria-label": t("Message to {name}", { name: knock.displayName }), value: this.drafts.get(id) || "", "data-focus-key": key("message") });
     input.addEventListener("input", () => this.drafts.set(id, input.value));
     const waiting = knock.state === "held"
-      ? (knock.holdMessage ? `On hold: ${knock.holdMessage}` : "On hold")
-      : "Waiting";
+      ? (knock.holdMessage ? t("On hold: {message}", { message: knock.holdMessage }) : t("On hold"))
+      : t("Waiting");
     // Their connection dropped: the knock keeps its place a while, and a verdict reaches them
     // when they are back.
     const state = reconnecting(waiting, knock.away);
@@ -129,35 +130,35 @@ export class PeoplePanel {
         say();
       } },
         input,
-        h("button", { type: "submit", class: "secondary say", "data-focus-key": key("say"), title: "Send message", "aria-label": `Send message to ${knock.displayName}` }, icon("send"))),
+        h("button", { type: "submit", class: "secondary say", "data-focus-key": key("say"), title: t("Send message"), "aria-label": t("Send message to {name}", { name: knock.displayName }) }, icon("send"))),
       h("div", { class: "knock-actions" },
-        h("button", { type: "button", class: "primary let-in", "data-focus-key": key("accept"), onclick: () => this.decide(id, "accept") }, icon("user-check"), "Let in"),
-        h("button", { type: "button", class: "secondary hold", "data-focus-key": key("hold"), onclick: () => this.decide(id, "hold") }, icon("clock"), "Put on hold"),
-        h("button", { type: "button", class: "danger reject", "data-focus-key": key("reject"), onclick: () => this.decide(id, "reject") }, icon("user-x"), "Reject"),
+        h("button", { type: "button", class: "primary let-in", "data-focus-key": key("accept"), onclick: () => this.decide(id, "accept") }, icon("user-check"), t("Let in")),
+        h("button", { type: "button", class: "secondary hold", "data-focus-key": key("hold"), onclick: () => this.decide(id, "hold") }, icon("clock"), t("Put on hold")),
+        h("button", { type: "button", class: "danger reject", "data-focus-key": key("reject"), onclick: () => this.decide(id, "reject") }, icon("user-x"), t("Reject")),
       ));
   }
 
   roomSection() {
     const clients = this.roster.clients;
     const participants = clients.filter((c) => c.role !== "viewer").length;
-    const count = this.host && this.capacity ? `${participants} of ${this.capacity.participants}` : String(clients.length);
+    const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
     const items = clients.map((client) => {
       const self = client.id === this.selfId;
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
-      const role = ROLE_LABELS[client.role] || client.role;
+      const role = ROLE_LABELS[client.role]?.() ?? client.role;
       // Away: their connection dropped and the server keeps their place. A host may remove them
       // (their return is then refused); sending them to the waiting room waits for their return.
       return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
         h("span", { class: "participant-text" },
-          h("span", { class: "participant-name", text: self ? `${client.displayName} (you)` : client.displayName }),
+          h("span", { class: "participant-name", text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
           h("span", { class: "role", text: reconnecting(role, client.away) })),
-        media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" })) : null,
+        media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
         this.host && !self ? this.moreActions(client, guest && !client.away) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
-      h("h3", { id: "in-room-title", text: `In the room (${count})` }),
+      h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
       h("ul", { class: "participants", id: "participants" }, items));
   }
 
@@ -168,9 +169,9 @@ export class PeoplePanel {
   moreActions(client, canSendBack) {
     const id = `actions-${client.id}`;
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
-      canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), "Send to waiting room") : null,
+      canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), t("Send to waiting room")) : null,
       this.removeButton(client));
-    const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": `More actions for ${client.displayName}` }, icon("ellipsis"));
+    const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": t("More actions for {name}", { name: client.displayName }) }, icon("ellipsis"));
     more.addEventListener("click", () => {
       this.opened ??= new Set();
       actions.hidden = !actions.hidden;
@@ -183,7 +184,7 @@ export class PeoplePanel {
 
   /** Removing someone takes two presses: the first only asks "sure?". */
   removeButton(client) {
-    const button = h("button", { type: "button", class: "danger remove", "data-focus-key": `remove:${client.id}`, "aria-label": `Remove ${client.displayName}` }, icon("user-x"), h("span", { class: "label", text: "Remove" }));
+    const button = h("button", { type: "button", class: "danger remove", "data-focus-key": `remove:${client.id}`, "aria-label": t("Remove {name}", { name: client.displayName }) }, icon("user-x"), h("span", { class: "label", text: t("Remove") }));
     button.addEventListener("click", () => {
       if (button.dataset.armed) {
         this.send("kick_client", { clientId: client.id });
@@ -191,8 +192,8 @@ export class PeoplePanel {
       }
       button.dataset.armed = "1";
       button.classList.add("armed");
-      button.setAttribute("aria-label", `Confirm: remove ${client.displayName}`);
-      button.querySelector(".label").textContent = "Confirm remove";
+      button.setAttribute("aria-label", t("Confirm: remove {name}", { name: client.displayName }));
+      button.querySelector(".label").textContent = t("Confirm remove");
     });
     return button;
   }

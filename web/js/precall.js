@@ -3,6 +3,7 @@
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
 import { h, iconButton, replace, announce } from "./dom.js";
+import { t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { nameProblem, NAME_MAX } from "./params.js";
 import { applyKnockPage, showLogo } from "./theme.js";
@@ -14,10 +15,10 @@ import { applyKnockPage, showLogo } from "./theme.js";
 export function precallReview(root, { params, media, iceServers, knockPage, onCheckCompleted }) {
   return new Promise((resolve) => {
     const stops = [];
-    const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": "Your camera" });
+    const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera") });
     video.srcObject = media.stream;
     const level = h("div", { class: "level-fill" });
-    const meter = h("div", { class: "level", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
+    const meter = h("div", { class: "level", role: "meter", "aria-label": t("Microphone level"), "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
     let stopLevel = () => {};
     let meteredTrack = null;
     const watchLevel = () => {
@@ -42,7 +43,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       type: "button",
       class: "secondary",
       hidden: !params.skipMediaPermissionPrompt || media.stream.getTracks().length > 0,
-      text: "Turn on camera and microphone",
+      text: t("Turn on camera and microphone"),
       onclick: async () => {
         await media.start({ audio: params.audio, video: params.video });
         problemBox.hidden = !media.problem;
@@ -52,9 +53,9 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       },
     });
 
-    const cameraPicker = h("select", { id: "camera-picker", "aria-label": "Camera", onchange: (e) => media.useDevice("videoinput", e.target.value).catch(() => {}) });
-    const micPicker = h("select", { id: "microphone-picker", "aria-label": "Microphone", onchange: (e) => media.useDevice("audioinput", e.target.value).catch(() => {}) });
-    const speakerPicker = h("select", { id: "speaker-picker", "aria-label": "Speaker", onchange: (e) => { media.speakerId = e.target.value; } });
+    const cameraPicker = h("select", { id: "camera-picker", "aria-label": t("Camera"), onchange: (e) => media.useDevice("videoinput", e.target.value).catch(() => {}) });
+    const micPicker = h("select", { id: "microphone-picker", "aria-label": t("Microphone"), onchange: (e) => media.useDevice("audioinput", e.target.value).catch(() => {}) });
+    const speakerPicker = h("select", { id: "speaker-picker", "aria-label": t("Speaker"), onchange: (e) => { media.speakerId = e.target.value; } });
     const fillPickers = async () => {
       const devices = await media.devices();
       const fill = (select, kind, current) => {
@@ -72,9 +73,9 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     const cameraToggle = iconButton({ id: "precall-camera", name: "video", label: "", className: "secondary", onclick: () => media.setCamera(!media.cameraOn) });
     const micToggle = iconButton({ id: "precall-microphone", name: "mic", label: "", className: "secondary", onclick: () => media.setMicrophone(!media.microphoneOn) });
     const syncToggles = () => {
-      cameraToggle.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? "Turn camera off" : "Turn camera on");
+      cameraToggle.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? t("Turn camera off") : t("Turn camera on"));
       cameraToggle.setAttribute("aria-pressed", String(!media.cameraOn));
-      micToggle.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? "Mute microphone" : "Unmute microphone");
+      micToggle.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? t("Mute microphone") : t("Unmute microphone"));
       micToggle.setAttribute("aria-pressed", String(!media.microphoneOn));
     };
     syncToggles();
@@ -92,7 +93,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     nameInput.addEventListener("input", validateName);
 
     let checkResult = null;
-    const continueButton = h("button", { type: "submit", class: "primary", id: "continue", text: "Continue" });
+    const continueButton = h("button", { type: "submit", class: "primary", id: "continue", text: t("Continue") });
     const form = h("form", { class: "precall-form", onsubmit: (event) => {
       event.preventDefault();
       if (!validateName()) {
@@ -102,7 +103,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       stops.splice(0).forEach((stop) => stop());
       resolve({ displayName: nameInput.value.trim(), check: checkResult });
     } },
-      h("label", { for: "display-name", text: "Your name" }), nameInput, nameError,
+      h("label", { for: "display-name", text: t("Your name") }), nameInput, nameError,
       continueButton,
     );
 
@@ -113,7 +114,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         checkResult = result;
         continueButton.disabled = false;
         onCheckCompleted?.(result);
-        announce(result.skipped ? "Device check skipped" : `Device check finished: ${summary(result)}`);
+        announce(result.skipped ? t("Device check skipped") : t("Device check finished: {summary}", { summary: summary(result) }));
       } });
     }
 
@@ -122,14 +123,14 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     replace(root, h("section", { class: "screen precall", "data-screen": "precall", "aria-labelledby": "precall-title" },
       logo,
       h("p", { class: "room-name", text: params.roomTitle }),
-      h("h1", { id: "precall-title", text: "Check your camera and microphone" }),
+      h("h1", { id: "precall-title", text: t("Check your camera and microphone") }),
       h("div", { class: "precall-grid" },
         h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, cameraToggle, micToggle)),
         h("div", { class: "precall-side" },
           problemBox, enableButton,
-          h("label", { class: "picker" }, "Camera", cameraPicker),
-          h("label", { class: "picker" }, "Microphone", micPicker),
-          h("label", { class: "picker" }, "Speaker", speakerPicker),
+          h("label", { class: "picker" }, t("Camera"), cameraPicker),
+          h("label", { class: "picker" }, t("Microphone"), micPicker),
+          h("label", { class: "picker" }, t("Speaker"), speakerPicker),
           ceremony, form,
         ),
       ),
@@ -141,35 +142,36 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
 }
 
 function summary(result) {
-  return result.steps.map((s) => `${s.name} ${s.passed ? "passed" : "failed"}`).join(", ");
+  return result.steps.map((s) => `${s.label} ${s.passed ? t("passed") : t("failed")}`).join(", ");
 }
 
-const STEPS = [
-  ["camera", "Camera"],
-  ["microphone", "Microphone"],
-  ["speaker", "Speaker"],
-  ["network", "Network"],
+const STEPS = () => [
+  ["camera", t("Camera")],
+  ["microphone", t("Microphone")],
+  ["speaker", t("Speaker")],
+  ["network", t("Network")],
 ];
 
 function checkPanel({ media, iceServers, canSkip, onDone }) {
-  const rows = new Map(STEPS.map(([id, label]) => {
-    const status = h("span", { class: "status pending", text: "waiting" });
+  const steps = STEPS();
+  const rows = new Map(steps.map(([id, label]) => {
+    const status = h("span", { class: "status pending", text: t("waiting") });
     const detail = h("span", { class: "detail" });
     return [id, { status, detail, row: h("li", { "data-step": id }, h("strong", { text: label }), status, detail) }];
   }));
   let finished = false;
-  const skip = h("button", { type: "button", class: "secondary", id: "skip-check", hidden: !canSkip, text: "Skip the check", onclick: () => {
+  const skip = h("button", { type: "button", class: "secondary", id: "skip-check", hidden: !canSkip, text: t("Skip the check"), onclick: () => {
     if (finished) return;
     finished = true;
     skip.hidden = true;
     onDone({ skipped: true, steps: [] });
   } });
   const run = async () => {
-    const steps = [];
-    for (const [id, label] of STEPS) {
+    const results = [];
+    for (const [id, label] of steps) {
       const { status, detail } = rows.get(id);
       status.className = "status running";
-      status.textContent = "checking";
+      status.textContent = t("checking");
       let outcome;
       try {
         outcome = await CHECKS[id]({ media, iceServers, ask: () => askHeard(rows.get(id).detail) });
@@ -178,17 +180,17 @@ function checkPanel({ media, iceServers, canSkip, onDone }) {
       }
       if (finished) return;
       status.className = `status ${outcome.passed ? "passed" : "failed"}`;
-      status.textContent = outcome.passed ? "passed" : "failed";
+      status.textContent = outcome.passed ? t("passed") : t("failed");
       detail.textContent = outcome.detail || "";
-      steps.push({ name: id, label, ...outcome });
+      results.push({ name: id, label, ...outcome });
     }
     finished = true;
     skip.hidden = true;
-    onDone({ skipped: false, steps });
+    onDone({ skipped: false, steps: results });
   };
   setTimeout(run, 0);
-  return h("div", { class: "check", "aria-label": "Device and connection check" },
-    h("h2", { text: "Device and connection check" }),
+  return h("div", { class: "check", "aria-label": t("Device and connection check") },
+    h("h2", { text: t("Device and connection check") }),
     h("ul", {}, [...rows.values()].map((r) => r.row)),
     skip,
   );
@@ -203,10 +205,10 @@ function askHeard(detail) {
       detail.replaceChildren();
       resolve(value);
     };
-    replace(detail, h("span", { class: "question", text: "Did you hear a tone?" }),
-      h("button", { type: "button", class: "secondary small", id: "heard-yes", onclick: answer("yes"), text: "Yes" }),
-      h("button", { type: "button", class: "secondary small", id: "heard-no", onclick: answer("no"), text: "No" }),
-      h("button", { type: "button", class: "secondary small", id: "heard-again", onclick: answer("again"), text: "Play again" }));
+    replace(detail, h("span", { class: "question", text: t("Did you hear a tone?") }),
+      h("button", { type: "button", class: "secondary small", id: "heard-yes", onclick: answer("yes"), text: t("Yes") }),
+      h("button", { type: "button", class: "secondary small", id: "heard-no", onclick: answer("no"), text: t("No") }),
+      h("button", { type: "button", class: "secondary small", id: "heard-again", onclick: answer("again"), text: t("Play again") }));
     detail.querySelector("#heard-yes").focus();
   });
 }
@@ -214,7 +216,7 @@ function askHeard(detail) {
 const CHECKS = {
   async camera({ media }) {
     const track = media.videoTrack;
-    if (!track || track.readyState !== "live") return { passed: false, detail: "no camera is on" };
+    if (!track || track.readyState !== "live") return { passed: false, detail: t("no camera is on") };
     const probe = document.createElement("video");
     probe.muted = true;
     probe.srcObject = new MediaStream([track]);
@@ -223,16 +225,16 @@ const CHECKS = {
     // Read the size before detaching the stream: a detached video reports 0×0.
     const [width, height] = [probe.videoWidth, probe.videoHeight];
     probe.srcObject = null;
-    return width > 0 ? { passed: true, detail: `${width}×${height}` } : { passed: false, detail: "the camera shows no picture" };
+    return width > 0 ? { passed: true, detail: `${width}×${height}` } : { passed: false, detail: t("the camera shows no picture") };
   },
   async microphone({ media }) {
     const track = media.audioTrack;
-    if (!track || track.readyState !== "live") return { passed: false, detail: "no microphone is on" };
+    if (!track || track.readyState !== "live") return { passed: false, detail: t("no microphone is on") };
     let loudest = 0;
     const stop = meterLevel(track, (v) => { loudest = Math.max(loudest, v); });
     for (let i = 0; i < 40 && loudest < 0.02; i++) await wait(100);
     stop();
-    return loudest >= 0.02 ? { passed: true, detail: "we can hear you" } : { passed: false, detail: "we heard nothing: is the right microphone chosen, and unmuted?" };
+    return loudest >= 0.02 ? { passed: true, detail: t("we can hear you") } : { passed: false, detail: t("we heard nothing: is the right microphone chosen, and unmuted?") };
   },
   async speaker({ media, ask }) {
     // Only the person can tell whether a sound came out: play a tone, then ask.
@@ -253,15 +255,15 @@ const CHECKS = {
         ctx.close().catch(() => {});
       }
       const answer = await ask();
-      if (answer === "yes") return { passed: true, detail: "you heard the test tone" };
-      if (answer === "no") return { passed: false, detail: "no sound: check the speaker chosen above and the volume" };
+      if (answer === "yes") return { passed: true, detail: t("you heard the test tone") };
+      if (answer === "no") return { passed: false, detail: t("no sound: check the speaker chosen above and the volume") };
     }
   },
   async network({ iceServers }) {
     const ice = await gatherCandidates(iceServers);
     const down = await timeTransfer("GET");
     const up = await timeTransfer("POST");
-    const parts = [ice.detail, `download ${down.mbps.toFixed(1)} Mbit/s`, `upload ${up.mbps.toFixed(1)} Mbit/s`];
+    const parts = [ice.detail, t("download {rate} Mbit/s", { rate: down.mbps.toFixed(1) }), t("upload {rate} Mbit/s", { rate: up.mbps.toFixed(1) })];
     const passed = ice.passed && down.ok && up.ok && down.mbps >= 1 && up.mbps >= 1;
     return { passed, detail: parts.join("; ") };
   },
@@ -277,10 +279,10 @@ async function gatherCandidates(iceServers) {
   for (let i = 0; i < 50 && pc.iceGatheringState !== "complete"; i++) await wait(100);
   pc.close();
   if (iceServers.length === 0) {
-    return { passed: types.has("host"), detail: "no STUN/TURN configured: direct connections only" };
+    return { passed: types.has("host"), detail: t("no STUN/TURN configured: direct connections only") };
   }
   const reached = types.has("srflx") || types.has("relay");
-  return { passed: reached, detail: reached ? `reached ${[...types].join(", ")}` : "no STUN/TURN server answered" };
+  return { passed: reached, detail: reached ? t("reached {types}", { types: [...types].join(", ") }) : t("no STUN/TURN server answered") };
 }
 
 async function timeTransfer(method) {

@@ -2,6 +2,8 @@
 // server's frames, unit-tested (web/test/roster.test.mjs). Every host's list of knockers is the
 // server's queue, in its order.
 
+import { t } from "./i18n.js";
+
 /** The roster a `room_joined` starts with. */
 export function fromJoined(joined) {
   return {
@@ -63,7 +65,7 @@ export function apply(roster, kind, p) {
 }
 
 /** People as hosts and guests read their role. */
-export const ROLE_LABELS = { host: "Host", visitor: "Guest", granted_visitor: "Guest", viewer: "Viewer" };
+export const ROLE_LABELS = { host: () => t("Host"), visitor: () => t("Guest"), granted_visitor: () => t("Guest"), viewer: () => t("Viewer") };
 
 /** Two letters for an avatar: the initials of the first and last words. */
 export function initials(name) {

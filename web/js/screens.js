@@ -6,6 +6,7 @@
 
 import { h, icon, iconButton, replace } from "./dom.js";
 import { placeText } from "./flow.js";
+import { t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
 
 /** Draws `state.screen` in `root`; returns {update(state), destroy()}. */
@@ -40,21 +41,21 @@ function frame(state, ctx, ...children) {
 
 function loading(root, state, ctx) {
   leaveDoor();
-  replace(root, h("p", { class: "loading", role: "status", text: `Connecting to ${ctx.params.roomTitle}…` }));
+  replace(root, h("p", { class: "loading", role: "status", text: t("Connecting to {room}…", { room: ctx.params.roomTitle }) }));
 }
 
 /** One's own camera, with switches that really close the camera (its light goes off). */
 function selfView(ctx) {
   const { media } = ctx;
-  const video = h("video", { class: "self-view", autoplay: true, muted: true, playsInline: true, "aria-label": "Your camera" });
+  const video = h("video", { class: "self-view", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera") });
   video.srcObject = media.stream;
-  const off = h("div", { class: "self-view-off", text: "Your camera is off" });
+  const off = h("div", { class: "self-view-off", text: t("Your camera is off") });
   const camera = iconButton({ id: "door-camera", name: "video", label: "", onclick: () => media.setCamera(!media.cameraOn) });
   const mic = iconButton({ id: "door-microphone", name: "mic", label: "", onclick: () => media.setMicrophone(!media.microphoneOn) });
   const sync = () => {
-    camera.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? "Turn camera off" : "Turn camera on");
+    camera.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? t("Turn camera off") : t("Turn camera on"));
     camera.setAttribute("aria-pressed", String(!media.cameraOn));
-    mic.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? "Mute microphone" : "Unmute microphone");
+    mic.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? t("Mute microphone") : t("Unmute microphone"));
     mic.setAttribute("aria-pressed", String(!media.microphoneOn));
     off.hidden = media.cameraOn && Boolean(media.videoTrack);
     if (video.srcObject !== media.stream) video.srcObject = media.stream;
@@ -76,7 +77,7 @@ function countdown(button, note, untilOf, now = () => Date.now()) {
     const until = untilOf();
     const left = until ? Math.ceil((until - now()) / 1000) : 0;
     button.disabled = left > 0;
-    note.textContent = left > 0 ? `You can knock again in ${left} s.` : "";
+    note.textContent = left > 0 ? t("You can knock again in {seconds} s.", { seconds: left }) : "";
     clearTimeout(timer);
     if (left > 0) timer = setTimeout(tick, 1000);
   };
@@ -89,12 +90,12 @@ function door(root, state, ctx) {
   const knock = h("button", { type: "button", class: "primary big", id: "knock", onclick: () => {
     knock.disabled = true;
     ctx.dispatch({ type: "knock" });
-  } }, icon("bell"), "Knock");
+  } }, icon("bell"), t("Knock"));
   const wait = h("p", { class: "retry", id: "retry-wait" });
   const view = selfView(ctx);
   replace(root, frame(state, ctx,
-    h("h1", { text: "This room is locked" }),
-    h("p", { text: "Knock, and a host will let you in." }),
+    h("h1", { text: t("This room is locked") }),
+    h("p", { text: t("Knock, and a host will let you in.") }),
     view.element, notice, knock, wait));
   applyKnockPage(state.knockPage, ctx.params);
   const timer = countdown(knock, wait, () => ctx.state().door.cooldownUntil);
@@ -117,25 +118,25 @@ function waiting(root, state, ctx) {
   const status = h("p", { class: "waiting-status", id: "waiting-status", role: "status" });
   const place = h("p", { class: "place-in-line", id: "place-in-line" });
   const holdBox = h("blockquote", { class: "hold", id: "hold-message", hidden: true });
-  const messages = h("ul", { class: "host-messages", id: "host-messages", "aria-label": "Messages from the host" });
+  const messages = h("ul", { class: "host-messages", id: "host-messages", "aria-label": t("Messages from the host") });
   const view = selfView(ctx);
-  const cancel = h("button", { type: "button", class: "secondary", id: "cancel-knock", onclick: () => ctx.dispatch({ type: "cancel" }) }, icon("x"), "Stop waiting");
+  const cancel = h("button", { type: "button", class: "secondary", id: "cancel-knock", onclick: () => ctx.dispatch({ type: "cancel" }) }, icon("x"), t("Stop waiting"));
   const title = h("h1", { tabindex: "-1" });
   replace(root, frame(state, ctx, title, place, status, holdBox, messages, view.element, cancel));
   applyKnockPage(state.knockPage, ctx.params);
   const update = (next) => {
     const wait = next.wait || { messages: [] };
-    title.textContent = wait.sentBack ? "You are back in the waiting room" : "Waiting to be let in";
+    title.textContent = wait.sentBack ? t("You are back in the waiting room") : t("Waiting to be let in");
     place.hidden = !wait.position;
     place.textContent = wait.position ? placeText(wait.position) : "";
-    if (next.connection === "lost") status.textContent = "Connection lost. Reconnecting… you keep your place in line.";
-    else if (next.connection === "restarting") status.textContent = "The server is restarting. You will be back in line in a moment.";
-    else status.textContent = wait.hold ? `${wait.hold.host || "The host"} has seen your knock.` : "A host has been told you are here.";
+    if (next.connection === "lost") status.textContent = t("Connection lost. Reconnecting… you keep your place in line.");
+    else if (next.connection === "restarting") status.textContent = t("The server is restarting. You will be back in line in a moment.");
+    else status.textContent = wait.hold ? t("{host} has seen your knock.", { host: wait.hold.host || t("The host") }) : t("A host has been told you are here.");
     holdBox.hidden = !wait.hold;
     if (wait.hold) {
       replace(holdBox,
-        h("p", { class: "hold-text", text: wait.hold.message || "Please wait a moment." }),
-        h("footer", { class: "hold-by", text: `— ${wait.hold.host || "The host"}` }));
+        h("p", { class: "hold-text", text: wait.hold.message || t("Please wait a moment.") }),
+        h("footer", { class: "hold-by", text: `— ${wait.hold.host || t("The host")}` }));
     }
     replace(messages, ...wait.messages.map((m) => h("li", {},
       h("p", { class: "host-message-text", text: m.message }), h("footer", { text: `— ${m.host}` }))));
@@ -148,14 +149,14 @@ function waiting(root, state, ctx) {
 }
 
 function rejected(root, state, ctx) {
-  const again = h("button", { type: "button", class: "secondary", id: "knock-again", onclick: () => ctx.dispatch({ type: "knock" }) }, icon("bell"), "Knock again");
+  const again = h("button", { type: "button", class: "secondary", id: "knock-again", onclick: () => ctx.dispatch({ type: "knock" }) }, icon("bell"), t("Knock again"));
   const wait = h("p", { class: "retry", id: "retry-wait" });
   const { rejection } = state;
   replace(root, frame(state, ctx,
-    h("h1", { tabindex: "-1", text: "The host did not let you in" }),
+    h("h1", { tabindex: "-1", text: t("The host did not let you in") }),
     rejection?.message ? h("blockquote", { class: "reason", id: "reject-reason" },
       h("p", { text: rejection.message }),
-      h("footer", { text: `— ${rejection.host || "The host"}` })) : null,
+      h("footer", { text: `— ${rejection.host || t("The host")}` })) : null,
     wait, again));
   applyKnockPage(state.knockPage, ctx.params);
   const timer = countdown(again, wait, () => ctx.state().rejection?.retryAt);
@@ -168,23 +169,23 @@ function nextStep(state, ctx) {
   const rejoin = (label) => h("button", { type: "button", class: "primary", id: "rejoin", onclick: () => ctx.dispatch({ type: "rejoin" }) }, icon("refresh-cw"), label);
   switch (state.screen) {
     case "left":
-      return [h("p", { text: "You can close this tab, or go back in." }), rejoin("Rejoin")];
+      return [h("p", { text: t("You can close this tab, or go back in.") }), rejoin(t("Rejoin"))];
     case "removed":
-      return [h("p", { text: "If this was a mistake, ask the host to let you in again." }), rejoin("Ask to come back")];
+      return [h("p", { text: t("If this was a mistake, ask the host to let you in again.") }), rejoin(t("Ask to come back"))];
     case "replaced":
-      return [h("p", { text: "Carry on in the other window, or use this one instead." }), rejoin("Use this window")];
+      return [h("p", { text: t("Carry on in the other window, or use this one instead.") }), rejoin(t("Use this window"))];
     case "full":
-      return [rejoin("Try again")];
+      return [rejoin(t("Try again"))];
     case "ended":
-      return [h("p", { text: "You can close this tab. For another meeting, use the link you are sent for it." })];
+      return [h("p", { text: t("You can close this tab. For another meeting, use the link you are sent for it.") })];
     default:
-      return [h("p", { text: "Check the link you were given, or ask whoever sent it for a new one." }),
-        h("a", { class: "button secondary", href: "/" }, "About this service")];
+      return [h("p", { text: t("Check the link you were given, or ask whoever sent it for a new one.") }),
+        h("a", { class: "button secondary", href: "/" }, t("About this service"))];
   }
 }
 
 function ending(root, state, ctx) {
-  const ending = state.ending || { title: "This page is closed" };
+  const ending = state.ending || { title: t("This page is closed") };
   const logo = h("img", { id: "room-logo", class: "room-logo", alt: "" });
   showLogo(logo, state.knockPage?.logoUrl, ctx.params);
   replace(root, h("section", { class: "screen door message", "data-screen": state.screen },
@@ -200,8 +201,8 @@ function ending(root, state, ctx) {
 /** A strip across the top while the connection is down: what happens, and that it is handled. */
 export function connectionBanner(banner, state) {
   const text = {
-    lost: "Connection lost. Reconnecting…",
-    restarting: "The server is restarting. Reconnecting…",
+    lost: t("Connection lost. Reconnecting…"),
+    restarting: t("The server is restarting. Reconnecting…"),
   }[state.connection];
   banner.hidden = !text || ["left", "ended", "removed", "replaced", "full", "unavailable"].includes(state.screen);
   // No icon here: with the network or the server gone, an image could not be fetched.

@@ -5,6 +5,7 @@
 // featured large.
 
 import { h, icon } from "./dom.js";
+import { t } from "./i18n.js";
 import { ASPECT, layout } from "./layout.js";
 import { meterLevel } from "./media.js";
 import { initials } from "./roster.js";
@@ -48,7 +49,7 @@ export class Stage extends EventTarget {
     // Whose media path is interrupted (`setInterrupted`).
     this.interrupted = new Set();
     this.everyoneInterrupted = false;
-    this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": "Participants' videos" });
+    this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": t("Participants' videos") });
     this.resize = new ResizeObserver(() => this.relayout());
     this.resize.observe(this.element);
     this.speakingTimer = setInterval(() => this.updateSpeaking(), 100);
@@ -88,7 +89,7 @@ export class Stage extends EventTarget {
       this.tiles.set(client.id, tile);
       this.element.append(tile.root);
     }
-    tile.name.textContent = client.id === this.selfId ? `${client.displayName} (you)` : client.displayName;
+    tile.name.textContent = client.id === this.selfId ? t("{name} (you)", { name: client.displayName }) : client.displayName;
     tile.avatar.textContent = initials(client.displayName);
     tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
@@ -113,7 +114,7 @@ export class Stage extends EventTarget {
   showStatus(tile) {
     const interrupted = !tile.self && !tile.away && (this.everyoneInterrupted || this.interrupted.has(tile.clientId));
     tile.root.classList.toggle("interrupted", interrupted);
-    tile.statusText.textContent = tile.away ? "Reconnecting…" : interrupted ? "Connection interrupted" : "";
+    tile.statusText.textContent = tile.away ? t("Reconnecting…") : interrupted ? t("Connection interrupted") : "";
     tile.status.hidden = !tile.away && !interrupted;
   }
 
@@ -132,7 +133,7 @@ export class Stage extends EventTarget {
     const self = client.id === this.selfId;
     const video = h("video", { autoplay: true, playsInline: true, muted: self });
     const name = h("span", { class: "tile-name" });
-    const muted = h("span", { class: "tile-muted", title: "Microphone off" }, icon("mic-off"), h("span", { class: "visually-hidden", text: "microphone off" }));
+    const muted = h("span", { class: "tile-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
     const statusText = h("span", { class: "tile-status-text" });
@@ -170,7 +171,7 @@ export class Stage extends EventTarget {
   }
 
   labelPin(tile, pinned) {
-    const label = `${pinned ? "Unpin" : "Pin"} ${tile.displayName}`;
+    const label = pinned ? t("Unpin {name}", { name: tile.displayName }) : t("Pin {name}", { name: tile.displayName });
     if (tile.pin.getAttribute("aria-label") === label) return;
     tile.pin.setAttribute("aria-pressed", String(pinned));
     tile.pin.setAttribute("aria-label", label);

@@ -1,0 +1,101 @@
+// The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
+// in French, with no English text of the catalog left on the screens.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { TIMEOUT, openPeople, knockerItem, noPageErrors } from "../lib/flows.mjs";
+import french from "../../web/js/lang/fr.js";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Every tile's video is playing (for a screenshot that shows it). */
+async function videosPlay(page) {
+  await page.waitForFunction(() => [...document.querySelectorAll(".tile:not(.camera-off) video")].every((v) => v.readyState >= 2 && v.currentTime > 0), null, { timeout: TIMEOUT });
+}
+
+/** The catalog's English texts of more than one word that French says otherwise, found on the page. */
+async function englishLeft(page) {
+  const shown = await page.evaluate(() => {
+    const labels = [...document.querySelectorAll("[aria-label], [placeholder], [title]")]
+      .map((el) => [el.getAttribute("aria-label"), el.getAttribute("placeholder"), el.getAttribute("title")].join("\n"));
+    return [document.body.innerText, ...labels].join("\n");
+  });
+  return Object.entries(french)
+    .filter(([english, translated]) => typeof translated === "string" && translated !== english && /\s/.test(english) && !english.includes("{"))
+    .map(([english]) => english)
+    .filter((english) => shown.includes(english));
+}
+
+test("lang=fr: the pre-call review, the door, waiting, the host's People panel and the call in French", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const guest = await open("guest", { viewport: { width: 390, height: 844 } });
+  await guest.goto(`${meeting.roomUrl}?lang=fr&displayName=Lou`);
+  await guest.waitForSelector("#continue", { timeout: TIMEOUT });
+  assert.equal(await guest.getAttribute("html", "lang"), "fr");
+  assert.equal(await guest.textContent("#precall-title"), "Vérifiez votre caméra et votre micro");
+  assert.equal(await guest.textContent("#continue"), "Continuer");
+  assert.deepEqual(await englishLeft(guest), [], "the review");
+  await guest.click("#continue");
+  await guest.waitForSelector("#knock", { timeout: TIMEOUT });
+  assert.match(await guest.textContent("#knock"), /Frapper/);
+  assert.deepEqual(await englishLeft(guest), [], "the door");
+  await screenshot(guest, "language-fr-door-390x844");
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+  await guest.waitForFunction(() => document.querySelector("#place-in-line")?.textContent === "Vous êtes en tête de la file");
+  assert.equal(await guest.textContent("h1"), "En attente d’entrer");
+
+  // The host, in French too: the knock, and the answers to it.
+  const host = await open("host", { viewport: { width: 1366, height: 657 } });
+  const hostUrl = new URL(meeting.hostRoomUrl);
+  hostUrl.searchParams.set("lang", "fr");
+  hostUrl.searchParams.set("displayName", "Dr Martin");
+  await host.goto(hostUrl.toString());
+  await host.click("#continue");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await openPeople(host);
+  const card = knockerItem(host, "Lou");
+  await card.waitFor({ timeout: TIMEOUT });
+  assert.deepEqual((await card.locator(".knock-actions button").allTextContents()).map((s) => s.trim()), ["Faire entrer", "Mettre en attente", "Refuser"]);
+  assert.equal(await host.textContent("#waiting-title"), "En attente d’entrer (1)");
+  assert.deepEqual(await englishLeft(host), [], "the host's call with People open");
+  await videosPlay(host);
+  await screenshot(host, "language-fr-host-people-1366x657");
+
+  await card.locator(".knock-message").fill("Deux minutes, s’il vous plaît");
+  await card.locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])", { timeout: TIMEOUT });
+  assert.equal(await guest.textContent("#waiting-status"), "Dr Martin a vu que vous avez frappé.");
+  assert.deepEqual(await englishLeft(guest), [], "waiting, on hold");
+  await screenshot(guest, "language-fr-on-hold-390x844");
+
+  await card.locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.match(await guest.textContent("#leave"), /Quitter/);
+  await guest.waitForFunction(() => document.querySelectorAll(".tile").length === 2);
+  assert.deepEqual(await englishLeft(guest), [], "the guest's call");
+  await videosPlay(guest);
+  await screenshot(guest, "language-fr-call-390x844");
+
+  // Without lang, the browser's language (Chromium here speaks English).
+  const plain = await open("plain");
+  await plain.goto(`${meeting.roomUrl}?displayName=Sam`);
+  await plain.waitForSelector("#continue", { timeout: TIMEOUT });
+  assert.equal(await plain.getAttribute("html", "lang"), "en");
+  assert.equal(await plain.textContent("#continue"), "Continue");
+  noPageErrors(guest, host, plain);
+});

@@ -1,0 +1,59 @@
+// The words of the page, in the room's language. The English text is the key (as gettext's msgid):
+// what the source says is what an English page shows, and a catalog (lang/*.js) maps it to another
+// language. Plural rules and ordinals are the browser's own (Intl). A text a catalog lacks is shown
+// in English; web/test/i18n.test.mjs checks every catalog has every text the client uses.
+
+import * as fr from "./lang/fr.js";
+
+/** Each language's texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
+const LANGS = { fr };
+const CATALOGS = Object.fromEntries(Object.entries(LANGS).map(([code, lang]) => [code, lang.default]));
+/** The languages a room can be shown in (Whereby's `lang` codes: the primary subtag). */
+export const LANGUAGES = ["en", ...Object.keys(CATALOGS)];
+
+let current = "en";
+let catalog = {};
+
+/**
+ * Chooses the page's language: the room URL's `lang`, else the first of the browser's languages we
+ * have, else English. Returns the code chosen.
+ */
+export function chooseLanguage(requested, preferred = globalThis.navigator?.languages ?? []) {
+  const primary = (tag) => String(tag || "").toLowerCase().split(/[-_]/)[0];
+  const wanted = [requested, ...preferred].map(primary).filter(Boolean);
+  current = wanted.find((code) => LANGUAGES.includes(code)) ?? "en";
+  catalog = CATALOGS[current] ?? {};
+  return current;
+}
+
+export function language() {
+  return current;
+}
+
+/** `text` in the page's language, with `{name}` replaced by `values.name`. */
+export function t(text, values) {
+  return fill(catalog[text] ?? text, values);
+}
+
+/**
+ * For a count: `one` or `other` (the English texts; `other` is the catalog's key, whose entry gives
+ * the language's forms by plural category, as `Intl.PluralRules` names them). `{count}` is the count.
+ */
+export function tn(count, one, other, values = {}) {
+  const forms = catalog[other] ?? { one, other };
+  const category = new Intl.PluralRules(current).select(count);
+  const text = forms[category] ?? forms.other;
+  return fill(text, { count, ...values });
+}
+
+/** 1st, 2nd, 3rd... in the page's language. */
+export function ordinal(n) {
+  if (LANGS[current]?.ordinal) return LANGS[current].ordinal(n);
+  const suffix = { one: "st", two: "nd", few: "rd", other: "th" }[new Intl.PluralRules("en", { type: "ordinal" }).select(n)];
+  return `${n}${suffix}`;
+}
+
+function fill(text, values) {
+  if (!values) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
