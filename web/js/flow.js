@@ -20,6 +20,14 @@ const UNAVAILABLE = {
   invalid_room_name: () => [t("This link does not work"), t("The address is not one of a room.")],
 };
 
+/** Why a knock was refused, in the page's language (the server's message, in English, otherwise). */
+const KNOCK_REFUSALS = {
+  knock_cooldown: () => t("A host turned your knock away a moment ago."),
+  knock_queue_full: () => t("Too many people are waiting. Try again later."),
+  rate_limited: () => t("Too many knocks from your network. Wait a minute, then try again."),
+  already_knocking: () => t("You are already waiting to be let in."),
+};
+
 /** The connection's states while it is down: the page keeps reconnecting until the room answers. */
 const OUTAGE = ["lost", "restarting"];
 
@@ -284,7 +292,8 @@ function error(state, p, now) {
     // A cooldown, a full queue, too many from this address, a name refused: say why at the door.
     const seconds = p.retryAfterSeconds || 0;
     const cooldownUntil = code === "knock_cooldown" && seconds ? now + seconds * 1000 : state.door.cooldownUntil;
-    return { state: { ...state, screen: "door", door: { notice: p.message, cooldownUntil } }, effects: [say(p.message)] };
+    const notice = KNOCK_REFUSALS[code]?.() ?? p.message;
+    return { state: { ...state, screen: "door", door: { notice, cooldownUntil } }, effects: [say(notice)] };
   }
   // The media signalling the page sends by itself: a refusal (the peer just left or is
   // reconnecting) is for the console, not a message to the person.

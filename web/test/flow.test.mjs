@@ -155,6 +155,9 @@ test("a rejection counts down; a cooldown refusal says how long", () => {
   assert.equal(state.rejection.retryAt, 61000);
   ({ state } = run(state, [frame("error", { code: "knock_cooldown", requestType: "knock_room", message: "a host turned this knock away", retryAfterSeconds: 42 }, 5000)]));
   assert.equal(state.door.cooldownUntil, 47000);
+  assert.equal(state.door.notice, "A host turned your knock away a moment ago.", "the page's own words for a code it knows");
+  ({ state } = run(state, [frame("error", { code: "invalid_display_name", requestType: "knock_room", message: "names may not contain $" }, 6000)]));
+  assert.equal(state.door.notice, "names may not contain $", "the server's, for one it does not");
   ({ state } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knockCooldownSeconds: 30 }, 10000)]));
   assert.equal(state.door.cooldownUntil, 40000);
 });
