@@ -1,11 +1,13 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
-// in French, with no English text of the catalog left on the screens.
+// in French, with no English text of the catalog left on the screens; the call in German and
+// French at every window size.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { TIMEOUT, openPeople, knockerItem, noPageErrors } from "../lib/flows.mjs";
+import { TIMEOUT, enter, openPeople, knockerItem, noPageErrors } from "../lib/flows.mjs";
+import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 import french from "../../web/js/lang/fr.js";
 
 let server;
@@ -98,4 +100,32 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   assert.equal(await plain.getAttribute("html", "lang"), "en");
   assert.equal(await plain.textContent("#continue"), "Continue");
   noPageErrors(guest, host, plain);
+});
+
+test("the call fits every window in German and in French, whose labels are longer than English's", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const host = await open("host de");
+  const hostUrl = new URL(meeting.hostRoomUrl);
+  hostUrl.searchParams.set("lang", "de");
+  await enter(host, hostUrl.toString(), "Dr Weber");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.match(await host.textContent("#end-meeting"), /Für alle beenden/);
+  const guest = await open("guest fr");
+  await enter(guest, `${meeting.roomUrl}?lang=fr`, "Lou");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  for (const size of SIZES) {
+    for (const page of [host, guest]) await page.setViewportSize({ width: size.width, height: size.height });
+    await callFitsSoon(host, `German at ${size.name}`);
+    await callFitsSoon(guest, `French at ${size.name}`);
+    await openPeople(host);
+    await host.waitForSelector("#people-panel:not([hidden])");
+    await callFitsSoon(host, `German at ${size.name}, People open`);
+    await videosPlay(host);
+    await screenshot(host, `language-de-people-${size.name}`);
+    await host.keyboard.press("Escape");
+    await host.waitForSelector("#people-panel", { state: "hidden" });
+  }
+  assert.deepEqual(await englishLeft(guest), [], "the French guest's call");
+  noPageErrors(host, guest);
 });

@@ -85,7 +85,9 @@ test("the language: the room URL's lang, else the browser's, else English; texts
   assert.equal(tn(2, "{count} unread", "{count} unread"), "2 non lus");
   assert.deepEqual([1, 2, 10].map(ordinal), ["1er", "2e", "10e"]);
   assert.equal(chooseLanguage("FR-ca"), "fr", "a region or case does not matter");
-  assert.equal(chooseLanguage(null, ["de-DE", "fr-FR", "en"]), "fr", "the first of the browser's we have");
+  assert.equal(chooseLanguage(null, ["it-IT", "fr-FR", "en"]), "fr", "the first of the browser's we have");
+  assert.equal(chooseLanguage("de-AT"), "de");
+  assert.deepEqual([tn(1, "{count} waiting", "{count} waiting"), tn(4, "{count} waiting", "{count} waiting"), ordinal(2)], ["1 wartet", "4 warten", "2."]);
   assert.equal(chooseLanguage("xx", ["en-US"]), "en", "an unknown lang: the browser's");
   assert.equal(chooseLanguage("xx", []), "en");
   assert.equal(t("Knock"), "Knock");
