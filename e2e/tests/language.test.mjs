@@ -1,6 +1,6 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
-// in French, with no English text of the catalog left on the screens; the call in German and
-// French at every window size.
+// in French, with no English text of the catalog left on the screens; the call in German, French
+// and Spanish at every window size.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
@@ -102,7 +102,7 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   noPageErrors(guest, host, plain);
 });
 
-test("the call fits every window in German and in French, whose labels are longer than English's", async (t) => {
+test("the call fits every window in German, French and Spanish, whose labels are longer than English's", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });
   const host = await open("host de");
@@ -114,10 +114,15 @@ test("the call fits every window in German and in French, whose labels are longe
   const guest = await open("guest fr");
   await enter(guest, `${meeting.roomUrl}?lang=fr`, "Lou");
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const spanish = await open("guest es");
+  await enter(spanish, `${meeting.roomUrl}?lang=es`, "Ana");
+  await spanish.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.match(await spanish.textContent("#leave"), /Salir/);
   for (const size of SIZES) {
-    for (const page of [host, guest]) await page.setViewportSize({ width: size.width, height: size.height });
+    for (const page of [host, guest, spanish]) await page.setViewportSize({ width: size.width, height: size.height });
     await callFitsSoon(host, `German at ${size.name}`);
     await callFitsSoon(guest, `French at ${size.name}`);
+    await callFitsSoon(spanish, `Spanish at ${size.name}`);
     await openPeople(host);
     await host.waitForSelector("#people-panel:not([hidden])");
     await callFitsSoon(host, `German at ${size.name}, People open`);
@@ -127,5 +132,5 @@ test("the call fits every window in German and in French, whose labels are longe
     await host.waitForSelector("#people-panel", { state: "hidden" });
   }
   assert.deepEqual(await englishLeft(guest), [], "the French guest's call");
-  noPageErrors(host, guest);
+  noPageErrors(host, guest, spanish);
 });

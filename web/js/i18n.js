@@ -4,10 +4,11 @@
 // in English; web/test/i18n.test.mjs checks every catalog has every text the client uses.
 
 import * as de from "./lang/de.js";
+import * as es from "./lang/es.js";
 import * as fr from "./lang/fr.js";
 
 /** Each language's texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
-const LANGS = { de, fr };
+const LANGS = { de, es, fr };
 const CATALOGS = Object.fromEntries(Object.entries(LANGS).map(([code, lang]) => [code, lang.default]));
 /** The languages a room can be shown in (Whereby's `lang` codes: the primary subtag). */
 export const LANGUAGES = ["en", ...Object.keys(CATALOGS)];

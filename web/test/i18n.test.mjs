@@ -86,6 +86,8 @@ test("the language: the room URL's lang, else the browser's, else English; texts
   assert.deepEqual([1, 2, 10].map(ordinal), ["1er", "2e", "10e"]);
   assert.equal(chooseLanguage("FR-ca"), "fr", "a region or case does not matter");
   assert.equal(chooseLanguage(null, ["it-IT", "fr-FR", "en"]), "fr", "the first of the browser's we have");
+  assert.equal(chooseLanguage("es-MX"), "es");
+  assert.deepEqual([tn(1, "{count} waiting to be let in", "{count} waiting to be let in"), tn(3, "{count} waiting to be let in", "{count} waiting to be let in"), ordinal(2)], ["1 persona espera para entrar", "3 personas esperan para entrar", "2.º"]);
   assert.equal(chooseLanguage("de-AT"), "de");
   assert.deepEqual([tn(1, "{count} waiting", "{count} waiting"), tn(4, "{count} waiting", "{count} waiting"), ordinal(2)], ["1 wartet", "4 warten", "2."]);
   assert.equal(chooseLanguage("xx", ["en-US"]), "en", "an unknown lang: the browser's");
