@@ -293,3 +293,44 @@ async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
     let (status, _) = server.get_json("/v1/meetings").await;
     assert_eq!(status, 200);
 }
+
+/// On PostgreSQL a server alone holds an advisory lock on a session of its own; a server that
+/// crashed holds it until PostgreSQL has ended that session, a moment after its connection
+/// closed. One restarted at once waits for it instead of refusing to start (which a crash test
+/// on a busy machine met). (SQLite's lock is a file's, let go by the kernel as the process dies.)
+#[tokio::test]
+async fn a_server_waits_a_moment_for_a_store_its_stopped_predecessor_still_holds() {
+    use sqlx::Connection;
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let key = create_key(&data_dir).await;
+    let url = crate::helpers::postgres_database(data_dir.path()).await;
+    // A session holding the lock, as a crashed server's still does.
+    let mut session = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(0x616e_7465_726f_6f6d_i64)
+        .execute(&mut session)
+        .await
+        .unwrap();
+    let starting = tokio::spawn(Server::spawn(data_dir.clone(), key, &[], &[]));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !starting.is_finished(),
+        "the server waits while the lock is held"
+    );
+    session.close().await.unwrap();
+    let server = starting
+        .await
+        .expect("the server starts once the session ended");
+    assert!(
+        server
+            .logs()
+            .contains("another server holds the store; waiting for it"),
+        "{}",
+        server.logs()
+    );
+    let (status, _) = server.get_json("/v1/meetings").await;
+    assert_eq!(status, 200);
+}

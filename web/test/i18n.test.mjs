@@ -37,7 +37,7 @@ test("t and tn are only ever given texts written out, so that the catalogs can b
 
 test("no text a person reads is left out of the catalogs", () => {
   // Where words go: text, labels, titles, placeholders, and what is announced or shown as a toast.
-  const sinks = /(?:\b(?:text|label|title|placeholder|"aria-label")\s*:\s*|\b(?:announce|toast|say)\(\s*|\bsetLabel\([^,]+,\s*|textContent\s*=\s*)(["`])((?:(?!\1)[^\\]|\\.)*)\1/g;
+  const sinks = /(?:\b(?:text|label|title|placeholder|"aria-label")\s*:\s*|\b(?:announce|toast|say)\(\s*|\bsetLabel\([^,]+,\s*|setAttribute\("(?:aria-label|title|placeholder)",\s*|textContent\s*=\s*)(["`])((?:(?!\1)[^\\]|\\.)*)\1/g;
   for (const { file, text } of sources) {
     for (const m of text.matchAll(sinks)) {
       // (The product's name is not translated.)

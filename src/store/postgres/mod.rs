@@ -33,6 +33,11 @@ pub struct PostgresStore {
 
 /// The advisory lock a server alone on the store holds ("anteroom" in ASCII).
 const EXCLUSIVE_LOCK: i64 = 0x616e_7465_726f_6f6d;
+/// How long a starting server waits for the lock before it gives up. A server that crashed a moment
+/// ago (and is being restarted) still holds it until PostgreSQL has ended its session, which takes
+/// a moment after its connection closed.
+const EXCLUSIVE_WAIT: Duration = Duration::from_secs(5);
+const EXCLUSIVE_RETRY: Duration = Duration::from_millis(100);
 
 impl PostgresStore {
     /// Connects to the database a `postgres://` URL names and brings its schema up to date (nodes
@@ -57,16 +62,29 @@ impl PostgresStore {
 impl ExclusiveUse for PostgresStore {
     async fn hold_exclusively(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(EXCLUSIVE_LOCK)
-            .fetch_one(&mut *conn)
-            .await?;
-        if !held {
-            return Err(StoreError::InUse(
-                "the PostgreSQL database's advisory lock; several servers share one store only \
-                 as a cluster (--redis-url)"
-                    .into(),
-            ));
+        let give_up = tokio::time::Instant::now() + EXCLUSIVE_WAIT;
+        let mut said = false;
+        loop {
+            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(EXCLUSIVE_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+            if held {
+                break;
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(StoreError::InUse(
+                    "the PostgreSQL database's advisory lock; several servers share one store only \
+                     as a cluster (--redis-url)"
+                        .into(),
+                ));
+            }
+            if !std::mem::replace(&mut said, true) {
+                tracing::info!(at_most = ?EXCLUSIVE_WAIT,
+                    "another server holds the store; waiting for it (one that stopped a moment ago \
+                     holds it until PostgreSQL has ended its session)");
+            }
+            tokio::time::sleep(EXCLUSIVE_RETRY).await;
         }
         // Kept out of the pool for good: the lock is the connection's.
         *self.exclusive.lock().await = Some(conn);
