@@ -45,9 +45,14 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const guest = await open("guest", { viewport: { width: 390, height: 844 } });
+  const catalogs = [];
+  guest.on("request", (request) => {
+    if (request.url().includes("/js/lang/")) catalogs.push(new URL(request.url()).pathname);
+  });
   await guest.goto(`${meeting.roomUrl}?lang=fr&displayName=Lou`);
   await guest.waitForSelector("#continue", { timeout: TIMEOUT });
   assert.equal(await guest.getAttribute("html", "lang"), "fr");
+  assert.deepEqual(catalogs, ["/assets/js/lang/fr.js"], "the page fetches its own language's texts alone");
   assert.equal(await guest.textContent("#precall-title"), "Vérifiez votre caméra et votre micro");
   assert.equal(await guest.textContent("#continue"), "Continuer");
   assert.deepEqual(await englishLeft(guest), [], "the review");

@@ -15,6 +15,7 @@ mod media;
 mod media_client;
 mod meetings;
 mod ops;
+mod outbox;
 mod proxy;
 mod rate_limit;
 mod receiver;

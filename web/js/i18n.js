@@ -3,28 +3,25 @@
 // language. Plural rules and ordinals are the browser's own (Intl). A text a catalog lacks is shown
 // in English; web/test/i18n.test.mjs checks every catalog has every text the client uses.
 
-import * as de from "./lang/de.js";
-import * as es from "./lang/es.js";
-import * as fr from "./lang/fr.js";
-
-/** Each language's texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
-const LANGS = { de, es, fr };
-const CATALOGS = Object.fromEntries(Object.entries(LANGS).map(([code, lang]) => [code, lang.default]));
-/** The languages a room can be shown in (Whereby's `lang` codes: the primary subtag). */
-export const LANGUAGES = ["en", ...Object.keys(CATALOGS)];
+/** The languages a room can be shown in (Whereby's `lang` codes: the primary subtag); each but
+ * English has `lang/<code>.js`, its texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
+export const LANGUAGES = ["en", "de", "es", "fr"];
 
 let current = "en";
 let catalog = {};
+let ordinalOf = null;
 
 /**
  * Chooses the page's language: the room URL's `lang`, else the first of the browser's languages we
- * have, else English. Returns the code chosen.
+ * have, else English; and loads its catalog alone (a page does not fetch the others). Resolves to
+ * the code chosen.
  */
-export function chooseLanguage(requested, preferred = globalThis.navigator?.languages ?? []) {
+export async function chooseLanguage(requested, preferred = globalThis.navigator?.languages ?? []) {
   const primary = (tag) => String(tag || "").toLowerCase().split(/[-_]/)[0];
   const wanted = [requested, ...preferred].map(primary).filter(Boolean);
-  current = wanted.find((code) => LANGUAGES.includes(code)) ?? "en";
-  catalog = CATALOGS[current] ?? {};
+  const code = wanted.find((c) => LANGUAGES.includes(c)) ?? "en";
+  const lang = code === "en" ? { default: {}, ordinal: null } : await import(`./lang/${code}.js`);
+  [current, catalog, ordinalOf] = [code, lang.default, lang.ordinal ?? null];
   return current;
 }
 
@@ -50,7 +47,7 @@ export function tn(count, one, other, values = {}) {
 
 /** 1st, 2nd, 3rd... in the page's language. */
 export function ordinal(n) {
-  if (LANGS[current]?.ordinal) return LANGS[current].ordinal(n);
+  if (ordinalOf) return ordinalOf(n);
   const suffix = { one: "st", two: "nd", few: "rd", other: "th" }[new Intl.PluralRules("en", { type: "ordinal" }).select(n)];
   return `${n}${suffix}`;
 }

@@ -15,7 +15,7 @@ import { EmbedBridge, checkPayload } from "./embed-bridge.js";
 import { connectionDown, initial, step } from "./flow.js";
 
 // First: the room's title and every word after are in it.
-document.documentElement.lang = chooseLanguage(new URLSearchParams(window.location.search).get("lang"));
+document.documentElement.lang = await chooseLanguage(new URLSearchParams(window.location.search).get("lang"));
 document.getElementById("toasts").setAttribute("aria-label", t("Notifications"));
 const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");

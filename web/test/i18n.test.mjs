@@ -50,6 +50,8 @@ test("no text a person reads is left out of the catalogs", () => {
 test("every catalog has every text, with the same placeholders, and nothing else", async () => {
   const keys = used();
   assert.ok(keys.size > 150, `found ${keys.size} texts`);
+  const files = readdirSync(new URL("lang/", JS)).filter((f) => f.endsWith(".js")).map((f) => f.slice(0, -3));
+  assert.deepEqual(files.sort(), LANGUAGES.filter((c) => c !== "en").sort(), "every catalog is offered, and every language offered has one");
   for (const code of LANGUAGES.filter((c) => c !== "en")) {
     const { default: catalog } = await import(`../js/lang/${code}.js`);
     for (const [key, { file, plural }] of keys) {
@@ -68,14 +70,14 @@ test("every catalog has every text, with the same placeholders, and nothing else
   }
 });
 
-test("the language: the room URL's lang, else the browser's, else English; texts, plurals and ordinals follow", () => {
-  assert.equal(chooseLanguage(null, ["en-GB"]), "en");
+test("the language: the room URL's lang, else the browser's, else English; texts, plurals and ordinals follow", async () => {
+  assert.equal(await chooseLanguage(null, ["en-GB"]), "en");
   assert.equal(t("Knock"), "Knock");
   assert.equal(t("{name} joined", { name: "Ann" }), "Ann joined");
   assert.equal(tn(2, "{count} waiting", "{count} waiting"), "2 waiting");
   assert.deepEqual([1, 2, 3, 4, 11, 12, 13, 21, 22, 101].map(ordinal), ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]);
 
-  assert.equal(chooseLanguage("fr"), "fr");
+  assert.equal(await chooseLanguage("fr"), "fr");
   assert.equal(language(), "fr");
   assert.notEqual(t("Knock"), "Knock");
   assert.equal(t("a text no catalog has"), "a text no catalog has", "English when a catalog lacks it");
@@ -84,13 +86,13 @@ test("the language: the room URL's lang, else the browser's, else English; texts
   assert.equal(tn(1, "{count} unread", "{count} unread"), "1 non lu");
   assert.equal(tn(2, "{count} unread", "{count} unread"), "2 non lus");
   assert.deepEqual([1, 2, 10].map(ordinal), ["1er", "2e", "10e"]);
-  assert.equal(chooseLanguage("FR-ca"), "fr", "a region or case does not matter");
-  assert.equal(chooseLanguage(null, ["it-IT", "fr-FR", "en"]), "fr", "the first of the browser's we have");
-  assert.equal(chooseLanguage("es-MX"), "es");
+  assert.equal(await chooseLanguage("FR-ca"), "fr", "a region or case does not matter");
+  assert.equal(await chooseLanguage(null, ["it-IT", "fr-FR", "en"]), "fr", "the first of the browser's we have");
+  assert.equal(await chooseLanguage("es-MX"), "es");
   assert.deepEqual([tn(1, "{count} waiting to be let in", "{count} waiting to be let in"), tn(3, "{count} waiting to be let in", "{count} waiting to be let in"), ordinal(2)], ["1 persona espera para entrar", "3 personas esperan para entrar", "2.º"]);
-  assert.equal(chooseLanguage("de-AT"), "de");
+  assert.equal(await chooseLanguage("de-AT"), "de");
   assert.deepEqual([tn(1, "{count} waiting", "{count} waiting"), tn(4, "{count} waiting", "{count} waiting"), ordinal(2)], ["1 wartet", "4 warten", "2."]);
-  assert.equal(chooseLanguage("xx", ["en-US"]), "en", "an unknown lang: the browser's");
-  assert.equal(chooseLanguage("xx", []), "en");
+  assert.equal(await chooseLanguage("xx", ["en-US"]), "en", "an unknown lang: the browser's");
+  assert.equal(await chooseLanguage("xx", []), "en");
   assert.equal(t("Knock"), "Knock");
 });
