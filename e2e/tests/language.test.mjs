@@ -139,3 +139,26 @@ test("the call fits every window in German, French and Spanish, whose labels are
   assert.deepEqual(await englishLeft(guest), [], "the French guest's call");
   noPageErrors(host, guest, spanish);
 });
+
+test("the device check's steps keep their columns apart in Spanish and German on a phone, either way up", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  for (const [lang, width, height] of [["es", 390, 844], ["es", 844, 390], ["de", 390, 844]]) {
+    const page = await open(`check ${lang} ${width}x${height}`, { viewport: { width, height } });
+    await page.goto(`${meeting.roomUrl}?lang=${lang}&displayName=Ana&precallCeremony=on`);
+    // The speaker step asks whether a tone was heard: every column has something in it.
+    await page.waitForSelector("#heard-yes", { timeout: 30000 });
+    const clashes = await page.$$eval(".check li", (rows) => rows.flatMap((row) => {
+      // A word wider than its column spills out of its box: its box's scroll width says so.
+      const cells = [...row.children];
+      const [name, status, detail] = cells.map((el) => el.getBoundingClientRect());
+      const clash = cells.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => `${row.dataset.step}: "${el.textContent}" spills out of its column`);
+      if (name.right > status.left + 0.5) clash.push(`${row.dataset.step}: name runs into state`);
+      if (status.right > detail.left + 0.5) clash.push(`${row.dataset.step}: state runs into detail`);
+      return clash;
+    }));
+    assert.deepEqual(clashes, [], `${lang} at ${width}x${height}`);
+    await screenshot(page, `language-${lang}-device-check-${width}x${height}`);
+    noPageErrors(page);
+  }
+});
