@@ -2,8 +2,8 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo. iframeSource, jsApi and `we` are accepted and ignored, as are
-// Whereby's others (docs/embedding.md lists them).
+// leaveButton, background, logo. `lang` is read first, by main.js (the room's title is in it).
+// iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
 
@@ -49,8 +49,6 @@ export function readParams(location = window.location) {
     leaveButton: flag(query, "leaveButton", true),
     background: flag(query, "background", true),
     logo: flag(query, "logo", true),
-    // The page's language is chosen from it (i18n.js, before this is read: the room's title is in it).
-    lang: query.get("lang") || null,
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.
     embedOrigin: query.get("embedOrigin") || null,
   };
