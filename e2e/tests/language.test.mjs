@@ -1,6 +1,6 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
-// in French, with no English text of the catalog left on the screens; the call in German, French
-// and Spanish at every window size.
+// in French, with no English text of the catalog left on the screens; the call in German, French,
+// Spanish and Dutch at every window size; the device check in four languages on a phone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
@@ -107,7 +107,7 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   noPageErrors(guest, host, plain);
 });
 
-test("the call fits every window in German, French and Spanish, whose labels are longer than English's", async (t) => {
+test("the call fits every window in German, French, Spanish and Dutch, whose labels are longer than English's", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });
   const host = await open("host de");
@@ -123,11 +123,16 @@ test("the call fits every window in German, French and Spanish, whose labels are
   await enter(spanish, `${meeting.roomUrl}?lang=es`, "Ana");
   await spanish.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.match(await spanish.textContent("#leave"), /Salir/);
+  const dutch = await open("guest nl");
+  await enter(dutch, `${meeting.roomUrl}?lang=nl`, "Bram");
+  await dutch.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.match(await dutch.textContent("#leave"), /Verlaten/);
   for (const size of SIZES) {
-    for (const page of [host, guest, spanish]) await page.setViewportSize({ width: size.width, height: size.height });
+    for (const page of [host, guest, spanish, dutch]) await page.setViewportSize({ width: size.width, height: size.height });
     await callFitsSoon(host, `German at ${size.name}`);
     await callFitsSoon(guest, `French at ${size.name}`);
     await callFitsSoon(spanish, `Spanish at ${size.name}`);
+    await callFitsSoon(dutch, `Dutch at ${size.name}`);
     await openPeople(host);
     await host.waitForSelector("#people-panel:not([hidden])");
     await callFitsSoon(host, `German at ${size.name}, People open`);
@@ -137,13 +142,13 @@ test("the call fits every window in German, French and Spanish, whose labels are
     await host.waitForSelector("#people-panel", { state: "hidden" });
   }
   assert.deepEqual(await englishLeft(guest), [], "the French guest's call");
-  noPageErrors(host, guest, spanish);
+  noPageErrors(host, guest, spanish, dutch);
 });
 
-test("the device check's steps keep their columns apart in Spanish and German on a phone, either way up", async (t) => {
+test("the device check's steps keep their columns apart in Spanish, German and Italian on a phone, either way up", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
-  for (const [lang, width, height] of [["es", 390, 844], ["es", 844, 390], ["de", 390, 844]]) {
+  for (const [lang, width, height] of [["es", 390, 844], ["es", 844, 390], ["de", 390, 844], ["it", 390, 844]]) {
     const page = await open(`check ${lang} ${width}x${height}`, { viewport: { width, height } });
     await page.goto(`${meeting.roomUrl}?lang=${lang}&displayName=Ana&precallCeremony=on`);
     // The speaker step asks whether a tone was heard: every column has something in it.
@@ -158,6 +163,10 @@ test("the device check's steps keep their columns apart in Spanish and German on
       return clash;
     }));
     assert.deepEqual(clashes, [], `${lang} at ${width}x${height}`);
+    // Nor does what the screen holds grow wider than the screen (its right margin would go, and
+    // what is beyond the window with it).
+    const overflow = await page.$eval(".screen", (screen) => screen.scrollWidth - screen.clientWidth);
+    assert.ok(overflow <= 0, `${lang} at ${width}x${height}: the screen's content is ${overflow} px wider than the screen`);
     await screenshot(page, `language-${lang}-device-check-${width}x${height}`);
     noPageErrors(page);
   }
