@@ -28,6 +28,12 @@ async function videosPlay(page) {
   await page.waitForFunction(() => [...document.querySelectorAll(".tile:not(.camera-off) video")].every((v) => v.readyState >= 2 && v.currentTime > 0), null, { timeout: TIMEOUT });
 }
 
+/** Nothing on the screen is wider than the screen (longer words than English's can push it). */
+async function fitsItsScreen(page, what) {
+  const overflow = await page.$eval(".screen", (screen) => screen.scrollWidth - screen.clientWidth);
+  assert.ok(overflow <= 0, `${what}: the screen's content is ${overflow} px wider than the screen`);
+}
+
 /** The catalog's English texts of more than one word that French says otherwise, found on the page. */
 async function englishLeft(page) {
   const shown = await page.evaluate(() => {
@@ -56,10 +62,12 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   assert.equal(await guest.textContent("#precall-title"), "Vérifiez votre caméra et votre micro");
   assert.equal(await guest.textContent("#continue"), "Continuer");
   assert.deepEqual(await englishLeft(guest), [], "the review");
+  await fitsItsScreen(guest, "the review");
   await guest.click("#continue");
   await guest.waitForSelector("#knock", { timeout: TIMEOUT });
   assert.match(await guest.textContent("#knock"), /Frapper/);
   assert.deepEqual(await englishLeft(guest), [], "the door");
+  await fitsItsScreen(guest, "the door");
   await screenshot(guest, "language-fr-door-390x844");
   await guest.click("#knock");
   await guest.waitForSelector("#waiting-status", { timeout: TIMEOUT });
@@ -88,6 +96,7 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   await guest.waitForSelector("#hold-message:not([hidden])", { timeout: TIMEOUT });
   assert.equal(await guest.textContent("#waiting-status"), "Dr Martin a vu que vous avez frappé.");
   assert.deepEqual(await englishLeft(guest), [], "waiting, on hold");
+  await fitsItsScreen(guest, "waiting, on hold");
   await screenshot(guest, "language-fr-on-hold-390x844");
 
   await card.locator(".let-in").click();
@@ -165,8 +174,7 @@ test("the device check's steps keep their columns apart in Spanish, German and I
     assert.deepEqual(clashes, [], `${lang} at ${width}x${height}`);
     // Nor does what the screen holds grow wider than the screen (its right margin would go, and
     // what is beyond the window with it).
-    const overflow = await page.$eval(".screen", (screen) => screen.scrollWidth - screen.clientWidth);
-    assert.ok(overflow <= 0, `${lang} at ${width}x${height}: the screen's content is ${overflow} px wider than the screen`);
+    await fitsItsScreen(page, `${lang} at ${width}x${height}`);
     await screenshot(page, `language-${lang}-device-check-${width}x${height}`);
     noPageErrors(page);
   }
