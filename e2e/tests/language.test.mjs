@@ -106,6 +106,12 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   assert.deepEqual(await englishLeft(guest), [], "the guest's call");
   await videosPlay(guest);
   await screenshot(guest, "language-fr-call-390x844");
+  // The chat's clock is the page's language's (French has no AM/PM; this browser's own locale is American English).
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", "Bonjour");
+  await guest.press("#chat-input", "Enter");
+  await guest.waitForSelector("#chat-panel time", { timeout: TIMEOUT });
+  assert.match(await guest.textContent("#chat-panel time"), /^\d\d:\d\d$/);
 
   // Without lang, the browser's language (Chromium here speaks English).
   const plain = await open("plain");

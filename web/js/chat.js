@@ -1,7 +1,7 @@
 // The chat panel: messages as text (never markup), newest at the bottom, and a field to write in.
 
 import { h, icon } from "./dom.js";
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 export class ChatPanel {
   constructor({ signal, selfId }) {
@@ -25,7 +25,7 @@ export class ChatPanel {
 
   /** A message arrived; returns whether it is unread (the panel is closed and it is not ours). */
   add({ senderId, displayName, text, timestamp }) {
-    const time = new Date(timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = new Date(timestamp).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
     this.list.append(h("li", { class: senderId === this.selfId ? "mine" : "" },
       h("span", { class: "chat-name", text: displayName }),
       h("time", { text: time }),

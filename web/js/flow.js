@@ -10,6 +10,7 @@
 // Its words are English keys, in the page's language through i18n.js's `t`.
 
 import { ordinal, t } from "./i18n.js";
+import { nameProblem } from "./params.js";
 
 /** What a refused room or key means to a person, before any device is touched. */
 const UNAVAILABLE = {
@@ -286,19 +287,24 @@ function error(state, p, now) {
     return end(state, "unavailable", title, text, code);
   }
   if (p.requestType === "join_room" && code === "invalid_display_name") {
-    return end(state, "unavailable", t("Your name cannot be used"), p.message, code);
+    return end(state, "unavailable", t("Your name cannot be used"), nameRefusal(state), code);
   }
   if (p.requestType === "knock_room") {
     // A cooldown, a full queue, too many from this address, a name refused: say why at the door.
     const seconds = p.retryAfterSeconds || 0;
     const cooldownUntil = code === "knock_cooldown" && seconds ? now + seconds * 1000 : state.door.cooldownUntil;
-    const notice = KNOCK_REFUSALS[code]?.() ?? p.message;
+    const notice = code === "invalid_display_name" ? nameRefusal(state) : (KNOCK_REFUSALS[code]?.() ?? p.message);
     return { state: { ...state, screen: "door", door: { notice, cooldownUntil } }, effects: [say(notice)] };
   }
   // The media signalling the page sends by itself: a refusal (the peer just left or is
   // reconnecting) is for the console, not a message to the person.
   if (MEDIA_SIGNALLING.includes(p.requestType)) return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
   return { state, effects: [{ toast: p.message }] };
+}
+
+/** Why the server refused the page's name, in the page's words: the rule it broke (a blank name is never refused). */
+function nameRefusal(state) {
+  return nameProblem(state.displayName || "") ?? t("This name cannot be used. Try another.");
 }
 
 const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "ice_candidate", "ice_end_of_candidates"];

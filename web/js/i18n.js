@@ -25,6 +25,7 @@ export async function chooseLanguage(requested, preferred = globalThis.navigator
   return current;
 }
 
+/** The page's language code, as chosen (dates and times are written in it too). */
 export function language() {
   return current;
 }

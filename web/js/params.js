@@ -58,7 +58,12 @@ export function readParams(location = window.location) {
 export const NAME_MAX = 100;
 export const NAME_FORBIDDEN = "$!<>:;";
 
+/** Direction marks and overrides, and tag characters: they make a name read as another (the server refuses them). */
+const INVISIBLE = /[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069\u{E0000}-\u{E007F}]/u;
+
+/** What is wrong with a name, in the page's language, as the server's rules (meeting/text.rs) say; null if nothing. */
 export function nameProblem(name) {
+  if (INVISIBLE.test(name)) return t("Names may not contain invisible characters that change how text reads.");
   const trimmed = name.trim();
   if (!trimmed) return t("Please enter your name.");
   if ([...trimmed].length > NAME_MAX) return t("Names are at most {max} characters.", { max: NAME_MAX });

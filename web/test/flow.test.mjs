@@ -156,10 +156,24 @@ test("a rejection counts down; a cooldown refusal says how long", () => {
   ({ state } = run(state, [frame("error", { code: "knock_cooldown", requestType: "knock_room", message: "a host turned this knock away", retryAfterSeconds: 42 }, 5000)]));
   assert.equal(state.door.cooldownUntil, 47000);
   assert.equal(state.door.notice, "A host turned your knock away a moment ago.", "the page's own words for a code it knows");
-  ({ state } = run(state, [frame("error", { code: "invalid_display_name", requestType: "knock_room", message: "names may not contain $" }, 6000)]));
-  assert.equal(state.door.notice, "names may not contain $", "the server's, for one it does not");
+  ({ state } = run(state, [frame("error", { code: "knock_refused_somehow", requestType: "knock_room", message: "a newer server's reason" }, 6000)]));
+  assert.equal(state.door.notice, "a newer server's reason", "the server's, for one it does not");
   ({ state } = run(state, [frame("room_joined", { error: "room_locked", resumeToken: "RT", knockCooldownSeconds: 30 }, 10000)]));
   assert.equal(state.door.cooldownUntil, 40000);
+});
+
+test("a refused name is explained by the rule it broke, in the page's words, never the server's English", () => {
+  const knockWith = (displayName) => run(initial({ roomName: "/r", displayName, precallReview: false }), [
+    { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT" }), { type: "knock" },
+    frame("error", { code: "invalid_display_name", requestType: "knock_room", message: "displayName may not contain the invisible character U+202E" }),
+  ]).state;
+  assert.equal(knockWith("Eve\u202Eevil").door.notice, "Names may not contain invisible characters that change how text reads.");
+  assert.equal(knockWith("Eve <3").door.notice, "Names may not contain “<” (nor any of $!<>:;).");
+  const joined = run(initial({ roomName: "/r", displayName: "Eve", precallReview: false }), [
+    { type: "open" }, frame("error", { code: "invalid_display_name", requestType: "join_room", message: "a rule the page does not know" }),
+  ]).state;
+  assert.equal(joined.screen, "unavailable");
+  assert.deepEqual([joined.ending.title, joined.ending.text], ["Your name cannot be used", "This name cannot be used. Try another."]);
 });
 
 test("sent back to the waiting room: first in line, the old grant forgotten", () => {

@@ -174,6 +174,8 @@ export default {
   "Please enter your name.": "Bitte geben Sie Ihren Namen ein.",
   "Names are at most {max} characters.": "Namen haben höchstens {max} Zeichen.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Namen dürfen „{bad}“ nicht enthalten (und keines von {forbidden}).",
+  "Names may not contain invisible characters that change how text reads.": "Namen dürfen keine unsichtbaren Zeichen enthalten, die die Leserichtung ändern.",
+  "This name cannot be used. Try another.": "Dieser Name kann nicht verwendet werden. Versuchen Sie einen anderen.",
   "Your camera": "Ihre Kamera",
   "Microphone level": "Mikrofonpegel",
   "Turn on camera and microphone": "Kamera und Mikrofon einschalten",

@@ -174,6 +174,8 @@ export default {
   "Please enter your name.": "Escriba su nombre.",
   "Names are at most {max} characters.": "Los nombres tienen como máximo {max} caracteres.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Los nombres no pueden contener «{bad}» (ni ninguno de {forbidden}).",
+  "Names may not contain invisible characters that change how text reads.": "Los nombres no pueden contener caracteres invisibles que cambian cómo se lee el texto.",
+  "This name cannot be used. Try another.": "Este nombre no se puede usar. Pruebe con otro.",
   "Your camera": "Su cámara",
   "Microphone level": "Nivel del micrófono",
   "Turn on camera and microphone": "Activar cámara y micrófono",

@@ -174,6 +174,8 @@ export default {
   "Please enter your name.": "Veuillez saisir votre nom.",
   "Names are at most {max} characters.": "Un nom compte au plus {max} caractères.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Un nom ne peut pas contenir « {bad} » (ni aucun de {forbidden}).",
+  "Names may not contain invisible characters that change how text reads.": "Un nom ne peut pas contenir de caractères invisibles qui changent le sens de lecture.",
+  "This name cannot be used. Try another.": "Ce nom ne peut pas être utilisé. Essayez-en un autre.",
   "Your camera": "Votre caméra",
   "Microphone level": "Niveau du micro",
   "Turn on camera and microphone": "Activer la caméra et le micro",

@@ -174,6 +174,8 @@ export default {
   "Please enter your name.": "Inserisci il tuo nome.",
   "Names are at most {max} characters.": "I nomi hanno al massimo {max} caratteri.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "I nomi non possono contenere «{bad}» (né alcuno di {forbidden}).",
+  "Names may not contain invisible characters that change how text reads.": "I nomi non possono contenere caratteri invisibili che cambiano il verso di lettura.",
+  "This name cannot be used. Try another.": "Questo nome non può essere usato. Provane un altro.",
   "Your camera": "La tua videocamera",
   "Microphone level": "Livello del microfono",
   "Turn on camera and microphone": "Attiva videocamera e microfono",

@@ -174,6 +174,8 @@ export default {
   "Please enter your name.": "Vul uw naam in.",
   "Names are at most {max} characters.": "Namen zijn hoogstens {max} tekens.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Namen mogen geen „{bad}” bevatten (en geen van {forbidden}).",
+  "Names may not contain invisible characters that change how text reads.": "Namen mogen geen onzichtbare tekens bevatten die de leesrichting veranderen.",
+  "This name cannot be used. Try another.": "Deze naam kan niet worden gebruikt. Probeer een andere.",
   "Your camera": "Uw camera",
   "Microphone level": "Microfoonniveau",
   "Turn on camera and microphone": "Camera en microfoon inschakelen",
