@@ -13,6 +13,7 @@ import path from "node:path";
 import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
+import { longestCameraStill, watchCamera } from "../lib/camera.mjs";
 
 let server;
 let browser;
@@ -198,14 +199,36 @@ test("a locked group room: media through the server, none for knockers, gone aft
   const host = await openRecorded(open, "host", { viewport: { width: 1920, height: 969 } });
   await enterAsHost(host, meeting);
   await openPeople(host);
+  await host.waitForTimeout(2000);
+  await host.evaluate(() => {
+    window.stuckLog = [];
+    const tr = document.querySelector("video").srcObject.getVideoTracks()[0];
+    let last = -1, since = null;
+    setInterval(() => {
+      const d = tr.stats.deliveredFrames;
+      if (d === last && since === null) since = Date.now();
+      if (d !== last && since !== null) { if (Date.now() - since > 120) window.stuckLog.push(`stuck ${since % 100000}..${Date.now() % 100000} (${Date.now() - since} ms)`); since = null; }
+      last = d;
+    }, 50);
+  });
+  const ev = [];
+  const mark = async (what) => ev.push(`${what} @${(await host.evaluate(() => Date.now())) % 100000}`);
   const guests = [];
   for (const [index, name] of ["Ann", "Ben"].entries()) {
     const viewport = index === 0 ? { width: 390, height: 844 } : undefined;
     const guest = await openRecorded(open, name, viewport ? { viewport } : undefined);
     await knock(guest, meeting, name);
+    if (name === "Ben") await guest.evaluate(() => {
+      new MutationObserver((list) => { for (const m of list) for (const n of m.removedNodes) if (n.nodeType === 1) for (const v of n.matches("video") ? [n] : n.querySelectorAll("video")) v.srcObject = null; }).observe(document.body, { childList: true, subtree: true });
+    });
+    await mark(`${name} knocked`);
     await letIn(host, guest, name);
+    await mark(`${name} in call`);
     guests.push(guest);
+    await host.waitForTimeout(3000);
   }
+  t.diagnostic(ev.join(" | "));
+  t.diagnostic((await host.evaluate(() => window.stuckLog)).join(" | "));
   const viewer = await openRecorded(open, "viewer");
   await enter(viewer, meeting.viewerRoomUrl, "Vic");
   await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -221,7 +244,10 @@ test("a locked group room: media through the server, none for knockers, gone aft
   assert.equal(await cy.evaluate(() => window.peerConnections.length), 0, "the knock page makes no RTCPeerConnection");
   assert.equal(await server.metric("anteroom_media_transports"), 4, "no media path for the knocker");
 
-  // Let in: its video reaches the host within 3 s of the host's click.
+  // Let in: its video reaches the host within 3 s of the host's click, and neither camera stands
+  // still meanwhile (the waiting screen's self-view, gone but holding frames, once stopped both).
+  await watchCamera(cy, "video.self-view");
+  await watchCamera(host, ".tile.self video");
   await timeClicks(host, ".let-in");
   await traceSteps(cy, true);
   await traceSteps(host, false);
@@ -233,6 +259,11 @@ test("a locked group room: media through the server, none for knockers, gone aft
   t.diagnostic(`let in → video at the host: ${took} ms`);
   t.diagnostic(`  ms after the click: the guest's ${await steps(cy, letInAt)}; the host's ${await steps(host, letInAt)}`);
   assert.ok(took <= 3000, `the admitted knocker's video reached the host in ${took} ms`);
+  for (const [page, whose] of [[cy, "the guest's"], [host, "the host's"]]) {
+    const still = await longestCameraStill(page);
+    t.diagnostic(`${whose} camera delivered no frame for at most ${still} ms`);
+    assert.ok(still < 1000, `${whose} camera stood still for ${still} ms while the guest came in`);
+  }
   guests.push(cy);
 
   // Host + 3 guests + 1 viewer: five admitted members, five media paths on the server.

@@ -2,7 +2,7 @@
 // name entry; and with precallCeremony on, a check of camera, microphone, speaker and network that
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
-import { h, iconButton, replace, announce } from "./dom.js";
+import { h, iconButton, releaseVideo, replace, announce } from "./dom.js";
 import { t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { nameProblem, NAME_MAX } from "./params.js";
@@ -36,7 +36,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       watchLevel();
     };
     media.addEventListener("tracks", onTracks);
-    stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks));
+    stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
     const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem) : "");
     const enableButton = h("button", {

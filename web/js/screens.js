@@ -4,7 +4,7 @@
 // step. A screen is drawn once when it is entered; `update(state)` refreshes it in place, so focus
 // and timers survive.
 
-import { h, icon, iconButton, replace } from "./dom.js";
+import { h, icon, iconButton, releaseVideo, replace } from "./dom.js";
 import { placeText } from "./flow.js";
 import { t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
@@ -67,6 +67,7 @@ function selfView(ctx) {
   return { element, destroy: () => {
     media.removeEventListener("toggles", sync);
     media.removeEventListener("tracks", sync);
+    releaseVideo(video);
   } };
 }
 

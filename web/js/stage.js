@@ -4,7 +4,7 @@
 // it floats, `floatSelf`). A shared screen, a pinned person or (in speaker view) whoever speaks is
 // featured large.
 
-import { h, icon } from "./dom.js";
+import { h, icon, releaseVideo } from "./dom.js";
 import { t } from "./i18n.js";
 import { ASPECT, layout } from "./layout.js";
 import { meterLevel } from "./media.js";
@@ -147,6 +147,7 @@ export class Stage extends EventTarget {
     const tile = this.tiles.get(clientId);
     if (!tile) return;
     tile.stopMeter?.();
+    releaseVideo(tile.video);
     tile.root.remove();
     this.tiles.delete(clientId);
     this.interrupted.delete(clientId);
@@ -316,6 +317,9 @@ export class Stage extends EventTarget {
   destroy() {
     clearInterval(this.speakingTimer);
     this.resize.disconnect();
-    for (const tile of this.tiles.values()) tile.stopMeter?.();
+    for (const tile of this.tiles.values()) {
+      tile.stopMeter?.();
+      releaseVideo(tile.video);
+    }
   }
 }
