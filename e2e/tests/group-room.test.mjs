@@ -13,7 +13,7 @@ import path from "node:path";
 import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
-import { longestCameraStill, watchCamera } from "../lib/camera.mjs";
+import { lastClick, longestCameraStill, timeClicks, watchCamera } from "../lib/timing.mjs";
 
 let server;
 let browser;
@@ -166,26 +166,6 @@ async function traceSteps(page, sending) {
 async function steps(page, since) {
   const steps = await page.evaluate(() => window.steps);
   return Object.entries(steps).map(([step, at]) => `${step} ${at - since}`).join(", ");
-}
-
-/**
- * From now on the page notes when it sees a click on `selector`: the product's time starts at the
- * click as the page saw it, not when the robot began waiting for the control to be clickable.
- */
-async function timeClicks(page, selector) {
-  await page.evaluate((selector) => {
-    window.clickedAt ??= {};
-    document.addEventListener("click", (event) => {
-      if (event.target.closest(selector)) window.clickedAt[selector] = Date.now();
-    }, { capture: true });
-  }, selector);
-}
-
-/** When the page last saw a click on `selector` (see `timeClicks`). */
-async function lastClick(page, selector) {
-  const at = await page.evaluate((selector) => window.clickedAt?.[selector], selector);
-  assert.ok(Number.isFinite(at), `the page saw the click on ${selector}`);
-  return at;
 }
 
 async function letIn(host, guest, name) {

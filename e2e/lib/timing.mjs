@@ -1,5 +1,7 @@
-// Whether a page's own camera keeps delivering frames: Chromium counts them per track
-// (MediaStreamTrack.stats.deliveredFrames), whoever shows or sends them.
+// When things happen in a page, by the page's own clock: a click as the page saw it, and how long
+// its camera delivered no frame (Chromium counts a track's frames, MediaStreamTrack.stats,
+// whoever shows or sends them).
+import assert from "node:assert/strict";
 
 /** From now on the page notes the longest time its camera (the track `selector`'s video shows) delivered no frame. */
 export async function watchCamera(page, selector) {
@@ -22,4 +24,24 @@ export async function watchCamera(page, selector) {
 /** The longest the camera has delivered no frame since `watchCamera` (one still going counts), in ms. */
 export async function longestCameraStill(page) {
   return page.evaluate(() => Math.round(Math.max(window.cameraStill.longest, window.cameraStill.since())));
+}
+
+/**
+ * From now on the page notes when it sees a click on `selector`: the product's time starts at the
+ * click as the page saw it, not when the robot began waiting for the control to be clickable.
+ */
+export async function timeClicks(page, selector) {
+  await page.evaluate((selector) => {
+    window.clickedAt ??= {};
+    document.addEventListener("click", (event) => {
+      if (event.target.closest(selector)) window.clickedAt[selector] = Date.now();
+    }, { capture: true });
+  }, selector);
+}
+
+/** When the page last saw a click on `selector` (see `timeClicks`). */
+export async function lastClick(page, selector) {
+  const at = await page.evaluate((selector) => window.clickedAt?.[selector], selector);
+  assert.ok(Number.isFinite(at), `the page saw the click on ${selector}`);
+  return at;
 }
