@@ -29,6 +29,20 @@ const KNOCK_REFUSALS = {
   already_knocking: () => t("You are already waiting to be let in."),
 };
 
+/**
+ * A refused request in the call, in the page's language: what each code means to the person who
+ * clicked (the server's English message, which names ids, only for a code the page does not know).
+ */
+const REFUSALS = {
+  knock_not_found: () => t("That person is no longer waiting."),
+  client_not_found: () => t("That person is no longer in the room."),
+  client_away: () => t("That person is reconnecting. Try again once they are back."),
+  forbidden: () => t("You cannot do that in this room."),
+  invalid_message: () => t("This message cannot be sent: it is empty or too long."),
+  rate_limited: () => t("Too much at once. Wait a moment, then try again."),
+  internal: () => t("Something went wrong. Try again."),
+};
+
 /** The connection's states while it is down: the page keeps reconnecting until the room answers. */
 const OUTAGE = ["lost", "restarting"];
 
@@ -299,7 +313,7 @@ function error(state, p, now) {
   // The media signalling the page sends by itself: a refusal (the peer just left or is
   // reconnecting) is for the console, not a message to the person.
   if (MEDIA_SIGNALLING.includes(p.requestType)) return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
-  return { state, effects: [{ toast: p.message }] };
+  return { state, effects: [{ toast: REFUSALS[code]?.() ?? p.message }] };
 }
 
 /** Why the server refused the page's name, in the page's words: the rule it broke (a blank name is never refused). */

@@ -203,7 +203,11 @@ test("the ends: replaced, removed, ended, full", () => {
 test("a refused request is shown to the person; the page's own media signalling only logged", () => {
   const inCall = { ...initial({ roomName: "/r" }), screen: "call" };
   const locked = run(inCall, [frame("error", { code: "forbidden", message: "only hosts may lock", requestType: "set_lock" })]);
-  assert.deepEqual(locked.effects, [{ toast: "only hosts may lock" }]);
+  assert.deepEqual(locked.effects, [{ toast: "You cannot do that in this room." }], "the page's own words for a code it knows");
+  const gone = run(inCall, [frame("error", { code: "knock_not_found", message: "no knock from c7", requestType: "handle_knock" })]);
+  assert.deepEqual(gone.effects, [{ toast: "That person is no longer waiting." }]);
+  const newer = run(inCall, [frame("error", { code: "a_newer_servers_code", message: "a newer server's reason", requestType: "set_lock" })]);
+  assert.deepEqual(newer.effects, [{ toast: "a newer server's reason" }], "the server's, for one it does not");
   for (const requestType of ["sdp_offer", "ice_candidate"]) {
     const message = "c2 is reconnecting: signal again when they are back";
     const { state, effects } = run(inCall, [frame("error", { code: "client_away", message, requestType })]);
