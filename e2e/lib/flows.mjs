@@ -20,12 +20,13 @@ export async function clientIdOf(page) {
   return page.evaluate(() => document.querySelector(".tile.self")?.dataset.clientId);
 }
 
-/** Opens a URL and passes the pre-call review (name as given). */
-export async function enter(page, url, name) {
+/** Opens a URL and passes the pre-call review (name as given; `onReview(page)` runs on the review first). */
+export async function enter(page, url, name, onReview = async () => {}) {
   const target = new URL(url);
   if (name !== undefined) target.searchParams.set("displayName", name);
   await page.goto(target.toString(), { waitUntil: "domcontentloaded" });
   await page.waitForSelector("#continue", { timeout: TIMEOUT });
+  await onReview(page);
   await page.click("#continue");
 }
 
@@ -35,8 +36,8 @@ export async function enterAsHost(page, meeting, name = "Dr Host") {
 }
 
 /** A guest passes the review, sees the door, knocks and waits. */
-export async function knock(page, meeting, name = "Pat") {
-  await enter(page, meeting.roomUrl, name);
+export async function knock(page, meeting, name = "Pat", onReview = undefined) {
+  await enter(page, meeting.roomUrl, name, onReview);
   await page.waitForSelector("#knock", { timeout: TIMEOUT });
   await page.click("#knock");
   await page.waitForSelector("#waiting-status", { timeout: TIMEOUT });

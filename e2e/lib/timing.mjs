@@ -3,8 +3,11 @@
 // whoever shows or sends them).
 import assert from "node:assert/strict";
 
+import { TIMEOUT } from "./flows.mjs";
+
 /** From now on the page notes the longest time its camera (the track `selector`'s video shows) delivered no frame. */
 export async function watchCamera(page, selector) {
+  await page.waitForFunction((selector) => document.querySelector(selector)?.srcObject?.getVideoTracks().length > 0, selector, { timeout: TIMEOUT });
   await page.evaluate((selector) => {
     const track = document.querySelector(selector)?.srcObject?.getVideoTracks()[0];
     if (!track?.stats) throw new Error(`no camera track with frame counts in ${selector}`);

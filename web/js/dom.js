@@ -26,9 +26,10 @@ function append(el, children) {
 
 /**
  * Lets go of what a `<video>` shows, before it leaves the page. A removed self-view still showing
- * the camera stopped that camera's frames (seemingly until it was garbage-collected): a guest let
- * in from the waiting room sent their first frame 1.4 s late, and every camera of the browser
- * stood still for 2.7 s (docs/performance.md, "The second lost between DTLS and the first frame").
+ * the camera keeps some of its frames (seemingly until it is garbage-collected): with the review's,
+ * the door's and the waiting screen's held, a guest let in sent their first frame 1.4 s late and
+ * every camera of the browser stood still for 2.7 s (docs/performance.md, "The second lost
+ * between DTLS and the first frame").
  */
 export function releaseVideo(video) {
   video.srcObject = null;
