@@ -36,7 +36,7 @@ export async function enterAsHost(page, meeting, name = "Dr Host") {
 }
 
 /** A guest passes the review, sees the door, knocks and waits. */
-export async function knock(page, meeting, name = "Pat", onReview = undefined) {
+export async function knock(page, meeting, name = "Pat", onReview) {
   await enter(page, meeting.roomUrl, name, onReview);
   await page.waitForSelector("#knock", { timeout: TIMEOUT });
   await page.click("#knock");

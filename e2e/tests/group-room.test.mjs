@@ -179,36 +179,14 @@ test("a locked group room: media through the server, none for knockers, gone aft
   const host = await openRecorded(open, "host", { viewport: { width: 1920, height: 969 } });
   await enterAsHost(host, meeting);
   await openPeople(host);
-  await host.waitForTimeout(2000);
-  await host.evaluate(() => {
-    window.stuckLog = [];
-    const tr = document.querySelector("video").srcObject.getVideoTracks()[0];
-    let last = -1, since = null;
-    setInterval(() => {
-      const d = tr.stats.deliveredFrames;
-      if (d === last && since === null) since = Date.now();
-      if (d !== last && since !== null) { if (Date.now() - since > 120) window.stuckLog.push(`stuck ${since % 100000}..${Date.now() % 100000} (${Date.now() - since} ms)`); since = null; }
-      last = d;
-    }, 50);
-  });
-  const ev = [];
-  const mark = async (what) => ev.push(`${what} @${(await host.evaluate(() => Date.now())) % 100000}`);
   const guests = [];
   for (const [index, name] of ["Ann", "Ben"].entries()) {
     const viewport = index === 0 ? { width: 390, height: 844 } : undefined;
     const guest = await openRecorded(open, name, viewport ? { viewport } : undefined);
     await knock(guest, meeting, name);
-    if (name === "Ben") await guest.evaluate(() => {
-      new MutationObserver((list) => { for (const m of list) for (const n of m.removedNodes) if (n.nodeType === 1) for (const v of n.matches("video") ? [n] : n.querySelectorAll("video")) v.srcObject = null; }).observe(document.body, { childList: true, subtree: true });
-    });
-    await mark(`${name} knocked`);
     await letIn(host, guest, name);
-    await mark(`${name} in call`);
     guests.push(guest);
-    await host.waitForTimeout(3000);
   }
-  t.diagnostic(ev.join(" | "));
-  t.diagnostic((await host.evaluate(() => window.stuckLog)).join(" | "));
   const viewer = await openRecorded(open, "viewer");
   await enter(viewer, meeting.viewerRoomUrl, "Vic");
   await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
