@@ -50,6 +50,7 @@ fn parse(raw: &[String]) -> Args {
         seconds: arg(raw, "--seconds", 10),
         rounds: arg(raw, "--rounds", 3),
         bandwidth_estimation: raw.iter().any(|a| a == "--bandwidth-estimation"),
+        viewer_data_channel: raw.iter().any(|a| a == "--viewer-data-channel"),
     }
 }
 
@@ -88,7 +89,7 @@ fn main() {
     common::pin(std::process::id(), 1);
     println!(
         "{} publishers ({}), {} listeners{}; each receiver shows {}; frame rates × {}; {} s windows, \
-         {} rounds of SFU then relay{}",
+         {} rounds of SFU then relay{}{}",
         args.publishers,
         if args.video {
             "video: 3 simulcast layers of 150, 500 and 1,000 kbit/s"
@@ -114,6 +115,11 @@ fn main() {
         args.rounds,
         if args.bandwidth_estimation {
             "; the server estimates bandwidth"
+        } else {
+            ""
+        },
+        if args.viewer_data_channel {
+            "; viewers offer a data channel"
         } else {
             ""
         }

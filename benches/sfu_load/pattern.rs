@@ -52,6 +52,9 @@ pub struct Args {
     pub rounds: usize,
     /// The server runs with `--media-bandwidth-estimation`.
     pub bandwidth_estimation: bool,
+    /// Viewers offer a data channel (as our browser client did before it offered an inactive
+    /// audio line): the server then keeps an SCTP association for each.
+    pub viewer_data_channel: bool,
 }
 
 impl Args {

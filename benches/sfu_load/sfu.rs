@@ -55,8 +55,7 @@ pub fn run(args: Args) -> RoundResult {
     for receiver in 0..args.listeners + args.publishers {
         let publisher = receiver.checked_sub(args.listeners);
         let viewer = publisher.is_none().then_some(&viewer_key[..]);
-        let (client, id) =
-            runtime.block_on(join(&server.addr, &room, viewer, publisher, args.video));
+        let (client, id) = runtime.block_on(join(&server.addr, &room, viewer, publisher, args));
         clients.push(client);
         ids.push(id);
     }
@@ -270,7 +269,8 @@ async fn create_room(base: &str, key: &str) -> (String, String) {
     (meeting["roomName"].as_str().unwrap().to_owned(), viewer_key)
 }
 
-/// One member: joins over a WebSocket, offers (its layers, or a data channel to receive only),
+/// One member: joins over a WebSocket, offers (its layers, or to receive only an inactive audio
+/// line as our browser client does, or a data channel with `--viewer-data-channel`),
 /// takes the answer, and leaves a task that passes the server's later offers to the media loop and
 /// the loop's frames to the server. Returns the client and its id.
 async fn join(
@@ -278,7 +278,7 @@ async fn join(
     room: &str,
     key: Option<&str>,
     publisher: Option<usize>,
-    video: bool,
+    args: Args,
 ) -> (Client, String) {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal"))
         .await
@@ -295,7 +295,7 @@ async fn join(
     let mut rtc = Rtc::builder().build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
     let mut change = rtc.sdp_api();
-    let media = match (publisher, video) {
+    let media = match (publisher, args.video) {
         (Some(_), true) => {
             let simulcast = Simulcast {
                 send: LAYERS
@@ -310,8 +310,12 @@ async fn join(
         (Some(_), false) => {
             Some(change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None))
         }
-        (None, _) => {
+        (None, _) if args.viewer_data_channel => {
             change.add_channel("load".into());
+            None
+        }
+        (None, _) => {
+            change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
             None
         }
     };

@@ -57,7 +57,7 @@ async function openConnectionStats(page) {
 /** RTP totals over the page's open peer connections. */
 async function rtpTotals(page) {
   const connections = await openConnectionStats(page);
-  const totals = { pcs: connections.length, audioIn: 0, videoIn: 0, bytesIn: 0, outbound: 0 };
+  const totals = { pcs: connections.length, audioIn: 0, videoIn: 0, bytesIn: 0, outbound: 0, channels: 0 };
   for (const report of connections.flat()) {
     if (report.type === "inbound-rtp") {
       totals.bytesIn += report.bytesReceived || 0;
@@ -65,6 +65,7 @@ async function rtpTotals(page) {
       if (report.kind === "video") totals.videoIn += report.packetsReceived || 0;
     }
     if (report.type === "outbound-rtp" && report.packetsSent > 0) totals.outbound += 1;
+    if (report.type === "data-channel") totals.channels += 1;
   }
   return totals;
 }
@@ -244,7 +245,10 @@ test("a locked group room: media through the server, none for knockers, gone aft
     assert.equal(first.pcs, 1, `${page.label}: one connection, to the server`);
     assert.ok(second.audioIn > first.audioIn, `${page.label}: audio packets flow`);
   }
-  assert.equal((await rtpTotals(viewer)).outbound, 0, "the viewer publishes nothing");
+  const viewed = await rtpTotals(viewer);
+  assert.equal(viewed.outbound, 0, "the viewer publishes nothing");
+  // Hundreds of viewers: each data channel would be an SCTP association for the server to keep.
+  assert.equal(viewed.channels, 0, "the viewer's connection has no data channel");
   await screenshot(host, "group-host");
 
   // Layers by size: the phone's small tiles get at most 320 px; a pinned, large tile at least 640 px.

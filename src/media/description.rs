@@ -85,12 +85,17 @@ mod tests {
 
     const PUBLISHER: &str = include_str!("fixtures/chrome-publisher-offer.sdp");
     const VIEWER: &str = include_str!("fixtures/chrome-viewer-offer.sdp");
+    const VIEWER_DATA_CHANNEL: &str = include_str!("fixtures/chrome-viewer-data-channel-offer.sdp");
 
     #[test]
     fn counts_the_tracks_an_offer_sends() {
         // Our client's: a voice, a camera and a screen.
         assert_eq!(sending_tracks(PUBLISHER), Sending { audio: 1, video: 2 });
         assert_eq!(sending_tracks(VIEWER), Sending { audio: 0, video: 0 });
+        assert_eq!(
+            sending_tracks(VIEWER_DATA_CHANNEL),
+            Sending { audio: 0, video: 0 }
+        );
         let one_more = |direction: &str| {
             format!("{PUBLISHER}m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:9\r\n{direction}")
         };

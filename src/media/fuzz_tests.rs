@@ -16,9 +16,12 @@ use super::{MediaConfig, MediaCounters, MediaEngine, MediaRefusal, Notice};
 use crate::meeting::{ClientId, RoomName};
 
 /// What Chromium offers when it publishes (audio, three simulcast layers of camera, a screen
-/// slot: as `web/js/sfu.js` asks) and when it only views (a data channel).
+/// slot: as `web/js/sfu.js` asks) and when it only views (an inactive audio line; a data channel,
+/// as our client did before and another client may).
 const PUBLISHER_OFFER: &str = include_str!("fixtures/chrome-publisher-offer.sdp");
 const VIEWER_OFFER: &str = include_str!("fixtures/chrome-viewer-offer.sdp");
+const VIEWER_DATA_CHANNEL_OFFER: &str =
+    include_str!("fixtures/chrome-viewer-data-channel-offer.sdp");
 
 /// Lines a description may carry that the parser and the negotiation must take calmly.
 const ODD_LINES: &[&str] = &[
@@ -161,10 +164,10 @@ enum Step {
         who: usize,
     },
     CloseRoom,
-    /// A new transport from an offer: Chromium's publishing or viewing one, mangled.
+    /// A new transport from an offer: one of Chromium's (publishing or viewing), mangled.
     Offer {
         who: usize,
-        viewer: bool,
+        base: &'static str,
         mangles: Vec<Mangle>,
     },
     /// An answer to the server's last offer to this client (made by a WebRTC stack that takes it
@@ -181,14 +184,22 @@ enum Step {
     },
 }
 
+fn offer() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        7 => Just(PUBLISHER_OFFER),
+        2 => Just(VIEWER_OFFER),
+        1 => Just(VIEWER_DATA_CHANNEL_OFFER),
+    ]
+}
+
 fn step() -> impl Strategy<Value = Step> {
     let mangles = || proptest::collection::vec(mangle(), 0..4);
     prop_oneof![
         2 => (0usize..3, any::<bool>()).prop_map(|(who, publishes)| Step::Admit { who, publishes }),
         1 => (0usize..3).prop_map(|who| Step::Revoke { who }),
         1 => Just(Step::CloseRoom),
-        6 => (0usize..3, proptest::bool::weighted(0.3), mangles())
-            .prop_map(|(who, viewer, mangles)| Step::Offer { who, viewer, mangles }),
+        6 => (0usize..3, offer(), mangles())
+            .prop_map(|(who, base, mangles)| Step::Offer { who, base, mangles }),
         5 => (0usize..3, mangles()).prop_map(|(who, mangles)| Step::Answer { who, mangles }),
         2 => (0usize..3, 0usize..5, prop_oneof![Just(0u32), 1u32..4000, Just(u32::MAX)])
             .prop_map(|(who, publisher, width)| Step::View { who, publisher, width }),
@@ -272,16 +283,8 @@ async fn run(publishes: [bool; 3], steps: Vec<Step>, bandwidth_estimation: bool)
                 engine.close_room(&room);
                 Ok(())
             }
-            Step::Offer {
-                who,
-                viewer,
-                mangles,
-            } => {
-                let base = if *viewer {
-                    VIEWER_OFFER
-                } else {
-                    PUBLISHER_OFFER
-                };
+            Step::Offer { who, base, mangles } => {
+                let base = *base;
                 own_offers[*who] = base;
                 let (sender, receiver) = mpsc::channel(64);
                 notices[*who] = Some(receiver);

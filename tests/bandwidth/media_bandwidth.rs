@@ -356,11 +356,12 @@ impl Call {
         })
         .await;
 
-        // The subscriber receives only: it offers a data channel, and the server offers it slots.
+        // The subscriber receives only: it offers an inactive audio line (as our browser client
+        // does), and the server offers it slots.
         let (mut subscriber_ws, _) = host(&server, &room, "Subscriber").await;
         let mut subscriber = Peer::new();
         negotiate(&mut subscriber_ws, &mut subscriber, |change| {
-            change.add_channel("test".into());
+            change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
         })
         .await;
         subscriber_ws

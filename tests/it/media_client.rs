@@ -34,10 +34,18 @@ pub fn sending_offer(audio: usize, video: usize) -> (Client, SdpPendingOffer, St
     (client, pending, sdp)
 }
 
-/// A client that only receives (a viewer's): its offer has a data channel, the one thing such a
-/// client has to negotiate; the server then offers it what it may receive.
+/// A client that only receives (a viewer's), as our browser client offers: one inactive audio
+/// line, the least such a client can negotiate; the server then offers it what it may receive.
 #[allow(dead_code)] // The integration tests' (the cluster tests include this file).
 pub fn receiving_offer() -> (Client, SdpPendingOffer, String) {
+    Client::offer(|change| {
+        change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
+    })
+}
+
+/// A viewer as our browser client was and a third-party one may be: its offer has a data channel.
+#[allow(dead_code)] // The integration tests' (the cluster tests include this file).
+pub fn receiving_offer_with_data_channel() -> (Client, SdpPendingOffer, String) {
     Client::offer(|change| {
         change.add_channel("anteroom".into());
     })

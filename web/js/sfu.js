@@ -1,9 +1,9 @@
 // Media for group rooms: one RTCPeerConnection to the media server inside anteroom (docs/protocol.md,
 // "Group rooms: the media server"). We offer once what we send (camera in simulcast layers,
-// microphone; a viewer sends nothing and offers a data channel only); the server answers. From then
-// on it offers us receiving tracks ("slots", a few of each kind) when it needs more, and says with
-// `sfu_slots` whose media each slot carries now; a slot moves from one person to another as people
-// come, go, or speak.
+// microphone; a viewer sends nothing and offers one inactive audio line only); the server answers.
+// From then on it offers us receiving tracks ("slots", a few of each kind) when it needs more, and
+// says with `sfu_slots` whose media each slot carries now; a slot moves from one person to another
+// as people come, go, or speak.
 
 import { receivedLevel } from "./media.js";
 import { linkInterrupted } from "./netstats.js";
@@ -89,7 +89,7 @@ export class Sfu extends EventTarget {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     if (this.selfRole === "viewer") {
-      pc.createDataChannel("anteroom");
+      pc.addTransceiver("audio", { direction: "inactive" });
     } else {
       // Senders are there even with a device off, so turning it on needs no new negotiation.
       this.audio = pc.addTransceiver(this.localTrack("audio") || "audio", { direction: "sendonly", streams: [this.media.stream] });
