@@ -155,13 +155,20 @@ async function focused(page) {
 
 /**
  * With two people waiting, People shows both cards whole on a laptop (1366×657) and on a phone,
- * each with its three decisions on one line: no scrolling to reach the second person's buttons.
+ * each with its three decisions on one line, and who is in the room below them: no scrolling to
+ * reach the second person's buttons, nor to see who is already in.
  */
 async function twoKnockersFit(host) {
   for (const size of [SIZES[2], SIZES[4]]) {
     await host.setViewportSize({ width: size.width, height: size.height });
     await host.waitForTimeout(80);
     await screenshot(host, `people-two-knockers-${size.name}`);
+    const inRoomSeen = await host.evaluate(() => {
+      const view = document.querySelector("#people-panel .panel-body").getBoundingClientRect();
+      const box = document.querySelector("#participants .participant").getBoundingClientRect();
+      return box.top >= view.top && box.bottom <= view.bottom;
+    });
+    assert.ok(inRoomSeen, `at ${size.name}, the first person in the room is out of the panel's view`);
     const cards = await host.evaluate(() => {
       const view = document.querySelector("#people-panel .panel-body").getBoundingClientRect();
       return [...document.querySelectorAll(".knocker")].map((card) => ({

@@ -117,14 +117,15 @@ export class PeoplePanel {
       input.value = "";
       this.send("message_knockers", { clientId: id, message });
     };
-    // One line for the message and one for the decisions: two knockers' cards fit a laptop's
-    // panel (1366×657) without scrolling.
+    // The state under the name beside the avatar, one line for the message and one for the
+    // decisions: two knockers' cards and the room's first people fit a laptop's panel (1366×657).
     return h("li", { class: `knocker${knock.away ? " away" : ""}`, "data-client-id": id },
       h("div", { class: "person" },
         h("span", { class: "avatar small", "aria-hidden": "true", text: initials(knock.displayName) }),
-        h("span", { class: "knocker-name", text: knock.displayName }),
+        h("span", { class: "knocker-text" },
+          h("span", { class: "knocker-name", text: knock.displayName }),
+          h("span", { class: "knock-state", text: state })),
         h("span", { class: "place", text: `#${place}` })),
-      h("span", { class: "knock-state", text: state }),
       h("form", { class: "inline-form", onsubmit: (event) => {
         event.preventDefault();
         say();
