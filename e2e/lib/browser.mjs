@@ -99,8 +99,9 @@ function loopbackOnly() {
  * A `<video>` taken off the page while it still shows a stream is reported as a console error (so
  * every test's `noPageErrors` fails on it): a removed self-view that holds the camera keeps some of
  * its frames, and three of them stopped the camera (docs/performance.md, "The second lost between
- * DTLS and the first frame"). Checked once the task that removed it is over, so a video moved
- * elsewhere within it is not taken for gone.
+ * DTLS and the first frame"). Checked when the observer hears of the removal (once the script that
+ * removed it has run to its end or to its first `await`), so a video moved elsewhere by the same
+ * code is not taken for gone.
  */
 function removedVideosLetGo() {
   new MutationObserver((records) => {
