@@ -184,7 +184,8 @@ enum Step {
     },
 }
 
-fn offer() -> impl Strategy<Value = &'static str> {
+/// One of Chromium's offers, publishing or viewing, as a new transport's starting point.
+fn chromium_offer() -> impl Strategy<Value = &'static str> {
     prop_oneof![
         7 => Just(PUBLISHER_OFFER),
         2 => Just(VIEWER_OFFER),
@@ -198,7 +199,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0usize..3, any::<bool>()).prop_map(|(who, publishes)| Step::Admit { who, publishes }),
         1 => (0usize..3).prop_map(|who| Step::Revoke { who }),
         1 => Just(Step::CloseRoom),
-        6 => (0usize..3, offer(), mangles())
+        6 => (0usize..3, chromium_offer(), mangles())
             .prop_map(|(who, base, mangles)| Step::Offer { who, base, mangles }),
         5 => (0usize..3, mangles()).prop_map(|(who, mangles)| Step::Answer { who, mangles }),
         2 => (0usize..3, 0usize..5, prop_oneof![Just(0u32), 1u32..4000, Just(u32::MAX)])
@@ -284,7 +285,6 @@ async fn run(publishes: [bool; 3], steps: Vec<Step>, bandwidth_estimation: bool)
                 Ok(())
             }
             Step::Offer { who, base, mangles } => {
-                let base = *base;
                 own_offers[*who] = base;
                 let (sender, receiver) = mpsc::channel(64);
                 notices[*who] = Some(receiver);
