@@ -8,7 +8,7 @@ import { deflateSync } from "node:zlib";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
-import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
+import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
 
 let server;
 let browser;
@@ -158,6 +158,89 @@ test("URL parameters shape the screens", async (t) => {
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
   noPageErrors(page, named, bare, phone, counted, uncounted);
+});
+
+test("cameraAccess=off: the camera is never asked for nor offered, the others hear the person; lowData captures and shows less", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+
+  const voice = await open("voice", { viewport: { width: 390, height: 844 } });
+  await voice.addInitScript(() => {
+    window.videoRequests = 0;
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      if (constraints?.video) window.videoRequests += 1;
+      return getUserMedia(constraints);
+    };
+  });
+  await voice.goto(`${meeting.roomUrl}?displayName=Vo&cameraAccess=off&precallCeremony=on`);
+  await voice.waitForSelector(".check");
+  assert.equal(await voice.locator("#precall-camera").count(), 0, "no camera switch on the review");
+  assert.equal(await voice.locator("#camera-picker").isVisible(), false, "no camera picker");
+  assert.equal(await voice.locator("#microphone-picker").isVisible(), true);
+  await voice.click("#heard-yes", { timeout: 30000 });
+  await voice.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
+  const steps = await voice.$$eval(".check li", (items) => items.map((li) => [li.dataset.step, li.querySelector(".status").textContent]));
+  assert.deepEqual(steps, [["microphone", "passed"], ["speaker", "passed"], ["network", "passed"]], "no camera step to fail");
+  assert.equal(await voice.locator("video.preview").isVisible(), false, "no empty picture to preview");
+  await screenshot(voice, "precall-camera-access-off-390x844");
+  await voice.click("#continue");
+  await voice.waitForSelector("#knock", { timeout: TIMEOUT });
+  assert.equal(await voice.locator("#door-camera").count(), 0, "no camera switch at the door");
+  assert.equal(await voice.locator(".self-view-frame").isVisible(), false, "nor an empty picture");
+  await voice.click("#knock");
+  await voice.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+  await screenshot(voice, "waiting-camera-access-off-390x844");
+  await openPeople(host);
+  await knockerItem(host, "Vo").locator(".let-in").click();
+  await voice.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await voice.locator("#camera-toggle").count(), 0, "no camera button in the call");
+  assert.equal(await voice.locator("#microphone-toggle").isVisible(), true);
+  await remoteVideosPlay(voice, 1);
+  await remoteAudioHeard(host, 1);
+  const voiceId = await clientIdOf(voice);
+  const heard = (await remoteTiles(host)).find((tile) => tile.clientId === voiceId);
+  assert.equal(heard?.width, 0, `the host sees no picture of the person: ${JSON.stringify(heard)}`);
+  assert.equal(await voice.evaluate(() => window.videoRequests), 0, "the camera was never asked for");
+  await screenshot(voice, "call-camera-access-off-390x844");
+
+  const low = await open("low");
+  await enter(low, `${meeting.hostRoomUrl}&lowData`, "Lo");
+  await low.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const ownWidth = await low.evaluate(() => document.querySelector(".tile.self video").srcObject.getVideoTracks()[0].getSettings().width);
+  assert.ok(ownWidth <= 320, `lowData captures at most 320 px wide: ${ownWidth}`);
+  const lowId = await clientIdOf(low);
+  await until(async () => (await remoteTiles(host)).find((tile) => tile.clientId === lowId && tile.width > 0), "the host sees the lowData camera");
+  const seen = (await remoteTiles(host)).find((tile) => tile.clientId === lowId);
+  assert.ok(seen.width <= 320, `and receives it at most 320 px wide: ${JSON.stringify(seen)}`);
+  noPageErrors(host, voice, low);
+});
+
+test("lowData in a group room asks the server for smaller layers", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, roomMode: "group" });
+  const asked = new Map();
+  const pages = [];
+  for (const [name, query] of [["Full", ""], ["Low", "?lowData"]]) {
+    const page = await open(name);
+    asked.set(page, []);
+    page.on("websocket", (socket) => socket.on("framesent", ({ payload }) => {
+      if (typeof payload === "string" && payload.includes('"sfu_view"')) asked.get(page).push(JSON.parse(payload).payload.width);
+    }));
+    await enter(page, `${meeting.roomUrl}${query}`, name);
+    await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
+    pages.push(page);
+  }
+  const [full, low] = pages;
+  await remoteVideosPlay(full, 1);
+  await remoteVideosPlay(low, 1);
+  // The same window, the same layout (the other person large): the lowData page asks for half.
+  const widest = (page) => Math.max(0, ...asked.get(page));
+  await until(async () => (widest(full) > 0 && widest(low) > 0) || undefined, "both pages say how wide they show the other");
+  assert.ok(Math.abs(widest(low) - widest(full) / 2) <= 16, `half as wide: full ${asked.get(full)}, low ${asked.get(low)}`);
+  noPageErrors(full, low);
 });
 
 function png(width, height, rgb) {

@@ -140,7 +140,7 @@ export class Call {
     const controls = h("nav", { class: "controls", "aria-label": t("Call controls") },
       h("div", { class: "control-group" },
         this.viewer ? null : this.micButton,
-        this.viewer ? null : this.cameraButton,
+        this.viewer || !this.media.cameraAccess ? null : this.cameraButton,
         canShare ? this.shareButton : null),
       h("div", { class: "control-group" },
         this.pager,

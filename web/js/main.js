@@ -21,7 +21,7 @@ const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
-const media = new LocalMedia();
+const media = new LocalMedia({ cameraAccess: params.cameraAccess, lowData: params.lowData });
 const signal = new Signal(params.roomName);
 if (params.minimal) document.body.classList.add("minimal");
 document.title = `${params.roomTitle} · anteroom`;
@@ -113,7 +113,7 @@ function enterCall(joined) {
 /** Camera and microphone, asked for once (unless the integrator asked us to wait for the person). */
 function startMedia() {
   if (params.skipMediaPermissionPrompt) {
-    media.cameraOn = params.video;
+    media.cameraOn = params.video && media.cameraAccess;
     media.microphoneOn = params.audio;
     return Promise.resolve();
   }

@@ -4,8 +4,14 @@
 import { t } from "./i18n.js";
 
 export class LocalMedia extends EventTarget {
-  constructor() {
+  /**
+   * `cameraAccess` false (Whereby's cameraAccess=off): the camera is never asked for, whatever
+   * turns it on. `lowData`: it is captured at a quarter of the usual pixels.
+   */
+  constructor({ cameraAccess = true, lowData = false } = {}) {
     super();
+    this.cameraAccess = cameraAccess;
+    this.lowData = lowData;
     this.stream = new MediaStream();
     this.cameraId = null;
     this.microphoneId = null;
@@ -29,6 +35,7 @@ export class LocalMedia extends EventTarget {
    * `problem`. A camera that is off is not opened at all, so its light stays off.
    */
   async start({ audio = true, video = true } = {}) {
+    video &&= this.cameraAccess;
     this.cameraOn = video;
     this.microphoneOn = audio;
     if (!navigator.mediaDevices?.getUserMedia) {
@@ -55,8 +62,9 @@ export class LocalMedia extends EventTarget {
 
   constraint(kind) {
     const id = kind === "video" ? this.cameraId : this.microphoneId;
-    if (id) return { deviceId: { exact: id } };
-    return kind === "video" ? { width: 640, height: 360 } : true;
+    const device = id ? { deviceId: { exact: id } } : {};
+    if (kind !== "video") return id ? device : true;
+    return { ...device, ...(this.lowData ? { width: 320, height: 180 } : { width: 640, height: 360 }) };
   }
 
   replaceTracks(stream) {
@@ -99,7 +107,7 @@ export class LocalMedia extends EventTarget {
    * to use devices at all, only the wish is kept.
    */
   async setCamera(on) {
-    this.cameraOn = on;
+    this.cameraOn = on && this.cameraAccess;
     if (this.problem || !navigator.mediaDevices?.getUserMedia) {
       this.applyToggles();
       return;
@@ -165,19 +173,32 @@ function classify(error) {
   }
 }
 
-/** What to tell a person whose camera or microphone could not be used. */
-export function problemAdvice(problem) {
+/**
+ * What to tell a person whose camera or microphone could not be used; `camera` false when only the
+ * microphone was asked for (cameraAccess=off).
+ */
+export function problemAdvice(problem, { camera = true } = {}) {
   switch (problem) {
     case "denied":
-      return t("Your browser blocked the camera and microphone. Click the camera icon in the address bar (or open the site settings), allow both, then reload this page. You can also continue without them.");
+      return camera
+        ? t("Your browser blocked the camera and microphone. Click the camera icon in the address bar (or open the site settings), allow both, then reload this page. You can also continue without them.")
+        : t("Your browser blocked the microphone. Click the microphone icon in the address bar (or open the site settings), allow it, then reload this page. You can also continue without it.");
     case "missing":
-      return t("No camera or microphone was found. Plug one in and reload, or continue without them.");
+      return camera
+        ? t("No camera or microphone was found. Plug one in and reload, or continue without them.")
+        : t("No microphone was found. Plug one in and reload, or continue without it.");
     case "busy":
-      return t("Another application is using your camera or microphone. Close it and reload, or continue without them.");
+      return camera
+        ? t("Another application is using your camera or microphone. Close it and reload, or continue without them.")
+        : t("Another application is using your microphone. Close it and reload, or continue without it.");
     case "unsupported":
-      return t("This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.");
+      return camera
+        ? t("This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.")
+        : t("This browser cannot use a microphone here (a secure https:// address is needed). You can continue without one.");
     default:
-      return t("The camera and microphone could not be started. You can continue without them.");
+      return camera
+        ? t("The camera and microphone could not be started. You can continue without them.")
+        : t("The microphone could not be started. You can continue without it.");
   }
 }
 

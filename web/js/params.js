@@ -2,7 +2,8 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo. `lang` is read first, by main.js (the room's title is in it).
+// leaveButton, background, logo, cameraAccess, lowData. `lang` is read first, by main.js (the room's
+// title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -31,6 +32,10 @@ export function readParams(location = window.location) {
     metadata: query.get("metadata") || null,
     audio: flag(query, "audio", true),
     video: flag(query, "video", true),
+    // Off: the camera is never asked for nor offered (an audio-only participant).
+    cameraAccess: flag(query, "cameraAccess", true),
+    // On: the camera is captured, and others' videos asked for, at a lower resolution.
+    lowData: flag(query, "lowData", false),
     precallReview: flag(query, "precallReview", true),
     precallCeremony: flag(query, "precallCeremony", false),
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),

@@ -15,7 +15,8 @@ import { applyKnockPage, showLogo } from "./theme.js";
 export function precallReview(root, { params, media, iceServers, knockPage, onCheckCompleted }) {
   return new Promise((resolve) => {
     const stops = [];
-    const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera") });
+    // Without camera access there is no picture to preview: the microphone's meter is the review.
+    const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera"), hidden: !media.cameraAccess });
     video.srcObject = media.stream;
     const level = h("div", { class: "level-fill" });
     const meter = h("div", { class: "level", role: "meter", "aria-label": t("Microphone level"), "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
@@ -38,16 +39,16 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     media.addEventListener("tracks", onTracks);
     stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
-    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem) : "");
+    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
     const enableButton = h("button", {
       type: "button",
       class: "secondary",
       hidden: !params.skipMediaPermissionPrompt || media.stream.getTracks().length > 0,
-      text: t("Turn on camera and microphone"),
+      text: media.cameraAccess ? t("Turn on camera and microphone") : t("Turn on microphone"),
       onclick: async () => {
         await media.start({ audio: params.audio, video: params.video });
         problemBox.hidden = !media.problem;
-        problemBox.textContent = media.problem ? problemAdvice(media.problem) : "";
+        problemBox.textContent = media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "";
         enableButton.hidden = media.stream.getTracks().length > 0;
         await fillPickers();
       },
@@ -64,7 +65,8 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         replace(select, ...options);
         select.closest("label").hidden = options.length === 0;
       };
-      fill(cameraPicker, "videoinput", media.cameraId);
+      if (media.cameraAccess) fill(cameraPicker, "videoinput", media.cameraId);
+      else cameraPicker.closest("label").hidden = true;
       fill(micPicker, "audioinput", media.microphoneId);
       fill(speakerPicker, "audiooutput", media.speakerId);
       if (!("setSinkId" in HTMLMediaElement.prototype)) speakerPicker.closest("label").hidden = true;
@@ -110,7 +112,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     let ceremony = null;
     if (params.precallCeremony) {
       continueButton.disabled = true;
-      ceremony = checkPanel({ media, iceServers, canSkip: params.precallCeremonyCanSkip, onDone: (result) => {
+      ceremony = checkPanel({ media, iceServers, withCamera: media.cameraAccess, canSkip: params.precallCeremonyCanSkip, onDone: (result) => {
         checkResult = result;
         continueButton.disabled = false;
         onCheckCompleted?.(result);
@@ -123,9 +125,9 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     replace(root, h("section", { class: "screen precall", "data-screen": "precall", "aria-labelledby": "precall-title" },
       logo,
       h("p", { class: "room-name", text: params.roomTitle }),
-      h("h1", { id: "precall-title", text: t("Check your camera and microphone") }),
+      h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
-        h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, cameraToggle, micToggle)),
+        h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, media.cameraAccess ? cameraToggle : null, micToggle)),
         h("div", { class: "precall-side" },
           problemBox, enableButton,
           h("label", { class: "picker" }, t("Camera"), cameraPicker),
@@ -152,8 +154,9 @@ const STEPS = () => [
   ["network", t("Network")],
 ];
 
-function checkPanel({ media, iceServers, canSkip, onDone }) {
-  const steps = STEPS();
+function checkPanel({ media, iceServers, withCamera, canSkip, onDone }) {
+  // Without camera access there is no camera to check (its step would only ever fail).
+  const steps = STEPS().filter(([id]) => withCamera || id !== "camera");
   const rows = new Map(steps.map(([id, label]) => {
     const status = h("span", { class: "status pending", text: t("waiting") });
     const detail = h("span", { class: "detail" });

@@ -63,7 +63,8 @@ function selfView(ctx) {
   sync();
   media.addEventListener("toggles", sync);
   media.addEventListener("tracks", sync);
-  const element = h("div", { class: "self-view-box" }, h("div", { class: "self-view-frame" }, video, off), h("div", { class: "row center" }, mic, camera));
+  // Without camera access (cameraAccess=off) there is no picture: only the microphone's switch.
+  const element = h("div", { class: "self-view-box" }, h("div", { class: "self-view-frame", hidden: !media.cameraAccess }, video, off), h("div", { class: "row center" }, mic, media.cameraAccess ? camera : null));
   return { element, destroy: () => {
     media.removeEventListener("toggles", sync);
     media.removeEventListener("tracks", sync);

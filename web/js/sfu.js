@@ -191,10 +191,14 @@ export class Sfu extends EventTarget {
 
   drop() {}
 
-  /** How wide each person's video is shown (device pixels; 0 when not shown), for the server to send the layer that fits. */
+  /**
+   * How wide each person's video is shown (device pixels; 0 when not shown), for the server to send
+   * the layer that fits; with lowData, half as wide (a smaller layer, fewer bits).
+   */
   viewSizes(widths) {
+    const scale = this.media.lowData ? 0.5 : 1;
     for (const [clientId, width] of widths) {
-      const rounded = Math.round(width / 16) * 16;
+      const rounded = Math.round((width * scale) / 16) * 16;
       if (this.sent.get(clientId) === rounded) continue;
       this.sent.set(clientId, rounded);
       this.signal.send("sfu_view", { clientId, width: rounded });

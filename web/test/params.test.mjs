@@ -15,3 +15,10 @@ test("Whereby's toolbar parameters: on unless turned off; minimal takes the head
   assert.equal(at("?bottomToolbar").bottomToolbar, true, "a flag without a value is on");
   assert.equal(at("?topToolbar=maybe").topToolbar, true, "an unreadable value keeps the default");
 });
+
+test("cameraAccess is on unless turned off; lowData is off unless turned on", () => {
+  const plain = at("");
+  assert.deepEqual([plain.cameraAccess, plain.lowData], [true, false]);
+  const set = at("?cameraAccess=off&lowData");
+  assert.deepEqual([set.cameraAccess, set.lowData], [false, true]);
+});
