@@ -29,10 +29,13 @@ use crate::services::ice::IceConfig;
 #[exclude = "package-lock.json"]
 struct Assets;
 
-/// The room page's policy: our own scripts and styles only, media and images from us (and blobs),
-/// WebSockets back to us. Names people type can never run as script, even if a bug put them in HTML.
+/// The room page's policy: our own scripts and styles only, media from us (and blobs), WebSockets
+/// back to us. Names people type can never run as script, even if a bug put them in HTML. Images
+/// may also come from any https:// address or this machine: people's pictures (`avatarUrl`, whose
+/// rule in meeting/text.rs is this one).
 const ROOM_PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+     img-src 'self' data: blob: https: http://localhost:* http://127.0.0.1:*; \
+     media-src 'self' blob:; connect-src 'self' ws: wss:; \
      frame-ancestors *; base-uri 'none'; form-action 'none'";
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {

@@ -218,6 +218,42 @@ test("cameraAccess=off: the camera is never asked for nor offered, the others he
   noPageErrors(host, voice, low);
 });
 
+test("avatarUrl: the person's picture at the door and in the room; an address the server would refuse is left out", async (t) => {
+  const open = opener(browser, t);
+  // The picture, served from this machine: an orange square.
+  const picture = png(64, 64, [255, 140, 0]);
+  const pictures = http.createServer((request, response) => {
+    response.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "no-store" });
+    response.end(picture);
+  });
+  await new Promise((resolve) => pictures.listen(0, "127.0.0.1", resolve));
+  t.after(() => pictures.close());
+  const address = `http://127.0.0.1:${pictures.address().port}/pat.png`;
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const pat = await open("pat");
+  await knock(pat, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address)}` }, "Pat");
+  const bad = await open("bad");
+  await knock(bad, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent("http://tracker.example.com/p.png")}` }, "Bea Bad");
+  await openPeople(host);
+  const shown = (item) => item.locator(".avatar img").evaluate((img) => img.complete && img.naturalWidth);
+  await until(async () => (await shown(knockerItem(host, "Pat"))) || undefined, "the knocker's picture loads in the People panel");
+  assert.equal(await shown(knockerItem(host, "Pat")), 64);
+  assert.equal(await knockerItem(host, "Bea Bad").locator(".avatar").textContent(), "BB", "no picture: initials");
+  await screenshot(host, "people-knocker-picture-1366x657");
+  await knockerItem(host, "Pat").locator(".let-in").click();
+  await pat.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const patId = await clientIdOf(pat);
+  for (const page of [host, pat]) {
+    const tile = page.locator(`.tile[data-client-id="${patId}"]`);
+    await until(async () => (await shown(tile)) || undefined, `${page.label}: Pat's tile shows the picture`);
+    assert.equal(await tile.locator(".avatar").isVisible(), true, `${page.label}: camera off, picture shown`);
+  }
+  await screenshot(host, "call-picture-1366x657");
+  noPageErrors(host, pat, bad);
+});
+
 test("lowData in a group room asks the server for smaller layers", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });

@@ -81,6 +81,8 @@ pub struct KnockBody {
     external_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<String>,
     knocked_at: String,
     waiting_seconds: i64,
     state: &'static str,
@@ -98,6 +100,7 @@ impl KnockBody {
             display_name: knock.display_name,
             external_id: knock.external_id,
             metadata: knock.metadata,
+            avatar_url: knock.avatar_url,
             knocked_at: format_date(knock.knocked_at),
             waiting_seconds: (Utc::now() - knock.knocked_at).num_seconds().max(0),
             state: match knock.state {
@@ -127,6 +130,8 @@ pub struct ParticipantBody {
     external_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<String>,
     role: &'static str,
     screen: bool,
     video: bool,
@@ -200,6 +205,7 @@ pub async fn participants(rooms: &Rooms, room: &RoomName) -> Result<Json<Partici
                 display_name: member.display_name,
                 external_id: member.external_id,
                 metadata: member.metadata,
+                avatar_url: member.avatar_url,
                 role: member.role.as_str(),
                 screen: member.media.screen,
                 video: member.media.video,

@@ -1,5 +1,6 @@
 //! What people may type: display names (Whereby's rules), a host's message to a knocker, chat, and
-//! the integrator's `externalId` and `metadata`. Checked once, where text enters the server.
+//! the integrator's `externalId`, `metadata` and `avatarUrl`. Checked once, where text enters the
+//! server.
 
 /// Whereby's display-name rule: at most this many characters...
 pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
@@ -10,6 +11,7 @@ pub const METADATA_MAX_CHARS: usize = 4096;
 /// A host's hold or reject message.
 pub const MESSAGE_MAX_CHARS: usize = 1000;
 pub const CHAT_MAX_CHARS: usize = 4000;
+pub const AVATAR_URL_MAX_CHARS: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -26,6 +28,8 @@ pub enum TextError {
     /// (tag characters): a name could pass for another.
     #[error("displayName may not contain the invisible character U+{0:04X}")]
     InvisibleCharacter(u32),
+    #[error("avatarUrl {0}")]
+    AvatarUrl(&'static str),
 }
 
 /// Direction marks, embeddings, overrides and isolates: they can make a name read as another.
@@ -127,6 +131,36 @@ pub fn bounded(
     }
 }
 
+/// The picture others see for a person (Whereby's `avatarUrl`): an absolute https:// address, or
+/// http:// on this machine (`localhost`, `127.0.0.1`), without a user name or password in it, as the
+/// URL standard writes it; empty means none. Every page in the room loads it, so the rule is the
+/// room page's own image policy (web.rs).
+pub fn avatar_url(raw: Option<&str>) -> Result<Option<String>, TextError> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > AVATAR_URL_MAX_CHARS {
+        return Err(TextError::TooLong {
+            field: "avatarUrl",
+            max: AVATAR_URL_MAX_CHARS,
+        });
+    }
+    let url =
+        url::Url::parse(text).map_err(|_| TextError::AvatarUrl("is not an absolute address"))?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => return Err(TextError::AvatarUrl("must be an https:// address")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(TextError::AvatarUrl(
+            "may not carry a user name or password",
+        ));
+    }
+    Ok(Some(url.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +225,39 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "externalId is longer than 2 characters"
+        );
+    }
+
+    #[test]
+    fn avatar_urls_are_https_or_this_machine() {
+        assert_eq!(avatar_url(None).unwrap(), None);
+        assert_eq!(avatar_url(Some("  ")).unwrap(), None);
+        assert_eq!(
+            avatar_url(Some(" https://cdn.example.com/a b.png ")).unwrap(),
+            Some("https://cdn.example.com/a%20b.png".to_owned())
+        );
+        assert!(avatar_url(Some("http://127.0.0.1:8080/me.png")).is_ok());
+        assert!(avatar_url(Some("http://localhost/me.png")).is_ok());
+        for refused in [
+            "http://cdn.example.com/me.png",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "/relative.png",
+            "https://user:secret@cdn.example.com/me.png",
+        ] {
+            assert!(avatar_url(Some(refused)).is_err(), "{refused} is refused");
+        }
+        let long = format!(
+            "https://cdn.example.com/{}",
+            "a".repeat(AVATAR_URL_MAX_CHARS)
+        );
+        assert_eq!(
+            avatar_url(Some(&long)).unwrap_err().to_string(),
+            "avatarUrl is longer than 2048 characters"
+        );
+        assert_eq!(
+            avatar_url(Some("ftp://x")).unwrap_err().to_string(),
+            "avatarUrl must be an https:// address"
         );
     }
 }

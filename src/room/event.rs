@@ -196,6 +196,8 @@ pub struct ClientView {
     /// (`ClientView::for_guests`), as only hosts see them on a knock.
     pub external_id: Option<String>,
     pub metadata: Option<String>,
+    /// The picture everyone sees for this person.
+    pub avatar_url: Option<String>,
 }
 
 impl ClientView {
@@ -215,6 +217,7 @@ impl ClientView {
             away,
             external_id: identity.external_id.clone(),
             metadata: identity.metadata.clone(),
+            avatar_url: identity.avatar_url.clone(),
         }
     }
 
@@ -235,6 +238,7 @@ pub struct KnockView {
     pub display_name: String,
     pub external_id: Option<String>,
     pub metadata: Option<String>,
+    pub avatar_url: Option<String>,
     pub knocked_at: DateTime<Utc>,
     pub state: KnockState,
     pub hold_message: Option<String>,

@@ -27,6 +27,9 @@ pub struct Identity {
     pub display_name: String,
     pub external_id: Option<String>,
     pub metadata: Option<String>,
+    /// The picture the others see for this person (an address their browsers load).
+    #[serde(default)]
+    pub avatar_url: Option<String>,
     /// The browser's User-Agent, for insights.
     pub user_agent: Option<String>,
 }

@@ -99,6 +99,9 @@ pub struct JoinRoom {
     pub external_id: Option<String>,
     #[serde(default)]
     pub metadata: Option<String>,
+    /// Whereby's `avatarUrl`: the picture the others see for this person.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
     /// From an earlier `room_joined` (locked): reclaims a knock whose connection dropped.
     #[serde(default)]
     pub resume_token: Option<String>,

@@ -243,6 +243,8 @@ fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> 
         .map_err(|e| refused(ErrorCode::InvalidPayload, e))?;
     let metadata = text::bounded(join.metadata, "metadata", METADATA_MAX_CHARS)
         .map_err(|e| refused(ErrorCode::InvalidPayload, e))?;
+    let avatar_url = text::avatar_url(join.avatar_url.as_deref())
+        .map_err(|e| refused(ErrorCode::InvalidPayload, e))?;
     Ok(Join {
         room_name,
         room_key: join.room_key,
@@ -250,6 +252,7 @@ fn join_room(join: JoinRoom, user_agent: Option<&str>) -> Result<Join, Refused> 
             display_name,
             external_id,
             metadata,
+            avatar_url,
             user_agent: user_agent.map(str::to_owned),
         },
         media: MediaState {

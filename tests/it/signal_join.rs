@@ -434,3 +434,83 @@ async fn a_room_closes_once_everyone_has_left() {
     );
     assert_eq!(kept().await, 0, "a closed room's state is forgotten");
 }
+
+/// A person's picture (`avatarUrl`) reaches everyone in the room, a knocker's reaches hosts (and the
+/// integrator's backend); an address a browser should not be sent to is refused, saying why.
+#[tokio::test]
+async fn a_persons_picture_reaches_the_room_and_a_bad_address_is_refused() {
+    let server = Server::start().await;
+    let open = room(&server, json!({})).await;
+    let (mut host_ws, _) = host(&server, &open, "Dr One").await;
+    let picture = "https://cdn.example.com/people/pat.png";
+    let mut pat = Ws::connect(&server).await;
+    pat.send(
+        "join_room",
+        json!({"roomName": open.name, "displayName": "Pat", "avatarUrl": picture}),
+    )
+    .await;
+    pat.recv_type("room_joined").await;
+    let seen = host_ws.recv_type("new_client").await["client"].clone();
+    assert_eq!(seen["avatarUrl"], picture, "{seen}");
+    let mut sam = Ws::connect(&server).await;
+    let joined = sam.join(&open.name, None, "Sam").await;
+    let clients = joined["room"]["clients"].as_array().unwrap();
+    let pat_seen = clients.iter().find(|c| c["displayName"] == "Pat").unwrap();
+    assert_eq!(pat_seen["avatarUrl"], picture, "a guest sees it too");
+    let host_seen = clients
+        .iter()
+        .find(|c| c["displayName"] == "Dr One")
+        .unwrap();
+    assert!(
+        host_seen.get("avatarUrl").is_none(),
+        "none given, none said"
+    );
+    let (_, people) = server
+        .get_json(&format!("/v1/rooms{}/participants", open.name))
+        .await;
+    let people = people["results"].as_array().unwrap();
+    let pat_listed = people.iter().find(|p| p["displayName"] == "Pat").unwrap();
+    assert_eq!(pat_listed["avatarUrl"], picture);
+
+    let locked = locked_room(&server).await;
+    let (mut door_host, _) = host(&server, &locked, "Dr Two").await;
+    let mut kim = Ws::connect(&server).await;
+    let local = "http://127.0.0.1:9/kim.png";
+    kim.send(
+        "join_room",
+        json!({"roomName": locked.name, "displayName": "Kim", "avatarUrl": local}),
+    )
+    .await;
+    kim.recv_type("room_joined").await;
+    kim.send("knock_room", json!({})).await;
+    let knocked = door_host.recv_type("room_knocked").await;
+    assert_eq!(knocked["avatarUrl"], local, "{knocked}");
+    let (_, queue) = server
+        .get_json(&format!("/v1/rooms{}/knocks", locked.name))
+        .await;
+    assert_eq!(queue["results"][0]["avatarUrl"], local);
+
+    let mut bad = Ws::connect(&server).await;
+    for (address, why) in [
+        (
+            "http://tracker.example.com/p.png",
+            "must be an https:// address",
+        ),
+        ("javascript:alert(1)", "must be an https:// address"),
+        ("pat.png", "is not an absolute address"),
+        (
+            "https://me:pw@cdn.example.com/p.png",
+            "user name or password",
+        ),
+    ] {
+        bad.send(
+            "join_room",
+            json!({"roomName": open.name, "displayName": "Bad", "avatarUrl": address}),
+        )
+        .await;
+        let error = bad.error().await;
+        assert_eq!(error["code"], "invalid_payload", "{address}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(why), "{address}: {message}");
+    }
+}

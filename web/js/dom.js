@@ -1,6 +1,8 @@
 // Tiny DOM helpers. Everything a person typed goes in as text (textContent / text nodes), never as
 // markup: there is no innerHTML anywhere in this client.
 
+import { initials } from "./roster.js";
+
 /** Creates an element. `attrs`: class, text, on<Event> handlers, hidden, and any other attribute. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -107,4 +109,31 @@ export function chime() {
   } catch {
     // No audio output: the visible notice and the live region still tell the host.
   }
+}
+
+/**
+ * An avatar shows the person's picture (their `avatarUrl`) when they gave one and it loads, else
+ * their initials. The picture's server is not told which page showed it.
+ */
+export function avatar({ displayName, avatarUrl }, className = "avatar") {
+  const element = h("span", { class: className, "aria-hidden": "true" });
+  fillAvatar(element, { displayName, avatarUrl });
+  return element;
+}
+
+/** Puts a person's picture or initials in an avatar, unless it shows them already. */
+export function fillAvatar(element, { displayName, avatarUrl }) {
+  const letters = initials(displayName);
+  const source = avatarUrl || "";
+  if (element.dataset.letters === letters && element.dataset.source === source) return;
+  Object.assign(element.dataset, { letters, source });
+  if (!source) {
+    element.textContent = letters;
+    return;
+  }
+  const picture = h("img", { src: source, alt: "", referrerpolicy: "no-referrer", decoding: "async" });
+  picture.addEventListener("error", () => {
+    if (picture.parentNode === element) element.textContent = letters;
+  });
+  element.replaceChildren(picture);
 }

@@ -52,7 +52,7 @@ const ENDINGS = {
   meeting_expired: () => t("The meeting's time is over."),
 };
 
-export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, deviceId = null, grant = null, precallReview = true }) {
+export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, avatarUrl = null, deviceId = null, grant = null, precallReview = true }) {
   return {
     screen: "loading",
     connection: "connecting",
@@ -63,6 +63,7 @@ export function initial({ roomName, roomKey = null, displayName = "", externalId
     displayName,
     externalId,
     metadata,
+    avatarUrl,
     deviceId,
     precallReview,
     preview: null,
@@ -90,6 +91,7 @@ function join(state, extra = {}) {
     displayName: state.displayName || undefined,
     externalId: state.externalId || undefined,
     metadata: state.metadata || undefined,
+    avatarUrl: state.avatarUrl || undefined,
     deviceId: state.deviceId || undefined,
     ...extra,
   });

@@ -32,6 +32,7 @@ let state = initial({
   displayName: params.displayName,
   externalId: params.externalId,
   metadata: params.metadata,
+  avatarUrl: params.avatarUrl,
   deviceId: deviceId(),
   precallReview: params.precallReview,
 });

@@ -2,7 +2,7 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo, cameraAccess, lowData. `lang` is read first, by main.js (the room's
+// leaveButton, background, logo, cameraAccess, lowData, avatarUrl. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -29,6 +29,7 @@ export function readParams(location = window.location) {
     roomTitle: roomTitle(roomName),
     displayName: query.get("displayName") || "",
     externalId: query.get("externalId") || null,
+    avatarUrl: avatarAddress(query.get("avatarUrl")),
     metadata: query.get("metadata") || null,
     audio: flag(query, "audio", true),
     video: flag(query, "video", true),
@@ -57,6 +58,32 @@ export function readParams(location = window.location) {
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.
     embedOrigin: query.get("embedOrigin") || null,
   };
+}
+
+/** The longest picture address the server takes. */
+export const AVATAR_URL_MAX = 2048;
+
+/**
+ * A picture address as the server takes it (meeting/text.rs): https://, or http:// on this machine,
+ * with no user name or password; else null (and a word in the console), so that an address the
+ * server would refuse leaves the person without a picture rather than outside the room.
+ */
+export function avatarAddress(raw) {
+  const text = (raw || "").trim();
+  if (!text) return null;
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    url = null;
+  }
+  const local = url?.protocol === "http:" && ["localhost", "127.0.0.1"].includes(url.hostname);
+  const usable = url && (url.protocol === "https:" || local) && !url.username && !url.password && [...text].length <= AVATAR_URL_MAX;
+  if (!usable) {
+    console.warn(`avatarUrl ignored: ${text.slice(0, 80)} is not an https:// address without a user name`);
+    return null;
+  }
+  return url.href;
 }
 
 /** Whereby's display-name rule: at most 100 characters, none of $!<>:; and no control characters. */

@@ -4,9 +4,9 @@
 // door or remove them (removal asks to be confirmed). Focus never falls on a destructive button by
 // surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
-import { h, icon, replace } from "./dom.js";
+import { avatar, h, icon, replace } from "./dom.js";
 import { t } from "./i18n.js";
-import { ROLE_LABELS, initials } from "./roster.js";
+import { ROLE_LABELS } from "./roster.js";
 
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
 const reconnecting = (text, away) => (away ? t("{state} · reconnecting…", { state: text }) : text);
@@ -121,7 +121,7 @@ export class PeoplePanel {
     // decisions: two knockers' cards and the room's first people fit a laptop's panel (1366×657).
     return h("li", { class: `knocker${knock.away ? " away" : ""}`, "data-client-id": id },
       h("div", { class: "person" },
-        h("span", { class: "avatar small", "aria-hidden": "true", text: initials(knock.displayName) }),
+        avatar(knock, "avatar small"),
         h("span", { class: "knocker-text" },
           h("span", { class: "knocker-name", text: knock.displayName }),
           h("span", { class: "knock-state", text: state })),
@@ -151,7 +151,7 @@ export class PeoplePanel {
       // Away: their connection dropped and the server keeps their place. A host may remove them
       // (their return is then refused); sending them to the waiting room waits for their return.
       return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
-        h("span", { class: "avatar small", "aria-hidden": "true", text: initials(client.displayName) }),
+        avatar(client, "avatar small"),
         h("span", { class: "participant-text" },
           h("span", { class: "participant-name", text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
           h("span", { class: "role", text: reconnecting(role, client.away) })),

@@ -19,9 +19,9 @@ export function fromJoined(joined) {
 
 // `away`: their connection dropped and they may come back as themselves (the server's grace).
 // `externalId` and `metadata` come to hosts only.
-const client = ({ id, displayName, role, audio = true, video = true, screen = false, away = false, externalId = null, metadata = null }) =>
-  ({ id, displayName, role, media: { audio, video, screen }, away: Boolean(away), externalId, metadata });
-const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null, away: Boolean(k.away) });
+const client = ({ id, displayName, role, audio = true, video = true, screen = false, away = false, externalId = null, metadata = null, avatarUrl = null }) =>
+  ({ id, displayName, role, media: { audio, video, screen }, away: Boolean(away), externalId, metadata, avatarUrl });
+const knock = (k) => ({ clientId: k.clientId, displayName: k.displayName, state: k.state, holdMessage: k.holdMessage || null, knockedAt: k.knockedAt, externalId: k.externalId || null, avatarUrl: k.avatarUrl || null, away: Boolean(k.away) });
 
 /** A list with the item whose `key` is `id` changed as `change` says (the others as they were). */
 const patch = (list, key, id, change) => list.map((item) => (item[key] === id ? { ...item, ...change } : item));

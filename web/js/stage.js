@@ -4,11 +4,10 @@
 // it floats, `floatSelf`). A shared screen, a pinned person or (in speaker view) whoever speaks is
 // featured large.
 
-import { h, icon, releaseVideo } from "./dom.js";
+import { fillAvatar, h, icon, releaseVideo } from "./dom.js";
 import { t } from "./i18n.js";
 import { ASPECT, layout } from "./layout.js";
 import { meterLevel } from "./media.js";
-import { initials } from "./roster.js";
 
 /** Louder than this (0..1) counts as speaking. */
 const SPEAKING = 0.06;
@@ -90,7 +89,7 @@ export class Stage extends EventTarget {
       this.element.append(tile.root);
     }
     tile.name.textContent = client.id === this.selfId ? t("{name} (you)", { name: client.displayName }) : client.displayName;
-    tile.avatar.textContent = initials(client.displayName);
+    fillAvatar(tile.avatar, client);
     tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });

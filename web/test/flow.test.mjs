@@ -30,6 +30,16 @@ test("a host: the room is checked before the devices, then entered with the key"
   assert.equal(state.screen, "call");
 });
 
+test("the person's picture goes with every join, the one a grant lets in too", () => {
+  const start = initial({ roomName: "/r", displayName: "Pat", avatarUrl: "https://cdn.example.com/pat.png" });
+  let { state, effects } = run(start, [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] }), { type: "precall_done", displayName: "Pat" }]);
+  assert.equal(sent(effects).find(([type]) => type === "join_room")[1].avatarUrl, "https://cdn.example.com/pat.png");
+  ({ state, effects } = run(state, [frame("room_joined", { error: "room_locked", selfId: "p", role: "visitor" }), { type: "knock" }]));
+  ({ effects } = run(state, [frame("knock_handled", { resolution: "accepted", roomKey: "GRANT" })]));
+  const rejoin = sent(effects).find(([type]) => type === "join_room");
+  assert.deepEqual([rejoin[1].roomKey, rejoin[1].avatarUrl], ["GRANT", "https://cdn.example.com/pat.png"]);
+});
+
 test("an unknown room is said before any device check", () => {
   const { state, effects } = run(initial({ roomName: "/gone" }), [
     { type: "open" },

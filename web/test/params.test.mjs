@@ -22,3 +22,20 @@ test("cameraAccess is on unless turned off; lowData is off unless turned on", ()
   const set = at("?cameraAccess=off&lowData");
   assert.deepEqual([set.cameraAccess, set.lowData], [false, true]);
 });
+
+test("avatarUrl is kept only as the server takes it: https://, or http:// on this machine, no credentials", () => {
+  assert.equal(at("?avatarUrl=https%3A%2F%2Fcdn.example.com%2Fa%20b.png").avatarUrl, "https://cdn.example.com/a%20b.png");
+  assert.equal(at("?avatarUrl=http%3A%2F%2F127.0.0.1%3A8080%2Fme.png").avatarUrl, "http://127.0.0.1:8080/me.png");
+  assert.equal(at("").avatarUrl, null);
+  const warned = [];
+  const warn = console.warn;
+  console.warn = (text) => warned.push(text);
+  try {
+    for (const refused of ["http://tracker.example.com/p.png", "javascript:alert(1)", "p.png", "https://me:pw@cdn.example.com/p.png", `https://cdn.example.com/${"a".repeat(2048)}`]) {
+      assert.equal(at(`?avatarUrl=${encodeURIComponent(refused)}`).avatarUrl, null, refused);
+    }
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warned.length, 5, "each one said in the console");
+});

@@ -73,6 +73,7 @@ impl Knock {
             display_name: self.identity.display_name.clone(),
             external_id: self.identity.external_id.clone(),
             metadata: self.identity.metadata.clone(),
+            avatar_url: self.identity.avatar_url.clone(),
             knocked_at: self.knocked_at,
             state: self.state(),
             hold_message: self.hold.as_ref().and_then(|h| h.message.clone()),

@@ -100,6 +100,8 @@ pub(super) struct ClientWire<'a> {
     external_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<&'a str>,
 }
 
 impl<'a> ClientWire<'a> {
@@ -114,6 +116,7 @@ impl<'a> ClientWire<'a> {
             away: client.away,
             external_id: client.external_id.as_deref(),
             metadata: client.metadata.as_deref(),
+            avatar_url: client.avatar_url.as_deref(),
         }
     }
 }
@@ -127,6 +130,8 @@ pub(super) struct KnockWire<'a> {
     external_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar_url: Option<&'a str>,
     /// Milliseconds since the Unix epoch.
     knocked_at: i64,
     state: StateWire,
@@ -146,6 +151,7 @@ impl<'a> KnockWire<'a> {
             display_name: &knock.display_name,
             external_id: knock.external_id.as_deref(),
             metadata: knock.metadata.as_deref(),
+            avatar_url: knock.avatar_url.as_deref(),
             knocked_at: knock.knocked_at.timestamp_millis(),
             state: knock.state.into(),
             hold_message: knock.hold_message.as_deref(),

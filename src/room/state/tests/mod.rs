@@ -238,6 +238,7 @@ pub(crate) fn join_request(conn: ConnId, credential: Credential, name: &str) -> 
             display_name: name.into(),
             external_id: None,
             metadata: None,
+            avatar_url: None,
             user_agent: None,
         },
         media: Default::default(),

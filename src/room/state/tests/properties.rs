@@ -344,6 +344,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     display_name: format!("N{conn}"),
                     external_id: Some(format!("x{conn}")),
                     metadata: Some(format!("m{conn}")),
+                    avatar_url: None,
                     user_agent: None,
                 },
                 media: Default::default(),
