@@ -169,6 +169,7 @@ async function twoKnockersFit(host) {
       return box.top >= view.top && box.bottom <= view.bottom;
     });
     assert.ok(inRoomSeen, `at ${size.name}, the first person in the room is out of the panel's view`);
+    assert.equal(await host.locator("#desktop-alerts").isVisible(), true, "the offer of alerts is there too");
     const cards = await host.evaluate(() => {
       const view = document.querySelector("#people-panel .panel-body").getBoundingClientRect();
       return [...document.querySelectorAll(".knocker")].map((card) => ({
@@ -200,6 +201,9 @@ test("keyboard: focus moves into panels and back, Escape closes, never onto a de
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
+  // As a desktop Chrome that has not yet been asked (headless Chromium has said no already): the
+  // panel offers its alerts until the host answers.
+  await host.addInitScript(() => Object.defineProperty(Notification, "permission", { get: () => "default" }));
   await enterAsHost(host, meeting);
   const arrived = await focused(host);
   assert.notEqual(arrived.tag, "body", "entering the call puts focus somewhere, not on <body>");

@@ -74,15 +74,18 @@ export class PeoplePanel {
     this.lastKnockerIds = knockers.map((k) => k.clientId);
     const items = knockers.map((knock, i) => this.knockerItem(knock, i + 1));
     const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
+    // Beside the heading, not on a line of its own: until the host answers the browser's question,
+    // a line more would push the room's first person out of a laptop's panel (1366×657).
     const alerts = this.notices?.canAsk()
-      ? h("button", { type: "button", class: "secondary small", id: "desktop-alerts", onclick: async () => {
+      ? h("button", { type: "button", class: "secondary icon-only", id: "desktop-alerts", title: t("Alert me on this computer"), "aria-label": t("Alert me on this computer"), onclick: async () => {
         await this.notices.ask();
         this.render();
-      } }, icon("bell"), t("Alert me on this computer"))
+      } }, icon("bell"))
       : null;
     return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
-      h("h3", { id: "waiting-title", text: t("Waiting to come in ({count})", { count: knockers.length }) }),
-      alerts,
+      h("div", { class: "waiting-heading" },
+        h("h3", { id: "waiting-title", text: t("Waiting to come in ({count})", { count: knockers.length }) }),
+        alerts),
       knockers.length
         ? h("div", { class: "all-actions" },
           h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
