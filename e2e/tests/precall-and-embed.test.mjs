@@ -254,6 +254,26 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   noPageErrors(host, pat, bad);
 });
 
+test("aec, agc and audioDenoiser off: the microphone comes without the browser's processing", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const processing = async (query) => {
+    const page = await open(`processing${query}`);
+    await page.goto(`${meeting.roomUrl}${query}`);
+    await page.waitForSelector("#continue");
+    await page.waitForFunction(() => document.querySelector("video.preview")?.srcObject?.getAudioTracks().length > 0);
+    const settings = await page.evaluate(() => {
+      const { echoCancellation, autoGainControl, noiseSuppression } = document.querySelector("video.preview").srcObject.getAudioTracks()[0].getSettings();
+      return { echoCancellation, autoGainControl, noiseSuppression };
+    });
+    noPageErrors(page);
+    return settings;
+  };
+  assert.deepEqual(await processing(""), { echoCancellation: true, autoGainControl: true, noiseSuppression: true });
+  assert.deepEqual(await processing("?aec=off&agc=off&audioDenoiser=off"), { echoCancellation: false, autoGainControl: false, noiseSuppression: false });
+  assert.deepEqual(await processing("?aec=off"), { echoCancellation: false, autoGainControl: true, noiseSuppression: true });
+});
+
 test("lowData in a group room asks the server for smaller layers", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false, roomMode: "group" });

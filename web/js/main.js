@@ -21,7 +21,7 @@ const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
-const media = new LocalMedia({ cameraAccess: params.cameraAccess, lowData: params.lowData });
+const media = new LocalMedia(params);
 const signal = new Signal(params.roomName);
 if (params.minimal) document.body.classList.add("minimal");
 document.title = `${params.roomTitle} · anteroom`;

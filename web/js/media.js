@@ -6,12 +6,15 @@ import { t } from "./i18n.js";
 export class LocalMedia extends EventTarget {
   /**
    * `cameraAccess` false (Whereby's cameraAccess=off): the camera is never asked for, whatever
-   * turns it on. `lowData`: it is captured at a quarter of the usual pixels.
+   * turns it on. `lowData`: it is captured at a quarter of the usual pixels. `aec`, `agc`,
+   * `audioDenoiser` false: the microphone without the browser's echo cancellation, automatic gain
+   * or noise suppression.
    */
-  constructor({ cameraAccess = true, lowData = false } = {}) {
+  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true } = {}) {
     super();
     this.cameraAccess = cameraAccess;
     this.lowData = lowData;
+    this.processing = { echoCancellation: aec, autoGainControl: agc, noiseSuppression: audioDenoiser };
     this.stream = new MediaStream();
     this.cameraId = null;
     this.microphoneId = null;
@@ -63,7 +66,7 @@ export class LocalMedia extends EventTarget {
   constraint(kind) {
     const id = kind === "video" ? this.cameraId : this.microphoneId;
     const device = id ? { deviceId: { exact: id } } : {};
-    if (kind !== "video") return id ? device : true;
+    if (kind !== "video") return { ...device, ...this.processing };
     return { ...device, ...(this.lowData ? { width: 320, height: 180 } : { width: 640, height: 360 }) };
   }
 

@@ -2,7 +2,7 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo, cameraAccess, lowData, avatarUrl. `lang` is read first, by main.js (the room's
+// leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -37,6 +37,11 @@ export function readParams(location = window.location) {
     cameraAccess: flag(query, "cameraAccess", true),
     // On: the camera is captured, and others' videos asked for, at a lower resolution.
     lowData: flag(query, "lowData", false),
+    // The browser's processing of the microphone: echo cancellation, automatic gain, noise
+    // suppression. Off for music (a lesson), where they take away what is played.
+    aec: flag(query, "aec", true),
+    agc: flag(query, "agc", true),
+    audioDenoiser: flag(query, "audioDenoiser", true),
     precallReview: flag(query, "precallReview", true),
     precallCeremony: flag(query, "precallCeremony", false),
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),

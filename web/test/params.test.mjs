@@ -39,3 +39,10 @@ test("avatarUrl is kept only as the server takes it: https://, or http:// on thi
   }
   assert.equal(warned.length, 5, "each one said in the console");
 });
+
+test("the microphone's processing (aec, agc, audioDenoiser) is on unless turned off", () => {
+  const plain = at("");
+  assert.deepEqual([plain.aec, plain.agc, plain.audioDenoiser], [true, true, true]);
+  const off = at("?aec=off&agc=false&audioDenoiser=0");
+  assert.deepEqual([off.aec, off.agc, off.audioDenoiser], [false, false, false]);
+});
