@@ -68,6 +68,29 @@ for (const [scenario, count, mode] of [["alone", 1, "normal"], ["two", 2, "norma
   });
 }
 
+test("timer: the header says how long one has been in the call, and still fits every size", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enter(host, `${meeting.hostRoomUrl}&timer=on`, "Dr Host");
+  await host.waitForSelector("#call-timer", { timeout: TIMEOUT });
+  const first = await host.textContent("#call-timer");
+  assert.match(first, /^0:0\d$/, "minutes and seconds from the start");
+  await host.waitForFunction((was) => document.getElementById("call-timer").textContent !== was, first, { timeout: 3000 });
+  for (const size of SIZES) {
+    await host.setViewportSize({ width: size.width, height: size.height });
+    await callFitsSoon(host, `timer at ${size.name}`);
+    const box = await host.locator("#call-timer").boundingBox();
+    assert.ok(box && box.width > 0 && box.x + box.width <= size.width, `at ${size.name} the time is seen: ${JSON.stringify(box)}`);
+    await screenshot(host, `call-timer-${size.name}`);
+  }
+  const plain = await open("plain");
+  await enter(plain, meeting.hostRoomUrl, "Dr Plain");
+  await plain.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await plain.locator("#call-timer").count(), 0, "only with timer=on");
+  noPageErrors(host, plain);
+});
+
 test("speaker view, a pin and a camera turned off keep the stage in order", async (t) => {
   const { pages } = await roomOf(t, 3, "normal");
   const [host, first] = pages;

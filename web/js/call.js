@@ -31,6 +31,9 @@ export class Call {
     this.unseenKnocks = 0;
     this.openPanel = null;
     this.notices = new KnockNotices({ title: `${params.roomTitle} · anteroom`, openPeople: () => this.showPanel(this.people) });
+    // Whereby's `timer`: how long this page has been in the call (a reconnect does not restart it).
+    this.enteredAt = Date.now();
+    this.clock = params.timer ? setInterval(() => this.showTime(), 1000) : null;
     leaveDoor();
     this.start(joined);
     this.offs = [
@@ -117,7 +120,8 @@ export class Call {
     this.capacity = h("span", { class: "capacity", id: "capacity" });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
     const invite = iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
-    const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.capacity, this.lockState, invite);
+    this.timer = p.timer ? h("span", { class: "call-timer", id: "call-timer", role: "timer", "aria-label": t("Time in the call") }) : null;
+    const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.timer, this.capacity, this.lockState, invite);
 
     const button = (options) => iconButton({ className: "control", ...options });
     this.micButton = button({ id: "microphone-toggle", name: "mic", label: "", onclick: () => this.toggleMicrophone() });
@@ -156,6 +160,15 @@ export class Call {
     this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, p.bottomToolbar ? controls : null);
     replace(this.root, this.section);
     this.syncMediaButtons();
+    this.showTime();
+  }
+
+  showTime() {
+    if (!this.timer) return;
+    const seconds = Math.floor((Date.now() - this.enteredAt) / 1000);
+    const [hours, minutes] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60];
+    const two = (n) => String(n).padStart(2, "0");
+    this.timer.textContent = hours ? `${hours}:${two(minutes)}:${two(seconds % 60)}` : `${minutes}:${two(seconds % 60)}`;
   }
 
   /**
@@ -435,6 +448,7 @@ export class Call {
   }
 
   destroy() {
+    clearInterval(this.clock);
     this.offs.forEach((off) => off());
     this.media.removeEventListener("tracks", this.onMediaTracks);
     this.media.removeEventListener("toggles", this.onMediaTracks);

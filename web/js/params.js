@@ -2,7 +2,7 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser. `lang` is read first, by main.js (the room's
+// leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -51,6 +51,8 @@ export function readParams(location = window.location) {
     topToolbar: !minimal && flag(query, "topToolbar", true),
     bottomToolbar: flag(query, "bottomToolbar", true),
     participantCount: flag(query, "participantCount", true),
+    // How long one has been in the call, in the header.
+    timer: flag(query, "timer", false),
     // One's own tile small in the stage's corner, over the others.
     floatSelf: flag(query, "floatSelf", false),
     locking: flag(query, "locking", true),

@@ -46,3 +46,9 @@ test("the microphone's processing (aec, agc, audioDenoiser) is on unless turned 
   const off = at("?aec=off&agc=false&audioDenoiser=0");
   assert.deepEqual([off.aec, off.agc, off.audioDenoiser], [false, false, false]);
 });
+
+test("timer is off unless turned on", () => {
+  assert.equal(at("").timer, false);
+  assert.equal(at("?timer").timer, true);
+  assert.equal(at("?timer=on").timer, true);
+});

@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copier le lien d’invitation",
+  "Time in the call": "Durée dans l’appel",
   "Share screen": "Partager l’écran",
   "Speaker view": "Vue intervenant",
   "People": "Participants",
