@@ -8,7 +8,7 @@ import { deflateSync } from "node:zlib";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
-import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
+import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 
 let server;
 let browser;
@@ -222,7 +222,13 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   const open = opener(browser, t);
   // The picture, served from this machine: an orange square.
   const picture = png(64, 64, [255, 140, 0]);
+  let missingAsked = 0;
   const pictures = http.createServer((request, response) => {
+    if (request.url === "/missing.png") {
+      missingAsked += 1;
+      response.writeHead(404).end();
+      return;
+    }
     response.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "no-store" });
     response.end(picture);
   });
@@ -236,11 +242,19 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   await knock(pat, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address)}` }, "Pat");
   const bad = await open("bad");
   await knock(bad, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent("http://tracker.example.com/p.png")}` }, "Bea Bad");
+  const gone = await open("gone");
+  await knock(gone, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address.replace("pat.png", "missing.png"))}` }, "Cy");
   await openPeople(host);
   const shown = (item) => item.locator(".avatar img").evaluate((img) => img.complete && img.naturalWidth);
   await until(async () => (await shown(knockerItem(host, "Pat"))) || undefined, "the knocker's picture loads in the People panel");
   assert.equal(await shown(knockerItem(host, "Pat")), 64);
   assert.equal(await knockerItem(host, "Bea Bad").locator(".avatar").textContent(), "BB", "no picture: initials");
+  await until(async () => (await knockerItem(host, "Cy").locator(".avatar").textContent()) === "C" || undefined, "a picture that does not load: initials");
+  // The list is drawn again (a hold): the picture that did not load is not asked for again.
+  await knockerItem(host, "Cy").locator(".hold").click();
+  await host.waitForFunction(() => [...document.querySelectorAll(".knocker .knock-state")].some((s) => /hold/i.test(s.textContent)));
+  assert.equal(await knockerItem(host, "Cy").locator(".avatar").textContent(), "C");
+  assert.equal(missingAsked, 1, "asked for once");
   await screenshot(host, "people-knocker-picture-1366x657");
   await knockerItem(host, "Pat").locator(".let-in").click();
   await pat.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -251,7 +265,8 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
     assert.equal(await tile.locator(".avatar").isVisible(), true, `${page.label}: camera off, picture shown`);
   }
   await screenshot(host, "call-picture-1366x657");
-  noPageErrors(host, pat, bad);
+  // (The browser reports the missing picture once, as a failed load.)
+  noPageErrorsBut([/404 \(Not Found\) http:\/\/127\.0\.0\.1:\d+\/missing\.png/], host, pat, bad, gone);
 });
 
 test("aec, agc and audioDenoiser off: the microphone comes without the browser's processing", async (t) => {

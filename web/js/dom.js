@@ -121,10 +121,13 @@ export function avatar({ displayName, avatarUrl }, className = "avatar") {
   return element;
 }
 
+/** Pictures that did not load: lists drawn again do not ask for them again. */
+const unloadable = new Set();
+
 /** Puts a person's picture or initials in an avatar, unless it shows them already. */
 export function fillAvatar(element, { displayName, avatarUrl }) {
   const letters = initials(displayName);
-  const source = avatarUrl || "";
+  const source = avatarUrl && !unloadable.has(avatarUrl) ? avatarUrl : "";
   if (element.dataset.letters === letters && element.dataset.source === source) return;
   Object.assign(element.dataset, { letters, source });
   if (!source) {
@@ -133,6 +136,7 @@ export function fillAvatar(element, { displayName, avatarUrl }) {
   }
   const picture = h("img", { src: source, alt: "", referrerpolicy: "no-referrer", decoding: "async" });
   picture.addEventListener("error", () => {
+    unloadable.add(source);
     if (picture.parentNode === element) element.textContent = letters;
   });
   element.replaceChildren(picture);
