@@ -122,6 +122,19 @@ test("URL parameters shape the screens", async (t) => {
   await named.goto(`${meeting.roomUrl}?displayName=Given%20Name&precallReview=off`);
   await named.waitForSelector(".screen.call");
   await page.waitForFunction(() => [...document.querySelectorAll(".tile-name")].some((c) => c.textContent === "Given Name"));
+  // Whereby's minimal: the microphone, the camera and People, and what is asked for by name.
+  const controlsOf = (page) => page.$$eval("nav.controls button", (buttons) => buttons.filter((b) => b.offsetParent).map((b) => b.id));
+  const small = await server.meeting({ isLocked: false });
+  const bareGuest = await open("minimal guest");
+  await bareGuest.goto(`${small.roomUrl}?displayName=Mo&precallReview=off&minimal`);
+  await bareGuest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.deepEqual(await controlsOf(bareGuest), ["microphone-toggle", "camera-toggle", "people-toggle"]);
+  assert.equal(await bareGuest.locator(".call-header").count(), 0, "no header");
+  const minimalHost = await open("minimal host");
+  await minimalHost.goto(`${small.hostRoomUrl}&displayName=Dr%20Mo&precallReview=off&minimal&chat=on&topToolbar=on`);
+  await minimalHost.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.deepEqual(await controlsOf(minimalHost), ["microphone-toggle", "camera-toggle", "people-toggle", "chat-toggle"], "chat asked for by name; no lock, leave or end");
+  assert.equal(await minimalHost.locator(".call-header").count(), 1, "the header asked for by name");
   // Whereby's toolbars: the header and the control bar go, the stage takes the whole frame.
   const bare = await open("bare", { viewport: { width: 1366, height: 657 } });
   await bare.goto(`${meeting.roomUrl}?displayName=Bare&precallReview=off&topToolbar=off&bottomToolbar=off&lang=fr&floatSelf`);
@@ -157,7 +170,7 @@ test("URL parameters shape the screens", async (t) => {
   await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
-  noPageErrors(page, named, bare, phone, counted, uncounted);
+  noPageErrors(page, named, bareGuest, minimalHost, bare, phone, counted, uncounted);
 });
 
 test("cameraAccess=off: the camera is never asked for nor offered, the others hear the person; lowData captures and shows less", async (t) => {

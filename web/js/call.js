@@ -148,14 +148,16 @@ export class Call {
         canShare ? this.shareButton : null),
       h("div", { class: "control-group" },
         this.pager,
-        this.viewButton,
+        p.minimal ? null : this.viewButton,
         p.people || this.host ? this.peopleButton : null,
         p.chat ? this.chatButton : null,
         this.host && p.locking ? this.lockButton : null,
-        document.fullscreenEnabled ? this.fullscreenButton : null),
+        document.fullscreenEnabled && !p.minimal ? this.fullscreenButton : null),
+      // Without a leave button the embedding page leads the way out (its leave_room and
+      // end_meeting commands), for hosts too.
       h("div", { class: "control-group" },
         p.leaveButton ? this.leaveButton : null,
-        this.host ? this.endButton : null));
+        this.host && p.leaveButton ? this.endButton : null));
     this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null);
     this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, p.bottomToolbar ? controls : null);
     replace(this.root, this.section);

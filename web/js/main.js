@@ -23,7 +23,6 @@ const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
 const media = new LocalMedia(params);
 const signal = new Signal(params.roomName);
-if (params.minimal) document.body.classList.add("minimal");
 document.title = `${params.roomTitle} · anteroom`;
 
 let state = initial({

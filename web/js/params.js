@@ -46,20 +46,22 @@ export function readParams(location = window.location) {
     precallCeremony: flag(query, "precallCeremony", false),
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),
     skipMediaPermissionPrompt: flag(query, "skipMediaPermissionPrompt", false),
+    // Whereby's minimal: the header and every control but the microphone, camera and People go,
+    // unless one is asked for by name (`?minimal&chat=on`, `?minimal&topToolbar=on`).
     minimal,
     // The call's header (title, count, lock, invite link) and its control bar.
-    topToolbar: !minimal && flag(query, "topToolbar", true),
+    topToolbar: flag(query, "topToolbar", !minimal),
     bottomToolbar: flag(query, "bottomToolbar", true),
     participantCount: flag(query, "participantCount", true),
     // How long one has been in the call, in the header.
     timer: flag(query, "timer", false),
     // One's own tile small in the stage's corner, over the others.
     floatSelf: flag(query, "floatSelf", false),
-    locking: flag(query, "locking", true),
+    locking: flag(query, "locking", !minimal),
     people: flag(query, "people", true),
-    chat: flag(query, "chat", true),
-    screenshare: flag(query, "screenshare", true),
-    leaveButton: flag(query, "leaveButton", true),
+    chat: flag(query, "chat", !minimal),
+    screenshare: flag(query, "screenshare", !minimal),
+    leaveButton: flag(query, "leaveButton", !minimal),
     background: flag(query, "background", true),
     logo: flag(query, "logo", true),
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.

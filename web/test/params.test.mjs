@@ -11,7 +11,7 @@ test("Whereby's toolbar parameters: on unless turned off; minimal takes the head
   const off = at("?topToolbar=off&bottomToolbar=false&participantCount=0");
   assert.deepEqual([off.topToolbar, off.bottomToolbar, off.participantCount], [false, false, false]);
   assert.equal(at("?minimal").topToolbar, false);
-  assert.equal(at("?embed=on&topToolbar=on").topToolbar, false);
+  assert.equal(at("?embed=on&topToolbar=on").topToolbar, true, "minimal, with the header asked for by name (as Whereby's)");
   assert.equal(at("?bottomToolbar").bottomToolbar, true, "a flag without a value is on");
   assert.equal(at("?topToolbar=maybe").topToolbar, true, "an unreadable value keeps the default");
 });
@@ -51,4 +51,13 @@ test("timer is off unless turned on", () => {
   assert.equal(at("").timer, false);
   assert.equal(at("?timer").timer, true);
   assert.equal(at("?timer=on").timer, true);
+});
+
+test("minimal leaves the microphone, camera and People; a control asked for by name comes back", () => {
+  const plain = at("");
+  assert.deepEqual([plain.chat, plain.screenshare, plain.leaveButton, plain.locking, plain.people], [true, true, true, true, true]);
+  const minimal = at("?minimal");
+  assert.deepEqual([minimal.chat, minimal.screenshare, minimal.leaveButton, minimal.locking, minimal.people], [false, false, false, false, true]);
+  const chatty = at("?minimal&chat=on&leaveButton=on");
+  assert.deepEqual([chatty.chat, chatty.leaveButton, chatty.screenshare], [true, true, false]);
 });
