@@ -16,7 +16,8 @@
     "lang", "avatarUrl", "groups", "emojiSkinTone", "virtualBackgroundUrl", "cameraEffect", "aec",
     "agc", "audioDenoiser", "autoHideSelfView", "autoSpotlight", "breakout", "callQualityMonitoring",
     "cameraAccess", "emptyRoomInvitation", "floatSelf", "help", "hideLegend", "localization",
-    "lowData", "moreButton", "personality", "pipButton", "precallPermissionsHelpLink", "reactions",
+    "lowData", "moreButton", "personality", "pipButton", "precallPermissionHelpLink",
+    "precallPermissionsHelpLink", "reactions",
     "recording", "roomIntegrations", "settingsButton", "subgridLabels", "timer", "toolbarDarkText",
     "toolbarText",
   ];

@@ -93,10 +93,20 @@ test("a refused camera explains the fix and still lets the guest knock", async (
   const meeting = await server.meeting({ isLocked: true });
   const context = await strict.newContext();
   const guest = await context.newPage();
-  await guest.goto(`${meeting.roomUrl}?displayName=No%20Camera`);
+  const help = "https://help.example.com/camera-and-microphone";
+  await guest.goto(`${meeting.roomUrl}?displayName=No%20Camera&precallPermissionHelpLink=${encodeURIComponent(help)}`);
   await guest.waitForSelector(".problem:not([hidden])");
   assert.match(await guest.textContent(".problem"), /blocked the camera and microphone.*allow/);
+  // The integrator's own help page, after our advice, opening beside the room.
+  assert.deepEqual(await guest.$eval("#permission-help", (a) => [a.href, a.target, a.textContent]), [help, "_blank", "Help me fix this"]);
   await screenshot(guest, "11-permission-denied");
+  // Audio only (cameraAccess=off): the advice names the microphone alone.
+  const voice = await context.newPage();
+  await voice.goto(`${meeting.roomUrl}?displayName=Vo&cameraAccess=off`);
+  await voice.waitForSelector(".problem:not([hidden])");
+  assert.match(await voice.textContent(".problem"), /^Your browser blocked the microphone\. Click the microphone icon/);
+  assert.equal(await voice.locator("#permission-help").count(), 0, "no help link unless given");
+  await voice.close();
   await guest.click("#continue");
   await guest.click("#knock");
   await guest.waitForSelector("#waiting-status");

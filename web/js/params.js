@@ -2,7 +2,8 @@
 // https://docs.whereby.com (URL parameters): displayName, roomKey, externalId, metadata, audio, video,
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
-// leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer. `lang` is read first, by main.js (the room's
+// leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
+// precallPermissionHelpLink. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -46,6 +47,8 @@ export function readParams(location = window.location) {
     precallCeremony: flag(query, "precallCeremony", false),
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),
     skipMediaPermissionPrompt: flag(query, "skipMediaPermissionPrompt", false),
+    // (Also under the name Whereby's element passed on before, with an s.)
+    precallPermissionHelpLink: helpAddress(query.get("precallPermissionHelpLink") || query.get("precallPermissionsHelpLink")),
     // Whereby's minimal: the header and every control but the microphone, camera and People go,
     // unless one is asked for by name (`?minimal&chat=on`, `?minimal&topToolbar=on`).
     minimal,
@@ -93,6 +96,16 @@ export function avatarAddress(raw) {
     return null;
   }
   return url.href;
+}
+
+/** A help page's address: http(s) only (a `javascript:` link would run in the room's page); else null. */
+export function helpAddress(raw) {
+  try {
+    const url = new URL((raw || "").trim());
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Whereby's display-name rule: at most 100 characters, none of $!<>:; and no control characters. */

@@ -39,7 +39,12 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     media.addEventListener("tracks", onTracks);
     stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
-    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
+    // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice.
+    const problemText = h("span", { text: media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "" });
+    const helpLink = params.precallPermissionHelpLink
+      ? h("a", { class: "help-link", id: "permission-help", href: params.precallPermissionHelpLink, target: "_blank", rel: "noopener noreferrer", text: t("Help me fix this") })
+      : null;
+    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, problemText, helpLink);
     const enableButton = h("button", {
       type: "button",
       class: "secondary",
@@ -48,7 +53,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       onclick: async () => {
         await media.start({ audio: params.audio, video: params.video });
         problemBox.hidden = !media.problem;
-        problemBox.textContent = media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "";
+        problemText.textContent = media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "";
         enableButton.hidden = media.stream.getTracks().length > 0;
         await fillPickers();
       },

@@ -61,3 +61,10 @@ test("minimal leaves the microphone, camera and People; a control asked for by n
   const chatty = at("?minimal&chat=on&leaveButton=on");
   assert.deepEqual([chatty.chat, chatty.leaveButton, chatty.screenshare], [true, true, false]);
 });
+
+test("precallPermissionHelpLink: an http(s) page only, under either name", () => {
+  assert.equal(at("?precallPermissionHelpLink=https%3A%2F%2Fhelp.example.com%2Fcamera").precallPermissionHelpLink, "https://help.example.com/camera");
+  assert.equal(at("?precallPermissionsHelpLink=https%3A%2F%2Fhelp.example.com%2F").precallPermissionHelpLink, "https://help.example.com/");
+  assert.equal(at("?precallPermissionHelpLink=javascript%3Aalert(1)").precallPermissionHelpLink, null);
+  assert.equal(at("").precallPermissionHelpLink, null);
+});

@@ -172,6 +172,7 @@ export default {
   "Another application is using your camera or microphone. Close it and reload, or continue without them.": "Eine andere Anwendung verwendet Ihre Kamera oder Ihr Mikrofon. Schließen Sie sie und laden Sie die Seite neu, oder fahren Sie ohne fort.",
   "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.": "Dieser Browser kann hier keine Kamera verwenden (eine sichere https://-Adresse ist nötig). Sie können ohne Kamera fortfahren.",
   "The camera and microphone could not be started. You can continue without them.": "Kamera und Mikrofon konnten nicht gestartet werden. Sie können ohne sie fortfahren.",
+  "Help me fix this": "Hilfe bei der Lösung",
   "Please enter your name.": "Bitte geben Sie Ihren Namen ein.",
   "Names are at most {max} characters.": "Namen haben höchstens {max} Zeichen.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Namen dürfen „{bad}“ nicht enthalten (und keines von {forbidden}).",

@@ -172,6 +172,7 @@ export default {
   "Another application is using your camera or microphone. Close it and reload, or continue without them.": "Une autre application utilise votre caméra ou votre micro. Fermez-la et rechargez la page, ou continuez sans eux.",
   "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.": "Ce navigateur ne peut pas utiliser de caméra ici (une adresse https:// sécurisée est nécessaire). Vous pouvez continuer sans.",
   "The camera and microphone could not be started. You can continue without them.": "La caméra et le micro n’ont pas pu démarrer. Vous pouvez continuer sans eux.",
+  "Help me fix this": "Aidez-moi à résoudre ce problème",
   "Please enter your name.": "Veuillez saisir votre nom.",
   "Names are at most {max} characters.": "Un nom compte au plus {max} caractères.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Un nom ne peut pas contenir « {bad} » (ni aucun de {forbidden}).",

@@ -172,6 +172,7 @@ export default {
   "Another application is using your camera or microphone. Close it and reload, or continue without them.": "Un’altra applicazione sta usando la videocamera o il microfono. Chiudila e ricarica la pagina, oppure continua senza.",
   "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.": "Questo browser non può usare una videocamera qui (serve un indirizzo https:// sicuro). Puoi continuare senza.",
   "The camera and microphone could not be started. You can continue without them.": "Non è stato possibile avviare videocamera e microfono. Puoi continuare senza.",
+  "Help me fix this": "Aiutami a risolvere",
   "Please enter your name.": "Inserisci il tuo nome.",
   "Names are at most {max} characters.": "I nomi hanno al massimo {max} caratteri.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "I nomi non possono contenere «{bad}» (né alcuno di {forbidden}).",

@@ -172,6 +172,7 @@ export default {
   "Another application is using your camera or microphone. Close it and reload, or continue without them.": "Een andere toepassing gebruikt uw camera of microfoon. Sluit die en laad de pagina opnieuw, of ga zonder door.",
   "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.": "Deze browser kan hier geen camera gebruiken (een beveiligd https://-adres is nodig). U kunt zonder camera doorgaan.",
   "The camera and microphone could not be started. You can continue without them.": "De camera en microfoon konden niet worden gestart. U kunt zonder doorgaan.",
+  "Help me fix this": "Help me dit op te lossen",
   "Please enter your name.": "Vul uw naam in.",
   "Names are at most {max} characters.": "Namen zijn hoogstens {max} tekens.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Namen mogen geen „{bad}” bevatten (en geen van {forbidden}).",
