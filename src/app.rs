@@ -20,6 +20,7 @@ use crate::api::forward::Forwarder;
 use crate::cluster::{Cluster, RedisLimits};
 use crate::config::ServeConfig;
 use crate::media::MediaEngine;
+use crate::meeting::avatar::AvatarOrigins;
 use crate::ops::Ops;
 use crate::services::api_keys::ApiKeys;
 use crate::services::health::{self, StoreHealth};
@@ -235,11 +236,13 @@ impl Application {
             turn_urls: config.turn_url.clone(),
             turn_secret: config.turn_secret.clone(),
         });
+        let avatars = AvatarOrigins::parse(&config.avatar_origins)?;
         let signal = Arc::new(SignalContext::new(SignalDeps {
             rooms: rooms.clone(),
             settings: config.room.signal(),
             ice: ice.clone(),
             origins: AllowedOrigins::new(&public_url, &config.allowed_origins),
+            avatars: avatars.clone(),
             shutdown: shutdown.clone(),
             media: media.clone(),
             limits: limits.clone(),
@@ -262,7 +265,7 @@ impl Application {
             insights: Insights::new(store.clone()),
             endpoints: Endpoints::new(store.clone()),
             api_keys: ApiKeys::new(store.clone()),
-            client: ClientSupport::new(ice),
+            client: ClientSupport::new(ice, &avatars),
             proxies: crate::proxy::TrustedProxies::parse(&config.trusted_proxies)?,
         };
         let gate = ApiGate {

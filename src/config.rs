@@ -127,6 +127,12 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Origins (https://host[:port]) people's pictures (Whereby's `avatarUrl`) may come from; none
+    /// by default, and a picture from elsewhere is left out. Repeat the flag or separate with
+    /// commas.
+    #[arg(long, env = "ANTEROOM_AVATAR_ORIGINS", value_delimiter = ',')]
+    pub avatar_origins: Vec<String>,
+
     /// Create a locked demo meeting at start and print its host and guest links.
     #[arg(long, env = "ANTEROOM_DEMO")]
     pub demo: bool,

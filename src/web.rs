@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::meeting::RoomName;
+use crate::meeting::avatar::AvatarOrigins;
 use crate::proxy::ClientIp;
 use crate::services::ice::IceConfig;
 
@@ -29,14 +30,19 @@ use crate::services::ice::IceConfig;
 #[exclude = "package-lock.json"]
 struct Assets;
 
-/// The room page's policy: our own scripts and styles only, media from us (and blobs), WebSockets
-/// back to us. Names people type can never run as script, even if a bug put them in HTML. Images
-/// may also come from any https:// address or this machine: people's pictures (`avatarUrl`, whose
-/// rule in meeting/text.rs is this one).
-const ROOM_PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: blob: https: http://localhost:* http://127.0.0.1:*; \
-     media-src 'self' blob:; connect-src 'self' ws: wss:; \
-     frame-ancestors *; base-uri 'none'; form-action 'none'";
+/// The room page's policy: our own scripts and styles only, media and images from us (and blobs),
+/// WebSockets back to us. Names people type can never run as script, even if a bug put them in HTML.
+/// Images may also come from the origins people's pictures may (`--avatar-origins`), and no other.
+fn room_page_policy(avatars: &AvatarOrigins) -> HeaderValue {
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data: blob:{}; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+         frame-ancestors *; base-uri 'none'; form-action 'none'",
+        avatars.as_sources()
+    );
+    HeaderValue::from_str(&policy)
+        .expect("origins are ASCII as browsers write them (url's ascii_serialization)")
+}
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     let file = Assets::get(path)?;
@@ -82,7 +88,7 @@ pub async fn embed_script(headers: HeaderMap) -> Result<Response, ApiError> {
 
 /// `GET /{roomName}`: the room page for any well-formed room name. Whether the room exists is
 /// learnt over the WebSocket, where the page can say so in words.
-pub async fn room_page(Path(room): Path<String>) -> Response {
+pub async fn room_page(Path(room): Path<String>, State(client): State<ClientSupport>) -> Response {
     if RoomName::parse(&room).is_err() {
         return (
             StatusCode::NOT_FOUND,
@@ -90,16 +96,16 @@ pub async fn room_page(Path(room): Path<String>) -> Response {
         )
             .into_response();
     }
-    page("room.html")
+    page("room.html", &client)
 }
 
 /// `GET /`: what this server is, and a way into a room whose name someone was given.
-pub async fn landing_page() -> Response {
-    page("index.html")
+pub async fn landing_page(State(client): State<ClientSupport>) -> Response {
+    page("index.html", &client)
 }
 
 /// One of the client's HTML pages, under the room page's policy.
-fn page(file: &str) -> Response {
+fn page(file: &str, client: &ClientSupport) -> Response {
     let Some(file) = Assets::get(file) else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,10 +115,7 @@ fn page(file: &str) -> Response {
     };
     let mut response = Html(file.data.into_owned()).into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(ROOM_PAGE_CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, client.page_policy.clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
@@ -124,13 +127,16 @@ fn page(file: &str) -> Response {
 pub struct ClientSupport {
     pub ice: Arc<IceConfig>,
     pub probes: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
+    /// The pages' Content-Security-Policy.
+    pub page_policy: HeaderValue,
 }
 
 impl ClientSupport {
-    pub fn new(ice: Arc<IceConfig>) -> Self {
+    pub fn new(ice: Arc<IceConfig>, avatars: &AvatarOrigins) -> Self {
         ClientSupport {
             ice,
             probes: Arc::new(probe_limiter()),
+            page_policy: room_page_policy(avatars),
         }
     }
 }

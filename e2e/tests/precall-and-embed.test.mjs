@@ -12,15 +12,30 @@ import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem
 
 let server;
 let browser;
+// People's pictures (avatarUrl), served from this machine: an orange square, and a missing one.
+let pictures;
+let picturesAsked = new Map();
 
 before(async () => {
-  server = await startServer();
+  const picture = png(64, 64, [255, 140, 0]);
+  pictures = http.createServer((request, response) => {
+    picturesAsked.set(request.url, (picturesAsked.get(request.url) || 0) + 1);
+    if (request.url !== "/pat.png") {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "no-store" });
+    response.end(picture);
+  });
+  await new Promise((resolve) => pictures.listen(0, "127.0.0.1", resolve));
+  server = await startServer(["--avatar-origins", `http://127.0.0.1:${pictures.address().port}`]);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  pictures?.close();
 });
 
 test("the pre-call check reports each step; it can be skipped when allowed", async (t) => {
@@ -243,20 +258,6 @@ test("cameraAccess=off: the camera is never asked for nor offered, the others he
 
 test("avatarUrl: the person's picture at the door and in the room; an address the server would refuse is left out", async (t) => {
   const open = opener(browser, t);
-  // The picture, served from this machine: an orange square.
-  const picture = png(64, 64, [255, 140, 0]);
-  let missingAsked = 0;
-  const pictures = http.createServer((request, response) => {
-    if (request.url === "/missing.png") {
-      missingAsked += 1;
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "no-store" });
-    response.end(picture);
-  });
-  await new Promise((resolve) => pictures.listen(0, "127.0.0.1", resolve));
-  t.after(() => pictures.close());
   const address = `http://127.0.0.1:${pictures.address().port}/pat.png`;
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
@@ -265,6 +266,9 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   await knock(pat, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address)}` }, "Pat");
   const bad = await open("bad");
   await knock(bad, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent("http://tracker.example.com/p.png")}` }, "Bea Bad");
+  // The same picture by another origin (localhost is not 127.0.0.1): not listed, left out.
+  const unlisted = await open("unlisted");
+  await knock(unlisted, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address.replace("127.0.0.1", "localhost"))}` }, "Una Listed");
   const gone = await open("gone");
   await knock(gone, { roomUrl: `${meeting.roomUrl}?video=off&avatarUrl=${encodeURIComponent(address.replace("pat.png", "missing.png"))}` }, "Cy");
   await openPeople(host);
@@ -272,12 +276,13 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   await until(async () => (await shown(knockerItem(host, "Pat"))) || undefined, "the knocker's picture loads in the People panel");
   assert.equal(await shown(knockerItem(host, "Pat")), 64);
   assert.equal(await knockerItem(host, "Bea Bad").locator(".avatar").textContent(), "BB", "no picture: initials");
+  assert.equal(await knockerItem(host, "Una Listed").locator(".avatar").textContent(), "UL", "an origin not listed: initials");
   await until(async () => (await knockerItem(host, "Cy").locator(".avatar").textContent()) === "C" || undefined, "a picture that does not load: initials");
   // The list is drawn again (a hold): the picture that did not load is not asked for again.
   await knockerItem(host, "Cy").locator(".hold").click();
   await host.waitForFunction(() => [...document.querySelectorAll(".knocker .knock-state")].some((s) => /hold/i.test(s.textContent)));
   assert.equal(await knockerItem(host, "Cy").locator(".avatar").textContent(), "C");
-  assert.equal(missingAsked, 1, "asked for once");
+  assert.equal(picturesAsked.get("/missing.png"), 1, "asked for once");
   await screenshot(host, "people-knocker-picture-1366x657");
   await knockerItem(host, "Pat").locator(".let-in").click();
   await pat.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -289,7 +294,7 @@ test("avatarUrl: the person's picture at the door and in the room; an address th
   }
   await screenshot(host, "call-picture-1366x657");
   // (The browser reports the missing picture once, as a failed load.)
-  noPageErrorsBut([/404 \(Not Found\) http:\/\/127\.0\.0\.1:\d+\/missing\.png/], host, pat, bad, gone);
+  noPageErrorsBut([/404 \(Not Found\) http:\/\/127\.0\.0\.1:\d+\/missing\.png/], host, pat, bad, unlisted, gone);
 });
 
 test("aec, agc and audioDenoiser off: the microphone comes without the browser's processing", async (t) => {

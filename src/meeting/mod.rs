@@ -1,8 +1,10 @@
 //! The kernel every layer may name: the meeting (what the REST API creates, the store keeps and a
-//! live room is opened for), who takes part in it (`client`), what people may type (`text`) and the
-//! record of what happened in its room (`facts`). Newtypes here are validated once, at the boundary,
-//! so the rest of the code never sees raw strings.
+//! live room is opened for), who takes part in it (`client`), what people may type (`text`), whose
+//! pictures a room may show (`avatar`) and the record of what happened in its room (`facts`).
+//! Newtypes here are validated once, at the boundary, so the rest of the code never sees raw
+//! strings.
 
+pub mod avatar;
 pub mod client;
 pub mod facts;
 pub mod network;

@@ -133,8 +133,8 @@ pub fn bounded(
 
 /// The picture others see for a person (Whereby's `avatarUrl`): an absolute https:// address, or
 /// http:// on this machine (`localhost`, `127.0.0.1`), without a user name or password in it, as the
-/// URL standard writes it; empty means none. Every page in the room loads it, so the rule is the
-/// room page's own image policy (web.rs).
+/// URL standard writes it; empty means none. Whether its origin may be shown is the operator's
+/// word (`avatar.rs`).
 pub fn avatar_url(raw: Option<&str>) -> Result<Option<String>, TextError> {
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);

@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cluster::{CLIENT_HEADER, Cluster, NODE_HEADER};
 use crate::media::MediaEngine;
+use crate::meeting::avatar::AvatarOrigins;
 use crate::proxy::ClientIp;
 use crate::serve::ConnectionSlot;
 use crate::services::ice::IceConfig;
@@ -108,6 +109,8 @@ pub struct SignalDeps {
     pub settings: SignalSettings,
     pub ice: Arc<IceConfig>,
     pub origins: AllowedOrigins,
+    /// Where people's pictures may come from; others are left out of their join.
+    pub avatars: AvatarOrigins,
     pub shutdown: CancellationToken,
     pub media: MediaEngine,
     pub limits: DynLimits,
@@ -120,6 +123,7 @@ pub struct SignalContext {
     pub settings: SignalSettings,
     pub ice: Arc<IceConfig>,
     pub origins: AllowedOrigins,
+    pub avatars: AvatarOrigins,
     /// The knocks an address may make a minute, across all rooms (and nodes).
     pub limits: DynLimits,
     pub shutdown: CancellationToken,
@@ -138,6 +142,7 @@ impl SignalContext {
             settings: deps.settings,
             ice: deps.ice,
             origins: deps.origins,
+            avatars: deps.avatars,
             shutdown: deps.shutdown,
             media: deps.media,
             cluster: deps.cluster,

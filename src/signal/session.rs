@@ -513,8 +513,18 @@ impl Session {
         ))
     }
 
-    async fn join(&mut self, join: Join, text: &str) -> Next {
+    async fn join(&mut self, mut join: Join, text: &str) -> Next {
         let kind = MessageType::JoinRoom;
+        // A picture from an origin the operator did not list is left out; the person still enters.
+        if let Some(address) = &join.identity.avatar_url
+            && !self.ctx.avatars.allows(address)
+        {
+            tracing::warn!(
+                avatar_url = %address,
+                "avatarUrl left out: its origin is not among --avatar-origins (ANTEROOM_AVATAR_ORIGINS)"
+            );
+            join.identity.avatar_url = None;
+        }
         let name = join.room_name.clone();
         let meeting = match self.open_meeting(&name, kind).await {
             Ok(meeting) => meeting,

@@ -179,6 +179,22 @@ async fn bad_settings_are_reported_not_panicked() {
     assert!(!ok);
     assert!(stderr.contains("--listen"), "{stderr}");
     assert!(!stderr.contains("panicked"));
+    let (ok, _, stderr) = cli(&[
+        "serve",
+        "--data-dir",
+        path,
+        "--listen",
+        "127.0.0.1:0",
+        "--avatar-origins",
+        "https://cdn.example.com/pictures/",
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("avatar origin \"https://cdn.example.com/pictures/\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
 }
 
 /// The demo meeting's host and guest links, as the server printed them.

@@ -435,11 +435,23 @@ async fn a_room_closes_once_everyone_has_left() {
     assert_eq!(kept().await, 0, "a closed room's state is forgotten");
 }
 
-/// A person's picture (`avatarUrl`) reaches everyone in the room, a knocker's reaches hosts (and the
-/// integrator's backend); an address a browser should not be sent to is refused, saying why.
+/// A person's picture (`avatarUrl`) from an origin the operator listed reaches everyone in the room,
+/// a knocker's reaches hosts (and the integrator's backend); one from elsewhere is left out and the
+/// person still enters; an address a browser should not be sent to is refused, saying why. The
+/// room page may load pictures from the listed origins, and no others.
 #[tokio::test]
 async fn a_persons_picture_reaches_the_room_and_a_bad_address_is_refused() {
-    let server = Server::start().await;
+    let server = Server::start_with(&[
+        "--avatar-origins",
+        "https://cdn.example.com,http://127.0.0.1:9",
+    ])
+    .await;
+    let page = reqwest::get(server.url("/some-room")).await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("img-src 'self' data: blob: https://cdn.example.com http://127.0.0.1:9;"),
+        "{policy}"
+    );
     let open = room(&server, json!({})).await;
     let (mut host_ws, _) = host(&server, &open, "Dr One").await;
     let picture = "https://cdn.example.com/people/pat.png";
@@ -489,6 +501,23 @@ async fn a_persons_picture_reaches_the_room_and_a_bad_address_is_refused() {
         .get_json(&format!("/v1/rooms{}/knocks", locked.name))
         .await;
     assert_eq!(queue["results"][0]["avatarUrl"], local);
+
+    let mut elsewhere = Ws::connect(&server).await;
+    elsewhere
+        .send(
+            "join_room",
+            json!({"roomName": open.name, "displayName": "Eve",
+                   "avatarUrl": "https://tracker.example.net/e.png"}),
+        )
+        .await;
+    elsewhere.recv_type("room_joined").await;
+    let eve = loop {
+        let client = host_ws.recv_type("new_client").await["client"].clone();
+        if client["displayName"] == "Eve" {
+            break client;
+        }
+    };
+    assert!(eve.get("avatarUrl").is_none(), "left out: {eve}");
 
     let mut bad = Ws::connect(&server).await;
     for (address, why) in [
