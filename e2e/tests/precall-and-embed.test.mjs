@@ -190,11 +190,13 @@ test("URL parameters shape the screens", async (t) => {
   const counted = await open("host-counted");
   await enterAsHost(counted, hosted);
   assert.equal(await counted.locator("#capacity").isVisible(), true, "a host sees the count by default");
+  assert.equal(await counted.locator("#pip-toggle").isVisible(), true, "and a picture-in-picture button");
   const uncounted = await open("host-uncounted");
-  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off`, "Dr Quiet");
+  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off&pipButton=off`, "Dr Quiet");
   await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
+  assert.equal(await uncounted.locator("#pip-toggle").count(), 0, "pipButton=off hides it");
   noPageErrors(page, named, bareGuest, minimalHost, bare, phone, counted, uncounted);
 });
 
@@ -552,7 +554,7 @@ function embedPageServer() {
   for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participantupdate", "participant_join", "participant_leave",
                       "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed",
                       "precall_check_skipped", "meeting_end", "people_toggle", "chat_toggle", "connection_status_change",
-                      "grant_device_permission", "deny_device_permission"]) {
+                      "grant_device_permission", "deny_device_permission", "pip_toggle"]) {
     el.addEventListener(type, (event) => window.events.push({ type, detail: event.detail }));
   }
 </script>`);
@@ -629,6 +631,20 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await host.evaluate(() => document.getElementById("room").togglePeople());
   await room(host).locator("#people-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
   assert.deepEqual((await panels()).slice(-2), ["people_toggle true", "people_toggle false"]);
+
+  // Picture in picture: the host's window shows the guest (whom the stage features), and the
+  // integrator hears it open and close.
+  await room(host).locator("#pip-toggle").click();
+  await waitEvent(host, "pip_toggle");
+  const inWindow = await room(host).locator("body").evaluate(() => {
+    const shown = document.pictureInPictureElement;
+    const guestTile = document.querySelector(".tile:not(.self) video");
+    return { shown: Boolean(shown), guest: Boolean(guestTile?.srcObject) && shown?.srcObject === guestTile.srcObject, pressed: document.getElementById("pip-toggle").getAttribute("aria-pressed") };
+  });
+  assert.deepEqual(inWindow, { shown: true, guest: true, pressed: "true" });
+  await room(host).locator("#pip-toggle").click();
+  await host.waitForFunction(() => window.events.filter((e) => e.type === "pip_toggle").length === 2, null, { timeout: TIMEOUT });
+  assert.deepEqual((await events(host, "pip_toggle")).map((e) => e.detail), [{ open: true }, { open: false }]);
 
   await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
   await waitEvent(guest, "camera_toggle");

@@ -13,6 +13,7 @@ import { ChatPanel } from "./chat.js";
 import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
+import { PictureInPicture } from "./pip.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** Frames that change who is here or waiting. */
@@ -34,6 +35,9 @@ export class Call {
     // Whereby's `timer`: how long this page has been in the call (a reconnect does not restart it).
     this.enteredAt = Date.now();
     this.clock = params.timer ? setInterval(() => this.showTime(), 1000) : null;
+    this.pip = params.pipButton && params.topToolbar && PictureInPicture.supported()
+      ? new PictureInPicture({ source: () => this.stage.pictureInPicture(), onToggle: (open) => this.bridge.emit("pip_toggle", { open }) })
+      : null;
     leaveDoor();
     this.start(joined);
     this.offs = [
@@ -121,7 +125,7 @@ export class Call {
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
     const invite = iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
     this.timer = p.timer ? h("span", { class: "call-timer", id: "call-timer", role: "timer", "aria-label": t("Time in the call") }) : null;
-    const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.timer, this.capacity, this.lockState, invite);
+    const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.timer, this.capacity, this.lockState, this.pip?.button, invite);
 
     const button = (options) => iconButton({ className: "control", ...options });
     this.micButton = button({ id: "microphone-toggle", name: "mic", label: "", onclick: () => this.toggleMicrophone() });
@@ -451,6 +455,7 @@ export class Call {
 
   destroy() {
     clearInterval(this.clock);
+    this.pip?.destroy();
     this.offs.forEach((off) => off());
     this.media.removeEventListener("tracks", this.onMediaTracks);
     this.media.removeEventListener("toggles", this.onMediaTracks);

@@ -3,7 +3,7 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink. `lang` is read first, by main.js (the room's
+// precallPermissionHelpLink, pipButton. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -58,6 +58,8 @@ export function readParams(location = window.location) {
     participantCount: flag(query, "participantCount", true),
     // How long one has been in the call, in the header.
     timer: flag(query, "timer", false),
+    // The header's picture-in-picture button.
+    pipButton: flag(query, "pipButton", true),
     // One's own tile small in the stage's corner, over the others.
     floatSelf: flag(query, "floatSelf", false),
     locking: flag(query, "locking", !minimal),

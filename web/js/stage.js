@@ -252,6 +252,21 @@ export class Stage extends EventTarget {
     return null;
   }
 
+  /**
+   * What a picture-in-picture window shows: someone else, as featured here (a pin, a shared screen,
+   * who speaks), else the first with a picture; one's own when alone.
+   */
+  pictureInPicture() {
+    const shown = (id) => {
+      const tile = id && this.tiles.get(id);
+      return tile && !tile.self && tile.video.srcObject ? tile : null;
+    };
+    const others = [...this.tiles.values()].filter((tile) => !tile.self && tile.video.srcObject);
+    const tile = shown(this.pinned) || shown(this.sharer()) || shown(this.activeSpeaker)
+      || others.find((other) => other.video.srcObject.getVideoTracks().length > 0) || others[0] || this.tiles.get(this.selfId);
+    return tile?.video.srcObject || null;
+  }
+
   /** Who is large: a pin first, then a shared screen, then (speaker view) who speaks. */
   featuredId(order) {
     if (this.pinned && this.tiles.has(this.pinned)) return this.pinned;

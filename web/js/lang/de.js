@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Einladungslink kopieren",
+  "Picture in picture": "Bild im Bild",
   "Time in the call": "Zeit im Anruf",
   "Share screen": "Bildschirm teilen",
   "Speaker view": "Sprecheransicht",

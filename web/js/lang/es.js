@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copiar enlace de invitación",
+  "Picture in picture": "Imagen en imagen",
   "Time in the call": "Tiempo en la llamada",
   "Share screen": "Compartir pantalla",
   "Speaker view": "Vista de orador",

@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copier le lien d’invitation",
+  "Picture in picture": "Image dans l’image",
   "Time in the call": "Durée dans l’appel",
   "Share screen": "Partager l’écran",
   "Speaker view": "Vue intervenant",

@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copia link di invito",
+  "Picture in picture": "Picture in picture",
   "Time in the call": "Tempo nella chiamata",
   "Share screen": "Condividi schermo",
   "Speaker view": "Vista relatore",

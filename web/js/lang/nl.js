@@ -8,6 +8,7 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Uitnodigingslink kopiëren",
+  "Picture in picture": "Beeld in beeld",
   "Time in the call": "Tijd in het gesprek",
   "Share screen": "Scherm delen",
   "Speaker view": "Sprekersweergave",
