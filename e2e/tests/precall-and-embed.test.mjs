@@ -183,6 +183,21 @@ test("URL parameters shape the screens", async (t) => {
     assert.ok(Math.abs(own.x + own.width - (stageBox.x + stageBox.width)) <= 10 && Math.abs(own.y + own.height - (stageBox.y + stageBox.height)) <= 10, `in the stage's bottom right-hand corner: ${JSON.stringify({ own, stageBox })}`);
   }
   await screenshot(phone, "call-float-self-390x844");
+  // autoHideSelfView: one's own floating tile starts put away behind an arrow, which brings it back.
+  const shy = await open("shy", { viewport: { width: 1366, height: 657 } });
+  await shy.goto(`${small.roomUrl}?displayName=Shy&precallReview=off&floatSelf&autoHideSelfView`);
+  await shy.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await shy.waitForFunction(() => document.querySelectorAll(".tile:not([hidden])").length === 2);
+  assert.equal(await shy.locator(".tile.self").isHidden(), true, "put away at first");
+  await screenshot(shy, "call-self-put-away-1366x657");
+  await shy.click("#self-reveal");
+  await shy.waitForSelector(".tile.self.floating:not([hidden])");
+  assert.equal(await shy.locator("#self-reveal").isHidden(), true);
+  await screenshot(shy, "call-self-brought-back-1366x657");
+  await shy.click("#self-hide");
+  await shy.waitForSelector(".tile.self[hidden]", { state: "attached" });
+  assert.equal(await shy.locator("#self-reveal").isVisible(), true, "the arrow again");
+  assert.equal(await phone.locator("#self-hide").count(), 0, "only with autoHideSelfView");
   await screenshot(bare, "call-float-self-without-toolbars-1366x657");
   assert.equal(await page.locator(".tile.floating").count(), 0, "only with floatSelf");
   // A host's count of people goes with participantCount=off; the rest of the header stays.
@@ -197,7 +212,7 @@ test("URL parameters shape the screens", async (t) => {
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
   assert.equal(await uncounted.locator("#pip-toggle").count(), 0, "pipButton=off hides it");
-  noPageErrors(page, named, bareGuest, minimalHost, bare, phone, counted, uncounted);
+  noPageErrors(page, named, bareGuest, minimalHost, bare, phone, shy, counted, uncounted);
 });
 
 test("cameraAccess=off: the camera is never asked for nor offered, the others hear the person; lowData captures and shows less", async (t) => {

@@ -73,7 +73,11 @@ export class Call {
     const placesBefore = this.stage?.placesKept() ?? [];
     this.stage?.destroy();
     this.mesh?.close();
-    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore, floatSelf: this.params.floatSelf });
+    // autoHideSelfView: one's own tile starts put away, and stays as the person left it across a
+    // reconnect.
+    const selfHidden = this.stage ? this.stage.selfHidden : this.params.autoHideSelfView;
+    this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore,
+      floatSelf: this.params.floatSelf, hideSelf: this.params.autoHideSelfView, selfHidden });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });

@@ -3,7 +3,7 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink, pipButton. `lang` is read first, by main.js (the room's
+// precallPermissionHelpLink, pipButton, autoHideSelfView. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -62,6 +62,8 @@ export function readParams(location = window.location) {
     pipButton: flag(query, "pipButton", true),
     // One's own tile small in the stage's corner, over the others.
     floatSelf: flag(query, "floatSelf", false),
+    // With floatSelf: that tile put away behind an arrow at first.
+    autoHideSelfView: flag(query, "autoHideSelfView", false),
     locking: flag(query, "locking", !minimal),
     people: flag(query, "people", true),
     chat: flag(query, "chat", !minimal),

@@ -30,11 +30,15 @@ export class Stage extends EventTarget {
    *   order: those people keep their places, though the server lists them as they came back.
    * @param floatSelf one's own tile small in a corner, over the others (Whereby's `floatSelf`),
    *   unless it is the one featured.
+   * @param hideSelf with `floatSelf`, that tile may be put away behind an arrow (Whereby's
+   *   `autoHideSelfView`), which brings it back; `selfHidden`: it is away now.
    */
-  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [], floatSelf = false }) {
+  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [], floatSelf = false, hideSelf = false, selfHidden = false }) {
     super();
     this.selfId = selfId;
     this.floatSelf = floatSelf;
+    this.canHideSelf = floatSelf && hideSelf;
+    this.selfHidden = this.canHideSelf && selfHidden;
     // Each person's place, kept after they are gone: someone back after a network drop (theirs,
     // or ours) takes the place they had; a newcomer goes last.
     this.places = new Map(placesBefore.map((id, index) => [id, index]));
@@ -49,6 +53,8 @@ export class Stage extends EventTarget {
     this.interrupted = new Set();
     this.everyoneInterrupted = false;
     this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": t("Participants' videos") });
+    this.reveal = h("button", { type: "button", class: "self-reveal", id: "self-reveal", hidden: true, title: t("Show your picture"), "aria-label": t("Show your picture"), onclick: () => this.hideSelf(false) }, icon("chevron-left"));
+    this.element.append(this.reveal);
     this.resize = new ResizeObserver(() => this.relayout());
     this.resize.observe(this.element);
     this.speakingTimer = setInterval(() => this.updateSpeaking(), 100);
@@ -135,10 +141,13 @@ export class Stage extends EventTarget {
     const muted = h("span", { class: "tile-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
+    const putAway = self && this.canHideSelf
+      ? h("button", { type: "button", class: "tile-hide", id: "self-hide", title: t("Hide your picture"), "aria-label": t("Hide your picture"), onclick: () => this.hideSelf(true) }, icon("chevron-right"))
+      : null;
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, status, h("figcaption", {}, muted, name), pin);
+      video, avatar, status, h("figcaption", {}, muted, name), pin, putAway);
     return { clientId: client.id, root, video, name, avatar, status, statusText, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
@@ -236,6 +245,13 @@ export class Stage extends EventTarget {
     this.relayout();
   }
 
+  /** Puts one's own floating tile away behind an arrow, or brings it back. */
+  hideSelf(hidden) {
+    this.selfHidden = hidden;
+    this.relayout();
+    (hidden ? this.reveal : this.tiles.get(this.selfId)?.root.querySelector(".tile-hide"))?.focus();
+  }
+
   pin(clientId) {
     this.pinned = clientId;
     for (const [id, tile] of this.tiles) this.labelPin(tile, id === clientId);
@@ -278,7 +294,8 @@ export class Stage extends EventTarget {
   }
 
   relayout() {
-    const order = this.order();
+    const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
+    this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));
     const featured = this.featuredId(order);
     const size = { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
     const placed = layout(size, order.length, {
@@ -286,7 +303,7 @@ export class Stage extends EventTarget {
       page: this.current,
       // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
       wholeFeatured: Boolean(this.tiles.get(featured)?.media?.screen),
-      floating: this.floatSelf && this.tiles.has(this.selfId) ? order.indexOf(this.selfId) : null,
+      floating: this.floatSelf && order.includes(this.selfId) ? order.indexOf(this.selfId) : null,
     });
     this.current = placed.page;
     this.pages = Math.max(1, placed.pages);

@@ -8,6 +8,8 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Einladungslink kopieren",
+  "Show your picture": "Eigenes Bild zeigen",
+  "Hide your picture": "Eigenes Bild ausblenden",
   "Picture in picture": "Bild im Bild",
   "Time in the call": "Zeit im Anruf",
   "Share screen": "Bildschirm teilen",

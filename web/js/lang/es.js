@@ -8,6 +8,8 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copiar enlace de invitación",
+  "Show your picture": "Mostrar su imagen",
+  "Hide your picture": "Ocultar su imagen",
   "Picture in picture": "Imagen en imagen",
   "Time in the call": "Tiempo en la llamada",
   "Share screen": "Compartir pantalla",

@@ -8,6 +8,8 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copier le lien d’invitation",
+  "Show your picture": "Afficher votre image",
+  "Hide your picture": "Masquer votre image",
   "Picture in picture": "Image dans l’image",
   "Time in the call": "Durée dans l’appel",
   "Share screen": "Partager l’écran",

@@ -8,6 +8,8 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Copia link di invito",
+  "Show your picture": "Mostra la tua immagine",
+  "Hide your picture": "Nascondi la tua immagine",
   "Picture in picture": "Picture in picture",
   "Time in the call": "Tempo nella chiamata",
   "Share screen": "Condividi schermo",

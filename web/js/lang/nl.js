@@ -8,6 +8,8 @@ export function ordinal(n) {
 export default {
   // The call
   "Copy invite link": "Uitnodigingslink kopiëren",
+  "Show your picture": "Uw beeld tonen",
+  "Hide your picture": "Uw beeld verbergen",
   "Picture in picture": "Beeld in beeld",
   "Time in the call": "Tijd in het gesprek",
   "Share screen": "Scherm delen",
