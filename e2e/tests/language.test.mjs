@@ -160,10 +160,10 @@ test("the call fits every window in German, French, Spanish and Dutch, whose lab
   noPageErrors(host, guest, spanish, dutch);
 });
 
-test("the device check's steps keep their columns apart in Spanish, German and Italian on a phone, either way up", async (t) => {
+test("the device check's steps keep their columns apart in Spanish, German, Italian and Portuguese on a phone, either way up", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
-  for (const [lang, width, height] of [["es", 390, 844], ["es", 844, 390], ["de", 390, 844], ["it", 390, 844]]) {
+  for (const [lang, width, height] of [["es", 390, 844], ["es", 844, 390], ["de", 390, 844], ["it", 390, 844], ["pt", 390, 844]]) {
     const page = await open(`check ${lang} ${width}x${height}`, { viewport: { width, height } });
     await page.goto(`${meeting.roomUrl}?lang=${lang}&displayName=Ana&precallCeremony=on`);
     // The speaker step asks whether a tone was heard: every column has something in it.

@@ -5,7 +5,7 @@
 
 /** The languages a room can be shown in (Whereby's `lang` codes: the primary subtag); each but
  * English has `lang/<code>.js`, its texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
-export const LANGUAGES = ["en", "de", "es", "fr", "it", "nl"];
+export const LANGUAGES = ["en", "de", "es", "fr", "it", "nl", "pt"];
 
 let current = "en";
 let catalog = {};

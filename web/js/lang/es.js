@@ -175,7 +175,7 @@ export default {
   "Another application is using your camera or microphone. Close it and reload, or continue without them.": "Otra aplicación está usando su cámara o su micrófono. Ciérrela y vuelva a cargar la página, o continúe sin ellos.",
   "This browser cannot use a camera here (a secure https:// address is needed). You can continue without one.": "Este navegador no puede usar una cámara aquí (se necesita una dirección https:// segura). Puede continuar sin ella.",
   "The camera and microphone could not be started. You can continue without them.": "No se han podido iniciar la cámara y el micrófono. Puede continuar sin ellos.",
-  "Help me fix this": "Ayúdame a solucionarlo",
+  "Help me fix this": "Ayúdeme a solucionarlo",
   "Please enter your name.": "Escriba su nombre.",
   "Names are at most {max} characters.": "Los nombres tienen como máximo {max} caracteres.",
   "Names may not contain “{bad}” (nor any of {forbidden}).": "Los nombres no pueden contener «{bad}» (ni ninguno de {forbidden}).",
