@@ -42,11 +42,16 @@ impl AvatarOrigins {
     }
 }
 
+/// Whether a picture's address is one a room page may be sent to: https://, or http:// on this
+/// machine (a secure context, as browsers count it).
+pub fn fetchable(url: &url::Url) -> bool {
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    url.scheme() == "https" || (url.scheme() == "http" && local)
+}
+
 fn origin_of(raw: &str) -> Result<String, AvatarOriginError> {
     let refused = || AvatarOriginError(raw.to_owned());
     let url = url::Url::parse(raw).map_err(|_| refused())?;
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && local);
     // Exact origins only: a `*` in a host would be a wildcard to the image policy, not to us.
     let bare = !url.host_str().is_some_and(|host| host.contains('*'))
         && url.path() == "/"
@@ -54,7 +59,7 @@ fn origin_of(raw: &str) -> Result<String, AvatarOriginError> {
         && url.fragment().is_none()
         && url.username().is_empty()
         && url.password().is_none();
-    if !scheme_ok || !bare {
+    if !fetchable(&url) || !bare {
         return Err(refused());
     }
     Ok(url.origin().ascii_serialization())

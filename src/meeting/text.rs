@@ -147,11 +147,8 @@ pub fn avatar_url(raw: Option<&str>) -> Result<Option<String>, TextError> {
     }
     let url =
         url::Url::parse(text).map_err(|_| TextError::AvatarUrl("is not an absolute address"))?;
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local => {}
-        _ => return Err(TextError::AvatarUrl("must be an https:// address")),
+    if !super::avatar::fetchable(&url) {
+        return Err(TextError::AvatarUrl("must be an https:// address"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(TextError::AvatarUrl(
