@@ -163,38 +163,29 @@ async fn health_and_graceful_stop() {
 async fn bad_settings_are_reported_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap();
-    let (ok, _, stderr) = cli(&[
-        "serve",
-        "--data-dir",
-        path,
-        "--listen",
-        "127.0.0.1:0",
-        "--public-url",
-        "ftp://x",
-    ])
-    .await;
-    assert!(!ok);
-    assert!(stderr.contains("public URL"), "{stderr}");
-    let (ok, _, stderr) = cli(&["serve", "--data-dir", path, "--listen", "nonsense"]).await;
-    assert!(!ok);
-    assert!(stderr.contains("--listen"), "{stderr}");
-    assert!(!stderr.contains("panicked"));
-    let (ok, _, stderr) = cli(&[
-        "serve",
-        "--data-dir",
-        path,
-        "--listen",
-        "127.0.0.1:0",
-        "--avatar-origins",
-        "https://cdn.example.com/pictures/",
-    ])
-    .await;
-    assert!(!ok);
-    assert!(
-        stderr.contains("avatar origin \"https://cdn.example.com/pictures/\""),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"));
+    // `serve` with one bad setting: it stops, saying which, and does not panic.
+    for (setting, value, said) in [
+        ("--public-url", "ftp://x", "public URL"),
+        (
+            "--listen",
+            "nonsense",
+            "invalid value 'nonsense' for '--listen",
+        ),
+        (
+            "--avatar-origins",
+            "https://cdn.example.com/pictures/",
+            "avatar origin \"https://cdn.example.com/pictures/\"",
+        ),
+    ] {
+        let mut args = vec!["serve", "--data-dir", path, setting, value];
+        if setting != "--listen" {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
+        let (ok, _, stderr) = cli(&args).await;
+        assert!(!ok, "{setting} {value}");
+        assert!(stderr.contains(said), "{setting} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 /// The demo meeting's host and guest links, as the server printed them.
