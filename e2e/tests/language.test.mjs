@@ -1,6 +1,7 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
 // in French, with no English text of the catalog left on the screens; the call in German, French,
-// Spanish and Dutch at every window size; the device check in four languages on a phone.
+// Spanish and Dutch at every window size; the device check in five languages on a phone; the
+// review's language picker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
@@ -184,4 +185,27 @@ test("the device check's steps keep their columns apart in Spanish, German, Ital
     await screenshot(page, `language-${lang}-device-check-${width}x${height}`);
     noPageErrors(page);
   }
+});
+
+test("the review's language picker shows the room again in the language chosen, the name typed kept; localization=off hides it", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const page = await open("picker", { viewport: { width: 390, height: 844 } });
+  await page.goto(meeting.roomUrl);
+  await page.waitForSelector("#language-picker", { timeout: TIMEOUT });
+  assert.equal(await page.inputValue("#language-picker"), "en", "the browser's language");
+  await page.fill("#display-name", "Joana");
+  await page.selectOption("#language-picker", "pt");
+  await page.waitForFunction(() => document.documentElement.lang === "pt", null, { timeout: TIMEOUT });
+  await page.waitForSelector("#precall-title", { timeout: TIMEOUT });
+  assert.equal(await page.textContent("#precall-title"), "Verifique sua câmera e seu microfone");
+  assert.equal(await page.inputValue("#display-name"), "Joana", "the name typed is kept");
+  assert.equal(await page.inputValue("#language-picker"), "pt");
+  await fitsItsScreen(page, "the picker on a phone");
+  await screenshot(page, "language-picker-pt-390x844");
+  const fixed = await open("fixed");
+  await fixed.goto(`${meeting.roomUrl}?lang=fr&localization=off`);
+  await fixed.waitForSelector("#precall-title", { timeout: TIMEOUT });
+  assert.equal(await fixed.locator("#language-picker").count(), 0, "localization=off: no picker");
+  noPageErrors(page, fixed);
 });

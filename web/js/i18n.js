@@ -7,6 +7,9 @@
  * English has `lang/<code>.js`, its texts (`default`) and how it writes 1st, 2nd... (`ordinal`). */
 export const LANGUAGES = ["en", "de", "es", "fr", "it", "nl", "pt"];
 
+/** Each language's name in itself, as a picker lists them. */
+export const LANGUAGE_NAMES = { en: "English", de: "Deutsch", es: "Español", fr: "Français", it: "Italiano", nl: "Nederlands", pt: "Português" };
+
 let current = "en";
 let catalog = {};
 let ordinalOf = null;

@@ -3,7 +3,7 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink, pipButton, autoHideSelfView. `lang` is read first, by main.js (the room's
+// precallPermissionHelpLink, pipButton, autoHideSelfView, localization. `lang` is read first, by main.js (the room's
 // title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -47,6 +47,8 @@ export function readParams(location = window.location) {
     precallCeremony: flag(query, "precallCeremony", false),
     precallCeremonyCanSkip: flag(query, "precallCeremonyCanSkip", false),
     skipMediaPermissionPrompt: flag(query, "skipMediaPermissionPrompt", false),
+    // The review's language picker.
+    localization: flag(query, "localization", true),
     // (Also under the name Whereby's element passed on before, with an s.)
     precallPermissionHelpLink: helpAddress(query.get("precallPermissionHelpLink") || query.get("precallPermissionsHelpLink")),
     // Whereby's minimal: the header and every control but the microphone, camera and People go,

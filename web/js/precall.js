@@ -3,7 +3,7 @@
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
 import { h, iconButton, releaseVideo, replace, announce } from "./dom.js";
-import { t } from "./i18n.js";
+import { LANGUAGES, LANGUAGE_NAMES, language, t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { nameProblem, NAME_MAX } from "./params.js";
 import { applyKnockPage, showLogo } from "./theme.js";
@@ -129,7 +129,9 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     showLogo(logo, knockPage?.logoUrl, params);
     replace(root, h("section", { class: "screen precall", "data-screen": "precall", "aria-labelledby": "precall-title" },
       logo,
-      h("p", { class: "room-name", text: params.roomTitle }),
+      h("div", { class: "precall-top" },
+        h("p", { class: "room-name", text: params.roomTitle }),
+        params.localization ? languagePicker(nameInput) : null),
       h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
         h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, media.cameraAccess ? cameraToggle : null, micToggle)),
@@ -146,6 +148,20 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     fillPickers();
     if (params.displayName) validateName();
   });
+}
+
+/**
+ * Whereby's language picker (hidden with `localization=off`): the page again in the language
+ * chosen, with the name typed so far kept.
+ */
+function languagePicker(nameInput) {
+  const select = h("select", { id: "language-picker", "aria-label": t("Language"), onchange: () => {
+    const url = new URL(window.location.href);
+    url.searchParams.set("lang", select.value);
+    if (nameInput.value.trim()) url.searchParams.set("displayName", nameInput.value.trim());
+    window.location.replace(url);
+  } }, LANGUAGES.map((code) => h("option", { value: code, lang: code, selected: code === language(), text: LANGUAGE_NAMES[code] })));
+  return select;
 }
 
 function summary(result) {

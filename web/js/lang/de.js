@@ -204,6 +204,7 @@ export default {
   "Turn camera on": "Kamera einschalten",
   "Mute microphone": "Mikrofon stummschalten",
   "Unmute microphone": "Mikrofon einschalten",
+  "Language": "Sprache",
   "Continue": "Weiter",
   "Your name": "Ihr Name",
   "Device check skipped": "Geräteprüfung übersprungen",

@@ -204,6 +204,7 @@ export default {
   "Turn camera on": "Encender la cámara",
   "Mute microphone": "Silenciar el micrófono",
   "Unmute microphone": "Activar el micrófono",
+  "Language": "Idioma",
   "Continue": "Continuar",
   "Your name": "Su nombre",
   "Device check skipped": "Comprobación de dispositivos omitida",

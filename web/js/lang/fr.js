@@ -204,6 +204,7 @@ export default {
   "Turn camera on": "Allumer la caméra",
   "Mute microphone": "Couper le micro",
   "Unmute microphone": "Activer le micro",
+  "Language": "Langue",
   "Continue": "Continuer",
   "Your name": "Votre nom",
   "Device check skipped": "Vérification des appareils passée",

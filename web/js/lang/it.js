@@ -204,6 +204,7 @@ export default {
   "Turn camera on": "Accendi la videocamera",
   "Mute microphone": "Disattiva il microfono",
   "Unmute microphone": "Attiva il microfono",
+  "Language": "Lingua",
   "Continue": "Continua",
   "Your name": "Il tuo nome",
   "Device check skipped": "Verifica dei dispositivi saltata",

@@ -204,6 +204,7 @@ export default {
   "Turn camera on": "Camera aanzetten",
   "Mute microphone": "Microfoon dempen",
   "Unmute microphone": "Microfoon aanzetten",
+  "Language": "Taal",
   "Continue": "Doorgaan",
   "Your name": "Uw naam",
   "Device check skipped": "Apparaatcontrole overgeslagen",

@@ -205,6 +205,7 @@ export default {
   "Turn camera on": "Ligar a câmera",
   "Mute microphone": "Silenciar o microfone",
   "Unmute microphone": "Ativar o microfone",
+  "Language": "Idioma",
   "Continue": "Continuar",
   "Your name": "Seu nome",
   "Device check skipped": "Verificação dos dispositivos pulada",
