@@ -1,6 +1,6 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
 // in French, with no English text of the catalog left on the screens; the call in German, French,
-// Spanish and Dutch at every window size; the device check in five languages on a phone; the
+// Spanish and Dutch at every window size; the device check in four languages on a phone; the
 // review's language picker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
