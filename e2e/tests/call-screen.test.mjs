@@ -114,7 +114,8 @@ test("speaker view, a pin and a camera turned off keep the stage in order", asyn
   await host.waitForSelector(`.tile[data-client-id="${firstId}"]:not(.camera-off)`, { timeout: TIMEOUT });
   await remoteVideosPlay(host, 2);
   // Someone else speaking (the fake microphone beeps) is ringed, from the level on their packets.
-  await host.waitForSelector(".tile.speaking:not(.self)", { timeout: TIMEOUT });
+  // Whether, not how soon: on a loaded machine (a full run) it once took longer than 15 s.
+  await host.waitForSelector(".tile.speaking:not(.self)", { timeout: 2 * TIMEOUT });
   noPageErrors(...pages);
 });
 
