@@ -595,7 +595,8 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await waitEvent(host, "join");
   await waitEvent(host, "grant_device_permission");
   assert.deepEqual((await events(host, "grant_device_permission"))[0].detail, { granted: true });
-  await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest&attrs=precallReview=off,externalId=patient-21`);
+  const picture = `http://127.0.0.1:${pictures.address().port}/pat.png`;
+  await guest.goto(`${origin}/?room=${encodeURIComponent(meeting.roomUrl)}&name=Embedded%20Guest&attrs=${encodeURIComponent(`precallReview=off,externalId=patient-21,avatarUrl=${picture}`)}`);
   await waitEvent(guest, "ready");
   assert.equal(await guest.getAttribute("iframe", "title"), "Video calling component", "the frame has a name");
   // The guest's door shows; the integrator's own button knocks through the element, and can
@@ -613,6 +614,7 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await host.waitForFunction(() => window.events.filter((e) => e.type === "knock_received").length === 2, null, { timeout: TIMEOUT });
   const received = (await events(host, "knock_received")).at(-1);
   assert.equal(received.detail.displayName, "Embedded Guest");
+  assert.equal(received.detail.avatarUrl, picture, "the knocker's picture, for the integrator's own host panel");
   // The integrator's own host panel lets them in.
   await host.evaluate((id) => document.getElementById("room").admit(id), received.detail.clientId);
   await waitEvent(guest, "join");
@@ -684,8 +686,8 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   const [came] = await events(host, "participant_join");
   const [gone] = await events(host, "participant_leave");
   for (const { detail } of [came, gone]) {
-    const { id, displayName, role, externalId } = detail.participant;
-    assert.deepEqual({ id, displayName, role, externalId }, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor", externalId: "patient-21" });
+    const { id, displayName, role, externalId, avatarUrl } = detail.participant;
+    assert.deepEqual({ id, displayName, role, externalId, avatarUrl }, { id: received.detail.clientId, displayName: "Embedded Guest", role: "granted_visitor", externalId: "patient-21", avatarUrl: picture });
   }
   assert.equal(gone.detail.participantId, received.detail.clientId);
   // How many were in the room, each time that changed: the host alone, with the guest, alone again

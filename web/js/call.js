@@ -475,6 +475,6 @@ export class Call {
 }
 
 /** A participant as an embedding page hears of it (Whereby's `participant`, and ours). */
-function participantOf({ id, displayName, role, externalId, metadata }) {
-  return { id, displayName, role, ...(externalId && { externalId }), ...(metadata && { metadata }) };
+function participantOf({ id, displayName, role, externalId, metadata, avatarUrl }) {
+  return { id, displayName, role, ...(externalId && { externalId }), ...(metadata && { metadata }), ...(avatarUrl && { avatarUrl }) };
 }
