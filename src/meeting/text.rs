@@ -96,18 +96,24 @@ pub fn display_name(raw: Option<&str>) -> Result<String, TextError> {
     Ok(name.to_owned())
 }
 
-/// A host's free-text message (hold or reject): trimmed, bounded, empty means none.
-pub fn host_message(raw: Option<&str>) -> Result<Option<String>, TextError> {
+/// Text trimmed, `None` when empty, refused when longer than `max` characters.
+fn trimmed<'a>(
+    raw: Option<&'a str>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<&'a str>, TextError> {
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    if text.chars().count() > MESSAGE_MAX_CHARS {
-        return Err(TextError::TooLong {
-            field: "message",
-            max: MESSAGE_MAX_CHARS,
-        });
+    if text.chars().count() > max {
+        return Err(TextError::TooLong { field, max });
     }
-    Ok(Some(text.to_owned()))
+    Ok(Some(text))
+}
+
+/// A host's free-text message (hold or reject): trimmed, bounded, empty means none.
+pub fn host_message(raw: Option<&str>) -> Result<Option<String>, TextError> {
+    Ok(trimmed(raw, "message", MESSAGE_MAX_CHARS)?.map(str::to_owned))
 }
 
 /// A chat message: trimmed, 1 to 4,000 characters.
@@ -136,15 +142,9 @@ pub fn bounded(
 /// URL standard writes it; empty means none. Whether its origin may be shown is the operator's
 /// word (`avatar.rs`).
 pub fn avatar_url(raw: Option<&str>) -> Result<Option<String>, TextError> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+    let Some(text) = trimmed(raw, "avatarUrl", AVATAR_URL_MAX_CHARS)? else {
         return Ok(None);
     };
-    if text.chars().count() > AVATAR_URL_MAX_CHARS {
-        return Err(TextError::TooLong {
-            field: "avatarUrl",
-            max: AVATAR_URL_MAX_CHARS,
-        });
-    }
     let url =
         url::Url::parse(text).map_err(|_| TextError::AvatarUrl("is not an absolute address"))?;
     if !super::avatar::fetchable(&url) {
