@@ -77,6 +77,17 @@ test("timer: the header says how long one has been in the call, and still fits e
   const first = await host.textContent("#call-timer");
   assert.match(first, /^0:0\d$/, "minutes and seconds from the start");
   await host.waitForFunction((was) => document.getElementById("call-timer").textContent !== was, first, { timeout: 3000 });
+  // A reconnect builds the call again and the clock goes on from where it was.
+  const seconds = (text) => text.split(":").reduce((total, part) => total * 60 + Number(part), 0);
+  await host.waitForFunction(() => Number(document.getElementById("call-timer").textContent.split(":").at(-1)) >= 5, null, { timeout: TIMEOUT });
+  const before = seconds(await host.textContent("#call-timer"));
+  await host.locator("#call-timer").evaluate((timer) => { timer.dataset.before = "reconnect"; });
+  await host.context().setOffline(true);
+  await host.waitForSelector("#connection-banner:not([hidden])", { timeout: TIMEOUT });
+  await host.context().setOffline(false);
+  await host.waitForSelector("#call-timer:not([data-before])", { timeout: TIMEOUT });
+  const after = seconds(await host.textContent("#call-timer"));
+  assert.ok(after >= before, `the clock went on across the reconnect (a new one would say 0:00): ${before} s, then ${after} s`);
   for (const size of SIZES) {
     await host.setViewportSize({ width: size.width, height: size.height });
     await callFitsSoon(host, `timer at ${size.name}`);

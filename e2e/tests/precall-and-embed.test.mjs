@@ -197,6 +197,15 @@ test("URL parameters shape the screens", async (t) => {
   await shy.click("#self-hide");
   await shy.waitForSelector(".tile.self[hidden]", { state: "attached" });
   assert.equal(await shy.locator("#self-reveal").isVisible(), true, "the arrow again");
+  // Brought back, it stays so across a reconnect (the call is built again).
+  await shy.click("#self-reveal");
+  await shy.locator(".tile.self").evaluate((tile) => { tile.dataset.before = "reconnect"; });
+  await shy.context().setOffline(true);
+  await shy.waitForSelector("#connection-banner:not([hidden])", { timeout: TIMEOUT });
+  await shy.context().setOffline(false);
+  await shy.waitForSelector(".tile.self:not([data-before])", { state: "attached", timeout: TIMEOUT });
+  await shy.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  assert.equal(await shy.locator(".tile.self").isVisible(), true, "still shown after the reconnect");
   assert.equal(await phone.locator("#self-hide").count(), 0, "only with autoHideSelfView");
   await screenshot(bare, "call-float-self-without-toolbars-1366x657");
   assert.equal(await page.locator(".tile.floating").count(), 0, "only with floatSelf");
