@@ -3,8 +3,8 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink, pipButton, autoHideSelfView, localization. `lang` is read first, by main.js (the room's
-// title is in it).
+// precallPermissionHelpLink, pipButton, autoHideSelfView, localization. `lang` is read first, by
+// main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -89,12 +89,7 @@ export const AVATAR_URL_MAX = 2048;
 export function avatarAddress(raw) {
   const text = (raw || "").trim();
   if (!text) return null;
-  let url;
-  try {
-    url = new URL(text);
-  } catch {
-    url = null;
-  }
+  const url = absoluteUrl(text);
   const local = url?.protocol === "http:" && ["localhost", "127.0.0.1"].includes(url.hostname);
   const usable = url && (url.protocol === "https:" || local) && !url.username && !url.password && [...text].length <= AVATAR_URL_MAX;
   if (!usable) {
@@ -106,9 +101,14 @@ export function avatarAddress(raw) {
 
 /** A help page's address: http(s) only (a `javascript:` link would run in the room's page); else null. */
 export function helpAddress(raw) {
+  const url = absoluteUrl((raw || "").trim());
+  return url && (url.protocol === "https:" || url.protocol === "http:") ? url.href : null;
+}
+
+/** `text` as an absolute URL, or null. */
+function absoluteUrl(text) {
   try {
-    const url = new URL((raw || "").trim());
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    return new URL(text);
   } catch {
     return null;
   }

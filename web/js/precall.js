@@ -40,7 +40,8 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
     // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice.
-    const problemText = h("span", { text: media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "" });
+    const advice = () => (media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
+    const problemText = h("span", { text: advice() });
     const helpLink = params.precallPermissionHelpLink
       ? h("a", { class: "help-link", id: "permission-help", href: params.precallPermissionHelpLink, target: "_blank", rel: "noopener noreferrer", text: t("Help me fix this") })
       : null;
@@ -53,7 +54,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       onclick: async () => {
         await media.start({ audio: params.audio, video: params.video });
         problemBox.hidden = !media.problem;
-        problemText.textContent = media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "";
+        problemText.textContent = advice();
         enableButton.hidden = media.stream.getTracks().length > 0;
         await fillPickers();
       },
