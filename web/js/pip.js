@@ -35,6 +35,8 @@ export class PictureInPicture {
       return;
     }
     this.follow();
+    // Nobody to show (a viewer alone): no window, rather than waiting for a picture that never comes.
+    if (!this.video.srcObject) return;
     try {
       // Metadata first: a video that has not loaded any may not go into a window.
       if (this.video.readyState < HTMLMediaElement.HAVE_METADATA) {
