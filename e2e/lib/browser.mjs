@@ -12,16 +12,17 @@ mkdirSync(OUTPUT, { recursive: true });
 
 /**
  * `grantMedia: false` makes the browser answer every permission prompt with no; `audioFile` is a
- * WAV file its fake microphone plays (in a loop) instead of its beeps.
+ * WAV file its fake microphone plays (in a loop) instead of its beeps; `cameras` how many fake
+ * cameras it has (it always has three microphones and three speakers).
  */
-export async function launch({ grantMedia = true, audioFile = null, marker = null } = {}) {
+export async function launch({ grantMedia = true, audioFile = null, marker = null, cameras = 1 } = {}) {
   return chromium.launch({
     executablePath: path.join(here, "chromium.sh"),
     headless: true,
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--use-fake-device-for-media-stream",
+      cameras === 1 ? "--use-fake-device-for-media-stream" : `--use-fake-device-for-media-stream=device-count=${cameras}`,
       grantMedia ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
       "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
       ...(audioFile ? [`--use-file-for-fake-audio-capture=${audioFile}`] : []),
@@ -119,6 +120,18 @@ function removedVideosLetGo() {
       }
     }
   }).observe(document, { childList: true, subtree: true });
+}
+
+/** Test instrumentation: every RTCPeerConnection the page makes is kept where the test can ask it. */
+export function recordPeerConnections() {
+  const Native = window.RTCPeerConnection;
+  window.peerConnections = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.peerConnections.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
 }
 
 export const DEFAULT_VIEWPORT = { width: 1366, height: 657 };

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
+import { launch, newPage, opener, recordPeerConnections, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { enter, enterAsHost, knock, openPeople, knockerItem, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, TIMEOUT, until, clientIdOf } from "../lib/flows.mjs";
 import { startServer } from "../lib/server.mjs";
 import { lastClick, longestCameraStill, timeClicks, watchCamera } from "../lib/timing.mjs";
@@ -27,18 +27,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Test instrumentation: every RTCPeerConnection the page makes is kept where the test can ask it. */
-function recordPeerConnections() {
-  const Native = window.RTCPeerConnection;
-  window.peerConnections = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.peerConnections.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-}
 
 async function openRecorded(open, label, options) {
   const page = await open(label, options);

@@ -156,9 +156,9 @@ test("URL parameters shape the screens", async (t) => {
   assert.deepEqual(await controlsOf(bareGuest), ["microphone-toggle", "camera-toggle", "people-toggle"]);
   assert.equal(await bareGuest.locator(".call-header").count(), 0, "no header");
   const minimalHost = await open("minimal host");
-  await minimalHost.goto(`${small.hostRoomUrl}&displayName=Dr%20Mo&precallReview=off&minimal&chat=on&topToolbar=on`);
+  await minimalHost.goto(`${small.hostRoomUrl}&displayName=Dr%20Mo&precallReview=off&minimal&chat=on&topToolbar=on&settingsButton=on`);
   await minimalHost.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  assert.deepEqual(await controlsOf(minimalHost), ["microphone-toggle", "camera-toggle", "people-toggle", "chat-toggle"], "chat asked for by name; no lock, leave or end");
+  assert.deepEqual(await controlsOf(minimalHost), ["microphone-toggle", "camera-toggle", "settings-toggle", "people-toggle", "chat-toggle"], "chat and settings asked for by name; no lock, leave or end");
   assert.equal(await minimalHost.locator(".call-header").count(), 1, "the header asked for by name");
   // Whereby's toolbars: the header and the control bar go, the stage takes the whole frame.
   const bare = await open("bare", { viewport: { width: 1366, height: 657 } });
@@ -215,12 +215,14 @@ test("URL parameters shape the screens", async (t) => {
   await enterAsHost(counted, hosted);
   assert.equal(await counted.locator("#capacity").isVisible(), true, "a host sees the count by default");
   assert.equal(await counted.locator("#pip-toggle").isVisible(), true, "and a picture-in-picture button");
+  assert.equal(await counted.locator("#settings-toggle").isVisible(), true, "and settings");
   const uncounted = await open("host-uncounted");
-  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off&pipButton=off`, "Dr Quiet");
+  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off&pipButton=off&settingsButton=off`, "Dr Quiet");
   await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
   assert.equal(await uncounted.locator("#pip-toggle").count(), 0, "pipButton=off hides it");
+  assert.equal(await uncounted.locator("#settings-toggle").count(), 0, "settingsButton=off hides it");
   noPageErrors(page, named, bareGuest, minimalHost, bare, phone, shy, counted, uncounted);
 });
 

@@ -1,7 +1,8 @@
 // The call: a header (the room, how full it is, its lock, the invite link), the stage, the panels
-// (People, Chat) and the controls. The screen is a grid of three rows, so the controls always have
-// their own row and nothing on the stage can cover them. Media goes peer to peer (mesh.js); who is
-// here comes from the server's frames through roster.js.
+// (People, Chat, Settings) and the controls. The screen is a grid of three rows, so the controls
+// always have their own row and nothing on the stage can cover them. Media goes peer to peer in a
+// normal room (mesh.js), through the media server in a group room (sfu.js); who is here comes from
+// the server's frames through roster.js.
 
 import { t, tn } from "./i18n.js";
 import { h, icon, iconButton, replace, announce, toast } from "./dom.js";
@@ -10,11 +11,15 @@ import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
 import { PeoplePanel } from "./people.js";
 import { ChatPanel } from "./chat.js";
+import { SettingsPanel } from "./settings.js";
 import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
 import { PictureInPicture } from "./pip.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
+
+/** What an embedding page hears when a panel opens or closes (Whereby's events; none for settings). */
+const PANEL_EVENTS = { people: "people_toggle", chat: "chat_toggle" };
 
 /** Frames that change who is here or waiting. */
 const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
@@ -48,6 +53,10 @@ export class Call {
     this.onMediaTracks = () => this.mediaChanged();
     media.addEventListener("tracks", this.onMediaTracks);
     media.addEventListener("toggles", this.onMediaTracks);
+    this.onSpeaker = () => this.stage.setSpeaker(this.media.speakerId);
+    media.addEventListener("speaker", this.onSpeaker);
+    this.onLost = (e) => this.deviceLost(e.detail);
+    media.addEventListener("lost", this.onLost);
     this.onKey = (event) => {
       if (event.key === "Escape" && this.openPanel) {
         event.preventDefault();
@@ -63,7 +72,7 @@ export class Call {
   start(joined) {
     // Back after a reconnect: the panel that was open stays open, and only knocks that came
     // meanwhile are announced (the host has seen the others; some are on hold).
-    const reopen = this.openPanel === this.people ? "people" : this.openPanel === this.chat ? "chat" : null;
+    const reopen = this.openPanel ? this.panelName(this.openPanel) : null;
     const known = new Set(this.roster?.knockers.map((knock) => knock.clientId) ?? []);
     const again = Boolean(this.roster);
     this.roster = fromJoined(joined);
@@ -81,8 +90,11 @@ export class Call {
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });
+    this.settings?.destroy();
+    this.settings = new SettingsPanel({ media: this.media, viewer: this.viewer });
     this.people.onClose = () => this.closePanel();
     this.chat.onClose = () => this.closePanel();
+    this.settings.onClose = () => this.closePanel();
     this.openPanel = null;
     this.build();
     // Group rooms go through the media server; normal rooms (four at most) peer to peer.
@@ -117,7 +129,7 @@ export class Call {
     for (const knock of fresh) this.notices.knocked(knock);
     this.syncKnocks();
     // (To the embedding page it never closed: nothing to tell it.)
-    if (reopen) this.showPanel(reopen === "people" ? this.people : this.chat, { tell: false });
+    if (reopen) this.showPanel(this[reopen], { tell: false });
     else this.title.focus();
   }
 
@@ -140,6 +152,7 @@ export class Call {
     this.chatBadge = h("span", { class: "badge", id: "chat-badge", hidden: true });
     this.peopleButton = button({ id: "people-toggle", name: "users", label: t("People"), expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
     this.chatButton = button({ id: "chat-toggle", name: "message-square", label: t("Chat"), expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
+    this.settingsButton = button({ id: "settings-toggle", name: "settings", label: t("Settings"), expanded: false, controls: "settings-panel", onclick: () => this.togglePanel(this.settings) });
     this.lockButton = button({ id: "lock-toggle", name: "lock", label: "", onclick: () => this.signal.send("set_lock", { locked: !this.roster.locked }) });
     this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: t("Full screen"), onclick: () => this.toggleFullscreen() });
     this.leaveButton = button({ id: "leave", name: "log-out", label: t("Leave"), className: "control danger", onclick: () => this.leave() });
@@ -153,7 +166,8 @@ export class Call {
       h("div", { class: "control-group" },
         this.viewer ? null : this.micButton,
         this.viewer || !this.media.cameraAccess ? null : this.cameraButton,
-        canShare ? this.shareButton : null),
+        canShare ? this.shareButton : null,
+        p.settingsButton && SettingsPanel.useful({ viewer: this.viewer }) ? this.settingsButton : null),
       h("div", { class: "control-group" },
         this.pager,
         p.minimal ? null : this.viewButton,
@@ -166,7 +180,7 @@ export class Call {
       h("div", { class: "control-group" },
         p.leaveButton ? this.leaveButton : null,
         this.host && p.leaveButton ? this.endButton : null));
-    this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null);
+    this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null, this.settings.element);
     this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, p.bottomToolbar ? controls : null);
     replace(this.root, this.section);
     this.syncMediaButtons();
@@ -292,8 +306,12 @@ export class Call {
     else if (this.openPanel === panel) this.closePanel();
   }
 
+  panelName(panel) {
+    return panel === this.people ? "people" : panel === this.chat ? "chat" : "settings";
+  }
+
   panelButton(panel) {
-    return panel === this.people ? this.peopleButton : this.chatButton;
+    return { people: this.peopleButton, chat: this.chatButton, settings: this.settingsButton }[this.panelName(panel)];
   }
 
   togglePanel(panel) {
@@ -308,13 +326,16 @@ export class Call {
     this.openPanel = panel;
     this.section.classList.add("panel-open");
     this.panelButton(panel).setAttribute("aria-expanded", "true");
-    if (tell) this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: true });
-    if (panel === this.people) {
+    const name = this.panelName(panel);
+    if (tell && PANEL_EVENTS[name]) this.bridge.emit(PANEL_EVENTS[name], { open: true });
+    if (name === "people") {
       this.unseenKnocks = 0;
       this.syncKnocks();
-    } else {
+    } else if (name === "chat") {
       this.unreadChat = 0;
       this.chatBadge.hidden = true;
+    } else {
+      this.settings.shown();
     }
     panel.heading.focus();
   }
@@ -328,7 +349,9 @@ export class Call {
     this.section.classList.remove("panel-open");
     const button = this.panelButton(panel);
     button.setAttribute("aria-expanded", "false");
-    this.bridge.emit(panel === this.people ? "people_toggle" : "chat_toggle", { open: false });
+    const name = this.panelName(panel);
+    if (PANEL_EVENTS[name]) this.bridge.emit(PANEL_EVENTS[name], { open: false });
+    if (name === "settings") this.settings.hidden();
     if (refocus) button.focus();
   }
 
@@ -357,6 +380,16 @@ export class Call {
     this.signal.send("set_media_state", state);
     this.stage.setMedia(this.roster.selfId, state);
     this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
+  }
+
+  /** A device was unplugged: the person is told, and which one took its place. */
+  deviceLost({ kind, replaced }) {
+    const track = kind === "video" ? this.media.videoTrack : this.media.audioTrack;
+    const text = kind === "video"
+      ? (replaced ? t("Your camera was disconnected. Now using {device}.", { device: track?.label || t("another camera") }) : t("Your camera was disconnected."))
+      : (replaced ? t("Your microphone was disconnected. Now using {device}.", { device: track?.label || t("another microphone") }) : t("Your microphone was disconnected."));
+    toast(text);
+    announce(text);
   }
 
   async toggleCamera(enabled = !this.media.cameraOn) {
@@ -463,6 +496,9 @@ export class Call {
     this.offs.forEach((off) => off());
     this.media.removeEventListener("tracks", this.onMediaTracks);
     this.media.removeEventListener("toggles", this.onMediaTracks);
+    this.media.removeEventListener("speaker", this.onSpeaker);
+    this.media.removeEventListener("lost", this.onLost);
+    this.settings.destroy();
     document.removeEventListener("keydown", this.onKey);
     document.removeEventListener("fullscreenchange", this.onFullscreen);
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});

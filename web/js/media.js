@@ -75,7 +75,7 @@ export class LocalMedia extends EventTarget {
       this.stream.removeTrack(track);
       track.stop();
     }
-    for (const track of stream.getTracks()) this.stream.addTrack(track);
+    for (const track of stream.getTracks()) this.addTrack(track);
     this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
     this.microphoneId = this.audioTrack?.getSettings().deviceId || this.microphoneId;
     this.dispatchEvent(new Event("tracks"));
@@ -92,10 +92,38 @@ export class LocalMedia extends EventTarget {
   async openTrack(kind) {
     const fresh = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
     this.closeTrack(kind);
-    for (const track of fresh.getTracks()) this.stream.addTrack(track);
+    for (const track of fresh.getTracks()) this.addTrack(track);
     if (kind === "video") this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
+    else this.microphoneId = this.audioTrack?.getSettings().deviceId || this.microphoneId;
     this.applyToggles();
     this.dispatchEvent(new Event("tracks"));
+  }
+
+  /**
+   * A track ends on its own when its device goes (unplugged, or taken by the system): the
+   * browser's default device of that kind takes its place. `lost` says whether one could.
+   */
+  addTrack(track) {
+    this.stream.addTrack(track);
+    track.addEventListener("ended", () => {
+      // Closed by us (a switch, the camera turned off) is not lost.
+      if (!this.stream.getTracks().includes(track)) return;
+      const kind = track.kind;
+      if (kind === "video") this.cameraId = null;
+      else this.microphoneId = null;
+      const lost = (replaced) => this.dispatchEvent(new CustomEvent("lost", { detail: { kind, replaced } }));
+      this.openTrack(kind).then(() => lost(true), () => {
+        this.closeTrack(kind);
+        this.dispatchEvent(new Event("tracks"));
+        lost(false);
+      });
+    }, { once: true });
+  }
+
+  /** Where others are heard (`setSinkId`); the call follows the "speaker" event. */
+  setSpeaker(deviceId) {
+    this.speakerId = deviceId;
+    this.dispatchEvent(new Event("speaker"));
   }
 
   closeTrack(kind) {

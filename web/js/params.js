@@ -3,7 +3,7 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink, pipButton, autoHideSelfView, localization. `lang` is read first, by
+// precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton. `lang` is read first, by
 // main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
@@ -71,6 +71,8 @@ export function readParams(location = window.location) {
     chat: flag(query, "chat", !minimal),
     screenshare: flag(query, "screenshare", !minimal),
     leaveButton: flag(query, "leaveButton", !minimal),
+    // The call's settings: camera, microphone and speaker.
+    settingsButton: flag(query, "settingsButton", !minimal),
     background: flag(query, "background", true),
     logo: flag(query, "logo", true),
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.

@@ -5,6 +5,7 @@
 import { h, iconButton, releaseVideo, replace, announce } from "./dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, language, t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
+import { DevicePickers, MicrophoneMeter } from "./devices.js";
 import { nameProblem, NAME_MAX } from "./params.js";
 import { applyKnockPage, showLogo } from "./theme.js";
 
@@ -18,26 +19,14 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     // Without camera access there is no picture to preview: the microphone's meter is the review.
     const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera"), hidden: !media.cameraAccess });
     video.srcObject = media.stream;
-    const level = h("div", { class: "level-fill" });
-    const meter = h("div", { class: "level", role: "meter", "aria-label": t("Microphone level"), "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, level);
-    let stopLevel = () => {};
-    let meteredTrack = null;
-    const watchLevel = () => {
-      if (meteredTrack === media.audioTrack) return;
-      meteredTrack = media.audioTrack;
-      stopLevel();
-      stopLevel = meterLevel(meteredTrack, (value) => {
-        level.style.width = `${Math.round(value * 100)}%`;
-        meter.setAttribute("aria-valuenow", String(Math.round(value * 100)));
-      });
-    };
-    watchLevel();
+    const meter = new MicrophoneMeter(media);
+    meter.start();
     const onTracks = () => {
       video.srcObject = media.stream;
-      watchLevel();
     };
     media.addEventListener("tracks", onTracks);
-    stops.push(() => stopLevel(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
+    const pickers = new DevicePickers(media);
+    stops.push(() => meter.stop(), () => pickers.destroy(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
     // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice.
     const advice = () => (media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
@@ -56,27 +45,9 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         problemBox.hidden = !media.problem;
         problemText.textContent = advice();
         enableButton.hidden = media.stream.getTracks().length > 0;
-        await fillPickers();
+        await pickers.fill();
       },
     });
-
-    const cameraPicker = h("select", { id: "camera-picker", "aria-label": t("Camera"), onchange: (e) => media.useDevice("videoinput", e.target.value).catch(() => {}) });
-    const micPicker = h("select", { id: "microphone-picker", "aria-label": t("Microphone"), onchange: (e) => media.useDevice("audioinput", e.target.value).catch(() => {}) });
-    const speakerPicker = h("select", { id: "speaker-picker", "aria-label": t("Speaker"), onchange: (e) => { media.speakerId = e.target.value; } });
-    const fillPickers = async () => {
-      const devices = await media.devices();
-      const fill = (select, kind, current) => {
-        const options = devices.filter((d) => d.kind === kind).map((d, i) =>
-          h("option", { value: d.deviceId, selected: d.deviceId === current, text: d.label || `${kind} ${i + 1}` }));
-        replace(select, ...options);
-        select.closest("label").hidden = options.length === 0;
-      };
-      if (media.cameraAccess) fill(cameraPicker, "videoinput", media.cameraId);
-      else cameraPicker.closest("label").hidden = true;
-      fill(micPicker, "audioinput", media.microphoneId);
-      fill(speakerPicker, "audiooutput", media.speakerId);
-      if (!("setSinkId" in HTMLMediaElement.prototype)) speakerPicker.closest("label").hidden = true;
-    };
 
     const cameraToggle = iconButton({ id: "precall-camera", name: "video", label: "", className: "secondary", onclick: () => media.setCamera(!media.cameraOn) });
     const micToggle = iconButton({ id: "precall-microphone", name: "mic", label: "", className: "secondary", onclick: () => media.setMicrophone(!media.microphoneOn) });
@@ -135,18 +106,16 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         params.localization ? languagePicker(nameInput) : null),
       h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
-        h("div", { class: "preview-box" }, video, meter, h("div", { class: "row" }, media.cameraAccess ? cameraToggle : null, micToggle)),
+        h("div", { class: "preview-box" }, video, meter.element, h("div", { class: "row" }, media.cameraAccess ? cameraToggle : null, micToggle)),
         h("div", { class: "precall-side" },
           problemBox, enableButton,
-          h("label", { class: "picker" }, t("Camera"), cameraPicker),
-          h("label", { class: "picker" }, t("Microphone"), micPicker),
-          h("label", { class: "picker" }, t("Speaker"), speakerPicker),
+          ...pickers.labels,
           ceremony, form,
         ),
       ),
     ));
     applyKnockPage(knockPage, params);
-    fillPickers();
+    pickers.fill();
     if (params.displayName) validateName();
   });
 }

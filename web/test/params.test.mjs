@@ -55,11 +55,12 @@ test("timer is off unless turned on", () => {
 
 test("minimal leaves the microphone, camera and People; a control asked for by name comes back", () => {
   const plain = at("");
-  assert.deepEqual([plain.chat, plain.screenshare, plain.leaveButton, plain.locking, plain.people], [true, true, true, true, true]);
+  assert.deepEqual([plain.chat, plain.screenshare, plain.leaveButton, plain.locking, plain.people, plain.settingsButton], [true, true, true, true, true, true]);
   const minimal = at("?minimal");
-  assert.deepEqual([minimal.chat, minimal.screenshare, minimal.leaveButton, minimal.locking, minimal.people], [false, false, false, false, true]);
-  const chatty = at("?minimal&chat=on&leaveButton=on");
-  assert.deepEqual([chatty.chat, chatty.leaveButton, chatty.screenshare], [true, true, false]);
+  assert.deepEqual([minimal.chat, minimal.screenshare, minimal.leaveButton, minimal.locking, minimal.people, minimal.settingsButton], [false, false, false, false, true, false]);
+  const chatty = at("?minimal&chat=on&leaveButton=on&settingsButton");
+  assert.deepEqual([chatty.chat, chatty.leaveButton, chatty.screenshare, chatty.settingsButton], [true, true, false, true]);
+  assert.equal(at("?settingsButton=off").settingsButton, false);
 });
 
 test("precallPermissionHelpLink: an http(s) page only, under either name", () => {

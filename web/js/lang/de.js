@@ -70,6 +70,16 @@ export default {
   "Close chat": "Chat schließen",
   "Send message": "Nachricht senden",
 
+  // Settings
+  "Settings": "Einstellungen",
+  "Close settings": "Einstellungen schließen",
+  "Your camera was disconnected. Now using {device}.": "Ihre Kamera wurde getrennt. Jetzt wird {device} verwendet.",
+  "Your camera was disconnected.": "Ihre Kamera wurde getrennt.",
+  "Your microphone was disconnected. Now using {device}.": "Ihr Mikrofon wurde getrennt. Jetzt wird {device} verwendet.",
+  "Your microphone was disconnected.": "Ihr Mikrofon wurde getrennt.",
+  "another camera": "eine andere Kamera",
+  "another microphone": "ein anderes Mikrofon",
+
   // People
   "Open People": "Teilnehmende öffnen",
   "({count}) waiting · {title}": "({count}) wartend · {title}",

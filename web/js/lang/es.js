@@ -70,6 +70,16 @@ export default {
   "Close chat": "Cerrar chat",
   "Send message": "Enviar mensaje",
 
+  // Settings
+  "Settings": "Ajustes",
+  "Close settings": "Cerrar ajustes",
+  "Your camera was disconnected. Now using {device}.": "Su cámara se desconectó. Ahora se usa {device}.",
+  "Your camera was disconnected.": "Su cámara se desconectó.",
+  "Your microphone was disconnected. Now using {device}.": "Su micrófono se desconectó. Ahora se usa {device}.",
+  "Your microphone was disconnected.": "Su micrófono se desconectó.",
+  "another camera": "otra cámara",
+  "another microphone": "otro micrófono",
+
   // People
   "Open People": "Abrir Participantes",
   "({count}) waiting · {title}": "({count}) en espera · {title}",

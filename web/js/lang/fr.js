@@ -70,6 +70,16 @@ export default {
   "Close chat": "Fermer la discussion",
   "Send message": "Envoyer le message",
 
+  // Settings
+  "Settings": "Paramètres",
+  "Close settings": "Fermer les paramètres",
+  "Your camera was disconnected. Now using {device}.": "Votre caméra a été déconnectée. Caméra utilisée maintenant : {device}.",
+  "Your camera was disconnected.": "Votre caméra a été déconnectée.",
+  "Your microphone was disconnected. Now using {device}.": "Votre micro a été déconnecté. Micro utilisé maintenant : {device}.",
+  "Your microphone was disconnected.": "Votre micro a été déconnecté.",
+  "another camera": "une autre caméra",
+  "another microphone": "un autre micro",
+
   // People
   "Open People": "Ouvrir Participants",
   "({count}) waiting · {title}": "({count}) en attente · {title}",

@@ -70,6 +70,16 @@ export default {
   "Close chat": "Chiudi chat",
   "Send message": "Invia messaggio",
 
+  // Settings
+  "Settings": "Impostazioni",
+  "Close settings": "Chiudi impostazioni",
+  "Your camera was disconnected. Now using {device}.": "La videocamera è stata scollegata. Ora è in uso {device}.",
+  "Your camera was disconnected.": "La videocamera è stata scollegata.",
+  "Your microphone was disconnected. Now using {device}.": "Il microfono è stato scollegato. Ora è in uso {device}.",
+  "Your microphone was disconnected.": "Il microfono è stato scollegato.",
+  "another camera": "un’altra videocamera",
+  "another microphone": "un altro microfono",
+
   // People
   "Open People": "Apri Partecipanti",
   "({count}) waiting · {title}": "({count}) in attesa · {title}",

@@ -70,6 +70,16 @@ export default {
   "Close chat": "Chat sluiten",
   "Send message": "Bericht versturen",
 
+  // Settings
+  "Settings": "Instellingen",
+  "Close settings": "Instellingen sluiten",
+  "Your camera was disconnected. Now using {device}.": "Uw camera is losgekoppeld. Nu wordt {device} gebruikt.",
+  "Your camera was disconnected.": "Uw camera is losgekoppeld.",
+  "Your microphone was disconnected. Now using {device}.": "Uw microfoon is losgekoppeld. Nu wordt {device} gebruikt.",
+  "Your microphone was disconnected.": "Uw microfoon is losgekoppeld.",
+  "another camera": "een andere camera",
+  "another microphone": "een andere microfoon",
+
   // People
   "Open People": "Deelnemers openen",
   "({count}) waiting · {title}": "({count}) wachtend · {title}",

@@ -71,6 +71,16 @@ export default {
   "Close chat": "Fechar chat",
   "Send message": "Enviar mensagem",
 
+  // Settings
+  "Settings": "Configurações",
+  "Close settings": "Fechar configurações",
+  "Your camera was disconnected. Now using {device}.": "Sua câmera foi desconectada. Agora usando {device}.",
+  "Your camera was disconnected.": "Sua câmera foi desconectada.",
+  "Your microphone was disconnected. Now using {device}.": "Seu microfone foi desconectado. Agora usando {device}.",
+  "Your microphone was disconnected.": "Seu microfone foi desconectado.",
+  "another camera": "outra câmera",
+  "another microphone": "outro microfone",
+
   // People
   "Open People": "Abrir Participantes",
   "({count}) waiting · {title}": "({count}) esperando · {title}",
