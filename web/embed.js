@@ -88,6 +88,8 @@
     toggleScreenshare(enabled) { this.send("toggle_screenshare", enabled); }
     togglePeople(enabled) { this.send("toggle_people", enabled); }
     toggleChat(enabled) { this.send("toggle_chat", enabled); }
+    // Whereby's takes the pane to open; anteroom's settings have one.
+    openSettings() { this.send("open_settings"); }
     // Ours: a host panel of the integrator's own.
     admit(clientId) { this.send("admit", clientId); }
     reject(clientId, message) { this.send("reject", clientId, message); }
@@ -97,7 +99,7 @@
 
   // Whereby's methods for what anteroom does not have: they say so instead of throwing, so an
   // integrator's code written for Whereby goes on.
-  for (const name of ["openSettings", "startRecording", "stopRecording", "startStreaming", "stopStreaming",
+  for (const name of ["startRecording", "stopRecording", "startStreaming", "stopStreaming",
     "startLiveTranscription", "stopLiveTranscription", "toggleBreakout"]) {
     WherebyEmbed.prototype[name] = () => console.warn(`<whereby-embed>: ${name} is not available in anteroom`);
   }

@@ -659,6 +659,11 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await host.evaluate(() => document.getElementById("room").togglePeople());
   await room(host).locator("#people-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
   assert.deepEqual((await panels()).slice(-2), ["people_toggle true", "people_toggle false"]);
+  // Whereby's openSettings opens the room's settings.
+  await host.evaluate(() => document.getElementById("room").openSettings());
+  await room(host).locator("#settings-panel").waitFor({ timeout: TIMEOUT });
+  await room(host).locator("#settings-panel .close-panel").click();
+  await room(host).locator("#settings-panel").waitFor({ state: "hidden", timeout: TIMEOUT });
 
   // Picture in picture: the host's window shows the guest (whom the stage features), and the
   // integrator hears it open and close.

@@ -299,9 +299,12 @@ export class Call {
     this.reportLinks();
   }
 
-  /** Opens (`open` true), closes (false) or toggles (undefined) a panel: "people" or "chat". */
+  /**
+   * Opens (`open` true), closes (false) or toggles (undefined) a panel: "people", "chat" or
+   * "settings" (for the embedding page: it may open one whose button it hid).
+   */
   setPanel(name, open) {
-    const panel = name === "people" ? this.people : this.chat;
+    const panel = { people: this.people, chat: this.chat, settings: this.settings }[name];
     if (open ?? this.openPanel !== panel) this.showPanel(panel);
     else if (this.openPanel === panel) this.closePanel();
   }

@@ -174,6 +174,7 @@ bridge.on("cancel_knock", () => { if (state.screen === "waiting") dispatch({ typ
 bridge.on("end_meeting", () => call?.endMeeting());
 bridge.on("toggle_people", (open) => call?.setPanel("people", open));
 bridge.on("toggle_chat", (open) => call?.setPanel("chat", open));
+bridge.on("open_settings", () => call?.setPanel("settings", true));
 bridge.on("leave_room", () => call?.leave());
 bridge.on("toggle_camera", (enabled) => (call ? call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn)));
 bridge.on("toggle_microphone", (enabled) => (call ? call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn)));
