@@ -112,6 +112,12 @@ pub enum Event {
         locked: bool,
         by: ClientId,
     },
+    /// To every member: who is in the spotlight now (`None`: nobody), and which host put them
+    /// there (`None`: it went out as they left).
+    SpotlightChanged {
+        client_id: Option<ClientId>,
+        by: Option<ClientId>,
+    },
     ClientJoined(ClientView),
     /// To the other members: a member's connection dropped. It may come back as itself within the
     /// resume grace (`ClientJoined` with the same id); if not, `ClientLeft` follows.
@@ -180,6 +186,8 @@ pub struct RoomView {
     pub room_name: RoomName,
     pub mode: RoomMode,
     pub is_locked: bool,
+    /// Whom a host put in the spotlight, shown large on everyone's stage.
+    pub spotlight: Option<ClientId>,
     pub capacity: super::state::Capacity,
     pub clients: Vec<ClientView>,
 }

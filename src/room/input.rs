@@ -46,6 +46,11 @@ pub enum Input {
         conn: ConnId,
         locked: bool,
     },
+    /// A host shows `target` large on everyone's stage, or (`None`) nobody.
+    SetSpotlight {
+        conn: ConnId,
+        target: Option<ClientId>,
+    },
     Leave {
         conn: ConnId,
     },
@@ -134,6 +139,7 @@ impl Input {
             | Input::MessageKnockers { conn, .. }
             | Input::SendToWaitingRoom { conn, .. }
             | Input::SetLock { conn, .. }
+            | Input::SetSpotlight { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::SetMedia { conn, .. }

@@ -152,6 +152,7 @@ pub enum Request {
     CancelKnock,
     HandleKnock,
     SetLock,
+    SetSpotlight,
     Leave,
     Chat,
     Kick,

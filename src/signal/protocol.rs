@@ -23,6 +23,7 @@ pub enum MessageType {
     CancelRoomKnock,
     HandleKnock,
     SetLock,
+    SetSpotlight,
     LeaveRoom,
     ChatMessage,
     KickClient,
@@ -75,6 +76,7 @@ impl MessageType {
             Request::CancelKnock => MessageType::CancelRoomKnock,
             Request::HandleKnock => MessageType::HandleKnock,
             Request::SetLock => MessageType::SetLock,
+            Request::SetSpotlight => MessageType::SetSpotlight,
             Request::Leave => MessageType::LeaveRoom,
             Request::Chat => MessageType::ChatMessage,
             Request::Kick => MessageType::KickClient,
@@ -203,6 +205,14 @@ pub struct SetLock {
     pub locked: bool,
 }
 
+/// `clientId` null (or absent): nobody in the spotlight.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetSpotlight {
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
@@ -263,6 +273,7 @@ pub enum ClientMessage {
     CancelRoomKnock,
     HandleKnock(HandleKnock),
     SetLock(SetLock),
+    SetSpotlight(SetSpotlight),
     LeaveRoom,
     ChatMessage(ChatMessage),
     KickClient(KickClient),
@@ -334,6 +345,7 @@ impl ClientMessage {
             MessageType::CancelRoomKnock => ClientMessage::CancelRoomKnock,
             MessageType::HandleKnock => ClientMessage::HandleKnock(payload(kind, body)?),
             MessageType::SetLock => ClientMessage::SetLock(payload(kind, body)?),
+            MessageType::SetSpotlight => ClientMessage::SetSpotlight(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
@@ -366,6 +378,7 @@ impl ClientMessage {
             ClientMessage::CancelRoomKnock => MessageType::CancelRoomKnock,
             ClientMessage::HandleKnock(_) => MessageType::HandleKnock,
             ClientMessage::SetLock(_) => MessageType::SetLock,
+            ClientMessage::SetSpotlight(_) => MessageType::SetSpotlight,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,

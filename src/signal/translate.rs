@@ -137,6 +137,10 @@ pub fn translate(
             conn,
             locked: lock.locked,
         },
+        ClientMessage::SetSpotlight(spotlight) => Input::SetSpotlight {
+            conn,
+            target: spotlight.client_id.map(ClientId::new),
+        },
         ClientMessage::LeaveRoom => Input::Leave { conn },
         ClientMessage::ChatMessage(chat) => Input::Chat {
             conn,

@@ -96,6 +96,51 @@ async fn microphones_cameras_and_screens_are_told_to_everyone_and_listed_by_rest
 }
 
 #[tokio::test]
+async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false})).await;
+    let (mut host, joined) = host(&server, &room, "Dr Lee").await;
+    assert_eq!(joined["room"]["spotlight"], json!(null), "nobody at first");
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let mut guest = Ws::connect(&server).await;
+    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host.recv_type("new_client").await;
+
+    host.send("set_spotlight", json!({"clientId": guest_id}))
+        .await;
+    let told = json!({"clientId": guest_id, "byClientId": host_id});
+    assert_eq!(host.recv_type("spotlight_changed").await, told);
+    assert_eq!(guest.recv_type("spotlight_changed").await, told);
+    // Whoever comes in later finds it in the room.
+    let mut late = Ws::connect(&server).await;
+    let late_joined = late.join(&room.name, None, "Sam").await;
+    assert_eq!(late_joined["room"]["spotlight"], guest_id.as_str());
+
+    // Only hosts, and only on someone in the room: refused in words, nothing changes.
+    guest.send("set_spotlight", json!({"clientId": null})).await;
+    let refused = guest.error().await;
+    assert_eq!(
+        (&refused["code"], &refused["requestType"]),
+        (&json!("forbidden"), &json!("set_spotlight")),
+        "{refused}"
+    );
+    host.send("set_spotlight", json!({"clientId": "nobody"}))
+        .await;
+    assert_eq!(host.error().await["code"], "client_not_found");
+    host.send("set_spotlight", json!({"clientId": 7})).await;
+    assert_eq!(host.error().await["code"], "invalid_payload");
+
+    // The person in it leaves: it goes out, for everyone, by nobody's hand.
+    guest.send("leave_room", json!({})).await;
+    let out = host.recv_type("spotlight_changed").await;
+    assert_eq!(out, json!({"clientId": null, "byClientId": null}));
+    assert_eq!(late.recv_type("spotlight_changed").await, out);
+}
+
+#[tokio::test]
 async fn the_landing_page_says_what_this_is() {
     let server = Server::start().await;
     let response = reqwest::get(server.url("/")).await.unwrap();

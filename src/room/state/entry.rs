@@ -388,6 +388,7 @@ impl Room {
             room_name: self.config.room_name.clone(),
             mode: self.config.mode,
             is_locked: self.locked,
+            spotlight: self.spotlight().cloned(),
             capacity: self.seats.capacity,
             clients: if for_host {
                 clients.collect()

@@ -20,6 +20,7 @@ mod queue;
 mod seats;
 mod session;
 mod snapshot;
+mod spotlight;
 
 use std::collections::HashMap;
 
@@ -138,6 +139,8 @@ impl AwayMember {
 pub struct Room {
     config: RoomConfig,
     locked: bool,
+    /// Whom a host shows large on everyone's stage (spotlight.rs).
+    spotlight: Option<ClientId>,
     conns: Connections,
     queue: KnockQueue,
     /// By resume token.
@@ -224,6 +227,7 @@ impl Room {
         Room {
             seats: Seats::new(Capacity::of(config.mode)),
             locked: config.locked,
+            spotlight: None,
             config,
             conns: Connections::default(),
             queue: KnockQueue::default(),
@@ -315,6 +319,7 @@ impl Room {
             Input::ListKnocks => out.answer(Answer::Queue(self.queue.views())),
             Input::ListMembers => out.answer(Answer::Members(self.conns.views())),
             Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
+            Input::SetSpotlight { conn, target } => self.set_spotlight(&mut out, conn, target),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
@@ -341,6 +346,7 @@ impl Room {
             Input::Tick => self.tick(&mut out, now, grant),
         }
         if !self.ended {
+            self.settle_spotlight(&mut out);
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

@@ -25,6 +25,9 @@ const VERSION: u32 = 1;
 pub struct Snapshot {
     version: u32,
     locked: bool,
+    /// (Absent from snapshots of before the spotlight: nobody in it.)
+    #[serde(default)]
+    spotlight: Option<ClientId>,
     /// By resume token: the members inside when it was taken, and those still away.
     members: Vec<(String, AwayMember)>,
     /// Oldest first.
@@ -80,6 +83,7 @@ impl Room {
         Snapshot {
             version: VERSION,
             locked: self.locked,
+            spotlight: self.spotlight.clone(),
             members,
             knocks: self
                 .queue
@@ -155,6 +159,7 @@ impl Room {
         let mut room = Room {
             seats,
             locked: snapshot.locked,
+            spotlight: snapshot.spotlight,
             config,
             conns: Connections::default(),
             queue,

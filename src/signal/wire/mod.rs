@@ -15,7 +15,7 @@ use self::views::{
 use super::protocol::{ErrorCode, MessageType, PROTOCOL_VERSION};
 use crate::meeting::text::{DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX_CHARS};
 use crate::room::event::{Event, RefusalCode};
-use crate::room::model::{RelayKind, RelayPayload};
+use crate::room::model::{ClientId, RelayKind, RelayPayload};
 use crate::room::port::Encode;
 
 /// Encodes room events as JSON text frames.
@@ -193,6 +193,11 @@ enum Frame<'a> {
         by_client_id: &'a str,
     },
     #[serde(rename_all = "camelCase")]
+    SpotlightChanged {
+        client_id: Option<&'a str>,
+        by_client_id: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
     NewClient {
         client: ClientWire<'a>,
     },
@@ -337,6 +342,10 @@ impl<'a> Frame<'a> {
             Event::LockChanged { locked, by } => Frame::RoomLocked {
                 is_locked: *locked,
                 by_client_id: by.as_str(),
+            },
+            Event::SpotlightChanged { client_id, by } => Frame::SpotlightChanged {
+                client_id: client_id.as_ref().map(ClientId::as_str),
+                by_client_id: by.as_ref().map(ClientId::as_str),
             },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),

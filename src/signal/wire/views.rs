@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::meeting::facts::DecidedBy;
 use crate::room::event::{ClientView, KnockView, OwnKnock, ResolvedKnock, RoomView, Verdict};
 use crate::room::model::{
-    Background, Colors, EndReason, KnockPage, KnockState, LeaveReason, Resolution, Theme,
+    Background, ClientId, Colors, EndReason, KnockPage, KnockState, LeaveReason, Resolution, Theme,
 };
 
 #[derive(Serialize)]
@@ -55,6 +55,8 @@ pub(super) struct RoomViewWire<'a> {
     room_name: &'a str,
     mode: &'static str,
     is_locked: bool,
+    /// Always present: `null` when nobody is in the spotlight.
+    spotlight: Option<&'a str>,
     capacity: CapacityWire,
     clients: Vec<ClientWire<'a>>,
 }
@@ -73,6 +75,7 @@ impl<'a> RoomViewWire<'a> {
             room_name: room.room_name.as_str(),
             mode: room.mode.as_str(),
             is_locked: room.is_locked,
+            spotlight: room.spotlight.as_ref().map(ClientId::as_str),
             capacity: CapacityWire {
                 participants: room.capacity.participants,
                 total: room.capacity.total,

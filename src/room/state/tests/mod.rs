@@ -5,6 +5,7 @@ mod away;
 mod door;
 mod properties;
 mod room;
+mod spotlight;
 mod waiting;
 
 use std::collections::BTreeSet;

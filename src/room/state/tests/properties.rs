@@ -40,6 +40,8 @@ enum Step {
     /// A host's word to one knocker, or (None) to everyone waiting.
     Message(ConnId, Option<ConnId>),
     Relay(ConnId, ConnId),
+    /// A connection (`.0`) puts a connection's client (`.1`) in the spotlight, or (None) nobody.
+    Spotlight(ConnId, Option<ConnId>),
     Advance(i64),
     /// The room is handed over to another server (or this one, restarted) and carried on there.
     Move,
@@ -89,6 +91,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (conn_id(), proptest::option::weighted(0.5, conn_id()))
             .prop_map(|(host, knocker)| Step::Message(host, knocker)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
+        1 => (conn_id(), proptest::option::weighted(0.8, conn_id()))
+            .prop_map(|(a, b)| Step::Spotlight(a, b)),
         2 => (1i64..30).prop_map(Step::Advance),
         1 => Just(Step::Move),
     ]
@@ -112,6 +116,8 @@ struct Observer {
     rosters: BTreeMap<ConnId, BTreeMap<ClientId, bool>>,
     /// Each member's role, as its `room_joined` said.
     roles: BTreeMap<ConnId, Role>,
+    /// Whom each member was last told is in the spotlight.
+    spotlights: BTreeMap<ConnId, Option<ClientId>>,
 }
 
 impl Observer {
@@ -145,6 +151,7 @@ impl Observer {
             Event::Joined(joined) => {
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
+                self.spotlights.insert(conn, joined.room.spotlight.clone());
                 for client in &joined.room.clients {
                     self.sees_identifiers_if_host(conn, client);
                 }
@@ -216,6 +223,9 @@ impl Observer {
                 let queue = self.host_queue(conn);
                 queue.remove(listed(queue, client_id));
             }
+            Event::SpotlightChanged { client_id, .. } => {
+                self.spotlights.insert(conn, client_id.clone());
+            }
             Event::KnockerAway { client_id } | Event::KnockerBack { client_id } => {
                 let away = matches!(event, Event::KnockerAway { .. });
                 let queue = self.host_queue(conn);
@@ -260,6 +270,7 @@ impl Observer {
         self.host_queues.remove(&conn);
         self.rosters.remove(&conn);
         self.roles.remove(&conn);
+        self.spotlights.remove(&conn);
     }
 
     fn fact(&mut self, fact: &RoomFact) {
@@ -450,6 +461,13 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 },
                 None => Input::Tick,
             },
+            Step::Spotlight(conn, target) => Input::SetSpotlight {
+                conn,
+                target: target.map(|t| match h.room.conns.get(t) {
+                    Some(c) => c.client_id.clone(),
+                    None => ClientId::new(format!("nobody-{t}")),
+                }),
+            },
             Step::Advance(seconds) => {
                 h.now += Duration::seconds(seconds);
                 Input::Tick
@@ -542,6 +560,28 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             assert_eq!(
                 roster, &truth,
                 "member {member}'s roster differs from the room"
+            );
+        }
+        // Invariant: the spotlight is on someone in the room (present or away) who sends a
+        // picture, and every member was told who.
+        let spotlight = h.room.spotlight().cloned();
+        if let Some(client) = &spotlight {
+            let view = h
+                .room
+                .room_view(true)
+                .clients
+                .into_iter()
+                .find(|c| &c.id == client);
+            assert!(
+                view.is_some_and(|v| v.role != Role::Viewer),
+                "the spotlight is on {client}, not a participant in the room"
+            );
+        }
+        for member in &observer.members {
+            assert_eq!(
+                observer.spotlights.get(member),
+                Some(&spotlight),
+                "member {member} was told another spotlight"
             );
         }
         // The media gate: exactly the members have a media path (not those away), never a knocker.
