@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
-import { TIMEOUT, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut } from "../lib/flows.mjs";
+import { TIMEOUT, clientIdOf, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 
 let server;
@@ -128,6 +128,48 @@ test("speaker view, a pin and a camera turned off keep the stage in order", asyn
   // Whether, not how soon: on a loaded machine (a full run) it once took longer than 15 s.
   await host.waitForSelector(".tile.speaking:not(.self)", { timeout: 2 * TIMEOUT });
   noPageErrors(...pages);
+});
+
+test("spotlight: a host shows one person large on everyone's stage until they leave; autoSpotlight puts the host there", async (t) => {
+  const { pages } = await roomOf(t, 3, "normal");
+  const [host, ada, ben] = pages;
+  const adaId = await clientIdOf(ada);
+  const hostId = await clientIdOf(host);
+  await openPeople(host);
+  const adaRow = host.locator(`.participant[data-client-id="${adaId}"]`);
+  await adaRow.locator(".more").click();
+  await adaRow.locator(".spotlight").click();
+  for (const page of [host, ben]) await page.waitForSelector(`.tile.featured[data-client-id="${adaId}"]`, { timeout: TIMEOUT });
+  await until(async () => ((await adaRow.locator(".role").textContent()) === "Guest · in the spotlight" ? true : undefined), "People says who is in the spotlight");
+  assert.equal(await ada.locator(".tile.featured").count(), 0, "not large on their own screen");
+  await ada.waitForSelector(".tile.self.spotlit .tile-spotlit", { timeout: TIMEOUT });
+  assert.equal(await ben.locator(`.tile.spotlit[data-client-id="${adaId}"] .tile-spotlit`).isVisible(), true, "the tile says why");
+  await callFitsSoon(ben, "a guest's stage with someone in the spotlight");
+  await screenshot(ben, "call-spotlight-1366x657");
+  // A person's own pin comes first, on their screen only.
+  await ben.locator(`.tile[data-client-id="${hostId}"]`).hover();
+  await ben.click(`.tile[data-client-id="${hostId}"] .tile-pin`);
+  await ben.waitForSelector(`.tile.featured[data-client-id="${hostId}"]`);
+  await ben.click(`.tile[data-client-id="${hostId}"] .tile-pin`);
+  await ben.waitForSelector(`.tile.featured[data-client-id="${adaId}"]`);
+  // Ada leaves: the spotlight goes out for everyone.
+  await ada.click("#leave");
+  await ben.waitForSelector(".tile.featured", { state: "detached", timeout: TIMEOUT });
+  await host.waitForSelector(".tile.featured", { state: "detached", timeout: TIMEOUT });
+  noPageErrors(...pages);
+
+  // autoSpotlight: a host entering with it is large on the others' stage.
+  const open = opener(browser, t);
+  const other = await server.meeting({ isLocked: false });
+  const guest = await open("guest of a spotlit host");
+  await enter(guest, other.roomUrl, "Cy");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const lit = await open("spotlit host");
+  await enter(lit, `${other.hostRoomUrl}&autoSpotlight`, "Dr Spot");
+  await lit.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const litId = await clientIdOf(lit);
+  await guest.waitForSelector(`.tile.featured[data-client-id="${litId}"]`, { timeout: TIMEOUT });
+  noPageErrors(guest, lit);
 });
 
 /** The page's list of people in the room, and the server's. */

@@ -22,7 +22,7 @@ import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 const PANEL_EVENTS = { people: "people_toggle", chat: "chat_toggle" };
 
 /** Frames that change who is here or waiting. */
-const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
+const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
 
 export class Call {
   constructor({ root, params, signal, media, iceServers, joined, bridge }) {
@@ -115,6 +115,8 @@ export class Call {
     this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();
+    // Whereby's autoSpotlight: a host entering (not coming back) puts themself in the spotlight.
+    if (!again && this.host && this.params.autoSpotlight) this.signal.send("set_spotlight", { clientId: this.roster.selfId });
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
     if (!this.viewer) {
       this.stage.setStream(this.roster.selfId, this.media.stream);
@@ -205,6 +207,7 @@ export class Call {
     const senders = clients.filter((c) => c.role !== "viewer");
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
+    this.stage.setSpotlight(this.roster.spotlight);
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
     if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) }));
@@ -244,6 +247,11 @@ export class Call {
       case "room_locked":
         announce(p.isLocked ? t("The room is now locked") : t("The room is now unlocked"));
         break;
+      case "spotlight_changed": {
+        const lit = this.roster.clients.find((c) => c.id === p.clientId);
+        announce(lit ? t("{name} is in the spotlight", { name: lit.displayName }) : t("Nobody is in the spotlight"));
+        break;
+      }
       case "room_knocked":
         this.knocked(p);
         break;

@@ -3,8 +3,8 @@
 // precallReview, precallCeremony, precallCeremonyCanSkip, skipMediaPermissionPrompt, minimal/embed,
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
-// precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton. `lang` is read first, by
-// main.js (the room's title is in it).
+// precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton,
+// autoSpotlight. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -71,6 +71,8 @@ export function readParams(location = window.location) {
     chat: flag(query, "chat", !minimal),
     screenshare: flag(query, "screenshare", !minimal),
     leaveButton: flag(query, "leaveButton", !minimal),
+    // A host entering puts themself in the spotlight (large on everyone's stage).
+    autoSpotlight: flag(query, "autoSpotlight", false),
     // The call's settings: camera, microphone and speaker.
     settingsButton: flag(query, "settingsButton", !minimal),
     background: flag(query, "background", true),

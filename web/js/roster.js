@@ -11,6 +11,8 @@ export function fromJoined(joined) {
     role: joined.role,
     mode: joined.room?.mode || "normal",
     locked: Boolean(joined.room?.isLocked),
+    // Whom a host shows large on everyone's stage.
+    spotlight: joined.room?.spotlight || null,
     capacity: joined.room?.capacity || null,
     clients: (joined.room?.clients || []).map(client),
     knockers: (joined.knockers || []).map(knock),
@@ -43,6 +45,8 @@ export function apply(roster, kind, p) {
       return { ...roster, clients: patch(roster.clients, "id", p.clientId, { media: { audio: Boolean(p.audio), video: Boolean(p.video), screen: Boolean(p.screen) } }) };
     case "room_locked":
       return { ...roster, locked: Boolean(p.isLocked) };
+    case "spotlight_changed":
+      return { ...roster, spotlight: p.clientId || null };
     case "room_knocked": {
       const rest = roster.knockers.filter((k) => k.clientId !== p.clientId);
       const at = p.position ? Math.min(p.position - 1, rest.length) : rest.length;

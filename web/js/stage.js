@@ -46,6 +46,8 @@ export class Stage extends EventTarget {
     this.tiles = new Map();
     this.mode = "grid";
     this.pinned = null;
+    // Whom a host put in the spotlight for everyone (not featured on their own screen).
+    this.spotlight = null;
     this.current = 0;
     this.pages = 1;
     this.activeSpeaker = null;
@@ -139,6 +141,7 @@ export class Stage extends EventTarget {
     const video = h("video", { autoplay: true, playsInline: true, muted: self });
     const name = h("span", { class: "tile-name" });
     const muted = h("span", { class: "tile-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") }));
+    const spotlit = h("span", { class: "tile-spotlit", title: t("In the spotlight") }, icon("star"), h("span", { class: "visually-hidden", text: t("in the spotlight") }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
     const putAway = self && this.canHideSelf
@@ -147,7 +150,7 @@ export class Stage extends EventTarget {
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, status, h("figcaption", {}, muted, name), pin, putAway);
+      video, avatar, status, h("figcaption", {}, spotlit, muted, name), pin, putAway);
     return { clientId: client.id, root, video, name, avatar, status, statusText, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
@@ -227,7 +230,7 @@ export class Stage extends EventTarget {
     // In a group room the server says who speaks (setDominant); its word is not overruled here.
     if (!this.dominant && loudest && loudest.id !== this.activeSpeaker) {
       this.activeSpeaker = loudest.id;
-      if (this.mode === "speaker" && !this.pinned && !this.sharer()) this.relayout();
+      if (this.mode === "speaker" && !this.pinned && !this.spotlight && !this.sharer()) this.relayout();
     }
   }
 
@@ -236,7 +239,7 @@ export class Stage extends EventTarget {
     if (clientId === this.selfId || clientId === this.activeSpeaker || !this.tiles.has(clientId)) return;
     this.dominant = clientId;
     this.activeSpeaker = clientId;
-    if (this.mode === "speaker" && !this.pinned && !this.sharer()) this.relayout();
+    if (this.mode === "speaker" && !this.pinned && !this.spotlight && !this.sharer()) this.relayout();
   }
 
   setMode(mode) {
@@ -255,6 +258,15 @@ export class Stage extends EventTarget {
   pin(clientId) {
     this.pinned = clientId;
     for (const [id, tile] of this.tiles) this.labelPin(tile, id === clientId);
+    this.relayout();
+  }
+
+  setSpotlight(clientId) {
+    // Everyone's tile of that person says so, their own too; only the others feature it.
+    for (const [id, tile] of this.tiles) tile.root.classList.toggle("spotlit", id === clientId);
+    const spotlight = clientId === this.selfId ? null : clientId;
+    if (spotlight === this.spotlight) return;
+    this.spotlight = spotlight;
     this.relayout();
   }
 
@@ -278,14 +290,15 @@ export class Stage extends EventTarget {
       return tile && !tile.self && tile.video.srcObject ? tile : null;
     };
     const others = [...this.tiles.values()].filter((tile) => !tile.self && tile.video.srcObject);
-    const tile = shown(this.pinned) || shown(this.sharer()) || shown(this.activeSpeaker)
+    const tile = shown(this.pinned) || shown(this.spotlight) || shown(this.sharer()) || shown(this.activeSpeaker)
       || others.find((other) => other.video.srcObject.getVideoTracks().length > 0) || others[0] || this.tiles.get(this.selfId);
     return tile?.video.srcObject || null;
   }
 
-  /** Who is large: a pin first, then a shared screen, then (speaker view) who speaks. */
+  /** Who is large: a pin first, then the spotlight, then a shared screen, then (speaker view) who speaks. */
   featuredId(order) {
     if (this.pinned && this.tiles.has(this.pinned)) return this.pinned;
+    if (this.spotlight && order.includes(this.spotlight)) return this.spotlight;
     const sharer = this.sharer();
     if (sharer) return sharer;
     if (this.mode !== "speaker" || order.length < 2) return null;

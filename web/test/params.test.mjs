@@ -47,6 +47,11 @@ test("the microphone's processing (aec, agc, audioDenoiser) is on unless turned 
   assert.deepEqual([off.aec, off.agc, off.audioDenoiser], [false, false, false]);
 });
 
+test("autoSpotlight is off unless turned on", () => {
+  assert.equal(at("").autoSpotlight, false);
+  assert.equal(at("?autoSpotlight").autoSpotlight, true);
+});
+
 test("timer is off unless turned on", () => {
   assert.equal(at("").timer, false);
   assert.equal(at("?timer").timer, true);

@@ -35,6 +35,16 @@ test("people come and go; knockers keep the server's order, a guest sent back st
   assert.equal(apply(r, "knock_handled", { resolution: "accepted" }), r);
 });
 
+test("the spotlight: from the room as joined, then as spotlight_changed says", () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { mode: "group", spotlight: "h", clients: [host] } });
+  assert.equal(r.spotlight, "h");
+  r = apply(r, "spotlight_changed", { clientId: "g", byClientId: "h" });
+  assert.equal(r.spotlight, "g");
+  r = apply(r, "spotlight_changed", { clientId: null, byClientId: null });
+  assert.equal(r.spotlight, null);
+  assert.equal(fromJoined({ selfId: "h", role: "host", room: { clients: [host] } }).spotlight, null, "nobody when not said");
+});
+
 test("initials for avatars", () => {
   assert.equal(initials("Ada Lovelace"), "AL");
   assert.equal(initials("  pat "), "P");

@@ -80,6 +80,15 @@ export default {
   "another camera": "eine andere Kamera",
   "another microphone": "ein anderes Mikrofon",
 
+  // The spotlight
+  "In the spotlight": "Im Rampenlicht",
+  "in the spotlight": "im Rampenlicht",
+  "{name} is in the spotlight": "{name} steht im Rampenlicht",
+  "Nobody is in the spotlight": "Niemand steht im Rampenlicht",
+  "{role} · in the spotlight": "{role} · im Rampenlicht",
+  "Put in the spotlight": "Ins Rampenlicht stellen",
+  "Take out of the spotlight": "Aus dem Rampenlicht nehmen",
+
   // People
   "Open People": "Teilnehmende öffnen",
   "({count}) waiting · {title}": "({count}) wartend · {title}",

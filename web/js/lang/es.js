@@ -80,6 +80,15 @@ export default {
   "another camera": "otra cámara",
   "another microphone": "otro micrófono",
 
+  // The spotlight
+  "In the spotlight": "En el foco",
+  "in the spotlight": "en el foco",
+  "{name} is in the spotlight": "{name} está en el foco",
+  "Nobody is in the spotlight": "Nadie está en el foco",
+  "{role} · in the spotlight": "{role} · en el foco",
+  "Put in the spotlight": "Poner en el foco",
+  "Take out of the spotlight": "Quitar del foco",
+
   // People
   "Open People": "Abrir Participantes",
   "({count}) waiting · {title}": "({count}) en espera · {title}",

@@ -80,6 +80,15 @@ export default {
   "another camera": "une autre caméra",
   "another microphone": "un autre micro",
 
+  // The spotlight
+  "In the spotlight": "À la une",
+  "in the spotlight": "à la une",
+  "{name} is in the spotlight": "{name} est à la une",
+  "Nobody is in the spotlight": "Personne n’est à la une",
+  "{role} · in the spotlight": "{role} · à la une",
+  "Put in the spotlight": "Mettre à la une",
+  "Take out of the spotlight": "Retirer de la une",
+
   // People
   "Open People": "Ouvrir Participants",
   "({count}) waiting · {title}": "({count}) en attente · {title}",

@@ -80,6 +80,15 @@ export default {
   "another camera": "un’altra videocamera",
   "another microphone": "un altro microfono",
 
+  // The spotlight
+  "In the spotlight": "In primo piano",
+  "in the spotlight": "in primo piano",
+  "{name} is in the spotlight": "{name} è in primo piano",
+  "Nobody is in the spotlight": "Nessuno è in primo piano",
+  "{role} · in the spotlight": "{role} · in primo piano",
+  "Put in the spotlight": "Metti in primo piano",
+  "Take out of the spotlight": "Togli dal primo piano",
+
   // People
   "Open People": "Apri Partecipanti",
   "({count}) waiting · {title}": "({count}) in attesa · {title}",

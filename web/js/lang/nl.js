@@ -80,6 +80,15 @@ export default {
   "another camera": "een andere camera",
   "another microphone": "een andere microfoon",
 
+  // The spotlight
+  "In the spotlight": "In de spotlight",
+  "in the spotlight": "in de spotlight",
+  "{name} is in the spotlight": "{name} staat in de spotlight",
+  "Nobody is in the spotlight": "Niemand staat in de spotlight",
+  "{role} · in the spotlight": "{role} · in de spotlight",
+  "Put in the spotlight": "In de spotlight zetten",
+  "Take out of the spotlight": "Uit de spotlight halen",
+
   // People
   "Open People": "Deelnemers openen",
   "({count}) waiting · {title}": "({count}) wachtend · {title}",

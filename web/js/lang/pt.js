@@ -81,6 +81,15 @@ export default {
   "another camera": "outra câmera",
   "another microphone": "outro microfone",
 
+  // The spotlight
+  "In the spotlight": "Em destaque",
+  "in the spotlight": "em destaque",
+  "{name} is in the spotlight": "{name} está em destaque",
+  "Nobody is in the spotlight": "Ninguém está em destaque",
+  "{role} · in the spotlight": "{role} · em destaque",
+  "Put in the spotlight": "Colocar em destaque",
+  "Take out of the spotlight": "Tirar do destaque",
+
   // People
   "Open People": "Abrir Participantes",
   "({count}) waiting · {title}": "({count}) esperando · {title}",
