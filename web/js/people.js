@@ -160,10 +160,9 @@ export class PeoplePanel {
           h("span", { class: "participant-name", text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
           h("span", { class: "role", text: reconnecting(spotlit ? t("{role} · in the spotlight", { role }) : role, client.away) })),
         media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
-        // A host may put anyone who sends a picture in the spotlight, themself too.
-        this.host && (!self || client.role !== "viewer")
-          ? this.moreActions(client, { canSendBack: guest && !client.away, canRemove: !self, canSpotlight: client.role !== "viewer", spotlit })
-          : null);
+        // (A host's own row has none: it keeps the list short enough for two knockers' cards and the
+        // first person in a laptop's panel. A host puts themself in the spotlight with autoSpotlight.)
+        this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit }) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
       h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
@@ -174,13 +173,13 @@ export class PeoplePanel {
    * What a host may do to someone in the room sits behind a "More" button, so that moving through
    * the list never lands on sending someone out.
    */
-  moreActions(client, { canSendBack, canRemove, canSpotlight, spotlit }) {
+  moreActions(client, { canSendBack, canSpotlight, spotlit }) {
     const id = `actions-${client.id}`;
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
       canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send("set_spotlight", { clientId: spotlit ? null : client.id }) },
         icon(spotlit ? "star-off" : "star"), spotlit ? t("Take out of the spotlight") : t("Put in the spotlight")) : null,
       canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), t("Send to waiting room")) : null,
-      canRemove ? this.removeButton(client) : null);
+      this.removeButton(client));
     const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": t("More actions for {name}", { name: client.displayName }) }, icon("ellipsis"));
     more.addEventListener("click", () => {
       this.opened ??= new Set();

@@ -1,8 +1,8 @@
 // The stage: one tile per person who sends media (name, muted microphone, initials when the camera
 // is off, a ring while they speak), placed by layout.js so that tiles keep their aspect (taller on a
 // phone held upright) and never overlap each other or the controls (but for one's own tile when
-// it floats, `floatSelf`). A shared screen, a pinned person or (in speaker view) whoever speaks is
-// featured large.
+// it floats, `floatSelf`). A pinned person, a shared screen, the person a host put in the spotlight
+// or (in speaker view) whoever speaks is featured large.
 
 import { fillAvatar, h, icon, releaseVideo } from "./dom.js";
 import { t } from "./i18n.js";
@@ -290,17 +290,20 @@ export class Stage extends EventTarget {
       return tile && !tile.self && tile.video.srcObject ? tile : null;
     };
     const others = [...this.tiles.values()].filter((tile) => !tile.self && tile.video.srcObject);
-    const tile = shown(this.pinned) || shown(this.spotlight) || shown(this.sharer()) || shown(this.activeSpeaker)
+    const tile = shown(this.pinned) || shown(this.sharer()) || shown(this.spotlight) || shown(this.activeSpeaker)
       || others.find((other) => other.video.srcObject.getVideoTracks().length > 0) || others[0] || this.tiles.get(this.selfId);
     return tile?.video.srcObject || null;
   }
 
-  /** Who is large: a pin first, then the spotlight, then a shared screen, then (speaker view) who speaks. */
+  /**
+   * Who is large: a pin first, then a shared screen (what is shown is what people need to see),
+   * then the spotlight, then (speaker view) who speaks.
+   */
   featuredId(order) {
     if (this.pinned && this.tiles.has(this.pinned)) return this.pinned;
-    if (this.spotlight && order.includes(this.spotlight)) return this.spotlight;
     const sharer = this.sharer();
     if (sharer) return sharer;
+    if (this.spotlight && order.includes(this.spotlight)) return this.spotlight;
     if (this.mode !== "speaker" || order.length < 2) return null;
     if (this.activeSpeaker && this.tiles.has(this.activeSpeaker)) return this.activeSpeaker;
     return order.find((id) => id !== this.selfId) || null;
