@@ -118,6 +118,12 @@ pub enum Event {
         client_id: Option<ClientId>,
         by: Option<ClientId>,
     },
+    /// To every member: a hand went up (`raised_at`, when) or down, by its own member or a host.
+    HandChanged {
+        client_id: ClientId,
+        raised_at: Option<DateTime<Utc>>,
+        by: ClientId,
+    },
     ClientJoined(ClientView),
     /// To the other members: a member's connection dropped. It may come back as itself within the
     /// resume grace (`ClientJoined` with the same id); if not, `ClientLeft` follows.
@@ -188,6 +194,8 @@ pub struct RoomView {
     pub is_locked: bool,
     /// Whom a host put in the spotlight, shown large on everyone's stage.
     pub spotlight: Option<ClientId>,
+    /// The hands up, oldest first, with when each went up.
+    pub hands: Vec<(ClientId, DateTime<Utc>)>,
     pub capacity: super::state::Capacity,
     pub clients: Vec<ClientView>,
 }

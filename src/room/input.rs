@@ -46,6 +46,12 @@ pub enum Input {
         conn: ConnId,
         locked: bool,
     },
+    /// A member raises or lowers its own hand (`target` None), or a host lowers another's.
+    SetHand {
+        conn: ConnId,
+        target: Option<ClientId>,
+        raised: bool,
+    },
     /// A host shows `target` large on everyone's stage, or (`None`) nobody.
     SetSpotlight {
         conn: ConnId,
@@ -140,6 +146,7 @@ impl Input {
             | Input::SendToWaitingRoom { conn, .. }
             | Input::SetLock { conn, .. }
             | Input::SetSpotlight { conn, .. }
+            | Input::SetHand { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::SetMedia { conn, .. }

@@ -153,6 +153,7 @@ pub enum Request {
     HandleKnock,
     SetLock,
     SetSpotlight,
+    SetHand,
     Leave,
     Chat,
     Kick,

@@ -24,6 +24,7 @@ pub enum MessageType {
     HandleKnock,
     SetLock,
     SetSpotlight,
+    SetHand,
     LeaveRoom,
     ChatMessage,
     KickClient,
@@ -77,6 +78,7 @@ impl MessageType {
             Request::HandleKnock => MessageType::HandleKnock,
             Request::SetLock => MessageType::SetLock,
             Request::SetSpotlight => MessageType::SetSpotlight,
+            Request::SetHand => MessageType::SetHand,
             Request::Leave => MessageType::LeaveRoom,
             Request::Chat => MessageType::ChatMessage,
             Request::Kick => MessageType::KickClient,
@@ -205,6 +207,15 @@ pub struct SetLock {
     pub locked: bool,
 }
 
+/// `clientId` absent: the sender's own hand; a host may lower (never raise) another's.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetHand {
+    pub raised: bool,
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
 /// `clientId` null (or absent): nobody in the spotlight.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -274,6 +285,7 @@ pub enum ClientMessage {
     HandleKnock(HandleKnock),
     SetLock(SetLock),
     SetSpotlight(SetSpotlight),
+    SetHand(SetHand),
     LeaveRoom,
     ChatMessage(ChatMessage),
     KickClient(KickClient),
@@ -346,6 +358,7 @@ impl ClientMessage {
             MessageType::HandleKnock => ClientMessage::HandleKnock(payload(kind, body)?),
             MessageType::SetLock => ClientMessage::SetLock(payload(kind, body)?),
             MessageType::SetSpotlight => ClientMessage::SetSpotlight(payload(kind, body)?),
+            MessageType::SetHand => ClientMessage::SetHand(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
@@ -379,6 +392,7 @@ impl ClientMessage {
             ClientMessage::HandleKnock(_) => MessageType::HandleKnock,
             ClientMessage::SetLock(_) => MessageType::SetLock,
             ClientMessage::SetSpotlight(_) => MessageType::SetSpotlight,
+            ClientMessage::SetHand(_) => MessageType::SetHand,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,

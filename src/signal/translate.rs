@@ -141,6 +141,11 @@ pub fn translate(
             conn,
             target: spotlight.client_id.map(ClientId::new),
         },
+        ClientMessage::SetHand(hand) => Input::SetHand {
+            conn,
+            target: hand.client_id.map(ClientId::new),
+            raised: hand.raised,
+        },
         ClientMessage::LeaveRoom => Input::Leave { conn },
         ClientMessage::ChatMessage(chat) => Input::Chat {
             conn,

@@ -141,6 +141,52 @@ async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
 }
 
 #[tokio::test]
+async fn hands_go_up_for_everyone_to_see_and_a_host_lowers_them() {
+    let server = Server::start().await;
+    let room = room(&server, json!({"isLocked": false})).await;
+    let (mut host, joined) = host(&server, &room, "Dr Lee").await;
+    assert_eq!(joined["room"]["hands"], json!([]), "none at first");
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let mut guest = Ws::connect(&server).await;
+    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host.recv_type("new_client").await;
+
+    guest.send("set_hand", json!({"raised": true})).await;
+    let up = host.recv_type("hand_changed").await;
+    assert_eq!(
+        (&up["clientId"], &up["raised"], &up["byClientId"]),
+        (&json!(guest_id), &json!(true), &json!(guest_id)),
+        "{up}"
+    );
+    let raised_at = up["raisedAt"].as_i64().expect("when it went up");
+    assert_eq!(guest.recv_type("hand_changed").await, up);
+    let mut late = Ws::connect(&server).await;
+    let late_joined = late.join(&room.name, None, "Sam").await;
+    assert_eq!(
+        late_joined["room"]["hands"],
+        json!([{"clientId": guest_id, "raisedAt": raised_at}])
+    );
+
+    // Nobody raises another's hand; a guest may not lower it either.
+    late.send("set_hand", json!({"raised": false, "clientId": guest_id}))
+        .await;
+    assert_eq!(late.error().await["code"], "forbidden");
+    host.send("set_hand", json!({"raised": "yes"})).await;
+    assert_eq!(host.error().await["code"], "invalid_payload");
+
+    host.send("set_hand", json!({"raised": false, "clientId": guest_id}))
+        .await;
+    let down = guest.recv_type("hand_changed").await;
+    assert_eq!(
+        down,
+        json!({"clientId": guest_id, "raised": false, "raisedAt": null, "byClientId": host_id})
+    );
+}
+
+#[tokio::test]
 async fn the_landing_page_says_what_this_is() {
     let server = Server::start().await;
     let response = reqwest::get(server.url("/")).await.unwrap();

@@ -389,6 +389,7 @@ impl Room {
             mode: self.config.mode,
             is_locked: self.locked,
             spotlight: self.spotlight().cloned(),
+            hands: self.hands().to_vec(),
             capacity: self.seats.capacity,
             clients: if for_host {
                 clients.collect()

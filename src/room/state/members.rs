@@ -166,7 +166,12 @@ impl Room {
         let client_id = gone.client_id.clone();
         let event = match reason {
             LeaveReason::Disconnected => Event::ClientAway { client_id },
-            reason => Event::ClientLeft { client_id, reason },
+            reason => {
+                // `client_left` takes their hand down, also when they come back on a new
+                // connection (`replaced`) in the same step.
+                self.lower_hand_of(&client_id);
+                Event::ClientLeft { client_id, reason }
+            }
         };
         out.send_many(self.conns.member_conns(), event);
         Some(gone)
@@ -535,6 +540,7 @@ impl Room {
     ) -> Option<AwayMember> {
         let away = self.away_members.remove(token)?;
         self.deadlines.cancel(&Timer::MemberAway(token.to_owned()));
+        self.lower_hand_of(&away.client_id);
         out.send_many(
             self.conns.member_conns(),
             Event::ClientLeft {

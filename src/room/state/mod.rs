@@ -14,6 +14,7 @@ mod connections;
 mod deadlines;
 mod door;
 mod entry;
+mod hands;
 mod invariants;
 mod members;
 mod queue;
@@ -141,6 +142,8 @@ pub struct Room {
     locked: bool,
     /// Whom a host shows large on everyone's stage (spotlight.rs).
     spotlight: Option<ClientId>,
+    /// Raised hands, oldest first (hands.rs).
+    hands: Vec<(ClientId, DateTime<Utc>)>,
     conns: Connections,
     queue: KnockQueue,
     /// By resume token.
@@ -228,6 +231,7 @@ impl Room {
             seats: Seats::new(Capacity::of(config.mode)),
             locked: config.locked,
             spotlight: None,
+            hands: Vec::new(),
             config,
             conns: Connections::default(),
             queue: KnockQueue::default(),
@@ -320,6 +324,11 @@ impl Room {
             Input::ListMembers => out.answer(Answer::Members(self.conns.views())),
             Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
             Input::SetSpotlight { conn, target } => self.set_spotlight(&mut out, conn, target),
+            Input::SetHand {
+                conn,
+                target,
+                raised,
+            } => self.set_hand(&mut out, now, conn, target, raised),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
@@ -347,6 +356,7 @@ impl Room {
         }
         if !self.ended {
             self.settle_spotlight(&mut out);
+            self.settle_hands();
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

@@ -28,6 +28,9 @@ pub struct Snapshot {
     /// (Absent from snapshots of before the spotlight: nobody in it.)
     #[serde(default)]
     spotlight: Option<ClientId>,
+    /// Raised hands, oldest first (absent from older snapshots: none).
+    #[serde(default)]
+    hands: Vec<(ClientId, DateTime<Utc>)>,
     /// By resume token: the members inside when it was taken, and those still away.
     members: Vec<(String, AwayMember)>,
     /// Oldest first.
@@ -84,6 +87,7 @@ impl Room {
             version: VERSION,
             locked: self.locked,
             spotlight: self.spotlight.clone(),
+            hands: self.hands.clone(),
             members,
             knocks: self
                 .queue
@@ -160,6 +164,7 @@ impl Room {
             seats,
             locked: snapshot.locked,
             spotlight: snapshot.spotlight,
+            hands: snapshot.hands,
             config,
             conns: Connections::default(),
             queue,

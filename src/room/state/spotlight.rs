@@ -67,7 +67,7 @@ impl Room {
     }
 
     /// The role of a member of the room, connected or away.
-    fn role_in_room(&self, client: &ClientId) -> Option<Role> {
+    pub(super) fn role_in_room(&self, client: &ClientId) -> Option<Role> {
         let present = self.conns.iter().find_map(|(_, c)| match c.place {
             Place::Member(role) if &c.client_id == client => Some(role),
             _ => None,

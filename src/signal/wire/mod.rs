@@ -198,6 +198,14 @@ enum Frame<'a> {
         by_client_id: Option<&'a str>,
     },
     #[serde(rename_all = "camelCase")]
+    HandChanged {
+        client_id: &'a str,
+        raised: bool,
+        /// When it went up (milliseconds since the epoch); `null` when it came down.
+        raised_at: Option<i64>,
+        by_client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
     NewClient {
         client: ClientWire<'a>,
     },
@@ -346,6 +354,16 @@ impl<'a> Frame<'a> {
             Event::SpotlightChanged { client_id, by } => Frame::SpotlightChanged {
                 client_id: client_id.as_ref().map(ClientId::as_str),
                 by_client_id: by.as_ref().map(ClientId::as_str),
+            },
+            Event::HandChanged {
+                client_id,
+                raised_at,
+                by,
+            } => Frame::HandChanged {
+                client_id: client_id.as_str(),
+                raised: raised_at.is_some(),
+                raised_at: raised_at.map(|at| at.timestamp_millis()),
+                by_client_id: by.as_str(),
             },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),

@@ -57,8 +57,18 @@ pub(super) struct RoomViewWire<'a> {
     is_locked: bool,
     /// Always present: `null` when nobody is in the spotlight.
     spotlight: Option<&'a str>,
+    /// The hands up, oldest first.
+    hands: Vec<HandWire<'a>>,
     capacity: CapacityWire,
     clients: Vec<ClientWire<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct HandWire<'a> {
+    client_id: &'a str,
+    /// Milliseconds since the epoch.
+    raised_at: i64,
 }
 
 /// How many may be in the room: participants (who send media), and everyone with viewers.
@@ -76,6 +86,14 @@ impl<'a> RoomViewWire<'a> {
             mode: room.mode.as_str(),
             is_locked: room.is_locked,
             spotlight: room.spotlight.as_ref().map(ClientId::as_str),
+            hands: room
+                .hands
+                .iter()
+                .map(|(client, at)| HandWire {
+                    client_id: client.as_str(),
+                    raised_at: at.timestamp_millis(),
+                })
+                .collect(),
             capacity: CapacityWire {
                 participants: room.capacity.participants,
                 total: room.capacity.total,

@@ -3,6 +3,7 @@
 
 mod away;
 mod door;
+mod hands;
 mod properties;
 mod room;
 mod spotlight;

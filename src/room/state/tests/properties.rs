@@ -42,6 +42,8 @@ enum Step {
     Relay(ConnId, ConnId),
     /// A connection (`.0`) puts a connection's client (`.1`) in the spotlight, or (None) nobody.
     Spotlight(ConnId, Option<ConnId>),
+    /// A connection (`.0`) raises or lowers (`.2`) its own hand, or (`.1`) a connection's client's.
+    Hand(ConnId, Option<ConnId>, bool),
     Advance(i64),
     /// The room is handed over to another server (or this one, restarted) and carried on there.
     Move,
@@ -93,6 +95,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
         1 => (conn_id(), proptest::option::weighted(0.8, conn_id()))
             .prop_map(|(a, b)| Step::Spotlight(a, b)),
+        2 => (conn_id(), proptest::option::weighted(0.3, conn_id()), any::<bool>())
+            .prop_map(|(a, b, up)| Step::Hand(a, b, up)),
         2 => (1i64..30).prop_map(Step::Advance),
         1 => Just(Step::Move),
     ]
@@ -118,6 +122,8 @@ struct Observer {
     roles: BTreeMap<ConnId, Role>,
     /// Whom each member was last told is in the spotlight.
     spotlights: BTreeMap<ConnId, Option<ClientId>>,
+    /// The hands up, oldest first, as each member was told.
+    hands: BTreeMap<ConnId, Vec<ClientId>>,
 }
 
 impl Observer {
@@ -152,6 +158,8 @@ impl Observer {
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
                 self.spotlights.insert(conn, joined.room.spotlight.clone());
+                let hands = joined.room.hands.iter().map(|(client, _)| client.clone());
+                self.hands.insert(conn, hands.collect());
                 for client in &joined.room.clients {
                     self.sees_identifiers_if_host(conn, client);
                 }
@@ -193,6 +201,24 @@ impl Observer {
                     roster.remove(client_id).is_some(),
                     "{client_id} leaves, unknown"
                 );
+                // Their hand goes with them.
+                self.hands_of(conn).retain(|c| c != client_id);
+            }
+            Event::HandChanged {
+                client_id,
+                raised_at,
+                ..
+            } => {
+                let hands = self.hands_of(conn);
+                assert_eq!(
+                    hands.contains(client_id),
+                    raised_at.is_none(),
+                    "{client_id}'s hand changes"
+                );
+                match raised_at {
+                    Some(_) => hands.push(client_id.clone()),
+                    None => hands.retain(|c| c != client_id),
+                }
             }
             Event::Knocked(view) => {
                 let queue = self.host_queue(conn);
@@ -271,6 +297,13 @@ impl Observer {
         self.rosters.remove(&conn);
         self.roles.remove(&conn);
         self.spotlights.remove(&conn);
+        self.hands.remove(&conn);
+    }
+
+    fn hands_of(&mut self, conn: ConnId) -> &mut Vec<ClientId> {
+        self.hands
+            .get_mut(&conn)
+            .expect("only members hear of hands")
     }
 
     fn fact(&mut self, fact: &RoomFact) {
@@ -468,6 +501,14 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     None => ClientId::new(format!("nobody-{t}")),
                 }),
             },
+            Step::Hand(conn, target, raised) => Input::SetHand {
+                conn,
+                target: target.map(|t| match h.room.conns.get(t) {
+                    Some(c) => c.client_id.clone(),
+                    None => ClientId::new(format!("nobody-{t}")),
+                }),
+                raised,
+            },
             Step::Advance(seconds) => {
                 h.now += Duration::seconds(seconds);
                 Input::Tick
@@ -582,6 +623,29 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 observer.spotlights.get(member),
                 Some(&spotlight),
                 "member {member} was told another spotlight"
+            );
+        }
+        // Invariant: hands are up only for people in the room, once each, and every member knows
+        // whose, in the order they went up.
+        let hands: Vec<ClientId> = h.room.hands().iter().map(|(c, _)| c.clone()).collect();
+        let in_room: std::collections::BTreeSet<ClientId> = h
+            .room
+            .room_view(true)
+            .clients
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let distinct: std::collections::BTreeSet<&ClientId> = hands.iter().collect();
+        assert_eq!(distinct.len(), hands.len(), "a hand is up once: {hands:?}");
+        assert!(
+            hands.iter().all(|c| in_room.contains(c)),
+            "hands of people gone: {hands:?}"
+        );
+        for member in &observer.members {
+            assert_eq!(
+                observer.hands.get(member),
+                Some(&hands),
+                "member {member} knows other hands"
             );
         }
         // The media gate: exactly the members have a media path (not those away), never a knocker.
