@@ -172,6 +172,33 @@ test("spotlight: a host shows one person large on everyone's stage until they le
   noPageErrors(guest, lit);
 });
 
+test("raised hands: everyone sees whose, People lists them first in the order raised, a host lowers one", async (t) => {
+  const { pages } = await roomOf(t, 3, "normal");
+  const [host, ada, ben] = pages;
+  const [adaId, benId, hostId] = [await clientIdOf(ada), await clientIdOf(ben), await clientIdOf(host)];
+  await ben.click("#hand-toggle");
+  await ben.waitForSelector('#hand-toggle[aria-pressed="true"]', { timeout: TIMEOUT });
+  assert.equal(await ben.textContent("#hand-toggle .label"), "Lower hand");
+  await ada.click("#hand-toggle");
+  for (const page of [host, ada]) await page.waitForSelector(`.tile.hand-raised[data-client-id="${benId}"] .tile-hand`, { timeout: TIMEOUT });
+  await host.waitForSelector(`.tile.hand-raised[data-client-id="${adaId}"]`, { timeout: TIMEOUT });
+  await openPeople(host);
+  const order = () => host.$$eval("#participants .participant", (items) => items.map((li) => li.dataset.clientId));
+  await until(async () => (JSON.stringify(await order()) === JSON.stringify([hostId, benId, adaId]) ? true : undefined), "oneself, then hands in the order raised");
+  assert.equal(await host.textContent(`.participant[data-client-id="${benId}"] .role`), "Guest · hand raised");
+  await screenshot(host, "call-hands-1366x657");
+  // The host lowers Ben's; Ada lowers her own.
+  const benRow = host.locator(`.participant[data-client-id="${benId}"]`);
+  await benRow.locator(".more").click();
+  await benRow.locator(".lower-hand").click();
+  await ben.waitForSelector('#hand-toggle[aria-pressed="false"]', { timeout: TIMEOUT });
+  await ada.click("#hand-toggle");
+  await host.waitForSelector(".tile.hand-raised", { state: "detached", timeout: TIMEOUT });
+  await ada.waitForSelector('#hand-toggle[aria-pressed="false"]', { timeout: TIMEOUT });
+  assert.equal(await ada.textContent("#hand-toggle .label"), "Raise hand");
+  noPageErrors(...pages);
+});
+
 /** The page's list of people in the room, and the server's. */
 async function listsAgree(page, meeting) {
   const deadline = Date.now() + TIMEOUT;

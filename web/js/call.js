@@ -22,7 +22,7 @@ import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 const PANEL_EVENTS = { people: "people_toggle", chat: "chat_toggle" };
 
 /** Frames that change who is here or waiting. */
-const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
+const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "hand_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
 
 export class Call {
   constructor({ root, params, signal, media, iceServers, joined, bridge }) {
@@ -154,6 +154,7 @@ export class Call {
     this.chatBadge = h("span", { class: "badge", id: "chat-badge", hidden: true });
     this.peopleButton = button({ id: "people-toggle", name: "users", label: t("People"), expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
     this.chatButton = button({ id: "chat-toggle", name: "message-square", label: t("Chat"), expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
+    this.handButton = button({ id: "hand-toggle", name: "hand", label: t("Raise hand"), pressed: false, onclick: () => this.toggleHand() });
     this.settingsButton = button({ id: "settings-toggle", name: "settings", label: t("Settings"), expanded: false, controls: "settings-panel", onclick: () => this.togglePanel(this.settings) });
     this.lockButton = button({ id: "lock-toggle", name: "lock", label: "", onclick: () => this.signal.send("set_lock", { locked: !this.roster.locked }) });
     this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: t("Full screen"), onclick: () => this.toggleFullscreen() });
@@ -169,6 +170,7 @@ export class Call {
         this.viewer ? null : this.micButton,
         this.viewer || !this.media.cameraAccess ? null : this.cameraButton,
         canShare ? this.shareButton : null,
+        p.minimal ? null : this.handButton,
         p.settingsButton && SettingsPanel.useful({ viewer: this.viewer }) ? this.settingsButton : null),
       h("div", { class: "control-group" },
         this.pager,
@@ -208,6 +210,11 @@ export class Call {
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
     this.stage.setSpotlight(this.roster.spotlight);
+    const hands = this.roster.hands.map((x) => x.clientId);
+    this.stage.setHands(hands);
+    const raised = hands.includes(this.roster.selfId);
+    this.handButton.setLabel("hand", raised ? t("Lower hand") : t("Raise hand"));
+    this.handButton.setAttribute("aria-pressed", String(raised));
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
     if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) }));
@@ -247,6 +254,11 @@ export class Call {
       case "room_locked":
         announce(p.isLocked ? t("The room is now locked") : t("The room is now unlocked"));
         break;
+      case "hand_changed": {
+        const person = this.roster.clients.find((c) => c.id === p.clientId);
+        if (person && p.clientId !== this.roster.selfId && p.raised) announce(t("{name} raised their hand", { name: person.displayName }));
+        break;
+      }
       case "spotlight_changed": {
         const lit = this.roster.clients.find((c) => c.id === p.clientId);
         announce(lit ? t("{name} is in the spotlight", { name: lit.displayName }) : t("Nobody is in the spotlight"));
@@ -391,6 +403,12 @@ export class Call {
     this.signal.send("set_media_state", state);
     this.stage.setMedia(this.roster.selfId, state);
     this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
+  }
+
+  /** Raises this person's hand, or lowers it. */
+  toggleHand() {
+    const raised = this.roster.hands.some((x) => x.clientId === this.roster.selfId);
+    this.signal.send("set_hand", { raised: !raised });
   }
 
   /** A device was unplugged: the person is told, and which one took its place. */

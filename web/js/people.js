@@ -143,7 +143,10 @@ export class PeoplePanel {
   }
 
   roomSection() {
-    const clients = this.roster.clients;
+    // Oneself first, then hands up (oldest first: who asked first speaks first), then the rest.
+    const hands = (this.roster.hands || []).map((x) => x.clientId);
+    const rank = (c) => (c.id === this.selfId ? -1 : hands.includes(c.id) ? hands.indexOf(c.id) : hands.length);
+    const clients = [...this.roster.clients].sort((a, b) => rank(a) - rank(b));
     const participants = clients.filter((c) => c.role !== "viewer").length;
     const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
     const items = clients.map((client) => {
@@ -151,18 +154,21 @@ export class PeoplePanel {
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
       const spotlit = client.id === this.roster.spotlight;
-      const role = ROLE_LABELS[client.role]?.() ?? client.role;
+      const raised = hands.includes(client.id);
+      let role = ROLE_LABELS[client.role]?.() ?? client.role;
+      if (spotlit) role = t("{role} · in the spotlight", { role });
+      if (raised) role = t("{role} · hand raised", { role });
       // Away: their connection dropped and the server keeps their place. A host may remove them
       // (their return is then refused); sending them to the waiting room waits for their return.
       return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
         avatar(client, "avatar small"),
         h("span", { class: "participant-text" },
           h("span", { class: "participant-name", text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
-          h("span", { class: "role", text: reconnecting(spotlit ? t("{role} · in the spotlight", { role }) : role, client.away) })),
+          h("span", { class: "role", text: reconnecting(role, client.away) })),
         media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
         // (A host's own row has none: it keeps the list short enough for two knockers' cards and the
         // first person in a laptop's panel. A host puts themself in the spotlight with autoSpotlight.)
-        this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit }) : null);
+        this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit, raised }) : null);
     });
     return h("section", { "aria-labelledby": "in-room-title" },
       h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
@@ -173,9 +179,10 @@ export class PeoplePanel {
    * What a host may do to someone in the room sits behind a "More" button, so that moving through
    * the list never lands on sending someone out.
    */
-  moreActions(client, { canSendBack, canSpotlight, spotlit }) {
+  moreActions(client, { canSendBack, canSpotlight, spotlit, raised }) {
     const id = `actions-${client.id}`;
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
+      raised ? h("button", { type: "button", class: "secondary lower-hand", "data-focus-key": `hand:${client.id}`, onclick: () => this.send("set_hand", { raised: false, clientId: client.id }) }, icon("hand"), t("Lower hand")) : null,
       canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send("set_spotlight", { clientId: spotlit ? null : client.id }) },
         icon(spotlit ? "star-off" : "star"), spotlit ? t("Take out of the spotlight") : t("Put in the spotlight")) : null,
       canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), t("Send to waiting room")) : null,

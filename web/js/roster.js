@@ -13,6 +13,8 @@ export function fromJoined(joined) {
     locked: Boolean(joined.room?.isLocked),
     // Whom a host shows large on everyone's stage.
     spotlight: joined.room?.spotlight || null,
+    // Hands up, oldest first: [{clientId, raisedAt}].
+    hands: (joined.room?.hands || []).map(({ clientId, raisedAt }) => ({ clientId, raisedAt })),
     capacity: joined.room?.capacity || null,
     clients: (joined.room?.clients || []).map(client),
     knockers: (joined.knockers || []).map(knock),
@@ -40,7 +42,12 @@ export function apply(roster, kind, p) {
     case "client_away":
       return { ...roster, clients: patch(roster.clients, "id", p.clientId, { away: true }) };
     case "client_left":
-      return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId) };
+      // Their hand goes with them (the server sends nothing more of it).
+      return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId), hands: (roster.hands || []).filter((x) => x.clientId !== p.clientId) };
+    case "hand_changed": {
+      const rest = (roster.hands || []).filter((x) => x.clientId !== p.clientId);
+      return { ...roster, hands: p.raised ? [...rest, { clientId: p.clientId, raisedAt: p.raisedAt }] : rest };
+    }
     case "media_state":
       return { ...roster, clients: patch(roster.clients, "id", p.clientId, { media: { audio: Boolean(p.audio), video: Boolean(p.video), screen: Boolean(p.screen) } }) };
     case "room_locked":

@@ -142,6 +142,7 @@ export class Stage extends EventTarget {
     const name = h("span", { class: "tile-name" });
     const muted = h("span", { class: "tile-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") }));
     const spotlit = h("span", { class: "tile-spotlit", title: t("In the spotlight") }, icon("star"), h("span", { class: "visually-hidden", text: t("in the spotlight") }));
+    const hand = h("span", { class: "tile-hand", title: t("Hand raised") }, icon("hand"), h("span", { class: "visually-hidden", text: t("hand raised") }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
     const putAway = self && this.canHideSelf
@@ -150,7 +151,7 @@ export class Stage extends EventTarget {
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, status, h("figcaption", {}, spotlit, muted, name), pin, putAway);
+      video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), pin, putAway);
     return { clientId: client.id, root, video, name, avatar, status, statusText, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
@@ -268,6 +269,11 @@ export class Stage extends EventTarget {
     if (spotlight === this.spotlight) return;
     this.spotlight = spotlight;
     this.relayout();
+  }
+
+  /** Whose hands are up: their tiles say so. */
+  setHands(clientIds) {
+    for (const [id, tile] of this.tiles) tile.root.classList.toggle("hand-raised", clientIds.includes(id));
   }
 
   turnPage(delta) {

@@ -45,6 +45,16 @@ test("the spotlight: from the room as joined, then as spotlight_changed says", (
   assert.equal(fromJoined({ selfId: "h", role: "host", room: { clients: [host] } }).spotlight, null, "nobody when not said");
 });
 
+test("hands: up in order, down when lowered or when their person leaves", () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { clients: [host, { id: "a" }, { id: "b" }], hands: [{ clientId: "b", raisedAt: 1 }] } });
+  r = apply(r, "hand_changed", { clientId: "a", raised: true, raisedAt: 2 });
+  assert.deepEqual(r.hands.map((x) => x.clientId), ["b", "a"]);
+  r = apply(r, "hand_changed", { clientId: "b", raised: false, raisedAt: null });
+  assert.deepEqual(r.hands.map((x) => x.clientId), ["a"]);
+  r = apply(r, "client_left", { clientId: "a", reason: "left" });
+  assert.deepEqual(r.hands, []);
+});
+
 test("initials for avatars", () => {
   assert.equal(initials("Ada Lovelace"), "AL");
   assert.equal(initials("  pat "), "P");

@@ -80,6 +80,14 @@ export default {
   "another camera": "eine andere Kamera",
   "another microphone": "ein anderes Mikrofon",
 
+  // Raised hands
+  "Raise hand": "Hand heben",
+  "Lower hand": "Hand senken",
+  "{name} raised their hand": "{name} hat die Hand gehoben",
+  "Hand raised": "Hand gehoben",
+  "hand raised": "Hand gehoben",
+  "{role} · hand raised": "{role} · Hand gehoben",
+
   // The spotlight
   "In the spotlight": "Im Rampenlicht",
   "in the spotlight": "im Rampenlicht",

@@ -80,6 +80,14 @@ export default {
   "another camera": "otra cámara",
   "another microphone": "otro micrófono",
 
+  // Raised hands
+  "Raise hand": "Levantar la mano",
+  "Lower hand": "Bajar la mano",
+  "{name} raised their hand": "{name} levantó la mano",
+  "Hand raised": "Mano levantada",
+  "hand raised": "mano levantada",
+  "{role} · hand raised": "{role} · mano levantada",
+
   // The spotlight
   "In the spotlight": "En el foco",
   "in the spotlight": "en el foco",

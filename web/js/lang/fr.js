@@ -80,6 +80,14 @@ export default {
   "another camera": "une autre caméra",
   "another microphone": "un autre micro",
 
+  // Raised hands
+  "Raise hand": "Lever la main",
+  "Lower hand": "Baisser la main",
+  "{name} raised their hand": "{name} a levé la main",
+  "Hand raised": "Main levée",
+  "hand raised": "main levée",
+  "{role} · hand raised": "{role} · main levée",
+
   // The spotlight
   "In the spotlight": "À la une",
   "in the spotlight": "à la une",

@@ -80,6 +80,14 @@ export default {
   "another camera": "un’altra videocamera",
   "another microphone": "un altro microfono",
 
+  // Raised hands
+  "Raise hand": "Alza la mano",
+  "Lower hand": "Abbassa la mano",
+  "{name} raised their hand": "{name} ha alzato la mano",
+  "Hand raised": "Mano alzata",
+  "hand raised": "mano alzata",
+  "{role} · hand raised": "{role} · mano alzata",
+
   // The spotlight
   "In the spotlight": "In primo piano",
   "in the spotlight": "in primo piano",

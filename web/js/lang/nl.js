@@ -80,6 +80,14 @@ export default {
   "another camera": "een andere camera",
   "another microphone": "een andere microfoon",
 
+  // Raised hands
+  "Raise hand": "Hand opsteken",
+  "Lower hand": "Hand laten zakken",
+  "{name} raised their hand": "{name} heeft de hand opgestoken",
+  "Hand raised": "Hand opgestoken",
+  "hand raised": "hand opgestoken",
+  "{role} · hand raised": "{role} · hand opgestoken",
+
   // The spotlight
   "In the spotlight": "In de spotlight",
   "in the spotlight": "in de spotlight",

@@ -81,6 +81,14 @@ export default {
   "another camera": "outra câmera",
   "another microphone": "outro microfone",
 
+  // Raised hands
+  "Raise hand": "Levantar a mão",
+  "Lower hand": "Baixar a mão",
+  "{name} raised their hand": "{name} levantou a mão",
+  "Hand raised": "Mão levantada",
+  "hand raised": "mão levantada",
+  "{role} · hand raised": "{role} · mão levantada",
+
   // The spotlight
   "In the spotlight": "Em destaque",
   "in the spotlight": "em destaque",
