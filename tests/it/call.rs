@@ -1,10 +1,10 @@
 //! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
-//! screen), the room's capacity, the people in it by REST, a way back in after a restart, and the
+//! screen), the room's capacity, the people in it by REST, the spotlight, raised hands, and the
 //! landing page.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::Server;
+use crate::helpers::{Server, TestRoom};
 use crate::signal_join::{host, room};
 use crate::ws::Ws;
 
@@ -95,19 +95,26 @@ async fn microphones_cameras_and_screens_are_told_to_everyone_and_listed_by_rest
     assert!(missing["error"].as_str().is_some(), "{missing}");
 }
 
+/// An open room with a host (its `room_joined` beside it) and a guest, Pat, whose arrival the host
+/// has heard.
+async fn host_and_guest(server: &Server) -> (TestRoom, Ws, Value, Ws, String) {
+    let room = room(server, json!({"isLocked": false})).await;
+    let (mut host, joined) = host(server, &room, "Dr Lee").await;
+    let mut guest = Ws::connect(server).await;
+    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
+        .as_str()
+        .expect("a member has an id")
+        .to_owned();
+    host.recv_type("new_client").await;
+    (room, host, joined, guest, guest_id)
+}
+
 #[tokio::test]
 async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
     let server = Server::start().await;
-    let room = room(&server, json!({"isLocked": false})).await;
-    let (mut host, joined) = host(&server, &room, "Dr Lee").await;
+    let (room, mut host, joined, mut guest, guest_id) = host_and_guest(&server).await;
     assert_eq!(joined["room"]["spotlight"], json!(null), "nobody at first");
     let host_id = joined["selfId"].as_str().unwrap().to_owned();
-    let mut guest = Ws::connect(&server).await;
-    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    host.recv_type("new_client").await;
 
     host.send("set_spotlight", json!({"clientId": guest_id}))
         .await;
@@ -143,16 +150,9 @@ async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
 #[tokio::test]
 async fn hands_go_up_for_everyone_to_see_and_a_host_lowers_them() {
     let server = Server::start().await;
-    let room = room(&server, json!({"isLocked": false})).await;
-    let (mut host, joined) = host(&server, &room, "Dr Lee").await;
+    let (room, mut host, joined, mut guest, guest_id) = host_and_guest(&server).await;
     assert_eq!(joined["room"]["hands"], json!([]), "none at first");
     let host_id = joined["selfId"].as_str().unwrap().to_owned();
-    let mut guest = Ws::connect(&server).await;
-    let guest_id = guest.join(&room.name, None, "Pat").await["selfId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    host.recv_type("new_client").await;
 
     guest.send("set_hand", json!({"raised": true})).await;
     let up = host.recv_type("hand_changed").await;

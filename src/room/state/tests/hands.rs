@@ -51,12 +51,9 @@ fn hands_go_up_in_order_and_everyone_knows() {
         "up already: nothing to say"
     );
     let said = h.join(4, Credential::None, "Sam");
-    let joined = to(4, &said).into_iter().find_map(|e| match e {
-        Event::Joined(joined) => Some(joined),
-        _ => None,
-    });
+    let joined = joined_room(4, &said);
     let hands: Vec<String> = joined
-        .map(|j| j.room.hands.iter().map(|(c, _)| c.to_string()).collect())
+        .map(|room| room.hands.iter().map(|(c, _)| c.to_string()).collect())
         .unwrap_or_default();
     assert_eq!(hands, ["c3", "c2"], "a newcomer finds them");
     let said = hand(&mut h, 3, None, false);
@@ -121,9 +118,6 @@ fn hands_are_kept_when_the_room_moves() {
     hand(&mut h, 2, None, true);
     h.move_room();
     let said = h.resume(7, 1, "Host");
-    let joined = to(7, &said).into_iter().find_map(|e| match e {
-        Event::Joined(joined) => Some(joined),
-        _ => None,
-    });
-    assert_eq!(joined.map(|j| j.room.hands.len()), Some(1));
+    let joined = joined_room(7, &said);
+    assert_eq!(joined.map(|room| room.hands.len()), Some(1));
 }

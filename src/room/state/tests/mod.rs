@@ -194,6 +194,23 @@ fn to(conn: ConnId, received: &[(ConnId, Event)]) -> Vec<Event> {
         .collect()
 }
 
+/// The room as `room_joined` showed it to this connection, if it was let in.
+fn joined_room(conn: ConnId, received: &[(ConnId, Event)]) -> Option<crate::room::event::RoomView> {
+    to(conn, received).into_iter().find_map(|e| match e {
+        Event::Joined(joined) => Some(joined.room),
+        _ => None,
+    })
+}
+
+/// An unlocked group room with a host (1), a guest (2) and a viewer (3).
+fn room_of_three() -> Harness {
+    let mut h = Harness::new(RoomMode::Group, false);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "Pat");
+    h.join(3, Credential::Viewer, "Vic");
+    h
+}
+
 fn error_code(events: &[Event]) -> Option<RefusalCode> {
     events.iter().find_map(|e| match e {
         Event::Refused(Refusal { code, .. }) => Some(*code),

@@ -18,15 +18,6 @@ fn spotlight(h: &mut Harness, conn: ConnId, target: Option<&str>) -> Vec<(ConnId
     })
 }
 
-/// An unlocked room with a host (1), a guest (2) and a viewer (3).
-fn room_of_three() -> Harness {
-    let mut h = Harness::new(RoomMode::Group, false);
-    h.join(1, Credential::Host, "Host");
-    h.join(2, Credential::None, "Pat");
-    h.join(3, Credential::Viewer, "Vic");
-    h
-}
-
 #[test]
 fn a_host_puts_a_guest_in_the_spotlight_for_everyone() {
     let mut h = room_of_three();
@@ -42,12 +33,9 @@ fn a_host_puts_a_guest_in_the_spotlight_for_everyone() {
         Event::SpotlightChanged { by: Some(by), .. } if by.as_str() == "c1")));
     // Whoever comes in later sees it in the room as it joins.
     let said = h.join(4, Credential::None, "Sam");
-    let joined = to(4, &said).into_iter().find_map(|e| match e {
-        Event::Joined(joined) => Some(joined),
-        _ => None,
-    });
+    let joined = joined_room(4, &said);
     assert_eq!(
-        joined.and_then(|j| j.room.spotlight),
+        joined.and_then(|room| room.spotlight),
         Some(ClientId::new("c2"))
     );
     // The same again changes nothing and says nothing; off, everyone hears it.
@@ -112,12 +100,9 @@ fn it_is_kept_when_the_room_moves() {
     spotlight(&mut h, 1, Some("c2"));
     h.move_room();
     let said = h.resume(7, 1, "Host");
-    let joined = to(7, &said).into_iter().find_map(|e| match e {
-        Event::Joined(joined) => Some(joined),
-        _ => None,
-    });
+    let joined = joined_room(7, &said);
     assert_eq!(
-        joined.and_then(|j| j.room.spotlight),
+        joined.and_then(|room| room.spotlight),
         Some(ClientId::new("c2"))
     );
 }
