@@ -187,6 +187,9 @@ export class Call {
     this.body = h("div", { class: "call-body" }, this.stage.element, this.people.element, p.chat ? this.chat.element : null, this.settings.element);
     this.section = h("section", { class: "screen call", "data-screen": "call" }, header, this.body, p.bottomToolbar ? controls : null);
     replace(this.root, this.section);
+    this.controlsFit?.disconnect();
+    this.controlsFit = new ResizeObserver(() => compactWhenWrapped(controls));
+    this.controlsFit.observe(controls);
     this.syncMediaButtons();
     this.showTime();
   }
@@ -528,6 +531,7 @@ export class Call {
     this.media.removeEventListener("speaker", this.onSpeaker);
     this.media.removeEventListener("lost", this.onLost);
     this.settings.destroy();
+    this.controlsFit?.disconnect();
     document.removeEventListener("keydown", this.onKey);
     document.removeEventListener("fullscreenchange", this.onFullscreen);
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -537,6 +541,19 @@ export class Call {
     this.notices.clear();
     this.bridge.setUnstable("media", false);
   }
+}
+
+/**
+ * Hides the control bar's labels (their names stay, as tooltips and for screen readers) while
+ * its buttons would not fit on one row; a row of icons is lower than two rows of labelled buttons.
+ * On a phone the labels are hidden anyway and two rows of icons are its design.
+ */
+function compactWhenWrapped(nav) {
+  nav.classList.remove("compact");
+  const shown = [...nav.querySelectorAll(".control")].filter((button) => button.offsetParent);
+  const top = (button) => button.getBoundingClientRect().top;
+  const wraps = shown.length > 1 && shown.some((button) => Math.abs(top(button) - top(shown[0])) > 4);
+  nav.classList.toggle("compact", wraps);
 }
 
 /** A participant as an embedding page hears of it (Whereby's `participant`, and ours). */
