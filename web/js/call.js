@@ -86,7 +86,8 @@ export class Call {
     // reconnect.
     const selfHidden = this.stage ? this.stage.selfHidden : this.params.autoHideSelfView;
     this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore,
-      floatSelf: this.params.floatSelf, hideSelf: this.params.autoHideSelfView, selfHidden });
+      floatSelf: this.params.floatSelf, hideSelf: this.params.autoHideSelfView, selfHidden,
+      onSpotlight: this.host ? (id) => this.signal.send("set_spotlight", { clientId: id === this.roster.spotlight ? null : id }) : null });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });

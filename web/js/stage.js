@@ -32,10 +32,13 @@ export class Stage extends EventTarget {
    *   unless it is the one featured.
    * @param hideSelf with `floatSelf`, that tile may be put away behind an arrow (Whereby's
    *   `autoHideSelfView`), which brings it back; `selfHidden`: it is away now.
+   * @param onSpotlight for a host: each tile has a button that puts its person in the spotlight (or
+   *   takes them out), and this is called with their id.
    */
-  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [], floatSelf = false, hideSelf = false, selfHidden = false }) {
+  constructor({ selfId, remoteLevels = () => new Map(), placesBefore = [], floatSelf = false, hideSelf = false, selfHidden = false, onSpotlight = null }) {
     super();
     this.selfId = selfId;
+    this.onSpotlight = onSpotlight;
     this.floatSelf = floatSelf;
     this.canHideSelf = floatSelf && hideSelf;
     this.selfHidden = this.canHideSelf && selfHidden;
@@ -100,6 +103,7 @@ export class Stage extends EventTarget {
     fillAvatar(tile.avatar, client);
     tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
+    this.labelSpotlight(tile, tile.root.classList.contains("spotlit"));
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
     this.setAway(tile, Boolean(client.away));
     this.showStatus(tile);
@@ -145,14 +149,15 @@ export class Stage extends EventTarget {
     const hand = h("span", { class: "tile-hand", title: t("Hand raised") }, icon("hand"), h("span", { class: "visually-hidden", text: t("hand raised") }));
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const pin = h("button", { type: "button", class: "tile-pin", onclick: () => this.pin(this.pinned === client.id ? null : client.id) });
+    const spotlight = this.onSpotlight ? h("button", { type: "button", class: "tile-spotlight", onclick: () => this.onSpotlight(client.id) }) : null;
     const putAway = self && this.canHideSelf
       ? h("button", { type: "button", class: "tile-hide", id: "self-hide", title: t("Hide your picture"), "aria-label": t("Hide your picture"), onclick: () => this.hideSelf(true) }, icon("chevron-right"))
       : null;
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), pin, putAway);
-    return { clientId: client.id, root, video, name, avatar, status, statusText, pin, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
+      video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), spotlight, pin, putAway);
+    return { clientId: client.id, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
   drop(clientId) {
@@ -262,9 +267,23 @@ export class Stage extends EventTarget {
     this.relayout();
   }
 
+  /** A host's button on the tile: its name says what it will do. */
+  labelSpotlight(tile, spotlit) {
+    if (!tile.spotlight) return;
+    const label = spotlit ? t("Take {name} out of the spotlight", { name: tile.displayName }) : t("Put {name} in the spotlight", { name: tile.displayName });
+    if (tile.spotlight.getAttribute("aria-label") === label) return;
+    tile.spotlight.setAttribute("aria-pressed", String(spotlit));
+    tile.spotlight.setAttribute("aria-label", label);
+    tile.spotlight.title = label;
+    tile.spotlight.replaceChildren(icon(spotlit ? "star-off" : "star"));
+  }
+
   setSpotlight(clientId) {
     // Everyone's tile of that person says so, their own too; only the others feature it.
-    for (const [id, tile] of this.tiles) tile.root.classList.toggle("spotlit", id === clientId);
+    for (const [id, tile] of this.tiles) {
+      tile.root.classList.toggle("spotlit", id === clientId);
+      this.labelSpotlight(tile, id === clientId);
+    }
     const spotlight = clientId === this.selfId ? null : clientId;
     if (spotlight === this.spotlight) return;
     this.spotlight = spotlight;

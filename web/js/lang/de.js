@@ -89,6 +89,8 @@ export default {
   "{role} · hand raised": "{role} · Hand gehoben",
 
   // The spotlight
+  "Put {name} in the spotlight": "{name} ins Rampenlicht stellen",
+  "Take {name} out of the spotlight": "{name} aus dem Rampenlicht nehmen",
   "In the spotlight": "Im Rampenlicht",
   "in the spotlight": "im Rampenlicht",
   "{name} is in the spotlight": "{name} steht im Rampenlicht",

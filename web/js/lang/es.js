@@ -89,6 +89,8 @@ export default {
   "{role} · hand raised": "{role} · mano levantada",
 
   // The spotlight
+  "Put {name} in the spotlight": "Poner a {name} en el foco",
+  "Take {name} out of the spotlight": "Quitar a {name} del foco",
   "In the spotlight": "En el foco",
   "in the spotlight": "en el foco",
   "{name} is in the spotlight": "{name} está en el foco",

@@ -89,6 +89,8 @@ export default {
   "{role} · hand raised": "{role} · main levée",
 
   // The spotlight
+  "Put {name} in the spotlight": "Mettre {name} à la une",
+  "Take {name} out of the spotlight": "Retirer {name} de la une",
   "In the spotlight": "À la une",
   "in the spotlight": "à la une",
   "{name} is in the spotlight": "{name} est à la une",

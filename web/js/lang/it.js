@@ -89,6 +89,8 @@ export default {
   "{role} · hand raised": "{role} · mano alzata",
 
   // The spotlight
+  "Put {name} in the spotlight": "Metti {name} in primo piano",
+  "Take {name} out of the spotlight": "Togli {name} dal primo piano",
   "In the spotlight": "In primo piano",
   "in the spotlight": "in primo piano",
   "{name} is in the spotlight": "{name} è in primo piano",

@@ -89,6 +89,8 @@ export default {
   "{role} · hand raised": "{role} · hand opgestoken",
 
   // The spotlight
+  "Put {name} in the spotlight": "{name} in de spotlight zetten",
+  "Take {name} out of the spotlight": "{name} uit de spotlight halen",
   "In the spotlight": "In de spotlight",
   "in the spotlight": "in de spotlight",
   "{name} is in the spotlight": "{name} staat in de spotlight",

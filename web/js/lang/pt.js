@@ -90,6 +90,8 @@ export default {
   "{role} · hand raised": "{role} · mão levantada",
 
   // The spotlight
+  "Put {name} in the spotlight": "Colocar {name} em destaque",
+  "Take {name} out of the spotlight": "Tirar {name} do destaque",
   "In the spotlight": "Em destaque",
   "in the spotlight": "em destaque",
   "{name} is in the spotlight": "{name} está em destaque",
