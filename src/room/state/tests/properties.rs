@@ -603,51 +603,41 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 "member {member}'s roster differs from the room"
             );
         }
-        // Invariant: the spotlight is on someone in the room (present or away) who sends a
-        // picture, and every member was told who.
-        let spotlight = h.room.spotlight().cloned();
-        if let Some(client) = &spotlight {
-            let view = h
-                .room
-                .room_view(true)
-                .clients
-                .into_iter()
-                .find(|c| &c.id == client);
-            assert!(
-                view.is_some_and(|v| v.role != Role::Viewer),
-                "the spotlight is on {client}, not a participant in the room"
-            );
-        }
-        for member in &observer.members {
-            assert_eq!(
-                observer.spotlights.get(member),
-                Some(&spotlight),
-                "member {member} was told another spotlight"
-            );
-        }
-        // Invariant: hands are up only for people in the room, once each, and every member knows
-        // whose, in the order they went up.
-        let hands: Vec<ClientId> = h.room.hands().iter().map(|(c, _)| c.clone()).collect();
-        let in_room: std::collections::BTreeSet<ClientId> = h
+        // Who is in the room (present or away), with their roles.
+        let in_room: BTreeMap<ClientId, Role> = h
             .room
             .room_view(true)
             .clients
             .into_iter()
-            .map(|c| c.id)
+            .map(|c| (c.id, c.role))
             .collect();
+        // Invariant: the spotlight is on someone in the room who sends a picture, and every member
+        // was told who.
+        let spotlight = h.room.spotlight().cloned();
+        if let Some(client) = &spotlight {
+            assert!(
+                in_room
+                    .get(client)
+                    .is_some_and(|role| *role != Role::Viewer),
+                "the spotlight is on {client}, not a participant in the room"
+            );
+        }
+        every_member_was_told(
+            &observer.members,
+            &observer.spotlights,
+            &spotlight,
+            "spotlight",
+        );
+        // Invariant: hands are up only for people in the room, once each, and every member knows
+        // whose, in the order they went up.
+        let hands: Vec<ClientId> = h.room.hands().iter().map(|(c, _)| c.clone()).collect();
         let distinct: std::collections::BTreeSet<&ClientId> = hands.iter().collect();
         assert_eq!(distinct.len(), hands.len(), "a hand is up once: {hands:?}");
         assert!(
-            hands.iter().all(|c| in_room.contains(c)),
+            hands.iter().all(|c| in_room.contains_key(c)),
             "hands of people gone: {hands:?}"
         );
-        for member in &observer.members {
-            assert_eq!(
-                observer.hands.get(member),
-                Some(&hands),
-                "member {member} knows other hands"
-            );
-        }
+        every_member_was_told(&observer.members, &observer.hands, &hands, "hands");
         // The media gate: exactly the members have a media path (not those away), never a knocker.
         let member_clients: std::collections::BTreeSet<ClientId> = truth
             .into_iter()
@@ -667,6 +657,22 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             );
             break;
         }
+    }
+}
+
+/// Invariant: what each member was told of something (`what`) is the room's `truth`.
+fn every_member_was_told<T: PartialEq + std::fmt::Debug>(
+    members: &std::collections::BTreeSet<ConnId>,
+    told: &BTreeMap<ConnId, T>,
+    truth: &T,
+    what: &str,
+) {
+    for member in members {
+        assert_eq!(
+            told.get(member),
+            Some(truth),
+            "member {member} was told other {what}"
+        );
     }
 }
 
