@@ -201,7 +201,12 @@ test("raised hands: everyone sees whose, People lists them first in the order ra
   await ada.click("#hand-toggle");
   for (const page of [host, ada]) await page.waitForSelector(`.tile.hand-raised[data-client-id="${benId}"] .tile-hand`, { timeout: TIMEOUT });
   await host.waitForSelector(`.tile.hand-raised[data-client-id="${adaId}"]`, { timeout: TIMEOUT });
-  await openPeople(host);
+  // The host, with People closed, is told, and opens People from the note.
+  const note = host.locator(".toast", { hasText: "Ben Chu raised their hand" });
+  await note.waitFor({ timeout: TIMEOUT });
+  assert.equal(await ada.locator(".toast", { hasText: "Ben Chu raised their hand" }).count(), 0, "guests are not");
+  await note.locator("button").click();
+  await host.waitForSelector("#people-panel:not([hidden])");
   const order = () => host.$$eval("#participants .participant", (items) => items.map((li) => li.dataset.clientId));
   await until(async () => (JSON.stringify(await order()) === JSON.stringify([hostId, benId, adaId]) ? true : undefined), "oneself, then hands in the order raised");
   assert.equal(await host.textContent(`.participant[data-client-id="${benId}"] .role`), "Guest · hand raised");

@@ -260,7 +260,12 @@ export class Call {
         break;
       case "hand_changed": {
         const person = this.roster.clients.find((c) => c.id === p.clientId);
-        if (person && p.clientId !== this.roster.selfId && p.raised) announce(t("{name} raised their hand", { name: person.displayName }));
+        if (!person || p.clientId === this.roster.selfId || !p.raised) break;
+        const said = t("{name} raised their hand", { name: person.displayName });
+        announce(said);
+        // A host hears of it though the person's tile is on another page of a large room, and
+        // People (which lists hands first) is one click away.
+        if (this.host && this.people.element.hidden) toast(said, { actions: [{ label: t("Open People"), run: () => this.showPanel(this.people) }] });
         break;
       }
       case "spotlight_changed": {
