@@ -27,15 +27,6 @@ fn hands_up(h: &Harness) -> Vec<&str> {
     h.room.hands().iter().map(|(c, _)| c.as_str()).collect()
 }
 
-/// An unlocked group room with a host (1), a guest (2) and a viewer (3).
-fn room_of_three() -> Harness {
-    let mut h = Harness::new(RoomMode::Group, false);
-    h.join(1, Credential::Host, "Host");
-    h.join(2, Credential::None, "Pat");
-    h.join(3, Credential::Viewer, "Vic");
-    h
-}
-
 #[test]
 fn hands_go_up_in_order_and_everyone_knows() {
     let mut h = room_of_three();
