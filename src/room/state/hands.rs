@@ -68,19 +68,9 @@ impl Room {
         out.send_many(self.conns.member_conns(), event);
     }
 
+    /// With every `client_left` (members.rs): the person's hand goes with them.
     pub(super) fn lower_hand_of(&mut self, client: &ClientId) {
         self.hands.retain(|(c, _)| c != client);
-    }
-
-    /// After every step: whoever is no longer in the room takes their hand with them.
-    pub(super) fn settle_hands(&mut self) {
-        let gone: Vec<ClientId> = self
-            .hands
-            .iter()
-            .filter(|(client, _)| self.role_in_room(client).is_none())
-            .map(|(client, _)| client.clone())
-            .collect();
-        self.hands.retain(|(client, _)| !gone.contains(client));
     }
 
     /// The hands up, oldest first.

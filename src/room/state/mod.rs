@@ -356,7 +356,6 @@ impl Room {
         }
         if !self.ended {
             self.settle_spotlight(&mut out);
-            self.settle_hands();
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });
