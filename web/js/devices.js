@@ -25,10 +25,14 @@ export class DevicePickers {
     };
     /** The three labelled pickers, for the page to place. */
     this.labels = Object.values(this.pickers).map((p) => p.label);
-    this.onDeviceChange = () => this.fill();
-    navigator.mediaDevices?.addEventListener?.("devicechange", this.onDeviceChange);
-    this.onTracks = () => this.fill();
-    media.addEventListener("tracks", this.onTracks);
+    this.onChange = () => this.fill();
+  }
+
+  /** Lists the devices now, and again whenever they or the tracks in use change, until `stop`. */
+  start() {
+    navigator.mediaDevices?.addEventListener?.("devicechange", this.onChange);
+    this.media.addEventListener("tracks", this.onChange);
+    return this.fill();
   }
 
   /**
@@ -46,9 +50,9 @@ export class DevicePickers {
     }
   }
 
-  destroy() {
-    navigator.mediaDevices?.removeEventListener?.("devicechange", this.onDeviceChange);
-    this.media.removeEventListener("tracks", this.onTracks);
+  stop() {
+    navigator.mediaDevices?.removeEventListener?.("devicechange", this.onChange);
+    this.media.removeEventListener("tracks", this.onChange);
   }
 }
 

@@ -26,7 +26,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
     };
     media.addEventListener("tracks", onTracks);
     const pickers = new DevicePickers(media);
-    stops.push(() => meter.stop(), () => pickers.destroy(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
+    stops.push(() => meter.stop(), () => pickers.stop(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
     // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice.
     const advice = () => (media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
@@ -115,7 +115,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
       ),
     ));
     applyKnockPage(knockPage, params);
-    pickers.fill();
+    pickers.start();
     if (params.displayName) validateName();
   });
 }

@@ -43,9 +43,9 @@ export function apply(roster, kind, p) {
       return { ...roster, clients: patch(roster.clients, "id", p.clientId, { away: true }) };
     case "client_left":
       // Their hand goes with them (the server sends nothing more of it).
-      return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId), hands: (roster.hands || []).filter((x) => x.clientId !== p.clientId) };
+      return { ...roster, clients: roster.clients.filter((c) => c.id !== p.clientId), hands: roster.hands.filter((x) => x.clientId !== p.clientId) };
     case "hand_changed": {
-      const rest = (roster.hands || []).filter((x) => x.clientId !== p.clientId);
+      const rest = roster.hands.filter((x) => x.clientId !== p.clientId);
       return { ...roster, hands: p.raised ? [...rest, { clientId: p.clientId, raisedAt: p.raisedAt }] : rest };
     }
     case "media_state":

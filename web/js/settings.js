@@ -24,16 +24,16 @@ export class SettingsPanel {
   }
 
   shown() {
-    this.pickers.fill();
+    this.pickers.start();
     this.meter?.start();
   }
 
   hidden() {
+    this.pickers.stop();
     this.meter?.stop();
   }
 
   destroy() {
     this.hidden();
-    this.pickers.destroy();
   }
 }
