@@ -434,6 +434,20 @@ impl Room {
     }
 
     /// The host on `conn`, who may make `request`; anyone else is refused it.
+    /// The role of a member of the room, connected or away.
+    fn role_in_room(&self, client: &ClientId) -> Option<Role> {
+        let present = self.conns.iter().find_map(|(_, c)| match c.place {
+            Place::Member(role) if &c.client_id == client => Some(role),
+            _ => None,
+        });
+        present.or_else(|| {
+            self.away_members
+                .values()
+                .find(|away| &away.client_id == client)
+                .map(|away| away.role)
+        })
+    }
+
     fn acting_host(&self, out: &mut Out, conn: ConnId, request: Request) -> Option<ClientId> {
         let host = self
             .conns

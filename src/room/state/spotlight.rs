@@ -2,7 +2,6 @@
 //! time, always someone in the room: it goes out when they leave (not while their connection is
 //! away, since they keep their place then).
 
-use super::connections::Place;
 use super::{Out, Room};
 use crate::room::event::{Event, RefusalCode};
 use crate::room::model::{ClientId, ConnId, Request, Role};
@@ -64,19 +63,5 @@ impl Room {
             by,
         };
         out.send_many(self.conns.member_conns(), event);
-    }
-
-    /// The role of a member of the room, connected or away.
-    pub(super) fn role_in_room(&self, client: &ClientId) -> Option<Role> {
-        let present = self.conns.iter().find_map(|(_, c)| match c.place {
-            Place::Member(role) if &c.client_id == client => Some(role),
-            _ => None,
-        });
-        present.or_else(|| {
-            self.away_members
-                .values()
-                .find(|away| &away.client_id == client)
-                .map(|away| away.role)
-        })
     }
 }
