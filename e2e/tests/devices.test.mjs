@@ -111,6 +111,18 @@ for (const mode of ["normal", "group"]) {
     await host.keyboard.press("Escape");
     await host.waitForSelector("#settings-panel", { state: "hidden" });
     assert.equal(await host.evaluate(() => document.activeElement?.id), "settings-toggle", "focus back on the button");
-    noPageErrors(host, guest);
+    if (mode === "normal") {
+      noPageErrors(host, guest);
+      return;
+    }
+    // A viewer sends nothing: their settings choose only where sound plays.
+    const viewer = await open("viewer");
+    await enter(viewer, meeting.viewerRoomUrl, "Vic");
+    await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
+    await viewer.click("#settings-toggle");
+    await viewer.waitForSelector("#speaker-picker", { timeout: TIMEOUT });
+    assert.deepEqual(await viewer.$$eval("#settings-panel select", (selects) => selects.filter((s) => s.checkVisibility()).map((s) => s.id)), ["speaker-picker"]);
+    assert.equal(await viewer.locator("#settings-panel [role=meter]").count(), 0, "no microphone to meter");
+    noPageErrors(host, guest, viewer);
   });
 }
