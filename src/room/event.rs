@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::model::{
     ClientId, ConnId, EndReason, Identity, KnockPage, KnockState, LeaveReason, MediaState,
-    RelayKind, RelayPayload, Request, Resolution, Role, Theme,
+    Reaction, RelayKind, RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
 use crate::meeting::network::NetworkSample;
@@ -123,6 +123,11 @@ pub enum Event {
         client_id: ClientId,
         raised_at: Option<DateTime<Utc>>,
         by: ClientId,
+    },
+    /// To every member, the sender too: a member's reaction, to show a few seconds.
+    Reacted {
+        client_id: ClientId,
+        reaction: Reaction,
     },
     ClientJoined(ClientView),
     /// To the other members: a member's connection dropped. It may come back as itself within the
@@ -332,6 +337,8 @@ pub enum RefusalCode {
     NameTaken,
     /// Too many people waiting from one address.
     AddressLimit,
+    /// Sooner after the sender's last request of the kind than the room allows (reactions).
+    TooSoon,
     /// The room moves (its server stops or hands it over): reconnect to carry on.
     Restarting,
 }

@@ -7,7 +7,7 @@ use crate::meeting::network::NetworkSample;
 
 use super::model::{
     ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget,
-    MediaState, RelayKind, RelayPayload, Theme,
+    MediaState, Reaction, RelayKind, RelayPayload, Theme,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +51,11 @@ pub enum Input {
         conn: ConnId,
         target: Option<ClientId>,
         raised: bool,
+    },
+    /// A member sends the room a reaction.
+    React {
+        conn: ConnId,
+        reaction: Reaction,
     },
     /// A host shows `target` large on everyone's stage, or (`None`) nobody.
     SetSpotlight {
@@ -147,6 +152,7 @@ impl Input {
             | Input::SetLock { conn, .. }
             | Input::SetSpotlight { conn, .. }
             | Input::SetHand { conn, .. }
+            | Input::React { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::SetMedia { conn, .. }

@@ -132,6 +132,18 @@ pub enum RelayKind {
     IceEndOfCandidates,
 }
 
+/// A passing reaction a member sends the room (Whereby's emoji reactions): shown a few seconds
+/// by every member's client, kept by nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    ThumbsUp,
+    Clap,
+    Heart,
+    Laugh,
+    Surprised,
+    Celebrate,
+}
+
 /// What a relayed message carries, as the transport encoded it: the room passes it on untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayPayload(pub Arc<str>);
@@ -154,6 +166,7 @@ pub enum Request {
     SetLock,
     SetSpotlight,
     SetHand,
+    React,
     Leave,
     Chat,
     Kick,

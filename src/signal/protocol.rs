@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::room::model::{KnockAction, RelayKind, Request};
+use crate::room::model::{KnockAction, Reaction, RelayKind, Request};
 
 /// Bumped when a change would break existing clients; sent in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -25,6 +25,7 @@ pub enum MessageType {
     SetLock,
     SetSpotlight,
     SetHand,
+    SendReaction,
     LeaveRoom,
     ChatMessage,
     KickClient,
@@ -79,6 +80,7 @@ impl MessageType {
             Request::SetLock => MessageType::SetLock,
             Request::SetSpotlight => MessageType::SetSpotlight,
             Request::SetHand => MessageType::SetHand,
+            Request::React => MessageType::SendReaction,
             Request::Leave => MessageType::LeaveRoom,
             Request::Chat => MessageType::ChatMessage,
             Request::Kick => MessageType::KickClient,
@@ -216,6 +218,50 @@ pub struct SetHand {
     pub client_id: Option<String>,
 }
 
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SendReaction {
+    pub reaction: ReactionName,
+}
+
+/// A reaction as clients name it, in `send_reaction` and `reaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReactionName {
+    ThumbsUp,
+    Clap,
+    Heart,
+    Laugh,
+    Surprised,
+    Celebrate,
+}
+
+impl From<ReactionName> for Reaction {
+    fn from(name: ReactionName) -> Self {
+        match name {
+            ReactionName::ThumbsUp => Reaction::ThumbsUp,
+            ReactionName::Clap => Reaction::Clap,
+            ReactionName::Heart => Reaction::Heart,
+            ReactionName::Laugh => Reaction::Laugh,
+            ReactionName::Surprised => Reaction::Surprised,
+            ReactionName::Celebrate => Reaction::Celebrate,
+        }
+    }
+}
+
+impl From<Reaction> for ReactionName {
+    fn from(reaction: Reaction) -> Self {
+        match reaction {
+            Reaction::ThumbsUp => ReactionName::ThumbsUp,
+            Reaction::Clap => ReactionName::Clap,
+            Reaction::Heart => ReactionName::Heart,
+            Reaction::Laugh => ReactionName::Laugh,
+            Reaction::Surprised => ReactionName::Surprised,
+            Reaction::Celebrate => ReactionName::Celebrate,
+        }
+    }
+}
+
 /// `clientId` null (or absent): nobody in the spotlight.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -286,6 +332,7 @@ pub enum ClientMessage {
     SetLock(SetLock),
     SetSpotlight(SetSpotlight),
     SetHand(SetHand),
+    SendReaction(SendReaction),
     LeaveRoom,
     ChatMessage(ChatMessage),
     KickClient(KickClient),
@@ -359,6 +406,7 @@ impl ClientMessage {
             MessageType::SetLock => ClientMessage::SetLock(payload(kind, body)?),
             MessageType::SetSpotlight => ClientMessage::SetSpotlight(payload(kind, body)?),
             MessageType::SetHand => ClientMessage::SetHand(payload(kind, body)?),
+            MessageType::SendReaction => ClientMessage::SendReaction(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
@@ -393,6 +441,7 @@ impl ClientMessage {
             ClientMessage::SetLock(_) => MessageType::SetLock,
             ClientMessage::SetSpotlight(_) => MessageType::SetSpotlight,
             ClientMessage::SetHand(_) => MessageType::SetHand,
+            ClientMessage::SendReaction(_) => MessageType::SendReaction,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,

@@ -146,6 +146,10 @@ pub fn translate(
             target: hand.client_id.map(ClientId::new),
             raised: hand.raised,
         },
+        ClientMessage::SendReaction(sent) => Input::React {
+            conn,
+            reaction: sent.reaction.into(),
+        },
         ClientMessage::LeaveRoom => Input::Leave { conn },
         ClientMessage::ChatMessage(chat) => Input::Chat {
             conn,

@@ -1,6 +1,6 @@
 //! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
-//! screen), the room's capacity, the people in it by REST, the spotlight, raised hands, and the
-//! landing page.
+//! screen), the room's capacity, the people in it by REST, the spotlight, raised hands,
+//! reactions and the landing page.
 
 use serde_json::{Value, json};
 
@@ -184,6 +184,40 @@ async fn hands_go_up_for_everyone_to_see_and_a_host_lowers_them() {
         down,
         json!({"clientId": guest_id, "raised": false, "raisedAt": null, "byClientId": host_id})
     );
+}
+
+#[tokio::test]
+async fn reactions_reach_everyone_in_the_room_a_few_a_second_at_most() {
+    let server = Server::start().await;
+    let (_room, mut host, _joined, mut guest, guest_id) = host_and_guest(&server).await;
+    guest
+        .send("send_reaction", json!({"reaction": "clap"}))
+        .await;
+    let told = json!({"clientId": guest_id, "reaction": "clap"});
+    assert_eq!(host.recv_type("reaction").await, told);
+    assert_eq!(guest.recv_type("reaction").await, told);
+
+    // The next one at once is too soon, and says so.
+    guest
+        .send("send_reaction", json!({"reaction": "heart"}))
+        .await;
+    let error = guest.error().await;
+    assert_eq!(
+        (&error["code"], &error["requestType"]),
+        (&json!("rate_limited"), &json!("send_reaction")),
+        "{error}"
+    );
+    // One that does not exist is refused with the ones that do.
+    host.send("send_reaction", json!({"reaction": "party"}))
+        .await;
+    let error = host.error().await;
+    assert_eq!(error["code"], "invalid_payload");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("thumbs_up"), "{message}");
+    host.send("send_reaction", json!({"reaction": "thumbs_up"}))
+        .await;
+    let told = guest.recv_type("reaction").await;
+    assert_eq!(told["reaction"], "thumbs_up", "{told}");
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use chrono::{DateTime, Utc};
+
 use crate::meeting::facts::ClientCounts;
 use crate::room::event::ClientView;
 use crate::room::model::{ClientId, ConnId, Identity, KnockerKey, MediaState, Role};
@@ -27,6 +29,8 @@ pub(super) struct Conn {
     pub media: MediaState,
     pub resume_token: String,
     pub place: Place,
+    /// When this connection last sent a reaction (reactions.rs spaces them out).
+    pub last_reaction: Option<DateTime<Utc>>,
 }
 
 impl Conn {

@@ -85,6 +85,7 @@ impl Room {
                 media: request.media,
                 resume_token: resume_token.clone(),
                 place,
+                last_reaction: None,
             };
             let key = at_door.knocker_key();
             self.conns.insert(conn, at_door);
@@ -121,6 +122,7 @@ impl Room {
             media: request.media,
             resume_token,
             place: Place::Member(role),
+            last_reaction: None,
         };
         self.seat(out, conn, member, role);
         // The session starts with the second member, so this join already belongs to it.
@@ -149,6 +151,7 @@ impl Room {
             media: request.media,
             resume_token: token.to_owned(),
             place: Place::Member(away.role),
+            last_reaction: None,
         };
         self.seat(out, conn, member, away.role);
     }
@@ -247,6 +250,7 @@ impl Room {
                 media: request.media,
                 resume_token: token.to_owned(),
                 place: Place::Knocking,
+                last_reaction: None,
             };
             let key = back.knocker_key();
             self.conns.insert(conn, back);
@@ -277,6 +281,7 @@ impl Room {
                 media: request.media,
                 resume_token: token.to_owned(),
                 place: Place::Outside,
+                last_reaction: None,
             };
             let key = back.knocker_key();
             self.conns.insert(conn, back);

@@ -18,6 +18,7 @@ mod hands;
 mod invariants;
 mod members;
 mod queue;
+mod reactions;
 mod seats;
 mod session;
 mod snapshot;
@@ -329,6 +330,7 @@ impl Room {
                 target,
                 raised,
             } => self.set_hand(&mut out, now, conn, target, raised),
+            Input::React { conn, reaction } => self.react(&mut out, now, conn, reaction),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),

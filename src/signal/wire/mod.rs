@@ -12,7 +12,7 @@ use self::views::{
     ClientWire, DisplayNameRules, EndWire, KnockHandled, KnockPageWire, KnockWire, LeaveWire,
     OwnKnockWire, RoomJoined, RoomViewWire, ThemeWire,
 };
-use super::protocol::{ErrorCode, MessageType, PROTOCOL_VERSION};
+use super::protocol::{ErrorCode, MessageType, PROTOCOL_VERSION, ReactionName};
 use crate::meeting::text::{DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX_CHARS};
 use crate::room::event::{Event, RefusalCode};
 use crate::room::model::{ClientId, RelayKind, RelayPayload};
@@ -206,6 +206,11 @@ enum Frame<'a> {
         by_client_id: &'a str,
     },
     #[serde(rename_all = "camelCase")]
+    Reaction {
+        client_id: &'a str,
+        reaction: ReactionName,
+    },
+    #[serde(rename_all = "camelCase")]
     NewClient {
         client: ClientWire<'a>,
     },
@@ -365,6 +370,13 @@ impl<'a> Frame<'a> {
                 raised_at: raised_at.map(|at| at.timestamp_millis()),
                 by_client_id: by.as_str(),
             },
+            Event::Reacted {
+                client_id,
+                reaction,
+            } => Frame::Reaction {
+                client_id: client_id.as_str(),
+                reaction: (*reaction).into(),
+            },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),
             },
@@ -448,7 +460,7 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
         RefusalCode::ClientAway => ErrorCode::ClientAway,
         RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
-        RefusalCode::AddressLimit => ErrorCode::RateLimited,
+        RefusalCode::AddressLimit | RefusalCode::TooSoon => ErrorCode::RateLimited,
         RefusalCode::Restarting => ErrorCode::ServerShuttingDown,
     }
 }

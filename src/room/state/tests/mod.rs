@@ -5,6 +5,7 @@ mod away;
 mod door;
 mod hands;
 mod properties;
+mod reactions;
 mod room;
 mod spotlight;
 mod waiting;

@@ -32,6 +32,7 @@ enum Step {
     Leave(ConnId),
     Disconnect(ConnId),
     Chat(ConnId),
+    React(ConnId),
     Kick(ConnId, ConnId),
     /// A host (`.0`) sends a member (`.1`) back to the waiting room.
     SendBack(ConnId, ConnId),
@@ -86,6 +87,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => conn_id().prop_map(Step::Leave),
         2 => conn_id().prop_map(Step::Disconnect),
         1 => conn_id().prop_map(Step::Chat),
+        1 => conn_id().prop_map(Step::React),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Kick(a, b)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::SendBack(a, b)),
         2 => (proptest::option::weighted(0.8, conn_id()), action())
@@ -203,6 +205,11 @@ impl Observer {
                 );
                 // Their hand goes with them.
                 self.hands_of(conn).retain(|c| c != client_id);
+            }
+            // Invariant: a reaction is from someone in the room.
+            Event::Reacted { client_id, .. } => {
+                let roster = self.roster(conn);
+                assert!(roster.contains_key(client_id), "{client_id} reacts, unknown");
             }
             Event::HandChanged {
                 client_id,
@@ -508,6 +515,10 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     None => ClientId::new(format!("nobody-{t}")),
                 }),
                 raised,
+            },
+            Step::React(conn) => Input::React {
+                conn,
+                reaction: crate::room::model::Reaction::Clap,
             },
             Step::Advance(seconds) => {
                 h.now += Duration::seconds(seconds);
