@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../web"
 ICONS=(mic mic-off video video-off monitor-up monitor-x message-square users lock lock-open log-out
   phone-off maximize minimize pin pin-off link layout-grid square-user-round x send bell chevron-left
   chevron-right user-check user-x clock refresh-cw door-open ellipsis wifi-off picture-in-picture-2
-  settings star star-off hand)
+  settings star star-off hand smile-plus)
 
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 out=$(mktemp -d)
@@ -19,6 +19,20 @@ for icon in "${ICONS[@]}"; do
   cp "node_modules/lucide-static/icons/$icon.svg" "$out/icons/"
 done
 cp node_modules/lucide-static/LICENSE "$out/icons/LICENSE"
+
+# The reactions' pictures (@twemoji/svg, jdecked's Twemoji), the same in every browser: thumbs up,
+# clapping hands, red heart, tears of joy, open mouth, party popper.
+EMOJI=(1f44d 1f44f 2764 1f602 1f62e 1f389)
+mkdir -p "$out/emoji"
+for emoji in "${EMOJI[@]}"; do
+  cp "node_modules/@twemoji/svg/$emoji.svg" "$out/emoji/"
+done
+cp node_modules/@twemoji/svg/license "$out/emoji/LICENSE"
+cat > "$out/emoji/NOTICE" <<'NOTICE'
+The pictures in this directory are Twemoji (https://github.com/jdecked/twemoji),
+copyright 2020 Twitter, Inc and other contributors, licensed under CC-BY 4.0
+(https://creativecommons.org/licenses/by/4.0/), as packaged by @twemoji/svg (LICENSE).
+NOTICE
 
 if [[ "${1:-}" == "--check" ]]; then
   if ! diff -r "$out" vendor >/dev/null; then

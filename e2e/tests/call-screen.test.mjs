@@ -223,6 +223,47 @@ test("raised hands: everyone sees whose, People lists them first in the order ra
   noPageErrors(...pages);
 });
 
+test("reactions: everyone sees who sent which, the sender too; clicks too close together send one; reactions=off hides the button only", async (t) => {
+  const { meeting, pages } = await roomOf(t, 2, "normal");
+  const [host, ada] = pages;
+  const quiet = await opener(browser, t)("guest without reactions");
+  const url = new URL(meeting.roomUrl);
+  url.searchParams.set("reactions", "off");
+  await enter(quiet, url.href, "Ben Chu");
+  await quiet.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await quiet.locator("#reactions-toggle").count(), 0, "reactions=off: no button");
+  for (const size of [{ width: 1366, height: 657 }, { width: 390, height: 844 }]) {
+    await ada.setViewportSize(size);
+    await ada.click("#reactions-toggle");
+    await ada.waitForSelector("#reaction-picker:not([hidden])");
+    assert.equal(await ada.getAttribute("#reactions-toggle", "aria-expanded"), "true");
+    // The row is whole in the window, above its button, each choice where it is drawn.
+    const [picker, button] = [await ada.locator("#reaction-picker").boundingBox(), await ada.locator("#reactions-toggle").boundingBox()];
+    assert.ok(picker.x >= 0 && picker.x + picker.width <= size.width && picker.y >= 0, `the row fits ${size.width}×${size.height}: ${JSON.stringify(picker)}`);
+    assert.ok(picker.y + picker.height <= button.y, `and is above its button: ${JSON.stringify({ picker, button })}`);
+    await screenshot(ada, `call-reaction-picker-${size.width}x${size.height}`);
+    await ada.keyboard.press("Escape");
+    await ada.waitForSelector("#reaction-picker", { state: "hidden" });
+    assert.equal(await ada.evaluate(() => document.activeElement?.id), "reactions-toggle", "Escape gives the focus back to the button");
+  }
+  await ada.click("#reactions-toggle");
+  await ada.click('#reaction-picker [data-reaction="clap"]');
+  await ada.click('#reaction-picker [data-reaction="heart"]');
+  for (const [page, name] of [[host, "Ada Byron"], [quiet, "Ada Byron"], [ada, "Ada Byron (you)"]]) {
+    const bubble = page.locator('.reaction-bubble[data-reaction="clap"]');
+    await bubble.waitFor({ timeout: TIMEOUT });
+    assert.equal(await bubble.locator(".reaction-name").textContent(), name, `${page.label} sees whose`);
+    assert.ok(await bubble.locator("img").evaluate((img) => img.complete && img.naturalWidth > 0), `${page.label}: its picture loaded`);
+  }
+  await screenshot(ada, "call-reactions-390x844");
+  await host.waitForTimeout(1000);
+  assert.equal(await host.locator(".reaction-bubble").count(), 1, "the heart, clicked at once after, was not sent");
+  assert.equal(await ada.locator(".toast").count(), 0, "and nothing says so");
+  // Gone after a few seconds.
+  await host.locator(".reaction-bubble").waitFor({ state: "detached", timeout: 6000 });
+  noPageErrors(...pages, quiet);
+});
+
 /** The page's list of people in the room, and the server's. */
 async function listsAgree(page, meeting) {
   const deadline = Date.now() + TIMEOUT;

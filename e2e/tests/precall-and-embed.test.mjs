@@ -217,12 +217,14 @@ test("URL parameters shape the screens", async (t) => {
   assert.equal(await counted.locator("#pip-toggle").isVisible(), true, "and a picture-in-picture button");
   assert.equal(await counted.locator("#settings-toggle").isVisible(), true, "and settings");
   const uncounted = await open("host-uncounted");
-  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off&pipButton=off&settingsButton=off`, "Dr Quiet");
+  await enter(uncounted, `${hosted.hostRoomUrl}&participantCount=off&pipButton=off&settingsButton=off&reactions=off`, "Dr Quiet");
   await uncounted.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await uncounted.locator("#lock-state").isVisible(), true);
   assert.equal(await uncounted.locator("#capacity").isHidden(), true, "participantCount=off hides the count");
   assert.equal(await uncounted.locator("#pip-toggle").count(), 0, "pipButton=off hides it");
   assert.equal(await uncounted.locator("#settings-toggle").count(), 0, "settingsButton=off hides it");
+  assert.equal(await counted.locator("#reactions-toggle").isVisible(), true, "a host has reactions by default");
+  assert.equal(await uncounted.locator("#reactions-toggle").count(), 0, "reactions=off hides them");
   noPageErrors(page, named, bareGuest, minimalHost, bare, phone, counted, uncounted);
   // Offline, the page may try its socket again before the network is back, as the others that go
   // offline do.

@@ -12,6 +12,7 @@ import { Stage } from "./stage.js";
 import { PeoplePanel } from "./people.js";
 import { ChatPanel } from "./chat.js";
 import { SettingsPanel } from "./settings.js";
+import { Reactions } from "./reactions.js";
 import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
@@ -48,6 +49,7 @@ export class Call {
     this.offs = [
       ...ROSTER_FRAMES.map((kind) => signal.on(kind, (p) => this.rosterFrame(kind, p))),
       signal.on("chat_message", (message) => this.chatMessage(message)),
+      signal.on("reaction", (p) => this.reacted(p)),
       signal.on("theme_updated", (theme) => this.applyTheme(theme)),
     ];
     this.onMediaTracks = () => this.mediaChanged();
@@ -98,6 +100,9 @@ export class Call {
     this.settings.onClose = () => this.closePanel();
     this.openPanel = null;
     this.build();
+    this.reactions?.destroy();
+    this.reactions = new Reactions({ button: this.params.reactions && this.params.bottomToolbar ? this.reactButton : null, stage: this.stage.element,
+      send: (reaction) => this.signal.send("send_reaction", { reaction }) });
     // Group rooms go through the media server; normal rooms (four at most) peer to peer.
     const MediaPath = this.roster.mode === "group" ? Sfu : Mesh;
     this.mesh = new MediaPath({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role });
@@ -156,6 +161,7 @@ export class Call {
     this.peopleButton = button({ id: "people-toggle", name: "users", label: t("People"), expanded: false, controls: "people-panel", badge: this.peopleBadge, onclick: () => this.togglePanel(this.people) });
     this.chatButton = button({ id: "chat-toggle", name: "message-square", label: t("Chat"), expanded: false, controls: "chat-panel", badge: this.chatBadge, onclick: () => this.togglePanel(this.chat) });
     this.handButton = button({ id: "hand-toggle", name: "hand", label: t("Raise hand"), pressed: false, onclick: () => this.toggleHand() });
+    this.reactButton = button({ id: "reactions-toggle", name: "smile-plus", label: t("React"), expanded: false, controls: "reaction-picker", onclick: () => this.reactions.toggle() });
     this.settingsButton = button({ id: "settings-toggle", name: "settings", label: t("Settings"), expanded: false, controls: "settings-panel", onclick: () => this.togglePanel(this.settings) });
     this.lockButton = button({ id: "lock-toggle", name: "lock", label: "", onclick: () => this.signal.send("set_lock", { locked: !this.roster.locked }) });
     this.fullscreenButton = button({ id: "fullscreen-toggle", name: "maximize", label: t("Full screen"), onclick: () => this.toggleFullscreen() });
@@ -172,6 +178,7 @@ export class Call {
         this.viewer || !this.media.cameraAccess ? null : this.cameraButton,
         canShare ? this.shareButton : null,
         p.minimal ? null : this.handButton,
+        p.reactions ? this.reactButton : null,
         p.settingsButton && SettingsPanel.useful({ viewer: this.viewer }) ? this.settingsButton : null),
       h("div", { class: "control-group" },
         this.pager,
@@ -307,6 +314,13 @@ export class Call {
     this.peopleBadge.textContent = String(this.unseenKnocks);
     this.peopleBadge.setAttribute("aria-label", tn(this.unseenKnocks, "{count} waiting", "{count} waiting"));
     this.notices.setWaiting(waiting);
+  }
+
+  /** Everyone's reactions, one's own too; one of somebody no longer here is skipped. */
+  reacted({ clientId, reaction }) {
+    const sender = this.roster.clients.find((c) => c.id === clientId);
+    if (!sender) return;
+    this.reactions.show(reaction, clientId === this.roster.selfId ? t("{name} (you)", { name: sender.displayName }) : sender.displayName);
   }
 
   chatMessage(message) {
@@ -537,6 +551,7 @@ export class Call {
     this.media.removeEventListener("speaker", this.onSpeaker);
     this.media.removeEventListener("lost", this.onLost);
     this.settings.destroy();
+    this.reactions.destroy();
     this.controlsFit?.disconnect();
     document.removeEventListener("keydown", this.onKey);
     document.removeEventListener("fullscreenchange", this.onFullscreen);

@@ -4,7 +4,7 @@
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
 // precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton,
-// autoSpotlight. `lang` is read first, by main.js (the room's title is in it).
+// autoSpotlight, reactions. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -75,6 +75,8 @@ export function readParams(location = window.location) {
     autoSpotlight: flag(query, "autoSpotlight", false),
     // The call's settings: camera, microphone and speaker.
     settingsButton: flag(query, "settingsButton", !minimal),
+    // The control bar's reactions (everyone's are shown either way).
+    reactions: flag(query, "reactions", !minimal),
     background: flag(query, "background", true),
     logo: flag(query, "logo", true),
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.

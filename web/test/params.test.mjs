@@ -66,6 +66,7 @@ test("minimal leaves the microphone, camera and People; a control asked for by n
   const chatty = at("?minimal&chat=on&leaveButton=on&settingsButton");
   assert.deepEqual([chatty.chat, chatty.leaveButton, chatty.screenshare, chatty.settingsButton], [true, true, false, true]);
   assert.equal(at("?settingsButton=off").settingsButton, false);
+  assert.deepEqual([plain.reactions, minimal.reactions, at("?reactions=off").reactions, at("?minimal&reactions=on").reactions], [true, false, false, true]);
 });
 
 test("precallPermissionHelpLink: an http(s) page only, under either name", () => {

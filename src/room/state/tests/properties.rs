@@ -209,7 +209,10 @@ impl Observer {
             // Invariant: a reaction is from someone in the room.
             Event::Reacted { client_id, .. } => {
                 let roster = self.roster(conn);
-                assert!(roster.contains_key(client_id), "{client_id} reacts, unknown");
+                assert!(
+                    roster.contains_key(client_id),
+                    "{client_id} reacts, unknown"
+                );
             }
             Event::HandChanged {
                 client_id,

@@ -25,7 +25,11 @@ fn every_member_sees_a_reaction_the_sender_too() {
     let mut h = room_of_three();
     let said = react(&mut h, 3, Reaction::Clap);
     for conn in 1..=3 {
-        assert_eq!(told(conn, &said, "c3"), Some(Reaction::Clap), "member {conn}");
+        assert_eq!(
+            told(conn, &said, "c3"),
+            Some(Reaction::Clap),
+            "member {conn}"
+        );
     }
     let said = react(&mut h, 2, Reaction::Heart);
     assert_eq!(told(1, &said, "c2"), Some(Reaction::Heart));
