@@ -257,7 +257,7 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
   }
   await screenshot(ada, "call-reactions-390x844");
   await host.waitForTimeout(1000);
-  assert.equal(await host.locator(".reaction-bubble").count(), 1, "the heart, clicked at once after, was not sent");
+  assert.equal(await host.locator(".reaction-bubble").count(), 1, "the heart, clicked at once after, is not shown");
   assert.equal(await ada.locator(".toast").count(), 0, "and nothing says so");
   // Gone after a few seconds.
   await host.locator(".reaction-bubble").waitFor({ state: "detached", timeout: 6000 });

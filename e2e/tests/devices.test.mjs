@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, recordPeerConnections, screenshot } from "../lib/browser.mjs";
-import { TIMEOUT, enter, remoteAudioHeard, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
+import { TIMEOUT, clientIdOf, enter, remoteAudioHeard, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
 import { callFitsSoon } from "../lib/checks.mjs";
 
 let server;
@@ -112,6 +112,23 @@ for (const mode of ["normal", "group"]) {
     await host.waitForSelector("#settings-panel", { state: "hidden" });
     assert.equal(await host.evaluate(() => document.activeElement?.id), "settings-toggle", "focus back on the button");
     if (mode === "normal") {
+      // Unplugged with no other camera to take over (the browser finds none): the camera goes
+      // off, the person is told, and the guest sees it off.
+      await host.evaluate(() => {
+        window.plugged = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Requested device not found", "NotFoundError"));
+      });
+      const hostId = await clientIdOf(host);
+      await host.$eval(".tile.self video", (v) => v.srcObject.getVideoTracks()[0].dispatchEvent(new Event("ended")));
+      await host.locator(".toast span", { hasText: /^Your camera was disconnected\.$/ }).waitFor({ timeout: TIMEOUT });
+      await host.waitForSelector("#camera-toggle[title='Start video']", { timeout: TIMEOUT });
+      await guest.waitForSelector(`.tile.camera-off[data-client-id="${hostId}"]`, { timeout: TIMEOUT });
+      assert.equal(await host.$eval(".tile.self video", (v) => v.srcObject.getVideoTracks().length), 0, "no camera left in the call");
+      // One plugged in again: Start video turns it on, and the guest sees it.
+      await host.evaluate(() => { navigator.mediaDevices.getUserMedia = window.plugged; });
+      await host.click("#camera-toggle");
+      await guest.waitForSelector(`.tile:not(.camera-off)[data-client-id="${hostId}"]`, { timeout: TIMEOUT });
+      await remoteVideosPlay(guest, 1);
       noPageErrors(host, guest);
       return;
     }

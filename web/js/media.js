@@ -113,7 +113,11 @@ export class LocalMedia extends EventTarget {
       else this.microphoneId = null;
       const lost = (replaced) => this.dispatchEvent(new CustomEvent("lost", { detail: { kind, replaced } }));
       this.openTrack(kind).then(() => lost(true), () => {
+        // None left: off, so that its button offers to turn it on again (once one is plugged in).
         this.closeTrack(kind);
+        if (kind === "video") this.cameraOn = false;
+        else this.microphoneOn = false;
+        this.applyToggles();
         this.dispatchEvent(new Event("tracks"));
         lost(false);
       });
