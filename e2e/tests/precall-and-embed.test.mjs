@@ -583,7 +583,7 @@ function embedPageServer() {
   window.events = [];
   const el = document.getElementById("room");
   for (const type of ["ready", "knock", "cancel_knock", "join", "leave", "participantupdate", "participant_join", "participant_leave",
-                      "camera_toggle", "microphone_toggle", "knock_received", "knock_resolved", "precall_check_completed",
+                      "camera_toggle", "microphone_toggle", "screenshare_toggle", "knock_received", "knock_resolved", "precall_check_completed",
                       "precall_check_skipped", "meeting_end", "people_toggle", "chat_toggle", "connection_status_change",
                       "grant_device_permission", "deny_device_permission", "pip_toggle"]) {
     el.addEventListener(type, (event) => window.events.push({ type, detail: event.detail }));
@@ -684,6 +684,19 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await host.waitForFunction(() => window.events.filter((e) => e.type === "pip_toggle").length === 2, null, { timeout: TIMEOUT });
   assert.deepEqual((await events(host, "pip_toggle")).map((e) => e.detail), [{ open: true }, { open: false }]);
 
+  // toggleScreenshare(true) starts sharing, and again keeps it; false stops it (Whereby's).
+  const guestRoom = guest.frames().find((frame) => frame !== guest.mainFrame());
+  await guestRoom.evaluate(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => Object.assign(document.createElement("canvas"), { width: 640, height: 360 }).captureStream(5);
+  });
+  const shares = async () => (await events(guest, "screenshare_toggle")).map((e) => e.detail.enabled);
+  await guest.evaluate(() => document.getElementById("room").toggleScreenshare(true));
+  await until(async () => ((await shares()).length === 1 ? true : undefined), "sharing starts");
+  await guest.evaluate(() => document.getElementById("room").toggleScreenshare(true));
+  await room(guest).locator('#screenshare-toggle[aria-pressed="true"]').waitFor({ timeout: TIMEOUT });
+  await guest.evaluate(() => document.getElementById("room").toggleScreenshare(false));
+  await room(guest).locator('#screenshare-toggle[aria-pressed="false"]').waitFor({ timeout: TIMEOUT });
+  assert.deepEqual(await shares(), [true, false], "asked twice to share, it shared once");
   await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
   await waitEvent(guest, "camera_toggle");
   assert.deepEqual((await events(guest, "camera_toggle"))[0].detail, { enabled: false });

@@ -454,11 +454,15 @@ export class Call {
     this.bridge.emit("microphone_toggle", { enabled });
   }
 
-  async toggleScreenshare() {
-    if (this.screenStream) {
+  /** `enabled` absent: the other way round (the button); true or false: so (the embedding page's `toggleScreenshare`). */
+  async toggleScreenshare(enabled) {
+    const sharing = Boolean(this.screenStream) || this.startingShare;
+    if (enabled === undefined ? sharing : !enabled) {
       this.stopScreenshare();
       return;
     }
+    if (sharing) return;
+    this.startingShare = true;
     try {
       const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
       const track = stream.getVideoTracks()[0];
@@ -471,6 +475,8 @@ export class Call {
       this.bridge.emit("screenshare_toggle", { enabled: true });
     } catch {
       toast(t("Screen sharing was not started."));
+    } finally {
+      this.startingShare = false;
     }
   }
 

@@ -178,7 +178,7 @@ bridge.on("open_settings", () => call?.setPanel("settings", true));
 bridge.on("leave_room", () => call?.leave());
 bridge.on("toggle_camera", (enabled) => (call ? call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn)));
 bridge.on("toggle_microphone", (enabled) => (call ? call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn)));
-bridge.on("toggle_screenshare", () => call?.toggleScreenshare());
+bridge.on("toggle_screenshare", (enabled) => call?.toggleScreenshare(typeof enabled === "boolean" ? enabled : undefined));
 bridge.on("admit", (clientId) => signal.send("handle_knock", { clientId, action: "accept" }));
 bridge.on("reject", (clientId, message) => signal.send("handle_knock", { clientId, action: "reject", message }));
 bridge.on("hold", (clientId, message) => signal.send("handle_knock", { clientId, action: "hold", message }));
