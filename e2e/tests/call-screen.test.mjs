@@ -379,6 +379,16 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   await knock(knocker, meeting, "Kit");
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
   await remoteVideosPlay(guest, 1);
+  // A word before: both keep the conversation through what follows, and the host its unread count.
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", "Can you hear me?");
+  await guest.press("#chat-input", "Enter");
+  await guest.keyboard.press("Escape");
+  await host.waitForSelector("#chat-badge:not([hidden])", { timeout: TIMEOUT });
+  const conversationKept = async () => {
+    for (const page of [host, guest]) assert.deepEqual(await page.$$eval("#chat-list .chat-text", (lines) => lines.map((p) => p.textContent)), ["Can you hear me?"], `${page.label} keeps the chat`);
+    assert.equal(await host.textContent("#chat-badge:not([hidden])"), "1", "the host's message still unread");
+  };
 
   for (const page of [guest, knocker]) await page.context().setOffline(true);
   await guest.waitForSelector("#connection-banner:not([hidden])");
@@ -396,6 +406,7 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   assert.deepEqual(await knockerNames(host), ["Kit"], "the knock was kept, once");
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
+  await conversationKept();
 
   const restarted = server.restart();
   await guest.waitForFunction(() => /restarting/.test(document.getElementById("connection-banner").textContent), null, { timeout: TIMEOUT });
@@ -412,6 +423,7 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   assert.deepEqual(await knockerNames(host), ["Kit"], "the knocker is back in line");
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
+  await conversationKept();
   // While offline or while the server was down, the browser reports each failed attempt.
   noPageErrorsBut([/WebSocket connection to .* failed/], host, guest, knocker);
 });

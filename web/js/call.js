@@ -92,7 +92,9 @@ export class Call {
       onSpotlight: this.host ? (id) => this.signal.send("set_spotlight", { clientId: id === this.roster.spotlight ? null : id }) : null });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
-    this.chat = new ChatPanel({ signal: this.signal, selfId: this.roster.selfId });
+    // The conversation so far stays through a reconnect (the server keeps no chat to send again).
+    this.chat ??= new ChatPanel({ signal: this.signal });
+    this.chat.selfId = this.roster.selfId;
     this.settings?.destroy();
     this.settings = new SettingsPanel({ media: this.media, viewer: this.viewer });
     this.people.onClose = () => this.closePanel();
@@ -199,6 +201,7 @@ export class Call {
     this.controlsFit = new ResizeObserver(() => compactWhenWrapped(controls));
     this.controlsFit.observe(controls);
     this.syncMediaButtons();
+    this.showUnread();
     this.showTime();
   }
 
@@ -326,10 +329,14 @@ export class Call {
   chatMessage(message) {
     if (this.chat.add(message)) {
       this.unreadChat += 1;
-      this.chatBadge.hidden = false;
-      this.chatBadge.textContent = String(this.unreadChat);
-      this.chatBadge.setAttribute("aria-label", tn(this.unreadChat, "{count} unread", "{count} unread"));
+      this.showUnread();
     }
+  }
+
+  showUnread() {
+    this.chatBadge.hidden = this.unreadChat === 0;
+    this.chatBadge.textContent = String(this.unreadChat);
+    this.chatBadge.setAttribute("aria-label", tn(this.unreadChat, "{count} unread", "{count} unread"));
   }
 
   /** Tells an embedding page whether this page's media is getting through. */
@@ -379,7 +386,7 @@ export class Call {
       this.syncKnocks();
     } else if (name === "chat") {
       this.unreadChat = 0;
-      this.chatBadge.hidden = true;
+      this.showUnread();
     } else {
       this.settings.shown();
     }

@@ -4,9 +4,10 @@ import { h, icon } from "./dom.js";
 import { language, t } from "./i18n.js";
 
 export class ChatPanel {
-  constructor({ signal, selfId }) {
+  /** `selfId`, whose messages are one's own, is set by the call (again after a reconnect). */
+  constructor({ signal }) {
     this.signal = signal;
-    this.selfId = selfId;
+    this.selfId = null;
     this.unread = 0;
     this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
     this.input = h("input", { type: "text", id: "chat-input", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
