@@ -385,6 +385,14 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   await guest.press("#chat-input", "Enter");
   await guest.keyboard.press("Escape");
   await host.waitForSelector("#chat-badge:not([hidden])", { timeout: TIMEOUT });
+  // The guest's speaker view and pin, also kept.
+  const hostId = await clientIdOf(host);
+  await guest.click("#view-toggle");
+  await guest.click(`.tile[data-client-id="${hostId}"] .tile-pin`);
+  const viewKept = async () => {
+    assert.equal(await guest.getAttribute("#view-toggle", "aria-pressed"), "true", "the guest's speaker view is kept");
+    assert.equal(await guest.getAttribute(`.tile[data-client-id="${hostId}"] .tile-pin`, "aria-pressed"), "true", "and the pin");
+  };
   const conversationKept = async () => {
     for (const page of [host, guest]) assert.deepEqual(await page.$$eval("#chat-list .chat-text", (lines) => lines.map((p) => p.textContent)), ["Can you hear me?"], `${page.label} keeps the chat`);
     assert.equal(await host.textContent("#chat-badge:not([hidden])"), "1", "the host's message still unread");
@@ -407,6 +415,7 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
   await conversationKept();
+  await viewKept();
 
   const restarted = server.restart();
   await guest.waitForFunction(() => /restarting/.test(document.getElementById("connection-banner").textContent), null, { timeout: TIMEOUT });
@@ -424,6 +433,7 @@ test("a 12 s network drop, then a server restart: everyone is back, once, and ag
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
   await conversationKept();
+  await viewKept();
   // While offline or while the server was down, the browser reports each failed attempt.
   noPageErrorsBut([/WebSocket connection to .* failed/], host, guest, knocker);
 });

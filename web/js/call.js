@@ -80,8 +80,10 @@ export class Call {
     this.roster = fromJoined(joined);
     this.host = joined.role === "host";
     this.viewer = joined.role === "viewer";
-    // Back after a reconnect, the people seen before keep their places on the stage.
+    // Back after a reconnect, the people seen before keep their places on the stage, and the
+    // person the view and the pin they chose.
     const placesBefore = this.stage?.placesKept() ?? [];
+    const viewBefore = this.stage && { speaker: this.stage.mode === "speaker", pinned: this.stage.pinned };
     this.stage?.destroy();
     this.mesh?.close();
     // autoHideSelfView: one's own tile starts put away, and stays as the person left it across a
@@ -123,6 +125,8 @@ export class Call {
     this.stage.addEventListener("placed", (e) => this.mesh.viewSizes?.(e.detail));
     this.applyTheme(joined.theme || {});
     this.render();
+    if (viewBefore?.speaker) this.toggleView();
+    if (viewBefore?.pinned && this.stage.order().includes(viewBefore.pinned)) this.stage.pin(viewBefore.pinned);
     // Whereby's autoSpotlight: a host entering (not coming back) puts themself in the spotlight.
     if (!again && this.host && this.params.autoSpotlight) this.signal.send("set_spotlight", { clientId: this.roster.selfId });
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
