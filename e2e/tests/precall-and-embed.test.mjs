@@ -545,6 +545,18 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   }, null, { timeout: 3000 });
   if (mode === "group") await screenshot(watcher, "screen-share-watcher-phone");
   await watcher.setViewportSize(DEFAULT_VIEWPORT);
+  // The sharer's network drops and comes back: the share goes on, not the camera in its place.
+  await sharer.context().setOffline(true);
+  await sharer.waitForSelector("#connection-banner:not([hidden])", { timeout: TIMEOUT });
+  await sharer.context().setOffline(false);
+  await sharer.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  const magenta = ({ rgb }) => rgb[0] > 200 && rgb[2] > 200 && rgb[1] < 60;
+  await until(async () => {
+    const seen = await watcher.evaluate(() => Boolean(document.querySelector(".tile.screen:not(.self) video")?.srcObject));
+    const picture = seen ? await pictureOf(watcher) : null;
+    return picture && magenta(picture) ? true : undefined;
+  }, "the watcher sees the screen again after the sharer's reconnect");
+  assert.equal(await sharer.getAttribute("#screenshare-toggle", "aria-pressed"), "true", "still sharing");
   await sharer.click("#screenshare-toggle");
   await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "false");
   await watcher.waitForFunction(() => !document.querySelector(".tile.screen"), null, { timeout: TIMEOUT });
@@ -559,7 +571,8 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
     picture = await pictureOf(watcher);
   }
   assert.ok(picture.rgb[1] > picture.rgb[0] + 40, `the camera's picture is back: ${JSON.stringify(picture)}`);
-  noPageErrors(sharer, watcher);
+  noPageErrorsBut([/WebSocket connection to .* failed/], sharer);
+  noPageErrors(watcher);
 });
 
 /** A plain page on another origin (another port) that embeds a room with <whereby-embed>. */

@@ -109,7 +109,9 @@ export class Call {
       send: (reaction) => this.signal.send("send_reaction", { reaction }) });
     // Group rooms go through the media server; normal rooms (four at most) peer to peer.
     const MediaPath = this.roster.mode === "group" ? Sfu : Mesh;
-    this.mesh = new MediaPath({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role });
+    // Sharing through a reconnect: the new connections send the screen, not the camera.
+    this.mesh = new MediaPath({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role,
+      screenTrack: this.screenStream?.getVideoTracks()[0] ?? null });
     this.mesh.addEventListener("stream", (e) => {
       this.stage.setStream(e.detail.clientId, e.detail.stream);
       if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
@@ -131,7 +133,7 @@ export class Call {
     if (!again && this.host && this.params.autoSpotlight) this.signal.send("set_spotlight", { clientId: this.roster.selfId });
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
     if (!this.viewer) {
-      this.stage.setStream(this.roster.selfId, this.media.stream);
+      this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
       // The devices may have changed since join_room said what they were.
       this.signal.send("set_media_state", this.media.state(Boolean(this.screenStream)));
     }

@@ -7,14 +7,15 @@ import { receivedLevel } from "./media.js";
 import { SAMPLE_MS, countersOf, linkInterrupted, sampleOf } from "./netstats.js";
 
 export class Mesh extends EventTarget {
-  constructor({ signal, media, iceServers, selfRole }) {
+  /** `screenTrack`: a screen already shared (a reconnect while sharing). */
+  constructor({ signal, media, iceServers, selfRole, screenTrack = null }) {
     super();
     this.signal = signal;
     this.media = media;
     this.iceServers = iceServers;
     this.selfRole = selfRole;
     this.peers = new Map();
-    this.screenTrack = null;
+    this.screenTrack = screenTrack;
     // What the connections carried and lost, told to the server every 2 s for insights.
     this.counted = { at: performance.now(), counters: new Map() };
     this.sampling = setInterval(() => this.sample().catch((e) => console.warn("network sample failed", e)), SAMPLE_MS);

@@ -28,13 +28,14 @@ function layersFor(width) {
 }
 
 export class Sfu extends EventTarget {
-  constructor({ signal, media, iceServers, selfRole }) {
+  /** `screenTrack`: a screen already shared (a reconnect while sharing). */
+  constructor({ signal, media, iceServers, selfRole, screenTrack = null }) {
     super();
     this.signal = signal;
     this.media = media;
     this.iceServers = iceServers;
     this.selfRole = selfRole;
-    this.screenTrack = null;
+    this.screenTrack = screenTrack;
     this.streams = new Map();
     this.sent = new Map();
     this.slotTracks = new Map();
