@@ -141,6 +141,15 @@ export async function newPage(browser, label, { viewport = DEFAULT_VIEWPORT } = 
   const context = await browser.newContext({ viewport, permissions: ["camera", "microphone"] });
   await context.addInitScript(loopbackOnly);
   await context.addInitScript(removedVideosLetGo);
+  return watchedPage(context, label);
+}
+
+/** Another page in `page`'s browser context (its storage, its init scripts), its errors recorded. */
+export function pageBeside(page, label) {
+  return watchedPage(page.context(), label);
+}
+
+async function watchedPage(context, label) {
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(`${label}: ${error.message}`));

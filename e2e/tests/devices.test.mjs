@@ -1,12 +1,13 @@
 // Devices during the call: the Settings panel switches the camera, microphone and speaker without
 // leaving it (the others go on seeing and hearing the person, now through the device chosen), and
-// a device that goes away (unplugged) gives way to the browser's default, saying so. In a normal
-// room (peer to peer) and a group room (the media server).
+// a device that goes away (unplugged) gives way to the browser's default, saying so; the next call
+// in the same browser starts with the devices chosen. In a normal room (peer to peer) and a group
+// room (the media server).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
-import { launch, opener, recordPeerConnections, screenshot } from "../lib/browser.mjs";
+import { launch, opener, pageBeside, recordPeerConnections, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, remoteAudioHeard, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
 import { callFitsSoon } from "../lib/checks.mjs";
 
@@ -87,6 +88,29 @@ for (const mode of ["normal", "group"]) {
       "the others' sound goes to the speaker chosen");
 
     if (mode === "normal") {
+      // The next call in this browser starts with the devices chosen here (a room of its own).
+      const nextCall = await server.meeting({ isLocked: false });
+      const next = await pageBeside(host, "host's next call");
+      await enter(next, nextCall.roomUrl, "Dr Host");
+      await next.waitForSelector(".screen.call", { timeout: TIMEOUT });
+      await until(async () => ((await next.$eval(".tile.self video", (v) => v.srcObject?.getVideoTracks()[0]?.label)) === "fake_device_2" ? true : undefined),
+        "the next call's camera is the one chosen");
+      assert.equal(await next.$eval(".tile.self video", (v) => v.srcObject.getAudioTracks()[0]?.label), "Fake Audio Input 1", "and its microphone");
+      await next.click("#settings-toggle");
+      await next.waitForFunction(() => document.querySelectorAll("#speaker-picker option").length > 0);
+      assert.equal(await next.$eval("#speaker-picker", (select) => select.value), output, "and its speaker");
+      noPageErrors(next);
+      await next.close();
+      // A camera chosen then that is no longer there: the call starts with the browser's default.
+      const unplugged = await pageBeside(host, "host's call after unplugging");
+      await unplugged.addInitScript(() => localStorage.setItem("anteroom:devices", JSON.stringify({ videoinput: "a-camera-unplugged-since" })));
+      await enter(unplugged, nextCall.roomUrl, "Dr Host");
+      await unplugged.waitForSelector(".screen.call", { timeout: TIMEOUT });
+      await until(async () => ((await unplugged.$eval(".tile.self video", (v) => v.srcObject?.getVideoTracks()[0]?.label)) === "fake_device_0" ? true : undefined),
+        "the default camera, the one chosen being gone");
+      noPageErrors(unplugged);
+      await unplugged.close();
+
       for (const [width, height] of [[1366, 657], [390, 844]]) {
         await host.setViewportSize({ width, height });
         await callFitsSoon(host, `settings open at ${width}x${height}`);

@@ -8,6 +8,7 @@ import { chooseLanguage, t } from "./i18n.js";
 import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
 import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
+import { DeviceChoices } from "./choices.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
@@ -21,7 +22,7 @@ const root = document.getElementById("app");
 const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
-const media = new LocalMedia(params);
+const media = new LocalMedia({ ...params, choices: new DeviceChoices() });
 const signal = new Signal(params.roomName);
 document.title = `${params.roomTitle} · anteroom`;
 

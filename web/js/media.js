@@ -8,9 +8,10 @@ export class LocalMedia extends EventTarget {
    * `cameraAccess` false (Whereby's cameraAccess=off): the camera is never asked for, whatever
    * turns it on. `lowData`: it is captured at a quarter of the usual pixels. `aec`, `agc`,
    * `audioDenoiser` false: the microphone without the browser's echo cancellation, automatic gain
-   * or noise suppression.
+   * or noise suppression. `choices` (choices.js): the devices chosen in an earlier call, tried
+   * first, and where a choice made now is kept.
    */
-  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true } = {}) {
+  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true, choices = null } = {}) {
     super();
     this.cameraAccess = cameraAccess;
     this.lowData = lowData;
@@ -19,6 +20,7 @@ export class LocalMedia extends EventTarget {
     this.cameraId = null;
     this.microphoneId = null;
     this.speakerId = null;
+    this.choices = choices;
     this.cameraOn = true;
     this.microphoneOn = true;
     /** Set when the browser refused access: "denied", "missing" (no device) or another reason. */
@@ -46,12 +48,13 @@ export class LocalMedia extends EventTarget {
       return this;
     }
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: this.constraint("audio"),
-        video: video ? this.constraint("video") : false,
-      });
+      const stream = await this.capture((useKept) => ({
+        audio: this.constraint("audio", { useKept }),
+        video: video ? this.constraint("video", { useKept }) : false,
+      }));
       this.replaceTracks(stream);
       this.problem = null;
+      await this.useChosenSpeaker();
     } catch (error) {
       this.problem = classify(error);
     }
@@ -63,9 +66,37 @@ export class LocalMedia extends EventTarget {
     return this;
   }
 
-  constraint(kind) {
+  /** The speaker chosen in an earlier call, if it is still there (names are known once permitted). */
+  async useChosenSpeaker() {
+    const kept = this.choices?.get("audiooutput");
+    if (!kept || this.speakerId) return;
+    const outputs = (await this.devices().catch(() => [])).filter((d) => d.kind === "audiooutput");
+    if (outputs.some((d) => d.deviceId === kept)) this.setSpeaker(kept, { keep: false });
+  }
+
+  /**
+   * `getUserMedia` with the devices chosen in an earlier call (`constraints(true)`), and without
+   * them (`constraints(false)`) when one of them is no longer there.
+   */
+  async capture(constraints) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints(true));
+    } catch (error) {
+      const kept = ["videoinput", "audioinput"].some((kind) => this.choices?.get(kind));
+      if (!kept || !["OverconstrainedError", "NotFoundError"].includes(error?.name)) throw error;
+      return navigator.mediaDevices.getUserMedia(constraints(false));
+    }
+  }
+
+  /**
+   * The device chosen now, else the one chosen in an earlier call (exactly: a browser weighs an
+   * `ideal` one against the resolution and may take another; `capture` asks again without it when
+   * it is gone), else the default. Not the earlier one when it just went away (`useKept` false).
+   */
+  constraint(kind, { useKept = true } = {}) {
     const id = kind === "video" ? this.cameraId : this.microphoneId;
-    const device = id ? { deviceId: { exact: id } } : {};
+    const kept = useKept ? this.choices?.get(kind === "video" ? "videoinput" : "audioinput") : null;
+    const device = id || kept ? { deviceId: { exact: id || kept } } : {};
     if (kind !== "video") return { ...device, ...this.processing };
     return { ...device, ...(this.lowData ? { width: 320, height: 180 } : { width: 640, height: 360 }) };
   }
@@ -83,14 +114,15 @@ export class LocalMedia extends EventTarget {
 
   /** Switches one device, keeping the other track. */
   async useDevice(kind, deviceId) {
+    this.choices?.set(kind, deviceId);
     if (kind === "videoinput") this.cameraId = deviceId;
     else this.microphoneId = deviceId;
     if (kind === "videoinput" && !this.cameraOn) return; // used when the camera is turned on
     await this.openTrack(kind === "videoinput" ? "video" : "audio");
   }
 
-  async openTrack(kind) {
-    const fresh = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
+  async openTrack(kind, { useKept = true } = {}) {
+    const fresh = await this.capture((kept) => ({ [kind]: this.constraint(kind, { useKept: useKept && kept }) }));
     this.closeTrack(kind);
     for (const track of fresh.getTracks()) this.addTrack(track);
     if (kind === "video") this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
@@ -112,7 +144,7 @@ export class LocalMedia extends EventTarget {
       if (kind === "video") this.cameraId = null;
       else this.microphoneId = null;
       const lost = (replaced) => this.dispatchEvent(new CustomEvent("lost", { detail: { kind, replaced } }));
-      this.openTrack(kind).then(() => lost(true), () => {
+      this.openTrack(kind, { useKept: false }).then(() => lost(true), () => {
         // None left: off, so that its button offers to turn it on again (once one is plugged in).
         this.closeTrack(kind);
         if (kind === "video") this.cameraOn = false;
@@ -125,7 +157,8 @@ export class LocalMedia extends EventTarget {
   }
 
   /** Where others are heard (`setSinkId`); the call follows the "speaker" event. */
-  setSpeaker(deviceId) {
+  setSpeaker(deviceId, { keep = true } = {}) {
+    if (keep) this.choices?.set("audiooutput", deviceId);
     this.speakerId = deviceId;
     this.dispatchEvent(new Event("speaker"));
   }

@@ -145,6 +145,8 @@ pub struct Room {
     spotlight: Option<ClientId>,
     /// Raised hands, oldest first (hands.rs).
     hands: Vec<(ClientId, DateTime<Utc>)>,
+    /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
+    reactions: reactions::ReactionBudget,
     conns: Connections,
     queue: KnockQueue,
     /// By resume token.
@@ -233,6 +235,7 @@ impl Room {
             locked: config.locked,
             spotlight: None,
             hands: Vec::new(),
+            reactions: Default::default(),
             config,
             conns: Connections::default(),
             queue: KnockQueue::default(),

@@ -165,6 +165,7 @@ impl Room {
             locked: snapshot.locked,
             spotlight: snapshot.spotlight,
             hands: snapshot.hands,
+            reactions: Default::default(),
             config,
             conns: Connections::default(),
             queue,

@@ -1,9 +1,10 @@
 //! Reactions: everyone in the room (viewers too) sends them, every member is told who sent which,
-//! nobody outside is, and one connection's come at most one per `REACTION_GAP`.
+//! nobody outside is; one connection's come at most one per `REACTION_GAP`, and a room sends
+//! `ROOM_REACTIONS_PER_SECOND` at most.
 
 use super::*;
 use crate::room::model::Reaction;
-use crate::room::state::reactions::REACTION_GAP;
+use crate::room::state::reactions::{REACTION_GAP, ROOM_REACTIONS_PER_SECOND};
 
 fn react(h: &mut Harness, conn: ConnId, reaction: Reaction) -> Vec<(ConnId, Event)> {
     h.input(Input::React { conn, reaction })
@@ -64,4 +65,29 @@ fn reactions_of_one_connection_are_spaced_out() {
     assert!(told(1, &said, "c3").is_some(), "others are not held back");
     h.now += Duration::milliseconds(1);
     assert!(told(1, &react(&mut h, 2, Reaction::Clap), "c2").is_some());
+}
+
+#[test]
+fn a_room_sends_a_few_dozen_reactions_a_second_however_many_react() {
+    let mut h = Harness::new(RoomMode::Group, false);
+    let audience = ROOM_REACTIONS_PER_SECOND as u64 + 5;
+    h.join(1, Credential::Host, "Host");
+    for conn in 2..=audience + 1 {
+        h.join(conn, Credential::Viewer, &format!("Viewer {conn}"));
+    }
+    let mut sent = 0;
+    let mut refused = 0;
+    for conn in 2..=audience + 1 {
+        let said = react(&mut h, conn, Reaction::Clap);
+        if told(1, &said, &format!("c{conn}")).is_some() {
+            sent += 1;
+        } else if error_code(&to(conn, &said)) == Some(RefusalCode::TooSoon) {
+            refused += 1;
+        }
+        h.now += Duration::milliseconds(10);
+    }
+    assert_eq!((sent, refused), (ROOM_REACTIONS_PER_SECOND, 5), "within one second");
+    // The next second, the room sends again.
+    h.now += Duration::seconds(1);
+    assert!(told(1, &react(&mut h, 2, Reaction::Heart), "c2").is_some());
 }
