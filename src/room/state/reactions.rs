@@ -27,7 +27,10 @@ pub(super) struct ReactionBudget {
 impl ReactionBudget {
     /// Whether one more may go now (and counts it if so).
     fn take(&mut self, now: DateTime<Utc>) -> bool {
-        if self.since.is_none_or(|since| now >= since + Duration::seconds(1)) {
+        if self
+            .since
+            .is_none_or(|since| now >= since + Duration::seconds(1))
+        {
             self.since = Some(now);
             self.sent = 0;
         }

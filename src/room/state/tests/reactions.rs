@@ -86,7 +86,11 @@ fn a_room_sends_a_few_dozen_reactions_a_second_however_many_react() {
         }
         h.now += Duration::milliseconds(10);
     }
-    assert_eq!((sent, refused), (ROOM_REACTIONS_PER_SECOND, 5), "within one second");
+    assert_eq!(
+        (sent, refused),
+        (ROOM_REACTIONS_PER_SECOND, 5),
+        "within one second"
+    );
     // The next second, the room sends again.
     h.now += Duration::seconds(1);
     assert!(told(1, &react(&mut h, 2, Reaction::Heart), "c2").is_some());
