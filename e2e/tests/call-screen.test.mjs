@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, knock, openPeople, knockerItem, knockerNames, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
-import { SIZES, callFitsSoon } from "../lib/checks.mjs";
+import { SIZES, assertAccessible, callFitsSoon } from "../lib/checks.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
 
 let server;
@@ -256,6 +256,7 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
     assert.ok(await bubble.locator("img").evaluate((img) => img.complete && img.naturalWidth > 0), `${page.label}: its picture loaded`);
   }
   await screenshot(ada, "call-reactions-390x844");
+  await assertAccessible(ada, "the reactions open, one rising");
   await host.waitForTimeout(1000);
   assert.equal(await host.locator(".reaction-bubble").count(), 1, "the heart, clicked at once after, is not shown");
   assert.equal(await ada.locator(".toast").count(), 0, "and nothing says so");
