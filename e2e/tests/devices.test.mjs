@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, pageBeside, recordPeerConnections, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, remoteAudioHeard, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
-import { callFitsSoon } from "../lib/checks.mjs";
+import { assertAccessible, callFitsSoon } from "../lib/checks.mjs";
 
 let server;
 let browser;
@@ -115,6 +115,7 @@ for (const mode of ["normal", "group"]) {
         await host.setViewportSize({ width, height });
         await callFitsSoon(host, `settings open at ${width}x${height}`);
         await screenshot(host, `call-settings-${width}x${height}`);
+        await assertAccessible(host, `settings open at ${width}x${height}`);
       }
       await host.setViewportSize({ width: 1366, height: 657 });
     }
