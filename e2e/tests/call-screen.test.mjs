@@ -114,6 +114,7 @@ test("speaker view, a pin and a camera turned off keep the stage in order", asyn
   await host.click(`.tile[data-client-id="${firstId}"] .tile-pin`);
   await host.waitForSelector(`.tile.featured[data-client-id="${firstId}"]`);
   await screenshot(host, "call-speaker-view-pinned");
+  await assertAccessible(host, "speaker view, pinned");
   // The pinned guest turns the camera off: the host sees their initials, not a black box.
   await first.click("#camera-toggle");
   await host.waitForSelector(`.tile.camera-off[data-client-id="${firstId}"] .avatar`, { timeout: TIMEOUT });
@@ -170,6 +171,7 @@ test("spotlight: a host shows one person large on everyone's stage until they le
   const ownTile = host.locator(".tile.self");
   await ownTile.hover();
   await screenshot(host, "call-spotlight-own-tile-1366x657");
+  await assertAccessible(host, "the host with the spotlight on their own tile");
   await ownTile.locator(".tile-spotlight").click();
   await ben.waitForSelector(`.tile.featured[data-client-id="${hostId}"]`, { timeout: TIMEOUT });
   assert.equal(await ownTile.locator(".tile-spotlight").getAttribute("aria-label"), "Take Dr Host out of the spotlight");
@@ -211,6 +213,7 @@ test("raised hands: everyone sees whose, People lists them first in the order ra
   await until(async () => (JSON.stringify(await order()) === JSON.stringify([hostId, benId, adaId]) ? true : undefined), "oneself, then hands in the order raised");
   assert.equal(await host.textContent(`.participant[data-client-id="${benId}"] .role`), "Guest · hand raised");
   await screenshot(host, "call-hands-1366x657");
+  await assertAccessible(host, "People with raised hands");
   // The host lowers Ben's; Ada lowers her own.
   const benRow = host.locator(`.participant[data-client-id="${benId}"]`);
   await benRow.locator(".more").click();
