@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    ClientId, ConnId, EndReason, Identity, KnockPage, KnockState, LeaveReason, MediaState,
-    Reaction, RelayKind, RelayPayload, Request, Resolution, Role, Theme,
+    ClientId, ConnId, EndReason, Identity, KnockPage, KnockState, LeaveReason, MediaAsk,
+    MediaState, Reaction, RelayKind, RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
 use crate::meeting::network::NetworkSample;
@@ -128,6 +128,11 @@ pub enum Event {
     Reacted {
         client_id: ClientId,
         reaction: Reaction,
+    },
+    /// To a member a host asked something of its microphone or camera.
+    MediaAsked {
+        ask: MediaAsk,
+        by: ClientId,
     },
     ClientJoined(ClientView),
     /// To the other members: a member's connection dropped. It may come back as itself within the

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::meeting::network::NetworkSample;
 
 use super::model::{
-    ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget,
+    ClientId, ConnId, Credential, Decider, EndReason, Identity, KnockAction, KnockTarget, MediaAsk,
     MediaState, Reaction, RelayKind, RelayPayload, Theme,
 };
 
@@ -56,6 +56,13 @@ pub enum Input {
     React {
         conn: ConnId,
         reaction: Reaction,
+    },
+    /// A host asks these members to turn their microphone or camera off (done at once by their
+    /// client) or on (asked of the person).
+    AskMedia {
+        conn: ConnId,
+        targets: Vec<ClientId>,
+        ask: MediaAsk,
     },
     /// A host shows `target` large on everyone's stage, or (`None`) nobody.
     SetSpotlight {
@@ -153,6 +160,7 @@ impl Input {
             | Input::SetSpotlight { conn, .. }
             | Input::SetHand { conn, .. }
             | Input::React { conn, .. }
+            | Input::AskMedia { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
             | Input::SetMedia { conn, .. }

@@ -144,6 +144,17 @@ pub enum Reaction {
     Celebrate,
 }
 
+/// What a host asks of members' devices (Whereby's host actions): their microphone or camera
+/// turned off, which their client does at once, or on, which their client asks them (nobody's
+/// microphone or camera is turned on from afar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaAsk {
+    Mute,
+    TurnOffCamera,
+    Unmute,
+    TurnOnCamera,
+}
+
 /// What a relayed message carries, as the transport encoded it: the room passes it on untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayPayload(pub Arc<str>);
@@ -167,6 +178,7 @@ pub enum Request {
     SetSpotlight,
     SetHand,
     React,
+    AskMedia,
     Leave,
     Chat,
     Kick,

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::room::model::{KnockAction, Reaction, RelayKind, Request};
+use crate::room::model::{KnockAction, MediaAsk, Reaction, RelayKind, Request};
 
 /// Bumped when a change would break existing clients; sent in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -26,6 +26,7 @@ pub enum MessageType {
     SetSpotlight,
     SetHand,
     SendReaction,
+    AskMedia,
     LeaveRoom,
     ChatMessage,
     KickClient,
@@ -81,6 +82,7 @@ impl MessageType {
             Request::SetSpotlight => MessageType::SetSpotlight,
             Request::SetHand => MessageType::SetHand,
             Request::React => MessageType::SendReaction,
+            Request::AskMedia => MessageType::AskMedia,
             Request::Leave => MessageType::LeaveRoom,
             Request::Chat => MessageType::ChatMessage,
             Request::Kick => MessageType::KickClient,
@@ -262,6 +264,46 @@ impl From<Reaction> for ReactionName {
     }
 }
 
+/// A host's request of members' microphones or cameras (at least one client id).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AskMedia {
+    pub client_ids: Vec<String>,
+    pub ask: MediaAskName,
+}
+
+/// What `ask_media` asks, as clients name it (also in `media_asked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaAskName {
+    Mute,
+    TurnOffCamera,
+    Unmute,
+    TurnOnCamera,
+}
+
+impl From<MediaAskName> for MediaAsk {
+    fn from(name: MediaAskName) -> Self {
+        match name {
+            MediaAskName::Mute => MediaAsk::Mute,
+            MediaAskName::TurnOffCamera => MediaAsk::TurnOffCamera,
+            MediaAskName::Unmute => MediaAsk::Unmute,
+            MediaAskName::TurnOnCamera => MediaAsk::TurnOnCamera,
+        }
+    }
+}
+
+impl From<MediaAsk> for MediaAskName {
+    fn from(ask: MediaAsk) -> Self {
+        match ask {
+            MediaAsk::Mute => MediaAskName::Mute,
+            MediaAsk::TurnOffCamera => MediaAskName::TurnOffCamera,
+            MediaAsk::Unmute => MediaAskName::Unmute,
+            MediaAsk::TurnOnCamera => MediaAskName::TurnOnCamera,
+        }
+    }
+}
+
 /// `clientId` null (or absent): nobody in the spotlight.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -333,6 +375,7 @@ pub enum ClientMessage {
     SetSpotlight(SetSpotlight),
     SetHand(SetHand),
     SendReaction(SendReaction),
+    AskMedia(AskMedia),
     LeaveRoom,
     ChatMessage(ChatMessage),
     KickClient(KickClient),
@@ -407,6 +450,7 @@ impl ClientMessage {
             MessageType::SetSpotlight => ClientMessage::SetSpotlight(payload(kind, body)?),
             MessageType::SetHand => ClientMessage::SetHand(payload(kind, body)?),
             MessageType::SendReaction => ClientMessage::SendReaction(payload(kind, body)?),
+            MessageType::AskMedia => ClientMessage::AskMedia(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
@@ -442,6 +486,7 @@ impl ClientMessage {
             ClientMessage::SetSpotlight(_) => MessageType::SetSpotlight,
             ClientMessage::SetHand(_) => MessageType::SetHand,
             ClientMessage::SendReaction(_) => MessageType::SendReaction,
+            ClientMessage::AskMedia(_) => MessageType::AskMedia,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,

@@ -150,6 +150,19 @@ pub fn translate(
             conn,
             reaction: sent.reaction.into(),
         },
+        ClientMessage::AskMedia(asked) => {
+            if asked.client_ids.is_empty() {
+                return Err(refused(
+                    ErrorCode::InvalidPayload,
+                    "clientIds: name at least one participant",
+                ));
+            }
+            Input::AskMedia {
+                conn,
+                targets: asked.client_ids.into_iter().map(ClientId::new).collect(),
+                ask: asked.ask.into(),
+            }
+        }
         ClientMessage::LeaveRoom => Input::Leave { conn },
         ClientMessage::ChatMessage(chat) => Input::Chat {
             conn,

@@ -1,6 +1,6 @@
 //! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
 //! screen), the room's capacity, the people in it by REST, the spotlight, raised hands,
-//! reactions and the landing page.
+//! reactions, a host's requests of microphones and cameras, and the landing page.
 
 use serde_json::{Value, json};
 
@@ -218,6 +218,43 @@ async fn reactions_reach_everyone_in_the_room_a_few_a_second_at_most() {
         .await;
     let told = guest.recv_type("reaction").await;
     assert_eq!(told["reaction"], "thumbs_up", "{told}");
+}
+
+#[tokio::test]
+async fn a_host_asks_a_guest_to_turn_their_microphone_or_camera_off_or_on() {
+    let server = Server::start().await;
+    let (_room, mut host, joined, mut guest, guest_id) = host_and_guest(&server).await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    for ask in ["mute", "turn_off_camera", "unmute", "turn_on_camera"] {
+        host.send("ask_media", json!({"clientIds": [guest_id], "ask": ask}))
+            .await;
+        assert_eq!(
+            guest.recv_type("media_asked").await,
+            json!({"ask": ask, "byClientId": host_id})
+        );
+    }
+    // A guest may not; a host names someone, and one of the four.
+    guest
+        .send("ask_media", json!({"clientIds": [host_id], "ask": "mute"}))
+        .await;
+    assert_eq!(guest.error().await["code"], "forbidden");
+    host.send("ask_media", json!({"clientIds": [], "ask": "mute"}))
+        .await;
+    assert_eq!(host.error().await["code"], "invalid_payload");
+    host.send(
+        "ask_media",
+        json!({"clientIds": [guest_id], "ask": "explode"}),
+    )
+    .await;
+    let error = host.error().await;
+    assert_eq!(error["code"], "invalid_payload");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("turn_off_camera"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

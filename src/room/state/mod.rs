@@ -16,6 +16,7 @@ mod door;
 mod entry;
 mod hands;
 mod invariants;
+mod media_asks;
 mod members;
 mod queue;
 mod reactions;
@@ -334,6 +335,7 @@ impl Room {
                 raised,
             } => self.set_hand(&mut out, now, conn, target, raised),
             Input::React { conn, reaction } => self.react(&mut out, now, conn, reaction),
+            Input::AskMedia { conn, targets, ask } => self.ask_media(&mut out, conn, targets, ask),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),

@@ -12,7 +12,7 @@ use self::views::{
     ClientWire, DisplayNameRules, EndWire, KnockHandled, KnockPageWire, KnockWire, LeaveWire,
     OwnKnockWire, RoomJoined, RoomViewWire, ThemeWire,
 };
-use super::protocol::{ErrorCode, MessageType, PROTOCOL_VERSION, ReactionName};
+use super::protocol::{ErrorCode, MediaAskName, MessageType, PROTOCOL_VERSION, ReactionName};
 use crate::meeting::text::{DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX_CHARS};
 use crate::room::event::{Event, RefusalCode};
 use crate::room::model::{ClientId, RelayKind, RelayPayload};
@@ -211,6 +211,11 @@ enum Frame<'a> {
         reaction: ReactionName,
     },
     #[serde(rename_all = "camelCase")]
+    MediaAsked {
+        ask: MediaAskName,
+        by_client_id: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
     NewClient {
         client: ClientWire<'a>,
     },
@@ -376,6 +381,10 @@ impl<'a> Frame<'a> {
             } => Frame::Reaction {
                 client_id: client_id.as_str(),
                 reaction: (*reaction).into(),
+            },
+            Event::MediaAsked { ask, by } => Frame::MediaAsked {
+                ask: (*ask).into(),
+                by_client_id: by.as_str(),
             },
             Event::ClientJoined(client) => Frame::NewClient {
                 client: ClientWire::of(client),

@@ -4,6 +4,7 @@
 mod away;
 mod door;
 mod hands;
+mod media_asks;
 mod properties;
 mod reactions;
 mod room;

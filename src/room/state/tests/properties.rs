@@ -33,6 +33,8 @@ enum Step {
     Disconnect(ConnId),
     Chat(ConnId),
     React(ConnId),
+    /// A connection (`.0`) asks another's (`.1`) microphone off.
+    AskMedia(ConnId, ConnId),
     Kick(ConnId, ConnId),
     /// A host (`.0`) sends a member (`.1`) back to the waiting room.
     SendBack(ConnId, ConnId),
@@ -88,6 +90,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => conn_id().prop_map(Step::Disconnect),
         1 => conn_id().prop_map(Step::Chat),
         1 => conn_id().prop_map(Step::React),
+        1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::AskMedia(a, b)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Kick(a, b)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::SendBack(a, b)),
         2 => (proptest::option::weighted(0.8, conn_id()), action())
@@ -205,6 +208,15 @@ impl Observer {
                 );
                 // Their hand goes with them.
                 self.hands_of(conn).retain(|c| c != client_id);
+            }
+            // Invariant: only a member who sends media is asked about it, by someone in the room.
+            Event::MediaAsked { by, .. } => {
+                assert_ne!(
+                    self.roles.get(&conn),
+                    Some(&Role::Viewer),
+                    "a viewer was asked"
+                );
+                assert!(self.roster(conn).contains_key(by), "asked by {by}, unknown");
             }
             // Invariant: a reaction is from someone in the room.
             Event::Reacted { client_id, .. } => {
@@ -518,6 +530,14 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     None => ClientId::new(format!("nobody-{t}")),
                 }),
                 raised,
+            },
+            Step::AskMedia(conn, target) => Input::AskMedia {
+                conn,
+                targets: vec![match h.room.conns.get(target) {
+                    Some(c) => c.client_id.clone(),
+                    None => ClientId::new(format!("nobody-{target}")),
+                }],
+                ask: crate::room::model::MediaAsk::Mute,
             },
             Step::React(conn) => Input::React {
                 conn,
