@@ -268,6 +268,45 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
   noPageErrors(...pages, quiet);
 });
 
+test("a host turns microphones and cameras off, everyone's microphone at once, and asks for them on: the person turns them on", async (t) => {
+  const { pages } = await roomOf(t, 3, "normal");
+  const [host, ada, ben] = pages;
+  const adaId = await clientIdOf(ada);
+  await openPeople(host);
+  await host.click("#mute-all");
+  for (const page of [ada, ben]) {
+    await page.waitForSelector("#microphone-toggle[title='Unmute']", { timeout: TIMEOUT });
+    await page.locator(".toast", { hasText: "Dr Host turned your microphone off" }).waitFor({ timeout: TIMEOUT });
+  }
+  await host.waitForSelector("#mute-all", { state: "detached", timeout: TIMEOUT });
+  const adaRow = host.locator(`.participant[data-client-id="${adaId}"]`);
+  await adaRow.locator(".participant-muted").waitFor({ timeout: TIMEOUT });
+  // Asked to turn it on, Ada does, from the note.
+  await adaRow.locator(".more").click();
+  await adaRow.locator(".ask-microphone", { hasText: "Ask to unmute" }).click();
+  const asked = ada.locator(".toast", { hasText: "Dr Host asks you to turn your microphone on" });
+  await asked.waitFor({ timeout: TIMEOUT });
+  assert.equal(await ada.getAttribute("#microphone-toggle", "title"), "Unmute", "nothing is turned on from afar");
+  await asked.locator("button", { hasText: "Turn microphone on" }).click();
+  await ada.waitForSelector("#microphone-toggle[title='Mute']", { timeout: TIMEOUT });
+  await asked.waitFor({ state: "detached", timeout: TIMEOUT });
+  await adaRow.locator(".participant-muted").waitFor({ state: "detached", timeout: TIMEOUT });
+  // The camera: off, then asked for and turned on by Ada.
+  await adaRow.locator(".ask-camera", { hasText: "Turn off camera" }).click();
+  await ada.waitForSelector("#camera-toggle[title='Start video']", { timeout: TIMEOUT });
+  await host.waitForSelector(`.tile.camera-off[data-client-id="${adaId}"]`, { timeout: TIMEOUT });
+  await adaRow.locator(".ask-camera", { hasText: "Ask to turn on camera" }).click();
+  await screenshot(host, "people-media-actions-1366x657");
+  await assertAccessible(host, "People with a person's media actions");
+  const cameraAsked = ada.locator(".toast", { hasText: "Dr Host asks you to turn your camera on" });
+  await cameraAsked.waitFor({ timeout: TIMEOUT });
+  await screenshot(ada, "asked-to-turn-camera-on-1366x657");
+  await cameraAsked.locator("button", { hasText: "Turn camera on" }).click();
+  await host.waitForSelector(`.tile:not(.camera-off)[data-client-id="${adaId}"]`, { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 2);
+  noPageErrors(...pages);
+});
+
 /** The page's list of people in the room, and the server's. */
 async function listsAgree(page, meeting) {
   const deadline = Date.now() + TIMEOUT;

@@ -13,6 +13,7 @@ import { PeoplePanel } from "./people.js";
 import { ChatPanel } from "./chat.js";
 import { SettingsPanel } from "./settings.js";
 import { Reactions } from "./reactions.js";
+import { answerMediaAsk, deviceLost } from "./device-notes.js";
 import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
@@ -50,6 +51,8 @@ export class Call {
       ...ROSTER_FRAMES.map((kind) => signal.on(kind, (p) => this.rosterFrame(kind, p))),
       signal.on("chat_message", (message) => this.chatMessage(message)),
       signal.on("reaction", (p) => this.reacted(p)),
+      signal.on("media_asked", ({ ask, byClientId }) => answerMediaAsk(ask, this.roster.clients.find((c) => c.id === byClientId)?.displayName ?? t("A host"),
+        { media: this.media, setMicrophone: (on) => this.toggleMicrophone(on), setCamera: (on) => this.toggleCamera(on) })),
       signal.on("theme_updated", (theme) => this.applyTheme(theme)),
     ];
     this.onMediaTracks = () => this.mediaChanged();
@@ -57,7 +60,7 @@ export class Call {
     media.addEventListener("toggles", this.onMediaTracks);
     this.onSpeaker = () => this.stage.setSpeaker(this.media.speakerId);
     media.addEventListener("speaker", this.onSpeaker);
-    this.onLost = (e) => this.deviceLost(e.detail);
+    this.onLost = (e) => deviceLost(this.media, e.detail);
     media.addEventListener("lost", this.onLost);
     this.onKey = (event) => {
       if (event.key === "Escape" && this.openPanel) {
@@ -445,16 +448,6 @@ export class Call {
   toggleHand() {
     const raised = this.roster.hands.some((x) => x.clientId === this.roster.selfId);
     this.signal.send("set_hand", { raised: !raised });
-  }
-
-  /** A device was unplugged: the person is told, and which one took its place. */
-  deviceLost({ kind, replaced }) {
-    const track = kind === "video" ? this.media.videoTrack : this.media.audioTrack;
-    const text = kind === "video"
-      ? (replaced ? t("Your camera was disconnected. Now using {device}.", { device: track?.label || t("another camera") }) : t("Your camera was disconnected."))
-      : (replaced ? t("Your microphone was disconnected. Now using {device}.", { device: track?.label || t("another microphone") }) : t("Your microphone was disconnected."));
-    toast(text);
-    announce(text);
   }
 
   async toggleCamera(enabled = !this.media.cameraOn) {

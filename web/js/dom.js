@@ -53,12 +53,18 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
-/** A short visible notice at the top (gone after `timeout` ms; 0 keeps it until it is removed). */
+/**
+ * A short visible notice at the top (gone after `timeout` ms; 0 keeps it until it is removed). An
+ * action with `dismiss` also takes the notice away (what it offered is done).
+ */
 export function toast(text, { timeout = 6000, actions = [], className = "" } = {}) {
   const box = document.getElementById("toasts");
   if (!box) return null;
   const item = h("div", { class: `toast ${className}`.trim() }, h("span", { text }),
-    actions.map(({ label, run }) => h("button", { type: "button", class: "secondary", text: label, onclick: run })));
+    actions.map(({ label, run, dismiss }) => h("button", { type: "button", class: "secondary", text: label, onclick: () => {
+      run();
+      if (dismiss) item.remove();
+    } })));
   box.append(item);
   if (timeout) setTimeout(() => item.remove(), timeout);
   return item;

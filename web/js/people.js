@@ -170,9 +170,28 @@ export class PeoplePanel {
         // first person in a laptop's panel. A host puts themself in the spotlight with autoSpotlight.)
         this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit, raised }) : null);
     });
+    // A host silences everyone heard at once (a noisy room); each may turn their own back on.
+    const heard = this.host ? clients.filter((c) => c.id !== this.selfId && c.role !== "viewer" && !c.away && c.media?.audio) : [];
+    const muteAll = heard.length > 1
+      ? h("button", { type: "button", class: "secondary mute-all", id: "mute-all", "data-focus-key": "all:mute", onclick: () => this.send("ask_media", { clientIds: heard.map((c) => c.id), ask: "mute" }) },
+        icon("mic-off"), t("Mute everyone"))
+      : null;
     return h("section", { "aria-labelledby": "in-room-title" },
-      h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
+      h("div", { class: "in-room-heading" }, h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }), muteAll),
       h("ul", { class: "participants", id: "participants" }, items));
+  }
+
+  /** A host's requests of someone's microphone and camera: off now, or asked to turn it on. */
+  mediaActions(client) {
+    if (client.role === "viewer" || client.away || !client.media) return [];
+    const { audio, video } = client.media;
+    const ask = (what) => () => this.send("ask_media", { clientIds: [client.id], ask: what });
+    return [
+      h("button", { type: "button", class: "secondary ask-microphone", "data-focus-key": `mic:${client.id}`, onclick: ask(audio ? "mute" : "unmute") },
+        icon(audio ? "mic-off" : "mic"), audio ? t("Mute") : t("Ask to unmute")),
+      h("button", { type: "button", class: "secondary ask-camera", "data-focus-key": `camera:${client.id}`, onclick: ask(video ? "turn_off_camera" : "turn_on_camera") },
+        icon(video ? "video-off" : "video"), video ? t("Turn off camera") : t("Ask to turn on camera")),
+    ];
   }
 
   /**
@@ -182,6 +201,7 @@ export class PeoplePanel {
   moreActions(client, { canSendBack, canSpotlight, spotlit, raised }) {
     const id = `actions-${client.id}`;
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
+      ...this.mediaActions(client),
       raised ? h("button", { type: "button", class: "secondary lower-hand", "data-focus-key": `hand:${client.id}`, onclick: () => this.send("set_hand", { raised: false, clientId: client.id }) }, icon("hand"), t("Lower hand")) : null,
       canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send("set_spotlight", { clientId: spotlit ? null : client.id }) },
         icon(spotlit ? "star-off" : "star"), spotlit ? t("Take out of the spotlight") : t("Put in the spotlight")) : null,
