@@ -95,6 +95,11 @@
     reject(clientId, message) { this.send("reject", clientId, message); }
     hold(clientId, message) { this.send("hold", clientId, message); }
     admitAll() { this.send("admit_all"); }
+    // Ours, named as Whereby's core SDK names a host's requests of others' microphones and cameras.
+    muteParticipants(clientIds) { this.send("ask_media", clientIds, "mute"); }
+    turnOffParticipantCameras(clientIds) { this.send("ask_media", clientIds, "turn_off_camera"); }
+    askToSpeak(clientId) { this.send("ask_media", [clientId], "unmute"); }
+    askToTurnOnCamera(clientId) { this.send("ask_media", [clientId], "turn_on_camera"); }
   }
 
   // Whereby's methods for what anteroom does not have: they say so instead of throwing, so an

@@ -710,6 +710,11 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await guest.evaluate(() => document.getElementById("room").toggleScreenshare(false));
   await room(guest).locator('#screenshare-toggle[aria-pressed="false"]').waitFor({ timeout: TIMEOUT });
   assert.deepEqual(await shares(), [true, false], "asked twice to share, it shared once");
+  // The integrator's own host panel mutes the guest: the guest's page turns its microphone off,
+  // says who did, and tells its integrator.
+  await host.evaluate((id) => document.getElementById("room").muteParticipants([id]), received.detail.clientId);
+  await room(guest).locator(".toast", { hasText: "Embedded Host turned your microphone off" }).waitFor({ timeout: TIMEOUT });
+  await until(async () => ((await events(guest, "microphone_toggle")).some((e) => e.detail.enabled === false) ? true : undefined), "the guest's page says its microphone went off");
   await guest.evaluate(() => document.getElementById("room").toggleCamera(false));
   await waitEvent(guest, "camera_toggle");
   assert.deepEqual((await events(guest, "camera_toggle"))[0].detail, { enabled: false });

@@ -184,6 +184,7 @@ bridge.on("admit", (clientId) => signal.send("handle_knock", { clientId, action:
 bridge.on("reject", (clientId, message) => signal.send("handle_knock", { clientId, action: "reject", message }));
 bridge.on("hold", (clientId, message) => signal.send("handle_knock", { clientId, action: "hold", message }));
 bridge.on("admit_all", () => signal.send("handle_knock", { all: true, action: "accept" }));
+bridge.on("ask_media", (clientIds, ask) => signal.send("ask_media", { clientIds: [clientIds].flat().filter((id) => typeof id === "string"), ask }));
 
 show({ type: "start" });
 signal.start();
