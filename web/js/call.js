@@ -5,7 +5,7 @@
 // the server's frames through roster.js.
 
 import { t, tn } from "./i18n.js";
-import { h, icon, iconButton, replace, announce, toast } from "./dom.js";
+import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped } from "./dom.js";
 import { Mesh } from "./mesh.js";
 import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
@@ -51,8 +51,7 @@ export class Call {
       ...ROSTER_FRAMES.map((kind) => signal.on(kind, (p) => this.rosterFrame(kind, p))),
       signal.on("chat_message", (message) => this.chatMessage(message)),
       signal.on("reaction", (p) => this.reacted(p)),
-      signal.on("media_asked", ({ ask, byClientId }) => answerMediaAsk(ask, this.roster.clients.find((c) => c.id === byClientId)?.displayName ?? t("A host"),
-        { media: this.media, setMicrophone: (on) => this.toggleMicrophone(on), setCamera: (on) => this.toggleCamera(on) })),
+      signal.on("media_asked", (p) => this.mediaAsked(p)),
       signal.on("theme_updated", (theme) => this.applyTheme(theme)),
     ];
     this.onMediaTracks = () => this.mediaChanged();
@@ -335,6 +334,12 @@ export class Call {
     this.reactions.show(reaction, clientId === this.roster.selfId ? t("{name} (you)", { name: sender.displayName }) : sender.displayName);
   }
 
+  /** A host asked something of this person's microphone or camera (device-notes.js). */
+  mediaAsked({ ask, byClientId }) {
+    const host = this.roster.clients.find((c) => c.id === byClientId)?.displayName ?? t("A host");
+    answerMediaAsk(ask, host, { media: this.media, setMicrophone: (on) => this.toggleMicrophone(on), setCamera: (on) => this.toggleCamera(on) });
+  }
+
   chatMessage(message) {
     if (this.chat.add(message)) {
       this.unreadChat += 1;
@@ -574,19 +579,6 @@ export class Call {
     this.notices.clear();
     this.bridge.setUnstable("media", false);
   }
-}
-
-/**
- * Hides the control bar's labels (their names stay, as tooltips and for screen readers) while
- * its buttons would not fit on one row; a row of icons is lower than two rows of labelled buttons.
- * On a phone the labels are hidden anyway and two rows of icons are its design.
- */
-function compactWhenWrapped(nav) {
-  nav.classList.remove("compact");
-  const shown = [...nav.querySelectorAll(".control")].filter((button) => button.offsetParent);
-  const top = (button) => button.getBoundingClientRect().top;
-  const wraps = shown.length > 1 && shown.some((button) => Math.abs(top(button) - top(shown[0])) > 4);
-  nav.classList.toggle("compact", wraps);
 }
 
 /** A participant as an embedding page hears of it (Whereby's `participant`, and ours). */

@@ -147,3 +147,16 @@ export function fillAvatar(element, { displayName, avatarUrl }) {
   });
   element.replaceChildren(picture);
 }
+
+/**
+ * Hides the control bar's labels (their names stay, as tooltips and for screen readers) while
+ * its buttons would not fit on one row; a row of icons is lower than two rows of labelled buttons.
+ * On a phone the labels are hidden anyway and two rows of icons are its design.
+ */
+export function compactWhenWrapped(nav) {
+  nav.classList.remove("compact");
+  const shown = [...nav.querySelectorAll(".control")].filter((button) => button.offsetParent);
+  const top = (button) => button.getBoundingClientRect().top;
+  const wraps = shown.length > 1 && shown.some((button) => Math.abs(top(button) - top(shown[0])) > 4);
+  nav.classList.toggle("compact", wraps);
+}
