@@ -235,7 +235,7 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
   await enter(quiet, url.href, "Ben Chu");
   await quiet.waitForSelector(".screen.call", { timeout: TIMEOUT });
   assert.equal(await quiet.locator("#reactions-toggle").count(), 0, "reactions=off: no button");
-  for (const size of [{ width: 1366, height: 657 }, { width: 390, height: 844 }]) {
+  for (const size of [{ width: 1920, height: 969 }, { width: 1366, height: 657 }, { width: 390, height: 844 }, { width: 844, height: 390 }]) {
     await ada.setViewportSize(size);
     await ada.click("#reactions-toggle");
     await ada.waitForSelector("#reaction-picker:not([hidden])");
@@ -249,6 +249,7 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
     await ada.waitForSelector("#reaction-picker", { state: "hidden" });
     assert.equal(await ada.evaluate(() => document.activeElement?.id), "reactions-toggle", "Escape gives the focus back to the button");
   }
+  await ada.setViewportSize({ width: 390, height: 844 });
   await ada.click("#reactions-toggle");
   await ada.click('#reaction-picker [data-reaction="clap"]');
   await ada.click('#reaction-picker [data-reaction="heart"]');
