@@ -87,6 +87,9 @@ test("lang=fr: the pre-call review, the door, waiting, the host's People panel a
   const card = knockerItem(host, "Lou");
   await card.waitFor({ timeout: TIMEOUT });
   assert.deepEqual((await card.locator(".knock-actions button").allTextContents()).map((s) => s.trim()), ["Faire entrer", "Mettre en attente", "Refuser"]);
+  // Longer than English: the answers keep one line, without their icons.
+  const answerRows = await card.locator(".knock-actions button").evaluateAll((buttons) => new Set(buttons.map((b) => Math.round(b.getBoundingClientRect().top))).size);
+  assert.equal(answerRows, 1, "a knock's three answers on one line");
   assert.equal(await host.textContent("#waiting-title"), "En attente d’entrer (1)");
   assert.deepEqual(await englishLeft(host), [], "the host's call with People open");
   await videosPlay(host);

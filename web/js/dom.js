@@ -149,14 +149,14 @@ export function fillAvatar(element, { displayName, avatarUrl }) {
 }
 
 /**
- * Hides the control bar's labels (their names stay, as tooltips and for screen readers) while
- * its buttons would not fit on one row; a row of icons is lower than two rows of labelled buttons.
- * On a phone the labels are hidden anyway and two rows of icons are its design.
+ * Marks a row `compact` while its `items` would not fit on one line, for the CSS to make them
+ * smaller: the control bar's labels go (their names stay, as tooltips and for screen readers; a row
+ * of icons is lower than two rows of labelled buttons), a knock's answers lose their icons.
  */
-export function compactWhenWrapped(nav) {
-  nav.classList.remove("compact");
-  const shown = [...nav.querySelectorAll(".control")].filter((button) => button.offsetParent);
-  const top = (button) => button.getBoundingClientRect().top;
-  const wraps = shown.length > 1 && shown.some((button) => Math.abs(top(button) - top(shown[0])) > 4);
-  nav.classList.toggle("compact", wraps);
+export function compactWhenWrapped(row, items = ".control") {
+  row.classList.remove("compact");
+  const shown = [...row.querySelectorAll(items)].filter((item) => item.offsetParent);
+  const top = (item) => item.getBoundingClientRect().top;
+  const wraps = shown.length > 1 && shown.some((item) => Math.abs(top(item) - top(shown[0])) > 4);
+  row.classList.toggle("compact", wraps);
 }

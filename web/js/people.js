@@ -4,7 +4,7 @@
 // door or remove them (removal asks to be confirmed). Focus never falls on a destructive button by
 // surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
-import { avatar, h, icon, replace } from "./dom.js";
+import { avatar, compactWhenWrapped, h, icon, replace } from "./dom.js";
 import { t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
 
@@ -26,6 +26,13 @@ export class PeoplePanel {
       h("header", { class: "panel-header" }, this.heading,
         h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close People"), onclick: () => this.onClose?.() }, icon("x"))),
       this.body);
+    // A knock's three answers keep one line in a narrow panel or a long language (without icons).
+    this.fit = new ResizeObserver(() => this.fitKnockActions());
+    this.fit.observe(this.body);
+  }
+
+  fitKnockActions() {
+    for (const row of this.body.querySelectorAll(".knock-actions")) compactWhenWrapped(row, "button");
   }
 
   update(roster) {
@@ -50,6 +57,7 @@ export class PeoplePanel {
     if (this.host) sections.push(this.waitingSection());
     sections.push(this.roomSection());
     replace(this.body, ...sections);
+    this.fitKnockActions();
     if (focusKey) this.restoreFocus(focusKey, focusIndex);
   }
 
