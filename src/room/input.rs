@@ -140,6 +140,8 @@ impl Input {
             Input::Relay { .. }
                 | Input::Measured { .. }
                 | Input::Chat { .. }
+                | Input::React { .. }
+                | Input::AskMedia { .. }
                 | Input::ListKnocks
                 | Input::ListMembers
                 | Input::SetTheme(_)

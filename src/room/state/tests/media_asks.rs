@@ -82,3 +82,14 @@ fn members_gone_or_away_meanwhile_are_passed_over() {
         "only someone away: nobody to ask"
     );
 }
+
+#[test]
+fn a_request_of_media_does_not_keep_the_room() {
+    // It changes nothing kept (the property tests check that): a cluster writes nothing for it.
+    let input = Input::AskMedia {
+        conn: 1,
+        targets: vec![ClientId::new("c2")],
+        ask: MediaAsk::Mute,
+    };
+    assert!(!input.may_change_state());
+}

@@ -584,7 +584,18 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         };
         let facts_before = h.facts.len();
         let closed_before = h.closed.len();
-        for (conn, event) in h.input(input) {
+        // Invariant: what is said to change nothing kept (so a cluster does not keep the room
+        // after it) changes nothing a snapshot holds.
+        let unchanged = (!input.may_change_state()).then(|| h.room.snapshot());
+        let said = h.input(input);
+        if let Some(before) = unchanged {
+            assert_eq!(
+                h.room.snapshot(),
+                before,
+                "a step said to change nothing kept did"
+            );
+        }
+        for (conn, event) in said {
             if let Event::AtDoor(door) = &event {
                 tokens.insert(conn, door.resume_token.clone());
             }

@@ -95,3 +95,14 @@ fn a_room_sends_a_few_dozen_reactions_a_second_however_many_react() {
     h.now += Duration::seconds(1);
     assert!(told(1, &react(&mut h, 2, Reaction::Heart), "c2").is_some());
 }
+
+#[test]
+fn a_reaction_does_not_keep_the_room() {
+    // In a cluster every step that may change kept state writes the room's snapshot: a reaction
+    // changes nothing kept (the property tests check that), so it writes nothing.
+    let input = Input::React {
+        conn: 1,
+        reaction: Reaction::Clap,
+    };
+    assert!(!input.may_change_state());
+}
