@@ -134,6 +134,11 @@ pub enum Event {
         ask: MediaAsk,
         by: ClientId,
     },
+    /// To every member: a chat message was removed, by its sender or a host.
+    ChatRemoved {
+        id: String,
+        by: ClientId,
+    },
     ClientJoined(ClientView),
     /// To the other members: a member's connection dropped. It may come back as itself within the
     /// resume grace (`ClientJoined` with the same id); if not, `ClientLeft` follows.
@@ -303,6 +308,8 @@ pub struct ResolvedKnock {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatLine {
+    /// The room's name for this message (to remove it by).
+    pub id: String,
     pub sender_id: ClientId,
     pub display_name: String,
     pub text: String,

@@ -79,6 +79,11 @@ pub enum Input {
         conn: ConnId,
         text: String,
     },
+    /// A member removes their own chat message, or a host anyone's.
+    RemoveChat {
+        conn: ConnId,
+        id: String,
+    },
     /// A member's microphone, camera or screen share changed.
     SetMedia {
         conn: ConnId,
@@ -140,6 +145,7 @@ impl Input {
             Input::Relay { .. }
                 | Input::Measured { .. }
                 | Input::Chat { .. }
+                | Input::RemoveChat { .. }
                 | Input::React { .. }
                 | Input::AskMedia { .. }
                 | Input::ListKnocks
@@ -165,6 +171,7 @@ impl Input {
             | Input::AskMedia { conn, .. }
             | Input::Leave { conn }
             | Input::Chat { conn, .. }
+            | Input::RemoveChat { conn, .. }
             | Input::SetMedia { conn, .. }
             | Input::Measured { conn, .. }
             | Input::Kick { conn, .. }

@@ -181,6 +181,7 @@ pub enum Request {
     AskMedia,
     Leave,
     Chat,
+    RemoveChat,
     Kick,
     EndMeeting,
     MessageKnockers,

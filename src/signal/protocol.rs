@@ -29,6 +29,7 @@ pub enum MessageType {
     AskMedia,
     LeaveRoom,
     ChatMessage,
+    RemoveChatMessage,
     KickClient,
     EndMeeting,
     MessageKnockers,
@@ -85,6 +86,7 @@ impl MessageType {
             Request::AskMedia => MessageType::AskMedia,
             Request::Leave => MessageType::LeaveRoom,
             Request::Chat => MessageType::ChatMessage,
+            Request::RemoveChat => MessageType::RemoveChatMessage,
             Request::Kick => MessageType::KickClient,
             Request::EndMeeting => MessageType::EndMeeting,
             Request::MessageKnockers => MessageType::MessageKnockers,
@@ -318,6 +320,13 @@ pub struct ChatMessage {
     pub text: String,
 }
 
+/// The `id` a `chat_message` came with.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveChatMessage {
+    pub id: String,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KickClient {
@@ -378,6 +387,7 @@ pub enum ClientMessage {
     AskMedia(AskMedia),
     LeaveRoom,
     ChatMessage(ChatMessage),
+    RemoveChatMessage(RemoveChatMessage),
     KickClient(KickClient),
     EndMeeting,
     MessageKnockers(MessageKnockers),
@@ -453,6 +463,9 @@ impl ClientMessage {
             MessageType::AskMedia => ClientMessage::AskMedia(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
+            MessageType::RemoveChatMessage => {
+                ClientMessage::RemoveChatMessage(payload(kind, body)?)
+            }
             MessageType::KickClient => ClientMessage::KickClient(payload(kind, body)?),
             MessageType::EndMeeting => ClientMessage::EndMeeting,
             MessageType::MessageKnockers => ClientMessage::MessageKnockers(payload(kind, body)?),
@@ -489,6 +502,7 @@ impl ClientMessage {
             ClientMessage::AskMedia(_) => MessageType::AskMedia,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
+            ClientMessage::RemoveChatMessage(_) => MessageType::RemoveChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,
             ClientMessage::EndMeeting => MessageType::EndMeeting,
             ClientMessage::MessageKnockers(_) => MessageType::MessageKnockers,

@@ -168,6 +168,19 @@ pub fn translate(
             conn,
             text: text::chat(&chat.text).map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
         },
+        ClientMessage::RemoveChatMessage(removal) => {
+            // Ids are the server's own, short; a longer one cannot be one of them.
+            if removal.id.is_empty() || removal.id.len() > 64 {
+                return Err(refused(
+                    ErrorCode::InvalidPayload,
+                    "id: the id of a chat_message (1 to 64 characters)",
+                ));
+            }
+            Input::RemoveChat {
+                conn,
+                id: removal.id,
+            }
+        }
         ClientMessage::KickClient(kick) => Input::Kick {
             conn,
             target: ClientId::new(kick.client_id),

@@ -1,6 +1,7 @@
 //! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
 //! screen), the room's capacity, the people in it by REST, the spotlight, raised hands,
-//! reactions, a host's requests of microphones and cameras, and the landing page.
+//! reactions, a host's requests of microphones and cameras, removing chat messages, and the
+//! landing page.
 
 use serde_json::{Value, json};
 
@@ -255,6 +256,31 @@ async fn a_host_asks_a_guest_to_turn_their_microphone_or_camera_off_or_on() {
             .contains("turn_off_camera"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_chat_message_is_removed_by_its_sender_or_a_host_for_everyone() {
+    let server = Server::start().await;
+    let (_room, mut host, joined, mut guest, _) = host_and_guest(&server).await;
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    guest.send("chat_message", json!({"text": "oops"})).await;
+    let line = host.recv_type("chat_message").await;
+    let id = line["id"].as_str().expect("a message has an id").to_owned();
+    assert_eq!(guest.recv_type("chat_message").await["id"], id);
+    host.send("chat_message", json!({"text": "welcome"})).await;
+    let hosts = guest.recv_type("chat_message").await["id"].clone();
+    assert_ne!(hosts, json!(id), "each its own id");
+    // The guest may not remove the host's; the host removes the guest's, for both.
+    guest
+        .send("remove_chat_message", json!({"id": hosts}))
+        .await;
+    assert_eq!(guest.error().await["code"], "forbidden");
+    host.send("remove_chat_message", json!({"id": id})).await;
+    let told = json!({"id": id, "byClientId": host_id});
+    assert_eq!(guest.recv_type("chat_message_removed").await, told);
+    assert_eq!(host.recv_type("chat_message_removed").await, told);
+    host.send("remove_chat_message", json!({"id": ""})).await;
+    assert_eq!(host.error().await["code"], "invalid_payload");
 }
 
 #[tokio::test]

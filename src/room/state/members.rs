@@ -1,4 +1,4 @@
-//! The room behind the door: locking, leaving, chat, removal, media relays, the look, and the end.
+//! The room behind the door: locking, leaving, removal, media relays, the look, and the end.
 
 use chrono::{DateTime, Utc};
 
@@ -9,7 +9,7 @@ use super::{AwayMember, AwayVerdict, Kept, MintGrant, Out, Room};
 use crate::meeting::RoomMode;
 use crate::meeting::facts::FactKind;
 use crate::meeting::network::NetworkSample;
-use crate::room::event::{ChatLine, Event, MediaChange, RefusalCode};
+use crate::room::event::{Event, MediaChange, RefusalCode};
 use crate::room::model::{
     ClientId, ConnId, EndReason, LeaveReason, MediaState, RelayKind, RelayPayload, Request, Role,
     Theme,
@@ -175,25 +175,6 @@ impl Room {
         };
         out.send_many(self.conns.member_conns(), event);
         Some(gone)
-    }
-
-    pub(super) fn chat(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId, text: String) {
-        let Some(sender) = self.conns.member(conn) else {
-            out.refuse(
-                conn,
-                RefusalCode::NotInRoom,
-                "only participants of the room may chat",
-                Request::Chat,
-            );
-            return;
-        };
-        let line = ChatLine {
-            sender_id: sender.client_id.clone(),
-            display_name: sender.identity.display_name.clone(),
-            text,
-            at: now,
-        };
-        out.send_many(self.conns.member_conns(), Event::Chat(line));
     }
 
     /// A member's microphone, camera or screen share changed: the others show it.

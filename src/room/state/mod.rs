@@ -10,6 +10,7 @@
 //! (capacity and held seats), `session` (for insights) and `deadlines` (every timer). The handlers
 //! live beside them: `entry` (joining), `door` (knocking and verdicts), `members` (the call itself).
 
+mod chat;
 mod connections;
 mod deadlines;
 mod door;
@@ -148,6 +149,8 @@ pub struct Room {
     hands: Vec<(ClientId, DateTime<Utc>)>,
     /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
     reactions: reactions::ReactionBudget,
+    /// Who sent the latest chat messages (chat.rs; not kept in a snapshot).
+    chat: chat::ChatLog,
     conns: Connections,
     queue: KnockQueue,
     /// By resume token.
@@ -237,6 +240,7 @@ impl Room {
             spotlight: None,
             hands: Vec::new(),
             reactions: Default::default(),
+            chat: Default::default(),
             config,
             conns: Connections::default(),
             queue: KnockQueue::default(),
@@ -339,6 +343,7 @@ impl Room {
             Input::Leave { conn } => self.leave(&mut out, now, conn),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
+            Input::RemoveChat { conn, id } => self.remove_chat(&mut out, conn, id),
             Input::Kick { conn, target } => self.kick(&mut out, now, conn, target),
             Input::EndMeeting { conn } => {
                 if self

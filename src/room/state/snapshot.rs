@@ -166,6 +166,7 @@ impl Room {
             spotlight: snapshot.spotlight,
             hands: snapshot.hands,
             reactions: Default::default(),
+            chat: Default::default(),
             config,
             conns: Connections::default(),
             queue,

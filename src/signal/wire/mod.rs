@@ -240,11 +240,17 @@ enum Frame<'a> {
     RoomLeft {},
     #[serde(rename_all = "camelCase")]
     ChatMessage {
+        id: &'a str,
         sender_id: &'a str,
         display_name: &'a str,
         text: &'a str,
         /// Milliseconds since the Unix epoch.
         timestamp: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    ChatMessageRemoved {
+        id: &'a str,
+        by_client_id: &'a str,
     },
     #[serde(rename_all = "camelCase")]
     ClientKicked {
@@ -404,10 +410,15 @@ impl<'a> Frame<'a> {
             },
             Event::YouLeft => Frame::RoomLeft {},
             Event::Chat(line) => Frame::ChatMessage {
+                id: &line.id,
                 sender_id: line.sender_id.as_str(),
                 display_name: &line.display_name,
                 text: &line.text,
                 timestamp: line.at.timestamp_millis(),
+            },
+            Event::ChatRemoved { id, by } => Frame::ChatMessageRemoved {
+                id,
+                by_client_id: by.as_str(),
             },
             Event::Kicked { by } => Frame::ClientKicked {
                 by_client_id: by.as_str(),

@@ -2,6 +2,7 @@
 //! of its invariants over random input sequences (`properties`).
 
 mod away;
+mod chat;
 mod door;
 mod hands;
 mod media_asks;
