@@ -308,6 +308,36 @@ test("a host turns microphones and cameras off, everyone's microphone at once, a
   noPageErrors(...pages);
 });
 
+test("chat: a message is removed for everyone by its sender or a host, and nobody else", async (t) => {
+  const { pages } = await roomOf(t, 2, "normal");
+  const [host, ada] = pages;
+  const say = async (page, text) => {
+    await page.fill("#chat-input", text);
+    await page.press("#chat-input", "Enter");
+  };
+  for (const page of pages) await page.click("#chat-toggle");
+  await say(ada, "Sorry, wrong window");
+  await say(host, "Welcome, everyone");
+  const item = (page, text) => page.locator("#chat-list li", { hasText: text });
+  for (const page of pages) await item(page, "Welcome, everyone").waitFor({ timeout: TIMEOUT });
+  assert.equal(await item(ada, "Welcome, everyone").locator(".remove-message").count(), 0, "not the host's, for a guest");
+  assert.equal(await item(ada, "Sorry, wrong window").locator(".remove-message").count(), 1, "one's own");
+  // The host removes Ada's: both see it removed, in its place.
+  await item(host, "Sorry, wrong window").hover();
+  await item(host, "Sorry, wrong window").locator(".remove-message").click();
+  for (const page of pages) {
+    await page.locator("#chat-list li.removed", { hasText: "Message removed" }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await item(page, "Sorry, wrong window").count(), 0, `${page.label} no longer shows it`);
+  }
+  // Ada removes her own.
+  await say(ada, "Typo");
+  await item(ada, "Typo").locator(".remove-message").click();
+  await until(async () => ((await host.locator("#chat-list li.removed").count()) === 2 ? true : undefined), "the host sees her second removed too");
+  await screenshot(host, "chat-removed-1366x657");
+  await assertAccessible(host, "the chat with removed messages");
+  noPageErrors(...pages);
+});
+
 /** The page's list of people in the room, and the server's. */
 async function listsAgree(page, meeting) {
   const deadline = Date.now() + TIMEOUT;

@@ -50,6 +50,7 @@ export class Call {
     this.offs = [
       ...ROSTER_FRAMES.map((kind) => signal.on(kind, (p) => this.rosterFrame(kind, p))),
       signal.on("chat_message", (message) => this.chatMessage(message)),
+      signal.on("chat_message_removed", (p) => this.chat.removed(p)),
       signal.on("reaction", (p) => this.reacted(p)),
       signal.on("media_asked", (p) => this.mediaAsked(p)),
       signal.on("theme_updated", (theme) => this.applyTheme(theme)),
@@ -99,6 +100,7 @@ export class Call {
     // The conversation so far stays through a reconnect (the server keeps no chat to send again).
     this.chat ??= new ChatPanel({ signal: this.signal });
     this.chat.selfId = this.roster.selfId;
+    this.chat.host = this.host;
     this.settings?.destroy();
     this.settings = new SettingsPanel({ media: this.media, viewer: this.viewer });
     this.people.onClose = () => this.closePanel();

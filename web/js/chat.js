@@ -1,13 +1,18 @@
 // The chat panel: messages as text (never markup), newest at the bottom, and a field to write in.
+// One's own messages (a host's: anyone's) can be removed for everyone; a removed one says so.
 
 import { h, icon } from "./dom.js";
 import { language, t } from "./i18n.js";
 
 export class ChatPanel {
-  /** `selfId`, whose messages are one's own, is set by the call (again after a reconnect). */
+  /**
+   * `selfId`, whose messages are one's own, and `host`, who removes anyone's, are set by the call
+   * (again after a reconnect).
+   */
   constructor({ signal }) {
     this.signal = signal;
     this.selfId = null;
+    this.host = false;
     this.unread = 0;
     this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
     this.input = h("input", { type: "text", id: "chat-input", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
@@ -25,13 +30,28 @@ export class ChatPanel {
   }
 
   /** A message arrived; returns whether it is unread (the panel is closed and it is not ours). */
-  add({ senderId, displayName, text, timestamp }) {
+  add({ id, senderId, displayName, text, timestamp }) {
     const time = new Date(timestamp).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
-    this.list.append(h("li", { class: senderId === this.selfId ? "mine" : "" },
+    const mine = senderId === this.selfId;
+    const remove = id && (mine || this.host)
+      ? h("button", { type: "button", class: "icon-only remove-message", title: t("Remove message"), "aria-label": t("Remove message from {name}", { name: displayName }),
+        onclick: () => this.signal.send("remove_chat_message", { id }) }, icon("trash-2"))
+      : null;
+    this.list.append(h("li", { class: mine ? "mine" : "", "data-id": id || null },
       h("span", { class: "chat-name", text: displayName }),
       h("time", { text: time }),
+      remove,
       h("p", { class: "chat-text", text })));
     this.list.scrollTop = this.list.scrollHeight;
     return this.element.hidden && senderId !== this.selfId;
+  }
+
+  /** A `chat_message_removed`: the message stays in its place, saying it was removed. */
+  removed({ id }) {
+    const item = [...this.list.children].find((li) => li.dataset.id === id);
+    if (!item) return;
+    item.classList.add("removed");
+    item.querySelector(".remove-message")?.remove();
+    item.querySelector(".chat-text").textContent = t("Message removed");
   }
 }
