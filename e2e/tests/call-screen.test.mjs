@@ -223,6 +223,11 @@ test("raised hands: everyone sees whose, People lists them first in the order ra
   await host.waitForSelector(".tile.hand-raised", { state: "detached", timeout: TIMEOUT });
   await ada.waitForSelector('#hand-toggle[aria-pressed="false"]', { timeout: TIMEOUT });
   assert.equal(await ada.textContent("#hand-toggle .label"), "Raise hand");
+  // Both up again: the host lowers them all at once.
+  for (const page of [ada, ben]) await page.click("#hand-toggle");
+  await host.click("#lower-all-hands", { timeout: TIMEOUT });
+  for (const page of [ada, ben]) await page.waitForSelector('#hand-toggle[aria-pressed="false"]', { timeout: TIMEOUT });
+  await host.waitForSelector("#lower-all-hands", { state: "detached", timeout: TIMEOUT });
   noPageErrors(...pages);
 });
 

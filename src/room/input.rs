@@ -52,6 +52,10 @@ pub enum Input {
         target: Option<ClientId>,
         raised: bool,
     },
+    /// A host lowers every hand that is up.
+    LowerAllHands {
+        conn: ConnId,
+    },
     /// A member sends the room a reaction.
     React {
         conn: ConnId,
@@ -167,6 +171,7 @@ impl Input {
             | Input::SetLock { conn, .. }
             | Input::SetSpotlight { conn, .. }
             | Input::SetHand { conn, .. }
+            | Input::LowerAllHands { conn }
             | Input::React { conn, .. }
             | Input::AskMedia { conn, .. }
             | Input::Leave { conn }

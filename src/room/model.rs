@@ -177,6 +177,7 @@ pub enum Request {
     SetLock,
     SetSpotlight,
     SetHand,
+    LowerAllHands,
     React,
     AskMedia,
     Leave,

@@ -146,6 +146,7 @@ pub fn translate(
             target: hand.client_id.map(ClientId::new),
             raised: hand.raised,
         },
+        ClientMessage::LowerAllHands => Input::LowerAllHands { conn },
         ClientMessage::SendReaction(sent) => Input::React {
             conn,
             reaction: sent.reaction.into(),

@@ -185,6 +185,23 @@ async fn hands_go_up_for_everyone_to_see_and_a_host_lowers_them() {
         down,
         json!({"clientId": guest_id, "raised": false, "raisedAt": null, "byClientId": host_id})
     );
+
+    // Up again, with another: a host lowers every hand at once (a guest may not).
+    guest.send("set_hand", json!({"raised": true})).await;
+    late.send("set_hand", json!({"raised": true})).await;
+    late.send("lower_all_hands", json!({})).await;
+    assert_eq!(late.error().await["code"], "forbidden");
+    host.send("lower_all_hands", json!({})).await;
+    let mut lowered = Vec::new();
+    while lowered.len() < 2 {
+        let changed = guest.recv_type("hand_changed").await;
+        if changed["raised"] == false {
+            assert_eq!(changed["byClientId"], json!(host_id), "{changed}");
+            lowered.push(changed["clientId"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let late_id = late_joined["selfId"].as_str().unwrap_or_default();
+    assert_eq!(lowered, [guest_id.as_str(), late_id], "oldest first");
 }
 
 #[tokio::test]

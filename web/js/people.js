@@ -184,8 +184,13 @@ export class PeoplePanel {
       ? h("button", { type: "button", class: "secondary mute-all", id: "mute-all", "data-focus-key": "all:mute", onclick: () => this.send("ask_media", { clientIds: heard.map((c) => c.id), ask: "mute" }) },
         icon("mic-off"), t("Mute everyone"))
       : null;
+    const lowerAll = this.host && hands.length > 1
+      ? h("button", { type: "button", class: "secondary lower-all-hands", id: "lower-all-hands", "data-focus-key": "all:hands", onclick: () => this.send("lower_all_hands", {}) },
+        icon("hand"), t("Lower all hands"))
+      : null;
     return h("section", { "aria-labelledby": "in-room-title" },
-      h("div", { class: "in-room-heading" }, h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }), muteAll),
+      h("div", { class: "in-room-heading" }, h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
+        h("span", { class: "in-room-actions" }, lowerAll, muteAll)),
       h("ul", { class: "participants", id: "participants" }, items));
   }
 

@@ -1,5 +1,5 @@
 //! Raised hands: a member (viewers too: an audience asks to speak) raises or lowers their own; a
-//! host may lower anyone's. Members are told each change, and a newcomer finds the hands up, oldest
+//! host may lower anyone's, or everyone's at once. Members are told each change, and a newcomer finds the hands up, oldest
 //! first. A hand stays up while its person's connection is away and goes down with every
 //! `client_left` of them (which says so; nothing more is sent), whatever its reason.
 
@@ -66,6 +66,21 @@ impl Room {
             by,
         };
         out.send_many(self.conns.member_conns(), event);
+    }
+
+    /// A host lowers every hand, oldest first: each member hears each go down.
+    pub(super) fn lower_all_hands(&mut self, out: &mut Out, conn: ConnId) {
+        let Some(by) = self.acting_host(out, conn, Request::LowerAllHands) else {
+            return;
+        };
+        for (client_id, _) in std::mem::take(&mut self.hands) {
+            let event = Event::HandChanged {
+                client_id,
+                raised_at: None,
+                by: by.clone(),
+            };
+            out.send_many(self.conns.member_conns(), event);
+        }
     }
 
     /// With every `client_left` (members.rs): the person's hand goes with them.

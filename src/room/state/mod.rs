@@ -338,6 +338,7 @@ impl Room {
                 target,
                 raised,
             } => self.set_hand(&mut out, now, conn, target, raised),
+            Input::LowerAllHands { conn } => self.lower_all_hands(&mut out, conn),
             Input::React { conn, reaction } => self.react(&mut out, now, conn, reaction),
             Input::AskMedia { conn, targets, ask } => self.ask_media(&mut out, conn, targets, ask),
             Input::Leave { conn } => self.leave(&mut out, now, conn),

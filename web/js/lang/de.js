@@ -83,6 +83,7 @@ export default {
   // Raised hands
   "Raise hand": "Hand heben",
   "Lower hand": "Hand senken",
+  "Lower all hands": "Alle Hände senken",
   "React": "Reagieren",
   "Reactions": "Reaktionen",
   "Thumbs up": "Daumen hoch",

@@ -83,6 +83,7 @@ export default {
   // Raised hands
   "Raise hand": "Levantar la mano",
   "Lower hand": "Bajar la mano",
+  "Lower all hands": "Bajar todas las manos",
   "React": "Reaccionar",
   "Reactions": "Reacciones",
   "Thumbs up": "Pulgar arriba",

@@ -83,6 +83,7 @@ export default {
   // Raised hands
   "Raise hand": "Lever la main",
   "Lower hand": "Baisser la main",
+  "Lower all hands": "Baisser toutes les mains",
   "React": "Réagir",
   "Reactions": "Réactions",
   "Thumbs up": "Pouce levé",

@@ -83,6 +83,7 @@ export default {
   // Raised hands
   "Raise hand": "Alza la mano",
   "Lower hand": "Abbassa la mano",
+  "Lower all hands": "Abbassa tutte le mani",
   "React": "Reagisci",
   "Reactions": "Reazioni",
   "Thumbs up": "Pollice in su",

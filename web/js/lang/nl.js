@@ -83,6 +83,7 @@ export default {
   // Raised hands
   "Raise hand": "Hand opsteken",
   "Lower hand": "Hand laten zakken",
+  "Lower all hands": "Alle handen laten zakken",
   "React": "Reageren",
   "Reactions": "Reacties",
   "Thumbs up": "Duim omhoog",

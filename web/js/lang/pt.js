@@ -84,6 +84,7 @@ export default {
   // Raised hands
   "Raise hand": "Levantar a mão",
   "Lower hand": "Baixar a mão",
+  "Lower all hands": "Baixar todas as mãos",
   "React": "Reagir",
   "Reactions": "Reações",
   "Thumbs up": "Joinha",

@@ -112,3 +112,27 @@ fn hands_are_kept_when_the_room_moves() {
     let joined = joined_room(7, &said);
     assert_eq!(joined.map(|room| room.hands.len()), Some(1));
 }
+
+#[test]
+fn a_host_lowers_every_hand_at_once_and_nobody_else_may() {
+    let mut h = room_of_three();
+    hand(&mut h, 2, None, true);
+    hand(&mut h, 3, None, true);
+    let said = h.input(Input::LowerAllHands { conn: 2 });
+    assert_eq!(error_code(&to(2, &said)), Some(RefusalCode::Forbidden));
+    assert_eq!(hands_up(&h), ["c2", "c3"]);
+    let said = h.input(Input::LowerAllHands { conn: 1 });
+    for conn in 1..=3 {
+        assert_eq!(
+            told(conn, &said, "c2"),
+            Some(false),
+            "member {conn} hears c2's"
+        );
+        assert_eq!(told(conn, &said, "c3"), Some(false), "and c3's");
+    }
+    assert!(hands_up(&h).is_empty());
+    assert!(
+        h.input(Input::LowerAllHands { conn: 1 }).is_empty(),
+        "none up: nothing to say"
+    );
+}

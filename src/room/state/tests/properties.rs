@@ -33,6 +33,7 @@ enum Step {
     Disconnect(ConnId),
     Chat(ConnId),
     React(ConnId),
+    LowerAllHands(ConnId),
     /// A connection (`.0`) asks another's (`.1`) microphone off.
     AskMedia(ConnId, ConnId),
     Kick(ConnId, ConnId),
@@ -90,6 +91,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => conn_id().prop_map(Step::Disconnect),
         1 => conn_id().prop_map(Step::Chat),
         1 => conn_id().prop_map(Step::React),
+        1 => conn_id().prop_map(Step::LowerAllHands),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::AskMedia(a, b)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Kick(a, b)),
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::SendBack(a, b)),
@@ -539,6 +541,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 }],
                 ask: crate::room::model::MediaAsk::Mute,
             },
+            Step::LowerAllHands(conn) => Input::LowerAllHands { conn },
             Step::React(conn) => Input::React {
                 conn,
                 reaction: crate::room::model::Reaction::Clap,
