@@ -187,8 +187,11 @@ async fn hands_go_up_for_everyone_to_see_and_a_host_lowers_them() {
     );
 
     // Up again, with another: a host lowers every hand at once (a guest may not).
-    guest.send("set_hand", json!({"raised": true})).await;
-    late.send("set_hand", json!({"raised": true})).await;
+    // (One after the other: two sockets' frames may reach the room in either order.)
+    for raiser in [&mut guest, &mut late] {
+        raiser.send("set_hand", json!({"raised": true})).await;
+        while host.recv_type("hand_changed").await["raised"] != true {}
+    }
     late.send("lower_all_hands", json!({})).await;
     assert_eq!(late.error().await["code"], "forbidden");
     host.send("lower_all_hands", json!({})).await;
