@@ -73,6 +73,23 @@ enum Shape {
     SendBack(Option<String>),
     /// A network sample: bits a second and per cent lost, valid or not.
     Sample(f64, f64),
+    /// The spotlight on the picked client, or (false) on nobody.
+    Spotlight(bool),
+    /// A hand up or down: one's own, or (true) the picked client's.
+    Hand {
+        raised: bool,
+        other: bool,
+    },
+    LowerAllHands,
+    /// A reaction by name, known or not.
+    Reaction(&'static str),
+    /// A host's request of the picked client's media (or of nobody), by name, known or not.
+    AskMedia {
+        ask: &'static str,
+        nobody: bool,
+    },
+    /// The removal of a chat message by an id, well formed or not.
+    RemoveChat(String),
 }
 
 fn key() -> impl Strategy<Value = Key> {
@@ -119,6 +136,15 @@ fn shape() -> impl Strategy<Value = Shape> {
         1 => (any::<bool>(), text()).prop_map(|(all, text)| Shape::Message { all, text }),
         1 => proptest::option::weighted(0.5, text()).prop_map(Shape::SendBack),
         1 => (-10.0f64..1e10, -5.0f64..150.0).prop_map(|(bps, loss)| Shape::Sample(bps, loss)),
+        1 => any::<bool>().prop_map(Shape::Spotlight),
+        1 => (any::<bool>(), proptest::bool::weighted(0.3))
+            .prop_map(|(raised, other)| Shape::Hand { raised, other }),
+        1 => Just(Shape::LowerAllHands),
+        1 => proptest::sample::select(vec!["clap", "heart", "party", ""]).prop_map(Shape::Reaction),
+        1 => (proptest::sample::select(vec!["mute", "turn_off_camera", "unmute", "turn_on_camera", "explode"]),
+              proptest::bool::weighted(0.2))
+            .prop_map(|(ask, nobody)| Shape::AskMedia { ask, nobody }),
+        1 => prop_oneof![Just(String::new()), "[0-9]{1,13}-[0-9]{1,3}", ".{0,80}"].prop_map(Shape::RemoveChat),
     ]
 }
 
@@ -220,6 +246,21 @@ fn frame(shape: &Shape, pick: usize, seen: &Seen) -> Value {
             "receiverId": client.unwrap_or_default(), "message": {"sdp": "v=0", "type": "offer"}}}),
         Shape::Sample(bps, loss) => json!({"type": "network_sample", "payload": {
             "bitrateSend": bps, "bitrateRecv": bps, "packetLossSend": loss, "packetLossRecv": loss}}),
+        Shape::Spotlight(on) => json!({"type": "set_spotlight", "payload": {
+            "clientId": if *on { client } else { None }}}),
+        Shape::Hand { raised, other } => json!({"type": "set_hand", "payload": {
+            "raised": raised, "clientId": if *other { client } else { None }}}),
+        Shape::LowerAllHands => json!({"type": "lower_all_hands"}),
+        Shape::Reaction(name) => json!({"type": "send_reaction", "payload": {"reaction": name}}),
+        Shape::AskMedia { ask, nobody } => {
+            let ids: Vec<String> = if *nobody {
+                Vec::new()
+            } else {
+                client.into_iter().collect()
+            };
+            json!({"type": "ask_media", "payload": {"clientIds": ids, "ask": ask}})
+        }
+        Shape::RemoveChat(id) => json!({"type": "remove_chat_message", "payload": {"id": id}}),
     }
 }
 
@@ -270,7 +311,15 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                 pick,
             } => {
                 let text = frame(&shape, pick, &seen).to_string();
-                let message = ClientMessage::decode(&text).expect("generated frames decode");
+                let message = match ClientMessage::decode(&text) {
+                    Ok(message) => message,
+                    // A payload of the wrong shape (an unknown reaction, say) is refused with a
+                    // reason before it is translated; nothing reaches the room.
+                    Err(refused) => {
+                        assert!(!refused.message.is_empty());
+                        continue;
+                    }
+                };
                 match translate(conn, message, None) {
                     Ok(Translated::Room(input)) => inputs.push(input),
                     // Preview and media-server frames do not reach the room.
