@@ -76,14 +76,15 @@ export class LocalMedia extends EventTarget {
 
   /**
    * `getUserMedia` with the devices chosen in an earlier call (`constraints(true)`), and without
-   * them (`constraints(false)`) when one of them is no longer there.
+   * them (`constraints(false)`) when that fails for another reason than a refusal: one of them is
+   * no longer there, or another program holds it.
    */
   async capture(constraints) {
     try {
       return await navigator.mediaDevices.getUserMedia(constraints(true));
     } catch (error) {
       const kept = ["videoinput", "audioinput"].some((kind) => this.choices?.get(kind));
-      if (!kept || !["OverconstrainedError", "NotFoundError"].includes(error?.name)) throw error;
+      if (!kept || ["NotAllowedError", "SecurityError"].includes(error?.name)) throw error;
       return navigator.mediaDevices.getUserMedia(constraints(false));
     }
   }
