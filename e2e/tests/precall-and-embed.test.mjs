@@ -709,6 +709,8 @@ test("<whereby-embed> on another origin: events out, commands in, for guests and
   await room(guest).locator('#screenshare-toggle[aria-pressed="true"]').waitFor({ timeout: TIMEOUT });
   await guest.evaluate(() => document.getElementById("room").toggleScreenshare(false));
   await room(guest).locator('#screenshare-toggle[aria-pressed="false"]').waitFor({ timeout: TIMEOUT });
+  // (The page's events reach the integrator by message, a moment after the room's own button.)
+  await until(async () => ((await shares()).length >= 2 ? true : undefined), "the share stops");
   assert.deepEqual(await shares(), [true, false], "asked twice to share, it shared once");
   // The integrator's own host panel mutes the guest: the guest's page turns its microphone off,
   // says who did, and tells its integrator.
