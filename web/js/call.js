@@ -279,7 +279,7 @@ export class Call {
         announce(p.isLocked ? t("The room is now locked") : t("The room is now unlocked"));
         break;
       case "hand_changed": {
-        const person = this.roster.clients.find((c) => c.id === p.clientId);
+        const person = this.person(p.clientId);
         if (!person || p.clientId === this.roster.selfId || !p.raised) break;
         const said = t("{name} raised their hand", { name: person.displayName });
         announce(said);
@@ -289,7 +289,7 @@ export class Call {
         break;
       }
       case "spotlight_changed": {
-        const lit = this.roster.clients.find((c) => c.id === p.clientId);
+        const lit = this.person(p.clientId);
         announce(lit ? t("{name} is in the spotlight", { name: lit.displayName }) : t("Nobody is in the spotlight"));
         break;
       }
@@ -329,16 +329,21 @@ export class Call {
     this.notices.setWaiting(waiting);
   }
 
+  /** Someone in the room (present or away), by client id. */
+  person(clientId) {
+    return this.roster.clients.find((c) => c.id === clientId);
+  }
+
   /** Everyone's reactions, one's own too; one of somebody no longer here is skipped. */
   reacted({ clientId, reaction }) {
-    const sender = this.roster.clients.find((c) => c.id === clientId);
+    const sender = this.person(clientId);
     if (!sender) return;
     this.reactions.show(reaction, clientId === this.roster.selfId ? t("{name} (you)", { name: sender.displayName }) : sender.displayName);
   }
 
   /** A host asked something of this person's microphone or camera (device-notes.js). */
   mediaAsked({ ask, byClientId }) {
-    const host = this.roster.clients.find((c) => c.id === byClientId)?.displayName ?? t("A host");
+    const host = this.person(byClientId)?.displayName ?? t("A host");
     answerMediaAsk(ask, host, { media: this.media, setMicrophone: (on) => this.toggleMicrophone(on), setCamera: (on) => this.toggleCamera(on) });
   }
 

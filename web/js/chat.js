@@ -13,7 +13,6 @@ export class ChatPanel {
     this.signal = signal;
     this.selfId = null;
     this.host = false;
-    this.unread = 0;
     this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
     this.input = h("input", { type: "text", id: "chat-input", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
     this.heading = h("h2", { id: "chat-title", tabindex: "-1", text: t("Chat") });

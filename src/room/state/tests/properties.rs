@@ -637,14 +637,10 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         let members: std::collections::BTreeSet<ConnId> =
             h.room.conns.member_conns().into_iter().collect();
         assert_eq!(members, observer.members);
+        let clients = h.room.room_view(true).clients;
         // Invariant: every member knows who is in, and who of them is away, as the room does.
-        let truth: BTreeMap<ClientId, bool> = h
-            .room
-            .room_view(true)
-            .clients
-            .into_iter()
-            .map(|c| (c.id, c.away))
-            .collect();
+        let truth: BTreeMap<ClientId, bool> =
+            clients.iter().map(|c| (c.id.clone(), c.away)).collect();
         for (member, roster) in &observer.rosters {
             assert_eq!(
                 roster, &truth,
@@ -652,13 +648,8 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             );
         }
         // Who is in the room (present or away), with their roles.
-        let in_room: BTreeMap<ClientId, Role> = h
-            .room
-            .room_view(true)
-            .clients
-            .into_iter()
-            .map(|c| (c.id, c.role))
-            .collect();
+        let in_room: BTreeMap<ClientId, Role> =
+            clients.into_iter().map(|c| (c.id, c.role)).collect();
         // Invariant: the spotlight is on someone in the room who sends a picture, and every member
         // was told who.
         let spotlight = h.room.spotlight().cloned();
