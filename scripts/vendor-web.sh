@@ -34,6 +34,24 @@ copyright 2020 Twitter, Inc and other contributors, licensed under CC-BY 4.0
 (https://creativecommons.org/licenses/by/4.0/), as packaged by @twemoji/svg (LICENSE).
 NOTICE
 
+# Background blur and pictures (@mediapipe/selfie_segmentation, Apache-2.0): the script, its
+# WebAssembly build for browsers with SIMD (every current one; others are offered no effects) and
+# the landscape model, the one the client asks for (modelSelection 1); without the package's
+# execute bits.
+SEGMENTATION=(selfie_segmentation.js selfie_segmentation.binarypb selfie_segmentation_landscape.tflite
+  selfie_segmentation_solution_simd_wasm_bin.js selfie_segmentation_solution_simd_wasm_bin.wasm
+  selfie_segmentation_solution_simd_wasm_bin.data)
+mkdir -p "$out/segmentation"
+for file in "${SEGMENTATION[@]}"; do
+  install -m 644 "node_modules/@mediapipe/selfie_segmentation/$file" "$out/segmentation/"
+done
+cat > "$out/segmentation/NOTICE" <<'NOTICE'
+The files in this directory are MediaPipe's Selfie Segmentation solution
+(https://github.com/google-ai-edge/mediapipe), copyright Google LLC, licensed under
+the Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0), as packaged by
+@mediapipe/selfie_segmentation 0.1.1675465747 on npm.
+NOTICE
+
 if [[ "${1:-}" == "--check" ]]; then
   if ! diff -r "$out" vendor >/dev/null; then
     echo "web/vendor/ differs from the npm packages web/package-lock.json names; run scripts/vendor-web.sh" >&2

@@ -236,7 +236,9 @@ impl Application {
             turn_urls: config.turn_url.clone(),
             turn_secret: config.turn_secret.clone(),
         });
-        let avatars = AvatarOrigins::parse(&config.avatar_origins)?;
+        let avatars = AvatarOrigins::parse(&config.avatar_origins).context("--avatar-origins")?;
+        let backgrounds =
+            AvatarOrigins::parse(&config.background_origins).context("--background-origins")?;
         let signal = Arc::new(SignalContext::new(SignalDeps {
             rooms: rooms.clone(),
             settings: config.room.signal(),
@@ -265,7 +267,7 @@ impl Application {
             insights: Insights::new(store.clone()),
             endpoints: Endpoints::new(store.clone()),
             api_keys: ApiKeys::new(store.clone()),
-            client: ClientSupport::new(ice, &avatars),
+            client: ClientSupport::new(ice, &avatars, &backgrounds),
             proxies: crate::proxy::TrustedProxies::parse(&config.trusted_proxies)?,
         };
         let gate = ApiGate {

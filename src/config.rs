@@ -133,6 +133,12 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_AVATAR_ORIGINS", value_delimiter = ',')]
     pub avatar_origins: Vec<String>,
 
+    /// Origins (https://host[:port]) the camera's background pictures (Whereby's
+    /// `virtualBackgroundUrl`) may come from; none by default. Repeat the flag or separate with
+    /// commas.
+    #[arg(long, env = "ANTEROOM_BACKGROUND_ORIGINS", value_delimiter = ',')]
+    pub background_origins: Vec<String>,
+
     /// Create a locked demo meeting at start and print its host and guest links.
     #[arg(long, env = "ANTEROOM_DEMO")]
     pub demo: bool,

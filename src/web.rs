@@ -32,13 +32,17 @@ struct Assets;
 
 /// The room page's policy: our own scripts and styles only, media and images from us (and blobs),
 /// WebSockets back to us. Names people type can never run as script, even if a bug put them in HTML.
-/// Images may also come from the origins people's pictures may (`--avatar-origins`), and no other.
-fn room_page_policy(avatars: &AvatarOrigins) -> HeaderValue {
+/// Images may also come from the origins people's pictures may (`--avatar-origins`) and the
+/// camera's background pictures may (`--background-origins`), and no other. WebAssembly may be
+/// compiled (`'wasm-unsafe-eval'`: the background effects' segmentation, our own file), which lets
+/// no JavaScript text run.
+fn room_page_policy(avatars: &AvatarOrigins, backgrounds: &AvatarOrigins) -> HeaderValue {
     let policy = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; \
-         img-src 'self' data: blob:{}; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: blob:{}{}; media-src 'self' blob:; connect-src 'self' ws: wss:; \
          frame-ancestors *; base-uri 'none'; form-action 'none'",
-        avatars.as_sources()
+        avatars.as_sources(),
+        backgrounds.as_sources()
     );
     HeaderValue::from_str(&policy)
         .expect("origins are ASCII as browsers write them (url's ascii_serialization)")
@@ -132,11 +136,11 @@ pub struct ClientSupport {
 }
 
 impl ClientSupport {
-    pub fn new(ice: Arc<IceConfig>, avatars: &AvatarOrigins) -> Self {
+    pub fn new(ice: Arc<IceConfig>, avatars: &AvatarOrigins, backgrounds: &AvatarOrigins) -> Self {
         ClientSupport {
             ice,
             probes: Arc::new(probe_limiter()),
-            page_policy: room_page_policy(avatars),
+            page_policy: room_page_policy(avatars, backgrounds),
         }
     }
 }

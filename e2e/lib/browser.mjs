@@ -12,10 +12,11 @@ mkdirSync(OUTPUT, { recursive: true });
 
 /**
  * `grantMedia: false` makes the browser answer every permission prompt with no; `audioFile` is a
- * WAV file its fake microphone plays (in a loop) instead of its beeps; `cameras` how many fake
- * cameras it has (it always has three microphones and three speakers).
+ * WAV file its fake microphone plays (in a loop) instead of its beeps; `videoFile` a Y4M file its
+ * fake camera shows instead of its test pattern; `cameras` how many fake cameras it has (it always
+ * has three microphones and three speakers).
  */
-export async function launch({ grantMedia = true, audioFile = null, marker = null, cameras = 1 } = {}) {
+export async function launch({ grantMedia = true, audioFile = null, videoFile = null, marker = null, cameras = 1 } = {}) {
   return chromium.launch({
     executablePath: path.join(here, "chromium.sh"),
     headless: true,
@@ -26,6 +27,7 @@ export async function launch({ grantMedia = true, audioFile = null, marker = nul
       grantMedia ? "--use-fake-ui-for-media-stream" : "--deny-permission-prompts",
       "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
       ...(audioFile ? [`--use-file-for-fake-audio-capture=${audioFile}`] : []),
+      ...(videoFile ? [`--use-file-for-fake-video-capture=${videoFile}`] : []),
       // A switch Chromium ignores, by which `renderers` finds this browser's processes.
       ...(marker ? [`--anteroom-test-browser=${marker}`] : []),
     ],

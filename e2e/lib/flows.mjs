@@ -136,3 +136,36 @@ export function noPageErrorsBut(expected, ...pages) {
   const errors = pages.flatMap((p) => p.errors).filter((e) => !expected.some((pattern) => pattern.test(e)));
   assert.deepEqual(errors, [], `errors in the pages:\n${errors.join("\n")}`);
 }
+
+/**
+ * What the video `selector` finds shows now, drawn at 320×180: its sharpness (the mean difference
+ * in brightness between neighbouring pixels, 0–255), its mean brightness (0–255; 0 before its
+ * first frame) and, given `near` ([r, g, b]), the share of its pixels close to that colour.
+ */
+export async function videoPicture(page, selector, near = null) {
+  return page.evaluate(([selector, near]) => {
+    const video = document.querySelector(selector);
+    const [width, height] = [320, 180];
+    const canvas = Object.assign(document.createElement("canvas"), { width, height });
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, width, height);
+    const pixels = ctx.getImageData(0, 0, width, height).data;
+    let edges = 0;
+    let close = 0;
+    let total = 0;
+    for (let y = 0; y < height; y++) {
+      let previous = null;
+      for (let x = 0; x < width; x++) {
+        const i = 4 * (y * width + x);
+        const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+        const brightness = 0.299 * r + 0.587 * g + 0.114 * b;
+        if (previous !== null) edges += Math.abs(brightness - previous);
+        total += brightness;
+        previous = brightness;
+        if (near && Math.hypot(r - near[0], g - near[1], b - near[2]) < 60) close++;
+      }
+    }
+    const count = width * height;
+    return { sharpness: edges / (height * (width - 1)), brightness: total / count, nearShare: close / count };
+  }, [selector, near]);
+}

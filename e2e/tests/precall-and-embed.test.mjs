@@ -3,10 +3,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { deflateSync } from "node:zlib";
 
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
+import { png } from "../lib/pictures.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 
@@ -374,28 +374,6 @@ test("lowData in a group room asks the server for smaller layers", async (t) => 
   assert.ok(Math.abs(widest(low) - widest(full) / 2) <= 16, `half as wide: full ${asked.get(full)}, low ${asked.get(low)}`);
   noPageErrors(full, low);
 });
-
-function png(width, height, rgb) {
-  // A plain PNG, written by hand so the test needs no image library.
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4);
-  header[8] = 8; header[9] = 2;
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).fill(Buffer.from(rgb))]);
-  const pixels = deflateSync(Buffer.concat(Array(height).fill(row)));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
-}
 
 async function putImage(meeting, part, image) {
   const form = new FormData();

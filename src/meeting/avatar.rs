@@ -2,13 +2,15 @@
 //! (`--avatar-origins`), as Whereby's dashboard lists the domains its pictures may come from. Every
 //! browser in a room loads a person's picture, so the picture's server learns who is there and
 //! when: none is shown unless its origin is listed, and the room page's image policy (web.rs)
-//! names the same origins.
+//! names the same origins. The same type lists where the camera's background pictures may come
+//! from (`--background-origins`, Whereby's `virtualBackgroundUrl`), which only the person's own
+//! browser loads.
 
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "avatar origin {0:?} is not an https:// origin (such as https://cdn.example.com), \
+    "picture origin {0:?} is not an https:// origin (such as https://cdn.example.com), \
      nor http:// on localhost or 127.0.0.1, with no path, query or user name"
 )]
 pub struct AvatarOriginError(String);

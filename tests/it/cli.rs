@@ -174,7 +174,12 @@ async fn bad_settings_are_reported_not_panicked() {
         (
             "--avatar-origins",
             "https://cdn.example.com/pictures/",
-            "avatar origin \"https://cdn.example.com/pictures/\"",
+            "picture origin \"https://cdn.example.com/pictures/\"",
+        ),
+        (
+            "--background-origins",
+            "http://pictures.example.org",
+            "picture origin \"http://pictures.example.org\"",
         ),
     ] {
         let mut args = vec!["serve", "--data-dir", path, setting, value];
@@ -184,6 +189,9 @@ async fn bad_settings_are_reported_not_panicked() {
         let (ok, _, stderr) = cli(&args).await;
         assert!(!ok, "{setting} {value}");
         assert!(stderr.contains(said), "{setting} {value}: {stderr}");
+        if setting.ends_with("-origins") {
+            assert!(stderr.contains(setting), "the setting is named: {stderr}");
+        }
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }

@@ -438,18 +438,28 @@ async fn a_room_closes_once_everyone_has_left() {
 /// A person's picture (`avatarUrl`) from an origin the operator listed reaches everyone in the room,
 /// a knocker's reaches hosts (and the integrator's backend); one from elsewhere is left out and the
 /// person still enters; an address a browser should not be sent to is refused, saying why. The
-/// room page may load pictures from the listed origins, and no others.
+/// room page may load pictures from the listed origins (people's, and the camera's backgrounds),
+/// and no others; it may compile WebAssembly (the background effects) but run no JavaScript text.
 #[tokio::test]
 async fn a_persons_picture_reaches_the_room_and_a_bad_address_is_refused() {
     let server = Server::start_with(&[
         "--avatar-origins",
         "https://cdn.example.com,http://127.0.0.1:9",
+        "--background-origins",
+        "https://backgrounds.example.org",
     ])
     .await;
     let page = reqwest::get(server.url("/some-room")).await.unwrap();
     let policy = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(
-        policy.contains("img-src 'self' data: blob: https://cdn.example.com http://127.0.0.1:9;"),
+        policy.contains(
+            "img-src 'self' data: blob: https://cdn.example.com http://127.0.0.1:9 \
+             https://backgrounds.example.org;"
+        ),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval';"),
         "{policy}"
     );
     let open = room(&server, json!({})).await;

@@ -1,11 +1,12 @@
-// The camera, microphone and speaker a person chose, kept by this browser for their next call (as
-// Whereby does): a device's id says nothing about the person, and one no longer plugged in gives
-// way to the browser's default. Where the page may keep nothing (storage refused, as in some
+// The camera, microphone and speaker a person chose, and the camera's background effect, kept by
+// this browser for their next call (as Whereby does): a device's id says nothing about the person,
+// and one no longer plugged in gives way to the browser's default. Where the page may keep nothing (storage refused, as in some
 // private windows) nothing is kept. The person's name is not kept: on a shared computer the next
 // patient would find it.
 
 const KEY = "anteroom:devices";
-const KINDS = ["videoinput", "audioinput", "audiooutput"];
+// Besides the devices, the camera's background effect (media.js; never the integrator's picture).
+const KINDS = ["videoinput", "audioinput", "audiooutput", "background"];
 
 export class DeviceChoices {
   constructor(storage = localStorageIfAllowed()) {

@@ -16,10 +16,20 @@ function say(text, action) {
 
 /** A device was unplugged: the person is told, and which one took its place (`replaced`). */
 export function deviceLost(media, { kind, replaced }) {
-  const track = kind === "video" ? media.videoTrack : media.audioTrack;
+  const track = kind === "video" ? media.cameraTrack : media.audioTrack;
   say(kind === "video"
     ? (replaced ? t("Your camera was disconnected. Now using {device}.", { device: track?.label || t("another camera") }) : t("Your camera was disconnected."))
     : (replaced ? t("Your microphone was disconnected. Now using {device}.", { device: track?.label || t("another microphone") }) : t("Your microphone was disconnected.")));
+}
+
+/**
+ * A background effect could not be used: the integrator's picture could not be loaded (blur is
+ * used instead), or this browser could not run the effect after all (the camera was turned off).
+ */
+export function backgroundFailed({ effect }) {
+  say(effect === "picture"
+    ? t("The background picture could not be loaded, so your background is blurred instead.")
+    : t("Background effects do not work in this browser, so your camera was turned off."));
 }
 
 /**

@@ -1,6 +1,6 @@
 // Choosing devices, on the review and in the call's settings: pickers for the camera, microphone
-// and speaker that list what the browser has (again whenever a device is plugged in or out), and a
-// meter of the microphone in use.
+// and speaker that list what the browser has (again whenever a device is plugged in or out), the
+// camera's background effect, and a meter of the microphone in use.
 
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
@@ -23,8 +23,13 @@ export class DevicePickers {
       audioinput: picker("microphone-picker", t("Microphone"), (id) => media.useDevice("audioinput", id).catch(() => {})),
       audiooutput: picker("speaker-picker", t("Speaker"), (id) => media.setSpeaker(id)),
     };
-    /** The three labelled pickers, for the page to place. */
-    this.labels = Object.values(this.pickers).map((p) => p.label);
+    this.background = picker("background-picker", t("Background"), (effect) => media.setBackground(effect));
+    const effects = { none: t("None"), "slight-blur": t("Slight blur"), blur: t("Blur"), picture: t("Picture") };
+    this.background.select.replaceChildren(...Object.entries(effects)
+      .filter(([effect]) => effect !== "picture" || media.backgroundPicture)
+      .map(([value, text]) => h("option", { value, text })));
+    /** The labelled pickers, for the page to place: camera, background, microphone, speaker. */
+    this.labels = [this.pickers.videoinput.label, this.background.label, this.pickers.audioinput.label, this.pickers.audiooutput.label];
     this.onChange = () => this.fill();
   }
 
@@ -32,6 +37,7 @@ export class DevicePickers {
   start() {
     navigator.mediaDevices?.addEventListener?.("devicechange", this.onChange);
     this.media.addEventListener("tracks", this.onChange);
+    this.media.addEventListener("background", this.onChange);
     return this.fill();
   }
 
@@ -48,11 +54,15 @@ export class DevicePickers {
       select.replaceChildren(...options);
       label.hidden = !this.wanted[kind] || options.length === 0;
     }
+    // Offered with the camera's picker, where this browser can run the effects.
+    this.background.label.hidden = this.pickers.videoinput.label.hidden || !this.media.backgroundsSupported;
+    this.background.select.value = this.media.background;
   }
 
   stop() {
     navigator.mediaDevices?.removeEventListener?.("devicechange", this.onChange);
     this.media.removeEventListener("tracks", this.onChange);
+    this.media.removeEventListener("background", this.onChange);
   }
 }
 

@@ -9,6 +9,7 @@ import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
 import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
 import { DeviceChoices } from "./choices.js";
+import { backgroundFailed } from "./device-notes.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
@@ -23,6 +24,7 @@ const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
 const media = new LocalMedia({ ...params, choices: new DeviceChoices() });
+media.addEventListener("background-failed", (e) => backgroundFailed(e.detail));
 const signal = new Signal(params.roomName);
 document.title = `${params.roomTitle} · anteroom`;
 

@@ -2,6 +2,7 @@
 // change, a level meter, device lists, and a clear account of a refused permission.
 
 import { t } from "./i18n.js";
+import { BACKGROUNDS, BackgroundProcessor, backgroundsSupported, loadPicture } from "./background.js";
 
 export class LocalMedia extends EventTarget {
   /**
@@ -9,9 +10,10 @@ export class LocalMedia extends EventTarget {
    * turns it on. `lowData`: it is captured at a quarter of the usual pixels. `aec`, `agc`,
    * `audioDenoiser` false: the microphone without the browser's echo cancellation, automatic gain
    * or noise suppression. `choices` (choices.js): the devices chosen in an earlier call, tried
-   * first, and where a choice made now is kept.
+   * first, and where a choice made now is kept. `virtualBackgroundUrl`: a picture (CORS-readable)
+   * shown behind the person from the start, and offered among the background effects.
    */
-  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true, choices = null } = {}) {
+  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true, choices = null, virtualBackgroundUrl = null } = {}) {
     super();
     this.cameraAccess = cameraAccess;
     this.lowData = lowData;
@@ -21,6 +23,15 @@ export class LocalMedia extends EventTarget {
     this.microphoneId = null;
     this.speakerId = null;
     this.choices = choices;
+    /** The camera's own track while it is open; `videoTrack` is it, or it seen through an effect. */
+    this.cameraTrack = null;
+    this.backgroundsSupported = backgroundsSupported();
+    this.backgroundPicture = virtualBackgroundUrl;
+    /** "none", "slight-blur", "blur" or "picture" (background.js). */
+    this.background = !this.backgroundsSupported ? "none"
+      : virtualBackgroundUrl ? "picture"
+        : BACKGROUNDS.includes(choices?.get("background")) && choices.get("background") !== "picture" ? choices.get("background") : "none";
+    this.processor = null;
     this.cameraOn = true;
     this.microphoneOn = true;
     /** Set when the browser refused access: "denied", "missing" (no device) or another reason. */
@@ -47,6 +58,8 @@ export class LocalMedia extends EventTarget {
       this.problem = "unsupported";
       return this;
     }
+    // The integrator's picture is ready before the camera's first frame is shown.
+    if (this.background === "picture") await this.setBackground("picture", { keep: false });
     try {
       const stream = await this.capture((useKept) => ({
         audio: this.constraint("audio", { useKept }),
@@ -103,12 +116,10 @@ export class LocalMedia extends EventTarget {
   }
 
   replaceTracks(stream) {
-    for (const track of this.stream.getTracks()) {
-      this.stream.removeTrack(track);
-      track.stop();
-    }
+    this.closeTrack("video");
+    this.closeTrack("audio");
     for (const track of stream.getTracks()) this.addTrack(track);
-    this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
+    this.cameraId = this.cameraTrack?.getSettings().deviceId || this.cameraId;
     this.microphoneId = this.audioTrack?.getSettings().deviceId || this.microphoneId;
     this.dispatchEvent(new Event("tracks"));
   }
@@ -126,7 +137,7 @@ export class LocalMedia extends EventTarget {
     const fresh = await this.capture((kept) => ({ [kind]: this.constraint(kind, { useKept: useKept && kept }) }));
     this.closeTrack(kind);
     for (const track of fresh.getTracks()) this.addTrack(track);
-    if (kind === "video") this.cameraId = this.videoTrack?.getSettings().deviceId || this.cameraId;
+    if (kind === "video") this.cameraId = this.cameraTrack?.getSettings().deviceId || this.cameraId;
     else this.microphoneId = this.audioTrack?.getSettings().deviceId || this.microphoneId;
     this.applyToggles();
     this.dispatchEvent(new Event("tracks"));
@@ -137,10 +148,15 @@ export class LocalMedia extends EventTarget {
    * browser's default device of that kind takes its place. `lost` says whether one could.
    */
   addTrack(track) {
-    this.stream.addTrack(track);
+    if (track.kind === "video") {
+      this.cameraTrack = track;
+      this.stream.addTrack(this.throughBackground(track));
+    } else {
+      this.stream.addTrack(track);
+    }
     track.addEventListener("ended", () => {
       // Closed by us (a switch, the camera turned off) is not lost.
-      if (!this.stream.getTracks().includes(track)) return;
+      if (!this.stream.getTracks().includes(track) && this.cameraTrack !== track) return;
       const kind = track.kind;
       if (kind === "video") this.cameraId = null;
       else this.microphoneId = null;
@@ -169,6 +185,65 @@ export class LocalMedia extends EventTarget {
     if (!old) return;
     this.stream.removeTrack(old);
     old.stop();
+    if (kind !== "video") return;
+    this.processor?.stop();
+    this.processor = null;
+    this.cameraTrack?.stop();
+    this.cameraTrack = null;
+  }
+
+  /**
+   * The camera's track as it is to be shown: itself, or seen through the background effect. When
+   * the effect cannot run here after all, the camera is turned off, saying so ("background-failed").
+   */
+  throughBackground(camera) {
+    this.processor?.stop();
+    this.processor = null;
+    if (this.background === "none") return camera;
+    const processor = new BackgroundProcessor(camera, { effect: this.background, picture: this.loadedPicture });
+    processor.addEventListener("failed", () => {
+      if (this.processor !== processor) return;
+      // The camera goes off rather than show what the person chose to hide (`start` shows it).
+      const effect = this.background;
+      this.background = "none";
+      this.setCamera(false);
+      this.dispatchEvent(new CustomEvent("background-failed", { detail: { effect } }));
+      this.dispatchEvent(new Event("background"));
+    });
+    this.processor = processor;
+    return processor.track;
+  }
+
+  /**
+   * Shows the camera through another background effect (`BACKGROUNDS`), kept for the next call
+   * unless it is the integrator's picture. The picture is loaded first; one that cannot be
+   * (missing, not allowed to other origins, or by the page's policy) gives blur instead, saying so.
+   */
+  async setBackground(effect, { keep = true } = {}) {
+    if (!BACKGROUNDS.includes(effect) || (effect !== "none" && !this.backgroundsSupported)) return;
+    if (effect === "picture") {
+      try {
+        this.loadedPicture ??= await loadPicture(this.backgroundPicture);
+      } catch {
+        this.dispatchEvent(new CustomEvent("background-failed", { detail: { effect } }));
+        effect = "blur";
+      }
+    }
+    this.background = effect;
+    if (keep && effect !== "picture") this.choices?.set("background", effect);
+    const camera = this.cameraTrack;
+    if (!camera) {
+      this.dispatchEvent(new Event("background"));
+      return;
+    }
+    const shown = this.videoTrack;
+    const next = this.throughBackground(camera);
+    this.stream.removeTrack(shown);
+    if (shown !== camera) shown.stop();
+    this.stream.addTrack(next);
+    this.applyToggles();
+    this.dispatchEvent(new Event("background"));
+    this.dispatchEvent(new Event("tracks"));
   }
 
   /**
@@ -220,10 +295,8 @@ export class LocalMedia extends EventTarget {
   }
 
   stop() {
-    for (const track of this.stream.getTracks()) {
-      this.stream.removeTrack(track);
-      track.stop();
-    }
+    this.closeTrack("video");
+    this.closeTrack("audio");
   }
 }
 

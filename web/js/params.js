@@ -4,7 +4,7 @@
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
 // precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton,
-// autoSpotlight, reactions. `lang` is read first, by main.js (the room's title is in it).
+// autoSpotlight, reactions, virtualBackgroundUrl. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -30,7 +30,7 @@ export function readParams(location = window.location) {
     roomTitle: roomTitle(roomName),
     displayName: query.get("displayName") || "",
     externalId: query.get("externalId") || null,
-    avatarUrl: avatarAddress(query.get("avatarUrl")),
+    avatarUrl: pictureAddress(query.get("avatarUrl"), "avatarUrl"),
     metadata: query.get("metadata") || null,
     audio: flag(query, "audio", true),
     video: flag(query, "video", true),
@@ -78,6 +78,8 @@ export function readParams(location = window.location) {
     // The control bar's reactions (everyone's are shown either way).
     reactions: flag(query, "reactions", !minimal),
     background: flag(query, "background", true),
+    // A picture shown behind the person instead of their room (the camera's background effects).
+    virtualBackgroundUrl: pictureAddress(query.get("virtualBackgroundUrl"), "virtualBackgroundUrl"),
     logo: flag(query, "logo", true),
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.
     embedOrigin: query.get("embedOrigin") || null,
@@ -89,17 +91,18 @@ export const AVATAR_URL_MAX = 2048;
 
 /**
  * A picture address as the server takes it (meeting/text.rs): https://, or http:// on this machine,
- * with no user name or password; else null (and a word in the console), so that an address the
- * server would refuse leaves the person without a picture rather than outside the room.
+ * with no user name or password; else null (and a word in the console naming the parameter), so
+ * that an address the server would refuse leaves the person without a picture rather than outside
+ * the room.
  */
-export function avatarAddress(raw) {
+export function pictureAddress(raw, param) {
   const text = (raw || "").trim();
   if (!text) return null;
   const url = absoluteUrl(text);
   const local = url?.protocol === "http:" && ["localhost", "127.0.0.1"].includes(url.hostname);
   const usable = url && (url.protocol === "https:" || local) && !url.username && !url.password && [...text].length <= AVATAR_URL_MAX;
   if (!usable) {
-    console.warn(`avatarUrl ignored: ${text.slice(0, 80)} is not an https:// address without a user name`);
+    console.warn(`${param} ignored: ${text.slice(0, 80)} is not an https:// address without a user name`);
     return null;
   }
   return url.href;

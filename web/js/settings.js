@@ -1,5 +1,6 @@
 // The call's settings panel (Whereby's settingsButton): which camera, microphone and speaker the
-// call uses, switched without leaving it, and the level of the microphone chosen.
+// call uses, switched without leaving it, the camera's background effect, and the level of the
+// microphone chosen.
 
 import { h, icon } from "./dom.js";
 import { t } from "./i18n.js";
@@ -10,12 +11,12 @@ export class SettingsPanel {
   constructor({ media, viewer }) {
     this.pickers = new DevicePickers(media, { camera: media.cameraAccess && !viewer, microphone: !viewer });
     this.meter = viewer ? null : new MicrophoneMeter(media);
-    const [camera, microphone, speaker] = this.pickers.labels;
+    const [camera, background, microphone, speaker] = this.pickers.labels;
     this.heading = h("h2", { id: "settings-title", tabindex: "-1", text: t("Settings") });
     this.element = h("aside", { class: "panel settings", id: "settings-panel", "aria-labelledby": "settings-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
         h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close settings"), onclick: () => this.onClose?.() }, icon("x"))),
-      h("div", { class: "panel-body settings-body" }, camera, microphone, this.meter?.element, speaker));
+      h("div", { class: "panel-body settings-body" }, camera, background, microphone, this.meter?.element, speaker));
   }
 
   /** Whether there is anything to choose here (a viewer in a browser that cannot pick a speaker has nothing). */

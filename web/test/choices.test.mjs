@@ -20,7 +20,16 @@ test("a device chosen is found again by the next call in this browser, kind by k
   next.set("videoinput", "cam-3");
   assert.equal(new DeviceChoices(storage).get("videoinput"), "cam-3", "the latest choice");
   next.set("somethinginput", "x");
-  assert.deepEqual(Object.keys(JSON.parse(storage.items.get("anteroom:devices"))).sort(), ["audiooutput", "videoinput"], "only the three kinds are kept");
+  assert.deepEqual(Object.keys(JSON.parse(storage.items.get("anteroom:devices"))).sort(), ["audiooutput", "videoinput"], "only the kinds we know are kept");
+});
+
+test("the camera's background effect is kept beside the devices", () => {
+  const storage = memoryStorage();
+  new DeviceChoices(storage).set("videoinput", "cam-2");
+  new DeviceChoices(storage).set("background", "blur");
+  const next = new DeviceChoices(storage);
+  assert.equal(next.get("background"), "blur");
+  assert.equal(next.get("videoinput"), "cam-2", "the camera stays");
 });
 
 test("where nothing may be kept, or what is kept is not ours, nothing is remembered and nothing throws", () => {

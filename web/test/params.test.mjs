@@ -40,6 +40,20 @@ test("avatarUrl is kept only as the server takes it: https://, or http:// on thi
   assert.equal(warned.length, 5, "each one said in the console");
 });
 
+test("virtualBackgroundUrl is taken as avatarUrl is: https://, or http:// on this machine, no credentials", () => {
+  assert.equal(at("?virtualBackgroundUrl=https%3A%2F%2Fcdn.example.com%2Fbeach.jpg").virtualBackgroundUrl, "https://cdn.example.com/beach.jpg");
+  assert.equal(at("").virtualBackgroundUrl, null);
+  const warned = [];
+  const warn = console.warn;
+  console.warn = (text) => warned.push(text);
+  try {
+    assert.equal(at("?virtualBackgroundUrl=http%3A%2F%2Fcdn.example.com%2Fbeach.jpg").virtualBackgroundUrl, null);
+  } finally {
+    console.warn = warn;
+  }
+  assert.match(warned[0], /^virtualBackgroundUrl ignored/, "the console names the parameter");
+});
+
 test("the microphone's processing (aec, agc, audioDenoiser) is on unless turned off", () => {
   const plain = at("");
   assert.deepEqual([plain.aec, plain.agc, plain.audioDenoiser], [true, true, true]);
