@@ -77,7 +77,7 @@ for (const mode of ["normal", "group"]) {
     await guest.click("#settings-toggle");
     await guest.waitForSelector("#background-picker");
     assert.deepEqual(await guest.$$eval("#background-picker option", (options) => options.map((o) => o.value)),
-      ["none", "slight-blur", "blur"], "no picture offered without virtualBackgroundUrl");
+      ["none", "slight-blur", "blur", "heavy-blur"], "no picture offered without virtualBackgroundUrl");
     assert.equal(await guest.$eval("#background-picker", (s) => s.value), "none");
     await guest.selectOption("#background-picker", "blur");
     await looks(host, guestTile, blurred, "the guest's room blurred");
@@ -110,7 +110,7 @@ for (const mode of ["normal", "group"]) {
   });
 }
 
-test("the integrator's picture (virtualBackgroundUrl) is behind the person from the start; one that cannot be loaded gives blur, saying so", async (t) => {
+test("the integrator's picture (virtualBackgroundUrl) or effect (cameraEffect) is there from the start; a picture that cannot be loaded gives blur, saying so", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });
   const host = await open("host");
@@ -126,6 +126,17 @@ test("the integrator's picture (virtualBackgroundUrl) is behind the person from 
   });
   await beach.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await looks(host, tileOf(await clientIdOf(beach)), (p) => p.nearShare > 0.8, "the host sees the picture behind Bea", ORANGE);
+
+  // An effect by the name of Whereby's preset.
+  const blurry = await open("guest with heavy blur");
+  await enter(blurry, `${meeting.roomUrl}?cameraEffect=heavy-blur`, "Hal");
+  await blurry.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await looks(host, tileOf(await clientIdOf(blurry)), blurred, "the host sees Hal's room blurred");
+  await blurry.click("#settings-toggle");
+  await blurry.waitForSelector("#background-picker");
+  assert.equal(await blurry.$eval("#background-picker", (s) => s.value), "heavy-blur");
+  noPageErrors(blurry);
+  await blurry.close();
 
   // Missing, and from an origin the server does not list (localhost is another origin than
   // 127.0.0.1): blur instead, and the person is told.

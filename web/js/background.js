@@ -6,11 +6,14 @@
 
 const VENDOR = "/assets/vendor/segmentation/";
 
-/** The effects, in the order offered: none, two strengths of blur, the integrator's picture. */
-export const BACKGROUNDS = ["none", "slight-blur", "blur", "picture"];
+/**
+ * The effects, in the order offered: none, three strengths of blur (named as Whereby's presets),
+ * the integrator's picture.
+ */
+export const BACKGROUNDS = ["none", "slight-blur", "blur", "heavy-blur", "picture"];
 
 /** Blur radius for a 640-pixel-wide frame (scaled with the frame). */
-const BLUR = { "slight-blur": 6, blur: 16 };
+const BLUR = { "slight-blur": 5, blur: 10, "heavy-blur": 20 };
 /** Frames a second processed: the camera's own rate, at most. */
 const RATE = 30;
 
@@ -23,7 +26,11 @@ export function backgroundsSupported() {
   // A module with one SIMD instruction (i8x16.splat): only engines with SIMD validate it.
   const simd = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
   try {
-    return WebAssembly.validate(simd) && Boolean(document.createElement("canvas").getContext("webgl2"));
+    if (!WebAssembly.validate(simd)) return false;
+    const gl = document.createElement("canvas").getContext("webgl2");
+    // Let the context go at once: a page may hold only a few.
+    gl?.getExtension("WEBGL_lose_context")?.loseContext();
+    return Boolean(gl);
   } catch {
     return false;
   }

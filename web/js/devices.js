@@ -24,7 +24,7 @@ export class DevicePickers {
       audiooutput: picker("speaker-picker", t("Speaker"), (id) => media.setSpeaker(id)),
     };
     this.background = picker("background-picker", t("Background"), (effect) => media.setBackground(effect));
-    const effects = { none: t("None"), "slight-blur": t("Slight blur"), blur: t("Blur"), picture: t("Picture") };
+    const effects = { none: t("None"), "slight-blur": t("Slight blur"), blur: t("Blur"), "heavy-blur": t("Heavy blur"), picture: t("Picture") };
     this.background.select.replaceChildren(...Object.entries(effects)
       .filter(([effect]) => effect !== "picture" || media.backgroundPicture)
       .map(([value, text]) => h("option", { value, text })));

@@ -11,9 +11,10 @@ export class LocalMedia extends EventTarget {
    * `audioDenoiser` false: the microphone without the browser's echo cancellation, automatic gain
    * or noise suppression. `choices` (choices.js): the devices chosen in an earlier call, tried
    * first, and where a choice made now is kept. `virtualBackgroundUrl`: a picture (CORS-readable)
-   * shown behind the person from the start, and offered among the background effects.
+   * offered among the background effects, and shown behind the person from the start unless
+   * `cameraEffect` (one of `BACKGROUNDS`) names another effect to start with.
    */
-  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true, choices = null, virtualBackgroundUrl = null } = {}) {
+  constructor({ cameraAccess = true, lowData = false, aec = true, agc = true, audioDenoiser = true, choices = null, virtualBackgroundUrl = null, cameraEffect = null } = {}) {
     super();
     this.cameraAccess = cameraAccess;
     this.lowData = lowData;
@@ -28,9 +29,10 @@ export class LocalMedia extends EventTarget {
     this.backgroundsSupported = backgroundsSupported();
     this.backgroundPicture = virtualBackgroundUrl;
     /** "none", "slight-blur", "blur" or "picture" (background.js). */
+    const kept = choices?.get("background");
+    const asked = cameraEffect === "picture" && !virtualBackgroundUrl ? null : cameraEffect;
     this.background = !this.backgroundsSupported ? "none"
-      : virtualBackgroundUrl ? "picture"
-        : BACKGROUNDS.includes(choices?.get("background")) && choices.get("background") !== "picture" ? choices.get("background") : "none";
+      : asked ?? (virtualBackgroundUrl ? "picture" : BACKGROUNDS.includes(kept) && kept !== "picture" ? kept : "none");
     this.processor = null;
     this.cameraOn = true;
     this.microphoneOn = true;

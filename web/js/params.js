@@ -4,10 +4,11 @@
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
 // precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton,
-// autoSpotlight, reactions, virtualBackgroundUrl. `lang` is read first, by main.js (the room's title is in it).
+// autoSpotlight, reactions, virtualBackgroundUrl, cameraEffect. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
+import { BACKGROUNDS } from "./background.js";
 
 const TRUE = new Set(["", "on", "true", "1", "yes"]);
 const FALSE = new Set(["off", "false", "0", "no"]);
@@ -80,6 +81,9 @@ export function readParams(location = window.location) {
     background: flag(query, "background", true),
     // A picture shown behind the person instead of their room (the camera's background effects).
     virtualBackgroundUrl: pictureAddress(query.get("virtualBackgroundUrl"), "virtualBackgroundUrl"),
+    // The background effect to start with, by the names of Whereby's presets (else the one kept
+    // from the last call; the picture when virtualBackgroundUrl is given).
+    cameraEffect: cameraEffect(query.get("cameraEffect")),
     logo: flag(query, "logo", true),
     // Set by /embed.js: the origin of the page embedding this one, the only one told our events.
     embedOrigin: query.get("embedOrigin") || null,
@@ -112,6 +116,18 @@ export function pictureAddress(raw, param) {
 export function helpAddress(raw) {
   const url = absoluteUrl((raw || "").trim());
   return url && (url.protocol === "https:" || url.protocol === "http:") ? url.href : null;
+}
+
+/**
+ * Whereby's camera effect presets we have: `none`, `slight-blur`, `blur`, `heavy-blur`, and
+ * `image-custom` (the virtualBackgroundUrl picture, "picture" here); else null, said in the console.
+ */
+export function cameraEffect(raw) {
+  if (!raw) return null;
+  const effect = raw === "image-custom" ? "picture" : raw;
+  if (BACKGROUNDS.includes(effect)) return effect;
+  console.warn(`cameraEffect ignored: ${raw.slice(0, 40)} is none of none, slight-blur, blur, heavy-blur, image-custom`);
+  return null;
 }
 
 /** `text` as an absolute URL, or null. */

@@ -54,6 +54,22 @@ test("virtualBackgroundUrl is taken as avatarUrl is: https://, or http:// on thi
   assert.match(warned[0], /^virtualBackgroundUrl ignored/, "the console names the parameter");
 });
 
+test("cameraEffect takes Whereby's preset names we have; image-custom is the virtualBackgroundUrl picture", () => {
+  assert.equal(at("?cameraEffect=slight-blur").cameraEffect, "slight-blur");
+  assert.equal(at("?cameraEffect=heavy-blur").cameraEffect, "heavy-blur");
+  assert.equal(at("?cameraEffect=image-custom").cameraEffect, "picture");
+  assert.equal(at("").cameraEffect, null);
+  const warn = console.warn;
+  const warned = [];
+  console.warn = (text) => warned.push(text);
+  try {
+    assert.equal(at("?cameraEffect=image-cabin").cameraEffect, null, "Whereby's own pictures are not ours");
+  } finally {
+    console.warn = warn;
+  }
+  assert.match(warned[0], /^cameraEffect ignored/);
+});
+
 test("the microphone's processing (aec, agc, audioDenoiser) is on unless turned off", () => {
   const plain = at("");
   assert.deepEqual([plain.aec, plain.agc, plain.audioDenoiser], [true, true, true]);

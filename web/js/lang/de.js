@@ -255,6 +255,7 @@ export default {
   "None": "Keiner",
   "Slight blur": "Leicht weichzeichnen",
   "Blur": "Weichzeichnen",
+  "Heavy blur": "Stark weichzeichnen",
   "Picture": "Bild",
   "The background picture could not be loaded, so your background is blurred instead.": "Das Hintergrundbild konnte nicht geladen werden, daher wird Ihr Hintergrund stattdessen weichgezeichnet.",
   "Background effects do not work in this browser, so your camera was turned off.": "Hintergrundeffekte funktionieren in diesem Browser nicht, daher wurde Ihre Kamera ausgeschaltet.",

@@ -255,6 +255,7 @@ export default {
   "None": "Ninguno",
   "Slight blur": "Desenfoque ligero",
   "Blur": "Desenfoque",
+  "Heavy blur": "Desenfoque intenso",
   "Picture": "Imagen",
   "The background picture could not be loaded, so your background is blurred instead.": "No se pudo cargar la imagen de fondo, así que su fondo se desenfoca en su lugar.",
   "Background effects do not work in this browser, so your camera was turned off.": "Los efectos de fondo no funcionan en este navegador, así que su cámara se apagó.",

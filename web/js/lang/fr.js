@@ -255,6 +255,7 @@ export default {
   "None": "Aucun",
   "Slight blur": "Léger flou",
   "Blur": "Flou",
+  "Heavy blur": "Flou intense",
   "Picture": "Image",
   "The background picture could not be loaded, so your background is blurred instead.": "L’image d’arrière-plan n’a pas pu être chargée : votre arrière-plan est flouté à la place.",
   "Background effects do not work in this browser, so your camera was turned off.": "Les effets d’arrière-plan ne fonctionnent pas dans ce navigateur : votre caméra a été coupée.",

@@ -255,6 +255,7 @@ export default {
   "None": "Nessuno",
   "Slight blur": "Sfocatura leggera",
   "Blur": "Sfocatura",
+  "Heavy blur": "Sfocatura intensa",
   "Picture": "Immagine",
   "The background picture could not be loaded, so your background is blurred instead.": "Impossibile caricare l'immagine di sfondo: lo sfondo viene sfocato al suo posto.",
   "Background effects do not work in this browser, so your camera was turned off.": "Gli effetti di sfondo non funzionano in questo browser: la videocamera è stata spenta.",

@@ -255,6 +255,7 @@ export default {
   "None": "Geen",
   "Slight blur": "Licht vervagen",
   "Blur": "Vervagen",
+  "Heavy blur": "Sterk vervagen",
   "Picture": "Afbeelding",
   "The background picture could not be loaded, so your background is blurred instead.": "De achtergrondafbeelding kon niet worden geladen, dus uw achtergrond wordt in plaats daarvan vervaagd.",
   "Background effects do not work in this browser, so your camera was turned off.": "Achtergrondeffecten werken niet in deze browser, dus uw camera is uitgezet.",

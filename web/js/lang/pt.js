@@ -256,6 +256,7 @@ export default {
   "None": "Nenhum",
   "Slight blur": "Desfoque leve",
   "Blur": "Desfoque",
+  "Heavy blur": "Desfoque intenso",
   "Picture": "Imagem",
   "The background picture could not be loaded, so your background is blurred instead.": "Não foi possível carregar a imagem de fundo, então seu fundo está desfocado.",
   "Background effects do not work in this browser, so your camera was turned off.": "Os efeitos de fundo não funcionam neste navegador, então sua câmera foi desligada.",
