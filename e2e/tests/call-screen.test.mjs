@@ -255,6 +255,22 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
     await ada.waitForSelector("#reaction-picker", { state: "hidden" });
     assert.equal(await ada.evaluate(() => document.activeElement?.id), "reactions-toggle", "Escape gives the focus back to the button");
   }
+  // Open while a button before it changes its label ("Raise hand", "Lower hand"): the row follows.
+  await ada.setViewportSize({ width: 1366, height: 657 });
+  await ada.click("#reactions-toggle");
+  const centre = async (selector) => {
+    const box = await ada.locator(selector).boundingBox();
+    return box.x + box.width / 2;
+  };
+  const before = await centre("#reactions-toggle");
+  await ada.click("#hand-toggle");
+  await ada.waitForSelector("#hand-toggle[aria-pressed='true']");
+  await until(async () => (Math.abs((await centre("#reaction-picker")) - (await centre("#reactions-toggle"))) < 1 ? true : undefined),
+    "the row is centred over its button again");
+  assert.notEqual(await centre("#reactions-toggle"), before, "(the button did move)");
+  await ada.click("#hand-toggle");
+  await ada.click("#reactions-toggle");
+  await ada.waitForSelector("#reaction-picker", { state: "hidden" });
   await ada.setViewportSize({ width: 390, height: 844 });
   await ada.click("#reactions-toggle");
   await ada.click('#reaction-picker [data-reaction="clap"]');
@@ -272,6 +288,22 @@ test("reactions: everyone sees who sent which, the sender too; clicks too close 
   assert.equal(await ada.locator(".toast").count(), 0, "and nothing says so");
   // Gone after a few seconds.
   await host.locator(".reaction-bubble").waitFor({ state: "detached", timeout: 6000 });
+  // One the room refuses (as when too many are sent in it at once) is said under the row: here
+  // Ada's page is made to think its clicks far apart, so it sends two the server takes as too close.
+  await ada.evaluate(() => {
+    const real = Date.now;
+    let ahead = 0;
+    Date.now = () => real() + (ahead += 1000);
+    setTimeout(() => { Date.now = real; }, 1500);
+  });
+  await ada.click('#reaction-picker [data-reaction="laugh"]');
+  await ada.click('#reaction-picker [data-reaction="surprised"]');
+  const note = ada.locator("#reaction-picker .reaction-note", { hasText: "Too many reactions right now. Try again in a moment." });
+  await note.waitFor({ timeout: TIMEOUT });
+  await screenshot(ada, "call-reaction-refused-390x844");
+  const [picker, button] = [await ada.locator("#reaction-picker").boundingBox(), await ada.locator("#reactions-toggle").boundingBox()];
+  assert.ok(picker.x >= 0 && picker.x + picker.width <= 390 && picker.y + picker.height <= button.y, `the row with its note fits above its button: ${JSON.stringify({ picker, button })}`);
+  await note.waitFor({ state: "hidden", timeout: 6000 });
   noPageErrors(...pages, quiet);
 });
 

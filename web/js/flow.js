@@ -314,8 +314,9 @@ function error(state, p, now) {
   }
   // The media signalling the page sends by itself: a refusal (the peer just left or is
   // reconnecting) is for the console, not a message to the person.
-  // A reaction sent too soon after the last (or as the person left) is not shown: nothing to tell.
-  if (MEDIA_SIGNALLING.includes(p.requestType) || p.requestType === "send_reaction") return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
+  // A reaction the room refused (too many in it at once) is logged, and the picker says so.
+  if (p.requestType === "send_reaction") return { state, effects: [{ log: `${p.requestType}: ${p.message}` }, ...(code === "rate_limited" ? [{ reactionRefused: true }] : [])] };
+  if (MEDIA_SIGNALLING.includes(p.requestType)) return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
   return { state, effects: [{ toast: REFUSALS[code]?.() ?? p.message }] };
 }
 

@@ -66,6 +66,7 @@ function perform(effect) {
   if (effect.emit) bridge.emit(...effect.emit);
   if (effect.toast) toast(effect.toast);
   if (effect.log) console.info(effect.log);
+  if (effect.reactionRefused) call?.reactions.refused();
   if (effect.close) {
     signal.stop();
     media.stop();

@@ -1,8 +1,9 @@
 // Reactions (Whereby's `reactions`): a button opens a row of six; one sent shows for everyone, the
 // sender too, rising over the stage's bottom left with the sender's name for a few seconds. The
-// server takes one every 500 ms from a connection; clicks closer together than that are not sent.
+// server takes one every 500 ms from a connection (clicks closer together are not sent) and 20 a
+// second from a whole room: one it refused for that is said under the row.
 
-import { h } from "./dom.js";
+import { announce, h } from "./dom.js";
 import { t } from "./i18n.js";
 
 /** The reactions the server knows (protocol.md), in the order offered, with their Twemoji pictures (by code point, web/vendor/emoji). */
@@ -19,6 +20,8 @@ const SHOWN_FOR_MS = 4000;
 const AT_MOST_SHOWN = 6;
 /** A little over the server's 500 ms, so that a click it would refuse is not sent. */
 const SPACED_MS = 600;
+/** How long "too many reactions" stays under the row. */
+const REFUSAL_SHOWN_MS = 3000;
 
 /** A reaction's picture; `label` says what it is where no text beside it does. */
 function picture(emoji, label = "") {
@@ -43,13 +46,18 @@ export class Reactions {
         this.button?.focus();
       } },
       ...REACTIONS.map(({ name, emoji, label }) => h("button", { type: "button", class: "reaction-choice", "data-reaction": name,
-        "aria-label": label(), title: label(), onclick: () => this.choose(name) }, picture(emoji))));
+        "aria-label": label(), title: label(), onclick: () => this.choose(name) }, picture(emoji))),
+      h("p", { class: "reaction-note" }));
     this.stream = h("div", { class: "reaction-stream", id: "reaction-stream", "aria-live": "polite" });
     stage.append(this.stream);
     // Beside its button (fixed over the stage, above the bar), next in the keyboard's order.
     button?.after(this.picker);
     this.onResize = () => this.place();
     window.addEventListener("resize", this.onResize);
+    // A button before it in the bar changes size (its label changes, or the bar drops its labels
+    // to fit): the row follows its button.
+    this.relayout = new ResizeObserver(this.onResize);
+    for (const element of button?.parentElement?.children ?? []) this.relayout.observe(element);
   }
 
   get open() {
@@ -68,6 +76,7 @@ export class Reactions {
 
   close() {
     this.picker.hidden = true;
+    this.picker.classList.remove("refused");
     this.button?.setAttribute("aria-expanded", "false");
   }
 
@@ -88,6 +97,21 @@ export class Reactions {
     this.send(name);
   }
 
+  /** The room refused one (too many at once in it): said under the row for a moment. */
+  refused() {
+    const note = this.picker.querySelector(".reaction-note");
+    note.textContent = t("Too many reactions right now. Try again in a moment.");
+    announce(note.textContent);
+    this.picker.classList.add("refused");
+    this.place();
+    clearTimeout(this.refusalShown);
+    this.refusalShown = setTimeout(() => {
+      this.picker.classList.remove("refused");
+      note.textContent = "";
+      this.place();
+    }, REFUSAL_SHOWN_MS);
+  }
+
   /** A `reaction` frame, with whom it is from; a reaction this client does not know is skipped. */
   show(reaction, name) {
     const known = REACTIONS.find((r) => r.name === reaction);
@@ -102,6 +126,8 @@ export class Reactions {
 
   destroy() {
     window.removeEventListener("resize", this.onResize);
+    this.relayout.disconnect();
+    clearTimeout(this.refusalShown);
     this.picker.remove();
     this.stream.remove();
   }

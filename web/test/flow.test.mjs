@@ -210,7 +210,7 @@ test("the ends: replaced, removed, ended, full", () => {
   }
 });
 
-test("a refused request is shown to the person; the page's own media signalling and a reaction too soon only logged", () => {
+test("a refused request is shown to the person; the page's own media signalling only logged, a refused reaction said by the picker", () => {
   const inCall = { ...initial({ roomName: "/r" }), screen: "call" };
   const locked = run(inCall, [frame("error", { code: "forbidden", message: "only hosts may lock", requestType: "set_lock" })]);
   assert.deepEqual(locked.effects, [{ toast: "You cannot do that in this room." }], "the page's own words for a code it knows");
@@ -220,12 +220,13 @@ test("a refused request is shown to the person; the page's own media signalling 
   assert.deepEqual(newer.effects, [{ toast: "a newer server's reason" }], "the server's, for one it does not");
   const away = ["client_away", "c2 is reconnecting: signal again when they are back"];
   for (const [requestType, code, message] of [["sdp_offer", ...away], ["ice_candidate", ...away],
-    // A reaction clicked too soon after the last is simply not shown.
-    ["send_reaction", "rate_limited", "one reaction every 500 ms at most; this one was not sent"]]) {
+    ["send_reaction", "rate_limited", "too many reactions in this room just now; this one was not sent"],
+    ["send_reaction", "client_not_found", "not in the room"]]) {
     const { state, effects } = run(inCall, [frame("error", { code, message, requestType })]);
     assert.equal(state.screen, "call");
     assert.ok(!effects.some((e) => e.toast), `${requestType}: no toast`);
     assert.ok(effects.some((e) => e.log?.includes(message)), `${requestType}: logged`);
+    assert.equal(effects.some((e) => e.reactionRefused), code === "rate_limited", `${requestType} ${code}: the picker says so only for too many`);
   }
 });
 

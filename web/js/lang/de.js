@@ -92,6 +92,7 @@ export default {
   "Laughter": "Lachen",
   "Surprise": "Überraschung",
   "Celebration": "Feiern",
+  "Too many reactions right now. Try again in a moment.": "Gerade zu viele Reaktionen. Versuchen Sie es gleich noch einmal.",
   "Mute everyone": "Alle stummschalten",
   "Ask to unmute": "Bitten, das Mikrofon einzuschalten",
   "Turn off camera": "Kamera ausschalten",

@@ -92,6 +92,7 @@ export default {
   "Laughter": "Risa",
   "Surprise": "Sorpresa",
   "Celebration": "Celebración",
+  "Too many reactions right now. Try again in a moment.": "Demasiadas reacciones ahora mismo. Inténtelo de nuevo en un momento.",
   "Mute everyone": "Silenciar a todos",
   "Ask to unmute": "Pedir que active el micrófono",
   "Turn off camera": "Apagar la cámara",

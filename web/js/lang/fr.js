@@ -92,6 +92,7 @@ export default {
   "Laughter": "Rire",
   "Surprise": "Surprise",
   "Celebration": "Fête",
+  "Too many reactions right now. Try again in a moment.": "Trop de réactions en ce moment. Réessayez dans un instant.",
   "Mute everyone": "Couper le micro de tous",
   "Ask to unmute": "Demander d’activer le micro",
   "Turn off camera": "Éteindre la caméra",

@@ -92,6 +92,7 @@ export default {
   "Laughter": "Risata",
   "Surprise": "Sorpresa",
   "Celebration": "Festa",
+  "Too many reactions right now. Try again in a moment.": "Troppe reazioni in questo momento. Riprova tra poco.",
   "Mute everyone": "Disattiva il microfono a tutti",
   "Ask to unmute": "Chiedi di attivare il microfono",
   "Turn off camera": "Spegni la videocamera",

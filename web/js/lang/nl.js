@@ -92,6 +92,7 @@ export default {
   "Laughter": "Lachen",
   "Surprise": "Verrassing",
   "Celebration": "Feest",
+  "Too many reactions right now. Try again in a moment.": "Op dit moment te veel reacties. Probeer het zo opnieuw.",
   "Mute everyone": "Iedereen dempen",
   "Ask to unmute": "Vragen de microfoon aan te zetten",
   "Turn off camera": "Camera uitzetten",

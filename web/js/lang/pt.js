@@ -93,6 +93,7 @@ export default {
   "Laughter": "Risada",
   "Surprise": "Surpresa",
   "Celebration": "Comemoração",
+  "Too many reactions right now. Try again in a moment.": "Reações demais agora. Tente de novo em um instante.",
   "Mute everyone": "Silenciar todos",
   "Ask to unmute": "Pedir para ativar o microfone",
   "Turn off camera": "Desligar a câmera",
