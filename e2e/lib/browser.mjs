@@ -136,11 +136,30 @@ export function recordPeerConnections() {
   window.RTCPeerConnection.prototype = Native.prototype;
 }
 
+/** Test instrumentation: every screen wake lock the page is granted is kept where the test can ask it. */
+export function recordWakeLocks() {
+  const request = navigator.wakeLock.request.bind(navigator.wakeLock);
+  window.wakeLocks = [];
+  navigator.wakeLock.request = async (type) => {
+    const lock = await request(type);
+    window.wakeLocks.push(lock);
+    return lock;
+  };
+}
+
+/** Whether `page` holds a screen wake lock now (`recordWakeLocks` before it loaded). */
+export function keepsScreenOn(page) {
+  return page.evaluate(() => window.wakeLocks.some((lock) => !lock.released));
+}
+
 export const DEFAULT_VIEWPORT = { width: 1366, height: 657 };
 
-/** A page in its own context (its own cookies, its own camera), with console errors collected. */
+/**
+ * A page in its own context (its own cookies, its own camera), with console errors collected. It
+ * may keep the screen on, as browsers let a page shown do.
+ */
 export async function newPage(browser, label, { viewport = DEFAULT_VIEWPORT } = {}) {
-  const context = await browser.newContext({ viewport, permissions: ["camera", "microphone"] });
+  const context = await browser.newContext({ viewport, permissions: ["camera", "microphone", "screen-wake-lock"] });
   await context.addInitScript(loopbackOnly);
   await context.addInitScript(removedVideosLetGo);
   return watchedPage(context, label);

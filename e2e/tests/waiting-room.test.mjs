@@ -4,10 +4,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
-import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { keepsScreenOn, launch, opener, recordWakeLocks, screenshot } from "../lib/browser.mjs";
 import {
   TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
-  remoteVideosPlay, remoteAudioHeard, noPageErrors, clientIdOf,
+  remoteVideosPlay, remoteAudioHeard, noPageErrors, clientIdOf, until,
 } from "../lib/flows.mjs";
 
 let server;
@@ -45,14 +45,18 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   await host.click("#continue");
   await host.waitForSelector(".screen.call");
 
+  await guest.addInitScript(recordWakeLocks);
   await guest.goto(`${meeting.roomUrl}?displayName=Pat`);
   await guest.waitForSelector("#continue");
   assert.equal(await guest.inputValue("#display-name"), "Pat", "the name is prefilled from displayName");
   await guest.click("#continue");
   await guest.waitForSelector("#knock");
   await screenshot(guest, "02-knock-page");
+  assert.equal(await keepsScreenOn(guest), false, "the screen may dim at the door");
   await guest.click("#knock");
   await guest.waitForSelector("#waiting-status");
+  // Waiting (a phone left on the table must not lock and miss the host), and in the call.
+  await until(async () => ((await keepsScreenOn(guest)) ? true : undefined), "the screen kept on while waiting");
 
   // The host sees the knock at once: a badge, a notice, the screen reader hears it.
   await host.waitForSelector("#people-badge:not([hidden])", { timeout: TIMEOUT });
@@ -107,12 +111,14 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   await remoteAudioHeard(guest, 1);
   await screenshot(host, "05-call-host");
   await screenshot(guest, "06-call-guest");
+  assert.equal(await keepsScreenOn(guest), true, "the screen kept on in the call");
 
   // Insights: the guest's browser told the server what its connection carried, every 2 s; the
   // guest's stay has it once the guest has left.
   const guestId = await clientIdOf(guest);
   await guest.waitForTimeout(4500);
   await guest.click("#leave");
+  await until(async () => ((await keepsScreenOn(guest)) ? undefined : true), "the screen may dim once out of the call");
   const stay = await server.stayWithSamples(meeting.roomName, guestId);
   t.diagnostic(`Pat's samples: sent ${stay.samples.bitrateSend.join(" ")}; received ${stay.samples.bitrateRecv.join(" ")} bit/s`);
   assert.equal(stay.sampleRateMs, 2000);

@@ -10,6 +10,7 @@ import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
 import { DeviceChoices } from "./choices.js";
 import { backgroundFailed } from "./device-notes.js";
+import { ScreenKeeper } from "./wake.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
@@ -26,6 +27,7 @@ const bridge = new EmbedBridge(params);
 const media = new LocalMedia({ ...params, choices: new DeviceChoices() });
 media.addEventListener("background-failed", (e) => backgroundFailed(e.detail));
 const signal = new Signal(params.roomName);
+const screenKeeper = new ScreenKeeper();
 document.title = `${params.roomTitle} · anteroom`;
 
 let state = initial({
@@ -77,6 +79,7 @@ function perform(effect) {
 function show(event) {
   connectionBanner(banner, state);
   root.dataset.screen = state.screen;
+  screenKeeper.keep(["waiting", "call"].includes(state.screen));
   if (state.screen === "call") {
     if (event.type === "frame" && event.kind === "room_joined" && !event.payload.error) enterCall(event.payload);
     return;
