@@ -112,10 +112,10 @@ pub enum Event {
         locked: bool,
         by: ClientId,
     },
-    /// To every member: who is in the spotlight now (`None`: nobody), and which host put them
-    /// there (`None`: it went out as they left).
+    /// To every member: who is in the spotlight now (in the order put there; empty: nobody), and
+    /// which host changed it (`None`: one went out as they left).
     SpotlightChanged {
-        client_id: Option<ClientId>,
+        client_ids: Vec<ClientId>,
         by: Option<ClientId>,
     },
     /// To every member: a hand went up (`raised_at`, when) or down, by its own member or a host.
@@ -207,8 +207,8 @@ pub struct RoomView {
     pub room_name: RoomName,
     pub mode: RoomMode,
     pub is_locked: bool,
-    /// Whom a host put in the spotlight, shown large on everyone's stage.
-    pub spotlight: Option<ClientId>,
+    /// Whom hosts put in the spotlight (in that order), shown large on everyone's stage.
+    pub spotlights: Vec<ClientId>,
     /// The hands up, oldest first, with when each went up.
     pub hands: Vec<(ClientId, DateTime<Utc>)>,
     pub capacity: super::state::Capacity,
@@ -353,6 +353,8 @@ pub enum RefusalCode {
     TooSoon,
     /// The room moves (its server stops or hands it over): reconnect to carry on.
     Restarting,
+    /// As many as may be are in the spotlight already.
+    SpotlightFull,
 }
 
 impl Event {

@@ -68,10 +68,16 @@ pub enum Input {
         targets: Vec<ClientId>,
         ask: MediaAsk,
     },
-    /// A host shows `target` large on everyone's stage, or (`None`) nobody.
+    /// A host shows `target` alone large on everyone's stage, or (`None`) nobody.
     SetSpotlight {
         conn: ConnId,
         target: Option<ClientId>,
+    },
+    /// A host adds `target` to those shown large (`lit`), or takes them out.
+    ChangeSpotlight {
+        conn: ConnId,
+        target: ClientId,
+        lit: bool,
     },
     Leave {
         conn: ConnId,
@@ -170,6 +176,7 @@ impl Input {
             | Input::SendToWaitingRoom { conn, .. }
             | Input::SetLock { conn, .. }
             | Input::SetSpotlight { conn, .. }
+            | Input::ChangeSpotlight { conn, .. }
             | Input::SetHand { conn, .. }
             | Input::LowerAllHands { conn }
             | Input::React { conn, .. }

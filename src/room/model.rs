@@ -176,6 +176,8 @@ pub enum Request {
     HandleKnock,
     SetLock,
     SetSpotlight,
+    AddSpotlight,
+    RemoveSpotlight,
     SetHand,
     LowerAllHands,
     React,

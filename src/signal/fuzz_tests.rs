@@ -75,6 +75,8 @@ enum Shape {
     Sample(f64, f64),
     /// The spotlight on the picked client, or (false) on nobody.
     Spotlight(bool),
+    /// The picked client added to the spotlight (true) or taken out (false).
+    ChangeSpotlight(bool),
     /// A hand up or down: one's own, or (true) the picked client's.
     Hand {
         raised: bool,
@@ -137,6 +139,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         1 => proptest::option::weighted(0.5, text()).prop_map(Shape::SendBack),
         1 => (-10.0f64..1e10, -5.0f64..150.0).prop_map(|(bps, loss)| Shape::Sample(bps, loss)),
         1 => any::<bool>().prop_map(Shape::Spotlight),
+        1 => any::<bool>().prop_map(Shape::ChangeSpotlight),
         1 => (any::<bool>(), proptest::bool::weighted(0.3))
             .prop_map(|(raised, other)| Shape::Hand { raised, other }),
         1 => Just(Shape::LowerAllHands),
@@ -248,6 +251,9 @@ fn frame(shape: &Shape, pick: usize, seen: &Seen) -> Value {
             "bitrateSend": bps, "bitrateRecv": bps, "packetLossSend": loss, "packetLossRecv": loss}}),
         Shape::Spotlight(on) => json!({"type": "set_spotlight", "payload": {
             "clientId": if *on { client } else { None }}}),
+        Shape::ChangeSpotlight(lit) => json!({
+            "type": if *lit { "add_spotlight" } else { "remove_spotlight" },
+            "payload": {"clientId": client.unwrap_or_default()}}),
         Shape::Hand { raised, other } => json!({"type": "set_hand", "payload": {
             "raised": raised, "clientId": if *other { client } else { None }}}),
         Shape::LowerAllHands => json!({"type": "lower_all_hands"}),

@@ -24,6 +24,8 @@ pub enum MessageType {
     HandleKnock,
     SetLock,
     SetSpotlight,
+    AddSpotlight,
+    RemoveSpotlight,
     SetHand,
     LowerAllHands,
     SendReaction,
@@ -82,6 +84,8 @@ impl MessageType {
             Request::HandleKnock => MessageType::HandleKnock,
             Request::SetLock => MessageType::SetLock,
             Request::SetSpotlight => MessageType::SetSpotlight,
+            Request::AddSpotlight => MessageType::AddSpotlight,
+            Request::RemoveSpotlight => MessageType::RemoveSpotlight,
             Request::SetHand => MessageType::SetHand,
             Request::LowerAllHands => MessageType::LowerAllHands,
             Request::React => MessageType::SendReaction,
@@ -316,6 +320,14 @@ pub struct SetSpotlight {
     pub client_id: Option<String>,
 }
 
+/// `add_spotlight` / `remove_spotlight`: whom to put in the spotlight beside the others, or take
+/// out of it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSpotlight {
+    pub client_id: String,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
@@ -384,6 +396,8 @@ pub enum ClientMessage {
     HandleKnock(HandleKnock),
     SetLock(SetLock),
     SetSpotlight(SetSpotlight),
+    AddSpotlight(ChangeSpotlight),
+    RemoveSpotlight(ChangeSpotlight),
     SetHand(SetHand),
     LowerAllHands,
     SendReaction(SendReaction),
@@ -461,6 +475,8 @@ impl ClientMessage {
             MessageType::HandleKnock => ClientMessage::HandleKnock(payload(kind, body)?),
             MessageType::SetLock => ClientMessage::SetLock(payload(kind, body)?),
             MessageType::SetSpotlight => ClientMessage::SetSpotlight(payload(kind, body)?),
+            MessageType::AddSpotlight => ClientMessage::AddSpotlight(payload(kind, body)?),
+            MessageType::RemoveSpotlight => ClientMessage::RemoveSpotlight(payload(kind, body)?),
             MessageType::SetHand => ClientMessage::SetHand(payload(kind, body)?),
             MessageType::LowerAllHands => ClientMessage::LowerAllHands,
             MessageType::SendReaction => ClientMessage::SendReaction(payload(kind, body)?),
@@ -501,6 +517,8 @@ impl ClientMessage {
             ClientMessage::HandleKnock(_) => MessageType::HandleKnock,
             ClientMessage::SetLock(_) => MessageType::SetLock,
             ClientMessage::SetSpotlight(_) => MessageType::SetSpotlight,
+            ClientMessage::AddSpotlight(_) => MessageType::AddSpotlight,
+            ClientMessage::RemoveSpotlight(_) => MessageType::RemoveSpotlight,
             ClientMessage::SetHand(_) => MessageType::SetHand,
             ClientMessage::LowerAllHands => MessageType::LowerAllHands,
             ClientMessage::SendReaction(_) => MessageType::SendReaction,
@@ -548,6 +566,8 @@ pub enum ErrorCode {
     Forbidden,
     ClientNotFound,
     ClientAway,
+    /// As many as may be are in the spotlight already.
+    SpotlightFull,
     RateLimited,
     SlowConsumer,
     /// A new connection that named no room in time (then close code 1008).

@@ -141,6 +141,16 @@ pub fn translate(
             conn,
             target: spotlight.client_id.map(ClientId::new),
         },
+        ClientMessage::AddSpotlight(change) => Input::ChangeSpotlight {
+            conn,
+            target: ClientId::new(change.client_id),
+            lit: true,
+        },
+        ClientMessage::RemoveSpotlight(change) => Input::ChangeSpotlight {
+            conn,
+            target: ClientId::new(change.client_id),
+            lit: false,
+        },
         ClientMessage::SetHand(hand) => Input::SetHand {
             conn,
             target: hand.client_id.map(ClientId::new),

@@ -115,17 +115,69 @@ async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
     let server = Server::start().await;
     let (room, mut host, joined, mut guest, guest_id) = host_and_guest(&server).await;
     assert_eq!(joined["room"]["spotlight"], json!(null), "nobody at first");
+    assert_eq!(joined["room"]["spotlights"], json!([]));
     let host_id = joined["selfId"].as_str().unwrap().to_owned();
 
     host.send("set_spotlight", json!({"clientId": guest_id}))
         .await;
-    let told = json!({"clientId": guest_id, "byClientId": host_id});
+    let told = json!({"clientId": guest_id, "clientIds": [guest_id], "byClientId": host_id});
     assert_eq!(host.recv_type("spotlight_changed").await, told);
     assert_eq!(guest.recv_type("spotlight_changed").await, told);
     // Whoever comes in later finds it in the room.
     let mut late = Ws::connect(&server).await;
     let late_joined = late.join(&room.name, None, "Sam").await;
     assert_eq!(late_joined["room"]["spotlight"], guest_id.as_str());
+    let late_id = late_joined["selfId"].as_str().unwrap().to_owned();
+    for ws in [&mut host, &mut guest] {
+        ws.recv_type("new_client").await;
+    }
+
+    // Several at once: added beside, taken out, in the order put there.
+    host.send("add_spotlight", json!({"clientId": late_id}))
+        .await;
+    let both =
+        json!({"clientId": guest_id, "clientIds": [guest_id, late_id], "byClientId": host_id});
+    for ws in [&mut host, &mut guest, &mut late] {
+        assert_eq!(ws.recv_type("spotlight_changed").await, both);
+    }
+    host.send("remove_spotlight", json!({"clientId": guest_id}))
+        .await;
+    let one = json!({"clientId": late_id, "clientIds": [late_id], "byClientId": host_id});
+    assert_eq!(host.recv_type("spotlight_changed").await, one);
+    host.send("add_spotlight", json!({"clientId": guest_id}))
+        .await;
+    host.recv_type("spotlight_changed").await;
+    host.send("add_spotlight", json!({"clientId": host_id}))
+        .await;
+    host.recv_type("spotlight_changed").await;
+    // (A normal room has four participants at most, the spotlight's limit: a group room's test
+    // in the engine checks a fifth is refused, spotlight_full.)
+    host.send("remove_spotlight", json!({"clientId": late_id}))
+        .await;
+    host.send("remove_spotlight", json!({"clientId": host_id}))
+        .await;
+    host.recv_type("spotlight_changed").await;
+    assert_eq!(
+        host.recv_type("spotlight_changed").await["clientIds"],
+        json!([guest_id])
+    );
+    // Sam heard each of the five changes since.
+    let mut last = json!(null);
+    for _ in 0..5 {
+        last = late.recv_type("spotlight_changed").await;
+    }
+    assert_eq!(last["clientIds"], json!([guest_id]));
+    guest
+        .send("add_spotlight", json!({"clientId": guest_id}))
+        .await;
+    let refused = guest.error().await;
+    assert_eq!(
+        (&refused["code"], &refused["requestType"]),
+        (&json!("forbidden"), &json!("add_spotlight")),
+        "{refused}"
+    );
+    host.send("remove_spotlight", json!({})).await;
+    assert_eq!(host.error().await["code"], "invalid_payload");
 
     // Only hosts, and only on someone in the room: refused in words, nothing changes.
     guest.send("set_spotlight", json!({"clientId": null})).await;
@@ -144,7 +196,10 @@ async fn a_host_puts_someone_in_the_spotlight_for_everyone_until_they_leave() {
     // The person in it leaves: it goes out, for everyone, by nobody's hand.
     guest.send("leave_room", json!({})).await;
     let out = host.recv_type("spotlight_changed").await;
-    assert_eq!(out, json!({"clientId": null, "byClientId": null}));
+    assert_eq!(
+        out,
+        json!({"clientId": null, "clientIds": [], "byClientId": null})
+    );
     assert_eq!(late.recv_type("spotlight_changed").await, out);
 }
 

@@ -393,7 +393,7 @@ impl Room {
             room_name: self.config.room_name.clone(),
             mode: self.config.mode,
             is_locked: self.locked,
-            spotlight: self.spotlight().cloned(),
+            spotlights: self.spotlights().to_vec(),
             hands: self.hands().to_vec(),
             capacity: self.seats.capacity,
             clients: if for_host {

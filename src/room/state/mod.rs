@@ -24,7 +24,7 @@ mod reactions;
 mod seats;
 mod session;
 mod snapshot;
-mod spotlight;
+pub(crate) mod spotlight;
 
 use std::collections::HashMap;
 
@@ -144,7 +144,7 @@ pub struct Room {
     config: RoomConfig,
     locked: bool,
     /// Whom a host shows large on everyone's stage (spotlight.rs).
-    spotlight: Option<ClientId>,
+    spotlights: Vec<ClientId>,
     /// Raised hands, oldest first (hands.rs).
     hands: Vec<(ClientId, DateTime<Utc>)>,
     /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
@@ -237,7 +237,7 @@ impl Room {
         Room {
             seats: Seats::new(Capacity::of(config.mode)),
             locked: config.locked,
-            spotlight: None,
+            spotlights: Vec::new(),
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),
@@ -333,6 +333,9 @@ impl Room {
             Input::ListMembers => out.answer(Answer::Members(self.conns.views())),
             Input::SetLock { conn, locked } => self.set_lock(&mut out, now, conn, locked),
             Input::SetSpotlight { conn, target } => self.set_spotlight(&mut out, conn, target),
+            Input::ChangeSpotlight { conn, target, lit } => {
+                self.change_spotlight(&mut out, conn, target, lit)
+            }
             Input::SetHand {
                 conn,
                 target,

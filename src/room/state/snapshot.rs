@@ -25,9 +25,14 @@ const VERSION: u32 = 1;
 pub struct Snapshot {
     version: u32,
     locked: bool,
-    /// (Absent from snapshots of before the spotlight: nobody in it.)
+    /// The first in the spotlight, as servers of before several could be read it (absent from
+    /// snapshots of before the spotlight: nobody in it).
     #[serde(default)]
     spotlight: Option<ClientId>,
+    /// Everyone in the spotlight, in order (absent from snapshots of before several could be:
+    /// `spotlight` alone).
+    #[serde(default)]
+    spotlights: Vec<ClientId>,
     /// Raised hands, oldest first (absent from older snapshots: none).
     #[serde(default)]
     hands: Vec<(ClientId, DateTime<Utc>)>,
@@ -86,7 +91,8 @@ impl Room {
         Snapshot {
             version: VERSION,
             locked: self.locked,
-            spotlight: self.spotlight.clone(),
+            spotlight: self.spotlights.first().cloned(),
+            spotlights: self.spotlights.clone(),
             hands: self.hands.clone(),
             members,
             knocks: self
@@ -163,7 +169,11 @@ impl Room {
         let mut room = Room {
             seats,
             locked: snapshot.locked,
-            spotlight: snapshot.spotlight,
+            spotlights: if snapshot.spotlights.is_empty() {
+                snapshot.spotlight.into_iter().collect()
+            } else {
+                snapshot.spotlights
+            },
             hands: snapshot.hands,
             reactions: Default::default(),
             chat: Default::default(),

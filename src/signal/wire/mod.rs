@@ -194,7 +194,9 @@ enum Frame<'a> {
     },
     #[serde(rename_all = "camelCase")]
     SpotlightChanged {
+        /// The first in the spotlight (as clients of before several could be read it).
         client_id: Option<&'a str>,
+        client_ids: Vec<&'a str>,
         by_client_id: Option<&'a str>,
     },
     #[serde(rename_all = "camelCase")]
@@ -367,8 +369,9 @@ impl<'a> Frame<'a> {
                 is_locked: *locked,
                 by_client_id: by.as_str(),
             },
-            Event::SpotlightChanged { client_id, by } => Frame::SpotlightChanged {
-                client_id: client_id.as_ref().map(ClientId::as_str),
+            Event::SpotlightChanged { client_ids, by } => Frame::SpotlightChanged {
+                client_id: client_ids.first().map(ClientId::as_str),
+                client_ids: client_ids.iter().map(ClientId::as_str).collect(),
                 by_client_id: by.as_ref().map(ClientId::as_str),
             },
             Event::HandChanged {
@@ -479,6 +482,7 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::Forbidden => ErrorCode::Forbidden,
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
         RefusalCode::ClientAway => ErrorCode::ClientAway,
+        RefusalCode::SpotlightFull => ErrorCode::SpotlightFull,
         RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
         RefusalCode::AddressLimit | RefusalCode::TooSoon => ErrorCode::RateLimited,
         RefusalCode::Restarting => ErrorCode::ServerShuttingDown,

@@ -55,8 +55,11 @@ pub(super) struct RoomViewWire<'a> {
     room_name: &'a str,
     mode: &'static str,
     is_locked: bool,
-    /// Always present: `null` when nobody is in the spotlight.
+    /// Always present: the first in the spotlight, `null` when nobody is (as clients of before
+    /// several could be read it).
     spotlight: Option<&'a str>,
+    /// Everyone in the spotlight, in the order put there.
+    spotlights: Vec<&'a str>,
     /// The hands up, oldest first.
     hands: Vec<HandWire<'a>>,
     capacity: CapacityWire,
@@ -85,7 +88,8 @@ impl<'a> RoomViewWire<'a> {
             room_name: room.room_name.as_str(),
             mode: room.mode.as_str(),
             is_locked: room.is_locked,
-            spotlight: room.spotlight.as_ref().map(ClientId::as_str),
+            spotlight: room.spotlights.first().map(ClientId::as_str),
+            spotlights: room.spotlights.iter().map(ClientId::as_str).collect(),
             hands: room
                 .hands
                 .iter()

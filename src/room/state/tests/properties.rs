@@ -44,8 +44,12 @@ enum Step {
     /// A host's word to one knocker, or (None) to everyone waiting.
     Message(ConnId, Option<ConnId>),
     Relay(ConnId, ConnId),
-    /// A connection (`.0`) puts a connection's client (`.1`) in the spotlight, or (None) nobody.
+    /// A connection (`.0`) puts a connection's client (`.1`) alone in the spotlight, or (None)
+    /// nobody.
     Spotlight(ConnId, Option<ConnId>),
+    /// A connection (`.0`) adds a connection's client (`.1`) to the spotlight, or (`.2` false)
+    /// takes them out.
+    ChangeSpotlight(ConnId, ConnId, bool),
     /// A connection (`.0`) raises or lowers (`.2`) its own hand, or (`.1`) a connection's client's.
     Hand(ConnId, Option<ConnId>, bool),
     Advance(i64),
@@ -102,6 +106,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (conn_id(), conn_id()).prop_map(|(a, b)| Step::Relay(a, b)),
         1 => (conn_id(), proptest::option::weighted(0.8, conn_id()))
             .prop_map(|(a, b)| Step::Spotlight(a, b)),
+        2 => (conn_id(), conn_id(), any::<bool>())
+            .prop_map(|(a, b, lit)| Step::ChangeSpotlight(a, b, lit)),
         2 => (conn_id(), proptest::option::weighted(0.3, conn_id()), any::<bool>())
             .prop_map(|(a, b, up)| Step::Hand(a, b, up)),
         2 => (1i64..30).prop_map(Step::Advance),
@@ -128,7 +134,7 @@ struct Observer {
     /// Each member's role, as its `room_joined` said.
     roles: BTreeMap<ConnId, Role>,
     /// Whom each member was last told is in the spotlight.
-    spotlights: BTreeMap<ConnId, Option<ClientId>>,
+    spotlights: BTreeMap<ConnId, Vec<ClientId>>,
     /// The hands up, oldest first, as each member was told.
     hands: BTreeMap<ConnId, Vec<ClientId>>,
 }
@@ -164,7 +170,7 @@ impl Observer {
             Event::Joined(joined) => {
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
-                self.spotlights.insert(conn, joined.room.spotlight.clone());
+                self.spotlights.insert(conn, joined.room.spotlights.clone());
                 let hands = joined.room.hands.iter().map(|(client, _)| client.clone());
                 self.hands.insert(conn, hands.collect());
                 for client in &joined.room.clients {
@@ -273,8 +279,8 @@ impl Observer {
                 let queue = self.host_queue(conn);
                 queue.remove(listed(queue, client_id));
             }
-            Event::SpotlightChanged { client_id, .. } => {
-                self.spotlights.insert(conn, client_id.clone());
+            Event::SpotlightChanged { client_ids, .. } => {
+                self.spotlights.insert(conn, client_ids.clone());
             }
             Event::KnockerAway { client_id } | Event::KnockerBack { client_id } => {
                 let away = matches!(event, Event::KnockerAway { .. });
@@ -525,6 +531,14 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                     None => ClientId::new(format!("nobody-{t}")),
                 }),
             },
+            Step::ChangeSpotlight(conn, target, lit) => Input::ChangeSpotlight {
+                conn,
+                target: match h.room.conns.get(target) {
+                    Some(c) => c.client_id.clone(),
+                    None => ClientId::new(format!("nobody-{target}")),
+                },
+                lit,
+            },
             Step::Hand(conn, target, raised) => Input::SetHand {
                 conn,
                 target: target.map(|t| match h.room.conns.get(t) {
@@ -650,10 +664,20 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         // Who is in the room (present or away), with their roles.
         let in_room: BTreeMap<ClientId, Role> =
             clients.into_iter().map(|c| (c.id, c.role)).collect();
-        // Invariant: the spotlight is on someone in the room who sends a picture, and every member
-        // was told who.
-        let spotlight = h.room.spotlight().cloned();
-        if let Some(client) = &spotlight {
+        // Invariant: the spotlight is on at most four people in the room who send a picture, each
+        // once, and every member was told who, in order.
+        let spotlights = h.room.spotlights().to_vec();
+        assert!(
+            spotlights.len() <= crate::room::state::spotlight::SPOTLIGHT_MAX,
+            "{spotlights:?}"
+        );
+        let distinct: std::collections::BTreeSet<&ClientId> = spotlights.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            spotlights.len(),
+            "once each: {spotlights:?}"
+        );
+        for client in &spotlights {
             assert!(
                 in_room
                     .get(client)
@@ -664,7 +688,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         every_member_was_told(
             &observer.members,
             &observer.spotlights,
-            &spotlight,
+            &spotlights,
             "spotlight",
         );
         // Invariant: hands are up only for people in the room, once each, and every member knows
