@@ -156,7 +156,8 @@ enum Frame<'a> {
         knock_page: KnockPageWire<'a>,
         ice_servers: &'a serde_json::Value,
     },
-    RoomJoined(RoomJoined<'a>),
+    // Boxed: a room's whole view is much larger than any other frame.
+    RoomJoined(Box<RoomJoined<'a>>),
     #[serde(rename_all = "camelCase")]
     KnockSent {
         client_id: &'a str,
@@ -312,7 +313,7 @@ enum Frame<'a> {
 impl<'a> Frame<'a> {
     fn of(event: &'a Event) -> Self {
         match event {
-            Event::Joined(joined) => Frame::RoomJoined(RoomJoined::Joined {
+            Event::Joined(joined) => Frame::RoomJoined(Box::new(RoomJoined::Joined {
                 self_id: joined.self_id.as_str(),
                 role: joined.role.as_str(),
                 resume_token: &joined.resume_token,
@@ -322,8 +323,8 @@ impl<'a> Frame<'a> {
                     .knockers
                     .as_ref()
                     .map(|list| list.iter().map(KnockWire::of).collect()),
-            }),
-            Event::AtDoor(door) => Frame::RoomJoined(RoomJoined::Locked {
+            })),
+            Event::AtDoor(door) => Frame::RoomJoined(Box::new(RoomJoined::Locked {
                 error: "room_locked",
                 self_id: door.self_id.as_str(),
                 is_locked: true,
@@ -335,8 +336,8 @@ impl<'a> Frame<'a> {
                 knock_page: KnockPageWire::of(&door.knock_page),
                 knock: door.knock.as_ref().map(OwnKnockWire::of),
                 knock_cooldown_seconds: door.knock_cooldown_seconds,
-            }),
-            Event::RoomFull => Frame::RoomJoined(RoomJoined::Full { error: "room_full" }),
+            })),
+            Event::RoomFull => Frame::RoomJoined(Box::new(RoomJoined::Full { error: "room_full" })),
             Event::KnockSent { client_id } => Frame::KnockSent {
                 client_id: client_id.as_str(),
             },
