@@ -139,7 +139,7 @@ test("speaker view, a pin and a camera turned off keep the stage in order", asyn
   noPageErrors(...pages, loud);
 });
 
-test("spotlight: a host shows one person large on everyone's stage until they leave; autoSpotlight puts the host there", async (t) => {
+test("spotlight: a host shows people large on everyone's stage (one, or several side by side) until they leave; autoSpotlight puts the host there", async (t) => {
   const { pages } = await roomOf(t, 3, "normal");
   const [host, ada, ben] = pages;
   const adaId = await clientIdOf(ada);
@@ -155,6 +155,24 @@ test("spotlight: a host shows one person large on everyone's stage until they le
   assert.equal(await ben.locator(`.tile.spotlit[data-client-id="${adaId}"] .tile-spotlit`).isVisible(), true, "the tile says why");
   await callFitsSoon(ben, "a guest's stage with someone in the spotlight");
   await screenshot(ben, "call-spotlight-1366x657");
+  // Several at once: the host adds themself beside Ada, from their own tile; both are large on
+  // Ben's stage, and People says so of each.
+  const hostTile = host.locator(".tile.self");
+  await hostTile.hover();
+  await hostTile.locator(".tile-spotlight").click();
+  await ben.waitForSelector(`.tile.featured[data-client-id="${hostId}"]`, { timeout: TIMEOUT });
+  assert.equal(await ben.locator(`.tile.featured[data-client-id="${adaId}"]`).count(), 1, "Ada stays large beside the host");
+  const [adaBox, hostBox] = [await ben.locator(`.tile[data-client-id="${adaId}"]`).boundingBox(), await ben.locator(`.tile[data-client-id="${hostId}"]`).boundingBox()];
+  assert.ok(Math.abs(adaBox.width - hostBox.width) <= 1 && adaBox.x < hostBox.x, `side by side, in the order put there: ${JSON.stringify({ adaBox, hostBox })}`);
+  const benTile = await ben.locator(".tile.self").boundingBox();
+  assert.ok(benTile.width < adaBox.width, "Ben's own tile smaller, in the strip");
+  await ada.waitForSelector(`.tile.featured[data-client-id="${hostId}"]`, { timeout: TIMEOUT });
+  await callFitsSoon(ben, "a guest's stage with two in the spotlight");
+  await screenshot(ben, "call-spotlight-two-1366x657");
+  await hostTile.locator('.tile-spotlight[aria-label="Take Dr Host out of the spotlight"]').waitFor({ timeout: TIMEOUT });
+  await hostTile.locator(".tile-spotlight").click();
+  await ben.waitForSelector(`.tile.featured[data-client-id="${hostId}"]`, { state: "detached", timeout: TIMEOUT });
+  assert.equal(await ben.locator(`.tile.featured[data-client-id="${adaId}"]`).count(), 1, "Ada still there");
   // A person's own pin comes first, on their screen only.
   await ben.locator(`.tile[data-client-id="${hostId}"]`).hover();
   await ben.click(`.tile[data-client-id="${hostId}"] .tile-pin`);

@@ -94,7 +94,7 @@ export class Call {
     const selfHidden = this.stage ? this.stage.selfHidden : this.params.autoHideSelfView;
     this.stage = new Stage({ selfId: this.roster.selfId, remoteLevels: () => this.mesh?.levels() ?? new Map(), placesBefore,
       floatSelf: this.params.floatSelf, hideSelf: this.params.autoHideSelfView, selfHidden,
-      onSpotlight: this.host ? (id) => this.signal.send("set_spotlight", { clientId: id === this.roster.spotlight ? null : id }) : null });
+      onSpotlight: this.host ? (id) => this.signal.send(this.roster.spotlights.includes(id) ? "remove_spotlight" : "add_spotlight", { clientId: id }) : null });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     // The conversation so far stays through a reconnect (the server keeps no chat to send again).
@@ -134,7 +134,7 @@ export class Call {
     if (viewBefore?.speaker) this.toggleView();
     if (viewBefore?.pinned && this.stage.order().includes(viewBefore.pinned)) this.stage.pin(viewBefore.pinned);
     // Whereby's autoSpotlight: a host entering (not coming back) puts themself in the spotlight.
-    if (!again && this.host && this.params.autoSpotlight) this.signal.send("set_spotlight", { clientId: this.roster.selfId });
+    if (!again && this.host && this.params.autoSpotlight) this.signal.send("add_spotlight", { clientId: this.roster.selfId });
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
     if (!this.viewer) {
       this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
@@ -233,7 +233,7 @@ export class Call {
     const senders = clients.filter((c) => c.role !== "viewer");
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
-    this.stage.setSpotlight(this.roster.spotlight);
+    this.stage.setSpotlights(this.roster.spotlights);
     const hands = this.roster.hands.map((x) => x.clientId);
     this.stage.setHands(hands);
     const raised = hands.includes(this.roster.selfId);
@@ -289,8 +289,12 @@ export class Call {
         break;
       }
       case "spotlight_changed": {
-        const lit = this.person(p.clientId);
-        announce(lit ? t("{name} is in the spotlight", { name: lit.displayName }) : t("Nobody is in the spotlight"));
+        const now = this.roster.spotlights;
+        const lit = this.person(now.find((id) => !before.spotlights.includes(id)));
+        const out = this.person(before.spotlights.find((id) => !now.includes(id)));
+        if (lit) announce(t("{name} is in the spotlight", { name: lit.displayName }));
+        else if (now.length === 0) announce(t("Nobody is in the spotlight"));
+        else if (out) announce(t("{name} is out of the spotlight", { name: out.displayName }));
         break;
       }
       case "room_knocked":

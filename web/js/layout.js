@@ -17,7 +17,8 @@ export const GAP = 8;
 /**
  * @param {object} stage {width, height} of the area tiles may use.
  * @param {number} count how many tiles.
- * @param {object} options {mode: "grid" | "speaker", featured: index | null, page, gap, aspect,
+ * @param {object} options {mode: "grid" | "speaker", featured: index, or indices (several in the
+ *   spotlight, sharing the large area as a grid), or null, page, gap, aspect,
  *   wholeFeatured: the featured picture is shown whole (a shared screen), so its tile keeps `aspect`,
  *   floating: index | null, a tile (one's own) kept small in the bottom right-hand corner, over
  *   the others, who are laid out as if it were not there (Whereby's `floatSelf`)}
@@ -29,14 +30,14 @@ export function layout(stage, count, options = {}) {
   const area = { width: Math.max(0, Math.floor(stage.width)), height: Math.max(0, Math.floor(stage.height)) };
   if (count <= 0 || area.width <= 0 || area.height <= 0) return { tiles: [], page: 0, pages: 0, perPage: 0 };
   const tallest = area.height > area.width ? Math.min(aspect, TALLEST) : aspect;
-  const featured = options.featured ?? null;
+  const featured = featuredList(options.featured);
   const floating = options.floating ?? null;
-  if (floating !== null && count > 1 && featured !== floating) {
+  if (floating !== null && count > 1 && !featured.includes(floating)) {
     return withFloating(stage, area, count, floating, { ...options, gap, aspect }, tallest);
   }
-  if ((options.mode === "speaker" || featured !== null) && count > 1) {
+  if ((options.mode === "speaker" || featured.length > 0) && count > featured.length) {
     const featuredTallest = options.wholeFeatured ? aspect : tallest;
-    return speaker(area, count, featured ?? 0, options.page ?? 0, gap, aspect, tallest, featuredTallest);
+    return speaker(area, count, featured.length > 0 ? featured : [0], options.page ?? 0, gap, aspect, tallest, featuredTallest);
   }
   return grid({ x: 0, y: 0, ...area }, range(count), options.page ?? 0, gap, aspect, tallest);
 }
@@ -51,14 +52,20 @@ const FLOAT_MAX = 320;
  */
 function withFloating(stage, area, count, floating, options, tallest) {
   const others = range(count).filter((i) => i !== floating);
-  const featured = options.featured ?? null;
-  const rest = layout(stage, count - 1, { ...options, floating: null, featured: featured === null ? null : others.indexOf(featured) });
+  const featured = featuredList(options.featured).map((index) => others.indexOf(index)).filter((index) => index >= 0);
+  const rest = layout(stage, count - 1, { ...options, floating: null, featured });
   const wanted = Math.min(Math.floor(area.width / 2), Math.max(MIN_TILE.width, Math.min(FLOAT_MAX, Math.floor(area.width * FLOAT_SHARE))));
   // At most half the stage's height too (a small embed, a phone on its side).
   const height = Math.min(Math.floor(area.height / 2), Math.floor(wanted / tallest));
   const width = Math.min(wanted, Math.floor(height * options.aspect));
   const tile = { index: floating, x: area.width - width, y: area.height - height, width, height, floating: true };
   return { ...rest, tiles: [...rest.tiles.map((t) => ({ ...t, index: others[t.index] })), tile] };
+}
+
+/** `featured` as a list: one index, several, or none. */
+function featuredList(featured) {
+  if (Array.isArray(featured)) return featured;
+  return featured === null || featured === undefined ? [] : [featured];
 }
 
 function range(n) {
@@ -68,17 +75,17 @@ function range(n) {
 /**
  * The biggest tiles for `n` in `box`: the number of columns that gives tiles the most area, each
  * `aspect` wide or, where its cell has room, taller (down to `tallest`, and no taller than
- * `maxHeight`). Tiles narrower than a readable width lose to any that are not (tall tiles in many
- * columns would otherwise win).
+ * `maxHeight`), and no wider than `maxWidth`. Tiles narrower than a readable width lose to any that
+ * are not (tall tiles in many columns would otherwise win).
  */
-function bestGrid(box, n, gap, aspect, tallest, maxHeight) {
+function bestGrid(box, n, gap, aspect, tallest, maxHeight, maxWidth = Infinity) {
   let best = null;
   for (let cols = 1; cols <= n; cols++) {
     const rows = Math.ceil(n / cols);
     const cellW = (box.width - (cols - 1) * gap) / cols;
     const cellH = (box.height - (rows - 1) * gap) / rows;
     if (cellW <= 0 || cellH <= 0) continue;
-    const width = Math.floor(Math.min(cellW, cellH * aspect));
+    const width = Math.floor(Math.min(cellW, cellH * aspect, maxWidth));
     const height = Math.floor(Math.max(width / aspect, Math.min(cellH, width / tallest, maxHeight)));
     const fit = { cols, rows, width, height };
     if (!best || better(fit, best)) best = fit;
@@ -101,12 +108,12 @@ function capacity(box, gap, aspect) {
 }
 
 /** A grid of `items` (tile indices) in `box`, paged when they do not fit at the minimum size. */
-function grid(box, items, page, gap, aspect, tallest, maxHeight = Infinity) {
+function grid(box, items, page, gap, aspect, tallest, maxHeight = Infinity, maxWidth = Infinity) {
   const perPage = Math.max(1, Math.min(items.length, capacity(box, gap, aspect)));
   const pages = Math.ceil(items.length / perPage);
   const current = Math.min(Math.max(0, page), pages - 1);
   const shown = items.slice(current * perPage, (current + 1) * perPage);
-  const fit = bestGrid(box, shown.length, gap, aspect, tallest, maxHeight);
+  const fit = bestGrid(box, shown.length, gap, aspect, tallest, maxHeight, maxWidth);
   if (!fit) return { tiles: [], page: current, pages, perPage };
   const usedW = fit.cols * fit.width + (fit.cols - 1) * gap;
   const usedH = fit.rows * fit.height + (fit.rows - 1) * gap;
@@ -130,12 +137,12 @@ function grid(box, items, page, gap, aspect, tallest, maxHeight = Infinity) {
 }
 
 /**
- * The featured tile (the active speaker, a pinned person, a shared screen) large, the others in a
- * strip beside it (on wide stages) or below it (on tall ones), paged when they do not fit. On a
- * tall stage, a featured tile that keeps its aspect leaves the height it does not use to the strip.
+ * The featured tiles (the active speaker, a pinned person, a shared screen, or those in the
+ * spotlight as a grid) large, the others in a strip beside them (on wide stages) or below them (on
+ * tall ones), paged when they do not fit. On a tall stage, a featured tile that keeps its aspect
+ * leaves the height it does not use to the strip.
  */
-function speaker(area, count, featured, page, gap, aspect, tallest, featuredTallest) {
-  const others = range(count).filter((i) => i !== featured);
+function speaker(area, count, featuredWanted, page, gap, aspect, tallest, featuredTallest) {
   const wide = area.width / area.height > aspect;
   const stripShare = 0.22;
   let main;
@@ -153,8 +160,11 @@ function speaker(area, count, featured, page, gap, aspect, tallest, featuredTall
   if (main.width <= 0 || main.height <= 0) {
     return grid({ x: 0, y: 0, ...area }, range(count), page, gap, aspect, tallest);
   }
-  const big = grid(main, [featured], 0, gap, aspect, featuredTallest).tiles.map((t) => ({ ...t, featured: true }));
-  // No one in the strip is drawn taller than the one featured.
-  const small = grid(strip, others, page, gap, aspect, tallest, big[0]?.height ?? Infinity);
+  // As many of those featured as the large area holds at a readable size; the rest lead the strip.
+  const featured = featuredWanted.slice(0, capacity(main, gap, aspect));
+  const others = [...featuredWanted.slice(featured.length), ...range(count).filter((i) => !featuredWanted.includes(i))];
+  const big = grid(main, featured, 0, gap, aspect, featuredTallest).tiles.map((t) => ({ ...t, featured: true }));
+  // No one in the strip is drawn taller, or wider, than the ones featured.
+  const small = grid(strip, others, page, gap, aspect, tallest, Math.min(...big.map((t) => t.height)), Math.min(...big.map((t) => t.width)));
   return { tiles: [...big, ...small.tiles], page: small.page, pages: small.pages, perPage: small.perPage };
 }

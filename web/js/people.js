@@ -161,7 +161,7 @@ export class PeoplePanel {
       const self = client.id === this.selfId;
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
-      const spotlit = client.id === this.roster.spotlight;
+      const spotlit = this.roster.spotlights.includes(client.id);
       const raised = hands.includes(client.id);
       let role = ROLE_LABELS[client.role]?.() ?? client.role;
       if (spotlit) role = t("{role} · in the spotlight", { role });
@@ -216,7 +216,7 @@ export class PeoplePanel {
     const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
       ...this.mediaActions(client),
       raised ? h("button", { type: "button", class: "secondary lower-hand", "data-focus-key": `hand:${client.id}`, onclick: () => this.send("set_hand", { raised: false, clientId: client.id }) }, icon("hand"), t("Lower hand")) : null,
-      canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send("set_spotlight", { clientId: spotlit ? null : client.id }) },
+      canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send(spotlit ? "remove_spotlight" : "add_spotlight", { clientId: client.id }) },
         icon(spotlit ? "star-off" : "star"), spotlit ? t("Take out of the spotlight") : t("Put in the spotlight")) : null,
       canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), t("Send to waiting room")) : null,
       this.removeButton(client));

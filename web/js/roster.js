@@ -11,8 +11,9 @@ export function fromJoined(joined) {
     role: joined.role,
     mode: joined.room?.mode || "normal",
     locked: Boolean(joined.room?.isLocked),
-    // Whom a host shows large on everyone's stage.
-    spotlight: joined.room?.spotlight || null,
+    // Whom hosts show large on everyone's stage, in the order put there (a server of before
+    // several could be says only `spotlight`).
+    spotlights: joined.room?.spotlights ?? (joined.room?.spotlight ? [joined.room.spotlight] : []),
     // Hands up, oldest first: [{clientId, raisedAt}].
     hands: (joined.room?.hands || []).map(({ clientId, raisedAt }) => ({ clientId, raisedAt })),
     capacity: joined.room?.capacity || null,
@@ -53,7 +54,7 @@ export function apply(roster, kind, p) {
     case "room_locked":
       return { ...roster, locked: Boolean(p.isLocked) };
     case "spotlight_changed":
-      return { ...roster, spotlight: p.clientId || null };
+      return { ...roster, spotlights: p.clientIds ?? (p.clientId ? [p.clientId] : []) };
     case "room_knocked": {
       const rest = roster.knockers.filter((k) => k.clientId !== p.clientId);
       const at = p.position ? Math.min(p.position - 1, rest.length) : rest.length;

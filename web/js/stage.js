@@ -50,7 +50,7 @@ export class Stage extends EventTarget {
     this.mode = "grid";
     this.pinned = null;
     // Whom a host put in the spotlight for everyone (not featured on their own screen).
-    this.spotlight = null;
+    this.spotlights = [];
     this.current = 0;
     this.pages = 1;
     this.activeSpeaker = null;
@@ -236,7 +236,7 @@ export class Stage extends EventTarget {
     // In a group room the server says who speaks (setDominant); its word is not overruled here.
     if (!this.dominant && loudest && loudest.id !== this.activeSpeaker) {
       this.activeSpeaker = loudest.id;
-      if (this.mode === "speaker" && !this.pinned && !this.spotlight && !this.sharer()) this.relayout();
+      if (this.mode === "speaker" && !this.pinned && this.spotlights.length === 0 && !this.sharer()) this.relayout();
     }
   }
 
@@ -245,7 +245,7 @@ export class Stage extends EventTarget {
     if (clientId === this.selfId || clientId === this.activeSpeaker || !this.tiles.has(clientId)) return;
     this.dominant = clientId;
     this.activeSpeaker = clientId;
-    if (this.mode === "speaker" && !this.pinned && !this.spotlight && !this.sharer()) this.relayout();
+    if (this.mode === "speaker" && !this.pinned && this.spotlights.length === 0 && !this.sharer()) this.relayout();
   }
 
   setMode(mode) {
@@ -278,15 +278,16 @@ export class Stage extends EventTarget {
     tile.spotlight.replaceChildren(icon(spotlit ? "star-off" : "star"));
   }
 
-  setSpotlight(clientId) {
-    // Everyone's tile of that person says so, their own too; only the others feature it.
+  /** Who is in the spotlight (in the order put there). */
+  setSpotlights(clientIds) {
+    // Everyone's tile of those people says so, their own too; only the others feature them.
     for (const [id, tile] of this.tiles) {
-      tile.root.classList.toggle("spotlit", id === clientId);
-      this.labelSpotlight(tile, id === clientId);
+      tile.root.classList.toggle("spotlit", clientIds.includes(id));
+      this.labelSpotlight(tile, clientIds.includes(id));
     }
-    const spotlight = clientId === this.selfId ? null : clientId;
-    if (spotlight === this.spotlight) return;
-    this.spotlight = spotlight;
+    const spotlights = clientIds.filter((id) => id !== this.selfId);
+    if (spotlights.join() === this.spotlights.join()) return;
+    this.spotlights = spotlights;
     this.relayout();
   }
 
@@ -315,35 +316,37 @@ export class Stage extends EventTarget {
       return tile && !tile.self && tile.video.srcObject ? tile : null;
     };
     const others = [...this.tiles.values()].filter((tile) => !tile.self && tile.video.srcObject);
-    const tile = shown(this.pinned) || shown(this.sharer()) || shown(this.spotlight) || shown(this.activeSpeaker)
+    const tile = shown(this.pinned) || shown(this.sharer()) || shown(this.spotlights[0]) || shown(this.activeSpeaker)
       || others.find((other) => other.video.srcObject.getVideoTracks().length > 0) || others[0] || this.tiles.get(this.selfId);
     return tile?.video.srcObject || null;
   }
 
   /**
    * Who is large: a pin first, then a shared screen (what is shown is what people need to see),
-   * then the spotlight, then (speaker view) who speaks.
+   * then those in the spotlight, then (speaker view) who speaks.
    */
-  featuredId(order) {
-    if (this.pinned && this.tiles.has(this.pinned)) return this.pinned;
+  featuredIds(order) {
+    if (this.pinned && this.tiles.has(this.pinned)) return [this.pinned];
     const sharer = this.sharer();
-    if (sharer) return sharer;
-    if (this.spotlight && order.includes(this.spotlight)) return this.spotlight;
-    if (this.mode !== "speaker" || order.length < 2) return null;
-    if (this.activeSpeaker && this.tiles.has(this.activeSpeaker)) return this.activeSpeaker;
-    return order.find((id) => id !== this.selfId) || null;
+    if (sharer) return [sharer];
+    const spotlit = this.spotlights.filter((id) => order.includes(id));
+    if (spotlit.length > 0) return spotlit;
+    if (this.mode !== "speaker" || order.length < 2) return [];
+    if (this.activeSpeaker && this.tiles.has(this.activeSpeaker)) return [this.activeSpeaker];
+    const other = order.find((id) => id !== this.selfId);
+    return other ? [other] : [];
   }
 
   relayout() {
     const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
     this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));
-    const featured = this.featuredId(order);
+    const featured = this.featuredIds(order);
     const size = { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
     const placed = layout(size, order.length, {
-      featured: featured === null ? null : order.indexOf(featured),
+      featured: featured.map((id) => order.indexOf(id)),
       page: this.current,
       // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
-      wholeFeatured: Boolean(this.tiles.get(featured)?.media?.screen),
+      wholeFeatured: featured.length === 1 && Boolean(this.tiles.get(featured[0])?.media?.screen),
       floating: this.floatSelf && order.includes(this.selfId) ? order.indexOf(this.selfId) : null,
     });
     this.current = placed.page;

@@ -89,6 +89,34 @@ test("speaker view: the featured tile is large, the others in a strip, all witho
   }
 });
 
+test("several in the spotlight share the large area, the others in the strip, none larger than they", () => {
+  for (const stage of STAGES) {
+    for (const count of [3, 5, 30, 200]) {
+      for (const featured of [[0, 1], [count - 1, 0, 1], [0, 1, 2, count - 1]]) {
+        if (new Set(featured).size !== featured.length || featured.length >= count) continue;
+        const result = check(stage, count, { featured });
+        const big = result.tiles.filter((t) => t.featured);
+        // As many as fit at a readable size (all of them, but on a sliver of a stage), in order.
+        assert.ok(big.length >= 1, `${count} in ${stage.width}x${stage.height}: the spotlight's large`);
+        assert.deepEqual(big.map((t) => t.index), featured.slice(0, big.length), `${count} in ${stage.width}x${stage.height}: in order`);
+        if (stage.width >= 390 && stage.height >= 300) assert.equal(big.length, featured.length, `${count} in ${stage.width}x${stage.height}: all large`);
+        // (Compared by area: on a tall stage, the spotlight's tiles may be taller than wide.)
+        const smallest = Math.min(...big.map((t) => t.width * t.height));
+        for (const other of result.tiles.filter((t) => !t.featured)) {
+          assert.ok(other.width * other.height <= smallest, `${count} in ${stage.width}x${stage.height}: a strip tile is bigger than one in the spotlight`);
+        }
+      }
+    }
+  }
+  // Everyone on the stage is in the spotlight (a viewer's stage, without a tile of their own): a grid.
+  const all = check(STAGES[0], 2, { featured: [0, 1] });
+  assert.equal(all.tiles.length, 2);
+  // One's own floating tile stays afloat beside several featured.
+  const floating = layout(STAGES[0], 4, { featured: [1, 2], floating: 0 });
+  assert.ok(floating.tiles.find((t) => t.index === 0).floating);
+  assert.deepEqual(floating.tiles.filter((t) => t.featured).map((t) => t.index), [1, 2]);
+});
+
 test("nothing to show, or no room to show it", () => {
   assert.deepEqual(layout({ width: 800, height: 600 }, 0), { tiles: [], page: 0, pages: 0, perPage: 0 });
   assert.deepEqual(layout({ width: 0, height: 600 }, 3), { tiles: [], page: 0, pages: 0, perPage: 0 });

@@ -35,14 +35,18 @@ test("people come and go; knockers keep the server's order, a guest sent back st
   assert.equal(apply(r, "knock_handled", { resolution: "accepted" }), r);
 });
 
-test("the spotlight: from the room as joined, then as spotlight_changed says", () => {
-  let r = fromJoined({ selfId: "h", role: "host", room: { mode: "group", spotlight: "h", clients: [host] } });
-  assert.equal(r.spotlight, "h");
-  r = apply(r, "spotlight_changed", { clientId: "g", byClientId: "h" });
-  assert.equal(r.spotlight, "g");
-  r = apply(r, "spotlight_changed", { clientId: null, byClientId: null });
-  assert.equal(r.spotlight, null);
-  assert.equal(fromJoined({ selfId: "h", role: "host", room: { clients: [host] } }).spotlight, null, "nobody when not said");
+test("the spotlight: from the room as joined, then as spotlight_changed says (several, in order)", () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { mode: "group", spotlight: "h", spotlights: ["h", "g"], clients: [host] } });
+  assert.deepEqual(r.spotlights, ["h", "g"]);
+  r = apply(r, "spotlight_changed", { clientId: "g", clientIds: ["g"], byClientId: "h" });
+  assert.deepEqual(r.spotlights, ["g"]);
+  r = apply(r, "spotlight_changed", { clientId: null, clientIds: [], byClientId: null });
+  assert.deepEqual(r.spotlights, []);
+  assert.deepEqual(fromJoined({ selfId: "h", role: "host", room: { clients: [host] } }).spotlights, [], "nobody when not said");
+  // A server of before several could be says one, in `spotlight` and `clientId`.
+  r = fromJoined({ selfId: "h", role: "host", room: { spotlight: "h", clients: [host] } });
+  assert.deepEqual(r.spotlights, ["h"]);
+  assert.deepEqual(apply(r, "spotlight_changed", { clientId: "g", byClientId: "h" }).spotlights, ["g"]);
 });
 
 test("hands: up in order, down when lowered or when their person leaves", () => {

@@ -117,6 +117,7 @@ export default {
   "In the spotlight": "Im Rampenlicht",
   "in the spotlight": "im Rampenlicht",
   "{name} is in the spotlight": "{name} steht im Rampenlicht",
+  "{name} is out of the spotlight": "{name} ist nicht mehr im Rampenlicht",
   "Nobody is in the spotlight": "Niemand steht im Rampenlicht",
   "{role} · in the spotlight": "{role} · im Rampenlicht",
   "Put in the spotlight": "Ins Rampenlicht stellen",

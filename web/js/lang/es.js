@@ -117,6 +117,7 @@ export default {
   "In the spotlight": "En el foco",
   "in the spotlight": "en el foco",
   "{name} is in the spotlight": "{name} está en el foco",
+  "{name} is out of the spotlight": "{name} ya no está en el foco",
   "Nobody is in the spotlight": "Nadie está en el foco",
   "{role} · in the spotlight": "{role} · en el foco",
   "Put in the spotlight": "Poner en el foco",

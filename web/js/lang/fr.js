@@ -117,6 +117,7 @@ export default {
   "In the spotlight": "À la une",
   "in the spotlight": "à la une",
   "{name} is in the spotlight": "{name} est à la une",
+  "{name} is out of the spotlight": "{name} n’est plus à la une",
   "Nobody is in the spotlight": "Personne n’est à la une",
   "{role} · in the spotlight": "{role} · à la une",
   "Put in the spotlight": "Mettre à la une",

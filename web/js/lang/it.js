@@ -117,6 +117,7 @@ export default {
   "In the spotlight": "In primo piano",
   "in the spotlight": "in primo piano",
   "{name} is in the spotlight": "{name} è in primo piano",
+  "{name} is out of the spotlight": "{name} non è più in primo piano",
   "Nobody is in the spotlight": "Nessuno è in primo piano",
   "{role} · in the spotlight": "{role} · in primo piano",
   "Put in the spotlight": "Metti in primo piano",

@@ -117,6 +117,7 @@ export default {
   "In the spotlight": "In de spotlight",
   "in the spotlight": "in de spotlight",
   "{name} is in the spotlight": "{name} staat in de spotlight",
+  "{name} is out of the spotlight": "{name} staat niet meer in de spotlight",
   "Nobody is in the spotlight": "Niemand staat in de spotlight",
   "{role} · in the spotlight": "{role} · in de spotlight",
   "Put in the spotlight": "In de spotlight zetten",

@@ -118,6 +118,7 @@ export default {
   "In the spotlight": "Em destaque",
   "in the spotlight": "em destaque",
   "{name} is in the spotlight": "{name} está em destaque",
+  "{name} is out of the spotlight": "{name} saiu do destaque",
   "Nobody is in the spotlight": "Ninguém está em destaque",
   "{role} · in the spotlight": "{role} · em destaque",
   "Put in the spotlight": "Colocar em destaque",
