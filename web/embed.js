@@ -63,7 +63,7 @@
       url.searchParams.set("embedOrigin", window.location.origin);
       if (!this.iframe) {
         this.iframe = document.createElement("iframe");
-        this.iframe.setAttribute("allow", "camera; microphone; fullscreen; speaker; display-capture; autoplay; compute-pressure");
+        this.iframe.setAttribute("allow", "camera; microphone; fullscreen; speaker; display-capture; autoplay; compute-pressure; screen-wake-lock");
         this.iframe.style.cssText = "border:0;width:100%;height:100%;display:block;";
         this.style.display ||= "block";
         this.append(this.iframe);

@@ -28,9 +28,9 @@ export class LocalMedia extends EventTarget {
     this.cameraTrack = null;
     this.backgroundsSupported = backgroundsSupported();
     this.backgroundPicture = virtualBackgroundUrl;
-    /** "none", "slight-blur", "blur" or "picture" (background.js). */
     const kept = choices?.get("background");
     const asked = cameraEffect === "picture" && !virtualBackgroundUrl ? null : cameraEffect;
+    /** The background effect: one of `BACKGROUNDS` (background.js). */
     this.background = !this.backgroundsSupported ? "none"
       : asked ?? (virtualBackgroundUrl ? "picture" : BACKGROUNDS.includes(kept) && kept !== "picture" ? kept : "none");
     this.processor = null;
@@ -221,8 +221,9 @@ export class LocalMedia extends EventTarget {
    * unless it is the integrator's picture. The picture is loaded first; one that cannot be
    * (missing, not allowed to other origins, or by the page's policy) gives blur instead, saying so.
    */
-  async setBackground(effect, { keep = true } = {}) {
-    if (!BACKGROUNDS.includes(effect) || (effect !== "none" && !this.backgroundsSupported)) return;
+  async setBackground(wanted, { keep = true } = {}) {
+    if (!BACKGROUNDS.includes(wanted) || (wanted !== "none" && !this.backgroundsSupported)) return;
+    let effect = wanted;
     if (effect === "picture") {
       try {
         this.loadedPicture ??= await loadPicture(this.backgroundPicture);
@@ -232,7 +233,8 @@ export class LocalMedia extends EventTarget {
       }
     }
     this.background = effect;
-    if (keep && effect !== "picture") this.choices?.set("background", effect);
+    // (Blur standing in for a picture that could not be loaded is not kept either.)
+    if (keep && wanted !== "picture") this.choices?.set("background", effect);
     const camera = this.cameraTrack;
     if (!camera) {
       this.dispatchEvent(new Event("background"));

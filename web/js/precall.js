@@ -2,7 +2,7 @@
 // name entry; and with precallCeremony on, a check of camera, microphone, speaker and network that
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
-import { h, iconButton, releaseVideo, replace, announce } from "./dom.js";
+import { h, iconButton, releaseVideo, replace, announce, compactWhenWrapped } from "./dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, language, t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { DevicePickers, MicrophoneMeter } from "./devices.js";
@@ -99,6 +99,12 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
 
     const logo = h("img", { class: "room-logo", id: "room-logo", alt: "" });
     showLogo(logo, knockPage?.logoUrl, params);
+    // On a phone the two toggles lose their icons rather than take a line each (the pickers and
+    // Continue below them then fit the screen).
+    const toggles = h("div", { class: "row precall-toggles" }, media.cameraAccess ? cameraToggle : null, micToggle);
+    const togglesFit = new ResizeObserver(() => compactWhenWrapped(toggles, "button"));
+    togglesFit.observe(toggles);
+    stops.push(() => togglesFit.disconnect());
     replace(root, h("section", { class: "screen precall", "data-screen": "precall", "aria-labelledby": "precall-title" },
       logo,
       h("div", { class: "precall-top" },
@@ -106,7 +112,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         params.localization ? languagePicker(nameInput) : null),
       h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
-        h("div", { class: "preview-box" }, video, meter.element, h("div", { class: "row" }, media.cameraAccess ? cameraToggle : null, micToggle)),
+        h("div", { class: "preview-box" }, video, meter.element, toggles),
         h("div", { class: "precall-side" },
           problemBox, enableButton,
           ...pickers.labels,

@@ -3,6 +3,17 @@
 // Screen Wake Lock API, where the browser has it; the browser lets the lock go whenever the page
 // is hidden, so it is asked for again each time the page is shown.
 
+/**
+ * Whether this document may keep the screen on: the browser has the API, and (in an iframe) the
+ * embedding page allowed it (`allow="screen-wake-lock"`); asking where it may not is a console
+ * error, not just a refusal.
+ */
+function allowed() {
+  if (!navigator.wakeLock?.request) return false;
+  const policy = document.permissionsPolicy ?? document.featurePolicy;
+  return policy?.allowsFeature ? policy.allowsFeature("screen-wake-lock") : true;
+}
+
 export class ScreenKeeper {
   constructor() {
     this.wanted = false;
@@ -22,7 +33,7 @@ export class ScreenKeeper {
   }
 
   async request() {
-    if (!this.wanted || !navigator.wakeLock?.request || document.visibilityState !== "visible") return;
+    if (!this.wanted || !allowed() || document.visibilityState !== "visible") return;
     if ((this.lock && !this.lock.released) || this.asking) return;
     this.asking = navigator.wakeLock.request("screen");
     try {
