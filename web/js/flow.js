@@ -40,6 +40,7 @@ const REFUSALS = {
   forbidden: () => t("You cannot do that in this room."),
   invalid_message: () => t("This message cannot be sent: it is empty or too long."),
   rate_limited: () => t("Too much at once. Wait a moment, then try again."),
+  spotlight_full: () => t("Four people are in the spotlight already. Take one out first."),
   internal: () => t("Something went wrong. Try again."),
 };
 

@@ -240,6 +240,7 @@ export default {
   "You cannot do that in this room.": "No puede hacer eso en esta sala.",
   "This message cannot be sent: it is empty or too long.": "Este mensaje no se puede enviar: está vacío o es demasiado largo.",
   "Too much at once. Wait a moment, then try again.": "Demasiado a la vez. Espere un momento y vuelva a intentarlo.",
+  "Four people are in the spotlight already. Take one out first.": "Ya hay cuatro personas en el foco. Quite a una primero.",
   "Something went wrong. Try again.": "Algo salió mal. Vuelva a intentarlo.",
   "Your camera": "Su cámara",
   "Microphone level": "Nivel del micrófono",

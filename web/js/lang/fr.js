@@ -240,6 +240,7 @@ export default {
   "You cannot do that in this room.": "Vous ne pouvez pas faire cela dans cette salle.",
   "This message cannot be sent: it is empty or too long.": "Ce message ne peut pas être envoyé : il est vide ou trop long.",
   "Too much at once. Wait a moment, then try again.": "Trop de choses à la fois. Patientez un instant, puis réessayez.",
+  "Four people are in the spotlight already. Take one out first.": "Quatre personnes sont déjà à la une. Retirez-en une d’abord.",
   "Something went wrong. Try again.": "Un problème est survenu. Réessayez.",
   "Your camera": "Votre caméra",
   "Microphone level": "Niveau du micro",

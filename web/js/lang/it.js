@@ -240,6 +240,7 @@ export default {
   "You cannot do that in this room.": "Non puoi farlo in questa stanza.",
   "This message cannot be sent: it is empty or too long.": "Questo messaggio non può essere inviato: è vuoto o troppo lungo.",
   "Too much at once. Wait a moment, then try again.": "Troppe richieste insieme. Attendi un momento, poi riprova.",
+  "Four people are in the spotlight already. Take one out first.": "Ci sono già quattro persone in primo piano. Togline una prima.",
   "Something went wrong. Try again.": "Qualcosa è andato storto. Riprova.",
   "Your camera": "La tua videocamera",
   "Microphone level": "Livello del microfono",

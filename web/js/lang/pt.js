@@ -241,6 +241,7 @@ export default {
   "You cannot do that in this room.": "Você não pode fazer isso nesta sala.",
   "This message cannot be sent: it is empty or too long.": "Esta mensagem não pode ser enviada: está vazia ou é longa demais.",
   "Too much at once. Wait a moment, then try again.": "Coisas demais de uma vez. Espere um momento e tente de novo.",
+  "Four people are in the spotlight already. Take one out first.": "Já há quatro pessoas em destaque. Tire uma primeiro.",
   "Something went wrong. Try again.": "Algo deu errado. Tente de novo.",
   "Your camera": "Sua câmera",
   "Microphone level": "Nível do microfone",
