@@ -303,6 +303,51 @@ test("a knocker keeps its place and hold message across a network blip", async (
   noPageErrors(host, guest);
 });
 
+test("a page the browser discarded, loaded again, keeps its place: in line where it was, in the call without knocking again; after Leave it starts anew", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+  // As a phone's browser killing a tab in the background (or a crash): the page goes without its
+  // pagehide (which leaves the room at once, as a tab closed on purpose does).
+  await guest.addInitScript(() => {
+    const add = window.addEventListener.bind(window);
+    window.addEventListener = (type, ...rest) => (type === "pagehide" ? undefined : add(type, ...rest));
+  });
+  await enterAsHost(host, meeting);
+  await knock(guest, meeting, "Reloader");
+  await openPeople(host);
+  const card = knockerItem(host, "Reloader");
+  await card.locator(".knock-message").fill("Two minutes");
+  await card.locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  const reload = async () => {
+    await guest.reload({ waitUntil: "domcontentloaded" });
+    await guest.waitForSelector("#continue", { timeout: TIMEOUT });
+    await guest.click("#continue");
+  };
+  // Waiting, on hold: back in line with the host's message, without knocking again.
+  await reload();
+  await guest.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting" && document.getElementById("hold-message")?.textContent.includes("Two minutes"), null, { timeout: TIMEOUT });
+  assert.deepEqual(await knockerNames(host), ["Reloader"], "one knock, still");
+  await card.locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const inside = await clientIdOf(guest);
+  // In the call: back in as the same person, no knock.
+  await reload();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await clientIdOf(guest), inside, "the same person, back");
+  assert.equal(await host.locator(".knocker").count(), 0, "nobody knocked");
+  await remoteVideosPlay(host, 1);
+  // Left: a reload starts at the door.
+  await guest.click("#leave");
+  await guest.waitForSelector("[data-screen='left']", { timeout: TIMEOUT });
+  assert.equal(await guest.evaluate(() => Object.keys(sessionStorage).some((key) => key.startsWith("anteroom:seat:"))), false, "the place is forgotten");
+  await reload();
+  await guest.waitForSelector("#knock", { timeout: TIMEOUT });
+  noPageErrors(host, guest);
+});
+
 test("removing a participant and ending the meeting for all", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });

@@ -53,7 +53,8 @@ const ENDINGS = {
   meeting_expired: () => t("The meeting's time is over."),
 };
 
-export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, avatarUrl = null, deviceId = null, grant = null, precallReview = true }) {
+/** `resumeToken`: the place this tab had in the room before a reload (seat.js), if any. */
+export function initial({ roomName, roomKey = null, displayName = "", externalId = null, metadata = null, avatarUrl = null, deviceId = null, grant = null, precallReview = true, resumeToken = null }) {
   return {
     screen: "loading",
     connection: "connecting",
@@ -68,7 +69,7 @@ export function initial({ roomName, roomKey = null, displayName = "", externalId
     deviceId,
     precallReview,
     preview: null,
-    resumeToken: null,
+    resumeToken,
     knockPage: {},
     wait: null,
     door: { notice: null, cooldownUntil: null },
@@ -118,7 +119,8 @@ export function step(state, event) {
     case "frame":
       return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
     case "precall_done":
-      return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [join({ ...state, displayName: event.displayName })] };
+      // (With the place this tab had before a reload, if any: back in the call, or in line.)
+      return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [join({ ...state, displayName: event.displayName }, { resumeToken: state.resumeToken || undefined })] };
     case "knock":
       return { state, effects: [send("knock_room", { displayName: state.displayName || undefined })] };
     case "cancel":
@@ -153,7 +155,7 @@ function rejoin(state) {
     case "precall":
       if (!state.preview) return { state, effects: [preview(state)] };
       if (state.screen === "precall") return { state, effects: [] };
-      return { state, effects: [join(state)] };
+      return { state, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
     case "call":
       // After the room moved (a server restart or failover), its resume token takes this person's
       // place back without a key or a knock; otherwise the key does.
@@ -194,7 +196,7 @@ function frame(state, kind, p, now) {
     case "room_preview":
       return {
         state: { ...state, preview: p, knockPage: p.knockPage || {}, screen: state.precallReview ? "precall" : "loading" },
-        effects: state.precallReview ? [emit("ready")] : [emit("ready"), join(state)],
+        effects: state.precallReview ? [emit("ready")] : [emit("ready"), join(state, { resumeToken: state.resumeToken || undefined })],
       };
     case "room_joined":
       return joined(state, p, now);

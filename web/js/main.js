@@ -11,6 +11,7 @@ import { LocalMedia } from "./media.js";
 import { DeviceChoices } from "./choices.js";
 import { backgroundFailed } from "./device-notes.js";
 import { ScreenKeeper } from "./wake.js";
+import { KeptSeat } from "./seat.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
@@ -28,6 +29,7 @@ const media = new LocalMedia({ ...params, choices: new DeviceChoices() });
 media.addEventListener("background-failed", (e) => backgroundFailed(e.detail));
 const signal = new Signal(params.roomName);
 const screenKeeper = new ScreenKeeper();
+const seat = new KeptSeat(params.roomName);
 document.title = `${params.roomTitle} · anteroom`;
 
 let state = initial({
@@ -39,6 +41,7 @@ let state = initial({
   avatarUrl: params.avatarUrl,
   deviceId: deviceId(),
   precallReview: params.precallReview,
+  resumeToken: seat.get(),
 });
 let shown = null; // {screen, update, destroy}
 let call = null;
@@ -52,6 +55,8 @@ function dispatch(event) {
   if (event.type === "rejoin" && signal.connection.stopped) signal.start();
   const result = step(state, { now: Date.now(), ...event });
   state = result.state;
+  // The place in the room, kept for a reload of this tab; out of the room, forgotten.
+  seat.set(ENDS.includes(state.screen) ? null : state.resumeToken);
   for (const effect of result.effects) perform(effect);
   bridge.setUnstable("signalling", connectionDown(state));
   show(event);

@@ -40,6 +40,15 @@ test("the person's picture goes with every join, the one a grant lets in too", (
   assert.deepEqual([rejoin[1].roomKey, rejoin[1].avatarUrl], ["GRANT", "https://cdn.example.com/pat.png"]);
 });
 
+test("a reloaded tab joins with the place it had (its resume token), with the review or without", () => {
+  const reviewed = run(initial({ roomName: "/r", resumeToken: "T1" }), [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] }), { type: "precall_done", displayName: "Pat" }]);
+  assert.equal(sent(reviewed.effects).find(([type]) => type === "join_room")[1].resumeToken, "T1");
+  const straight = run(initial({ roomName: "/r", resumeToken: "T1", precallReview: false }), [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] })]);
+  assert.equal(sent(straight.effects).find(([type]) => type === "join_room")?.[1].resumeToken, "T1");
+  const fresh = run(initial({ roomName: "/r" }), [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] }), { type: "precall_done", displayName: "Pat" }]);
+  assert.equal(sent(fresh.effects).find(([type]) => type === "join_room")[1].resumeToken, undefined, "none kept: none sent");
+});
+
 test("an unknown room is said before any device check", () => {
   const { state, effects } = run(initial({ roomName: "/gone" }), [
     { type: "open" },
