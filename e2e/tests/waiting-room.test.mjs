@@ -348,6 +348,29 @@ test("a page the browser discarded, loaded again, keeps its place: in line where
   noPageErrors(host, guest);
 });
 
+test("a guest let in who reloads the page is back in the call without knocking", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  const guest = await open("guest");
+  await enterAsHost(host, meeting);
+  await knock(guest, meeting, "Reloader");
+  await openPeople(host);
+  await knockerItem(host, "Reloader").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const inside = await clientIdOf(guest);
+  // (The page leaves as it goes, and comes back by its token.)
+  await guest.reload({ waitUntil: "domcontentloaded" });
+  await guest.waitForSelector("#continue", { timeout: TIMEOUT });
+  await guest.click("#continue");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await clientIdOf(guest), inside, "the same person");
+  assert.equal(await host.locator(".knocker").count(), 0, "nobody knocked");
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  noPageErrors(host, guest);
+});
+
 test("removing a participant and ending the meeting for all", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: false });

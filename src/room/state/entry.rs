@@ -61,19 +61,29 @@ impl Room {
             }
             _ => None,
         };
-        let role = match request.credential {
-            Credential::Host => Some(Role::Host),
-            Credential::Viewer => Some(Role::Viewer),
-            Credential::Grant(_) => Some(Role::GrantedVisitor),
-            Credential::None if self.locked => None,
-            Credential::None => Some(Role::Visitor),
+        // A member whose page went (a reload) is back as itself, in its role, without knocking.
+        let returning = match (&request.credential, &request.resume_token) {
+            (Credential::None, Some(token)) if !self.conns.contains(conn) => self
+                .departures
+                .take(token, now, self.config.resume_grace)
+                .map(|(client_id, role)| (client_id, role, token.clone())),
+            _ => None,
+        };
+        let role = match (&returning, &request.credential) {
+            (Some((_, role, _)), _) => Some(*role),
+            (None, Credential::Host) => Some(Role::Host),
+            (None, Credential::Viewer) => Some(Role::Viewer),
+            (None, Credential::Grant(_)) => Some(Role::GrantedVisitor),
+            (None, Credential::None) if self.locked => None,
+            (None, Credential::None) => Some(Role::Visitor),
         };
         // A connection keeps its client id across attempts; a grant's bearer is the client it names
         // (an admitted knocker enters as itself, also from a new connection after a blip).
-        let (client_id, resume_token) = match (self.conns.get(conn), granted) {
-            (Some(existing), _) => (existing.client_id.clone(), existing.resume_token.clone()),
-            (None, Some(granted)) => (granted, request.fresh_resume_token),
-            (None, None) => (request.fresh_client_id, request.fresh_resume_token),
+        let (client_id, resume_token) = match (self.conns.get(conn), granted, returning) {
+            (Some(existing), _, _) => (existing.client_id.clone(), existing.resume_token.clone()),
+            (None, Some(granted), _) => (granted, request.fresh_resume_token),
+            (None, None, Some((client_id, _, token))) => (client_id, token),
+            (None, None, None) => (request.fresh_client_id, request.fresh_resume_token),
         };
         let Some(role) = role else {
             let place = self.conns.place(conn).unwrap_or(Place::Outside);

@@ -50,7 +50,16 @@ impl Room {
             return;
         };
         match place {
-            Place::Member(_) => self.remove_member(out, now, conn, LeaveReason::Left),
+            Place::Member(role) => {
+                if let Some(member) = self.conns.get(conn) {
+                    let (token, client_id) =
+                        (member.resume_token.clone(), member.client_id.clone());
+                    let grace = self.config.resume_grace;
+                    self.departures
+                        .remember(&token, client_id, role, now, grace);
+                }
+                self.remove_member(out, now, conn, LeaveReason::Left)
+            }
             Place::Knocking => {
                 if let Some(gone) = self.conns.remove(conn) {
                     self.remove_knock_of(out, now, &gone.client_id, LeaveReason::Cancelled);

@@ -21,6 +21,7 @@ mod media_asks;
 mod members;
 mod queue;
 mod reactions;
+mod returns;
 mod seats;
 mod session;
 mod snapshot;
@@ -151,6 +152,9 @@ pub struct Room {
     reactions: reactions::ReactionBudget,
     /// Who sent the latest chat messages (chat.rs; not kept in a snapshot).
     chat: chat::ChatLog,
+    /// Members whose page went lately, who may come back without knocking (returns.rs; not kept
+    /// in a snapshot).
+    departures: returns::RecentDepartures,
     conns: Connections,
     queue: KnockQueue,
     /// By resume token.
@@ -241,6 +245,7 @@ impl Room {
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),
+            departures: Default::default(),
             config,
             conns: Connections::default(),
             queue: KnockQueue::default(),

@@ -177,6 +177,7 @@ impl Room {
             hands: snapshot.hands,
             reactions: Default::default(),
             chat: Default::default(),
+            departures: Default::default(),
             config,
             conns: Connections::default(),
             queue,

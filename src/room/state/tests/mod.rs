@@ -8,6 +8,7 @@ mod hands;
 mod media_asks;
 mod properties;
 mod reactions;
+mod returns;
 mod room;
 mod spotlight;
 mod waiting;
