@@ -348,7 +348,7 @@ test("a page the browser discarded, loaded again, keeps its place: in line where
   noPageErrors(host, guest);
 });
 
-test("a guest let in who reloads the page is back in the call without knocking", async (t) => {
+test("a guest let in who reloads the page is back in the call without knocking, the chat as it was", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
@@ -359,6 +359,14 @@ test("a guest let in who reloads the page is back in the call without knocking",
   await knockerItem(host, "Reloader").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const inside = await clientIdOf(guest);
+  await host.click("#chat-toggle");
+  await host.fill("#chat-input", "Try reloading the page");
+  await host.press("#chat-input", "Enter");
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", "Reloading now");
+  await guest.press("#chat-input", "Enter");
+  const lines = (page) => page.$$eval("#chat-list li", (items) => items.map((li) => `${li.querySelector(".chat-name").textContent}: ${li.querySelector(".chat-text").textContent}`));
+  await until(async () => ((await lines(guest)).length === 2 ? true : undefined), "both messages on the guest's page");
   // (The page leaves as it goes, and comes back by its token.)
   await guest.reload({ waitUntil: "domcontentloaded" });
   await guest.waitForSelector("#continue", { timeout: TIMEOUT });
@@ -368,6 +376,15 @@ test("a guest let in who reloads the page is back in the call without knocking",
   assert.equal(await host.locator(".knocker").count(), 0, "nobody knocked");
   await remoteVideosPlay(host, 1);
   await remoteVideosPlay(guest, 1);
+  // The chat as it was, read (no unread count), one's own message still one's own to remove.
+  assert.equal(await guest.locator("#chat-badge:not([hidden])").count(), 0, "nothing unread");
+  await guest.click("#chat-toggle");
+  assert.deepEqual(await lines(guest), ["Dr Host: Try reloading the page", "Reloader: Reloading now"]);
+  assert.equal(await guest.locator("#chat-list li.mine .remove-message").count(), 1, "one's own, removable");
+  // Leaving forgets it.
+  await guest.click("#leave");
+  await guest.waitForSelector("[data-screen='left']", { timeout: TIMEOUT });
+  assert.deepEqual(await guest.evaluate(() => Object.keys(sessionStorage).filter((key) => /^anteroom:(chat|seat):/.test(key))), [], "nothing of the call kept");
   noPageErrors(host, guest);
 });
 

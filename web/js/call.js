@@ -27,8 +27,10 @@ const PANEL_EVENTS = { people: "people_toggle", chat: "chat_toggle" };
 const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "hand_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
 
 export class Call {
-  constructor({ root, params, signal, media, iceServers, joined, bridge }) {
+  /** `keptChat` (seat.js): where the chat is kept for a reload of the tab, and found after one. */
+  constructor({ root, params, signal, media, iceServers, joined, bridge, keptChat = null }) {
     this.root = root;
+    this.keptChat = keptChat;
     this.params = params;
     this.signal = signal;
     this.media = media;
@@ -97,10 +99,13 @@ export class Call {
       onSpotlight: this.host ? (id) => this.signal.send(this.roster.spotlights.includes(id) ? "remove_spotlight" : "add_spotlight", { clientId: id }) : null });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
-    // The conversation so far stays through a reconnect (the server keeps no chat to send again).
-    this.chat ??= new ChatPanel({ signal: this.signal });
+    // The conversation so far stays through a reconnect, and a reload (the server keeps no chat to
+    // send again).
+    const firstChat = !this.chat;
+    this.chat ??= new ChatPanel({ signal: this.signal, kept: this.keptChat });
     this.chat.selfId = this.roster.selfId;
     this.chat.host = this.host;
+    if (firstChat) this.chat.restore();
     this.settings?.destroy();
     this.settings = new SettingsPanel({ media: this.media, viewer: this.viewer });
     this.people.onClose = () => this.closePanel();

@@ -1,5 +1,6 @@
 // The chat panel: messages as text (never markup), newest at the bottom, and a field to write in.
-// One's own messages (a host's: anyone's) can be removed for everyone; a removed one says so.
+// One's own messages (a host's: anyone's) can be removed for everyone; a removed one says so. What
+// it showed is kept for a reload of the tab (seat.js, KeptChat).
 
 import { h, icon } from "./dom.js";
 import { language, t } from "./i18n.js";
@@ -9,8 +10,9 @@ export class ChatPanel {
    * `selfId`, whose messages are one's own, and `host`, who removes anyone's, are set by the call
    * (again after a reconnect).
    */
-  constructor({ signal }) {
+  constructor({ signal, kept = null }) {
     this.signal = signal;
+    this.kept = kept;
     this.selfId = null;
     this.host = false;
     this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
@@ -28,8 +30,22 @@ export class ChatPanel {
       } }, this.input, h("button", { type: "submit", class: "primary icon-only", id: "chat-send", "aria-label": t("Send message") }, icon("send"))));
   }
 
+  /** The messages kept from before a reload, shown as they were (read: they were seen then). */
+  restore() {
+    for (const message of this.kept?.read() ?? []) {
+      this.show(message);
+      if (message.removed) this.removed({ id: message.id }, { keep: false });
+    }
+  }
+
   /** A message arrived; returns whether it is unread (the panel is closed and it is not ours). */
-  add({ id, senderId, displayName, text, timestamp }) {
+  add(message) {
+    this.kept?.add(message);
+    this.show(message);
+    return this.element.hidden && message.senderId !== this.selfId;
+  }
+
+  show({ id, senderId, displayName, text, timestamp }) {
     const time = new Date(timestamp).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
     const mine = senderId === this.selfId;
     const remove = id && (mine || this.host)
@@ -42,11 +58,11 @@ export class ChatPanel {
       remove,
       h("p", { class: "chat-text", text })));
     this.list.scrollTop = this.list.scrollHeight;
-    return this.element.hidden && senderId !== this.selfId;
   }
 
   /** A `chat_message_removed`: the message stays in its place, saying it was removed. */
-  removed({ id }) {
+  removed({ id }, { keep = true } = {}) {
+    if (keep) this.kept?.removed(id);
     const item = [...this.list.children].find((li) => li.dataset.id === id);
     if (!item) return;
     item.classList.add("removed");

@@ -11,7 +11,7 @@ import { LocalMedia } from "./media.js";
 import { DeviceChoices } from "./choices.js";
 import { backgroundFailed } from "./device-notes.js";
 import { ScreenKeeper } from "./wake.js";
-import { KeptSeat } from "./seat.js";
+import { KeptChat, KeptSeat } from "./seat.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
@@ -30,6 +30,7 @@ media.addEventListener("background-failed", (e) => backgroundFailed(e.detail));
 const signal = new Signal(params.roomName);
 const screenKeeper = new ScreenKeeper();
 const seat = new KeptSeat(params.roomName);
+const keptChat = new KeptChat(params.roomName);
 document.title = `${params.roomTitle} · anteroom`;
 
 let state = initial({
@@ -55,8 +56,9 @@ function dispatch(event) {
   if (event.type === "rejoin" && signal.connection.stopped) signal.start();
   const result = step(state, { now: Date.now(), ...event });
   state = result.state;
-  // The place in the room, kept for a reload of this tab; out of the room, forgotten.
+  // The place in the room, and the chat, kept for a reload of this tab; out of the room, forgotten.
   seat.set(ENDS.includes(state.screen) ? null : state.resumeToken);
+  if (ENDS.includes(state.screen)) keptChat.clear();
   for (const effect of result.effects) perform(effect);
   bridge.setUnstable("signalling", connectionDown(state));
   show(event);
@@ -119,7 +121,7 @@ function enterCall(joined) {
   const iceServers = state.preview?.iceServers || [];
   startMedia();
   if (call) call.start(joined);
-  else call = new Call({ root, params, signal, media, iceServers, joined, bridge });
+  else call = new Call({ root, params, signal, media, iceServers, joined, bridge, keptChat });
 }
 
 /** Camera and microphone, asked for once (unless the integrator asked us to wait for the person). */
