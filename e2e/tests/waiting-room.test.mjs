@@ -348,7 +348,7 @@ test("a page the browser discarded, loaded again, keeps its place: in line where
   noPageErrors(host, guest);
 });
 
-test("a guest let in who reloads the page is back in the call without knocking, the chat as it was", async (t) => {
+test("a guest who reloads the page keeps their place in line, and once let in is back in the call without knocking, the chat as it was", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
@@ -356,6 +356,15 @@ test("a guest let in who reloads the page is back in the call without knocking, 
   await enterAsHost(host, meeting);
   await knock(guest, meeting, "Reloader");
   await openPeople(host);
+  await knockerItem(host, "Reloader").locator(".knock-message").fill("One moment");
+  await knockerItem(host, "Reloader").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  await guest.reload({ waitUntil: "domcontentloaded" });
+  await guest.waitForSelector("#continue", { timeout: TIMEOUT });
+  await guest.click("#continue");
+  await guest.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting" && document.getElementById("hold-message")?.textContent.includes("One moment"), null, { timeout: TIMEOUT });
+  assert.deepEqual(await knockerNames(host), ["Reloader"], "one knock, still");
+  await knockerItem(host, "Reloader").locator(".knock-state", { hasText: /^On hold: One moment$/ }).waitFor({ timeout: TIMEOUT });
   await knockerItem(host, "Reloader").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   const inside = await clientIdOf(guest);

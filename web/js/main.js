@@ -165,11 +165,13 @@ signal.on("knock_handled", (p) => {
   if (!p.clientId && p.resolution === "accepted" && document.hidden) chime();
 });
 
-// A closed tab (or one navigated away) leaves at once: the server would otherwise keep its place for
-// the resume grace, as it does for a connection that dropped. Not when the page is only put aside
-// in the back-forward cache (it may come back).
+// A closed tab (or one navigated away, or reloaded) leaves at once: the server would otherwise
+// keep its place for the resume grace, as it does for a connection that dropped; a reload comes
+// back by its token. Not when the page is only put aside in the back-forward cache (it may come
+// back), nor while it waits to be let in: its knock then keeps its place in line for the grace
+// (marked reconnecting for hosts), for a reload to take back; "Stop waiting" takes it back at once.
 window.addEventListener("pagehide", (event) => {
-  if (!event.persisted) signal.send("leave_room", {});
+  if (!event.persisted && state.screen !== "waiting") signal.send("leave_room", {});
 });
 
 // The browser knows before the socket does: try at once when it says the network is back.
