@@ -57,7 +57,11 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        file.data.into_owned().into_response()
+        // Embedded files are 'static: served without copying them per request.
+        match file.data {
+            std::borrow::Cow::Borrowed(bytes) => Bytes::from_static(bytes).into_response(),
+            std::borrow::Cow::Owned(bytes) => bytes.into_response(),
+        }
     };
     let h = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(file.metadata.mimetype()) {
