@@ -141,10 +141,7 @@ fn a_reconnection_that_races_the_old_sockets_close_replaces_it() {
 fn a_member_back_by_its_key_while_away_left_and_joins_anew() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
-    h.join(2, Credential::None, "Pat");
-    h.knock(2);
-    h.handle(1, "c2", KnockAction::Accept, None);
-    h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    h.let_in(2, "Pat");
     h.input(Input::Disconnected { conn: 2 });
     let kinds_before = h.fact_kinds().len();
     // A reloaded page has its grant but not its token.
@@ -179,10 +176,7 @@ fn a_host_removes_a_member_while_it_is_away() {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
     h.join(3, Credential::Host, "Sam");
-    h.join(2, Credential::None, "Pat");
-    h.knock(2);
-    h.handle(1, "c2", KnockAction::Accept, None);
-    h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    h.let_in(2, "Pat");
     h.input(Input::Disconnected { conn: 2 });
 
     // Sending it back needs it connected: the host is told why not.

@@ -185,6 +185,15 @@ impl Harness {
         })
     }
 
+    /// Connection `conn` joins as `name`, knocks, a host (1) lets it in, and it enters by its grant.
+    fn let_in(&mut self, conn: ConnId, name: &str) {
+        self.join(conn, Credential::None, name);
+        self.knock(conn);
+        let client = format!("c{conn}");
+        self.handle(1, &client, KnockAction::Accept, None);
+        self.join(conn, Credential::Grant(ClientId::new(client)), name);
+    }
+
     fn fact_kinds(&self) -> Vec<FactKind> {
         self.facts.iter().map(|f| f.kind).collect()
     }

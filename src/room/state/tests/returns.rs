@@ -8,10 +8,7 @@ use super::*;
 fn guest_let_in() -> Harness {
     let mut h = Harness::new(RoomMode::Normal, true);
     h.join(1, Credential::Host, "Host");
-    h.join(2, Credential::None, "Pat");
-    h.knock(2);
-    h.handle(1, "c2", KnockAction::Accept, None);
-    h.join(2, Credential::Grant(ClientId::new("c2")), "Pat");
+    h.let_in(2, "Pat");
     h
 }
 
