@@ -13,7 +13,7 @@ const VENDOR = "/assets/vendor/segmentation/";
 export const BACKGROUNDS = ["none", "slight-blur", "blur", "heavy-blur", "picture"];
 
 /** Blur radius for a 640-pixel-wide frame (scaled with the frame). */
-const BLUR = { "slight-blur": 5, blur: 10, "heavy-blur": 20 };
+const BLUR = { "slight-blur": 6, blur: 14, "heavy-blur": 24 };
 /** Frames a second processed: the camera's own rate, at most. */
 const RATE = 30;
 
