@@ -99,6 +99,11 @@ function join(state, extra = {}) {
   });
 }
 
+/** A join that takes back this page's place in the room, if it has one (its resume token). */
+function joinAgain(state) {
+  return join(state, { resumeToken: state.resumeToken || undefined });
+}
+
 function preview(state) {
   return send("preview_room", { roomName: state.roomName, roomKey: state.roomKey || undefined });
 }
@@ -120,7 +125,7 @@ export function step(state, event) {
       return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
     case "precall_done":
       // (With the place this tab had before a reload, if any: back in the call, or in line.)
-      return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [join({ ...state, displayName: event.displayName }, { resumeToken: state.resumeToken || undefined })] };
+      return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [joinAgain({ ...state, displayName: event.displayName })] };
     case "knock":
       return { state, effects: [send("knock_room", { displayName: state.displayName || undefined })] };
     case "cancel":
@@ -155,14 +160,14 @@ function rejoin(state) {
     case "precall":
       if (!state.preview) return { state, effects: [preview(state)] };
       if (state.screen === "precall") return { state, effects: [] };
-      return { state, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
+      return { state, effects: [joinAgain(state)] };
     case "call":
       // After the room moved (a server restart or failover), its resume token takes this person's
       // place back without a key or a knock; otherwise the key does.
-      return { state, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
+      return { state, effects: [joinAgain(state)] };
     case "waiting":
       // A knock whose connection dropped is taken back with its resume token.
-      return { state: { ...state, resuming: true }, effects: [join(state, { resumeToken: state.resumeToken || undefined })] };
+      return { state: { ...state, resuming: true }, effects: [joinAgain(state)] };
     case "door":
     case "rejected":
       return { state, effects: [join(state)] };
@@ -196,7 +201,7 @@ function frame(state, kind, p, now) {
     case "room_preview":
       return {
         state: { ...state, preview: p, knockPage: p.knockPage || {}, screen: state.precallReview ? "precall" : "loading" },
-        effects: state.precallReview ? [emit("ready")] : [emit("ready"), join(state, { resumeToken: state.resumeToken || undefined })],
+        effects: state.precallReview ? [emit("ready")] : [emit("ready"), joinAgain(state)],
       };
     case "room_joined":
       return joined(state, p, now);

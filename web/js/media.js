@@ -26,18 +26,26 @@ export class LocalMedia extends EventTarget {
     this.choices = choices;
     /** The camera's own track while it is open; `videoTrack` is it, or it seen through an effect. */
     this.cameraTrack = null;
-    this.backgroundsSupported = backgroundsSupported();
     this.backgroundPicture = virtualBackgroundUrl;
     const kept = choices?.get("background");
     const asked = cameraEffect === "picture" && !virtualBackgroundUrl ? null : cameraEffect;
+    const wanted = asked ?? (virtualBackgroundUrl ? "picture" : BACKGROUNDS.includes(kept) && kept !== "picture" ? kept : "none");
     /** The background effect: one of `BACKGROUNDS` (background.js). */
-    this.background = !this.backgroundsSupported ? "none"
-      : asked ?? (virtualBackgroundUrl ? "picture" : BACKGROUNDS.includes(kept) && kept !== "picture" ? kept : "none");
+    this.background = wanted !== "none" && this.backgroundsSupported ? wanted : "none";
     this.processor = null;
     this.cameraOn = true;
     this.microphoneOn = true;
     /** Set when the browser refused access: "denied", "missing" (no device) or another reason. */
     this.problem = null;
+  }
+
+  /**
+   * Whether this browser can run the background effects: asked once, when first needed (it makes
+   * a WebGL context), not by every page that never offers them (a viewer's).
+   */
+  get backgroundsSupported() {
+    this.supportsBackgrounds ??= backgroundsSupported();
+    return this.supportsBackgrounds;
   }
 
   get videoTrack() {

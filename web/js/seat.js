@@ -1,53 +1,65 @@
-// This tab's place in a room across a reload: the resume token the room gave it, kept in the tab's
-// session storage (not the browser's: another tab may be another person, and the place goes with
-// the tab). A reloaded page joins with it and, within the room's resume grace, is back as itself:
-// in the call without knocking again, or in line where it was. Leaving, or being sent away,
-// forgets it.
+// What a tab keeps of a room across a reload, in its session storage (not the browser's: another
+// tab may be another person, and this goes with the tab); forgotten when the person leaves.
+// - Its place: the resume token the room gave it. A reloaded page joins with it and, within the
+//   room's resume grace, is back as itself: in the call without knocking again, or in line where it
+//   was.
+// - The chat it showed, so that page shows what was said.
 
-export class KeptSeat {
-  constructor(roomName, storage = sessionStorageIfAllowed()) {
-    this.slot = `anteroom:seat:${roomName}`;
+/** One item of the tab's session storage; where storage is refused (a private window), nothing. */
+class SessionSlot {
+  constructor(slot, storage) {
+    this.slot = slot;
     this.storage = storage;
   }
 
-  /** The token kept for this room, or null. */
   get() {
     try {
-      return this.storage?.getItem(this.slot) || null;
+      return this.storage?.getItem(this.slot) ?? null;
     } catch {
       return null;
     }
   }
 
-  /** Keeps `token` (null: forgets it). */
-  set(token) {
+  /** Keeps `value` (null: forgets it); full or refused, nothing is kept. */
+  set(value) {
     try {
-      if (token) this.storage?.setItem(this.slot, token);
+      if (value) this.storage?.setItem(this.slot, value);
       else this.storage?.removeItem(this.slot);
     } catch {
-      // Refused (a private window): a reload joins anew, as before.
+      // Refused: a reload starts anew, as before.
     }
+  }
+}
+
+export class KeptSeat {
+  constructor(roomName, storage = sessionStorageIfAllowed()) {
+    this.item = new SessionSlot(`anteroom:seat:${roomName}`, storage);
+  }
+
+  /** The token kept for this room, or null. */
+  get() {
+    return this.item.get() || null;
+  }
+
+  /** Keeps `token` (null: forgets it). */
+  set(token) {
+    this.item.set(token);
   }
 }
 
 /** The latest messages this tab showed, kept (at most so many). */
 const CHAT_KEPT = 200;
 
-/**
- * The chat this tab showed in a room, kept beside its place for a reload (in the tab's session
- * storage: gone with the tab, and forgotten when the person leaves): a page reloaded, back in the
- * call as itself, shows what was said.
- */
+/** The chat this tab showed in a room. */
 export class KeptChat {
   constructor(roomName, storage = sessionStorageIfAllowed()) {
-    this.slot = `anteroom:chat:${roomName}`;
-    this.storage = storage;
+    this.item = new SessionSlot(`anteroom:chat:${roomName}`, storage);
   }
 
   /** The messages kept, oldest first: `{id, senderId, displayName, text, timestamp, removed?}`. */
   read() {
     try {
-      const kept = JSON.parse(this.storage?.getItem(this.slot) || "[]");
+      const kept = JSON.parse(this.item.get() || "[]");
       return Array.isArray(kept) ? kept.filter((m) => m && typeof m.text === "string") : [];
     } catch {
       return [];
@@ -64,19 +76,11 @@ export class KeptChat {
   }
 
   clear() {
-    try {
-      this.storage?.removeItem(this.slot);
-    } catch {
-      // Nothing was kept.
-    }
+    this.item.set(null);
   }
 
   write(messages) {
-    try {
-      this.storage?.setItem(this.slot, JSON.stringify(messages));
-    } catch {
-      // Full or refused: the chat is kept on the page only.
-    }
+    this.item.set(JSON.stringify(messages));
   }
 }
 

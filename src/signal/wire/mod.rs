@@ -531,6 +531,16 @@ mod tests {
             text(&refused),
             r#"{"type":"error","payload":{"code":"knock_not_found","message":"no knock","requestType":"handle_knock"}}"#
         );
+        // The spotlight's limit (a group room's: a normal room holds no fifth participant).
+        let full = Event::refused(
+            RefusalCode::SpotlightFull,
+            "four already",
+            Some(crate::room::model::Request::AddSpotlight),
+        );
+        assert_eq!(
+            text(&full),
+            r#"{"type":"error","payload":{"code":"spotlight_full","message":"four already","requestType":"add_spotlight"}}"#
+        );
         assert_eq!(
             String::from_utf8(hello().to_vec()).unwrap(),
             r#"{"type":"hello","payload":{"protocolVersion":1}}"#
