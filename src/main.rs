@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use anteroom::app::Application;
 use anteroom::config::{DataDirArgs, ServeConfig};
-use anteroom::meeting::{Meeting, RoomMode, RoomNamePattern, format_date};
+use anteroom::meeting::{Meeting, RecordingKind, RoomMode, RoomNamePattern, format_date};
 use anteroom::services::api_keys::ApiKeys;
 use anteroom::services::meetings::{Fields, MeetingSpec, Meetings};
 use anteroom::store::{DynStore, MeetingQuery, RoomNameFilter};
@@ -176,6 +176,8 @@ async fn print_demo_meeting(meetings: &Meetings) -> anyhow::Result<()> {
                 prefix: DEMO_PREFIX.into(),
                 pattern: RoomNamePattern::HumanShort,
                 viewer_mode: false,
+                // The demo shows what a host can do, local recording included.
+                recording: RecordingKind::Local,
                 fields: Fields::default(),
             };
             meetings.create(&spec, now).await?

@@ -133,6 +133,7 @@ mod tests {
             room_mode: RoomMode::Normal,
             is_locked: true,
             viewer_mode: false,
+            recording: Default::default(),
         }
     }
 

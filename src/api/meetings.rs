@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::json::{JsonBody, decode_cursor, encode_cursor, parse_limit, query_pairs, single_param};
 use super::lenient::{self, DATE_RULE};
 use crate::meeting::{
-    Meeting, MeetingId, RoomMode, RoomNamePattern, format_date, is_room_name_byte,
+    Meeting, MeetingId, RecordingKind, RoomMode, RoomNamePattern, format_date, is_room_name_byte,
 };
 use crate::services::meetings::{Fields, MeetingSpec, Meetings};
 use crate::store::{MeetingQuery, RoomNameFilter};
@@ -45,6 +45,16 @@ pub struct CreateMeeting {
     room_name_prefix: Option<String>,
     #[serde(default, deserialize_with = "fields_array")]
     fields: Option<Vec<String>>,
+    #[serde(default)]
+    recording: Option<RecordingOptions>,
+}
+
+/// `recording`: only its `type` means anything here (`destination` and `startTrigger` are for
+/// Whereby's cloud, and are ignored).
+#[derive(Debug, Deserialize)]
+struct RecordingOptions {
+    #[serde(rename = "type", default, deserialize_with = "lenient::choice")]
+    kind: Option<RecordingKind>,
 }
 
 fn fields_array<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
@@ -169,6 +179,10 @@ impl CreateMeeting {
             prefix,
             pattern: self.room_name_pattern.unwrap_or(RoomNamePattern::Uuid),
             viewer_mode,
+            recording: self
+                .recording
+                .and_then(|options| options.kind)
+                .unwrap_or_default(),
             fields,
         })
     }
@@ -330,7 +344,9 @@ mod tests {
     use super::*;
 
     fn create(value: Value) -> Result<MeetingSpec, String> {
-        let body: CreateMeeting = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        // Field errors read as the API says them: the field's path, then its rule.
+        let body: CreateMeeting = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("{} {}", e.path(), e.inner()))?;
         body.validate(Utc::now()).map_err(|e| e.to_string())
     }
 
@@ -390,6 +406,33 @@ mod tests {
         assert!(request.is_locked && request.viewer_mode);
         assert_eq!(request.room_mode, RoomMode::Group);
         assert!(request.fields.host_room_url && request.fields.viewer_room_url);
+    }
+
+    #[test]
+    fn recording_type_is_kept_and_checked() {
+        let kind = |recording: serde_json::Value| {
+            create(json!({"endDate": "2099-01-01T00:00:00Z", "recording": recording}))
+                .map(|spec| spec.recording)
+        };
+        assert_eq!(kind(json!(null)), Ok(RecordingKind::None));
+        assert_eq!(kind(json!({})), Ok(RecordingKind::None));
+        assert_eq!(
+            kind(json!({"type": "local", "destination": null, "startTrigger": "none"})),
+            Ok(RecordingKind::Local)
+        );
+        assert_eq!(
+            kind(json!({"type": "cloud", "destination": {"provider": "whereby"}})),
+            Ok(RecordingKind::Cloud)
+        );
+        assert_eq!(
+            kind(json!({"type": "tape"})),
+            Err("recording.type must be one of: none, local, cloud, not \"tape\"".to_owned())
+        );
+        let not_object = kind(json!("local")).unwrap_err();
+        assert!(
+            not_object.starts_with("recording invalid type"),
+            "{not_object}"
+        );
     }
 
     /// Responses keep the order of keys they have always had (alphabetical).

@@ -132,6 +132,38 @@ impl RoomMode {
     }
 }
 
+/// How a meeting may be recorded (Whereby's `recording.type`). anteroom records nothing itself:
+/// `Local` lets a host's browser record the call to their own device; `Cloud` is kept as asked
+/// but records nothing (there is no cloud here), as `None`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum RecordingKind {
+    #[default]
+    None,
+    Local,
+    Cloud,
+}
+
+impl RecordingKind {
+    pub fn parse(raw: &str) -> Option<Self> {
+        raw.parse().ok()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::VariantNames)]
 #[strum(serialize_all = "kebab-case")]
 pub enum RoomNamePattern {
@@ -170,6 +202,7 @@ pub struct NewMeeting {
     pub room_mode: RoomMode,
     pub is_locked: bool,
     pub viewer_mode: bool,
+    pub recording: RecordingKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +214,7 @@ pub struct Meeting {
     pub room_mode: RoomMode,
     pub is_locked: bool,
     pub viewer_mode: bool,
+    pub recording: RecordingKind,
 }
 
 impl Meeting {

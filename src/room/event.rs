@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 
 use super::model::{
     ClientId, ConnId, EndReason, Identity, KnockPage, KnockState, LeaveReason, MediaAsk,
-    MediaState, Reaction, RelayKind, RelayPayload, Request, Resolution, Role, Theme,
+    MediaState, Reaction, RecordingNow, RelayKind, RelayPayload, Request, Resolution, Role, Theme,
 };
 use crate::meeting::facts::RoomFact;
 use crate::meeting::network::NetworkSample;
-use crate::meeting::{RoomMode, RoomName};
+use crate::meeting::{RecordingKind, RoomMode, RoomName};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -118,6 +118,12 @@ pub enum Event {
         client_ids: Vec<ClientId>,
         by: Option<ClientId>,
     },
+    /// To every member: a host's browser is recording the call now (`None`: it stopped), and
+    /// which host started or stopped it (`None`: it stopped as its host left).
+    RecordingChanged {
+        recording: Option<RecordingNow>,
+        by: Option<ClientId>,
+    },
     /// To every member: a hand went up (`raised_at`, when) or down, by its own member or a host.
     HandChanged {
         client_id: ClientId,
@@ -209,6 +215,10 @@ pub struct RoomView {
     pub is_locked: bool,
     /// Whom hosts put in the spotlight (in that order), shown large on everyone's stage.
     pub spotlights: Vec<ClientId>,
+    /// Whether a host's browser may record the call (`Local`).
+    pub recording_kind: RecordingKind,
+    /// A host's browser recording the call, if one is.
+    pub recording: Option<RecordingNow>,
     /// The hands up, oldest first, with when each went up.
     pub hands: Vec<(ClientId, DateTime<Utc>)>,
     pub capacity: super::state::Capacity,
@@ -355,6 +365,8 @@ pub enum RefusalCode {
     Restarting,
     /// As many as may be are in the spotlight already.
     SpotlightFull,
+    /// The meeting may not be recorded, or another host records it already.
+    RecordingUnavailable,
 }
 
 impl Event {

@@ -79,6 +79,11 @@ pub enum Input {
         target: ClientId,
         lit: bool,
     },
+    /// A host starts (`on`) or stops the recording of the call in their own browser.
+    SetRecording {
+        conn: ConnId,
+        on: bool,
+    },
     Leave {
         conn: ConnId,
     },
@@ -177,6 +182,7 @@ impl Input {
             | Input::SetLock { conn, .. }
             | Input::SetSpotlight { conn, .. }
             | Input::ChangeSpotlight { conn, .. }
+            | Input::SetRecording { conn, .. }
             | Input::SetHand { conn, .. }
             | Input::LowerAllHands { conn }
             | Input::React { conn, .. }

@@ -178,6 +178,8 @@ pub enum Request {
     SetSpotlight,
     AddSpotlight,
     RemoveSpotlight,
+    StartRecording,
+    StopRecording,
     SetHand,
     LowerAllHands,
     React,
@@ -191,6 +193,13 @@ pub enum Request {
     SendToWaitingRoom,
     SetMedia,
     Relay(RelayKind),
+}
+
+/// A host's browser recording the call (state/recording.rs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingNow {
+    pub by: ClientId,
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A background: an uploaded image, or one of Whereby's presets.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::rooms::Rooms;
-use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomNamePattern};
+use crate::meeting::{Meeting, MeetingId, NewMeeting, RecordingKind, RoomMode, RoomNamePattern};
 use crate::room::model::EndReason;
 use crate::store::{DynStore, MeetingQuery, StoreError};
 use crate::tokens::{KeyRole, TokenSigner};
@@ -31,6 +31,7 @@ pub struct MeetingSpec {
     pub prefix: String,
     pub pattern: RoomNamePattern,
     pub viewer_mode: bool,
+    pub recording: RecordingKind,
     pub fields: Fields,
 }
 
@@ -77,6 +78,7 @@ impl Meetings {
                 room_mode: spec.room_mode,
                 is_locked: spec.is_locked,
                 viewer_mode: spec.viewer_mode,
+                recording: spec.recording,
             };
             match self.store.create_meeting(new).await {
                 Ok(meeting) => break meeting,

@@ -441,6 +441,7 @@ impl Rooms {
             max_knocks_per_address: settings.max_knocks_per_address,
             knock_timeout: settings.knock_timeout,
             theme: Theme::default(),
+            recording: meeting.recording,
         }
     }
 

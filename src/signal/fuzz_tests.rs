@@ -77,6 +77,8 @@ enum Shape {
     Spotlight(bool),
     /// The picked client added to the spotlight (true) or taken out (false).
     ChangeSpotlight(bool),
+    /// The recording started (true) or stopped.
+    Record(bool),
     /// A hand up or down: one's own, or (true) the picked client's.
     Hand {
         raised: bool,
@@ -140,6 +142,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         1 => (-10.0f64..1e10, -5.0f64..150.0).prop_map(|(bps, loss)| Shape::Sample(bps, loss)),
         1 => any::<bool>().prop_map(Shape::Spotlight),
         1 => any::<bool>().prop_map(Shape::ChangeSpotlight),
+        1 => any::<bool>().prop_map(Shape::Record),
         1 => (any::<bool>(), proptest::bool::weighted(0.3))
             .prop_map(|(raised, other)| Shape::Hand { raised, other }),
         1 => Just(Shape::LowerAllHands),
@@ -254,6 +257,9 @@ fn frame(shape: &Shape, pick: usize, seen: &Seen) -> Value {
         Shape::ChangeSpotlight(lit) => json!({
             "type": if *lit { "add_spotlight" } else { "remove_spotlight" },
             "payload": {"clientId": client.unwrap_or_default()}}),
+        Shape::Record(on) => {
+            json!({"type": if *on { "start_recording" } else { "stop_recording" }})
+        }
         Shape::Hand { raised, other } => json!({"type": "set_hand", "payload": {
             "raised": raised, "clientId": if *other { client } else { None }}}),
         Shape::LowerAllHands => json!({"type": "lower_all_hands"}),
@@ -298,6 +304,7 @@ fn room(mode: RoomMode, locked: bool) -> Room {
         max_knocks_per_address: 3,
         knock_timeout: Some(Duration::seconds(50)),
         theme: Theme::default(),
+        recording: crate::meeting::RecordingKind::Local,
     })
 }
 

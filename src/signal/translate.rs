@@ -151,6 +151,8 @@ pub fn translate(
             target: ClientId::new(change.client_id),
             lit: false,
         },
+        ClientMessage::StartRecording => Input::SetRecording { conn, on: true },
+        ClientMessage::StopRecording => Input::SetRecording { conn, on: false },
         ClientMessage::SetHand(hand) => Input::SetHand {
             conn,
             target: hand.client_id.map(ClientId::new),

@@ -234,6 +234,7 @@ async fn old_meetings_and_deliveries_are_swept() {
                     room_mode: RoomMode::Normal,
                     is_locked: false,
                     viewer_mode: false,
+                    recording: Default::default(),
                 })
                 .await
                 .unwrap();

@@ -11,6 +11,7 @@ mod durability;
 mod handover;
 mod helpers;
 mod insights;
+mod local_recording;
 mod media;
 mod media_client;
 mod meetings;

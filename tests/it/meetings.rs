@@ -222,6 +222,11 @@ async fn bad_create_bodies_get_400_naming_the_field() {
             "templateType must be one of: viewerMode",
         ),
         (
+            "unknown recording type",
+            json!({"endDate": LATER, "recording": {"type": "tape"}}).to_string(),
+            "recording.type must be one of: none, local, cloud",
+        ),
+        (
             "isLocked not boolean",
             json!({"endDate": LATER, "isLocked": "yes"}).to_string(),
             "isLocked must be a boolean",

@@ -353,6 +353,7 @@ async fn an_expired_meeting_refuses_joins() {
                 room_mode: anteroom::meeting::RoomMode::Normal,
                 is_locked: false,
                 viewer_mode: false,
+                recording: Default::default(),
             })
             .await
             .unwrap();

@@ -404,6 +404,8 @@ impl Room {
             mode: self.config.mode,
             is_locked: self.locked,
             spotlights: self.spotlights().to_vec(),
+            recording_kind: self.config.recording,
+            recording: self.recording().cloned(),
             hands: self.hands().to_vec(),
             capacity: self.seats.capacity,
             clients: if for_host {

@@ -21,6 +21,7 @@ mod media_asks;
 mod members;
 mod queue;
 mod reactions;
+mod recording;
 mod returns;
 mod seats;
 mod session;
@@ -49,7 +50,7 @@ use super::model::{
 };
 use crate::meeting::facts::{DecidedBy, FactClient, FactKind, RoomFact};
 use crate::meeting::network::NetworkSample;
-use crate::meeting::{MeetingId, RoomMode, RoomName};
+use crate::meeting::{MeetingId, RecordingKind, RoomMode, RoomName};
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -71,6 +72,8 @@ pub struct RoomConfig {
     /// A knock no host has answered within this time ends (None: knocks wait as long as it takes).
     pub knock_timeout: Option<Duration>,
     pub theme: Theme,
+    /// Whether a host's browser may record the call (`Local`); the others forbid it here.
+    pub recording: RecordingKind,
 }
 
 /// A verdict reached while its knocker was away (or a member's removal while it was away), kept
@@ -146,6 +149,8 @@ pub struct Room {
     locked: bool,
     /// Whom a host shows large on everyone's stage (spotlight.rs).
     spotlights: Vec<ClientId>,
+    /// A host's browser recording the call (recording.rs).
+    recording: Option<super::model::RecordingNow>,
     /// Raised hands, oldest first (hands.rs).
     hands: Vec<(ClientId, DateTime<Utc>)>,
     /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
@@ -242,6 +247,7 @@ impl Room {
             seats: Seats::new(Capacity::of(config.mode)),
             locked: config.locked,
             spotlights: Vec::new(),
+            recording: None,
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),
@@ -341,6 +347,7 @@ impl Room {
             Input::ChangeSpotlight { conn, target, lit } => {
                 self.change_spotlight(&mut out, conn, target, lit)
             }
+            Input::SetRecording { conn, on } => self.set_recording(&mut out, now, conn, on),
             Input::SetHand {
                 conn,
                 target,
@@ -377,6 +384,7 @@ impl Room {
         }
         if !self.ended {
             self.settle_spotlight(&mut out);
+            self.settle_recording(&mut out);
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

@@ -16,7 +16,7 @@ use super::queue::{Knock, KnockQueue};
 use super::seats::{Capacity, Seats};
 use super::session::Sessions;
 use super::{AwayMember, AwayVerdict, Room, RoomConfig};
-use crate::room::model::ClientId;
+use crate::room::model::{ClientId, RecordingNow};
 
 /// The version of the kept form; a keeper refuses a snapshot of another.
 const VERSION: u32 = 1;
@@ -33,6 +33,9 @@ pub struct Snapshot {
     /// `spotlight` alone).
     #[serde(default)]
     spotlights: Vec<ClientId>,
+    /// A host's browser recording the call (absent from older snapshots: nobody).
+    #[serde(default)]
+    recording: Option<RecordingNow>,
     /// Raised hands, oldest first (absent from older snapshots: none).
     #[serde(default)]
     hands: Vec<(ClientId, DateTime<Utc>)>,
@@ -93,6 +96,7 @@ impl Room {
             locked: self.locked,
             spotlight: self.spotlights.first().cloned(),
             spotlights: self.spotlights.clone(),
+            recording: self.recording.clone(),
             hands: self.hands.clone(),
             members,
             knocks: self
@@ -174,6 +178,7 @@ impl Room {
             } else {
                 snapshot.spotlights
             },
+            recording: snapshot.recording,
             hands: snapshot.hands,
             reactions: Default::default(),
             chat: Default::default(),

@@ -10,7 +10,7 @@ mod views;
 
 use self::views::{
     ClientWire, DisplayNameRules, EndWire, KnockHandled, KnockPageWire, KnockWire, LeaveWire,
-    OwnKnockWire, RoomJoined, RoomViewWire, ThemeWire,
+    OwnKnockWire, RecordingWire, RoomJoined, RoomViewWire, ThemeWire,
 };
 use super::protocol::{ErrorCode, MediaAskName, MessageType, PROTOCOL_VERSION, ReactionName};
 use crate::meeting::text::{DISPLAY_NAME_FORBIDDEN, DISPLAY_NAME_MAX_CHARS};
@@ -201,6 +201,11 @@ enum Frame<'a> {
         by_client_id: Option<&'a str>,
     },
     #[serde(rename_all = "camelCase")]
+    RecordingChanged {
+        recording: Option<RecordingWire<'a>>,
+        by_client_id: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
     HandChanged {
         client_id: &'a str,
         raised: bool,
@@ -375,6 +380,10 @@ impl<'a> Frame<'a> {
                 client_ids: client_ids.iter().map(ClientId::as_str).collect(),
                 by_client_id: by.as_ref().map(ClientId::as_str),
             },
+            Event::RecordingChanged { recording, by } => Frame::RecordingChanged {
+                recording: recording.as_ref().map(RecordingWire::of),
+                by_client_id: by.as_ref().map(ClientId::as_str),
+            },
             Event::HandChanged {
                 client_id,
                 raised_at,
@@ -484,6 +493,7 @@ fn refusal_code(code: RefusalCode) -> ErrorCode {
         RefusalCode::ClientNotFound => ErrorCode::ClientNotFound,
         RefusalCode::ClientAway => ErrorCode::ClientAway,
         RefusalCode::SpotlightFull => ErrorCode::SpotlightFull,
+        RefusalCode::RecordingUnavailable => ErrorCode::RecordingUnavailable,
         RefusalCode::NameTaken => ErrorCode::InvalidDisplayName,
         RefusalCode::AddressLimit | RefusalCode::TooSoon => ErrorCode::RateLimited,
         RefusalCode::Restarting => ErrorCode::ServerShuttingDown,

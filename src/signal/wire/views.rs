@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::meeting::facts::DecidedBy;
 use crate::room::event::{ClientView, KnockView, OwnKnock, ResolvedKnock, RoomView, Verdict};
 use crate::room::model::{
-    Background, ClientId, Colors, EndReason, KnockPage, KnockState, LeaveReason, Resolution, Theme,
+    Background, ClientId, Colors, EndReason, KnockPage, KnockState, LeaveReason, RecordingNow,
+    Resolution, Theme,
 };
 
 #[derive(Serialize)]
@@ -60,10 +61,31 @@ pub(super) struct RoomViewWire<'a> {
     spotlight: Option<&'a str>,
     /// Everyone in the spotlight, in the order put there.
     spotlights: Vec<&'a str>,
+    /// Whereby's `recording.type` of the meeting: `local` lets a host's browser record the call.
+    recording_type: &'static str,
+    /// A host's browser recording the call, `null` when none is.
+    recording: Option<RecordingWire<'a>>,
     /// The hands up, oldest first.
     hands: Vec<HandWire<'a>>,
     capacity: CapacityWire,
     clients: Vec<ClientWire<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RecordingWire<'a> {
+    client_id: &'a str,
+    /// Milliseconds since the epoch.
+    started_at: i64,
+}
+
+impl<'a> RecordingWire<'a> {
+    pub(super) fn of(recording: &'a RecordingNow) -> Self {
+        RecordingWire {
+            client_id: recording.by.as_str(),
+            started_at: recording.started_at.timestamp_millis(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -90,6 +112,8 @@ impl<'a> RoomViewWire<'a> {
             is_locked: room.is_locked,
             spotlight: room.spotlights.first().map(ClientId::as_str),
             spotlights: room.spotlights.iter().map(ClientId::as_str).collect(),
+            recording_type: room.recording_kind.as_str(),
+            recording: room.recording.as_ref().map(RecordingWire::of),
             hands: room
                 .hands
                 .iter()

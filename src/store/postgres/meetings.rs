@@ -25,8 +25,8 @@ impl EngineMeetings for PostgresStore {
     /// Many writers: no batching needed to keep up; a name that collides inserts nothing.
     async fn insert_meeting(&self, new: NewMeeting) -> Result<Meeting, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_name) DO NOTHING RETURNING id",
+            "INSERT INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode, \
+             recording) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (room_name) DO NOTHING RETURNING id",
         )
         .bind(new.room_name.as_str())
         .bind(millis(new.start_date))
@@ -34,6 +34,7 @@ impl EngineMeetings for PostgresStore {
         .bind(new.room_mode.as_str())
         .bind(new.is_locked)
         .bind(new.viewer_mode)
+        .bind(new.recording.as_str())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -47,6 +48,7 @@ impl EngineMeetings for PostgresStore {
             room_mode: new.room_mode,
             is_locked: new.is_locked,
             viewer_mode: new.viewer_mode,
+            recording: new.recording,
         })
     }
 }

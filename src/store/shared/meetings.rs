@@ -8,14 +8,14 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
 use super::columns::Columns;
-use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomMode, RoomName};
+use crate::meeting::{Meeting, MeetingId, NewMeeting, RecordingKind, RoomMode, RoomName};
 use crate::store::{ApiKeyInfo, MeetingQuery, MeetingStore, StoreError, millis, stored_room};
 
 /// The columns `meeting_from_row` reads, as a literal so queries can be built with `concat!`
 /// (sqlx takes only static SQL, which keeps injection out by construction).
 macro_rules! meeting_columns {
     () => {
-        "id, room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode"
+        "id, room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode, recording"
     };
 }
 pub(crate) use meeting_columns;
@@ -34,6 +34,7 @@ pub(crate) trait EngineMeetings {
 
 pub(crate) fn meeting_from_row(row: &impl Columns) -> Result<Meeting, StoreError> {
     let room_mode = row.text("room_mode")?;
+    let recording = row.text("recording")?;
     Ok(Meeting {
         id: MeetingId(row.int("id")?),
         room_name: stored_room(&row.text("room_name")?)?,
@@ -43,6 +44,8 @@ pub(crate) fn meeting_from_row(row: &impl Columns) -> Result<Meeting, StoreError
             .ok_or_else(|| StoreError::Corrupt(format!("room mode {room_mode:?}")))?,
         is_locked: row.flag("is_locked")?,
         viewer_mode: row.flag("viewer_mode")?,
+        recording: RecordingKind::parse(&recording)
+            .ok_or_else(|| StoreError::Corrupt(format!("recording {recording:?}")))?,
     })
 }
 

@@ -33,7 +33,7 @@ pub async fn run(writer: SqlitePool, mut pending: mpsc::Receiver<PendingCreate>)
 
 async fn write_batch(writer: &SqlitePool, batch: Vec<PendingCreate>) {
     let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "INSERT OR IGNORE INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode) ",
+        "INSERT OR IGNORE INTO meetings (room_name, start_ms, end_ms, room_mode, is_locked, viewer_mode, recording) ",
     );
     insert.push_values(&batch, |mut row, pending| {
         let m = &pending.meeting;
@@ -42,7 +42,8 @@ async fn write_batch(writer: &SqlitePool, batch: Vec<PendingCreate>) {
             .push_bind(m.end_date.timestamp_millis())
             .push_bind(m.room_mode.as_str())
             .push_bind(m.is_locked)
-            .push_bind(m.viewer_mode);
+            .push_bind(m.viewer_mode)
+            .push_bind(m.recording.as_str());
     });
     // OR IGNORE + RETURNING: a row whose generated name collides is skipped, and its absence from
     // the returned rows tells its caller to draw another name; the rest of the batch still commits.
@@ -67,6 +68,7 @@ async fn write_batch(writer: &SqlitePool, batch: Vec<PendingCreate>) {
                         room_mode: m.room_mode,
                         is_locked: m.is_locked,
                         viewer_mode: m.viewer_mode,
+                        recording: m.recording,
                     }),
                     None => Err(StoreError::RoomNameTaken(m.room_name)),
                 };

@@ -8,6 +8,7 @@ mod hands;
 mod media_asks;
 mod properties;
 mod reactions;
+mod recording;
 mod returns;
 mod room;
 mod spotlight;
@@ -44,6 +45,7 @@ pub(crate) fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         max_knocks_per_address: 50,
         knock_timeout: None,
         theme: Theme::default(),
+        recording: crate::meeting::RecordingKind::Local,
     }
 }
 

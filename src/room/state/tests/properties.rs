@@ -50,6 +50,8 @@ enum Step {
     /// A connection (`.0`) adds a connection's client (`.1`) to the spotlight, or (`.2` false)
     /// takes them out.
     ChangeSpotlight(ConnId, ConnId, bool),
+    /// A connection starts (true) or stops the recording.
+    Record(ConnId, bool),
     /// A connection (`.0`) raises or lowers (`.2`) its own hand, or (`.1`) a connection's client's.
     Hand(ConnId, Option<ConnId>, bool),
     Advance(i64),
@@ -110,6 +112,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(a, b, lit)| Step::ChangeSpotlight(a, b, lit)),
         2 => (conn_id(), proptest::option::weighted(0.3, conn_id()), any::<bool>())
             .prop_map(|(a, b, up)| Step::Hand(a, b, up)),
+        1 => (conn_id(), any::<bool>()).prop_map(|(a, on)| Step::Record(a, on)),
         2 => (1i64..30).prop_map(Step::Advance),
         1 => Just(Step::Move),
     ]
@@ -135,6 +138,8 @@ struct Observer {
     roles: BTreeMap<ConnId, Role>,
     /// Whom each member was last told is in the spotlight.
     spotlights: BTreeMap<ConnId, Vec<ClientId>>,
+    /// Who each member was last told is recording the call.
+    recordings: BTreeMap<ConnId, Option<ClientId>>,
     /// The hands up, oldest first, as each member was told.
     hands: BTreeMap<ConnId, Vec<ClientId>>,
 }
@@ -171,6 +176,8 @@ impl Observer {
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
                 self.spotlights.insert(conn, joined.room.spotlights.clone());
+                let recording = joined.room.recording.as_ref().map(|r| r.by.clone());
+                self.recordings.insert(conn, recording);
                 let hands = joined.room.hands.iter().map(|(client, _)| client.clone());
                 self.hands.insert(conn, hands.collect());
                 for client in &joined.room.clients {
@@ -282,6 +289,11 @@ impl Observer {
             Event::SpotlightChanged { client_ids, .. } => {
                 self.spotlights.insert(conn, client_ids.clone());
             }
+            Event::RecordingChanged { recording, .. } => {
+                let by = recording.as_ref().map(|r| r.by.clone());
+                let before = self.recordings.insert(conn, by.clone());
+                assert_ne!(before, Some(by), "told of no change in the recording");
+            }
             Event::KnockerAway { client_id } | Event::KnockerBack { client_id } => {
                 let away = matches!(event, Event::KnockerAway { .. });
                 let queue = self.host_queue(conn);
@@ -327,6 +339,7 @@ impl Observer {
         self.rosters.remove(&conn);
         self.roles.remove(&conn);
         self.spotlights.remove(&conn);
+        self.recordings.remove(&conn);
         self.hands.remove(&conn);
     }
 
@@ -539,6 +552,7 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
                 },
                 lit,
             },
+            Step::Record(conn, on) => Input::SetRecording { conn, on },
             Step::Hand(conn, target, raised) => Input::SetHand {
                 conn,
                 target: target.map(|t| match h.room.conns.get(t) {
@@ -690,6 +704,22 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             &observer.spotlights,
             &spotlights,
             "spotlight",
+        );
+        // Invariant: the recording is a host's in the room (their connection may be away), and
+        // every member was told whose.
+        let recording = h.room.recording().map(|r| r.by.clone());
+        if let Some(by) = &recording {
+            assert_eq!(
+                in_room.get(by),
+                Some(&Role::Host),
+                "{by} records, not a host in the room"
+            );
+        }
+        every_member_was_told(
+            &observer.members,
+            &observer.recordings,
+            &recording,
+            "recording",
         );
         // Invariant: hands are up only for people in the room, once each, and every member knows
         // whose, in the order they went up.

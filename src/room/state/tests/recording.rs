@@ -1,0 +1,127 @@
+//! Local recording: hosts only, in meetings that allow it, one at a time; every member is told
+//! (knockers not), newcomers see it as they enter, and it stops when its host leaves.
+
+use super::*;
+use crate::meeting::RecordingKind;
+use crate::room::model::RecordingNow;
+
+/// Who this connection was told records the call, if it was told.
+fn told(conn: ConnId, said: &[(ConnId, Event)]) -> Option<Option<ClientId>> {
+    to(conn, said).into_iter().find_map(|e| match e {
+        Event::RecordingChanged { recording, .. } => Some(recording.map(|r| r.by)),
+        _ => None,
+    })
+}
+
+fn record(h: &mut Harness, conn: ConnId, on: bool) -> Vec<(ConnId, Event)> {
+    h.input(Input::SetRecording { conn, on })
+}
+
+#[test]
+fn a_host_records_and_everyone_in_the_room_is_told() {
+    let mut h = room_of_three();
+    h.knock(9);
+    let said = record(&mut h, 1, true);
+    for conn in 1..=3 {
+        assert_eq!(
+            told(conn, &said),
+            Some(Some(ClientId::new("c1"))),
+            "member {conn}"
+        );
+    }
+    assert_eq!(told(9, &said), None, "a knocker is not told");
+    assert_eq!(
+        h.room.recording(),
+        Some(&RecordingNow {
+            by: ClientId::new("c1"),
+            started_at: h.now,
+        })
+    );
+    // Again: nothing new.
+    assert!(record(&mut h, 1, true).is_empty());
+    // A newcomer sees it as it enters.
+    let said = h.join(4, Credential::None, "Sam");
+    let joined = joined_room(4, &said).expect("joined");
+    assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
+    assert_eq!(joined.recording_kind, RecordingKind::Local);
+    let said = record(&mut h, 1, false);
+    assert_eq!(told(4, &said), Some(None));
+    assert!(said.iter().any(|(_, e)| matches!(e,
+        Event::RecordingChanged { by: Some(by), .. } if by.as_str() == "c1")));
+    assert!(record(&mut h, 1, false).is_empty(), "stopped already");
+}
+
+#[test]
+fn only_hosts_one_at_a_time_and_any_host_stops_it() {
+    let mut h = room_of_three();
+    let said = record(&mut h, 2, true);
+    assert_eq!(error_code(&to(2, &said)), Some(RefusalCode::Forbidden));
+    h.join(4, Credential::Host, "Second host");
+    record(&mut h, 1, true);
+    let said = record(&mut h, 4, true);
+    assert_eq!(
+        error_code(&to(4, &said)),
+        Some(RefusalCode::RecordingUnavailable),
+        "another host records already"
+    );
+    assert_eq!(told(2, &said), None);
+    let said = record(&mut h, 2, false);
+    assert_eq!(error_code(&to(2, &said)), Some(RefusalCode::Forbidden));
+    let said = record(&mut h, 4, false);
+    assert_eq!(
+        told(1, &said),
+        Some(None),
+        "the recording host's page is told to stop"
+    );
+}
+
+#[test]
+fn a_meeting_that_is_not_local_may_not_be_recorded() {
+    for kind in [RecordingKind::None, RecordingKind::Cloud] {
+        let mut config = config(RoomMode::Group, false);
+        config.recording = kind;
+        let mut h = Harness::new(RoomMode::Group, false);
+        h.room = Room::new(config);
+        h.join(1, Credential::Host, "Host");
+        let said = record(&mut h, 1, true);
+        assert_eq!(
+            error_code(&to(1, &said)),
+            Some(RefusalCode::RecordingUnavailable),
+            "{kind:?}"
+        );
+        assert!(h.room.recording().is_none());
+    }
+}
+
+#[test]
+fn it_goes_on_while_its_host_is_away_and_stops_when_they_leave() {
+    let mut h = room_of_three();
+    record(&mut h, 1, true);
+    let said = h.input(Input::Disconnected { conn: 1 });
+    assert_eq!(told(2, &said), None, "away: their browser may still record");
+    let said = h.resume(5, 1, "Host");
+    let joined = joined_room(5, &said).expect("back");
+    assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
+    let said = h.input(Input::Leave { conn: 5 });
+    assert_eq!(told(2, &said), Some(None));
+    assert!(
+        said.iter()
+            .any(|(_, e)| matches!(e, Event::RecordingChanged { by: None, .. }))
+    );
+    // Away and never back: stopped when the grace runs out.
+    h.join(6, Credential::Host, "Other host");
+    record(&mut h, 6, true);
+    h.input(Input::Disconnected { conn: 6 });
+    let said = h.advance(3600);
+    assert_eq!(told(2, &said), Some(None));
+}
+
+#[test]
+fn it_is_kept_when_the_room_moves() {
+    let mut h = room_of_three();
+    record(&mut h, 1, true);
+    h.move_room();
+    let said = h.resume(7, 1, "Host");
+    let joined = joined_room(7, &said).expect("back");
+    assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
+}
