@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../web"
 ICONS=(mic mic-off video video-off monitor-up monitor-x message-square users lock lock-open log-out
   phone-off maximize minimize pin pin-off link layout-grid square-user-round x send bell chevron-left
   chevron-right user-check user-x clock refresh-cw door-open ellipsis wifi-off picture-in-picture-2
-  settings star star-off hand smile-plus trash-2)
+  settings star star-off hand smile-plus trash-2 circle-dot circle-stop)
 
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 out=$(mktemp -d)

@@ -90,6 +90,9 @@
     toggleChat(enabled) { this.send("toggle_chat", enabled); }
     // Whereby's takes the pane to open; anteroom's settings have one.
     openSettings() { this.send("open_settings"); }
+    // A host's recording in their own browser, in a meeting created for local recording.
+    startRecording() { this.send("start_recording"); }
+    stopRecording() { this.send("stop_recording"); }
     // Ours: a host panel of the integrator's own.
     admit(clientId) { this.send("admit", clientId); }
     reject(clientId, message) { this.send("reject", clientId, message); }
@@ -104,7 +107,7 @@
 
   // Whereby's methods for what anteroom does not have: they say so instead of throwing, so an
   // integrator's code written for Whereby goes on.
-  for (const name of ["startRecording", "stopRecording", "startStreaming", "stopStreaming",
+  for (const name of ["startStreaming", "stopStreaming",
     "startLiveTranscription", "stopLiveTranscription", "toggleBreakout"]) {
     WherebyEmbed.prototype[name] = () => console.warn(`<whereby-embed>: ${name} is not available in anteroom`);
   }

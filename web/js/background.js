@@ -4,6 +4,8 @@
 // The camera's own picture is never drawn unprocessed: until the person is found, the whole frame
 // is blurred (or the picture shown), so a background the person chose to hide never shows.
 
+import { drawCovering, frameClock } from "./canvas.js";
+
 const VENDOR = "/assets/vendor/segmentation/";
 
 /**
@@ -101,7 +103,7 @@ export class BackgroundProcessor extends EventTarget {
 
   async run() {
     await this.video.play();
-    const frames = frameClock();
+    const frames = frameClock(RATE);
     try {
       let ready = null;
       for (;;) {
@@ -157,7 +159,7 @@ export class BackgroundProcessor extends EventTarget {
       ctx.globalCompositeOperation = "copy";
     }
     if (this.effect === "picture" && this.picture) {
-      drawCovering(ctx, this.picture, width, height);
+      drawCovering(ctx, this.picture, { x: 0, y: 0, width, height });
     } else {
       const radius = Math.max(2, Math.round(((BLUR[this.effect] ?? BLUR.blur) * width) / 640));
       ctx.filter = `blur(${radius}px)`;
@@ -172,34 +174,4 @@ export class BackgroundProcessor extends EventTarget {
     this.track.stop();
     this.video.srcObject = null;
   }
-}
-
-/** Draws `picture` over the whole canvas, cut to its shape, as CSS's `object-fit: cover`. */
-function drawCovering(ctx, picture, width, height) {
-  const scale = Math.max(width / picture.naturalWidth, height / picture.naturalHeight);
-  const w = picture.naturalWidth * scale;
-  const h = picture.naturalHeight * scale;
-  ctx.drawImage(picture, (width - w) / 2, (height - h) / 2, w, h);
-}
-
-/**
- * Ticks RATE times a second from a worker: a page's own timers are slowed to once a second when
- * its tab is hidden, which would all but stop the person's video while they look at another tab.
- */
-function frameClock() {
-  const worker = new Worker("/assets/js/frame-clock.js");
-  worker.postMessage(1000 / RATE);
-  let waiting = [];
-  worker.onmessage = () => {
-    const resolved = waiting;
-    waiting = [];
-    for (const resolve of resolved) resolve();
-  };
-  return {
-    next: () => new Promise((resolve) => waiting.push(resolve)),
-    stop: () => {
-      worker.terminate();
-      for (const resolve of waiting) resolve();
-    },
-  };
 }

@@ -18,13 +18,14 @@ import { KnockNotices } from "./notify.js";
 import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
 import { PictureInPicture } from "./pip.js";
+import { RecordingControl } from "./recording-control.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** What an embedding page hears when a panel opens or closes (Whereby's events; none for settings). */
 const PANEL_EVENTS = { people: "people_toggle", chat: "chat_toggle" };
 
 /** Frames that change who is here or waiting. */
-const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "hand_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
+const ROSTER_FRAMES = ["new_client", "client_away", "client_left", "room_locked", "spotlight_changed", "recording_changed", "hand_changed", "room_knocked", "knock_handled", "knocker_away", "knocker_back", "knocker_left", "media_state"];
 
 export class Call {
   /** `keptChat` (seat.js): where the chat is kept for a reload of the tab, and found after one. */
@@ -47,6 +48,9 @@ export class Call {
     this.pip = params.pipButton && params.topToolbar && PictureInPicture.supported()
       ? new PictureInPicture({ source: () => this.stage.pictureInPicture(), onToggle: (open) => this.bridge.emit("pip_toggle", { open }) })
       : null;
+    // Kept through reconnects: a recording goes on while the page finds the room again.
+    this.recording = new RecordingControl({ signal, bridge, roomTitle: params.roomTitle, offered: params.recording,
+      nameOf: (id) => this.person(id)?.displayName, sources: () => this.stage.recordingSources(), ownAudio: () => this.media.audioTrack });
     leaveDoor();
     this.start(joined);
     this.offs = [
@@ -113,6 +117,8 @@ export class Call {
     this.settings.onClose = () => this.closePanel();
     this.openPanel = null;
     this.build();
+    this.stage.element.append(this.recording.badge);
+    this.recording.entered({ selfId: this.roster.selfId, host: this.host, recordingType: joined.room?.recordingType, recording: joined.room?.recording });
     this.reactions?.destroy();
     this.reactions = new Reactions({ button: this.params.reactions && this.params.bottomToolbar ? this.reactButton : null, stage: this.stage.element,
       send: (reaction) => this.signal.send("send_reaction", { reaction }) });
@@ -196,6 +202,7 @@ export class Call {
         canShare ? this.shareButton : null,
         p.minimal ? null : this.handButton,
         p.reactions ? this.reactButton : null,
+        this.host ? this.recording.button : null,
         p.settingsButton && SettingsPanel.useful({ viewer: this.viewer }) ? this.settingsButton : null),
       h("div", { class: "control-group" },
         this.pager,
@@ -302,6 +309,9 @@ export class Call {
         else if (out) announce(t("{name} is out of the spotlight", { name: out.displayName }));
         break;
       }
+      case "recording_changed":
+        this.recording.roomSays(p.recording ?? null);
+        break;
       case "room_knocked":
         this.knocked(p);
         break;
@@ -585,6 +595,7 @@ export class Call {
     this.media.removeEventListener("lost", this.onLost);
     this.settings.destroy();
     this.reactions.destroy();
+    this.recording.destroy();
     this.controlsFit?.disconnect();
     document.removeEventListener("keydown", this.onKey);
     document.removeEventListener("fullscreenchange", this.onFullscreen);

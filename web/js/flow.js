@@ -41,6 +41,7 @@ const REFUSALS = {
   invalid_message: () => t("This message cannot be sent: it is empty or too long."),
   rate_limited: () => t("Too much at once. Wait a moment, then try again."),
   spotlight_full: () => t("Four people are in the spotlight already. Take one out first."),
+  recording_unavailable: () => t("This meeting cannot be recorded, or another host is recording it."),
   internal: () => t("Something went wrong. Try again."),
 };
 
@@ -324,6 +325,7 @@ function error(state, p, now) {
   // reconnecting) is for the console, not a message to the person.
   // A reaction the room refused (too many in it at once) is logged, and the picker says so.
   if (p.requestType === "send_reaction") return { state, effects: [{ log: `${p.requestType}: ${p.message}` }, ...(code === "rate_limited" ? [{ reactionRefused: true }] : [])] };
+  if (p.requestType === "start_recording") return { state, effects: [{ toast: REFUSALS[code]?.() ?? p.message }, { recordingRefused: true }] };
   if (MEDIA_SIGNALLING.includes(p.requestType)) return { state, effects: [{ log: `${p.requestType}: ${p.message}` }] };
   return { state, effects: [{ toast: REFUSALS[code]?.() ?? p.message }] };
 }

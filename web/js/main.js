@@ -76,6 +76,7 @@ function perform(effect) {
   if (effect.toast) toast(effect.toast);
   if (effect.log) console.info(effect.log);
   if (effect.reactionRefused) call?.reactions.refused();
+  if (effect.recordingRefused) call?.recording.refused();
   if (effect.close) {
     signal.stop();
     media.stop();
@@ -194,6 +195,8 @@ bridge.on("open_settings", () => call?.setPanel("settings", true));
 bridge.on("leave_room", () => call?.leave());
 bridge.on("toggle_camera", (enabled) => (call ? call.toggleCamera(enabled ?? !media.cameraOn) : media.setCamera(enabled ?? !media.cameraOn)));
 bridge.on("toggle_microphone", (enabled) => (call ? call.toggleMicrophone(enabled ?? !media.microphoneOn) : media.setMicrophone(enabled ?? !media.microphoneOn)));
+bridge.on("start_recording", () => call?.recording.toggle(true));
+bridge.on("stop_recording", () => call?.recording.toggle(false));
 bridge.on("toggle_screenshare", (enabled) => call?.toggleScreenshare(typeof enabled === "boolean" ? enabled : undefined));
 bridge.on("admit", (clientId) => signal.send("handle_knock", { clientId, action: "accept" }));
 bridge.on("reject", (clientId, message) => signal.send("handle_knock", { clientId, action: "reject", message }));

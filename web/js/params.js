@@ -4,7 +4,7 @@
 // topToolbar, bottomToolbar, participantCount, floatSelf, locking, people, chat, screenshare,
 // leaveButton, background, logo, cameraAccess, lowData, avatarUrl, aec, agc, audioDenoiser, timer,
 // precallPermissionHelpLink, pipButton, autoHideSelfView, localization, settingsButton,
-// autoSpotlight, reactions, virtualBackgroundUrl, cameraEffect. `lang` is read first, by main.js (the room's title is in it).
+// autoSpotlight, reactions, recording, virtualBackgroundUrl, cameraEffect. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
 import { t } from "./i18n.js";
@@ -76,6 +76,8 @@ export function readParams(location = window.location) {
     autoSpotlight: flag(query, "autoSpotlight", false),
     // The call's settings: camera, microphone and speaker.
     settingsButton: flag(query, "settingsButton", !minimal),
+    // A host's Record button, in a meeting created for local recording.
+    recording: flag(query, "recording", !minimal),
     // The control bar's reactions (everyone's are shown either way).
     reactions: flag(query, "reactions", !minimal),
     background: flag(query, "background", true),

@@ -14,6 +14,8 @@ export function fromJoined(joined) {
     // Whom hosts show large on everyone's stage, in the order put there (a server of before
     // several could be says only `spotlight`).
     spotlights: joined.room?.spotlights ?? (joined.room?.spotlight ? [joined.room.spotlight] : []),
+    // A host's browser recording the call ({clientId, startedAt}), or null.
+    recording: joined.room?.recording ?? null,
     // Hands up, oldest first: [{clientId, raisedAt}].
     hands: (joined.room?.hands || []).map(({ clientId, raisedAt }) => ({ clientId, raisedAt })),
     capacity: joined.room?.capacity || null,
@@ -55,6 +57,8 @@ export function apply(roster, kind, p) {
       return { ...roster, locked: Boolean(p.isLocked) };
     case "spotlight_changed":
       return { ...roster, spotlights: p.clientIds ?? (p.clientId ? [p.clientId] : []) };
+    case "recording_changed":
+      return { ...roster, recording: p.recording ?? null };
     case "room_knocked": {
       const rest = roster.knockers.filter((k) => k.clientId !== p.clientId);
       const at = p.position ? Math.min(p.position - 1, rest.length) : rest.length;

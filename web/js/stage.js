@@ -337,6 +337,20 @@ export class Stage extends EventTarget {
     return other ? [other] : [];
   }
 
+  /**
+   * What a recording of the call shows (recorder.js), in the stage's order: each person's name,
+   * the element playing their media, whether it has a picture, and whether it is featured.
+   */
+  recordingSources() {
+    const order = this.order();
+    const featured = this.featuredIds(order);
+    return order.map((id) => {
+      const tile = this.tiles.get(id);
+      return { id, name: tile.displayName, video: tile.video, self: tile.self, featured: featured.includes(id),
+        showing: Boolean(tile.media?.video) && !tile.away };
+    });
+  }
+
   relayout() {
     const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
     this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));

@@ -225,6 +225,9 @@ test("a refused request is shown to the person; the page's own media signalling 
   assert.deepEqual(locked.effects, [{ toast: "You cannot do that in this room." }], "the page's own words for a code it knows");
   const full = run(inCall, [frame("error", { code: "spotlight_full", message: "at most 4 people are in the spotlight at once", requestType: "add_spotlight" })]);
   assert.deepEqual(full.effects, [{ toast: "Four people are in the spotlight already. Take one out first." }]);
+  // A recording refused: said, and the Record button no longer waits for the room.
+  const recording = run(inCall, [frame("error", { code: "recording_unavailable", message: "c1 is recording already", requestType: "start_recording" })]);
+  assert.deepEqual(recording.effects, [{ toast: "This meeting cannot be recorded, or another host is recording it." }, { recordingRefused: true }]);
   const gone = run(inCall, [frame("error", { code: "knock_not_found", message: "no knock from c7", requestType: "handle_knock" })]);
   assert.deepEqual(gone.effects, [{ toast: "That person is no longer waiting." }]);
   const newer = run(inCall, [frame("error", { code: "a_newer_servers_code", message: "a newer server's reason", requestType: "set_lock" })]);

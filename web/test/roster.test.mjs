@@ -49,6 +49,17 @@ test("the spotlight: from the room as joined, then as spotlight_changed says (se
   assert.deepEqual(apply(r, "spotlight_changed", { clientId: "g", byClientId: "h" }).spotlights, ["g"]);
 });
 
+test("the recording: from the room as joined, then as recording_changed says", () => {
+  let r = fromJoined({ selfId: "h", role: "host", room: { clients: [host] } });
+  assert.equal(r.recording, null, "nobody records when not said");
+  r = apply(r, "recording_changed", { recording: { clientId: "h", startedAt: 5 }, byClientId: "h" });
+  assert.deepEqual(r.recording, { clientId: "h", startedAt: 5 });
+  r = apply(r, "recording_changed", { recording: null, byClientId: null });
+  assert.equal(r.recording, null);
+  r = fromJoined({ selfId: "g", role: "visitor", room: { recording: { clientId: "h", startedAt: 5 }, clients: [host] } });
+  assert.deepEqual(r.recording, { clientId: "h", startedAt: 5 });
+});
+
 test("hands: up in order, down when lowered or when their person leaves", () => {
   let r = fromJoined({ selfId: "h", role: "host", room: { clients: [host, { id: "a" }, { id: "b" }], hands: [{ clientId: "b", raisedAt: 1 }] } });
   r = apply(r, "hand_changed", { clientId: "a", raised: true, raisedAt: 2 });

@@ -296,4 +296,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "kein STUN/TURN eingerichtet: nur direkte Verbindungen",
   "reached {types}": "erreicht: {types}",
   "no STUN/TURN server answered": "kein STUN/TURN-Server hat geantwortet",
+  "Recording": "Aufnahme",
+  "Record": "Aufnehmen",
+  "Stop recording": "Aufnahme beenden",
+  "You are recording this call": "Sie nehmen diesen Anruf auf",
+  "{name} is recording this call": "{name} nimmt diesen Anruf auf",
+  "The recording stopped": "Die Aufnahme wurde beendet",
+  "This browser cannot record the call.": "Dieser Browser kann den Anruf nicht aufnehmen.",
+  "The recording was saved to your downloads.": "Die Aufnahme wurde in Ihren Downloads gespeichert.",
+  "This meeting cannot be recorded, or another host is recording it.": "Dieses Meeting kann nicht aufgenommen werden, oder ein anderer Gastgeber nimmt es bereits auf.",
 };

@@ -296,4 +296,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "ningún STUN/TURN configurado: solo conexiones directas",
   "reached {types}": "alcanzado: {types}",
   "no STUN/TURN server answered": "ningún servidor STUN/TURN ha respondido",
+  "Recording": "Grabando",
+  "Record": "Grabar",
+  "Stop recording": "Detener la grabación",
+  "You are recording this call": "Está grabando esta llamada",
+  "{name} is recording this call": "{name} está grabando esta llamada",
+  "The recording stopped": "La grabación se ha detenido",
+  "This browser cannot record the call.": "Este navegador no puede grabar la llamada.",
+  "The recording was saved to your downloads.": "La grabación se ha guardado en sus descargas.",
+  "This meeting cannot be recorded, or another host is recording it.": "Esta reunión no se puede grabar, o ya la está grabando otro anfitrión.",
 };

@@ -296,4 +296,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "aucun STUN/TURN configuré : connexions directes uniquement",
   "reached {types}": "atteint : {types}",
   "no STUN/TURN server answered": "aucun serveur STUN/TURN n’a répondu",
+  "Recording": "Enregistrement",
+  "Record": "Enregistrer",
+  "Stop recording": "Arrêter l’enregistrement",
+  "You are recording this call": "Vous enregistrez cet appel",
+  "{name} is recording this call": "{name} enregistre cet appel",
+  "The recording stopped": "L’enregistrement est arrêté",
+  "This browser cannot record the call.": "Ce navigateur ne peut pas enregistrer l’appel.",
+  "The recording was saved to your downloads.": "L’enregistrement a été enregistré dans vos téléchargements.",
+  "This meeting cannot be recorded, or another host is recording it.": "Cette réunion ne peut pas être enregistrée, ou un autre hôte l’enregistre déjà.",
 };

@@ -296,4 +296,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "nessun STUN/TURN configurato: solo connessioni dirette",
   "reached {types}": "raggiunto: {types}",
   "no STUN/TURN server answered": "nessun server STUN/TURN ha risposto",
+  "Recording": "Registrazione",
+  "Record": "Registra",
+  "Stop recording": "Interrompi la registrazione",
+  "You are recording this call": "Stai registrando questa chiamata",
+  "{name} is recording this call": "{name} sta registrando questa chiamata",
+  "The recording stopped": "La registrazione è terminata",
+  "This browser cannot record the call.": "Questo browser non può registrare la chiamata.",
+  "The recording was saved to your downloads.": "La registrazione è stata salvata nei tuoi download.",
+  "This meeting cannot be recorded, or another host is recording it.": "Questa riunione non può essere registrata, oppure un altro organizzatore la sta già registrando.",
 };

@@ -296,4 +296,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "geen STUN/TURN ingesteld: alleen directe verbindingen",
   "reached {types}": "bereikt: {types}",
   "no STUN/TURN server answered": "geen STUN/TURN-server antwoordde",
+  "Recording": "Opname",
+  "Record": "Opnemen",
+  "Stop recording": "Opname stoppen",
+  "You are recording this call": "U neemt dit gesprek op",
+  "{name} is recording this call": "{name} neemt dit gesprek op",
+  "The recording stopped": "De opname is gestopt",
+  "This browser cannot record the call.": "Deze browser kan het gesprek niet opnemen.",
+  "The recording was saved to your downloads.": "De opname is opgeslagen in uw downloads.",
+  "This meeting cannot be recorded, or another host is recording it.": "Deze vergadering kan niet worden opgenomen, of een andere host neemt haar al op.",
 };

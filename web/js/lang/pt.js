@@ -297,4 +297,13 @@ export default {
   "no STUN/TURN configured: direct connections only": "nenhum STUN/TURN configurado: só conexões diretas",
   "reached {types}": "alcançado: {types}",
   "no STUN/TURN server answered": "nenhum servidor STUN/TURN respondeu",
+  "Recording": "A gravar",
+  "Record": "Gravar",
+  "Stop recording": "Parar a gravação",
+  "You are recording this call": "Está a gravar esta chamada",
+  "{name} is recording this call": "{name} está a gravar esta chamada",
+  "The recording stopped": "A gravação parou",
+  "This browser cannot record the call.": "Este navegador não consegue gravar a chamada.",
+  "The recording was saved to your downloads.": "A gravação foi guardada nas suas transferências.",
+  "This meeting cannot be recorded, or another host is recording it.": "Esta reunião não pode ser gravada, ou outro anfitrião já a está a gravar.",
 };

@@ -1,0 +1,156 @@
+// Local recording (Whereby's recording.type "local"): a host records the call in their own
+// browser; everyone in the room sees that it is recorded; the file the browser downloads when it
+// stops shows the call (everyone's picture, at 1280×720) and carries its sound. The fake camera
+// shows a sharp checkerboard and the fake microphone loud speech, so that the file can be judged.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { startServer } from "../lib/server.mjs";
+import { OUTPUT, launch, opener, screenshot } from "../lib/browser.mjs";
+import { checkerboardVideo } from "../lib/pictures.mjs";
+import { loudSpeech } from "../lib/audio.mjs";
+import { TIMEOUT, enter, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
+import { assertAccessible } from "../lib/checks.mjs";
+
+const LOCAL = { type: "local", destination: null, startTrigger: "none" };
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch({ videoFile: checkerboardVideo(), audioFile: loudSpeech() });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A host and a guest in a call of `meeting`, each seeing the other's video. */
+async function hostAndGuest(open, meeting) {
+  const host = await open("host");
+  await enter(host, meeting.hostRoomUrl, "Dr Host");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Gale");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  return { host, guest };
+}
+
+/**
+ * Plays a recorded file in `page` and says what it holds: its picture's size, how it looks after a
+ * second of playing (videoPicture's measures), and how loud its sound is (the RMS of the samples
+ * over that second, 0–1).
+ */
+async function played(page, file) {
+  const base64 = (await readFile(file)).toString("base64");
+  await page.evaluate(async (data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const video = Object.assign(document.createElement("video"), { id: "played", playsInline: true });
+    video.style.cssText = "position:fixed;inset:0;width:640px;height:360px;z-index:100;background:#000";
+    video.src = URL.createObjectURL(new Blob([bytes], { type: "video/webm" }));
+    document.body.append(video);
+    const audio = new AudioContext();
+    const analyser = audio.createAnalyser();
+    analyser.fftSize = 2048;
+    audio.createMediaElementSource(video).connect(analyser);
+    await audio.resume();
+    await video.play();
+    const samples = new Float32Array(analyser.fftSize);
+    let sum = 0;
+    let count = 0;
+    const started = performance.now();
+    while (performance.now() - started < 1500) {
+      analyser.getFloatTimeDomainData(samples);
+      for (const s of samples) sum += s * s;
+      count += samples.length;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    video.pause();
+    window.playedLoudness = Math.sqrt(sum / count);
+  }, base64);
+  const picture = await videoPicture(page, "#played");
+  await page.locator("#played").screenshot({ path: path.join(OUTPUT, "recording-file-frame.png") });
+  const { width, height, loudness } = await page.evaluate(() => {
+    const video = document.querySelector("#played");
+    return { width: video.videoWidth, height: video.videoHeight, loudness: window.playedLoudness };
+  });
+  return { width, height, loudness, ...picture };
+}
+
+test("a host records a local meeting: everyone is told; the file saved on stopping has the call's pictures and sound", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
+  const { host, guest } = await hostAndGuest(open, meeting);
+  assert.equal(await guest.locator("#record-toggle").count(), 0, "a guest has no Record button");
+  assert.ok(await guest.locator("#recording-badge").isHidden(), "nothing recorded yet");
+
+  // The host's own microphone off: what the file holds of sound is the guest's, come through the
+  // call (the part of the mix that is easy to get wrong).
+  await host.click("#microphone-toggle");
+  await host.click("#record-toggle");
+  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  await host.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  assert.match(await guest.getAttribute("#recording-badge", "title"), /Dr Host is recording this call/);
+  assert.equal(await host.getAttribute("#record-toggle", "aria-pressed"), "true");
+  assert.match(await host.getAttribute("#record-toggle", "title"), /Stop recording/);
+  // A few seconds of the call.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  await screenshot(guest, "recording-guest-sees-it");
+  await screenshot(host, "recording-host");
+  await assertAccessible(guest, "the call while it is recorded");
+
+  const download = host.waitForEvent("download", { timeout: TIMEOUT });
+  await host.click("#record-toggle");
+  const file = await download;
+  assert.match(file.suggestedFilename(), /^anteroom-.+-\d{4}-\d{2}-\d{2}-\d{4}\.webm$/);
+  const saved = await file.path();
+  const bytes = await readFile(saved);
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x1a, 0x45, 0xdf, 0xa3], "a WebM (Matroska) file");
+  assert.ok(bytes.length > 50_000, `${bytes.length} bytes for four seconds`);
+  await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
+  assert.match(await host.getAttribute("#record-toggle", "title"), /Record/);
+
+  const seen = await played(host, saved);
+  assert.equal(`${seen.width}x${seen.height}`, "1280x720", JSON.stringify(seen));
+  // Two checkerboards side by side (the host's camera and the guest's), not a blank frame.
+  assert.ok(seen.sharpness > 8 && seen.brightness > 40, `the recording shows the call: ${JSON.stringify(seen)}`);
+  assert.ok(seen.loudness > 0.01, `the recording carries the guest's voice: ${JSON.stringify(seen)}`);
+  noPageErrors(host, guest);
+});
+
+test("the recording stops for everyone, and is saved, when its host leaves", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
+  const { host, guest } = await hostAndGuest(open, meeting);
+  await host.click("#record-toggle");
+  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const download = host.waitForEvent("download", { timeout: TIMEOUT });
+  await host.click("#leave");
+  assert.match((await download).suggestedFilename(), /\.webm$/);
+  await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
+  noPageErrors(host, guest);
+});
+
+test("no Record button where the meeting was not made for local recording, or the page asks for none", async (t) => {
+  const open = opener(browser, t);
+  const plain = await server.meeting({ isLocked: false });
+  const host = await open("host");
+  await enter(host, plain.hostRoomUrl, "Dr Host");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await host.locator("#record-toggle:visible").count(), 0, "not a local meeting");
+
+  const local = await server.meeting({ isLocked: false, recording: LOCAL });
+  const other = await open("host, recording=off");
+  await enter(other, `${local.hostRoomUrl}&recording=off`, "Dr Other");
+  await other.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await other.locator("#record-toggle:visible").count(), 0, "recording=off");
+  await until(async () => (await other.locator("#microphone-toggle").isVisible()) || undefined, "the call's controls show");
+  noPageErrors(host, other);
+});

@@ -1,0 +1,40 @@
+// What the pictures the page draws itself share (a camera's background effect, a recording of the
+// call): frames paced by a worker's clock, and a picture cut to fill a place.
+
+/**
+ * Draws `source` (an image or a playing video) over `rect` of the canvas, cut to its shape, as
+ * CSS's `object-fit: cover`.
+ */
+export function drawCovering(ctx, source, rect) {
+  const width = source.videoWidth || source.naturalWidth;
+  const height = source.videoHeight || source.naturalHeight;
+  if (!width || !height) return;
+  const scale = Math.max(rect.width / width, rect.height / height);
+  // The middle of the source, as much of it as fits the place's shape.
+  const sw = rect.width / scale;
+  const sh = rect.height / scale;
+  ctx.drawImage(source, (width - sw) / 2, (height - sh) / 2, sw, sh, rect.x, rect.y, rect.width, rect.height);
+}
+
+/**
+ * Ticks `rate` times a second from a worker (frame-clock.js): a page's own timers are slowed to
+ * once a second when its tab is hidden, which would all but stop a picture drawn on a canvas while
+ * the person looks at another tab. `await clock.next()` waits for the next tick.
+ */
+export function frameClock(rate) {
+  const worker = new Worker("/assets/js/frame-clock.js");
+  worker.postMessage(1000 / rate);
+  let waiting = [];
+  worker.onmessage = () => {
+    const resolved = waiting;
+    waiting = [];
+    for (const resolve of resolved) resolve();
+  };
+  return {
+    next: () => new Promise((resolve) => waiting.push(resolve)),
+    stop: () => {
+      worker.terminate();
+      for (const resolve of waiting) resolve();
+    },
+  };
+}
