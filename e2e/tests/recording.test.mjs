@@ -13,6 +13,7 @@ import { checkerboardVideo } from "../lib/pictures.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
 import { TIMEOUT, enter, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
 import { assertAccessible } from "../lib/checks.mjs";
+import { embedPageServer } from "../lib/embed.mjs";
 
 const LOCAL = { type: "local", destination: null, startTrigger: "none" };
 
@@ -44,10 +45,10 @@ async function hostAndGuest(open, meeting) {
 
 /**
  * Plays a recorded file in `page` and says what it holds: its picture's size, how it looks after a
- * second of playing (videoPicture's measures), and how loud its sound is (the RMS of the samples
- * over that second, 0–1).
+ * second of playing (videoPicture's measures, `near` a colour to count), and how loud its sound is
+ * (the RMS of the samples over that second, 0–1); a screenshot of it is saved as `shot`.
  */
-async function played(page, file) {
+async function played(page, file, shot, near = null) {
   const base64 = (await readFile(file)).toString("base64");
   await page.evaluate(async (data) => {
     const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
@@ -74,8 +75,8 @@ async function played(page, file) {
     video.pause();
     window.playedLoudness = Math.sqrt(sum / count);
   }, base64);
-  const picture = await videoPicture(page, "#played");
-  await page.locator("#played").screenshot({ path: path.join(OUTPUT, "recording-file-frame.png") });
+  const picture = await videoPicture(page, "#played", near);
+  await page.locator("#played").screenshot({ path: path.join(OUTPUT, `${shot}.png`) });
   const { width, height, loudness } = await page.evaluate(() => {
     const video = document.querySelector("#played");
     return { width: video.videoWidth, height: video.videoHeight, loudness: window.playedLoudness };
@@ -116,11 +117,46 @@ test("a host records a local meeting: everyone is told; the file saved on stoppi
   await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
   assert.match(await host.getAttribute("#record-toggle", "title"), /Record/);
 
-  const seen = await played(host, saved);
+  const seen = await played(host, saved, "recording-file-frame");
   assert.equal(`${seen.width}x${seen.height}`, "1280x720", JSON.stringify(seen));
   // Two checkerboards side by side (the host's camera and the guest's), not a blank frame.
   assert.ok(seen.sharpness > 8 && seen.brightness > 40, `the recording shows the call: ${JSON.stringify(seen)}`);
   assert.ok(seen.loudness > 0.01, `the recording carries the guest's voice: ${JSON.stringify(seen)}`);
+  noPageErrors(host, guest);
+});
+
+test("a shared screen is recorded large and whole (not cut to the tile's shape)", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
+  const host = await open("host");
+  const guest = await open("guest");
+  // The screen the guest shares: a plain magenta canvas, 4:3 (a tile is 16:9).
+  await guest.addInitScript(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = Object.assign(document.createElement("canvas"), { width: 960, height: 720 });
+      const g = canvas.getContext("2d");
+      const paint = () => { g.fillStyle = "#ff00ff"; g.fillRect(0, 0, 960, 720); };
+      paint();
+      setInterval(paint, 100);
+      return canvas.captureStream(10);
+    };
+  });
+  await enter(host, meeting.hostRoomUrl, "Dr Host");
+  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await enter(guest, meeting.roomUrl, "Gale");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 1);
+  await guest.click("#screenshare-toggle");
+  await host.waitForSelector(".tile.screen:not(.self)", { timeout: TIMEOUT });
+  await host.click("#record-toggle");
+  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const download = host.waitForEvent("download", { timeout: TIMEOUT });
+  await host.click("#record-toggle");
+  const seen = await played(host, await (await download).path(), "recording-file-screen", [255, 0, 255]);
+  // The screen large: a 4:3 picture in the featured place, all of it (about a third of the frame;
+  // cut to a 16:9 place it would fill over half).
+  assert.ok(seen.nearShare > 0.25 && seen.nearShare < 0.45, `the screen whole and large: ${JSON.stringify(seen)}`);
   noPageErrors(host, guest);
 });
 
@@ -153,4 +189,37 @@ test("no Record button where the meeting was not made for local recording, or th
   assert.equal(await other.locator("#record-toggle:visible").count(), 0, "recording=off");
   await until(async () => (await other.locator("#microphone-toggle").isVisible()) || undefined, "the call's controls show");
   noPageErrors(host, other);
+});
+
+test("<whereby-embed>: the integrator's startRecording and stopRecording record a host's call, the file downloaded, with recording_status_change", async (t) => {
+  const open = opener(browser, t);
+  const pages = await embedPageServer();
+  t.after(() => pages.close());
+  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
+  const host = await open("host integrator");
+  await host.goto(`http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host`);
+  const events = (type) => host.evaluate((t) => window.events.filter((e) => e.type === t).map((e) => e.detail), type);
+  await host.waitForFunction(() => window.events.some((e) => e.type === "join"), null, { timeout: TIMEOUT });
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Gale");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(guest, 1);
+
+  // No click in the room: the integrator's own button calls the element.
+  await host.evaluate(() => document.getElementById("room").startRecording());
+  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  await until(async () => ((await events("recording_status_change")).length === 1 || undefined), "recording_status_change started");
+  const [started] = await events("recording_status_change");
+  assert.equal(started.status, "started");
+  assert.equal(typeof started.clientId, "string");
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const download = host.waitForEvent("download", { timeout: TIMEOUT });
+  await host.evaluate(() => document.getElementById("room").stopRecording());
+  const file = await download;
+  assert.match(file.suggestedFilename(), /\.webm$/);
+  assert.ok((await readFile(await file.path())).length > 10_000, "the file has the recording");
+  await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
+  await until(async () => ((await events("recording_status_change")).length === 2 || undefined), "recording_status_change stopped");
+  assert.deepEqual((await events("recording_status_change"))[1], { status: "stopped" });
+  noPageErrors(host, guest);
 });

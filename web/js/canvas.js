@@ -3,12 +3,19 @@
 
 /**
  * Draws `source` (an image or a playing video) over `rect` of the canvas, cut to its shape, as
- * CSS's `object-fit: cover`.
+ * CSS's `object-fit: cover`; `whole`: all of it, as large as fits, in the middle (`contain`, for a
+ * shared screen).
  */
-export function drawCovering(ctx, source, rect) {
+export function drawCovering(ctx, source, rect, { whole = false } = {}) {
   const width = source.videoWidth || source.naturalWidth;
   const height = source.videoHeight || source.naturalHeight;
   if (!width || !height) return;
+  if (whole) {
+    const scale = Math.min(rect.width / width, rect.height / height);
+    const [w, h] = [width * scale, height * scale];
+    ctx.drawImage(source, rect.x + (rect.width - w) / 2, rect.y + (rect.height - h) / 2, w, h);
+    return;
+  }
   const scale = Math.max(rect.width / width, rect.height / height);
   // The middle of the source, as much of it as fits the place's shape.
   const sw = rect.width / scale;

@@ -53,9 +53,10 @@ export function saveFile(blob, name) {
 
 export class CallRecorder {
   /**
-   * @param sources what to show, in the stage's order: `[{id, name, video, showing, featured, self}]`
-   *   (`video` the element playing the person's media, `showing` whether it has a picture to show).
-   * @param ownAudio this person's microphone track, or null (their own tile plays no sound).
+   * @param sources returns what to show, in the stage's order: `[{id, name, video, showing,
+   *   featured, self, screen}]` (`video` the element playing the person's media, `showing` whether
+   *   it has a picture to show, `screen` whether that is a shared screen).
+   * @param ownAudio returns this person's microphone track, or null (their own tile plays no sound).
    */
   constructor({ sources, ownAudio }) {
     this.sources = sources;
@@ -104,12 +105,18 @@ export class CallRecorder {
     ctx.fillStyle = BACKDROP;
     ctx.fillRect(0, 0, RECORDING_SIZE.width, RECORDING_SIZE.height);
     const featured = all.flatMap((source, index) => (source.featured ? [index] : []));
-    const { tiles } = layout(RECORDING_SIZE, all.length, { featured });
+    // A shared screen shown large is shown whole, as on the stage.
+    const wholeFeatured = featured.length === 1 && all[featured[0]].screen;
+    const { tiles } = layout(RECORDING_SIZE, all.length, { featured, wholeFeatured });
     for (const rect of tiles) {
       const source = all[rect.index];
       const video = source.video;
       if (source.showing && video && video.readyState >= 2 && video.videoWidth) {
-        drawCovering(ctx, video, rect);
+        if (source.screen) {
+          ctx.fillStyle = "#000000";
+          ctx.fillRect(rect.x, rect.y, rect.width, rect.height);
+        }
+        drawCovering(ctx, video, rect, { whole: source.screen });
       } else {
         ctx.fillStyle = TILE;
         ctx.fillRect(rect.x, rect.y, rect.width, rect.height);

@@ -347,7 +347,7 @@ export class Stage extends EventTarget {
     return order.map((id) => {
       const tile = this.tiles.get(id);
       return { id, name: tile.displayName, video: tile.video, self: tile.self, featured: featured.includes(id),
-        showing: Boolean(tile.media?.video) && !tile.away };
+        showing: Boolean(tile.media?.video) && !tile.away, screen: Boolean(tile.media?.screen) };
     });
   }
 
