@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { startServer } from "../lib/server.mjs";
-import { OUTPUT, launch, opener, screenshot } from "../lib/browser.mjs";
+import { OUTPUT, launch, opener, pageBeside, screenshot } from "../lib/browser.mjs";
 import { checkerboardVideo } from "../lib/pictures.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
 import { TIMEOUT, enter, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
@@ -172,6 +172,41 @@ test("the recording stops for everyone, and is saved, when its host leaves", asy
   assert.match((await download).suggestedFilename(), /\.webm$/);
   await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
   noPageErrors(host, guest);
+});
+
+test("a recording whose tab closed (or crashed) while recording is offered for saving on the next visit", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
+  const { host, guest } = await hostAndGuest(open, meeting);
+  await host.click("#record-toggle");
+  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // Gone without a word: no pagehide, no stop, no download.
+  await host.close({ runBeforeUnload: false });
+  // The room stops the recording once the host's place lapses.
+  await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: 3 * TIMEOUT });
+
+  const again = await pageBeside(host, "host, next visit");
+  await enter(again, meeting.hostRoomUrl, "Dr Host");
+  const offer = again.locator(".toast", { hasText: "was not saved" });
+  await offer.waitFor({ timeout: TIMEOUT });
+  await screenshot(again, "recording-left-offered");
+  const download = again.waitForEvent("download", { timeout: TIMEOUT });
+  await offer.getByRole("button", { name: "Save it" }).click();
+  const file = await download;
+  const bytes = await readFile(await file.path());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x1a, 0x45, 0xdf, 0xa3], "a WebM file");
+  assert.ok(bytes.length > 30_000, `${bytes.length} bytes of three seconds`);
+  const seen = await played(again, await file.path(), "recording-left-frame");
+  assert.equal(`${seen.width}x${seen.height}`, "1280x720", JSON.stringify(seen));
+  assert.ok(seen.sharpness > 8, `what was recorded shows the call: ${JSON.stringify(seen)}`);
+  // Saved: not offered again.
+  const later = await pageBeside(host, "host, a later visit");
+  await enter(later, meeting.hostRoomUrl, "Dr Host");
+  await later.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(await later.locator(".toast", { hasText: "was not saved" }).count(), 0, "offered once");
+  noPageErrors(again, later, guest);
 });
 
 test("no Record button where the meeting was not made for local recording, or the page asks for none", async (t) => {

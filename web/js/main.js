@@ -15,6 +15,7 @@ import { KeptChat, KeptSeat } from "./seat.js";
 import { precallReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
+import { offerLeftRecordings } from "./recording-control.js";
 import { EmbedBridge, checkPayload } from "./embed-bridge.js";
 import { connectionDown, initial, step } from "./flow.js";
 
@@ -206,3 +207,5 @@ bridge.on("ask_media", (clientIds, ask) => signal.send("ask_media", { clientIds:
 
 show({ type: "start" });
 signal.start();
+// A recording this browser could not save last time (its tab crashed or was closed) is offered.
+offerLeftRecordings().catch((err) => console.warn("left recordings:", err));

@@ -5,11 +5,12 @@
 
 import { layout } from "./layout.js";
 import { drawCovering, frameClock } from "./canvas.js";
+import { RecordingSink } from "./recording-store.js";
 
 /** The recording's frame: large enough for a shared screen to be read, small enough to encode live. */
 export const RECORDING_SIZE = { width: 1280, height: 720 };
 const RATE = 20;
-/** About 11 MB a minute: an hour-long call fits in a laptop's memory until it is saved. */
+/** About 11 MB a minute (kept on disk as it is made: recording-store.js). */
 const VIDEO_BITS = 1_500_000;
 const AUDIO_BITS = 96_000;
 /** The encoder hands over what it has this often (a stop loses at most this much). */
@@ -52,15 +53,21 @@ export function saveFile(blob, name) {
 }
 
 export class CallRecorder {
+  /** Starts recording, its pieces kept as they come by a `RecordingSink` (recording-store.js) named `id`. */
+  static async start({ id, sources, ownAudio }) {
+    return new CallRecorder({ sources, ownAudio, sink: await RecordingSink.open(id, fileType().split(";")[0]) });
+  }
+
   /**
    * @param sources returns what to show, in the stage's order: `[{id, name, video, showing,
    *   featured, self, screen}]` (`video` the element playing the person's media, `showing` whether
    *   it has a picture to show, `screen` whether that is a shared screen).
    * @param ownAudio returns this person's microphone track, or null (their own tile plays no sound).
    */
-  constructor({ sources, ownAudio }) {
+  constructor({ sources, ownAudio, sink }) {
     this.sources = sources;
     this.ownAudio = ownAudio;
+    this.sink = sink;
     this.canvas = document.createElement("canvas");
     this.canvas.width = RECORDING_SIZE.width;
     this.canvas.height = RECORDING_SIZE.height;
@@ -71,14 +78,12 @@ export class CallRecorder {
     this.mix = this.audio.createMediaStreamDestination();
     // Every sound track heard, by track id: its source node in the mix.
     this.heard = new Map();
-    this.chunks = [];
     this.draw();
     this.hear();
     const type = fileType();
     this.recorder = new MediaRecorder(new MediaStream([this.picture, ...this.mix.stream.getAudioTracks()]),
       { mimeType: type, videoBitsPerSecond: VIDEO_BITS, audioBitsPerSecond: AUDIO_BITS });
-    this.type = this.recorder.mimeType || type;
-    this.recorder.addEventListener("dataavailable", (e) => { if (e.data.size > 0) this.chunks.push(e.data); });
+    this.recorder.addEventListener("dataavailable", (e) => { if (e.data.size > 0) this.sink.add(e.data); });
     this.stopped = new Promise((resolve) => this.recorder.addEventListener("stop", resolve, { once: true }));
     this.recorder.start(SLICE_MS);
     // A page that has not been clicked yet (an embedding page's command) starts its sound suspended.
@@ -161,7 +166,7 @@ export class CallRecorder {
     }
   }
 
-  /** Stops recording; resolves with the file (a Blob) of what was recorded. */
+  /** Stops recording; resolves with the file (a Blob) of what was recorded. Then `sink.saved()`. */
   async stop() {
     if (this.running) {
       this.running = false;
@@ -174,6 +179,6 @@ export class CallRecorder {
       this.audio.close().catch(() => {});
     }
     await this.stopped;
-    return new Blob(this.chunks, { type: this.type.split(";")[0] });
+    return this.sink.file();
   }
 }

@@ -3,9 +3,10 @@
 // once the room has told everyone (start_recording, then recording_changed): recorder.js does the
 // recording in this browser. The file is saved whenever the recording stops, however it stops.
 
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { h, iconButton, announce, toast } from "./dom.js";
 import { CallRecorder, recordingFileName, recordingSupported, saveFile } from "./recorder.js";
+import { leftRecordings } from "./recording-store.js";
 
 export class RecordingControl {
   /**
@@ -73,7 +74,7 @@ export class RecordingControl {
     const before = this.recording;
     this.recording = recording;
     const mine = recording?.clientId === this.selfId;
-    if (mine && this.asked && !this.recorder) this.begin();
+    if (mine && this.asked && !this.recorder && !this.starting) this.begin();
     // Stopped by another host, or by the room (it no longer counts this person as recording).
     if (!mine && this.recorder) this.finish();
     if (!mine) this.asked = false;
@@ -87,16 +88,24 @@ export class RecordingControl {
     this.sync();
   }
 
-  begin() {
+  async begin() {
+    this.asked = false;
+    this.starting = true;
+    const startedAt = Date.now();
     try {
-      this.recorder = new CallRecorder({ sources: this.sources, ownAudio: this.ownAudio });
-      this.startedAt = Date.now();
+      const recorder = await CallRecorder.start({ id: startedAt, sources: this.sources, ownAudio: this.ownAudio });
+      this.recorder = recorder;
+      this.startedAt = startedAt;
+      // Stopped, or the page left the call, while it started.
+      if (this.recording?.clientId !== this.selfId || this.gone) this.finish();
     } catch (err) {
       console.warn("recording could not start", err);
       toast(t("This browser cannot record the call."));
       this.signal.send("stop_recording", {});
+    } finally {
+      this.starting = false;
+      this.sync();
     }
-    this.asked = false;
   }
 
   /** Stops this page's recording, if it records, and saves the file. */
@@ -108,6 +117,7 @@ export class RecordingControl {
     const file = await recorder.stop();
     if (file.size === 0) return;
     saveFile(file, recordingFileName(this.roomTitle, this.startedAt));
+    recorder.sink.saved();
     toast(t("The recording was saved to your downloads."));
   }
 
@@ -128,7 +138,30 @@ export class RecordingControl {
 
   /** The call is over for this page: a recording stops and is saved. */
   destroy() {
+    this.gone = true;
     window.removeEventListener("beforeunload", this.onUnload);
     this.finish();
+  }
+}
+
+/**
+ * Offers to save the recordings a tab of this site began and could not save (it crashed, or was
+ * closed while recording), one note each, on the next visit.
+ */
+export async function offerLeftRecordings() {
+  for (const left of await leftRecordings()) {
+    const file = await left.file();
+    if (file.size === 0) {
+      left.discard();
+      continue;
+    }
+    const when = new Date(left.startedAt).toLocaleString(language(), { dateStyle: "medium", timeStyle: "short" });
+    toast(t("A recording of {when} was not saved.", { when }), { timeout: 0, actions: [
+      { label: t("Save it"), dismiss: true, run: () => {
+        saveFile(file, recordingFileName("", left.startedAt));
+        left.saved();
+      } },
+      { label: t("Discard"), dismiss: true, run: () => left.discard() },
+    ] });
   }
 }

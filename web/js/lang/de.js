@@ -305,4 +305,7 @@ export default {
   "This browser cannot record the call.": "Dieser Browser kann den Anruf nicht aufnehmen.",
   "The recording was saved to your downloads.": "Die Aufnahme wurde in Ihren Downloads gespeichert.",
   "This meeting cannot be recorded, or another host is recording it.": "Dieses Meeting kann nicht aufgenommen werden, oder ein anderer Gastgeber nimmt es bereits auf.",
+  "A recording of {when} was not saved.": "Eine Aufnahme vom {when} wurde nicht gespeichert.",
+  "Save it": "Speichern",
+  "Discard": "Verwerfen",
 };

@@ -305,4 +305,7 @@ export default {
   "This browser cannot record the call.": "Este navegador no puede grabar la llamada.",
   "The recording was saved to your downloads.": "La grabación se ha guardado en sus descargas.",
   "This meeting cannot be recorded, or another host is recording it.": "Esta reunión no se puede grabar, o ya la está grabando otro anfitrión.",
+  "A recording of {when} was not saved.": "Una grabación del {when} no se guardó.",
+  "Save it": "Guardarla",
+  "Discard": "Descartar",
 };

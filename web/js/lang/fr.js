@@ -305,4 +305,7 @@ export default {
   "This browser cannot record the call.": "Ce navigateur ne peut pas enregistrer l’appel.",
   "The recording was saved to your downloads.": "L’enregistrement a été enregistré dans vos téléchargements.",
   "This meeting cannot be recorded, or another host is recording it.": "Cette réunion ne peut pas être enregistrée, ou un autre hôte l’enregistre déjà.",
+  "A recording of {when} was not saved.": "Un enregistrement du {when} n’a pas été sauvegardé.",
+  "Save it": "Le sauvegarder",
+  "Discard": "Supprimer",
 };

@@ -305,4 +305,7 @@ export default {
   "This browser cannot record the call.": "Questo browser non può registrare la chiamata.",
   "The recording was saved to your downloads.": "La registrazione è stata salvata nei tuoi download.",
   "This meeting cannot be recorded, or another host is recording it.": "Questa riunione non può essere registrata, oppure un altro organizzatore la sta già registrando.",
+  "A recording of {when} was not saved.": "Una registrazione del {when} non è stata salvata.",
+  "Save it": "Salvala",
+  "Discard": "Elimina",
 };

@@ -305,4 +305,7 @@ export default {
   "This browser cannot record the call.": "Deze browser kan het gesprek niet opnemen.",
   "The recording was saved to your downloads.": "De opname is opgeslagen in uw downloads.",
   "This meeting cannot be recorded, or another host is recording it.": "Deze vergadering kan niet worden opgenomen, of een andere host neemt haar al op.",
+  "A recording of {when} was not saved.": "Een opname van {when} is niet opgeslagen.",
+  "Save it": "Opslaan",
+  "Discard": "Weggooien",
 };

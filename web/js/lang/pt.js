@@ -306,4 +306,7 @@ export default {
   "This browser cannot record the call.": "Este navegador não consegue gravar a chamada.",
   "The recording was saved to your downloads.": "A gravação foi guardada nas suas transferências.",
   "This meeting cannot be recorded, or another host is recording it.": "Esta reunião não pode ser gravada, ou outro anfitrião já a está a gravar.",
+  "A recording of {when} was not saved.": "Uma gravação de {when} não foi guardada.",
+  "Save it": "Guardá-la",
+  "Discard": "Descartar",
 };
