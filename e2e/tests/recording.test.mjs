@@ -226,13 +226,15 @@ test("no Record button where the meeting was not made for local recording, or th
   noPageErrors(host, other);
 });
 
-test("<whereby-embed>: the integrator's startRecording and stopRecording record a host's call, the file downloaded, with recording_status_change", async (t) => {
+test("<whereby-embed>: the integrator's startRecording and stopRecording record a host's call (the room's button hidden), the file downloaded, with recording_status_change", async (t) => {
   const open = opener(browser, t);
   const pages = await embedPageServer();
   t.after(() => pages.close());
   const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
   const host = await open("host integrator");
-  await host.goto(`http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host`);
+  // The integrator drives the recording itself: the room's own button is hidden (recording=off).
+  const attrs = encodeURIComponent("precallReview=off,recording=off");
+  await host.goto(`http://127.0.0.1:${pages.address().port}/?room=${encodeURIComponent(meeting.hostRoomUrl)}&name=Embedded%20Host&attrs=${attrs}`);
   const events = (type) => host.evaluate((t) => window.events.filter((e) => e.type === t).map((e) => e.detail), type);
   await host.waitForFunction(() => window.events.some((e) => e.type === "join"), null, { timeout: TIMEOUT });
   const guest = await open("guest");
@@ -240,6 +242,7 @@ test("<whereby-embed>: the integrator's startRecording and stopRecording record 
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await remoteVideosPlay(guest, 1);
 
+  assert.equal(await host.frameLocator("iframe").locator("#record-toggle:visible").count(), 0, "no Record button in the room");
   // No click in the room: the integrator's own button calls the element.
   await host.evaluate(() => document.getElementById("room").startRecording());
   await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });

@@ -16,7 +16,8 @@ export class RecordingControl {
    */
   constructor({ signal, bridge, roomTitle, nameOf, sources, ownAudio, offered }) {
     Object.assign(this, { signal, bridge, roomTitle, nameOf, sources, ownAudio });
-    this.offered = offered && recordingSupported();
+    this.offered = offered;
+    this.supported = recordingSupported();
     // The room's word: `{clientId, startedAt}` of whoever records, or null.
     this.recording = null;
     // This page asked to start and waits for the room to say so.
@@ -38,7 +39,7 @@ export class RecordingControl {
   entered({ selfId, host, recordingType, recording }) {
     this.selfId = selfId;
     this.allowed = host && recordingType === "local";
-    this.button.hidden = !(this.offered && this.allowed);
+    this.button.hidden = !(this.offered && this.supported && this.allowed);
     this.roomSays(recording ?? null);
   }
 
@@ -49,7 +50,7 @@ export class RecordingControl {
   toggle(on = !this.on) {
     if (on) {
       if (this.recorder || this.asked || !this.allowed) return;
-      if (!this.offered) {
+      if (!this.supported) {
         toast(t("This browser cannot record the call."));
         return;
       }
@@ -74,7 +75,12 @@ export class RecordingControl {
     const before = this.recording;
     this.recording = recording;
     const mine = recording?.clientId === this.selfId;
-    if (mine && this.asked && !this.recorder && !this.starting) this.begin();
+    if (mine && !this.recorder && !this.starting) {
+      // The room counts this page as recording though it is not (a page loaded again, say):
+      // it says so, and the room stops it for everyone.
+      if (this.asked) this.begin();
+      else this.signal.send("stop_recording", {});
+    }
     // Stopped by another host, or by the room (it no longer counts this person as recording).
     if (!mine && this.recorder) this.finish();
     if (!mine) this.asked = false;
