@@ -224,6 +224,8 @@ async fn earlier_demo_meeting(
             .rfind(|m| {
                 m.is_locked
                     && m.room_mode == RoomMode::Normal
+                    // A demo meeting of before local recording is left: the demo shows it.
+                    && m.recording == RecordingKind::Local
                     && m.end_date > now + chrono::Duration::hours(1)
             })
             .or(newest);

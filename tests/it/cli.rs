@@ -240,6 +240,15 @@ async fn demo_flag_prints_host_and_guest_links() {
         1,
         "the demo meeting exists"
     );
+    // The demo shows what a host can do, local recording included.
+    let key = host
+        .split("?roomKey=")
+        .nth(1)
+        .expect("the host's link has its key");
+    let mut ws = crate::ws::Ws::connect(&server).await;
+    let joined = ws.join(&format!("/{name}"), Some(key), "Demo host").await;
+    assert_eq!(joined["role"], "host");
+    assert_eq!(joined["room"]["recordingType"], "local");
 
     // After a restart (on another port), the same meeting and links: those open still work.
     assert!(server.terminate().await);
