@@ -52,6 +52,10 @@ pub enum FactKind {
     Locked,
     #[strum(serialize = "room.unlocked")]
     Unlocked,
+    #[strum(serialize = "room.recording.started")]
+    RecordingStarted,
+    #[strum(serialize = "room.recording.stopped")]
+    RecordingStopped,
 }
 
 impl FactKind {
@@ -181,6 +185,8 @@ mod tests {
                 "room.client.knockExpired",
                 "room.locked",
                 "room.unlocked",
+                "room.recording.started",
+                "room.recording.stopped",
             ]
         );
         for kind in FactKind::all() {

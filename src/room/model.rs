@@ -22,7 +22,7 @@ pub enum Credential {
     Grant(ClientId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub display_name: String,
     pub external_id: Option<String>,
@@ -200,6 +200,9 @@ pub enum Request {
 pub struct RecordingNow {
     pub by: ClientId,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Who that host is, for the facts of its start and its end (the end may come after they left).
+    #[serde(default)]
+    pub identity: Option<Identity>,
 }
 
 /// A background: an uploaded image, or one of Whereby's presets.

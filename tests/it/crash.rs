@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::helpers::room;
 use crate::helpers::{Server, status_and_json, store_execute};
 use crate::receiver::receiver_for;
 use crate::signal_join::{host, knocker, locked_room};
@@ -36,12 +37,20 @@ async fn closed_at_the_last_moment_known_alive(lose_the_state: &'static str) {
             "room.client.left",
             "room.client.knockCancelled",
             "room.session.ended",
+            "room.recording.stopped",
         ],
         &[],
     )
     .await;
-    let room = locked_room(&server).await;
+    let room = room(
+        &server,
+        json!({"isLocked": true, "recording": {"type": "local"}}),
+    )
+    .await;
     let (mut host, _) = host(&server, &room, "Dr Lee").await;
+    // The host's browser records.
+    host.send("start_recording", json!({})).await;
+    host.recv_type("recording_changed").await;
     let mut guest = Ws::connect(&server).await;
     guest
         .send(
@@ -62,19 +71,22 @@ async fn closed_at_the_last_moment_known_alive(lose_the_state: &'static str) {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let server = server.restart().await;
 
-    let events = receiver.wait_for(4).await;
+    let events = receiver.wait_for(5).await;
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
         [
+            "room.recording.stopped",
             "room.client.knockCancelled",
             "room.client.left",
             "room.client.left",
             "room.session.ended"
         ]
     );
-    assert_eq!(events[0]["data"]["participantId"], knocker_id.as_str());
-    assert_eq!(events[2]["data"]["numClients"], 0);
+    assert_eq!(events[0]["data"]["displayName"], "Dr Lee");
+    assert_eq!(events[0]["data"]["roleName"], "host");
+    assert_eq!(events[1]["data"]["participantId"], knocker_id.as_str());
+    assert_eq!(events[3]["data"]["numClients"], 0);
     for event in &events {
         let at: DateTime<Utc> = event["createdAt"].as_str().unwrap().parse().unwrap();
         assert!(at <= killed_at, "{event} is timed after the crash");

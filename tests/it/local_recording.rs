@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{Server, TestRoom, host, room};
+use crate::receiver::receiver_for;
 use crate::ws::Ws;
 
 async fn guest(server: &Server, room: &TestRoom, name: &str) -> (Ws, String) {
@@ -23,6 +24,12 @@ fn recording_of(told: &Value) -> &Value {
 #[tokio::test]
 async fn a_host_records_a_local_meeting_and_everyone_in_it_is_told() {
     let server = Server::start().await;
+    let receiver = receiver_for(
+        &server,
+        &["room.recording.started", "room.recording.stopped"],
+        &[],
+    )
+    .await;
     let room = room(
         &server,
         json!({"isLocked": false, "recording": {"type": "local", "destination": null,
@@ -75,6 +82,26 @@ async fn a_host_records_a_local_meeting_and_everyone_in_it_is_told() {
     let stopped = json!({"recording": null, "byClientId": null});
     assert_eq!(pat.recv_type("recording_changed").await, stopped);
     assert_eq!(sam.recv_type("recording_changed").await, stopped);
+
+    // Webhooks keep the record: whose recording started and stopped, twice (the host had left by
+    // the second end).
+    let events = receiver.wait_for(4).await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "room.recording.started",
+            "room.recording.stopped",
+            "room.recording.started",
+            "room.recording.stopped"
+        ]
+    );
+    for event in &events {
+        assert_eq!(event["data"]["participantId"], host_id.as_str());
+        assert_eq!(event["data"]["displayName"], "Dr Lee");
+        assert_eq!(event["data"]["roleName"], "host");
+        assert_eq!(event["data"]["roomName"], room.name.as_str());
+    }
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ impl Room {
                     && self.away_verdicts.is_empty()
                     && self.away_members.is_empty()
                     && self.seats.held_count() == 0
+                    && self.recording.is_none()
                     && !self.session.is_open()
                     && self.deadlines.len() == 0,
                 "an ended room remembers nothing"

@@ -471,6 +471,10 @@ impl Room {
         for conn in everyone {
             out.close(conn);
         }
+        // A recording ends with the room (its host's page stops it as it is told).
+        if let Some(stopped) = self.recording.take() {
+            self.recording_fact(out, now, FactKind::RecordingStopped, &stopped);
+        }
         for knock in self.queue.drain() {
             self.fact(
                 out,
@@ -571,6 +575,8 @@ impl Room {
         self.away_members.clear();
         self.seats.clear();
         self.session = Default::default();
+        // Carried on elsewhere (its snapshot has it): no end is said here.
+        self.recording = None;
         self.deadlines.clear();
         self.ended = true;
     }

@@ -384,7 +384,7 @@ impl Room {
         }
         if !self.ended {
             self.settle_spotlight(&mut out);
-            self.settle_recording(&mut out);
+            self.settle_recording(&mut out, now);
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

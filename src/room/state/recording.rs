@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Out, Room};
 use crate::meeting::RecordingKind;
+use crate::meeting::facts::FactKind;
 use crate::room::event::{Event, RefusalCode};
 use crate::room::model::{ClientId, ConnId, RecordingNow, Request, Role};
 
@@ -29,8 +30,9 @@ impl Room {
             return;
         };
         if !on {
-            if self.recording.take().is_some() {
+            if let Some(stopped) = self.recording.take() {
                 self.announce_recording(out, Some(by));
+                self.recording_fact(out, now, FactKind::RecordingStopped, &stopped);
             }
             return;
         }
@@ -52,10 +54,13 @@ impl Room {
                 request,
             ),
             None => {
-                self.recording = Some(RecordingNow {
+                let recording = RecordingNow {
+                    identity: self.conns.get(conn).map(|c| c.identity.clone()),
                     by: by.clone(),
                     started_at: now,
-                });
+                };
+                self.recording_fact(out, now, FactKind::RecordingStarted, &recording);
+                self.recording = Some(recording);
                 self.announce_recording(out, Some(by));
             }
         }
@@ -63,15 +68,33 @@ impl Room {
 
     /// After every step: a recording whose host is no longer in the room (or no longer a host
     /// there: their client entered again in another role) has stopped.
-    pub(super) fn settle_recording(&mut self, out: &mut Out) {
+    pub(super) fn settle_recording(&mut self, out: &mut Out, now: DateTime<Utc>) {
         let gone = self
             .recording
             .as_ref()
             .is_some_and(|recording| self.role_in_room(&recording.by) != Some(Role::Host));
-        if gone {
-            self.recording = None;
+        if gone && let Some(stopped) = self.recording.take() {
             self.announce_recording(out, None);
+            self.recording_fact(out, now, FactKind::RecordingStopped, &stopped);
         }
+    }
+
+    /// The recording's start or end, for webhooks: whose it is (the host may have left by its end).
+    pub(super) fn recording_fact(
+        &self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        recording: &RecordingNow,
+    ) {
+        let identity = recording.identity.clone().unwrap_or_default();
+        self.fact(
+            out,
+            now,
+            kind,
+            Some((&recording.by, Some(Role::Host), &identity)),
+            None,
+        );
     }
 
     pub(super) fn recording(&self) -> Option<&RecordingNow> {

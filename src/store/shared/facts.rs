@@ -77,6 +77,14 @@ where
             }
         };
         let mut open = OpenRooms::default();
+        for row in query(&queries.recordings).fetch_all(pool).await? {
+            let meeting = MeetingId(row.int("meeting_id")?);
+            open.recording(
+                room_name(&row)?,
+                meeting,
+                client(&row, Some(Role::Host), None)?,
+            );
+        }
         for row in query(&queries.knocks).fetch_all(pool).await? {
             let meeting = MeetingId(row.int("meeting_id")?);
             open.knock(room_name(&row)?, meeting, client(&row, None, None)?);

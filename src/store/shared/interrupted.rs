@@ -1,5 +1,5 @@
 //! After a crash of a server alone on its store: when it was last known alive, and the facts that
-//! close what it left open (waiting knocks, members in rooms, running sessions), so that webhook
+//! close what it left open (recordings, waiting knocks, members in rooms, running sessions), so that webhook
 //! receivers and insights hear the end of everything that began. The queries are plain SQL both
 //! engines read alike; `facts.rs` runs them and hands the rows here.
 
@@ -36,11 +36,21 @@ const OPEN_STAYS: &str = "SELECT p.room_name, p.session_id, p.client_id, p.role,
      ORDER BY e.id DESC LIMIT 1) AS metadata \
     FROM participations p WHERE p.left_ms IS NULL {room} ORDER BY p.id";
 
+/// Recordings still running: the last recording fact of their room says started.
+const OPEN_RECORDINGS: &str = "SELECT e.meeting_id, e.room_name, e.client_id, e.display_name, \
+    e.external_id, e.metadata FROM room_events e \
+    WHERE e.kind = 'room.recording.started' {room} \
+    AND e.id = (SELECT MAX(x.id) FROM room_events x WHERE x.room_name = e.room_name \
+                AND x.kind IN ('room.recording.started', 'room.recording.stopped')) \
+    ORDER BY e.id";
+
 const OPEN_SESSIONS: &str =
     "SELECT s.id, s.meeting_id, s.room_name FROM room_sessions s WHERE s.ended_ms IS NULL {room}";
 
-/// What is still open (knocks, stays, sessions) in every room, or in the one room bound as `$1`.
+/// What is still open (recordings, knocks, stays, sessions) in every room, or in the one room
+/// bound as `$1`.
 pub struct OpenQueries {
+    pub recordings: String,
     pub knocks: String,
     pub stays: String,
     pub sessions: String,
@@ -57,6 +67,7 @@ impl OpenQueries {
             query.replace("{room}", &filter)
         };
         OpenQueries {
+            recordings: of(OPEN_RECORDINGS, "e"),
             knocks: of(OPEN_KNOCKS, "e"),
             stays: of(OPEN_STAYS, "p"),
             sessions: of(OPEN_SESSIONS, "s"),
@@ -70,6 +81,8 @@ pub struct OpenRooms(BTreeMap<RoomName, OpenRoom>);
 
 struct OpenRoom {
     meeting: MeetingId,
+    /// The host whose recording was running.
+    recording: Option<FactClient>,
     knocks: Vec<FactClient>,
     members: Vec<FactClient>,
     session: Option<String>,
@@ -79,12 +92,17 @@ impl OpenRooms {
     fn room(&mut self, room: RoomName, meeting: MeetingId) -> &mut OpenRoom {
         let open = self.0.entry(room).or_insert_with(|| OpenRoom {
             meeting,
+            recording: None,
             knocks: Vec::new(),
             members: Vec::new(),
             session: None,
         });
         open.meeting = meeting;
         open
+    }
+
+    pub fn recording(&mut self, room: RoomName, meeting: MeetingId, host: FactClient) {
+        self.room(room, meeting).recording = Some(host);
     }
 
     pub fn knock(&mut self, room: RoomName, meeting: MeetingId, knocker: FactClient) {
@@ -109,8 +127,8 @@ impl OpenRooms {
 }
 
 impl OpenRoom {
-    /// In the order a room's end would say them: knocks cancelled, members gone (the count going
-    /// down), then the session's end.
+    /// In the order a room's end would say them: the recording's end, knocks cancelled, members
+    /// gone (the count going down), then the session's end.
     fn closing_facts(self, room: RoomName, at: DateTime<Utc>) -> Vec<RoomFact> {
         let fact = |kind, client: Option<FactClient>, counts: ClientCounts| RoomFact {
             kind,
@@ -138,6 +156,13 @@ impl OpenRoom {
                 .collect(),
         };
         let mut facts = Vec::new();
+        if let Some(host) = &self.recording {
+            facts.push(fact(
+                FactKind::RecordingStopped,
+                Some(host.clone()),
+                counts(&remaining),
+            ));
+        }
         for knock in &self.knocks {
             facts.push(fact(
                 FactKind::KnockCancelled,

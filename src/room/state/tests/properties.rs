@@ -138,6 +138,8 @@ struct Observer {
     roles: BTreeMap<ConnId, Role>,
     /// Whom each member was last told is in the spotlight.
     spotlights: BTreeMap<ConnId, Vec<ClientId>>,
+    /// Whose recording the facts say runs.
+    recording_fact: Option<ClientId>,
     /// Who each member was last told is recording the call.
     recordings: BTreeMap<ConnId, Option<ClientId>>,
     /// The hands up, oldest first, as each member was told.
@@ -378,6 +380,19 @@ impl Observer {
                 "{} left without being in",
                 client.client_id
             ),
+            // Invariant: a recording's end follows its start, of the same host's.
+            FactKind::RecordingStarted => {
+                let before = self.recording_fact.replace(client.client_id.clone());
+                assert_eq!(before, None, "a recording started while one runs");
+            }
+            FactKind::RecordingStopped => {
+                let before = self.recording_fact.take();
+                assert_eq!(
+                    before.as_ref(),
+                    Some(&client.client_id),
+                    "a recording's end"
+                );
+            }
             _ => {}
         }
     }
@@ -720,6 +735,10 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             &observer.recordings,
             &recording,
             "recording",
+        );
+        assert_eq!(
+            observer.recording_fact, recording,
+            "the facts say whose recording runs"
         );
         // Invariant: hands are up only for people in the room, once each, and every member knows
         // whose, in the order they went up.

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::meeting::RecordingKind;
-use crate::room::model::RecordingNow;
 
 /// Who this connection was told records the call, if it was told.
 fn told(conn: ConnId, said: &[(ConnId, Event)]) -> Option<Option<ClientId>> {
@@ -30,13 +29,12 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
         );
     }
     assert_eq!(told(9, &said), None, "a knocker is not told");
+    let recording = h.room.recording().expect("recording");
     assert_eq!(
-        h.room.recording(),
-        Some(&RecordingNow {
-            by: ClientId::new("c1"),
-            started_at: h.now,
-        })
+        (&recording.by, recording.started_at),
+        (&ClientId::new("c1"), h.now)
     );
+    assert_eq!(h.fact_kinds().last(), Some(&FactKind::RecordingStarted));
     // Again: nothing new.
     assert!(record(&mut h, 1, true).is_empty());
     // A newcomer sees it as it enters.
@@ -46,6 +44,13 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
     assert_eq!(joined.recording_kind, RecordingKind::Local);
     let said = record(&mut h, 1, false);
     assert_eq!(told(4, &said), Some(None));
+    let stopped = h.facts.last().expect("a fact");
+    assert_eq!(stopped.kind, FactKind::RecordingStopped);
+    let host = stopped.client.as_ref().expect("whose recording");
+    assert_eq!(
+        (host.client_id.as_str(), host.display_name.as_str()),
+        ("c1", "Host")
+    );
     assert!(said.iter().any(|(_, e)| matches!(e,
         Event::RecordingChanged { by: Some(by), .. } if by.as_str() == "c1")));
     assert!(record(&mut h, 1, false).is_empty(), "stopped already");
@@ -104,6 +109,15 @@ fn it_goes_on_while_its_host_is_away_and_stops_when_they_leave() {
     assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
     let said = h.input(Input::Leave { conn: 5 });
     assert_eq!(told(2, &said), Some(None));
+    // Its end is a fact too, naming the host who left.
+    let stopped = h
+        .facts
+        .iter()
+        .rfind(|f| f.kind == FactKind::RecordingStopped);
+    let host = stopped
+        .and_then(|f| f.client.as_ref())
+        .expect("whose recording stopped");
+    assert_eq!(host.display_name, "Host");
     assert!(
         said.iter()
             .any(|(_, e)| matches!(e, Event::RecordingChanged { by: None, .. }))
@@ -124,4 +138,25 @@ fn it_is_kept_when_the_room_moves() {
     let said = h.resume(7, 1, "Host");
     let joined = joined_room(7, &said).expect("back");
     assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
+}
+
+#[test]
+fn its_end_is_a_fact_when_the_meeting_ends_but_not_when_the_room_moves() {
+    let mut h = room_of_three();
+    record(&mut h, 1, true);
+    h.move_room();
+    assert_eq!(
+        h.fact_kinds().last(),
+        Some(&FactKind::RecordingStarted),
+        "carried on, not ended"
+    );
+    h.resume(7, 1, "Host");
+    h.input(Input::EndMeeting { conn: 7 });
+    let kinds = h.fact_kinds();
+    let stopped = kinds.iter().position(|k| *k == FactKind::RecordingStopped);
+    let left = kinds.iter().rposition(|k| *k == FactKind::Left);
+    assert!(
+        stopped.is_some() && stopped < left,
+        "the recording's end, before the members leave: {kinds:?}"
+    );
 }
