@@ -100,8 +100,9 @@ test("a host records a local meeting: everyone is told; the file saved on stoppi
   assert.match(await guest.getAttribute("#recording-badge", "title"), /Dr Host is recording this call/);
   assert.equal(await host.getAttribute("#record-toggle", "aria-pressed"), "true");
   assert.match(await host.getAttribute("#record-toggle", "title"), /Stop recording/);
-  // A few seconds of the call.
+  // A few seconds of the call, counted on the badge.
   await new Promise((resolve) => setTimeout(resolve, 4000));
+  assert.match(await guest.textContent("#recording-badge"), /^Recording0:0[3-6]$/);
   await screenshot(guest, "recording-guest-sees-it");
   await screenshot(host, "recording-host");
   await assertAccessible(guest, "the call while it is recorded");

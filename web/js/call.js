@@ -5,7 +5,7 @@
 // the server's frames through roster.js.
 
 import { t, tn } from "./i18n.js";
-import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped } from "./dom.js";
+import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped, durationText } from "./dom.js";
 import { Mesh } from "./mesh.js";
 import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
@@ -228,11 +228,7 @@ export class Call {
   }
 
   showTime() {
-    if (!this.timer) return;
-    const seconds = Math.floor((Date.now() - this.enteredAt) / 1000);
-    const [hours, minutes] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60];
-    const two = (n) => String(n).padStart(2, "0");
-    this.timer.textContent = hours ? `${hours}:${two(minutes)}:${two(seconds % 60)}` : `${minutes}:${two(seconds % 60)}`;
+    if (this.timer) this.timer.textContent = durationText(Date.now() - this.enteredAt);
   }
 
   /**

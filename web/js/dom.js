@@ -70,6 +70,14 @@ export function toast(text, { timeout = 6000, actions = [], className = "" } = {
   return item;
 }
 
+/** A length of time as a clock shows it: `12:34`, `1:02:03` (less than nothing is `0:00`). */
+export function durationText(milliseconds) {
+  const seconds = Math.max(0, Math.floor(milliseconds / 1000));
+  const [hours, minutes] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60];
+  const two = (n) => String(n).padStart(2, "0");
+  return hours ? `${hours}:${two(minutes)}:${two(seconds % 60)}` : `${minutes}:${two(seconds % 60)}`;
+}
+
 /** An icon from the vendored set (web/vendor/icons, lucide), drawn in the text colour. */
 export function icon(name) {
   const el = h("span", { class: "icon", "aria-hidden": "true" });

@@ -4,7 +4,7 @@
 // recording in this browser. The file is saved whenever the recording stops, however it stops.
 
 import { language, t } from "./i18n.js";
-import { h, iconButton, announce, toast } from "./dom.js";
+import { h, iconButton, announce, toast, durationText } from "./dom.js";
 import { CallRecorder, recordingFileName, recordingSupported, saveFile } from "./recorder.js";
 import { leftRecordings } from "./recording-store.js";
 
@@ -23,8 +23,12 @@ export class RecordingControl {
     // This page asked to start and waits for the room to say so.
     this.asked = false;
     this.recorder = null;
+    // How long it has been recording (by the room's clock, read on this page's: a clock set wrong
+    // shows no less than nothing).
+    this.elapsed = h("span", { class: "recording-time", "aria-hidden": "true" });
     this.badge = h("div", { class: "recording-badge", id: "recording-badge", role: "status", hidden: true },
-      h("span", { class: "recording-dot", "aria-hidden": "true" }), h("span", { text: t("Recording") }));
+      h("span", { class: "recording-dot", "aria-hidden": "true" }), h("span", { text: t("Recording") }), this.elapsed);
+    this.ticker = setInterval(() => this.showElapsed(), 1000);
     this.button = iconButton({ id: "record-toggle", name: "circle-dot", label: t("Record"), className: "control", pressed: false, onclick: () => this.toggle() });
     // Closing the tab would lose what is recorded: the browser asks first.
     this.onUnload = (event) => {
@@ -127,7 +131,12 @@ export class RecordingControl {
     toast(t("The recording was saved to your downloads."));
   }
 
+  showElapsed() {
+    if (this.recording) this.elapsed.textContent = durationText(Date.now() - this.recording.startedAt);
+  }
+
   sync() {
+    this.showElapsed();
     const by = this.recording?.clientId;
     this.badge.hidden = !this.recording;
     this.badge.title = by === this.selfId ? t("You are recording this call") : t("{name} is recording this call", { name: this.nameOf(by) ?? t("A host") });
@@ -145,6 +154,7 @@ export class RecordingControl {
   /** The call is over for this page: a recording stops and is saved. */
   destroy() {
     this.gone = true;
+    clearInterval(this.ticker);
     window.removeEventListener("beforeunload", this.onUnload);
     this.finish();
   }
