@@ -35,6 +35,21 @@ export async function enterAsHost(page, meeting, name = "Dr Host") {
   await page.waitForSelector(".screen.call", { timeout: TIMEOUT });
 }
 
+/**
+ * A host ("Dr Host") and a guest ("Gale") in a call of `meeting` (not locked), each seeing the
+ * other's video; `open` opens a page (browser.mjs's `opener`).
+ */
+export async function hostAndGuest(open, meeting) {
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Gale");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(host, 1);
+  await remoteVideosPlay(guest, 1);
+  return { host, guest };
+}
+
 /** A guest passes the review, sees the door, knocks and waits. */
 export async function knock(page, meeting, name = "Pat", onReview) {
   await enter(page, meeting.roomUrl, name, onReview);

@@ -9,7 +9,7 @@ import http from "node:http";
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, pageBeside, screenshot } from "../lib/browser.mjs";
 import { checkerboardVideo, png } from "../lib/pictures.mjs";
-import { TIMEOUT, clientIdOf, enter, remoteVideosPlay, noPageErrors, noPageErrorsBut, until, videoPicture } from "../lib/flows.mjs";
+import { TIMEOUT, clientIdOf, enter, hostAndGuest, remoteVideosPlay, noPageErrors, noPageErrorsBut, until, videoPicture } from "../lib/flows.mjs";
 import { assertAccessible, callFitsSoon } from "../lib/checks.mjs";
 
 const ORANGE = [255, 140, 0];
@@ -64,13 +64,7 @@ for (const mode of ["normal", "group"]) {
   test(`blur chosen in Settings reaches the others and is kept for the next call; None undoes it (${mode} room)`, async (t) => {
     const open = opener(browser, t);
     const meeting = await server.meeting({ isLocked: false, roomMode: mode });
-    const host = await open("host");
-    await enter(host, meeting.hostRoomUrl, "Dr Host");
-    await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
-    const guest = await open("guest");
-    await enter(guest, meeting.roomUrl, "Gale");
-    await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
-    await remoteVideosPlay(host, 1);
+    const { host, guest } = await hostAndGuest(open, meeting);
     const guestId = await clientIdOf(guest);
     const guestTile = tileOf(guestId);
     await looks(host, guestTile, sharp, "the guest's camera as it is");

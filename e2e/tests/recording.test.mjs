@@ -11,7 +11,7 @@ import { startServer } from "../lib/server.mjs";
 import { OUTPUT, launch, opener, pageBeside, screenshot } from "../lib/browser.mjs";
 import { checkerboardVideo } from "../lib/pictures.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
-import { TIMEOUT, enter, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
+import { TIMEOUT, enter, hostAndGuest, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
 import { assertAccessible } from "../lib/checks.mjs";
 import { embedPageServer } from "../lib/embed.mjs";
 
@@ -29,19 +29,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** A host and a guest in a call of `meeting`, each seeing the other's video. */
-async function hostAndGuest(open, meeting) {
-  const host = await open("host");
-  await enter(host, meeting.hostRoomUrl, "Dr Host");
-  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  const guest = await open("guest");
-  await enter(guest, meeting.roomUrl, "Gale");
-  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
-  await remoteVideosPlay(host, 1);
-  await remoteVideosPlay(guest, 1);
-  return { host, guest };
-}
 
 /**
  * Plays a recorded file in `page` and says what it holds: its picture's size, how it looks after a
