@@ -9,9 +9,14 @@ const SAVED = "saved";
 /** Held by the tab that records, so that another tab does not take its recording for one left. */
 const lockName = (id) => `anteroom-recording-${id}`;
 
-async function recordingsFolder() {
+/** The folder of recordings; `create`: made if there is none (else null then). */
+async function recordingsFolder({ create }) {
   const root = await navigator.storage?.getDirectory?.();
-  return root ? root.getDirectoryHandle(FOLDER, { create: true }) : null;
+  if (!root) return null;
+  return root.getDirectoryHandle(FOLDER, { create }).catch((err) => {
+    if (!create && err.name === "NotFoundError") return null;
+    throw err;
+  });
 }
 
 /** The parts of a recording's folder, in order, as one file. */
@@ -29,7 +34,7 @@ export class RecordingSink {
   static async open(id, type) {
     const sink = new RecordingSink(id, type);
     try {
-      const folder = await recordingsFolder();
+      const folder = await recordingsFolder({ create: true });
       if (folder) {
         sink.folder = await folder.getDirectoryHandle(String(id), { create: true });
         sink.parent = folder;
@@ -103,7 +108,8 @@ async function forget(parent, folder) {
 export async function leftRecordings(type = "video/webm") {
   let folder;
   try {
-    folder = await recordingsFolder();
+    // A browser that never recorded here has nothing to look through (nor a folder made for it).
+    folder = await recordingsFolder({ create: false });
   } catch {
     return [];
   }
