@@ -26,7 +26,8 @@ export class RecordingControl {
     // How long it has been recording (by the room's clock, read on this page's: a clock set wrong
     // shows no less than nothing).
     this.elapsed = h("span", { class: "recording-time", "aria-hidden": "true" });
-    this.badge = h("div", { class: "recording-badge", id: "recording-badge", role: "status", hidden: true },
+    // (Said aloud by `announce` as it starts and stops; the badge itself is no live region.)
+    this.badge = h("div", { class: "recording-badge", id: "recording-badge", hidden: true },
       h("span", { class: "recording-dot", "aria-hidden": "true" }), h("span", { text: t("Recording") }), this.elapsed);
     this.ticker = setInterval(() => this.showElapsed(), 1000);
     this.button = iconButton({ id: "record-toggle", name: "circle-dot", label: t("Record"), className: "control", pressed: false, onclick: () => this.toggle() });
