@@ -239,3 +239,60 @@ async fn a_room_nobody_comes_back_to_is_adopted_a_lease_later() {
         "adopted {adopted:?} after the kill: before the node its people come back through could take it"
     );
 }
+
+/// A host's browser records; the room's node dies. The room carried on elsewhere still says who
+/// records (the people back see it at once, the host's page records on), and the recording's
+/// start is in the record once; its end comes when the host stops it.
+#[tokio::test]
+async fn a_recording_goes_on_when_its_rooms_node_dies() {
+    let mut cluster = Cluster::start(3).await;
+    let room = cluster
+        .room(json!({"isLocked": false, "recording": {"type": "local"}}))
+        .await;
+    let (mut host_ws, joined) = host(cluster.node(0), &room, "Dr Lee").await;
+    let host_token = joined["resumeToken"].as_str().unwrap().to_owned();
+    let host_id = joined["selfId"].as_str().unwrap().to_owned();
+    let mut pat = Ws::connect(cluster.node(1)).await;
+    let pat_token = pat.join(&room.name, None, "Pat").await["resumeToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host_ws.recv_type("new_client").await;
+    host_ws.send("start_recording", json!({})).await;
+    let told = pat.recv_type("recording_changed").await;
+    assert_eq!(told["recording"]["clientId"], host_id.as_str());
+    until_recorded(
+        &cluster,
+        "room.recording.started",
+        &host_id,
+        Duration::from_secs(5),
+    )
+    .await;
+
+    cluster.kill9(0).await;
+    assert_eq!(pat.error().await["code"], "server_shutting_down");
+    let (mut pat, back) = come_back(cluster.node(1), &room, None, &pat_token, "Pat").await;
+    assert_eq!(
+        back["room"]["recording"], told["recording"],
+        "the same recording, from the same moment"
+    );
+    let (mut host_ws, back) = host_comes_back(cluster.node(2), &room, &host_token).await;
+    assert_eq!(back["room"]["recording"]["clientId"], host_id.as_str());
+
+    host_ws.send("stop_recording", json!({})).await;
+    assert_eq!(
+        pat.recv_type("recording_changed").await["recording"],
+        Value::Null
+    );
+    until_recorded(
+        &cluster,
+        "room.recording.stopped",
+        &host_id,
+        Duration::from_secs(5),
+    )
+    .await;
+    let facts = fact_kinds(&cluster).await;
+    let count = |kind: &str| facts.iter().filter(|(k, _)| k == kind).count();
+    assert_eq!(count("room.recording.started"), 1, "{facts:?}");
+    assert_eq!(count("room.recording.stopped"), 1, "{facts:?}");
+}
