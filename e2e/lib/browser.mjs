@@ -191,6 +191,24 @@ export function opener(browser, t) {
   };
 }
 
+/**
+ * The screen `page` is offered to share (getDisplayMedia, as if the person picked one): a plain
+ * magenta canvas of `width`×`height`, a colour no fake camera shows, so that whoever receives it
+ * can tell it from the camera.
+ */
+export async function offerMagentaScreen(page, { width = 1280, height = 720 } = {}) {
+  await page.addInitScript(([width, height]) => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = Object.assign(document.createElement("canvas"), { width, height });
+      const g = canvas.getContext("2d");
+      const paint = () => { g.fillStyle = "#ff00ff"; g.fillRect(0, 0, width, height); };
+      paint();
+      setInterval(paint, 100);
+      return canvas.captureStream(10);
+    };
+  }, [width, height]);
+}
+
 export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(OUTPUT, `${name}.png`), fullPage: false });
 }

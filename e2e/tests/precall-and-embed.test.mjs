@@ -7,7 +7,7 @@ import http from "node:http";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { png } from "../lib/pictures.mjs";
-import { DEFAULT_VIEWPORT, launch, newPage, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
+import { DEFAULT_VIEWPORT, launch, newPage, offerMagentaScreen, opener, screenshot, stallableBrowser } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 import { embedPageServer } from "../lib/embed.mjs";
 
@@ -477,18 +477,9 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   watcher.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => {
     if (typeof payload === "string" && payload.includes('"sfu_slots"')) slotKinds.push(JSON.parse(payload).payload.slots.filter((slot) => slot.clientId).map((slot) => slot.kind));
   }));
-  // The screen offered to share: a plain magenta canvas (a fake camera is green), so the watcher
-  // can tell which one it receives.
-  await sharer.addInitScript(() => {
-    navigator.mediaDevices.getDisplayMedia = async () => {
-      const canvas = Object.assign(document.createElement("canvas"), { width: 1280, height: 720 });
-      const g = canvas.getContext("2d");
-      const paint = () => { g.fillStyle = "#ff00ff"; g.fillRect(0, 0, 1280, 720); };
-      paint();
-      setInterval(paint, 100);
-      return canvas.captureStream(10);
-    };
-  });
+  // The screen offered to share: magenta (a fake camera is green), so the watcher can tell which
+  // one it receives.
+  await offerMagentaScreen(sharer);
   for (const [page, name] of [[sharer, "Sharer"], [watcher, "Watcher"]]) {
     await enter(page, meeting.roomUrl, name);
     await page.waitForSelector(".screen.call");

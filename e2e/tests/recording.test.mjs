@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { startServer } from "../lib/server.mjs";
-import { OUTPUT, launch, opener, pageBeside, screenshot } from "../lib/browser.mjs";
+import { OUTPUT, launch, offerMagentaScreen, opener, pageBeside, screenshot } from "../lib/browser.mjs";
 import { checkerboardVideo } from "../lib/pictures.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
 import { TIMEOUT, enter, hostAndGuest, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
@@ -122,17 +122,8 @@ test("a shared screen is recorded large and whole (not cut to the tile's shape)"
   const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
   const host = await open("host");
   const guest = await open("guest");
-  // The screen the guest shares: a plain magenta canvas, 4:3 (a tile is 16:9).
-  await guest.addInitScript(() => {
-    navigator.mediaDevices.getDisplayMedia = async () => {
-      const canvas = Object.assign(document.createElement("canvas"), { width: 960, height: 720 });
-      const g = canvas.getContext("2d");
-      const paint = () => { g.fillStyle = "#ff00ff"; g.fillRect(0, 0, 960, 720); };
-      paint();
-      setInterval(paint, 100);
-      return canvas.captureStream(10);
-    };
-  });
+  // The screen the guest shares: 4:3 (a tile is 16:9).
+  await offerMagentaScreen(guest, { width: 960, height: 720 });
   await enter(host, meeting.hostRoomUrl, "Dr Host");
   await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await enter(guest, meeting.roomUrl, "Gale");
