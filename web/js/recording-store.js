@@ -39,7 +39,8 @@ export class RecordingSink {
         sink.folder = await folder.getDirectoryHandle(String(id), { create: true });
         sink.parent = folder;
         // Held until the page goes (or the recording is saved).
-        navigator.locks?.request(lockName(id), () => new Promise((release) => { sink.release = release; }));
+        navigator.locks?.request(lockName(id), () => new Promise((release) => { sink.release = release; }))
+          .catch((err) => console.warn("another tab may take this recording for one left:", err));
       }
     } catch (err) {
       console.warn("the recording is kept in the page's memory:", err);
