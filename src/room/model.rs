@@ -201,8 +201,7 @@ pub struct RecordingNow {
     pub by: ClientId,
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Who that host is, for the facts of its start and its end (the end may come after they left).
-    #[serde(default)]
-    pub identity: Option<Identity>,
+    pub identity: Identity,
 }
 
 /// A background: an uploaded image, or one of Whereby's presets.

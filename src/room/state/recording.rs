@@ -55,7 +55,12 @@ impl Room {
             ),
             None => {
                 let recording = RecordingNow {
-                    identity: self.conns.get(conn).map(|c| c.identity.clone()),
+                    // The acting host is connected here: `acting_host` found them.
+                    identity: self
+                        .conns
+                        .get(conn)
+                        .map(|c| c.identity.clone())
+                        .unwrap_or_default(),
                     by: by.clone(),
                     started_at: now,
                 };
@@ -87,12 +92,11 @@ impl Room {
         kind: FactKind,
         recording: &RecordingNow,
     ) {
-        let identity = recording.identity.clone().unwrap_or_default();
         self.fact(
             out,
             now,
             kind,
-            Some((&recording.by, Some(Role::Host), &identity)),
+            Some((&recording.by, Some(Role::Host), &recording.identity)),
             None,
         );
     }

@@ -532,25 +532,31 @@ mod tests {
             text(&relay),
             r#"{"type":"sdp_offer","payload":{"clientId":"h","message":{"sdp":"v=0","type":"offer"}}}"#
         );
-        let refused = Event::refused(
-            RefusalCode::KnockNotFound,
-            "no knock",
-            Some(crate::room::model::Request::HandleKnock),
-        );
-        assert_eq!(
-            text(&refused),
-            r#"{"type":"error","payload":{"code":"knock_not_found","message":"no knock","requestType":"handle_knock"}}"#
-        );
-        // The spotlight's limit (a group room's: a normal room holds no fifth participant).
-        let full = Event::refused(
-            RefusalCode::SpotlightFull,
-            "four already",
-            Some(crate::room::model::Request::AddSpotlight),
-        );
-        assert_eq!(
-            text(&full),
-            r#"{"type":"error","payload":{"code":"spotlight_full","message":"four already","requestType":"add_spotlight"}}"#
-        );
+        use crate::room::model::Request;
+        // (The spotlight's limit is a group room's: a normal room holds no fifth participant.)
+        for (code, request, wire) in [
+            (
+                RefusalCode::KnockNotFound,
+                Request::HandleKnock,
+                r#""code":"knock_not_found","message":"said","requestType":"handle_knock""#,
+            ),
+            (
+                RefusalCode::SpotlightFull,
+                Request::AddSpotlight,
+                r#""code":"spotlight_full","message":"said","requestType":"add_spotlight""#,
+            ),
+            (
+                RefusalCode::RecordingUnavailable,
+                Request::StartRecording,
+                r#""code":"recording_unavailable","message":"said","requestType":"start_recording""#,
+            ),
+        ] {
+            let refused = Event::refused(code, "said", Some(request));
+            assert_eq!(
+                text(&refused),
+                format!(r#"{{"type":"error","payload":{{{wire}}}}}"#)
+            );
+        }
         assert_eq!(
             String::from_utf8(hello().to_vec()).unwrap(),
             r#"{"type":"hello","payload":{"protocolVersion":1}}"#

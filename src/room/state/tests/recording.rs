@@ -19,7 +19,14 @@ fn record(h: &mut Harness, conn: ConnId, on: bool) -> Vec<(ConnId, Event)> {
 #[test]
 fn a_host_records_and_everyone_in_the_room_is_told() {
     let mut h = room_of_three();
+    // Someone at the door of the room, locked now, and knocking.
+    h.input(Input::SetLock {
+        conn: 1,
+        locked: true,
+    });
+    h.join(9, Credential::None, "Kim");
     h.knock(9);
+    assert_eq!(h.room.knock_views().len(), 1, "Kim knocks");
     let said = record(&mut h, 1, true);
     for conn in 1..=3 {
         assert_eq!(
@@ -37,7 +44,11 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
     assert_eq!(h.fact_kinds().last(), Some(&FactKind::RecordingStarted));
     // Again: nothing new.
     assert!(record(&mut h, 1, true).is_empty());
-    // A newcomer sees it as it enters.
+    // A newcomer (the room open again) sees it as it enters.
+    h.input(Input::SetLock {
+        conn: 1,
+        locked: false,
+    });
     let said = h.join(4, Credential::None, "Sam");
     let joined = joined_room(4, &said).expect("joined");
     assert_eq!(joined.recording.map(|r| r.by), Some(ClientId::new("c1")));
