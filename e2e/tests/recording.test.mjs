@@ -143,12 +143,18 @@ test("a shared screen is recorded large and whole (not cut to the tile's shape)"
   noPageErrors(host, guest);
 });
 
-test("the recording stops for everyone, and is saved, when its host leaves", async (t) => {
-  const open = opener(browser, t);
+/** A host and a guest in a local meeting, the host recording and the guest told so. */
+async function recordingFor(open) {
   const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
   const { host, guest } = await hostAndGuest(open, meeting);
   await host.click("#record-toggle");
   await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  return { meeting, host, guest };
+}
+
+test("the recording stops for everyone, and is saved, when its host leaves", async (t) => {
+  const open = opener(browser, t);
+  const { meeting, host, guest } = await recordingFor(open);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const download = host.waitForEvent("download", { timeout: TIMEOUT });
   await host.click("#leave");
@@ -159,10 +165,7 @@ test("the recording stops for everyone, and is saved, when its host leaves", asy
 
 test("a recording whose tab closed (or crashed) while recording is offered for saving on the next visit", async (t) => {
   const open = opener(browser, t);
-  const meeting = await server.meeting({ isLocked: false, recording: LOCAL });
-  const { host, guest } = await hostAndGuest(open, meeting);
-  await host.click("#record-toggle");
-  await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  const { meeting, host, guest } = await recordingFor(open);
   await new Promise((resolve) => setTimeout(resolve, 3000));
   // Gone without a word: no pagehide, no stop, no download.
   await host.close({ runBeforeUnload: false });
@@ -197,15 +200,15 @@ test("no Record button where the meeting was not made for local recording, or th
   const plain = await server.meeting({ isLocked: false });
   const host = await open("host");
   await enter(host, plain.hostRoomUrl, "Dr Host");
-  await host.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  // (The bar drawn: its Mute button shows. Then no Record button among its buttons.)
+  await host.waitForSelector("#microphone-toggle", { timeout: TIMEOUT });
   assert.equal(await host.locator("#record-toggle:visible").count(), 0, "not a local meeting");
 
   const local = await server.meeting({ isLocked: false, recording: LOCAL });
   const other = await open("host, recording=off");
   await enter(other, `${local.hostRoomUrl}&recording=off`, "Dr Other");
-  await other.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await other.waitForSelector("#microphone-toggle", { timeout: TIMEOUT });
   assert.equal(await other.locator("#record-toggle:visible").count(), 0, "recording=off");
-  await until(async () => (await other.locator("#microphone-toggle").isVisible()) || undefined, "the call's controls show");
   noPageErrors(host, other);
 });
 

@@ -78,8 +78,7 @@ export class CallRecorder {
     this.mix = this.audio.createMediaStreamDestination();
     // Every sound track heard, by track id: its source node in the mix.
     this.heard = new Map();
-    this.draw();
-    this.hear();
+    this.frame();
     const type = fileType();
     this.recorder = new MediaRecorder(new MediaStream([this.picture, ...this.mix.stream.getAudioTracks()]),
       { mimeType: type, videoBitsPerSecond: VIDEO_BITS, audioBitsPerSecond: AUDIO_BITS });
@@ -97,16 +96,21 @@ export class CallRecorder {
     while (this.running) {
       await this.clock.next();
       if (!this.running) break;
-      this.draw();
-      this.hear();
+      this.frame();
       this.picture.requestFrame?.();
     }
   }
 
-  /** One frame: everyone's place as the layout gives it at the recording's size. */
-  draw() {
-    const { ctx } = this;
+  /** One tick: who is here, asked once, drawn and heard. */
+  frame() {
     const all = this.sources();
+    this.draw(all);
+    this.hear(all);
+  }
+
+  /** Everyone's place as the layout gives it at the recording's size. */
+  draw(all) {
+    const { ctx } = this;
     ctx.fillStyle = BACKDROP;
     ctx.fillRect(0, 0, RECORDING_SIZE.width, RECORDING_SIZE.height);
     const featured = all.flatMap((source, index) => (source.featured ? [index] : []));
@@ -145,8 +149,8 @@ export class CallRecorder {
   }
 
   /** The mix follows who is here: each person's sound track in, those gone out. */
-  hear() {
-    const tracks = this.sources()
+  hear(all) {
+    const tracks = all
       .filter((source) => !source.self)
       .flatMap((source) => source.video?.srcObject?.getAudioTracks?.() ?? []);
     const own = this.ownAudio();

@@ -31,7 +31,8 @@ export class RecordingControl {
       h("span", { class: "recording-dot", "aria-hidden": "true" }), h("span", { text: t("Recording") }), this.elapsed);
     this.ticker = setInterval(() => this.showElapsed(), 1000);
     this.button = iconButton({ id: "record-toggle", name: "circle-dot", label: t("Record"), className: "control", pressed: false, onclick: () => this.toggle() });
-    // Closing the tab would lose what is recorded: the browser asks first.
+    // Closing the tab would stop the recording (what is kept waits for the next visit,
+    // recording-store.js): the browser asks first.
     this.onUnload = (event) => {
       if (!this.recorder) return;
       event.preventDefault();
