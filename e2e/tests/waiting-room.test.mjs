@@ -154,14 +154,24 @@ test("a guest cancels; knocks made before any host wait for the first one", asyn
   const meeting = await server.meeting({ isLocked: true });
   const early = await open("early guest");
   const canceller = await open("canceller");
-  await knock(early, meeting, "Early Bird");
+  // Nobody is there to see a knock yet, and the pages say so rather than that a host was told.
+  await enter(early, meeting.roomUrl, "Early Bird");
+  await early.waitForSelector("#knock", { timeout: TIMEOUT });
+  assert.match(await early.textContent("#door-hint"), /^No host is here yet/);
+  await early.click("#knock");
+  await early.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+  assert.match(await early.textContent("#waiting-status"), /^No host is here yet/);
+  await screenshot(early, "10-waiting-before-any-host");
   await knock(canceller, meeting, "Changed Mind");
   const host = await open("host");
   await enterAsHost(host, meeting);
+  await early.waitForFunction(() => document.getElementById("waiting-status").textContent === "A host has been told you are here.");
+  await early.waitForFunction(() => document.getElementById("announcer").textContent.includes("A host is here now"));
   await openPeople(host);
   assert.deepEqual(await knockerNames(host), ["Early Bird", "Changed Mind"], "oldest first");
   await canceller.click("#cancel-knock");
   await canceller.waitForSelector("#knock");
+  assert.equal(await canceller.textContent("#door-hint"), "Knock, and a host will let you in.");
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
   assert.deepEqual(await knockerNames(host), ["Early Bird"]);
   noPageErrors(host, early, canceller);

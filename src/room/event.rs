@@ -90,6 +90,11 @@ pub enum Event {
     KnockExpired {
         message: String,
     },
+    /// To every connection outside the room: a host is in the room now (`true`: the first came,
+    /// or one came back) or none is any more.
+    HostPresence {
+        present: bool,
+    },
     /// To a knocker: where it stands in line (1 is next).
     QueuePosition {
         position: usize,
@@ -204,6 +209,8 @@ pub struct AtDoor {
     pub knock_page: KnockPage,
     /// The knocker's own knock, when this join resumed one.
     pub knock: Option<OwnKnock>,
+    /// Whether a host is in the room (connected, or away and expected back) to see a knock.
+    pub host_present: bool,
     /// Seconds before this person may knock again, after a rejection.
     pub knock_cooldown_seconds: Option<u64>,
 }

@@ -301,3 +301,33 @@ async fn a_rejection_holds_back_the_device_not_the_clinic() {
     eve_again.send("knock_room", json!({})).await;
     assert_eq!(eve_again.error().await["code"], "knock_cooldown");
 }
+
+/// Someone knocking before any host is in learns that (rather than that a host was told), and
+/// hears when a host comes and when the last one goes.
+#[tokio::test]
+async fn people_at_the_door_hear_when_a_host_comes_and_goes() {
+    let server = Server::start().await;
+    let room = locked_room(&server).await;
+    let mut guest = crate::ws::Ws::connect(&server).await;
+    let door = guest.join(&room.name, None, "Pat").await;
+    assert_eq!(door["hostPresent"], false, "{door}");
+    guest.send("knock_room", json!({})).await;
+    guest.recv_type("knock_sent").await;
+    expect_place(&mut guest, 1).await;
+
+    let (mut dr_lee, joined) = host(&server, &room, "Dr Lee").await;
+    assert_eq!(joined["knockers"][0]["displayName"], "Pat", "{joined}");
+    assert_eq!(
+        guest.recv_type("host_presence").await,
+        json!({"hostPresent": true})
+    );
+    let (mut dr_kim, _) = host(&server, &room, "Dr Kim").await;
+    dr_lee.send("leave_room", json!({})).await;
+    dr_lee.recv_type("room_left").await;
+    guest.expect_silence(200).await;
+    dr_kim.send("leave_room", json!({})).await;
+    assert_eq!(
+        guest.recv_type("host_presence").await,
+        json!({"hostPresent": false})
+    );
+}

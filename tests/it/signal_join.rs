@@ -171,6 +171,7 @@ async fn a_locked_room_shows_a_knocker_only_the_door() {
         [
             "displayNameRules",
             "error",
+            "hostPresent",
             "isLocked",
             "knockPage",
             "resumeToken",
@@ -187,6 +188,7 @@ async fn a_locked_room_shows_a_knocker_only_the_door() {
         "{text}"
     );
     assert_eq!(door["displayNameRules"]["maxLength"], 100);
+    assert_eq!(door["hostPresent"], true);
     guest.expect_silence(300).await;
     host.expect_silence(100).await;
 }

@@ -94,16 +94,20 @@ function door(root, state, ctx) {
     ctx.dispatch({ type: "knock" });
   } }, icon("bell"), t("Knock"));
   const wait = h("p", { class: "retry", id: "retry-wait" });
+  const hint = h("p", { id: "door-hint" });
   const view = selfView(ctx);
   replace(root, frame(state, ctx,
     h("h1", { text: t("This room is locked") }),
-    h("p", { text: t("Knock, and a host will let you in.") }),
+    hint,
     view.element, notice, knock, wait));
   applyKnockPage(state.knockPage, ctx.params);
   const timer = countdown(knock, wait, () => ctx.state().door.cooldownUntil);
   const update = (next) => {
     notice.hidden = !next.door.notice;
     notice.textContent = next.door.notice || "";
+    hint.textContent = next.hostPresent
+      ? t("Knock, and a host will let you in.")
+      : t("No host is here yet. Knock now, and a host will see it when they arrive.");
     showLogo(document.getElementById("room-logo"), next.knockPage?.logoUrl, ctx.params);
     applyKnockPage(next.knockPage, ctx.params);
     timer.refresh();
@@ -133,7 +137,8 @@ function waiting(root, state, ctx) {
     place.textContent = wait.position ? placeText(wait.position) : "";
     if (next.connection === "lost") status.textContent = t("Connection lost. Reconnecting… you keep your place in line.");
     else if (next.connection === "restarting") status.textContent = t("The server is restarting. You will be back in line in a moment.");
-    else status.textContent = wait.hold ? t("{host} has seen your knock.", { host: wait.hold.host || t("The host") }) : t("A host has been told you are here.");
+    else if (wait.hold) status.textContent = t("{host} has seen your knock.", { host: wait.hold.host || t("The host") });
+    else status.textContent = next.hostPresent ? t("A host has been told you are here.") : t("No host is here yet. They will see your knock as soon as they arrive.");
     holdBox.hidden = !wait.hold;
     if (wait.hold) {
       replace(holdBox,

@@ -103,6 +103,24 @@ test("after a drop each screen says again who it is: the call with its grant, a 
   assert.equal(sent(effects).at(-1)[1].roomKey, "G");
 });
 
+test("a knock before any host is in: the page knows, and hears the host come and go", () => {
+  let { state } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT", hostPresent: false }),
+  ]);
+  assert.equal(state.hostPresent, false);
+  let effects;
+  ({ state } = run(state, [{ type: "knock" }, frame("knock_sent", { clientId: "c" })]));
+  ({ state, effects } = run(state, [frame("host_presence", { hostPresent: true })]));
+  assert.equal(state.hostPresent, true);
+  assert.ok(effects.some((e) => e.announce === "A host is here now and can see your knock."));
+  ({ state, effects } = run(state, [frame("host_presence", { hostPresent: false })]));
+  assert.ok(effects.some((e) => e.announce === "No host is in the room now. Your knock keeps its place."));
+  // A server that does not say is taken to have a host in.
+  ({ state } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
+  assert.equal(state.hostPresent, true);
+});
+
 test("a server restart: the page says so and rejoins with the key the room gave for it", () => {
   let { state, effects } = run(initial({ roomName: "/r" }), [
     { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },

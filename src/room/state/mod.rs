@@ -16,6 +16,7 @@ mod deadlines;
 mod door;
 mod entry;
 mod hands;
+mod host_presence;
 mod invariants;
 mod media_asks;
 mod members;
@@ -151,6 +152,9 @@ pub struct Room {
     spotlights: Vec<ClientId>,
     /// A host's browser recording the call (recording.rs).
     recording: Option<super::model::RecordingNow>,
+    /// Whether outsiders were last told a host is in the room (host_presence.rs; derived, not kept
+    /// in a snapshot).
+    host_present_told: bool,
     /// Raised hands, oldest first (hands.rs).
     hands: Vec<(ClientId, DateTime<Utc>)>,
     /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
@@ -248,6 +252,7 @@ impl Room {
             locked: config.locked,
             spotlights: Vec::new(),
             recording: None,
+            host_present_told: false,
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),
@@ -385,6 +390,7 @@ impl Room {
         if !self.ended {
             self.settle_spotlight(&mut out);
             self.settle_recording(&mut out, now);
+            self.settle_host_presence(&mut out);
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

@@ -179,6 +179,7 @@ impl Room {
                 snapshot.spotlights
             },
             recording: snapshot.recording,
+            host_present_told: false,
             hands: snapshot.hands,
             reactions: Default::default(),
             chat: Default::default(),
@@ -196,6 +197,8 @@ impl Room {
         // that had ended its last member's stay ends on time.
         let mut out = super::Out::default();
         room.update_session(&mut out, now);
+        // Nobody outside is connected to have been told otherwise.
+        room.host_present_told = room.host_present();
         debug_assert!(out.0.is_empty(), "a restored room says nothing until asked");
         Ok(room)
     }

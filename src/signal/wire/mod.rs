@@ -185,6 +185,10 @@ enum Frame<'a> {
         message: &'a str,
     },
     #[serde(rename_all = "camelCase")]
+    HostPresence {
+        host_present: bool,
+    },
+    #[serde(rename_all = "camelCase")]
     KnockPosition {
         position: usize,
     },
@@ -341,6 +345,7 @@ impl<'a> Frame<'a> {
                 knock_page: KnockPageWire::of(&door.knock_page),
                 knock: door.knock.as_ref().map(OwnKnockWire::of),
                 knock_cooldown_seconds: door.knock_cooldown_seconds,
+                host_present: door.host_present,
             })),
             Event::RoomFull => Frame::RoomJoined(Box::new(RoomJoined::Full { error: "room_full" })),
             Event::KnockSent { client_id } => Frame::KnockSent {
@@ -364,6 +369,9 @@ impl<'a> Frame<'a> {
                 host_display_name,
             },
             Event::KnockExpired { message } => Frame::KnockExpired { message },
+            Event::HostPresence { present } => Frame::HostPresence {
+                host_present: *present,
+            },
             Event::QueuePosition { position } => Frame::KnockPosition {
                 position: *position,
             },

@@ -144,6 +144,8 @@ struct Observer {
     recordings: BTreeMap<ConnId, Option<ClientId>>,
     /// The hands up, oldest first, as each member was told.
     hands: BTreeMap<ConnId, Vec<ClientId>>,
+    /// Whether each connection outside the room was last told a host is in it.
+    host_present: BTreeMap<ConnId, bool>,
 }
 
 impl Observer {
@@ -163,6 +165,7 @@ impl Observer {
                     | Event::YouLeft
                     | Event::Refused(_)
                     | Event::QueuePosition { .. }
+                    | Event::HostPresence { .. }
                     | Event::HostMessage { .. }
                     | Event::KnockExpired { .. }
                     // A member removed while away, back by its token.
@@ -174,7 +177,22 @@ impl Observer {
             );
         }
         match event {
+            Event::AtDoor(door) => {
+                self.host_present.insert(conn, door.host_present);
+            }
+            Event::HostPresence { present } => {
+                assert!(!member, "member {conn} told whether a host is in");
+                let before = self.host_present.insert(conn, *present);
+                assert!(before.is_some(), "{conn} told of a host before the door");
+                assert_ne!(before, Some(*present), "told of no change in the hosts");
+            }
+            Event::SentBack { .. } => {
+                self.forget(conn);
+                // A host sent them: one is in the room.
+                self.host_present.insert(conn, true);
+            }
             Event::Joined(joined) => {
+                self.host_present.remove(&conn);
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
                 self.spotlights.insert(conn, joined.room.spotlights.clone());
@@ -201,10 +219,7 @@ impl Observer {
                     assert!(joined.knockers.is_none(), "only hosts see knockers");
                 }
             }
-            Event::YouLeft
-            | Event::Kicked { .. }
-            | Event::Ended { .. }
-            | Event::SentBack { .. } => {
+            Event::YouLeft | Event::Kicked { .. } | Event::Ended { .. } => {
                 self.forget(conn);
             }
             Event::ClientJoined(view) => {
@@ -343,6 +358,7 @@ impl Observer {
         self.spotlights.remove(&conn);
         self.recordings.remove(&conn);
         self.hands.remove(&conn);
+        self.host_present.remove(&conn);
     }
 
     fn hands_of(&mut self, conn: ConnId) -> &mut Vec<ClientId> {
@@ -661,6 +677,15 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         }
         if let Some(conn) = disconnect {
             observer.disconnected(conn);
+        }
+        // Invariant: everyone outside the room knows whether a host is in it.
+        let host_present = h.room.host_present();
+        for conn in h.room.conns.outsiders() {
+            assert_eq!(
+                observer.host_present.get(&conn),
+                Some(&host_present),
+                "outsider {conn} on whether a host is in"
+            );
         }
         // Invariant: every host's list is the room's queue.
         let truth: Vec<Listed> = h
