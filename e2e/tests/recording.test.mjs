@@ -11,7 +11,7 @@ import { startServer } from "../lib/server.mjs";
 import { OUTPUT, launch, offerMagentaScreen, opener, pageBeside, screenshot } from "../lib/browser.mjs";
 import { checkerboardVideo } from "../lib/pictures.mjs";
 import { loudSpeech } from "../lib/audio.mjs";
-import { TIMEOUT, enter, hostAndGuest, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
+import { TIMEOUT, enter, enterAsHost, hostAndGuest, remoteVideosPlay, noPageErrors, until, videoPicture } from "../lib/flows.mjs";
 import { assertAccessible } from "../lib/checks.mjs";
 import { embedPageServer } from "../lib/embed.mjs";
 
@@ -160,6 +160,30 @@ test("the recording stops for everyone, and is saved, when its host leaves", asy
   await host.click("#leave");
   assert.match((await download).suggestedFilename(), /\.webm$/);
   await guest.waitForSelector("#recording-badge", { state: "hidden", timeout: TIMEOUT });
+  noPageErrors(host, guest);
+});
+
+test("someone at the door of a call being recorded is told so before knocking, and while waiting", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, recording: LOCAL });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await host.click("#record-toggle");
+  await host.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Pat");
+  await guest.waitForSelector("#knock", { timeout: TIMEOUT });
+  assert.equal(await guest.textContent("#door-recording"), "This call is being recorded.");
+  assert.ok(await guest.locator("#door-recording").isVisible());
+  await screenshot(guest, "recording-at-the-door");
+  await guest.click("#knock");
+  await guest.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+  assert.ok(await guest.locator("#door-recording").isVisible(), "still said while waiting");
+  const download = host.waitForEvent("download", { timeout: TIMEOUT });
+  await host.click("#record-toggle");
+  await download;
+  await guest.waitForSelector("#door-recording", { state: "hidden", timeout: TIMEOUT });
+  await guest.waitForFunction(() => document.getElementById("announcer").textContent.includes("no longer being recorded"));
   noPageErrors(host, guest);
 });
 

@@ -90,11 +90,8 @@ pub enum Event {
     KnockExpired {
         message: String,
     },
-    /// To every connection outside the room: a host is in the room now (`true`: the first came,
-    /// or one came back) or none is any more.
-    HostPresence {
-        present: bool,
-    },
+    /// To every connection outside the room: what it may know of the room changed.
+    DoorChanged(DoorView),
     /// To a knocker: where it stands in line (1 is next).
     QueuePosition {
         position: usize,
@@ -209,10 +206,19 @@ pub struct AtDoor {
     pub knock_page: KnockPage,
     /// The knocker's own knock, when this join resumed one.
     pub knock: Option<OwnKnock>,
-    /// Whether a host is in the room (connected, or away and expected back) to see a knock.
-    pub host_present: bool,
+    /// What an outsider may know of the room.
+    pub view: DoorView,
     /// Seconds before this person may knock again, after a rejection.
     pub knock_cooldown_seconds: Option<u64>,
+}
+
+/// What people outside a room may know of it (door_view.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DoorView {
+    /// A host is in the room (connected, or away and expected back) to see a knock.
+    pub host_present: bool,
+    /// A host's browser is recording the call.
+    pub recording: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

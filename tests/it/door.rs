@@ -302,32 +302,39 @@ async fn a_rejection_holds_back_the_device_not_the_clinic() {
     assert_eq!(eve_again.error().await["code"], "knock_cooldown");
 }
 
-/// Someone knocking before any host is in learns that (rather than that a host was told), and
-/// hears when a host comes and when the last one goes.
+/// People at the door know what they may of the room: someone knocking before any host is in
+/// learns that (rather than that a host was told) and hears when a host comes and when the last
+/// one goes; and whether the call is being recorded, before they go in.
 #[tokio::test]
-async fn people_at_the_door_hear_when_a_host_comes_and_goes() {
+async fn people_at_the_door_hear_when_a_host_comes_and_goes_and_of_a_recording() {
     let server = Server::start().await;
-    let room = locked_room(&server).await;
+    let room = crate::helpers::room(
+        &server,
+        json!({"isLocked": true, "recording": {"type": "local"}}),
+    )
+    .await;
     let mut guest = crate::ws::Ws::connect(&server).await;
     let door = guest.join(&room.name, None, "Pat").await;
-    assert_eq!(door["hostPresent"], false, "{door}");
+    assert_eq!(
+        (&door["hostPresent"], &door["isRecording"]),
+        (&json!(false), &json!(false)),
+        "{door}"
+    );
     guest.send("knock_room", json!({})).await;
     guest.recv_type("knock_sent").await;
     expect_place(&mut guest, 1).await;
+    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording});
 
     let (mut dr_lee, joined) = host(&server, &room, "Dr Lee").await;
     assert_eq!(joined["knockers"][0]["displayName"], "Pat", "{joined}");
-    assert_eq!(
-        guest.recv_type("host_presence").await,
-        json!({"hostPresent": true})
-    );
+    assert_eq!(guest.recv_type("door_changed").await, told(true, false));
+    dr_lee.send("start_recording", json!({})).await;
+    assert_eq!(guest.recv_type("door_changed").await, told(true, true));
     let (mut dr_kim, _) = host(&server, &room, "Dr Kim").await;
-    dr_lee.send("leave_room", json!({})).await;
-    dr_lee.recv_type("room_left").await;
     guest.expect_silence(200).await;
+    // The recording stops as its host leaves; another host is still in.
+    dr_lee.send("leave_room", json!({})).await;
+    assert_eq!(guest.recv_type("door_changed").await, told(true, false));
     dr_kim.send("leave_room", json!({})).await;
-    assert_eq!(
-        guest.recv_type("host_presence").await,
-        json!({"hostPresent": false})
-    );
+    assert_eq!(guest.recv_type("door_changed").await, told(false, false));
 }

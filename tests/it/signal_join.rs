@@ -173,6 +173,7 @@ async fn a_locked_room_shows_a_knocker_only_the_door() {
             "error",
             "hostPresent",
             "isLocked",
+            "isRecording",
             "knockPage",
             "resumeToken",
             "selfId"

@@ -74,8 +74,9 @@ export function initial({ roomName, roomKey = null, displayName = "", externalId
     knockPage: {},
     wait: null,
     door: { notice: null, cooldownUntil: null },
-    // Whether a host is in to see a knock (the door says; a server that does not say: yes).
-    hostPresent: true,
+    // What the door says of the room: a host is in to see a knock (a server that does not say:
+    // yes), and the call is being recorded.
+    inside: { hostPresent: true, recording: false },
     rejection: null,
     ending: null,
   };
@@ -215,13 +216,8 @@ function frame(state, kind, p, now) {
       };
     case "knock_page_updated":
       return { state: { ...state, knockPage: p }, effects: [] };
-    case "host_presence":
-      return {
-        state: { ...state, hostPresent: p.hostPresent },
-        effects: state.screen === "waiting" && !state.wait?.hold
-          ? [say(p.hostPresent ? t("A host is here now and can see your knock.") : t("No host is in the room now. Your knock keeps its place."))]
-          : [],
-      };
+    case "door_changed":
+      return { state: { ...state, inside: insideOf(p) }, effects: doorNews(state, insideOf(p)) };
     case "knock_position":
       if (!state.wait) return { state, effects: [] };
       return { state: { ...state, wait: { ...state.wait, position: p.position } }, effects: [say(placeText(p.position))] };
@@ -233,7 +229,7 @@ function frame(state, kind, p, now) {
       };
     case "sent_to_waiting_room":
       return {
-        state: { ...state, screen: "waiting", grant: null, rejoinKey: null, hostPresent: true, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
+        state: { ...state, screen: "waiting", grant: null, rejoinKey: null, wait: { hold: { message: p.message || null, host: p.hostDisplayName }, position: 1, messages: [], sentBack: true } },
         effects: [left("sent_to_waiting_room"), say(p.message ? t("{host} asked you to wait outside: {message}", { host: p.hostDisplayName, message: p.message }) : t("{host} asked you to wait outside", { host: p.hostDisplayName }))],
       };
     case "knock_handled":
@@ -259,11 +255,25 @@ function frame(state, kind, p, now) {
   }
 }
 
+/** What the door says of the room (a server that does not say has a host in, not recording). */
+const insideOf = (p) => ({ hostPresent: p.hostPresent !== false, recording: p.isRecording === true });
+
+/** What is said aloud as the room changes behind the door. */
+function doorNews(state, inside) {
+  if (state.screen !== "door" && state.screen !== "waiting") return [];
+  const news = [];
+  if (inside.recording !== state.inside.recording) news.push(say(inside.recording ? t("This call is being recorded.") : t("This call is no longer being recorded.")));
+  if (inside.hostPresent !== state.inside.hostPresent && state.screen === "waiting" && !state.wait?.hold) {
+    news.push(say(inside.hostPresent ? t("A host is here now and can see your knock.") : t("No host is in the room now. Your knock keeps its place.")));
+  }
+  return news;
+}
+
 function joined(state, p, now) {
   if (p.error === "room_full") return end(state, "full", t("This room is full"), t("Try again when someone has left."), "room_full");
   if (p.error === "room_locked") {
     const cooldownUntil = p.knockCooldownSeconds ? now + p.knockCooldownSeconds * 1000 : null;
-    const next = { ...state, resumeToken: p.resumeToken, knockPage: p.knockPage || {}, hostPresent: p.hostPresent !== false, grant: null, rejoinKey: null };
+    const next = { ...state, resumeToken: p.resumeToken, knockPage: p.knockPage || {}, inside: insideOf(p), grant: null, rejoinKey: null };
     if (p.knock) {
       const hold = p.knock.state === "held" ? { message: p.knock.message || null, host: p.knock.hostDisplayName || null } : null;
       return { state: { ...next, resuming: false, screen: "waiting", wait: { hold, position: state.wait?.position ?? null, messages: state.wait?.messages || [], sentBack: false } }, effects: [] };

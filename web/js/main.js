@@ -156,7 +156,7 @@ async function startPrecall() {
 signal.on("open", () => dispatch({ type: "open" }));
 signal.on("lost", () => dispatch({ type: "lost" }));
 for (const kind of [
-  "room_preview", "room_joined", "knock_sent", "knock_position", "host_presence", "host_message", "sent_to_waiting_room",
+  "room_preview", "room_joined", "knock_sent", "knock_position", "door_changed", "host_message", "sent_to_waiting_room",
   "knock_handled", "knock_expired", "knock_page_updated", "room_left", "client_kicked", "room_ended", "error",
 ]) {
   signal.on(kind, (payload) => dispatch({ type: "frame", kind, payload }));

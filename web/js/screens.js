@@ -87,6 +87,12 @@ function countdown(button, note, untilOf, now = () => Date.now()) {
   return { refresh: tick, stop: () => clearTimeout(timer) };
 }
 
+/** "This call is being recorded", at the door and while waiting (hidden until it is). */
+function recordingNotice() {
+  return h("p", { class: "door-recording", id: "door-recording", hidden: true },
+    h("span", { class: "recording-dot", "aria-hidden": "true" }), t("This call is being recorded."));
+}
+
 function door(root, state, ctx) {
   const notice = h("p", { class: "notice", role: "alert" });
   const knock = h("button", { type: "button", class: "primary big", id: "knock", onclick: () => {
@@ -95,17 +101,19 @@ function door(root, state, ctx) {
   } }, icon("bell"), t("Knock"));
   const wait = h("p", { class: "retry", id: "retry-wait" });
   const hint = h("p", { id: "door-hint" });
+  const recording = recordingNotice();
   const view = selfView(ctx);
   replace(root, frame(state, ctx,
     h("h1", { text: t("This room is locked") }),
-    hint,
+    hint, recording,
     view.element, notice, knock, wait));
   applyKnockPage(state.knockPage, ctx.params);
   const timer = countdown(knock, wait, () => ctx.state().door.cooldownUntil);
   const update = (next) => {
     notice.hidden = !next.door.notice;
     notice.textContent = next.door.notice || "";
-    hint.textContent = next.hostPresent
+    recording.hidden = !next.inside.recording;
+    hint.textContent = next.inside.hostPresent
       ? t("Knock, and a host will let you in.")
       : t("No host is here yet. Knock now, and a host will see it when they arrive.");
     showLogo(document.getElementById("room-logo"), next.knockPage?.logoUrl, ctx.params);
@@ -128,7 +136,8 @@ function waiting(root, state, ctx) {
   const view = selfView(ctx);
   const cancel = h("button", { type: "button", class: "secondary", id: "cancel-knock", onclick: () => ctx.dispatch({ type: "cancel" }) }, icon("x"), t("Stop waiting"));
   const title = h("h1", { tabindex: "-1" });
-  replace(root, frame(state, ctx, title, place, status, holdBox, messages, view.element, cancel));
+  const recording = recordingNotice();
+  replace(root, frame(state, ctx, title, place, status, recording, holdBox, messages, view.element, cancel));
   applyKnockPage(state.knockPage, ctx.params);
   const update = (next) => {
     const wait = next.wait || { messages: [] };
@@ -138,7 +147,8 @@ function waiting(root, state, ctx) {
     if (next.connection === "lost") status.textContent = t("Connection lost. Reconnecting… you keep your place in line.");
     else if (next.connection === "restarting") status.textContent = t("The server is restarting. You will be back in line in a moment.");
     else if (wait.hold) status.textContent = t("{host} has seen your knock.", { host: wait.hold.host || t("The host") });
-    else status.textContent = next.hostPresent ? t("A host has been told you are here.") : t("No host is here yet. They will see your knock as soon as they arrive.");
+    else status.textContent = next.inside.hostPresent ? t("A host has been told you are here.") : t("No host is here yet. They will see your knock as soon as they arrive.");
+    recording.hidden = !next.inside.recording;
     holdBox.hidden = !wait.hold;
     if (wait.hold) {
       replace(holdBox,

@@ -103,22 +103,24 @@ test("after a drop each screen says again who it is: the call with its grant, a 
   assert.equal(sent(effects).at(-1)[1].roomKey, "G");
 });
 
-test("a knock before any host is in: the page knows, and hears the host come and go", () => {
+test("the door says whether a host is in and whether the call is recorded, and the page says each change", () => {
   let { state } = run(initial({ roomName: "/r" }), [
     { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
-    frame("room_joined", { error: "room_locked", resumeToken: "RT", hostPresent: false }),
+    frame("room_joined", { error: "room_locked", resumeToken: "RT", hostPresent: false, isRecording: false }),
   ]);
-  assert.equal(state.hostPresent, false);
+  assert.deepEqual(state.inside, { hostPresent: false, recording: false });
   let effects;
   ({ state } = run(state, [{ type: "knock" }, frame("knock_sent", { clientId: "c" })]));
-  ({ state, effects } = run(state, [frame("host_presence", { hostPresent: true })]));
-  assert.equal(state.hostPresent, true);
-  assert.ok(effects.some((e) => e.announce === "A host is here now and can see your knock."));
-  ({ state, effects } = run(state, [frame("host_presence", { hostPresent: false })]));
-  assert.ok(effects.some((e) => e.announce === "No host is in the room now. Your knock keeps its place."));
-  // A server that does not say is taken to have a host in.
+  ({ state, effects } = run(state, [frame("door_changed", { hostPresent: true, isRecording: false })]));
+  assert.equal(state.inside.hostPresent, true);
+  assert.deepEqual(effects.map((e) => e.announce), ["A host is here now and can see your knock."]);
+  ({ state, effects } = run(state, [frame("door_changed", { hostPresent: true, isRecording: true })]));
+  assert.deepEqual(effects.map((e) => e.announce), ["This call is being recorded."]);
+  ({ state, effects } = run(state, [frame("door_changed", { hostPresent: false, isRecording: false })]));
+  assert.deepEqual(effects.map((e) => e.announce), ["This call is no longer being recorded.", "No host is in the room now. Your knock keeps its place."]);
+  // A server that does not say is taken to have a host in, not recording.
   ({ state } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
-  assert.equal(state.hostPresent, true);
+  assert.deepEqual(state.inside, { hostPresent: true, recording: false });
 });
 
 test("a server restart: the page says so and rejoins with the key the room gave for it", () => {

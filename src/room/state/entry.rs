@@ -325,7 +325,7 @@ impl Room {
             knock_page: self.config.theme.knock_page(),
             knock,
             knock_cooldown_seconds,
-            host_present: self.host_present(),
+            view: self.door_view(),
         }))
     }
 

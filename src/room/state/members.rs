@@ -366,6 +366,8 @@ impl Room {
                 host_display_name: host.display_name,
             },
         );
+        // Outside now: what it may know of the room from here on.
+        out.send(target_conn, Event::DoorChanged(self.door_view()));
         self.enqueue(out, now, knock, true);
     }
 

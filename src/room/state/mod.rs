@@ -3,8 +3,8 @@
 //! to admit or revoke. The actor around it (actor.rs) only moves them.
 //!
 //! Who may see what is decided here and nowhere else: a connection that is not a member of the room
-//! (a knocker, or one at the door) receives only its own verdicts, the knock page and refusals. Hosts
-//! see every knock; every host receives every change to the queue.
+//! (a knocker, or one at the door) receives only its own verdicts, the knock page, refusals, and
+//! whether a host is in and the call recorded (door_view.rs). Hosts see every knock; every host receives every change to the queue.
 //!
 //! The room is made of small parts: `connections` (who is where), `queue` (the knocks), `seats`
 //! (capacity and held seats), `session` (for insights) and `deadlines` (every timer). The handlers
@@ -14,9 +14,9 @@ mod chat;
 mod connections;
 mod deadlines;
 mod door;
+mod door_view;
 mod entry;
 mod hands;
-mod host_presence;
 mod invariants;
 mod media_asks;
 mod members;
@@ -152,9 +152,8 @@ pub struct Room {
     spotlights: Vec<ClientId>,
     /// A host's browser recording the call (recording.rs).
     recording: Option<super::model::RecordingNow>,
-    /// Whether outsiders were last told a host is in the room (host_presence.rs; derived, not kept
-    /// in a snapshot).
-    host_present_told: bool,
+    /// What outsiders were last told of the room (door_view.rs; derived, not kept in a snapshot).
+    door_told: super::event::DoorView,
     /// Raised hands, oldest first (hands.rs).
     hands: Vec<(ClientId, DateTime<Utc>)>,
     /// How many reactions went out this second (reactions.rs; not kept in a snapshot).
@@ -252,7 +251,7 @@ impl Room {
             locked: config.locked,
             spotlights: Vec::new(),
             recording: None,
-            host_present_told: false,
+            door_told: Default::default(),
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),
@@ -390,7 +389,7 @@ impl Room {
         if !self.ended {
             self.settle_spotlight(&mut out);
             self.settle_recording(&mut out, now);
-            self.settle_host_presence(&mut out);
+            self.settle_door_view(&mut out);
             // Whoever moved in line hears where they stand now.
             for (conn, position) in self.queue.moved() {
                 out.send(conn, Event::QueuePosition { position });

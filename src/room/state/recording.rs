@@ -1,6 +1,7 @@
 //! Local recording (Whereby's `recording.type: "local"`): a host's browser records the call to
 //! their own device. The room does not see the recording; it keeps who is recording so that
-//! everyone in the room is told, from the start and on entering (their consent depends on it).
+//! everyone in the room is told, from the start and on entering (their consent depends on it),
+//! and people at the door that it is recorded (door_view.rs).
 //! One host records at a time; any host may stop it; it stops when its host leaves the room (not
 //! while their connection is away: their browser may still be recording).
 

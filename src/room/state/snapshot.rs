@@ -179,7 +179,7 @@ impl Room {
                 snapshot.spotlights
             },
             recording: snapshot.recording,
-            host_present_told: false,
+            door_told: Default::default(),
             hands: snapshot.hands,
             reactions: Default::default(),
             chat: Default::default(),
@@ -198,7 +198,7 @@ impl Room {
         let mut out = super::Out::default();
         room.update_session(&mut out, now);
         // Nobody outside is connected to have been told otherwise.
-        room.host_present_told = room.host_present();
+        room.door_told = room.door_view();
         debug_assert!(out.0.is_empty(), "a restored room says nothing until asked");
         Ok(room)
     }

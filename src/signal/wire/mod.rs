@@ -185,8 +185,9 @@ enum Frame<'a> {
         message: &'a str,
     },
     #[serde(rename_all = "camelCase")]
-    HostPresence {
+    DoorChanged {
         host_present: bool,
+        is_recording: bool,
     },
     #[serde(rename_all = "camelCase")]
     KnockPosition {
@@ -345,7 +346,8 @@ impl<'a> Frame<'a> {
                 knock_page: KnockPageWire::of(&door.knock_page),
                 knock: door.knock.as_ref().map(OwnKnockWire::of),
                 knock_cooldown_seconds: door.knock_cooldown_seconds,
-                host_present: door.host_present,
+                host_present: door.view.host_present,
+                is_recording: door.view.recording,
             })),
             Event::RoomFull => Frame::RoomJoined(Box::new(RoomJoined::Full { error: "room_full" })),
             Event::KnockSent { client_id } => Frame::KnockSent {
@@ -369,8 +371,9 @@ impl<'a> Frame<'a> {
                 host_display_name,
             },
             Event::KnockExpired { message } => Frame::KnockExpired { message },
-            Event::HostPresence { present } => Frame::HostPresence {
-                host_present: *present,
+            Event::DoorChanged(view) => Frame::DoorChanged {
+                host_present: view.host_present,
+                is_recording: view.recording,
             },
             Event::QueuePosition { position } => Frame::KnockPosition {
                 position: *position,

@@ -38,8 +38,10 @@ pub(super) enum RoomJoined<'a> {
         /// After a rejection: seconds before this person may knock again.
         #[serde(skip_serializing_if = "Option::is_none")]
         knock_cooldown_seconds: Option<u64>,
-        /// Whether a host is in the room to see a knock (`host_presence` tells of changes).
+        /// Whether a host is in the room to see a knock (`door_changed` tells of changes).
         host_present: bool,
+        /// Whether a host's browser is recording the call.
+        is_recording: bool,
     },
     #[serde(rename_all = "camelCase")]
     Full { error: &'static str },

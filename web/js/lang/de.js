@@ -208,6 +208,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Gerade ist kein Gastgeber im Raum. Ihr Anklopfen behält seinen Platz.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Noch ist kein Gastgeber da. Klopfen Sie jetzt an; ein Gastgeber sieht es, sobald er kommt.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Noch ist kein Gastgeber da. Er sieht Ihr Anklopfen, sobald er kommt.",
+  "This call is being recorded.": "Dieser Anruf wird aufgezeichnet.",
+  "This call is no longer being recorded.": "Dieser Anruf wird nicht mehr aufgezeichnet.",
   "Please wait a moment.": "Bitte warten Sie einen Moment.",
   "Knock again": "Erneut anklopfen",
   "A host turned your knock away a moment ago.": "Ein Gastgeber hat Sie gerade eben abgewiesen.",

@@ -208,6 +208,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Ahora no hay ningún anfitrión en la sala. Su llamada conserva su lugar.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Todavía no hay ningún anfitrión. Llame ahora y un anfitrión lo verá al llegar.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Todavía no hay ningún anfitrión. Verá que ha llamado en cuanto llegue.",
+  "This call is being recorded.": "Esta llamada se está grabando.",
+  "This call is no longer being recorded.": "Esta llamada ya no se está grabando.",
   "Please wait a moment.": "Espere un momento, por favor.",
   "Knock again": "Volver a llamar",
   "A host turned your knock away a moment ago.": "Un anfitrión ha rechazado su llamada hace un momento.",

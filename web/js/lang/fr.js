@@ -208,6 +208,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Aucun hôte n’est dans la salle pour le moment. Vous gardez votre place dans la file.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Aucun hôte n’est encore là. Frappez maintenant : un hôte le verra en arrivant.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Aucun hôte n’est encore là. Il verra que vous avez frappé dès son arrivée.",
+  "This call is being recorded.": "Cet appel est en cours d’enregistrement.",
+  "This call is no longer being recorded.": "Cet appel n’est plus enregistré.",
   "Please wait a moment.": "Veuillez patienter un instant.",
   "Knock again": "Frapper de nouveau",
   "A host turned your knock away a moment ago.": "Un hôte a refusé votre demande il y a un instant.",

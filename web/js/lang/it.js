@@ -208,6 +208,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Ora non c’è nessun organizzatore nella stanza. Mantieni il tuo posto in fila.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Non c’è ancora nessun organizzatore. Bussa ora: un organizzatore lo vedrà appena arriva.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Non c’è ancora nessun organizzatore. Vedrà che hai bussato appena arriva.",
+  "This call is being recorded.": "Questa chiamata viene registrata.",
+  "This call is no longer being recorded.": "Questa chiamata non viene più registrata.",
   "Please wait a moment.": "Attendi un momento.",
   "Knock again": "Bussa di nuovo",
   "A host turned your knock away a moment ago.": "Un organizzatore ha rifiutato la tua richiesta poco fa.",

@@ -208,6 +208,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Er is nu geen host in de ruimte. U houdt uw plaats in de rij.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Er is nog geen host. Klop nu aan, dan ziet een host het zodra die er is.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Er is nog geen host. Die ziet dat u hebt aangeklopt zodra die er is.",
+  "This call is being recorded.": "Dit gesprek wordt opgenomen.",
+  "This call is no longer being recorded.": "Dit gesprek wordt niet meer opgenomen.",
   "Please wait a moment.": "Een ogenblik geduld.",
   "Knock again": "Opnieuw aankloppen",
   "A host turned your knock away a moment ago.": "Een host heeft u zojuist geweigerd.",

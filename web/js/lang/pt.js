@@ -209,6 +209,8 @@ export default {
   "No host is in the room now. Your knock keeps its place.": "Agora não há nenhum anfitrião na sala. Você mantém o seu lugar na fila.",
   "No host is here yet. Knock now, and a host will see it when they arrive.": "Ainda não há nenhum anfitrião. Bata agora, e um anfitrião verá quando chegar.",
   "No host is here yet. They will see your knock as soon as they arrive.": "Ainda não há nenhum anfitrião. Ele verá que você bateu assim que chegar.",
+  "This call is being recorded.": "Esta chamada está sendo gravada.",
+  "This call is no longer being recorded.": "Esta chamada não está mais sendo gravada.",
   "Please wait a moment.": "Aguarde um momento, por favor.",
   "Knock again": "Bater de novo",
   "A host turned your knock away a moment ago.": "Um anfitrião recusou sua entrada há pouco.",

@@ -431,35 +431,32 @@ fn entering_with_an_earlier_grant_takes_the_waiting_knock_out_of_the_queue() {
 fn people_at_the_door_know_whether_a_host_is_in() {
     let mut h = Harness::new(RoomMode::Normal, true);
     let at_door = h.join(2, Credential::None, "Pat");
-    assert!(matches!(&to(2, &at_door)[0], Event::AtDoor(door) if !door.host_present));
+    assert!(matches!(&to(2, &at_door)[0], Event::AtDoor(door) if !door.view.host_present));
     h.knock(2);
     h.join(3, Credential::None, "Sam");
     let host_in = h.join(1, Credential::Host, "Dr Lee");
     for outsider in [2, 3] {
-        assert_eq!(
-            to(outsider, &host_in),
-            [Event::HostPresence { present: true }],
-            "{outsider}"
-        );
+        assert_eq!(to(outsider, &host_in), [hosts(true)], "{outsider}");
     }
     let later = h.join(4, Credential::None, "Kim");
-    assert!(matches!(&to(4, &later)[0], Event::AtDoor(door) if door.host_present));
+    assert!(matches!(&to(4, &later)[0], Event::AtDoor(door) if door.view.host_present));
 
     // The host's page reloads: they are away, expected back, and still in.
     let away = h.input(Input::Disconnected { conn: 1 });
     assert!(to(2, &away).is_empty(), "{away:?}");
     let gone = h.advance(20);
-    assert!(
-        to(2, &gone).contains(&Event::HostPresence { present: false }),
-        "{gone:?}"
-    );
+    assert!(to(2, &gone).contains(&hosts(false)), "{gone:?}");
     h.join(5, Credential::Host, "Dr Lee");
     let left = h.input(Input::Leave { conn: 5 });
     for outsider in [2, 3, 4] {
-        assert_eq!(
-            to(outsider, &left),
-            [Event::HostPresence { present: false }],
-            "{outsider}"
-        );
+        assert_eq!(to(outsider, &left), [hosts(false)], "{outsider}");
     }
+}
+
+/// The door as outsiders hear of it, with no recording.
+fn hosts(present: bool) -> Event {
+    Event::DoorChanged(DoorView {
+        host_present: present,
+        recording: false,
+    })
 }

@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::deadlines::Timer;
 use super::*;
 use crate::meeting::facts::FactKind;
-use crate::room::event::{Answer, Refusal, ResolvedKnock, Verdict};
+use crate::room::event::{Answer, DoorView, Refusal, ResolvedKnock, Verdict};
 use crate::room::input::JoinRequest;
 use crate::room::model::{
     Credential, KnockAction, KnockState, KnockTarget, LeaveReason, MediaState, RelayKind,

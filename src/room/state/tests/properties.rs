@@ -144,14 +144,14 @@ struct Observer {
     recordings: BTreeMap<ConnId, Option<ClientId>>,
     /// The hands up, oldest first, as each member was told.
     hands: BTreeMap<ConnId, Vec<ClientId>>,
-    /// Whether each connection outside the room was last told a host is in it.
-    host_present: BTreeMap<ConnId, bool>,
+    /// What each connection outside the room was last told of it.
+    doors: BTreeMap<ConnId, DoorView>,
 }
 
 impl Observer {
     fn receive(&mut self, conn: ConnId, event: &Event) {
         let member = self.members.contains(&conn);
-        // Invariant: a connection outside the room learns nothing of the room.
+        // Invariant: a connection outside the room learns nothing of the room (but the door: whether a host is in, and recording).
         if !member {
             let allowed = matches!(
                 event,
@@ -165,7 +165,7 @@ impl Observer {
                     | Event::YouLeft
                     | Event::Refused(_)
                     | Event::QueuePosition { .. }
-                    | Event::HostPresence { .. }
+                    | Event::DoorChanged(_)
                     | Event::HostMessage { .. }
                     | Event::KnockExpired { .. }
                     // A member removed while away, back by its token.
@@ -178,21 +178,16 @@ impl Observer {
         }
         match event {
             Event::AtDoor(door) => {
-                self.host_present.insert(conn, door.host_present);
+                self.doors.insert(conn, door.view);
             }
-            Event::HostPresence { present } => {
-                assert!(!member, "member {conn} told whether a host is in");
-                let before = self.host_present.insert(conn, *present);
-                assert!(before.is_some(), "{conn} told of a host before the door");
-                assert_ne!(before, Some(*present), "told of no change in the hosts");
-            }
-            Event::SentBack { .. } => {
-                self.forget(conn);
-                // A host sent them: one is in the room.
-                self.host_present.insert(conn, true);
+            Event::DoorChanged(view) => {
+                assert!(!member, "member {conn} told of the door");
+                // (A guest sent back is told the door at once; others, of each change.)
+                let before = self.doors.insert(conn, *view);
+                assert_ne!(before, Some(*view), "told of no change at the door");
             }
             Event::Joined(joined) => {
-                self.host_present.remove(&conn);
+                self.doors.remove(&conn);
                 self.members.insert(conn);
                 self.roles.insert(conn, joined.role);
                 self.spotlights.insert(conn, joined.room.spotlights.clone());
@@ -219,7 +214,10 @@ impl Observer {
                     assert!(joined.knockers.is_none(), "only hosts see knockers");
                 }
             }
-            Event::YouLeft | Event::Kicked { .. } | Event::Ended { .. } => {
+            Event::YouLeft
+            | Event::Kicked { .. }
+            | Event::Ended { .. }
+            | Event::SentBack { .. } => {
                 self.forget(conn);
             }
             Event::ClientJoined(view) => {
@@ -358,7 +356,7 @@ impl Observer {
         self.spotlights.remove(&conn);
         self.recordings.remove(&conn);
         self.hands.remove(&conn);
-        self.host_present.remove(&conn);
+        self.doors.remove(&conn);
     }
 
     fn hands_of(&mut self, conn: ConnId) -> &mut Vec<ClientId> {
@@ -678,15 +676,6 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         if let Some(conn) = disconnect {
             observer.disconnected(conn);
         }
-        // Invariant: everyone outside the room knows whether a host is in it.
-        let host_present = h.room.host_present();
-        for conn in h.room.conns.outsiders() {
-            assert_eq!(
-                observer.host_present.get(&conn),
-                Some(&host_present),
-                "outsider {conn} on whether a host is in"
-            );
-        }
         // Invariant: every host's list is the room's queue.
         let truth: Vec<Listed> = h
             .room
@@ -718,6 +707,15 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         // Who is in the room (present or away), with their roles.
         let in_room: BTreeMap<ClientId, Role> =
             clients.into_iter().map(|c| (c.id, c.role)).collect();
+        // Invariant: everyone outside the room knows what it may of it: whether a host is in
+        // (present or away), and whether the call is being recorded.
+        let door = DoorView {
+            host_present: in_room.values().any(|role| *role == Role::Host),
+            recording: h.room.recording().is_some(),
+        };
+        for conn in h.room.conns.outsiders() {
+            assert_eq!(observer.doors.get(&conn), Some(&door), "outsider {conn}");
+        }
         // Invariant: the spotlight is on at most four people in the room who send a picture, each
         // once, and every member was told who, in order.
         let spotlights = h.room.spotlights().to_vec();

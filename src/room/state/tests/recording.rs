@@ -1,5 +1,5 @@
 //! Local recording: hosts only, in meetings that allow it, one at a time; every member is told
-//! (knockers not), newcomers see it as they enter, and it stops when its host leaves.
+//! (knockers only that it is recorded), newcomers see it as they enter, and it stops when its host leaves.
 
 use super::*;
 use crate::meeting::RecordingKind;
@@ -35,7 +35,12 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
             "member {conn}"
         );
     }
-    assert_eq!(told(9, &said), None, "a knocker is not told");
+    // A knocker is told only that the call is being recorded, not by whom.
+    let recording_now = DoorView {
+        host_present: true,
+        recording: true,
+    };
+    assert_eq!(to(9, &said), [Event::DoorChanged(recording_now)]);
     let recording = h.room.recording().expect("recording");
     assert_eq!(
         (&recording.by, recording.started_at),
@@ -55,6 +60,11 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
     assert_eq!(joined.recording_kind, RecordingKind::Local);
     let said = record(&mut h, 1, false);
     assert_eq!(told(4, &said), Some(None));
+    let not_recording = DoorView {
+        recording: false,
+        ..recording_now
+    };
+    assert_eq!(to(9, &said), [Event::DoorChanged(not_recording)]);
     let stopped = h.facts.last().expect("a fact");
     assert_eq!(stopped.kind, FactKind::RecordingStopped);
     let host = stopped.client.as_ref().expect("whose recording");
