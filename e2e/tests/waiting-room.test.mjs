@@ -70,6 +70,9 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   assert.match(await host.getAttribute("link[rel~='icon']", "href"), /^data:image\/png/, "the tab's icon carries the count");
   await openPeople(host);
   assert.deepEqual(await knockerNames(host), ["Pat"]);
+  // How long they have waited (kept current while People is open), the time of the knock on hover.
+  assert.equal(await knockerItem(host, "Pat").locator(".waited").textContent(), "just now");
+  assert.match(await knockerItem(host, "Pat").locator(".waited").getAttribute("title"), /^Knocked at \d{1,2}:\d{2}/);
   // People shows the knock: its notice (which offers to open People) is out of the way, and back
   // if People is closed before the knock is answered.
   assert.equal(await host.locator(".knock-toast").isVisible(), false, "no knock notice over an open People");
@@ -164,6 +167,7 @@ test("a guest cancels; knocks made before any host wait for the first one", asyn
   await screenshot(early, "10-waiting-before-any-host");
   await knock(canceller, meeting, "Changed Mind");
   const host = await open("host");
+  await host.clock.install();
   await enterAsHost(host, meeting);
   await early.waitForFunction(() => document.getElementById("waiting-status").textContent === "A host has been told you are here.");
   await early.waitForFunction(() => document.getElementById("announcer").textContent.includes("A host is here now"));
@@ -174,6 +178,9 @@ test("a guest cancels; knocks made before any host wait for the first one", asyn
   assert.equal(await canceller.textContent("#door-hint"), "Knock, and a host will let you in.");
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
   assert.deepEqual(await knockerNames(host), ["Early Bird"]);
+  // The host's People says how long Early Bird has waited, and keeps it current.
+  await host.clock.fastForward("04:00");
+  await host.waitForFunction(() => document.querySelector(".knocker .waited").textContent === "4 min");
   noPageErrors(host, early, canceller);
 });
 

@@ -590,6 +590,7 @@ export class Call {
     this.media.removeEventListener("speaker", this.onSpeaker);
     this.media.removeEventListener("lost", this.onLost);
     this.settings.destroy();
+    this.people.destroy();
     this.reactions.destroy();
     this.recording.destroy();
     this.controlsFit?.disconnect();

@@ -1,6 +1,7 @@
 // Tiny DOM helpers. Everything a person typed goes in as text (textContent / text nodes), never as
 // markup: there is no innerHTML anywhere in this client.
 
+import { language, t } from "./i18n.js";
 import { initials } from "./roster.js";
 
 /** Creates an element. `attrs`: class, text, on<Event> handlers, hidden, and any other attribute. */
@@ -76,6 +77,16 @@ export function durationText(milliseconds) {
   const [hours, minutes] = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60];
   const two = (n) => String(n).padStart(2, "0");
   return hours ? `${hours}:${two(minutes)}:${two(seconds % 60)}` : `${minutes}:${two(seconds % 60)}`;
+}
+
+/** How long someone has waited, as people say it: "just now", "4 min", "1 hr 5 min". */
+export function waitedText(milliseconds) {
+  const minutes = Math.floor(Math.max(0, milliseconds) / 60000);
+  if (minutes < 1) return t("just now");
+  const unit = (name, n) => new Intl.NumberFormat(language(), { style: "unit", unit: name, unitDisplay: "short" }).format(n);
+  const [hours, rest] = [Math.floor(minutes / 60), minutes % 60];
+  if (!hours) return unit("minute", minutes);
+  return rest ? `${unit("hour", hours)} ${unit("minute", rest)}` : unit("hour", hours);
 }
 
 /** An icon from the vendored set (web/vendor/icons, lucide), drawn in the text colour. */

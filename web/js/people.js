@@ -4,8 +4,8 @@
 // door or remove them (removal asks to be confirmed). Focus never falls on a destructive button by
 // surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
-import { avatar, compactWhenWrapped, h, icon, replace } from "./dom.js";
-import { t } from "./i18n.js";
+import { avatar, compactWhenWrapped, h, icon, replace, waitedText } from "./dom.js";
+import { language, t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
 
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
@@ -29,6 +29,18 @@ export class PeoplePanel {
     // A knock's three answers keep one line in a narrow panel or a long language (without icons).
     this.fit = new ResizeObserver(() => this.fitKnockActions());
     this.fit.observe(this.body);
+    // How long each knocker has waited, kept current without drawing the list anew (which would
+    // take a host's half-typed message or focus).
+    this.clock = setInterval(() => this.showWaited(), 20_000);
+  }
+
+  destroy() {
+    clearInterval(this.clock);
+    this.fit.disconnect();
+  }
+
+  showWaited(now = Date.now()) {
+    for (const el of this.body.querySelectorAll(".waited")) el.textContent = waitedText(now - Number(el.dataset.since));
   }
 
   fitKnockActions() {
@@ -136,7 +148,10 @@ export class PeoplePanel {
         h("span", { class: "knocker-text" },
           h("span", { class: "knocker-name", text: knock.displayName }),
           h("span", { class: "knock-state", text: state })),
-        h("span", { class: "place", text: `#${place}` })),
+        h("span", { class: "place" },
+          h("span", { text: `#${place}` }),
+          h("span", { class: "waited", "data-since": knock.knockedAt, text: waitedText(Date.now() - knock.knockedAt),
+            title: t("Knocked at {time}", { time: new Date(knock.knockedAt).toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" }) }) }))),
       h("form", { class: "inline-form", onsubmit: (event) => {
         event.preventDefault();
         say();

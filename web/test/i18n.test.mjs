@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 
 import { chooseLanguage, language, ordinal, t, tn, LANGUAGES } from "../js/i18n.js";
+import { waitedText } from "../js/dom.js";
 
 const JS = new URL("../js/", import.meta.url);
 // landing.js is the server's home page (index.html), for whoever runs it: English, no room.
@@ -95,4 +96,13 @@ test("the language: the room URL's lang, else the browser's, else English; texts
   assert.equal(await chooseLanguage("xx", ["en-US"]), "en", "an unknown lang: the browser's");
   assert.equal(await chooseLanguage("xx", []), "en");
   assert.equal(t("Knock"), "Knock");
+});
+
+test("how long a knocker has waited, in the page's language", async () => {
+  const minute = 60_000;
+  await chooseLanguage("en");
+  assert.deepEqual([-5000, 59_000, 4 * minute + 30_000, 60 * minute, 65 * minute].map(waitedText), ["just now", "just now", "4 min", "1 hr", "1 hr 5 min"]);
+  await chooseLanguage("de");
+  assert.deepEqual([0, 4 * minute, 65 * minute].map(waitedText), ["gerade eben", "4 Min.", "1 Std. 5 Min."]);
+  await chooseLanguage("en");
 });

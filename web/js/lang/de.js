@@ -138,6 +138,8 @@ export default {
   "Message to {name}": "Nachricht an {name}",
   "On hold: {message}": "Vertröstet: {message}",
   "On hold": "Vertröstet",
+  "just now": "gerade eben",
+  "Knocked at {time}": "Angeklopft um {time}",
   "Waiting": "Wartet",
   "Send message to {name}": "Nachricht an {name} senden",
   "Let in": "Einlassen",

@@ -138,6 +138,8 @@ export default {
   "Message to {name}": "Mensaje para {name}",
   "On hold: {message}": "En pausa: {message}",
   "On hold": "En pausa",
+  "just now": "ahora mismo",
+  "Knocked at {time}": "Llamó a las {time}",
   "Waiting": "Esperando",
   "Send message to {name}": "Enviar mensaje a {name}",
   "Let in": "Dejar entrar",

@@ -138,6 +138,8 @@ export default {
   "Message to {name}": "Message à {name}",
   "On hold: {message}": "Mise en attente : {message}",
   "On hold": "Mise en attente",
+  "just now": "à l’instant",
+  "Knocked at {time}": "A frappé à {time}",
   "Waiting": "En attente",
   "Send message to {name}": "Envoyer un message à {name}",
   "Let in": "Faire entrer",

@@ -138,6 +138,8 @@ export default {
   "Message to {name}": "Messaggio per {name}",
   "On hold: {message}": "In sospeso: {message}",
   "On hold": "In sospeso",
+  "just now": "adesso",
+  "Knocked at {time}": "Ha bussato alle {time}",
   "Waiting": "In attesa",
   "Send message to {name}": "Invia un messaggio a {name}",
   "Let in": "Fai entrare",

@@ -138,6 +138,8 @@ export default {
   "Message to {name}": "Bericht aan {name}",
   "On hold: {message}": "In de wacht: {message}",
   "On hold": "In de wacht",
+  "just now": "zojuist",
+  "Knocked at {time}": "Klopte aan om {time}",
   "Waiting": "Wacht",
   "Send message to {name}": "Bericht versturen aan {name}",
   "Let in": "Binnenlaten",

@@ -139,6 +139,8 @@ export default {
   "Message to {name}": "Mensagem para {name}",
   "On hold: {message}": "Em espera: {message}",
   "On hold": "Em espera",
+  "just now": "agora mesmo",
+  "Knocked at {time}": "Bateu às {time}",
   "Waiting": "Esperando",
   "Send message to {name}": "Enviar mensagem para {name}",
   "Let in": "Deixar entrar",
