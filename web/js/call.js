@@ -19,6 +19,7 @@ import { fromJoined, apply } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
 import { PictureInPicture } from "./pip.js";
 import { RecordingControl } from "./recording-control.js";
+import { ScreenShare } from "./screen-share.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** What an embedding page hears when a panel opens or closes (Whereby's events; none for settings). */
@@ -37,7 +38,7 @@ export class Call {
     this.media = media;
     this.iceServers = iceServers;
     this.bridge = bridge;
-    this.screenStream = null;
+    this.screen = new ScreenShare({ path: () => this.mesh, media, bridge, changed: () => this.mediaChanged() });
     this.unreadChat = 0;
     this.unseenKnocks = 0;
     this.openPanel = null;
@@ -126,7 +127,7 @@ export class Call {
     const MediaPath = this.roster.mode === "group" ? Sfu : Mesh;
     // Sharing through a reconnect: the new connections send the screen, not the camera.
     this.mesh = new MediaPath({ signal: this.signal, media: this.media, iceServers: this.iceServers, selfRole: joined.role,
-      screenTrack: this.screenStream?.getVideoTracks()[0] ?? null });
+      screenTrack: this.screen.track });
     this.mesh.addEventListener("stream", (e) => {
       this.stage.setStream(e.detail.clientId, e.detail.stream);
       if (this.media.speakerId) this.stage.setSpeaker(this.media.speakerId);
@@ -148,9 +149,9 @@ export class Call {
     if (!again && this.host && this.params.autoSpotlight) this.signal.send("add_spotlight", { clientId: this.roster.selfId });
     for (const client of this.roster.clients) if (client.id !== this.roster.selfId && !client.away) this.mesh.meet(client);
     if (!this.viewer) {
-      this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
+      this.stage.setStream(this.roster.selfId, this.screen.stream || this.media.stream);
       // The devices may have changed since join_room said what they were.
-      this.signal.send("set_media_state", this.media.state(Boolean(this.screenStream)));
+      this.signal.send("set_media_state", this.media.state(this.screen.sharing));
     }
     const waiting = new Set(this.roster.knockers.map((knock) => knock.clientId));
     for (const clientId of known) if (!waiting.has(clientId)) this.notices.handled(clientId);
@@ -240,7 +241,7 @@ export class Call {
     this.bridge.setParticipantCount(clients.length);
     const senders = clients.filter((c) => c.role !== "viewer");
     const self = this.roster.selfId;
-    this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(Boolean(this.screenStream)) } : c)));
+    this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(this.screen.sharing) } : c)));
     this.stage.setSpotlights(this.roster.spotlights);
     const hands = this.roster.hands.map((x) => x.clientId);
     this.stage.setHands(hands);
@@ -455,7 +456,7 @@ export class Call {
     this.micButton.setAttribute("aria-pressed", String(!microphoneOn));
     this.cameraButton.setLabel(cameraOn ? "video" : "video-off", cameraOn ? t("Stop video") : t("Start video"));
     this.cameraButton.setAttribute("aria-pressed", String(!cameraOn));
-    const sharing = Boolean(this.screenStream);
+    const sharing = this.screen.sharing;
     this.shareButton.setLabel(sharing ? "monitor-x" : "monitor-up", sharing ? t("Stop sharing") : t("Share screen"));
     this.shareButton.setAttribute("aria-pressed", String(sharing));
   }
@@ -465,10 +466,10 @@ export class Call {
     this.syncMediaButtons();
     if (this.viewer) return;
     this.mesh.refreshTracks();
-    const state = this.media.state(Boolean(this.screenStream));
+    const state = this.media.state(this.screen.sharing);
     this.signal.send("set_media_state", state);
     this.stage.setMedia(this.roster.selfId, state);
-    this.stage.setStream(this.roster.selfId, this.screenStream || this.media.stream);
+    this.stage.setStream(this.roster.selfId, this.screen.stream || this.media.stream);
   }
 
   /** Raises this person's hand, or lowers it. */
@@ -488,40 +489,8 @@ export class Call {
   }
 
   /** `enabled` absent: the other way round (the button); true or false: so (the embedding page's `toggleScreenshare`). */
-  async toggleScreenshare(enabled) {
-    const sharing = Boolean(this.screenStream) || this.startingShare;
-    if (enabled === undefined ? sharing : !enabled) {
-      this.stopScreenshare();
-      return;
-    }
-    if (sharing) return;
-    this.startingShare = true;
-    try {
-      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      const track = stream.getVideoTracks()[0];
-      this.screenStream = stream;
-      this.mesh.screenTrack = track;
-      track.addEventListener("ended", () => this.stopScreenshare());
-      await this.mesh.useVideoTrack(track);
-      this.mediaChanged();
-      announce(t("You are sharing your screen"));
-      this.bridge.emit("screenshare_toggle", { enabled: true });
-    } catch {
-      toast(t("Screen sharing was not started."));
-    } finally {
-      this.startingShare = false;
-    }
-  }
-
-  stopScreenshare() {
-    const stream = this.screenStream;
-    if (!stream) return;
-    this.screenStream = null;
-    this.mesh.screenTrack = null;
-    for (const track of stream.getTracks()) track.stop();
-    this.mesh.useVideoTrack(this.media.videoTrack);
-    this.mediaChanged();
-    this.bridge.emit("screenshare_toggle", { enabled: false });
+  toggleScreenshare(enabled) {
+    return this.screen.toggle(enabled);
   }
 
   toggleView() {
@@ -597,7 +566,7 @@ export class Call {
     document.removeEventListener("keydown", this.onKey);
     document.removeEventListener("fullscreenchange", this.onFullscreen);
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    this.stopScreenshare();
+    this.screen.stop();
     this.mesh.close();
     this.stage.destroy();
     this.notices.clear();
