@@ -4,7 +4,8 @@
 //!
 //! Who may see what is decided here and nowhere else: a connection that is not a member of the room
 //! (a knocker, or one at the door) receives only its own verdicts, the knock page, refusals, and
-//! whether a host is in and the call recorded (door_view.rs). Hosts see every knock; every host receives every change to the queue.
+//! whether a host is in and the call recorded (door_view.rs). Hosts see every knock; every host
+//! receives every change to the queue.
 //!
 //! The room is made of small parts: `connections` (who is where), `queue` (the knocks), `seats`
 //! (capacity and held seats), `session` (for insights) and `deadlines` (every timer). The handlers
