@@ -6,6 +6,7 @@ mod chat;
 mod door;
 mod hands;
 mod media_asks;
+mod observer;
 mod properties;
 mod reactions;
 mod recording;
