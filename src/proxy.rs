@@ -4,7 +4,7 @@
 //! of trusted proxies goes: the client is the rightmost address that is not one of them. From any
 //! other peer the headers are ignored, so nobody can claim another's address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
@@ -69,6 +69,17 @@ impl TrustedProxies {
             }
         }
         client
+    }
+}
+
+/// Whom a per-address limit (knocks a minute, knocks waiting at a room, a rejection's cooldown,
+/// bandwidth probes) counts as one: an IPv4 address, or an IPv6 address's /64. An IPv6 subscriber
+/// (a home, an office, a phone) is given a /64 or more and may use any address in it, so counting
+/// single IPv6 addresses would let one person knock as millions.
+pub fn network_of(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+        v4 => v4,
     }
 }
 
@@ -196,5 +207,17 @@ mod tests {
             "an IPv4 peer on an IPv6 socket"
         );
         assert!(TrustedProxies::parse(&["nonsense".into()]).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_counts_as_one_and_ipv4_as_itself() {
+        let of = |text: &str| network_of(text.parse().unwrap()).to_string();
+        assert_eq!(of("2001:db8:1:2::a"), "2001:db8:1:2::");
+        assert_eq!(of("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::");
+        assert_ne!(of("2001:db8:1:3::a"), of("2001:db8:1:2::a"));
+        assert_eq!(of("198.51.100.7"), "198.51.100.7");
+        // An IPv4 client through an IPv6 socket is its IPv4 address, not the /64 of them all.
+        assert_eq!(of("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_ne!(of("::ffff:198.51.100.7"), of("::ffff:198.51.100.8"));
     }
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::api::error::ApiError;
 use crate::meeting::RoomName;
 use crate::meeting::avatar::AvatarOrigins;
-use crate::proxy::ClientIp;
+use crate::proxy::{ClientIp, network_of};
 use crate::services::ice::IceConfig;
 
 #[derive(RustEmbed)]
@@ -181,7 +181,7 @@ pub struct ProbeQuery {
 }
 
 fn check_probe_budget(client: &ClientSupport, ClientIp(ip): ClientIp) -> Result<(), ApiError> {
-    client.probes.check_key(&ip).map_err(|_| {
+    client.probes.check_key(&network_of(ip)).map_err(|_| {
         ApiError::TooManyRequests(
             "too many bandwidth probes from this address; wait a minute".into(),
         )

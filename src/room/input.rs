@@ -138,6 +138,8 @@ pub struct JoinRequest {
     pub conn: ConnId,
     /// Used when this connection has no client id in the room yet.
     pub fresh_client_id: ClientId,
+    /// Whom the door's per-address limits count this client as: its IPv4 address, or its IPv6
+    /// address's /64 (`proxy::network_of`).
     pub peer: IpAddr,
     pub credential: Credential,
     pub identity: Identity,

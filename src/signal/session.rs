@@ -19,6 +19,7 @@ use super::wire;
 use super::{PREVIEW_TIMEOUT, SignalContext};
 use crate::media::{self, MediaRefusal, Notice};
 use crate::meeting::{ClientId, Meeting, RoomMode, RoomName};
+use crate::proxy::network_of;
 use crate::room::actor::{ConnHandle, Outbound};
 use crate::room::input::Input;
 use crate::room::model::{ConnId, Credential, Role};
@@ -363,7 +364,9 @@ impl Session {
             Ok(Translated::Media(message)) => return self.media(message, kind).await,
             Err(refused) => return error(refused.code, refused.message, kind),
         };
-        if matches!(input, Input::Knock { .. }) && !self.ctx.limits.knock(self.peer).await {
+        if matches!(input, Input::Knock { .. })
+            && !self.ctx.limits.knock(network_of(self.peer)).await
+        {
             return error(
                 ErrorCode::RateLimited,
                 "too many knocks from this address; wait a minute",
@@ -534,7 +537,7 @@ impl Session {
             Ok(credential) => credential,
             Err(refusal) => return refusal,
         };
-        let input = join.into_request(self.conn, self.peer, credential);
+        let input = join.into_request(self.conn, network_of(self.peer), credential);
         // Same room again (a knocker entering with its grant): the room already knows this connection.
         if let Some(room) = &self.room
             && room.meeting.room_name == name

@@ -1,6 +1,6 @@
 //! Behind Debian's nginx, configured with the `location` block docs/deployment.md gives: each
 //! person's own address reaches the per-address limits; a forwarded address is believed only from
-//! the trusted proxy, and only its rightmost untrusted hop.
+//! the trusted proxy, and only its rightmost untrusted hop. An IPv6 client counts as its /64.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -140,4 +140,61 @@ async fn behind_nginx_each_person_is_their_own_address() {
     let (ws, straight) = knocks(server.addr, loopback(4), &direct, &room.name).await;
     held.push(ws);
     assert!(straight, "127.0.0.4 is itself, whatever its header says");
+}
+
+/// What the server answers a knock at `room` from `client`, as a trusted proxy forwards it.
+async fn knock_from(server: &Server, client: &str, room: &str) -> (Ws, serde_json::Value) {
+    let forwarded = [("x-forwarded-for", client)];
+    let mut ws = Ws::connect_to(server.addr, loopback(1), &forwarded)
+        .await
+        .unwrap();
+    ws.join(room, None, "Pat").await;
+    ws.send("knock_room", json!({})).await;
+    let answer = ws.recv().await;
+    (ws, answer)
+}
+
+/// An IPv6 subscriber may use any address of its /64: the per-address limits count the /64 as
+/// one address (its knocks waiting at a room, its knocks a minute), and another /64 as another.
+#[tokio::test]
+async fn an_ipv6_network_knocks_as_one_address() {
+    let server = Server::start_with(&[
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--max-knocks-per-address",
+        "1",
+        "--knocks-per-ip-per-minute",
+        "3",
+    ])
+    .await;
+    let rooms = [
+        locked_room(&server).await,
+        locked_room(&server).await,
+        locked_room(&server).await,
+    ];
+    let mut held = Vec::new();
+    let mut knock = async |client: &str, room: usize| {
+        let (ws, answer) = knock_from(&server, client, &rooms[room].name).await;
+        held.push(ws);
+        match answer["type"].as_str() {
+            Some("knock_sent") => "queued".to_owned(),
+            _ => answer["payload"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        }
+    };
+    assert_eq!(knock("2001:db8:1:2::a", 0).await, "queued");
+    assert_eq!(
+        knock("2001:db8:1:2::b", 0).await,
+        "too many people are waiting from your address; try again later",
+        "another address of the same /64 waits at the room already"
+    );
+    assert_eq!(knock("2001:db8:1:3::a", 0).await, "queued", "another /64");
+    assert_eq!(knock("2001:db8:1:2::c", 1).await, "queued");
+    assert_eq!(
+        knock("2001:db8:1:2::d", 2).await,
+        "too many knocks from this address; wait a minute",
+        "the /64's fourth knock within a minute"
+    );
 }
