@@ -73,6 +73,9 @@ pub fn start_server_from(bin: &str, data_dir: &Path, extra: &[&str]) -> ServerPr
         .arg(data_dir)
         .args(extra)
         .env("ANTEROOM_LOG", "warn,anteroom::app=info")
+        // The load comes from one address (127.0.0.1): no per-address cap. An environment
+        // variable, not a flag, so that a baseline build from before the setting starts too.
+        .env("ANTEROOM_WS_CONNECTIONS_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

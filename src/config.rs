@@ -321,6 +321,17 @@ pub struct RoomSettings {
     /// camera).
     #[arg(long, env = "ANTEROOM_WS_JOIN_TIMEOUT_SECS", default_value_t = 30)]
     pub ws_join_timeout_secs: u64,
+
+    /// Most signalling connections (WebSockets: one per open room page) one address may hold; an
+    /// IPv6 client counts as its /64. More are refused (429), so that one address cannot take every
+    /// place under --max-connections. 0: no limit (behind a proxy that does not say who its clients
+    /// are, every client has the proxy's address).
+    #[arg(
+        long,
+        env = "ANTEROOM_WS_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1000
+    )]
+    pub ws_connections_per_address: usize,
 }
 
 impl RoomSettings {
@@ -346,6 +357,7 @@ impl RoomSettings {
             self.ws_frames_per_second,
             self.knocks_per_ip_per_minute,
             Duration::from_secs(self.ws_join_timeout_secs.max(1)),
+            self.ws_connections_per_address,
         )
     }
 }

@@ -4,6 +4,7 @@
 
 mod bridge;
 mod outgoing;
+mod per_address;
 pub mod protocol;
 pub mod relay_baseline;
 mod session;
@@ -27,7 +28,7 @@ use tokio_util::task::TaskTracker;
 use crate::cluster::{CLIENT_HEADER, Cluster, NODE_HEADER};
 use crate::media::MediaEngine;
 use crate::meeting::avatar::AvatarOrigins;
-use crate::proxy::ClientIp;
+use crate::proxy::{ClientIp, network_of};
 use crate::serve::ConnectionSlot;
 use crate::services::ice::IceConfig;
 use crate::services::limits::DynLimits;
@@ -45,6 +46,8 @@ pub struct SignalSettings {
     pub knock_quota: Quota,
     /// A new connection names a room (join or preview) within this time, or is closed.
     pub join_timeout: Duration,
+    /// Most signalling connections one address (an IPv6 client: its /64) may hold; 0: no limit.
+    pub connections_per_address: usize,
 }
 
 /// A connection that previewed a room has this long to join it (its person checks their devices).
@@ -56,6 +59,7 @@ impl SignalSettings {
         frames_per_second: u32,
         knocks_per_minute: u32,
         join_timeout: Duration,
+        connections_per_address: usize,
     ) -> Self {
         let frames = NonZeroU32::new(frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let knocks = NonZeroU32::new(knocks_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -66,6 +70,7 @@ impl SignalSettings {
                 .allow_burst(frames.saturating_mul(NonZeroU32::MIN.saturating_add(1))),
             knock_quota: Quota::per_minute(knocks),
             join_timeout,
+            connections_per_address,
         }
     }
 }
@@ -131,12 +136,15 @@ pub struct SignalContext {
     pub cluster: Option<Cluster>,
     /// Every session holds a token, so shutdown can wait for them all to close.
     pub sessions: TaskTracker,
+    /// The connections each address holds (this node's own clients, not bridged ones).
+    per_address: per_address::PerAddress,
     next_conn: AtomicU64,
 }
 
 impl SignalContext {
     pub fn new(deps: SignalDeps) -> Self {
         SignalContext {
+            per_address: per_address::PerAddress::new(deps.settings.connections_per_address),
             rooms: deps.rooms,
             limits: deps.limits,
             settings: deps.settings,
@@ -189,6 +197,18 @@ pub async fn endpoint(
         };
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
+    // Bridged connections were counted where their client is connected.
+    let place = if bridged {
+        None
+    } else {
+        let Some(place) = ctx.per_address.enter(network_of(client)) else {
+            let body = crate::api::error::ErrorBody {
+                error: "too many connections from your address; close some and try again".into(),
+            };
+            return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+        };
+        Some(place)
+    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -201,7 +221,8 @@ pub async fn endpoint(
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
             session::run(socket, ctx, client, user_agent, bridged).await;
-            // The connection's place under the cap is given up with the session.
+            // The connection's place under the caps is given up with the session.
+            drop(place);
             drop(slot);
             drop(token);
         })

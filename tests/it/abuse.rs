@@ -52,6 +52,40 @@ async fn connections_that_send_nothing_are_capped_and_timed_out() {
     assert!(answers(&server).await);
 }
 
+/// One address cannot hold every signalling connection: past its share, its next is refused (429,
+/// logged, counted) while other addresses still get in, and a place it gives up is free again.
+#[tokio::test]
+async fn one_address_cannot_take_every_signalling_connection() {
+    let server = Server::start_with(&["--ws-connections-per-address", "3"]).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(Ws::connect_from(&server, loopback(5), None).await.unwrap());
+    }
+    assert_eq!(
+        Ws::connect_from(&server, loopback(5), None).await.err(),
+        Some(429)
+    );
+    server
+        .wait_for_log("an address holds as many signalling connections as it may")
+        .await;
+    assert_eq!(
+        crate::helpers::metric(&server, "anteroom_signal_refused_per_address_total").await,
+        1.0
+    );
+    assert!(Ws::connect_from(&server, loopback(6), None).await.is_ok());
+    // One of the three goes: its place is free again once the server has seen it close.
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(ws) = Ws::connect_from(&server, loopback(5), None).await {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "the place given up was not given back");
+}
+
 #[tokio::test]
 async fn a_body_that_does_not_arrive_is_answered_408() {
     let server = Server::start_with(&["--body-read-timeout-secs", "1"]).await;
