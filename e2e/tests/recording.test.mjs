@@ -168,10 +168,15 @@ test("someone at the door of a call being recorded is told so before knocking, a
   const meeting = await server.meeting({ isLocked: true, recording: LOCAL });
   const host = await open("host");
   await enterAsHost(host, meeting);
+  assert.equal(await host.locator("#may-be-recorded").count(), 0, "a host is not warned of themself");
   await host.click("#record-toggle");
   await host.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
   const guest = await open("guest");
-  await enter(guest, meeting.roomUrl, "Pat");
+  // Before entering: the meeting allows hosts to record.
+  await enter(guest, meeting.roomUrl, "Pat", async (review) => {
+    assert.equal(await review.textContent("#may-be-recorded"), "A host may record this call.");
+    await screenshot(review, "recording-may-be-recorded-precall");
+  });
   await guest.waitForSelector("#knock", { timeout: TIMEOUT });
   assert.equal(await guest.textContent("#door-recording"), "This call is being recorded.");
   assert.ok(await guest.locator("#door-recording").isVisible());
@@ -227,13 +232,17 @@ test("no Record button where the meeting was not made for local recording, or th
   // (The bar drawn: its Mute button shows. Then no Record button among its buttons.)
   await host.waitForSelector("#microphone-toggle", { timeout: TIMEOUT });
   assert.equal(await host.locator("#record-toggle:visible").count(), 0, "not a local meeting");
+  const guest = await open("guest");
+  await enter(guest, plain.roomUrl, "Gale", async (review) => {
+    assert.equal(await review.locator("#may-be-recorded").count(), 0, "no word of recording in a meeting that has none");
+  });
 
   const local = await server.meeting({ isLocked: false, recording: LOCAL });
   const other = await open("host, recording=off");
   await enter(other, `${local.hostRoomUrl}&recording=off`, "Dr Other");
   await other.waitForSelector("#microphone-toggle", { timeout: TIMEOUT });
   assert.equal(await other.locator("#record-toggle:visible").count(), 0, "recording=off");
-  noPageErrors(host, other);
+  noPageErrors(host, other, guest);
 });
 
 test("<whereby-embed>: the integrator's startRecording and stopRecording record a host's call (the room's button hidden), the file downloaded, with recording_status_change", async (t) => {

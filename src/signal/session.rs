@@ -511,6 +511,7 @@ impl Session {
             name.as_str(),
             meeting.room_mode.as_str(),
             role.map(Role::as_str),
+            meeting.recording.as_str(),
             &page,
             &ice,
         ))

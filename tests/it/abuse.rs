@@ -296,6 +296,7 @@ async fn turn_credentials_only_for_a_connection_that_names_an_open_room() {
     let preview = ws.recv_type("room_preview").await;
     assert_eq!(preview["role"], "host");
     assert_eq!(preview["mode"], "normal");
+    assert_eq!(preview["recordingType"], "none");
     let turn = &preview["iceServers"][1];
     assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478"]));
     assert!(turn["username"].as_str().unwrap().ends_with(":anteroom"));

@@ -36,6 +36,13 @@ async fn a_host_records_a_local_meeting_and_everyone_in_it_is_told() {
                  "startTrigger": "none"}}),
     )
     .await;
+    // Before entering, a guest learns the call may be recorded.
+    let mut previewing = Ws::connect(&server).await;
+    previewing
+        .send("preview_room", json!({"roomName": room.name}))
+        .await;
+    let preview = previewing.recv_type("room_preview").await;
+    assert_eq!(preview["recordingType"], "local", "{preview}");
     let (mut host, joined) = host(&server, &room, "Dr Lee").await;
     assert_eq!(joined["room"]["recordingType"], "local");
     assert_eq!(

@@ -146,6 +146,8 @@ async function startPrecall() {
     media,
     iceServers: state.preview?.iceServers || [],
     knockPage: state.knockPage,
+    // A host records themself; for anyone else a meeting made for local recording says so.
+    mayBeRecorded: state.preview?.recordingType === "local" && state.preview?.role !== "host",
     onCheckCompleted: (result) => (result.skipped
       ? bridge.emit("precall_check_skipped")
       : bridge.emit("precall_check_completed", checkPayload(result.steps))),

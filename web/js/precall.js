@@ -2,7 +2,7 @@
 // name entry; and with precallCeremony on, a check of camera, microphone, speaker and network that
 // reports passed or failed per step (skippable with precallCeremonyCanSkip).
 
-import { h, iconButton, releaseVideo, replace, announce, compactWhenWrapped } from "./dom.js";
+import { h, icon, iconButton, releaseVideo, replace, announce, compactWhenWrapped } from "./dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, language, t } from "./i18n.js";
 import { meterLevel, problemAdvice } from "./media.js";
 import { DevicePickers, MicrophoneMeter } from "./devices.js";
@@ -13,7 +13,7 @@ import { applyKnockPage, showLogo } from "./theme.js";
  * Shows the review in `root`. Resolves with {displayName, check} when the person continues.
  * `check` is the ceremony's result (null when there was none).
  */
-export function precallReview(root, { params, media, iceServers, knockPage, onCheckCompleted }) {
+export function precallReview(root, { params, media, iceServers, knockPage, mayBeRecorded = false, onCheckCompleted }) {
   return new Promise((resolve) => {
     const stops = [];
     // Without camera access there is no picture to preview: the microphone's meter is the review.
@@ -112,7 +112,10 @@ export function precallReview(root, { params, media, iceServers, knockPage, onCh
         params.localization ? languagePicker(nameInput) : null),
       h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
-        h("div", { class: "preview-box" }, video, meter.element, toggles),
+        h("div", { class: "preview-box" }, video, meter.element, toggles,
+          // Said before entering, where a host's browser may record the call (their consent).
+          mayBeRecorded ? h("p", { class: "may-be-recorded", id: "may-be-recorded" },
+            icon("circle-dot"), t("A host may record this call.")) : null),
         h("div", { class: "precall-side" },
           problemBox, enableButton,
           ...pickers.labels,

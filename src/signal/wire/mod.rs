@@ -41,6 +41,7 @@ pub fn room_preview(
     room_name: &str,
     mode: &str,
     role: Option<&str>,
+    recording_type: &str,
     knock_page: &crate::room::model::KnockPage,
     ice_servers: &serde_json::Value,
 ) -> Bytes {
@@ -48,6 +49,7 @@ pub fn room_preview(
         room_name,
         mode,
         role,
+        recording_type,
         knock_page: views::KnockPageWire::of(knock_page),
         ice_servers,
     })
@@ -153,6 +155,8 @@ enum Frame<'a> {
         /// What the key given makes its bearer; absent without a key.
         #[serde(skip_serializing_if = "Option::is_none")]
         role: Option<&'a str>,
+        /// The meeting's `recording.type`: `local` lets its hosts record the call.
+        recording_type: &'a str,
         knock_page: KnockPageWire<'a>,
         ice_servers: &'a serde_json::Value,
     },

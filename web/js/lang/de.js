@@ -212,6 +212,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Noch ist kein Gastgeber da. Er sieht Ihr Anklopfen, sobald er kommt.",
   "This call is being recorded.": "Dieser Anruf wird aufgezeichnet.",
   "This call is no longer being recorded.": "Dieser Anruf wird nicht mehr aufgezeichnet.",
+  "A host may record this call.": "Ein Gastgeber kann diesen Anruf aufzeichnen.",
   "Please wait a moment.": "Bitte warten Sie einen Moment.",
   "Knock again": "Erneut anklopfen",
   "A host turned your knock away a moment ago.": "Ein Gastgeber hat Sie gerade eben abgewiesen.",

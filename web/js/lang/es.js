@@ -212,6 +212,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Todavía no hay ningún anfitrión. Verá que ha llamado en cuanto llegue.",
   "This call is being recorded.": "Esta llamada se está grabando.",
   "This call is no longer being recorded.": "Esta llamada ya no se está grabando.",
+  "A host may record this call.": "Un anfitrión puede grabar esta llamada.",
   "Please wait a moment.": "Espere un momento, por favor.",
   "Knock again": "Volver a llamar",
   "A host turned your knock away a moment ago.": "Un anfitrión ha rechazado su llamada hace un momento.",

@@ -212,6 +212,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Aucun hôte n’est encore là. Il verra que vous avez frappé dès son arrivée.",
   "This call is being recorded.": "Cet appel est en cours d’enregistrement.",
   "This call is no longer being recorded.": "Cet appel n’est plus enregistré.",
+  "A host may record this call.": "Un hôte peut enregistrer cet appel.",
   "Please wait a moment.": "Veuillez patienter un instant.",
   "Knock again": "Frapper de nouveau",
   "A host turned your knock away a moment ago.": "Un hôte a refusé votre demande il y a un instant.",

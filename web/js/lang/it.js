@@ -212,6 +212,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Non c’è ancora nessun organizzatore. Vedrà che hai bussato appena arriva.",
   "This call is being recorded.": "Questa chiamata viene registrata.",
   "This call is no longer being recorded.": "Questa chiamata non viene più registrata.",
+  "A host may record this call.": "Un organizzatore può registrare questa chiamata.",
   "Please wait a moment.": "Attendi un momento.",
   "Knock again": "Bussa di nuovo",
   "A host turned your knock away a moment ago.": "Un organizzatore ha rifiutato la tua richiesta poco fa.",

@@ -212,6 +212,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Er is nog geen host. Die ziet dat u hebt aangeklopt zodra die er is.",
   "This call is being recorded.": "Dit gesprek wordt opgenomen.",
   "This call is no longer being recorded.": "Dit gesprek wordt niet meer opgenomen.",
+  "A host may record this call.": "Een host kan dit gesprek opnemen.",
   "Please wait a moment.": "Een ogenblik geduld.",
   "Knock again": "Opnieuw aankloppen",
   "A host turned your knock away a moment ago.": "Een host heeft u zojuist geweigerd.",

@@ -213,6 +213,7 @@ export default {
   "No host is here yet. They will see your knock as soon as they arrive.": "Ainda não há nenhum anfitrião. Ele verá que você bateu assim que chegar.",
   "This call is being recorded.": "Esta chamada está sendo gravada.",
   "This call is no longer being recorded.": "Esta chamada não está mais sendo gravada.",
+  "A host may record this call.": "Um anfitrião pode gravar esta chamada.",
   "Please wait a moment.": "Aguarde um momento, por favor.",
   "Knock again": "Bater de novo",
   "A host turned your knock away a moment ago.": "Um anfitrião recusou sua entrada há pouco.",
