@@ -51,6 +51,12 @@ async function englishLeft(page) {
 test("lang=fr: the pre-call review, the door, waiting, the host's People panel and the call in French", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
+  // Before its scripts have chosen the language (held back here), the page has no words at all.
+  const early = await open("guest before the scripts");
+  await early.route("**/assets/js/main.js", () => {});
+  await early.goto(`${meeting.roomUrl}?lang=fr`, { waitUntil: "commit" });
+  await early.waitForSelector(".loading-spinner", { timeout: TIMEOUT });
+  assert.equal((await early.textContent("#app")).trim(), "", "no English before the language is known");
   const guest = await open("guest", { viewport: { width: 390, height: 844 } });
   const catalogs = [];
   guest.on("request", (request) => {

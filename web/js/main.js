@@ -23,6 +23,8 @@ import { connectionDown, initial, step } from "./flow.js";
 document.documentElement.lang = await chooseLanguage(new URLSearchParams(window.location.search).get("lang"));
 document.getElementById("toasts").setAttribute("aria-label", t("Notifications"));
 const root = document.getElementById("app");
+// The page's own words replace the spinner room.html shows until now.
+root.removeAttribute("aria-busy");
 const banner = document.getElementById("connection-banner");
 const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
