@@ -1,6 +1,6 @@
 //! One room, many nodes: the door works the same wherever each person lands, every host sees the
-//! same queue, a knock is decided once however many nodes decide it, and the REST API reaches a
-//! live room wherever the call lands.
+//! same queue, a knock is decided once however many nodes decide it, the door tells everyone outside
+//! of hosts and recording, and the REST API reaches a live room wherever the call lands.
 
 use std::time::Duration;
 
@@ -60,6 +60,31 @@ async fn knock_hold_accept_and_reject_across_nodes() {
     let bridged = |node| metric(cluster.node(node), "anteroom_bridged_connections_total");
     assert_eq!(bridged(2).await, 1.0, "Pat, from node 3");
     assert_eq!(bridged(1).await, 1.0, "Sam, from node 2");
+}
+
+/// People at the door hear whether a host is in, and of a recording, wherever each of them and
+/// the host land.
+#[tokio::test]
+async fn the_door_tells_everyone_outside_of_hosts_and_recording_across_nodes() {
+    let cluster = Cluster::start(3).await;
+    let room = cluster
+        .room(json!({"isLocked": true, "recording": {"type": "local"}}))
+        .await;
+    let (mut pat, _, _) = knocker(cluster.node(2), &room, "Pat").await;
+    let (mut sam, _, _) = knocker(cluster.node(1), &room, "Sam").await;
+    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording});
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    for ws in [&mut pat, &mut sam] {
+        assert_eq!(ws.recv_type("door_changed").await, told(true, false));
+    }
+    host_ws.send("start_recording", json!({})).await;
+    for ws in [&mut pat, &mut sam] {
+        assert_eq!(ws.recv_type("door_changed").await, told(true, true));
+    }
+    host_ws.send("leave_room", json!({})).await;
+    for ws in [&mut pat, &mut sam] {
+        assert_eq!(ws.recv_type("door_changed").await, told(false, false));
+    }
 }
 
 #[tokio::test]
