@@ -103,6 +103,7 @@ export class Call {
       floatSelf: this.params.floatSelf, hideSelf: this.params.autoHideSelfView, selfHidden,
       onSpotlight: this.host ? (id) => this.signal.send(this.roster.spotlights.includes(id) ? "remove_spotlight" : "add_spotlight", { clientId: id }) : null });
     this.stage.addEventListener("paged", (e) => this.syncPager(e.detail));
+    this.people?.destroy();
     this.people = new PeoplePanel({ signal: this.signal, host: this.host, selfId: this.roster.selfId, capacity: this.roster.capacity, notices: this.notices });
     // The conversation so far stays through a reconnect, and a reload (the server keeps no chat to
     // send again).
