@@ -436,7 +436,7 @@ fn people_at_the_door_know_whether_a_host_is_in() {
     h.join(3, Credential::None, "Sam");
     let host_in = h.join(1, Credential::Host, "Dr Lee");
     for outsider in [2, 3] {
-        assert_eq!(to(outsider, &host_in), [hosts(true)], "{outsider}");
+        assert_eq!(to(outsider, &host_in), [door_with_host(true)], "{outsider}");
     }
     let later = h.join(4, Credential::None, "Kim");
     assert!(matches!(&to(4, &later)[0], Event::AtDoor(door) if door.view.host_present));
@@ -445,16 +445,16 @@ fn people_at_the_door_know_whether_a_host_is_in() {
     let away = h.input(Input::Disconnected { conn: 1 });
     assert!(to(2, &away).is_empty(), "{away:?}");
     let gone = h.advance(20);
-    assert!(to(2, &gone).contains(&hosts(false)), "{gone:?}");
+    assert!(to(2, &gone).contains(&door_with_host(false)), "{gone:?}");
     h.join(5, Credential::Host, "Dr Lee");
     let left = h.input(Input::Leave { conn: 5 });
     for outsider in [2, 3, 4] {
-        assert_eq!(to(outsider, &left), [hosts(false)], "{outsider}");
+        assert_eq!(to(outsider, &left), [door_with_host(false)], "{outsider}");
     }
 }
 
-/// The door as outsiders hear of it, with no recording.
-fn hosts(present: bool) -> Event {
+/// The door as outsiders hear of it: whether a host is in, and no recording.
+fn door_with_host(present: bool) -> Event {
     Event::DoorChanged(DoorView {
         host_present: present,
         recording: false,
