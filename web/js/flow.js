@@ -216,8 +216,10 @@ function frame(state, kind, p, now) {
       };
     case "knock_page_updated":
       return { state: { ...state, knockPage: p }, effects: [] };
-    case "door_changed":
-      return { state: { ...state, inside: insideOf(p) }, effects: doorNews(state, insideOf(p)) };
+    case "door_changed": {
+      const inside = insideOf(p);
+      return { state: { ...state, inside }, effects: doorNews(state, inside) };
+    }
     case "knock_position":
       if (!state.wait) return { state, effects: [] };
       return { state: { ...state, wait: { ...state.wait, position: p.position } }, effects: [say(placeText(p.position))] };
