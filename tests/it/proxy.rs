@@ -155,7 +155,8 @@ async fn knock_from(server: &Server, client: &str, room: &str) -> (Ws, serde_jso
 }
 
 /// An IPv6 subscriber may use any address of its /64: the per-address limits count the /64 as
-/// one address (its knocks waiting at a room, its knocks a minute), and another /64 as another.
+/// one address (its knocks waiting at a room, its knocks a minute, its bandwidth probes), and
+/// another /64 as another.
 #[tokio::test]
 async fn an_ipv6_network_knocks_as_one_address() {
     let server = Server::start_with(&[
@@ -197,4 +198,24 @@ async fn an_ipv6_network_knocks_as_one_address() {
         "too many knocks from this address; wait a minute",
         "the /64's fourth knock within a minute"
     );
+    // The bandwidth probe's 30 a minute hold for the /64 too.
+    let probe = async |client: &str| {
+        let response = server
+            .http
+            .get(server.url("/bandwidth-probe?bytes=16"))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    };
+    for i in 1..=30 {
+        assert_eq!(
+            probe(&format!("2001:db8:9:9::{i:x}")).await,
+            200,
+            "probe {i}"
+        );
+    }
+    assert_eq!(probe("2001:db8:9:9::ff").await, 429, "the /64's 31st probe");
+    assert_eq!(probe("2001:db8:9:a::1").await, 200, "another /64");
 }
