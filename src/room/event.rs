@@ -197,6 +197,9 @@ pub struct Joined {
     pub theme: Theme,
     /// Hosts only: the knock queue, oldest first.
     pub knockers: Option<Vec<KnockView>>,
+    /// The room's time as it let the member in: the times it tells of (a knock's, a recording's
+    /// start) are the room's clock, which the member's may not agree with.
+    pub now: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -62,6 +62,10 @@ async fn members_get_the_room_and_hosts_the_queue() {
     assert_eq!(joined["room"]["isLocked"], false);
     assert_eq!(joined["room"]["clients"].as_array().unwrap().len(), 1);
     assert!(joined.get("knockers").is_none(), "only hosts see the queue");
+    // The server's clock, by which its times (knocks, hands, a recording's start) are read.
+    let server_time = joined["serverTime"].as_i64().expect("serverTime in ms");
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!((now - 60_000..=now).contains(&server_time), "{joined}");
 
     let locked = locked_room(&server).await;
     let mut host = Ws::connect(&server).await;

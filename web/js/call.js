@@ -20,6 +20,7 @@ import { ownMediaDown } from "./netstats.js";
 import { PictureInPicture } from "./pip.js";
 import { RecordingControl } from "./recording-control.js";
 import { ScreenShare } from "./screen-share.js";
+import { heardServerTime } from "./server-clock.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** What an embedding page hears when a panel opens or closes (Whereby's events; none for settings). */
@@ -87,6 +88,7 @@ export class Call {
     const reopen = this.openPanel ? this.panelName(this.openPanel) : null;
     const known = new Set(this.roster?.knockers.map((knock) => knock.clientId) ?? []);
     const again = Boolean(this.roster);
+    heardServerTime(joined.serverTime);
     this.roster = fromJoined(joined);
     this.host = joined.role === "host";
     this.viewer = joined.role === "viewer";

@@ -7,6 +7,7 @@
 import { avatar, compactWhenWrapped, h, icon, replace, waitedText } from "./dom.js";
 import { language, t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
+import { serverNow } from "./server-clock.js";
 
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
 const reconnecting = (text, away) => (away ? t("{state} · reconnecting…", { state: text }) : text);
@@ -39,7 +40,7 @@ export class PeoplePanel {
     this.fit.disconnect();
   }
 
-  showWaited(now = Date.now()) {
+  showWaited(now = serverNow()) {
     for (const el of this.body.querySelectorAll(".waited")) el.textContent = waitedText(now - Number(el.dataset.since));
   }
 
@@ -150,7 +151,7 @@ export class PeoplePanel {
           h("span", { class: "knock-state", text: state })),
         h("span", { class: "place" },
           h("span", { text: `#${place}` }),
-          h("span", { class: "waited", "data-since": knock.knockedAt, text: waitedText(Date.now() - knock.knockedAt),
+          h("span", { class: "waited", "data-since": knock.knockedAt, text: waitedText(serverNow() - knock.knockedAt),
             title: t("Knocked at {time}", { time: new Date(knock.knockedAt).toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" }) }) }))),
       h("form", { class: "inline-form", onsubmit: (event) => {
         event.preventDefault();

@@ -7,6 +7,7 @@ import { language, t } from "./i18n.js";
 import { h, iconButton, announce, toast, durationText } from "./dom.js";
 import { CallRecorder, recordingFileName, recordingSupported, saveFile } from "./recorder.js";
 import { leftRecordings } from "./recording-store.js";
+import { serverNow } from "./server-clock.js";
 
 export class RecordingControl {
   /**
@@ -23,8 +24,7 @@ export class RecordingControl {
     // This page asked to start and waits for the room to say so.
     this.asked = false;
     this.recorder = null;
-    // How long it has been recording (by the room's clock, read on this page's: a clock set wrong
-    // shows no less than nothing).
+    // How long it has been recording, by the room's clock (server-clock.js).
     this.elapsed = h("span", { class: "recording-time", "aria-hidden": "true" });
     // (Said aloud by `announce` as it starts and stops; the badge itself is no live region.)
     this.badge = h("div", { class: "recording-badge", id: "recording-badge", hidden: true },
@@ -134,7 +134,7 @@ export class RecordingControl {
   }
 
   showElapsed() {
-    if (this.recording) this.elapsed.textContent = durationText(Date.now() - this.recording.startedAt);
+    if (this.recording) this.elapsed.textContent = durationText(serverNow() - this.recording.startedAt);
   }
 
   sync() {

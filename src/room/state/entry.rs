@@ -36,7 +36,7 @@ impl Room {
                 replaced(out, older);
             }
             if self.away_members.contains_key(token) {
-                self.resume_member(out, conn, token, &request);
+                self.resume_member(out, now, conn, token, &request);
                 return;
             }
             if self.removed_while_away(out, conn, token) {
@@ -134,7 +134,7 @@ impl Room {
             place: Place::Member(role),
             last_reaction: None,
         };
-        self.seat(out, conn, member, role);
+        self.seat(out, now, conn, member, role);
         // The session starts with the second member, so this join already belongs to it.
         self.update_session(out, now);
         self.fact(
@@ -148,7 +148,14 @@ impl Room {
 
     /// A member away since the room was carried on takes its place back: the others see it come
     /// in again, and nothing is recorded (it never left).
-    fn resume_member(&mut self, out: &mut Out, conn: ConnId, token: &str, request: &JoinRequest) {
+    fn resume_member(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        token: &str,
+        request: &JoinRequest,
+    ) {
         let Some(away) = self.away_members.remove(token) else {
             return;
         };
@@ -163,12 +170,12 @@ impl Room {
             place: Place::Member(away.role),
             last_reaction: None,
         };
-        self.seat(out, conn, member, away.role);
+        self.seat(out, now, conn, member, away.role);
     }
 
     /// Seats a connection in the room as `role`: its media path opens, it hears the room as
     /// members see it, and the others hear it come in.
-    fn seat(&mut self, out: &mut Out, conn: ConnId, member: Conn, role: Role) {
+    fn seat(&mut self, out: &mut Out, now: DateTime<Utc>, conn: ConnId, member: Conn, role: Role) {
         let others = self.conns.member_conns_hosts_apart();
         let (client_id, resume_token) = (member.client_id.clone(), member.resume_token.clone());
         self.conns.insert(conn, member);
@@ -186,6 +193,7 @@ impl Room {
                 room: self.room_view(role == Role::Host),
                 theme: self.config.theme.clone(),
                 knockers: (role == Role::Host).then(|| self.queue.views()),
+                now,
             })),
         );
         if let Some(view) = self.conns.client_view(conn) {

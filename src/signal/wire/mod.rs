@@ -337,6 +337,7 @@ impl<'a> Frame<'a> {
                     .knockers
                     .as_ref()
                     .map(|list| list.iter().map(KnockWire::of).collect()),
+                server_time: joined.now.timestamp_millis(),
             })),
             Event::AtDoor(door) => Frame::RoomJoined(Box::new(RoomJoined::Locked {
                 error: "room_locked",

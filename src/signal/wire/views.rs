@@ -23,6 +23,9 @@ pub(super) enum RoomJoined<'a> {
         /// Hosts only: the knock queue, oldest first.
         #[serde(skip_serializing_if = "Option::is_none")]
         knockers: Option<Vec<KnockWire<'a>>>,
+        /// The server's clock (milliseconds since 1970), for reading the times it sends (a
+        /// knock's `knockedAt`, a recording's `startedAt`) against a browser's clock that is off.
+        server_time: i64,
     },
     /// `error: room_locked`: only what a knocker may see.
     #[serde(rename_all = "camelCase")]
