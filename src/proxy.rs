@@ -4,8 +4,9 @@
 //! of trusted proxies goes: the client is the rightmost address that is not one of them. From any
 //! other peer the headers are ignored, so nobody can claim another's address.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::HeaderMap;
@@ -17,7 +18,13 @@ use crate::api::error::ApiError;
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     nets: Arc<Vec<IpNet>>,
+    /// Peers whose forwarding headers were ignored, each told of once in the log.
+    warned: Arc<Mutex<HashSet<IpAddr>>>,
 }
+
+/// How many such peers are told of: a proxy left out of `--trusted-proxies` is one of the first;
+/// clients sending the headers themselves (to pass for another) must not fill the log.
+const WARNED_PEERS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("trusted proxy {0:?} is not an address or a CIDR block (such as 10.0.0.0/8 or ::1)")]
@@ -40,6 +47,7 @@ impl TrustedProxies {
             .collect::<Result<_, _>>()?;
         Ok(TrustedProxies {
             nets: Arc::new(nets),
+            warned: Arc::default(),
         })
     }
 
@@ -53,6 +61,9 @@ impl TrustedProxies {
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let mut client = canonical(peer);
         if !self.trusts(client) {
+            if headers.contains_key("forwarded") || headers.contains_key("x-forwarded-for") {
+                self.ignored_forwarding_from(client);
+            }
             return client;
         }
         let chain = forwarded_for(headers);
@@ -69,6 +80,25 @@ impl TrustedProxies {
             }
         }
         client
+    }
+}
+
+impl TrustedProxies {
+    /// A reverse proxy not named in `--trusted-proxies` makes every client it forwards one address
+    /// (the proxy's), so the per-address limits soon refuse everyone: the log says so, once a peer.
+    fn ignored_forwarding_from(&self, peer: IpAddr) {
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if warned.len() < WARNED_PEERS && warned.insert(peer) {
+            tracing::warn!(
+                %peer,
+                "{peer} says whom it forwards for (Forwarded or X-Forwarded-For) but is not in --trusted-proxies: \
+                 the header is ignored and every client it forwards counts as {peer} in the per-address limits \
+                 (knocks, signalling connections); if it is your reverse proxy, add it to --trusted-proxies"
+            );
+        }
     }
 }
 
@@ -207,6 +237,22 @@ mod tests {
             "an IPv4 peer on an IPv6 socket"
         );
         assert!(TrustedProxies::parse(&["nonsense".into()]).is_err());
+    }
+
+    #[test]
+    fn peers_whose_forwarding_is_ignored_are_remembered_up_to_a_bound() {
+        let proxies = TrustedProxies::parse(&["127.0.0.1".into()]).unwrap();
+        let xff = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        proxies.client_ip(ip("127.0.0.1"), &xff);
+        proxies.client_ip(ip("198.51.100.7"), &HeaderMap::new());
+        assert!(
+            proxies.warned.lock().unwrap().is_empty(),
+            "trusted, or nothing forwarded"
+        );
+        for last in 0..=40u8 {
+            proxies.client_ip(IpAddr::from([198, 51, 100, last]), &xff);
+        }
+        assert_eq!(proxies.warned.lock().unwrap().len(), WARNED_PEERS);
     }
 
     #[test]

@@ -140,6 +140,15 @@ async fn behind_nginx_each_person_is_their_own_address() {
     let (ws, straight) = knocks(server.addr, loopback(4), &direct, &room.name).await;
     held.push(ws);
     assert!(straight, "127.0.0.4 is itself, whatever its header says");
+    // The log says why, once for that peer (perhaps a proxy left out of --trusted-proxies), and
+    // never of the proxy that is trusted.
+    let (ws, _) = knocks(server.addr, loopback(4), &direct, &room.name).await;
+    held.push(ws);
+    let warning = "127.0.0.4 says whom it forwards for";
+    server.wait_for_log(warning).await;
+    let logs = server.logs();
+    assert_eq!(logs.matches(warning).count(), 1, "{logs}");
+    assert!(!logs.contains("127.0.0.1 says whom"), "{logs}");
 }
 
 /// What the server answers a knock at `room` from `client`, as a trusted proxy forwards it.
