@@ -295,6 +295,25 @@ test("names and messages people type stay text", async (t) => {
   noPageErrors(host, guest);
 });
 
+test("a long name is cut short where room is short, and shown whole on hover", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const name = "Maximiliana-Alexandrina-Konstantinopolous-Wolfeschlegelsteinhausenbergerdorff-the-Third";
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const guest = await open("guest");
+  await knock(guest, meeting, name);
+  await openPeople(host);
+  const cut = (selector) => host.locator(selector).evaluate((el) => ({ title: el.title, cut: el.scrollWidth > el.clientWidth }));
+  assert.deepEqual(await cut(".knocker .knocker-name"), { title: name, cut: true });
+  await knockerItem(host, name).locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await host.waitForSelector(".participant:nth-child(2) .participant-name");
+  assert.deepEqual(await cut(".participant:nth-child(2) .participant-name"), { title: name, cut: true });
+  assert.deepEqual(await cut(`.tile:not(.self) .tile-name`), { title: name, cut: true });
+  noPageErrors(host, guest);
+});
+
 test("a knocker keeps its place and hold message across a network blip", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

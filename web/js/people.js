@@ -147,7 +147,7 @@ export class PeoplePanel {
       h("div", { class: "person" },
         avatar(knock, "avatar small"),
         h("span", { class: "knocker-text" },
-          h("span", { class: "knocker-name", text: knock.displayName }),
+          h("span", { class: "knocker-name", text: knock.displayName, title: knock.displayName }),
           h("span", { class: "knock-state", text: state })),
         h("span", { class: "place" },
           h("span", { text: `#${place}` }),
@@ -187,7 +187,7 @@ export class PeoplePanel {
       return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
         avatar(client, "avatar small"),
         h("span", { class: "participant-text" },
-          h("span", { class: "participant-name", text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
+          h("span", { class: "participant-name", title: client.displayName, text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
           h("span", { class: "role", text: reconnecting(role, client.away) })),
         media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
         // (A host's own row has none: it keeps the list short enough for two knockers' cards and the

@@ -100,6 +100,8 @@ export class Stage extends EventTarget {
       this.element.append(tile.root);
     }
     tile.name.textContent = client.id === this.selfId ? t("{name} (you)", { name: client.displayName }) : client.displayName;
+    // A long name is cut short on a small tile: the whole of it on hover.
+    tile.name.title = tile.name.textContent;
     fillAvatar(tile.avatar, client);
     tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
