@@ -314,6 +314,66 @@ test("a long name is cut short where room is short, and shown whole on hover", a
   noPageErrors(host, guest);
 });
 
+/**
+ * People who knock at `meeting`'s room from signalling connections alone (no camera, no call
+ * screen): a crowd a browser per person would be too heavy for. Let in, they come in; they stay
+ * while `page` is open.
+ */
+async function crowdKnocks(page, meeting, names) {
+  if (!page.url().startsWith(server.base)) await page.goto(server.base);
+  await page.evaluate(({ roomName, names }) => Promise.all(names.map((displayName) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/signal`);
+    const send = (type, payload) => ws.send(JSON.stringify({ type, payload }));
+    ws.onopen = () => send("join_room", { roomName, displayName });
+    ws.onmessage = ({ data }) => {
+      const { type, payload } = JSON.parse(data);
+      if (type === "room_joined" && payload.error === "room_locked") send("knock_room", {});
+      else if (type === "knock_sent") resolve();
+      // Let in: in with the verdict's key, as the client does.
+      else if (type === "knock_handled" && payload.resolution === "accepted") send("join_room", { roomName, displayName, roomKey: payload.roomKey });
+      else if (type === "error") reject(new Error(JSON.stringify(payload)));
+    };
+    (window.crowd ??= []).push(ws);
+  }))), { roomName: meeting.roomName, names });
+}
+
+test("People finds someone by name in a large room: among those waiting, then in the room", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const crowd = await open("crowd");
+  await crowdKnocks(crowd, meeting, ["Ann", "Ben"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  assert.ok(await host.locator("#people-find").isHidden(), "a small room is seen at a glance");
+  const names = ["Ada Lovelace", "Émile Zola", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"];
+  await crowdKnocks(crowd, meeting, names);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
+  await host.fill("#people-find", "emile");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  assert.deepEqual(await knockerNames(host), ["Émile Zola"]);
+  assert.match(await host.textContent(".knocker .place"), /^#4/, "its place in line, not in the list found");
+  assert.match(await host.textContent("#waiting-title"), /\(9\)/, "the count is everyone's");
+  assert.equal(await host.locator("#admit-all").count(), 0, "what is done for everyone is not offered while only some are shown");
+  await screenshot(host, "17-people-find-knocker");
+  await host.fill("#people-find", "");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
+  await host.click("#admit-all");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 10);
+  await host.fill("#people-find", "LOVE");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 1);
+  assert.equal(await host.textContent(".participant .participant-name"), "Ada Lovelace");
+  // Typing goes on undisturbed while the room changes (the list is drawn anew, the field is not).
+  await host.focus("#people-find");
+  await crowd.evaluate(() => window.crowd.find((ws) => ws.readyState === 1).send(JSON.stringify({ type: "leave_room" })));
+  await host.waitForFunction(() => document.querySelector("#in-room-title").textContent.includes("9"));
+  assert.equal(await host.evaluate(() => document.activeElement.id), "people-find");
+  await host.fill("#people-find", "nobody at all");
+  await host.waitForSelector("#people-panel .empty:text('Nobody by that name.')");
+  noPageErrors(host);
+});
+
 test("a knocker keeps its place and hold message across a network blip", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

@@ -9,6 +9,12 @@ import { language, t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
 import { serverNow } from "./server-clock.js";
 
+/** From how many people (waiting and in the room) the panel offers to find someone by name. */
+const FIND_FROM = 8;
+
+/** A name as a search compares it: case and accents aside ("emile" finds "Émile"). */
+const searchable = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
 const reconnecting = (text, away) => (away ? t("{state} · reconnecting…", { state: text }) : text);
 
@@ -23,9 +29,12 @@ export class PeoplePanel {
     this.drafts = new Map();
     this.heading = h("h2", { id: "people-title", tabindex: "-1", text: t("People") });
     this.body = h("div", { class: "panel-body" });
+    // Outside the body, which is drawn anew on every change: what is typed and the caret stay.
+    this.find = h("input", { type: "search", id: "people-find", class: "people-find", placeholder: t("Find someone"), "aria-label": t("Find someone by name"), autocomplete: "off", hidden: true, oninput: () => this.render() });
     this.element = h("aside", { class: "panel people", id: "people-panel", "aria-labelledby": "people-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
         h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close People"), onclick: () => this.onClose?.() }, icon("x"))),
+      this.find,
       this.body);
     // A knock's three answers keep one line in a narrow panel or a long language (without icons).
     this.fit = new ResizeObserver(() => this.fitKnockActions());
@@ -63,7 +72,20 @@ export class PeoplePanel {
     this.send("handle_knock", { clientId, action, message });
   }
 
+  searching() {
+    return this.find.value.trim() !== "";
+  }
+
+  /** Whether a person's name matches what is typed in the search (everyone, when nothing is). */
+  shown(displayName) {
+    return !this.searching() || searchable(displayName).includes(searchable(this.find.value.trim()));
+  }
+
   render() {
+    // A small room is seen at a glance; a search left typed in one that shrank would hide people.
+    const many = this.roster.clients.length + (this.host ? this.roster.knockers.length : 0) >= FIND_FROM;
+    if (!many && this.find.value) this.find.value = "";
+    this.find.hidden = !many;
     const focusKey = document.activeElement?.closest?.("#people-panel") ? document.activeElement.dataset.focusKey : null;
     const focusIndex = focusKey ? this.knockerIndex(focusKey) : -1;
     const sections = [];
@@ -92,8 +114,10 @@ export class PeoplePanel {
 
   waitingSection() {
     const knockers = this.roster.knockers;
-    this.lastKnockerIds = knockers.map((k) => k.clientId);
-    const items = knockers.map((knock, i) => this.knockerItem(knock, i + 1));
+    // Each keeps its place in line (#3) while a search shows only some.
+    const listed = knockers.map((knock, i) => [knock, i + 1]).filter(([knock]) => this.shown(knock.displayName));
+    this.lastKnockerIds = listed.map(([knock]) => knock.clientId);
+    const items = listed.map(([knock, place]) => this.knockerItem(knock, place));
     const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
     // Beside the heading, not on a line of its own: until the host answers the browser's question,
     // a line more would push the room's first person out of a laptop's panel (1366×657).
@@ -103,20 +127,24 @@ export class PeoplePanel {
         this.render();
       } }, icon("bell"))
       : null;
+    // What is done for everyone is not offered while a search shows only some of them.
+    const forEveryone = knockers.length && !this.searching()
+      ? h("div", { class: "all-actions" },
+        h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
+        h("form", { class: "inline-form", onsubmit: (event) => {
+          event.preventDefault();
+          const message = everyone.value.trim();
+          if (message) this.send("message_knockers", { all: true, message });
+          everyone.value = "";
+        } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: t("Send to everyone waiting") }))))
+      : null;
+    const empty = !knockers.length ? t("Nobody is waiting.") : !items.length ? t("Nobody by that name.") : null;
     return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
       h("div", { class: "waiting-heading" },
         h("h3", { id: "waiting-title", text: t("Waiting to come in ({count})", { count: knockers.length }) }),
         alerts),
-      knockers.length
-        ? h("div", { class: "all-actions" },
-          h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
-          h("form", { class: "inline-form", onsubmit: (event) => {
-            event.preventDefault();
-            const message = everyone.value.trim();
-            if (message) this.send("message_knockers", { all: true, message });
-            everyone.value = "";
-          } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: t("Send to everyone waiting") }))))
-        : h("p", { class: "empty", text: t("Nobody is waiting.") }),
+      forEveryone,
+      empty ? h("p", { class: "empty", text: empty }) : null,
       h("ol", { class: "knockers", id: "knockers" }, items));
   }
 
@@ -173,7 +201,7 @@ export class PeoplePanel {
     const clients = [...this.roster.clients].sort((a, b) => rank(a) - rank(b));
     const participants = clients.filter((c) => c.role !== "viewer").length;
     const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
-    const items = clients.map((client) => {
+    const items = clients.filter((client) => this.shown(client.displayName)).map((client) => {
       const self = client.id === this.selfId;
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";
@@ -195,18 +223,19 @@ export class PeoplePanel {
         this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit, raised }) : null);
     });
     // A host silences everyone heard at once (a noisy room); each may turn their own back on.
-    const heard = this.host ? clients.filter((c) => c.id !== this.selfId && c.role !== "viewer" && !c.away && c.media?.audio) : [];
+    const heard = this.host && !this.searching() ? clients.filter((c) => c.id !== this.selfId && c.role !== "viewer" && !c.away && c.media?.audio) : [];
     const muteAll = heard.length > 1
       ? h("button", { type: "button", class: "secondary mute-all", id: "mute-all", "data-focus-key": "all:mute", onclick: () => this.send("ask_media", { clientIds: heard.map((c) => c.id), ask: "mute" }) },
         icon("mic-off"), t("Mute everyone"))
       : null;
-    const lowerAll = this.host && hands.length > 1
+    const lowerAll = this.host && !this.searching() && hands.length > 1
       ? h("button", { type: "button", class: "secondary lower-all-hands", id: "lower-all-hands", "data-focus-key": "all:hands", onclick: () => this.send("lower_all_hands", {}) },
         icon("hand"), t("Lower all hands"))
       : null;
     return h("section", { "aria-labelledby": "in-room-title" },
       h("div", { class: "in-room-heading" }, h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
         h("span", { class: "in-room-actions" }, lowerAll, muteAll)),
+      items.length ? null : h("p", { class: "empty", text: t("Nobody by that name.") }),
       h("ul", { class: "participants", id: "participants" }, items));
   }
 
