@@ -43,6 +43,14 @@ enum Command {
     /// Manage the endpoints that receive webhook events.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Copy the embedded SQLite store to a new file, also while the server runs. Restore by
+    /// starting a server on a data directory holding the copy as `anteroom.sqlite3`.
+    Backup {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// The file to write (it must not exist).
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,6 +148,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(config) => serve(*config).await,
         Command::ApiKey(command) => api_key(command).await,
         Command::Webhook(command) => webhook(command).await,
+        Command::Backup { data, to } => {
+            anteroom::store::back_up(&data.store_url(), &to).await?;
+            tracing::info!(to = %to.display(), "store backed up");
+            println!("backed up to {}", to.display());
+            Ok(())
+        }
     }
 }
 

@@ -33,6 +33,19 @@ pub async fn open(url: &str) -> Result<DynStore, StoreError> {
     Err(StoreError::UnsupportedUrl(scheme.to_owned()))
 }
 
+/// Writes a consistent copy of the store at `url` to the new file `to`, also while a server uses
+/// the store; the copy is a database a server starts on (as `anteroom.sqlite3` of a data directory).
+pub async fn back_up(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return sqlite::back_up(std::path::Path::new(path), to).await;
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::BackupElsewhere);
+    }
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+}
+
 /// Held while a server uses a store that only one server may use at a time (the embedded SQLite
 /// store); another `serve` on the same store then refuses to start.
 pub struct ServingLock {
@@ -121,6 +134,15 @@ pub enum StoreError {
          this one a --data-dir of its own"
     )]
     InUse(String),
+    #[error("{0} exists already: a backup is written to a new file, never over one")]
+    BackupExists(std::path::PathBuf),
+    #[error("no database at {0} to back up")]
+    NothingToBackUp(std::path::PathBuf),
+    #[error(
+        "a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump, or the server's \
+         continuous archiving); `anteroom backup` copies the embedded SQLite store"
+    )]
+    BackupElsewhere,
 }
 
 /// Which meetings `list_meetings` returns: a page after a cursor, optionally filtered by room name.

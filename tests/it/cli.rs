@@ -358,3 +358,43 @@ async fn a_server_waits_a_moment_for_a_store_its_stopped_predecessor_still_holds
     let (status, _) = server.get_json("/v1/meetings").await;
     assert_eq!(status, 200);
 }
+
+/// `anteroom backup` copies the embedded store while its server runs; a server started on the copy
+/// has everything (meetings, keys). A PostgreSQL store is not this command's to copy.
+#[tokio::test]
+async fn a_backup_taken_while_serving_starts_a_server_with_everything() {
+    let server = Server::start().await;
+    let meeting = server.create_locked_meeting().await;
+    let id = meeting["meetingId"].as_str().unwrap().to_owned();
+    let dir = server.data_dir.path().to_str().unwrap().to_owned();
+    let copies = tempfile::tempdir().unwrap();
+    let copy = copies.path().join("anteroom.sqlite3");
+    let copy_arg = copy.to_str().unwrap();
+    let (ok, stdout, stderr) = cli(&["backup", "--data-dir", &dir, copy_arg]).await;
+    if crate::helpers::on_postgres() {
+        assert!(!ok && stderr.contains("pg_dump"), "{stderr}");
+        return;
+    }
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("backed up to"), "{stdout}");
+    // Never over a file that is there.
+    let (ok, _, stderr) = cli(&["backup", "--data-dir", &dir, copy_arg]).await;
+    assert!(!ok && stderr.contains("exists already"), "{stderr}");
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = cli(&[
+        "backup",
+        "--data-dir",
+        empty.path().to_str().unwrap(),
+        empty.path().join("b").to_str().unwrap(),
+    ])
+    .await;
+    assert!(!ok && stderr.contains("no database at"), "{stderr}");
+
+    // Another server, on the copy: the meeting and the key are there.
+    let restored = Server::spawn(Arc::new(copies), server.key.clone(), &[], &[]).await;
+    let (status, read) = restored.get_json(&format!("/v1/meetings/{id}")).await;
+    assert_eq!(status, 200, "{read}");
+    assert!(read["roomName"].is_string(), "{read}");
+    assert_eq!(read["roomName"], meeting["roomName"]);
+    assert_eq!(read["endDate"], meeting["endDate"]);
+}

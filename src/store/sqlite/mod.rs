@@ -112,6 +112,36 @@ impl SqliteStore {
     }
 }
 
+/// `VACUUM INTO` writes the database as one transaction sees it, without blocking the server's
+/// writer (WAL mode), and compacted; the copy has no WAL of its own to go with it.
+pub async fn back_up(from: &Path, to: &Path) -> Result<(), StoreError> {
+    if !from.is_file() {
+        return Err(StoreError::NothingToBackUp(from.to_path_buf()));
+    }
+    // SQLite refuses a target that exists with data; an empty file it would fill: neither is ours.
+    if to.exists() {
+        return Err(StoreError::BackupExists(to.to_path_buf()));
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::WriteFailed(format!("{} is not a UTF-8 path", to.display())))?;
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(from)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    let copied = sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    copied?;
+    Ok(())
+}
+
 /// One server per SQLite file is kept by the lock file beside it (`store::lock_for_serving`),
 /// taken before the file is opened.
 #[async_trait]
