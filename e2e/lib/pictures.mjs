@@ -1,6 +1,7 @@
 // Pictures for the tests: a PNG of one colour (a person's picture, a room's logo, a background),
 // and a video for a fake camera to show (Chromium's --use-file-for-fake-video-capture).
 import { writeFileSync } from "node:fs";
+import http from "node:http";
 import { deflateSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -45,4 +46,25 @@ export function png(width, height, rgb) {
   const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).fill(Buffer.from(rgb))]);
   const pixels = deflateSync(Buffer.concat(Array(height).fill(row)));
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/**
+ * People's pictures (avatarUrl), served on loopback: `/pat.png` is an orange square, anything else
+ * is missing (404). `asked` counts the requests for each path; `origin` is for `--avatar-origins`.
+ */
+export async function pictureServer() {
+  const picture = png(64, 64, [255, 140, 0]);
+  const asked = new Map();
+  const server = http.createServer((request, response) => {
+    asked.set(request.url, (asked.get(request.url) || 0) + 1);
+    if (request.url !== "/pat.png") {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "no-store" });
+    response.end(picture);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return { asked, origin, close: () => server.close() };
 }
