@@ -395,8 +395,9 @@ test("chat: a message is removed for everyone by its sender or a host, and nobod
   noPageErrors(...pages);
 });
 
-/** The page's list of people in the room, and the server's. */
+/** The page's list of people in the room (People, opened), and the server's. */
 async function listsAgree(page, meeting) {
+  await openPeople(page);
   const deadline = Date.now() + TIMEOUT;
   let seen;
   let truth;

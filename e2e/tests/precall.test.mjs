@@ -401,6 +401,7 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   await guest.waitForSelector("#waiting-status");
   assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "knocking needs no devices either");
 
+  await openPeople(host);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1, null, { timeout: TIMEOUT });
   assert.equal(knocks.length, 1);
   assert.equal(knocks[0].displayName, "Kim");

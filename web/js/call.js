@@ -422,6 +422,7 @@ export class Call {
     const name = this.panelName(panel);
     if (tell && PANEL_EVENTS[name]) this.bridge.emit(PANEL_EVENTS[name], { open: true });
     if (name === "people") {
+      this.people.shown();
       this.unseenKnocks = 0;
       this.syncKnocks();
     } else if (name === "chat") {

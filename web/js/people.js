@@ -59,7 +59,15 @@ export class PeoplePanel {
 
   update(roster) {
     this.roster = roster;
-    this.render();
+    // Closed, it is drawn when opened (`shown`): a large room changes many times a second.
+    this.stale = this.element.hidden;
+    if (!this.stale) this.render();
+  }
+
+  /** The panel was opened: drawn as the room is now. */
+  shown() {
+    if (this.stale) this.render();
+    this.stale = false;
   }
 
   send(type, payload) {
@@ -77,7 +85,7 @@ export class PeoplePanel {
   }
 
   /** Whether a person's name matches what is typed in the search (everyone, when nothing is). */
-  shown(displayName) {
+  matches(displayName) {
     return !this.searching() || searchable(displayName).includes(searchable(this.find.value.trim()));
   }
 
@@ -115,7 +123,7 @@ export class PeoplePanel {
   waitingSection() {
     const knockers = this.roster.knockers;
     // Each keeps its place in line (#3) while a search shows only some.
-    const listed = knockers.map((knock, i) => [knock, i + 1]).filter(([knock]) => this.shown(knock.displayName));
+    const listed = knockers.map((knock, i) => [knock, i + 1]).filter(([knock]) => this.matches(knock.displayName));
     this.lastKnockerIds = listed.map(([knock]) => knock.clientId);
     const items = listed.map(([knock, place]) => this.knockerItem(knock, place));
     const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
@@ -201,7 +209,7 @@ export class PeoplePanel {
     const clients = [...this.roster.clients].sort((a, b) => rank(a) - rank(b));
     const participants = clients.filter((c) => c.role !== "viewer").length;
     const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
-    const items = clients.filter((client) => this.shown(client.displayName)).map((client) => {
+    const items = clients.filter((client) => this.matches(client.displayName)).map((client) => {
       const self = client.id === this.selfId;
       const media = client.media;
       const guest = this.host && !self && client.role !== "host";

@@ -60,7 +60,12 @@ export class Stage extends EventTarget {
     this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": t("Participants' videos") });
     this.reveal = h("button", { type: "button", class: "self-reveal", id: "self-reveal", hidden: true, title: t("Show your picture"), "aria-label": t("Show your picture"), onclick: () => this.hideSelf(false) }, icon("chevron-left"));
     this.element.append(this.reveal);
-    this.resize = new ResizeObserver(() => this.relayout());
+    // The stage's size, read where layout is fresh anyway: reading it on every change of a large
+    // room would make the browser lay the page out each time.
+    this.resize = new ResizeObserver(() => {
+      this.size = null;
+      this.relayout();
+    });
     this.resize.observe(this.element);
     this.speakingTimer = setInterval(() => this.updateSpeaking(), 100);
   }
@@ -72,7 +77,9 @@ export class Stage extends EventTarget {
   sync(clients) {
     const present = new Set(clients.map((c) => c.id));
     const added = clients.some((c) => !this.tiles.has(c.id));
-    for (const client of clients) this.put(client);
+    // A roster change makes a new object of the person it changes only (roster.js): in a large
+    // room one person's microphone does not rewrite everyone's tile.
+    for (const client of clients) if (this.tiles.get(client.id)?.client !== client) this.put(client);
     for (const id of [...this.tiles.keys()]) if (!present.has(id)) this.drop(id);
     if (added) this.keepPlaces();
     this.relayout();
@@ -99,6 +106,7 @@ export class Stage extends EventTarget {
       this.tiles.set(client.id, tile);
       this.element.append(tile.root);
     }
+    tile.client = client;
     tile.name.textContent = client.id === this.selfId ? t("{name} (you)", { name: client.displayName }) : client.displayName;
     // A long name is cut short on a small tile: the whole of it on hover.
     tile.name.title = tile.name.textContent;
@@ -357,7 +365,8 @@ export class Stage extends EventTarget {
     const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
     this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));
     const featured = this.featuredIds(order);
-    const size = { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
+    this.size ??= { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
+    const size = this.size;
     const placed = layout(size, order.length, {
       featured: featured.map((id) => order.indexOf(id)),
       page: this.current,
@@ -374,6 +383,10 @@ export class Stage extends EventTarget {
       tile.root.classList.toggle("featured", Boolean(rect?.featured));
       tile.root.classList.toggle("floating", Boolean(rect?.floating));
       if (!rect) continue;
+      // Unchanged places are not written again (a large room lays out on every change).
+      const place = `${rect.x},${rect.y},${rect.width},${rect.height}`;
+      if (tile.place === place) continue;
+      tile.place = place;
       const style = tile.root.style;
       style.left = `${rect.x + INSET}px`;
       style.top = `${rect.y + INSET}px`;
