@@ -9,6 +9,9 @@ import { language, t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
 import { serverNow } from "./server-clock.js";
 
+/** How soon the open panel is drawn again after a change, at the soonest. */
+const FRAME_MS = 16;
+
 /** From how many people (waiting and in the room) the panel offers to find someone by name. */
 const FIND_FROM = 8;
 
@@ -45,6 +48,7 @@ export class PeoplePanel {
   }
 
   destroy() {
+    clearTimeout(this.redraw);
     clearInterval(this.clock);
     this.fit.disconnect();
   }
@@ -59,15 +63,19 @@ export class PeoplePanel {
 
   update(roster) {
     this.roster = roster;
-    // Closed, it is drawn when opened (`shown`): a large room changes many times a second.
-    this.stale = this.element.hidden;
-    if (!this.stale) this.render();
+    // A large room changes many times a second: closed, the panel is drawn when opened (`shown`);
+    // open, with whatever came meanwhile, a frame later or, when drawing it takes long (hundreds
+    // of people), after twice that time, which leaves the page the rest.
+    this.stale = true;
+    if (this.element.hidden || this.redraw) return;
+    this.redraw = setTimeout(() => this.shown(), Math.max(FRAME_MS, (this.nextDrawAt ?? 0) - performance.now()));
   }
 
-  /** The panel was opened: drawn as the room is now. */
+  /** The panel was opened (or its redraw is due): drawn as the room is now. */
   shown() {
+    clearTimeout(this.redraw);
+    this.redraw = null;
     if (this.stale) this.render();
-    this.stale = false;
   }
 
   send(type, payload) {
@@ -90,6 +98,8 @@ export class PeoplePanel {
   }
 
   render() {
+    this.stale = false;
+    const started = performance.now();
     // A small room is seen at a glance; a search left typed in one that shrank would hide people.
     const many = this.roster.clients.length + (this.host ? this.roster.knockers.length : 0) >= FIND_FROM;
     if (!many && this.find.value) this.find.value = "";
@@ -102,6 +112,7 @@ export class PeoplePanel {
     replace(this.body, ...sections);
     this.fitKnockActions();
     if (focusKey) this.restoreFocus(focusKey, focusIndex);
+    this.nextDrawAt = performance.now() + 2 * (performance.now() - started);
   }
 
   knockerIndex(focusKey) {
@@ -266,16 +277,21 @@ export class PeoplePanel {
    */
   moreActions(client, { canSendBack, canSpotlight, spotlit, raised }) {
     const id = `actions-${client.id}`;
-    const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) },
+    // Made when shown: a list of hundreds draws a button per person, not seven.
+    const fill = () => actions.replaceChildren(...[
       ...this.mediaActions(client),
       raised ? h("button", { type: "button", class: "secondary lower-hand", "data-focus-key": `hand:${client.id}`, onclick: () => this.send("set_hand", { raised: false, clientId: client.id }) }, icon("hand"), t("Lower hand")) : null,
       canSpotlight ? h("button", { type: "button", class: "secondary spotlight", "data-focus-key": `spotlight:${client.id}`, onclick: () => this.send(spotlit ? "remove_spotlight" : "add_spotlight", { clientId: client.id }) },
         icon(spotlit ? "star-off" : "star"), spotlit ? t("Take out of the spotlight") : t("Put in the spotlight")) : null,
       canSendBack ? h("button", { type: "button", class: "secondary send-back", "data-focus-key": `back:${client.id}`, onclick: () => this.send("send_to_waiting_room", { clientId: client.id }) }, icon("door-open"), t("Send to waiting room")) : null,
-      this.removeButton(client));
+      this.removeButton(client),
+    ].filter(Boolean));
+    const actions = h("div", { class: "participant-actions", id, hidden: !this.opened?.has(client.id) });
+    if (!actions.hidden) fill();
     const more = h("button", { type: "button", class: "icon-only more", "data-focus-key": `more:${client.id}`, "aria-expanded": String(!actions.hidden), "aria-controls": id, "aria-label": t("More actions for {name}", { name: client.displayName }) }, icon("ellipsis"));
     more.addEventListener("click", () => {
       this.opened ??= new Set();
+      if (actions.hidden) fill();
       actions.hidden = !actions.hidden;
       more.setAttribute("aria-expanded", String(!actions.hidden));
       if (actions.hidden) this.opened.delete(client.id);
