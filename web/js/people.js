@@ -30,6 +30,7 @@ export class PeoplePanel {
     this.capacity = capacity;
     this.roster = { clients: [], knockers: [] };
     this.drafts = new Map();
+    this.wanted = "";
     this.heading = h("h2", { id: "people-title", tabindex: "-1", text: t("People") });
     this.body = h("div", { class: "panel-body" });
     // Outside the body, which is drawn anew on every change: what is typed and the caret stay.
@@ -88,13 +89,14 @@ export class PeoplePanel {
     this.send("handle_knock", { clientId, action, message });
   }
 
+  /** Whether a search shows only some (`wanted` is what was typed, as `render` read it). */
   searching() {
-    return this.find.value.trim() !== "";
+    return this.wanted !== "";
   }
 
   /** Whether a person's name matches what is typed in the search (everyone, when nothing is). */
   matches(displayName) {
-    return !this.searching() || searchable(displayName).includes(searchable(this.find.value.trim()));
+    return !this.searching() || searchable(displayName).includes(this.wanted);
   }
 
   render() {
@@ -104,6 +106,7 @@ export class PeoplePanel {
     const many = this.roster.clients.length + (this.host ? this.roster.knockers.length : 0) >= FIND_FROM;
     if (!many && this.find.value) this.find.value = "";
     this.find.hidden = !many;
+    this.wanted = searchable(this.find.value.trim());
     const focusKey = document.activeElement?.closest?.("#people-panel") ? document.activeElement.dataset.focusKey : null;
     const focusIndex = focusKey ? this.knockerIndex(focusKey) : -1;
     const sections = [];
