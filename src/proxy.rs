@@ -81,9 +81,7 @@ impl TrustedProxies {
         }
         client
     }
-}
 
-impl TrustedProxies {
     /// A reverse proxy not named in `--trusted-proxies` makes every client it forwards one address
     /// (the proxy's), so the per-address limits soon refuse everyone: the log says so, once a peer.
     fn ignored_forwarding_from(&self, peer: IpAddr) {

@@ -19,31 +19,43 @@ pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 pub type DynStore = std::sync::Arc<dyn Store>;
 
+/// The kinds of store a URL can name.
+enum StoreUrl<'a> {
+    /// `sqlite://<path of the database file>`: the embedded default.
+    Sqlite(&'a std::path::Path),
+    /// `postgres://...` (or `postgresql://...`): a cluster's.
+    Postgres,
+}
+
+impl<'a> StoreUrl<'a> {
+    fn of(url: &'a str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(StoreUrl::Sqlite(std::path::Path::new(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres);
+        }
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+    }
+}
+
 /// Opens the store a URL names, creating and migrating it when needed:
 /// `sqlite://<path of the database file>` (the embedded default) or `postgres://...` (a cluster's).
 pub async fn open(url: &str) -> Result<DynStore, StoreError> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let store = SqliteStore::open_file(std::path::Path::new(path)).await?;
-        return Ok(std::sync::Arc::new(store));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(std::sync::Arc::new(PostgresStore::open(url).await?));
-    }
-    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-    Err(StoreError::UnsupportedUrl(scheme.to_owned()))
+    Ok(match StoreUrl::of(url)? {
+        StoreUrl::Sqlite(path) => std::sync::Arc::new(SqliteStore::open_file(path).await?),
+        StoreUrl::Postgres => std::sync::Arc::new(PostgresStore::open(url).await?),
+    })
 }
 
 /// Writes a consistent copy of the store at `url` to the new file `to`, also while a server uses
 /// the store; the copy is a database a server starts on (as `anteroom.sqlite3` of a data directory).
 pub async fn back_up(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        return sqlite::back_up(std::path::Path::new(path), to).await;
+    match StoreUrl::of(url)? {
+        StoreUrl::Sqlite(path) => sqlite::back_up(path, to).await,
+        StoreUrl::Postgres => Err(StoreError::BackupElsewhere),
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::BackupElsewhere);
-    }
-    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-    Err(StoreError::UnsupportedUrl(scheme.to_owned()))
 }
 
 /// Held while a server uses a store that only one server may use at a time (the embedded SQLite
@@ -54,10 +66,11 @@ pub struct ServingLock {
 
 /// Takes the store's serving lock; None for stores that many servers share.
 pub fn lock_for_serving(url: &str) -> Result<Option<ServingLock>, StoreError> {
-    let Some(path) = url.strip_prefix("sqlite://") else {
+    // (A URL no store speaks is refused as the store is opened.)
+    let Ok(StoreUrl::Sqlite(path)) = StoreUrl::of(url) else {
         return Ok(None);
     };
-    let lock_path = format!("{path}.lock");
+    let lock_path = format!("{}.lock", path.display());
     if let Some(dir) = std::path::Path::new(&lock_path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
