@@ -11,6 +11,7 @@
 import { startServer } from "../lib/server.mjs";
 import { launch, newPage } from "../lib/browser.mjs";
 import { enterAsHost, openPeople } from "../lib/flows.mjs";
+import { crowdJoins } from "../lib/crowd.mjs";
 
 const people = Number(process.argv[2] || 199);
 const panelOpen = process.argv[3] === "people";
@@ -48,18 +49,10 @@ try {
   const cdp = await host.context().newCDPSession(host);
   await cdp.send("Performance.enable");
   const crowd = await newPage(browser, "crowd");
+  // Loaded before the measure (its joining then only joins).
   await crowd.goto(server.base);
   const join = await phase(host, cdp, async () => {
-    await crowd.evaluate(({ roomName, people }) => Promise.all(Array.from({ length: people }, (_, i) => new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/signal`);
-      ws.onopen = () => ws.send(JSON.stringify({ type: "join_room", payload: { roomName, displayName: `Person ${i + 1}` } }));
-      ws.onmessage = ({ data }) => {
-        const { type, payload } = JSON.parse(data);
-        if (type === "room_joined" && !payload.error) resolve();
-        else if (type === "room_joined" || type === "error") reject(new Error(data));
-      };
-      (window.crowd ??= []).push(ws);
-    }))), { roomName: meeting.roomName, people });
+    await crowdJoins(crowd, server.base, meeting.roomName, Array.from({ length: people }, (_, i) => `Person ${i + 1}`));
     await host.waitForFunction((count) => document.querySelectorAll(".tile").length === count, people + 1, { timeout: 60_000 });
   });
   const mute = await phase(host, cdp, () => crowd.evaluate(async () => {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { keepsScreenOn, launch, opener, recordWakeLocks, screenshot } from "../lib/browser.mjs";
+import { crowdJoins } from "../lib/crowd.mjs";
 import {
   TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
   remoteVideosPlay, remoteAudioHeard, noPageErrors, clientIdOf, until,
@@ -314,29 +315,6 @@ test("a long name is cut short where room is short, and shown whole on hover", a
   noPageErrors(host, guest);
 });
 
-/**
- * People who knock at `meeting`'s room from signalling connections alone (no camera, no call
- * screen): a crowd a browser per person would be too heavy for. Let in, they come in; they stay
- * while `page` is open.
- */
-async function crowdKnocks(page, meeting, names) {
-  if (!page.url().startsWith(server.base)) await page.goto(server.base);
-  await page.evaluate(({ roomName, names }) => Promise.all(names.map((displayName) => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/signal`);
-    const send = (type, payload) => ws.send(JSON.stringify({ type, payload }));
-    ws.onopen = () => send("join_room", { roomName, displayName });
-    ws.onmessage = ({ data }) => {
-      const { type, payload } = JSON.parse(data);
-      if (type === "room_joined" && payload.error === "room_locked") send("knock_room", {});
-      else if (type === "knock_sent") resolve();
-      // Let in: in with the verdict's key, as the client does.
-      else if (type === "knock_handled" && payload.resolution === "accepted") send("join_room", { roomName, displayName, roomKey: payload.roomKey });
-      else if (type === "error") reject(new Error(JSON.stringify(payload)));
-    };
-    (window.crowd ??= []).push(ws);
-  }))), { roomName: meeting.roomName, names });
-}
-
 test("People finds someone by name in a large room: among those waiting, then in the room", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
@@ -344,11 +322,11 @@ test("People finds someone by name in a large room: among those waiting, then in
   await enterAsHost(host, meeting);
   await openPeople(host);
   const crowd = await open("crowd");
-  await crowdKnocks(crowd, meeting, ["Ann", "Ben"]);
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
   assert.ok(await host.locator("#people-find").isHidden(), "a small room is seen at a glance");
   const names = ["Ada Lovelace", "Émile Zola", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"];
-  await crowdKnocks(crowd, meeting, names);
+  await crowdJoins(crowd, server.base, meeting.roomName, names);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
   await host.fill("#people-find", "emile");
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
