@@ -111,7 +111,6 @@ export class Stage extends EventTarget {
     // A long name is cut short on a small tile: the whole of it on hover.
     tile.name.title = tile.name.textContent;
     fillAvatar(tile.avatar, client);
-    tile.displayName = client.displayName;
     this.labelPin(tile, this.pinned === client.id);
     this.labelSpotlight(tile, tile.root.classList.contains("spotlit"));
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
@@ -167,7 +166,7 @@ export class Stage extends EventTarget {
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
       video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), spotlight, pin, putAway);
-    return { clientId: client.id, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
+    return { clientId: client.id, client, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
   }
 
   drop(clientId) {
@@ -199,7 +198,7 @@ export class Stage extends EventTarget {
   }
 
   labelPin(tile, pinned) {
-    const label = pinned ? t("Unpin {name}", { name: tile.displayName }) : t("Pin {name}", { name: tile.displayName });
+    const label = pinned ? t("Unpin {name}", { name: tile.client.displayName }) : t("Pin {name}", { name: tile.client.displayName });
     if (tile.pin.getAttribute("aria-label") === label) return;
     tile.pin.setAttribute("aria-pressed", String(pinned));
     tile.pin.setAttribute("aria-label", label);
@@ -280,7 +279,7 @@ export class Stage extends EventTarget {
   /** A host's button on the tile: its name says what it will do. */
   labelSpotlight(tile, spotlit) {
     if (!tile.spotlight) return;
-    const label = spotlit ? t("Take {name} out of the spotlight", { name: tile.displayName }) : t("Put {name} in the spotlight", { name: tile.displayName });
+    const label = spotlit ? t("Take {name} out of the spotlight", { name: tile.client.displayName }) : t("Put {name} in the spotlight", { name: tile.client.displayName });
     if (tile.spotlight.getAttribute("aria-label") === label) return;
     tile.spotlight.setAttribute("aria-pressed", String(spotlit));
     tile.spotlight.setAttribute("aria-label", label);
@@ -356,7 +355,7 @@ export class Stage extends EventTarget {
     const featured = this.featuredIds(order);
     return order.map((id) => {
       const tile = this.tiles.get(id);
-      return { id, name: tile.displayName, video: tile.video, self: tile.self, featured: featured.includes(id),
+      return { id, name: tile.client.displayName, video: tile.video, self: tile.self, featured: featured.includes(id),
         showing: Boolean(tile.media?.video) && !tile.away, screen: Boolean(tile.media?.screen) };
     });
   }
