@@ -352,6 +352,33 @@ test("People finds someone by name in a large room: among those waiting, then in
   noPageErrors(host);
 });
 
+test("what a host is in the middle of in People stays as the room changes around it", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const crowd = await open("crowd");
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  // Half a message to everyone waiting, when someone else knocks.
+  await host.fill(".message-all", "Thanks for wai");
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Cy"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 3);
+  assert.equal(await host.inputValue(".message-all"), "Thanks for wai", "what was typed is still there");
+  assert.equal(await host.evaluate(() => document.activeElement.className), "message-all", "and the caret in it");
+  await host.click("#admit-all");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 4);
+  // A removal asked once ("sure?"), when someone else turns their microphone off.
+  const ann = host.locator(".participant", { hasText: "Ann" });
+  await ann.locator(".more").click();
+  await ann.locator(".remove").click();
+  await crowd.evaluate(() => window.crowd[1].send(JSON.stringify({ type: "set_media_state", payload: { audio: false, video: false } })));
+  await host.locator(".participant", { hasText: "Ben" }).locator(".participant-muted").waitFor();
+  assert.equal(await ann.locator(".remove .label").textContent(), "Confirm remove", "the question is still asked");
+  noPageErrors(host);
+});
+
 test("a knocker keeps its place and hold message across a network blip", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

@@ -38,6 +38,26 @@ export function releaseVideo(video) {
   video.srcObject = null;
 }
 
+/**
+ * Puts `children` (nulls left out) in `parent`, in that order, moving only what is out of place: a
+ * node that stays keeps its focus, its caret and what was typed in it, and is not laid out anew.
+ */
+export function arrange(parent, children) {
+  const wanted = children.filter(Boolean);
+  const keep = new Set(wanted);
+  for (const node of [...parent.childNodes]) if (!keep.has(node)) node.remove();
+  let at = parent.firstChild;
+  for (const child of wanted) {
+    if (child === at) at = at.nextSibling;
+    else parent.insertBefore(child, at);
+  }
+}
+
+/** Sets an element's text, unless it says that already (which would lay it out anew). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Replaces an element's children. */
 export function replace(el, ...children) {
   el.replaceChildren();

@@ -4,7 +4,7 @@
 // door or remove them (removal asks to be confirmed). Focus never falls on a destructive button by
 // surprise: when the item that had focus goes, focus moves to the next knocker or to the heading.
 
-import { avatar, compactWhenWrapped, h, icon, replace, waitedText } from "./dom.js";
+import { arrange, avatar, compactWhenWrapped, h, icon, setText, waitedText } from "./dom.js";
 import { language, t } from "./i18n.js";
 import { ROLE_LABELS } from "./roster.js";
 import { serverNow } from "./server-clock.js";
@@ -17,6 +17,21 @@ const FIND_FROM = 8;
 
 /** A name as a search compares it: case and accents aside ("emile" finds "Émile"). */
 const searchable = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+
+/**
+ * The rows for `items`, each the one kept in `rows` (by `idOf`) while `same` says it shows what it
+ * did, else a new one from `make` ({el, ...what it shows}). Rows of those no longer `present` are
+ * let go (those a search leaves out are kept for when it is cleared).
+ */
+function keptRows(rows, items, present, idOf, same, make) {
+  for (const id of rows.keys()) if (!present.has(id)) rows.delete(id);
+  return items.map((item) => {
+    const id = idOf(item);
+    let row = rows.get(id);
+    if (!same(item, row)) rows.set(id, (row = make(item)));
+    return row.el;
+  });
+}
 
 /** A person's line, and whether their connection dropped (the server keeps their place a while). */
 const reconnecting = (text, away) => (away ? t("{state} · reconnecting…", { state: text }) : text);
@@ -109,11 +124,12 @@ export class PeoplePanel {
     this.wanted = searchable(this.find.value.trim());
     const focusKey = document.activeElement?.closest?.("#people-panel") ? document.activeElement.dataset.focusKey : null;
     const focusIndex = focusKey ? this.knockerIndex(focusKey) : -1;
-    const sections = [];
-    if (this.host) sections.push(this.waitingSection());
-    sections.push(this.roomSection());
-    replace(this.body, ...sections);
-    this.fitKnockActions();
+    // Rows and sections are kept and only moved: a change redraws the rows it concerns, and what a
+    // host types or has focused elsewhere in the list stays as it was.
+    this.sections ??= { waiting: this.host ? this.waitingSection() : null, room: this.roomSection() };
+    if (this.host) this.drawWaiting();
+    this.drawRoom();
+    arrange(this.body, [this.sections.waiting?.section, this.sections.room.section]);
     if (focusKey) this.restoreFocus(focusKey, focusIndex);
     this.nextDrawAt = performance.now() + 2 * (performance.now() - started);
   }
@@ -124,6 +140,7 @@ export class PeoplePanel {
   }
 
   restoreFocus(focusKey, index) {
+    if (document.activeElement?.dataset?.focusKey === focusKey) return;
     const same = this.body.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
     if (same) {
       same.focus();
@@ -134,40 +151,51 @@ export class PeoplePanel {
     (next || this.heading).focus();
   }
 
+  /** The waiting list's parts that stay: its heading, what is done for everyone, the list. */
   waitingSection() {
+    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
+    const forEveryone = h("div", { class: "all-actions" },
+      h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
+      h("form", { class: "inline-form", onsubmit: (event) => {
+        event.preventDefault();
+        const message = everyone.value.trim();
+        if (message) this.send("message_knockers", { all: true, message });
+        everyone.value = "";
+      } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: t("Send to everyone waiting") }))));
+    // Beside the heading, not on a line of its own: until the host answers the browser's question,
+    // a line more would push the room's first person out of a laptop's panel (1366×657).
+    const alerts = h("button", { type: "button", class: "secondary icon-only", id: "desktop-alerts", title: t("Alert me on this computer"), "aria-label": t("Alert me on this computer"), onclick: async () => {
+      await this.notices.ask();
+      this.render();
+    } }, icon("bell"));
+    const title = h("h3", { id: "waiting-title" });
+    const heading = h("div", { class: "waiting-heading" }, title);
+    const list = h("ol", { class: "knockers", id: "knockers" });
+    return { section: h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" }, heading), title, heading, alerts, forEveryone, empty: h("p", { class: "empty" }), list, rows: new Map() };
+  }
+
+  drawWaiting() {
+    const { section, title, heading, alerts, forEveryone, empty, list, rows } = this.sections.waiting;
     const knockers = this.roster.knockers;
     // Each keeps its place in line (#3) while a search shows only some.
     const listed = knockers.map((knock, i) => [knock, i + 1]).filter(([knock]) => this.matches(knock.displayName));
     this.lastKnockerIds = listed.map(([knock]) => knock.clientId);
-    const items = listed.map(([knock, place]) => this.knockerItem(knock, place));
-    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
-    // Beside the heading, not on a line of its own: until the host answers the browser's question,
-    // a line more would push the room's first person out of a laptop's panel (1366×657).
-    const alerts = this.notices?.canAsk()
-      ? h("button", { type: "button", class: "secondary icon-only", id: "desktop-alerts", title: t("Alert me on this computer"), "aria-label": t("Alert me on this computer"), onclick: async () => {
-        await this.notices.ask();
-        this.render();
-      } }, icon("bell"))
-      : null;
+    const made = [];
+    const present = new Set(knockers.map((knock) => knock.clientId));
+    const items = keptRows(rows, listed, present, ([knock]) => knock.clientId, ([knock, place], row) => row?.knock === knock && row.place === place, ([knock, place]) => {
+      const el = this.knockerItem(knock, place);
+      made.push(el);
+      return { knock, place, el };
+    });
+    arrange(list, items);
+    setText(title, t("Waiting to come in ({count})", { count: knockers.length }));
+    arrange(heading, [title, this.notices?.canAsk() ? alerts : null]);
+    const text = !knockers.length ? t("Nobody is waiting.") : !items.length ? t("Nobody by that name.") : null;
+    if (text) setText(empty, text);
     // What is done for everyone is not offered while a search shows only some of them.
-    const forEveryone = knockers.length && !this.searching()
-      ? h("div", { class: "all-actions" },
-        h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
-        h("form", { class: "inline-form", onsubmit: (event) => {
-          event.preventDefault();
-          const message = everyone.value.trim();
-          if (message) this.send("message_knockers", { all: true, message });
-          everyone.value = "";
-        } }, everyone, h("button", { type: "submit", class: "secondary", "data-focus-key": "all:send" }, icon("send"), h("span", { class: "visually-hidden", text: t("Send to everyone waiting") }))))
-      : null;
-    const empty = !knockers.length ? t("Nobody is waiting.") : !items.length ? t("Nobody by that name.") : null;
-    return h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" },
-      h("div", { class: "waiting-heading" },
-        h("h3", { id: "waiting-title", text: t("Waiting to come in ({count})", { count: knockers.length }) }),
-        alerts),
-      forEveryone,
-      empty ? h("p", { class: "empty", text: empty }) : null,
-      h("ol", { class: "knockers", id: "knockers" }, items));
+    arrange(section, [heading, knockers.length && !this.searching() ? forEveryone : null, text ? empty : null, list]);
+    // (Rows kept were fitted when made; the panel's resizing fits them all again.)
+    for (const el of made) compactWhenWrapped(el.querySelector(".knock-actions"), "button");
   }
 
   knockerItem(knock, place) {
@@ -216,49 +244,59 @@ export class PeoplePanel {
       ));
   }
 
+  /** The room's list's parts that stay: its heading with the actions for everyone, the list. */
   roomSection() {
+    // A host silences everyone heard at once (a noisy room); each may turn their own back on.
+    const muteAll = h("button", { type: "button", class: "secondary mute-all", id: "mute-all", "data-focus-key": "all:mute", onclick: () => this.send("ask_media", { clientIds: this.heard.map((c) => c.id), ask: "mute" }) },
+      icon("mic-off"), t("Mute everyone"));
+    const lowerAll = h("button", { type: "button", class: "secondary lower-all-hands", id: "lower-all-hands", "data-focus-key": "all:hands", onclick: () => this.send("lower_all_hands", {}) },
+      icon("hand"), t("Lower all hands"));
+    const title = h("h3", { id: "in-room-title" });
+    const actions = h("span", { class: "in-room-actions" });
+    const empty = h("p", { class: "empty", text: t("Nobody by that name.") });
+    const list = h("ul", { class: "participants", id: "participants" });
+    const heading = h("div", { class: "in-room-heading" }, title, actions);
+    return { section: h("section", { "aria-labelledby": "in-room-title" }, heading), heading, title, actions, muteAll, lowerAll, empty, list, rows: new Map() };
+  }
+
+  drawRoom() {
+    const { section, heading, title, actions, muteAll, lowerAll, empty, list, rows } = this.sections.room;
     // Oneself first, then hands up (oldest first: who asked first speaks first), then the rest.
     const hands = (this.roster.hands || []).map((x) => x.clientId);
     const rank = (c) => (c.id === this.selfId ? -1 : hands.includes(c.id) ? hands.indexOf(c.id) : hands.length);
     const clients = [...this.roster.clients].sort((a, b) => rank(a) - rank(b));
     const participants = clients.filter((c) => c.role !== "viewer").length;
     const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
-    const items = clients.filter((client) => this.matches(client.displayName)).map((client) => {
-      const self = client.id === this.selfId;
-      const media = client.media;
-      const guest = this.host && !self && client.role !== "host";
-      const spotlit = this.roster.spotlights.includes(client.id);
-      const raised = hands.includes(client.id);
-      let role = ROLE_LABELS[client.role]?.() ?? client.role;
-      if (spotlit) role = t("{role} · in the spotlight", { role });
-      if (raised) role = t("{role} · hand raised", { role });
-      // Away: their connection dropped and the server keeps their place. A host may remove them
-      // (their return is then refused); sending them to the waiting room waits for their return.
-      return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
-        avatar(client, "avatar small"),
-        h("span", { class: "participant-text" },
-          h("span", { class: "participant-name", title: client.displayName, text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
-          h("span", { class: "role", text: reconnecting(role, client.away) })),
-        media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
-        // (A host's own row has none: it keeps the list short enough for two knockers' cards and the
-        // first person in a laptop's panel. A host puts themself in the spotlight with autoSpotlight.)
-        this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit, raised }) : null);
-    });
-    // A host silences everyone heard at once (a noisy room); each may turn their own back on.
-    const heard = this.host && !this.searching() ? clients.filter((c) => c.id !== this.selfId && c.role !== "viewer" && !c.away && c.media?.audio) : [];
-    const muteAll = heard.length > 1
-      ? h("button", { type: "button", class: "secondary mute-all", id: "mute-all", "data-focus-key": "all:mute", onclick: () => this.send("ask_media", { clientIds: heard.map((c) => c.id), ask: "mute" }) },
-        icon("mic-off"), t("Mute everyone"))
-      : null;
-    const lowerAll = this.host && !this.searching() && hands.length > 1
-      ? h("button", { type: "button", class: "secondary lower-all-hands", id: "lower-all-hands", "data-focus-key": "all:hands", onclick: () => this.send("lower_all_hands", {}) },
-        icon("hand"), t("Lower all hands"))
-      : null;
-    return h("section", { "aria-labelledby": "in-room-title" },
-      h("div", { class: "in-room-heading" }, h("h3", { id: "in-room-title", text: t("In the room ({count})", { count }) }),
-        h("span", { class: "in-room-actions" }, lowerAll, muteAll)),
-      items.length ? null : h("p", { class: "empty", text: t("Nobody by that name.") }),
-      h("ul", { class: "participants", id: "participants" }, items));
+    const shown = clients.filter((client) => this.matches(client.displayName))
+      .map((client) => ({ client, spotlit: this.roster.spotlights.includes(client.id), raised: hands.includes(client.id) }));
+    const items = keptRows(rows, shown, new Set(clients.map((c) => c.id)), ({ client }) => client.id,
+      (person, row) => row?.client === person.client && row.spotlit === person.spotlit && row.raised === person.raised,
+      (person) => ({ ...person, el: this.participantItem(person) }));
+    arrange(list, items);
+    this.heard = this.host && !this.searching() ? clients.filter((c) => c.id !== this.selfId && c.role !== "viewer" && !c.away && c.media?.audio) : [];
+    setText(title, t("In the room ({count})", { count }));
+    arrange(actions, [this.host && !this.searching() && hands.length > 1 ? lowerAll : null, this.heard.length > 1 ? muteAll : null]);
+    arrange(section, [heading, items.length ? null : empty, list]);
+  }
+
+  participantItem({ client, spotlit, raised }) {
+    const self = client.id === this.selfId;
+    const media = client.media;
+    const guest = this.host && !self && client.role !== "host";
+    let role = ROLE_LABELS[client.role]?.() ?? client.role;
+    if (spotlit) role = t("{role} · in the spotlight", { role });
+    if (raised) role = t("{role} · hand raised", { role });
+    // Away: their connection dropped and the server keeps their place. A host may remove them
+    // (their return is then refused); sending them to the waiting room waits for their return.
+    return h("li", { class: `participant${client.away ? " away" : ""}`, "data-client-id": client.id },
+      avatar(client, "avatar small"),
+      h("span", { class: "participant-text" },
+        h("span", { class: "participant-name", title: client.displayName, text: self ? t("{name} (you)", { name: client.displayName }) : client.displayName }),
+        h("span", { class: "role", text: reconnecting(role, client.away) })),
+      media && !media.audio && client.role !== "viewer" && !client.away ? h("span", { class: "participant-muted", title: t("Microphone off") }, icon("mic-off"), h("span", { class: "visually-hidden", text: t("microphone off") })) : null,
+      // (A host's own row has none: it keeps the list short enough for two knockers' cards and the
+      // first person in a laptop's panel. A host puts themself in the spotlight with autoSpotlight.)
+      this.host && !self ? this.moreActions(client, { canSendBack: guest && !client.away, canSpotlight: client.role !== "viewer", spotlit, raised }) : null);
   }
 
   /** A host's requests of someone's microphone and camera: off now, or asked to turn it on. */
