@@ -172,7 +172,7 @@ export class Call {
     const p = this.params;
     this.logo = h("img", { class: "room-logo small", id: "call-logo", alt: "" });
     this.title = h("h1", { class: "room-title", tabindex: "-1", text: p.roomTitle });
-    this.capacity = h("span", { class: "capacity", id: "capacity" });
+    this.capacity = h("span", { class: "capacity", id: "capacity", title: t("People in the room, of how many fit") });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
     const invite = iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
     this.timer = p.timer ? h("span", { class: "call-timer", id: "call-timer", role: "timer", "aria-label": t("Time in the call") }) : null;
@@ -253,9 +253,16 @@ export class Call {
     this.handButton.setAttribute("aria-pressed", String(raised));
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
-    if (capacity) this.capacity.replaceChildren(icon("users"), h("span", { text: t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) }));
-    this.capacity.title = t("People in the room, of how many fit");
-    this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? t("Locked") : t("Open") }));
+    // (Drawn when they change: a large room comes here on its every change.)
+    const counted = capacity ? t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) : "";
+    if (counted !== this.capacity.dataset.shows) {
+      this.capacity.dataset.shows = counted;
+      this.capacity.replaceChildren(...(capacity ? [icon("users"), h("span", { text: counted })] : []));
+    }
+    if (String(locked) !== this.lockState.dataset.shows) {
+      this.lockState.dataset.shows = String(locked);
+      this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? t("Locked") : t("Open") }));
+    }
     this.lockButton.setLabel(locked ? "lock-open" : "lock", locked ? t("Unlock room") : t("Lock room"));
   }
 

@@ -128,6 +128,8 @@ export function iconButton({ id, name, label, onclick, className = "", pressed, 
     "aria-controls": controls || null,
     title: label }, icon(name), text, badge || null);
   button.setLabel = (nextName, nextLabel) => {
+    if (`${nextName} ${nextLabel}` === button.dataset.shows) return;
+    button.dataset.shows = `${nextName} ${nextLabel}`;
     button.querySelector(".icon").style.setProperty("--icon", `url("/assets/vendor/icons/${nextName}.svg")`);
     text.textContent = nextLabel;
     button.title = nextLabel;

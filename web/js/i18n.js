@@ -44,9 +44,16 @@ export function t(text, values) {
  */
 export function tn(count, one, other, values = {}) {
   const forms = catalog[other] ?? { one, other };
-  const category = new Intl.PluralRules(current).select(count);
+  const category = pluralRules(current).select(count);
   const text = forms[category] ?? forms.other;
   return fill(text, { count, ...values });
+}
+
+/** A language's plural rules, made once (making them takes a while; a large room counts often). */
+const plurals = new Map();
+function pluralRules(code) {
+  if (!plurals.has(code)) plurals.set(code, new Intl.PluralRules(code));
+  return plurals.get(code);
 }
 
 /** 1st, 2nd, 3rd... in the page's language. */

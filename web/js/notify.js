@@ -12,6 +12,12 @@ export class KnockNotices {
     this.toasts = new Map();
     this.waiting = 0;
     this.favicon = document.querySelector("link[rel~='icon']");
+    // Read once and kept: asking the browser takes a millisecond or two, and People asks on every
+    // drawing. A host may answer elsewhere too (the site's settings): the browser says so.
+    this.permission = "Notification" in window ? Notification.permission : "denied";
+    navigator.permissions?.query({ name: "notifications" }).then((status) => {
+      status.onchange = () => { this.permission = Notification.permission; };
+    }).catch(() => {});
   }
 
   /** A new knock: chime, a toast until it is handled, and a desktop notice when hidden. */
@@ -43,23 +49,27 @@ export class KnockNotices {
 
   /** Title and icon show how many wait. */
   setWaiting(count) {
+    // (A large room's every change comes here: the title and icon are written when the count moves.)
+    if (count === this.titled) return;
+    this.titled = count;
     this.waiting = count;
     document.title = count ? t("({count}) waiting · {title}", { count, title: this.baseTitle }) : this.baseTitle;
     if (this.favicon) this.favicon.href = count ? badgeIcon(count) : "/assets/favicon.svg";
   }
 
   desktopAllowed() {
-    return "Notification" in window && Notification.permission === "granted";
+    return this.permission === "granted";
   }
 
   /** Whether a "notify me" control makes sense (supported, and not yet decided). */
   canAsk() {
-    return "Notification" in window && Notification.permission === "default";
+    return this.permission === "default";
   }
 
   async ask() {
     if (!("Notification" in window)) return false;
-    return (await Notification.requestPermission()) === "granted";
+    this.permission = await Notification.requestPermission();
+    return this.permission === "granted";
   }
 
   clear() {

@@ -112,7 +112,7 @@ export class Stage extends EventTarget {
     tile.name.title = tile.name.textContent;
     fillAvatar(tile.avatar, client);
     this.labelPin(tile, this.pinned === client.id);
-    this.labelSpotlight(tile, tile.root.classList.contains("spotlit"));
+    this.labelSpotlight(tile, Boolean(tile.spotlit));
     this.applyMedia(tile, client.media || { audio: true, video: true, screen: false });
     this.setAway(tile, Boolean(client.away));
     this.showStatus(tile);
@@ -166,7 +166,7 @@ export class Stage extends EventTarget {
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
       video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), spotlight, pin, putAway);
-    return { clientId: client.id, client, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false };
+    return { clientId: client.id, client, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false, spotlit: false, raised: false };
   }
 
   drop(clientId) {
@@ -290,9 +290,13 @@ export class Stage extends EventTarget {
   /** Who is in the spotlight (in the order put there). */
   setSpotlights(clientIds) {
     // Everyone's tile of those people says so, their own too; only the others feature them.
+    // (Written where it changed: a large room comes here on its every change.)
     for (const [id, tile] of this.tiles) {
-      tile.root.classList.toggle("spotlit", clientIds.includes(id));
-      this.labelSpotlight(tile, clientIds.includes(id));
+      const spotlit = clientIds.includes(id);
+      if (tile.spotlit === spotlit) continue;
+      tile.spotlit = spotlit;
+      tile.root.classList.toggle("spotlit", spotlit);
+      this.labelSpotlight(tile, spotlit);
     }
     const spotlights = clientIds.filter((id) => id !== this.selfId);
     if (spotlights.join() === this.spotlights.join()) return;
@@ -302,7 +306,10 @@ export class Stage extends EventTarget {
 
   /** Whose hands are up: their tiles say so. */
   setHands(clientIds) {
-    for (const [id, tile] of this.tiles) tile.root.classList.toggle("hand-raised", clientIds.includes(id));
+    for (const [id, tile] of this.tiles) {
+      const raised = clientIds.includes(id);
+      if (tile.raised !== raised) tile.root.classList.toggle("hand-raised", (tile.raised = raised));
+    }
   }
 
   turnPage(delta) {
@@ -366,13 +373,24 @@ export class Stage extends EventTarget {
     const featured = this.featuredIds(order);
     this.size ??= { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
     const size = this.size;
-    const placed = layout(size, order.length, {
+    const ratio = window.devicePixelRatio || 1;
+    const options = {
       featured: featured.map((id) => order.indexOf(id)),
       page: this.current,
       // A shared screen is shown whole (not cropped): its tile keeps the video's aspect.
       wholeFeatured: featured.length === 1 && Boolean(this.tiles.get(featured[0])?.media?.screen),
       floating: this.floatSelf && order.includes(this.selfId) ? order.indexOf(this.selfId) : null,
-    });
+    };
+    // A large room comes here on its every change, most of which (a microphone, a hand) move no
+    // tile: then only the widths are told again (a new media path waits for them).
+    const screens = order.filter((id) => this.tiles.get(id).media?.screen);
+    const inputs = JSON.stringify([size, ratio, order, options, screens, this.tiles.size]);
+    if (inputs === this.laidOut) {
+      this.dispatchEvent(new CustomEvent("placed", { detail: this.widths }));
+      return;
+    }
+    this.laidOut = inputs;
+    const placed = layout(size, order.length, options);
     this.current = placed.page;
     this.pages = Math.max(1, placed.pages);
     const shown = new Map(placed.tiles.map((rect) => [order[rect.index], rect]));
@@ -397,14 +415,13 @@ export class Stage extends EventTarget {
     // How wide each other person's video is drawn, in device pixels (0: not on this page): a camera
     // tile taller than the video's aspect draws it wider than itself, cropped at the sides; a
     // shared screen is drawn whole, no wider than its tile.
-    const ratio = window.devicePixelRatio || 1;
     const drawn = (id) => {
       const rect = shown.get(id);
       if (!rect) return 0;
       return this.tiles.get(id).media?.screen ? rect.width : Math.max(rect.width, rect.height * ASPECT);
     };
-    const widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round(drawn(id) * ratio)]);
-    this.dispatchEvent(new CustomEvent("placed", { detail: widths }));
+    this.widths = [...this.tiles.keys()].filter((id) => id !== this.selfId).map((id) => [id, Math.round(drawn(id) * ratio)]);
+    this.dispatchEvent(new CustomEvent("placed", { detail: this.widths }));
   }
 
   /** The ids of the tiles, in the order they are laid out. */
