@@ -108,9 +108,10 @@ export async function remoteAudioHeard(page, count) {
 /** Each remote tile on the page: its person, video size and frames decoded so far. */
 export async function remoteTiles(page) {
   return page.evaluate(() => [...document.querySelectorAll(".tile:not(.self)")].map((tile) => {
+    // (A tile's video is there once media for it came.)
     const video = tile.querySelector("video");
-    return { clientId: tile.dataset.clientId, width: video.videoWidth, height: video.videoHeight,
-      frames: video.getVideoPlaybackQuality().totalVideoFrames, hidden: tile.hidden };
+    return { clientId: tile.dataset.clientId, width: video?.videoWidth ?? 0, height: video?.videoHeight ?? 0,
+      frames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0, hidden: tile.hidden };
   }));
 }
 
@@ -120,7 +121,7 @@ async function remoteLevels(page, ms) {
     const ctx = new AudioContext();
     await ctx.resume();
     const meters = [...document.querySelectorAll(".tile:not(.self)")].flatMap((tile) => {
-      const track = tile.querySelector("video").srcObject?.getAudioTracks()[0];
+      const track = tile.querySelector("video")?.srcObject?.getAudioTracks()[0];
       if (!track) return [];
       const analyser = ctx.createAnalyser();
       ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
@@ -160,6 +161,8 @@ export function noPageErrorsBut(expected, ...pages) {
 export async function videoPicture(page, selector, near = null) {
   return page.evaluate(([selector, near]) => {
     const video = document.querySelector(selector);
+    // (A tile's video is there once media for it came: before, as before its first frame.)
+    if (!video) return { sharpness: 0, brightness: 0, nearShare: 0 };
     const [width, height] = [320, 180];
     const canvas = Object.assign(document.createElement("canvas"), { width, height });
     const ctx = canvas.getContext("2d", { willReadFrequently: true });

@@ -261,7 +261,7 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await host.bringToFront();
   const annId = await clientIdOf(ann);
   await host.click(`.tile[data-client-id="${annId}"] .tile-pin`);
-  await host.waitForFunction((id) => document.querySelector(`.tile[data-client-id="${id}"] video`).videoWidth >= 640, annId, { timeout: 3000 })
+  await host.waitForFunction((id) => document.querySelector(`.tile[data-client-id="${id}"] video`)?.videoWidth >= 640, annId, { timeout: 3000 })
     .catch(async (error) => assert.fail(`${error.message}; Ann sends ${JSON.stringify(await sending(ann))}`));
 
   // Removed: the let-in guest's media path closes and its media stops within 2 s.

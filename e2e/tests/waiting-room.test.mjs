@@ -315,7 +315,8 @@ test("a long name is cut short where room is short, and shown whole on hover", a
   noPageErrors(host, guest);
 });
 
-test("People finds someone by name in a large room: among those waiting, then in the room", async (t) => {
+/** A locked group room, its host's People open, and Ann and Ben (a crowd's) knocking. */
+async function twoKnockAtALargeRoom(t) {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
   const host = await open("host");
@@ -324,6 +325,11 @@ test("People finds someone by name in a large room: among those waiting, then in
   const crowd = await open("crowd");
   await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  return { meeting, host, crowd };
+}
+
+test("People finds someone by name in a large room: among those waiting, then in the room", async (t) => {
+  const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
   assert.ok(await host.locator("#people-find").isHidden(), "a small room is seen at a glance");
   const names = ["Ada Lovelace", "Émile Zola", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"];
   await crowdJoins(crowd, server.base, meeting.roomName, names);
@@ -353,14 +359,7 @@ test("People finds someone by name in a large room: among those waiting, then in
 });
 
 test("what a host is in the middle of in People stays as the room changes around it", async (t) => {
-  const open = opener(browser, t);
-  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
-  const host = await open("host");
-  await enterAsHost(host, meeting);
-  await openPeople(host);
-  const crowd = await open("crowd");
-  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
-  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
   // Half a message to everyone waiting, when someone else knocks.
   await host.fill(".message-all", "Thanks for wai");
   await crowdJoins(crowd, server.base, meeting.roomName, ["Cy"]);

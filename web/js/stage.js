@@ -165,7 +165,7 @@ export class Stage extends EventTarget {
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
-      video, avatar, status, h("figcaption", {}, hand, spotlit, muted, name), spotlight, pin, putAway);
+      avatar, status, h("figcaption", {}, hand, spotlit, muted, name), spotlight, pin, putAway);
     return { clientId: client.id, client, root, video, name, avatar, status, statusText, pin, spotlight, level: 0, loudAt: 0, media: null, stopMeter: null, self, away: false, spotlit: false, raised: false };
   }
 
@@ -209,6 +209,10 @@ export class Stage extends EventTarget {
   setStream(clientId, stream) {
     const tile = this.tiles.get(clientId);
     if (!tile) return;
+    // The tile's video goes in the page with the first media for it: putting a <video> in a page
+    // takes Chromium a millisecond or so, and in a large group room most people's media never
+    // comes here (the media server sends 25 videos and the 10 loudest voices).
+    if (!tile.video.isConnected) tile.root.prepend(tile.video);
     if (tile.video.srcObject !== stream) tile.video.srcObject = stream;
     tile.video.play().catch(() => {});
     if (tile.self) this.watchOwnLevel(tile, stream);
