@@ -368,6 +368,10 @@ test("what a host is in the middle of in People stays as the room changes around
   assert.equal(await host.evaluate(() => document.activeElement.className), "message-all", "and the caret in it");
   await host.click("#admit-all");
   await host.waitForFunction(() => document.querySelectorAll(".participant").length === 4);
+  // (Their tiles: a crowd's people send no media, so their initials stand in for a picture.)
+  assert.equal(await host.locator(".tile", { hasText: "Ann" }).locator(".avatar").isVisible(), true, "no picture: initials");
+  await host.waitForSelector(".tile.self.picture");
+  assert.equal(await host.locator(".tile.self .avatar").isVisible(), false, "a picture: no initials over it");
   // A removal asked once ("sure?"), when someone else turns their microphone off.
   const ann = host.locator(".participant", { hasText: "Ann" });
   await ann.locator(".more").click();

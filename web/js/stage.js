@@ -162,6 +162,10 @@ export class Stage extends EventTarget {
     const putAway = self && this.canHideSelf
       ? h("button", { type: "button", class: "tile-hide", id: "self-hide", title: t("Hide your picture"), "aria-label": t("Hide your picture"), onclick: () => this.hideSelf(true) }, icon("chevron-right"))
       : null;
+    // Their picture or initials stand in until a picture comes (a camera's first frame takes a
+    // moment; in a large group room the media server sends 25 videos, not everyone's).
+    const shows = () => root.classList.toggle("picture", video.videoWidth > 0);
+    for (const event of ["resize", "loadeddata", "emptied"]) video.addEventListener(event, shows);
     const statusText = h("span", { class: "tile-status-text" });
     const status = h("span", { class: "tile-status", hidden: true }, icon("wifi-off"), statusText);
     const root = h("figure", { class: `tile${self ? " self" : ""}`, "data-client-id": client.id },
