@@ -2,8 +2,8 @@
 // alone, from one crowd page) join while the host's page is in the call, then each turns their
 // microphone and camera off, as after a host's "Mute everyone". Prints the host page's main-thread
 // time for each phase (Chromium's TaskDuration, and its share of script, layout and style) and its
-// long tasks (over 50 ms, when the page answers nothing); then the long tasks of a
-// viewer's page coming into the room as it is (`enter`). Compare builds in one run:
+// long tasks (over 50 ms, when the page answers nothing); then the long tasks of a viewer's page
+// coming into the room as it is (`enter`). Compare builds in one run:
 //
 //   ANTEROOM_BIN=<old>/anteroom node e2e/bench/large-room.mjs 199
 //   ANTEROOM_BIN=<new>/anteroom node e2e/bench/large-room.mjs 199
