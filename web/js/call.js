@@ -5,7 +5,7 @@
 // the server's frames through roster.js.
 
 import { t, tn } from "./i18n.js";
-import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped, durationText } from "./dom.js";
+import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped, drawUnlessShown, durationText } from "./dom.js";
 import { Mesh } from "./mesh.js";
 import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
@@ -253,16 +253,9 @@ export class Call {
     this.handButton.setAttribute("aria-pressed", String(raised));
     this.people.update(this.roster);
     this.capacity.hidden = !this.host || !capacity || !this.params.participantCount;
-    // (Drawn when they change: a large room comes here on its every change.)
     const counted = capacity ? t("{count} of {capacity}", { count: senders.length, capacity: capacity.participants }) : "";
-    if (counted !== this.capacity.dataset.shows) {
-      this.capacity.dataset.shows = counted;
-      this.capacity.replaceChildren(...(capacity ? [icon("users"), h("span", { text: counted })] : []));
-    }
-    if (String(locked) !== this.lockState.dataset.shows) {
-      this.lockState.dataset.shows = String(locked);
-      this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? t("Locked") : t("Open") }));
-    }
+    drawUnlessShown(this.capacity, counted, () => this.capacity.replaceChildren(...(capacity ? [icon("users"), h("span", { text: counted })] : [])));
+    drawUnlessShown(this.lockState, String(locked), () => this.lockState.replaceChildren(icon(locked ? "lock" : "lock-open"), h("span", { text: locked ? t("Locked") : t("Open") })));
     this.lockButton.setLabel(locked ? "lock-open" : "lock", locked ? t("Unlock room") : t("Lock room"));
   }
 

@@ -58,6 +58,16 @@ export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
+/**
+ * Draws `el` with `draw` unless it shows `what` already (named by a string): a large room's every
+ * change comes through the page's drawing, and most change little.
+ */
+export function drawUnlessShown(el, what, draw) {
+  if (el.dataset.shows === what) return;
+  el.dataset.shows = what;
+  draw();
+}
+
 /** Replaces an element's children. */
 export function replace(el, ...children) {
   el.replaceChildren();
@@ -127,13 +137,11 @@ export function iconButton({ id, name, label, onclick, className = "", pressed, 
     "aria-expanded": expanded === undefined ? null : String(expanded),
     "aria-controls": controls || null,
     title: label }, icon(name), text, badge || null);
-  button.setLabel = (nextName, nextLabel) => {
-    if (`${nextName} ${nextLabel}` === button.dataset.shows) return;
-    button.dataset.shows = `${nextName} ${nextLabel}`;
+  button.setLabel = (nextName, nextLabel) => drawUnlessShown(button, `${nextName} ${nextLabel}`, () => {
     button.querySelector(".icon").style.setProperty("--icon", `url("/assets/vendor/icons/${nextName}.svg")`);
     text.textContent = nextLabel;
     button.title = nextLabel;
-  };
+  });
   return button;
 }
 

@@ -50,8 +50,7 @@ export class KnockNotices {
   /** Title and icon show how many wait. */
   setWaiting(count) {
     // (A large room's every change comes here: the title and icon are written when the count moves.)
-    if (count === this.titled) return;
-    this.titled = count;
+    if (count === this.waiting) return;
     this.waiting = count;
     document.title = count ? t("({count}) waiting · {title}", { count, title: this.baseTitle }) : this.baseTitle;
     if (this.favicon) this.favicon.href = count ? badgeIcon(count) : "/assets/favicon.svg";
