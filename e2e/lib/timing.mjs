@@ -11,14 +11,22 @@ export async function watchCamera(page, selector) {
   await page.evaluate((selector) => {
     const track = document.querySelector(selector)?.srcObject?.getVideoTracks()[0];
     if (!track?.stats) throw new Error(`no camera track with frame counts in ${selector}`);
+    // The camera's frames come at most this often: what tells the camera standing still from this
+    // page's own main thread standing still (the page looks every 20 ms, but entering a call it
+    // has long tasks of its own, some 0.5 s on a loaded machine, while the camera goes on).
+    const frameMs = 1000 / (track.getSettings().frameRate || 30);
     let frames = track.stats.deliveredFrames;
     let changedAt = performance.now();
     window.cameraStill = { longest: 0, since: () => performance.now() - changedAt };
     setInterval(() => {
       const now = performance.now();
-      if (track.stats.deliveredFrames === frames) return;
-      frames = track.stats.deliveredFrames;
-      window.cameraStill.longest = Math.max(window.cameraStill.longest, now - changedAt);
+      const delivered = track.stats.deliveredFrames;
+      if (delivered === frames) return;
+      // The frames delivered since the last look came one frame time apart at the most, so the
+      // first of them came no later than this.
+      const firstCame = now - (delivered - frames - 1) * frameMs;
+      window.cameraStill.longest = Math.max(window.cameraStill.longest, firstCame - changedAt);
+      frames = delivered;
       changedAt = now;
     }, 20);
   }, selector);
