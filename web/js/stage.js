@@ -75,6 +75,9 @@ export class Stage extends EventTarget {
    * removed, names and media brought up to date; then one layout for all.
    */
   sync(clients) {
+    // The stage's size is read before tiles are added: the browser then lays out a page without
+    // them (a room of 200 entered: 199 tiles laid out once more, some 100 ms, for this one read).
+    if (this.element.isConnected) this.size ??= this.measure();
     const present = new Set(clients.map((c) => c.id));
     const added = clients.some((c) => !this.tiles.has(c.id));
     // A roster change makes a new object of the person it changes only (roster.js): in a large
@@ -375,11 +378,16 @@ export class Stage extends EventTarget {
     });
   }
 
+  /** The room the tiles have, read from the page (which lays itself out to answer). */
+  measure() {
+    return { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
+  }
+
   relayout() {
     const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
     this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));
     const featured = this.featuredIds(order);
-    this.size ??= { width: this.element.clientWidth - 2 * INSET, height: this.element.clientHeight - 2 * INSET };
+    this.size ??= this.measure();
     const size = this.size;
     const ratio = window.devicePixelRatio || 1;
     const options = {
