@@ -12,12 +12,23 @@ export class KnockNotices {
     this.toasts = new Map();
     this.waiting = 0;
     this.favicon = document.querySelector("link[rel~='icon']");
-    // Read once and kept: asking the browser takes a millisecond or two, and People asks on every
-    // drawing. A host may answer elsewhere too (the site's settings): the browser says so.
-    this.permission = "Notification" in window ? Notification.permission : "denied";
-    navigator.permissions?.query({ name: "notifications" }).then((status) => {
-      status.onchange = () => { this.permission = Notification.permission; };
-    }).catch(() => {});
+  }
+
+  /**
+   * Whether desktop notices may be shown ("granted", "denied" or "default": not yet asked). Asked
+   * of the browser once, when a host's People first wants it, and kept: asking takes a millisecond
+   * or two (some 25 ms of a guest's page entering a call on a busy machine, when it was asked for
+   * everyone), and People asks on every drawing. A host may answer elsewhere too (the site's
+   * settings): the browser says so.
+   */
+  get permission() {
+    if (this.known === undefined) {
+      this.known = "Notification" in window ? Notification.permission : "denied";
+      navigator.permissions?.query({ name: "notifications" }).then((status) => {
+        status.onchange = () => { this.known = Notification.permission; };
+      }).catch(() => {});
+    }
+    return this.known;
   }
 
   /** A new knock: chime, a toast until it is handled, and a desktop notice when hidden. */
@@ -67,8 +78,8 @@ export class KnockNotices {
 
   async ask() {
     if (!("Notification" in window)) return false;
-    this.permission = await Notification.requestPermission();
-    return this.permission === "granted";
+    this.known = await Notification.requestPermission();
+    return this.known === "granted";
   }
 
   clear() {
