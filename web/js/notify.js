@@ -16,10 +16,10 @@ export class KnockNotices {
 
   /**
    * Whether desktop notices may be shown ("granted", "denied" or "default": not yet asked). Asked
-   * of the browser once, when a host's People first wants it, and kept: asking takes a millisecond
-   * or two (some 25 ms of a guest's page entering a call on a busy machine, when it was asked for
-   * everyone), and People asks on every drawing. A host may answer elsewhere too (the site's
-   * settings): the browser says so.
+   * of the browser once, when a host's page first wants it (People, a knock in a hidden tab), and
+   * kept: asking takes a millisecond or two (some 25 ms of a guest's page entering a call on a
+   * busy machine, when every page asked), and People asks on every drawing. A host may answer
+   * elsewhere too (the site's settings): the browser says so.
    */
   get permission() {
     if (this.known === undefined) {
