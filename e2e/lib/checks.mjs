@@ -49,7 +49,13 @@ async function callGeometry(page) {
     return {
       viewport: { width: innerWidth, height: innerHeight },
       buttons,
-      tiles: [...document.querySelectorAll(".tile")].filter(visible).map((tile) => ({ id: tile.dataset.clientId, ...rect(tile) })),
+      tiles: [...document.querySelectorAll(".tile")].filter(visible).map((tile) => {
+        const video = tile.querySelector("video");
+        // Where the stage placed it (its style), and its video's box: a stylesheet's rule meant
+        // for something else can draw a tile smaller than its place, or its video inside a margin.
+        const placed = { width: parseFloat(tile.style.width), height: parseFloat(tile.style.height) };
+        return { id: tile.dataset.clientId, ...rect(tile), placed, video: video ? rect(video) : null };
+      }),
       controls: rect(document.querySelector(".controls")),
       // Whether the control bar's buttons take more than one row.
       controlsWrap: (() => {
@@ -82,7 +88,10 @@ export async function callFitsSoon(page, label) {
   }
 }
 
-/** Asserts the call screen holds: every control reachable, no tile over another or over the bars. */
+/**
+ * Asserts the call screen holds: every control reachable, every tile drawn where the stage placed
+ * it with its video filling it, no tile over another or over the bars.
+ */
 function assertCallFits(geometry, label) {
   const unreachable = geometry.buttons.filter((b) => !b.inside || !b.hit);
   assert.deepEqual(unreachable, [], `${label}: controls covered or off screen`);
@@ -90,6 +99,13 @@ function assertCallFits(geometry, label) {
   // On a computer's window the bar keeps one row (its labels go first); a phone's has two.
   if (viewport.width > 760 && viewport.height > 500) assert.ok(!controlsWrap, `${label}: the control bar takes two rows`);
   for (const [i, tile] of tiles.entries()) {
+    const near = (a, b) => Math.abs(a - b) <= 1;
+    assert.ok(near(tile.width, tile.placed.width) && near(tile.height, tile.placed.height),
+      `${label}: tile ${tile.id} is drawn ${tile.width}×${tile.height}, placed ${tile.placed.width}×${tile.placed.height}`);
+    if (tile.video) {
+      assert.ok(["x", "y", "width", "height"].every((key) => near(tile.video[key], tile[key])),
+        `${label}: tile ${tile.id}'s video does not fill it: ${JSON.stringify({ tile, video: tile.video })}`);
+    }
     assert.ok(tile.x >= 0 && tile.y >= 0 && tile.x + tile.width <= viewport.width + 0.5 && tile.y + tile.height <= viewport.height + 0.5,
       `${label}: tile ${tile.id} leaves the window ${JSON.stringify(tile)}`);
     for (const [name, box] of [["the control bar", controls], ["the header", header], ["the panel", panel]]) {

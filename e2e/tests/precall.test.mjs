@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { png, pictureServer } from "../lib/pictures.mjs";
+import { callFitsSoon } from "../lib/checks.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, offerMagentaScreen, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 
@@ -477,7 +478,7 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   assert.ok(camera.rgb[1] > camera.rgb[0] + 40, `the camera's green picture first: ${JSON.stringify(camera)}`);
   await sharer.click("#screenshare-toggle");
   await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "true", null, { timeout: TIMEOUT });
-  await watcher.waitForFunction(() => document.querySelector(".tile:not(.self)")?.classList.contains("screen"), null, { timeout: TIMEOUT });
+  await watcher.waitForFunction(() => document.querySelector(".tile:not(.self)")?.classList.contains("shared-screen"), null, { timeout: TIMEOUT });
   const deadline = Date.now() + TIMEOUT;
   let shared = await pictureOf(watcher);
   while (!(shared.rgb[0] > 200 && shared.rgb[2] > 200 && shared.rgb[1] < 60) && Date.now() < deadline) {
@@ -486,7 +487,7 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   }
   assert.ok(shared.rgb[0] > 200 && shared.rgb[2] > 200 && shared.rgb[1] < 60, `the watcher sees the shared screen: ${JSON.stringify(shared)}`);
   const style = await watcher.evaluate(() => {
-    const video = document.querySelector(".tile.screen video");
+    const video = document.querySelector(".tile.shared-screen video");
     const tile = video.closest(".tile");
     return { fit: getComputedStyle(video).objectFit, transform: getComputedStyle(video).transform, featured: tile.classList.contains("featured") };
   });
@@ -494,11 +495,19 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   const own = await sharer.evaluate(() => getComputedStyle(document.querySelector(".tile.self video")).transform);
   assert.equal(own, "none", "the sharer's own preview of the screen is not mirrored");
   await screenshot(watcher, mode === "normal" ? "screen-share-watcher" : "screen-share-watcher-group");
+  // On a large window the screen takes the large area's width, drawn where the stage placed it
+  // (the app's rule for its screens, precall to call, once applied to the tile too: at most 960
+  // px wide, inside a margin).
+  await watcher.setViewportSize({ width: 1920, height: 969 });
+  await callFitsSoon(watcher, `a shared screen at 1920x969 (${mode} room)`);
+  const wide = await watcher.evaluate(() => document.querySelector(".tile.shared-screen.featured").getBoundingClientRect().width);
+  assert.ok(wide > 1200, `the shared screen is ${wide} px wide at 1920x969`);
+  if (mode === "normal") await screenshot(watcher, "screen-share-watcher-1920x969");
   // On a phone held upright, tiles may be taller than the video (cropped), but the shared screen,
   // shown whole, keeps its aspect.
   await watcher.setViewportSize({ width: 390, height: 844 });
   await watcher.waitForFunction(() => {
-    const tile = document.querySelector(".tile.screen.featured");
+    const tile = document.querySelector(".tile.shared-screen.featured");
     return tile && tile.clientWidth < 390 && Math.abs(tile.clientWidth / tile.clientHeight - 16 / 9) < 0.1;
   }, null, { timeout: 3000 });
   if (mode === "group") await screenshot(watcher, "screen-share-watcher-phone");
@@ -510,14 +519,14 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   await sharer.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
   const magenta = ({ rgb }) => rgb[0] > 200 && rgb[2] > 200 && rgb[1] < 60;
   await until(async () => {
-    const seen = await watcher.evaluate(() => Boolean(document.querySelector(".tile.screen:not(.self) video")?.srcObject));
+    const seen = await watcher.evaluate(() => Boolean(document.querySelector(".tile.shared-screen:not(.self) video")?.srcObject));
     const picture = seen ? await pictureOf(watcher) : null;
     return picture && magenta(picture) ? true : undefined;
   }, "the watcher sees the screen again after the sharer's reconnect");
   assert.equal(await sharer.getAttribute("#screenshare-toggle", "aria-pressed"), "true", "still sharing");
   await sharer.click("#screenshare-toggle");
   await sharer.waitForFunction(() => document.getElementById("screenshare-toggle").getAttribute("aria-pressed") === "false");
-  await watcher.waitForFunction(() => !document.querySelector(".tile.screen"), null, { timeout: TIMEOUT });
+  await watcher.waitForFunction(() => !document.querySelector(".tile.shared-screen"), null, { timeout: TIMEOUT });
   if (mode === "group") {
     assert.ok(slotKinds.some((kinds) => kinds.includes("screen") && kinds.includes("video")), `the screen came in a slot of its own, beside the camera: ${JSON.stringify(slotKinds)}`);
   }

@@ -137,7 +137,7 @@ test("a shared screen is recorded large and whole (not cut to the tile's shape)"
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await remoteVideosPlay(host, 1);
   await guest.click("#screenshare-toggle");
-  await host.waitForSelector(".tile.screen:not(.self)", { timeout: TIMEOUT });
+  await host.waitForSelector(".tile.shared-screen:not(.self)", { timeout: TIMEOUT });
   await host.click("#record-toggle");
   await guest.waitForSelector("#recording-badge:not([hidden])", { timeout: TIMEOUT });
   await new Promise((resolve) => setTimeout(resolve, 3000));

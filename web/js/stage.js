@@ -201,7 +201,9 @@ export class Stage extends EventTarget {
     tile.media = { audio: Boolean(media.audio), video: Boolean(media.video), screen: Boolean(media.screen) };
     tile.root.classList.toggle("mic-off", !tile.media.audio);
     tile.root.classList.toggle("camera-off", !tile.media.video);
-    tile.root.classList.toggle("screen", tile.media.screen);
+    // Not "screen": that is the class of the app's screens (precall, door, call), whose style would
+    // apply to the tile too.
+    tile.root.classList.toggle("shared-screen", tile.media.screen);
   }
 
   labelPin(tile, pinned) {
