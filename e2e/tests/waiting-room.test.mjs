@@ -315,6 +315,41 @@ test("a long name is cut short where room is short, and shown whole on hover", a
   noPageErrors(host, guest);
 });
 
+test("a name or message that is one long word (a link) wraps inside its box on a phone", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const word = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaftschaferswessen";
+  const link = "https://example.com/a/very/long/path/that/has/no/spaces/anywhere/at/all/to/break/at";
+  const phone = { viewport: { width: 390, height: 844 } };
+  const host = await open("host", phone);
+  await enterAsHost(host, meeting, `Dr ${word}`);
+  const guest = await open("guest", phone);
+  await knock(guest, meeting, word);
+  // How far a box's content spills past its right-hand side (0: none).
+  const spill = (page, selector) => page.locator(selector).first().evaluate((el) => el.scrollWidth - el.clientWidth);
+  const toast = await host.locator(".knock-toast").evaluate((el) => ({ right: el.getBoundingClientRect().right, button: el.querySelector("button").getBoundingClientRect().right, width: innerWidth }));
+  assert.ok(toast.right <= toast.width && toast.button <= toast.width, `the knock's toast and its Open People stay in the window: ${JSON.stringify(toast)}`);
+  await openPeople(host);
+  await knockerItem(host, word).locator(".knock-message").fill(`Please read ${link} first`);
+  await knockerItem(host, word).locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  await host.locator(".knock-state", { hasText: link }).waitFor();
+  assert.equal(await spill(host, ".knocker"), 0, "the knock's card holds the name and the hold message");
+  assert.equal(await spill(guest, ".door"), 0, "the waiting card holds the host's name and message");
+  await screenshot(guest, "waiting-long-words-390x844");
+  await knockerItem(host, word).locator(".knock-message").fill(`Not today: ${link}`);
+  await knockerItem(host, word).locator(".reject").click();
+  await guest.waitForFunction((text) => document.querySelector(".door")?.textContent.includes(text), "Not today");
+  assert.equal(await spill(guest, ".door"), 0, "the card of a knock turned down holds the message");
+  await host.click("#chat-toggle");
+  await host.fill("#chat-input", `See ${link}`);
+  await host.press("#chat-input", "Enter");
+  await host.waitForSelector(".chat-text");
+  assert.equal(await spill(host, ".chat-list"), 0, "chat holds a long name and a link");
+  await screenshot(host, "chat-long-words-390x844");
+  noPageErrors(host, guest);
+});
+
 /** A locked group room, its host's People open, and Ann and Ben (a crowd's) knocking. */
 async function twoKnockAtALargeRoom(t) {
   const open = opener(browser, t);
