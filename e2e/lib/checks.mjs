@@ -117,6 +117,39 @@ function assertCallFits(geometry, label) {
   }
 }
 
+/**
+ * Fails when any visible text among `selector` reads at less than WCAG's 4.5:1 against the
+ * background it is drawn on (its own or its nearest ancestor's). axe-core leaves text of the very
+ * colour of its background for a person to review, rather than failing it: this does not.
+ */
+export async function assertReadable(page, selector, label) {
+  const unreadable = await page.evaluate((selector) => {
+    const channels = (color) => color.match(/[\d.]+/g)?.map(Number) ?? null;
+    const luminance = (rgb) => {
+      const [r, g, b] = rgb.slice(0, 3).map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = (el) => {
+      for (let at = el; at; at = at.parentElement) {
+        const rgb = channels(getComputedStyle(at).backgroundColor);
+        if (rgb && (rgb.length < 4 || rgb[3] > 0)) return rgb;
+      }
+      return [255, 255, 255];
+    };
+    return [...document.querySelectorAll(selector)]
+      .filter((el) => el.checkVisibility() && el.textContent.trim())
+      .map((el) => {
+        const [lighter, darker] = [luminance(channels(getComputedStyle(el).color)), luminance(background(el))].sort((a, b) => b - a);
+        return { element: `${el.tagName.toLowerCase()}.${el.className}`, text: el.textContent.trim().slice(0, 40), ratio: Number(((lighter + 0.05) / (darker + 0.05)).toFixed(2)) };
+      })
+      .filter((found) => found.ratio < 4.5);
+  }, selector);
+  assert.deepEqual(unreadable, [], `${label}: text that does not read on its background`);
+}
+
 /** Runs axe-core on the page as it stands; fails on any serious or critical violation. */
 export async function assertAccessible(page, label) {
   // The source goes in as DevTools evaluates it, which the page's script policy does not govern.

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { TIMEOUT, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
-import { SIZES, assertAccessible } from "../lib/checks.mjs";
+import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
+import { SIZES, assertAccessible, assertReadable } from "../lib/checks.mjs";
 
 let server;
 let browser;
@@ -117,6 +117,39 @@ test("every screen a guest and a host meet, at every size, with no serious acces
   await host.waitForSelector("[data-screen='ended']");
   await everySize(host, "10-ended");
   noPageErrors(landing, host, unknown);
+});
+
+test("a room's own colours keep its buttons and messages readable: a light primary, a dark secondary", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const room = meeting.roomName.replace(/^\//, "");
+  const colors = { primary: "#ffe14d", secondary: "#222222" };
+  const { status } = await server.api("PUT", `/v1/rooms/${room}/theme/tokens`, { tokens: { colors }, tokensPreset: "custom" });
+  assert.equal(status, 204);
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const guest = await open("guest");
+  await enter(guest, meeting.roomUrl, "Pat");
+  await guest.waitForSelector("#knock", { timeout: TIMEOUT });
+  // Text on the room's colours, and the primary as text on the page's cards, must read.
+  const themed = "button.primary, button.secondary, blockquote.hold p, .place-in-line";
+  const readable = async (page, label) => {
+    await assertReadable(page, themed, label);
+    await assertAccessible(page, label);
+  };
+  await readable(guest, "the door in a yellow and black room");
+  await guest.click("#knock");
+  await host.waitForSelector(".knock-toast button", { timeout: TIMEOUT });
+  await readable(host, "a knock's toast in a yellow and black room");
+  await openPeople(host);
+  await knockerItem(host, "Pat").locator(".knock-message").fill("One moment, please");
+  await knockerItem(host, "Pat").locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  await readable(guest, "on hold in a yellow and black room");
+  await readable(host, "People in a yellow and black room");
+  await screenshot(guest, "themed-yellow-black-waiting");
+  await screenshot(host, "themed-yellow-black-people");
+  noPageErrors(host, guest);
 });
 
 test("an unknown room is said before the device check; no camera is asked for", async (t) => {
