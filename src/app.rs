@@ -98,6 +98,11 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let public_url: Arc<str> = config.public_base_url(listener.local_addr()?)?.into();
+        // Every setting is judged before anything is done with it: a bad one stops the server
+        // before it opens the store, carries rooms on or takes the media server's ports.
+        let avatars = AvatarOrigins::parse(&config.avatar_origins).context("--avatar-origins")?;
+        let backgrounds =
+            AvatarOrigins::parse(&config.background_origins).context("--background-origins")?;
         let store_url = config.data.store_url();
         let serving = crate::store::lock_for_serving(&store_url)?;
         let store = crate::store::open(&store_url)
@@ -236,9 +241,6 @@ impl Application {
             turn_urls: config.turn_url.clone(),
             turn_secret: config.turn_secret.clone(),
         });
-        let avatars = AvatarOrigins::parse(&config.avatar_origins).context("--avatar-origins")?;
-        let backgrounds =
-            AvatarOrigins::parse(&config.background_origins).context("--background-origins")?;
         let signal = Arc::new(SignalContext::new(SignalDeps {
             rooms: rooms.clone(),
             settings: config.room.signal(),
