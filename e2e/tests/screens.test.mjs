@@ -152,6 +152,36 @@ test("a room's own colours keep its buttons and messages readable: a light prima
   noPageErrors(host, guest);
 });
 
+test("in full screen a host still sees a knock's toast and the connection banner, and acts on them", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await host.click("#fullscreen-toggle");
+  await host.waitForFunction(() => Boolean(document.fullscreenElement));
+  assert.match(await host.textContent("#fullscreen-toggle"), /Exit full screen/);
+  // Drawn, not only in the page: what the point at its middle finds is its own.
+  const onTop = (selector) => host.locator(selector).evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+  });
+  const guest = await open("guest");
+  await knock(guest, meeting, "Pat");
+  await host.waitForSelector(".knock-toast", { timeout: TIMEOUT });
+  assert.ok(await onTop(".knock-toast button"), "the knock's Open People is seen in full screen");
+  await host.click(".knock-toast button");
+  await host.waitForSelector("#people-panel:not([hidden])");
+  assert.ok(await host.evaluate(() => Boolean(document.fullscreenElement)), "still in full screen");
+  await host.context().setOffline(true);
+  await host.waitForSelector("#connection-banner:not([hidden])", { timeout: TIMEOUT });
+  assert.ok(await onTop("#connection-banner"), "the connection banner is seen in full screen");
+  await host.context().setOffline(false);
+  await host.waitForSelector("#connection-banner", { state: "hidden", timeout: TIMEOUT });
+  await host.click("#fullscreen-toggle");
+  await host.waitForFunction(() => !document.fullscreenElement);
+  noPageErrors(host, guest);
+});
+
 test("an unknown room is said before the device check; no camera is asked for", async (t) => {
   const page = await opener(browser, t)("unknown");
   await page.addInitScript(() => {

@@ -506,7 +506,9 @@ export class Call {
 
   toggleFullscreen() {
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-    else this.section.requestFullscreen().catch(() => toast(t("Full screen is not available here.")));
+    // The whole page, not the call's section: what is drawn outside it (a knock's toast, the
+    // connection banner) would not be seen in full screen.
+    else document.documentElement.requestFullscreen().catch(() => toast(t("Full screen is not available here.")));
   }
 
   syncFullscreen() {
