@@ -499,9 +499,12 @@ for (const mode of ["normal", "group"]) test(`screen share replaces the camera f
   // (the app's rule for its screens, precall to call, once applied to the tile too: at most 960
   // px wide, inside a margin).
   await watcher.setViewportSize({ width: 1920, height: 969 });
-  await callFitsSoon(watcher, `a shared screen at 1920x969 (${mode} room)`);
+  // The stage lays itself out again once it has seen the new size (a ResizeObserver, then a
+  // frame; on a loaded machine later than the first look).
+  await watcher.waitForFunction(() => document.querySelector(".tile.shared-screen.featured").getBoundingClientRect().width > 1200, null, { timeout: 3000 }).catch(() => {});
   const wide = await watcher.evaluate(() => document.querySelector(".tile.shared-screen.featured").getBoundingClientRect().width);
   assert.ok(wide > 1200, `the shared screen is ${wide} px wide at 1920x969`);
+  await callFitsSoon(watcher, `a shared screen at 1920x969 (${mode} room)`);
   if (mode === "normal") await screenshot(watcher, "screen-share-watcher-1920x969");
   // On a phone held upright, tiles may be taller than the video (cropped), but the shared screen,
   // shown whole, keeps its aspect.
