@@ -162,7 +162,6 @@ async fn health_and_graceful_stop() {
 #[tokio::test]
 async fn bad_settings_are_reported_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap();
     // `serve` with one bad setting: it stops, saying which, and does not panic.
     for (setting, value, said) in [
         ("--public-url", "ftp://x", "public URL"),
@@ -182,7 +181,11 @@ async fn bad_settings_are_reported_not_panicked() {
             "picture origin \"http://pictures.example.org\"",
         ),
     ] {
-        let mut args = vec!["serve", "--data-dir", path, setting, value];
+        // A data directory of its own, not there yet: a bad setting stops the server before it
+        // makes or opens anything (its store, the media server's ports).
+        let data = dir.path().join(setting.trim_start_matches('-'));
+        let data = data.to_str().unwrap();
+        let mut args = vec!["serve", "--data-dir", data, setting, value];
         if setting != "--listen" {
             args.extend(["--listen", "127.0.0.1:0"]);
         }
@@ -192,6 +195,10 @@ async fn bad_settings_are_reported_not_panicked() {
         if setting.ends_with("-origins") {
             assert!(stderr.contains(setting), "the setting is named: {stderr}");
         }
+        assert!(
+            !std::path::Path::new(data).exists(),
+            "{setting} {value}: the store was opened before the setting was judged"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
