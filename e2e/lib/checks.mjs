@@ -123,15 +123,10 @@ function assertCallFits(geometry, label) {
  * colour of its background for a person to review, rather than failing it: this does not.
  */
 export async function assertReadable(page, selector, label) {
-  const unreadable = await page.evaluate((selector) => {
+  const unreadable = await page.evaluate(async (selector) => {
+    // The client's own WCAG ratio (theme.js; its unit tests hold it to WCAG's figures).
+    const { contrast } = await import("/assets/js/theme.js");
     const channels = (color) => color.match(/[\d.]+/g)?.map(Number) ?? null;
-    const luminance = (rgb) => {
-      const [r, g, b] = rgb.slice(0, 3).map((v) => {
-        const c = v / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
     const background = (el) => {
       for (let at = el; at; at = at.parentElement) {
         const rgb = channels(getComputedStyle(at).backgroundColor);
@@ -142,8 +137,8 @@ export async function assertReadable(page, selector, label) {
     return [...document.querySelectorAll(selector)]
       .filter((el) => el.checkVisibility() && el.textContent.trim())
       .map((el) => {
-        const [lighter, darker] = [luminance(channels(getComputedStyle(el).color)), luminance(background(el))].sort((a, b) => b - a);
-        return { element: `${el.tagName.toLowerCase()}.${el.className}`, text: el.textContent.trim().slice(0, 40), ratio: Number(((lighter + 0.05) / (darker + 0.05)).toFixed(2)) };
+        const ratio = contrast(channels(getComputedStyle(el).color).slice(0, 3), background(el).slice(0, 3));
+        return { element: `${el.tagName.toLowerCase()}.${el.className}`, text: el.textContent.trim().slice(0, 40), ratio: Number(ratio.toFixed(2)) };
       })
       .filter((found) => found.ratio < 4.5);
   }, selector);
