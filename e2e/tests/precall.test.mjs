@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { png, pictureServer } from "../lib/pictures.mjs";
-import { callFitsSoon } from "../lib/checks.mjs";
+import { assertAccessible, callFitsSoon } from "../lib/checks.mjs";
 import { DEFAULT_VIEWPORT, launch, newPage, offerMagentaScreen, opener, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 
@@ -276,6 +276,70 @@ test("cameraAccess=off: the camera is never asked for nor offered, the others he
   const seen = (await remoteTiles(host)).find((tile) => tile.clientId === lowId);
   assert.ok(seen.width <= 320, `and receives it at most 320 px wide: ${JSON.stringify(seen)}`);
   noPageErrors(host, voice, low);
+});
+
+test("a viewer is never asked for a camera or microphone: the review says why, the call and its settings need none", async (t) => {
+  const open = opener(browser, t);
+  // Made for local recording: a viewer, neither seen nor heard, is not told a host may record them.
+  const meeting = await server.meeting({ isLocked: true, recording: { type: "local" }, fields: ["hostRoomUrl", "viewerRoomUrl"] });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const countDeviceRequests = () => {
+    window.deviceRequests = 0;
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      window.deviceRequests += 1;
+      return getUserMedia(constraints);
+    };
+  };
+
+  const viewer = await open("viewer", { viewport: { width: 390, height: 844 } });
+  await viewer.addInitScript(countDeviceRequests);
+  await viewer.goto(`${meeting.viewerRoomUrl}&precallCeremony=on`);
+  await viewer.waitForSelector(".check");
+  assert.equal(await viewer.textContent("#precall-title"), "Join as a viewer");
+  assert.match(await viewer.textContent("#viewer-note"), /Nobody will see or hear you/);
+  for (const absent of ["video.preview", "#precall-camera", "#precall-microphone", "#camera-picker", "#microphone-picker", "#may-be-recorded"]) {
+    assert.equal(await viewer.locator(absent).count(), 0, `no ${absent} on a viewer's review`);
+  }
+  await viewer.click("#heard-yes", { timeout: 30000 });
+  await viewer.waitForSelector("#continue:not([disabled])", { timeout: 30000 });
+  const steps = await viewer.$$eval(".check li", (items) => items.map((li) => [li.dataset.step, li.querySelector(".status").textContent]));
+  assert.deepEqual(steps, [["speaker", "passed"], ["network", "passed"]], "only what a viewer uses is checked");
+  await viewer.fill("#display-name", "Vic");
+  await assertAccessible(viewer, "a viewer's review");
+  await screenshot(viewer, "precall-viewer-390x844");
+  await viewer.click("#continue");
+  // A viewer's key lets them in past the lock, without knocking.
+  await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(viewer, 1);
+  for (const absent of ["#microphone-toggle", "#camera-toggle", "#screenshare-toggle", ".tile.self"]) {
+    assert.equal(await viewer.locator(absent).count(), 0, `no ${absent} in a viewer's call`);
+  }
+  await viewer.click("#settings-toggle");
+  await viewer.waitForSelector("#speaker-picker", { state: "visible" });
+  assert.equal(await viewer.locator("#settings-nothing").isVisible(), false);
+  assert.equal(await viewer.evaluate(() => window.deviceRequests), 0, "the camera and microphone were never asked for");
+  await screenshot(viewer, "call-viewer-settings-390x844");
+
+  // Straight into the call (no review), in a browser that names no device to a page that was
+  // never allowed a microphone (as browsers do; this one names them all): settings says why it
+  // offers no speaker, rather than showing nothing.
+  const unnamed = await open("viewer without device names");
+  await unnamed.addInitScript(countDeviceRequests);
+  await unnamed.addInitScript(() => {
+    const enumerate = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+    navigator.mediaDevices.enumerateDevices = async () => (await enumerate()).map((d) => ({ kind: d.kind, deviceId: "", groupId: "", label: "" }));
+  });
+  await unnamed.goto(`${meeting.viewerRoomUrl}&precallReview=off&displayName=Una`);
+  await unnamed.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteVideosPlay(unnamed, 1);
+  await unnamed.click("#settings-toggle");
+  await unnamed.waitForSelector("#settings-nothing", { state: "visible" });
+  assert.equal(await unnamed.locator("#speaker-picker").isVisible(), false);
+  assert.equal(await unnamed.evaluate(() => window.deviceRequests), 0, "no review: still never asked for");
+  await screenshot(unnamed, "call-viewer-settings-no-device-names");
+  noPageErrors(host, viewer, unnamed);
 });
 
 test("avatarUrl: the person's picture at the door and in the room; an address the server would refuse is left out", async (t) => {

@@ -57,6 +57,12 @@ export class DevicePickers {
     // Offered with the camera's picker, where this browser can run the effects.
     this.background.label.hidden = this.pickers.videoinput.label.hidden || !this.media.backgroundsSupported;
     this.background.select.value = this.media.background;
+    this.onFilled?.();
+  }
+
+  /** Whether any picker is shown (after `fill`). */
+  anyShown() {
+    return this.labels.some((label) => !label.hidden);
   }
 
   stop() {

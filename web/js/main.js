@@ -12,7 +12,7 @@ import { DeviceChoices } from "./choices.js";
 import { backgroundFailed } from "./device-notes.js";
 import { ScreenKeeper } from "./wake.js";
 import { KeptChat, KeptSeat } from "./seat.js";
-import { precallReview } from "./precall.js";
+import { precallReview, viewerReview } from "./precall.js";
 import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
 import { offerLeftRecordings } from "./recording-control.js";
@@ -123,13 +123,25 @@ function enterCall(joined) {
   shown?.destroy();
   shown = { screen: "call", update: () => {}, destroy: () => {} };
   const iceServers = state.preview?.iceServers || [];
-  startMedia();
+  if (joined.role === "viewer") {
+    // (Only a page whose preview did not say it views could have opened them.)
+    media.stop();
+    mediaStarted = null;
+  } else startMedia();
   if (call) call.start(joined);
   else call = new Call({ root, params, signal, media, iceServers, joined, bridge, keptChat });
 }
 
-/** Camera and microphone, asked for once (unless the integrator asked us to wait for the person). */
+/**
+ * Camera and microphone, asked for once (unless the integrator asked us to wait for the person);
+ * never for a viewer, who sends nothing: their camera's light stays off, and no prompt asks them.
+ */
 function startMedia() {
+  if (viewing()) {
+    media.cameraOn = false;
+    media.microphoneOn = false;
+    return Promise.resolve();
+  }
   if (params.skipMediaPermissionPrompt) {
     media.cameraOn = params.video && media.cameraAccess;
     media.microphoneOn = params.audio;
@@ -139,17 +151,23 @@ function startMedia() {
   return mediaStarted;
 }
 
+/** The room said (in its preview) that this page's key makes it a viewer. */
+function viewing() {
+  return state.preview?.role === "viewer";
+}
+
 async function startPrecall() {
   shown?.destroy();
   shown = { screen: "precall", update: () => {}, destroy: () => {} };
   await startMedia();
-  const review = await precallReview(root, {
+  const review = await (viewing() ? viewerReview : precallReview)(root, {
     params,
     media,
     iceServers: state.preview?.iceServers || [],
     knockPage: state.knockPage,
-    // A host records themself; for anyone else a meeting made for local recording says so.
-    mayBeRecorded: state.preview?.recordingType === "local" && state.preview?.role !== "host",
+    // A host records themself, and a viewer is not seen or heard; for anyone else a meeting made
+    // for local recording says so.
+    mayBeRecorded: state.preview?.recordingType === "local" && !["host", "viewer"].includes(state.preview?.role),
     onCheckCompleted: (result) => (result.skipped
       ? bridge.emit("precall_check_skipped")
       : bridge.emit("precall_check_completed", checkPayload(result.steps))),
