@@ -136,6 +136,27 @@ export function recordPeerConnections() {
   window.RTCPeerConnection.prototype = Native.prototype;
 }
 
+/**
+ * Test instrumentation: every camera and microphone track the page opens is kept where the test
+ * can ask it (`openDevices`), and `window.deviceRequests` counts the page's asks for them.
+ */
+export function recordDeviceTracks() {
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.deviceTracks = [];
+  window.deviceRequests = 0;
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.deviceRequests += 1;
+    const stream = await getUserMedia(constraints);
+    window.deviceTracks.push(...stream.getTracks());
+    return stream;
+  };
+}
+
+/** The kinds of the page's camera and microphone tracks open now (their light on), sorted. */
+export function openDevices(page) {
+  return page.evaluate(() => window.deviceTracks.filter((track) => track.readyState === "live").map((track) => track.kind).sort());
+}
+
 /** Test instrumentation: every screen wake lock the page is granted is kept where the test can ask it. */
 export function recordWakeLocks() {
   const request = navigator.wakeLock.request.bind(navigator.wakeLock);

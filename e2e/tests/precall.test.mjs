@@ -7,7 +7,7 @@ import { startServer } from "../lib/server.mjs";
 import { startTurn } from "../lib/turn.mjs";
 import { png, pictureServer } from "../lib/pictures.mjs";
 import { assertAccessible, callFitsSoon } from "../lib/checks.mjs";
-import { DEFAULT_VIEWPORT, launch, newPage, offerMagentaScreen, opener, screenshot } from "../lib/browser.mjs";
+import { DEFAULT_VIEWPORT, launch, newPage, offerMagentaScreen, opener, recordDeviceTracks, screenshot } from "../lib/browser.mjs";
 import { TIMEOUT, clientIdOf, enter, enterAsHost, knock, openPeople, knockerItem, remoteAudioHeard, remoteTiles, remoteVideosPlay, noPageErrors, noPageErrorsBut, until } from "../lib/flows.mjs";
 
 let server;
@@ -284,17 +284,9 @@ test("a viewer is never asked for a camera or microphone: the review says why, t
   const meeting = await server.meeting({ isLocked: true, recording: { type: "local" }, fields: ["hostRoomUrl", "viewerRoomUrl"] });
   const host = await open("host");
   await enterAsHost(host, meeting);
-  const countDeviceRequests = () => {
-    window.deviceRequests = 0;
-    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = (constraints) => {
-      window.deviceRequests += 1;
-      return getUserMedia(constraints);
-    };
-  };
 
   const viewer = await open("viewer", { viewport: { width: 390, height: 844 } });
-  await viewer.addInitScript(countDeviceRequests);
+  await viewer.addInitScript(recordDeviceTracks);
   await viewer.goto(`${meeting.viewerRoomUrl}&precallCeremony=on`);
   await viewer.waitForSelector(".check");
   assert.equal(await viewer.textContent("#precall-title"), "Join as a viewer");
@@ -326,7 +318,7 @@ test("a viewer is never asked for a camera or microphone: the review says why, t
   // never allowed a microphone (as browsers do; this one names them all): settings says why it
   // offers no speaker, rather than showing nothing.
   const unnamed = await open("viewer without device names");
-  await unnamed.addInitScript(countDeviceRequests);
+  await unnamed.addInitScript(recordDeviceTracks);
   await unnamed.addInitScript(() => {
     const enumerate = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
     navigator.mediaDevices.enumerateDevices = async () => (await enumerate()).map((d) => ({ kind: d.kind, deviceId: "", groupId: "", label: "" }));

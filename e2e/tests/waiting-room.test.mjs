@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
-import { keepsScreenOn, launch, opener, recordWakeLocks, screenshot } from "../lib/browser.mjs";
+import { keepsScreenOn, launch, openDevices, opener, recordDeviceTracks, recordWakeLocks, screenshot } from "../lib/browser.mjs";
 import { crowdJoins } from "../lib/crowd.mjs";
 import {
   TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
@@ -133,24 +133,51 @@ test("a host holds a guest with a message, then lets them in; both see and hear 
   noPageErrors(host, guest);
 });
 
-test("a rejection shows the host's reason and a cooldown", async (t) => {
+test("a rejection shows the host's reason and a cooldown; the camera and microphone close meanwhile, and come back as they were", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
-  const guest = await open("guest");
   await enterAsHost(host, meeting);
-  await knock(guest, meeting, "Sam");
+  // Sam's devices open with the page; Kit's (skipMediaPermissionPrompt) once Kit turns them on.
+  const guests = [];
+  for (const [name, query, onReview] of [["Sam", "", async () => {}], ["Kit", "?skipMediaPermissionPrompt=on", (page) => page.getByText("Turn on camera and microphone").click()]]) {
+    const guest = await open(name);
+    await guest.addInitScript(recordDeviceTracks);
+    await enter(guest, `${meeting.roomUrl}${query}`, name, onReview);
+    await guest.waitForSelector("#knock", { timeout: TIMEOUT });
+    await until(async () => ((await openDevices(guest)).length === 2 ? true : undefined), `${name}'s camera and microphone open`);
+    // The guest turns the camera off at the door: it stays off through all that follows.
+    await guest.click("#door-camera");
+    await guest.click("#knock");
+    await guest.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+    assert.deepEqual(await openDevices(guest), ["audio"], `${name} waits with the camera turned off`);
+    guests.push([guest, name]);
+  }
   await openPeople(host);
-  await knockerItem(host, "Sam").locator(".knock-message").fill("Wrong appointment, sorry");
-  await knockerItem(host, "Sam").locator(".reject").click();
-  await guest.waitForSelector("#reject-reason");
-  assert.match(await guest.textContent("#reject-reason"), /Wrong appointment, sorry/);
-  assert.ok(await guest.isDisabled("#knock-again"), "knocking again waits for the cooldown");
-  assert.match(await guest.textContent("#retry-wait"), /in \d+ s/);
-  await screenshot(guest, "07-rejected");
-  await guest.waitForSelector("#knock-again:not([disabled])", { timeout: 6000 });
+  for (const [, name] of guests) {
+    await knockerItem(host, name).locator(".knock-message").fill("Wrong appointment, sorry");
+    await knockerItem(host, name).locator(".reject").click();
+  }
+  for (const [guest, name] of guests) {
+    await guest.waitForSelector("#reject-reason");
+    assert.match(await guest.textContent("#reject-reason"), /Wrong appointment, sorry/);
+    assert.ok(await guest.isDisabled("#knock-again"), "knocking again waits for the cooldown");
+    assert.match(await guest.textContent("#retry-wait"), /in \d+ s/);
+    if (name === "Sam") await screenshot(guest, "07-rejected");
+    // Turned away, with no picture of themself on the screen, the person's devices are closed.
+    await until(async () => ((await openDevices(guest)).length === 0 ? true : undefined), `${name}'s microphone closes on the rejection`);
+  }
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 0);
-  noPageErrors(host, guest);
+  for (const [guest, name] of guests) {
+    await guest.waitForSelector("#knock-again:not([disabled])", { timeout: 6000 });
+    await guest.click("#knock-again");
+    await guest.waitForSelector("#waiting-status", { timeout: TIMEOUT });
+    // (One ask opens both, when both are wanted.)
+    await until(async () => ((await openDevices(guest)).includes("audio") ? true : undefined), `${name}'s microphone opens again with the knock`);
+    assert.deepEqual(await openDevices(guest), ["audio"], `${name}'s camera stays off as the person left it`);
+    await until(async () => ((await knockerNames(host)).includes(name) ? true : undefined), `the host sees ${name}'s knock again`);
+  }
+  noPageErrors(host, ...guests.map(([guest]) => guest));
 });
 
 test("a guest cancels; knocks made before any host wait for the first one", async (t) => {

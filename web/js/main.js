@@ -50,6 +50,14 @@ let state = initial({
 let shown = null; // {screen, update, destroy}
 let call = null;
 let mediaStarted = null;
+/** What to open when the devices are (next) started: the URL's wish, then the person's own. */
+let mediaWanted = { audio: params.audio, video: params.video };
+// skipMediaPermissionPrompt: nothing is asked for until the person turns the devices on.
+let devicesTurnedOn = !params.skipMediaPermissionPrompt;
+if (!devicesTurnedOn) {
+  media.cameraOn = params.video && media.cameraAccess;
+  media.microphoneOn = params.audio;
+}
 
 const ctx = { params, media, dispatch, state: () => state };
 
@@ -110,11 +118,9 @@ function show(event) {
   shown?.destroy();
   shown = { screen: state.screen, ...drawScreen(root, state, ctx) };
   if (["door", "waiting"].includes(state.screen) || (state.screen === "loading" && state.preview)) startMedia();
-  if (ENDS.includes(state.screen)) {
-    // Out of the room, the camera's light goes off; it comes back on with a rejoin.
-    media.stop();
-    mediaStarted = null;
-  }
+  // Out of the room, or turned away at its door (a screen with no picture of oneself), the
+  // camera's light goes off; it comes back on with a rejoin or a knock.
+  if ([...ENDS, "rejected"].includes(state.screen)) stopMedia();
 }
 
 const ENDS = ["left", "ended", "removed", "replaced", "full", "unavailable"];
@@ -123,11 +129,9 @@ function enterCall(joined) {
   shown?.destroy();
   shown = { screen: "call", update: () => {}, destroy: () => {} };
   const iceServers = state.preview?.iceServers || [];
-  if (joined.role === "viewer") {
-    // (Only a page whose preview did not say it views could have opened them.)
-    media.stop();
-    mediaStarted = null;
-  } else startMedia();
+  // (A viewer's devices are open only where its preview did not say it views.)
+  if (joined.role === "viewer") stopMedia();
+  else startMedia();
   if (call) call.start(joined);
   else call = new Call({ root, params, signal, media, iceServers, joined, bridge, keptChat });
 }
@@ -142,13 +146,26 @@ function startMedia() {
     media.microphoneOn = false;
     return Promise.resolve();
   }
-  if (params.skipMediaPermissionPrompt) {
-    media.cameraOn = params.video && media.cameraAccess;
-    media.microphoneOn = params.audio;
-    return Promise.resolve();
-  }
-  mediaStarted ??= media.start({ audio: params.audio, video: params.video });
+  if (!devicesTurnedOn) return Promise.resolve();
+  mediaStarted ??= media.start(mediaWanted);
   return mediaStarted;
+}
+
+/** The review's "Turn on camera and microphone" (skipMediaPermissionPrompt): as the toggles say. */
+function turnDevicesOn() {
+  devicesTurnedOn = true;
+  mediaWanted = { audio: media.microphoneOn, video: media.cameraOn };
+  return startMedia();
+}
+
+/**
+ * Closes the camera and microphone (their lights go off). Opened again, they come back as the
+ * person left them: a camera turned off at the door stays off through a rejection and a knock.
+ */
+function stopMedia() {
+  if (mediaStarted) mediaWanted = { audio: media.microphoneOn, video: media.cameraOn };
+  media.stop();
+  mediaStarted = null;
 }
 
 /** The room said (in its preview) that this page's key makes it a viewer. */
@@ -165,6 +182,7 @@ async function startPrecall() {
     media,
     iceServers: state.preview?.iceServers || [],
     knockPage: state.knockPage,
+    turnDevicesOn,
     // A host records themself, and a viewer is not seen or heard; for anyone else a meeting made
     // for local recording says so.
     mayBeRecorded: state.preview?.recordingType === "local" && !["host", "viewer"].includes(state.preview?.role),

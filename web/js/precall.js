@@ -12,9 +12,10 @@ import { applyKnockPage, showLogo } from "./theme.js";
 
 /**
  * Shows the review in `root`. Resolves with {displayName, check} when the person continues.
- * `check` is the ceremony's result (null when there was none).
+ * `check` is the ceremony's result (null when there was none). `turnDevicesOn()` opens the camera
+ * and microphone where skipMediaPermissionPrompt left them closed.
  */
-export function precallReview(root, { params, media, iceServers, knockPage, mayBeRecorded = false, onCheckCompleted }) {
+export function precallReview(root, { params, media, iceServers, knockPage, turnDevicesOn, mayBeRecorded = false, onCheckCompleted }) {
   return new Promise((resolve) => {
     const stops = [];
     // Without camera access there is no picture to preview: the microphone's meter is the review.
@@ -42,7 +43,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, mayB
       hidden: !params.skipMediaPermissionPrompt || media.stream.getTracks().length > 0,
       text: media.cameraAccess ? t("Turn on camera and microphone") : t("Turn on microphone"),
       onclick: async () => {
-        await media.start({ audio: params.audio, video: params.video });
+        await turnDevicesOn();
         problemBox.hidden = !media.problem;
         problemText.textContent = advice();
         enableButton.hidden = media.stream.getTracks().length > 0;
