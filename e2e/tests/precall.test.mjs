@@ -119,6 +119,40 @@ test("a refused camera explains the fix and still lets the guest knock", async (
   await openPeople(host);
   await knockerItem(host, "No Camera").locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  // In the call its buttons say what the others get (nothing), not what was wished for; turning
+  // one on asks again, and says why it still cannot be.
+  assert.equal(await guest.getAttribute("#microphone-toggle", "aria-pressed"), "true", "the microphone shows off");
+  assert.match(await guest.textContent("#microphone-toggle"), /^Unmute/);
+  assert.match(await guest.textContent("#camera-toggle"), /^Start video/);
+  await guest.click("#microphone-toggle");
+  await guest.locator(".toast", { hasText: "Your browser blocked the microphone. Allow it in the site settings" }).waitFor({ timeout: TIMEOUT });
+  assert.match(await guest.textContent("#microphone-toggle"), /^Unmute/, "still off");
+  await screenshot(guest, "call-permission-denied");
+});
+
+test("a computer with a microphone and no camera: the microphone is heard, the camera's absence is said", async (t) => {
+  const cameraless = await launch({ cameras: 0 });
+  t.after(() => cameraless.close());
+  const meeting = await server.meeting({ isLocked: false });
+  const host = await opener(browser, t)("host");
+  await enterAsHost(host, meeting);
+  const guest = await newPage(cameraless, "no camera");
+  t.after(() => guest.context().close().catch(() => {}));
+  await guest.goto(`${meeting.roomUrl}?displayName=Mic%20Only`);
+  await guest.waitForSelector(".problem:not([hidden])");
+  assert.equal(await guest.textContent(".problem"), "No camera was found. Plug one in, then try again.");
+  assert.match(await guest.textContent("#precall-camera"), /Turn camera on/, "the camera shows off");
+  assert.match(await guest.textContent("#precall-microphone"), /Mute microphone/, "the microphone is on");
+  await screenshot(guest, "precall-no-camera");
+  await guest.click("#continue");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await remoteAudioHeard(host, 1);
+  assert.match(await guest.textContent("#microphone-toggle"), /^Mute/);
+  assert.match(await guest.textContent("#camera-toggle"), /^Start video/);
+  await guest.click("#camera-toggle");
+  await guest.locator(".toast", { hasText: "No camera was found. Plug one in, then try again." }).waitFor({ timeout: TIMEOUT });
+  assert.match(await guest.textContent("#camera-toggle"), /^Start video/, "still off");
+  noPageErrors(host, guest);
 });
 
 test("URL parameters shape the screens", async (t) => {

@@ -455,7 +455,8 @@ export class Call {
   }
 
   syncMediaButtons() {
-    const { cameraOn, microphoneOn } = this.media;
+    // What the others get: a device wished on but not open (never allowed, or none found) is off.
+    const { cameraLive: cameraOn, microphoneLive: microphoneOn } = this.media;
     this.micButton.setLabel(microphoneOn ? "mic" : "mic-off", microphoneOn ? t("Mute") : t("Unmute"));
     this.micButton.setAttribute("aria-pressed", String(!microphoneOn));
     this.cameraButton.setLabel(cameraOn ? "video" : "video-off", cameraOn ? t("Stop video") : t("Start video"));
@@ -482,14 +483,14 @@ export class Call {
     this.signal.send("set_hand", { raised: !raised });
   }
 
-  async toggleCamera(enabled = !this.media.cameraOn) {
+  async toggleCamera(enabled = !this.media.cameraLive) {
     await this.media.setCamera(enabled);
-    this.bridge.emit("camera_toggle", { enabled: this.media.cameraOn });
+    this.bridge.emit("camera_toggle", { enabled: this.media.cameraLive });
   }
 
-  toggleMicrophone(enabled = !this.media.microphoneOn) {
-    this.media.setMicrophone(enabled);
-    this.bridge.emit("microphone_toggle", { enabled });
+  async toggleMicrophone(enabled = !this.media.microphoneLive) {
+    await this.media.setMicrophone(enabled);
+    this.bridge.emit("microphone_toggle", { enabled: this.media.microphoneLive });
   }
 
   /** `enabled` absent: the other way round (the button); true or false: so (the embedding page's `toggleScreenshare`). */

@@ -5,6 +5,7 @@
 
 import { announce, toast } from "./dom.js";
 import { t } from "./i18n.js";
+import { deviceAdvice } from "./media.js";
 
 /** How long a host's request to turn something on stays offered. */
 const ASKED_FOR_MS = 15000;
@@ -20,6 +21,11 @@ export function deviceLost(media, { kind, replaced }) {
   say(kind === "video"
     ? (replaced ? t("Your camera was disconnected. Now using {device}.", { device: track?.label || t("another camera") }) : t("Your camera was disconnected."))
     : (replaced ? t("Your microphone was disconnected. Now using {device}.", { device: track?.label || t("another microphone") }) : t("Your microphone was disconnected.")));
+}
+
+/** A camera or microphone the person turned on could not be opened: why, and what to do. */
+export function deviceRefused({ kind, problem }) {
+  say(deviceAdvice(kind, problem));
 }
 
 /**
@@ -40,21 +46,21 @@ export function backgroundFailed({ effect }) {
 export function answerMediaAsk(ask, name, { media, setMicrophone, setCamera }) {
   switch (ask) {
     case "mute":
-      if (!media.microphoneOn) return;
+      if (!media.microphoneLive) return;
       setMicrophone(false);
       say(t("{name} turned your microphone off", { name }));
       break;
     case "turn_off_camera":
-      if (!media.cameraOn) return;
+      if (!media.cameraLive) return;
       setCamera(false);
       say(t("{name} turned your camera off", { name }));
       break;
     case "unmute":
-      if (media.microphoneOn) return;
+      if (media.microphoneLive) return;
       say(t("{name} asks you to turn your microphone on", { name }), { label: t("Turn microphone on"), run: () => setMicrophone(true), dismiss: true });
       break;
     case "turn_on_camera":
-      if (media.cameraOn || !media.cameraAccess) return;
+      if (media.cameraLive || !media.cameraAccess) return;
       say(t("{name} asks you to turn your camera on", { name }), { label: t("Turn camera on"), run: () => setCamera(true), dismiss: true });
       break;
     default:

@@ -9,7 +9,7 @@ import { readParams, keepKeyOutOfAddressBar, deviceId } from "./params.js";
 import { Signal } from "./signal.js";
 import { LocalMedia } from "./media.js";
 import { DeviceChoices } from "./choices.js";
-import { backgroundFailed } from "./device-notes.js";
+import { backgroundFailed, deviceRefused } from "./device-notes.js";
 import { ScreenKeeper } from "./wake.js";
 import { KeptChat, KeptSeat } from "./seat.js";
 import { precallReview, viewerReview } from "./precall.js";
@@ -30,6 +30,8 @@ const params = keepKeyOutOfAddressBar(readParams());
 const bridge = new EmbedBridge(params);
 const media = new LocalMedia({ ...params, choices: new DeviceChoices() });
 media.addEventListener("background-failed", (e) => backgroundFailed(e.detail));
+// (The review says it in its own box.)
+media.addEventListener("refused", (e) => { if (state.screen !== "precall") deviceRefused(e.detail); });
 const signal = new Signal(params.roomName);
 const screenKeeper = new ScreenKeeper();
 const seat = new KeptSeat(params.roomName);
@@ -163,7 +165,11 @@ function turnDevicesOn() {
  * person left them: a camera turned off at the door stays off through a rejection and a knock.
  */
 function stopMedia() {
-  if (mediaStarted) mediaWanted = { audio: media.microphoneOn, video: media.cameraOn };
+  if (media.stream.getTracks().length > 0) {
+    mediaWanted = { audio: media.microphoneOn, video: media.cameraOn };
+    // (Opened by a toggle, before any ask of the page's own: skipMediaPermissionPrompt.)
+    devicesTurnedOn = true;
+  }
   media.stop();
   mediaStarted = null;
 }

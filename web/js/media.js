@@ -37,6 +37,8 @@ export class LocalMedia extends EventTarget {
     this.microphoneOn = true;
     /** Set when the browser refused access: "denied", "missing" (no device) or another reason. */
     this.problem = null;
+    /** Why a device alone could not be opened, when the other could (or was turned on later). */
+    this.unavailable = { audio: null, video: null };
   }
 
   /**
@@ -58,35 +60,63 @@ export class LocalMedia extends EventTarget {
 
   /**
    * Asks for the microphone and (when wanted) the camera; never throws: a refusal is kept in
-   * `problem`. A camera that is off is not opened at all, so its light stays off.
+   * `problem`, and a device that alone could not be opened in `unavailable`. A camera that is off
+   * is not opened at all, so its light stays off. A device that did not open is off (its button
+   * offers to try again), rather than said to be on while nothing is sent.
    */
   async start({ audio = true, video = true } = {}) {
     video &&= this.cameraAccess;
     this.cameraOn = video;
     this.microphoneOn = audio;
+    this.unavailable = { audio: null, video: null };
     if (!navigator.mediaDevices?.getUserMedia) {
       this.problem = "unsupported";
+      this.cameraOn = false;
+      this.microphoneOn = false;
       return this;
     }
     // The integrator's picture is ready before the camera's first frame is shown.
     if (this.background === "picture") await this.setBackground("picture", { keep: false });
     try {
-      const stream = await this.capture((useKept) => ({
-        audio: this.constraint("audio", { useKept }),
-        video: video ? this.constraint("video", { useKept }) : false,
-      }));
-      this.replaceTracks(stream);
+      this.replaceTracks(await this.captureWanted(video));
       this.problem = null;
       await this.useChosenSpeaker();
     } catch (error) {
       this.problem = classify(error);
     }
+    this.cameraOn &&= Boolean(this.videoTrack);
+    this.microphoneOn &&= Boolean(this.audioTrack);
     this.applyToggles();
     // The browser's answer about permission (no device at all is not an answer about it).
     if (!this.problem || this.problem === "denied") {
       this.dispatchEvent(new CustomEvent("permission", { detail: { granted: !this.problem } }));
     }
     return this;
+  }
+
+  /**
+   * The microphone and (`video`) the camera, in one ask (one prompt). Where that fails for another
+   * reason than a refusal (this computer has no camera, or another program holds one), each alone:
+   * a computer without a camera still brings its microphone, and the one that could not be opened
+   * is kept in `unavailable`. Throws when none could be.
+   */
+  async captureWanted(video) {
+    const ask = (kinds) => this.capture((useKept) => Object.fromEntries(kinds.map((kind) => [kind, this.constraint(kind, { useKept })])));
+    try {
+      return await ask(video ? ["audio", "video"] : ["audio"]);
+    } catch (error) {
+      if (!video || classify(error) === "denied") throw error;
+      for (const [kind, other] of [["audio", "video"], ["video", "audio"]]) {
+        try {
+          const stream = await ask([kind]);
+          this.unavailable[other] = classify(error);
+          return stream;
+        } catch {
+          // Neither alone either: the first answer says why.
+        }
+      }
+      throw error;
+    }
   }
 
   /** The speaker chosen in an earlier call, if it is still there (names are known once permitted). */
@@ -258,36 +288,49 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new Event("tracks"));
   }
 
-  /**
-   * Turns the camera on (opening it) or off (closing it: the light goes off). Without permission
-   * to use devices at all, only the wish is kept.
-   */
+  /** Turns the camera on (opening it) or off (closing it: the light goes off). */
   async setCamera(on) {
     this.cameraOn = on && this.cameraAccess;
-    if (this.problem || !navigator.mediaDevices?.getUserMedia) {
-      this.applyToggles();
-      return;
-    }
     if (!on) {
       this.closeTrack("video");
       this.applyToggles();
       this.dispatchEvent(new Event("tracks"));
       return;
     }
-    if (!this.videoTrack) {
-      try {
-        await this.openTrack("video");
-      } catch (error) {
-        this.cameraOn = false;
-        this.problem = classify(error);
-      }
-    }
-    this.applyToggles();
+    await this.ensureTrack("video");
   }
 
-  setMicrophone(on) {
+  /**
+   * Unmutes (opening the microphone first where none is open: none was found, or it was refused,
+   * before) or mutes the microphone.
+   */
+  async setMicrophone(on) {
     this.microphoneOn = on;
-    this.applyToggles();
+    if (on) await this.ensureTrack("audio");
+    else this.applyToggles();
+  }
+
+  /**
+   * Opens a track of `kind` when there is none, for a person who turned it on: it may have been
+   * plugged in, or allowed, since. One that still cannot be is off again, and a "refused" event
+   * says why (`{kind, problem}`).
+   */
+  async ensureTrack(kind) {
+    if ((kind === "video" ? this.videoTrack : this.audioTrack) || !navigator.mediaDevices?.getUserMedia) {
+      this.applyToggles();
+      return;
+    }
+    try {
+      await this.openTrack(kind);
+      this.unavailable[kind] = null;
+      this.problem = null;
+    } catch (error) {
+      if (kind === "video") this.cameraOn = false;
+      else this.microphoneOn = false;
+      this.unavailable[kind] = classify(error);
+      this.applyToggles();
+      this.dispatchEvent(new CustomEvent("refused", { detail: { kind, problem: this.unavailable[kind] } }));
+    }
   }
 
   applyToggles() {
@@ -296,9 +339,19 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new Event("toggles"));
   }
 
+  /** Whether the others get the microphone's sound now: on, and open (not only wished for). */
+  get microphoneLive() {
+    return Boolean(this.microphoneOn && this.audioTrack);
+  }
+
+  /** Whether the others get the camera's picture now. */
+  get cameraLive() {
+    return Boolean(this.cameraOn && this.videoTrack);
+  }
+
   /** What the others are told (set_media_state). */
   state(screen = false) {
-    return { audio: Boolean(this.microphoneOn && this.audioTrack), video: Boolean(this.cameraOn && this.videoTrack) || screen, screen };
+    return { audio: this.microphoneLive, video: this.cameraLive || screen, screen };
   }
 
   async devices() {
@@ -353,6 +406,28 @@ export function problemAdvice(problem, { camera = true } = {}) {
       return camera
         ? t("The camera and microphone could not be started. You can continue without them.")
         : t("The microphone could not be started. You can continue without it.");
+  }
+}
+
+/**
+ * What to tell a person whose camera (`kind` "video") or microphone ("audio") alone could not be
+ * opened (`problem`, as `unavailable` names it), while the other was, or when they turned it on.
+ */
+export function deviceAdvice(kind, problem) {
+  const camera = kind === "video";
+  switch (problem) {
+    case "denied":
+      return camera
+        ? t("Your browser blocked the camera. Allow it in the site settings (the icon in the address bar), then try again.")
+        : t("Your browser blocked the microphone. Allow it in the site settings (the icon in the address bar), then try again.");
+    case "missing":
+      return camera ? t("No camera was found. Plug one in, then try again.") : t("No microphone was found. Plug one in, then try again.");
+    case "busy":
+      return camera
+        ? t("Another application is using your camera. Close it, then try again.")
+        : t("Another application is using your microphone. Close it, then try again.");
+    default:
+      return camera ? t("The camera could not be started.") : t("The microphone could not be started.");
   }
 }
 

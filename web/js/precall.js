@@ -4,7 +4,7 @@
 
 import { h, icon, iconButton, releaseVideo, replace, announce, compactWhenWrapped } from "./dom.js";
 import { LANGUAGES, LANGUAGE_NAMES, language, t } from "./i18n.js";
-import { problemAdvice } from "./media.js";
+import { deviceAdvice, problemAdvice } from "./media.js";
 import { DevicePickers, MicrophoneMeter } from "./devices.js";
 import { checkPanel, STEP_IDS, summary } from "./device-check.js";
 import { nameProblem, NAME_MAX } from "./params.js";
@@ -30,13 +30,22 @@ export function precallReview(root, { params, media, iceServers, knockPage, turn
     const pickers = new DevicePickers(media);
     stops.push(() => meter.stop(), () => pickers.stop(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
-    // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice.
-    const advice = () => (media.problem ? problemAdvice(media.problem, { camera: media.cameraAccess }) : "");
+    // The integrator's own help page for it (Whereby's precallPermissionHelpLink), after our advice:
+    // why neither device could be used, else why one could not (the other can).
+    const advice = () => (media.problem
+      ? problemAdvice(media.problem, { camera: media.cameraAccess })
+      : ["audio", "video"].filter((kind) => media.unavailable[kind]).map((kind) => deviceAdvice(kind, media.unavailable[kind])).join(" "));
     const problemText = h("span", { text: advice() });
     const helpLink = params.precallPermissionHelpLink
       ? h("a", { class: "help-link", id: "permission-help", href: params.precallPermissionHelpLink, target: "_blank", rel: "noopener noreferrer", text: t("Help me fix this") })
       : null;
-    const problemBox = h("div", { class: "problem", role: "alert", hidden: !media.problem }, problemText, helpLink);
+    const problemBox = h("div", { class: "problem", role: "alert", hidden: !advice() }, problemText, helpLink);
+    const syncProblem = () => {
+      problemText.textContent = advice();
+      problemBox.hidden = !problemText.textContent;
+    };
+    for (const event of ["refused", "tracks"]) media.addEventListener(event, syncProblem);
+    stops.push(() => ["refused", "tracks"].forEach((event) => media.removeEventListener(event, syncProblem)));
     const enableButton = h("button", {
       type: "button",
       class: "secondary",
@@ -44,8 +53,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, turn
       text: media.cameraAccess ? t("Turn on camera and microphone") : t("Turn on microphone"),
       onclick: async () => {
         await turnDevicesOn();
-        problemBox.hidden = !media.problem;
-        problemText.textContent = advice();
+        syncProblem();
         enableButton.hidden = media.stream.getTracks().length > 0;
         await pickers.fill();
       },
