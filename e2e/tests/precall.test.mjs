@@ -498,6 +498,15 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   assert.equal(knocks[0].displayName, "Kim");
   assert.equal(knocks[0].externalId, "patient-17");
   assert.equal(knocks[0].metadata, "visit-42");
+  // In the call without devices, its buttons say so; unmuting opens the microphone, and is heard.
+  await knockerItem(host, "Kim").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.match(await guest.textContent("#microphone-toggle"), /^Unmute/);
+  assert.match(await guest.textContent("#camera-toggle"), /^Start video/);
+  await guest.click("#microphone-toggle");
+  await remoteAudioHeard(host, 1);
+  assert.match(await guest.textContent("#microphone-toggle"), /^Mute/);
+  assert.equal(await guest.evaluate(() => window.mediaRequests), 1, "the microphone alone was asked for");
   noPageErrors(host, guest);
 });
 
