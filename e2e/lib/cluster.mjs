@@ -66,7 +66,9 @@ async function startNginx(dir, port, upstreams) {
   const documented = block.match(/^ *server 10\.0\.0\.\d+:8080 .*$/gm) || [];
   if (documented.length !== upstreams.length) throw new Error(`docs/deployment.md's upstream has ${documented.length} servers, not ${upstreams.length}`);
   documented.forEach((line, i) => { block = block.replace(line, servers[i]); });
-  block = block.replace(/listen 443 ssl;/, `listen 127.0.0.1:${port};`);
+  // (Plain HTTP on loopback here: no certificate, nor HTTP/2, which browsers speak only over TLS.)
+  if (!/listen 443 ssl( http2)?;/.test(block)) throw new Error("docs/deployment.md's balancer has no `listen 443 ssl http2;`");
+  block = block.replace(/listen 443 ssl( http2)?;/, `listen 127.0.0.1:${port};`);
   const at = (name) => path.join(dir, name);
   const config = `daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log stderr;\npid ${at("nginx.pid")};\nevents {}\nhttp {\n`
     + `access_log off;\nclient_body_temp_path ${at("body")};\nproxy_temp_path ${at("proxy")};\nfastcgi_temp_path ${at("fcgi")};\n`
