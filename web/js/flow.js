@@ -41,6 +41,7 @@ const REFUSALS = {
   invalid_message: () => t("This message cannot be sent: it is empty or too long."),
   rate_limited: () => t("Too much at once. Wait a moment, then try again."),
   spotlight_full: () => t("Four people are in the spotlight already. Take one out first."),
+  room_full: () => t("The room is full. Whoever is still waiting stays in line until someone leaves."),
   recording_unavailable: () => t("This meeting cannot be recorded, or another host is recording it."),
   internal: () => t("Something went wrong. Try again."),
 };
@@ -356,7 +357,8 @@ function nameRefusal(state) {
   return nameProblem(state.displayName || "") ?? t("This name cannot be used. Try another.");
 }
 
-const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "ice_candidate", "ice_end_of_candidates"];
+// (A group room's, `sfu_*`, refused in a race: the page was sent out of the room meanwhile.)
+const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "ice_candidate", "ice_end_of_candidates", "sfu_offer", "sfu_answer", "sfu_view"];
 
 function end(state, screen, title, text, reason) {
   return {

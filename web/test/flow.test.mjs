@@ -248,6 +248,9 @@ test("a refused request is shown to the person; the page's own media signalling 
   // A recording refused: said, and the Record button no longer waits for the room.
   const recording = run(inCall, [frame("error", { code: "recording_unavailable", message: "c1 is recording already", requestType: "start_recording" })]);
   assert.deepEqual(recording.effects, [{ toast: "This meeting cannot be recorded, or another host is recording it." }, { recordingRefused: true }]);
+  // "Let everyone in" in a room that fills up on the way, in the page's words (not the server's).
+  const crowded = run(inCall, [frame("error", { code: "room_full", message: "the room is full; D4 stays waiting", requestType: "handle_knock" })]);
+  assert.deepEqual(crowded.effects, [{ toast: "The room is full. Whoever is still waiting stays in line until someone leaves." }]);
   const gone = run(inCall, [frame("error", { code: "knock_not_found", message: "no knock from c7", requestType: "handle_knock" })]);
   assert.deepEqual(gone.effects, [{ toast: "That person is no longer waiting." }]);
   const newer = run(inCall, [frame("error", { code: "a_newer_servers_code", message: "a newer server's reason", requestType: "set_lock" })]);
@@ -255,7 +258,7 @@ test("a refused request is shown to the person; the page's own media signalling 
   const away = ["client_away", "c2 is reconnecting: signal again when they are back"];
   for (const [requestType, code, message] of [["sdp_offer", ...away], ["ice_candidate", ...away],
     ["send_reaction", "rate_limited", "too many reactions in this room just now; this one was not sent"],
-    ["send_reaction", "client_not_found", "not in the room"]]) {
+    ["send_reaction", "client_not_found", "not in the room"], ["sfu_offer", "no_media_path", "not admitted to the media server"]]) {
     const { state, effects } = run(inCall, [frame("error", { code, message, requestType })]);
     assert.equal(state.screen, "call");
     assert.ok(!effects.some((e) => e.toast), `${requestType}: no toast`);
