@@ -52,6 +52,11 @@ the Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0), as package
 @mediapipe/selfie_segmentation 0.1.1675465747 on npm.
 NOTICE
 
+# Links in chat messages (linkifyjs, MIT): its ES module, as published.
+mkdir -p "$out/linkify"
+cp node_modules/linkifyjs/dist/linkify.mjs "$out/linkify/"
+cp node_modules/linkifyjs/LICENSE "$out/linkify/LICENSE"
+
 if [[ "${1:-}" == "--check" ]]; then
   if ! diff -r "$out" vendor >/dev/null; then
     echo "web/vendor/ differs from the npm packages web/package-lock.json names; run scripts/vendor-web.sh" >&2

@@ -287,7 +287,7 @@ test("three guests in a mesh see each other", async (t) => {
   for (const page of pages) await page.context().close();
 });
 
-test("names and messages people type stay text", async (t) => {
+test("names and messages people type stay text; their web addresses are links", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const markup = "<img src=x onerror=window.pwned=1>";
@@ -308,6 +308,13 @@ test("names and messages people type stay text", async (t) => {
   await knockerItem(host, "Eve").locator(".hold").click();
   await guest.waitForSelector("#hold-message:not([hidden])");
   assert.equal(await guest.textContent("#hold-message .hold-text"), markup);
+  // A form to fill in while waiting: its address is a link, opening beside the room.
+  await knockerItem(host, "Eve").locator(".knock-message").fill("Please fill in https://clinic.example/form?visit=42 first.");
+  await knockerItem(host, "Eve").locator(".hold").click();
+  const formLink = guest.locator("#hold-message .hold-text a");
+  await formLink.waitFor({ timeout: TIMEOUT });
+  assert.deepEqual(await formLink.evaluate((a) => [a.href, a.textContent, a.target, a.rel]),
+    ["https://clinic.example/form?visit=42", "https://clinic.example/form?visit=42", "_blank", "noopener noreferrer nofollow"], "the link ends before the full stop");
   await knockerItem(host, "Eve").locator(".let-in").click();
   await guest.waitForSelector(".screen.call");
   await guest.click("#chat-toggle");
@@ -319,6 +326,14 @@ test("names and messages people type stay text", async (t) => {
     assert.equal(await page.locator(".chat-list img").count(), 0, "no element was made from the text");
     assert.equal(await page.evaluate(() => window.pwned), undefined);
   }
+  // Addresses in chat are links (web and mail only: a javascript: text stays text).
+  await guest.fill("#chat-input", "Notes: www.example.org/notes (or mail eve@example.org), not javascript:alert(1)");
+  await guest.press("#chat-input", "Enter");
+  const links = host.locator(".chat-list li:last-child .chat-text a");
+  await until(async () => ((await links.count()) === 2 ? true : undefined), "two links in the message");
+  assert.deepEqual(await links.evaluateAll((all) => all.map((a) => [a.getAttribute("href"), a.textContent, a.target])),
+    [["http://www.example.org/notes", "www.example.org/notes", "_blank"], ["mailto:eve@example.org", "eve@example.org", "_blank"]]);
+  assert.equal(await host.textContent(".chat-list li:last-child .chat-text"), "Notes: www.example.org/notes (or mail eve@example.org), not javascript:alert(1)", "the text as written");
   await screenshot(host, "09-chat-markup-as-text");
   noPageErrors(host, guest);
 });

@@ -1,8 +1,9 @@
-// The chat panel: messages as text (never markup), newest at the bottom, and a field to write in.
+// The chat panel: messages as text (never markup; their addresses as links), newest at the bottom,
+// and a field to write in.
 // One's own messages (a host's: anyone's) can be removed for everyone; a removed one says so. What
 // it showed is kept for a reload of the tab (seat.js, KeptChat).
 
-import { h, icon } from "./dom.js";
+import { h, icon, withLinks } from "./dom.js";
 import { language, t } from "./i18n.js";
 
 export class ChatPanel {
@@ -56,7 +57,7 @@ export class ChatPanel {
       h("span", { class: "chat-name", text: displayName }),
       h("time", { text: time }),
       remove,
-      h("p", { class: "chat-text", text })));
+      h("p", { class: "chat-text" }, withLinks(text))));
     this.list.scrollTop = this.list.scrollHeight;
   }
 

@@ -3,6 +3,7 @@
 
 import { language, t } from "./i18n.js";
 import { initials } from "./roster.js";
+import { find as findLinks } from "../vendor/linkify/linkify.mjs";
 
 /** Creates an element. `attrs`: class, text, on<Event> handlers, hidden, and any other attribute. */
 export function h(tag, attrs = {}, ...children) {
@@ -25,6 +26,23 @@ function append(el, children) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+}
+
+/**
+ * What a person wrote, as text with its web and e-mail addresses as links (linkifyjs finds them,
+ * leaving out the punctuation around them), opening beside the call: the parts, for `h`. Only
+ * http(s) and mailto links are made; everything else stays text.
+ */
+export function withLinks(text) {
+  const parts = [];
+  let at = 0;
+  for (const { href, start, end } of findLinks(text)) {
+    if (!/^(https?|mailto):/i.test(href)) continue;
+    parts.push(text.slice(at, start), h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: text.slice(start, end) }));
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return parts;
 }
 
 /**

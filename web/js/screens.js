@@ -4,7 +4,7 @@
 // step. A screen is drawn once when it is entered; `update(state)` refreshes it in place, so focus
 // and timers survive.
 
-import { h, icon, iconButton, releaseVideo, replace } from "./dom.js";
+import { h, icon, iconButton, releaseVideo, replace, withLinks } from "./dom.js";
 import { placeText } from "./flow.js";
 import { t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
@@ -152,11 +152,11 @@ function waiting(root, state, ctx) {
     holdBox.hidden = !wait.hold;
     if (wait.hold) {
       replace(holdBox,
-        h("p", { class: "hold-text", text: wait.hold.message || t("Please wait a moment.") }),
+        h("p", { class: "hold-text" }, withLinks(wait.hold.message || t("Please wait a moment."))),
         h("footer", { class: "hold-by", text: `— ${wait.hold.host || t("The host")}` }));
     }
     replace(messages, ...wait.messages.map((m) => h("li", {},
-      h("p", { class: "host-message-text", text: m.message }), h("footer", { text: `— ${m.host}` }))));
+      h("p", { class: "host-message-text" }, withLinks(m.message)), h("footer", { text: `— ${m.host}` }))));
     showLogo(document.getElementById("room-logo"), next.knockPage?.logoUrl, ctx.params);
     applyKnockPage(next.knockPage, ctx.params);
   };
@@ -172,7 +172,7 @@ function rejected(root, state, ctx) {
   replace(root, frame(state, ctx,
     h("h1", { tabindex: "-1", text: t("The host did not let you in") }),
     rejection?.message ? h("blockquote", { class: "reason", id: "reject-reason" },
-      h("p", { text: rejection.message }),
+      h("p", {}, withLinks(rejection.message)),
       h("footer", { text: `— ${rejection.host || t("The host")}` })) : null,
     wait, again));
   applyKnockPage(state.knockPage, ctx.params);
