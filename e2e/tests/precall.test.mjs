@@ -368,6 +368,22 @@ test("a viewer is never asked for a camera or microphone: the review says why, t
   noPageErrors(host, viewer, unnamed);
 });
 
+test("a viewer come before anyone is told the meeting will show there, until someone joins", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, roomMode: "group", fields: ["hostRoomUrl", "viewerRoomUrl"] });
+  const viewer = await open("early viewer", { viewport: { width: 390, height: 844 } });
+  await viewer.goto(`${meeting.viewerRoomUrl}&precallReview=off&displayName=Vic`);
+  await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await viewer.waitForSelector("#stage-empty", { state: "visible" });
+  assert.equal(await viewer.textContent("#stage-empty"), "The meeting will show here when someone joins.");
+  await screenshot(viewer, "call-viewer-alone-390x844");
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await viewer.waitForSelector("#stage-empty", { state: "hidden", timeout: TIMEOUT });
+  await remoteVideosPlay(viewer, 1);
+  noPageErrors(host, viewer);
+});
+
 test("avatarUrl: the person's picture at the door and in the room; an address the server would refuse is left out", async (t) => {
   const open = opener(browser, t);
   const address = `${pictures.origin}/pat.png`;

@@ -59,7 +59,9 @@ export class Stage extends EventTarget {
     this.everyoneInterrupted = false;
     this.element = h("div", { class: "stage", id: "stage", role: "region", "aria-label": t("Participants' videos") });
     this.reveal = h("button", { type: "button", class: "self-reveal", id: "self-reveal", hidden: true, title: t("Show your picture"), "aria-label": t("Show your picture"), onclick: () => this.hideSelf(false) }, icon("chevron-left"));
-    this.element.append(this.reveal);
+    // A viewer come early (or among viewers only) sees no tile at all: an empty stage says why.
+    this.empty = h("p", { class: "stage-empty", id: "stage-empty", hidden: true, text: t("The meeting will show here when someone joins.") });
+    this.element.append(this.reveal, this.empty);
     // The stage's size, read where layout is fresh anyway: reading it on every change of a large
     // room would make the browser lay the page out each time.
     this.resize = new ResizeObserver(() => {
@@ -388,6 +390,7 @@ export class Stage extends EventTarget {
   relayout() {
     const order = this.order().filter((id) => !(this.selfHidden && id === this.selfId));
     this.reveal.hidden = !(this.selfHidden && this.tiles.has(this.selfId));
+    this.empty.hidden = this.tiles.size > 0;
     const featured = this.featuredIds(order);
     this.size ??= this.measure();
     const size = this.size;

@@ -253,6 +253,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Diese Nachricht kann nicht gesendet werden: Sie ist leer oder zu lang.",
   "Too much at once. Wait a moment, then try again.": "Zu viel auf einmal. Warten Sie einen Moment und versuchen Sie es dann erneut.",
   "Four people are in the spotlight already. Take one out first.": "Es stehen bereits vier Personen im Rampenlicht. Nehmen Sie zuerst eine heraus.",
+  "The meeting will show here when someone joins.": "Das Meeting erscheint hier, sobald jemand beitritt.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "Der Raum ist voll. Wer noch wartet, bleibt in der Warteschlange, bis jemand geht.",
   "Something went wrong. Try again.": "Etwas ist schiefgelaufen. Versuchen Sie es erneut.",
   "Your camera": "Ihre Kamera",

@@ -253,6 +253,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Este mensaje no se puede enviar: está vacío o es demasiado largo.",
   "Too much at once. Wait a moment, then try again.": "Demasiado a la vez. Espere un momento y vuelva a intentarlo.",
   "Four people are in the spotlight already. Take one out first.": "Ya hay cuatro personas en el foco. Quite a una primero.",
+  "The meeting will show here when someone joins.": "La reunión aparecerá aquí cuando alguien se una.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "La sala está llena. Quien sigue esperando permanece en la fila hasta que alguien salga.",
   "Something went wrong. Try again.": "Algo salió mal. Vuelva a intentarlo.",
   "Your camera": "Su cámara",

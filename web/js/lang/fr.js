@@ -253,6 +253,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Ce message ne peut pas être envoyé : il est vide ou trop long.",
   "Too much at once. Wait a moment, then try again.": "Trop de choses à la fois. Patientez un instant, puis réessayez.",
   "Four people are in the spotlight already. Take one out first.": "Quatre personnes sont déjà à la une. Retirez-en une d’abord.",
+  "The meeting will show here when someone joins.": "La réunion s’affichera ici dès que quelqu’un la rejoindra.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "La salle est pleine. Les personnes qui attendent restent dans la file jusqu’à ce que quelqu’un parte.",
   "Something went wrong. Try again.": "Un problème est survenu. Réessayez.",
   "Your camera": "Votre caméra",

@@ -253,6 +253,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Questo messaggio non può essere inviato: è vuoto o troppo lungo.",
   "Too much at once. Wait a moment, then try again.": "Troppe richieste insieme. Attendi un momento, poi riprova.",
   "Four people are in the spotlight already. Take one out first.": "Ci sono già quattro persone in primo piano. Togline una prima.",
+  "The meeting will show here when someone joins.": "La riunione apparirà qui quando qualcuno si unirà.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "La stanza è piena. Chi è ancora in attesa resta in coda finché qualcuno non esce.",
   "Something went wrong. Try again.": "Qualcosa è andato storto. Riprova.",
   "Your camera": "La tua videocamera",

@@ -253,6 +253,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Dit bericht kan niet worden verzonden: het is leeg of te lang.",
   "Too much at once. Wait a moment, then try again.": "Te veel tegelijk. Wacht even en probeer het dan opnieuw.",
   "Four people are in the spotlight already. Take one out first.": "Er staan al vier mensen in de spotlight. Haal er eerst een uit.",
+  "The meeting will show here when someone joins.": "De vergadering verschijnt hier zodra iemand deelneemt.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "De ruimte is vol. Wie nog wacht, blijft in de rij tot iemand vertrekt.",
   "Something went wrong. Try again.": "Er is iets misgegaan. Probeer het opnieuw.",
   "Your camera": "Uw camera",

@@ -254,6 +254,7 @@ export default {
   "This message cannot be sent: it is empty or too long.": "Esta mensagem não pode ser enviada: está vazia ou é longa demais.",
   "Too much at once. Wait a moment, then try again.": "Coisas demais de uma vez. Espere um momento e tente de novo.",
   "Four people are in the spotlight already. Take one out first.": "Já há quatro pessoas em destaque. Tire uma primeiro.",
+  "The meeting will show here when someone joins.": "A reunião aparecerá aqui quando alguém entrar.",
   "The room is full. Whoever is still waiting stays in line until someone leaves.": "A sala está cheia. Quem ainda está esperando continua na fila até alguém sair.",
   "Something went wrong. Try again.": "Algo deu errado. Tente de novo.",
   "Your camera": "Sua câmera",
