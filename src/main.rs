@@ -137,10 +137,24 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", with_causes(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and each of its causes, once: our own errors name their cause in their message
+/// already ("cannot open the data directory ...: Permission denied"), where `{:#}` would repeat it.
+fn with_causes(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

@@ -289,6 +289,31 @@ async fn the_bandwidth_probe_is_limited_per_address() {
     );
 }
 
+/// A data directory that cannot be made is named, with why, once (the cause was said twice).
+#[tokio::test]
+async fn a_data_directory_that_cannot_be_made_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where a directory's parent should be: no directory can be made under it.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    // The embedded store (on PostgreSQL the data directory holds no database to open).
+    let output = tokio::process::Command::new(crate::helpers::bin())
+        .args(["api-key", "list", "--data-dir"])
+        .arg(file.join("data"))
+        .env_remove("ANTEROOM_DATABASE_URL")
+        .env("ANTEROOM_LOG", "warn")
+        .output()
+        .await
+        .expect("the anteroom binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("cannot open the data directory"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
+}
+
 /// Two servers on one data directory would split rooms and deliver webhooks twice: the second
 /// refuses to start and says why; the admin commands still work beside the running one.
 #[tokio::test]
