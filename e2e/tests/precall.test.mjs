@@ -504,6 +504,10 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "no permission prompt before the person asks");
   assert.ok(await guest.getByText("Turn on camera and microphone").isVisible(), "the person can turn devices on");
   await guest.click("#continue");
+  // At the door, the switches say what would reach the room: nothing is open.
+  await guest.waitForSelector("#knock");
+  assert.match(await guest.textContent("#door-microphone"), /Unmute microphone/);
+  assert.match(await guest.textContent("#door-camera"), /Turn camera on/);
   await guest.click("#knock");
   await guest.waitForSelector("#waiting-status");
   assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "knocking needs no devices either");

@@ -50,14 +50,17 @@ function selfView(ctx) {
   const video = h("video", { class: "self-view", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera") });
   video.srcObject = media.stream;
   const off = h("div", { class: "self-view-off", text: t("Your camera is off") });
-  const camera = iconButton({ id: "door-camera", name: "video", label: "", onclick: () => media.setCamera(!media.cameraOn) });
-  const mic = iconButton({ id: "door-microphone", name: "mic", label: "", onclick: () => media.setMicrophone(!media.microphoneOn) });
+  // As the call's buttons: what would reach the room, not a wish for a device never opened
+  // (skipMediaPermissionPrompt, none turned on yet): turning one on opens it.
+  const camera = iconButton({ id: "door-camera", name: "video", label: "", onclick: () => media.setCamera(!media.cameraLive) });
+  const mic = iconButton({ id: "door-microphone", name: "mic", label: "", onclick: () => media.setMicrophone(!media.microphoneLive) });
   const sync = () => {
-    camera.setLabel(media.cameraOn ? "video-off" : "video", media.cameraOn ? t("Turn camera off") : t("Turn camera on"));
-    camera.setAttribute("aria-pressed", String(!media.cameraOn));
-    mic.setLabel(media.microphoneOn ? "mic-off" : "mic", media.microphoneOn ? t("Mute microphone") : t("Unmute microphone"));
-    mic.setAttribute("aria-pressed", String(!media.microphoneOn));
-    off.hidden = media.cameraOn && Boolean(media.videoTrack);
+    const { cameraLive, microphoneLive } = media;
+    camera.setLabel(cameraLive ? "video-off" : "video", cameraLive ? t("Turn camera off") : t("Turn camera on"));
+    camera.setAttribute("aria-pressed", String(!cameraLive));
+    mic.setLabel(microphoneLive ? "mic-off" : "mic", microphoneLive ? t("Mute microphone") : t("Unmute microphone"));
+    mic.setAttribute("aria-pressed", String(!microphoneLive));
+    off.hidden = cameraLive;
     if (video.srcObject !== media.stream) video.srcObject = media.stream;
   };
   sync();
