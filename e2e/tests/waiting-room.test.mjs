@@ -180,6 +180,30 @@ test("a rejection shows the host's reason and a cooldown; the camera and microph
   noPageErrors(host, ...guests.map(([guest]) => guest));
 });
 
+test("a full room: the devices close, and Try again opens them as the person left them", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const crowd = await open("crowd");
+  // Four people fill a normal room.
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben", "Cy", "Di"]);
+  const guest = await open("guest");
+  await guest.addInitScript(recordDeviceTracks);
+  await enter(guest, meeting.roomUrl, "Eve", async (page) => {
+    await until(async () => ((await openDevices(page)).length === 2 ? true : undefined), "the review opens both");
+    await page.click("#precall-camera");
+  });
+  await guest.waitForSelector("#rejoin", { timeout: TIMEOUT });
+  assert.match(await guest.textContent("#app"), /This room is full/);
+  await until(async () => ((await openDevices(guest)).length === 0 ? true : undefined), "the microphone closes on the full room's screen");
+  await crowd.evaluate(() => window.crowd.find((ws) => ws.readyState === 1).send(JSON.stringify({ type: "leave_room" })));
+  await guest.click("#rejoin");
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await until(async () => ((await openDevices(guest)).includes("audio") ? true : undefined), "the microphone opens again in the call");
+  assert.deepEqual(await openDevices(guest), ["audio"], "the camera stays off as the person left it on the review");
+  assert.match(await guest.textContent("#camera-toggle"), /^Start video/);
+  noPageErrors(guest);
+});
+
 test("a guest cancels; knocks made before any host wait for the first one", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

@@ -92,7 +92,7 @@ function perform(effect) {
   if (effect.recordingRefused) call?.recording.refused();
   if (effect.close) {
     signal.stop();
-    media.stop();
+    stopMedia();
   }
 }
 
