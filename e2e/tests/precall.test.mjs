@@ -491,17 +491,10 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   await enterAsHost(host, meeting);
 
   const guest = await open("guest");
-  await guest.addInitScript(() => {
-    window.mediaRequests = 0;
-    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = (constraints) => {
-      window.mediaRequests += 1;
-      return getUserMedia(constraints);
-    };
-  });
+  await guest.addInitScript(recordDeviceTracks);
   await guest.goto(`${meeting.roomUrl}?displayName=Kim&externalId=patient-17&metadata=visit-42&skipMediaPermissionPrompt=on`);
   await guest.waitForSelector("#continue");
-  assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "no permission prompt before the person asks");
+  assert.equal(await guest.evaluate(() => window.deviceRequests), 0, "no permission prompt before the person asks");
   assert.ok(await guest.getByText("Turn on camera and microphone").isVisible(), "the person can turn devices on");
   await guest.click("#continue");
   // At the door, the switches say what would reach the room: nothing is open.
@@ -510,7 +503,7 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   assert.match(await guest.textContent("#door-camera"), /Turn camera on/);
   await guest.click("#knock");
   await guest.waitForSelector("#waiting-status");
-  assert.equal(await guest.evaluate(() => window.mediaRequests), 0, "knocking needs no devices either");
+  assert.equal(await guest.evaluate(() => window.deviceRequests), 0, "knocking needs no devices either");
 
   await openPeople(host);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1, null, { timeout: TIMEOUT });
@@ -526,7 +519,7 @@ test("externalId and metadata travel with the knock; skipMediaPermissionPrompt a
   await guest.click("#microphone-toggle");
   await remoteAudioHeard(host, 1);
   assert.match(await guest.textContent("#microphone-toggle"), /^Mute/);
-  assert.equal(await guest.evaluate(() => window.mediaRequests), 1, "the microphone alone was asked for");
+  assert.equal(await guest.evaluate(() => window.deviceRequests), 1, "the microphone alone was asked for");
   noPageErrors(host, guest);
 });
 
