@@ -277,9 +277,13 @@ test("a locked group room: media through the server, none for knockers, gone aft
   await waitForMetric("anteroom_media_transports", 4, 2000);
   t.diagnostic(`removed → media path closed: ${Date.now() - removedAt} ms`);
   assert.ok(Date.now() - removedAt <= 2000);
+  // Nothing more arrives: either the page has closed its connection (the removed screen does, at
+  // its own moment), or the bytes it received stand still.
   const stopped = await rtpTotals(cy);
   await cy.waitForTimeout(1000);
-  assert.equal((await rtpTotals(cy)).bytesIn, stopped.bytesIn, "nothing reaches the removed guest");
+  const later = await rtpTotals(cy);
+  assert.ok(later.pcs === 0 || later.bytesIn === stopped.bytesIn,
+    `nothing reaches the removed guest: ${JSON.stringify(stopped)} then ${JSON.stringify(later)}`);
   await host.waitForSelector(`.tile[data-client-id="${cyId}"]`, { state: "detached", timeout: 2000 });
 
   // Insights: the removed guest's stay has the media server's samples of its connection, every
