@@ -335,3 +335,27 @@ test("the room key leaves the address bar once read; a reload of the tab still k
   await host.waitForSelector("#end-meeting", { timeout: TIMEOUT });
   noPageErrors(host);
 });
+
+test("the call is told five minutes and one minute before its room closes (an hour after the end date), in a note and to screen readers", async (t) => {
+  const open = opener(browser, t);
+  const endDate = new Date(Date.now() + 60_000);
+  const closesAt = endDate.getTime() + 60 * 60_000;
+  const meeting = await server.meeting({ endDate: endDate.toISOString() });
+  const host = await open("host");
+  // The page's clock, moved on by the test: the server's own closing is an hour away.
+  await host.clock.install();
+  await enterAsHost(host, meeting);
+  const noted = () => host.locator(".toast.closing").allTextContents();
+  assert.deepEqual(await noted(), [], "nothing said an hour before");
+  const toWithin = async (msBefore) => host.clock.fastForward(closesAt - msBefore - await host.evaluate(() => Date.now()));
+  await toWithin(5 * 60_000 - 1000);
+  await host.waitForSelector(".toast.closing");
+  assert.deepEqual(await noted(), ["This meeting ends in 5 minutes."]);
+  await host.waitForFunction(() => document.getElementById("announcer").textContent === "This meeting ends in 5 minutes.");
+  await screenshot(host, "closing-soon");
+  await toWithin(60_000 - 1000);
+  await host.waitForFunction(() => [...document.querySelectorAll(".toast.closing")].some((note) => note.textContent === "This meeting ends in 1 minute."));
+  assert.ok(await host.locator(".screen.call").isVisible(), "still in the call");
+  assert.equal((await noted()).filter((text) => text.includes("5 minutes")).length <= 1, true, "five minutes said once");
+  noPageErrors(host);
+});

@@ -239,6 +239,8 @@ pub struct RoomView {
     pub hands: Vec<(ClientId, DateTime<Utc>)>,
     pub capacity: super::state::Capacity,
     pub clients: Vec<ClientView>,
+    /// When the room closes for everyone (an hour after the meeting's end date).
+    pub closes_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -66,6 +66,11 @@ async fn members_get_the_room_and_hosts_the_queue() {
     let server_time = joined["serverTime"].as_i64().expect("serverTime in ms");
     let now = chrono::Utc::now().timestamp_millis();
     assert!((now - 60_000..=now).contains(&server_time), "{joined}");
+    // When the room closes for everyone: an hour after the meeting's end date.
+    let end = chrono::DateTime::parse_from_rfc3339(open.meeting["endDate"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(joined["room"]["closesAt"], end + 3_600_000, "{joined}");
 
     let locked = locked_room(&server).await;
     let mut host = Ws::connect(&server).await;

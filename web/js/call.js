@@ -21,6 +21,7 @@ import { PictureInPicture } from "./pip.js";
 import { RecordingControl } from "./recording-control.js";
 import { ScreenShare } from "./screen-share.js";
 import { heardServerTime } from "./server-clock.js";
+import { ClosingNotice } from "./closing.js";
 import { applyColors, leaveDoor, paintBackground, showLogo } from "./theme.js";
 
 /** What an embedding page hears when a panel opens or closes (Whereby's events; none for settings). */
@@ -53,6 +54,7 @@ export class Call {
     // Kept through reconnects: a recording goes on while the page finds the room again.
     this.recording = new RecordingControl({ signal, bridge, roomTitle: params.roomTitle, offered: params.recording,
       nameOf: (id) => this.person(id)?.displayName, sources: () => this.stage.recordingSources(), ownAudio: () => this.media.audioTrack });
+    this.closing = new ClosingNotice();
     leaveDoor();
     this.start(joined);
     this.offs = [
@@ -123,6 +125,7 @@ export class Call {
     this.build();
     this.stage.element.append(this.recording.badge);
     this.recording.entered({ selfId: this.roster.selfId, host: this.host, recordingType: joined.room?.recordingType, recording: joined.room?.recording });
+    this.closing.watch(joined.room?.closesAt);
     this.reactions?.destroy();
     this.reactions = new Reactions({ button: this.params.reactions && this.params.bottomToolbar ? this.reactButton : null, stage: this.stage.element,
       send: (reaction) => this.signal.send("send_reaction", { reaction }) });
@@ -559,6 +562,7 @@ export class Call {
 
   destroy() {
     clearInterval(this.clock);
+    this.closing.stop();
     this.pip?.destroy();
     this.offs.forEach((off) => off());
     this.media.removeEventListener("tracks", this.onMediaTracks);

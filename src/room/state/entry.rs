@@ -417,6 +417,7 @@ impl Room {
             recording: self.recording().cloned(),
             hands: self.hands().to_vec(),
             capacity: self.seats.capacity,
+            closes_at: self.config.expires_at,
             clients: if for_host {
                 clients.collect()
             } else {

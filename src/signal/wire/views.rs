@@ -76,6 +76,9 @@ pub(super) struct RoomViewWire<'a> {
     hands: Vec<HandWire<'a>>,
     capacity: CapacityWire,
     clients: Vec<ClientWire<'a>>,
+    /// When the room closes for everyone (`room_ended`, `meeting_expired`), in milliseconds since
+    /// the epoch: clients warn before it.
+    closes_at: i64,
 }
 
 #[derive(Serialize)]
@@ -134,6 +137,7 @@ impl<'a> RoomViewWire<'a> {
                 total: room.capacity.total,
             },
             clients: room.clients.iter().map(ClientWire::of).collect(),
+            closes_at: room.closes_at.timestamp_millis(),
         }
     }
 }

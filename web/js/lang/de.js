@@ -51,6 +51,7 @@ export default {
   "Confirm: end for everyone": "Bestätigen: für alle beenden",
   "{count} waiting to be let in": { one: "{count} Person wartet auf Einlass", other: "{count} Personen warten auf Einlass" },
   "{count} waiting": { one: "{count} wartet", other: "{count} warten" },
+  "This meeting ends in {count} minutes.": { one: "Dieses Meeting endet in {count} Minute.", other: "Dieses Meeting endet in {count} Minuten." },
   "{count} unread": { one: "{count} ungelesen", other: "{count} ungelesen" },
   "Participants' videos": "Videos der Teilnehmenden",
   "Reconnecting…": "Verbindung wird wiederhergestellt…",

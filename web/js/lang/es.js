@@ -51,6 +51,7 @@ export default {
   "Confirm: end for everyone": "Confirmar: terminar para todos",
   "{count} waiting to be let in": { one: "{count} persona espera para entrar", other: "{count} personas esperan para entrar" },
   "{count} waiting": { one: "{count} en espera", other: "{count} en espera" },
+  "This meeting ends in {count} minutes.": { one: "Esta reunión termina en {count} minuto.", other: "Esta reunión termina en {count} minutos." },
   "{count} unread": { one: "{count} sin leer", other: "{count} sin leer" },
   "Participants' videos": "Vídeos de los participantes",
   "Reconnecting…": "Reconectando…",

@@ -51,6 +51,7 @@ export default {
   "Confirm: end for everyone": "Confirmer : terminer pour tous",
   "{count} waiting to be let in": { one: "{count} personne attend d’entrer", other: "{count} personnes attendent d’entrer" },
   "{count} waiting": { one: "{count} en attente", other: "{count} en attente" },
+  "This meeting ends in {count} minutes.": { one: "Cette réunion se termine dans {count} minute.", other: "Cette réunion se termine dans {count} minutes." },
   "{count} unread": { one: "{count} non lu", other: "{count} non lus" },
   "Participants' videos": "Vidéos des participants",
   "Reconnecting…": "Reconnexion…",

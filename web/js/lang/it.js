@@ -51,6 +51,7 @@ export default {
   "Confirm: end for everyone": "Conferma: termina per tutti",
   "{count} waiting to be let in": { one: "{count} persona attende di entrare", other: "{count} persone attendono di entrare" },
   "{count} waiting": { one: "{count} in attesa", other: "{count} in attesa" },
+  "This meeting ends in {count} minutes.": { one: "Questa riunione termina tra {count} minuto.", other: "Questa riunione termina tra {count} minuti." },
   "{count} unread": { one: "{count} non letto", other: "{count} non letti" },
   "Participants' videos": "Video dei partecipanti",
   "Reconnecting…": "Riconnessione…",

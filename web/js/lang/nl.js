@@ -51,6 +51,7 @@ export default {
   "Confirm: end for everyone": "Bevestigen: voor iedereen beëindigen",
   "{count} waiting to be let in": { one: "{count} persoon wacht om binnen te komen", other: "{count} personen wachten om binnen te komen" },
   "{count} waiting": { one: "{count} wachtend", other: "{count} wachtend" },
+  "This meeting ends in {count} minutes.": { one: "Deze vergadering eindigt over {count} minuut.", other: "Deze vergadering eindigt over {count} minuten." },
   "{count} unread": { one: "{count} ongelezen", other: "{count} ongelezen" },
   "Participants' videos": "Video's van deelnemers",
   "Reconnecting…": "Opnieuw verbinden…",

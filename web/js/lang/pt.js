@@ -52,6 +52,7 @@ export default {
   "Confirm: end for everyone": "Confirmar: encerrar para todos",
   "{count} waiting to be let in": { one: "{count} pessoa esperando para entrar", other: "{count} pessoas esperando para entrar" },
   "{count} waiting": { one: "{count} esperando", other: "{count} esperando" },
+  "This meeting ends in {count} minutes.": { one: "Esta reunião termina em {count} minuto.", other: "Esta reunião termina em {count} minutos." },
   "{count} unread": { one: "{count} não lida", other: "{count} não lidas" },
   "Participants' videos": "Vídeos dos participantes",
   "Reconnecting…": "Reconectando…",
