@@ -99,6 +99,7 @@ export class PeoplePanel {
   }
 
   decide(clientId, action) {
+    if (action === "accept" && this.full) return;
     const message = this.drafts.get(clientId)?.trim() || undefined;
     this.drafts.delete(clientId);
     this.send("handle_knock", { clientId, action, message });
@@ -127,11 +128,20 @@ export class PeoplePanel {
     // Rows and sections are kept and only moved: a change redraws the rows it concerns, and what a
     // host types or has focused elsewhere in the list stays as it was.
     this.sections ??= { waiting: this.host ? this.waitingSection() : null, room: this.roomSection() };
+    this.full = this.isFull();
     if (this.host) this.drawWaiting();
     this.drawRoom();
     arrange(this.body, [this.sections.waiting?.section, this.sections.room.section]);
     if (focusKey) this.restoreFocus(focusKey, focusIndex);
     this.nextDrawAt = performance.now() + 2 * (performance.now() - started);
+  }
+
+  /** Whether nobody more may be let in: every participant's place, or every place, taken. */
+  isFull() {
+    if (!this.capacity) return false;
+    const { clients } = this.roster;
+    const participants = clients.filter((c) => c.role !== "viewer").length;
+    return participants >= this.capacity.participants || clients.length >= this.capacity.total;
   }
 
   knockerIndex(focusKey) {
@@ -154,8 +164,11 @@ export class PeoplePanel {
   /** The waiting list's parts that stay: its heading, what is done for everyone, the list. */
   waitingSection() {
     const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
-    const forEveryone = h("div", { class: "all-actions" },
-      h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in")),
+    const admitAll = h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in"));
+    // In its place when the room is full (a line more would push the room's first person out of a
+    // laptop's panel).
+    const full = h("p", { class: "room-full", id: "room-full", text: t("The room is full. You can let someone in when a place is free.") });
+    const forEveryone = h("div", { class: "all-actions" }, admitAll,
       h("form", { class: "inline-form", onsubmit: (event) => {
         event.preventDefault();
         const message = everyone.value.trim();
@@ -171,11 +184,11 @@ export class PeoplePanel {
     const title = h("h3", { id: "waiting-title" });
     const heading = h("div", { class: "waiting-heading" }, title);
     const list = h("ol", { class: "knockers", id: "knockers" });
-    return { section: h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" }, heading), title, heading, alerts, forEveryone, empty: h("p", { class: "empty" }), list, rows: new Map() };
+    return { section: h("section", { class: "waiting-list", "aria-labelledby": "waiting-title" }, heading), title, heading, alerts, forEveryone, admitAll, full, empty: h("p", { class: "empty" }), list, rows: new Map() };
   }
 
   drawWaiting() {
-    const { section, title, heading, alerts, forEveryone, empty, list, rows } = this.sections.waiting;
+    const { section, title, heading, alerts, forEveryone, admitAll, full, empty, list, rows } = this.sections.waiting;
     const knockers = this.roster.knockers;
     // Each keeps its place in line (#3) while a search shows only some.
     const listed = knockers.map((knock, i) => [knock, i + 1]).filter(([knock]) => this.matches(knock.displayName));
@@ -193,7 +206,15 @@ export class PeoplePanel {
     const text = !knockers.length ? t("Nobody is waiting.") : !items.length ? t("Nobody by that name.") : null;
     if (text) setText(empty, text);
     // What is done for everyone is not offered while a search shows only some of them.
+    arrange(forEveryone, [this.full ? full : admitAll, forEveryone.querySelector("form")]);
     arrange(section, [heading, knockers.length && !this.searching() ? forEveryone : null, text ? empty : null, list]);
+    // In a full room nobody can be let in: each Let in says so (and stays where focus finds it).
+    for (const button of list.querySelectorAll(".let-in")) {
+      if (this.full) button.setAttribute("aria-disabled", "true");
+      else button.removeAttribute("aria-disabled");
+      if (this.full) button.setAttribute("aria-describedby", "room-full");
+      else button.removeAttribute("aria-describedby");
+    }
     // (Rows kept were fitted when made; the panel's resizing fits them all again.)
     for (const el of made) compactWhenWrapped(el.querySelector(".knock-actions"), "button");
   }

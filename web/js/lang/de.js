@@ -52,6 +52,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} Person wartet auf Einlass", other: "{count} Personen warten auf Einlass" },
   "{count} waiting": { one: "{count} wartet", other: "{count} warten" },
   "This meeting ends in {count} minutes.": { one: "Dieses Meeting endet in {count} Minute.", other: "Dieses Meeting endet in {count} Minuten." },
+  "The room is full. You can let someone in when a place is free.": "Der Raum ist voll. Sie können jemanden einlassen, sobald ein Platz frei wird.",
   "{count} unread": { one: "{count} ungelesen", other: "{count} ungelesen" },
   "Participants' videos": "Videos der Teilnehmenden",
   "Reconnecting…": "Verbindung wird wiederhergestellt…",

@@ -52,6 +52,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} persona espera para entrar", other: "{count} personas esperan para entrar" },
   "{count} waiting": { one: "{count} en espera", other: "{count} en espera" },
   "This meeting ends in {count} minutes.": { one: "Esta reunión termina en {count} minuto.", other: "Esta reunión termina en {count} minutos." },
+  "The room is full. You can let someone in when a place is free.": "La sala está llena. Podrá dejar entrar a alguien cuando quede un lugar libre.",
   "{count} unread": { one: "{count} sin leer", other: "{count} sin leer" },
   "Participants' videos": "Vídeos de los participantes",
   "Reconnecting…": "Reconectando…",

@@ -52,6 +52,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} personne attend d’entrer", other: "{count} personnes attendent d’entrer" },
   "{count} waiting": { one: "{count} en attente", other: "{count} en attente" },
   "This meeting ends in {count} minutes.": { one: "Cette réunion se termine dans {count} minute.", other: "Cette réunion se termine dans {count} minutes." },
+  "The room is full. You can let someone in when a place is free.": "La salle est pleine. Vous pourrez faire entrer quelqu’un dès qu’une place se libère.",
   "{count} unread": { one: "{count} non lu", other: "{count} non lus" },
   "Participants' videos": "Vidéos des participants",
   "Reconnecting…": "Reconnexion…",

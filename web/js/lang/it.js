@@ -52,6 +52,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} persona attende di entrare", other: "{count} persone attendono di entrare" },
   "{count} waiting": { one: "{count} in attesa", other: "{count} in attesa" },
   "This meeting ends in {count} minutes.": { one: "Questa riunione termina tra {count} minuto.", other: "Questa riunione termina tra {count} minuti." },
+  "The room is full. You can let someone in when a place is free.": "La stanza è piena. Potrai far entrare qualcuno quando si libera un posto.",
   "{count} unread": { one: "{count} non letto", other: "{count} non letti" },
   "Participants' videos": "Video dei partecipanti",
   "Reconnecting…": "Riconnessione…",

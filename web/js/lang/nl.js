@@ -52,6 +52,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} persoon wacht om binnen te komen", other: "{count} personen wachten om binnen te komen" },
   "{count} waiting": { one: "{count} wachtend", other: "{count} wachtend" },
   "This meeting ends in {count} minutes.": { one: "Deze vergadering eindigt over {count} minuut.", other: "Deze vergadering eindigt over {count} minuten." },
+  "The room is full. You can let someone in when a place is free.": "De ruimte is vol. U kunt iemand binnenlaten zodra er een plaats vrijkomt.",
   "{count} unread": { one: "{count} ongelezen", other: "{count} ongelezen" },
   "Participants' videos": "Video's van deelnemers",
   "Reconnecting…": "Opnieuw verbinden…",

@@ -53,6 +53,7 @@ export default {
   "{count} waiting to be let in": { one: "{count} pessoa esperando para entrar", other: "{count} pessoas esperando para entrar" },
   "{count} waiting": { one: "{count} esperando", other: "{count} esperando" },
   "This meeting ends in {count} minutes.": { one: "Esta reunião termina em {count} minuto.", other: "Esta reunião termina em {count} minutos." },
+  "The room is full. You can let someone in when a place is free.": "A sala está cheia. Você poderá deixar alguém entrar quando houver um lugar livre.",
   "{count} unread": { one: "{count} não lida", other: "{count} não lidas" },
   "Participants' videos": "Vídeos dos participantes",
   "Reconnecting…": "Reconectando…",

@@ -1,0 +1,129 @@
+// A host's People panel in rooms with more people than a glance takes in: finding someone by name,
+// what the host is in the middle of kept as the room changes, and a room with no place left.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+
+import { startServer } from "../lib/server.mjs";
+import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { crowdJoins } from "../lib/crowd.mjs";
+import { enterAsHost, openPeople, knockerItem, knockerNames, noPageErrors, until } from "../lib/flows.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A locked group room, its host's People open, and Ann and Ben (a crowd's) knocking. */
+async function twoKnockAtALargeRoom(t) {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const crowd = await open("crowd");
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
+  return { meeting, host, crowd };
+}
+
+test("People finds someone by name in a large room: among those waiting, then in the room", async (t) => {
+  const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
+  assert.ok(await host.locator("#people-find").isHidden(), "a small room is seen at a glance");
+  const names = ["Ada Lovelace", "Émile Zola", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"];
+  await crowdJoins(crowd, server.base, meeting.roomName, names);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
+  await host.fill("#people-find", "emile");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
+  assert.deepEqual(await knockerNames(host), ["Émile Zola"]);
+  assert.match(await host.textContent(".knocker .place"), /^#4/, "its place in line, not in the list found");
+  assert.match(await host.textContent("#waiting-title"), /\(9\)/, "the count is everyone's");
+  assert.equal(await host.locator("#admit-all").count(), 0, "what is done for everyone is not offered while only some are shown");
+  await screenshot(host, "17-people-find-knocker");
+  await host.fill("#people-find", "");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
+  await host.click("#admit-all");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 10);
+  await host.fill("#people-find", "LOVE");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 1);
+  assert.equal(await host.textContent(".participant .participant-name"), "Ada Lovelace");
+  // Typing goes on undisturbed while the room changes (the list is drawn anew, the field is not).
+  await host.focus("#people-find");
+  await crowd.evaluate(() => window.crowd.find((ws) => ws.readyState === 1).send(JSON.stringify({ type: "leave_room" })));
+  await host.waitForFunction(() => document.querySelector("#in-room-title").textContent.includes("9"));
+  assert.equal(await host.evaluate(() => document.activeElement.id), "people-find");
+  await host.fill("#people-find", "nobody at all");
+  await host.waitForSelector("#people-panel .empty:text('Nobody by that name.')");
+  noPageErrors(host);
+});
+
+test("what a host is in the middle of in People stays as the room changes around it", async (t) => {
+  const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
+  // Half a message to everyone waiting, when someone else knocks.
+  await host.fill(".message-all", "Thanks for wai");
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Cy"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 3);
+  assert.equal(await host.inputValue(".message-all"), "Thanks for wai", "what was typed is still there");
+  assert.equal(await host.evaluate(() => document.activeElement.className), "message-all", "and the caret in it");
+  await host.click("#admit-all");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 4);
+  // (Their tiles: a crowd's people send no media, so their initials stand in for a picture.)
+  assert.equal(await host.locator(".tile", { hasText: "Ann" }).locator(".avatar").isVisible(), true, "no picture: initials");
+  await host.waitForSelector(".tile.self.picture");
+  assert.equal(await host.locator(".tile.self .avatar").isVisible(), false, "a picture: no initials over it");
+  // A removal asked once ("sure?"), when someone else turns their microphone off.
+  const ann = host.locator(".participant", { hasText: "Ann" });
+  await ann.locator(".more").click();
+  await ann.locator(".remove").click();
+  await crowd.evaluate(() => window.crowd[1].send(JSON.stringify({ type: "set_media_state", payload: { audio: false, video: false } })));
+  await host.locator(".participant", { hasText: "Ben" }).locator(".participant-muted").waitFor();
+  assert.equal(await ann.locator(".remove .label").textContent(), "Confirm remove", "the question is still asked");
+  noPageErrors(host);
+});
+
+test("in a full room, Let in says it cannot before it is clicked; once a place is free it lets in again", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const crowd = await open("crowd");
+  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben", "Cy", "Di", "Eve"]);
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 5);
+  const unavailable = () => host.locator(".knocker .let-in").evaluateAll((buttons) => buttons.map((b) => b.getAttribute("aria-disabled")));
+  assert.equal(await host.locator("#room-full").count(), 0, "a room with places free says nothing");
+  assert.deepEqual(await unavailable(), [null, null, null, null, null]);
+  // The host and three fill a normal room's four places: Di and Eve stay waiting.
+  await host.click("#admit-all");
+  await host.waitForFunction(() => document.querySelectorAll(".participant").length === 4);
+  await host.waitForSelector("#room-full");
+  assert.deepEqual(await knockerNames(host), ["Di", "Eve"]);
+  assert.equal(await host.locator("#admit-all").count(), 0, "the line takes the place of Let everyone in");
+  assert.deepEqual(await unavailable(), ["true", "true"], "each Let in says it cannot");
+  assert.equal(await host.locator(".knocker .let-in").first().getAttribute("aria-describedby"), "room-full", "and why, to a screen reader");
+  await screenshot(host, "people-room-full");
+  // (Letting everyone in said that the room filled up and who stays waiting, in a note.)
+  const refusals = () => host.locator(".toast", { hasText: "full" }).count();
+  const refusedBefore = await refusals();
+  // (Forced: Playwright, as a screen reader, takes aria-disabled for disabled; a mouse still clicks.)
+  await knockerItem(host, "Di").locator(".let-in").click({ force: true });
+  await host.waitForTimeout(500);
+  assert.deepEqual(await knockerNames(host), ["Di", "Eve"], "a click does nothing");
+  assert.equal(await refusals(), refusedBefore, "and needs no refusal from the server");
+  // Ann leaves: a place is free, and Let in lets Di in.
+  await crowd.evaluate(() => window.crowd[0].send(JSON.stringify({ type: "leave_room" })));
+  await host.waitForSelector("#room-full", { state: "detached" });
+  await host.waitForSelector("#admit-all");
+  assert.deepEqual(await unavailable(), [null, null]);
+  await knockerItem(host, "Di").locator(".let-in").click();
+  await until(async () => ((await knockerNames(host)).join() === "Eve" ? true : undefined), "Di is let in");
+  await host.waitForSelector("#room-full");
+  noPageErrors(host);
+});
