@@ -143,6 +143,7 @@ test("a computer with a microphone and no camera: the microphone is heard, the c
   assert.equal(await guest.textContent(".problem"), "No camera was found. Plug one in, then try again.");
   assert.match(await guest.textContent("#precall-camera"), /Turn camera on/, "the camera shows off");
   assert.match(await guest.textContent("#precall-microphone"), /Mute microphone/, "the microphone is on");
+  assert.equal(await guest.textContent("#preview-off:not([hidden])"), "Your camera is off", "the picture's place says why it is dark");
   await screenshot(guest, "precall-no-camera");
   await guest.click("#continue");
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });

@@ -190,7 +190,10 @@ test("a full room: the devices close, and Try again opens them as the person lef
   await guest.addInitScript(recordDeviceTracks);
   await enter(guest, meeting.roomUrl, "Eve", async (page) => {
     await until(async () => ((await openDevices(page)).length === 2 ? true : undefined), "the review opens both");
+    assert.ok(await page.locator("#preview-off").isHidden(), "a picture, no words over it");
     await page.click("#precall-camera");
+    await page.locator("#preview-off", { hasText: "Your camera is off" }).waitFor();
+    assert.ok(await page.locator("video.preview").isHidden());
   });
   await guest.waitForSelector("#rejoin", { timeout: TIMEOUT });
   assert.match(await guest.textContent("#app"), /This room is full/);

@@ -21,12 +21,23 @@ export function precallReview(root, { params, media, iceServers, knockPage, turn
     // Without camera access there is no picture to preview: the microphone's meter is the review.
     const video = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("Your camera"), hidden: !media.cameraAccess });
     video.srcObject = media.stream;
+    // In the picture's place while no camera sends one (turned off, none found, not yet turned
+    // on), as at the door: a dark box alone looked broken.
+    const off = h("div", { class: "preview preview-off", id: "preview-off", text: t("Your camera is off") });
+    const showPicture = () => {
+      video.hidden = !media.cameraAccess || !media.cameraLive;
+      off.hidden = !media.cameraAccess || media.cameraLive;
+    };
+    showPicture();
     const meter = new MicrophoneMeter(media);
     meter.start();
     const onTracks = () => {
       video.srcObject = media.stream;
+      showPicture();
     };
     media.addEventListener("tracks", onTracks);
+    media.addEventListener("toggles", showPicture);
+    stops.push(() => media.removeEventListener("toggles", showPicture));
     const pickers = new DevicePickers(media);
     stops.push(() => meter.stop(), () => pickers.stop(), () => media.removeEventListener("tracks", onTracks), () => releaseVideo(video));
 
@@ -87,7 +98,7 @@ export function precallReview(root, { params, media, iceServers, knockPage, turn
       ...roomHeading(params, knockPage, entry.nameInput),
       h("h1", { id: "precall-title", text: media.cameraAccess ? t("Check your camera and microphone") : t("Check your microphone") }),
       h("div", { class: "precall-grid" },
-        h("div", { class: "preview-box" }, video, meter.element, toggles,
+        h("div", { class: "preview-box" }, video, off, meter.element, toggles,
           // Said before entering, where a host's browser may record the call (their consent).
           mayBeRecorded ? h("p", { class: "may-be-recorded", id: "may-be-recorded" },
             icon("circle-dot"), t("A host may record this call.")) : null),
