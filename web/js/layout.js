@@ -166,5 +166,22 @@ function speaker(area, count, featuredWanted, page, gap, aspect, tallest, featur
   const big = grid(main, featured, 0, gap, aspect, featuredTallest).tiles.map((t) => ({ ...t, featured: true }));
   // No one in the strip is drawn taller, or wider, than the ones featured.
   const small = grid(strip, others, page, gap, aspect, tallest, Math.min(...big.map((t) => t.height)), Math.min(...big.map((t) => t.width)));
+  if (wide) stackCentred(area.width, big, small.tiles, gap, "x", "width");
+  else stackCentred(area.height, big, small.tiles, gap, "y", "height");
   return { tiles: [...big, ...small.tiles], page: small.page, pages: small.pages, perPage: small.perPage };
+}
+
+/**
+ * The strip's tiles right beside (or under) the large ones, the two centred together along `axis`:
+ * the room neither uses goes at both ends. A shared screen keeps its aspect, and so left a band
+ * between itself and the strip (on a phone held upright, or on its side).
+ */
+function stackCentred(length, big, small, gap, axis, size) {
+  if (!big.length || !small.length) return;
+  const span = (tiles) => [Math.min(...tiles.map((t) => t[axis])), Math.max(...tiles.map((t) => t[axis] + t[size]))];
+  const [bigStart, bigEnd] = span(big);
+  const [smallStart, smallEnd] = span(small);
+  const start = Math.floor((length - (bigEnd - bigStart + gap + smallEnd - smallStart)) / 2);
+  for (const tile of big) tile[axis] += start - bigStart;
+  for (const tile of small) tile[axis] += start + bigEnd - bigStart + gap - smallStart;
 }

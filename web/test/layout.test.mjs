@@ -155,6 +155,20 @@ test("on a phone held upright, a shared screen keeps its aspect and leaves the r
   assert.ok(camera.height > camera.width, JSON.stringify(camera));
 });
 
+test("a shared screen and the one other sit together, centred, not a band apart (a phone upright and on its side)", () => {
+  const stage = { width: 374, height: 686 };
+  const [screen, other] = layout(stage, 2, { featured: 0, wholeFeatured: true }).tiles;
+  assert.equal(other.y - (screen.y + screen.height), 8, `the other right under the screen: ${JSON.stringify([screen, other])}`);
+  const above = screen.y;
+  const below = stage.height - (other.y + other.height);
+  assert.ok(Math.abs(above - below) <= 1, `as much room above as below: ${above}, ${below}`);
+  // On its side: the other right beside the screen, as much room left as right.
+  const wide = { width: 828, height: 270 };
+  const [shown, beside] = layout(wide, 2, { featured: 0, wholeFeatured: true }).tiles;
+  assert.equal(beside.x - (shown.x + shown.width), 8, `the other right beside the screen: ${JSON.stringify([shown, beside])}`);
+  assert.ok(Math.abs(shown.x - (wide.width - beside.x - beside.width)) <= 1, JSON.stringify([shown, beside]));
+});
+
 test("floatSelf: one's own tile small in the bottom right-hand corner, the others laid out whole", () => {
   for (const stage of STAGES) {
     for (const count of [2, 3, 5, 30]) {
