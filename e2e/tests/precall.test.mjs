@@ -340,7 +340,9 @@ test("a viewer is never asked for a camera or microphone: the review says why, t
   // A viewer's key lets them in past the lock, without knocking.
   await viewer.waitForSelector(".screen.call", { timeout: TIMEOUT });
   await remoteVideosPlay(viewer, 1);
-  for (const absent of ["#microphone-toggle", "#camera-toggle", "#screenshare-toggle", ".tile.self"]) {
+  // (Nor the invite link: the guest link it copies would let in, as a participant, whoever the
+  // viewer gave it to.)
+  for (const absent of ["#microphone-toggle", "#camera-toggle", "#screenshare-toggle", ".tile.self", "#copy-invite"]) {
     assert.equal(await viewer.locator(absent).count(), 0, `no ${absent} in a viewer's call`);
   }
   await viewer.click("#settings-toggle");

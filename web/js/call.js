@@ -177,7 +177,8 @@ export class Call {
     this.title = h("h1", { class: "room-title", tabindex: "-1", text: p.roomTitle });
     this.capacity = h("span", { class: "capacity", id: "capacity", title: t("People in the room, of how many fit") });
     this.lockState = h("span", { class: "lock-state", id: "lock-state" });
-    const invite = iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
+    // Not a viewer's: the guest link would let whoever they gave it to send media.
+    const invite = this.viewer ? null : iconButton({ id: "copy-invite", name: "link", label: t("Copy invite link"), className: "secondary", onclick: () => this.copyInvite() });
     this.timer = p.timer ? h("span", { class: "call-timer", id: "call-timer", role: "timer", "aria-label": t("Time in the call") }) : null;
     const header = !p.topToolbar ? null : h("header", { class: "call-header" }, this.logo, this.title, this.timer, this.capacity, this.lockState, this.pip?.button, invite);
 
