@@ -359,3 +359,26 @@ test("the call is told five minutes and one minute before its room closes (an ho
   assert.equal((await noted()).filter((text) => text.includes("5 minutes")).length <= 1, true, "five minutes said once");
   noPageErrors(host);
 });
+
+test("in a contrast theme (forced colours) every icon is drawn in the system's colours, and an open panel's button is marked", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await host.emulateMedia({ forcedColors: "active" });
+  await enterAsHost(host, meeting);
+  await host.click("#people-toggle");
+  await host.waitForSelector("#people-panel:not([hidden])");
+  // An icon is a mask painted with its background colour: it shows only if that colour is the
+  // system's text colour of what it is in (in a button, the button's text; elsewhere, the page's).
+  const unseen = await host.evaluate(() => [...document.querySelectorAll(".icon")].filter((icon) => icon.offsetParent).flatMap((icon) => {
+    const holder = icon.closest("button, a") ?? document.body;
+    const drawn = getComputedStyle(icon).backgroundColor;
+    return drawn === getComputedStyle(holder).color ? [] : [`${holder.id || holder.className}: ${drawn} on ${getComputedStyle(holder).color}`];
+  }));
+  assert.deepEqual(unseen, [], "every icon in the system's text colour");
+  assert.equal(await host.locator("#people-toggle").evaluate((b) => getComputedStyle(b).outlineStyle), "solid", "the open panel's button is marked");
+  await screenshot(host, "call-forced-colors");
+  await host.emulateMedia({ forcedColors: "active", colorScheme: "dark" });
+  await screenshot(host, "call-forced-colors-dark");
+  noPageErrors(host);
+});
