@@ -206,14 +206,19 @@ export class PeoplePanel {
     const text = !knockers.length ? t("Nobody is waiting.") : !items.length ? t("Nobody by that name.") : null;
     if (text) setText(empty, text);
     // What is done for everyone is not offered while a search shows only some of them.
+    // A full room says so where Let everyone in was (or, while a search hides that, on its own).
     arrange(forEveryone, [this.full ? full : admitAll, forEveryone.querySelector("form")]);
-    arrange(section, [heading, knockers.length && !this.searching() ? forEveryone : null, text ? empty : null, list]);
+    const everyoneShown = knockers.length && !this.searching();
+    arrange(section, [heading, everyoneShown ? forEveryone : null, !everyoneShown && knockers.length && this.full ? full : null, text ? empty : null, list]);
     // In a full room nobody can be let in: each Let in says so (and stays where focus finds it).
     for (const button of list.querySelectorAll(".let-in")) {
-      if (this.full) button.setAttribute("aria-disabled", "true");
-      else button.removeAttribute("aria-disabled");
-      if (this.full) button.setAttribute("aria-describedby", "room-full");
-      else button.removeAttribute("aria-describedby");
+      if (this.full) {
+        button.setAttribute("aria-disabled", "true");
+        button.setAttribute("aria-describedby", full.id);
+      } else {
+        button.removeAttribute("aria-disabled");
+        button.removeAttribute("aria-describedby");
+      }
     }
     // (Rows kept were fitted when made; the panel's resizing fits them all again.)
     for (const el of made) compactWhenWrapped(el.querySelector(".knock-actions"), "button");
