@@ -378,6 +378,8 @@ test("in a contrast theme (forced colours) every icon is drawn in the system's c
   }));
   assert.deepEqual(unseen, [], "every icon in the system's text colour");
   assert.equal(await host.locator("#people-toggle").evaluate((b) => getComputedStyle(b).outlineStyle), "solid", "the open panel's button is marked");
+  // A tile's edge is a colour of its own, forced away: without a picture it had none.
+  assert.equal(await host.locator(".tile").first().evaluate((tile) => getComputedStyle(tile).outlineStyle), "solid", "a tile has an edge");
   await screenshot(host, "call-forced-colors");
   await host.emulateMedia({ forcedColors: "active", colorScheme: "dark" });
   await screenshot(host, "call-forced-colors-dark");
