@@ -40,8 +40,8 @@ export function applyColors(colors) {
   }
 }
 
-/** The page's text colour (`--text`) and its cards' background. */
-const TEXT = "#1d2230";
+/** The page's text colour (the stylesheet's `--text`; web/test/theme.test.mjs holds them equal). */
+export const TEXT = "#1d2230";
 const WHITE = "#ffffff";
 /** WCAG's least contrast for body text. */
 const READABLE = 4.5;

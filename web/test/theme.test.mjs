@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 
-import { contrast, derivedColors } from "../js/theme.js";
+import { TEXT, contrast, derivedColors } from "../js/theme.js";
 
 const channels = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 const WHITE = channels("#ffffff");
@@ -30,4 +31,9 @@ test("the primary as text on a white card reads there, darkened only as far as i
 test("nothing is derived from a colour not given, or not given as #rrggbb", () => {
   assert.deepEqual(derivedColors(undefined), {});
   assert.deepEqual(derivedColors({ primary: "red", secondary: "#12345" }), {});
+});
+
+test("the dark text a room's colours are read against is the page's own (the stylesheet's --text)", () => {
+  const css = readFileSync(new URL("../css/room.css", import.meta.url), "utf8");
+  assert.equal(/--text:\s*(#[0-9a-f]{6})/i.exec(css)?.[1].toLowerCase(), TEXT);
 });
