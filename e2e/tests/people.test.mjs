@@ -1,35 +1,24 @@
 // A host's People panel in rooms with more people than a glance takes in: finding someone by name,
 // what the host is in the middle of kept as the room changes, and a room with no place left.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { startServer } from "../lib/server.mjs";
-import { launch, opener, screenshot } from "../lib/browser.mjs";
+import { opener, screenshot } from "../lib/browser.mjs";
 import { crowdJoins } from "../lib/crowd.mjs";
 import { enterAsHost, openPeople, knockerItem, knockerNames, noPageErrors, until } from "../lib/flows.mjs";
+import { sharedServerAndBrowser } from "../lib/suite.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = sharedServerAndBrowser();
 
 /** A locked group room, its host's People open, and Ann and Ben (a crowd's) knocking. */
 async function twoKnockAtALargeRoom(t) {
-  const open = opener(browser, t);
-  const meeting = await server.meeting({ isLocked: true, roomMode: "group" });
+  const open = opener(shared.browser, t);
+  const meeting = await shared.server.meeting({ isLocked: true, roomMode: "group" });
   const host = await open("host");
   await enterAsHost(host, meeting);
   await openPeople(host);
   const crowd = await open("crowd");
-  await crowdJoins(crowd, server.base, meeting.roomName, ["Ann", "Ben"]);
+  await crowdJoins(crowd, shared.server.base, meeting.roomName, ["Ann", "Ben"]);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 2);
   return { meeting, host, crowd };
 }
@@ -38,7 +27,7 @@ test("People finds someone by name in a large room: among those waiting, then in
   const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
   assert.ok(await host.locator("#people-find").isHidden(), "a small room is seen at a glance");
   const names = ["Ada Lovelace", "Émile Zola", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra", "Barbara Liskov"];
-  await crowdJoins(crowd, server.base, meeting.roomName, names);
+  await crowdJoins(crowd, shared.server.base, meeting.roomName, names);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 9);
   await host.fill("#people-find", "emile");
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 1);
@@ -68,7 +57,7 @@ test("what a host is in the middle of in People stays as the room changes around
   const { meeting, host, crowd } = await twoKnockAtALargeRoom(t);
   // Half a message to everyone waiting, when someone else knocks.
   await host.fill(".message-all", "Thanks for wai");
-  await crowdJoins(crowd, server.base, meeting.roomName, ["Cy"]);
+  await crowdJoins(crowd, shared.server.base, meeting.roomName, ["Cy"]);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 3);
   assert.equal(await host.inputValue(".message-all"), "Thanks for wai", "what was typed is still there");
   assert.equal(await host.evaluate(() => document.activeElement.className), "message-all", "and the caret in it");
@@ -89,15 +78,15 @@ test("what a host is in the middle of in People stays as the room changes around
 });
 
 test("in a full room, Let in says it cannot before it is clicked; once a place is free it lets in again", async (t) => {
-  const open = opener(browser, t);
-  const meeting = await server.meeting({ isLocked: true });
+  const open = opener(shared.browser, t);
+  const meeting = await shared.server.meeting({ isLocked: true });
   const host = await open("host");
   await enterAsHost(host, meeting);
   await openPeople(host);
   const crowd = await open("crowd");
   // (They knock at once: the line's order is the server's, read from the page.)
   const names = ["Ann", "Ben", "Cy", "Di", "Eve", "Flo", "Gus"];
-  await crowdJoins(crowd, server.base, meeting.roomName, names);
+  await crowdJoins(crowd, shared.server.base, meeting.roomName, names);
   await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 7);
   const unavailable = () => host.locator(".knocker .let-in").evaluateAll((buttons) => buttons.map((b) => b.getAttribute("aria-disabled")));
   assert.equal(await host.locator("#room-full").count(), 0, "a room with places free says nothing");
