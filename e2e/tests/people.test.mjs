@@ -128,3 +128,21 @@ test("in a full room, Let in says it cannot before it is clicked; once a place i
   await host.waitForSelector("#room-full");
   noPageErrors(host);
 });
+
+test("one's own row in People says what one's microphone does, also when the devices opened after entering", async (t) => {
+  const open = opener(shared.browser, t);
+  const meeting = await shared.server.meeting({ isLocked: true });
+  const host = await open("host");
+  // No review: the call is entered before the camera and microphone are open.
+  await host.goto(`${meeting.hostRoomUrl}&displayName=Dr%20Host&precallReview=off`);
+  await host.waitForSelector(".screen.call");
+  await host.click("#people-toggle");
+  const ownMuted = () => host.locator(".participant", { hasText: "Dr Host" }).locator(".participant-muted").count();
+  await until(async () => (/^Mute/.test(await host.textContent("#microphone-toggle")) ? true : undefined), "the microphone opens");
+  await until(async () => ((await ownMuted()) === 0 ? true : undefined), "one's own row says the microphone is on");
+  await host.click("#microphone-toggle");
+  await until(async () => ((await ownMuted()) === 1 ? true : undefined), "muted in the call, muted in People");
+  await host.click("#microphone-toggle");
+  await until(async () => ((await ownMuted()) === 0 ? true : undefined), "and on again");
+  noPageErrors(host);
+});

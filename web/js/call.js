@@ -157,7 +157,7 @@ export class Call {
     if (!this.viewer) {
       this.stage.setStream(this.roster.selfId, this.screen.stream || this.media.stream);
       // The devices may have changed since join_room said what they were.
-      this.signal.send("set_media_state", this.media.state(this.screen.sharing));
+      this.sendOwnMedia();
     }
     const waiting = new Set(this.roster.knockers.map((knock) => knock.clientId));
     for (const clientId of known) if (!waiting.has(clientId)) this.notices.handled(clientId);
@@ -475,10 +475,18 @@ export class Call {
     this.syncMediaButtons();
     if (this.viewer) return;
     this.mesh.refreshTracks();
-    const state = this.media.state(this.screen.sharing);
-    this.signal.send("set_media_state", state);
+    const state = this.sendOwnMedia();
     this.stage.setMedia(this.roster.selfId, state);
     this.stage.setStream(this.roster.selfId, this.screen.stream || this.media.stream);
+  }
+
+  /** Tells the room what this page sends, and People (the server tells only the others). */
+  sendOwnMedia() {
+    const state = this.media.state(this.screen.sharing);
+    this.signal.send("set_media_state", state);
+    this.roster = apply(this.roster, "media_state", { clientId: this.roster.selfId, ...state });
+    this.people.update(this.roster);
+    return state;
   }
 
   /** Raises this person's hand, or lowers it. */
