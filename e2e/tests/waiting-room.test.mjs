@@ -269,14 +269,24 @@ test("two hosts: when one decides, the other's list updates", async (t) => {
   noPageErrors(first, second, ...guests);
 });
 
-test("lock and unlock at runtime; locking=off hides the toggle", async (t) => {
+test("lock and unlock at runtime (unlocked, whoever stands at the door comes in; a knock stays in line); locking=off hides the toggle", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });
   const host = await open("host");
   await enterAsHost(host, meeting);
   assert.equal(await host.textContent("#lock-toggle .label"), "Unlock room");
+  const atDoor = await open("at the door");
+  await enter(atDoor, meeting.roomUrl, "Door");
+  await atDoor.waitForSelector("#knock");
+  const knocker = await open("knocker");
+  await knock(knocker, meeting, "Knocker");
   await host.click("#lock-toggle");
   await host.waitForFunction(() => document.querySelector("#lock-toggle .label").textContent === "Lock room");
+  await atDoor.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await knocker.waitForTimeout(500);
+  assert.ok(await knocker.locator("#cancel-knock").isVisible(), "the knock waits for a host");
+  await openPeople(host);
+  assert.deepEqual(await knockerNames(host), ["Knocker"]);
   const walkIn = await open("walk-in");
   await enter(walkIn, meeting.roomUrl, "Walk In");
   await walkIn.waitForSelector(".screen.call", { timeout: TIMEOUT });
@@ -290,7 +300,7 @@ test("lock and unlock at runtime; locking=off hides the toggle", async (t) => {
   await enter(noLocking, `${meeting.hostRoomUrl}&locking=off`, "Dr Other");
   await noLocking.waitForSelector(".screen.call");
   assert.equal(await noLocking.locator("#lock-toggle").count(), 0);
-  noPageErrors(host, walkIn, late, noLocking);
+  noPageErrors(host, atDoor, knocker, walkIn, late, noLocking);
 });
 
 test("three guests in a mesh see each other", async (t) => {

@@ -222,6 +222,8 @@ pub struct DoorView {
     pub host_present: bool,
     /// A host's browser is recording the call.
     pub recording: bool,
+    /// The room is locked (a host unlocking it lets those at the door in without knocking).
+    pub locked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -323,7 +323,7 @@ async fn people_at_the_door_hear_when_a_host_comes_and_goes_and_of_a_recording()
     guest.send("knock_room", json!({})).await;
     guest.recv_type("knock_sent").await;
     expect_place(&mut guest, 1).await;
-    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording});
+    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording, "isLocked": true});
 
     let (mut dr_lee, joined) = host(&server, &room, "Dr Lee").await;
     assert_eq!(joined["knockers"][0]["displayName"], "Pat", "{joined}");
@@ -337,4 +337,18 @@ async fn people_at_the_door_hear_when_a_host_comes_and_goes_and_of_a_recording()
     assert_eq!(guest.recv_type("door_changed").await, told(true, false));
     dr_kim.send("leave_room", json!({})).await;
     assert_eq!(guest.recv_type("door_changed").await, told(false, false));
+
+    // Unlocked: the knocker hears of it (and stays in line); someone at the door who has not
+    // knocked comes in by joining again on the same connection, as anyone now would.
+    let mut walker = crate::ws::Ws::connect(&server).await;
+    walker.join(&room.name, None, "Sam").await;
+    let (mut dr_ng, _) = host(&server, &room, "Dr Ng").await;
+    guest.recv_type("door_changed").await;
+    walker.recv_type("door_changed").await;
+    dr_ng.send("set_lock", json!({"locked": false})).await;
+    let open = json!({"hostPresent": true, "isRecording": false, "isLocked": false});
+    assert_eq!(guest.recv_type("door_changed").await, open);
+    assert_eq!(walker.recv_type("door_changed").await, open);
+    let entered = walker.join(&room.name, None, "Sam").await;
+    assert_eq!(entered["role"], "visitor", "{entered}");
 }

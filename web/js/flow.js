@@ -132,6 +132,9 @@ export function step(state, event) {
       // (With the place this tab had before a reload, if any: back in the call, or in line.)
       return { state: { ...state, screen: "loading", displayName: event.displayName }, effects: [joinAgain({ ...state, displayName: event.displayName })] };
     case "knock":
+      // At a door a host unlocked meanwhile (this person stopped waiting, then pressed Knock
+      // again), knocking would wait for nothing: in, as anyone now would.
+      if (state.inside?.locked === false) return { state, effects: [joinAgain(state)] };
       return { state, effects: [send("knock_room", { displayName: state.displayName || undefined })] };
     case "cancel":
       return {
@@ -219,7 +222,10 @@ function frame(state, kind, p, now) {
       return { state: { ...state, knockPage: p }, effects: [] };
     case "door_changed": {
       const inside = insideOf(p);
-      return { state: { ...state, inside }, effects: doorNews(state, inside) };
+      // Unlocked while this person stands at the door, not knocking: in, as anyone would come now.
+      // (A knock stays in line: a host decides it.)
+      const opened = state.screen === "door" && state.inside?.locked && !inside.locked;
+      return { state: { ...state, inside }, effects: [...doorNews(state, inside), ...(opened ? [joinAgain(state)] : [])] };
     }
     case "knock_position":
       if (!state.wait) return { state, effects: [] };
@@ -258,8 +264,8 @@ function frame(state, kind, p, now) {
   }
 }
 
-/** What the door says of the room (a server that does not say has a host in, not recording). */
-const insideOf = (p) => ({ hostPresent: p.hostPresent !== false, recording: p.isRecording === true });
+/** What the door says of the room (a server that does not say has a host in, not recording, locked). */
+const insideOf = (p) => ({ hostPresent: p.hostPresent !== false, recording: p.isRecording === true, locked: p.isLocked !== false });
 
 /** What is said aloud as the room changes behind the door. */
 function doorNews(state, inside) {

@@ -108,7 +108,7 @@ test("the door says whether a host is in and whether the call is recorded, and t
     { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
     frame("room_joined", { error: "room_locked", resumeToken: "RT", hostPresent: false, isRecording: false }),
   ]);
-  assert.deepEqual(state.inside, { hostPresent: false, recording: false });
+  assert.deepEqual(state.inside, { hostPresent: false, recording: false, locked: true });
   let effects;
   ({ state } = run(state, [{ type: "knock" }, frame("knock_sent", { clientId: "c" })]));
   ({ state, effects } = run(state, [frame("door_changed", { hostPresent: true, isRecording: false })]));
@@ -120,7 +120,28 @@ test("the door says whether a host is in and whether the call is recorded, and t
   assert.deepEqual(effects.map((e) => e.announce), ["This call is no longer being recorded.", "No host is in the room now. Your knock keeps its place."]);
   // A server that does not say is taken to have a host in, not recording.
   ({ state } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
-  assert.deepEqual(state.inside, { hostPresent: true, recording: false });
+  assert.deepEqual(state.inside, { hostPresent: true, recording: false, locked: true });
+});
+
+test("a host unlocks the room: whoever stands at the door comes in as anyone now would; a knock stays in line", () => {
+  const atDoor = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT", isLocked: true, hostPresent: true }),
+  ]).state;
+  assert.equal(atDoor.screen, "door");
+  // Something else changing at the door lets nobody in.
+  assert.deepEqual(sent(run(atDoor, [frame("door_changed", { hostPresent: true, isRecording: true, isLocked: true })]).effects), []);
+  const { state, effects } = run(atDoor, [frame("door_changed", { hostPresent: true, isRecording: false, isLocked: false })]);
+  assert.deepEqual(sent(effects).map(([type, payload]) => [type, payload.displayName, payload.resumeToken]), [["join_room", "Pat", "RT"]]);
+  assert.equal(run(state, [frame("room_joined", { selfId: "c", role: "visitor", room: {} })]).state.screen, "call");
+  // Knocking, the page stays in line.
+  const knocking = run(atDoor, [{ type: "knock" }, frame("knock_sent", { clientId: "c" })]).state;
+  const inLine = run(knocking, [frame("door_changed", { hostPresent: true, isRecording: false, isLocked: false })]);
+  assert.deepEqual(sent(inLine.effects), []);
+  // Stopping waiting leaves the person at the door; Knock there now comes in.
+  const stopped = run(inLine.state, [{ type: "cancel" }]).state;
+  assert.equal(stopped.screen, "door");
+  assert.deepEqual(sent(run(stopped, [{ type: "knock" }]).effects).map(([type]) => type), ["join_room"]);
 });
 
 test("a server restart: the page says so and rejoins with the key the room gave for it", () => {

@@ -1,7 +1,8 @@
 //! What people outside the room may know of it, and are told as it changes: whether a host is in
 //! (a knock made while none is waits unseen until one arrives, and the knocker should know that
-//! rather than be told a host was alerted) and whether the call is being recorded (they decide
-//! whether to go in knowing it). Nothing else of the room reaches them.
+//! rather than be told a host was alerted), whether the call is being recorded (they decide
+//! whether to go in knowing it), and whether it is still locked (unlocked, someone at the door who
+//! has not knocked comes in as anyone would). Nothing else of the room reaches them.
 
 use super::{Out, Room};
 use crate::room::event::{DoorView, Event};
@@ -12,6 +13,7 @@ impl Room {
         DoorView {
             host_present: self.host_present(),
             recording: self.recording.is_some(),
+            locked: self.locked,
         }
     }
 

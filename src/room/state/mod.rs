@@ -252,7 +252,11 @@ impl Room {
             locked: config.locked,
             spotlights: Vec::new(),
             recording: None,
-            door_told: Default::default(),
+            // As a room with nobody in it is seen from outside (no host, no recording).
+            door_told: super::event::DoorView {
+                locked: config.locked,
+                ..Default::default()
+            },
             hands: Vec::new(),
             reactions: Default::default(),
             chat: Default::default(),

@@ -192,6 +192,7 @@ enum Frame<'a> {
     DoorChanged {
         host_present: bool,
         is_recording: bool,
+        is_locked: bool,
     },
     #[serde(rename_all = "camelCase")]
     KnockPosition {
@@ -379,6 +380,7 @@ impl<'a> Frame<'a> {
             Event::DoorChanged(view) => Frame::DoorChanged {
                 host_present: view.host_present,
                 is_recording: view.recording,
+                is_locked: view.locked,
             },
             Event::QueuePosition { position } => Frame::KnockPosition {
                 position: *position,

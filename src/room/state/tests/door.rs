@@ -382,18 +382,32 @@ fn unlocking_does_not_admit_waiting_knockers() {
     h.join(1, Credential::Host, "Host");
     h.join(2, Credential::None, "K");
     h.knock(2);
+    // Someone at the door who has not knocked.
+    h.join(4, Credential::None, "Door");
     let unlocked = h.input(Input::SetLock {
         conn: 1,
         locked: false,
     });
-    assert!(
-        to(2, &unlocked).is_empty(),
-        "knockers are not told, nor let in"
-    );
+    // Everyone outside is told the door is open; knockers (their page goes on waiting) are not
+    // let in.
+    let open = Event::DoorChanged(DoorView {
+        host_present: true,
+        recording: false,
+        locked: false,
+    });
+    for outside in [2, 4] {
+        assert_eq!(
+            to(outside, &unlocked),
+            std::slice::from_ref(&open),
+            "{outside}"
+        );
+    }
     assert_eq!(h.room.knock_views().len(), 1);
-    // A new arrival follows the new state.
+    // A new arrival follows the new state, and so does the one at the door joining again.
     let arrival = h.join(3, Credential::None, "New");
     assert!(matches!(&to(3, &arrival)[0], Event::Joined(_)));
+    let again = h.join(4, Credential::None, "Door");
+    assert!(matches!(&to(4, &again)[0], Event::Joined(_)), "{again:?}");
 }
 
 #[test]
@@ -458,5 +472,6 @@ fn door_with_host(present: bool) -> Event {
     Event::DoorChanged(DoorView {
         host_present: present,
         recording: false,
+        locked: true,
     })
 }

@@ -409,10 +409,11 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
         let in_room: BTreeMap<ClientId, Role> =
             clients.into_iter().map(|c| (c.id, c.role)).collect();
         // Invariant: everyone outside the room knows what it may of it: whether a host is in
-        // (present or away), and whether the call is being recorded.
+        // (present or away), whether the call is being recorded, and whether it is locked.
         let door = DoorView {
             host_present: in_room.values().any(|role| *role == Role::Host),
             recording: h.room.recording().is_some(),
+            locked: h.room.locked,
         };
         for conn in h.room.conns.outsiders() {
             assert_eq!(observer.doors.get(&conn), Some(&door), "outsider {conn}");

@@ -39,6 +39,7 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
     let recording_now = DoorView {
         host_present: true,
         recording: true,
+        locked: true,
     };
     assert_eq!(to(9, &said), [Event::DoorChanged(recording_now)]);
     let recording = h.room.recording().expect("recording");
@@ -60,8 +61,10 @@ fn a_host_records_and_everyone_in_the_room_is_told() {
     assert_eq!(joined.recording_kind, RecordingKind::Local);
     let said = record(&mut h, 1, false);
     assert_eq!(told(4, &said), Some(None));
+    // (The room was unlocked meanwhile: the knocker was told so then.)
     let not_recording = DoorView {
         recording: false,
+        locked: false,
         ..recording_now
     };
     assert_eq!(to(9, &said), [Event::DoorChanged(not_recording)]);
