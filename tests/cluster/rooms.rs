@@ -72,7 +72,7 @@ async fn the_door_tells_everyone_outside_of_hosts_and_recording_across_nodes() {
         .await;
     let (mut pat, _, _) = knocker(cluster.node(2), &room, "Pat").await;
     let (mut sam, _, _) = knocker(cluster.node(1), &room, "Sam").await;
-    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording});
+    let told = |host_present: bool, is_recording: bool| json!({"hostPresent": host_present, "isRecording": is_recording, "isLocked": true});
     let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
     for ws in [&mut pat, &mut sam] {
         assert_eq!(ws.recv_type("door_changed").await, told(true, false));

@@ -353,7 +353,12 @@ async fn lock_unlock_and_admit_all() {
     host.send("set_lock", json!({"locked": false})).await;
     let locked = host.recv_type("room_locked").await;
     assert_eq!(locked["isLocked"], false);
-    // Unlocking lets no knocker in: they hear nothing and stay queued.
+    // Unlocking lets no knocker in: they hear only that the door is open, and stay queued.
+    assert_eq!(
+        a.recv_type("door_changed").await["isLocked"],
+        false,
+        "knockers hear of it"
+    );
     a.expect_silence(300).await;
     let mut walk_in = Ws::connect(&server).await;
     assert_eq!(
