@@ -15,7 +15,7 @@ import { SettingsPanel } from "./settings.js";
 import { Reactions } from "./reactions.js";
 import { answerMediaAsk, deviceLost } from "./device-notes.js";
 import { KnockNotices } from "./notify.js";
-import { fromJoined, apply } from "./roster.js";
+import { fromJoined, apply, participantsOf } from "./roster.js";
 import { ownMediaDown } from "./netstats.js";
 import { PictureInPicture } from "./pip.js";
 import { RecordingControl } from "./recording-control.js";
@@ -246,7 +246,7 @@ export class Call {
   render() {
     const { clients, locked, capacity } = this.roster;
     this.bridge.setParticipantCount(clients.length);
-    const senders = clients.filter((c) => c.role !== "viewer");
+    const senders = participantsOf(clients);
     const self = this.roster.selfId;
     this.stage.sync(senders.map((c) => (c.id === self ? { ...c, media: this.media.state(this.screen.sharing) } : c)));
     this.stage.setSpotlights(this.roster.spotlights);

@@ -6,7 +6,7 @@
 
 import { arrange, avatar, compactWhenWrapped, h, icon, setText, waitedText } from "./dom.js";
 import { language, t } from "./i18n.js";
-import { ROLE_LABELS } from "./roster.js";
+import { ROLE_LABELS, participantsOf, roomIsFull } from "./roster.js";
 import { serverNow } from "./server-clock.js";
 
 /** How soon the open panel is drawn again after a change, at the soonest. */
@@ -128,20 +128,12 @@ export class PeoplePanel {
     // Rows and sections are kept and only moved: a change redraws the rows it concerns, and what a
     // host types or has focused elsewhere in the list stays as it was.
     this.sections ??= { waiting: this.host ? this.waitingSection() : null, room: this.roomSection() };
-    this.full = this.isFull();
+    this.full = roomIsFull(this.roster.clients, this.capacity);
     if (this.host) this.drawWaiting();
     this.drawRoom();
     arrange(this.body, [this.sections.waiting?.section, this.sections.room.section]);
     if (focusKey) this.restoreFocus(focusKey, focusIndex);
     this.nextDrawAt = performance.now() + 2 * (performance.now() - started);
-  }
-
-  /** Whether nobody more may be let in: every participant's place, or every place, taken. */
-  isFull() {
-    if (!this.capacity) return false;
-    const { clients } = this.roster;
-    const participants = clients.filter((c) => c.role !== "viewer").length;
-    return participants >= this.capacity.participants || clients.length >= this.capacity.total;
   }
 
   knockerIndex(focusKey) {
@@ -291,8 +283,7 @@ export class PeoplePanel {
     const hands = (this.roster.hands || []).map((x) => x.clientId);
     const rank = (c) => (c.id === this.selfId ? -1 : hands.includes(c.id) ? hands.indexOf(c.id) : hands.length);
     const clients = [...this.roster.clients].sort((a, b) => rank(a) - rank(b));
-    const participants = clients.filter((c) => c.role !== "viewer").length;
-    const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participants, capacity: this.capacity.participants }) : String(clients.length);
+    const count = this.host && this.capacity ? t("{count} of {capacity}", { count: participantsOf(clients).length, capacity: this.capacity.participants }) : String(clients.length);
     const shown = clients.filter((client) => this.matches(client.displayName))
       .map((client) => ({ client, spotlit: this.roster.spotlights.includes(client.id), raised: hands.includes(client.id) }));
     const items = keptRows(rows, shown, new Set(clients.map((c) => c.id)), ({ client }) => client.id,

@@ -81,6 +81,13 @@ export function apply(roster, kind, p) {
 }
 
 /** People as hosts and guests read their role. */
+/** Those who take part (everyone but viewers): whom the room's capacity counts as participants. */
+export const participantsOf = (clients) => clients.filter((c) => c.role !== "viewer");
+
+/** Whether nobody more may be let in: every participant's place, or every place, taken. */
+export const roomIsFull = (clients, capacity) =>
+  Boolean(capacity) && (participantsOf(clients).length >= capacity.participants || clients.length >= capacity.total);
+
 export const ROLE_LABELS = { host: () => t("Host"), visitor: () => t("Guest"), granted_visitor: () => t("Guest"), viewer: () => t("Viewer") };
 
 /** Two letters for an avatar: the initials of the first and last words. */

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { fromJoined, apply, initials } from "../js/roster.js";
+import { fromJoined, apply, initials, participantsOf, roomIsFull } from "../js/roster.js";
 
 const host = { id: "h", displayName: "Dr Lee", role: "host" };
 
@@ -84,4 +84,15 @@ test("microphones and cameras follow media_state", async () => {
   assert.deepEqual(r.clients[0].media, { audio: false, video: true, screen: true });
   r = apply(r, "media_state", { clientId: "nobody", audio: true, video: true, screen: false });
   assert.equal(r.clients.length, 1);
+});
+
+test("the room is full when every participant's place, or every place, is taken; viewers count only against all", () => {
+  const people = (roles) => roles.map((role, i) => ({ id: String(i), role }));
+  const capacity = { participants: 2, total: 4 };
+  assert.deepEqual(participantsOf(people(["host", "viewer", "visitor"])).map((c) => c.id), ["0", "2"]);
+  assert.equal(roomIsFull(people(["host"]), capacity), false);
+  assert.equal(roomIsFull(people(["host", "viewer", "viewer"]), capacity), false, "viewers do not take a participant's place");
+  assert.equal(roomIsFull(people(["host", "granted_visitor"]), capacity), true);
+  assert.equal(roomIsFull(people(["host", "viewer", "viewer", "viewer"]), capacity), true, "every place taken");
+  assert.equal(roomIsFull(people(["host", "visitor", "visitor"]), null), false, "a room of unknown capacity is never called full");
 });
