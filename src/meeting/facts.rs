@@ -79,6 +79,55 @@ impl FactKind {
     }
 }
 
+/// Why a client left the room, or a knock left the queue without a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
+#[strum(serialize_all = "snake_case")]
+pub enum LeaveReason {
+    Left,
+    Disconnected,
+    Kicked,
+    Cancelled,
+    /// A knocker got in another way (a key, or the room was unlocked).
+    Entered,
+    /// The same client joined again from a new connection (after a network blip), which replaces
+    /// this one.
+    Replaced,
+    /// A host sent the member back to the waiting room.
+    SentToWaitingRoom,
+    /// The knock waited longer than the room allows.
+    Expired,
+}
+
+/// Why a room ended for everyone in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
+#[strum(serialize_all = "snake_case")]
+pub enum EndReason {
+    EndedByHost,
+    MeetingDeleted,
+    MeetingExpired,
+    ServerShutdown,
+}
+
+/// Why someone went (a leave, a knock ended without a verdict) or a session ended: the log says
+/// it beside the fact; webhooks, as Whereby's, do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Departure {
+    Leave(LeaveReason),
+    RoomEnded(EndReason),
+    /// The server stopped without closing the room (a crash): its next start closed it.
+    ServerStopped,
+}
+
+impl std::fmt::Display for Departure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Departure::Leave(reason) => f.write_str(reason.into()),
+            Departure::RoomEnded(reason) => write!(f, "room_ended:{}", <&str>::from(reason)),
+            Departure::ServerStopped => f.write_str("server_stopped"),
+        }
+    }
+}
+
 /// Who decided a knock, as webhooks say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
 #[strum(serialize_all = "lowercase")]
@@ -139,6 +188,10 @@ pub struct RoomFact {
     pub decided_by: Option<DecidedBy>,
     /// Participants in the room right after the fact.
     pub counts: ClientCounts,
+    /// Why, for a leave, a knock cancelled or a session ended (`serde(default)`: a fact kept by a
+    /// node of before has none).
+    #[serde(default)]
+    pub why: Option<Departure>,
 }
 
 /// Tells a fact apart from every other, across nodes. A cluster's room keeps its facts with its
@@ -192,5 +245,23 @@ mod tests {
         for kind in FactKind::all() {
             assert_eq!(kind.event_type().parse::<FactKind>(), Ok(kind));
         }
+    }
+
+    #[test]
+    fn departures_read_as_the_log_writes_them() {
+        let said = [
+            Departure::Leave(LeaveReason::SentToWaitingRoom),
+            Departure::RoomEnded(EndReason::MeetingExpired),
+            Departure::ServerStopped,
+        ]
+        .map(|why| why.to_string());
+        assert_eq!(
+            said,
+            [
+                "sent_to_waiting_room",
+                "room_ended:meeting_expired",
+                "server_stopped"
+            ]
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 // keeper's choice, not the room's.
 use serde::{Deserialize, Serialize};
 
+pub use crate::meeting::facts::{EndReason, LeaveReason};
 pub use crate::meeting::{ClientId, Role};
 
 /// A connection to the room, numbered by the transport.
@@ -75,32 +76,6 @@ pub enum Resolution {
 pub enum KnockState {
     Waiting,
     Held,
-}
-
-/// Why a client left the room, or a knock left the queue without a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeaveReason {
-    Left,
-    Disconnected,
-    Kicked,
-    Cancelled,
-    /// A knocker got in another way (a key, or the room was unlocked).
-    Entered,
-    /// The same client joined again from a new connection (after a network blip), which replaces
-    /// this one.
-    Replaced,
-    /// A host sent the member back to the waiting room.
-    SentToWaitingRoom,
-    /// The knock waited longer than the room allows.
-    Expired,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    EndedByHost,
-    MeetingDeleted,
-    MeetingExpired,
-    ServerShutdown,
 }
 
 /// What a member sends: its microphone and camera on or off, and whether its video is a shared

@@ -127,6 +127,7 @@ mod tests {
             message: Some("one moment".into()),
             decided_by: None,
             counts: ClientCounts::default(),
+            why: None,
         }
     }
 

@@ -211,12 +211,13 @@ fn log_events(recorded: &[RecordedFact], written: bool) {
         let role = client.and_then(|c| c.role).map(|r| r.as_str());
         let decided_by = fact.decided_by.map(|d| d.as_str());
         let event = fact.kind.event_type();
+        let why = fact.why.map(tracing::field::display);
         // One field list for both levels (a level in `tracing` is fixed where an event is written).
         macro_rules! room_event {
             ($level:ident, $message:literal) => {
                 tracing::$level!(target: "anteroom::events", event, room = %fact.room_name,
                     meeting_id = %fact.meeting_id, session = fact.room_session_id.as_deref(),
-                    client_id, role, decided_by, in_room = fact.counts.total, $message)
+                    client_id, role, decided_by, why, in_room = fact.counts.total, $message)
             };
         }
         if written {

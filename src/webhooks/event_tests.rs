@@ -74,6 +74,7 @@ fn fact(kind: FactKind, client: Option<FactClient>, message: Option<&str>) -> Ro
         message: message.map(str::to_owned),
         decided_by: message.map(|_| DecidedBy::Host),
         counts: ClientCounts { total: 3, by_role },
+        why: None,
     }
 }
 

@@ -513,6 +513,7 @@ pub async fn record_lock_events(store: &dyn anteroom::store::Store, rooms: &[&st
                 message: None,
                 decided_by: None,
                 counts: ClientCounts::default(),
+                why: None,
             },
             id: None,
             webhook_body: "{}".into(),

@@ -90,12 +90,14 @@ async fn logs_are_json_lines_on_request() {
 }
 
 /// Each room event gets a log line (`anteroom::events`) naming it, its room and the client's id and
-/// role, once it is recorded; no display name or host's message goes into the log.
+/// role, once it is recorded, and why someone went (the webhook does not say); no display name or
+/// host's message goes into the log.
 #[tokio::test]
 async fn each_room_event_is_a_log_line_without_names_or_messages() {
     let server = Server::start().await;
     let room = locked_room(&server).await;
-    let (mut host_ws, _) = host(&server, &room, "Dr Quill").await;
+    let (mut host_ws, host_joined) = host(&server, &room, "Dr Quill").await;
+    let host_id = host_joined["selfId"].as_str().unwrap().to_owned();
     let (mut guest, guest_id) = knocker(&server, &room, "Pat Wren").await;
     host_ws.recv_type("room_knocked").await;
     host_ws
@@ -145,6 +147,21 @@ async fn each_room_event_is_a_log_line_without_names_or_messages() {
         "{}",
         server.logs()
     );
+    host_ws
+        .send("kick_client", json!({"clientId": guest_id}))
+        .await;
+    host_ws.send("leave_room", json!({})).await;
+    let why_left = |who: &str, why: &str| {
+        lines("room.client.left")
+            .iter()
+            .any(|l| l.contains(who) && l.contains(&format!("why={why} ")))
+    };
+    until(
+        "both leaves are logged with why",
+        Duration::from_secs(5),
+        || async { why_left(&guest_id, "kicked") && why_left(&host_id, "left") },
+    )
+    .await;
     let logs = server.logs();
     for private in ["Dr Quill", "Pat Wren", "fetch a gown"] {
         assert!(!logs.contains(private), "{private:?} in the log:\n{logs}");

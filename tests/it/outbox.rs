@@ -145,6 +145,7 @@ async fn a_fact_recorded_again_under_its_id_is_written_once() {
             message: None,
             decided_by: None,
             counts: ClientCounts::default(),
+            why: None,
         },
         id: Some(id.clone()),
         webhook_body: "{}".into(),

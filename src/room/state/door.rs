@@ -7,7 +7,7 @@ use super::connections::Place;
 use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayVerdict, Kept, MintGrant, Out, Room};
-use crate::meeting::facts::FactKind;
+use crate::meeting::facts::{Departure, FactKind};
 use crate::room::event::{Answer, Event, Refusal, RefusalCode, ResolvedKnock, Verdict};
 use crate::room::model::{
     ClientId, ConnId, Decider, KnockAction, KnockTarget, LeaveReason, Request, Resolution, Role,
@@ -186,12 +186,12 @@ impl Room {
                 reason,
             },
         );
-        self.fact(
+        self.departure_fact(
             out,
             now,
             FactKind::KnockCancelled,
             Some((&knock.client_id, None, &knock.identity)),
-            None,
+            Departure::Leave(reason),
         );
     }
 

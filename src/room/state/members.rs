@@ -7,7 +7,7 @@ use super::deadlines::Timer;
 use super::queue::{Hold, Knock};
 use super::{AwayMember, AwayVerdict, Kept, MintGrant, Out, Room};
 use crate::meeting::RoomMode;
-use crate::meeting::facts::FactKind;
+use crate::meeting::facts::{Departure, FactKind};
 use crate::meeting::network::NetworkSample;
 use crate::room::event::{Event, MediaChange, RefusalCode};
 use crate::room::model::{
@@ -153,12 +153,12 @@ impl Room {
             Place::Member(role) => Some(role),
             _ => None,
         };
-        self.fact(
+        self.departure_fact(
             out,
             now,
             FactKind::Left,
             Some((&gone.client_id, role, &gone.identity)),
-            None,
+            Departure::Leave(reason),
         );
         self.update_session(out, now);
     }
@@ -478,12 +478,12 @@ impl Room {
             self.recording_fact(out, now, FactKind::RecordingStopped, &stopped);
         }
         for knock in self.queue.drain() {
-            self.fact(
+            self.departure_fact(
                 out,
                 now,
                 FactKind::KnockCancelled,
                 Some((&knock.client_id, None, &knock.identity)),
-                None,
+                Departure::RoomEnded(reason),
             );
         }
         let gone = self.conns.drain();
@@ -494,27 +494,33 @@ impl Room {
             out.media(MediaChange::Revoke {
                 client_id: conn.client_id.clone(),
             });
-            self.fact(
+            self.departure_fact(
                 out,
                 now,
                 FactKind::Left,
                 Some((&conn.client_id, Some(role), &conn.identity)),
-                None,
+                Departure::RoomEnded(reason),
             );
         }
         for (_, away) in std::mem::take(&mut self.away_members) {
-            self.fact(
+            self.departure_fact(
                 out,
                 now,
                 FactKind::Left,
                 Some((&away.client_id, Some(away.role), &away.identity)),
-                None,
+                Departure::RoomEnded(reason),
             );
         }
         self.away_verdicts.clear();
         self.seats.clear();
         if let Some(id) = self.session.end(&mut self.deadlines) {
-            self.session_fact(out, now, FactKind::SessionEnded, id);
+            self.session_fact(
+                out,
+                now,
+                FactKind::SessionEnded,
+                id,
+                Some(Departure::RoomEnded(reason)),
+            );
         }
         self.deadlines.clear();
         self.ended = true;
@@ -544,12 +550,12 @@ impl Room {
                 reason,
             },
         );
-        self.fact(
+        self.departure_fact(
             out,
             now,
             FactKind::Left,
             Some((&away.client_id, Some(away.role), &away.identity)),
-            None,
+            Departure::Leave(reason),
         );
         self.update_session(out, now);
         Some(away)

@@ -50,7 +50,7 @@ use super::input::Input;
 use super::model::{
     ClientId, ConnId, Decider, EndReason, Identity, MediaState, Request, Role, Theme,
 };
-use crate::meeting::facts::{DecidedBy, FactClient, FactKind, RoomFact};
+use crate::meeting::facts::{DecidedBy, Departure, FactClient, FactKind, RoomFact};
 use crate::meeting::network::NetworkSample;
 use crate::meeting::{MeetingId, RecordingKind, RoomMode, RoomName};
 
@@ -441,7 +441,7 @@ impl Room {
             }
         }
         if session_over && let Some(id) = self.session.end(&mut self.deadlines) {
-            self.session_fact(out, now, FactKind::SessionEnded, id);
+            self.session_fact(out, now, FactKind::SessionEnded, id, None);
         }
     }
 
@@ -515,13 +515,21 @@ impl Room {
             &mut self.deadlines,
         );
         if let Some(id) = started {
-            self.session_fact(out, now, FactKind::SessionStarted, id);
+            self.session_fact(out, now, FactKind::SessionStarted, id, None);
         }
     }
 
-    fn session_fact(&self, out: &mut Out, now: DateTime<Utc>, kind: FactKind, session_id: String) {
+    fn session_fact(
+        &self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        session_id: String,
+        why: Option<Departure>,
+    ) {
         let mut fact = self.new_fact(now, kind, None, None);
         fact.room_session_id = Some(session_id);
+        fact.why = why;
         out.0.push(Output::Fact(fact));
     }
 
@@ -535,6 +543,20 @@ impl Room {
     ) {
         out.0
             .push(Output::Fact(self.new_fact(now, kind, client, message)));
+    }
+
+    /// A fact of someone's going (or the session's end), saying why.
+    fn departure_fact(
+        &self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        kind: FactKind,
+        client: Option<(&ClientId, Option<Role>, &Identity)>,
+        why: Departure,
+    ) {
+        let mut fact = self.new_fact(now, kind, client, None);
+        fact.why = Some(why);
+        out.0.push(Output::Fact(fact));
     }
 
     /// A knock's verdict, saying who decided it.
@@ -579,6 +601,7 @@ impl Room {
             message,
             decided_by: None,
             counts: self.conns.counts(),
+            why: None,
         }
     }
 }

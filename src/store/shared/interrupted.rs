@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::meeting::facts::{ClientCounts, FactClient, FactKind, RoomFact};
+use crate::meeting::facts::{ClientCounts, Departure, FactClient, FactKind, RoomFact};
 use crate::meeting::{MeetingId, Role, RoomName};
 
 /// The later of the last heartbeat and the last room event (milliseconds).
@@ -140,6 +140,7 @@ impl OpenRoom {
             message: None,
             decided_by: None,
             counts,
+            why: (kind != FactKind::RecordingStopped).then_some(Departure::ServerStopped),
         };
         let mut remaining: HashMap<Role, u32> = HashMap::new();
         for member in &self.members {

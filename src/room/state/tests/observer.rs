@@ -253,6 +253,17 @@ impl Observer {
     }
 
     pub(super) fn fact(&mut self, fact: &RoomFact) {
+        // Invariant: each going says why (the log's only word on it); no other client's fact does.
+        if fact.kind != FactKind::SessionEnded {
+            let goes = matches!(fact.kind, FactKind::Left | FactKind::KnockCancelled);
+            assert_eq!(
+                fact.why.is_some(),
+                goes,
+                "{:?} with {:?}",
+                fact.kind,
+                fact.why
+            );
+        }
         let Some(client) = &fact.client else { return };
         match fact.kind {
             FactKind::Knocked => {
