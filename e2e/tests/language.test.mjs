@@ -1,13 +1,13 @@
 // The room in another language (Whereby's `lang`): the guest's way in and the host's People panel
 // in French, with no English text of the catalog left on the screens; the call in German, French,
 // Spanish and Dutch at every window size; the device check in four languages on a phone; the
-// review's language picker.
+// review's language picker; names and messages in a right-to-left script among our words.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { TIMEOUT, enter, openPeople, knockerItem, noPageErrors } from "../lib/flows.mjs";
+import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, noPageErrors } from "../lib/flows.mjs";
 import { SIZES, callFitsSoon } from "../lib/checks.mjs";
 import french from "../../web/js/lang/fr.js";
 
@@ -218,4 +218,42 @@ test("the review's language picker shows the room again in the language chosen, 
   await fixed.waitForSelector("#precall-title", { timeout: TIMEOUT });
   assert.equal(await fixed.locator("#language-picker").count(), 0, "localization=off: no picker");
   noPageErrors(page, fixed);
+});
+
+test("a name and a message in a right-to-left script keep their digits and stay apart from our words", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const name = "سارة أحمد 2";
+  const host = await open("host");
+  await enterAsHost(host, meeting, "ד״ר כהן");
+  const guest = await open("guest", { viewport: { width: 390, height: 844 } });
+  await knock(guest, meeting, name);
+  // Isolated inside our sentence: unisolated, its "2" read as the sentence's ("2 سارة أحمد is knocking").
+  await host.locator(".knock-toast").waitFor({ timeout: TIMEOUT });
+  assert.match(await host.textContent(".knock-toast"), new RegExp(`^\u2068${name}\u2069 is knocking`));
+  await openPeople(host);
+  await knockerItem(host, name).locator(".knock-message").fill("لحظة من فضلك 5");
+  await knockerItem(host, name).locator(".hold").click();
+  await guest.waitForSelector("#hold-message:not([hidden])");
+  assert.equal(await guest.getAttribute("#hold-message .hold-text", "dir"), "auto", "the host's words read in their own direction");
+  assert.equal(await guest.textContent("#hold-message footer"), "— \u2068ד״ר כהן\u2069");
+  await knockerItem(host, name).locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  await guest.click("#chat-toggle");
+  await guest.fill("#chat-input", "مرحبا 123");
+  await guest.press("#chat-input", "Enter");
+  await host.click("#chat-toggle");
+  const line = host.locator("#chat-list li").first();
+  await line.waitFor({ timeout: TIMEOUT });
+  // The sender's name is one box, its "2" inside it, and the time after it (unisolated, the
+  // name's "2" and the time's digits made one run: "2 09:12 سارة أحمد").
+  const boxes = await line.evaluate((li) => {
+    const nameBox = li.querySelector(".chat-name");
+    return { nameRects: nameBox.getClientRects().length, nameRight: nameBox.getBoundingClientRect().right, timeLeft: li.querySelector("time").getBoundingClientRect().left };
+  });
+  assert.equal(boxes.nameRects, 1, "the name is not split around the time");
+  assert.ok(boxes.timeLeft >= boxes.nameRight, `the time follows the name: ${JSON.stringify(boxes)}`);
+  assert.equal(await line.locator(".chat-text").evaluate((p) => getComputedStyle(p).direction), "rtl", "an Arabic message reads right to left");
+  await screenshot(host, "rtl-names-chat-1366x657");
+  noPageErrors(host, guest);
 });

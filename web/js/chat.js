@@ -17,7 +17,7 @@ export class ChatPanel {
     this.selfId = null;
     this.host = false;
     this.list = h("ol", { class: "chat-list", id: "chat-list", "aria-live": "polite", "aria-label": t("Messages") });
-    this.input = h("input", { type: "text", id: "chat-input", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
+    this.input = h("input", { type: "text", id: "chat-input", dir: "auto", "aria-label": t("Message"), maxLength: 4000, placeholder: t("Write a message"), autocomplete: "off" });
     this.heading = h("h2", { id: "chat-title", tabindex: "-1", text: t("Chat") });
     this.element = h("aside", { class: "panel chat", id: "chat-panel", "aria-labelledby": "chat-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
@@ -54,10 +54,10 @@ export class ChatPanel {
         onclick: () => this.signal.send("remove_chat_message", { id }) }, icon("trash-2"))
       : null;
     this.list.append(h("li", { class: mine ? "mine" : "", "data-id": id || null },
-      h("span", { class: "chat-name", text: displayName }),
+      h("span", { class: "chat-name", dir: "auto", text: displayName }),
       h("time", { text: time }),
       remove,
-      h("p", { class: "chat-text" }, withLinks(text))));
+      h("p", { class: "chat-text", dir: "auto" }, withLinks(text))));
     this.list.scrollTop = this.list.scrollHeight;
   }
 

@@ -9,7 +9,7 @@
 // because a node that cannot reach the room's server yet sends the page away again at once.
 // Its words are English keys, in the page's language through i18n.js's `t`.
 
-import { ordinal, t } from "./i18n.js";
+import { isolated, ordinal, t } from "./i18n.js";
 import { nameProblem } from "./params.js";
 
 /** What a refused room or key means to a person, before any device is touched. */
@@ -234,7 +234,7 @@ function frame(state, kind, p, now) {
       if (!state.wait) return { state, effects: [] };
       return {
         state: { ...state, wait: { ...state.wait, messages: [...state.wait.messages, { message: p.message, host: p.hostDisplayName }] } },
-        effects: [say(`${p.hostDisplayName}: ${p.message}`)],
+        effects: [say(`${isolated(p.hostDisplayName)}: ${isolated(p.message)}`)],
       };
     case "sent_to_waiting_room":
       return {
@@ -309,7 +309,7 @@ function verdict(state, p, now) {
       const wait = state.wait || { position: null, messages: [], sentBack: false };
       return {
         state: { ...state, screen: "waiting", wait: { ...wait, hold: { message: p.message || null, host: p.hostDisplayName || null } } },
-        effects: [say(`${p.hostDisplayName || t("The host")}: ${p.message || t("please wait a moment")}`)],
+        effects: [say(`${isolated(p.hostDisplayName || t("The host"))}: ${isolated(p.message || t("please wait a moment"))}`)],
       };
     }
     case "accepted": {

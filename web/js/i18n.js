@@ -65,5 +65,18 @@ export function ordinal(n) {
 
 function fill(text, values) {
   if (!values) return text;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? isolated(String(values[name])) : whole));
+}
+
+// Strong right-to-left letters: Hebrew, Arabic, Syriac, Thaana, N'Ko and their presentation forms.
+const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]|\ud802[\udc00-\udfff]|\ud83a[\udc00-\udfff]/;
+
+/**
+ * What someone wrote, to be put inside a sentence of ours: a name or message with right-to-left
+ * letters is isolated (Unicode's FSI…PDI), or its digits and punctuation join the sentence's
+ * ("سارة 2 is knocking" would read "2 سارة is knocking"). Every language of ours runs left to
+ * right, so other text needs nothing (and stays as it was, for tests that read it).
+ */
+export function isolated(text) {
+  return RTL.test(text) ? `\u2068${text}\u2069` : text;
 }

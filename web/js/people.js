@@ -49,7 +49,7 @@ export class PeoplePanel {
     this.heading = h("h2", { id: "people-title", tabindex: "-1", text: t("People") });
     this.body = h("div", { class: "panel-body" });
     // Outside the body, which is drawn anew on every change: what is typed and the caret stay.
-    this.find = h("input", { type: "search", id: "people-find", class: "people-find", placeholder: t("Find someone"), "aria-label": t("Find someone by name"), autocomplete: "off", hidden: true, oninput: () => this.render() });
+    this.find = h("input", { type: "search", id: "people-find", dir: "auto", class: "people-find", placeholder: t("Find someone"), "aria-label": t("Find someone by name"), autocomplete: "off", hidden: true, oninput: () => this.render() });
     this.element = h("aside", { class: "panel people", id: "people-panel", "aria-labelledby": "people-title", hidden: true },
       h("header", { class: "panel-header" }, this.heading,
         h("button", { type: "button", class: "icon-only close-panel", "aria-label": t("Close People"), onclick: () => this.onClose?.() }, icon("x"))),
@@ -155,7 +155,7 @@ export class PeoplePanel {
 
   /** The waiting list's parts that stay: its heading, what is done for everyone, the list. */
   waitingSection() {
-    const everyone = h("input", { type: "text", class: "message-all", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
+    const everyone = h("input", { type: "text", class: "message-all", dir: "auto", maxLength: 1000, placeholder: t("Message to everyone waiting"), "aria-label": t("Message to everyone waiting"), "data-focus-key": "all:message" });
     const admitAll = h("button", { type: "button", class: "primary", id: "admit-all", "data-focus-key": "all:admit", onclick: () => this.send("handle_knock", { all: true, action: "accept" }) }, icon("user-check"), t("Let everyone in"));
     // In its place when the room is full (a line more would push the room's first person out of a
     // laptop's panel).
@@ -219,7 +219,7 @@ export class PeoplePanel {
   knockerItem(knock, place) {
     const id = knock.clientId;
     const key = (what) => `${what}:${id}`;
-    const input = h("input", { type: "text", class: "knock-message", maxLength: 1000, placeholder: t("Message (optional)"), "aria-label": t("Message to {name}", { name: knock.displayName }), value: this.drafts.get(id) || "", "data-focus-key": key("message") });
+    const input = h("input", { type: "text", class: "knock-message", dir: "auto", maxLength: 1000, placeholder: t("Message (optional)"), "aria-label": t("Message to {name}", { name: knock.displayName }), value: this.drafts.get(id) || "", "data-focus-key": key("message") });
     input.addEventListener("input", () => this.drafts.set(id, input.value));
     const waiting = knock.state === "held"
       ? (knock.holdMessage ? t("On hold: {message}", { message: knock.holdMessage }) : t("On hold"))
@@ -243,7 +243,7 @@ export class PeoplePanel {
       h("div", { class: "person" },
         avatar(knock, "avatar small"),
         h("span", { class: "knocker-text" },
-          h("span", { class: "knocker-name", text: knock.displayName, title: knock.displayName }),
+          h("span", { class: "knocker-name", dir: "auto", text: knock.displayName, title: knock.displayName }),
           h("span", { class: "knock-state", text: state })),
         h("span", { class: "place" },
           h("span", { text: `#${place}` }),

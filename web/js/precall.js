@@ -147,7 +147,7 @@ function roomHeading(params, knockPage, nameInput) {
  * waits for. `finish({displayName, check})` once the person continues with a good name.
  */
 function nameEntry({ params, media, iceServers, only, onCheckCompleted, finish }) {
-  const nameInput = h("input", { id: "display-name", type: "text", maxLength: NAME_MAX * 2, autocomplete: "name", value: params.displayName });
+  const nameInput = h("input", { id: "display-name", type: "text", dir: "auto", maxLength: NAME_MAX * 2, autocomplete: "name", value: params.displayName });
   const nameError = h("p", { id: "name-error", class: "field-error", role: "alert" });
   const validateName = () => {
     const problem = nameProblem(nameInput.value);

@@ -6,7 +6,7 @@
 
 import { h, icon, iconButton, releaseVideo, replace, withLinks } from "./dom.js";
 import { placeText } from "./flow.js";
-import { t } from "./i18n.js";
+import { isolated, t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
 
 /** Draws `state.screen` in `root`; returns {update(state), destroy()}. */
@@ -155,11 +155,11 @@ function waiting(root, state, ctx) {
     holdBox.hidden = !wait.hold;
     if (wait.hold) {
       replace(holdBox,
-        h("p", { class: "hold-text" }, withLinks(wait.hold.message || t("Please wait a moment."))),
-        h("footer", { class: "hold-by", text: `— ${wait.hold.host || t("The host")}` }));
+        h("p", { class: "hold-text", dir: "auto" }, withLinks(wait.hold.message || t("Please wait a moment."))),
+        h("footer", { class: "hold-by", text: `— ${isolated(wait.hold.host || t("The host"))}` }));
     }
     replace(messages, ...wait.messages.map((m) => h("li", {},
-      h("p", { class: "host-message-text" }, withLinks(m.message)), h("footer", { text: `— ${m.host}` }))));
+      h("p", { class: "host-message-text", dir: "auto" }, withLinks(m.message)), h("footer", { text: `— ${isolated(m.host)}` }))));
     showLogo(document.getElementById("room-logo"), next.knockPage?.logoUrl, ctx.params);
     applyKnockPage(next.knockPage, ctx.params);
   };
@@ -175,8 +175,8 @@ function rejected(root, state, ctx) {
   replace(root, frame(state, ctx,
     h("h1", { tabindex: "-1", text: t("The host did not let you in") }),
     rejection?.message ? h("blockquote", { class: "reason", id: "reject-reason" },
-      h("p", {}, withLinks(rejection.message)),
-      h("footer", { text: `— ${rejection.host || t("The host")}` })) : null,
+      h("p", { dir: "auto" }, withLinks(rejection.message)),
+      h("footer", { text: `— ${isolated(rejection.host || t("The host"))}` })) : null,
     wait, again));
   applyKnockPage(state.knockPage, ctx.params);
   const timer = countdown(again, wait, () => ctx.state().rejection?.retryAt);

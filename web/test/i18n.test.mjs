@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 
-import { chooseLanguage, language, ordinal, t, tn, LANGUAGES } from "../js/i18n.js";
+import { chooseLanguage, isolated, language, ordinal, t, tn, LANGUAGES } from "../js/i18n.js";
 import { waitedText } from "../js/dom.js";
 
 const JS = new URL("../js/", import.meta.url);
@@ -105,4 +105,14 @@ test("how long a knocker has waited, in the page's language", async () => {
   await chooseLanguage("de");
   assert.deepEqual([0, 4 * minute, 65 * minute].map(waitedText), ["gerade eben", "4 Min.", "1 Std. 5 Min."]);
   await chooseLanguage("en");
+});
+
+test("what someone wrote in a right-to-left script is isolated inside our sentences; other text is left as it is", () => {
+  const [FSI, PDI] = ["\u2068", "\u2069"];
+  assert.equal(t("{name} is knocking", { name: "سارة 2" }), `${FSI}سارة 2${PDI} is knocking`, "Arabic");
+  assert.equal(t("{name} (you)", { name: "ד״ר כהן" }), `${FSI}ד״ר כהן${PDI} (you)`, "Hebrew");
+  assert.equal(isolated("𞤀𞤣𞤤𞤢𞤥"), `${FSI}𞤀𞤣𞤤𞤢𞤥${PDI}`, "Adlam, beyond the basic plane");
+  assert.equal(t("{name} is knocking", { name: "Zoë 2" }), "Zoë 2 is knocking");
+  assert.equal(tn(3, "{count} waiting", "{count} waiting"), "3 waiting", "numbers are not isolated");
+  assert.equal(isolated("山田 太郎"), "山田 太郎", "left-to-right scripts need nothing");
 });
