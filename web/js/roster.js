@@ -90,11 +90,26 @@ export const roomIsFull = (clients, capacity) =>
 
 export const ROLE_LABELS = { host: () => t("Host"), visitor: () => t("Guest"), granted_visitor: () => t("Guest"), viewer: () => t("Viewer") };
 
-/** Two letters for an avatar: the initials of the first and last words. */
+/**
+ * Two letters for an avatar: the initials of the first and last words that begin with a letter
+ * (an emoji or a flag before a name is left out), else of the first and last words. A letter is
+ * what a reader sees as one (an accent typed apart, a flag's two codes), upper-cased unless
+ * that makes it longer (ß would read SS).
+ */
 export function initials(name) {
   const words = String(name || "").trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return "?";
-  const first = [...words[0]][0] || "";
-  const last = words.length > 1 ? [...words[words.length - 1]][0] || "" : "";
-  return (first + last).toUpperCase();
+  const lettered = words.filter((word) => /^\p{L}/u.test(word));
+  const chosen = lettered.length > 0 ? lettered : words;
+  const first = initialOf(chosen[0]);
+  const last = chosen.length > 1 ? initialOf(chosen[chosen.length - 1]) : "";
+  return first + last;
+}
+
+const graphemes = typeof Intl.Segmenter === "function" ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+
+function initialOf(word) {
+  const letter = graphemes ? graphemes.segment(word)[Symbol.iterator]().next().value.segment : [...word][0];
+  const upper = letter.toUpperCase();
+  return [...upper].length > [...letter].length ? letter : upper;
 }

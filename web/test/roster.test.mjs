@@ -75,6 +75,14 @@ test("initials for avatars", () => {
   assert.equal(initials("  pat "), "P");
   assert.equal(initials("Émile van der Berg"), "ÉB");
   assert.equal(initials(""), "?");
+  assert.equal(initials("👩‍⚕️ Ann Lee"), "AL", "an emoji before the name is left out");
+  assert.equal(initials("🇫🇷 Pierre"), "P", "so is a flag");
+  assert.equal(initials("🙂"), "🙂", "a name with no letter keeps its first sign whole");
+  assert.equal(initials("👩‍⚕️"), "👩‍⚕️", "a joined emoji is one sign");
+  assert.equal(initials("e\u0301mile zola"), "E\u0301Z", "an accent typed apart stays with its letter");
+  assert.equal(initials("ß straße"), "ßS", "upper case only where it stays one letter");
+  assert.equal(initials("سارة أحمد 2"), "سأ", "words, not numbers");
+  assert.equal(initials("R2 D2"), "RD");
 });
 
 test("microphones and cameras follow media_state", async () => {
