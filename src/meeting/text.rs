@@ -30,6 +30,17 @@ pub enum TextError {
     InvisibleCharacter(u32),
     #[error("avatarUrl {0}")]
     AvatarUrl(&'static str),
+    /// No text may hold U+0000: it ends a string in C, and PostgreSQL's text refuses it.
+    #[error("{0} may not contain the NUL character (U+0000)")]
+    Nul(&'static str),
+}
+
+/// Refuses a text holding U+0000.
+fn without_nul<'a>(text: &'a str, field: &'static str) -> Result<&'a str, TextError> {
+    if text.contains('\0') {
+        return Err(TextError::Nul(field));
+    }
+    Ok(text)
 }
 
 /// Direction marks, embeddings, overrides and isolates: they can make a name read as another.
@@ -105,6 +116,7 @@ fn trimmed<'a>(
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
+    let text = without_nul(text, field)?;
     if text.chars().count() > max {
         return Err(TextError::TooLong { field, max });
     }
@@ -118,7 +130,7 @@ pub fn host_message(raw: Option<&str>) -> Result<Option<String>, TextError> {
 
 /// A chat message: trimmed, 1 to 4,000 characters.
 pub fn chat(raw: &str) -> Result<String, TextError> {
-    let text = raw.trim();
+    let text = without_nul(raw.trim(), "text")?;
     if text.is_empty() || text.chars().count() > CHAT_MAX_CHARS {
         return Err(TextError::ChatLength);
     }
@@ -133,7 +145,11 @@ pub fn bounded(
 ) -> Result<Option<String>, TextError> {
     match value {
         Some(v) if v.chars().count() > max => Err(TextError::TooLong { field, max }),
-        other => Ok(other),
+        Some(v) => {
+            without_nul(&v, field)?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
     }
 }
 
@@ -222,6 +238,27 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "externalId is longer than 2 characters"
+        );
+    }
+
+    #[test]
+    fn no_text_holds_a_nul() {
+        let said = |e: TextError| e.to_string();
+        assert_eq!(
+            said(host_message(Some("One\0 minute")).unwrap_err()),
+            "message may not contain the NUL character (U+0000)"
+        );
+        assert_eq!(
+            said(bounded(Some("m\u{0}1".into()), "metadata", 10).unwrap_err()),
+            "metadata may not contain the NUL character (U+0000)"
+        );
+        assert_eq!(
+            said(chat("a\0").unwrap_err()),
+            "text may not contain the NUL character (U+0000)"
+        );
+        assert_eq!(
+            bounded(Some("m\t1\n".into()), "metadata", 10).unwrap(),
+            Some("m\t1\n".into())
         );
     }
 

@@ -105,7 +105,7 @@ pub async fn run(
                 while let Ok(fact) = facts.try_recv() {
                     batch.push(fact);
                 }
-                recorder.write(&mut batch).await;
+                recorder.write(&mut batch, &stop).await;
                 break;
             }
         }
@@ -121,13 +121,13 @@ pub async fn run(
         }
         last_write = tokio::time::Instant::now();
         waiting(batch.len() + facts.len());
-        recorder.write(&mut batch).await;
+        recorder.write(&mut batch, &stop).await;
         waiting(facts.len());
     }
 }
 
 impl Recorder {
-    async fn write(&self, batch: &mut Vec<Recording>) {
+    async fn write(&self, batch: &mut Vec<Recording>, stop: &CancellationToken) {
         if batch.is_empty() {
             return;
         }
@@ -138,15 +138,23 @@ impl Recorder {
         });
         let recorded = self.recorded(facts);
         let started = std::time::Instant::now();
-        let ok = write(&self.store, &recorded).await;
+        // Nobody waits for these facts, nor will record them again: they are retried until the
+        // store is back. Those a room keeps (a cluster's) are its to record again.
+        let patience = if acks.is_empty() && !stop.is_cancelled() {
+            Patience::UntilWritten(stop)
+        } else {
+            Patience::AFewTimes
+        };
+        let written = write(&self.store, &recorded, patience).await;
         metrics::histogram!("anteroom_store_write_seconds").record(started.elapsed().as_secs_f64());
-        if ok {
-            for fact in &recorded {
+        for (fact, written) in recorded.iter().zip(&written) {
+            if *written {
                 metrics::counter!("anteroom_room_events_total", "kind" => fact.fact.kind.event_type())
                     .increment(1);
             }
         }
-        log_events(&recorded, ok);
+        log_events(&recorded, &written);
+        let ok = written.iter().all(|w| *w);
         for ack in acks {
             // A room that stopped waiting (it ended) no longer needs to know.
             let _ = ack.send(ok);
@@ -190,7 +198,7 @@ impl Recorder {
         if count > 0 {
             let recorded = self.recorded(facts.into_iter().map(|fact| (fact, None)));
             self.store.record_facts(&recorded).await?;
-            log_events(&recorded, true);
+            log_events(&recorded, &vec![true; recorded.len()]);
             tracing::info!(
                 facts = count,
                 "closed what the last run left open (knocks, members, sessions), with their webhook events"
@@ -204,8 +212,8 @@ impl Recorder {
 /// `error` when it could not be. Under a target of its own (`--log info,anteroom::events=warn`
 /// silences them). Opaque ids and roles only: no display name or host's message, which webhooks
 /// carry to the integrator and a log need not.
-fn log_events(recorded: &[RecordedFact], written: bool) {
-    for RecordedFact { fact, .. } in recorded {
+fn log_events(recorded: &[RecordedFact], written: &[bool]) {
+    for (RecordedFact { fact, .. }, written) in recorded.iter().zip(written) {
         let client = fact.client.as_ref();
         let client_id = client.map(|c| c.client_id.as_str());
         let role = client.and_then(|c| c.role).map(|r| r.as_str());
@@ -220,7 +228,7 @@ fn log_events(recorded: &[RecordedFact], written: bool) {
                     client_id, role, decided_by, why, in_room = fact.counts.total, $message)
             };
         }
-        if written {
+        if *written {
             room_event!(info, "room event");
         } else {
             room_event!(error, "room event not recorded");
@@ -228,22 +236,82 @@ fn log_events(recorded: &[RecordedFact], written: bool) {
     }
 }
 
-/// True once written.
-async fn write(store: &DynStore, batch: &[RecordedFact]) -> bool {
-    // A failed write is retried a few times; the database being gone for longer is logged loudly.
-    for attempt in 1..=5u32 {
-        match store.record_facts(batch).await {
-            Ok(()) => return true,
-            Err(err) => {
-                tracing::error!(error = %err, attempt, facts = batch.len(), "recording room facts failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
-                    .await;
+/// How long a write is retried while it fails.
+enum Patience<'a> {
+    /// Until the store takes it, or the server stops.
+    UntilWritten(&'a CancellationToken),
+    /// Five times over about a second and a half.
+    AFewTimes,
+}
+
+/// Failed tries between two looks at whether the store takes other writes.
+const TRIES_BEFORE_A_LOOK: u32 = 5;
+/// The longest pause between two tries while the store is away.
+const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+
+/// Writes a batch; says of each fact whether it was written. While the store takes nothing (a
+/// database restarting, a full disk), the batch waits, in order, as long as `patience` allows. A
+/// batch the store refuses while it takes other writes is halved until the fact it will not take
+/// is found: that fact alone is dropped, logged (it used to take the whole batch with it).
+async fn write(store: &DynStore, batch: &[RecordedFact], patience: Patience<'_>) -> Vec<bool> {
+    let mut written = vec![false; batch.len()];
+    // Parts still to write, the next at the end.
+    let mut parts = Vec::with_capacity(1);
+    parts.push(0..batch.len());
+    while let Some(part) = parts.pop() {
+        match write_part(store, &batch[part.clone()], &patience).await {
+            Outcome::Written => written[part].fill(true),
+            Outcome::Refused if part.len() > 1 => {
+                let middle = part.start + part.len() / 2;
+                parts.push(middle..part.end);
+                parts.push(part.start..middle);
+            }
+            Outcome::Refused => {
+                let fact = &batch[part.start].fact;
+                tracing::error!(event = fact.kind.event_type(), room = %fact.room_name,
+                    "the store refuses this room fact while it takes others; dropping it");
+            }
+            Outcome::StoreAway => {
+                tracing::error!(
+                    facts = batch.len() - written.iter().filter(|w| **w).count(),
+                    "dropping room facts the store would not take"
+                );
+                break;
             }
         }
     }
-    tracing::error!(
-        facts = batch.len(),
-        "dropping room facts the store would not take"
-    );
-    false
+    written
+}
+
+enum Outcome {
+    Written,
+    /// The store takes other writes, not this.
+    Refused,
+    /// The store took nothing for as long as the patience allowed.
+    StoreAway,
+}
+
+async fn write_part(store: &DynStore, part: &[RecordedFact], patience: &Patience<'_>) -> Outcome {
+    let mut attempt = 0u32;
+    loop {
+        let Err(err) = store.record_facts(part).await else {
+            return Outcome::Written;
+        };
+        attempt += 1;
+        // Every failure at first, then one in twenty (a database away for long logs on).
+        if attempt <= TRIES_BEFORE_A_LOOK || attempt.is_multiple_of(20) {
+            tracing::error!(error = %err, attempt, facts = part.len(), "recording room facts failed");
+        }
+        if attempt.is_multiple_of(TRIES_BEFORE_A_LOOK) {
+            if store.mark_alive(chrono::Utc::now()).await.is_ok() {
+                return Outcome::Refused;
+            }
+            match patience {
+                Patience::UntilWritten(stop) if !stop.is_cancelled() => {}
+                _ => return Outcome::StoreAway,
+            }
+        }
+        let pause = Duration::from_millis(100 * u64::from(attempt)).min(LONGEST_PAUSE);
+        tokio::time::sleep(pause).await;
+    }
 }

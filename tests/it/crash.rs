@@ -1,4 +1,5 @@
-//! Faults of the machine under the server: a crash in the middle of a session, a full disk.
+//! Faults of the machine under the server: a crash in the middle of a session, a full disk, a
+//! database that takes no writes for a while.
 
 use std::time::Duration;
 
@@ -214,18 +215,76 @@ async fn health_turns_unavailable(server: &Server, why: &str, within: Duration) 
 /// PostgreSQL's store fills no disk of ours: what a full disk is to SQLite, a database that takes
 /// no writes is to it (here, made read-only, its connections cut so the pool reconnects read-only).
 async fn health_says_unavailable_when_postgres_takes_no_writes() {
-    use sqlx::Connection;
     let mut server = crate::helpers::Server::start().await;
     assert_eq!(
         health(&server).await,
         (200, json!({"status": "ok", "store": "ok"}))
     );
+    read_only(&server, true).await;
+    health_turns_unavailable(&server, "read-only", Duration::from_secs(15)).await;
+    server.wait_for_log("the store takes no writes").await;
+    server.kill9().await;
+}
+
+/// A PostgreSQL that takes no writes for a while (restarting, failing over; here made read-only,
+/// then writable again) loses no room event: what happened meanwhile is recorded once it is back,
+/// and delivered. (Facts were dropped after a second and a half of failed writes.) SQLite has no
+/// such window to test: its log takes a small write even on a full disk (the room a failed large
+/// one left), and another program's lock is waited for (10 s) before a write fails.
+#[tokio::test]
+async fn room_events_wait_for_a_postgres_that_takes_no_writes_for_a_while() {
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let events = ["room.client.knocked", "room.client.knockHeld"];
+    let mut server = Server::start().await;
+    let receiver = receiver_for(&server, &events, &[]).await;
+    let room = locked_room(&server).await;
+    let (mut host_ws, _) = host(&server, &room, "Dr Quill").await;
+    read_only(&server, true).await;
+    health_turns_unavailable(&server, "read-only", Duration::from_secs(15)).await;
+    let (_guest, guest_id) = knocker(&server, &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    host_ws
+        .send(
+            "handle_knock",
+            json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
+        )
+        .await;
+    server.wait_for_log("recording room facts failed").await;
+    // Longer than the writes used to be tried.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        receiver.accepted().is_empty(),
+        "nothing written while the store takes no writes"
+    );
+    read_only(&server, false).await;
+    let delivered = receiver.wait_for(2).await;
+    let types: Vec<&str> = delivered
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, events);
+    assert_eq!(delivered[0]["data"]["participantId"], guest_id.as_str());
+    assert!(
+        !server.logs().contains("dropping room facts"),
+        "{}",
+        server.logs()
+    );
+    server.kill9().await;
+}
+
+/// Sets whether the server's PostgreSQL database takes writes, cutting its connections so that
+/// its pool reconnects to the database as it now is.
+async fn read_only(server: &Server, on: bool) {
+    use sqlx::Connection;
     let url = crate::helpers::store_url(server.data_dir.path()).await;
     let database = url.rsplit('/').next().unwrap().to_owned();
     let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL").unwrap();
     let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let on = if on { "on" } else { "off" };
     for sql in [
-        format!("ALTER DATABASE {database} SET default_transaction_read_only = on"),
+        format!("ALTER DATABASE {database} SET default_transaction_read_only = {on}"),
         format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
         ),
@@ -235,7 +294,75 @@ async fn health_says_unavailable_when_postgres_takes_no_writes() {
             .await
             .unwrap();
     }
-    health_turns_unavailable(&server, "read-only", Duration::from_secs(15)).await;
-    server.wait_for_log("the store takes no writes").await;
-    server.kill9().await;
+}
+
+/// A fact the store refuses while it takes others (here a NUL, which PostgreSQL's text refuses and
+/// no client can send any more) is dropped alone: the facts written with it are recorded. (The
+/// whole batch used to be dropped with it.) SQLite takes that fact too.
+#[tokio::test]
+async fn a_fact_the_store_refuses_takes_no_other_with_it() {
+    use anteroom::meeting::facts::{ClientCounts, FactClient, FactKind, RoomFact};
+    use anteroom::meeting::{ClientId, MeetingId, RoomName};
+    use anteroom::services::recorder::{self, Recorder, Recording};
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::open_store(data_dir.path()).await;
+    let knock = |name: &str| RoomFact {
+        kind: FactKind::Knocked,
+        at: Utc::now(),
+        meeting_id: MeetingId(1),
+        room_name: RoomName::parse("/poison").unwrap(),
+        room_session_id: None,
+        client: Some(FactClient {
+            client_id: ClientId::new(name.to_owned()),
+            role: None,
+            display_name: name.to_owned(),
+            external_id: None,
+            metadata: None,
+            user_agent: None,
+        }),
+        message: None,
+        decided_by: None,
+        counts: ClientCounts::default(),
+        why: None,
+    };
+    let (queue, facts) = recorder::channel();
+    for name in ["Ann", "B\u{0}b", "Cy"] {
+        let recording = Recording {
+            fact: knock(name),
+            id: None,
+            written: None,
+        };
+        queue.send(recording).unwrap();
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    let recorder = Recorder {
+        store: store.clone(),
+        subdomain: "test".into(),
+        written: Default::default(),
+        gap: Duration::from_millis(2),
+    };
+    let running = tokio::spawn(recorder::run(recorder, facts, stop.clone()));
+    let knocked = || async {
+        crate::helpers::store_rows::<(String,)>(
+            data_dir.path(),
+            "SELECT client_id FROM room_events ORDER BY id",
+        )
+        .await
+    };
+    let mut written = Vec::new();
+    for _ in 0..100 {
+        written = knocked().await;
+        if written.len() >= 2 {
+            break;
+        }
+    }
+    let written: Vec<&str> = written.iter().map(|(id,)| id.as_str()).collect();
+    if crate::helpers::on_postgres() {
+        assert_eq!(written, ["Ann", "Cy"]);
+    } else {
+        assert_eq!(written, ["Ann", "B\u{0}b", "Cy"]);
+    }
+    stop.cancel();
+    running.await.unwrap();
 }

@@ -434,3 +434,65 @@ async fn endpoints_are_managed_by_rest_and_cli() {
     .await;
     assert!(!ok && stderr.contains("unknown event type"));
 }
+
+/// A NUL character where a client may write (`metadata`, `externalId`, a host's message) is
+/// refused, saying why: PostgreSQL's text takes none, and a batch of facts holding one was refused
+/// whole, everyone's events in it lost. The same knock, written without it, is delivered.
+#[tokio::test]
+async fn a_nul_in_what_clients_write_is_refused_and_nothing_else_is_lost() {
+    let server = Server::start().await;
+    let receiver = receiver_for(
+        &server,
+        &["room.client.knocked", "room.client.knockHeld"],
+        &[],
+    )
+    .await;
+    let room = locked_room(&server).await;
+    let mut host = Ws::connect(&server).await;
+    host.join(&room.name, Some(&room.host_key), "Dr Host").await;
+    let mut guest = Ws::connect(&server).await;
+    for (field, value) in [("externalId", "p\u{0}7"), ("metadata", "m\u{0}1")] {
+        let mut join = json!({"roomName": room.name, "displayName": "Pat", "externalId": "p7", "metadata": "m1"});
+        join[field] = json!(value);
+        guest.send("join_room", join).await;
+        let error = guest.error().await;
+        assert_eq!(error["code"], "invalid_payload");
+        assert_eq!(
+            error["message"],
+            format!("{field} may not contain the NUL character (U+0000)")
+        );
+    }
+    guest
+        .send("join_room", json!({"roomName": room.name, "displayName": "Pat", "externalId": "p7", "metadata": "m1"}))
+        .await;
+    guest.recv_type("room_joined").await;
+    guest.send("knock_room", json!({})).await;
+    let guest_id = guest.recv_type("knock_sent").await["clientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "hold", "message": "One\u{0} minute"}),
+    )
+    .await;
+    assert_eq!(host.error().await["code"], "invalid_message");
+    let (status, body) = status_and_json(
+        server
+            .post(&format!("/v1/rooms{}/knocks/{guest_id}", room.name))
+            .json(&json!({"action": "hold", "message": "One\u{0} minute"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    host.send(
+        "handle_knock",
+        json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
+    )
+    .await;
+    let events = receiver.wait_for(2).await;
+    assert_eq!(events[0]["data"]["metadata"], "m1");
+    assert_eq!(events[1]["data"]["message"], "One minute");
+}
