@@ -302,14 +302,15 @@ async fn write_part(store: &DynStore, part: &[RecordedFact], patience: &Patience
         if attempt <= TRIES_BEFORE_A_LOOK || attempt.is_multiple_of(20) {
             tracing::error!(error = %err, attempt, facts = part.len(), "recording room facts failed");
         }
-        if attempt.is_multiple_of(TRIES_BEFORE_A_LOOK) {
-            if store.mark_alive(chrono::Utc::now()).await.is_ok() {
-                return Outcome::Refused;
-            }
-            match patience {
-                Patience::UntilWritten(stop) if !stop.is_cancelled() => {}
-                _ => return Outcome::StoreAway,
-            }
+        if attempt.is_multiple_of(TRIES_BEFORE_A_LOOK)
+            && store.mark_alive(chrono::Utc::now()).await.is_ok()
+        {
+            return Outcome::Refused;
+        }
+        // Looked at after every try: a server told to stop waits no longer than a few tries.
+        let patient = matches!(patience, Patience::UntilWritten(stop) if !stop.is_cancelled());
+        if !patient && attempt >= TRIES_BEFORE_A_LOOK {
+            return Outcome::StoreAway;
         }
         let pause = Duration::from_millis(100 * u64::from(attempt)).min(LONGEST_PAUSE);
         tokio::time::sleep(pause).await;
