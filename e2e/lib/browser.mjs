@@ -14,9 +14,9 @@ mkdirSync(OUTPUT, { recursive: true });
  * `grantMedia: false` makes the browser answer every permission prompt with no; `audioFile` is a
  * WAV file its fake microphone plays (in a loop) instead of its beeps; `videoFile` a Y4M file its
  * fake camera shows instead of its test pattern; `cameras` how many fake cameras it has (it always
- * has three microphones and three speakers).
+ * has three microphones and three speakers); `args` more of Chromium's switches.
  */
-export async function launch({ grantMedia = true, audioFile = null, videoFile = null, marker = null, cameras = 1 } = {}) {
+export async function launch({ grantMedia = true, audioFile = null, videoFile = null, marker = null, cameras = 1, args = [] } = {}) {
   return chromium.launch({
     executablePath: path.join(here, "chromium.sh"),
     headless: true,
@@ -30,6 +30,7 @@ export async function launch({ grantMedia = true, audioFile = null, videoFile = 
       ...(videoFile ? [`--use-file-for-fake-video-capture=${videoFile}`] : []),
       // A switch Chromium ignores, by which `renderers` finds this browser's processes.
       ...(marker ? [`--anteroom-test-browser=${marker}`] : []),
+      ...args,
     ],
   });
 }

@@ -261,6 +261,31 @@ async function twoKnockersFit(host) {
   await host.setViewportSize({ width: SIZES[2].width, height: SIZES[2].height });
 }
 
+test("a room opened at an address the server does not take its rooms at says so, and leads to the room at the server's own", async (t) => {
+  // "lan.test" is this machine too (loopback), under a name the server was not told of: as a
+  // server reached by its network address while its public URL names another.
+  const elsewhere = await launch({ args: ["--host-resolver-rules=MAP lan.test 127.0.0.1"] });
+  t.after(() => elsewhere.close());
+  const meeting = await server.meeting({ isLocked: true });
+  const page = await opener(elsewhere, t)("host elsewhere");
+  const address = new URL(meeting.hostRoomUrl);
+  address.hostname = "lan.test";
+  await page.goto(address.href);
+  await page.waitForSelector("[data-screen='unavailable']", { timeout: TIMEOUT });
+  assert.equal(await page.textContent("h1"), "This room is at another address");
+  const there = new URL(await page.getAttribute("#room-elsewhere", "href"));
+  assert.equal(there.origin, new URL(server.base).origin);
+  assert.equal(there.pathname, address.pathname);
+  assert.equal(there.searchParams.get("roomKey"), address.searchParams.get("roomKey"), "the host's key goes along");
+  await everySize(page, "room-elsewhere", "#room-elsewhere");
+  await page.click("#room-elsewhere");
+  await page.waitForSelector("#continue", { timeout: TIMEOUT });
+  await page.fill("#display-name", "Dr Host");
+  await page.click("#continue");
+  await page.waitForSelector("#end-meeting", { timeout: TIMEOUT });
+  noPageErrors(page);
+});
+
 test("keyboard: focus moves into panels and back, Escape closes, never onto a destructive button by surprise", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

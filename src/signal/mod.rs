@@ -82,6 +82,8 @@ impl SignalSettings {
 #[derive(Debug, Clone)]
 pub struct AllowedOrigins {
     origins: Vec<String>,
+    /// Where the server's own pages are, to tell a page refused.
+    public_url: String,
 }
 
 impl AllowedOrigins {
@@ -93,7 +95,10 @@ impl AllowedOrigins {
         };
         let mut origins: Vec<String> = extra.iter().map(|o| origin(o)).collect();
         origins.push(origin(public_url));
-        AllowedOrigins { origins }
+        AllowedOrigins {
+            origins,
+            public_url: public_url.to_owned(),
+        }
     }
 
     fn allows(&self, headers: &HeaderMap) -> bool {
@@ -186,16 +191,18 @@ pub async fn endpoint(
         Some(forwarded) if bridged => forwarded,
         _ => client,
     };
-    if !bridged && !ctx.origins.allows(&headers) {
+    // A page of another origin is let in only to be told why it may not stay, and where this
+    // server's pages are: a browser shows a page nothing of a refused upgrade (it would say
+    // "Connecting…" for ever).
+    let refused_origin = !bridged && !ctx.origins.allows(&headers);
+    if refused_origin {
         tracing::warn!(
             %client,
             origin = ?headers.get(header::ORIGIN),
-            "refused a signalling connection from a page of another origin"
+            public_url = %ctx.origins.public_url,
+            "refused a signalling connection from a page of another origin (if people reach the \
+             server at that address, set --public-url to it, or list it in --allowed-origins)"
         );
-        let body = crate::api::error::ErrorBody {
-            error: "this page's origin may not open signalling connections here".into(),
-        };
-        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     // Bridged connections were counted where their client is connected.
     let place = if bridged {
@@ -220,7 +227,11 @@ pub async fn endpoint(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|err| tracing::debug!(error = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            session::run(socket, ctx, client, user_agent, bridged).await;
+            if refused_origin {
+                session::refuse_origin(socket, &ctx.origins.public_url).await;
+            } else {
+                session::run(socket, ctx, client, user_agent, bridged).await;
+            }
             // The connection's place under the caps is given up with the session.
             drop(place);
             drop(slot);

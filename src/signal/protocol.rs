@@ -586,6 +586,9 @@ pub enum ErrorCode {
     /// A new connection that named no room in time (then close code 1008).
     JoinTimeout,
     ServerShuttingDown,
+    /// A page of an origin that may not open signalling connections here (then close code 1008);
+    /// the frame says where the server's own pages are (`publicUrl`).
+    OriginNotAllowed,
     /// A media-server frame from a connection without a media path: not admitted, or the room's
     /// media goes peer to peer (normal rooms).
     NoMediaPath,

@@ -258,27 +258,43 @@ pub async fn run(
         return;
     }
     if let Ending::Close(code, reason) = ending {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        if send(&mut socket, Message::Close(Some(frame))).await.is_ok() {
-            // Wait (briefly) for the peer's Close, reading what it still sends: closing a socket
-            // with unread data resets it, and a reset can cost the peer the frames before our Close.
-            let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
-                while let Some(Ok(message)) = socket.recv().await {
-                    if let Message::Close(_) = message {
-                        break;
-                    }
-                }
-            })
-            .await;
-        }
+        close_with(&mut socket, code, reason).await;
     }
     if let Some(room) = session.room.take() {
         let _ = room.send(Input::Disconnected { conn }).await;
     }
     tracing::debug!(conn, %peer, "signalling connection closed");
+}
+
+/// Closes with `code`, then waits (briefly) for the peer's Close, reading what it still sends:
+/// closing a socket with unread data resets it, and a reset can cost the peer the frames before
+/// our Close.
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    if send(socket, Message::Close(Some(frame))).await.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(message)) = socket.recv().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// A page of an origin that may not connect here: told so, and where this server's pages are
+/// (`origin_not_allowed`), then closed (1008). Nothing it sends is read.
+pub(super) async fn refuse_origin(mut socket: WebSocket, public_url: &str) {
+    if send_frame(&mut socket, wire::origin_not_allowed(public_url))
+        .await
+        .is_ok()
+    {
+        close_with(&mut socket, CLOSE_POLICY, "origin not allowed").await;
+    }
 }
 
 async fn next_notice(notices: &mut Option<mpsc::Receiver<Notice>>) -> Option<Notice> {

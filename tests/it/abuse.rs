@@ -156,27 +156,32 @@ async fn a_few_addresses_cannot_fill_a_rooms_queue() {
     assert_eq!(queue["results"].as_array().unwrap().len(), 16);
 }
 
+/// A page of another origin gets no session: it is told why (`origin_not_allowed`, where this
+/// server's pages are) and the connection closes (1008). A browser shows a page nothing of a
+/// refused upgrade, so the room page said "Connecting…" for ever.
 #[tokio::test]
 async fn pages_of_other_origins_may_not_open_a_socket() {
+    use crate::ws::Closed;
     let server = Server::start_with(&["--allowed-origins", "https://clinic.example"]).await;
     let local = loopback(1);
-    assert_eq!(
-        Ws::connect_from(&server, local, Some("https://evil.example"))
+    for origin in ["https://evil.example", "null"] {
+        let mut ws = Ws::connect_from(&server, local, Some(origin))
             .await
-            .err(),
-        Some(403)
-    );
-    assert_eq!(
-        Ws::connect_from(&server, local, Some("null")).await.err(),
-        Some(403)
-    );
+            .expect("upgraded, to be told why");
+        let frame = ws.recv().await;
+        assert_eq!(frame["type"], "error", "{frame}");
+        assert_eq!(frame["payload"]["code"], "origin_not_allowed");
+        assert_eq!(frame["payload"]["publicUrl"], server.base.as_str());
+        assert!(matches!(ws.closed().await, Closed::Frame(1008)));
+    }
+    let room = locked_room(&server).await;
     for allowed in [server.base.as_str(), "https://clinic.example"] {
-        assert!(
-            Ws::connect_from(&server, local, Some(allowed))
-                .await
-                .is_ok(),
-            "{allowed}"
-        );
+        let mut ws = Ws::connect_from(&server, local, Some(allowed))
+            .await
+            .unwrap_or_else(|status| panic!("{allowed}: {status}"));
+        ws.send("preview_room", json!({"roomName": room.name}))
+            .await;
+        ws.recv_type("room_preview").await;
     }
     // Not a browser page: no Origin, no refusal.
     assert!(Ws::connect_from(&server, local, None).await.is_ok());

@@ -69,7 +69,16 @@ impl Ws {
                     stream,
                     pending: Default::default(),
                 };
-                assert_eq!(ws.recv().await["type"], "hello");
+                // A session starts with `hello`; a refusal (a page of another origin) with its
+                // error, kept for the caller to read.
+                let first = ws.recv().await;
+                match first["type"].as_str() {
+                    Some("hello") => {}
+                    Some("error") => ws.pending.push_back(first),
+                    _ => {
+                        panic!("a session starts with hello, or a refusal with its error: {first}")
+                    }
+                }
                 Ok(ws)
             }
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {

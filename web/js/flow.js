@@ -334,6 +334,10 @@ function verdict(state, p, now) {
 function error(state, p, now) {
   const code = p.code;
   if (code === "replaced") return end(state, "replaced", t("You joined from somewhere else"), t("This window left the room because you joined again from another window."), "replaced");
+  // The page was opened at an address whose pages may not connect (the server's own is elsewhere).
+  if (code === "origin_not_allowed") {
+    return end(state, "unavailable", t("This room is at another address"), t("The server does not open its rooms at this address."), code, { address: p.publicUrl || null });
+  }
   if (code === "server_shutting_down") return { state: { ...state, connection: "restarting" }, effects: [say(t("The server is restarting. Reconnecting…"))] };
   if (UNAVAILABLE[code] && (p.requestType === "preview_room" || (p.requestType === "join_room" && state.screen !== "call"))) {
     const [title, text] = UNAVAILABLE[code]();
@@ -366,9 +370,10 @@ function nameRefusal(state) {
 // (A group room's, `sfu_*`, refused in a race: the page was sent out of the room meanwhile.)
 const MEDIA_SIGNALLING = ["ready_to_receive_offer", "sdp_offer", "sdp_answer", "ice_candidate", "ice_end_of_candidates", "sfu_offer", "sfu_answer", "sfu_view"];
 
-function end(state, screen, title, text, reason) {
+/** `more`: what the end page needs besides its words (the room's own address). */
+function end(state, screen, title, text, reason, more = {}) {
   return {
-    state: { ...state, screen, ending: { title, text, reason } },
+    state: { ...state, screen, ending: { title, text, reason, ...more } },
     effects: [{ close: true }, left(reason), say(title)],
   };
 }
@@ -387,6 +392,20 @@ function withEffect(result, effect) {
 /** Whether the page's connection to the server is down (it is trying to get it back). */
 export function connectionDown(state) {
   return OUTAGE.includes(state.connection);
+}
+
+/**
+ * This page's room (its path and parameters, and its key, which the page took out of the address
+ * bar) at the server's own address, if that is a web address.
+ */
+export function roomElsewhere(address, location, roomKey = null) {
+  try {
+    const there = new URL(location.pathname + location.search + location.hash, address);
+    if (roomKey && !there.searchParams.has("roomKey")) there.searchParams.set("roomKey", roomKey);
+    return ["http:", "https:"].includes(there.protocol) ? there.href : null;
+  } catch {
+    return null;
+  }
 }
 
 export function placeText(position) {

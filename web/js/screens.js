@@ -5,7 +5,7 @@
 // and timers survive.
 
 import { h, icon, iconButton, releaseVideo, replace, withLinks } from "./dom.js";
-import { placeText } from "./flow.js";
+import { placeText, roomElsewhere } from "./flow.js";
 import { isolated, t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
 
@@ -198,6 +198,11 @@ function nextStep(state, ctx) {
       return [rejoin(t("Try again"))];
     case "ended":
       return [h("p", { text: t("You can close this tab. For another meeting, use the link you are sent for it.") })];
+    case "unavailable": {
+      const there = roomElsewhere(state.ending?.address, window.location, state.roomKey);
+      if (there) return [h("a", { class: "button primary", id: "room-elsewhere", href: there }, t("Go to the room"))];
+    }
+    // falls through: no other address to offer
     default:
       return [h("p", { text: t("Check the link you were given, or ask whoever sent it for a new one.") }),
         h("a", { class: "button secondary", href: "/" }, t("About this service"))];

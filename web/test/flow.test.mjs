@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { initial, step, placeText } from "../js/flow.js";
+import { initial, step, placeText, roomElsewhere } from "../js/flow.js";
 
 /** Feeds events; returns the final state and every effect in order. */
 function run(state, events) {
@@ -322,4 +322,19 @@ test("an embedding page hears Whereby's leave (removed when a host took this per
   for (const [event, expected] of cases) {
     assert.deepEqual(emitted(run(inCall, [event]).effects), expected, event.kind);
   }
+});
+
+test("a page opened at an address the server does not take rooms at says so, stops trying, and offers the room at the server's own", () => {
+  const { state, effects } = run(initial({ roomName: "/r", roomKey: "K" }), [
+    frame("error", { code: "origin_not_allowed", message: "pages of this origin may not…", publicUrl: "https://meet.example.com" }),
+  ]);
+  assert.equal(state.screen, "unavailable");
+  assert.deepEqual([state.ending.title, state.ending.address], ["This room is at another address", "https://meet.example.com"]);
+  assert.ok(effects.some((e) => e.close), "no retry");
+  const page = { pathname: "/r", search: "?lang=fr", hash: "" };
+  assert.equal(roomElsewhere("https://meet.example.com", page, "K"), "https://meet.example.com/r?lang=fr&roomKey=K", "with the key the page took out of its address");
+  assert.equal(roomElsewhere("https://meet.example.com/", { ...page, search: "?roomKey=K" }, "K"), "https://meet.example.com/r?roomKey=K");
+  assert.equal(roomElsewhere("https://meet.example.com", page), "https://meet.example.com/r?lang=fr", "a guest's link has no key");
+  assert.equal(roomElsewhere("javascript:alert(1)", page), null, "only a web address");
+  assert.equal(roomElsewhere(null, page), null);
 });

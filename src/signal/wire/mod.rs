@@ -62,6 +62,21 @@ pub fn error(code: ErrorCode, message: &str, request_type: Option<&str>) -> Byte
         message,
         request_type,
         retry_after_seconds: None,
+        public_url: None,
+    })
+}
+
+/// To a page of an origin that may not connect here: where this server's own pages are.
+pub fn origin_not_allowed(public_url: &str) -> Bytes {
+    let message = format!(
+        "pages of this origin may not open signalling connections here; this server's rooms are at {public_url}"
+    );
+    to_bytes(&Frame::Error {
+        code: ErrorCode::OriginNotAllowed,
+        message: &message,
+        request_type: None,
+        retry_after_seconds: None,
+        public_url: Some(public_url),
     })
 }
 
@@ -322,6 +337,9 @@ enum Frame<'a> {
         /// With `knock_cooldown`: the seconds until a knock may succeed.
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after_seconds: Option<i64>,
+        /// With `origin_not_allowed`: the address of the server's own pages.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        public_url: Option<&'a str>,
     },
 }
 
@@ -476,6 +494,7 @@ impl<'a> Frame<'a> {
                 message: &refusal.message,
                 request_type: refusal.request.map(|r| MessageType::of_request(r).as_str()),
                 retry_after_seconds: refusal.retry_after_seconds,
+                public_url: None,
             },
         }
     }

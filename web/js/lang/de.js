@@ -233,6 +233,9 @@ export default {
   "Try again": "Erneut versuchen",
   "You can close this tab. For another meeting, use the link you are sent for it.": "Sie können diesen Tab schließen. Für ein anderes Meeting verwenden Sie den Link, den Sie dafür erhalten.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Prüfen Sie den Link, den Sie erhalten haben, oder bitten Sie den Absender um einen neuen.",
+  "This room is at another address": "Dieser Raum ist unter einer anderen Adresse",
+  "The server does not open its rooms at this address.": "Der Server öffnet seine Räume nicht unter dieser Adresse.",
+  "Go to the room": "Zum Raum",
   "About this service": "Über diesen Dienst",
   "This page is closed": "Diese Seite ist geschlossen",
 

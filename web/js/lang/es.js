@@ -233,6 +233,9 @@ export default {
   "Try again": "Volver a intentarlo",
   "You can close this tab. For another meeting, use the link you are sent for it.": "Puede cerrar esta pestaña. Para otra reunión, use el enlace que le envíen para ella.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Compruebe el enlace que le dieron o pida uno nuevo a quien se lo envió.",
+  "This room is at another address": "Esta sala está en otra dirección",
+  "The server does not open its rooms at this address.": "El servidor no abre sus salas en esta dirección.",
+  "Go to the room": "Ir a la sala",
   "About this service": "Acerca de este servicio",
   "This page is closed": "Esta página está cerrada",
 

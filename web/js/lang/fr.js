@@ -233,6 +233,9 @@ export default {
   "Try again": "Réessayer",
   "You can close this tab. For another meeting, use the link you are sent for it.": "Vous pouvez fermer cet onglet. Pour une autre réunion, utilisez le lien que l’on vous enverra.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Vérifiez le lien que l’on vous a donné, ou demandez-en un nouveau à la personne qui vous l’a envoyé.",
+  "This room is at another address": "Cette salle est à une autre adresse",
+  "The server does not open its rooms at this address.": "Le serveur n’ouvre pas ses salles à cette adresse.",
+  "Go to the room": "Aller à la salle",
   "About this service": "À propos de ce service",
   "This page is closed": "Cette page est fermée",
 

@@ -233,6 +233,9 @@ export default {
   "Try again": "Riprova",
   "You can close this tab. For another meeting, use the link you are sent for it.": "Puoi chiudere questa scheda. Per un’altra riunione, usa il link che ti verrà inviato.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Controlla il link che hai ricevuto o chiedine uno nuovo a chi te l’ha inviato.",
+  "This room is at another address": "Questa stanza è a un altro indirizzo",
+  "The server does not open its rooms at this address.": "Il server non apre le sue stanze a questo indirizzo.",
+  "Go to the room": "Vai alla stanza",
   "About this service": "Informazioni su questo servizio",
   "This page is closed": "Questa pagina è chiusa",
 

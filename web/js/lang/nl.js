@@ -233,6 +233,9 @@ export default {
   "Try again": "Opnieuw proberen",
   "You can close this tab. For another meeting, use the link you are sent for it.": "U kunt dit tabblad sluiten. Gebruik voor een andere vergadering de link die u daarvoor krijgt.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Controleer de link die u kreeg, of vraag de afzender om een nieuwe.",
+  "This room is at another address": "Deze ruimte staat op een ander adres",
+  "The server does not open its rooms at this address.": "De server opent zijn ruimtes niet op dit adres.",
+  "Go to the room": "Naar de ruimte",
   "About this service": "Over deze dienst",
   "This page is closed": "Deze pagina is gesloten",
 

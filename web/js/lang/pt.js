@@ -234,6 +234,9 @@ export default {
   "Try again": "Tentar de novo",
   "You can close this tab. For another meeting, use the link you are sent for it.": "Você pode fechar esta aba. Para outra reunião, use o link que receber para ela.",
   "Check the link you were given, or ask whoever sent it for a new one.": "Confira o link que você recebeu ou peça um novo a quem o enviou.",
+  "This room is at another address": "Esta sala está em outro endereço",
+  "The server does not open its rooms at this address.": "O servidor não abre suas salas neste endereço.",
+  "Go to the room": "Ir para a sala",
   "About this service": "Sobre este serviço",
   "This page is closed": "Esta página está fechada",
 
