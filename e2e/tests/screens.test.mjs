@@ -286,6 +286,26 @@ test("a room opened at an address the server does not take its rooms at says so,
   noPageErrors(page);
 });
 
+test("a page whose WebSocket never gets through (a proxy that drops upgrades) says it cannot reach the room, and goes on once it can", async (t) => {
+  const page = await opener(browser, t)("blocked");
+  let blocked = true;
+  // Every upgrade is taken and closed before the server's hello, as a proxy that passes no
+  // WebSocket through, until the way is open again.
+  await page.routeWebSocket(/\/v1\/signal/, (ws) => {
+    if (blocked) ws.close();
+    else ws.connectToServer();
+  });
+  const meeting = await server.meeting({ isLocked: true });
+  await page.goto(meeting.roomUrl);
+  const status = page.locator("p.loading[role='status']");
+  await status.filter({ hasText: "Cannot reach" }).waitFor({ timeout: TIMEOUT });
+  assert.equal(await status.textContent(), "Cannot reach Meeting room. Trying again…");
+  await everySize(page, "unreachable");
+  blocked = false;
+  await page.waitForSelector("#continue", { timeout: TIMEOUT });
+  noPageErrors(page);
+});
+
 test("keyboard: focus moves into panels and back, Escape closes, never onto a destructive button by surprise", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

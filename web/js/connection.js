@@ -22,6 +22,8 @@ export class Connection extends Emitter {
     this.socket = null;
     this.timer = null;
     this.attempt = 0;
+    // Sockets in a row that closed without opening (since the last that opened).
+    this.failures = 0;
     this.stopped = false;
     this.open = false;
   }
@@ -46,6 +48,7 @@ export class Connection extends Emitter {
       }
       if (frame.type === "hello") {
         this.attempt = 0;
+        this.failures = 0;
         this.open = true;
         this.emit("open", {});
         return;
@@ -58,6 +61,9 @@ export class Connection extends Emitter {
       const wasOpen = this.open;
       this.open = false;
       if (wasOpen) this.emit("lost", {});
+      // Never opened (no server there, no way through, or the server would not take it): how many
+      // tries in a row have failed so.
+      else this.emit("failed", { tries: ++this.failures });
       this.retryLater();
     };
     socket.onerror = () => {};

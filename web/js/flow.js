@@ -48,6 +48,10 @@ const REFUSALS = {
 
 /** The connection's states while it is down: the page keeps reconnecting until the room answers. */
 const OUTAGE = ["lost", "restarting"];
+/** The states before the page's first connection: trying, and failing for some seconds. */
+const FIRST = ["connecting", "unreachable"];
+/** Failed tries in a row (two to four seconds of them) before the page says it cannot reach the server. */
+const UNREACHABLE_AFTER = 4;
 
 const ENDINGS = {
   ended_by_host: () => t("A host ended the meeting for everyone."),
@@ -115,7 +119,7 @@ function preview(state) {
 
 /**
  * @param state the current state
- * @param event {type: "open" | "lost" | "frame" | "precall_done" | "knock" | "cancel" | "leave" | "rejoin", ...}
+ * @param event {type: "open" | "lost" | "failed" | "frame" | "precall_done" | "knock" | "cancel" | "leave" | "rejoin", ...}
  * @returns {{state, effects: object[]}}
  */
 export function step(state, event) {
@@ -126,6 +130,12 @@ export function step(state, event) {
       // Already said (or the server said it was going away): one notice per outage, not per try.
       if (OUTAGE.includes(state.connection)) return { state, effects: [] };
       return { state: { ...state, connection: "lost" }, effects: [say(t("Connection lost. Reconnecting…"))] };
+    case "failed":
+      // The first connection has failed a few times in a row (some seconds): the loading screen
+      // says the server cannot be reached, rather than "Connecting…" for ever.
+      if (state.connection !== "connecting" || event.tries < UNREACHABLE_AFTER) return { state, effects: [] };
+      // (The loading screen's status line says it, to screen readers too.)
+      return { state: { ...state, connection: "unreachable" }, effects: [] };
     case "frame":
       return answered(frame({ ...state }, event.kind, event.payload || {}, event.now ?? 0), event.kind, event.payload || {});
     case "precall_done":
@@ -157,7 +167,7 @@ export function step(state, event) {
 function opened(state) {
   const { state: next, effects } = rejoin(state);
   const asked = effects.some((e) => e.send);
-  if (state.connection === "connecting" || !asked) return back(next, effects);
+  if (FIRST.includes(state.connection) || !asked) return back(next, effects);
   return { state: next, effects };
 }
 
@@ -187,7 +197,7 @@ function rejoin(state) {
 /** The connection counts as open; after a drop, that is said. */
 function back(state, effects) {
   if (state.connection === "open") return { state, effects };
-  const again = state.connection !== "connecting";
+  const again = !FIRST.includes(state.connection);
   return { state: { ...state, connection: "open" }, effects: again ? [...effects, say(t("Connected again"))] : effects };
 }
 

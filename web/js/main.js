@@ -201,6 +201,7 @@ async function startPrecall() {
 
 signal.on("open", () => dispatch({ type: "open" }));
 signal.on("lost", () => dispatch({ type: "lost" }));
+signal.on("failed", ({ tries }) => dispatch({ type: "failed", tries }));
 for (const kind of [
   "room_preview", "room_joined", "knock_sent", "knock_position", "door_changed", "host_message", "sent_to_waiting_room",
   "knock_handled", "knock_expired", "knock_page_updated", "room_left", "client_kicked", "room_ended", "error",

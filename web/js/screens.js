@@ -41,7 +41,15 @@ function frame(state, ctx, ...children) {
 
 function loading(root, state, ctx) {
   leaveDoor();
-  replace(root, h("p", { class: "loading", role: "status", text: t("Connecting to {room}…", { room: ctx.params.roomTitle }) }));
+  const status = h("p", { class: "loading", role: "status" });
+  replace(root, status);
+  const update = (next) => {
+    status.textContent = next.connection === "unreachable"
+      ? t("Cannot reach {room}. Trying again…", { room: ctx.params.roomTitle })
+      : t("Connecting to {room}…", { room: ctx.params.roomTitle });
+  };
+  update(state);
+  return { update };
 }
 
 /** One's own camera, with switches that really close the camera (its light goes off). */

@@ -12,6 +12,7 @@ export class Signal extends Emitter {
     connection.on("frame", ({ type, payload }) => this.emit(type, payload));
     connection.on("open", () => this.emit("open", {}));
     connection.on("lost", () => this.emit("lost", {}));
+    connection.on("failed", (detail) => this.emit("failed", detail));
   }
 
   start() {

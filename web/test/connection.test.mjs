@@ -130,3 +130,21 @@ test("the signalling URL names the page's room, as it appears in the page's path
   assert.equal(url("http://127.0.0.1:8080/r%C3%A9union/extra"), "ws://127.0.0.1:8080/v1/signal?room=r%C3%A9union");
   assert.equal(url("http://127.0.0.1:8080/"), "ws://127.0.0.1:8080/v1/signal");
 });
+
+test("a socket that never opens is counted, try after try, until one opens", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  const events = [];
+  connection.on("failed", ({ tries }) => events.push(`failed ${tries}`));
+  connection.on("lost", () => events.push("lost"));
+  connection.start();
+  for (let i = 0; i < 3; i++) {
+    env.sockets.at(-1).fail();
+    env.advance(20_000);
+  }
+  env.sockets.at(-1).hello();
+  env.sockets.at(-1).fail();
+  env.advance(20_000);
+  env.sockets.at(-1).fail();
+  assert.deepEqual(events, ["failed 1", "failed 2", "failed 3", "lost", "failed 1"], "an open socket's close is a loss; the count starts again after it");
+});

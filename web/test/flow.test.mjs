@@ -338,3 +338,16 @@ test("a page opened at an address the server does not take rooms at says so, sto
   assert.equal(roomElsewhere("javascript:alert(1)", page), null, "only a web address");
   assert.equal(roomElsewhere(null, page), null);
 });
+
+test("a server that cannot be reached at first is said so after a few tries, then the page goes on as usual", () => {
+  let { state } = run(initial({ roomName: "/r" }), [1, 2, 3].map((tries) => ({ type: "failed", tries })));
+  assert.equal(state.connection, "connecting", "a try or three fail quietly");
+  ({ state } = run(state, [{ type: "failed", tries: 4 }]));
+  assert.equal(state.connection, "unreachable");
+  const { state: next, effects } = run(state, [{ type: "open" }]);
+  assert.equal(next.connection, "open");
+  assert.deepEqual(sent(effects), [["preview_room", { roomName: "/r" }]]);
+  assert.ok(!effects.some((e) => e.announce), "nothing to say of a first connection");
+  const inCall = { ...next, screen: "call" };
+  assert.equal(run(inCall, [{ type: "failed", tries: 9 }]).state.connection, "open", "only the first connection is said unreachable (after it, the lost banner)");
+});

@@ -236,6 +236,7 @@ export default {
   "This room is at another address": "Dieser Raum ist unter einer anderen Adresse",
   "The server does not open its rooms at this address.": "Der Server öffnet seine Räume nicht unter dieser Adresse.",
   "Go to the room": "Zum Raum",
+  "Cannot reach {room}. Trying again…": "{room} ist nicht erreichbar. Neuer Versuch…",
   "About this service": "Über diesen Dienst",
   "This page is closed": "Diese Seite ist geschlossen",
 

@@ -236,6 +236,7 @@ export default {
   "This room is at another address": "Esta sala está en otra dirección",
   "The server does not open its rooms at this address.": "El servidor no abre sus salas en esta dirección.",
   "Go to the room": "Ir a la sala",
+  "Cannot reach {room}. Trying again…": "No se puede conectar con {room}. Reintentando…",
   "About this service": "Acerca de este servicio",
   "This page is closed": "Esta página está cerrada",
 

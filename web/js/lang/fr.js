@@ -236,6 +236,7 @@ export default {
   "This room is at another address": "Cette salle est à une autre adresse",
   "The server does not open its rooms at this address.": "Le serveur n’ouvre pas ses salles à cette adresse.",
   "Go to the room": "Aller à la salle",
+  "Cannot reach {room}. Trying again…": "Impossible de joindre {room}. Nouvel essai…",
   "About this service": "À propos de ce service",
   "This page is closed": "Cette page est fermée",
 

@@ -236,6 +236,7 @@ export default {
   "This room is at another address": "Questa stanza è a un altro indirizzo",
   "The server does not open its rooms at this address.": "Il server non apre le sue stanze a questo indirizzo.",
   "Go to the room": "Vai alla stanza",
+  "Cannot reach {room}. Trying again…": "Impossibile raggiungere {room}. Nuovo tentativo…",
   "About this service": "Informazioni su questo servizio",
   "This page is closed": "Questa pagina è chiusa",
 

@@ -236,6 +236,7 @@ export default {
   "This room is at another address": "Deze ruimte staat op een ander adres",
   "The server does not open its rooms at this address.": "De server opent zijn ruimtes niet op dit adres.",
   "Go to the room": "Naar de ruimte",
+  "Cannot reach {room}. Trying again…": "{room} is niet bereikbaar. Opnieuw proberen…",
   "About this service": "Over deze dienst",
   "This page is closed": "Deze pagina is gesloten",
 

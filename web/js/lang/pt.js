@@ -237,6 +237,7 @@ export default {
   "This room is at another address": "Esta sala está em outro endereço",
   "The server does not open its rooms at this address.": "O servidor não abre suas salas neste endereço.",
   "Go to the room": "Ir para a sala",
+  "Cannot reach {room}. Trying again…": "Não foi possível conectar a {room}. Tentando de novo…",
   "About this service": "Sobre este serviço",
   "This page is closed": "Esta página está fechada",
 
