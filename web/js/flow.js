@@ -399,9 +399,9 @@ function withEffect(result, effect) {
   return { ...result, effects: [effect, ...result.effects] };
 }
 
-/** Whether the page's connection to the server is down (it is trying to get it back). */
+/** Whether the page's connection to the server is down, or has not got through yet for some seconds (it keeps trying). */
 export function connectionDown(state) {
-  return OUTAGE.includes(state.connection);
+  return OUTAGE.includes(state.connection) || state.connection === "unreachable";
 }
 
 /**

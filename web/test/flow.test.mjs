@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { initial, step, placeText, roomElsewhere } from "../js/flow.js";
+import { connectionDown, initial, step, placeText, roomElsewhere } from "../js/flow.js";
 
 /** Feeds events; returns the final state and every effect in order. */
 function run(state, events) {
@@ -344,6 +344,7 @@ test("a server that cannot be reached at first is said so after a few tries, the
   assert.equal(state.connection, "connecting", "a try or three fail quietly");
   ({ state } = run(state, [{ type: "failed", tries: 4 }]));
   assert.equal(state.connection, "unreachable");
+  assert.ok(connectionDown(state), "an embedding page hears the connection is unstable");
   const { state: next, effects } = run(state, [{ type: "open" }]);
   assert.equal(next.connection, "open");
   assert.deepEqual(sent(effects), [["preview_room", { roomName: "/r" }]]);
