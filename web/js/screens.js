@@ -4,7 +4,7 @@
 // step. A screen is drawn once when it is entered; `update(state)` refreshes it in place, so focus
 // and timers survive.
 
-import { h, icon, iconButton, releaseVideo, replace, withLinks } from "./dom.js";
+import { h, icon, iconButton, releaseVideo, replace, setText, withLinks } from "./dom.js";
 import { placeText, roomElsewhere } from "./flow.js";
 import { isolated, t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
@@ -43,11 +43,10 @@ function loading(root, state, ctx) {
   leaveDoor();
   const status = h("p", { class: "loading", role: "status" });
   replace(root, status);
-  const update = (next) => {
-    status.textContent = next.connection === "unreachable"
-      ? t("Cannot reach {room}. Trying again…", { room: ctx.params.roomTitle })
-      : t("Connecting to {room}…", { room: ctx.params.roomTitle });
-  };
+  // Changed only when its words do: a status line is read out again at each change.
+  const update = (next) => setText(status, next.connection === "unreachable"
+    ? t("Cannot reach {room}. Trying again…", { room: ctx.params.roomTitle })
+    : t("Connecting to {room}…", { room: ctx.params.roomTitle }));
   update(state);
   return { update };
 }
