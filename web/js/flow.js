@@ -405,12 +405,14 @@ export function connectionDown(state) {
 }
 
 /**
- * This page's room (its path and parameters, and its key, which the page took out of the address
- * bar) at the server's own address, if that is a web address.
+ * This page's room (with its parameters, and its key, which the page took out of the address bar)
+ * at the server's own address, if that is a web address: as the server makes room URLs, the
+ * address (a proxy's path in it too) and the room's name.
  */
-export function roomElsewhere(address, location, roomKey = null) {
+export function roomElsewhere(address, roomName, location, roomKey = null) {
   try {
-    const there = new URL(location.pathname + location.search + location.hash, address);
+    const base = new URL(address);
+    const there = new URL(`${base.href.replace(/\/$/, "")}${roomName}${location.search}${location.hash}`);
     if (roomKey && !there.searchParams.has("roomKey")) there.searchParams.set("roomKey", roomKey);
     return ["http:", "https:"].includes(there.protocol) ? there.href : null;
   } catch {

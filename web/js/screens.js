@@ -206,7 +206,7 @@ function nextStep(state, ctx) {
     case "ended":
       return [h("p", { text: t("You can close this tab. For another meeting, use the link you are sent for it.") })];
     case "unavailable": {
-      const there = roomElsewhere(state.ending?.address, window.location, state.roomKey);
+      const there = roomElsewhere(state.ending?.address, state.roomName, window.location, state.roomKey);
       if (there) return [h("a", { class: "button primary", id: "room-elsewhere", href: there }, t("Go to the room"))];
     }
     // falls through: no other address to offer

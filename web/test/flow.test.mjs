@@ -332,11 +332,12 @@ test("a page opened at an address the server does not take rooms at says so, sto
   assert.deepEqual([state.ending.title, state.ending.address], ["This room is at another address", "https://meet.example.com"]);
   assert.ok(effects.some((e) => e.close), "no retry");
   const page = { pathname: "/r", search: "?lang=fr", hash: "" };
-  assert.equal(roomElsewhere("https://meet.example.com", page, "K"), "https://meet.example.com/r?lang=fr&roomKey=K", "with the key the page took out of its address");
-  assert.equal(roomElsewhere("https://meet.example.com/", { ...page, search: "?roomKey=K" }, "K"), "https://meet.example.com/r?roomKey=K");
-  assert.equal(roomElsewhere("https://meet.example.com", page), "https://meet.example.com/r?lang=fr", "a guest's link has no key");
-  assert.equal(roomElsewhere("javascript:alert(1)", page), null, "only a web address");
-  assert.equal(roomElsewhere(null, page), null);
+  assert.equal(roomElsewhere("https://meet.example.com", "/r", page, "K"), "https://meet.example.com/r?lang=fr&roomKey=K", "with the key the page took out of its address");
+  assert.equal(roomElsewhere("https://meet.example.com/", "/r", { ...page, search: "?roomKey=K" }, "K"), "https://meet.example.com/r?roomKey=K");
+  assert.equal(roomElsewhere("https://meet.example.com", "/r", page), "https://meet.example.com/r?lang=fr", "a guest's link has no key");
+  assert.equal(roomElsewhere("https://example.com/meet", "/r", { ...page, pathname: "/meet/r" }), "https://example.com/meet/r?lang=fr", "under a proxy's path");
+  assert.equal(roomElsewhere("javascript:alert(1)", "/r", page), null, "only a web address");
+  assert.equal(roomElsewhere(null, "/r", page), null);
 });
 
 test("a server that cannot be reached at first is said so after a few tries, then the page goes on as usual", () => {
