@@ -97,7 +97,11 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let public_url: Arc<str> = config.public_base_url(listener.local_addr()?)?.into();
+        let bound = listener.local_addr()?;
+        let public_url: Arc<str> = config.public_base_url(bound)?.into();
+        for warning in config.deployment_warnings(&public_url, bound) {
+            tracing::warn!("{warning}");
+        }
         // Every setting is judged before anything is done with it: a bad one stops the server
         // before it opens the store, carries rooms on or takes the media server's ports.
         let avatars = AvatarOrigins::parse(&config.avatar_origins).context("--avatar-origins")?;

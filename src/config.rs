@@ -374,6 +374,37 @@ impl ServeConfig {
         Ok(url)
     }
 
+    /// What in these settings would leave people elsewhere unable to use the server, each as a
+    /// sentence for the log: room URLs naming an address no browser can open (no `--public-url`
+    /// on an unspecified listen address), and group rooms' media advertised on this machine's
+    /// loopback while the public URL is for other machines.
+    pub fn deployment_warnings(&self, public_url: &str, bound: SocketAddr) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.public_url.is_none() && bound.ip().is_unspecified() {
+            warnings.push(format!(
+                "no --public-url: room URLs name {public_url}, which no browser elsewhere can open; \
+                 set --public-url to the address people reach this server at"
+            ));
+        }
+        let served_elsewhere =
+            url::Url::parse(public_url)
+                .ok()
+                .is_some_and(|url| match url.host() {
+                    Some(url::Host::Domain(name)) => name != "localhost",
+                    Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+                    None => false,
+                });
+        if served_elsewhere && self.media.media_public_ip.is_loopback() {
+            warnings.push(format!(
+                "--media-public-ip is {}: group rooms' media works only for browsers on this \
+                 machine; set it to the address other machines reach this one at",
+                self.media.media_public_ip
+            ));
+        }
+        warnings
+    }
+
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.sweep_interval_secs.max(1))
     }
@@ -456,4 +487,56 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServeConfig;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: ServeConfig,
+    }
+
+    /// The warnings a server started with these flags logs, bound where it says.
+    fn warnings(flags: &[&str], bound: &str) -> Vec<String> {
+        let config = Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .expect("the flags parse")
+            .config;
+        let bound = bound.parse().expect("an address");
+        let public_url = config.public_base_url(bound).expect("a public URL");
+        config.deployment_warnings(&public_url, bound)
+    }
+
+    #[test]
+    fn settings_that_leave_other_machines_out_are_warned_of() {
+        assert_eq!(
+            warnings(&[], "127.0.0.1:8080"),
+            Vec::<String>::new(),
+            "the demo on this machine"
+        );
+        let open = warnings(&["--listen", "0.0.0.0:8080"], "0.0.0.0:8080");
+        assert_eq!(open.len(), 2, "{open:?}");
+        assert!(
+            open[0].starts_with("no --public-url: room URLs name http://0.0.0.0:8080"),
+            "{open:?}"
+        );
+        assert!(
+            open[1].starts_with("--media-public-ip is 127.0.0.1"),
+            "{open:?}"
+        );
+        let proxied = ["--public-url", "https://meet.example.com"];
+        assert_eq!(
+            warnings(&proxied, "127.0.0.1:8080").len(),
+            1,
+            "media still on loopback"
+        );
+        let deployed = [&proxied[..], &["--media-public-ip", "203.0.113.7"]].concat();
+        assert_eq!(warnings(&deployed, "127.0.0.1:8080"), Vec::<String>::new());
+        let local = ["--public-url", "http://localhost:8080"];
+        assert_eq!(warnings(&local, "127.0.0.1:8080"), Vec::<String>::new());
+    }
 }
