@@ -20,14 +20,11 @@ async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
 
     let mut host = Ws::connect(&server).await;
     host.join(&room.name, Some(&room.host_key), "Dr Host").await;
-    let mut guest = Ws::connect(&server).await;
-    guest.send("join_room", json!({"roomName": room.name, "displayName": "Pat", "externalId": "patient-7", "metadata": "m1"})).await;
-    guest.recv_type("room_joined").await;
-    guest.send("knock_room", json!({})).await;
-    let guest_id = guest.recv_type("knock_sent").await["clientId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut guest, guest_id) = knocking(
+        &server,
+        json!({"roomName": room.name, "displayName": "Pat", "externalId": "patient-7", "metadata": "m1"}),
+    )
+    .await;
     host.send(
         "handle_knock",
         json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
@@ -462,15 +459,11 @@ async fn a_nul_in_what_clients_write_is_refused_and_nothing_else_is_lost() {
             format!("{field} may not contain the NUL character (U+0000)")
         );
     }
-    guest
-        .send("join_room", json!({"roomName": room.name, "displayName": "Pat", "externalId": "p7", "metadata": "m1"}))
-        .await;
-    guest.recv_type("room_joined").await;
-    guest.send("knock_room", json!({})).await;
-    let guest_id = guest.recv_type("knock_sent").await["clientId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_guest, guest_id) = knocking(
+        &server,
+        json!({"roomName": room.name, "displayName": "Pat", "externalId": "p7", "metadata": "m1"}),
+    )
+    .await;
     host.send(
         "handle_knock",
         json!({"clientId": guest_id, "action": "hold", "message": "One\u{0} minute"}),
@@ -495,4 +488,18 @@ async fn a_nul_in_what_clients_write_is_refused_and_nothing_else_is_lost() {
     let events = receiver.wait_for(2).await;
     assert_eq!(events[0]["data"]["metadata"], "m1");
     assert_eq!(events[1]["data"]["message"], "One minute");
+}
+
+/// A guest who joins as `join` says (its name, `externalId`, `metadata`) and knocks: its
+/// connection and client id.
+async fn knocking(server: &Server, join: serde_json::Value) -> (Ws, String) {
+    let mut guest = Ws::connect(server).await;
+    guest.send("join_room", join).await;
+    guest.recv_type("room_joined").await;
+    guest.send("knock_room", json!({})).await;
+    let id = guest.recv_type("knock_sent").await["clientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (guest, id)
 }
