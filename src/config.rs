@@ -181,7 +181,7 @@ pub struct MediaSettings {
     /// The address browsers are told to send group-room media to: this machine's public address
     /// (behind NAT, the address the NAT forwards the media ports from). The default serves only
     /// browsers on this machine.
-    #[arg(long, env = "ANTEROOM_MEDIA_PUBLIC_IP", default_value = "127.0.0.1")]
+    #[arg(long, env = "ANTEROOM_MEDIA_PUBLIC_IP", default_value = "127.0.0.1", value_parser = reachable_ip)]
     pub media_public_ip: std::net::IpAddr,
 
     /// The address the media sockets bind.
@@ -216,6 +216,20 @@ pub struct MediaSettings {
     #[arg(long, env = "ANTEROOM_MEDIA_MAX_VIDEO_KBPS", default_value_t = 8_000,
           value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
     pub media_max_video_kbps: u32,
+}
+
+/// An address a browser can send to: not "any" (0.0.0.0, ::) nor a group (multicast, broadcast).
+fn reachable_ip(raw: &str) -> Result<std::net::IpAddr, String> {
+    let ip: std::net::IpAddr = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not an IP address"))?;
+    let broadcast = matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() || ip.is_multicast() || broadcast {
+        return Err(format!(
+            "{ip} is no address a browser can send media to; give this machine's (or its NAT's) address"
+        ));
+    }
+    Ok(ip)
 }
 
 fn network(raw: &str) -> Result<ipnet::IpNet, String> {
@@ -538,5 +552,22 @@ mod tests {
         assert_eq!(warnings(&deployed, "127.0.0.1:8080"), Vec::<String>::new());
         let local = ["--public-url", "http://localhost:8080"];
         assert_eq!(warnings(&local, "127.0.0.1:8080"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_media_address_is_one_a_browser_can_send_to() {
+        for bad in ["0.0.0.0", "::", "224.0.0.1", "255.255.255.255", "ff02::1"] {
+            let refused = Serve::try_parse_from(["serve", "--media-public-ip", bad])
+                .err()
+                .unwrap_or_else(|| panic!("{bad} taken"));
+            assert!(
+                refused
+                    .to_string()
+                    .contains("no address a browser can send media to"),
+                "{refused}"
+            );
+        }
+        assert!(Serve::try_parse_from(["serve", "--media-public-ip", "203.0.113.7"]).is_ok());
+        assert!(Serve::try_parse_from(["serve", "--media-public-ip", "2001:db8::7"]).is_ok());
     }
 }
