@@ -124,7 +124,7 @@ pub struct ServeConfig {
 
     /// Origins (scheme://host[:port]) whose pages may open signalling connections besides the
     /// public URL's own; repeat the flag or separate with commas.
-    #[arg(long, env = "ANTEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(long, env = "ANTEROOM_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = web_origin)]
     pub allowed_origins: Vec<String>,
 
     /// Origins (https://host[:port]) people's pictures (Whereby's `avatarUrl`) may come from; none
@@ -216,6 +216,18 @@ pub struct MediaSettings {
     #[arg(long, env = "ANTEROOM_MEDIA_MAX_VIDEO_KBPS", default_value_t = 8_000,
           value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
     pub media_max_video_kbps: u32,
+}
+
+/// A web page's origin, `scheme://host[:port]` (as a browser's `Origin` header writes it): one
+/// written otherwise would never match a page, and let none in.
+fn web_origin(raw: &str) -> Result<String, String> {
+    let url = parse_http_url(raw.trim()).map_err(|e| e.to_string())?;
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{raw:?} is not an origin: write scheme://host[:port], without a path"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// An address a browser can send to: not "any" (0.0.0.0, ::) nor a group (multicast, broadcast).
@@ -552,6 +564,25 @@ mod tests {
         assert_eq!(warnings(&deployed, "127.0.0.1:8080"), Vec::<String>::new());
         let local = ["--public-url", "http://localhost:8080"];
         assert_eq!(warnings(&local, "127.0.0.1:8080"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn allowed_origins_are_origins() {
+        let origins = |raw: &str| {
+            Serve::try_parse_from(["serve", "--allowed-origins", raw])
+                .map(|s| s.config.allowed_origins)
+        };
+        assert_eq!(
+            origins("https://Clinic.example/, http://localhost:3000").unwrap(),
+            ["https://clinic.example", "http://localhost:3000"]
+        );
+        for bad in [
+            "clinic.example",
+            "https://clinic.example/app",
+            "ftp://clinic.example",
+        ] {
+            assert!(origins(bad).is_err(), "{bad} taken");
+        }
     }
 
     #[test]
