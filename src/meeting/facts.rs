@@ -80,7 +80,9 @@ impl FactKind {
 }
 
 /// Why a client left the room, or a knock left the queue without a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter, Serialize, Deserialize,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum LeaveReason {
     Left,
@@ -99,7 +101,9 @@ pub enum LeaveReason {
 }
 
 /// Why a room ended for everyone in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter, Serialize, Deserialize,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum EndReason {
     EndedByHost,
@@ -108,23 +112,31 @@ pub enum EndReason {
     ServerShutdown,
 }
 
-/// Why someone went (a leave, a knock ended without a verdict) or a session ended: the log says
-/// it beside the fact; webhooks, as Whereby's, do not.
+/// Why someone went (a leave, a knock ended without a verdict) or a session ended, as the log and
+/// the webhook's `reason` (ours: Whereby's events do not say) write it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Departure {
     Leave(LeaveReason),
+    /// The room ended for everyone, and why (`ended_by_host`, `meeting_expired`...).
     RoomEnded(EndReason),
     /// The server stopped without closing the room (a crash): its next start closed it.
     ServerStopped,
 }
 
+impl Departure {
+    /// One word for it; the words of a leave and of a room's end differ from one another.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Departure::Leave(reason) => reason.into(),
+            Departure::RoomEnded(reason) => reason.into(),
+            Departure::ServerStopped => "server_stopped",
+        }
+    }
+}
+
 impl std::fmt::Display for Departure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Departure::Leave(reason) => f.write_str(reason.into()),
-            Departure::RoomEnded(reason) => write!(f, "room_ended:{}", <&str>::from(reason)),
-            Departure::ServerStopped => f.write_str("server_stopped"),
-        }
+        f.write_str(self.as_str())
     }
 }
 
@@ -218,6 +230,8 @@ impl Default for FactId {
 
 #[cfg(test)]
 mod tests {
+    use strum::IntoEnumIterator;
+
     use super::*;
 
     #[test]
@@ -257,11 +271,18 @@ mod tests {
         .map(|why| why.to_string());
         assert_eq!(
             said,
-            [
-                "sent_to_waiting_room",
-                "room_ended:meeting_expired",
-                "server_stopped"
-            ]
+            ["sent_to_waiting_room", "meeting_expired", "server_stopped"]
         );
+        // A leave's words and a room end's do not overlap: each reads alone.
+        let leaves = LeaveReason::iter().map(|r| Departure::Leave(r).as_str());
+        let ends: Vec<&str> = EndReason::iter()
+            .map(|r| Departure::RoomEnded(r).as_str())
+            .collect();
+        for leave in leaves {
+            assert!(
+                !ends.contains(&leave) && leave != "server_stopped",
+                "{leave}"
+            );
+        }
     }
 }

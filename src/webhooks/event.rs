@@ -45,6 +45,9 @@ struct Data<'a> {
     num_clients_by_role_name: Option<BTreeMap<&'static str, u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     participant_id: Option<&'a str>,
+    /// Ours: why someone left, a knock was cancelled or a session ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     role_name: Option<&'static str>,
     room_name: &'a str,
@@ -81,6 +84,7 @@ pub fn envelope(fact: &RoomFact, subdomain: &str) -> String {
                 .collect()
         }),
         participant_id: client.map(|c| c.client_id.as_str()),
+        reason: fact.why.map(|why| why.as_str()),
         role_name: client.and_then(|c| c.role).map(|role| role.as_str()),
         room_name: fact.room_name.as_str(),
         room_session_id: fact.room_session_id.as_deref(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::room;
 use crate::helpers::{Server, status_and_json, store_execute};
@@ -88,6 +88,13 @@ async fn closed_at_the_last_moment_known_alive(lose_the_state: &'static str) {
     assert_eq!(events[0]["data"]["roleName"], "host");
     assert_eq!(events[1]["data"]["participantId"], knocker_id.as_str());
     assert_eq!(events[3]["data"]["numClients"], 0);
+    // Ours: why they went (Whereby's events do not say).
+    let reasons: Vec<&Value> = events.iter().map(|e| &e["data"]["reason"]).collect();
+    let stopped = json!("server_stopped");
+    assert_eq!(
+        reasons,
+        [&Value::Null, &stopped, &stopped, &stopped, &stopped]
+    );
     for event in &events {
         let at: DateTime<Utc> = event["createdAt"].as_str().unwrap().parse().unwrap();
         assert!(at <= killed_at, "{event} is timed after the crash");

@@ -84,6 +84,9 @@ async fn events_are_delivered_in_wherebys_envelope_and_verify_in_python() {
         json!({"host": 1, "granted_visitor": 1})
     );
     assert_eq!(events[8]["data"]["roomSessionId"], session.as_str());
+    // Ours: why the guest went; a session ended by its grace says nothing.
+    assert_eq!(events[7]["data"]["reason"], "left");
+    assert!(events[8]["data"].get("reason").is_none(), "{}", events[8]);
     // Bodies are compact JSON: exactly what serialising them again without spaces gives.
     for request in receiver.requests() {
         let raw = request["raw"].as_str().unwrap();
