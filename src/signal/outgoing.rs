@@ -6,13 +6,15 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 use crate::room::actor::Outbound;
 
+/// How long a Close we send waits for the peer's.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 /// A peer whose socket takes longer than this to accept a frame is not reading: drop it rather than
 /// stall this connection's loop (and with it, its pings and its cut-off).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,5 +126,25 @@ async fn within_send_timeout(
             tracing::info!("a peer stopped reading; dropping the connection");
             Err(())
         }
+    }
+}
+
+/// Closes with `code`, then waits (briefly) for the peer's Close, reading what it still sends:
+/// closing a socket with unread data resets it, and a reset can cost the peer the frames before
+/// our Close.
+pub(super) async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    if send(socket, Message::Close(Some(frame))).await.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(message)) = socket.recv().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }

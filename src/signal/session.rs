@@ -6,13 +6,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
 use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::outgoing::{Sent, flush, send, send_frame, send_queued};
+use super::outgoing::{Sent, close_with, flush, send, send_frame, send_queued};
 use super::protocol::{ClientMessage, ErrorCode, MessageType, SfuMessage};
 use super::translate::{Join, Translated, translate};
 use super::wire;
@@ -36,8 +36,6 @@ const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 /// "Service restart": come back shortly.
 const CLOSE_RESTART: u16 = 1012;
-/// How long a Close we send waits for the peer's.
-const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
 type DirectLimiter = governor::DefaultDirectRateLimiter;
 
@@ -264,26 +262,6 @@ pub async fn run(
         let _ = room.send(Input::Disconnected { conn }).await;
     }
     tracing::debug!(conn, %peer, "signalling connection closed");
-}
-
-/// Closes with `code`, then waits (briefly) for the peer's Close, reading what it still sends:
-/// closing a socket with unread data resets it, and a reset can cost the peer the frames before
-/// our Close.
-async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    if send(socket, Message::Close(Some(frame))).await.is_ok() {
-        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
-            while let Some(Ok(message)) = socket.recv().await {
-                if let Message::Close(_) = message {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
 }
 
 /// A page of an origin that may not connect here: told so, and where this server's pages are
