@@ -232,6 +232,13 @@ test("a name and a message in a right-to-left script keep their digits and stay 
   await host.locator(".knock-toast").waitFor({ timeout: TIMEOUT });
   assert.match(await host.textContent(".knock-toast"), new RegExp(`^\u2068${name}\u2069 is knocking`));
   await openPeople(host);
+  // The name reads right to left, and stays beside its avatar (on the left) all the same.
+  const nameAt = await host.locator(".knocker-name").evaluate((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return [Math.round(range.getBoundingClientRect().left), Math.round(el.getBoundingClientRect().left)];
+  });
+  assert.ok(Math.abs(nameAt[0] - nameAt[1]) <= 1, `the knocker's name starts where its box does: ${nameAt}`);
   await knockerItem(host, name).locator(".knock-message").fill("لحظة من فضلك 5");
   await knockerItem(host, name).locator(".hold").click();
   await guest.waitForSelector("#hold-message:not([hidden])");

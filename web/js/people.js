@@ -243,7 +243,7 @@ export class PeoplePanel {
       h("div", { class: "person" },
         avatar(knock, "avatar small"),
         h("span", { class: "knocker-text" },
-          h("span", { class: "knocker-name", dir: "auto", text: knock.displayName, title: knock.displayName }),
+          h("span", { class: "knocker-name", text: knock.displayName, title: knock.displayName }),
           h("span", { class: "knock-state", text: state })),
         h("span", { class: "place" },
           h("span", { text: `#${place}` }),
