@@ -207,13 +207,16 @@ function nextStep(state, ctx) {
       return [h("p", { text: t("You can close this tab. For another meeting, use the link you are sent for it.") })];
     case "unavailable": {
       const there = roomElsewhere(state.ending?.address, state.roomName, window.location, state.roomKey);
-      if (there) return [h("a", { class: "button primary", id: "room-elsewhere", href: there }, t("Go to the room"))];
+      return there ? [h("a", { class: "button primary", id: "room-elsewhere", href: there }, t("Go to the room"))] : checkTheLink();
     }
-    // falls through: no other address to offer
     default:
-      return [h("p", { text: t("Check the link you were given, or ask whoever sent it for a new one.") }),
-        h("a", { class: "button secondary", href: "/" }, t("About this service"))];
+      return checkTheLink();
   }
+}
+
+function checkTheLink() {
+  return [h("p", { text: t("Check the link you were given, or ask whoever sent it for a new one.") }),
+    h("a", { class: "button secondary", href: "/" }, t("About this service"))];
 }
 
 function ending(root, state, ctx) {

@@ -545,7 +545,7 @@ impl Room {
             .push(Output::Fact(self.new_fact(now, kind, client, message)));
     }
 
-    /// A fact of someone's going (or the session's end), saying why.
+    /// A fact of someone's going (a leave, a knock ended without a verdict), saying why.
     fn departure_fact(
         &self,
         out: &mut Out,
