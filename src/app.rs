@@ -99,6 +99,7 @@ impl Application {
             .with_context(|| format!("binding {}", config.listen))?;
         let bound = listener.local_addr()?;
         let public_url: Arc<str> = config.public_base_url(bound)?.into();
+        let base = crate::config::base_path(&public_url);
         for warning in config.deployment_warnings(&public_url, bound) {
             tracing::warn!("{warning}");
         }
@@ -132,9 +133,11 @@ impl Application {
         let tokens = TokenSigner::new(&secret);
         let cluster = match &config.cluster.redis_url {
             Some(redis_url) => {
+                // Where the other nodes reach this one's routes: under the public URL's path,
+                // as every node's (a cluster's nodes share one public URL).
                 let node_url = match &config.cluster.node_url {
-                    Some(url) => url.clone(),
-                    None => format!("http://{}", listener.local_addr()?),
+                    Some(url) => format!("{url}{base}"),
+                    None => format!("http://{}{base}", listener.local_addr()?),
                 };
                 let cluster =
                     Cluster::connect(redis_url, node_url, &secret, config.cluster.lease()).await?;
@@ -273,7 +276,7 @@ impl Application {
             insights: Insights::new(store.clone()),
             endpoints: Endpoints::new(store.clone()),
             api_keys: ApiKeys::new(store.clone()),
-            client: ClientSupport::new(ice, &avatars, &backgrounds),
+            client: ClientSupport::new(ice, &avatars, &backgrounds, &base),
             proxies: crate::proxy::TrustedProxies::parse(&config.trusted_proxies)?,
         };
         let gate = ApiGate {
@@ -287,7 +290,7 @@ impl Application {
             store: store.clone(),
             http: reqwest::Client::new(),
         });
-        let router = router::router(state.clone(), gate, forwarder, config)?;
+        let router = router::router(state.clone(), gate, forwarder, config, &base)?;
         Ok(Application {
             _serving: serving,
             listener,

@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
 
     /// Base URL people reach this server at; room URLs are built from it. Defaults to http://<listen>.
-    #[arg(long, env = "ANTEROOM_PUBLIC_URL")]
+    /// With a path (https://example.com/meet), every route is served under that path.
+    #[arg(long, env = "ANTEROOM_PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
 
     #[command(flatten)]
@@ -157,9 +158,10 @@ pub struct ClusterSettings {
     #[arg(long, env = "ANTEROOM_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
-    /// How the other nodes reach this one (its base URL, e.g. http://10.0.0.5:8080). Defaults to
-    /// http://<listen address>, which other machines cannot reach when it is 0.0.0.0 or loopback.
-    #[arg(long, env = "ANTEROOM_NODE_URL")]
+    /// How the other nodes reach this one (scheme://host:port, e.g. http://10.0.0.5:8080; the
+    /// public URL's path, if it has one, is added). Defaults to http://<listen address>, which other
+    /// machines cannot reach when it is 0.0.0.0 or loopback.
+    #[arg(long, env = "ANTEROOM_NODE_URL", value_parser = web_origin)]
     pub node_url: Option<String>,
 
     /// Milliseconds a room's lease lasts unless its node renews it: how long a dead node's rooms
@@ -228,6 +230,38 @@ fn web_origin(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// The base URL people reach the server at, without a trailing slash: `scheme://host[:port]`,
+/// optionally with a path of plain segments under which the server serves everything (a proxy
+/// that gives it a path of a site). No query nor fragment: room URLs are built by appending to it.
+fn public_url(raw: &str) -> Result<String, String> {
+    let url = parse_http_url(raw.trim()).map_err(|e| e.to_string())?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "{raw:?}: write scheme://host[:port][/path], without a query, fragment or user"
+        ));
+    }
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    let path = url.path().trim_end_matches('/');
+    if !path.is_empty() && !path[1..].split('/').all(plain) {
+        return Err(format!(
+            "{raw:?}: the path may hold letters, digits and - . _ ~ between single slashes"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The path every route is served under: the public URL's (`/meet`), or "" at its root.
+pub fn base_path(public_url: &str) -> String {
+    url::Url::parse(public_url)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
 }
 
 /// An address a browser can send to: not "any" (0.0.0.0, ::) nor a group (multicast, broadcast).

@@ -84,3 +84,43 @@ fn the_media_address_is_one_a_browser_can_send_to() {
     assert!(Serve::try_parse_from(["serve", "--media-public-ip", "203.0.113.7"]).is_ok());
     assert!(Serve::try_parse_from(["serve", "--media-public-ip", "2001:db8::7"]).is_ok());
 }
+
+#[test]
+fn a_public_url_may_have_a_path_but_nothing_that_room_urls_cannot_be_built_on() {
+    let parsed = |url: &str| {
+        Serve::try_parse_from(["serve", "--public-url", url]).map(|serve| serve.config.public_url)
+    };
+    for (given, kept) in [
+        ("https://Meet.Example.com/", "https://meet.example.com"),
+        (
+            "https://example.com/apps/meet/",
+            "https://example.com/apps/meet",
+        ),
+        (
+            "http://127.0.0.1:8080/m_1.v~2",
+            "http://127.0.0.1:8080/m_1.v~2",
+        ),
+    ] {
+        assert_eq!(parsed(given).expect(given), Some(kept.to_owned()));
+        assert_eq!(
+            super::base_path(kept),
+            kept.split_once(".com").map_or("/m_1.v~2", |(_, path)| path)
+        );
+    }
+    for refused in [
+        "meet.example.com",
+        "ftp://example.com",
+        "https://example.com/?tenant=1",
+        "https://example.com/#x",
+        "https://me@example.com",
+        "https://example.com/a%20b",
+        "https://example.com/a//b",
+    ] {
+        assert!(parsed(refused).is_err(), "{refused} is refused");
+    }
+    let node = Serve::try_parse_from(["serve", "--node-url", "http://10.0.0.5:8080/meet"]);
+    assert!(
+        node.is_err(),
+        "a node's URL is an origin: the public URL's path is added to it"
+    );
+}

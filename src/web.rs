@@ -98,35 +98,58 @@ pub async fn embed_script(headers: HeaderMap) -> Result<Response, ApiError> {
 /// learnt over the WebSocket, where the page can say so in words.
 pub async fn room_page(Path(room): Path<String>, State(client): State<ClientSupport>) -> Response {
     if RoomName::parse(&room).is_err() {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<!doctype html><title>Not found</title><p>No such page. <a href=\"/\">anteroom</a>"),
-        )
-            .into_response();
+        let page = format!(
+            "<!doctype html><title>Not found</title><p>No such page. <a href=\"{}/\">anteroom</a>",
+            client.base
+        );
+        return (StatusCode::NOT_FOUND, Html(page)).into_response();
     }
-    page("room.html", &client)
+    page(&client.pages.room, &client)
 }
 
 /// `GET /`: what this server is, and a way into a room whose name someone was given.
 pub async fn landing_page(State(client): State<ClientSupport>) -> Response {
-    page("index.html", &client)
+    page(&client.pages.landing, &client)
 }
 
 /// One of the client's HTML pages, under the room page's policy.
-fn page(file: &str, client: &ClientSupport) -> Response {
-    let Some(file) = Assets::get(file) else {
+fn page(html: &Option<Bytes>, client: &ClientSupport) -> Response {
+    let Some(html) = html else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             "a page is missing from this build",
         )
             .into_response();
     };
-    let mut response = Html(file.data.into_owned()).into_response();
+    let mut response = Html(html.clone()).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, client.page_policy.clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
+}
+
+/// The client's two HTML pages, their files' addresses under the server's base path. (The
+/// scripts find the base themselves, from their own address: `web/js/base.js`.)
+#[derive(Clone)]
+struct Pages {
+    room: Option<Bytes>,
+    landing: Option<Bytes>,
+}
+
+impl Pages {
+    fn under(base: &str) -> Self {
+        let page = |file: &str| {
+            let html = Assets::get(file)?;
+            let html = String::from_utf8_lossy(&html.data)
+                .replace("=\"/assets/", &format!("=\"{base}/assets/"));
+            Some(Bytes::from(html))
+        };
+        Pages {
+            room: page("room.html"),
+            landing: page("index.html"),
+        }
+    }
 }
 
 /// What the browser client is given besides its files: ICE servers, and the bandwidth probe (with
@@ -137,14 +160,24 @@ pub struct ClientSupport {
     pub probes: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
     /// The pages' Content-Security-Policy.
     pub page_policy: HeaderValue,
+    /// The path every route is served under: the public URL's (`/meet`), or "" at its root.
+    pub base: Arc<str>,
+    pages: Pages,
 }
 
 impl ClientSupport {
-    pub fn new(ice: Arc<IceConfig>, avatars: &AvatarOrigins, backgrounds: &AvatarOrigins) -> Self {
+    pub fn new(
+        ice: Arc<IceConfig>,
+        avatars: &AvatarOrigins,
+        backgrounds: &AvatarOrigins,
+        base: &str,
+    ) -> Self {
         ClientSupport {
             ice,
             probes: Arc::new(probe_limiter()),
             page_policy: room_page_policy(avatars, backgrounds),
+            base: base.into(),
+            pages: Pages::under(base),
         }
     }
 }

@@ -1,33 +1,17 @@
 // Three anteroom nodes on one PostgreSQL and one Redis, behind Debian's nginx configured with the
 // load-balancer block of docs/deployment.md: what a team that outgrows one machine runs.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { documentedBlock, freePort, startNginx } from "./nginx.mjs";
 import { BIN, serve, stopChild } from "./server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
-
-async function freePort() {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** The nginx block docs/deployment.md gives for a cluster (the one after its marker comment). */
-function documentedBalancer() {
-  const doc = readFileSync(path.join(root, "docs/deployment.md"), "utf8");
-  const marker = doc.indexOf("the cluster browser test reads the block below");
-  if (marker < 0) throw new Error("docs/deployment.md lost the cluster's nginx block marker");
-  const start = doc.indexOf("```nginx\n", marker) + "```nginx\n".length;
-  return doc.slice(start, doc.indexOf("```", start));
-}
 
 /** PostgreSQL: the test command's (ANTEROOM_TEST_POSTGRES_URL), or a private one started here. */
 function postgres() {
@@ -60,32 +44,17 @@ async function startRedis(dir) {
   throw new Error("redis-server did not start");
 }
 
-async function startNginx(dir, port, upstreams) {
+/** nginx on `port` with docs/deployment.md's balancer, its servers the nodes at `upstreams`. */
+async function startBalancer(dir, port, upstreams) {
   const servers = upstreams.map((base) => `    server ${new URL(base).host} max_fails=1 fail_timeout=10s;`);
-  let block = documentedBalancer();
+  let block = documentedBlock("the cluster browser test reads the block below");
   const documented = block.match(/^ *server 10\.0\.0\.\d+:8080 .*$/gm) || [];
   if (documented.length !== upstreams.length) throw new Error(`docs/deployment.md's upstream has ${documented.length} servers, not ${upstreams.length}`);
   documented.forEach((line, i) => { block = block.replace(line, servers[i]); });
   // (Plain HTTP on loopback here: no certificate, nor HTTP/2, which browsers speak only over TLS.)
   if (!/listen 443 ssl( http2)?;/.test(block)) throw new Error("docs/deployment.md's balancer has no `listen 443 ssl http2;`");
   block = block.replace(/listen 443 ssl( http2)?;/, `listen 127.0.0.1:${port};`);
-  const at = (name) => path.join(dir, name);
-  const config = `daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log stderr;\npid ${at("nginx.pid")};\nevents {}\nhttp {\n`
-    + `access_log off;\nclient_body_temp_path ${at("body")};\nproxy_temp_path ${at("proxy")};\nfastcgi_temp_path ${at("fcgi")};\n`
-    + `uwsgi_temp_path ${at("uwsgi")};\nscgi_temp_path ${at("scgi")};\n`
-    + `map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n${block}\n}\n`;
-  writeFileSync(at("nginx.conf"), config);
-  const child = spawn("nginx", ["-c", at("nginx.conf"), "-p", dir, "-e", "stderr"], { stdio: ["ignore", "ignore", "pipe"] });
-  const errors = [];
-  child.stderr.on("data", (chunk) => errors.push(chunk.toString()));
-  for (let i = 0; i < 250; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return child;
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  child.kill("SIGTERM");
-  throw new Error(`nginx did not start: ${errors.join("")}`);
+  return startNginx(dir, port, block);
 }
 
 /** `nodes` anteroom nodes, their store and bus, and nginx in front; people use `base` (nginx). */
@@ -131,7 +100,7 @@ async function startIn(dir, started, cleanUp, { nodes, leaseMs }) {
     running.push(node);
     started.push(() => stopChild(node.child));
   }
-  const nginx = await startNginx(dir, nginxPort, running.map((node) => node.base));
+  const nginx = await startBalancer(dir, nginxPort, running.map((node) => node.base));
   started.push(() => nginx.kill("SIGTERM"));
   const alive = (node) => node.child.exitCode === null && !node.child.signalCode;
   /** One figure of a node's /metrics (0 when it has not been counted yet). */

@@ -46,12 +46,18 @@ export async function stopChild(child, signal = "SIGTERM") {
   await exited;
 }
 
-export async function startServer(extraArgs = []) {
+/**
+ * A server of its own. With `publicUrl` (a proxy's address, perhaps with a path), the server is
+ * told it is reached there, and `base` (and the REST calls) go there; `backend` is the server's own.
+ */
+export async function startServer(args = [], { publicUrl } = {}) {
+  const extraArgs = publicUrl ? [...args, "--public-url", publicUrl] : args;
   const dataDir = mkdtempSync(path.join(tmpdir(), "anteroom-e2e-"));
   const key = execFileSync(BIN, ["api-key", "create", "--data-dir", dataDir], { env: { ...process.env, ANTEROOM_LOG: "warn" } })
     .toString().trim();
   const logs = [];
-  let { child, base } = await serve(dataDir, "127.0.0.1:0", extraArgs, logs);
+  let { child, base: backend } = await serve(dataDir, "127.0.0.1:0", extraArgs, logs);
+  const base = publicUrl ?? backend;
   const api = async (method, route, body) => {
     const response = await fetch(base + route, {
       method,
@@ -63,6 +69,7 @@ export async function startServer(extraArgs = []) {
   };
   return {
     base,
+    backend,
     key,
     logs,
     api,
@@ -107,7 +114,7 @@ export async function startServer(extraArgs = []) {
      */
     async restart({ crash = false } = {}) {
       await stopChild(child, crash ? "SIGKILL" : "SIGTERM");
-      ({ child } = await serve(dataDir, new URL(base).host, extraArgs, logs));
+      ({ child } = await serve(dataDir, new URL(backend).host, extraArgs, logs));
     },
     /** Makes the server stand still (SIGSTOP): its sockets stay open, nothing answers on them. */
     pause() {

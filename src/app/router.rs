@@ -20,6 +20,7 @@ pub(super) fn router(
     gate: ApiGate,
     forwarder: Option<Forwarder>,
     config: &ServeConfig,
+    base: &str,
 ) -> anyhow::Result<Router> {
     let mut router = Router::new()
         .route("/", get(web::landing_page))
@@ -53,9 +54,19 @@ pub(super) fn router(
             get(crate::signal::relay_baseline::handler()),
         );
     }
-    Ok(router
+    let router = router
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    // Under a public URL with a path, every route is there, and the landing page at its slash too.
+    let router = if base.is_empty() {
+        router
+    } else {
+        Router::new()
+            .route(&format!("{base}/"), get(web::landing_page))
+            .nest(base, router)
+            .fallback(outside_the_base)
+    };
+    Ok(router
         // A client that sends a body must send it: slow bodies do not hold the server.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.body_read_timeout(),
@@ -105,6 +116,15 @@ async fn bare_created() -> impl IntoResponse {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
+}
+
+async fn outside_the_base(
+    axum::extract::State(client): axum::extract::State<web::ClientSupport>,
+) -> ApiError {
+    ApiError::NotFound(format!(
+        "no such endpoint: this server serves everything under {}/ (its --public-url)",
+        client.base
+    ))
 }
 
 async fn method_not_allowed() -> ApiError {

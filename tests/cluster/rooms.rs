@@ -254,6 +254,36 @@ async fn the_rest_api_reaches_a_live_room_wherever_the_call_lands() {
     );
 }
 
+/// Nodes under a public URL with a path (a proxy's `location /meet/`): a knocker landing on
+/// another node than the room's is bridged to it there, and a decision through a third is passed
+/// on there.
+#[tokio::test]
+async fn nodes_under_a_path_bridge_and_forward_under_it() {
+    let cluster = Cluster::start_with(3, &["--public-url", "http://127.0.0.1:9/meet"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let room_url = room.meeting["roomUrl"].as_str().unwrap();
+    assert!(
+        room_url.starts_with("http://127.0.0.1:9/meet/"),
+        "{room_url}"
+    );
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (mut pat, pat_id, _) = knocker(cluster.node(1), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    let response = cluster
+        .node(2)
+        .post(&format!("/v1/rooms{}/knocks/{pat_id}", room.name))
+        .json(&json!({"action": "accept"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(
+        pat.recv_type("knock_handled").await["resolution"],
+        "accepted"
+    );
+}
+
 #[tokio::test]
 async fn the_rest_budget_holds_for_the_cluster_as_a_whole() {
     let cluster = Cluster::start_with(3, &["--rate-limit-points", "6"]).await;

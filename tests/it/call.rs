@@ -1,11 +1,11 @@
 //! The room behind the door, as the call screen needs it: who sends what (microphone, camera,
 //! screen), the room's capacity, the people in it by REST, the spotlight, raised hands,
-//! reactions, a host's requests of microphones and cameras, removing chat messages, and the
-//! landing page.
+//! reactions, a host's requests of microphones and cameras, removing chat messages, the
+//! landing page, and the pages of a server under a path.
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, TestRoom};
+use crate::helpers::{LATER, Server, TestRoom};
 use crate::signal_join::{host, room};
 use crate::ws::Ws;
 
@@ -387,6 +387,78 @@ async fn the_landing_page_says_what_this_is() {
             .unwrap()
             .contains("/assets/js/main.js")
     );
+}
+
+/// Under a public URL with a path, every route is there: the pages name their files under it, the
+/// landing page answers at the path and at its slash, the API and the signalling endpoint are
+/// there; outside the path, a 404 that says where the server is.
+#[tokio::test]
+async fn a_server_under_a_path_serves_everything_there() {
+    let server = Server::start_with(&["--public-url", "https://example.com/apps/meet/"]).await;
+    assert!(server.base.ends_with("/apps/meet"), "{}", server.base);
+    let room = server.create_meeting(json!({"endDate": LATER})).await;
+    assert!(
+        room["roomUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://example.com/apps/meet/"),
+        "{room}"
+    );
+    let page = reqwest::get(server.url(room["roomName"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("src=\"/apps/meet/assets/js/main.js\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("=\"/assets/"),
+        "no file outside the path: {page}"
+    );
+    for landing in ["", "/"] {
+        let response = reqwest::get(server.url(landing)).await.unwrap();
+        assert_eq!(response.status(), 200, "the landing page at {landing:?}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("href=\"/apps/meet/assets/css/room.css\""),
+            "{body}"
+        );
+    }
+    let asset = reqwest::get(server.url("/assets/js/base.js"))
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    let (status, _) = server.get_json("/v1/meetings").await;
+    assert_eq!(status, 200);
+    let mut ws = Ws::connect(&server).await;
+    ws.send(
+        "join_room",
+        json!({"roomName": room["roomName"], "displayName": "Pat"}),
+    )
+    .await;
+    ws.recv_type("room_joined").await;
+    for outside in [
+        "/v1/meetings",
+        "/assets/js/main.js",
+        "/healthz",
+        "/apps/meetings",
+    ] {
+        let response = reqwest::get(format!("http://{}{outside}", server.addr))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{outside}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("under /apps/meet/"),
+            "{body}"
+        );
+    }
 }
 
 /// The client's files go gzipped to a browser that takes it (the background effects'

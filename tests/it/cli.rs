@@ -164,7 +164,7 @@ async fn bad_settings_are_reported_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
     // `serve` with one bad setting: it stops, saying which, and does not panic.
     for (setting, value, said) in [
-        ("--public-url", "ftp://x", "public URL"),
+        ("--public-url", "ftp://x", "for '--public-url"),
         (
             "--listen",
             "nonsense",

@@ -225,6 +225,18 @@ impl Server {
             .env("ANTEROOM_LOG", "info");
         let mut server = Server::spawn_command(command, data_dir).await;
         server.key = key;
+        // A public URL with a path: every route is under it.
+        if let Some(url) = extra_args
+            .iter()
+            .position(|a| a == "--public-url")
+            .and_then(|i| extra_args.get(i + 1))
+        {
+            let path = url::Url::parse(url)
+                .expect("a public URL")
+                .path()
+                .to_owned();
+            server.base = format!("http://{}{}", server.addr, path.trim_end_matches('/'));
+        }
         server.extra_args = extra_args;
         server
     }

@@ -100,7 +100,9 @@ impl Ws {
     /// Connects with this User-Agent (the server records it for insights).
     pub async fn connect_as(server: &Server, user_agent: &str) -> Ws {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://{}/v1/signal", server.addr)
+        let mut request = server
+            .url("/v1/signal")
+            .replacen("http", "ws", 1)
             .into_client_request()
             .unwrap();
         request

@@ -4,9 +4,10 @@
 // The camera's own picture is never drawn unprocessed: until the person is found, the whole frame
 // is blurred (or the picture shown), so a background the person chose to hide never shows.
 
+import { served } from "./base.js";
 import { drawCovering, frameClock } from "./canvas.js";
 
-const VENDOR = "/assets/vendor/segmentation/";
+const VENDOR = served("/assets/vendor/segmentation/");
 
 /**
  * The effects, in the order offered: none, three strengths of blur (named as Whereby's presets),

@@ -4,6 +4,7 @@
 // normal room (mesh.js), through the media server in a group room (sfu.js); who is here comes from
 // the server's frames through roster.js.
 
+import { served } from "./base.js";
 import { t, tn } from "./i18n.js";
 import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped, drawUnlessShown, durationText } from "./dom.js";
 import { Mesh } from "./mesh.js";
@@ -530,7 +531,7 @@ export class Call {
   }
 
   async copyInvite() {
-    const link = `${window.location.origin}${this.params.roomName}`;
+    const link = `${window.location.origin}${served(this.params.roomName)}`;
     try {
       await navigator.clipboard.writeText(link);
       toast(t("Invite link copied"));

@@ -29,7 +29,7 @@ export function drawCovering(ctx, source, rect, { whole = false } = {}) {
  * the person looks at another tab. `await clock.next()` waits for the next tick.
  */
 export function frameClock(rate) {
-  const worker = new Worker("/assets/js/frame-clock.js");
+  const worker = new Worker(new URL("./frame-clock.js", import.meta.url));
   worker.postMessage(1000 / rate);
   let waiting = [];
   worker.onmessage = () => {

@@ -3,6 +3,7 @@
 // longer after each failure (0.5 s doubling to 10 s, each with random jitter so that many pages do
 // not come back in step), and at once when the browser says it is online again.
 
+import { BASE } from "./base.js";
 import { Emitter } from "./events.js";
 
 const BASE_MS = 500;
@@ -137,8 +138,8 @@ function browser() {
  * `room`: a load balancer that hashes on it sends all of a room's connections to one node, the one
  * that runs the room (docs/deployment.md). The server itself takes the room from `join_room`, not
  * from the URL. */
-export function signallingUrl(roomName, location = window.location) {
+export function signallingUrl(roomName, location = window.location, base = BASE) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const room = roomName.replace(/^\//, "");
-  return `${scheme}//${location.host}/v1/signal${room ? `?room=${encodeURIComponent(room)}` : ""}`;
+  return `${scheme}//${location.host}${base}/v1/signal${room ? `?room=${encodeURIComponent(room)}` : ""}`;
 }

@@ -1,6 +1,7 @@
 // The pre-call review's check (Whereby's precallCeremony): camera, microphone, speaker and network,
 // each step reported passed or failed, skippable with precallCeremonyCanSkip.
 
+import { served } from "./base.js";
 import { h, replace } from "./dom.js";
 import { t } from "./i18n.js";
 import { meterLevel } from "./media.js";
@@ -158,8 +159,8 @@ async function timeTransfer(method) {
   const started = performance.now();
   try {
     const response = method === "GET"
-      ? await fetch(`/bandwidth-probe?bytes=${bytes}`, { cache: "no-store" })
-      : await fetch("/bandwidth-probe", { method: "POST", body: new Uint8Array(bytes) });
+      ? await fetch(served(`/bandwidth-probe?bytes=${bytes}`), { cache: "no-store" })
+      : await fetch(served("/bandwidth-probe"), { method: "POST", body: new Uint8Array(bytes) });
     if (!response.ok) return { ok: false, mbps: 0 };
     await response.arrayBuffer();
   } catch {

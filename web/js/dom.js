@@ -1,6 +1,7 @@
 // Tiny DOM helpers. Everything a person typed goes in as text (textContent / text nodes), never as
 // markup: there is no innerHTML anywhere in this client.
 
+import { served } from "./base.js";
 import { language, t } from "./i18n.js";
 import { initials } from "./roster.js";
 import { find as findLinks } from "../vendor/linkify/linkify.mjs";
@@ -140,7 +141,7 @@ export function waitedText(milliseconds) {
 /** An icon from the vendored set (web/vendor/icons, lucide), drawn in the text colour. */
 export function icon(name) {
   const el = h("span", { class: "icon", "aria-hidden": "true" });
-  el.style.setProperty("--icon", `url("/assets/vendor/icons/${name}.svg")`);
+  el.style.setProperty("--icon", `url("${served(`/assets/vendor/icons/${name}.svg`)}")`);
   return el;
 }
 
@@ -156,7 +157,7 @@ export function iconButton({ id, name, label, onclick, className = "", pressed, 
     "aria-controls": controls || null,
     title: label }, icon(name), text, badge || null);
   button.setLabel = (nextName, nextLabel) => drawUnlessShown(button, `${nextName} ${nextLabel}`, () => {
-    button.querySelector(".icon").style.setProperty("--icon", `url("/assets/vendor/icons/${nextName}.svg")`);
+    button.querySelector(".icon").style.setProperty("--icon", `url("${served(`/assets/vendor/icons/${nextName}.svg`)}")`);
     text.textContent = nextLabel;
     button.title = nextLabel;
   });

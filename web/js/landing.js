@@ -1,5 +1,7 @@
 // The landing page: where to go with a room link or name someone gave you.
 
+import { served } from "./base.js";
+
 const form = document.getElementById("go");
 const input = document.getElementById("room");
 const error = document.getElementById("room-error");
@@ -20,11 +22,12 @@ form.addEventListener("submit", (event) => {
 function roomPath(text) {
   let path = text;
   try {
+    // A room URL ends in the room's name, under whatever path its server has.
     const url = new URL(text);
-    path = url.pathname + url.search;
+    path = `/${url.pathname.split("/").filter(Boolean).pop() || ""}${url.search}`;
   } catch {
     // not a URL: a name
   }
   const match = /^\/?([a-z0-9-]{1,100})(\?.*)?$/i.exec(path);
-  return match ? `/${match[1].toLowerCase()}${match[2] || ""}` : null;
+  return match ? served(`/${match[1].toLowerCase()}${match[2] || ""}`) : null;
 }

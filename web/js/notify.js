@@ -2,6 +2,7 @@
 // knock is handled, a chime, the tab's title and icon with the number waiting, and (if the host
 // asks for it) a desktop notification while the tab is in the background.
 
+import { served } from "./base.js";
 import { chime, toast } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -64,7 +65,7 @@ export class KnockNotices {
     if (count === this.waiting) return;
     this.waiting = count;
     document.title = count ? t("({count}) waiting · {title}", { count, title: this.baseTitle }) : this.baseTitle;
-    if (this.favicon) this.favicon.href = count ? badgeIcon(count) : "/assets/favicon.svg";
+    if (this.favicon) this.favicon.href = count ? badgeIcon(count) : served("/assets/favicon.svg");
   }
 
   desktopAllowed() {
@@ -94,7 +95,7 @@ function badgeIcon(count) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 64;
   const g = canvas.getContext("2d");
-  if (!g) return "/assets/favicon.svg";
+  if (!g) return served("/assets/favicon.svg");
   g.fillStyle = "#2f5bea";
   g.beginPath();
   g.roundRect(4, 4, 56, 56, 12);

@@ -7,6 +7,7 @@
 // autoSpotlight, reactions, recording, virtualBackgroundUrl, cameraEffect. `lang` is read first, by main.js (the room's title is in it).
 // iframeSource, jsApi and `we` are accepted and ignored, as are Whereby's others (embedding.md).
 
+import { BASE, withinBase } from "./base.js";
 import { t } from "./i18n.js";
 import { BACKGROUNDS } from "./background.js";
 
@@ -21,9 +22,10 @@ function flag(query, name, fallback) {
   return fallback;
 }
 
-export function readParams(location = window.location) {
+export function readParams(location = window.location, base = BASE) {
   const query = new URLSearchParams(location.search);
-  const roomName = "/" + decodeURIComponent(location.pathname.replace(/^\/+/, "").split("/")[0] || "");
+  const path = withinBase(location.pathname, base);
+  const roomName = "/" + decodeURIComponent(path.replace(/^\/+/, "").split("/")[0] || "");
   const minimal = flag(query, "minimal", false) || flag(query, "embed", false);
   return {
     roomName,

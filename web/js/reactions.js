@@ -3,6 +3,7 @@
 // server takes one every 500 ms from a connection (clicks closer together are not sent) and 20 a
 // second from a whole room: one it refused for that is said under the row.
 
+import { served } from "./base.js";
 import { announce, h } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -25,7 +26,7 @@ const REFUSAL_SHOWN_MS = 3000;
 
 /** A reaction's picture; `label` says what it is where no text beside it does. */
 function picture(emoji, label = "") {
-  return h("img", { class: "reaction-emoji", src: `/assets/vendor/emoji/${emoji}.svg`, alt: label, draggable: "false" });
+  return h("img", { class: "reaction-emoji", src: served(`/assets/vendor/emoji/${emoji}.svg`), alt: label, draggable: "false" });
 }
 
 export class Reactions {

@@ -4,6 +4,7 @@
 // step. A screen is drawn once when it is entered; `update(state)` refreshes it in place, so focus
 // and timers survive.
 
+import { served } from "./base.js";
 import { h, icon, iconButton, releaseVideo, replace, setText, withLinks } from "./dom.js";
 import { placeText, roomElsewhere } from "./flow.js";
 import { isolated, t } from "./i18n.js";
@@ -216,7 +217,7 @@ function nextStep(state, ctx) {
 
 function checkTheLink() {
   return [h("p", { text: t("Check the link you were given, or ask whoever sent it for a new one.") }),
-    h("a", { class: "button secondary", href: "/" }, t("About this service"))];
+    h("a", { class: "button secondary", href: served("/") }, t("About this service"))];
 }
 
 function ending(root, state, ctx) {

@@ -131,6 +131,18 @@ test("the signalling URL names the page's room, as it appears in the page's path
   assert.equal(url("http://127.0.0.1:8080/"), "ws://127.0.0.1:8080/v1/signal");
 });
 
+test("under a public URL with a path, the page's room and its signalling endpoint are under that path", () => {
+  const url = (href) => {
+    const location = new URL(href);
+    return signallingUrl(readParams(location, "/apps/meet").roomName, location, "/apps/meet");
+  };
+  assert.equal(url("https://example.com/apps/meet/team-sync?displayName=Pat"), "wss://example.com/apps/meet/v1/signal?room=team-sync");
+  assert.equal(url("https://example.com/apps/meet/"), "wss://example.com/apps/meet/v1/signal");
+  assert.equal(url("https://example.com/apps/meet"), "wss://example.com/apps/meet/v1/signal");
+  assert.equal(readParams(new URL("https://example.com/apps/meetings/x"), "/apps/meet").roomName, "/apps",
+    "a path that only begins like the base is not under it");
+});
+
 test("a socket that never opens is counted, try after try, until one opens", () => {
   const env = fakeEnv();
   const connection = new Connection("ws://x/v1/signal", env);
