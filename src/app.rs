@@ -78,7 +78,7 @@ pub struct Application {
     background_stop: CancellationToken,
     router: Router,
     serve_settings: crate::serve::ServeSettings,
-    sweep_interval: Duration,
+    sweeps: housekeeping::Sweeps,
     shutdown_timeout: Duration,
     /// In a cluster: how often this node renews its rooms' leases and looks for rooms nobody runs.
     maintenance: Option<Duration>,
@@ -306,7 +306,12 @@ impl Application {
             background_stop,
             router,
             serve_settings: config.serve_settings(),
-            sweep_interval: config.sweep_interval(),
+            sweeps: housekeeping::Sweeps {
+                every: config.sweep_interval(),
+                history: config
+                    .insights_retention_days
+                    .map(|days| chrono::Duration::days(i64::from(days))),
+            },
             shutdown_timeout: config.shutdown_timeout(),
             maintenance: cluster.as_ref().map(|c| c.lease / 3),
             draining,
@@ -336,7 +341,7 @@ impl Application {
         let sweeper = tokio::spawn(housekeeping::housekeeping(
             self.store.clone(),
             state.clone(),
-            self.sweep_interval,
+            self.sweeps,
         ));
         if let Some(every) = self.maintenance {
             // Stops with the server's stop: a stopping node hands rooms over, and takes none.

@@ -61,6 +61,13 @@ pub struct ServeConfig {
     #[arg(long, env = "ANTEROOM_SWEEP_INTERVAL_SECS", default_value_t = 300)]
     pub sweep_interval_secs: u64,
 
+    /// Days the history insights are made of is kept: room events, who was in which session under
+    /// what name and external id, network samples. Older is forgotten (looked for hourly). Without
+    /// it, kept for good (network samples 30 days).
+    #[arg(long, env = "ANTEROOM_INSIGHTS_RETENTION_DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub insights_retention_days: Option<u32>,
+
     /// Seconds a client has to send a request's headers (and the most a kept-alive connection may
     /// sit idle between requests).
     #[arg(long, env = "ANTEROOM_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]

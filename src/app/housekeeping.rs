@@ -1,6 +1,6 @@
 //! Periodic housekeeping: what the store no longer needs to keep, and rate-limit cells gone quiet.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -14,11 +14,23 @@ const DELIVERY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 /// long, then forgotten (the stays and events they belong to are kept).
 const NETWORK_SAMPLE_RETENTION: chrono::Duration = chrono::Duration::days(30);
 
+/// How often to sweep, and how long the history insights are made of is kept (for good: `None`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sweeps {
+    pub every: Duration,
+    pub history: Option<chrono::Duration>,
+}
+
+/// How often the history is looked through (it is a scan of the largest tables: not every sweep).
+const HISTORY_EVERY: Duration = Duration::from_secs(3600);
+
 /// Periodic housekeeping: meetings 24 hours past their end date (and their themes), webhook
-/// deliveries finished over a week ago, and per-address rate-limit cells of addresses gone quiet
+/// deliveries finished over a week ago, network samples and (if the operator says so) the rest of
+/// insights' history past their time, and per-address rate-limit cells of addresses gone quiet
 /// (without this the knock and probe limiters would remember every address ever seen).
-pub(super) async fn housekeeping(store: DynStore, state: AppState, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
+pub(super) async fn housekeeping(store: DynStore, state: AppState, sweeps: Sweeps) {
+    let mut ticker = tokio::time::interval(sweeps.every);
+    let mut history_looked_at: Option<Instant> = None;
     loop {
         ticker.tick().await;
         let now = Utc::now();
@@ -34,13 +46,24 @@ pub(super) async fn housekeeping(store: DynStore, state: AppState, every: Durati
             "pruning webhook deliveries failed",
             store.prune_deliveries(now - DELIVERY_RETENTION).await,
         );
+        let samples_kept = sweeps.history.map_or(NETWORK_SAMPLE_RETENTION, |history| {
+            history.min(NETWORK_SAMPLE_RETENTION)
+        });
         log_sweep(
-            "pruned network samples more than 30 days old",
+            "pruned network samples past their time",
             "pruning network samples failed",
-            store
-                .prune_network_samples(now - NETWORK_SAMPLE_RETENTION)
-                .await,
+            store.prune_network_samples(now - samples_kept).await,
         );
+        if let Some(history) = sweeps.history
+            && history_looked_at.is_none_or(|at| at.elapsed() >= HISTORY_EVERY)
+        {
+            history_looked_at = Some(Instant::now());
+            log_sweep(
+                "forgot room history past --insights-retention-days",
+                "forgetting room history failed",
+                store.prune_history(now - history).await,
+            );
+        }
         state.signal.limits.sweep();
         state.client.probes.retain_recent();
         state.client.probes.shrink_to_fit();

@@ -158,6 +158,10 @@ pub trait InsightStore: Send + Sync {
     async fn save_network_series(&self, series: &NetworkSeries) -> Result<(), StoreError>;
     /// Forgets network samples that started before `cutoff`; returns how many series.
     async fn prune_network_samples(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Forgets the history insights are made of from before `cutoff`: room events that happened
+    /// then, and stays and sessions that ended then (who was there, under what name); returns how
+    /// many rows.
+    async fn prune_history(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A participant's stays in a session, what happened to them there, and their network samples

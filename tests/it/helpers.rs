@@ -45,10 +45,12 @@ pub async fn postgres_database(data_dir: &std::path::Path) -> String {
     let admin = std::env::var("ANTEROOM_TEST_POSTGRES_URL").expect(
         "ANTEROOM_TEST_POSTGRES_URL names the PostgreSQL server for ANTEROOM_TEST_STORE=postgres",
     );
-    let name: String = data_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("a temporary directory has a name")
+    // Its last two components: a directory made inside a temporary one is as unique as that.
+    let mut parts = data_dir.iter().rev().take(2).collect::<Vec<_>>();
+    parts.reverse();
+    let name: String = std::path::PathBuf::from_iter(parts)
+        .to_str()
+        .expect("temporary paths are UTF-8")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -95,7 +97,7 @@ pub async fn open_store(data_dir: &std::path::Path) -> anteroom::store::DynStore
 
 /// Rows of a query straight on a data directory's store (SQL both engines read alike), after the
 /// recorder has had a moment: it writes off the signalling path.
-pub async fn store_rows<T>(data_dir: &std::path::Path, sql: &'static str) -> Vec<T>
+pub async fn store_rows<T>(data_dir: &std::path::Path, sql: &str) -> Vec<T>
 where
     T: Send + Unpin,
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
@@ -103,6 +105,7 @@ where
 {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let url = store_url(data_dir).await;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
     if on_postgres() {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
@@ -119,8 +122,9 @@ where
 }
 
 /// Runs one statement on a stopped server's store; how many rows it changed.
-pub async fn store_execute(data_dir: &std::path::Path, sql: &'static str) -> u64 {
+pub async fn store_execute(data_dir: &std::path::Path, sql: &str) -> u64 {
     let url = store_url(data_dir).await;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
     if on_postgres() {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         let done = sqlx::query(sql).execute(&pool).await.unwrap();
@@ -393,6 +397,14 @@ impl Server {
     pub async fn restart(self) -> Server {
         assert!(self.child.is_none(), "stop the server before restarting it");
         let args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        Server::spawn(self.data_dir.clone(), self.key.clone(), &args, &[]).await
+    }
+
+    /// As `restart`, with these flags besides the first start's.
+    pub async fn restart_with(self, more: &[&str]) -> Server {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        let mut args: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        args.extend_from_slice(more);
         Server::spawn(self.data_dir.clone(), self.key.clone(), &args, &[]).await
     }
 

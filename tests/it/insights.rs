@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{LATER, Server, host, room, room_key, store_rows};
+use crate::helpers::{LATER, Server, host, open_store, room, room_key, store_execute, store_rows};
 use crate::media_client::negotiate;
 use crate::schema::{
     INSIGHT_PARTICIPANT, INSIGHT_PARTICIPANTS, INSIGHT_ROOMS, INSIGHT_SESSIONS, assert_valid,
@@ -40,6 +40,119 @@ async fn a_finished_session(server: &Server, prefix: &str) -> (String, String) {
 /// Waits until the session has ended (the grace is 1 s in these tests) and the facts are written.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(1800)).await;
+}
+
+/// With `--insights-retention-days`, what ended before it is forgotten: a room's session, its
+/// stays (names, external ids, browsers) and its events are gone from the store and from insights;
+/// a recent room's are kept whole. Without the setting, nothing is.
+#[tokio::test]
+async fn history_past_its_retention_is_forgotten() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    let (old, _) = a_finished_session(&server, "ward-old-").await;
+    let (recent, _) = a_finished_session(&server, "ward-new-").await;
+    settle().await;
+    let (_, stays) = server
+        .get_json("/v1/insights/participants?externalId=ward-old-patient")
+        .await;
+    assert_eq!(
+        stays["results"].as_array().map(Vec::len),
+        Some(1),
+        "{stays}"
+    );
+    let mut server = server;
+    assert!(server.terminate().await);
+    // The first room's history made 40 days old, as if it had happened then.
+    let days_40 = 40 * 86_400_000_i64;
+    for (table, columns) in [
+        ("room_events", &["at_ms"][..]),
+        ("participations", &["joined_ms", "left_ms"]),
+        ("room_sessions", &["started_ms", "ended_ms"]),
+    ] {
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{c} = {c} - {days_40}"))
+            .collect();
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE room_name = '{old}'",
+            set.join(", ")
+        );
+        assert!(
+            store_execute(server.data_dir.path(), &sql).await > 0,
+            "{sql}"
+        );
+    }
+    // Kept by a server not told to forget, however often it sweeps.
+    let mut server = server.restart_with(&["--sweep-interval-secs", "1"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        history_rows(&server, &old).await > 5,
+        "{old}'s history is kept"
+    );
+    assert!(server.terminate().await);
+    let server = server
+        .restart_with(&["--insights-retention-days", "30"])
+        .await;
+    server.wait_for_log("forgot room history").await;
+    assert_eq!(
+        history_rows(&server, &old).await,
+        0,
+        "{old}'s history is gone"
+    );
+    assert!(
+        history_rows(&server, &recent).await > 5,
+        "{recent}'s is kept"
+    );
+    let (_, rooms) = server.get_json("/v1/insights/rooms").await;
+    let named: Vec<&str> = rooms["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|room| room["roomName"].as_str())
+        .collect();
+    assert_eq!(named, [recent.as_str()], "{rooms}");
+    let (_, stays) = server
+        .get_json("/v1/insights/participants?externalId=ward-old-patient")
+        .await;
+    assert_eq!(stays["results"], json!([]), "{stays}");
+}
+
+/// Forgetting goes a batch at a time, to the last old row and no further.
+#[tokio::test]
+async fn forgetting_goes_in_batches_to_the_last_old_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let now = chrono::Utc::now();
+    let day = 86_400_000_i64;
+    for (count, at) in [
+        (2_500, now.timestamp_millis() - 40 * day),
+        (3, now.timestamp_millis()),
+    ] {
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+             INSERT INTO room_events (meeting_id, room_name, kind, at_ms, num_clients, clients_by_role) \
+             SELECT 1, '/r', 'room.client.joined', {at} + i, 1, '{{}}' FROM n"
+        );
+        assert_eq!(store_execute(dir.path(), &sql).await, count);
+    }
+    let removed = store
+        .prune_history(now - chrono::Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(removed, 2_500);
+    let left: Vec<(i64,)> = store_rows(dir.path(), "SELECT COUNT(*) FROM room_events").await;
+    assert_eq!(left[0].0, 3);
+    store.close().await;
+}
+
+/// The rows of a room's history in the store: its events, stays and sessions.
+async fn history_rows(server: &Server, room: &str) -> i64 {
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM room_events WHERE room_name = '{room}') \
+         + (SELECT COUNT(*) FROM participations WHERE room_name = '{room}') \
+         + (SELECT COUNT(*) FROM room_sessions WHERE room_name = '{room}')"
+    );
+    let counted: Vec<(i64,)> = store_rows(server.data_dir.path(), &sql).await;
+    counted[0].0
 }
 
 #[tokio::test]
