@@ -201,6 +201,39 @@ test("an unknown room is said before the device check; no camera is asked for", 
   noPageErrors(page);
 });
 
+test("a browser without WebRTC is told so before anything is asked of it, with the room's link to open elsewhere", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: false });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const page = await open("no webrtc");
+  await page.addInitScript(() => {
+    delete window.RTCPeerConnection;
+    delete window.webkitRTCPeerConnection;
+    window.mediaRequests = 0;
+    navigator.mediaDevices.getUserMedia = async () => {
+      window.mediaRequests += 1;
+      throw new DOMException("not in this test", "NotAllowedError");
+    };
+  });
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(server.base).origin });
+  await page.goto(meeting.hostRoomUrl);
+  await page.waitForSelector("[data-screen='unavailable']");
+  assert.equal(await page.textContent("h1"), "This browser cannot join calls");
+  assert.equal(await page.evaluate(() => window.mediaRequests), 0, "no device is asked for");
+  await everySize(page, "11-browser-unsupported", "#copy-room-link");
+  await page.setViewportSize({ width: 1366, height: 657 });
+  await page.click("#copy-room-link");
+  await page.locator(".toast", { hasText: "Link copied" }).waitFor({ timeout: TIMEOUT });
+  const link = new URL(await page.evaluate(() => navigator.clipboard.readText()));
+  assert.equal(link.origin + link.pathname, meeting.roomUrl, "the room's own link");
+  assert.equal(link.searchParams.get("roomKey"), new URL(meeting.hostRoomUrl).searchParams.get("roomKey"), "with the host's key");
+  // Nobody came in: the host is alone.
+  await host.waitForTimeout(500);
+  assert.equal(await host.locator(".tile").count(), 1);
+  noPageErrors(page, host);
+});
+
 /** What has focus: its id, class and label, and whether it is a button that sends someone away. */
 async function focused(page) {
   return page.evaluate(() => {

@@ -155,6 +155,13 @@ export function step(state, event) {
       return { state, effects: [send("leave_room")] };
     case "rejoin":
       return { state: { ...state, screen: "loading", ending: null }, effects: [join(state)] };
+    case "unsupported":
+      // No WebRTC here (turned off, or an app's browser without it): in the room the person
+      // would see and hear nobody, and be a silent tile to the others. Said before anything is
+      // asked for, with the link to open elsewhere.
+      return end(state, "unavailable", t("This browser cannot join calls"),
+        t("Video calls need WebRTC, which this browser lacks or has turned off. Open the room's link in an up-to-date Chrome, Edge, Firefox or Safari; in an app, choose to open it in your browser."),
+        "browser_unsupported");
     default:
       return { state, effects: [] };
   }

@@ -253,6 +253,7 @@ bridge.on("admit_all", () => signal.send("handle_knock", { all: true, action: "a
 bridge.on("ask_media", (clientIds, ask) => signal.send("ask_media", { clientIds: [clientIds].flat().filter((id) => typeof id === "string"), ask }));
 
 show({ type: "start" });
-signal.start();
+if (typeof RTCPeerConnection === "undefined") dispatch({ type: "unsupported" });
+else signal.start();
 // A recording this browser could not save last time (its tab crashed or was closed) is offered.
 offerLeftRecordings().catch((err) => console.warn("left recordings:", err));

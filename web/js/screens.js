@@ -5,7 +5,7 @@
 // and timers survive.
 
 import { served } from "./base.js";
-import { h, icon, iconButton, releaseVideo, replace, setText, withLinks } from "./dom.js";
+import { h, icon, iconButton, releaseVideo, replace, setText, toast, withLinks } from "./dom.js";
 import { placeText, roomElsewhere } from "./flow.js";
 import { isolated, t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
@@ -207,12 +207,30 @@ function nextStep(state, ctx) {
     case "ended":
       return [h("p", { text: t("You can close this tab. For another meeting, use the link you are sent for it.") })];
     case "unavailable": {
+      if (state.ending?.reason === "browser_unsupported") return [copyTheLink(state)];
       const there = roomElsewhere(state.ending?.address, state.roomName, window.location, state.roomKey);
       return there ? [h("a", { class: "button primary", id: "room-elsewhere", href: there }, t("Go to the room"))] : checkTheLink();
     }
     default:
       return checkTheLink();
   }
+}
+
+/** The room's link as it was given (the host's key too, which the page took out of its address
+ * bar), to paste into another browser. */
+function copyTheLink(state) {
+  const link = roomElsewhere(`${window.location.origin}${served("")}`, state.roomName, window.location, state.roomKey);
+  return h("button", {
+    type: "button", class: "primary", id: "copy-room-link",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(link);
+        toast(t("Link copied"));
+      } catch {
+        toast(t("The room's link: {link}", { link }), { timeout: 30000 });
+      }
+    },
+  }, icon("link"), t("Copy the room's link"));
 }
 
 function checkTheLink() {

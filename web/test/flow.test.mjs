@@ -49,6 +49,15 @@ test("a reloaded tab joins with the place it had (its resume token), with the re
   assert.equal(sent(fresh.effects).find(([type]) => type === "join_room")[1].resumeToken, undefined, "none kept: none sent");
 });
 
+test("a browser without WebRTC is told so at once, and nothing is sent", () => {
+  const { state, effects } = run(initial({ roomName: "/r", roomKey: "HOSTKEY" }), [{ type: "unsupported" }]);
+  assert.equal(state.screen, "unavailable");
+  assert.equal(state.ending.reason, "browser_unsupported");
+  assert.match(state.ending.title, /cannot join calls/);
+  assert.deepEqual(sent(effects), []);
+  assert.deepEqual(effects.find((e) => e.emit)?.emit, ["leave", { reason: "browser_unsupported", removed: false }], "the embedding page hears why");
+});
+
 test("an unknown room is said before any device check", () => {
   const { state, effects } = run(initial({ roomName: "/gone" }), [
     { type: "open" },
