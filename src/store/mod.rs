@@ -113,6 +113,15 @@ pub(crate) fn stored_room(raw: &str) -> Result<RoomName, StoreError> {
     RoomName::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A failed migration; a database a newer build has changed said as such (an operator rolling
+/// back an upgrade meets it), rather than as the migrator's own words.
+pub(crate) fn migration_failed(err: sqlx::migrate::MigrateError) -> StoreError {
+    match err {
+        sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::NewerSchema(version),
+        other => StoreError::Migration(other),
+    }
+}
+
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
@@ -130,6 +139,12 @@ pub enum StoreError {
     },
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "this database was last used by a newer anteroom: it has schema change {0}, which this \
+         build does not know. Run that build or a later one, or restore the backup taken before \
+         it first ran (`anteroom backup`)"
+    )]
+    NewerSchema(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database write failed: {0}")]

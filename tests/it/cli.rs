@@ -314,6 +314,30 @@ async fn a_data_directory_that_cannot_be_made_is_said_once() {
     assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
 }
 
+/// An operator rolling back an upgrade: the older build refuses a database a newer one changed,
+/// saying so and what to do, rather than in the migrator's words.
+#[tokio::test]
+async fn a_database_a_newer_build_changed_is_refused_saying_so() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    create_key(&dir).await;
+    let future = if crate::helpers::on_postgres() {
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer build', TRUE, '\\x00', 1)"
+    } else {
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer build', TRUE, X'00', 1)"
+    };
+    assert_eq!(crate::helpers::store_execute(dir.path(), future).await, 1);
+    let data = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = cli(&["serve", "--listen", "127.0.0.1:0", "--data-dir", data]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("last used by a newer anteroom: it has schema change 9999"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("restore the backup"), "{stderr}");
+}
+
 /// Two servers on one data directory would split rooms and deliver webhooks twice: the second
 /// refuses to start and says why; the admin commands still work beside the running one.
 #[tokio::test]

@@ -49,7 +49,10 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(crate::store::migration_failed)?;
         Ok(PostgresStore {
             pool,
             outbox_statistics: std::sync::Mutex::default(),

@@ -85,7 +85,10 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
-        MIGRATOR.run(&writer).await?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(crate::store::migration_failed)?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
