@@ -377,6 +377,36 @@ pub async fn participants(
     Ok(Json(finish(rows, page, ParticipantBody::of)))
 }
 
+/// `DELETE /v1/insights/participants?externalId=...` (ours: a person's right to be forgotten):
+/// everything kept of the person the integrator gave this id, and how much that was.
+pub async fn forget(
+    State(insights): State<Insights>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let pairs = query_pairs(query.as_deref());
+    if pairs.iter().any(|(name, _)| name != "externalId") {
+        return Err(ApiError::bad_request(
+            "only externalId says whom to forget (a person, across every room)",
+        ));
+    }
+    let external_id = required(&pairs, "externalId")?;
+    let forgotten = insights.forget(external_id).await?;
+    tracing::info!(
+        stays = forgotten.stays,
+        events = forgotten.events,
+        network_samples = forgotten.network_samples,
+        "forgot a person's history on request (by external id)"
+    );
+    Ok(Json(serde_json::json!({
+        "externalId": external_id,
+        "forgotten": {
+            "stays": forgotten.stays,
+            "roomEvents": forgotten.events,
+            "networkSamples": forgotten.network_samples,
+        },
+    })))
+}
+
 pub async fn participant(
     State(insights): State<Insights>,
     RawQuery(query): RawQuery,

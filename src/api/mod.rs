@@ -53,7 +53,10 @@ where
         )
         .route("/v1/insights/rooms", get(insights::rooms))
         .route("/v1/insights/room-sessions", get(insights::room_sessions))
-        .route("/v1/insights/participants", get(insights::participants))
+        .route(
+            "/v1/insights/participants",
+            get(insights::participants).delete(insights::forget),
+        )
         .route("/v1/insights/participant", get(insights::participant))
         .merge(recordings::router())
         // Room counts are nobody's business but the operator's: behind the key too.

@@ -6,8 +6,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::meeting::network::{NetworkSample, NetworkSeries, bounded};
 use crate::store::insights::{
-    ParticipantDetail, ParticipantEvent, ParticipantInsight, ParticipantQuery, RoomInsight,
-    RoomInsightQuery, SessionInsight, SessionInsightQuery,
+    Forgotten, ParticipantDetail, ParticipantEvent, ParticipantInsight, ParticipantQuery,
+    RoomInsight, RoomInsightQuery, SessionInsight, SessionInsightQuery,
 };
 use crate::store::{DynStore, StoreError};
 
@@ -42,6 +42,11 @@ impl Insights {
         query: &ParticipantQuery,
     ) -> Result<Vec<ParticipantInsight>, StoreError> {
         self.store.participant_insights(query).await
+    }
+
+    /// Forgets everything kept of the person with this external id.
+    pub async fn forget(&self, external_id: &str) -> Result<Forgotten, StoreError> {
+        self.store.forget_external_id(external_id).await
     }
 
     /// A participant's stays in a session, with what happened to them in that room, and each

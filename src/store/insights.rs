@@ -162,6 +162,17 @@ pub trait InsightStore: Send + Sync {
     /// then, and stays and sessions that ended then (who was there, under what name); returns how
     /// many rows.
     async fn prune_history(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Forgets everything kept of the person an integrator gave this external id: their stays,
+    /// the room events of them (knocks too), their network samples.
+    async fn forget_external_id(&self, external_id: &str) -> Result<Forgotten, StoreError>;
+}
+
+/// How many rows of one person's history were forgotten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub stays: u64,
+    pub events: u64,
+    pub network_samples: u64,
 }
 
 /// A participant's stays in a session, what happened to them there, and their network samples

@@ -144,6 +144,92 @@ async fn forgetting_goes_in_batches_to_the_last_old_row() {
     store.close().await;
 }
 
+/// A person's right to be forgotten: `DELETE /v1/insights/participants?externalId=` removes their
+/// stays, the room events of them (a knock never let in too) and nothing of anyone else's.
+#[tokio::test]
+async fn a_person_is_forgotten_on_request_and_nobody_else() {
+    let server = Server::start_with(&["--session-end-grace-secs", "1"]).await;
+    a_finished_session(&server, "ward-b-").await;
+    let (room, _) = a_finished_session(&server, "ward-a-").await;
+    // The same person knocks at a locked room, and is never let in.
+    let locked = server.create_locked_meeting().await;
+    let mut knocker = Ws::connect(&server).await;
+    knocker
+        .send(
+            "join_room",
+            json!({"roomName": locked["roomName"], "displayName": "Pat", "externalId": "ward-a-patient"}),
+        )
+        .await;
+    knocker.recv_type("room_joined").await;
+    knocker.send("knock_room", json!({})).await;
+    knocker.recv_type("knock_sent").await;
+    knocker.send("cancel_room_knock", json!({})).await;
+    settle().await;
+    let of_patient = "SELECT COUNT(*) FROM room_events WHERE external_id = 'ward-a-patient'";
+    let before: Vec<(i64,)> = store_rows(server.data_dir.path(), of_patient).await;
+    let knocks: Vec<(i64,)> = store_rows(
+        server.data_dir.path(),
+        "SELECT COUNT(*) FROM room_events WHERE external_id = 'ward-a-patient' \
+         AND kind = 'room.client.knocked'",
+    )
+    .await;
+    assert_eq!(knocks[0].0, 1, "the knock is kept with the person's id");
+
+    for refused in [
+        "",
+        "?externalId=",
+        "?roomSessionId=s&externalId=ward-a-patient",
+    ] {
+        let response = server
+            .delete(&format!("/v1/insights/participants{refused}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{refused}");
+    }
+    let response = server
+        .delete("/v1/insights/participants?externalId=ward-a-patient")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::helpers::status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["forgotten"]["stays"], 1, "{body}");
+    assert_eq!(body["forgotten"]["roomEvents"], before[0].0, "{body}");
+
+    let after: Vec<(i64,)> = store_rows(server.data_dir.path(), of_patient).await;
+    assert_eq!(after[0].0, 0);
+    let (_, stays) = server
+        .get_json("/v1/insights/participants?externalId=ward-a-patient")
+        .await;
+    assert_eq!(stays["results"], json!([]), "{stays}");
+    let (_, others) = server
+        .get_json("/v1/insights/participants?externalId=ward-b-patient")
+        .await;
+    assert_eq!(
+        others["results"].as_array().map(Vec::len),
+        Some(1),
+        "{others}"
+    );
+    // The host of the room the person was in is kept, and the room's session.
+    let (_, sessions) = server
+        .get_json(&format!("/v1/insights/room-sessions?roomName={room}"))
+        .await;
+    let session = sessions["results"][0]["roomSessionId"].as_str().unwrap();
+    let (_, stays) = server
+        .get_json(&format!(
+            "/v1/insights/participants?roomSessionId={session}"
+        ))
+        .await;
+    let names: Vec<&str> = stays["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|stay| stay["displayName"].as_str())
+        .collect();
+    assert_eq!(names, ["Dr Host"], "{stays}");
+}
+
 /// The rows of a room's history in the store: its events, stays and sessions.
 async fn history_rows(server: &Server, room: &str) -> i64 {
     let sql = format!(

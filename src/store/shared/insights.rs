@@ -6,13 +6,14 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use super::SqlEngine;
 use super::columns::Columns;
+use super::history;
 use super::insights_sql::{self, stay_columns};
 use crate::meeting::ClientId;
 use crate::meeting::network::{NetworkSample, NetworkSeries};
 use crate::store::StoreError;
 use crate::store::insights::{
-    InsightStore, ParticipantDetail, ParticipantEvent, ParticipantInsight, ParticipantQuery,
-    RoomInsight, RoomInsightQuery, SessionInsight, SessionInsightQuery,
+    Forgotten, InsightStore, ParticipantDetail, ParticipantEvent, ParticipantInsight,
+    ParticipantQuery, RoomInsight, RoomInsightQuery, SessionInsight, SessionInsightQuery,
 };
 use crate::store::{millis, stored_room};
 
@@ -21,6 +22,7 @@ impl<S> InsightStore for S
 where
     S: SqlEngine,
     for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
     <S::Db as Database>::Arguments: IntoArguments<S::Db>,
     for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
     for<'a> String: Encode<'a, S::Db> + Type<S::Db>,
@@ -151,67 +153,11 @@ where
     }
 
     async fn prune_history(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let cutoff = millis(cutoff);
-        let events = prune_oldest(self, &OLD_EVENTS, cutoff).await?;
-        let stays = prune_oldest(self, &OLD_STAYS, cutoff).await?;
-        let sessions = sqlx::query("DELETE FROM room_sessions WHERE ended_ms < $1")
-            .bind(cutoff)
-            .execute(self.writes())
-            .await?;
-        Ok(events + stays + S::rows_affected(&sessions))
+        history::prune(self, millis(cutoff)).await
     }
-}
 
-/// Old rows of a table of many whose `id` rises with time: how to find a batch of them (`$1`: the
-/// cutoff) and how to delete a batch found (`$2`, `$3`: its first and last ids).
-struct OldRows {
-    find: &'static str,
-    delete: &'static str,
-}
-
-/// The finds' `LIMIT`: a find that gives fewer was the last.
-const BATCH: usize = 1000;
-
-const OLD_EVENTS: OldRows = OldRows {
-    find: "SELECT id FROM room_events WHERE at_ms < $1 ORDER BY id LIMIT 1000",
-    delete: "DELETE FROM room_events WHERE at_ms < $1 AND id >= $2 AND id <= $3",
-};
-
-const OLD_STAYS: OldRows = OldRows {
-    find: "SELECT id FROM participations WHERE left_ms < $1 ORDER BY id LIMIT 1000",
-    delete: "DELETE FROM participations WHERE left_ms < $1 AND id >= $2 AND id <= $3",
-};
-
-/// Deletes `old` rows a batch at a time: each batch is found by a read (on SQLite, one that takes
-/// no write lock however far it scans) and deleted by its range of ids, so the room events being
-/// written meanwhile wait for no long delete.
-async fn prune_oldest<S>(store: &S, old: &OldRows, cutoff: i64) -> Result<u64, StoreError>
-where
-    S: SqlEngine,
-    for<'c> &'c sqlx::Pool<S::Db>: Executor<'c, Database = S::Db>,
-    <S::Db as Database>::Arguments: IntoArguments<S::Db>,
-    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
-    <S::Db as Database>::Row: Columns,
-{
-    let mut removed = 0;
-    loop {
-        let rows = sqlx::query(old.find)
-            .bind(cutoff)
-            .fetch_all(store.reads())
-            .await?;
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            return Ok(removed);
-        };
-        let done = sqlx::query(old.delete)
-            .bind(cutoff)
-            .bind(first.int("id")?)
-            .bind(last.int("id")?)
-            .execute(store.writes())
-            .await?;
-        removed += S::rows_affected(&done);
-        if rows.len() < BATCH {
-            return Ok(removed);
-        }
+    async fn forget_external_id(&self, external_id: &str) -> Result<Forgotten, StoreError> {
+        history::forget(self, external_id).await
     }
 }
 

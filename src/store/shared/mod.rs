@@ -4,6 +4,7 @@
 
 mod columns;
 mod facts;
+mod history;
 mod insights;
 mod insights_sql;
 mod interrupted;
