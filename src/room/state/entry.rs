@@ -82,7 +82,12 @@ impl Room {
         let (client_id, resume_token) = match (self.conns.get(conn), granted, returning) {
             (Some(existing), _, _) => (existing.client_id.clone(), existing.resume_token.clone()),
             (None, Some(granted), _) => (granted, request.fresh_resume_token),
-            (None, None, Some((client_id, _, token))) => (client_id, token),
+            // (A client back by its departure's token that meanwhile came in another way, by a
+            // grant from another tab, is in the room once: here.)
+            (None, None, Some((client_id, _, token))) => {
+                self.replace_older_connection(out, now, conn, &client_id);
+                (client_id, token)
+            }
             (None, None, None) => (request.fresh_client_id, request.fresh_resume_token),
         };
         let Some(role) = role else {
@@ -369,20 +374,33 @@ impl Room {
             );
             return false;
         }
-        if let Some((older, place)) = self.conns.of_client(granted, conn) {
-            match place {
-                Place::Member(_) => self.remove_member(out, now, older, LeaveReason::Replaced),
-                Place::Knocking => {
-                    self.remove_knock_of(out, now, granted, LeaveReason::Entered);
-                    self.conns.remove(older);
-                }
-                Place::Outside => {
-                    self.conns.remove(older);
-                }
-            }
-            replaced(out, older);
-        }
+        self.replace_older_connection(out, now, conn, granted);
         true
+    }
+
+    /// The client's older connection, if it has one besides `conn`, gives way to `conn`: a client
+    /// is in the room once, on its newest connection.
+    fn replace_older_connection(
+        &mut self,
+        out: &mut Out,
+        now: DateTime<Utc>,
+        conn: ConnId,
+        client: &ClientId,
+    ) {
+        let Some((older, place)) = self.conns.of_client(client, conn) else {
+            return;
+        };
+        match place {
+            Place::Member(_) => self.remove_member(out, now, older, LeaveReason::Replaced),
+            Place::Knocking => {
+                self.remove_knock_of(out, now, client, LeaveReason::Entered);
+                self.conns.remove(older);
+            }
+            Place::Outside => {
+                self.conns.remove(older);
+            }
+        }
+        replaced(out, older);
     }
 
     /// A knock's resume token from a new connection while its old one is still attached: the
