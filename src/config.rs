@@ -349,9 +349,16 @@ pub struct RoomSettings {
     )]
     pub knock_reject_cooldown_secs: u64,
 
-    /// Seconds a knocker whose connection dropped keeps its place and may resume.
+    /// Seconds a member whose connection dropped keeps its place and may resume as itself (and an
+    /// accepted knocker's seat is held).
     #[arg(long, env = "ANTEROOM_KNOCK_RESUME_GRACE_SECS", default_value_t = 15)]
     pub knock_resume_grace_secs: u64,
+
+    /// Seconds a knocker whose connection dropped (a phone that locked its screen while waiting)
+    /// keeps its place in line and may resume; hosts see it reconnecting, and may decide it.
+    #[arg(long, env = "ANTEROOM_KNOCK_AWAY_GRACE_SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub knock_away_grace_secs: u64,
 
     /// Seconds a room session lasts after fewer than two members remain (then `room.session.ended`).
     #[arg(long, env = "ANTEROOM_SESSION_END_GRACE_SECS", default_value_t = 60)]
@@ -408,6 +415,7 @@ impl RoomSettings {
         crate::services::rooms::RoomSettings {
             reject_cooldown,
             resume_grace,
+            knock_away_grace: chrono::Duration::seconds(self.knock_away_grace_secs as i64),
             // Long enough to outlast a resume after a blip; short enough not to be worth stealing.
             grant_validity: chrono::Duration::minutes(5).max(resume_grace * 2),
             session_end_grace: chrono::Duration::seconds(self.session_end_grace_secs as i64),

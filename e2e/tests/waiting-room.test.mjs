@@ -8,7 +8,7 @@ import { keepsScreenOn, launch, openDevices, opener, recordDeviceTracks, recordW
 import { crowdJoins } from "../lib/crowd.mjs";
 import {
   TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, knockerNames,
-  remoteVideosPlay, remoteAudioHeard, noPageErrors, clientIdOf, until,
+  remoteVideosPlay, remoteAudioHeard, noPageErrors, noPageErrorsBut, clientIdOf, until,
 } from "../lib/flows.mjs";
 
 let server;
@@ -454,6 +454,31 @@ test("a knocker keeps its place and hold message across a network blip", async (
   await card.locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   noPageErrors(host, guest);
+});
+
+test("a knocker away longer than its place is kept for is told it lost its place and knocked again, behind those who waited", async (t) => {
+  // A server of its own, that keeps a knocker's place 2 s (120 s by default: a phone that locked
+  // its screen a while).
+  const short = await startServer(["--knock-away-grace-secs", "2"]);
+  t.after(() => short.stop());
+  const open = opener(browser, t);
+  const meeting = await short.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const ann = await open("Ann");
+  await knock(ann, meeting, "Ann");
+  const bea = await open("Bea");
+  await knock(bea, meeting, "Bea");
+  await ann.context().setOffline(true);
+  await until(async () => ((await knockerNames(host)).join() === "Bea" ? true : undefined), "Ann's knock ends after the grace");
+  await ann.context().setOffline(false);
+  await ann.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting"
+    && document.getElementById("waiting-notice").checkVisibility(), null, { timeout: TIMEOUT });
+  assert.equal(await ann.textContent("#waiting-notice"), "Your place in line was lost while you were offline; you knocked again.");
+  await until(async () => ((await knockerNames(host)).join() === "Bea,Ann" ? true : undefined), "Ann knocked again, behind Bea");
+  await screenshot(ann, "waiting-place-lost");
+  noPageErrorsBut([/ERR_INTERNET_DISCONNECTED/], host, ann, bea);
 });
 
 test("a page the browser discarded, loaded again, keeps its place: in line where it was, in the call without knocking again; after Leave it starts anew", async (t) => {

@@ -44,6 +44,7 @@ const MAILBOX: usize = 1024;
 pub struct RoomSettings {
     pub reject_cooldown: Duration,
     pub resume_grace: Duration,
+    pub knock_away_grace: Duration,
     /// How long the key an accepted knocker enters with stays valid.
     pub grant_validity: Duration,
     pub session_end_grace: Duration,
@@ -435,6 +436,7 @@ impl Rooms {
             expires_at: meeting.host_key_expiry(),
             reject_cooldown: settings.reject_cooldown,
             resume_grace: settings.resume_grace,
+            knock_away_grace: settings.knock_away_grace,
             grant_validity: settings.grant_validity,
             session_end_grace: settings.session_end_grace,
             max_knocks: settings.max_knocks,

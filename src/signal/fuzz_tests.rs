@@ -298,6 +298,7 @@ fn room(mode: RoomMode, locked: bool) -> Room {
         expires_at: start + Duration::hours(1),
         reject_cooldown: Duration::seconds(20),
         resume_grace: Duration::seconds(15),
+        knock_away_grace: Duration::seconds(120),
         grant_validity: Duration::minutes(5),
         session_end_grace: Duration::seconds(30),
         max_knocks: 5,

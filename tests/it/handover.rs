@@ -137,7 +137,13 @@ async fn whoever_does_not_come_back_after_a_crash_leaves_when_the_grace_ends() {
 }
 
 async fn nobody_comes_back(how: Stop) {
-    let mut server = Server::start_with(&["--knock-resume-grace-secs", "2"]).await;
+    let mut server = Server::start_with(&[
+        "--knock-resume-grace-secs",
+        "2",
+        "--knock-away-grace-secs",
+        "2",
+    ])
+    .await;
     let room = locked_room(&server).await;
     let (mut host_ws, _) = host(&server, &room, "Dr Lee").await;
     let (mut guest, guest_id) = knocker(&server, &room, "Pat").await;

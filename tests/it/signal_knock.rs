@@ -187,7 +187,14 @@ async fn knocks_before_any_host_wait_oldest_first() {
 
 #[tokio::test]
 async fn cancel_and_disconnect_leave_the_queue() {
-    let server = Server::start_with(&["--knock-resume-grace-secs", "1"]).await;
+    // A knocker keeps its place longer than a member would (a phone locks its screen).
+    let server = Server::start_with(&[
+        "--knock-resume-grace-secs",
+        "1",
+        "--knock-away-grace-secs",
+        "2",
+    ])
+    .await;
     let room = locked_room(&server).await;
     let (mut host, _) = host(&server, &room, "Host").await;
     let (mut canceller, cancel_id) = knocker(&server, &room, "Canceller").await;
@@ -204,7 +211,7 @@ async fn cancel_and_disconnect_leave_the_queue() {
         host.recv_type("knocker_away").await["clientId"],
         leaver_id.as_str()
     );
-    host.expect_silence(600).await;
+    host.expect_silence(1500).await;
     let left = host.recv_type("knocker_left").await;
     assert_eq!(
         left,

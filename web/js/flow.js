@@ -230,11 +230,15 @@ function frame(state, kind, p, now) {
       };
     case "room_joined":
       return joined(state, p, now);
-    case "knock_sent":
+    case "knock_sent": {
+      // What the door had to say goes on to the waiting screen (a place lost while offline: the
+      // person is told, not silently sent to the back of the line).
+      const notice = state.door.notice;
       return {
-        state: { ...state, screen: "waiting", wait: { hold: null, position: null, messages: [], sentBack: false }, door: { notice: null, cooldownUntil: null } },
-        effects: [emit("knock"), say(t("You knocked. Waiting for a host."))],
+        state: { ...state, screen: "waiting", wait: { hold: null, position: null, messages: [], sentBack: false, notice }, door: { notice: null, cooldownUntil: null } },
+        effects: [emit("knock"), say(notice || t("You knocked. Waiting for a host."))],
       };
+    }
     case "knock_page_updated":
       return { state: { ...state, knockPage: p }, effects: [] };
     case "door_changed": {

@@ -142,19 +142,22 @@ function door(root, state, ctx) {
 function waiting(root, state, ctx) {
   const status = h("p", { class: "waiting-status", id: "waiting-status", role: "status" });
   const place = h("p", { class: "place-in-line", id: "place-in-line" });
+  const notice = h("p", { class: "notice", id: "waiting-notice", hidden: true });
   const holdBox = h("blockquote", { class: "hold", id: "hold-message", hidden: true });
   const messages = h("ul", { class: "host-messages", id: "host-messages", "aria-label": t("Messages from the host") });
   const view = selfView(ctx);
   const cancel = h("button", { type: "button", class: "secondary", id: "cancel-knock", onclick: () => ctx.dispatch({ type: "cancel" }) }, icon("x"), t("Stop waiting"));
   const title = h("h1", { tabindex: "-1" });
   const recording = recordingNotice();
-  replace(root, frame(state, ctx, title, place, status, recording, holdBox, messages, view.element, cancel));
+  replace(root, frame(state, ctx, title, notice, place, status, recording, holdBox, messages, view.element, cancel));
   applyKnockPage(state.knockPage, ctx.params);
   const update = (next) => {
     const wait = next.wait || { messages: [] };
     title.textContent = wait.sentBack ? t("You are back in the waiting room") : t("Waiting to be let in");
     place.hidden = !wait.position;
     place.textContent = wait.position ? placeText(wait.position) : "";
+    notice.hidden = !wait.notice;
+    notice.textContent = wait.notice || "";
     if (next.connection === "lost") status.textContent = t("Connection lost. Reconnecting… you keep your place in line.");
     else if (next.connection === "restarting") status.textContent = t("The server is restarting. You will be back in line in a moment.");
     else if (wait.hold) status.textContent = t("{host} has seen your knock.", { host: wait.hold.host || t("The host") });

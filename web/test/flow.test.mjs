@@ -106,8 +106,13 @@ test("after a drop each screen says again who it is: the call with its grant, a 
   ({ state, effects } = run(state, [{ type: "lost" }, { type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT2" })]));
   assert.deepEqual(sent(effects).at(-1)[0], "knock_room");
   assert.match(state.door.notice, /knocked again/);
+  // ...and the waiting screen, which the new knock leads to, goes on saying so.
+  ({ state, effects } = run(state, [frame("knock_sent", {})]));
+  assert.equal(state.screen, "waiting");
+  assert.match(state.wait.notice, /place in line was lost/);
+  assert.ok(effects.some((e) => /place in line was lost/.test(e.announce || "")), "and screen readers hear it");
   // In the call, back with the grant.
-  ({ state, effects } = run(state, [frame("knock_sent", {}), frame("knock_handled", { resolution: "accepted", roomKey: "G" }), frame("room_joined", { selfId: "c", role: "granted_visitor", room: {} }), { type: "lost" }, { type: "open" }]));
+  ({ state, effects } = run(state, [frame("knock_handled", { resolution: "accepted", roomKey: "G" }), frame("room_joined", { selfId: "c", role: "granted_visitor", room: {} }), { type: "lost" }, { type: "open" }]));
   assert.equal(state.screen, "call");
   assert.equal(sent(effects).at(-1)[1].roomKey, "G");
 });

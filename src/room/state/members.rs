@@ -88,7 +88,7 @@ impl Room {
                     knock.away_since = Some(now);
                     self.deadlines.set(
                         Timer::KnockAway(gone.client_id.clone()),
-                        now + self.config.resume_grace,
+                        now + self.config.knock_away_grace,
                     );
                     out.send_many(
                         self.conns.hosts(),

@@ -63,7 +63,12 @@ pub struct RoomConfig {
     /// The room ends for everyone at this time (an hour after the meeting's end date).
     pub expires_at: DateTime<Utc>,
     pub reject_cooldown: Duration,
+    /// How long a member whose connection dropped keeps its place (and an accepted knocker its
+    /// seat).
     pub resume_grace: Duration,
+    /// How long a knocker whose connection dropped keeps its place in line: longer, since a phone
+    /// waiting a while locks its screen, and the page's connection goes with it.
+    pub knock_away_grace: Duration,
     /// How long the grant an accepted knocker enters with stays valid.
     pub grant_validity: Duration,
     /// A session ends once fewer than two members have been in the room this long.

@@ -125,8 +125,8 @@ impl Room {
         }
     }
 
-    /// Carries a kept room on at `now`: every member is away and every knock is away, each for the
-    /// resume grace from now (their connections were the old process's); the rest is as it was.
+    /// Carries a kept room on at `now`: every member is away and every knock is away, each for its
+    /// grace from now (their connections were the old process's); the rest is as it was.
     pub fn restore(
         config: RoomConfig,
         snapshot: Snapshot,
@@ -134,6 +134,7 @@ impl Room {
     ) -> Result<Room, UnknownVersion> {
         snapshot.check()?;
         let grace = now + config.resume_grace;
+        let knock_grace = now + config.knock_away_grace;
         let mut deadlines = Deadlines::default();
         deadlines.set(Timer::Expiry, config.expires_at);
         for (timer, at) in snapshot.timers {
@@ -146,7 +147,7 @@ impl Room {
             knock.conn = None;
             knock.away_since = Some(now);
             knock.told_position = None;
-            deadlines.set(Timer::KnockAway(knock.client_id.clone()), grace);
+            deadlines.set(Timer::KnockAway(knock.client_id.clone()), knock_grace);
             queue.push(knock);
         }
         let mut away_members = HashMap::new();
@@ -156,7 +157,7 @@ impl Room {
         }
         let mut away_verdicts = HashMap::new();
         for (token, verdict) in snapshot.away_verdicts {
-            deadlines.set(Timer::AwayVerdict(token.clone()), grace);
+            deadlines.set(Timer::AwayVerdict(token.clone()), knock_grace);
             away_verdicts.insert(token, verdict);
         }
         let mut seats = Seats::new(Capacity::of(config.mode));

@@ -40,6 +40,7 @@ pub(crate) fn config(mode: RoomMode, locked: bool) -> RoomConfig {
         expires_at: start() + Duration::hours(2),
         reject_cooldown: Duration::seconds(60),
         resume_grace: Duration::seconds(15),
+        knock_away_grace: Duration::seconds(120),
         grant_validity: Duration::minutes(5),
         session_end_grace: Duration::seconds(30),
         max_knocks: 50,

@@ -1,0 +1,26 @@
+import { startServer } from "./lib/server.mjs";
+import { launch, newPage, screenshot } from "./lib/browser.mjs";
+import { enterAsHost, knock, openPeople, knockerNames } from "./lib/flows.mjs";
+
+const server = await startServer();
+const browser = await launch();
+const meeting = await server.meeting({ isLocked: true });
+const host = await newPage(browser, "host");
+await enterAsHost(host, meeting);
+await openPeople(host);
+const a = await newPage(browser, "a");
+await knock(a, meeting, "Ann");
+const b = await newPage(browser, "b");
+await knock(b, meeting, "Bea");
+console.log("queue", await knockerNames(host));
+await a.context().setOffline(true);
+await a.waitForTimeout(25000);
+console.log("queue while Ann away", await knockerNames(host));
+await a.context().setOffline(false);
+await a.waitForTimeout(5000);
+console.log("Ann's screen", await a.evaluate(() => document.getElementById("app").dataset.screen), await a.evaluate(() => document.querySelector("#waiting-status")?.textContent));
+console.log("queue after", await knockerNames(host));
+await screenshot(a, "scratch-sleep-ann");
+console.log(server.logs.filter((l) => /knock|why=/.test(l)).slice(-8).join("\n"));
+await browser.close();
+await server.stop();
