@@ -174,6 +174,20 @@ async fn a_person_is_forgotten_on_request_and_nobody_else() {
     )
     .await;
     assert_eq!(knocks[0].0, 1, "the knock is kept with the person's id");
+    // Network samples of both patients' stays, and an event of the person's client that does not
+    // repeat the external id: the person's go with them.
+    let dir = server.data_dir.path();
+    let seeded = [
+        "INSERT INTO network_samples (room_name, client_id, started_ms, interval_ms, samples) \
+         SELECT room_name, client_id, joined_ms, 2000, '[]' FROM participations \
+         WHERE external_id IN ('ward-a-patient', 'ward-b-patient')",
+        "INSERT INTO room_events (meeting_id, room_name, kind, at_ms, client_id, num_clients, \
+         clients_by_role) SELECT 1, room_name, 'room.client.left', joined_ms, client_id, 0, '{}' \
+         FROM participations WHERE external_id = 'ward-a-patient'",
+    ];
+    for sql in seeded {
+        assert!(crate::helpers::store_execute(dir, sql).await > 0, "{sql}");
+    }
 
     for refused in [
         "",
@@ -195,7 +209,10 @@ async fn a_person_is_forgotten_on_request_and_nobody_else() {
     let (status, body) = crate::helpers::status_and_json(response).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["forgotten"]["stays"], 1, "{body}");
-    assert_eq!(body["forgotten"]["roomEvents"], before[0].0, "{body}");
+    assert_eq!(body["forgotten"]["roomEvents"], before[0].0 + 1, "{body}");
+    assert_eq!(body["forgotten"]["networkSamples"], 1, "{body}");
+    let samples: Vec<(i64,)> = store_rows(dir, "SELECT COUNT(*) FROM network_samples").await;
+    assert_eq!(samples[0].0, 1, "the other patient's are kept");
 
     let after: Vec<(i64,)> = store_rows(server.data_dir.path(), of_patient).await;
     assert_eq!(after[0].0, 0);
