@@ -98,7 +98,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let bound = listener.local_addr()?;
-        let public_url: Arc<str> = config.public_base_url(bound)?.into();
+        let public_url: Arc<str> = config.public_base_url(bound).into();
         let base = crate::config::base_path(&public_url);
         for warning in config.deployment_warnings(&public_url, bound) {
             tracing::warn!("{warning}");

@@ -438,15 +438,14 @@ impl RoomSettings {
 }
 
 impl ServeConfig {
-    /// The public base URL without a trailing slash; without one configured, the address actually
-    /// bound (so `--listen 127.0.0.1:0` yields working room URLs).
-    pub fn public_base_url(&self, bound: SocketAddr) -> Result<String, ConfigError> {
-        let url = match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
+    /// The public base URL without a trailing slash (as `--public-url`'s parser leaves it);
+    /// without one configured, the address actually bound (so `--listen 127.0.0.1:0` yields
+    /// working room URLs).
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
             None => format!("http://{bound}"),
-        };
-        parse_http_url(&url).map_err(|_| ConfigError::PublicUrl(url.clone()))?;
-        Ok(url)
+        }
     }
 
     /// What in these settings would leave people elsewhere unable to use the server, each as a
@@ -553,8 +552,6 @@ fn checked_secret(secret: Vec<u8>) -> Result<Vec<u8>, ConfigError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("public URL {0:?} must start with http:// or https:// and name a host")]
-    PublicUrl(String),
     #[error("the token secret must be at least 32 bytes long")]
     ShortSecret,
     #[error("cannot read the token secret file {path}: {source}")]

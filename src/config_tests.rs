@@ -17,7 +17,7 @@ fn warnings(flags: &[&str], bound: &str) -> Vec<String> {
         .expect("the flags parse")
         .config;
     let bound = bound.parse().expect("an address");
-    let public_url = config.public_base_url(bound).expect("a public URL");
+    let public_url = config.public_base_url(bound);
     config.deployment_warnings(&public_url, bound)
 }
 

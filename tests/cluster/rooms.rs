@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{frames_and_writes, knock_and_cancel, metric, status_and_json};
 use crate::ws::Ws;
-use crate::{Cluster, fact_kinds, host, knocker};
+use crate::{Cluster, TestRoom, fact_kinds, host, knocker};
 
 #[tokio::test]
 async fn knock_hold_accept_and_reject_across_nodes() {
@@ -202,17 +202,15 @@ async fn a_knock_decided_from_two_nodes_at_once_is_decided_once() {
 async fn the_rest_api_reaches_a_live_room_wherever_the_call_lands() {
     let cluster = Cluster::start(3).await;
     let room = cluster.room(json!({"isLocked": true})).await;
-    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
-    let (mut pat, pat_id, _) = knocker(cluster.node(1), &room, "Pat").await;
-    host_ws.recv_type("room_knocked").await;
+    let (mut host_ws, mut pat, pat_id) = host_and_knocker_apart(&cluster, &room).await;
     // A decision through the third node.
-    let response = cluster
-        .node(2)
-        .post(&format!("/v1/rooms{}/knocks/{pat_id}", room.name))
-        .json(&json!({"action": "reject", "message": "full today"}))
-        .send()
-        .await
-        .unwrap();
+    let response = decide_through_third(
+        &cluster,
+        &room,
+        &pat_id,
+        json!({"action": "reject", "message": "full today"}),
+    )
+    .await;
     let (status, body) = status_and_json(response).await;
     assert!(status < 300, "{status} {body}");
     let verdict = pat.recv_type("knock_handled").await;
@@ -254,6 +252,30 @@ async fn the_rest_api_reaches_a_live_room_wherever_the_call_lands() {
     );
 }
 
+/// A host on the first node, and "Pat" knocking through the second: their connections, and Pat's id.
+async fn host_and_knocker_apart(cluster: &Cluster, room: &TestRoom) -> (Ws, Ws, String) {
+    let (mut host_ws, _) = host(cluster.node(0), room, "Dr Lee").await;
+    let (pat, pat_id, _) = knocker(cluster.node(1), room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    (host_ws, pat, pat_id)
+}
+
+/// A decision on `client`'s knock over REST, through the third node.
+async fn decide_through_third(
+    cluster: &Cluster,
+    room: &TestRoom,
+    client: &str,
+    decision: serde_json::Value,
+) -> reqwest::Response {
+    cluster
+        .node(2)
+        .post(&format!("/v1/rooms{}/knocks/{client}", room.name))
+        .json(&decision)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Nodes under a public URL with a path (a proxy's `location /meet/`): a knocker landing on
 /// another node than the room's is bridged to it there, and a decision through a third is passed
 /// on there.
@@ -266,16 +288,9 @@ async fn nodes_under_a_path_bridge_and_forward_under_it() {
         room_url.starts_with("http://127.0.0.1:9/meet/"),
         "{room_url}"
     );
-    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
-    let (mut pat, pat_id, _) = knocker(cluster.node(1), &room, "Pat").await;
-    host_ws.recv_type("room_knocked").await;
-    let response = cluster
-        .node(2)
-        .post(&format!("/v1/rooms{}/knocks/{pat_id}", room.name))
-        .json(&json!({"action": "accept"}))
-        .send()
-        .await
-        .unwrap();
+    let (_host_ws, mut pat, pat_id) = host_and_knocker_apart(&cluster, &room).await;
+    let response =
+        decide_through_third(&cluster, &room, &pat_id, json!({"action": "accept"})).await;
     let (status, body) = status_and_json(response).await;
     assert!(status < 300, "{status} {body}");
     assert_eq!(

@@ -6,7 +6,7 @@
 
 import { served } from "./base.js";
 import { t, tn } from "./i18n.js";
-import { h, icon, iconButton, replace, announce, toast, compactWhenWrapped, drawUnlessShown, durationText } from "./dom.js";
+import { h, icon, iconButton, replace, announce, toast, copyLink, compactWhenWrapped, drawUnlessShown, durationText } from "./dom.js";
 import { Mesh } from "./mesh.js";
 import { Sfu } from "./sfu.js";
 import { Stage } from "./stage.js";
@@ -532,13 +532,7 @@ export class Call {
 
   async copyInvite() {
     const link = `${window.location.origin}${served(this.params.roomName)}`;
-    try {
-      await navigator.clipboard.writeText(link);
-      toast(t("Invite link copied"));
-      announce(t("Invite link copied"));
-    } catch {
-      toast(t("Invite link: {link}", { link }), { timeout: 15000 });
-    }
+    await copyLink(link, t("Invite link copied"), t("Invite link: {link}", { link }));
   }
 
   applyTheme(theme) {

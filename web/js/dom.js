@@ -120,6 +120,21 @@ export function toast(text, { timeout = 6000, actions = [], className = "" } = {
   return item;
 }
 
+/**
+ * Copies `link` to the clipboard and says `copied` (in a notice, and to screen readers); where the
+ * page may not write the clipboard, shows `shown` (the link in words) for `timeout` ms to copy by
+ * hand.
+ */
+export async function copyLink(link, copied, shown, { timeout = 15000 } = {}) {
+  try {
+    await navigator.clipboard.writeText(link);
+    toast(copied);
+    announce(copied);
+  } catch {
+    toast(shown, { timeout });
+  }
+}
+
 /** A length of time as a clock shows it: `12:34`, `1:02:03` (less than nothing is `0:00`). */
 export function durationText(milliseconds) {
   const seconds = Math.max(0, Math.floor(milliseconds / 1000));

@@ -5,7 +5,7 @@
 // and timers survive.
 
 import { served } from "./base.js";
-import { h, icon, iconButton, releaseVideo, replace, setText, toast, withLinks } from "./dom.js";
+import { copyLink, h, icon, iconButton, releaseVideo, replace, setText, withLinks } from "./dom.js";
 import { placeText, roomElsewhere } from "./flow.js";
 import { isolated, t } from "./i18n.js";
 import { applyKnockPage, leaveDoor, showLogo } from "./theme.js";
@@ -225,14 +225,7 @@ function copyTheLink(state) {
   const link = roomElsewhere(`${window.location.origin}${served("")}`, state.roomName, window.location, state.roomKey);
   return h("button", {
     type: "button", class: "primary", id: "copy-room-link",
-    onclick: async () => {
-      try {
-        await navigator.clipboard.writeText(link);
-        toast(t("Link copied"));
-      } catch {
-        toast(t("The room's link: {link}", { link }), { timeout: 30000 });
-      }
-    },
+    onclick: () => copyLink(link, t("Link copied"), t("The room's link: {link}", { link }), { timeout: 30000 }),
   }, icon("link"), t("Copy the room's link"));
 }
 

@@ -115,13 +115,13 @@ where
     let mut forgotten = Forgotten::default();
     let mut tx = store.writes().begin().await?;
     for ids in events.chunks(BATCH) {
-        let mut delete = QueryBuilder::<S::Db>::new("DELETE FROM room_events WHERE 1 = 0");
-        in_list(&mut delete, " OR id IN (", ids);
+        let mut delete = QueryBuilder::<S::Db>::new("DELETE FROM room_events");
+        in_list(&mut delete, " WHERE id IN (", ids);
         forgotten.events += S::rows_affected(&delete.build().execute(&mut *tx).await?);
     }
     for clients in clients.chunks(BATCH) {
-        let mut delete = QueryBuilder::<S::Db>::new("DELETE FROM network_samples WHERE 1 = 0");
-        in_list(&mut delete, " OR client_id IN (", clients);
+        let mut delete = QueryBuilder::<S::Db>::new("DELETE FROM network_samples");
+        in_list(&mut delete, " WHERE client_id IN (", clients);
         forgotten.network_samples += S::rows_affected(&delete.build().execute(&mut *tx).await?);
     }
     let stays = sqlx::query("DELETE FROM participations WHERE external_id = $1")
@@ -133,7 +133,8 @@ where
     Ok(forgotten)
 }
 
-/// `prefix` and the values, bound, as a list closed by `)`; nothing for no values.
+/// `prefix` and the values, bound, as a list closed by `)`; nothing for no values (each batch
+/// deleted has some).
 fn in_list<DB: Database, T>(sql: &mut QueryBuilder<DB>, prefix: &str, values: &[T])
 where
     T: Clone + for<'a> Encode<'a, DB> + Type<DB> + 'static,
