@@ -110,9 +110,10 @@ impl Application {
             AvatarOrigins::parse(&config.background_origins).context("--background-origins")?;
         let store_url = config.data.store_url();
         let serving = crate::store::lock_for_serving(&store_url)?;
-        let store = crate::store::open(&store_url)
-            .await
-            .with_context(|| format!("opening the store at {store_url}"))?;
+        let store = crate::store::open(&store_url).await.with_context(|| {
+            let url = crate::config::without_password(&store_url);
+            format!("opening the store at {url}")
+        })?;
         if config.cluster.redis_url.is_none() {
             store.hold_exclusively().await?;
         } else if store_url.starts_with("sqlite://") {
@@ -140,7 +141,12 @@ impl Application {
                     None => format!("http://{}{base}", listener.local_addr()?),
                 };
                 let cluster =
-                    Cluster::connect(redis_url, node_url, &secret, config.cluster.lease()).await?;
+                    Cluster::connect(redis_url, node_url, &secret, config.cluster.lease())
+                        .await
+                        .with_context(|| {
+                            let url = crate::config::without_password(redis_url);
+                            format!("joining the cluster at {url}")
+                        })?;
                 tracing::info!(node = %cluster.node_id, url = %cluster.url, "a node of a cluster");
                 Some(cluster)
             }

@@ -264,6 +264,18 @@ fn public_url(raw: &str) -> Result<String, String> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// A URL with its password (if any) starred out, for messages and logs: a database's or Redis's
+/// URL may carry one.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The path every route is served under: the public URL's (`/meet`), or "" at its root.
 pub fn base_path(public_url: &str) -> String {
     url::Url::parse(public_url)

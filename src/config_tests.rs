@@ -124,3 +124,25 @@ fn a_public_url_may_have_a_path_but_nothing_that_room_urls_cannot_be_built_on() 
         "a node's URL is an origin: the public URL's path is added to it"
     );
 }
+
+#[test]
+fn a_url_in_a_message_shows_no_password() {
+    for (url, shown) in [
+        (
+            "postgres://anteroom:s3cret@db:5432/anteroom",
+            "postgres://anteroom:***@db:5432/anteroom",
+        ),
+        ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("rediss://user:s3cret@cache", "rediss://user:***@cache"),
+        (
+            "postgres://anteroom@db/anteroom",
+            "postgres://anteroom@db/anteroom",
+        ),
+        (
+            "sqlite:///var/lib/anteroom/anteroom.sqlite3",
+            "sqlite:///var/lib/anteroom/anteroom.sqlite3",
+        ),
+    ] {
+        assert_eq!(super::without_password(url), shown);
+    }
+}

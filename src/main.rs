@@ -283,9 +283,10 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 async fn open_store(data: &DataDirArgs) -> anyhow::Result<DynStore> {
     let url = data.store_url();
-    anteroom::store::open(&url)
-        .await
-        .with_context(|| format!("opening the store at {url}"))
+    anteroom::store::open(&url).await.with_context(|| {
+        let url = anteroom::config::without_password(&url);
+        format!("opening the store at {url}")
+    })
 }
 
 async fn api_key(command: ApiKeyCommand) -> anyhow::Result<()> {

@@ -43,11 +43,9 @@ pub fn state_key(room: &RoomName) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("cannot reach Redis at {url}: {source}")]
-    Connect {
-        url: String,
-        source: redis::RedisError,
-    },
+    /// (Where is the caller's to say: the URL may carry a password.)
+    #[error("cannot reach Redis: {0}")]
+    Connect(redis::RedisError),
 }
 
 /// This node, as the cluster knows it.
@@ -136,11 +134,7 @@ impl Cluster {
         secret: &[u8],
         lease: Duration,
     ) -> Result<Self, ClusterError> {
-        let connect = |source| ClusterError::Connect {
-            url: redact(redis_url),
-            source,
-        };
-        let client = redis::Client::open(redis_url).map_err(connect)?;
+        let client = redis::Client::open(redis_url).map_err(ClusterError::Connect)?;
         // A Redis that is away must fail a call within a second or two, not after the default
         // six reconnection attempts (6 s): a room waiting on it would keep everyone hanging.
         let config = ConnectionManagerConfig::new()
@@ -151,7 +145,7 @@ impl Cluster {
         let redis = client
             .get_connection_manager_with_config(config)
             .await
-            .map_err(connect)?;
+            .map_err(ClusterError::Connect)?;
         Ok(Cluster {
             node_id: uuid::Uuid::new_v4().to_string(),
             url: node_url.trim_end_matches('/').to_owned(),
@@ -370,15 +364,4 @@ fn node_token(secret: &[u8]) -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A Redis URL with its password (if any) left out, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -147,6 +147,8 @@ pub enum StoreError {
     NewerSchema(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("cannot reach the database, tried for {0:?}: {1}")]
+    Unreachable(std::time::Duration, sqlx::Error),
     #[error("database write failed: {0}")]
     WriteFailed(String),
     #[error("the store is closed")]

@@ -208,6 +208,37 @@ async fn while_redis_is_away_rooms_pause_and_carry_on_when_it_is_back() {
     assert_eq!(back["knockers"][0]["clientId"], pat_id.as_str());
 }
 
+/// A node that cannot reach Redis as it starts says so, and why, without the password its URL
+/// carries.
+#[tokio::test]
+async fn a_node_that_cannot_reach_redis_says_why_without_its_password() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::postgres_database(data_dir.path()).await;
+    let redis_url = format!("redis://:s3cret@127.0.0.1:{}", crate::free_port());
+    let (ok, _, stderr) = crate::cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--media-udp-port",
+        "0",
+        "--database-url",
+        &database_url,
+        "--redis-url",
+        &redis_url,
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("joining the cluster at redis://:***@127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot reach Redis: Connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
 /// A room whose node died and to which nobody comes back is still taken over (its timers must
 /// run), but only about a lease after its own lease ran out: until then the node its people come
 /// back through, which a balancer hashing on the room picks, may take it first.

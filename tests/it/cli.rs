@@ -314,6 +314,53 @@ async fn a_data_directory_that_cannot_be_made_is_said_once() {
     assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
 }
 
+/// A database the server cannot reach is named without the password its URL carries (the message
+/// ends in a service manager's log), with why: the connection was refused, not that "the pool timed
+/// out" after ten silent seconds.
+#[tokio::test]
+async fn an_unreachable_database_is_named_without_its_password_and_why() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("postgres://anteroom:s3cret@127.0.0.1:{port}/anteroom");
+    let serve = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--media-udp-port",
+        "0",
+        "--database-url",
+        &url,
+    ];
+    let admin = ["api-key", "list", "--database-url", &url];
+    let unknown = [
+        "api-key",
+        "list",
+        "--database-url",
+        "mysql://root:s3cret@db/anteroom",
+    ];
+    let (serve, admin, unknown) = tokio::join!(cli(&serve), cli(&admin), cli(&unknown));
+    for (ok, _, stderr) in [serve, admin] {
+        assert!(!ok);
+        assert!(
+            stderr.contains(&format!(
+                "postgres://anteroom:***@127.0.0.1:{port}/anteroom"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("Connection refused"), "{stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+    }
+    let (ok, _, stderr) = unknown;
+    assert!(
+        !ok && stderr.contains("no store speaks \"mysql\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
 /// An operator rolling back an upgrade: the older build refuses a database a newer one changed,
 /// saying so and what to do, rather than in the migrator's words.
 #[tokio::test]

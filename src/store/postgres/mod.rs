@@ -7,8 +7,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use super::{ExclusiveUse, Store, StoreError};
 
@@ -31,6 +32,10 @@ pub struct PostgresStore {
     exclusive: tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>>,
 }
 
+/// How long a starting server tries to reach PostgreSQL before it gives up (one started at the
+/// same time may still be starting).
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
 /// The advisory lock a server alone on the store holds ("anteroom" in ASCII).
 const EXCLUSIVE_LOCK: i64 = 0x616e_7465_726f_6f6d;
 /// How long a starting server waits for the lock before it gives up. A server that crashed a moment
@@ -43,12 +48,25 @@ impl PostgresStore {
     /// Connects to the database a `postgres://` URL names and brings its schema up to date (nodes
     /// starting together take turns: sqlx's migrations hold an advisory lock).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
+        // PostgreSQL's notices ("relation _sqlx_migrations already exists, skipping" at every
+        // start) are not news to an operator; its warnings are.
+        let options =
+            PgConnectOptions::from_str(url)?.options([("client_min_messages", "warning")]);
+        let pool_options = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(CONNECT_WAIT);
+        let pool = match pool_options.clone().connect_with(options.clone()).await {
+            // The pool went on trying (a PostgreSQL still starting) and says only that it timed
+            // out: one more connection of its own says why (refused, unreachable, ...).
+            Err(sqlx::Error::PoolTimedOut) => match PgConnection::connect_with(&options).await {
+                Err(why) => return Err(StoreError::Unreachable(CONNECT_WAIT, why)),
+                Ok(up_just_now) => {
+                    drop(up_just_now);
+                    pool_options.connect_with(options).await?
+                }
+            },
+            pool => pool?,
+        };
         MIGRATOR
             .run(&pool)
             .await
