@@ -180,8 +180,8 @@ export const DEFAULT_VIEWPORT = { width: 1366, height: 657 };
  * A page in its own context (its own cookies, its own camera), with console errors collected. It
  * may keep the screen on, as browsers let a page shown do.
  */
-export async function newPage(browser, label, { viewport = DEFAULT_VIEWPORT } = {}) {
-  const context = await browser.newContext({ viewport, permissions: ["camera", "microphone", "screen-wake-lock"] });
+export async function newPage(browser, label, { viewport = DEFAULT_VIEWPORT, locale } = {}) {
+  const context = await browser.newContext({ viewport, locale, permissions: ["camera", "microphone", "screen-wake-lock"] });
   await context.addInitScript(loopbackOnly);
   await context.addInitScript(removedVideosLetGo);
   return watchedPage(context, label);

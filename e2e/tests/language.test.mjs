@@ -48,6 +48,29 @@ async function englishLeft(page) {
     .filter((english) => shown.includes(english));
 }
 
+test("the server's own address speaks the browser's language, or the link's lang", async (t) => {
+  const open = opener(browser, t);
+  const german = await open("landing in German", { viewport: { width: 390, height: 844 }, locale: "de-DE" });
+  await german.goto(`${server.base}/`);
+  await german.waitForSelector("#landing-intro:not(:empty)");
+  assert.equal(await german.getAttribute("html", "lang"), "de");
+  assert.match(await german.textContent("#landing-intro"), /Warteraum/);
+  assert.equal(await german.textContent("#open-room"), "Raum öffnen");
+  assert.match(await german.getAttribute("#room", "placeholder"), /raumname/);
+  await german.fill("#room", "not a room!");
+  await german.click("#open-room");
+  assert.match(await german.textContent("#room-error"), /kein Link/);
+  await fitsItsScreen(german, "the landing page in German on a phone");
+  await screenshot(german, "landing-de-phone");
+  const french = await open("landing with lang=fr", { locale: "de-DE" });
+  await french.goto(`${server.base}/?lang=fr`);
+  await french.waitForSelector("#landing-intro:not(:empty)");
+  assert.equal(await french.getAttribute("html", "lang"), "fr");
+  assert.equal(await french.textContent("#open-room"), "Ouvrir la salle");
+  assert.deepEqual(await englishLeft(french), []);
+  noPageErrors(german, french);
+});
+
 test("lang=fr: the pre-call review, the door, waiting, the host's People panel and the call in French", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

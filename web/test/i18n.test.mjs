@@ -8,8 +8,7 @@ import { chooseLanguage, isolated, language, ordinal, t, tn, LANGUAGES } from ".
 import { waitedText } from "../js/dom.js";
 
 const JS = new URL("../js/", import.meta.url);
-// landing.js is the server's home page (index.html), for whoever runs it: English, no room.
-const sources = readdirSync(JS).filter((f) => f.endsWith(".js") && !["i18n.js", "landing.js"].includes(f))
+const sources = readdirSync(JS).filter((f) => f.endsWith(".js") && f !== "i18n.js")
   .map((file) => ({ file, text: withoutComments(readFileSync(new URL(file, JS), "utf8")) }));
 /** Code only: comments name texts too. (`://` in an address is not a comment.) */
 function withoutComments(text) {

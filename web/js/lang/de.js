@@ -344,4 +344,11 @@ export default {
   "A recording of {when} was not saved.": "Eine Aufnahme vom {when} wurde nicht gespeichert.",
   "Save it": "Speichern",
   "Discard": "Verwerfen",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Videomeetings mit Warteraum. Gäste klopfen an; ein Gastgeber lässt sie ein.",
+  "Were you given a room link or name?": "Haben Sie einen Link oder Namen eines Raums erhalten?",
+  "Open the room": "Raum öffnen",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "Betreiben Sie diesen Server? Meetings werden über seine REST-API angelegt, wie bei Whereby; siehe docs/api.md des Projekts.",
+  "https://…/room-name or room-name": "https://…/raumname oder raumname",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Das ist kein Link oder Name eines Raums: Ein Name besteht aus Buchstaben, Ziffern und Bindestrichen.",
 };

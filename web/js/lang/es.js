@@ -344,4 +344,11 @@ export default {
   "A recording of {when} was not saved.": "Una grabación del {when} no se guardó.",
   "Save it": "Guardarla",
   "Discard": "Descartar",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Reuniones por vídeo con sala de espera. Los invitados llaman; un anfitrión los deja entrar.",
+  "Were you given a room link or name?": "¿Le han dado el enlace o el nombre de una sala?",
+  "Open the room": "Abrir la sala",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "¿Administra este servidor? Las reuniones se crean con su API REST, como en Whereby; consulte docs/api.md del proyecto.",
+  "https://…/room-name or room-name": "https://…/nombre-de-sala o nombre-de-sala",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Eso no es un enlace ni un nombre de sala: un nombre tiene letras, cifras y guiones.",
 };

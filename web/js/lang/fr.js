@@ -344,4 +344,11 @@ export default {
   "A recording of {when} was not saved.": "Un enregistrement du {when} n’a pas été sauvegardé.",
   "Save it": "Le sauvegarder",
   "Discard": "Supprimer",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Des réunions vidéo avec salle d’attente. Les invités frappent ; un hôte les fait entrer.",
+  "Were you given a room link or name?": "Vous a-t-on donné le lien ou le nom d’une salle ?",
+  "Open the room": "Ouvrir la salle",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "Vous gérez ce serveur ? Les réunions se créent par son API REST, comme chez Whereby ; voir docs/api.md du projet.",
+  "https://…/room-name or room-name": "https://…/nom-de-salle ou nom-de-salle",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Ce n’est ni un lien ni un nom de salle : un nom se compose de lettres, de chiffres et de tirets.",
 };

@@ -344,4 +344,11 @@ export default {
   "A recording of {when} was not saved.": "Una registrazione del {when} non è stata salvata.",
   "Save it": "Salvala",
   "Discard": "Elimina",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Riunioni video con sala d’attesa. Gli ospiti bussano; un organizzatore li fa entrare.",
+  "Were you given a room link or name?": "Ti hanno dato il link o il nome di una stanza?",
+  "Open the room": "Apri la stanza",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "Gestisci questo server? Le riunioni si creano con la sua API REST, come con Whereby; vedi docs/api.md del progetto.",
+  "https://…/room-name or room-name": "https://…/nome-stanza o nome-stanza",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Questo non è un link né un nome di stanza: un nome ha lettere, cifre e trattini.",
 };

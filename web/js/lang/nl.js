@@ -344,4 +344,11 @@ export default {
   "A recording of {when} was not saved.": "Een opname van {when} is niet opgeslagen.",
   "Save it": "Opslaan",
   "Discard": "Weggooien",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Videovergaderingen met een wachtkamer. Gasten kloppen aan; een host laat ze binnen.",
+  "Were you given a room link or name?": "Heeft u een link of naam van een ruimte gekregen?",
+  "Open the room": "Ruimte openen",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "Beheert u deze server? Vergaderingen worden via de REST-API aangemaakt, zoals bij Whereby; zie docs/api.md van het project.",
+  "https://…/room-name or room-name": "https://…/ruimtenaam of ruimtenaam",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Dat is geen link of naam van een ruimte: een naam bestaat uit letters, cijfers en streepjes.",
 };

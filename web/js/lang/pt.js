@@ -345,4 +345,11 @@ export default {
   "A recording of {when} was not saved.": "Uma gravação de {when} não foi guardada.",
   "Save it": "Guardá-la",
   "Discard": "Descartar",
+  // The landing page (the server's own address)
+  "Video meetings with a waiting room. Guests knock; a host lets them in.": "Reuniões por vídeo com sala de espera. Os convidados batem; um anfitrião os deixa entrar.",
+  "Were you given a room link or name?": "Recebeu o link ou o nome de uma sala?",
+  "Open the room": "Abrir a sala",
+  "Running this server? Meetings are created through its REST API, as with Whereby's; see the project's docs/api.md.": "Administra este servidor? As reuniões são criadas pela sua API REST, como no Whereby; veja docs/api.md do projeto.",
+  "https://…/room-name or room-name": "https://…/nome-da-sala ou nome-da-sala",
+  "That is not a room link or name: a name has letters, digits and dashes.": "Isso não é um link nem um nome de sala: um nome tem letras, algarismos e hífens.",
 };
