@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{shares, signing};
+use crate::config::without_password;
 use crate::store::{DeliveryOutcome, DueDelivery, DynStore, FinishedAttempt};
 
 /// What an attempt in flight is delivering, by the task making it: a task that panicked still says
@@ -298,6 +299,21 @@ fn ended(
     in_flight.remove(&task);
 }
 
+/// Why a request got no answer, for the log and the delivery's record: each cause in turn
+/// ("Connection refused", a name that does not resolve, a certificate refused), where reqwest
+/// alone says "error sending request for url (...)", the URL with any password it carries.
+fn why_unanswered(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut why = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        why.push_str(": ");
+        why.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    why
+}
+
 /// Makes one attempt; what came of it is recorded by the worker (`record`).
 async fn attempt(
     client: reqwest::Client,
@@ -351,7 +367,7 @@ async fn attempt(
         Err(err) if err.is_timeout() => {
             retry(format!("no answer within {:?}", settings.timeout), None)
         }
-        Err(err) => retry(format!("{err}"), None),
+        Err(err) => retry(why_unanswered(err), None),
     };
     let name = match &outcome {
         DeliveryOutcome::Delivered => "delivered",
@@ -365,12 +381,14 @@ async fn attempt(
             "webhook delivered"
         ),
         DeliveryOutcome::Retry { at, error } => tracing::warn!(
-            delivery = delivery.id, endpoint = delivery.endpoint_id, url = %delivery.url, attempts,
-            %error, retry_at = %at, "webhook delivery failed; will retry"
+            delivery = delivery.id, endpoint = delivery.endpoint_id,
+            url = %without_password(&delivery.url), attempts, %error, retry_at = %at,
+            "webhook delivery failed; will retry"
         ),
         DeliveryOutcome::Failed { error } => tracing::error!(
-            delivery = delivery.id, endpoint = delivery.endpoint_id, url = %delivery.url, attempts,
-            %error, "webhook delivery failed for good"
+            delivery = delivery.id, endpoint = delivery.endpoint_id,
+            url = %without_password(&delivery.url), attempts, %error,
+            "webhook delivery failed for good"
         ),
     }
     FinishedAttempt {

@@ -93,7 +93,8 @@ impl Endpoints {
             .store
             .create_webhook(url, &events, &new_secret(), Utc::now())
             .await?;
-        tracing::info!(id = endpoint.id, url = %endpoint.url, "webhook endpoint added");
+        let url = crate::config::without_password(&endpoint.url);
+        tracing::info!(id = endpoint.id, %url, "webhook endpoint added");
         Ok(endpoint)
     }
 

@@ -308,6 +308,46 @@ async fn the_outbox_survives_kill_9_while_the_receiver_is_down() {
     );
 }
 
+/// A delivery that gets no answer says why (here, the connection refused), in the log and in its
+/// record, and neither shows the password the endpoint's URL carries.
+#[tokio::test]
+async fn an_unanswered_delivery_says_why_without_the_urls_password() {
+    let server = Server::start_with(&["--webhook-retry-base-ms", "60000"]).await;
+    let port = free_port();
+    add_endpoint(
+        &server,
+        &format!("http://hooks:s3cret@127.0.0.1:{port}/hooks"),
+        &["room.client.knocked"],
+    )
+    .await;
+    knock_once(&server).await;
+    server
+        .wait_for_log("webhook delivery failed; will retry")
+        .await;
+    let logs = server.logs();
+    let line = logs
+        .lines()
+        .find(|line| line.contains("webhook delivery failed"))
+        .expect("the line waited for");
+    assert!(line.contains("Connection refused"), "{line}");
+    assert!(
+        line.contains(&format!("http://hooks:***@127.0.0.1:{port}/hooks")),
+        "{line}"
+    );
+    assert!(!logs.contains("s3cret"), "{logs}");
+    let recorded: Vec<(Option<String>,)> = crate::helpers::store_rows(
+        server.data_dir.path(),
+        "SELECT last_error FROM webhook_deliveries",
+    )
+    .await;
+    let why = recorded[0]
+        .0
+        .clone()
+        .expect("the attempt's error is recorded");
+    assert!(why.contains("Connection refused"), "{why}");
+    assert!(!why.contains("s3cret"), "{why}");
+}
+
 #[tokio::test]
 async fn endpoints_are_managed_by_rest_and_cli() {
     let server = Server::start().await;
