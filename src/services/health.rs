@@ -13,6 +13,11 @@ use crate::store::DynStore;
 /// How often the store is written to prove it works.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 
+/// How long a heartbeat may wait for the store before the store counts as taking no writes. A write
+/// can hang rather than fail (SQLite waits 10 s for another program's lock; a PostgreSQL behind a
+/// network that drops packets answers nothing), and a probe that says ok meanwhile lies.
+pub const STALLED: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Default)]
 pub struct StoreHealth {
     /// The last write's failure, if it failed.
@@ -39,23 +44,40 @@ impl StoreHealth {
 /// Writes the heartbeat until `stop`; each outcome that changes the health is logged once.
 pub async fn heartbeat(store: DynStore, health: StoreHealth, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(HEARTBEAT);
+    // After a write that hung, the next comes a beat later, not at once for every beat missed.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let unavailable = |why: String| {
+        if health.set(Some(why.clone())).is_none() {
+            tracing::error!(error = %why, "the store takes no writes; /healthz says unavailable");
+        }
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = stop.cancelled() => break,
         }
-        match store.mark_alive(Utc::now()).await {
+        let write = store.mark_alive(Utc::now());
+        tokio::pin!(write);
+        let outcome = match tokio::time::timeout(STALLED, &mut write).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                unavailable(format!(
+                    "a write has waited {} s for the store",
+                    STALLED.as_secs()
+                ));
+                tokio::select! {
+                    outcome = &mut write => outcome,
+                    () = stop.cancelled() => break,
+                }
+            }
+        };
+        match outcome {
             Ok(()) => {
                 if health.set(None).is_some() {
                     tracing::info!("the store takes writes again");
                 }
             }
-            Err(err) => {
-                let why = err.to_string();
-                if health.set(Some(why.clone())).is_none() {
-                    tracing::error!(error = %why, "the store takes no writes; /healthz says unavailable");
-                }
-            }
+            Err(err) => unavailable(err.to_string()),
         }
     }
 }

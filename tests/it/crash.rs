@@ -233,23 +233,19 @@ async fn health_says_unavailable_when_postgres_takes_no_writes() {
     server.kill9().await;
 }
 
-/// A PostgreSQL that takes no writes for a while (restarting, failing over; here made read-only,
-/// then writable again) loses no room event: what happened meanwhile is recorded once it is back,
-/// and delivered. (Facts were dropped after a second and a half of failed writes.) SQLite has no
-/// such window to test: its log takes a small write even on a full disk (the room a failed large
-/// one left), and another program's lock is waited for (10 s) before a write fails.
+/// A store that takes no writes for a while (PostgreSQL restarting or failing over, here made
+/// read-only; SQLite's file held by another program's write lock, as a `sqlite3` shell left in a
+/// transaction, longer than the server's 10 s wait for it) loses no room event: what happened
+/// meanwhile is recorded once it takes writes again, and delivered. (Facts were dropped after a
+/// second and a half of failed writes.)
 #[tokio::test]
-async fn room_events_wait_for_a_postgres_that_takes_no_writes_for_a_while() {
-    if !crate::helpers::on_postgres() {
-        return;
-    }
+async fn room_events_wait_for_a_store_that_takes_no_writes_for_a_while() {
     let events = ["room.client.knocked", "room.client.knockHeld"];
     let mut server = Server::start().await;
     let receiver = receiver_for(&server, &events, &[]).await;
     let room = locked_room(&server).await;
     let (mut host_ws, _) = host(&server, &room, "Dr Quill").await;
-    read_only(&server, true).await;
-    health_turns_unavailable(&server, "read-only", Duration::from_secs(15)).await;
+    let held = WritesHeld::hold(&server).await;
     let (_guest, guest_id) = knocker(&server, &room, "Pat").await;
     host_ws.recv_type("room_knocked").await;
     host_ws
@@ -258,14 +254,19 @@ async fn room_events_wait_for_a_postgres_that_takes_no_writes_for_a_while() {
             json!({"clientId": guest_id, "action": "hold", "message": "One minute"}),
         )
         .await;
-    server.wait_for_log("recording room facts failed").await;
+    // (SQLite's one writer waits 10 s for the lock at each write, the heartbeat's first: the
+    // facts' write fails some 30 s in.)
+    crate::helpers::until("a failed write", Duration::from_secs(60), || async {
+        server.logs().contains("recording room facts failed")
+    })
+    .await;
     // Longer than the writes used to be tried.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         receiver.accepted().is_empty(),
         "nothing written while the store takes no writes"
     );
-    read_only(&server, false).await;
+    held.release(&server).await;
     let delivered = receiver.wait_for(2).await;
     let types: Vec<&str> = delivered
         .iter()
@@ -279,6 +280,42 @@ async fn room_events_wait_for_a_postgres_that_takes_no_writes_for_a_while() {
         server.logs()
     );
     server.kill9().await;
+}
+
+/// Writes to a server's store held off: its PostgreSQL database made read-only, or its SQLite
+/// file's write lock taken by a connection of ours.
+enum WritesHeld {
+    Postgres,
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl WritesHeld {
+    async fn hold(server: &Server) -> WritesHeld {
+        use sqlx::Connection;
+        if crate::helpers::on_postgres() {
+            read_only(server, true).await;
+            health_turns_unavailable(server, "read-only", Duration::from_secs(15)).await;
+            return WritesHeld::Postgres;
+        }
+        let url = crate::helpers::store_url(server.data_dir.path()).await;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // The heartbeat's write hangs on the lock: /healthz says so before the write fails.
+        health_turns_unavailable(server, "a write has waited 5 s", Duration::from_secs(9)).await;
+        WritesHeld::Sqlite(conn)
+    }
+
+    async fn release(self, server: &Server) {
+        match self {
+            WritesHeld::Postgres => read_only(server, false).await,
+            WritesHeld::Sqlite(mut conn) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+            }
+        }
+    }
 }
 
 /// Sets whether the server's PostgreSQL database takes writes, cutting its connections so that
