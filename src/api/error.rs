@@ -38,6 +38,9 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// When a client may try again after the store was unavailable (its heartbeat is every 2 s).
+const RETRY_AFTER_SECS: &str = "5";
+
 /// Every error body.
 #[derive(Serialize)]
 pub struct ErrorBody {
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Store(err) if err.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,7 +96,11 @@ impl From<EndpointError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let error = if status.is_server_error() {
+        let error = if status == StatusCode::SERVICE_UNAVAILABLE {
+            // For now (a store locked, read-only, full or away): the client may try again.
+            tracing::warn!(error = %self, "request failed: the store is unavailable");
+            "the server's store is unavailable for now; try again in a few seconds".to_owned()
+        } else if status.is_server_error() {
             // Logged once here, with the cause; the client learns only that it was our fault.
             tracing::error!(error = %self, "request failed");
             "internal server error; the server log has the cause".to_owned()
@@ -104,6 +112,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         response
     }

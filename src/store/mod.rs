@@ -3,6 +3,7 @@
 //! what both run alike (the same SQL) in `shared/`; `open` picks the engine from a URL. One trait
 //! per concern; `Store` is all of them.
 
+mod error;
 pub mod insights;
 mod postgres;
 mod shared;
@@ -14,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::meeting::facts::{FactId, RoomFact};
 use crate::meeting::{Meeting, MeetingId, NewMeeting, RoomName};
 
+pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
@@ -126,53 +128,6 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("a meeting with room name {0} already exists")]
-    RoomNameTaken(RoomName),
-    #[error("cannot open the data directory {path}: {source}")]
-    DataDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    #[error(
-        "this database was last used by a newer anteroom: it has schema change {0}, which this \
-         build does not know. Run that build or a later one, or restore the backup taken before \
-         it first ran (`anteroom backup`)"
-    )]
-    NewerSchema(i64),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("cannot reach the database, tried for {0:?}: {1}")]
-    Unreachable(std::time::Duration, sqlx::Error),
-    #[error("database write failed: {0}")]
-    WriteFailed(String),
-    #[error("the store is closed")]
-    Closed,
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error(
-        "no store speaks {0:?}; use sqlite://<path of the database file> or postgres://user:password@host/database"
-    )]
-    UnsupportedUrl(String),
-    #[error(
-        "another anteroom server is already using this store (it holds {0}); stop it first, or give \
-         this one a --data-dir of its own"
-    )]
-    InUse(String),
-    #[error("{0} exists already: a backup is written to a new file, never over one")]
-    BackupExists(std::path::PathBuf),
-    #[error("no database at {0} to back up")]
-    NothingToBackUp(std::path::PathBuf),
-    #[error(
-        "a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump, or the server's \
-         continuous archiving); `anteroom backup` copies the embedded SQLite store"
-    )]
-    BackupElsewhere,
 }
 
 /// Which meetings `list_meetings` returns: a page after a cursor, optionally filtered by room name.

@@ -246,6 +246,13 @@ async fn room_events_wait_for_a_store_that_takes_no_writes_for_a_while() {
     let room = locked_room(&server).await;
     let (mut host_ws, _) = host(&server, &room, "Dr Quill").await;
     let held = WritesHeld::hold(&server).await;
+    // A meeting created meanwhile is refused for now (503, when to try again), not as a fault of
+    // ours (500) that a client would not retry. (SQLite's answer waits for its writer.)
+    let create = server
+        .post("/v1/meetings")
+        .json(&json!({"endDate": crate::helpers::LATER}))
+        .send();
+    let create = tokio::spawn(create);
     let (_guest, guest_id) = knocker(&server, &room, "Pat").await;
     host_ws.recv_type("room_knocked").await;
     host_ws
@@ -262,6 +269,18 @@ async fn room_events_wait_for_a_store_that_takes_no_writes_for_a_while() {
     .await;
     // Longer than the writes used to be tried.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let refused = tokio::time::timeout(Duration::from_secs(40), create)
+        .await
+        .expect("the meeting's creation is answered")
+        .expect("the request's task")
+        .expect("an answer");
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let (status, body) = status_and_json(refused).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
     assert!(
         receiver.accepted().is_empty(),
         "nothing written while the store takes no writes"

@@ -78,11 +78,10 @@ async fn write_batch(writer: &SqlitePool, batch: Vec<PendingCreate>) {
         }
         Err(err) => {
             tracing::error!(error = %err, rows = batch.len(), "writing a batch of meetings failed");
-            let message = err.to_string();
             for pending in batch {
                 let _ = pending
                     .reply
-                    .send(Err(StoreError::WriteFailed(message.clone())));
+                    .send(Err(StoreError::shared_write_failure(&err)));
             }
         }
     }

@@ -49,7 +49,7 @@ impl EngineFacts for SqliteStore {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match checkpoint {
-            Some(why) => Err(StoreError::WriteFailed(format!(
+            Some(why) => Err(StoreError::Unavailable(format!(
                 "the database cannot be checkpointed: {why}"
             ))),
             None => Ok(()),
