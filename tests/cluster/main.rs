@@ -18,6 +18,7 @@ mod failover;
 mod group;
 mod kept_facts;
 mod leases;
+mod partition;
 mod rooms;
 mod webhooks;
 
