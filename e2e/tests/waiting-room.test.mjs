@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
+import { startRelay } from "../lib/relay.mjs";
 import { keepsScreenOn, launch, openDevices, opener, recordDeviceTracks, recordWakeLocks, screenshot } from "../lib/browser.mjs";
 import { crowdJoins } from "../lib/crowd.mjs";
 import {
@@ -454,6 +455,48 @@ test("a knocker keeps its place and hold message across a network blip", async (
   await card.locator(".let-in").click();
   await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
   noPageErrors(host, guest);
+});
+
+test("a page whose connection went silent (no close, no offline: a laptop woken from sleep) notices, and comes back as itself", async (t) => {
+  // The guest reaches the server through a relay that can go silent; the host through another.
+  // A server of its own that pings every second, so that a silent page notices in 1.5 s.
+  const [guestWay, hostWay] = [await startRelay(), await startRelay()];
+  const quick = await startServer(["--ws-ping-interval-secs", "1", "--allowed-origins", hostWay.origin], { publicUrl: guestWay.origin });
+  for (const way of [guestWay, hostWay]) way.to(quick.backend);
+  t.after(async () => {
+    await quick.stop();
+    await guestWay.stop();
+    await hostWay.stop();
+  });
+  const open = opener(browser, t);
+  const meeting = await quick.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, { ...meeting, hostRoomUrl: meeting.hostRoomUrl.replace(guestWay.origin, hostWay.origin) });
+  await openPeople(host);
+  const guest = await open("guest");
+  await knock(guest, meeting, "Sleepy Laptop");
+  const card = knockerItem(host, "Sleepy Laptop");
+  await card.waitFor({ timeout: TIMEOUT });
+
+  guestWay.cut();
+  // The server drops the silent connection (the host sees it), and the page notices on its own.
+  await card.locator(".knock-state", { hasText: "reconnecting…" }).waitFor({ timeout: TIMEOUT });
+  await guest.waitForFunction(() => document.getElementById("waiting-status").textContent.includes("Reconnecting"), null, { timeout: TIMEOUT });
+  guestWay.heal();
+  // Back, still in line: the host lets it in.
+  await card.locator(".knock-state", { hasText: "reconnecting…" }).waitFor({ state: "detached", timeout: TIMEOUT });
+  assert.deepEqual(await knockerNames(host), ["Sleepy Laptop"]);
+  await card.locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+
+  // In the call the same: gone silent, noticed, back as itself (its tile on the host's screen kept).
+  guestWay.cut();
+  await guest.waitForSelector("#connection-banner:not([hidden])", { timeout: TIMEOUT });
+  guestWay.heal();
+  await guest.waitForFunction(() => !document.getElementById("connection-banner").checkVisibility(), null, { timeout: TIMEOUT });
+  await host.locator(".participant", { hasText: "Sleepy Laptop" }).waitFor({ timeout: TIMEOUT });
+  assert.ok(!(await quick.logs.join("\n").includes("room.client.left")), "the guest never left");
+  noPageErrorsBut([/WebSocket/], host, guest);
 });
 
 test("a knocker away longer than its place is kept for is told it lost its place and knocked again, behind those who waited", async (t) => {

@@ -336,8 +336,8 @@ fn run(mode: RoomMode, locked: bool, acts: Vec<Act>) {
                 };
                 match translate(conn, message, None) {
                     Ok(Translated::Room(input)) => inputs.push(input),
-                    // Preview and media-server frames do not reach the room.
-                    Ok(Translated::Preview { .. } | Translated::Media(_)) => {}
+                    // Preview, media-server frames and pings do not reach the room.
+                    Ok(Translated::Preview { .. } | Translated::Media(_) | Translated::Ping) => {}
                     Ok(Translated::Join(join)) => {
                         if let Some(credential) = credential(join.room_key.as_deref()) {
                             let peer = IpAddr::V4(Ipv4Addr::new(127, 0, 0, conn as u8));

@@ -49,6 +49,8 @@ pub enum MessageType {
     SfuAnswer,
     SfuView,
     NetworkSample,
+    /// Is the server there? Answered by `pong` (a page cannot see WebSocket pings).
+    Ping,
 }
 
 impl MessageType {
@@ -419,6 +421,7 @@ pub enum ClientMessage {
     Relay(RelayKind, Relay),
     Sfu(SfuMessage),
     NetworkSample(NetworkSampleFrame),
+    Ping,
 }
 
 /// Why a frame could not be read as a client message.
@@ -513,6 +516,7 @@ impl ClientMessage {
             MessageType::SfuAnswer => ClientMessage::Sfu(SfuMessage::Answer(payload(kind, body)?)),
             MessageType::SfuView => ClientMessage::Sfu(SfuMessage::View(payload(kind, body)?)),
             MessageType::NetworkSample => ClientMessage::NetworkSample(payload(kind, body)?),
+            MessageType::Ping => ClientMessage::Ping,
         })
     }
 
@@ -546,6 +550,7 @@ impl ClientMessage {
             ClientMessage::Sfu(SfuMessage::Answer(_)) => MessageType::SfuAnswer,
             ClientMessage::Sfu(SfuMessage::View(_)) => MessageType::SfuView,
             ClientMessage::NetworkSample(_) => MessageType::NetworkSample,
+            ClientMessage::Ping => MessageType::Ping,
         }
     }
 }

@@ -111,10 +111,13 @@ pub async fn run(
     };
     let mut media_notices: Option<mpsc::Receiver<Notice>> = None;
     tracing::debug!(conn, %peer, "signalling connection opened");
-    if send_frame(&mut socket, wire::hello()).await.is_err() {
+    let ping_every = ctx.settings.ping_interval;
+    if send_frame(&mut socket, wire::hello(ping_every))
+        .await
+        .is_err()
+    {
         return;
     }
-    let ping_every = ctx.settings.ping_interval;
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -356,6 +359,7 @@ impl Session {
             Ok(Translated::Join(join)) => return self.join(join, text).await,
             Ok(Translated::Room(input)) => input,
             Ok(Translated::Media(message)) => return self.media(message, kind).await,
+            Ok(Translated::Ping) => return Next::Reply(wire::pong()),
             Err(refused) => return error(refused.code, refused.message, kind),
         };
         if matches!(input, Input::Knock { .. })

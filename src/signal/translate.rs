@@ -43,6 +43,8 @@ pub enum Translated {
     Room(Input),
     /// For the media server of a group room.
     Media(SfuMessage),
+    /// `ping`: answered by the connection itself.
+    Ping,
 }
 
 /// A `join_room` whose texts are valid.
@@ -215,6 +217,7 @@ pub fn translate(
                 .map_err(|e| refused(ErrorCode::InvalidMessage, e))?,
         },
         ClientMessage::Sfu(message) => return Ok(Translated::Media(message)),
+        ClientMessage::Ping => return Ok(Translated::Ping),
         ClientMessage::NetworkSample(sample) => Input::Measured {
             conn,
             sample: network_sample(sample)?,

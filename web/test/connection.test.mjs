@@ -18,7 +18,9 @@ function fakeEnv() {
     }
     send(text) { this.sent.push(JSON.parse(text)); }
     close() { this.fail(); }
-    hello() { this.onmessage({ data: JSON.stringify({ type: "hello", payload: {} }) }); }
+    hello(payload = {}) { this.frame("hello", payload); }
+    frame(type, payload = {}) { this.onmessage({ data: JSON.stringify({ type, payload }) }); }
+    pings() { return this.sent.filter((f) => f.type === "ping").length; }
     /** The closing handshake has begun; the close event comes later. */
     closing() { this.readyState = 2; }
     fail() {
@@ -43,6 +45,7 @@ function fakeEnv() {
       }
     }
   };
+  env.time = () => env.now;
   env.live = () => env.sockets.filter((s) => !s.closed).length;
   return env;
 }
@@ -113,12 +116,92 @@ test("offline drops the socket at once; online retries at once; still one socket
   connection.retryNow();
   connection.retryNow();
   assert.equal(env.sockets.length, 2, "one new socket, however often the browser says online");
-  assert.equal(env.timers.size, 0, "the waiting retry was taken");
+  assert.equal(env.timers.size, 1, "the waiting retry was taken (the one timer waits for the new socket's hello)");
   env.sockets[1].hello();
   assert.deepEqual(events, ["open", "lost", "open"]);
   connection.stop();
   connection.retryNow();
   assert.equal(env.sockets.length, 2, "a stopped connection stays closed");
+});
+
+test("a socket gone silent is asked with a ping after the server's interval, and replaced when it does not answer", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  const events = [];
+  connection.on("lost", () => events.push("lost"));
+  connection.on("open", () => events.push("open"));
+  connection.start();
+  env.sockets[0].hello({ protocolVersion: 1, pingInterval: 20 });
+  env.advance(19_000);
+  assert.equal(env.sockets[0].pings(), 0, "not asked before the interval");
+  env.advance(1_000);
+  assert.equal(env.sockets[0].pings(), 1, "asked after 20 s of silence");
+  env.advance(9_000);
+  assert.equal(env.live(), 1, "given half an interval to answer");
+  env.advance(1_000);
+  assert.equal(env.sockets[0].closed, true, "an unanswered socket is let go");
+  assert.deepEqual(events, ["open", "lost"]);
+  // The retry loop takes over: a new socket, which opens.
+  env.advance(1_000);
+  assert.equal(env.sockets.length, 2);
+  env.sockets[1].hello({ pingInterval: 20 });
+  assert.deepEqual(events, ["open", "lost", "open"]);
+});
+
+test("a socket that does not open within the interval (its way into a black hole) is given up and tried again", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  const events = [];
+  connection.on("failed", ({ tries }) => events.push(`failed ${tries}`));
+  connection.on("open", () => events.push("open"));
+  connection.start();
+  env.advance(19_000);
+  assert.equal(env.sockets[0].closed, false, "an interval (20 s before any hello) to open");
+  env.advance(1_000);
+  assert.equal(env.sockets[0].closed, true);
+  assert.deepEqual(events, ["failed 1"]);
+  env.advance(1_000);
+  env.sockets[1].hello({ pingInterval: 2 });
+  env.sockets[1].fail();
+  // The server's own interval from then on: 2 s.
+  env.advance(1_000);
+  assert.equal(env.sockets.length, 3);
+  env.advance(2_000);
+  assert.equal(env.sockets[2].closed, true);
+  assert.deepEqual(events, ["failed 1", "open", "failed 1"]);
+});
+
+test("a socket that talks or answers is never dropped, and not asked while it talks", () => {
+  const env = fakeEnv();
+  const connection = new Connection("ws://x/v1/signal", env);
+  let lost = 0;
+  connection.on("lost", () => lost++);
+  connection.start();
+  const socket = env.sockets[0];
+  socket.hello({ pingInterval: 20 });
+  for (let i = 0; i < 12; i++) {
+    env.advance(5_000);
+    socket.frame("room_knocked", {});
+  }
+  assert.equal(socket.pings(), 0, "frames every 5 s: nothing to ask");
+  env.advance(20_000);
+  assert.equal(socket.pings(), 1);
+  socket.frame("pong");
+  env.advance(10_000);
+  assert.equal(env.live(), 1);
+  env.advance(10_000);
+  assert.equal(socket.pings(), 2, "asked again after another interval of silence");
+  socket.frame("pong");
+  // A hidden tab's timers may fire a minute late: the answer came, the socket stays.
+  env.advance(60_000);
+  assert.equal(lost, 0);
+  assert.equal(env.live(), 1);
+  // Without the interval in hello (an older server), 20 s.
+  const older = new Connection("ws://x/v1/signal", env);
+  older.start();
+  env.sockets.at(-1).hello();
+  env.advance(20_000);
+  assert.equal(env.sockets.at(-1).pings(), 1);
 });
 
 test("the signalling URL names the page's room, as it appears in the page's path, for a balancer to hash on", () => {

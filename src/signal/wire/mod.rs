@@ -28,11 +28,18 @@ impl Encode for JsonWire {
     }
 }
 
-/// `hello`, the first frame of every connection.
-pub fn hello() -> Bytes {
+/// `hello`, the first frame of every connection: the protocol's version, and how often the server
+/// pings (a client that hears nothing for that long asks, with `ping`).
+pub fn hello(ping_interval: std::time::Duration) -> Bytes {
     to_bytes(&Frame::Hello {
         protocol_version: PROTOCOL_VERSION,
+        ping_interval: ping_interval.as_secs().max(1),
     })
+}
+
+/// The answer to `ping`.
+pub fn pong() -> Bytes {
+    to_bytes(&Frame::Pong)
 }
 
 /// The answer to `preview_room`: the room is there, what the key would make its bearer, how the
@@ -143,7 +150,10 @@ enum Frame<'a> {
     #[serde(rename_all = "camelCase")]
     Hello {
         protocol_version: u32,
+        /// Seconds.
+        ping_interval: u64,
     },
+    Pong,
     SfuOffer {
         sdp: &'a str,
     },
@@ -595,8 +605,12 @@ mod tests {
             );
         }
         assert_eq!(
-            String::from_utf8(hello().to_vec()).unwrap(),
-            r#"{"type":"hello","payload":{"protocolVersion":1}}"#
+            String::from_utf8(hello(std::time::Duration::from_secs(20)).to_vec()).unwrap(),
+            r#"{"type":"hello","payload":{"protocolVersion":1,"pingInterval":20}}"#
+        );
+        assert_eq!(
+            String::from_utf8(pong().to_vec()).unwrap(),
+            r#"{"type":"pong"}"#
         );
         assert_eq!(
             String::from_utf8(media_interrupted("c2", true).to_vec()).unwrap(),
