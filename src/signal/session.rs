@@ -447,6 +447,15 @@ impl Session {
                 format!("the meeting of room {name} has ended"),
                 kind,
             )),
+            // The store answers nothing for now (its meeting could not be read): the client comes
+            // back shortly, as from a restart, rather than being told something went wrong.
+            Err(OpenError::Store(err)) if err.is_unavailable() => {
+                tracing::warn!(error = %err, room = %name, "cannot open a room: the store is unavailable");
+                Err(come_back(
+                    "the room cannot be opened right now; reconnect shortly",
+                    kind,
+                ))
+            }
             Err(err) => {
                 tracing::error!(error = %err, room = %name, "cannot open a room");
                 Err(error(

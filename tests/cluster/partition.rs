@@ -96,12 +96,37 @@ async fn a_node_cut_off_from_postgres_says_so_answers_and_carries_its_rooms_on()
     };
     let (mut host_ws, _) = host(&node, &room, "Dr Lee").await;
 
+    // A meeting nobody has opened yet: its room needs the store to open.
+    let unopened = node
+        .create_meeting(json!({"isLocked": true, "endDate": LATER}))
+        .await;
     partition.cut(true);
     // A knock still reaches the host: the room runs in the node (its state kept in Redis).
     let (_pat, pat_id, _) = knocker(&node, &room, "Pat").await;
     tokio::time::timeout(Duration::from_secs(2), host_ws.recv_type("room_knocked"))
         .await
         .expect("the knock reaches the host at once");
+    // A room that cannot be opened without the store: the page is told to come back shortly (as
+    // from a restart), not that something went wrong; it reconnects, and joins once it can.
+    let mut late = crate::ws::Ws::connect(&node).await;
+    late.send(
+        "join_room",
+        json!({"roomName": unopened["roomName"], "displayName": "Late"}),
+    )
+    .await;
+    // (Reading the meeting waits for a connection to the store: 10 s.)
+    until(
+        "the room refused for now",
+        Duration::from_secs(15),
+        || async {
+            node.logs()
+                .contains("cannot open a room: the store is unavailable")
+        },
+    )
+    .await;
+    let refused = late.error().await;
+    assert_eq!(refused["code"], "server_shutting_down", "{refused}");
+    assert!(matches!(late.closed().await, crate::ws::Closed::Frame(_)));
     // A request that needs the store is answered, in bounded time, as one to try again.
     let asked = std::time::Instant::now();
     let refused = tokio::time::timeout(
