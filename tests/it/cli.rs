@@ -320,10 +320,7 @@ async fn a_data_directory_that_cannot_be_made_is_said_once() {
 #[tokio::test]
 async fn an_unreachable_database_is_named_without_its_password_and_why() {
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::receiver::free_port();
     let url = format!("postgres://anteroom:s3cret@127.0.0.1:{port}/anteroom");
     let serve = [
         "serve",
