@@ -252,7 +252,11 @@ async fn room_events_wait_for_a_store_that_takes_no_writes_for_a_while() {
         .post("/v1/meetings")
         .json(&json!({"endDate": crate::helpers::LATER}))
         .send();
-    let create = tokio::spawn(create);
+    let asked = std::time::Instant::now();
+    let create = tokio::spawn(async move {
+        let answer = create.await;
+        (answer, asked.elapsed())
+    });
     let (_guest, guest_id) = knocker(&server, &room, "Pat").await;
     host_ws.recv_type("room_knocked").await;
     host_ws
@@ -269,11 +273,14 @@ async fn room_events_wait_for_a_store_that_takes_no_writes_for_a_while() {
     .await;
     // Longer than the writes used to be tried.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let refused = tokio::time::timeout(Duration::from_secs(40), create)
+    let (refused, took) = tokio::time::timeout(Duration::from_secs(40), create)
         .await
         .expect("the meeting's creation is answered")
-        .expect("the request's task")
-        .expect("an answer");
+        .expect("the request's task");
+    let refused = refused.expect("an answer");
+    // Within a wait for the store's connection (10 s) and the store's own for its lock (SQLite:
+    // 10 s), not after the writes of others queued before it.
+    assert!(took < Duration::from_secs(21), "answered after {took:?}");
     assert_eq!(refused.headers()["retry-after"], "5");
     let (status, body) = status_and_json(refused).await;
     assert_eq!(status, 503, "{body}");

@@ -81,8 +81,12 @@ impl SqliteStore {
             .foreign_keys(true);
         // Checkpoints (copying the WAL into the database, with an fsync) run from a task of their own,
         // not inside whichever commit crosses the threshold, so no create waits for one.
+        // A write waits at most this long for the one writer connection (then the store counts as
+        // unavailable: 503), rather than sqlx's 30 s behind others' writes, each waiting its 10 s
+        // for a lock another program holds.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR
