@@ -45,6 +45,7 @@ pub async fn run(
     first: String,
     peer: IpAddr,
     user_agent: Option<String>,
+    ping_every: Duration,
 ) {
     let upstream = match connect(&owner, peer, user_agent.as_deref()).await {
         Ok(upstream) => upstream,
@@ -64,9 +65,25 @@ pub async fn run(
     }
     // With a balancer that hashes on the room (deployment.md), few connections get this far.
     metrics::counter!("anteroom_bridged_connections_total").increment(1);
+    // The client is this node's to ping, and to drop when silent, as a session here does: the owner
+    // hears the bridge, which answers its pings whatever became of the client.
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            from_client = client.recv() => match from_client {
+            _ = ping.tick() => {
+                if last_heard.elapsed() > ping_every * 2 + ping_every / 2 {
+                    tracing::info!(%peer, "no frame or pong for too long; dropping the bridged connection");
+                    let _ = up_tx.send(UpMessage::Close(None)).await;
+                    return;
+                }
+                if client.send(Message::Ping(Default::default())).await.is_err() {
+                    let _ = up_tx.send(UpMessage::Close(None)).await;
+                    return;
+                }
+            }
+            from_client = client.recv() => match from_client.inspect(|_| last_heard = tokio::time::Instant::now()) {
                 Some(Ok(Message::Text(text))) => {
                     if up_tx.send(UpMessage::Text(text.as_str().into())).await.is_err() {
                         come_back_later(&mut client).await;

@@ -254,6 +254,7 @@ pub async fn run(
             first,
             peer,
             session.user_agent.clone(),
+            ping_every,
         ))
         .await;
         return;

@@ -365,3 +365,34 @@ async fn frames_written_together_are_bridged_together() {
         "{frames} frames took {writes} writes"
     );
 }
+
+/// A client bridged to the room's node that goes silent (no close: a laptop asleep, a network that
+/// swallows packets) is dropped by the node it reached, as a client of the room's own node is: the
+/// host sees it away, then gone, rather than it staying in line for good.
+#[tokio::test]
+async fn a_silent_bridged_client_is_dropped_as_a_direct_one_is() {
+    let cluster = Cluster::start_with(2, &["--ws-ping-interval-secs", "1"]).await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, pat, pat_id) = host_and_knocker_apart(&cluster, &room).await;
+    // Pat's client stops reading, so it answers no ping; the host goes on reading (and answering).
+    let started = std::time::Instant::now();
+    let mut away = None;
+    while started.elapsed() < Duration::from_secs(8) && away.is_none() {
+        if let Some(frame) = host_ws.next_frame(Duration::from_millis(200)).await
+            && frame["type"] == "knocker_away"
+        {
+            away = Some(frame);
+        }
+    }
+    let away = away.expect("the silent knocker was never dropped");
+    assert_eq!(away["payload"]["clientId"], pat_id.as_str());
+    assert!(
+        cluster
+            .node(1)
+            .logs()
+            .contains("no frame or pong for too long"),
+        "{}",
+        cluster.node(1).logs()
+    );
+    drop(pat);
+}
