@@ -38,7 +38,8 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// When a client may try again after the store was unavailable (its heartbeat is every 2 s).
+/// When a client may try again after the store was unavailable (seconds): a few of the health
+/// heartbeat's beats, by which `/healthz` knows whether it is back.
 const RETRY_AFTER_SECS: &str = "5";
 
 /// Every error body.

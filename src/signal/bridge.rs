@@ -69,11 +69,11 @@ pub async fn run(
     // hears the bridge, which answers its pings whatever became of the client.
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
-    let mut last_heard = tokio::time::Instant::now();
+    let mut last_heard = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = ping.tick() => {
-                if last_heard.elapsed() > ping_every * 2 + ping_every / 2 {
+                if super::silent_too_long(last_heard, ping_every) {
                     tracing::info!(%peer, "no frame or pong for too long; dropping the bridged connection");
                     let _ = up_tx.send(UpMessage::Close(None)).await;
                     return;
@@ -83,7 +83,7 @@ pub async fn run(
                     return;
                 }
             }
-            from_client = client.recv() => match from_client.inspect(|_| last_heard = tokio::time::Instant::now()) {
+            from_client = client.recv() => match from_client.inspect(|_| last_heard = std::time::Instant::now()) {
                 Some(Ok(Message::Text(text))) => {
                     if up_tx.send(UpMessage::Text(text.as_str().into())).await.is_err() {
                         come_back_later(&mut client).await;

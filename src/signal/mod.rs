@@ -50,6 +50,12 @@ pub struct SignalSettings {
     pub connections_per_address: usize,
 }
 
+/// Whether a peer pinged every `ping_every` and last heard at `last_heard` has been silent too long
+/// (two and a half intervals: two pings unanswered, and time for the third's pong), and is dropped.
+pub(crate) fn silent_too_long(last_heard: std::time::Instant, ping_every: Duration) -> bool {
+    last_heard.elapsed() > ping_every * 2 + ping_every / 2
+}
+
 /// A connection that previewed a room has this long to join it (its person checks their devices).
 pub const PREVIEW_TIMEOUT: Duration = Duration::from_secs(600);
 

@@ -209,7 +209,7 @@ pub async fn run(
                 }
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > ping_every * 2 + ping_every / 2 {
+                if super::silent_too_long(last_heard, ping_every) {
                     tracing::info!(conn, %peer, "no frame or pong for too long; dropping the connection");
                     break Ending::Dropped;
                 }
