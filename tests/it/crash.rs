@@ -329,8 +329,9 @@ impl WritesHeld {
             .execute(&mut conn)
             .await
             .unwrap();
-        // The heartbeat's write hangs on the lock: /healthz says so before the write fails.
-        health_turns_unavailable(server, "a write has waited 5 s", Duration::from_secs(9)).await;
+        // The heartbeat's write hangs on the lock: /healthz says so before the write fails (a beat
+        // comes within 2 s, and is said hung 5 s later; the write fails at 10 s).
+        health_turns_unavailable(server, "a write has waited 5 s", Duration::from_secs(12)).await;
         WritesHeld::Sqlite(conn)
     }
 
