@@ -50,12 +50,17 @@ function fakeEnv() {
   return env;
 }
 
-test("a failing server never makes the page hold more than one socket or one waiting retry", () => {
+/** A connection on a fake page, and the `said` events it emits, in order (`failed` with its tries). */
+function watched(...said) {
   const env = fakeEnv();
   const connection = new Connection("ws://x/v1/signal", env);
   const events = [];
-  connection.on("open", () => events.push("open"));
-  connection.on("lost", () => events.push("lost"));
+  for (const name of said) connection.on(name, (detail) => events.push(name === "failed" ? `failed ${detail.tries}` : name));
+  return { env, connection, events };
+}
+
+test("a failing server never makes the page hold more than one socket or one waiting retry", () => {
+  const { env, connection, events } = watched("open", "lost");
   connection.start();
   env.sockets[0].hello();
   env.sockets[0].fail();
@@ -101,11 +106,7 @@ test("stopping closes the socket and cancels the retry; sending needs an open co
 });
 
 test("offline drops the socket at once; online retries at once; still one socket", () => {
-  const env = fakeEnv();
-  const connection = new Connection("ws://x/v1/signal", env);
-  const events = [];
-  connection.on("lost", () => events.push("lost"));
-  connection.on("open", () => events.push("open"));
+  const { env, connection, events } = watched("lost", "open");
   connection.start();
   env.sockets[0].hello();
   connection.drop();
@@ -125,11 +126,7 @@ test("offline drops the socket at once; online retries at once; still one socket
 });
 
 test("a socket gone silent is asked with a ping after the server's interval, and replaced when it does not answer", () => {
-  const env = fakeEnv();
-  const connection = new Connection("ws://x/v1/signal", env);
-  const events = [];
-  connection.on("lost", () => events.push("lost"));
-  connection.on("open", () => events.push("open"));
+  const { env, connection, events } = watched("lost", "open");
   connection.start();
   env.sockets[0].hello({ protocolVersion: 1, pingInterval: 20 });
   env.advance(19_000);
@@ -149,11 +146,7 @@ test("a socket gone silent is asked with a ping after the server's interval, and
 });
 
 test("a socket that does not open within the interval (its way into a black hole) is given up and tried again", () => {
-  const env = fakeEnv();
-  const connection = new Connection("ws://x/v1/signal", env);
-  const events = [];
-  connection.on("failed", ({ tries }) => events.push(`failed ${tries}`));
-  connection.on("open", () => events.push("open"));
+  const { env, connection, events } = watched("failed", "open");
   connection.start();
   env.advance(19_000);
   assert.equal(env.sockets[0].closed, false, "an interval (20 s before any hello) to open");
@@ -227,11 +220,7 @@ test("under a public URL with a path, the page's room and its signalling endpoin
 });
 
 test("a socket that never opens is counted, try after try, until one opens", () => {
-  const env = fakeEnv();
-  const connection = new Connection("ws://x/v1/signal", env);
-  const events = [];
-  connection.on("failed", ({ tries }) => events.push(`failed ${tries}`));
-  connection.on("lost", () => events.push("lost"));
+  const { env, connection, events } = watched("failed", "lost");
   connection.start();
   for (let i = 0; i < 3; i++) {
     env.sockets.at(-1).fail();
