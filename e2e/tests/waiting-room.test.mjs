@@ -524,6 +524,38 @@ test("a knocker away longer than its place is kept for is told it lost its place
   noPageErrorsBut([/ERR_INTERNET_DISCONNECTED/], host, ann, bea);
 });
 
+test("a knocker who closes the tab leaves the line once a reload would have been back; one who reloads keeps its place while reviewing", async (t) => {
+  // A server of its own, whose reload grace is 2 s (15 s by default; a phone that locked its
+  // screen keeps its place the away grace, 120 s).
+  const short = await startServer(["--knock-resume-grace-secs", "2"]);
+  t.after(() => short.stop());
+  const open = opener(browser, t);
+  const meeting = await short.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  await openPeople(host);
+  const closer = await open("Closer");
+  await knock(closer, meeting, "Closer");
+  const reloader = await open("Reloader");
+  await knock(reloader, meeting, "Reloader");
+  await until(async () => ((await knockerNames(host)).join() === "Closer,Reloader" ? true : undefined), "both in line");
+  // Closed: gone from the host's list after the reload grace, not two minutes later.
+  await closer.close();
+  await until(async () => ((await knockerNames(host)).join() === "Reloader" ? true : undefined), "the closed tab's knock ends");
+  // Reloaded, and a while at the review (longer than the reload grace): still in line, the same knock.
+  await reloader.reload({ waitUntil: "domcontentloaded" });
+  await reloader.waitForSelector("#continue", { timeout: TIMEOUT });
+  await knockerItem(host, "Reloader").locator(".knock-state", { hasText: "reconnecting…" }).waitFor({ timeout: TIMEOUT });
+  await reloader.waitForTimeout(4000);
+  assert.deepEqual(await knockerNames(host), ["Reloader"], "kept while reviewing");
+  await reloader.click("#continue");
+  await reloader.waitForFunction(() => document.getElementById("app").dataset.screen === "waiting", null, { timeout: TIMEOUT });
+  await knockerItem(host, "Reloader").locator(".knock-state", { hasText: "reconnecting…" }).waitFor({ state: "detached", timeout: TIMEOUT });
+  assert.equal(await reloader.locator("#waiting-notice").isVisible(), false, "no place lost");
+  assert.equal(short.logs.filter((line) => line.includes("room.client.knockCancelled")).length, 1, "no knock ended but the closed tab's");
+  noPageErrors(host, reloader);
+});
+
 test("a page the browser discarded, loaded again, keeps its place: in line where it was, in the call without knocking again; after Leave it starts anew", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

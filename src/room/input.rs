@@ -90,6 +90,17 @@ pub enum Input {
     Disconnected {
         conn: ConnId,
     },
+    /// The connection's page is being closed or reloaded (its socket goes next): a knock keeps
+    /// its place only for the resume grace, time for a reload to take it back, not the away
+    /// grace of a phone that locked its screen.
+    PageClosing {
+        conn: ConnId,
+    },
+    /// A page back with this resume token (reloaded) shows its review before it joins: a knock it
+    /// left keeps its place for the away grace again, not only a reload's.
+    PageBack {
+        resume_token: String,
+    },
     Chat {
         conn: ConnId,
         text: String,
@@ -190,6 +201,7 @@ impl Input {
             | Input::React { conn, .. }
             | Input::AskMedia { conn, .. }
             | Input::Leave { conn }
+            | Input::PageClosing { conn }
             | Input::Chat { conn, .. }
             | Input::RemoveChat { conn, .. }
             | Input::SetMedia { conn, .. }
@@ -198,6 +210,7 @@ impl Input {
             | Input::EndMeeting { conn }
             | Input::Relay { conn, .. } => Some(*conn),
             Input::Disconnected { .. }
+            | Input::PageBack { .. }
             | Input::ListKnocks
             | Input::ListMembers
             | Input::SetTheme(_)

@@ -559,9 +559,14 @@ impl Rooms {
 
     /// Ends a live room (its meeting was deleted); nothing to do when it is not live.
     pub async fn end(&self, name: &RoomName, reason: EndReason) {
+        self.tell(name, Input::End(reason)).await;
+    }
+
+    /// Gives a room live here an input no connection of it sent; nothing when it is not live here.
+    pub async fn tell(&self, name: &RoomName, input: Input) {
         if let Some(commands) = self.inner.commands_of(name) {
             // A closed mailbox means the room ended on its own meanwhile.
-            let _ = commands.send(RoomCommand::Input(Input::End(reason))).await;
+            let _ = commands.send(RoomCommand::Input(input)).await;
         }
     }
 }

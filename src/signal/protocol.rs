@@ -33,6 +33,8 @@ pub enum MessageType {
     SendReaction,
     AskMedia,
     LeaveRoom,
+    /// The page is being closed or reloaded: a waiting knock keeps its place only briefly.
+    PageClosing,
     ChatMessage,
     RemoveChatMessage,
     KickClient,
@@ -167,6 +169,10 @@ pub struct PreviewRoom {
     pub room_name: String,
     #[serde(default)]
     pub room_key: Option<String>,
+    /// The place a reloaded page had (its `resumeToken`): a knock away keeps it while the page
+    /// shows its review.
+    #[serde(default)]
+    pub resume_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -411,6 +417,7 @@ pub enum ClientMessage {
     SendReaction(SendReaction),
     AskMedia(AskMedia),
     LeaveRoom,
+    PageClosing,
     ChatMessage(ChatMessage),
     RemoveChatMessage(RemoveChatMessage),
     KickClient(KickClient),
@@ -493,6 +500,7 @@ impl ClientMessage {
             MessageType::SendReaction => ClientMessage::SendReaction(payload(kind, body)?),
             MessageType::AskMedia => ClientMessage::AskMedia(payload(kind, body)?),
             MessageType::LeaveRoom => ClientMessage::LeaveRoom,
+            MessageType::PageClosing => ClientMessage::PageClosing,
             MessageType::ChatMessage => ClientMessage::ChatMessage(payload(kind, body)?),
             MessageType::RemoveChatMessage => {
                 ClientMessage::RemoveChatMessage(payload(kind, body)?)
@@ -538,6 +546,7 @@ impl ClientMessage {
             ClientMessage::SendReaction(_) => MessageType::SendReaction,
             ClientMessage::AskMedia(_) => MessageType::AskMedia,
             ClientMessage::LeaveRoom => MessageType::LeaveRoom,
+            ClientMessage::PageClosing => MessageType::PageClosing,
             ClientMessage::ChatMessage(_) => MessageType::ChatMessage,
             ClientMessage::RemoveChatMessage(_) => MessageType::RemoveChatMessage,
             ClientMessage::KickClient(_) => MessageType::KickClient,

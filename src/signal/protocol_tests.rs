@@ -34,7 +34,7 @@ fn decodes_messages_and_explains_bad_frames() {
 #[test]
 fn every_message_type_is_named_once_and_round_trips() {
     let names: Vec<&str> = MessageType::iter().map(MessageType::as_str).collect();
-    assert_eq!(names.len(), 33);
+    assert_eq!(names.len(), 34);
     for kind in MessageType::iter() {
         assert_eq!(kind.as_str().parse::<MessageType>(), Ok(kind));
     }

@@ -356,7 +356,8 @@ impl Session {
             Ok(Translated::Preview {
                 room_name,
                 room_key,
-            }) => return self.preview(room_name, room_key).await,
+                resume_token,
+            }) => return self.preview(room_name, room_key, resume_token).await,
             Ok(Translated::Join(join)) => return self.join(join, text).await,
             Ok(Translated::Room(input)) => input,
             Ok(Translated::Media(message)) => return self.media(message, kind).await,
@@ -491,7 +492,12 @@ impl Session {
 
     /// Before the device check: the room is there, what the key would make its bearer, the door's
     /// look, and the ICE servers with TURN credentials (minted only for a room that is open).
-    async fn preview(&mut self, name: RoomName, key: Option<String>) -> Next {
+    async fn preview(
+        &mut self,
+        name: RoomName,
+        key: Option<String>,
+        resume_token: Option<String>,
+    ) -> Next {
         let kind = MessageType::PreviewRoom;
         let meeting = match self.open_meeting(&name, kind).await {
             Ok(meeting) => meeting,
@@ -513,6 +519,13 @@ impl Session {
         };
         if self.room.is_none() {
             self.join_deadline = Some(tokio::time::Instant::now() + PREVIEW_TIMEOUT);
+        }
+        // A reloaded page, back at its review: a knock it left waiting keeps its place meanwhile.
+        if let Some(resume_token) = resume_token {
+            self.ctx
+                .rooms
+                .tell(&name, Input::PageBack { resume_token })
+                .await;
         }
         let ice = self.ctx.ice.ice_servers(Utc::now().timestamp());
         Next::Reply(wire::room_preview(

@@ -37,6 +37,7 @@ pub enum Translated {
     Preview {
         room_name: RoomName,
         room_key: Option<String>,
+        resume_token: Option<String>,
     },
     /// `join_room`: the meeting and the key are checked next (they need the store and the signer).
     Join(Join),
@@ -121,6 +122,7 @@ pub fn translate(
             return Ok(Translated::Preview {
                 room_name,
                 room_key: preview.room_key,
+                resume_token: preview.resume_token.filter(|t| t.len() <= RESUME_TOKEN_MAX),
             });
         }
         ClientMessage::JoinRoom(join) => return join_room(join, user_agent).map(Translated::Join),
@@ -179,6 +181,7 @@ pub fn translate(
             }
         }
         ClientMessage::LeaveRoom => Input::Leave { conn },
+        ClientMessage::PageClosing => Input::PageClosing { conn },
         ClientMessage::ChatMessage(chat) => Input::Chat {
             conn,
             text: text::chat(&chat.text).map_err(|e| refused(ErrorCode::InvalidMessage, e))?,

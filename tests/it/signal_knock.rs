@@ -227,6 +227,35 @@ async fn cancel_and_disconnect_leave_the_queue() {
     );
 }
 
+/// A knocker whose page says it is closing (`page_closing`: a closed tab) keeps its place only for
+/// the resume grace, time for a reload to take it back, not the away grace of a phone that locked
+/// its screen.
+#[tokio::test]
+async fn a_knocker_whose_page_closed_leaves_the_line_after_the_resume_grace() {
+    let server = Server::start_with(&[
+        "--knock-resume-grace-secs",
+        "1",
+        "--knock-away-grace-secs",
+        "60",
+    ])
+    .await;
+    let room = locked_room(&server).await;
+    let (mut host, _) = host(&server, &room, "Host").await;
+    let (mut closer, closer_id) = knocker(&server, &room, "Closer").await;
+    host.recv_type("room_knocked").await;
+    closer.send("page_closing", json!({})).await;
+    drop(closer);
+    assert_eq!(
+        host.recv_type("knocker_away").await["clientId"],
+        closer_id.as_str()
+    );
+    let left = host.recv_type("knocker_left").await;
+    assert_eq!(
+        left,
+        json!({"clientId": closer_id, "reason": "disconnected"})
+    );
+}
+
 #[tokio::test]
 async fn a_knocker_resumes_its_place_and_hold_after_a_blip() {
     let server = Server::start().await;

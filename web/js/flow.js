@@ -113,8 +113,10 @@ function joinAgain(state) {
   return join(state, { resumeToken: state.resumeToken || undefined });
 }
 
+/** The room's door, for the review; with this page's resume token, if it had a place (a reload),
+ * so that a knock it left waiting keeps its place while the person reviews their devices. */
 function preview(state) {
-  return send("preview_room", { roomName: state.roomName, roomKey: state.roomKey || undefined });
+  return send("preview_room", { roomName: state.roomName, roomKey: state.roomKey || undefined, resumeToken: state.resumeToken || undefined });
 }
 
 /**

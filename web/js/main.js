@@ -217,10 +217,12 @@ signal.on("knock_handled", (p) => {
 // A closed tab (or one navigated away, or reloaded) leaves at once: the server would otherwise
 // keep its place for the resume grace, as it does for a connection that dropped; a reload comes
 // back by its token. Not when the page is only put aside in the back-forward cache (it may come
-// back), nor while it waits to be let in: its knock then keeps its place in line for the grace
-// (marked reconnecting for hosts), for a reload to take back; "Stop waiting" takes it back at once.
+// back). While it waits to be let in, its knock keeps its place in line (marked reconnecting for
+// hosts) for a reload to take back, but only for the resume grace, not the two minutes a phone that
+// locked its screen has (`page_closing`); "Stop waiting" takes it back at once.
 window.addEventListener("pagehide", (event) => {
-  if (!event.persisted && state.screen !== "waiting") signal.send("leave_room", {});
+  if (event.persisted) return;
+  signal.send(state.screen === "waiting" ? "page_closing" : "leave_room", {});
 });
 
 // The browser knows before the socket does: try at once when it says the network is back.

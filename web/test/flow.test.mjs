@@ -42,6 +42,8 @@ test("the person's picture goes with every join, the one a grant lets in too", (
 
 test("a reloaded tab joins with the place it had (its resume token), with the review or without", () => {
   const reviewed = run(initial({ roomName: "/r", resumeToken: "T1" }), [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] }), { type: "precall_done", displayName: "Pat" }]);
+  // Its preview names the place too, which keeps a knock waiting while the person reviews.
+  assert.equal(sent(reviewed.effects).find(([type]) => type === "preview_room")[1].resumeToken, "T1");
   assert.equal(sent(reviewed.effects).find(([type]) => type === "join_room")[1].resumeToken, "T1");
   const straight = run(initial({ roomName: "/r", resumeToken: "T1", precallReview: false }), [{ type: "open" }, frame("room_preview", { roomName: "/r", role: "visitor", iceServers: [] })]);
   assert.equal(sent(straight.effects).find(([type]) => type === "join_room")?.[1].resumeToken, "T1");

@@ -367,7 +367,7 @@ impl Room {
                 out.send(knocker, kept.event());
             }
             None => {
-                let expires_at = knock.away_since.unwrap_or(now) + self.config.knock_away_grace;
+                let expires_at = knock.away_since.unwrap_or(now) + knock.away_grace(&self.config);
                 let verdict = AwayVerdict {
                     client_id: knock.client_id.clone(),
                     identity: knock.identity.clone(),

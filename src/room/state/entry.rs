@@ -260,6 +260,8 @@ impl Room {
             knock.conn = Some(conn);
             // Not away when its connection was only replaced (hosts were not told of that).
             let was_away = knock.away_since.take().is_some();
+            // A new page: its own closing is yet to come.
+            knock.page_closed = false;
             knock.told_position = None;
             let unread = knock.unread.take();
             let (client_id, identity, own) =

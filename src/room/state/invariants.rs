@@ -94,7 +94,7 @@ impl Room {
                     );
                 }
                 None => {
-                    let due = knock.away_since.map(|t| t + self.config.knock_away_grace);
+                    let due = knock.away_since.map(|t| t + knock.away_grace(&self.config));
                     assert!(
                         due.is_some() && self.deadlines.get(&away) == due,
                         "the away knock of {} has no grace scheduled",

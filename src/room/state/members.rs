@@ -88,7 +88,7 @@ impl Room {
                     knock.away_since = Some(now);
                     self.deadlines.set(
                         Timer::KnockAway(gone.client_id.clone()),
-                        now + self.config.knock_away_grace,
+                        now + knock.away_grace(&self.config),
                     );
                     out.send_many(
                         self.conns.hosts(),

@@ -12,6 +12,7 @@
 //! live beside them: `entry` (joining), `door` (knocking and verdicts), `members` (the call itself).
 
 mod chat;
+mod closing;
 mod connections;
 mod deadlines;
 mod door;
@@ -371,6 +372,8 @@ impl Room {
             Input::React { conn, reaction } => self.react(&mut out, now, conn, reaction),
             Input::AskMedia { conn, targets, ask } => self.ask_media(&mut out, conn, targets, ask),
             Input::Leave { conn } => self.leave(&mut out, now, conn),
+            Input::PageClosing { conn } => self.page_closing(conn),
+            Input::PageBack { resume_token } => self.page_back(now, &resume_token),
             Input::Disconnected { conn } => self.disconnected(&mut out, now, conn),
             Input::Chat { conn, text } => self.chat(&mut out, now, conn, text),
             Input::RemoveChat { conn, id } => self.remove_chat(&mut out, conn, id),

@@ -3,11 +3,11 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Kept;
 use super::connections::Conn;
+use super::{Kept, RoomConfig};
 use crate::room::event::{KnockView, OwnKnock};
 use crate::room::model::{ClientId, ConnId, Identity, KnockState, KnockerKey};
 
@@ -26,6 +26,10 @@ pub(super) struct Knock {
     #[serde(skip)]
     pub conn: Option<ConnId>,
     pub away_since: Option<DateTime<Utc>>,
+    /// Its page said it was closing (`Input::PageClosing`): once away, it keeps its place only for
+    /// the resume grace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_closed: bool,
     pub identity: Identity,
     pub peer: IpAddr,
     /// Whom a rejection holds back.
@@ -47,6 +51,7 @@ impl Knock {
             client_id: knocker.client_id.clone(),
             conn: Some(conn),
             away_since: None,
+            page_closed: false,
             identity: knocker.identity.clone(),
             peer: knocker.peer,
             key: knocker.knocker_key(),
@@ -79,6 +84,15 @@ impl Knock {
             hold_message: self.hold.as_ref().and_then(|h| h.message.clone()),
             position,
             away: self.away_since.is_some(),
+        }
+    }
+
+    /// How long it keeps its place once its connection is gone.
+    pub fn away_grace(&self, config: &RoomConfig) -> Duration {
+        if self.page_closed {
+            config.resume_grace
+        } else {
+            config.knock_away_grace
         }
     }
 

@@ -147,7 +147,10 @@ impl Room {
             knock.conn = None;
             knock.away_since = Some(now);
             knock.told_position = None;
-            deadlines.set(Timer::KnockAway(knock.client_id.clone()), knock_grace);
+            deadlines.set(
+                Timer::KnockAway(knock.client_id.clone()),
+                now + knock.away_grace(&config),
+            );
             queue.push(knock);
         }
         let mut away_members = HashMap::new();

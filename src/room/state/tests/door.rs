@@ -251,6 +251,108 @@ fn cancel_and_disconnect_with_grace_and_resume() {
     assert!(h.room.knock_views().is_empty());
 }
 
+/// A knocker whose page said it was closing (a closed tab, or a reload) keeps its place only for
+/// the resume grace: enough for a reload to take it back, not the two minutes of a phone that
+/// locked its screen. Its next page starts afresh.
+#[test]
+fn a_knock_whose_page_closed_keeps_its_place_only_for_a_reload() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "A");
+    h.knock(2);
+    h.join(3, Credential::Host, "Sam");
+    // From a member (who leaves instead) or a stranger, it means nothing.
+    assert!(h.input(Input::PageClosing { conn: 3 }).is_empty());
+    assert!(h.input(Input::PageClosing { conn: 9 }).is_empty());
+    assert!(
+        h.input(Input::PageClosing { conn: 2 }).is_empty(),
+        "nobody hears of it before the socket goes"
+    );
+    let dropped = h.input(Input::Disconnected { conn: 2 });
+    assert!(matches!(&to(1, &dropped)[..], [Event::KnockerAway { .. }]));
+    // A reload takes it back, as itself.
+    h.advance(2);
+    let back = h.resume(12, 2, "A");
+    assert!(matches!(&to(1, &back)[..], [Event::KnockerBack { .. }]));
+    // The reloaded page has said nothing of closing: a drop now keeps the two minutes.
+    h.input(Input::Disconnected { conn: 12 });
+    assert!(h.advance(119).is_empty());
+    h.resume(13, 2, "A");
+    // Closed for good: gone once the resume grace (15 s) is over.
+    h.input(Input::PageClosing { conn: 13 });
+    h.input(Input::Disconnected { conn: 13 });
+    assert!(h.advance(14).is_empty());
+    let gone = h.advance(1);
+    assert!(
+        matches!(
+            &to(1, &gone)[..],
+            [Event::KnockerLeft {
+                reason: LeaveReason::Disconnected,
+                ..
+            }]
+        ),
+        "{gone:?}"
+    );
+    assert!(h.room.knock_views().is_empty());
+}
+
+/// A reloaded page shows its review before it joins, which may take a while (a camera to choose):
+/// its preview, with the knock's resume token, keeps the knock's place for the away grace again,
+/// and a verdict reached meanwhile too.
+#[test]
+fn a_reloaded_page_at_its_review_keeps_its_knocks_place() {
+    let mut h = Harness::new(RoomMode::Normal, true);
+    h.join(1, Credential::Host, "Host");
+    h.join(2, Credential::None, "A");
+    h.knock(2);
+    h.input(Input::PageClosing { conn: 2 });
+    h.input(Input::Disconnected { conn: 2 });
+    h.advance(5);
+    let back = |h: &mut Harness| {
+        h.input(Input::PageBack {
+            resume_token: "resume-2".into(),
+        })
+    };
+    assert!(back(&mut h).is_empty(), "nobody hears of it");
+    // Past the resume grace, still in line; the away grace, from the preview, ends it.
+    assert!(h.advance(119).is_empty());
+    assert!(matches!(
+        &to(1, &h.advance(1))[..],
+        [Event::KnockerLeft { .. }]
+    ));
+    // Let in while its page was closing: the verdict waits for the review too.
+    h.join(3, Credential::None, "B");
+    h.knock(3);
+    h.input(Input::PageClosing { conn: 3 });
+    h.input(Input::Disconnected { conn: 3 });
+    h.handle(1, "c3", KnockAction::Accept, None);
+    h.input(Input::PageBack {
+        resume_token: "resume-3".into(),
+    });
+    h.advance(60);
+    let resumed = h.resume(13, 3, "B");
+    assert!(
+        matches!(
+            &to(13, &resumed)[..],
+            [
+                Event::AtDoor(_),
+                Event::Verdict(Verdict {
+                    resolution: Resolution::Accepted,
+                    ..
+                })
+            ]
+        ),
+        "let in, after a minute at its review: {resumed:?}"
+    );
+    // A token nobody left anything with changes nothing.
+    assert!(
+        h.input(Input::PageBack {
+            resume_token: "nobody".into()
+        })
+        .is_empty()
+    );
+}
+
 #[test]
 fn a_verdict_reached_while_away_is_delivered_on_resume() {
     let mut h = Harness::new(RoomMode::Normal, true);

@@ -31,6 +31,11 @@ enum Step {
     },
     Lock(ConnId, bool),
     Leave(ConnId),
+    /// Its page says it is closing, then its socket goes.
+    PageClosed(ConnId),
+    /// A page back with a connection's resume token, or (None) with that of the connection that
+    /// went last, previews the room (a reload's review).
+    PageBack(Option<ConnId>),
     Disconnect(ConnId),
     Chat(ConnId),
     React(ConnId),
@@ -95,6 +100,8 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(host, knocker, action)| Step::Handle { host, knocker, action }),
         1 => (conn_id(), any::<bool>()).prop_map(|(c, l)| Step::Lock(c, l)),
         1 => conn_id().prop_map(Step::Leave),
+        1 => conn_id().prop_map(Step::PageClosed),
+        1 => proptest::option::weighted(0.3, conn_id()).prop_map(Step::PageBack),
         2 => conn_id().prop_map(Step::Disconnect),
         1 => conn_id().prop_map(Step::Chat),
         1 => conn_id().prop_map(Step::React),
@@ -205,6 +212,19 @@ fn run_steps(mode: RoomMode, locked: bool, steps: Vec<Step>) {
             }
             Step::Lock(conn, locked) => Input::SetLock { conn, locked },
             Step::Leave(conn) => Input::Leave { conn },
+            Step::PageClosed(conn) => {
+                let said = h.input(Input::PageClosing { conn });
+                assert!(said.is_empty(), "nobody hears of a closing page: {said:?}");
+                disconnect = Some(conn);
+                last_gone = Some(conn);
+                Input::Disconnected { conn }
+            }
+            Step::PageBack(of) => match of.or(last_gone).and_then(|c| tokens.get(&c)) {
+                Some(token) => Input::PageBack {
+                    resume_token: token.clone(),
+                },
+                None => Input::Tick,
+            },
             Step::Disconnect(conn) => {
                 disconnect = Some(conn);
                 last_gone = Some(conn);
