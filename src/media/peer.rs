@@ -100,6 +100,9 @@ pub(super) struct Link {
     /// The datagram just given to it waited too long to be read (`routing.rs`): the media it
     /// carries is dropped at the next poll, which takes the flag.
     pub stale: bool,
+    /// The browser closed it (DTLS close_notify: its page went, or it makes a new connection),
+    /// rather than it failing.
+    pub closed_by_browser: bool,
     /// Our bandwidth estimation is on: what we send carries transport-wide sequence numbers.
     estimates: bool,
     /// What each of its published layers may send.
@@ -177,6 +180,7 @@ impl Link {
             desired: (0, 0),
             written: false,
             stale: false,
+            closed_by_browser: false,
             estimates,
             caps,
             intake: Allowance::full(caps.transport, now),
@@ -351,6 +355,7 @@ impl Link {
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 self.rtc.disconnect();
             }
+            Event::Closed => self.closed_by_browser = true,
             Event::MediaAdded(added) if publishes && added.direction.is_receiving() => {
                 *next_track += 1;
                 let screen = added.kind == MediaKind::Video

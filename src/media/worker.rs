@@ -504,7 +504,7 @@ impl Worker {
             // Out now, not after every other transport of this pass has been polled.
             self.outbox.flush(&self.socket);
         }
-        let alive = link.rtc.is_alive();
+        let (alive, closed_by_browser) = (link.rtc.is_alive(), link.closed_by_browser);
         // Scheduled when it wants time sooner than it waits for already (an entry that comes up
         // too early is put back for the later time: `expire`).
         if link.scheduled.is_none_or(|at| link.timeout < at) {
@@ -517,8 +517,14 @@ impl Worker {
         self.happenings = happenings;
         if !alive {
             if let Some(peer) = self.peers.get(&key) {
-                tracing::info!(room = %peer.room, client = %peer.client,
-                    "a media transport closed (its connection failed, or no ICE check came for 15 s); its client is told to offer again");
+                if closed_by_browser {
+                    // As a page goes: not worth an operator's attention.
+                    tracing::debug!(room = %peer.room, client = %peer.client,
+                        "the browser closed its media transport; its client is told to offer again, if it is still here");
+                } else {
+                    tracing::info!(room = %peer.room, client = %peer.client,
+                        "a media transport closed (its connection failed, or no ICE check came for 15 s); its client is told to offer again");
+                }
             }
             self.close_link(key);
         }

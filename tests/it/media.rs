@@ -496,3 +496,24 @@ async fn a_flood_from_a_members_socket_is_cut_to_its_cap() {
     let (mut guest_ws, _) = host(&server, &room, "Second").await;
     negotiate(&mut guest_ws).await;
 }
+
+/// A browser that closes its media connection (its page goes, or it makes a new one) is not a
+/// failure: its client is told the path closed, and the log does not say it failed.
+#[tokio::test]
+async fn a_transport_the_browser_closes_is_not_logged_as_a_failure() {
+    let server = Server::start_with(&["--log", "info,anteroom::media::worker=debug"]).await;
+    let room = group_room(&server).await;
+    let (mut ws, mut media, _) = connected_host(&server, &room).await;
+    transports_become(&server, 1).await;
+    media.rtc.close().expect("the client closes its transport");
+    media.spin(Duration::from_millis(300));
+    ws.recv_type("sfu_closed").await;
+    server
+        .wait_for_log("the browser closed its media transport")
+        .await;
+    assert!(
+        !server.logs().contains("its connection failed"),
+        "{}",
+        server.logs()
+    );
+}
