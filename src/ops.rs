@@ -1,5 +1,5 @@
-//! For operators: the public health and readiness probes (`/healthz`, `/readyz`, no key: load
-//! balancers and orchestrators ask them) and the metrics a Prometheus server scrapes (`/metrics`,
+//! For operators: the public health, liveness and readiness probes (`/healthz`, `/livez`,
+//! `/readyz`, no key: monitors, load balancers and orchestrators ask them) and the metrics a Prometheus server scrapes (`/metrics`,
 //! behind the API key, as room counts are nobody else's business).
 
 use std::sync::Arc;
@@ -95,6 +95,13 @@ pub async fn healthz(State(ops): State<Ops>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// `GET /livez`: 200 whenever the server answers at all. For an orchestrator's liveness probe,
+/// which restarts what fails it: a store that takes no writes (`/healthz`) is no reason to restart
+/// a server whose rooms go on in memory meanwhile, and restarting it would lose them.
+pub async fn livez() -> Response {
+    Json(serde_json::json!({ "status": "alive" })).into_response()
 }
 
 /// `GET /readyz`: 200 while this server takes new work; 503 once it drains (it is stopping: a load

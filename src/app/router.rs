@@ -25,6 +25,7 @@ pub(super) fn router(
     let mut router = Router::new()
         .route("/", get(web::landing_page))
         .route("/healthz", get(crate::ops::healthz))
+        .route("/livez", get(crate::ops::livez))
         .route("/readyz", get(crate::ops::readyz))
         .route("/v1/signal", get(crate::signal::endpoint))
         .route("/themes/{room}/{kind}", get(crate::api::rooms::theme_image))

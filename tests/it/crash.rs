@@ -201,7 +201,8 @@ async fn health(server: &Server) -> (u16, serde_json::Value) {
     .await
 }
 
-/// Waits until `/healthz` answers 503 with a store that says `why`.
+/// Waits until `/healthz` answers 503 with a store that says `why`; `/livez` says the server is
+/// alive meanwhile (an orchestrator restarting it would lose its rooms).
 async fn health_turns_unavailable(server: &Server, why: &str, within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
     loop {
@@ -209,6 +210,11 @@ async fn health_turns_unavailable(server: &Server, why: &str, within: Duration) 
         if status == 503 {
             assert_eq!(health["status"], "unavailable");
             assert!(health["store"].as_str().unwrap().contains(why), "{health}");
+            let live = server.http.get(server.url("/livez")).send().await.unwrap();
+            assert_eq!(
+                status_and_json(live).await,
+                (200, json!({"status": "alive"}))
+            );
             return;
         }
         assert!(
