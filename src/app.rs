@@ -355,6 +355,7 @@ impl Application {
             let stop = self.shutdown.clone();
             tokio::spawn(async move { rooms.maintain(every, stop).await });
         }
+        tokio::spawn(state.ops.clone().keep_metrics(self.background_stop.clone()));
         let heartbeat = tokio::spawn(health::heartbeat(
             self.store.clone(),
             state.ops.health.clone(),

@@ -3,6 +3,7 @@
 //! behind the API key, as room counts are nobody else's business).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -50,7 +51,24 @@ pub fn install_metrics() -> PrometheusHandle {
         .unwrap_or_else(|_| builder().build_recorder().handle())
 }
 
+/// How often the histograms' samples are folded into their buckets.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 impl Ops {
+    /// Folds the histograms' samples into their buckets every few seconds until `stop`. The
+    /// recorder keeps each sample until then (or until a scrape renders it): a server nobody
+    /// scrapes would otherwise hold every store write's and verdict's time for good.
+    pub async fn keep_metrics(self, stop: CancellationToken) {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => self.metrics.run_upkeep(),
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
     pub fn new(
         health: StoreHealth,
         rooms: Rooms,
