@@ -41,21 +41,70 @@ type CheckpointFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// PASSIVE never blocks writers or readers; it copies what it can and the WAL restarts from the top
-/// once a checkpoint has caught up.
+/// The WAL's frames (pages of 4 KiB: 16 MiB) beyond which a checkpoint waits for a moment without
+/// readers and writers, and empties the WAL.
+const WAL_FRAMES_MOST: i64 = 4096;
+
+/// How long the emptying of the WAL waits for readers and writers to pause (holding new writers
+/// back meanwhile) before it gives up until the next checkpoint: a long read (a backup, a large
+/// insights query) must not hold writes up for long.
+const WAL_EMPTYING_WAIT: Duration = Duration::from_millis(200);
+
+/// PASSIVE never blocks writers or readers; it copies what it can. The WAL starts again from the
+/// top only when a write begins after a checkpoint caught up and no reader is in a transaction at
+/// that moment: under steady reads and writes that moment did not come, and the WAL grew without
+/// end, 1 GB in 40 s of rooms coming and going, every frame of it copied (docs/performance.md,
+/// "Soak"). Past `WAL_FRAMES_MOST`, a TRUNCATE checkpoint waits for readers and writers to pause,
+/// copies what is left, and empties the file.
 async fn checkpoint_periodically(pool: SqlitePool, failure: CheckpointFailure) {
     let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    let mut was_held = false;
     loop {
         ticker.tick().await;
-        let outcome = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await;
-        let failed = outcome.as_ref().err().map(ToString::to_string);
-        if let Some(why) = &failed {
-            tracing::warn!(error = %why, "WAL checkpoint failed; will retry");
+        let outcome = checkpoint(&pool, WAL_FRAMES_MOST).await;
+        match &outcome {
+            Err(err) => tracing::warn!(error = %err, "WAL checkpoint failed; will retry"),
+            // Said once, not at every second of a backup.
+            Ok(Checkpoint::Held(frames)) if !was_held => tracing::warn!(
+                frames,
+                "the WAL cannot be emptied while a reader holds an old snapshot; trying every second"
+            ),
+            Ok(_) => {}
         }
-        *failure.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+        was_held = matches!(outcome, Ok(Checkpoint::Held(_)));
+        *failure.lock().unwrap_or_else(|p| p.into_inner()) = outcome.err().map(|e| e.to_string());
     }
+}
+
+/// What a checkpoint did besides copying what it could.
+#[derive(Debug, PartialEq, Eq)]
+enum Checkpoint {
+    /// The WAL is within its bound: left as it is.
+    Kept,
+    Emptied,
+    /// Past its bound, but a reader kept an old snapshot longer than `WAL_EMPTYING_WAIT`: so many
+    /// frames stay.
+    Held(i64),
+}
+
+/// A checkpoint, which empties the WAL when it holds more than `frames_most` frames.
+async fn checkpoint(pool: &SqlitePool, frames_most: i64) -> Result<Checkpoint, sqlx::Error> {
+    // (busy, frames in the WAL, frames copied into the database)
+    let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?;
+    if frames <= frames_most {
+        return Ok(Checkpoint::Kept);
+    }
+    let started = std::time::Instant::now();
+    let (busy, ..): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await?;
+    if busy != 0 {
+        return Ok(Checkpoint::Held(frames));
+    }
+    tracing::debug!(frames, took = ?started.elapsed(), "WAL emptied");
+    Ok(Checkpoint::Emptied)
 }
 
 impl SqliteStore {
@@ -95,7 +144,7 @@ impl SqliteStore {
             .map_err(crate::store::migration_failed)?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().busy_timeout(WAL_EMPTYING_WAIT))
             .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
@@ -177,5 +226,84 @@ impl Store for SqliteStore {
         self.readers.close().await;
         // The last connection to close checkpoints the WAL into the database file.
         self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past its bound, the WAL is emptied, file and all: a PASSIVE checkpoint alone copies its
+    /// frames but leaves them (and the file's size) for a restart that steady traffic never allows.
+    #[tokio::test]
+    async fn a_wal_past_its_bound_is_emptied() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("wal.sqlite3");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", "0");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("a database");
+        sqlx::query("CREATE TABLE t (v TEXT)")
+            .execute(&pool)
+            .await
+            .expect("a table");
+        for n in 0..50 {
+            sqlx::query("INSERT INTO t VALUES (?)")
+                .bind(format!("{n:0>500}"))
+                .execute(&pool)
+                .await
+                .expect("a row");
+        }
+        let wal = path.with_extension("sqlite3-wal");
+        let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(size() > 0, "commits are in the WAL");
+        let kept = checkpoint(&pool, 1000).await.expect("a checkpoint");
+        assert_eq!(kept, Checkpoint::Kept);
+        assert!(size() > 0, "within its bound, the WAL stays");
+        let emptied = checkpoint(&pool, 10).await.expect("a checkpoint");
+        assert_eq!(emptied, Checkpoint::Emptied);
+        assert_eq!(size(), 0, "past it, emptied");
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .expect("a count");
+        assert_eq!(rows, 50, "and nothing lost");
+        // A reader in the middle of a transaction holds its snapshot: the WAL waits for it.
+        let mut reader = pool.begin().await.expect("a read transaction");
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *reader)
+            .await
+            .expect("a count");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .busy_timeout(Duration::from_millis(100)),
+            )
+            .await
+            .expect("a second connection");
+        for n in 0..20 {
+            sqlx::query("INSERT INTO t VALUES (?)")
+                .bind(n.to_string())
+                .execute(&writer)
+                .await
+                .expect("a row");
+        }
+        let held = checkpoint(&writer, 10).await.expect("a checkpoint");
+        assert!(
+            matches!(held, Checkpoint::Held(frames) if frames > 10),
+            "{held:?}"
+        );
+        reader.commit().await.expect("the read ends");
+        let emptied = checkpoint(&writer, 10).await.expect("a checkpoint");
+        assert_eq!(emptied, Checkpoint::Emptied);
+        assert_eq!(size(), 0, "emptied once the reader is done");
     }
 }
