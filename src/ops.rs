@@ -1,6 +1,7 @@
 //! For operators: the public health, liveness and readiness probes (`/healthz`, `/livez`,
-//! `/readyz`, no key: monitors, load balancers and orchestrators ask them) and the metrics a Prometheus server scrapes (`/metrics`,
-//! behind the API key, as room counts are nobody else's business).
+//! `/readyz`, no key: monitors, load balancers and orchestrators ask them) and the metrics a
+//! Prometheus server scrapes (`/metrics`, behind the API key, as room counts are nobody else's
+//! business).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -499,20 +499,27 @@ test("a page whose connection went silent (no close, no offline: a laptop woken 
   noPageErrorsBut([/WebSocket/], host, guest);
 });
 
-test("a knocker away longer than its place is kept for is told it lost its place and knocked again, behind those who waited", async (t) => {
-  // A server of its own, that keeps a knocker's place 2 s (120 s by default: a phone that locked
-  // its screen a while).
-  const short = await startServer(["--knock-away-grace-secs", "2"]);
+/** A server of its own (started with `args`), a host in with People open, and two knockers in line. */
+async function twoInLine(t, args, [first, second]) {
+  const short = await startServer(args);
   t.after(() => short.stop());
   const open = opener(browser, t);
   const meeting = await short.meeting({ isLocked: true });
   const host = await open("host");
   await enterAsHost(host, meeting);
   await openPeople(host);
-  const ann = await open("Ann");
-  await knock(ann, meeting, "Ann");
-  const bea = await open("Bea");
-  await knock(bea, meeting, "Bea");
+  const pages = [];
+  for (const name of [first, second]) {
+    pages.push(await open(name));
+    await knock(pages.at(-1), meeting, name);
+  }
+  await until(async () => ((await knockerNames(host)).join() === `${first},${second}` ? true : undefined), "both in line");
+  return { short, host, pages };
+}
+
+test("a knocker away longer than its place is kept for is told it lost its place and knocked again, behind those who waited", async (t) => {
+  // Its place kept 2 s (120 s by default: a phone that locked its screen a while).
+  const { host, pages: [ann, bea] } = await twoInLine(t, ["--knock-away-grace-secs", "2"], ["Ann", "Bea"]);
   await ann.context().setOffline(true);
   await until(async () => ((await knockerNames(host)).join() === "Bea" ? true : undefined), "Ann's knock ends after the grace");
   await ann.context().setOffline(false);
@@ -525,20 +532,9 @@ test("a knocker away longer than its place is kept for is told it lost its place
 });
 
 test("a knocker who closes the tab leaves the line once a reload would have been back; one who reloads keeps its place while reviewing", async (t) => {
-  // A server of its own, whose reload grace is 2 s (15 s by default; a phone that locked its
-  // screen keeps its place the away grace, 120 s).
-  const short = await startServer(["--knock-resume-grace-secs", "2"]);
-  t.after(() => short.stop());
-  const open = opener(browser, t);
-  const meeting = await short.meeting({ isLocked: true });
-  const host = await open("host");
-  await enterAsHost(host, meeting);
-  await openPeople(host);
-  const closer = await open("Closer");
-  await knock(closer, meeting, "Closer");
-  const reloader = await open("Reloader");
-  await knock(reloader, meeting, "Reloader");
-  await until(async () => ((await knockerNames(host)).join() === "Closer,Reloader" ? true : undefined), "both in line");
+  // A reload grace of 2 s (15 s by default; a phone that locked its screen keeps its place the
+  // away grace, 120 s).
+  const { short, host, pages: [closer, reloader] } = await twoInLine(t, ["--knock-resume-grace-secs", "2"], ["Closer", "Reloader"]);
   // Closed: gone from the host's list after the reload grace, not two minutes later.
   await closer.close();
   await until(async () => ((await knockerNames(host)).join() === "Reloader" ? true : undefined), "the closed tab's knock ends");
