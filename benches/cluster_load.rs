@@ -31,16 +31,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::sync::{Barrier, Mutex};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{ServerProcess, arg, create_key_from, new_histogram, start_server_from};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::{
+    ServerProcess, arg, connect, create_key_from, frame, locked_room, new_histogram, send,
+    start_server_from,
+};
 
 const LIMITS: [&str; 12] = [
     "--rate-limit-points",
@@ -219,57 +219,6 @@ impl Deployment {
             .push(start_server_from(&self.bin, self._dir.path(), &args));
         self.nodes.len() - 1
     }
-}
-
-async fn connect(addr: &str) -> Ws {
-    // Nagle off, as a browser's WebSocket has it: each frame leaves as it is sent.
-    let (ws, _) =
-        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/signal"), None, true)
-            .await
-            .expect("a WebSocket");
-    ws
-}
-
-async fn send(ws: &mut Ws, kind: &str, payload: Value) {
-    let frame = json!({"type": kind, "payload": payload}).to_string();
-    ws.send(Message::Text(frame.into())).await.expect("sent");
-}
-
-/// The next frame of this type (others skipped); None when the socket ends first.
-async fn frame(ws: &mut Ws, kind: &str) -> Option<Value> {
-    loop {
-        match ws.next().await? {
-            Ok(Message::Text(text)) => {
-                let value: Value = serde_json::from_str(&text).ok()?;
-                if value["type"] == kind {
-                    return Some(value["payload"].clone());
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-}
-
-async fn locked_room(base: &str, key: &str) -> (String, String) {
-    let meeting: Value = reqwest::Client::new()
-        .post(format!("{base}/v1/meetings"))
-        .bearer_auth(key)
-        .json(&json!({"endDate": "2099-01-01T00:00:00Z", "isLocked": true, "fields": ["hostRoomUrl"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let host_key = meeting["hostRoomUrl"]
-        .as_str()
-        .unwrap()
-        .split("roomKey=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    (meeting["roomName"].as_str().unwrap().to_owned(), host_key)
 }
 
 /// How the rooms' knocks are spread over time.

@@ -8,8 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
 
@@ -414,4 +419,60 @@ pub async fn subscribe_to_every_event(base: &str, key: &str, url: &str) {
         .await
         .expect("the server answers");
     assert_eq!(response.status(), 201, "webhook endpoint created");
+}
+
+/// A signalling connection of a load generator.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A signalling connection to the server at `addr`.
+pub async fn connect(addr: &str) -> Ws {
+    // Nagle off, as a browser's WebSocket has it: each frame leaves as it is sent.
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/signal"), None, true)
+            .await
+            .expect("a WebSocket");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, kind: &str, payload: Value) {
+    let frame = json!({"type": kind, "payload": payload}).to_string();
+    ws.send(Message::Text(frame.into())).await.expect("sent");
+}
+
+/// The next frame of this type (others skipped); None when the socket ends first.
+pub async fn frame(ws: &mut Ws, kind: &str) -> Option<Value> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => {
+                let value: Value = serde_json::from_str(&text).ok()?;
+                if value["type"] == kind {
+                    return Some(value["payload"].clone());
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A locked meeting: its room name and its host key.
+pub async fn locked_room(base: &str, key: &str) -> (String, String) {
+    let meeting: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/meetings"))
+        .bearer_auth(key)
+        .json(&json!({"endDate": "2099-01-01T00:00:00Z", "isLocked": true, "fields": ["hostRoomUrl"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let host_key = meeting["hostRoomUrl"]
+        .as_str()
+        .unwrap()
+        .split("roomKey=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    (meeting["roomName"].as_str().unwrap().to_owned(), host_key)
 }

@@ -13,15 +13,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use common::{arg, create_key, rss_kib, start_server};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use common::{Ws, arg, connect, create_key, frame, locked_room, rss_kib, send, start_server};
 
 /// How long one frame may take before the cycle is said to be stuck.
 const WAIT: Duration = Duration::from_secs(10);
@@ -54,11 +48,10 @@ fn main() {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let http = reqwest::Client::new();
         let mut marks = Vec::new();
         let started = Instant::now();
         for done in 1..=cycles {
-            cycle(&http, &server.base, &server.addr, &key, done).await;
+            cycle(&server.base, &server.addr, &key, done).await;
             if done % every == 0 {
                 let rss = rss_kib(pid);
                 let wal_kib = std::fs::metadata(&wal).map_or(0, |m| m.len() / 1024);
@@ -98,22 +91,8 @@ fn resident_parts(pid: u32) -> String {
 }
 
 /// One meeting's life, start to end.
-async fn cycle(http: &reqwest::Client, base: &str, addr: &str, key: &str, n: usize) {
-    let meeting: Value = http
-        .post(format!("{base}/v1/meetings"))
-        .bearer_auth(key)
-        .json(&json!({"endDate": "2099-01-01T00:00:00Z", "isLocked": true, "fields": ["hostRoomUrl"]}))
-        .send()
-        .await
-        .expect("the server answers")
-        .json()
-        .await
-        .expect("a meeting");
-    let room = meeting["roomName"].as_str().expect("a room name");
-    let host_key = meeting["hostRoomUrl"]
-        .as_str()
-        .and_then(|url| url.split("roomKey=").nth(1))
-        .expect("a host key");
+async fn cycle(base: &str, addr: &str, key: &str, n: usize) {
+    let (room, host_key) = locked_room(base, key).await;
     let mut host = connect(addr).await;
     send(
         &mut host,
@@ -157,32 +136,10 @@ async fn cycle(http: &reqwest::Client, base: &str, addr: &str, key: &str, n: usi
     }
 }
 
-async fn connect(addr: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/signal"))
-        .await
-        .expect("the signalling endpoint answers");
-    ws
-}
-
-async fn send(ws: &mut Ws, kind: &str, payload: Value) {
-    let frame = json!({"type": kind, "payload": payload}).to_string();
-    ws.send(Message::Text(frame.into())).await.expect("sent");
-}
-
-/// The payload of the next frame of type `kind` (others are passed over).
+/// The payload of the next frame of type `kind` (others are passed over), within `WAIT`.
 async fn next(ws: &mut Ws, kind: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let frame = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {kind} within {WAIT:?}"))
-            .expect("the connection stays open")
-            .expect("a frame");
-        if let Message::Text(text) = frame {
-            let frame: Value = serde_json::from_str(&text).expect("JSON");
-            if frame["type"] == kind {
-                return frame["payload"].clone();
-            }
-        }
-    }
+    tokio::time::timeout(WAIT, frame(ws, kind))
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} within {WAIT:?}"))
+        .unwrap_or_else(|| panic!("the connection ended before a {kind}"))
 }
