@@ -611,7 +611,12 @@ impl Session {
                 self.join_deadline = None;
                 Next::Continue
             }
-            Err(err) => error(ErrorCode::Internal, err, kind),
+            // Its actor's mailbox is full for now (or it has just ended): the client comes back
+            // shortly rather than being told something went wrong.
+            Err(err) => {
+                tracing::warn!(room = %name, error = %err, "cannot attach a connection to its room");
+                come_back("the room is busy; reconnect shortly", kind)
+            }
         }
     }
 }

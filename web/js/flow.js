@@ -3,8 +3,9 @@
 // returns the next state and the effects the page must carry out: frames to send, things to say.
 //
 // Screens: loading → (unavailable | precall) → door → waiting → call, and the ends: left, ended,
-// removed, replaced, full. The connection is separate: open, lost (reconnecting), or restarting (the
-// server said it was going away), and every screen survives it. A socket that opens again is not yet
+// removed, replaced, full. The connection is separate: open, lost (reconnecting), restarting (the
+// server said it was going away), or retrying (the server cannot open the room just now: its store
+// is away, the room is busy or moving), and every screen survives it. A socket that opens again is not yet
 // "back": the connection stays lost (or restarting) until the room answers the page's join or preview,
 // because a node that cannot reach the room's server yet sends the page away again at once.
 // Its words are English keys, in the page's language through i18n.js's `t`.
@@ -47,7 +48,7 @@ const REFUSALS = {
 };
 
 /** The connection's states while it is down: the page keeps reconnecting until the room answers. */
-const OUTAGE = ["lost", "restarting"];
+const OUTAGE = ["lost", "restarting", "retrying"];
 /** The states before the page's first connection: trying, and failing for some seconds. */
 const FIRST = ["connecting", "unreachable"];
 /** Failed tries in a row (two to four seconds of them) before the page says it cannot reach the server. */
@@ -361,7 +362,7 @@ function error(state, p, now) {
   if (code === "origin_not_allowed") {
     return end(state, "unavailable", t("This room is at another address"), t("The server does not open its rooms at this address."), code, { address: p.publicUrl || null });
   }
-  if (code === "server_shutting_down") return { state: { ...state, connection: "restarting" }, effects: [say(t("The server is restarting. Reconnecting…"))] };
+  if (code === "server_shutting_down") return comeBack(state, p);
   if (UNAVAILABLE[code] && (p.requestType === "preview_room" || (p.requestType === "join_room" && state.screen !== "call"))) {
     const [title, text] = UNAVAILABLE[code]();
     return end(state, "unavailable", title, text, code);
@@ -407,6 +408,18 @@ function left(reason) {
 }
 
 const REMOVALS = ["kicked", "sent_to_waiting_room"];
+
+/**
+ * The server asks the page to come back shortly. Sent unasked, it is going away (a restart); in
+ * answer to the page's join or preview, it cannot open the room just now. Said once per outage,
+ * not at each try.
+ */
+function comeBack(state, p) {
+  const connection = p.requestType ? "retrying" : "restarting";
+  if (state.connection === connection) return { state, effects: [] };
+  const text = connection === "retrying" ? t("The room cannot be reached right now. Reconnecting…") : t("The server is restarting. Reconnecting…");
+  return { state: { ...state, connection }, effects: [say(text)] };
+}
 
 function withEffect(result, effect) {
   return { ...result, effects: [effect, ...result.effects] };

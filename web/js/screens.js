@@ -160,6 +160,7 @@ function waiting(root, state, ctx) {
     notice.textContent = wait.notice || "";
     if (next.connection === "lost") status.textContent = t("Connection lost. Reconnecting… you keep your place in line.");
     else if (next.connection === "restarting") status.textContent = t("The server is restarting. You will be back in line in a moment.");
+    else if (next.connection === "retrying") status.textContent = t("The room cannot be reached right now. You will be back in line in a moment.");
     else if (wait.hold) status.textContent = t("{host} has seen your knock.", { host: wait.hold.host || t("The host") });
     else status.textContent = next.inside.hostPresent ? t("A host has been told you are here.") : t("No host is here yet. They will see your knock as soon as they arrive.");
     recording.hidden = !next.inside.recording;
@@ -253,6 +254,7 @@ export function connectionBanner(banner, state) {
   const text = {
     lost: t("Connection lost. Reconnecting…"),
     restarting: t("The server is restarting. Reconnecting…"),
+    retrying: t("The room cannot be reached right now. Reconnecting…"),
   }[state.connection];
   banner.hidden = !text || ["left", "ended", "removed", "replaced", "full", "unavailable"].includes(state.screen);
   // No icon here: with the network or the server gone, an image could not be fetched.

@@ -192,6 +192,8 @@ test("a node that cannot reach the room yet sends the page away: it is not back 
   const said = effects.filter((e) => e.announce).map((e) => e.announce);
   assert.ok(!said.includes("Connected again"), `never said back while it was not: ${said}`);
   assert.equal(said.filter((t) => t.startsWith("Connection lost")).length, 1, "one notice per outage");
+  assert.equal(state.connection, "retrying", "it is not a restart: the room cannot be opened just now");
+  assert.deepEqual(said.filter((t) => t.startsWith("The room cannot be reached")), ["The room cannot be reached right now. Reconnecting…"], "said once, not at each try");
   ({ state, effects } = run(state, [{ type: "open" }, frame("room_joined", { error: "room_locked", resumeToken: "RT", knock: { state: "waiting" } })]));
   assert.equal(state.connection, "open");
   assert.equal(state.screen, "waiting");
