@@ -129,6 +129,36 @@ test("in a full room, Let in says it cannot before it is clicked; once a place i
   noPageErrors(host);
 });
 
+test("many knocks at once make one toast that counts them, and a phone's controls stay in reach", async (t) => {
+  const open = opener(shared.browser, t);
+  const meeting = await shared.server.meeting({ isLocked: true });
+  const host = await open("host", { viewport: { width: 390, height: 844 } });
+  await enterAsHost(host, meeting);
+  const crowd = await open("crowd");
+  const names = ["Ann", "Ben", "Cy", "Di", "Eve", "Flo", "Gus", "Hal", "Ida"];
+  await crowdJoins(crowd, shared.server.base, meeting.roomName, names);
+  const toast = host.locator(".knock-toast");
+  await until(async () => (/ and 8 others are knocking/.test(await toast.textContent()) ? true : undefined), "the toast counts the knocks");
+  assert.equal(await toast.count(), 1, "one toast, not one a knock");
+  await screenshot(host, "people-many-knocks-390x844");
+  // People is clicked, not covered by notices (a click on what covers it would fail here).
+  const covered = await host.locator("#people-toggle").evaluate((button) => {
+    const box = button.getBoundingClientRect();
+    return !button.contains(document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2));
+  });
+  assert.equal(covered, false, "the People button is not covered");
+  // One leaves the line: the toast counts one fewer.
+  await crowd.evaluate(() => window.crowd[0].send(JSON.stringify({ type: "leave_room" })));
+  await until(async () => (/ and 7 others are knocking/.test(await toast.textContent()) ? true : undefined), "the toast counts one fewer");
+  await host.click("#people-toggle");
+  await host.waitForFunction(() => document.querySelectorAll(".knocker").length === 8);
+  // Three are let in (the room's four places are full): the toast, out of sight under People,
+  // counts those still waiting.
+  await host.click("#admit-all");
+  await until(async () => (/ and 4 others are knocking/.test(await toast.textContent()) ? true : undefined), "the toast counts those let in no more");
+  noPageErrors(host);
+});
+
 test("one's own row in People says what one's microphone does, also when the devices opened after entering", async (t) => {
   const open = opener(shared.browser, t);
   const meeting = await shared.server.meeting({ isLocked: true });

@@ -1,16 +1,31 @@
-// Telling a host someone is at the door, wherever their eyes are: a toast that stays until the
-// knock is handled, a chime, the tab's title and icon with the number waiting, and (if the host
-// asks for it) a desktop notification while the tab is in the background.
+// Telling a host someone is at the door, wherever their eyes are: a toast that stays while knocks
+// wait, a chime, the tab's title and icon with the number waiting, and (if the host asks for it) a
+// desktop notification while the tab is in the background. Many knocks at once (a class arriving)
+// make one toast that counts them, one chime and one desktop notice, not one each: a toast each
+// covered a phone's whole window, its controls too.
 
 import { served } from "./base.js";
 import { chime, toast } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
+
+/** The quietest time between two chimes (ms): a burst of knocks chimes once. */
+const CHIME_GAP = 1500;
+
+/** What the knock toast says: the latest knocker, and how many more wait. */
+export function knockText(names) {
+  const name = names.at(-1);
+  if (names.length === 1) return t("{name} is knocking", { name });
+  return tn(names.length - 1, "{name} and {count} other are knocking", "{name} and {count} others are knocking", { name });
+}
 
 export class KnockNotices {
   constructor({ title, openPeople }) {
     this.baseTitle = title;
     this.openPeople = openPeople;
-    this.toasts = new Map();
+    /** The knocks toasted and not yet handled: client id → name, the latest last. */
+    this.knocks = new Map();
+    this.toast = null;
+    this.chimedAt = -Infinity;
     this.waiting = 0;
     this.favicon = document.querySelector("link[rel~='icon']");
   }
@@ -32,19 +47,17 @@ export class KnockNotices {
     return this.known;
   }
 
-  /** A new knock: chime, a toast until it is handled, and a desktop notice when hidden. */
+  /** A new knock: chime, the toast says it, and a desktop notice when hidden. */
   knocked(knock) {
-    chime();
-    this.toasts.get(knock.clientId)?.remove();
-    const item = toast(t("{name} is knocking", { name: knock.displayName }), {
-      timeout: 0,
-      // Out of sight while People is open, where the knock is anyway (room.css).
-      className: "knock-toast",
-      actions: [{ label: t("Open People"), run: () => this.openPeople() }],
-    });
-    if (item) this.toasts.set(knock.clientId, item);
+    const now = performance.now();
+    if (now - this.chimedAt >= CHIME_GAP) chime();
+    this.chimedAt = now;
+    this.knocks.delete(knock.clientId);
+    this.knocks.set(knock.clientId, knock.displayName);
+    const text = this.showToast();
     if (document.hidden && this.desktopAllowed()) {
-      const notice = new Notification(t("{name} is knocking", { name: knock.displayName }), { body: this.baseTitle, tag: `knock-${knock.clientId}` });
+      // One notice, replaced by the next (its tag), rather than a pile of them.
+      const notice = new Notification(text, { body: this.baseTitle, tag: "knocks" });
       notice.onclick = () => {
         window.focus();
         this.openPeople();
@@ -53,10 +66,30 @@ export class KnockNotices {
     }
   }
 
-  /** The knock was decided, cancelled or expired: its toast goes. */
+  /** The knock was decided, cancelled or expired: the toast counts it no more. */
   handled(clientId) {
-    this.toasts.get(clientId)?.remove();
-    this.toasts.delete(clientId);
+    if (this.knocks.delete(clientId)) this.showToast();
+  }
+
+  /** The toast as the knocks waiting make it (none: no toast); returns its text. */
+  showToast() {
+    if (!this.knocks.size) {
+      this.toast?.remove();
+      this.toast = null;
+      return "";
+    }
+    const text = knockText([...this.knocks.values()]);
+    if (this.toast?.isConnected) {
+      this.toast.querySelector("span").textContent = text;
+    } else {
+      this.toast = toast(text, {
+        timeout: 0,
+        // Out of sight while People is open, where the knocks are anyway (room.css).
+        className: "knock-toast",
+        actions: [{ label: t("Open People"), run: () => this.openPeople() }],
+      });
+    }
+    return text;
   }
 
   /** Title and icon show how many wait. */
@@ -84,8 +117,8 @@ export class KnockNotices {
   }
 
   clear() {
-    for (const item of this.toasts.values()) item.remove();
-    this.toasts.clear();
+    this.knocks.clear();
+    this.showToast();
     this.setWaiting(0);
   }
 }

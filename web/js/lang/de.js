@@ -36,6 +36,7 @@ export default {
   "The room is now locked": "Der Raum ist jetzt gesperrt",
   "The room is now unlocked": "Der Raum ist jetzt entsperrt",
   "{name} is knocking": "{name} klopft an",
+  "{name} and {count} others are knocking": { one: "{name} und {count} weitere Person klopfen an", other: "{name} und {count} weitere Personen klopfen an" },
   "Mute": "Stumm",
   "Unmute": "Ton an",
   "Stop video": "Video aus",

@@ -36,6 +36,7 @@ export default {
   "The room is now locked": "La sala ahora está cerrada",
   "The room is now unlocked": "La sala ahora está abierta",
   "{name} is knocking": "{name} está llamando",
+  "{name} and {count} others are knocking": { one: "{name} y {count} persona más están llamando", other: "{name} y {count} personas más están llamando" },
   "Mute": "Silenciar",
   "Unmute": "Activar micro",
   "Stop video": "Detener vídeo",

@@ -36,6 +36,7 @@ export default {
   "The room is now locked": "La salle est maintenant verrouillée",
   "The room is now unlocked": "La salle est maintenant déverrouillée",
   "{name} is knocking": "{name} frappe à la porte",
+  "{name} and {count} others are knocking": { one: "{name} et {count} autre personne frappent à la porte", other: "{name} et {count} autres personnes frappent à la porte" },
   "Mute": "Couper le micro",
   "Unmute": "Activer le micro",
   "Stop video": "Arrêter la vidéo",

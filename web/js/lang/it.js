@@ -36,6 +36,7 @@ export default {
   "The room is now locked": "La stanza ora è chiusa",
   "The room is now unlocked": "La stanza ora è aperta",
   "{name} is knocking": "{name} sta bussando",
+  "{name} and {count} others are knocking": { one: "{name} e {count} altra persona stanno bussando", other: "{name} e altre {count} persone stanno bussando" },
   "Mute": "Disattiva microfono",
   "Unmute": "Attiva microfono",
   "Stop video": "Ferma video",

@@ -36,6 +36,7 @@ export default {
   "The room is now locked": "De ruimte is nu vergrendeld",
   "The room is now unlocked": "De ruimte is nu ontgrendeld",
   "{name} is knocking": "{name} klopt aan",
+  "{name} and {count} others are knocking": { one: "{name} en {count} ander kloppen aan", other: "{name} en {count} anderen kloppen aan" },
   "Mute": "Dempen",
   "Unmute": "Dempen opheffen",
   "Stop video": "Video stoppen",

@@ -37,6 +37,7 @@ export default {
   "The room is now locked": "A sala agora está trancada",
   "The room is now unlocked": "A sala agora está destrancada",
   "{name} is knocking": "{name} está batendo",
+  "{name} and {count} others are knocking": { one: "{name} e mais {count} pessoa estão batendo", other: "{name} e mais {count} pessoas estão batendo" },
   "Mute": "Silenciar",
   "Unmute": "Ativar som",
   "Stop video": "Parar vídeo",
