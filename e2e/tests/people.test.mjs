@@ -156,6 +156,15 @@ test("many knocks at once make one toast that counts them, and a phone's control
   // counts those still waiting.
   await host.click("#admit-all");
   await until(async () => (/ and 4 others are knocking/.test(await toast.textContent()) ? true : undefined), "the toast counts those let in no more");
+  // The three in the room raise their hands at once, People closed: one note counts them.
+  await host.click("#people-toggle");
+  await crowd.evaluate(() => {
+    for (const ws of window.crowd) if (ws.readyState === 1) ws.send(JSON.stringify({ type: "set_hand", payload: { raised: true } }));
+  });
+  const hands = host.locator(".toast", { hasText: "raised their hand" });
+  await until(async () => (/ and 2 others have raised their hands/.test(await hands.first().textContent()) ? true : undefined), "one note counts the hands");
+  assert.equal(await hands.count(), 1, "one note, not one a hand");
+  assert.ok(await host.locator(".toast").count() <= 4, "the knocks' toast and at most three passing notes");
   noPageErrors(host);
 });
 

@@ -301,8 +301,12 @@ export class Call {
         const said = t("{name} raised their hand", { name: person.displayName });
         announce(said);
         // A host hears of it though the person's tile is on another page of a large room, and
-        // People (which lists hands first) is one click away.
-        if (this.host && this.people.element.hidden) toast(said, { actions: [{ label: t("Open People"), run: () => this.showPanel(this.people) }] });
+        // People (which lists hands first) is one click away. One notice counts the hands up.
+        if (this.host && this.people.element.hidden) {
+          const others = this.roster.hands.filter((x) => x.clientId !== this.roster.selfId && x.clientId !== p.clientId).length;
+          const text = others ? tn(others, "{name} and {count} other have raised their hands", "{name} and {count} others have raised their hands", { name: person.displayName }) : said;
+          toast(text, { key: "hands", actions: [{ label: t("Open People"), run: () => this.showPanel(this.people) }] });
+        }
         break;
       }
       case "spotlight_changed": {

@@ -103,11 +103,16 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
+/** The most passing notices shown at once: a burst of them (thirty hands raised) must not cover the window. */
+const PASSING_SHOWN = 3;
+
 /**
  * A short visible notice at the top (gone after `timeout` ms; 0 keeps it until it is removed). An
- * action with `dismiss` also takes the notice away (what it offered is done).
+ * action with `dismiss` also takes the notice away (what it offered is done). A notice with a
+ * `key` takes the place of the one shown with the same key; beyond `PASSING_SHOWN` passing
+ * notices, the oldest gives way.
  */
-export function toast(text, { timeout = 6000, actions = [], className = "" } = {}) {
+export function toast(text, { timeout = 6000, actions = [], className = "", key = "" } = {}) {
   const box = document.getElementById("toasts");
   if (!box) return null;
   const item = h("div", { class: `toast ${className}`.trim() }, h("span", { text }),
@@ -115,7 +120,14 @@ export function toast(text, { timeout = 6000, actions = [], className = "" } = {
       run();
       if (dismiss) item.remove();
     } })));
+  if (key) {
+    for (const shown of box.children) if (shown.dataset.key === key) shown.remove();
+    item.dataset.key = key;
+  }
+  if (timeout) item.dataset.passing = "";
   box.append(item);
+  const passing = [...box.children].filter((shown) => "passing" in shown.dataset);
+  for (const old of passing.slice(0, -PASSING_SHOWN)) old.remove();
   if (timeout) setTimeout(() => item.remove(), timeout);
   return item;
 }

@@ -110,6 +110,7 @@ export default {
   "Remove message from {name}": "Nachricht von {name} entfernen",
   "Message removed": "Nachricht entfernt",
   "{name} raised their hand": "{name} hat die Hand gehoben",
+  "{name} and {count} others have raised their hands": { one: "{name} und {count} weitere Person haben die Hand gehoben", other: "{name} und {count} weitere Personen haben die Hand gehoben" },
   "Hand raised": "Hand gehoben",
   "hand raised": "Hand gehoben",
   "{role} · hand raised": "{role} · Hand gehoben",

@@ -110,6 +110,7 @@ export default {
   "Remove message from {name}": "Eliminar el mensaje de {name}",
   "Message removed": "Mensaje eliminado",
   "{name} raised their hand": "{name} levantó la mano",
+  "{name} and {count} others have raised their hands": { one: "{name} y {count} persona más han levantado la mano", other: "{name} y {count} personas más han levantado la mano" },
   "Hand raised": "Mano levantada",
   "hand raised": "mano levantada",
   "{role} · hand raised": "{role} · mano levantada",

@@ -110,6 +110,7 @@ export default {
   "Remove message from {name}": "Supprimer le message de {name}",
   "Message removed": "Message supprimé",
   "{name} raised their hand": "{name} a levé la main",
+  "{name} and {count} others have raised their hands": { one: "{name} et {count} autre personne ont levé la main", other: "{name} et {count} autres personnes ont levé la main" },
   "Hand raised": "Main levée",
   "hand raised": "main levée",
   "{role} · hand raised": "{role} · main levée",

@@ -110,6 +110,7 @@ export default {
   "Remove message from {name}": "Elimina il messaggio di {name}",
   "Message removed": "Messaggio eliminato",
   "{name} raised their hand": "{name} ha alzato la mano",
+  "{name} and {count} others have raised their hands": { one: "{name} e {count} altra persona hanno alzato la mano", other: "{name} e altre {count} persone hanno alzato la mano" },
   "Hand raised": "Mano alzata",
   "hand raised": "mano alzata",
   "{role} · hand raised": "{role} · mano alzata",

@@ -110,6 +110,7 @@ export default {
   "Remove message from {name}": "Bericht van {name} verwijderen",
   "Message removed": "Bericht verwijderd",
   "{name} raised their hand": "{name} heeft de hand opgestoken",
+  "{name} and {count} others have raised their hands": { one: "{name} en {count} ander hebben hun hand opgestoken", other: "{name} en {count} anderen hebben hun hand opgestoken" },
   "Hand raised": "Hand opgestoken",
   "hand raised": "hand opgestoken",
   "{role} · hand raised": "{role} · hand opgestoken",

@@ -111,6 +111,7 @@ export default {
   "Remove message from {name}": "Remover a mensagem de {name}",
   "Message removed": "Mensagem removida",
   "{name} raised their hand": "{name} levantou a mão",
+  "{name} and {count} others have raised their hands": { one: "{name} e mais {count} pessoa levantaram a mão", other: "{name} e mais {count} pessoas levantaram a mão" },
   "Hand raised": "Mão levantada",
   "hand raised": "mão levantada",
   "{role} · hand raised": "{role} · mão levantada",
