@@ -8,7 +8,7 @@ import { served } from "./base.js";
 import { chime, toast } from "./dom.js";
 import { t, tn } from "./i18n.js";
 
-/** The quietest time between two chimes (ms): a burst of knocks chimes once. */
+/** The least time between two chimes (ms): a burst of knocks chimes once. */
 const CHIME_GAP = 1500;
 
 /** What the knock toast says: the latest knocker, and how many more wait. */
@@ -50,8 +50,10 @@ export class KnockNotices {
   /** A new knock: chime, the toast says it, and a desktop notice when hidden. */
   knocked(knock) {
     const now = performance.now();
-    if (now - this.chimedAt >= CHIME_GAP) chime();
-    this.chimedAt = now;
+    if (now - this.chimedAt >= CHIME_GAP) {
+      chime();
+      this.chimedAt = now;
+    }
     this.knocks.delete(knock.clientId);
     this.knocks.set(knock.clientId, knock.displayName);
     const text = this.showToast();
