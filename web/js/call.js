@@ -342,8 +342,8 @@ export class Call {
 
   knocked(knock) {
     if (this.people.element.hidden) this.unseenKnocks += 1;
-    this.notices.knocked(knock);
-    announce(t("{name} is knocking", { name: knock.displayName }));
+    // Said as the toast says it: in a burst, the last said counts those before.
+    announce(this.notices.knocked(knock));
     this.bridge.emit("knock_received", knock);
   }
 

@@ -47,7 +47,7 @@ export class KnockNotices {
     return this.known;
   }
 
-  /** A new knock: chime, the toast says it, and a desktop notice when hidden. */
+  /** A new knock: chime, the toast says it, and a desktop notice when hidden; returns what the toast says. */
   knocked(knock) {
     const now = performance.now();
     if (now - this.chimedAt >= CHIME_GAP) {
@@ -66,6 +66,7 @@ export class KnockNotices {
         notice.close();
       };
     }
+    return text;
   }
 
   /** The knock was decided, cancelled or expired: the toast counts it no more. */
