@@ -242,6 +242,35 @@ test("a guest cancels; knocks made before any host wait for the first one", asyn
   noPageErrors(host, early, canceller);
 });
 
+test("a knocker looking at another tab is called back: the tab's title says the host's message, then that they are let in", async (t) => {
+  const open = opener(browser, t);
+  const meeting = await server.meeting({ isLocked: true });
+  const host = await open("host");
+  await enterAsHost(host, meeting);
+  const guest = await open("guest");
+  await knock(guest, meeting, "Pat");
+  const title = await guest.title();
+  // The tab is put behind another (as the browser says of a tab not shown).
+  const hidden = (yes) => guest.evaluate((yes) => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => yes });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, yes);
+  await hidden(true);
+  await openPeople(host);
+  await knockerItem(host, "Pat").locator(".knock-message").fill("Two more minutes");
+  await knockerItem(host, "Pat").locator(".hold").click();
+  await guest.waitForFunction((title) => document.title === `Dr Host: Two more minutes · ${title}`, title, { timeout: TIMEOUT });
+  await hidden(false);
+  assert.equal(await guest.title(), title, "looked at, the tab's title is the room's again");
+  await hidden(true);
+  await knockerItem(host, "Pat").locator(".let-in").click();
+  await guest.waitForSelector(".screen.call", { timeout: TIMEOUT });
+  assert.equal(await guest.title(), `A host let you in · ${title}`);
+  await hidden(false);
+  assert.equal(await guest.title(), title);
+  noPageErrors(host, guest);
+});
+
 test("two hosts: when one decides, the other's list updates", async (t) => {
   const open = opener(browser, t);
   const meeting = await server.meeting({ isLocked: true });

@@ -425,6 +425,20 @@ function withEffect(result, effect) {
   return { ...result, effects: [effect, ...result.effects] };
 }
 
+/** What the door tells a waiting person (a host's verdict or message, a knock that lapsed, being sent back to wait). */
+const NEWS_OF_A_KNOCK = ["knock_handled", "host_message", "knock_expired", "sent_to_waiting_room"];
+
+/**
+ * What a step told the person of their knock (the words said to screen readers), for a page in a
+ * tab they are not looking at to call them back with; null when it told them nothing of it. (A
+ * host's copy of a verdict, with its `clientId`, is not news of their own.)
+ */
+export function newsOfTheKnock(before, event, effects) {
+  if (event.type !== "frame" || !NEWS_OF_A_KNOCK.includes(event.kind) || event.payload?.clientId) return null;
+  if (event.kind !== "sent_to_waiting_room" && before.screen !== "waiting") return null;
+  return effects.find((effect) => effect.announce)?.announce ?? null;
+}
+
 /** Whether the page's connection to the server is down, or has not got through yet for some seconds (it keeps trying). */
 export function connectionDown(state) {
   return OUTAGE.includes(state.connection) || state.connection === "unreachable";

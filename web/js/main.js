@@ -17,7 +17,7 @@ import { drawScreen, connectionBanner } from "./screens.js";
 import { Call } from "./call.js";
 import { offerLeftRecordings } from "./recording-control.js";
 import { EmbedBridge, checkPayload } from "./embed-bridge.js";
-import { connectionDown, initial, step } from "./flow.js";
+import { connectionDown, initial, newsOfTheKnock, step } from "./flow.js";
 
 // First: the room's title and every word after are in it.
 document.documentElement.lang = await chooseLanguage(new URLSearchParams(window.location.search).get("lang"));
@@ -36,7 +36,8 @@ const signal = new Signal(params.roomName);
 const screenKeeper = new ScreenKeeper();
 const seat = new KeptSeat(params.roomName);
 const keptChat = new KeptChat(params.roomName);
-document.title = `${params.roomTitle} · anteroom`;
+const pageTitle = `${params.roomTitle} · anteroom`;
+document.title = pageTitle;
 
 let state = initial({
   roomName: params.roomName,
@@ -67,8 +68,10 @@ function dispatch(event) {
   // Coming back after the page had closed its connection (removed, replaced, full): open it again;
   // once it is open, the flow asks to join.
   if (event.type === "rejoin" && signal.connection.stopped) signal.start();
+  const before = state;
   const result = step(state, { now: Date.now(), ...event });
   state = result.state;
+  callBack(newsOfTheKnock(before, event, result.effects));
   // The place in the room, and the chat, kept for a reload of this tab; out of the room, forgotten.
   seat.set(ENDS.includes(state.screen) ? null : state.resumeToken);
   if (ENDS.includes(state.screen)) keptChat.clear();
@@ -208,10 +211,22 @@ for (const kind of [
 ]) {
   signal.on(kind, (payload) => dispatch({ type: "frame", kind, payload }));
 }
-// Let in while looking at another tab: a chime calls the person back (Chromium holds back a hidden
-// tab's new media until it is in front again).
-signal.on("knock_handled", (p) => {
-  if (!p.clientId && p.resolution === "accepted" && document.hidden) chime();
+/**
+ * News at the door while the person looks at another tab (let in, a host's message, turned away):
+ * a chime calls them back, and the tab's title says it until they look (Chromium also holds back
+ * a hidden tab's new media until it is in front again).
+ */
+let newsTitle = null;
+function callBack(news) {
+  if (!news || !document.hidden) return;
+  chime();
+  newsTitle = `${news} · ${pageTitle}`;
+  document.title = newsTitle;
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden || !newsTitle) return;
+  if (document.title === newsTitle) document.title = pageTitle;
+  newsTitle = null;
 });
 
 // A closed tab (or one navigated away, or reloaded) leaves at once: the server would otherwise

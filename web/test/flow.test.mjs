@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { connectionDown, initial, step, placeText, roomElsewhere } from "../js/flow.js";
+import { connectionDown, initial, newsOfTheKnock, step, placeText, roomElsewhere } from "../js/flow.js";
 
 /** Feeds events; returns the final state and every effect in order. */
 function run(state, events) {
@@ -221,6 +221,22 @@ test("the room moves to another server: the page comes back with its resume toke
   const rejoin = sent(effects).at(-1);
   assert.equal(rejoin[0], "join_room");
   assert.equal(rejoin[1].resumeToken, "MEMBER-RT");
+});
+
+test("news of one's knock (a verdict, a host's message, being sent back) is what a page in another tab calls its person back with", () => {
+  const { state: waiting } = run(initial({ roomName: "/r" }), [
+    { type: "open" }, frame("room_preview", {}), { type: "precall_done", displayName: "Pat" },
+    frame("room_joined", { error: "room_locked", resumeToken: "RT" }), { type: "knock" }, frame("knock_sent", {}),
+  ]);
+  const news = (before, event) => newsOfTheKnock(before, event, step(before, event).effects);
+  assert.equal(news(waiting, frame("knock_handled", { resolution: "held", hostDisplayName: "Dr Lee", message: "Two minutes" })), "Dr Lee: Two minutes");
+  assert.equal(news(waiting, frame("host_message", { hostDisplayName: "Dr Lee", message: "Almost there" })), "Dr Lee: Almost there");
+  assert.equal(news(waiting, frame("knock_handled", { resolution: "accepted", roomKey: "K" })), "A host let you in");
+  assert.equal(news(waiting, frame("knock_handled", { resolution: "rejected" })), "The host did not let you in");
+  assert.equal(news(waiting, frame("knock_position", { position: 2 })), null, "a place in line moving is no call back");
+  const { state: inCall } = run(waiting, [frame("knock_handled", { resolution: "accepted", roomKey: "K" }), frame("room_joined", { selfId: "c", role: "granted_visitor", room: {} })]);
+  assert.equal(news(inCall, frame("knock_handled", { clientId: "k2", resolution: "accepted" })), null, "a host's copy of another's verdict is not news");
+  assert.match(news(inCall, frame("sent_to_waiting_room", { hostDisplayName: "Dr Lee" })), /Dr Lee asked you to wait outside/);
 });
 
 test("a rejection counts down; a cooldown refusal says how long", () => {
