@@ -357,7 +357,7 @@ impl Session {
                 room_name,
                 room_key,
                 resume_token,
-            }) => return self.preview(room_name, room_key, resume_token).await,
+            }) => return self.preview(room_name, room_key, resume_token, text).await,
             Ok(Translated::Join(join)) => return self.join(join, text).await,
             Ok(Translated::Room(input)) => input,
             Ok(Translated::Media(message)) => return self.media(message, kind).await,
@@ -497,8 +497,22 @@ impl Session {
         name: RoomName,
         key: Option<String>,
         resume_token: Option<String>,
+        text: &str,
     ) -> Next {
         let kind = MessageType::PreviewRoom;
+        // A reloaded page (it has a resume token) whose room runs on another node: bridged there
+        // now rather than at its join, so that the room hears the page is back (below) and keeps
+        // its knock's place through the review.
+        if resume_token.is_some()
+            && self.room.is_none()
+            && !self.bridged
+            && let Some(owner) = self.ctx.rooms.owner_elsewhere(&name).await
+        {
+            return Next::Bridge {
+                owner,
+                first: text.to_owned(),
+            };
+        }
         let meeting = match self.open_meeting(&name, kind).await {
             Ok(meeting) => meeting,
             Err(refusal) => return refusal,

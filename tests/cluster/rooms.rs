@@ -393,3 +393,61 @@ async fn a_silent_bridged_client_is_dropped_as_a_direct_one_is() {
         .await;
     drop(pat);
 }
+
+/// A knocker's page closed (`page_closing`: its knock keeps its place only for the resume grace)
+/// and reloaded on another node than the room's: its review's `preview_room`, which carries its
+/// resume token, is bridged to the room's node, so the knock keeps its place through the review
+/// (longer than that grace) and the page's join takes it back.
+#[tokio::test]
+async fn a_page_reloaded_on_another_node_keeps_its_knocks_place_through_the_review() {
+    let cluster = Cluster::start_with(
+        2,
+        &[
+            "--knock-resume-grace-secs",
+            "1",
+            "--knock-away-grace-secs",
+            "60",
+        ],
+    )
+    .await;
+    let room = cluster.room(json!({"isLocked": true})).await;
+    let (mut host_ws, _) = host(cluster.node(0), &room, "Dr Lee").await;
+    let (mut pat, pat_id, token) = knocker(cluster.node(0), &room, "Pat").await;
+    host_ws.recv_type("room_knocked").await;
+    pat.send("page_closing", json!({})).await;
+    drop(pat);
+    assert_eq!(
+        host_ws.recv_type("knocker_away").await["clientId"],
+        pat_id.as_str()
+    );
+    // The reloaded page reaches the other node, and reviews its devices for longer than the grace.
+    let mut again = Ws::connect(cluster.node(1)).await;
+    again
+        .send(
+            "preview_room",
+            json!({"roomName": room.name, "resumeToken": token}),
+        )
+        .await;
+    again.recv_type("room_preview").await;
+    let review_ends = tokio::time::Instant::now() + Duration::from_millis(2500);
+    while let Some(frame) = host_ws
+        .try_recv(review_ends.saturating_duration_since(tokio::time::Instant::now()))
+        .await
+    {
+        assert_ne!(
+            frame["type"], "knocker_left",
+            "the knock kept its place: {frame}"
+        );
+    }
+    let door = again
+        .join_with(
+            &room.name,
+            json!({"displayName": "Pat", "deviceId": "device-Pat", "resumeToken": token}),
+        )
+        .await;
+    assert_eq!(door["knock"]["state"], "waiting", "{door}");
+    assert_eq!(
+        host_ws.recv_type("knocker_back").await["clientId"],
+        pat_id.as_str()
+    );
+}
