@@ -5,8 +5,8 @@
 // Screens: loading → (unavailable | precall) → door → waiting → call, and the ends: left, ended,
 // removed, replaced, full. The connection is separate: open, lost (reconnecting), restarting (the
 // server said it was going away), or retrying (the server cannot open the room just now: its store
-// is away, the room is busy or moving), and every screen survives it. A socket that opens again is not yet
-// "back": the connection stays lost (or restarting) until the room answers the page's join or preview,
+// is away, the room is busy or moving), and every screen survives it. A socket that opens again is
+// not yet "back": the connection stays down until the room answers the page's join or preview,
 // because a node that cannot reach the room's server yet sends the page away again at once.
 // Its words are English keys, in the page's language through i18n.js's `t`.
 
