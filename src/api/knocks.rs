@@ -14,7 +14,7 @@ use crate::meeting::text;
 use crate::meeting::{ClientId, Meeting, RoomName, format_date};
 use crate::room::event::{KnockView, Refusal, RefusalCode};
 use crate::room::model::{KnockAction, KnockState, KnockTarget, Resolution};
-use crate::services::rooms::{OpenError, Rooms};
+use crate::services::rooms::{LookupError, Rooms};
 
 /// What a room path names: the knock queue, one knock in it, or the people in the room.
 #[derive(Debug, PartialEq, Eq)]
@@ -169,11 +169,10 @@ pub struct Decisions {
 
 async fn meeting(rooms: &Rooms, room: &RoomName) -> Result<std::sync::Arc<Meeting>, ApiError> {
     rooms.meeting(room).await.map_err(|err| match err {
-        OpenError::NotFound | OpenError::Expired => {
+        LookupError::NotFound | LookupError::Expired => {
             ApiError::NotFound("Could not find room".into())
         }
-        OpenError::Store(err) => ApiError::Store(err),
-        OpenError::Busy | OpenError::Unavailable(_) => ApiError::Internal(err.to_string()),
+        LookupError::Store(err) => ApiError::Store(err),
     })
 }
 

@@ -54,19 +54,26 @@ pub struct RoomSettings {
     pub knock_timeout: Option<Duration>,
 }
 
+/// Why a room name gives no meeting that may be entered now.
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError {
+pub enum LookupError {
     #[error("no meeting has this room name")]
     NotFound,
     #[error("the meeting has ended")]
     Expired,
-    #[error("the room is too busy to take more connections right now")]
-    Busy,
-    #[error("the room cannot be opened now: {0}")]
-    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a room cannot be placed now: the cluster cannot say where it runs (Redis away, say).
+#[derive(Debug, thiserror::Error)]
+#[error("the room cannot be opened now: {0}")]
+pub struct Unplaced(String);
+
+/// The room's actor takes no more commands for now (its mailbox is full, or it has just ended).
+#[derive(Debug, thiserror::Error)]
+#[error("the room is too busy to take more connections right now")]
+pub struct RoomBusy;
 
 /// Why a `roomKey` gives no credential for a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -221,7 +228,7 @@ impl Rooms {
 
     /// Where a meeting's room is to run: here (it does, or this node takes it now, carrying on
     /// from its kept state if another node ran it before), or on the node that owns it.
-    pub async fn place(&self, meeting: &Arc<Meeting>) -> Result<Placement, OpenError> {
+    pub async fn place(&self, meeting: &Arc<Meeting>) -> Result<Placement, Unplaced> {
         let name = &meeting.room_name;
         if self.is_live(name) {
             return Ok(Placement::Here);
@@ -240,7 +247,7 @@ impl Rooms {
             }
             Ok(Place::Here { kept: None }) => Ok(Placement::Here),
             Ok(Place::Elsewhere { url }) => Ok(Placement::Elsewhere(url)),
-            Err(err) => Err(OpenError::Unavailable(err.to_string())),
+            Err(err) => Err(Unplaced(err.to_string())),
         }
     }
 
@@ -302,7 +309,7 @@ impl Rooms {
     }
 
     /// The meeting behind a room name, if it may be entered now.
-    pub async fn meeting(&self, name: &RoomName) -> Result<Arc<Meeting>, OpenError> {
+    pub async fn meeting(&self, name: &RoomName) -> Result<Arc<Meeting>, LookupError> {
         let live = self.inner.rooms().get(name).map(|e| e.meeting.clone());
         let meeting = match live {
             Some(meeting) => meeting,
@@ -311,11 +318,11 @@ impl Rooms {
                     .store
                     .get_meeting_by_room(name)
                     .await?
-                    .ok_or(OpenError::NotFound)?,
+                    .ok_or(LookupError::NotFound)?,
             ),
         };
         if !meeting.is_open_at(Utc::now()) {
-            return Err(OpenError::Expired);
+            return Err(LookupError::Expired);
         }
         Ok(meeting)
     }
@@ -352,7 +359,7 @@ impl Rooms {
         conn: ConnId,
         handle: ConnHandle,
         input: Input,
-    ) -> Result<RoomHandle, OpenError> {
+    ) -> Result<RoomHandle, RoomBusy> {
         let mut rooms = self.inner.rooms();
         let entry = match rooms.get(&meeting.room_name) {
             Some(entry) if !entry.commands.is_closed() => entry,
@@ -372,7 +379,7 @@ impl Rooms {
                 handle,
                 input,
             })
-            .map_err(|_| OpenError::Busy)?;
+            .map_err(|_| RoomBusy)?;
         Ok(room)
     }
 

@@ -23,7 +23,7 @@ use crate::proxy::network_of;
 use crate::room::actor::{ConnHandle, Outbound};
 use crate::room::input::Input;
 use crate::room::model::{ConnId, Credential, Role};
-use crate::services::rooms::{KeyError, OpenError, Placement, RoomHandle};
+use crate::services::rooms::{KeyError, LookupError, Placement, RoomHandle};
 
 /// Wider than any screen: a larger view size is taken as this.
 const MAX_VIEW_WIDTH: u32 = 8192;
@@ -439,19 +439,19 @@ impl Session {
     async fn open_meeting(&self, name: &RoomName, kind: MessageType) -> Result<Arc<Meeting>, Next> {
         match self.ctx.rooms.meeting(name).await {
             Ok(meeting) => Ok(meeting),
-            Err(OpenError::NotFound) => Err(error(
+            Err(LookupError::NotFound) => Err(error(
                 ErrorCode::RoomNotFound,
                 format!("no meeting has the room {name}"),
                 kind,
             )),
-            Err(OpenError::Expired) => Err(error(
+            Err(LookupError::Expired) => Err(error(
                 ErrorCode::RoomNotFound,
                 format!("the meeting of room {name} has ended"),
                 kind,
             )),
             // The store answers nothing for now (its meeting could not be read): the client comes
             // back shortly, as from a restart, rather than being told something went wrong.
-            Err(OpenError::Store(err)) if err.is_unavailable() => {
+            Err(LookupError::Store(err)) if err.is_unavailable() => {
                 tracing::warn!(error = %err, room = %name, "cannot open a room: the store is unavailable");
                 Err(come_back(
                     "the room cannot be opened right now; reconnect shortly",
