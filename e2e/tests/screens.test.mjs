@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 import { startServer } from "../lib/server.mjs";
 import { launch, opener, screenshot } from "../lib/browser.mjs";
-import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors } from "../lib/flows.mjs";
+import { TIMEOUT, enter, enterAsHost, knock, openPeople, knockerItem, remoteVideosPlay, noPageErrors, until } from "../lib/flows.mjs";
 import { SIZES, assertAccessible, assertReadable } from "../lib/checks.mjs";
 
 let server;
@@ -228,6 +228,12 @@ test("a browser without WebRTC is told so before anything is asked of it, with t
   const link = new URL(await page.evaluate(() => navigator.clipboard.readText()));
   assert.equal(link.origin + link.pathname, meeting.roomUrl, "the room's own link");
   assert.equal(link.searchParams.get("roomKey"), new URL(meeting.hostRoomUrl).searchParams.get("roomKey"), "with the host's key");
+  // Passing notes pile up no higher than three: the oldest gives way.
+  for (let i = 0; i < 4; i += 1) await page.click("#copy-room-link");
+  const copied = () => page.locator(".toast", { hasText: "Link copied" }).count();
+  await until(async () => ((await copied()) >= 3 ? true : undefined), "the notes are shown");
+  await page.waitForTimeout(500);
+  assert.equal(await copied(), 3, "five notes, three shown");
   // Nobody came in: the host is alone.
   await host.waitForTimeout(500);
   assert.equal(await host.locator(".tile").count(), 1);
